@@ -1,0 +1,22 @@
+/**
+ * @file risk.h
+ * @brief librisk: an embeddable risk engine for leveraged digital-asset trading.
+ *
+ * The only header users need. It includes every public header of the library. See
+ * docs/guide.md for a tour, docs/formulas.md for the definitions and their sources, and
+ * docs/threading.md for the threading contract.
+ */
+#ifndef RISK_H
+#define RISK_H
+
+#include "risk/common.h"
+#include "risk/version.h"
+#include "risk/status.h"
+#include "risk/alloc.h"
+#include "risk/engine.h"
+#include "risk/basket.h"
+#include "risk/account.h"
+#include "risk/position.h"
+#include "risk/margin.h"
+
+#endif /* RISK_H */

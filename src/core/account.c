@@ -1,0 +1,491 @@
+/* Accounts and positions: lifecycle, user leverage, opening, fills and closing.
+ * Positions are stored as structure of arrays in one block per account (qty, entry, user
+ * leverage, handle pointers, instrument ids, flags) so that evaluation sweeps them in order;
+ * each position also has a small handle that stays put while the arrays move. */
+#include "core/internal.h"
+
+#include <string.h>
+
+/* Bytes per position slot in the account's block. */
+#define POS_SLOT_BYTES (3 * sizeof(double) + sizeof(risk_position *) + 2 * sizeof(uint32_t))
+
+/* ------------------------------------------------------------ lifecycle */
+
+RISK_API int risk_account_new(risk_account **out, risk_engine *engine, uint64_t account_id, uint32_t margin_mode,
+                              uint32_t position_mode)
+{
+    if (!out)
+        return RISK_ENULL;
+    *out = NULL;
+    if (!engine)
+        return RISK_ENULL;
+    if (margin_mode != RISK_MARGIN_CROSS && margin_mode != RISK_MARGIN_ISOLATED)
+        return risk__fail(engine, &engine->errmsg, RISK_EINVAL, "account %llu: unknown margin mode %u",
+                          (unsigned long long)account_id, margin_mode);
+    if (position_mode != RISK_POSITION_ONE_WAY && position_mode != RISK_POSITION_HEDGE)
+        return risk__fail(engine, &engine->errmsg, RISK_EINVAL, "account %llu: unknown position mode %u",
+                          (unsigned long long)account_id, position_mode);
+    risk_account *a = risk__malloc(engine, sizeof *a);
+    if (!a)
+        return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory for an account");
+    memset(a, 0, sizeof *a);
+    a->engine = engine;
+    a->id = account_id;
+    a->margin_mode = margin_mode;
+    a->position_mode = position_mode;
+    risk__basket_init(&a->basket, engine, a);
+    int rc = risk__engine_attach_account(engine, a);
+    if (rc) {
+        risk__free(engine, a);
+        if (rc == RISK_EDUPLICATE)
+            return risk__fail(engine, &engine->errmsg, rc, "account %llu already exists",
+                              (unsigned long long)account_id);
+        return risk__fail(engine, &engine->errmsg, rc, "out of memory registering account %llu",
+                          (unsigned long long)account_id);
+    }
+    risk__engine_retain(engine);
+    *out = a;
+    return RISK_OK;
+}
+
+RISK_API void risk_account_free(risk_account *account)
+{
+    if (!account)
+        return;
+    risk_engine *e = account->engine;
+    for (uint32_t i = 0; i < account->n_pos; i++)
+        risk__free(e, account->handles[i]);
+    risk__free(e, account->qty); /* the whole position block */
+    risk__free(e, account->levs);
+    risk__free(e, account->errmsg);
+    risk__basket_release(&account->basket);
+    risk__engine_detach_account(e, account);
+    risk__free(e, account);
+    risk__engine_release(e);
+}
+
+/* ------------------------------------------------------------ configuration */
+
+static const risk__leverage *leverage_find(const risk_account *a, uint32_t instrument)
+{
+    for (uint32_t i = 0; i < a->n_levs; i++)
+        if (a->levs[i].instrument == instrument)
+            return &a->levs[i];
+    return NULL;
+}
+
+static double leverage_of(const risk_account *a, uint32_t instrument)
+{
+    const risk__leverage *l = leverage_find(a, instrument);
+    return l ? l->leverage : 0.0;
+}
+
+RISK_API int risk_account_set_leverage(risk_account *account, uint32_t instrument, double leverage)
+{
+    if (!account)
+        return RISK_ENULL;
+    risk_account *a = account;
+    const risk_engine *e = a->engine;
+    if (instrument >= e->n_instruments)
+        return risk__fail(e, &a->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
+    const risk__instrument *in = &e->instruments[instrument];
+    if (!isfinite(leverage) || leverage < 1.0)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: leverage must be finite and >= 1", in->symbol);
+    if (leverage > in->schedule.max_leverage)
+        return risk__fail(e, &a->errmsg, RISK_ELEVERAGE, "%s: leverage %.17g above the schedule's maximum %.17g",
+                          in->symbol, leverage, in->schedule.max_leverage);
+    risk__leverage *l = (risk__leverage *)leverage_find(a, instrument);
+    if (!l) {
+        if (a->n_levs == a->cap_levs) {
+            uint32_t cap = a->cap_levs ? 2 * a->cap_levs : 4;
+            risk__leverage *grown = risk__realloc(e, a->levs, cap * sizeof *grown);
+            if (!grown)
+                return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for a leverage setting");
+            a->levs = grown;
+            a->cap_levs = cap;
+        }
+        l = &a->levs[a->n_levs++];
+        l->instrument = instrument;
+    }
+    l->leverage = leverage;
+    for (uint32_t i = 0; i < a->n_pos; i++) /* positions cache their instrument's leverage */
+        if (a->inst[i] == instrument)
+            a->lev[i] = leverage;
+    risk__clear(&a->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_account_leverage(const risk_account *account, uint32_t instrument, double *out)
+{
+    if (!account)
+        return RISK_ENULL;
+    risk_account *a = (risk_account *)account; /* the message buffer is not account state */
+    if (!out)
+        return risk__fail(a->engine, &a->errmsg, RISK_ENULL, "out is NULL");
+    if (instrument >= a->engine->n_instruments)
+        return risk__fail(a->engine, &a->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
+    *out = leverage_of(a, instrument);
+    return RISK_OK;
+}
+
+RISK_API risk_basket *risk_account_basket(risk_account *account)
+{
+    return account ? &account->basket : NULL;
+}
+
+/* ------------------------------------------------------------ position storage */
+
+static int positions_reserve(risk_account *a)
+{
+    if (a->n_pos < a->cap_pos)
+        return RISK_OK;
+    uint32_t cap = a->cap_pos ? 2 * a->cap_pos : 1;
+    unsigned char *block = risk__malloc(a->engine, cap * POS_SLOT_BYTES);
+    if (!block)
+        return RISK_ENOMEM;
+    double *qty = (double *)block;
+    double *entry = qty + cap;
+    double *lev = entry + cap;
+    risk_position **handles = (risk_position **)(lev + cap);
+    uint32_t *inst = (uint32_t *)(handles + cap);
+    uint32_t *pflags = inst + cap;
+    if (a->n_pos) {
+        memcpy(qty, a->qty, a->n_pos * sizeof *qty);
+        memcpy(entry, a->entry, a->n_pos * sizeof *entry);
+        memcpy(lev, a->lev, a->n_pos * sizeof *lev);
+        memcpy(handles, a->handles, a->n_pos * sizeof *handles);
+        memcpy(inst, a->inst, a->n_pos * sizeof *inst);
+        memcpy(pflags, a->pflags, a->n_pos * sizeof *pflags);
+    }
+    risk__free(a->engine, a->qty);
+    a->qty = qty;
+    a->entry = entry;
+    a->lev = lev;
+    a->handles = handles;
+    a->inst = inst;
+    a->pflags = pflags;
+    a->cap_pos = cap;
+    return RISK_OK;
+}
+
+/* Removes slot i keeping the others in order, and frees its handle. */
+static void position_remove(risk_account *a, uint32_t i)
+{
+    risk__free(a->engine, a->handles[i]);
+    uint32_t tail = a->n_pos - i - 1;
+    memmove(&a->qty[i], &a->qty[i + 1], tail * sizeof *a->qty);
+    memmove(&a->entry[i], &a->entry[i + 1], tail * sizeof *a->entry);
+    memmove(&a->lev[i], &a->lev[i + 1], tail * sizeof *a->lev);
+    memmove(&a->handles[i], &a->handles[i + 1], tail * sizeof *a->handles);
+    memmove(&a->inst[i], &a->inst[i + 1], tail * sizeof *a->inst);
+    memmove(&a->pflags[i], &a->pflags[i + 1], tail * sizeof *a->pflags);
+    a->n_pos--;
+    for (uint32_t j = i; j < a->n_pos; j++)
+        a->handles[j]->slot = j;
+}
+
+static int position_find(const risk_account *a, uint32_t instrument, uint32_t leg)
+{
+    for (uint32_t i = 0; i < a->n_pos; i++)
+        if (a->inst[i] == instrument && (a->pflags[i] & RISK__PF_LEG_MASK) == leg)
+            return (int)i;
+    return -1;
+}
+
+static const char *side_name(uint32_t side)
+{
+    return side == RISK_SIDE_LONG ? "long" : side == RISK_SIDE_SHORT ? "short" : "one-way";
+}
+
+RISK_API int risk_account_open_position(risk_account *account, const risk_position_spec *spec,
+                                        risk_position **pos_out)
+{
+    if (!account)
+        return RISK_ENULL;
+    risk_account *a = account;
+    const risk_engine *e = a->engine;
+    if (!spec)
+        return risk__fail(e, &a->errmsg, RISK_ENULL, "position spec is NULL");
+    if (spec->version != RISK_POSITION_SPEC_VERSION)
+        return risk__fail(e, &a->errmsg, RISK_EVERSION, "position spec version %u is not %d", spec->version,
+                          RISK_POSITION_SPEC_VERSION);
+    if (spec->instrument >= e->n_instruments)
+        return risk__fail(e, &a->errmsg, RISK_ENOTFOUND, "unknown instrument %u", spec->instrument);
+    const risk__instrument *in = &e->instruments[spec->instrument];
+    if (spec->side > RISK_SIDE_SHORT)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: unknown side %u", in->symbol, spec->side);
+    if (spec->margin_mode > RISK_MARGIN_ISOLATED)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: unknown margin mode %u", in->symbol, spec->margin_mode);
+    if (!isfinite(spec->qty) || spec->qty == 0.0)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: qty must be finite and non-zero", in->symbol);
+    if (!isfinite(spec->entry) || spec->entry <= 0.0)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: entry must be finite and > 0", in->symbol);
+    if (a->position_mode == RISK_POSITION_HEDGE) {
+        if (spec->side == RISK_SIDE_BOTH)
+            return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: hedge mode needs side long or short", in->symbol);
+        if (spec->qty < 0.0)
+            return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: a hedge leg's qty must be > 0", in->symbol);
+    } else if (spec->side != RISK_SIDE_BOTH) {
+        return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: one-way mode takes side BOTH and a signed qty",
+                          in->symbol);
+    }
+    if (!risk__is_whole_multiple(spec->qty, in->lot_size))
+        return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %.17g is not a whole number of lots (lot %.17g)",
+                          in->symbol, spec->qty, in->lot_size);
+    uint32_t mode = spec->margin_mode == RISK_MARGIN_DEFAULT ? a->margin_mode : spec->margin_mode;
+    if (!isfinite(spec->isolated_margin) || spec->isolated_margin < 0.0)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: isolated_margin must be finite and >= 0", in->symbol);
+    if (mode == RISK_MARGIN_CROSS && spec->isolated_margin != 0.0)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: a cross position has no isolated_margin", in->symbol);
+    if (position_find(a, spec->instrument, spec->side) >= 0)
+        return risk__fail(e, &a->errmsg, RISK_EDUPLICATE, "%s: the %s position already exists", in->symbol,
+                          side_name(spec->side));
+    if (a->n_pos == UINT32_MAX)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "too many positions");
+
+    risk_position *h = risk__malloc(e, sizeof *h);
+    if (!h)
+        return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for a position");
+    if (positions_reserve(a)) {
+        risk__free(e, h);
+        return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for a position");
+    }
+    uint32_t i = a->n_pos++;
+    h->account = a;
+    h->slot = i;
+    h->reserved = 0;
+    h->isolated_margin = mode == RISK_MARGIN_ISOLATED ? spec->isolated_margin : 0.0;
+    a->qty[i] = spec->side == RISK_SIDE_SHORT ? -spec->qty : spec->qty; /* stored signed */
+    a->entry[i] = spec->entry;
+    a->lev[i] = leverage_of(a, spec->instrument);
+    a->handles[i] = h;
+    a->inst[i] = spec->instrument;
+    a->pflags[i] = spec->side | (mode == RISK_MARGIN_ISOLATED ? RISK__PF_ISOLATED : 0u);
+    if (pos_out)
+        *pos_out = h;
+    risk__clear(&a->errmsg);
+    return RISK_OK;
+}
+
+/* ------------------------------------------------------------ fills */
+
+/* PnL realised by closing `closed` contracts (> 0) of a position of sign `dir` at `price`. */
+static double realised_pnl(const risk__instrument *in, double dir, double closed, double entry, double price)
+{
+    if (in->inverse)
+        return dir * closed * in->contract_size * (1.0 / entry - 1.0 / price);
+    return dir * closed * in->contract_size * (price - entry);
+}
+
+/* Size-weighted average entry; inverse contracts average 1/E (their PnL is linear in 1/P). */
+static double average_entry(const risk__instrument *in, double held, double entry, double added, double price)
+{
+    if (in->inverse)
+        return (held + added) / (held / entry + added / price);
+    return (held * entry + added * price) / (held + added);
+}
+
+static int fill_check(risk_account *a, const risk__instrument *in, double qty, double price)
+{
+    const risk_engine *e = a->engine;
+    if (!isfinite(qty) || !isfinite(price) || price <= 0.0)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: fill qty and price must be finite, price > 0", in->symbol);
+    if (!risk__is_whole_multiple(qty, in->lot_size))
+        return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %.17g is not a whole number of lots (lot %.17g)",
+                          in->symbol, qty, in->lot_size);
+    if (!risk__is_whole_multiple(price, in->tick_size))
+        return risk__fail(e, &a->errmsg, RISK_ETICK, "%s: price %.17g is off the tick %.17g", in->symbol, price,
+                          in->tick_size);
+    return RISK_OK;
+}
+
+/* Applies a validated fill. A closing fill needs a basket entry for the settle asset, which is
+ * reserved before anything changes. */
+static int position_fill(risk_position *p, double delta, double price)
+{
+    risk_account *a = p->account;
+    const risk_engine *e = a->engine;
+    uint32_t i = p->slot;
+    const risk__instrument *in = &e->instruments[a->inst[i]];
+    int isolated = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
+    int hedge = (a->pflags[i] & RISK__PF_LEG_MASK) != RISK_SIDE_BOTH;
+    double q = a->qty[i];
+    double next = q + delta;
+    int reduces = (q > 0.0) != (delta > 0.0);
+    int crosses = reduces && fabs(delta) > fabs(q) * (1.0 + 1e-12);
+    int closes = reduces && risk__is_whole_multiple(next, in->lot_size) && fabs(next) < 0.5 * in->lot_size;
+    if (hedge && crosses && !closes)
+        return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: a hedge leg cannot cross zero", in->symbol);
+    if (reduces && (!isolated || closes) && risk__basket_reserve(&a->basket, in->settle))
+        return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for the settle balance");
+
+    if (!reduces) {
+        a->entry[i] = average_entry(in, fabs(q), a->entry[i], fabs(delta), price);
+        a->qty[i] = next;
+    } else {
+        double dir = q > 0.0 ? 1.0 : -1.0;
+        double closed = closes || crosses ? fabs(q) : fabs(delta);
+        double pnl = realised_pnl(in, dir, closed, a->entry[i], price);
+        if (isolated)
+            p->isolated_margin += pnl;
+        else
+            risk__basket_add_unchecked(&a->basket, in->settle, pnl);
+        if (closes) {
+            if (isolated) /* what is left of the isolated margin returns to the wallet */
+                risk__basket_add_unchecked(&a->basket, in->settle, p->isolated_margin);
+            position_remove(a, i);
+        } else if (crosses) {
+            a->qty[i] = next;
+            a->entry[i] = price;
+        } else {
+            a->qty[i] = next;
+        }
+    }
+    risk__clear(&a->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_position_adjust(risk_position *position, double qty_delta_contracts, double price_quote)
+{
+    if (!position)
+        return RISK_ENULL;
+    risk_account *a = position->account;
+    const risk__instrument *in = &a->engine->instruments[a->inst[position->slot]];
+    int rc = fill_check(a, in, qty_delta_contracts, price_quote);
+    if (rc)
+        return rc;
+    if (qty_delta_contracts == 0.0)
+        return risk__fail(a->engine, &a->errmsg, RISK_EINVAL, "%s: fill qty must be non-zero", in->symbol);
+    return position_fill(position, qty_delta_contracts, price_quote);
+}
+
+RISK_API int risk_position_close(risk_position *position, double price_quote)
+{
+    if (!position)
+        return RISK_ENULL;
+    risk_account *a = position->account;
+    const risk__instrument *in = &a->engine->instruments[a->inst[position->slot]];
+    double q = a->qty[position->slot];
+    int rc = fill_check(a, in, q, price_quote);
+    if (rc)
+        return rc;
+    return position_fill(position, -q, price_quote);
+}
+
+RISK_API int risk_position_set_isolated_margin(risk_position *position, double margin)
+{
+    if (!position)
+        return RISK_ENULL;
+    risk_account *a = position->account;
+    const risk_engine *e = a->engine;
+    const risk__instrument *in = &e->instruments[a->inst[position->slot]];
+    if (!(a->pflags[position->slot] & RISK__PF_ISOLATED))
+        return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: the position is cross", in->symbol);
+    if (!isfinite(margin) || margin < 0.0)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: isolated margin must be finite and >= 0", in->symbol);
+    if (risk__basket_reserve(&a->basket, in->settle))
+        return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for the settle balance");
+    risk__basket_add_unchecked(&a->basket, in->settle, position->isolated_margin - margin);
+    position->isolated_margin = margin;
+    risk__clear(&a->errmsg);
+    return RISK_OK;
+}
+
+/* ------------------------------------------------------------ introspection */
+
+RISK_API uint64_t risk_account_id(const risk_account *account)
+{
+    return account->id;
+}
+
+RISK_API uint32_t risk_account_margin_mode(const risk_account *account)
+{
+    return account->margin_mode;
+}
+
+RISK_API uint32_t risk_account_position_mode(const risk_account *account)
+{
+    return account->position_mode;
+}
+
+RISK_API size_t risk_account_position_count(const risk_account *account)
+{
+    return account->n_pos;
+}
+
+RISK_API int risk_account_position_at(const risk_account *account, size_t index, risk_position **out)
+{
+    if (!account)
+        return RISK_ENULL;
+    risk_account *a = (risk_account *)account;
+    if (!out)
+        return risk__fail(a->engine, &a->errmsg, RISK_ENULL, "out is NULL");
+    if (index >= a->n_pos)
+        return risk__fail(a->engine, &a->errmsg, RISK_ENOTFOUND, "position index %zu of %u", index, a->n_pos);
+    *out = a->handles[index];
+    return RISK_OK;
+}
+
+RISK_API int risk_account_find_position(const risk_account *account, uint32_t instrument, uint32_t side,
+                                        risk_position **out)
+{
+    if (!account)
+        return RISK_ENULL;
+    risk_account *a = (risk_account *)account;
+    if (!out)
+        return risk__fail(a->engine, &a->errmsg, RISK_ENULL, "out is NULL");
+    if (side > RISK_SIDE_SHORT || (a->position_mode == RISK_POSITION_HEDGE) != (side != RISK_SIDE_BOTH))
+        return risk__fail(a->engine, &a->errmsg, RISK_ESTATE, "side %u does not fit the account's position mode",
+                          side);
+    int i = position_find(a, instrument, side);
+    if (i < 0)
+        return risk__fail(a->engine, &a->errmsg, RISK_ENOTFOUND, "no %s position in instrument %u", side_name(side),
+                          instrument);
+    *out = a->handles[i];
+    return RISK_OK;
+}
+
+RISK_API const char *risk_account_errmsg(const risk_account *account)
+{
+    return account ? risk__msg(account->errmsg) : "";
+}
+
+RISK_API uint32_t risk_position_instrument(const risk_position *position)
+{
+    return position->account->inst[position->slot];
+}
+
+RISK_API uint32_t risk_position_side(const risk_position *position)
+{
+    return position->account->qty[position->slot] > 0.0 ? RISK_SIDE_LONG : RISK_SIDE_SHORT;
+}
+
+RISK_API uint32_t risk_position_leg(const risk_position *position)
+{
+    return position->account->pflags[position->slot] & RISK__PF_LEG_MASK;
+}
+
+RISK_API double risk_position_qty(const risk_position *position)
+{
+    return position->account->qty[position->slot];
+}
+
+RISK_API double risk_position_entry(const risk_position *position)
+{
+    return position->account->entry[position->slot];
+}
+
+RISK_API double risk_position_isolated_margin(const risk_position *position)
+{
+    return position->isolated_margin;
+}
+
+RISK_API uint32_t risk_position_margin_mode(const risk_position *position)
+{
+    return (position->account->pflags[position->slot] & RISK__PF_ISOLATED) ? RISK_MARGIN_ISOLATED : RISK_MARGIN_CROSS;
+}
+
+RISK_API risk_account *risk_position_account(const risk_position *position)
+{
+    return position->account;
+}

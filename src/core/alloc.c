@@ -1,0 +1,95 @@
+/* Allocation through the engine's hook, per-handle error messages, and rounding helpers. */
+#include "core/internal.h"
+
+#include <float.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void *risk__malloc(const risk_engine *e, size_t size)
+{
+    return e->alloc.malloc_fn ? e->alloc.malloc_fn(e->alloc.ctx, size) : malloc(size);
+}
+
+void *risk__realloc(const risk_engine *e, void *ptr, size_t size)
+{
+    return e->alloc.realloc_fn ? e->alloc.realloc_fn(e->alloc.ctx, ptr, size) : realloc(ptr, size);
+}
+
+void risk__free(const risk_engine *e, void *ptr)
+{
+    if (!ptr)
+        return;
+    if (e->alloc.free_fn)
+        e->alloc.free_fn(e->alloc.ctx, ptr);
+    else
+        free(ptr);
+}
+
+int risk__fail(const risk_engine *e, char **slot, int code, const char *fmt, ...)
+{
+    if (!*slot)
+        *slot = risk__malloc(e, RISK__ERRMSG_LEN);
+    if (*slot) { /* without memory the caller still has the code and risk_strerror() */
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(*slot, RISK__ERRMSG_LEN, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void risk__clear(char **slot)
+{
+    if (*slot)
+        (*slot)[0] = '\0';
+}
+
+const char *risk__msg(const char *slot)
+{
+    return slot ? slot : "";
+}
+
+/* Whole multiple within a relative 1e-9 of the step count: quantities and prices arrive from
+ * decimal text (0.001 lots, 0.1 ticks) that binary floating point cannot hold exactly. */
+int risk__is_whole_multiple(double value, double step)
+{
+    double n = value / step;
+    double r = nearbyint(n);
+    return fabs(n - r) <= 1e-9 * fmax(1.0, fabs(n));
+}
+
+/* Divides by an integral reciprocal when the step has one (0.1 -> 10), so that the result is
+ * the double nearest the decimal n x step. */
+static double steps_to_value(double n, double step)
+{
+    double inv = nearbyint(1.0 / step);
+    if (inv >= 1.0 && fabs(inv * step - 1.0) <= 1e-12)
+        return n / inv;
+    return n * step;
+}
+
+double risk__round_to_step(double value, double step, int up)
+{
+    double n = value / step;
+    double r = nearbyint(n);
+    if (fabs(n - r) <= 4.0 * DBL_EPSILON * fmax(1.0, fabs(n)))
+        n = r; /* already on the step up to rounding noise */
+    else
+        n = up ? ceil(n) : floor(n);
+    return steps_to_value(n, step);
+}
+
+double risk__quantize(double value, double quantum_scale, int up)
+{
+    if (!isfinite(value))
+        return value;
+    double n = value * quantum_scale;
+    if (fabs(n) >= 9007199254740992.0) /* 2^53: already coarser than the quantum */
+        return value;
+    double r = nearbyint(n);
+    if (fabs(n - r) <= 4.0 * DBL_EPSILON * fmax(1.0, fabs(n)))
+        n = r;
+    else
+        n = up ? ceil(n) : floor(n);
+    return n / quantum_scale;
+}

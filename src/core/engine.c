@@ -1,0 +1,662 @@
+/* Engine: lifecycle and reference count, asset and instrument registry, market data,
+ * the account registry (creation order plus an id map), lookups. */
+#include "core/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ lifecycle */
+
+RISK_API int risk_engine_new(risk_engine **out, const risk_engine_options *options)
+{
+    if (!out)
+        return RISK_ENULL;
+    *out = NULL;
+    risk_engine_options defaults = RISK_ENGINE_OPTIONS_INIT;
+    const risk_engine_options *o = options ? options : &defaults;
+    if (o->version != RISK_ENGINE_OPTIONS_VERSION)
+        return RISK_EVERSION;
+    const risk_allocator *al = &o->allocator;
+    int n_set = (al->malloc_fn != NULL) + (al->realloc_fn != NULL) + (al->free_fn != NULL);
+    if (n_set != 0 && n_set != 3)
+        return RISK_EINVAL;
+    if (!isfinite(o->margin_call_health) || o->margin_call_health < 1.0)
+        return RISK_EINVAL;
+    if (o->flags & ~(uint32_t)RISK_ENGINE_NO_QUANTIZE)
+        return RISK_EINVAL;
+    risk_engine boot;
+    memset(&boot, 0, sizeof boot);
+    boot.alloc = *al;
+    risk_engine *e = risk__malloc(&boot, sizeof *e);
+    if (!e)
+        return RISK_ENOMEM;
+    *e = boot;
+    e->flags = o->flags;
+    e->refs = 1;
+    e->margin_call_health = o->margin_call_health;
+    e->valuation = RISK_ID_NONE;
+    *out = e;
+    return RISK_OK;
+}
+
+static void engine_destroy(risk_engine *e)
+{
+    for (uint32_t i = 0; i < e->n_assets; i++)
+        risk__free(e, e->assets[i].tiers);
+    for (uint32_t i = 0; i < e->n_instruments; i++)
+        risk__schedule_release(e, &e->instruments[i].schedule);
+    risk__free(e, e->assets);
+    risk__free(e, e->instruments);
+    risk__free(e, e->accounts);
+    risk__free(e, e->ids.keys);
+    risk__free(e, e->ids.vals);
+    risk__free(e, e->errmsg);
+    risk_allocator al = e->alloc;
+    risk_engine boot;
+    memset(&boot, 0, sizeof boot);
+    boot.alloc = al;
+    risk__free(&boot, e);
+}
+
+void risk__engine_retain(risk_engine *e)
+{
+    e->refs++;
+}
+
+void risk__engine_release(risk_engine *e)
+{
+    if (--e->refs == 0)
+        engine_destroy(e);
+}
+
+RISK_API void risk_engine_free(risk_engine *engine)
+{
+    if (!engine || engine->user_freed)
+        return;
+    engine->user_freed = 1;
+    risk__engine_release(engine);
+}
+
+double risk__asset_scale(const risk__asset *a)
+{
+    static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+                                   1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+    return POW10[a->decimals];
+}
+
+/* ------------------------------------------------------------ registry */
+
+static int symbol_check(const risk_engine *e, char **err, const char *symbol, const char *what)
+{
+    if (!symbol)
+        return risk__fail(e, err, RISK_ENULL, "%s symbol is NULL", what);
+    size_t len = strlen(symbol);
+    if (len == 0 || len > RISK__SYMBOL_MAX)
+        return risk__fail(e, err, RISK_EINVAL, "%s symbol must be 1..%d bytes", what, RISK__SYMBOL_MAX);
+    return RISK_OK;
+}
+
+static int find_asset(const risk_engine *e, const char *symbol, uint32_t *out)
+{
+    for (uint32_t i = 0; i < e->n_assets; i++)
+        if (strcmp(e->assets[i].symbol, symbol) == 0) {
+            *out = i;
+            return 1;
+        }
+    return 0;
+}
+
+static int find_instrument(const risk_engine *e, const char *symbol, uint32_t *out)
+{
+    for (uint32_t i = 0; i < e->n_instruments; i++)
+        if (strcmp(e->instruments[i].symbol, symbol) == 0) {
+            *out = i;
+            return 1;
+        }
+    return 0;
+}
+
+static int positive_finite(double x)
+{
+    return isfinite(x) && x > 0.0;
+}
+
+static int value_tiers_check(risk_engine *e, const risk_asset_spec *s)
+{
+    if (s->n_value_tiers == 0)
+        return RISK_OK;
+    if (!s->value_tiers)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "asset %s: value_tiers is NULL with n_value_tiers %zu",
+                          s->symbol, s->n_value_tiers);
+    if (s->n_value_tiers > RISK__MAX_TIERS)
+        return risk__fail(e, &e->errmsg, RISK_ETIERS, "asset %s: more than %d value tiers", s->symbol,
+                          RISK__MAX_TIERS);
+    double prev = 0.0;
+    for (size_t i = 0; i < s->n_value_tiers; i++) {
+        const risk_value_tier *t = &s->value_tiers[i];
+        if (isnan(t->up_to_qty) || !(t->up_to_qty > prev) || (isinf(t->up_to_qty) && i + 1 != s->n_value_tiers))
+            return risk__fail(e, &e->errmsg, RISK_ETIERS,
+                              "asset %s: value tier %zu up_to_qty must exceed the previous bound", s->symbol, i);
+        if (!isfinite(t->ratio) || t->ratio < 0.0 || t->ratio > 1.0)
+            return risk__fail(e, &e->errmsg, RISK_ETIERS, "asset %s: value tier %zu ratio must be in [0, 1]",
+                              s->symbol, i);
+        prev = t->up_to_qty;
+    }
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_add_asset(risk_engine *engine, const risk_asset_spec *spec, uint32_t *id_out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = engine;
+    if (!spec)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "asset spec is NULL");
+    if (spec->version != RISK_ASSET_SPEC_VERSION)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "asset spec version %u is not %d", spec->version,
+                          RISK_ASSET_SPEC_VERSION);
+    int rc = symbol_check(e, &e->errmsg, spec->symbol, "asset");
+    if (rc)
+        return rc;
+    uint32_t dup;
+    if (find_asset(e, spec->symbol, &dup))
+        return risk__fail(e, &e->errmsg, RISK_EDUPLICATE, "asset %s is already registered", spec->symbol);
+    if (spec->decimals > 18)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s: decimals %u above 18", spec->symbol, spec->decimals);
+    if (!positive_finite(spec->price))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s: price must be finite and > 0", spec->symbol);
+    if (!isfinite(spec->weight_init) || !isfinite(spec->weight_maint) || spec->weight_init < 0.0 ||
+        spec->weight_init > spec->weight_maint || spec->weight_maint > 1.0)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL,
+                          "asset %s: weights need 0 <= weight_init <= weight_maint <= 1", spec->symbol);
+    if (!isfinite(spec->liab_weight_init) || !isfinite(spec->liab_weight_maint) || spec->liab_weight_maint < 1.0 ||
+        spec->liab_weight_init < spec->liab_weight_maint)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL,
+                          "asset %s: liability weights need 1 <= liab_weight_maint <= liab_weight_init", spec->symbol);
+    rc = value_tiers_check(e, spec);
+    if (rc)
+        return rc;
+    if (e->n_assets == RISK_ID_NONE - 1)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "too many assets");
+
+    risk_value_tier *tiers = NULL;
+    if (spec->n_value_tiers) {
+        tiers = risk__malloc(e, spec->n_value_tiers * sizeof *tiers);
+        if (!tiers)
+            return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for value tiers");
+        memcpy(tiers, spec->value_tiers, spec->n_value_tiers * sizeof *tiers);
+    }
+    if (e->n_assets == e->cap_assets) {
+        uint32_t cap = e->cap_assets ? 2 * e->cap_assets : 8;
+        risk__asset *grown = risk__realloc(e, e->assets, cap * sizeof *grown);
+        if (!grown) {
+            risk__free(e, tiers);
+            return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for assets");
+        }
+        e->assets = grown;
+        e->cap_assets = cap;
+    }
+    risk__asset *a = &e->assets[e->n_assets];
+    memset(a, 0, sizeof *a);
+    strcpy(a->symbol, spec->symbol);
+    a->decimals = spec->decimals;
+    a->price = spec->price;
+    a->weight_init = spec->weight_init;
+    a->weight_maint = spec->weight_maint;
+    a->liab_weight_init = spec->liab_weight_init;
+    a->liab_weight_maint = spec->liab_weight_maint;
+    a->tiers = tiers;
+    a->n_tiers = (uint32_t)spec->n_value_tiers;
+    if (e->valuation == RISK_ID_NONE && spec->price == 1.0)
+        e->valuation = e->n_assets; /* default V: the first asset priced 1 */
+    if (id_out)
+        *id_out = e->n_assets;
+    e->n_assets++;
+    risk__clear(&e->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_add_instrument(risk_engine *engine, const risk_instrument_spec *spec, uint32_t *id_out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = engine;
+    if (!spec)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "instrument spec is NULL");
+    if (spec->version != RISK_INSTRUMENT_SPEC_VERSION)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "instrument spec version %u is not %d", spec->version,
+                          RISK_INSTRUMENT_SPEC_VERSION);
+    int rc = symbol_check(e, &e->errmsg, spec->symbol, "instrument");
+    if (rc)
+        return rc;
+    const char *sym = spec->symbol;
+    uint32_t dup;
+    if (find_instrument(e, sym, &dup))
+        return risk__fail(e, &e->errmsg, RISK_EDUPLICATE, "instrument %s is already registered", sym);
+    if (spec->kind != RISK_KIND_PERPETUAL && spec->kind != RISK_KIND_FUTURE)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: unknown kind %u", sym, spec->kind);
+    if (spec->kind == RISK_KIND_FUTURE && spec->expiry_unix_s <= 0)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: a future needs an expiry > 0", sym);
+    if (spec->kind == RISK_KIND_PERPETUAL && spec->expiry_unix_s != 0)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: a perpetual has no expiry", sym);
+    if (spec->inverse > 1)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: inverse must be 0 or 1", sym);
+    if (spec->mm_price != RISK_MM_PRICE_MARK && spec->mm_price != RISK_MM_PRICE_ENTRY)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: unknown mm_price %u", sym, spec->mm_price);
+    if (spec->underlying >= e->n_assets)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "instrument %s: unknown underlying asset %u", sym,
+                          spec->underlying);
+    if (spec->settle >= e->n_assets)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "instrument %s: unknown settle asset %u", sym, spec->settle);
+    if (spec->inverse && spec->settle != spec->underlying)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: an inverse contract settles in its underlying",
+                          sym);
+    if (!spec->inverse && spec->settle == spec->underlying)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL,
+                          "instrument %s: a linear contract settled in its own underlying is not supported", sym);
+    if (!positive_finite(spec->contract_size) || !positive_finite(spec->lot_size) ||
+        !positive_finite(spec->tick_size))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL,
+                          "instrument %s: contract_size, lot_size and tick_size must be finite and > 0", sym);
+    if (!positive_finite(spec->mark))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: mark must be finite and > 0", sym);
+    if (spec->n_tiers == 0)
+        return risk__fail(e, &e->errmsg, RISK_ETIERS, "instrument %s: the margin schedule has no tiers", sym);
+    if (!spec->tiers)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "instrument %s: tiers is NULL", sym);
+    if (e->n_instruments == RISK_ID_NONE - 1)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "too many instruments");
+
+    risk__schedule sched;
+    rc = risk__schedule_build(e, &e->errmsg, &sched, spec->tiers, spec->n_tiers);
+    if (rc) {
+        /* prefix the instrument to the schedule's message */
+        char buf[RISK__ERRMSG_LEN];
+        snprintf(buf, sizeof buf, "%s", risk__msg(e->errmsg));
+        return risk__fail(e, &e->errmsg, rc, "instrument %s: %s", sym, buf);
+    }
+    if (e->n_instruments == e->cap_instruments) {
+        uint32_t cap = e->cap_instruments ? 2 * e->cap_instruments : 8;
+        risk__instrument *grown = risk__realloc(e, e->instruments, cap * sizeof *grown);
+        if (!grown) {
+            risk__schedule_release(e, &sched);
+            return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for instruments");
+        }
+        e->instruments = grown;
+        e->cap_instruments = cap;
+    }
+    risk__instrument *in = &e->instruments[e->n_instruments];
+    memset(in, 0, sizeof *in);
+    strcpy(in->symbol, sym);
+    in->kind = spec->kind;
+    in->inverse = spec->inverse;
+    in->mm_price = spec->mm_price;
+    in->underlying = spec->underlying;
+    in->settle = spec->settle;
+    in->expiry_unix_s = spec->expiry_unix_s;
+    in->contract_size = spec->contract_size;
+    in->lot_size = spec->lot_size;
+    in->tick_size = spec->tick_size;
+    in->mark = spec->mark;
+    in->schedule = sched;
+    if (id_out)
+        *id_out = e->n_instruments;
+    e->n_instruments++;
+    risk__clear(&e->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_set_valuation_asset(risk_engine *engine, uint32_t asset)
+{
+    if (!engine)
+        return RISK_ENULL;
+    if (asset >= engine->n_assets)
+        return risk__fail(engine, &engine->errmsg, RISK_ENOTFOUND, "unknown asset %u", asset);
+    if (engine->assets[asset].price != 1.0)
+        return risk__fail(engine, &engine->errmsg, RISK_EINVAL,
+                          "asset %s has price %.17g: the valuation asset's price must be 1",
+                          engine->assets[asset].symbol, engine->assets[asset].price);
+    engine->valuation = asset;
+    risk__clear(&engine->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_set_margin_call_health(risk_engine *engine, double health)
+{
+    if (!engine)
+        return RISK_ENULL;
+    if (!isfinite(health) || health < 1.0)
+        return risk__fail(engine, &engine->errmsg, RISK_EINVAL, "margin-call health must be finite and >= 1");
+    engine->margin_call_health = health;
+    risk__clear(&engine->errmsg);
+    return RISK_OK;
+}
+
+/* ------------------------------------------------------------ market data */
+
+static int price_check(risk_engine *e, uint32_t asset, double price)
+{
+    if (asset >= e->n_assets)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown asset %u", asset);
+    if (!positive_finite(price))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s: price must be finite and > 0",
+                          e->assets[asset].symbol);
+    if (asset == e->valuation && price != 1.0)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s is the valuation asset: its price stays 1",
+                          e->assets[asset].symbol);
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_set_asset_price(risk_engine *engine, uint32_t asset, double price)
+{
+    if (!engine)
+        return RISK_ENULL;
+    int rc = price_check(engine, asset, price);
+    if (rc)
+        return rc;
+    engine->assets[asset].price = price;
+    risk__clear(&engine->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_set_asset_prices(risk_engine *engine, const uint32_t *assets, const double *prices, size_t n)
+{
+    if (!engine)
+        return RISK_ENULL;
+    if (n && (!assets || !prices))
+        return risk__fail(engine, &engine->errmsg, RISK_ENULL, "assets or prices is NULL");
+    for (size_t i = 0; i < n; i++) {
+        int rc = price_check(engine, assets[i], prices[i]);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        engine->assets[assets[i]].price = prices[i];
+    risk__clear(&engine->errmsg);
+    return RISK_OK;
+}
+
+static int mark_check(risk_engine *e, uint32_t instrument, double mark)
+{
+    if (instrument >= e->n_instruments)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
+    if (!positive_finite(mark))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: mark must be finite and > 0",
+                          e->instruments[instrument].symbol);
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_set_mark(risk_engine *engine, uint32_t instrument, double mark)
+{
+    if (!engine)
+        return RISK_ENULL;
+    int rc = mark_check(engine, instrument, mark);
+    if (rc)
+        return rc;
+    engine->instruments[instrument].mark = mark;
+    risk__clear(&engine->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_set_marks(risk_engine *engine, const uint32_t *instruments, const double *marks, size_t n)
+{
+    if (!engine)
+        return RISK_ENULL;
+    if (n && (!instruments || !marks))
+        return risk__fail(engine, &engine->errmsg, RISK_ENULL, "instruments or marks is NULL");
+    for (size_t i = 0; i < n; i++) {
+        int rc = mark_check(engine, instruments[i], marks[i]);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        engine->instruments[instruments[i]].mark = marks[i];
+    risk__clear(&engine->errmsg);
+    return RISK_OK;
+}
+
+/* ------------------------------------------------------------ account registry */
+
+static size_t idmap_hash(uint64_t key, size_t mask)
+{
+    key ^= key >> 33; /* murmur3 finaliser */
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 33;
+    key *= 0xc4ceb9fe1a85ec53ULL;
+    key ^= key >> 33;
+    return (size_t)key & mask;
+}
+
+static risk_account *idmap_get(const risk__idmap *m, uint64_t key)
+{
+    if (!m->cap)
+        return NULL;
+    size_t mask = m->cap - 1;
+    for (size_t i = idmap_hash(key, mask);; i = (i + 1) & mask) {
+        if (!m->vals[i])
+            return NULL;
+        if (m->keys[i] == key)
+            return m->vals[i];
+    }
+}
+
+static void idmap_put_unchecked(risk__idmap *m, uint64_t key, risk_account *val)
+{
+    size_t mask = m->cap - 1;
+    size_t i = idmap_hash(key, mask);
+    while (m->vals[i])
+        i = (i + 1) & mask;
+    m->keys[i] = key;
+    m->vals[i] = val;
+    m->n++;
+}
+
+/* Keeps the load at most one half, so that one more insert always finds room. */
+static int idmap_reserve(const risk_engine *e, risk__idmap *m)
+{
+    if (2 * (m->n + 1) <= m->cap)
+        return RISK_OK;
+    size_t cap = m->cap ? 2 * m->cap : 64;
+    risk__idmap grown = {NULL, NULL, cap, 0};
+    grown.keys = risk__malloc(e, cap * sizeof *grown.keys);
+    grown.vals = risk__malloc(e, cap * sizeof *grown.vals);
+    if (!grown.keys || !grown.vals) {
+        risk__free(e, grown.keys);
+        risk__free(e, grown.vals);
+        return RISK_ENOMEM;
+    }
+    memset(grown.vals, 0, cap * sizeof *grown.vals);
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->vals[i])
+            idmap_put_unchecked(&grown, m->keys[i], m->vals[i]);
+    risk__free(e, m->keys);
+    risk__free(e, m->vals);
+    *m = grown;
+    return RISK_OK;
+}
+
+static void idmap_remove(risk__idmap *m, uint64_t key)
+{
+    size_t mask = m->cap - 1;
+    size_t i = idmap_hash(key, mask);
+    while (m->vals[i] && m->keys[i] != key)
+        i = (i + 1) & mask;
+    if (!m->vals[i])
+        return;
+    /* backward-shift deletion keeps probe chains intact without tombstones */
+    size_t j = i;
+    for (;;) {
+        m->vals[i] = NULL;
+        for (;;) {
+            j = (j + 1) & mask;
+            if (!m->vals[j]) {
+                m->n--;
+                return;
+            }
+            size_t home = idmap_hash(m->keys[j], mask);
+            if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+                continue;
+            break;
+        }
+        m->keys[i] = m->keys[j];
+        m->vals[i] = m->vals[j];
+        i = j;
+    }
+}
+
+int risk__engine_attach_account(risk_engine *e, risk_account *a)
+{
+    if (idmap_get(&e->ids, a->id))
+        return RISK_EDUPLICATE;
+    if (idmap_reserve(e, &e->ids))
+        return RISK_ENOMEM;
+    if (e->n_account_slots == e->cap_account_slots) {
+        size_t cap = e->cap_account_slots ? 2 * e->cap_account_slots : 64;
+        risk_account **grown = risk__realloc(e, e->accounts, cap * sizeof *grown);
+        if (!grown)
+            return RISK_ENOMEM;
+        e->accounts = grown;
+        e->cap_account_slots = cap;
+    }
+    idmap_put_unchecked(&e->ids, a->id, a);
+    a->engine_slot = e->n_account_slots;
+    e->accounts[e->n_account_slots++] = a;
+    e->n_accounts++;
+    return RISK_OK;
+}
+
+void risk__engine_detach_account(risk_engine *e, risk_account *a)
+{
+    idmap_remove(&e->ids, a->id);
+    e->accounts[a->engine_slot] = NULL;
+    e->n_accounts--;
+    if (e->n_account_slots > 2 * e->n_accounts + 64) { /* compact: amortised O(1) per free */
+        size_t w = 0;
+        for (size_t r = 0; r < e->n_account_slots; r++)
+            if (e->accounts[r]) {
+                e->accounts[r]->engine_slot = w;
+                e->accounts[w++] = e->accounts[r];
+            }
+        e->n_account_slots = w;
+    }
+}
+
+/* ------------------------------------------------------------ introspection */
+
+RISK_API int risk_engine_find_asset(const risk_engine *engine, const char *symbol, uint32_t *out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine; /* the message buffer is not part of the engine's state */
+    if (!symbol || !out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "symbol or out is NULL");
+    if (!find_asset(e, symbol, out))
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "no asset %.40s", symbol);
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_find_instrument(const risk_engine *engine, const char *symbol, uint32_t *out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine;
+    if (!symbol || !out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "symbol or out is NULL");
+    if (!find_instrument(e, symbol, out))
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "no instrument %.40s", symbol);
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_find_account(const risk_engine *engine, uint64_t account_id, risk_account **out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine;
+    if (!out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "out is NULL");
+    risk_account *a = idmap_get(&e->ids, account_id);
+    if (!a)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "no account %llu", (unsigned long long)account_id);
+    *out = a;
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_asset_price(const risk_engine *engine, uint32_t asset, double *out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine;
+    if (!out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "out is NULL");
+    if (asset >= e->n_assets)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown asset %u", asset);
+    *out = e->assets[asset].price;
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_mark(const risk_engine *engine, uint32_t instrument, double *out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine;
+    if (!out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "out is NULL");
+    if (instrument >= e->n_instruments)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
+    *out = e->instruments[instrument].mark;
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_valuation_asset(const risk_engine *engine, uint32_t *out)
+{
+    if (!engine || !out)
+        return RISK_ENULL;
+    *out = engine->valuation;
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_account_count(const risk_engine *engine, size_t *out)
+{
+    if (!engine || !out)
+        return RISK_ENULL;
+    *out = engine->n_accounts;
+    return RISK_OK;
+}
+
+static size_t errmsg_bytes(const char *m)
+{
+    return m ? RISK__ERRMSG_LEN : 0;
+}
+
+RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
+{
+    if (!engine || !out)
+        return RISK_ENULL;
+    const risk_engine *e = engine;
+    size_t bytes = sizeof *e + errmsg_bytes(e->errmsg);
+    bytes += e->cap_assets * sizeof *e->assets;
+    for (uint32_t i = 0; i < e->n_assets; i++)
+        bytes += e->assets[i].n_tiers * sizeof(risk_value_tier);
+    bytes += e->cap_instruments * sizeof *e->instruments;
+    for (uint32_t i = 0; i < e->n_instruments; i++)
+        bytes += e->instruments[i].schedule.n_tiers * sizeof(risk_margin_tier);
+    bytes += e->cap_account_slots * sizeof *e->accounts;
+    bytes += e->ids.cap * (sizeof *e->ids.keys + sizeof *e->ids.vals);
+    for (size_t s = 0; s < e->n_account_slots; s++) {
+        const risk_account *a = e->accounts[s];
+        if (!a)
+            continue;
+        bytes += sizeof *a + errmsg_bytes(a->errmsg) + errmsg_bytes(a->basket.errmsg);
+        bytes += (size_t)a->basket.cap * (sizeof *a->basket.asset + sizeof *a->basket.amount);
+        bytes += (size_t)a->cap_pos * (3 * sizeof(double) + sizeof(risk_position *) + 2 * sizeof(uint32_t));
+        bytes += (size_t)a->n_pos * sizeof(risk_position);
+        bytes += (size_t)a->cap_levs * sizeof *a->levs;
+    }
+    *out = bytes;
+    return RISK_OK;
+}
+
+RISK_API const char *risk_engine_errmsg(const risk_engine *engine)
+{
+    return engine ? risk__msg(engine->errmsg) : "";
+}

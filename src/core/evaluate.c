@@ -1,0 +1,216 @@
+/* Account evaluation: position values -> cross and isolated pools -> health summary.
+ * The hot path (risk__account_values_compute) reads the account's arrays in order, never
+ * allocates and sums in a fixed order, so results are bit-identical for any thread count. */
+#include "core/internal.h"
+
+#include <pthread.h>
+#include <string.h>
+
+void risk__account_values_compute(const risk_account *a, risk__account_values *out)
+{
+    const risk_engine *e = a->engine;
+    const risk__asset *assets = e->assets;
+    const risk__instrument *instruments = e->instruments;
+    risk__account_values v;
+    memset(&v, 0, sizeof v);
+    risk__basket_values_compute(&a->basket, &v.basket);
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        const risk__instrument *in = &instruments[a->inst[i]];
+        risk__position_values pv;
+        risk__position_values_compute(in, a->qty[i], a->entry[i], a->lev[i], &pv);
+        double settle_price = assets[in->settle].price;
+        v.upnl += pv.upnl * settle_price;
+        v.gross_notional += pv.notional * settle_price;
+        if (a->pflags[i] & RISK__PF_ISOLATED) {
+            double m = a->handles[i]->isolated_margin;
+            v.isolated_margin += m * settle_price;
+            if (m + pv.upnl < pv.mm)
+                v.n_isolated_liquidatable++;
+        } else {
+            v.cross_upnl += pv.upnl * settle_price;
+            v.cross_im += pv.im * settle_price;
+            v.cross_mm += pv.mm * settle_price;
+        }
+    }
+    *out = v;
+}
+
+static double ratio_or_inf(double num, double den)
+{
+    if (den > 0.0)
+        return num / den;
+    return num == 0.0 ? 0.0 : copysign(INFINITY, num);
+}
+
+void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out)
+{
+    const risk_engine *e = a->engine;
+    double equity = v->basket.net_value + v->upnl + v->isolated_margin;
+    double c_init = v->basket.collateral_init + v->cross_upnl;
+    double c_maint = v->basket.collateral_maint + v->cross_upnl;
+    double r_init = v->basket.liabilities_init + v->cross_im;
+    double r_maint = v->basket.liabilities_maint + v->cross_mm;
+    double coll = v->basket.collateral_value, liab = v->basket.liabilities;
+    double upnl = v->upnl, iso = v->isolated_margin;
+    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE) {
+        double s = risk__asset_scale(&e->assets[e->valuation]);
+        equity = risk__quantize(equity, s, 0); /* what the account has: down */
+        c_init = risk__quantize(c_init, s, 0);
+        c_maint = risk__quantize(c_maint, s, 0);
+        coll = risk__quantize(coll, s, 0);
+        upnl = risk__quantize(upnl, s, 0);
+        iso = risk__quantize(iso, s, 0);
+        r_init = risk__quantize(r_init, s, 1); /* what it owes or needs: up */
+        r_maint = risk__quantize(r_maint, s, 1);
+        liab = risk__quantize(liab, s, 1);
+    }
+    double hf = r_maint > 0.0 ? c_maint / r_maint : INFINITY;
+    out->equity = equity;
+    out->collateral_value = coll;
+    out->unrealized_pnl = upnl;
+    out->initial_margin = r_init;
+    out->maintenance_margin = r_maint;
+    out->available = c_init - r_init;
+    out->health_factor = hf;
+    out->margin_ratio = r_maint > 0.0 ? (c_maint > 0.0 ? r_maint / c_maint : INFINITY) : 0.0;
+    out->ltv = liab > 0.0 ? ratio_or_inf(liab, coll) : 0.0;
+    out->ltv_buffer = ratio_or_inf(c_init - liab, coll);
+    out->leverage = v->gross_notional > 0.0 ? (equity > 0.0 ? v->gross_notional / equity : INFINITY) : 0.0;
+    out->collateral_init = c_init;
+    out->collateral_maint = c_maint;
+    out->liabilities = liab;
+    out->isolated_margin = iso;
+    out->n_positions = a->n_pos;
+    out->n_isolated_liquidatable = v->n_isolated_liquidatable;
+    int owes = a->n_pos > 0 || v->basket.liabilities > 0.0;
+    if (owes && equity <= 0.0)
+        out->state = RISK_STATE_BANKRUPT;
+    else if (hf < 1.0 || v->n_isolated_liquidatable)
+        out->state = RISK_STATE_LIQUIDATABLE;
+    else if (hf < e->margin_call_health)
+        out->state = RISK_STATE_MARGIN_CALL;
+    else
+        out->state = RISK_STATE_HEALTHY;
+}
+
+static void evaluate_one(const risk_account *a, risk_account_summary *out)
+{
+    risk__account_values v;
+    risk__account_values_compute(a, &v);
+    risk__account_summary_fill(a, &v, out);
+}
+
+RISK_API int risk_account_evaluate(const risk_account *account, risk_account_summary *out)
+{
+    if (!account)
+        return RISK_ENULL;
+    risk_account *a = (risk_account *)account; /* the message buffer is not account state */
+    if (!out)
+        return risk__fail(a->engine, &a->errmsg, RISK_ENULL, "out is NULL");
+    if (out->version != RISK_ACCOUNT_SUMMARY_VERSION)
+        return risk__fail(a->engine, &a->errmsg, RISK_EVERSION, "account summary version %u is not %d",
+                          out->version, RISK_ACCOUNT_SUMMARY_VERSION);
+    evaluate_one(a, out);
+    return RISK_OK;
+}
+
+RISK_API int risk_account_position_results(const risk_account *account, risk_position_result *out, size_t capacity,
+                                           size_t *count_out)
+{
+    if (!account)
+        return RISK_ENULL;
+    risk_account *a = (risk_account *)account;
+    if (!count_out || (!out && capacity))
+        return risk__fail(a->engine, &a->errmsg, RISK_ENULL, "count_out is NULL, or out is NULL with capacity > 0");
+    *count_out = a->n_pos;
+    if (capacity < a->n_pos)
+        return risk__fail(a->engine, &a->errmsg, RISK_EBUFFER, "%u positions, capacity %zu", a->n_pos, capacity);
+    if (a->n_pos && out[0].version != RISK_POSITION_RESULT_VERSION)
+        return risk__fail(a->engine, &a->errmsg, RISK_EVERSION, "position result version %u is not %d",
+                          out[0].version, RISK_POSITION_RESULT_VERSION);
+    for (uint32_t i = 0; i < a->n_pos; i++)
+        risk__position_prices(a, i, &out[i]);
+    return RISK_OK;
+}
+
+/* ------------------------------------------------------------ batch */
+
+typedef struct batch_chunk {
+    const risk_engine *engine;
+    size_t slot_begin, slot_end; /* range of engine account slots */
+    size_t out_begin;            /* index of the chunk's first live account in the outputs */
+    risk_account_summary *summaries;
+    uint64_t *ids;
+} batch_chunk;
+
+static void *batch_run(void *arg)
+{
+    const batch_chunk *c = arg;
+    size_t k = c->out_begin;
+    for (size_t s = c->slot_begin; s < c->slot_end; s++) {
+        const risk_account *a = c->engine->accounts[s];
+        if (!a)
+            continue;
+        c->summaries[k].version = RISK_ACCOUNT_SUMMARY_VERSION;
+        evaluate_one(a, &c->summaries[k]);
+        if (c->ids)
+            c->ids[k] = a->id;
+        k++;
+    }
+    return NULL;
+}
+
+#define BATCH_MAX_THREADS 256
+
+RISK_API int risk_engine_evaluate_all(const risk_engine *engine, risk_account_summary *summaries_out,
+                                      uint64_t *ids_out, size_t capacity, uint32_t threads, size_t *count_out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine; /* the message buffer is not engine state */
+    if (!summaries_out || !count_out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "summaries_out or count_out is NULL");
+    *count_out = e->n_accounts;
+    if (capacity < e->n_accounts)
+        return risk__fail(e, &e->errmsg, RISK_EBUFFER, "%zu accounts, capacity %zu", e->n_accounts, capacity);
+    if (e->n_accounts && summaries_out[0].version != RISK_ACCOUNT_SUMMARY_VERSION)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "account summary version %u is not %d",
+                          summaries_out[0].version, RISK_ACCOUNT_SUMMARY_VERSION);
+    if (threads > BATCH_MAX_THREADS)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "threads %u above %d", threads, BATCH_MAX_THREADS);
+    if (threads == 0)
+        threads = 1;
+    if ((size_t)threads > e->n_account_slots / 1024 + 1) /* small books are not worth a thread */
+        threads = (uint32_t)(e->n_account_slots / 1024 + 1);
+
+    batch_chunk chunks[BATCH_MAX_THREADS];
+    size_t live_before = 0;
+    for (uint32_t t = 0; t < threads; t++) {
+        batch_chunk *c = &chunks[t];
+        c->engine = e;
+        c->slot_begin = e->n_account_slots * t / threads;
+        c->slot_end = e->n_account_slots * (t + 1) / threads;
+        c->out_begin = live_before;
+        c->summaries = summaries_out;
+        c->ids = ids_out;
+        for (size_t s = c->slot_begin; s < c->slot_end; s++)
+            live_before += e->accounts[s] != NULL;
+    }
+    pthread_t tids[BATCH_MAX_THREADS];
+    uint32_t started = 0;
+    int rc = RISK_OK;
+    for (uint32_t t = 1; t < threads; t++) {
+        if (pthread_create(&tids[t], NULL, batch_run, &chunks[t]) != 0) {
+            rc = RISK_ETHREAD;
+            break;
+        }
+        started = t;
+    }
+    if (rc == RISK_OK)
+        batch_run(&chunks[0]);
+    for (uint32_t t = 1; t <= started; t++)
+        pthread_join(tids[t], NULL);
+    if (rc)
+        return risk__fail(e, &e->errmsg, rc, "could not start %u worker threads", threads - 1);
+    return RISK_OK;
+}

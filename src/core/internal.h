@@ -1,0 +1,176 @@
+/*
+ * Internal structures shared by the library's translation units. Never installed.
+ * Data flows one way: market data (engine) -> position values -> collateral and PnL
+ * (basket, account) -> margin requirements (margin/) -> health -> liquidation prices
+ * (liquidation/).
+ */
+#ifndef RISK_INTERNAL_H
+#define RISK_INTERNAL_H
+
+#include "risk.h"
+
+#include <math.h>
+#include <stdarg.h>
+
+#define RISK__SYMBOL_MAX 31
+#define RISK__MAX_TIERS 64
+#define RISK__ERRMSG_LEN 192
+
+/* Position flag bits (risk_account.pflags). */
+#define RISK__PF_LEG_MASK 0x3u  /* RISK_SIDE_BOTH / LONG / SHORT */
+#define RISK__PF_ISOLATED 0x4u
+
+typedef struct risk__asset {
+    char symbol[RISK__SYMBOL_MAX + 1];
+    uint32_t decimals;
+    double price;
+    double weight_init, weight_maint, liab_weight_init, liab_weight_maint;
+    risk_value_tier *tiers; /* NULL when untiered */
+    uint32_t n_tiers;
+} risk__asset;
+
+/* A margin schedule with every cum filled in; caps of all but the last tier bound notional. */
+typedef struct risk__schedule {
+    risk_margin_tier *tiers;
+    uint32_t n_tiers;
+    double max_leverage; /* highest max leverage of any tier (the first) */
+} risk__schedule;
+
+typedef struct risk__instrument {
+    char symbol[RISK__SYMBOL_MAX + 1];
+    uint32_t kind, inverse, mm_price, underlying, settle;
+    int64_t expiry_unix_s;
+    double contract_size, lot_size, tick_size, mark;
+    risk__schedule schedule;
+} risk__instrument;
+
+/* Open-addressing map from external account id to account (linear probing, backward-shift delete). */
+typedef struct risk__idmap {
+    uint64_t *keys;
+    risk_account **vals; /* NULL marks an empty slot */
+    size_t cap, n;       /* cap is 0 or a power of two */
+} risk__idmap;
+
+struct risk_engine {
+    risk_allocator alloc;
+    uint32_t flags;
+    uint32_t user_freed;
+    size_t refs;         /* 1 for the user until risk_engine_free, plus one per child */
+    double margin_call_health;
+    uint32_t valuation;  /* RISK_ID_NONE until the first asset */
+    risk__asset *assets;
+    uint32_t n_assets, cap_assets;
+    risk__instrument *instruments;
+    uint32_t n_instruments, cap_instruments;
+    risk_account **accounts; /* creation order; NULL where one was freed (compacted lazily) */
+    size_t n_account_slots, cap_account_slots, n_accounts;
+    risk__idmap ids;
+    char *errmsg;
+};
+
+struct risk_basket {
+    risk_engine *engine;
+    risk_account *owner; /* NULL when standalone */
+    uint32_t *asset;     /* one block: asset ids then amounts */
+    double *amount;
+    uint32_t n, cap;
+    char *errmsg;
+};
+
+struct risk_position {
+    risk_account *account;
+    uint32_t slot;
+    uint32_t reserved;
+    double isolated_margin; /* settle asset; 0 under cross */
+};
+
+/* One user-leverage setting. */
+typedef struct risk__leverage {
+    uint32_t instrument;
+    double leverage;
+} risk__leverage;
+
+struct risk_account {
+    risk_engine *engine;
+    uint64_t id;
+    uint32_t margin_mode, position_mode;
+    size_t engine_slot;
+    risk_basket basket;
+    /* Positions as structure of arrays, one block: qty, entry, lev (user leverage, 0 = none),
+     * handles, then inst and pflags. Position order is opening order. */
+    double *qty, *entry, *lev;
+    risk_position **handles;
+    uint32_t *inst, *pflags;
+    uint32_t n_pos, cap_pos;
+    risk__leverage *levs;
+    uint32_t n_levs, cap_levs;
+    char *errmsg;
+};
+
+/* ---- allocation and errors (core/alloc.c) */
+void *risk__malloc(const risk_engine *e, size_t size);
+void *risk__realloc(const risk_engine *e, void *ptr, size_t size);
+void risk__free(const risk_engine *e, void *ptr);
+/* Records a message in *slot (allocated lazily through the engine) and returns code. */
+int risk__fail(const risk_engine *e, char **slot, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+void risk__clear(char **slot);
+const char *risk__msg(const char *slot);
+int risk__is_whole_multiple(double value, double step);
+double risk__round_to_step(double value, double step, int up);
+double risk__quantize(double value, double quantum_scale, int up);
+
+/* ---- engine internals (core/engine.c) */
+void risk__engine_retain(risk_engine *e);
+void risk__engine_release(risk_engine *e);
+int risk__engine_attach_account(risk_engine *e, risk_account *a);
+void risk__engine_detach_account(risk_engine *e, risk_account *a);
+double risk__asset_scale(const risk__asset *a); /* 10^decimals */
+
+/* ---- basket internals (core/basket.c) */
+void risk__basket_init(risk_basket *b, risk_engine *e, risk_account *owner);
+void risk__basket_release(risk_basket *b);
+int risk__basket_reserve(risk_basket *b, uint32_t asset); /* room for one more asset, RISK_ENOMEM */
+void risk__basket_add_unchecked(risk_basket *b, uint32_t asset, double delta);
+double risk__tiered_qty(const risk__asset *a, double qty);
+
+/* Unquantized sums over a basket, in V. */
+typedef struct risk__basket_values {
+    double collateral_value, collateral_init, collateral_maint;
+    double liabilities, liabilities_init, liabilities_maint;
+    double net_value;
+    uint32_t n_assets;
+} risk__basket_values;
+void risk__basket_values_compute(const risk_basket *b, risk__basket_values *out);
+
+/* ---- margin schedules (margin/schedule.c) */
+int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, const risk_margin_tier *tiers, size_t n);
+void risk__schedule_release(const risk_engine *e, risk__schedule *s);
+uint32_t risk__schedule_tier(const risk__schedule *s, double notional);
+/* Leverage in force: min(user, tier max); user 0 means the tier's max. */
+double risk__schedule_leverage(const risk__schedule *s, uint32_t tier, double user_leverage);
+
+/* Values of one position in its settle asset, at the current mark. */
+typedef struct risk__position_values {
+    double notional, margin_notional, upnl, im, mm;
+    uint32_t tier;
+} risk__position_values;
+void risk__position_values_compute(const risk__instrument *in, double qty, double entry, double user_lev,
+                                   risk__position_values *out);
+
+/* ---- account evaluation (core/evaluate.c) */
+typedef struct risk__account_values {
+    risk__basket_values basket;
+    double upnl, cross_upnl, cross_im, cross_mm, isolated_margin, gross_notional;
+    uint32_t n_isolated_liquidatable;
+} risk__account_values;
+void risk__account_values_compute(const risk_account *a, risk__account_values *out);
+void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out);
+
+/* ---- liquidation and bankruptcy prices (liquidation/price.c) */
+void risk__position_prices(const risk_account *a, uint32_t slot, risk_position_result *out);
+
+#endif /* RISK_INTERNAL_H */
