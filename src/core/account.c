@@ -108,9 +108,9 @@ RISK_API int risk_account_set_leverage(risk_account *account, uint32_t instrumen
         l->instrument = instrument;
     }
     l->leverage = leverage;
-    for (uint32_t i = 0; i < a->n_pos; i++) /* positions cache their instrument's leverage */
+    for (uint32_t i = 0; i < a->n_pos; i++) /* positions cache their instrument's IM rate */
         if (a->inst[i] == instrument)
-            a->lev[i] = leverage;
+            a->im_rate[i] = 1.0 / leverage;
     risk__clear(&a->errmsg);
     return RISK_OK;
 }
@@ -145,14 +145,14 @@ static int positions_reserve(risk_account *a)
         return RISK_ENOMEM;
     double *qty = (double *)block;
     double *entry = qty + cap;
-    double *lev = entry + cap;
-    risk_position **handles = (risk_position **)(lev + cap);
+    double *im_rate = entry + cap;
+    risk_position **handles = (risk_position **)(im_rate + cap);
     uint32_t *inst = (uint32_t *)(handles + cap);
     uint32_t *pflags = inst + cap;
     if (a->n_pos) {
         memcpy(qty, a->qty, a->n_pos * sizeof *qty);
         memcpy(entry, a->entry, a->n_pos * sizeof *entry);
-        memcpy(lev, a->lev, a->n_pos * sizeof *lev);
+        memcpy(im_rate, a->im_rate, a->n_pos * sizeof *im_rate);
         memcpy(handles, a->handles, a->n_pos * sizeof *handles);
         memcpy(inst, a->inst, a->n_pos * sizeof *inst);
         memcpy(pflags, a->pflags, a->n_pos * sizeof *pflags);
@@ -160,7 +160,7 @@ static int positions_reserve(risk_account *a)
     risk__free(a->engine, a->qty);
     a->qty = qty;
     a->entry = entry;
-    a->lev = lev;
+    a->im_rate = im_rate;
     a->handles = handles;
     a->inst = inst;
     a->pflags = pflags;
@@ -175,7 +175,7 @@ static void position_remove(risk_account *a, uint32_t i)
     uint32_t tail = a->n_pos - i - 1;
     memmove(&a->qty[i], &a->qty[i + 1], tail * sizeof *a->qty);
     memmove(&a->entry[i], &a->entry[i + 1], tail * sizeof *a->entry);
-    memmove(&a->lev[i], &a->lev[i + 1], tail * sizeof *a->lev);
+    memmove(&a->im_rate[i], &a->im_rate[i + 1], tail * sizeof *a->im_rate);
     memmove(&a->handles[i], &a->handles[i + 1], tail * sizeof *a->handles);
     memmove(&a->inst[i], &a->inst[i + 1], tail * sizeof *a->inst);
     memmove(&a->pflags[i], &a->pflags[i + 1], tail * sizeof *a->pflags);
@@ -257,7 +257,8 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
     h->isolated_margin = mode == RISK_MARGIN_ISOLATED ? spec->isolated_margin : 0.0;
     a->qty[i] = spec->side == RISK_SIDE_SHORT ? -spec->qty : spec->qty; /* stored signed */
     a->entry[i] = spec->entry;
-    a->lev[i] = leverage_of(a, spec->instrument);
+    double user_leverage = leverage_of(a, spec->instrument);
+    a->im_rate[i] = user_leverage > 0.0 ? 1.0 / user_leverage : 0.0;
     a->handles[i] = h;
     a->inst[i] = spec->instrument;
     a->pflags[i] = spec->side | (mode == RISK_MARGIN_ISOLATED ? RISK__PF_ISOLATED : 0u);

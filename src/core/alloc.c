@@ -55,7 +55,7 @@ int risk__is_whole_multiple(double value, double step)
 {
     double n = value / step;
     double r = nearbyint(n);
-    return fabs(n - r) <= 1e-9 * fmax(1.0, fabs(n));
+    return fabs(n - r) <= 1e-9 * (fabs(n) > 1.0 ? fabs(n) : 1.0);
 }
 
 /* Divides by an integral reciprocal when the step has one (0.1 -> 10), so that the result is
@@ -71,25 +71,8 @@ static double steps_to_value(double n, double step)
 double risk__round_to_step(double value, double step, int up)
 {
     double n = value / step;
-    double r = nearbyint(n);
-    if (fabs(n - r) <= 4.0 * DBL_EPSILON * fmax(1.0, fabs(n)))
-        n = r; /* already on the step up to rounding noise */
-    else
-        n = up ? ceil(n) : floor(n);
-    return steps_to_value(n, step);
+    if (!(fabs(n) < 4503599627370496.0)) /* 2^52 */
+        return value;
+    return steps_to_value(risk__whole_against(n, up), step);
 }
 
-double risk__quantize(double value, double quantum_scale, int up)
-{
-    if (!isfinite(value))
-        return value;
-    double n = value * quantum_scale;
-    if (fabs(n) >= 9007199254740992.0) /* 2^53: already coarser than the quantum */
-        return value;
-    double r = nearbyint(n);
-    if (fabs(n - r) <= 4.0 * DBL_EPSILON * fmax(1.0, fabs(n)))
-        n = r;
-    else
-        n = up ? ceil(n) : floor(n);
-    return n / quantum_scale;
-}

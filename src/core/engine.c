@@ -291,6 +291,7 @@ RISK_API int risk_engine_add_instrument(risk_engine *engine, const risk_instrume
     in->kind = spec->kind;
     in->inverse = spec->inverse;
     in->mm_price = spec->mm_price;
+    in->general = spec->inverse || spec->mm_price == RISK_MM_PRICE_ENTRY;
     in->underlying = spec->underlying;
     in->settle = spec->settle;
     in->expiry_unix_s = spec->expiry_unix_s;

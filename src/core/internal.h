@@ -32,16 +32,21 @@ typedef struct risk__asset {
 /* A margin schedule with every cum filled in; caps of all but the last tier bound notional. */
 typedef struct risk__schedule {
     risk_margin_tier *tiers;
+    double *im_rate;     /* per tier: 1 / max_leverage (shares the tiers' block) */
     uint32_t n_tiers;
     double max_leverage; /* highest max leverage of any tier (the first) */
 } risk__schedule;
 
 typedef struct risk__instrument {
-    char symbol[RISK__SYMBOL_MAX + 1];
-    uint32_t kind, inverse, mm_price, underlying, settle;
-    int64_t expiry_unix_s;
-    double contract_size, lot_size, tick_size, mark;
+    /* read for every position evaluated: kept together at the front */
+    double mark, contract_size;
     risk__schedule schedule;
+    uint32_t settle;
+    uint32_t general; /* 1: inverse or margined at entry, so not on evaluation's linear fast path */
+    uint32_t kind, inverse, mm_price, underlying;
+    int64_t expiry_unix_s;
+    double lot_size, tick_size;
+    char symbol[RISK__SYMBOL_MAX + 1];
 } risk__instrument;
 
 /* Open-addressing map from external account id to account (linear probing, backward-shift delete). */
@@ -98,7 +103,7 @@ struct risk_account {
     risk_basket basket;
     /* Positions as structure of arrays, one block: qty, entry, lev (user leverage, 0 = none),
      * handles, then inst and pflags. Position order is opening order. */
-    double *qty, *entry, *lev;
+    double *qty, *entry, *im_rate; /* im_rate: 1 / user leverage, 0 when unset */
     risk_position **handles;
     uint32_t *inst, *pflags;
     uint32_t n_pos, cap_pos;
@@ -121,7 +126,29 @@ void risk__clear(char **slot);
 const char *risk__msg(const char *slot);
 int risk__is_whole_multiple(double value, double step);
 double risk__round_to_step(double value, double step, int up);
-double risk__quantize(double value, double quantum_scale, int up);
+
+/* Rounds n to a whole number, up or down, snapping values within rounding noise (4 ulps) of
+ * one: down is floor(n + tol), up is ceil(n - tol). Written with integer conversion and no
+ * library call (floor() and ceil() are calls on baseline x86-64), because quantization runs
+ * for every account evaluated. Needs |n| < 2^52. */
+static inline double risk__whole_against(double n, int up)
+{
+    double an = fabs(n);
+    double tol = 8.9e-16 * (an > 1.0 ? an : 1.0);
+    double x = up ? n - tol : n + tol;
+    double t = (double)(int64_t)x; /* toward zero */
+    return up ? (t < x ? t + 1.0 : t) : (t > x ? t - 1.0 : t);
+}
+
+/* Rounds value to a multiple of 1 / quantum_scale: up (requirements, debts) or down
+ * (collateral, equity). Values too large or not finite are returned as they are. */
+static inline double risk__quantize(double value, double quantum_scale, int up)
+{
+    double n = value * quantum_scale;
+    if (!(fabs(n) < 4503599627370496.0)) /* 2^52: already as coarse as the quantum */
+        return value;
+    return risk__whole_against(n, up) / quantum_scale;
+}
 
 /* ---- engine internals (core/engine.c) */
 void risk__engine_retain(risk_engine *e);
@@ -149,17 +176,7 @@ void risk__basket_values_compute(const risk_basket *b, risk__basket_values *out)
 /* ---- margin schedules (margin/schedule.c) */
 int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, const risk_margin_tier *tiers, size_t n);
 void risk__schedule_release(const risk_engine *e, risk__schedule *s);
-uint32_t risk__schedule_tier(const risk__schedule *s, double notional);
-/* Leverage in force: min(user, tier max); user 0 means the tier's max. */
-double risk__schedule_leverage(const risk__schedule *s, uint32_t tier, double user_leverage);
-
-/* Values of one position in its settle asset, at the current mark. */
-typedef struct risk__position_values {
-    double notional, margin_notional, upnl, im, mm;
-    uint32_t tier;
-} risk__position_values;
-void risk__position_values_compute(const risk__instrument *in, double qty, double entry, double user_lev,
-                                   risk__position_values *out);
+/* Tier lookup and position values are inline, in margin/schedule.h: they run per position. */
 
 /* ---- account evaluation (core/evaluate.c) */
 typedef struct risk__account_values {

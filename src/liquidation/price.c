@@ -8,7 +8,7 @@
  * walking away from k = 1 in each direction, and the bankruptcy factor the same for the pool's
  * unweighted equity (no tiers). When both directions have a root, the pool's net exposure to u
  * picks one: a net long is liquidated by a fall (or, already under water, rescued by a rise). */
-#include "core/internal.h"
+#include "margin/schedule.h"
 
 #include <string.h>
 
@@ -204,7 +204,7 @@ void risk__position_prices(const risk_account *a, uint32_t slot, risk_position_r
     const risk_engine *e = a->engine;
     const risk__instrument *in = &e->instruments[a->inst[slot]];
     risk__position_values pv;
-    risk__position_values_compute(in, a->qty[slot], a->entry[slot], a->lev[slot], &pv);
+    risk__position_values_compute(in, a->qty[slot], a->entry[slot], a->im_rate[slot], &pv);
     int isolated = (a->pflags[slot] & RISK__PF_ISOLATED) != 0;
     double m = isolated ? a->handles[slot]->isolated_margin : 0.0;
 

@@ -4,7 +4,7 @@
  * with cum_1 = 0 and cum_t = cum_(t-1) + cap_(t-1) x (mmr_t - mmr_(t-1)): the progressive
  * schedule sum_k mmr_k x |[cap_(k-1), cap_k] intersect [0, N]|, continuous and convex in N.
  * IM = N / min(user leverage, max leverage of the tier). See docs/formulas.md. */
-#include "core/internal.h"
+#include "margin/schedule.h"
 
 #include <string.h>
 
@@ -31,10 +31,13 @@ int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, 
         if (x->cum_given && (!isfinite(x->cum) || x->cum < 0.0))
             return risk__fail(e, err, RISK_ETIERS, "tier %zu: a given cum must be finite and >= 0", t);
     }
-    risk_margin_tier *copy = risk__malloc(e, n * sizeof *copy);
+    risk_margin_tier *copy = risk__malloc(e, n * (sizeof *copy + sizeof(double)));
     if (!copy)
         return risk__fail(e, err, RISK_ENOMEM, "out of memory for margin tiers");
     memcpy(copy, tiers, n * sizeof *copy);
+    double *im_rate = (double *)(copy + n);
+    for (size_t t = 0; t < n; t++)
+        im_rate[t] = 1.0 / copy[t].max_leverage;
     for (size_t t = 0; t < n; t++) {
         if (copy[t].cum_given)
             continue;
@@ -42,6 +45,7 @@ int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, 
     }
     copy[n - 1].notional_cap = INFINITY;
     out->tiers = copy;
+    out->im_rate = im_rate;
     out->n_tiers = (uint32_t)n;
     out->max_leverage = copy[0].max_leverage;
     return RISK_OK;
@@ -52,45 +56,6 @@ void risk__schedule_release(const risk_engine *e, risk__schedule *s)
     risk__free(e, s->tiers);
     s->tiers = NULL;
     s->n_tiers = 0;
-}
-
-uint32_t risk__schedule_tier(const risk__schedule *s, double notional)
-{
-    uint32_t t = 0;
-    while (notional > s->tiers[t].notional_cap) /* the last cap is infinite */
-        t++;
-    return t;
-}
-
-double risk__schedule_leverage(const risk__schedule *s, uint32_t tier, double user_leverage)
-{
-    double cap = s->tiers[tier].max_leverage;
-    return (user_leverage > 0.0 && user_leverage < cap) ? user_leverage : cap;
-}
-
-void risk__position_values_compute(const risk__instrument *in, double qty, double entry, double user_lev,
-                                   risk__position_values *out)
-{
-    double size = fabs(qty) * in->contract_size;
-    double mark = in->mark;
-    double notional, upnl, margin_notional;
-    if (in->inverse) {
-        notional = size / mark;
-        upnl = qty * in->contract_size * (1.0 / entry - 1.0 / mark);
-        margin_notional = in->mm_price == RISK_MM_PRICE_ENTRY ? size / entry : notional;
-    } else {
-        notional = size * mark;
-        upnl = qty * in->contract_size * (mark - entry);
-        margin_notional = in->mm_price == RISK_MM_PRICE_ENTRY ? size * entry : notional;
-    }
-    const risk__schedule *s = &in->schedule;
-    uint32_t t = risk__schedule_tier(s, margin_notional);
-    out->notional = notional;
-    out->margin_notional = margin_notional;
-    out->upnl = upnl;
-    out->mm = margin_notional * s->tiers[t].mmr - s->tiers[t].cum;
-    out->im = margin_notional / risk__schedule_leverage(s, t, user_lev);
-    out->tier = t;
 }
 
 /* ------------------------------------------------------------ public queries */
@@ -132,7 +97,7 @@ RISK_API int risk_engine_instrument_margin(const risk_engine *engine, uint32_t i
                           leverage, s->max_leverage);
     uint32_t t = risk__schedule_tier(s, notional);
     if (im_out)
-        *im_out = notional / risk__schedule_leverage(s, t, leverage);
+        *im_out = notional * risk__schedule_im_rate(s, t, leverage > 0.0 ? 1.0 / leverage : 0.0);
     if (mm_out)
         *mm_out = notional * s->tiers[t].mmr - s->tiers[t].cum;
     if (tier_out)

@@ -1,0 +1,57 @@
+/* Per-position margin arithmetic, inline because evaluation runs it for every position.
+ * Formulas: docs/formulas.md, "Margin schedules" and "Positions". */
+#ifndef RISK_MARGIN_SCHEDULE_H
+#define RISK_MARGIN_SCHEDULE_H
+
+#include "core/internal.h"
+
+/* Tier holding `notional` (caps inclusive; the last cap is infinite). */
+static inline uint32_t risk__schedule_tier(const risk__schedule *s, double notional)
+{
+    uint32_t t = 0;
+    while (notional > s->tiers[t].notional_cap)
+        t++;
+    return t;
+}
+
+/* Initial margin rate in force, 1 / min(user leverage, tier max leverage): the larger of the
+ * user's rate (0 when unset) and the tier's. IM = notional x rate, within an ulp of
+ * notional / leverage and free of a division per position. */
+static inline double risk__schedule_im_rate(const risk__schedule *s, uint32_t tier, double user_im_rate)
+{
+    double tier_rate = s->im_rate[tier];
+    return user_im_rate > tier_rate ? user_im_rate : tier_rate;
+}
+
+/* Values of one position in its settle asset, at the current mark. */
+typedef struct risk__position_values {
+    double notional, margin_notional, upnl, im, mm;
+    uint32_t tier;
+} risk__position_values;
+
+static inline void risk__position_values_compute(const risk__instrument *in, double qty, double entry,
+                                                 double user_im_rate, risk__position_values *out)
+{
+    double size = fabs(qty) * in->contract_size;
+    double mark = in->mark;
+    double notional, upnl, margin_notional;
+    if (in->inverse) {
+        notional = size / mark;
+        upnl = qty * in->contract_size * (1.0 / entry - 1.0 / mark);
+        margin_notional = in->mm_price == RISK_MM_PRICE_ENTRY ? size / entry : notional;
+    } else {
+        notional = size * mark;
+        upnl = qty * in->contract_size * (mark - entry);
+        margin_notional = in->mm_price == RISK_MM_PRICE_ENTRY ? size * entry : notional;
+    }
+    const risk__schedule *s = &in->schedule;
+    uint32_t t = risk__schedule_tier(s, margin_notional);
+    out->notional = notional;
+    out->margin_notional = margin_notional;
+    out->upnl = upnl;
+    out->mm = margin_notional * s->tiers[t].mmr - s->tiers[t].cum;
+    out->im = margin_notional * risk__schedule_im_rate(s, t, user_im_rate);
+    out->tier = t;
+}
+
+#endif /* RISK_MARGIN_SCHEDULE_H */
