@@ -1,34 +1,112 @@
-# librisk: plain GNU Makefile. Targets: all check docs bench demo install uninstall clean.
+# librisk: plain GNU Makefile.
+#
+#   make              build lib/librisk.so.X.Y.Z (+ .so.X and .so links) and lib/librisk.a
+#   make check        install missing test tools (root) and run every test (see CHECK_STEPS)
+#   make docs         Doxygen over include/, warnings as errors, into build/docs/html
+#   make bench        build every bench/*.c against lib/librisk.a (-O2) and run them in order
+#                     (BENCH_ARGS=... is passed to each)
+#   make demo         evaluate examples/books/demo.json and print a readable report
+#   make install      lib, headers and librisk.pc under $(DESTDIR)$(PREFIX)
+#   make uninstall    remove what install put there
+#   make clean        remove build/ and lib/
+#
+# The version lives once, in include/risk/version.h; the soname, the .pc file and the docs
+# read it from there.
+
 VERSION_H := include/risk/version.h
 MAJOR := $(shell sed -n 's/^\#define RISK_VERSION_MAJOR \([0-9]*\).*/\1/p' $(VERSION_H))
 MINOR := $(shell sed -n 's/^\#define RISK_VERSION_MINOR \([0-9]*\).*/\1/p' $(VERSION_H))
 PATCH := $(shell sed -n 's/^\#define RISK_VERSION_PATCH \([0-9]*\).*/\1/p' $(VERSION_H))
 VERSION := $(MAJOR).$(MINOR).$(PATCH)
 
+# ------------------------------------------------------------------ user-settable variables
 CC ?= cc
+CXX ?= g++
 CFLAGS ?= -O2 -g
+CXXFLAGS ?= -O2 -g
+CPPFLAGS ?=
 LDFLAGS ?=
-PROJECT_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
-  -Wmissing-prototypes -Werror -ffp-contract=off -fno-fast-math -fPIC -fvisibility=hidden \
-  -DRISK_BUILDING_LIBRARY -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc
-LIBS := -lm -pthread
+AR ?= ar
+PYTHON ?= python3
+DOXYGEN ?= doxygen
+PKG_CONFIG ?= pkg-config
 
-SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/liquidation/*.c))
+DESTDIR ?=
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+# Sanitizer build of the library and the cmocka suites (make check).
+SANITIZE ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# Arguments given to every benchmark program by `make bench` (e.g. BENCH_ARGS="100000 3").
+BENCH_ARGS ?=
+# Parallel jobs for the build parts of `make check` (ignored when make already runs with -j).
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+# ------------------------------------------------------------------ project flags
+WARN_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+  -Wmissing-prototypes -Werror
+NUM_CFLAGS := -ffp-contract=off -fno-fast-math
+PROJECT_CFLAGS := $(WARN_CFLAGS) $(NUM_CFLAGS) -fPIC -fvisibility=hidden \
+  -DRISK_BUILDING_LIBRARY -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc
+# Tests, benchmarks and examples see only the public headers.
+CLIENT_CFLAGS := $(WARN_CFLAGS) $(NUM_CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude
+EXAMPLE_CFLAGS := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+  -Wmissing-prototypes -Werror -Iinclude
+CLIENT_CXXFLAGS := -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude
+LIBS := -lm -pthread
+TEST_LIBS := -lcmocka -lm -pthread
+
+# ------------------------------------------------------------------ sources and outputs
+HEADERS := include/risk.h $(sort $(wildcard include/risk/*.h))
+SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c))
+SRC_HEADERS := $(wildcard src/*.h src/*/*.h)
 OBJS := $(patsubst src/%.c,build/obj/%.o,$(SRCS))
+ASAN_OBJS := $(patsubst src/%.c,build/asan/obj/%.o,$(SRCS))
 SONAME := librisk.so.$(MAJOR)
 REALNAME := librisk.so.$(VERSION)
+LIB_OUTPUTS := lib/$(REALNAME) lib/librisk.so.$(MAJOR) lib/librisk.so lib/librisk.a
 
-.PHONY: all clean
-all: lib/$(REALNAME) lib/librisk.so.$(MAJOR) lib/librisk.so lib/librisk.a
+TEST_SRCS := $(sort $(filter-out tests/test_util.c,$(wildcard tests/test_*.c)))
+TEST_UTIL := $(wildcard tests/test_util.c)
+TEST_UTIL_H := $(wildcard tests/*.h)
+TESTS := $(patsubst tests/%.c,build/tests/%,$(TEST_SRCS))
+ASAN_TESTS := $(patsubst tests/%.c,build/asan/tests/%,$(TEST_SRCS))
 
-build/obj/%.o: src/%.c $(wildcard include/*.h include/risk/*.h src/*/*.h)
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCHES := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRCS))
+
+EXAMPLE_C := $(sort $(wildcard examples/*.c))
+EXAMPLE_CXX := $(sort $(wildcard examples/*.cpp))
+EXAMPLES := $(patsubst examples/%.c,build/examples/%,$(EXAMPLE_C)) \
+            $(patsubst examples/%.cpp,build/examples/%,$(EXAMPLE_CXX))
+
+DEMO_BOOK := examples/books/demo.json
+PYENV := PYTHONPATH=bindings/python
+DEPS_ENV := CXX='$(CXX)' DOXYGEN='$(DOXYGEN)' PKG_CONFIG='$(PKG_CONFIG)'
+
+# The steps of `make check`, run in this order after the tools and the library are in place.
+# Each runs as `make check-STEP`; all run, and any failure fails `make check`.
+CHECK_STEPS := unit asan headers symbols install examples readme python demo docs
+
+# -j for the build parts of check, unless make already has a jobserver.
+SUBMAKE_J = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
+
+.PHONY: all check docs bench demo install uninstall clean \
+        $(addprefix check-,$(CHECK_STEPS)) check-deps tests asan-tests examples
+
+# ------------------------------------------------------------------ library
+all: $(LIB_OUTPUTS)
+
+build/obj/%.o: src/%.c $(HEADERS) $(SRC_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(PROJECT_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(PROJECT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 lib/$(REALNAME): $(OBJS) src/librisk.map
 	@mkdir -p lib
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/librisk.map -Wl,--no-undefined \
-	  $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+	  $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 lib/librisk.so.$(MAJOR): lib/$(REALNAME)
 	ln -sf $(REALNAME) $@
@@ -38,7 +116,149 @@ lib/librisk.so: lib/librisk.so.$(MAJOR)
 lib/librisk.a: $(OBJS)
 	@mkdir -p lib
 	rm -f $@
-	ar rcs $@ $(OBJS)
+	$(AR) rcs $@ $(OBJS)
 
+# ------------------------------------------------------------------ sanitizer library (build/asan)
+build/asan/obj/%.o: src/%.c $(HEADERS) $(SRC_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(PROJECT_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SANITIZE) -c $< -o $@
+
+build/asan/librisk.a: $(ASAN_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $(ASAN_OBJS)
+
+# ------------------------------------------------------------------ cmocka suites
+# Each tests/test_*.c is its own program: the suite + tests/test_util.c (when present) + the
+# static library.
+tests: $(TESTS)
+asan-tests: $(ASAN_TESTS)
+
+build/tests/%: tests/%.c $(TEST_UTIL) $(TEST_UTIL_H) $(HEADERS) lib/librisk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CLIENT_CFLAGS) -Itests $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_UTIL) lib/librisk.a $(TEST_LIBS)
+
+build/asan/tests/%: tests/%.c $(TEST_UTIL) $(TEST_UTIL_H) $(HEADERS) build/asan/librisk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CLIENT_CFLAGS) -Itests $(CPPFLAGS) $(CFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $< $(TEST_UTIL) \
+	  build/asan/librisk.a $(TEST_LIBS)
+
+# ------------------------------------------------------------------ examples (C and C++)
+examples: $(EXAMPLES)
+
+build/examples/%: examples/%.c $(HEADERS) lib/$(REALNAME) lib/librisk.so
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Llib -lrisk $(LIBS)
+
+build/examples/%: examples/%.cpp $(HEADERS) lib/$(REALNAME) lib/librisk.so
+	@mkdir -p $(dir $@)
+	$(CXX) $(CLIENT_CXXFLAGS) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) -o $@ $< -Llib -lrisk $(LIBS)
+
+# ------------------------------------------------------------------ benchmarks
+build/bench/%: bench/%.c $(wildcard bench/*.h) $(HEADERS) lib/librisk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CLIENT_CFLAGS) -Ibench $(CPPFLAGS) $(CFLAGS) -O2 $(LDFLAGS) -o $@ $< lib/librisk.a $(LIBS)
+
+bench: $(LIB_OUTPUTS) $(BENCHES)
+	@if [ -z "$(BENCHES)" ]; then echo "bench: no bench/*.c"; fi
+	@set -e; for b in $(BENCHES); do echo "==> $$b $(BENCH_ARGS)"; ./$$b $(BENCH_ARGS); done
+
+# ------------------------------------------------------------------ demo
+demo: $(LIB_OUTPUTS)
+	$(PYENV) $(PYTHON) -m librisk report $(DEMO_BOOK)
+
+# ------------------------------------------------------------------ docs
+docs:
+	@mkdir -p build/docs
+	RISK_VERSION=$(VERSION) $(DOXYGEN) docs/Doxyfile
+	@echo "docs: build/docs/html/index.html"
+
+# ------------------------------------------------------------------ install / uninstall
+# librisk.pc: libdir and includedir are written relative to ${prefix} when they lie under it.
+PC_LIBDIR := $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+PC_INCLUDEDIR := $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
+
+install: $(LIB_OUTPUTS)
+	@mkdir -p build
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    pkgconfig/librisk.pc.in > build/librisk.pc
+	install -d '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(INCLUDEDIR)/risk' '$(DESTDIR)$(PKGCONFIGDIR)'
+	install -m 0755 lib/$(REALNAME) '$(DESTDIR)$(LIBDIR)/$(REALNAME)'
+	ln -sf $(REALNAME) '$(DESTDIR)$(LIBDIR)/$(SONAME)'
+	ln -sf $(SONAME) '$(DESTDIR)$(LIBDIR)/librisk.so'
+	install -m 0644 lib/librisk.a '$(DESTDIR)$(LIBDIR)/librisk.a'
+	install -m 0644 include/risk.h '$(DESTDIR)$(INCLUDEDIR)/risk.h'
+	install -m 0644 $(filter include/risk/%,$(HEADERS)) '$(DESTDIR)$(INCLUDEDIR)/risk/'
+	install -m 0644 build/librisk.pc '$(DESTDIR)$(PKGCONFIGDIR)/librisk.pc'
+
+uninstall:
+	rm -f '$(DESTDIR)$(LIBDIR)/$(REALNAME)' '$(DESTDIR)$(LIBDIR)/$(SONAME)' \
+	      '$(DESTDIR)$(LIBDIR)/librisk.so' '$(DESTDIR)$(LIBDIR)/librisk.a' \
+	      '$(DESTDIR)$(PKGCONFIGDIR)/librisk.pc' '$(DESTDIR)$(INCLUDEDIR)/risk.h'
+	rm -f $(patsubst include/%,'$(DESTDIR)$(INCLUDEDIR)/%',$(filter include/risk/%,$(HEADERS)))
+	-rmdir '$(DESTDIR)$(INCLUDEDIR)/risk' 2>/dev/null || true
+
+# ------------------------------------------------------------------ check
+# The tools first (tools/ensure-deps.sh installs them as root, else names the apt-get command),
+# then the library; both stop the check when they fail. Then every step in CHECK_STEPS runs,
+# and a summary line closes the run ("check: N passed, N failed", counting steps).
+check:
+	@$(DEPS_ENV) sh tools/ensure-deps.sh
+	@$(MAKE) --no-print-directory $(SUBMAKE_J) all
+	@failed=""; passed=0; \
+	for s in $(CHECK_STEPS); do \
+	  echo "==> check-$$s"; \
+	  if $(MAKE) --no-print-directory check-$$s; then passed=$$((passed + 1)); \
+	  else failed="$$failed $$s"; echo "==> check-$$s FAILED"; fi; \
+	done; \
+	nfailed=$$(echo $$failed | wc -w); \
+	if [ -n "$$failed" ]; then echo "==> failed steps:$$failed"; fi; \
+	echo "check: $$passed passed, $$nfailed failed"; \
+	test -z "$$failed"
+
+check-deps:
+	@$(DEPS_ENV) sh tools/ensure-deps.sh
+
+check-unit:
+	@$(MAKE) --no-print-directory $(SUBMAKE_J) tests
+	@sh tools/run-suites.sh unit $(TESTS)
+
+check-asan:
+	@$(MAKE) --no-print-directory $(SUBMAKE_J) asan-tests
+	@ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 sh tools/run-suites.sh asan $(ASAN_TESTS)
+
+check-headers:
+	@CC='$(CC)' CXX='$(CXX)' sh tests/abi/headers.sh $(HEADERS)
+
+check-symbols: $(LIB_OUTPUTS)
+	@CC='$(CC)' sh tests/abi/symbols.sh lib/$(REALNAME) lib/librisk.a $(SONAME)
+
+check-install: $(LIB_OUTPUTS)
+	@CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' MAKE='$(MAKE)' sh tests/abi/install.sh $(VERSION)
+
+check-examples:
+	@$(MAKE) --no-print-directory $(SUBMAKE_J) examples
+	@if [ -z "$(EXAMPLES)" ]; then echo "examples: none found" >&2; exit 1; fi
+	@set -e; for e in $(EXAMPLES); do echo "--> $$e"; LD_LIBRARY_PATH=lib ./$$e; done
+
+check-readme: build/examples/quickstart
+	@$(PYENV) $(PYTHON) tools/check-readme.py README.md examples/quickstart.c build/examples/quickstart
+
+check-python: $(LIB_OUTPUTS)
+	@if [ -d tests/python ]; then \
+	  $(PYENV) $(PYTHON) -m unittest discover -s tests/python; \
+	else echo "python: tests/python is missing" >&2; exit 1; fi
+
+check-demo:
+	@mkdir -p build
+	@$(MAKE) --no-print-directory demo > build/demo.out 2>&1 || { cat build/demo.out; exit 1; }
+	@head -n 20 build/demo.out; echo "... ($$(wc -l < build/demo.out) lines in build/demo.out)"
+
+check-docs: docs
+
+# ------------------------------------------------------------------ clean
 clean:
 	rm -rf build lib

@@ -98,8 +98,11 @@ typedef struct risk_account_summary {
  * Liquidation price: the mark at which the position's margin pool (cross, or its isolated
  * margin) reaches its MM exactly, when every price of the underlying (its instruments' marks and
  * the asset's own collateral price) moves by one ratio. Bankruptcy price: where the pool's
- * unweighted equity reaches 0. Rounded to the tick against the account; the unrounded roots are
- * kept too. Absent prices are NaN with their flag clear.
+ * unweighted equity reaches 0. Rounded to the tick against the account (up when the pool gains
+ * as the price rises, as a long does; down otherwise), so hedge legs sharing a cross pool share
+ * one price; the unrounded roots are kept too. Absent prices are NaN with their flag clear.
+ * Unless the engine has ::RISK_ENGINE_NO_QUANTIZE, unrealized_pnl is rounded down and the
+ * margins up to the settle asset's decimals; the notional is not rounded.
  */
 typedef struct risk_position_result {
     uint32_t version;           /**< ::RISK_POSITION_RESULT_VERSION, set by the caller in element 0. */
@@ -113,7 +116,7 @@ typedef struct risk_position_result {
     double mark;                /**< Current mark. */
     double notional;            /**< |qty| x contract size x mark (linear) or |qty| x contract size / mark (inverse). */
     double unrealized_pnl;      /**< qty x cs x (mark - entry), or qty x cs x (1/entry - 1/mark) for inverse. */
-    double initial_margin;      /**< notional / min(user leverage, tier max leverage), at the margin price. */
+    double initial_margin;      /**< notional / min(user leverage, tier max leverage), at the margin price (computed as notional x (1 / leverage), within an ulp). */
     double maintenance_margin;  /**< notional x mmr - cum of the tier, at the margin price. */
     double isolated_margin;     /**< Isolated margin (0 under cross). */
     double liquidation_price;   /**< Rounded to the tick against the account; NaN when none. */

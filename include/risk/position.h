@@ -18,7 +18,9 @@ RISK_BEGIN_DECLS
  *
  * Increasing the position moves the entry to the size-weighted average (harmonic for
  * inverse). Reducing it realises PnL into the position's pool: the account basket's settle
- * asset (cross) or its isolated margin (isolated). A one-way position may flip through zero:
+ * asset (cross) or its isolated margin (isolated, which may go negative). Realised PnL is a
+ * ledger posting: it is rounded down to the settle asset's decimals (values within float noise
+ * of a quantum snap to it), whatever the engine's quantization flag. A one-way position may flip through zero:
  * the remainder opens at @p price. A hedge leg may not cross zero. Reaching exactly zero closes
  * the position: the handle is freed and any isolated margin returns to the basket.
  * @param[in] position The position.

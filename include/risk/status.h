@@ -33,7 +33,7 @@ RISK_BEGIN_DECLS
 #define RISK_ETICK 6
 /** A user leverage is above the schedule's highest maximum leverage. */
 #define RISK_ELEVERAGE 7
-/** Margin or value tiers are not strictly increasing, or a tier field is out of range. */
+/** Margin or value tiers are not strictly increasing, too many (more than 64), or a tier field is out of range. */
 #define RISK_ETIERS 8
 /** The call does not fit the object's state or mode (hedge leg in one-way mode, ...). */
 #define RISK_ESTATE 9

@@ -326,7 +326,9 @@ static int position_fill(risk_position *p, double delta, double price)
     } else {
         double dir = q > 0.0 ? 1.0 : -1.0;
         double closed = closes || crosses ? fabs(q) : fabs(delta);
-        double pnl = realised_pnl(in, dir, closed, a->entry[i], price);
+        /* a ledger posting: rounded down to the settle asset's quantum, snapping float noise */
+        double pnl = risk__quantize(realised_pnl(in, dir, closed, a->entry[i], price),
+                                    risk__asset_scale(&e->assets[in->settle]), 0);
         if (isolated)
             p->isolated_margin += pnl;
         else

@@ -16,7 +16,8 @@ void risk__basket_init(risk_basket *b, risk_engine *e, risk_account *owner)
 void risk__basket_release(risk_basket *b)
 {
     risk__free(b->engine, b->amount); /* asset ids share the block */
-    risk__free(b->engine, b->errmsg);
+    if (b->owner) /* a standalone basket's message lives in its own allocation */
+        risk__free(b->engine, b->errmsg);
     b->asset = NULL;
     b->amount = NULL;
     b->errmsg = NULL;
@@ -47,6 +48,8 @@ int risk__basket_reserve(risk_basket *b, uint32_t asset)
         memcpy(ids, b->asset, b->n * sizeof *ids);
     }
     risk__free(b->engine, b->amount);
+    if (!b->owner)
+        b->engine->standalone_basket_bytes += (cap - b->cap) * (sizeof(double) + sizeof(uint32_t));
     b->amount = amount;
     b->asset = ids;
     b->cap = cap;
@@ -117,10 +120,13 @@ RISK_API int risk_basket_new(risk_basket **out, risk_engine *engine)
     *out = NULL;
     if (!engine)
         return RISK_ENULL;
-    risk_basket *b = risk__malloc(engine, sizeof *b);
+    risk_basket *b = risk__malloc(engine, sizeof *b + RISK__ERRMSG_LEN);
     if (!b)
         return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory for a basket");
     risk__basket_init(b, engine, NULL);
+    b->errmsg = (char *)(b + 1);
+    b->errmsg[0] = '\0';
+    engine->standalone_basket_bytes += sizeof *b + RISK__ERRMSG_LEN;
     risk__engine_retain(engine);
     *out = b;
     return RISK_OK;
@@ -131,6 +137,8 @@ RISK_API void risk_basket_free(risk_basket *basket)
     if (!basket || basket->owner)
         return;
     risk_engine *e = basket->engine;
+    e->standalone_basket_bytes -= sizeof *basket + RISK__ERRMSG_LEN +
+                                  basket->cap * (sizeof(double) + sizeof(uint32_t));
     risk__basket_release(basket);
     risk__free(e, basket);
     risk__engine_release(e);

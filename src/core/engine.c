@@ -634,13 +634,13 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
     if (!engine || !out)
         return RISK_ENULL;
     const risk_engine *e = engine;
-    size_t bytes = sizeof *e + errmsg_bytes(e->errmsg);
+    size_t bytes = sizeof *e + errmsg_bytes(e->errmsg) + e->standalone_basket_bytes;
     bytes += e->cap_assets * sizeof *e->assets;
     for (uint32_t i = 0; i < e->n_assets; i++)
         bytes += e->assets[i].n_tiers * sizeof(risk_value_tier);
     bytes += e->cap_instruments * sizeof *e->instruments;
     for (uint32_t i = 0; i < e->n_instruments; i++)
-        bytes += e->instruments[i].schedule.n_tiers * sizeof(risk_margin_tier);
+        bytes += e->instruments[i].schedule.n_tiers * (sizeof(risk_margin_tier) + sizeof(double));
     bytes += e->cap_account_slots * sizeof *e->accounts;
     bytes += e->ids.cap * (sizeof *e->ids.keys + sizeof *e->ids.vals);
     for (size_t s = 0; s < e->n_account_slots; s++) {

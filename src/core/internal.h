@@ -70,6 +70,7 @@ struct risk_engine {
     risk_account **accounts; /* creation order; NULL where one was freed (compacted lazily) */
     size_t n_account_slots, cap_account_slots, n_accounts;
     risk__idmap ids;
+    size_t standalone_basket_bytes; /* accounts' memory is counted by walking them */
     char *errmsg;
 };
 
@@ -79,7 +80,7 @@ struct risk_basket {
     uint32_t *asset;     /* one block: asset ids then amounts */
     double *amount;
     uint32_t n, cap;
-    char *errmsg;
+    char *errmsg;        /* standalone: allocated with the basket; owned: allocated on first error */
 };
 
 struct risk_position {

@@ -1,0 +1,580 @@
+"""Book files ("librisk-book/1"): read, check, load into an Engine, evaluate.
+
+A book is JSON describing assets, instruments, prices and accounts (docs/book-format.md). Every
+field maps to one API call; this module checks the document's shape (types, required and
+unknown fields, finite numbers), performs the calls in order and turns any failure into a
+:class:`BookError` naming the field. Risk numbers all come from the C library.
+"""
+
+import json
+import math
+import re
+
+from . import errors
+from .core import Engine, Account, parse_iso8601_utc
+
+__all__ = ["BookError", "BOOK_FORMAT", "RESULT_FORMAT", "parse", "read", "Book", "load", "evaluate"]
+
+BOOK_FORMAT = "librisk-book/1"
+RESULT_FORMAT = "librisk-result/1"
+
+
+class BookError(Exception):
+    """Bad input: ``path`` names the field (``accounts[0].positions[1].qty``), ``problem`` what is wrong."""
+
+    def __init__(self, path, problem):
+        self.path = path or "book"
+        self.problem = " ".join(str(problem).split())
+        super().__init__("%s: %s" % (self.path, self.problem))
+
+
+# ---------------------------------------------------------------- JSON with field-path diagnostics
+
+
+class _NonFinite:
+    """Stands for a NaN/Infinity literal (or an overflowing number) until the checker names its field."""
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+
+class _Obj(dict):
+    """A JSON object that remembers its duplicated keys."""
+    __slots__ = ("dups",)
+
+
+def _pairs(pairs):
+    obj = _Obj()
+    obj.dups = []
+    for key, value in pairs:
+        if key in obj:
+            obj.dups.append(key)
+        obj[key] = value
+    return obj
+
+
+def _parse_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        return _NonFinite(text)
+    return value
+
+
+def _parse_int(text):
+    return int(text)
+
+
+def parse(text):
+    """Parses book text into plain JSON values (raises BookError on malformed JSON)."""
+    try:
+        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_NonFinite,
+                          parse_float=_parse_float, parse_int=_parse_int)
+    except json.JSONDecodeError as exc:
+        raise BookError("book", "malformed JSON: %s (line %d, column %d)" % (exc.msg, exc.lineno, exc.colno)) from None
+    except RecursionError:
+        raise BookError("book", "malformed JSON: nested too deeply") from None
+
+
+def read(path):
+    """Reads and parses a book file (BookError when unreadable or malformed)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise BookError("book", "cannot read %s: %s" % (path, exc.strerror or exc)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BookError("book", "not UTF-8 text (byte %d)" % exc.start) from None
+    return parse(text)
+
+
+_IDENT = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+def _key(path, key):
+    if _IDENT.match(key):
+        return "%s.%s" % (path, key) if path else key
+    return "%s[%s]" % (path, json.dumps(key))
+
+
+def _kind(value):
+    if isinstance(value, _NonFinite):
+        return value.text
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _fmt(x):
+    """A number as the book would write it: 0.001, 5, 1e-08."""
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e16:
+        return str(int(x))
+    return repr(x)
+
+
+class _Checker:
+    """Type checks with field paths."""
+
+    @staticmethod
+    def obj(value, path, required=(), optional=()):
+        if not isinstance(value, dict):
+            raise BookError(path, "expected an object, got %s" % _kind(value))
+        if getattr(value, "dups", None):
+            raise BookError(_key(path, value.dups[0]), "duplicate key")
+        allowed = set(required) | set(optional)
+        for k in value:
+            if k not in allowed:
+                raise BookError(_key(path, k), "unknown field")
+        for k in required:
+            if k not in value:
+                raise BookError(_key(path, k), "missing (required)")
+        return value
+
+    @staticmethod
+    def mapping(value, path):
+        if not isinstance(value, dict):
+            raise BookError(path, "expected an object, got %s" % _kind(value))
+        if getattr(value, "dups", None):
+            raise BookError(_key(path, value.dups[0]), "duplicate key")
+        return value
+
+    @staticmethod
+    def array(value, path, nonempty=False):
+        if not isinstance(value, list):
+            raise BookError(path, "expected an array, got %s" % _kind(value))
+        if nonempty and not value:
+            raise BookError(path, "must not be empty")
+        return value
+
+    @staticmethod
+    def number(value, path):
+        if isinstance(value, _NonFinite):
+            raise BookError(path, "%s is not a finite number" % value.text)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise BookError(path, "expected a number, got %s" % _kind(value))
+        f = float(value)
+        if not math.isfinite(f):
+            raise BookError(path, "%r is not a finite number" % value)
+        return f
+
+    @classmethod
+    def positive(cls, value, path):
+        f = cls.number(value, path)
+        if not f > 0:
+            raise BookError(path, "must be > 0 (got %s)" % _fmt(f))
+        return f
+
+    @staticmethod
+    def integer(value, path, lo, hi):
+        if isinstance(value, _NonFinite):
+            raise BookError(path, "%s is not a finite number" % value.text)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BookError(path, "expected an integer, got %s" % (_kind(value) if not isinstance(value, float)
+                                                                   else "%s" % _fmt(value)))
+        if not lo <= value <= hi:
+            raise BookError(path, "must be between %d and %d (got %d)" % (lo, hi, value))
+        return value
+
+    @staticmethod
+    def string(value, path):
+        if not isinstance(value, str):
+            raise BookError(path, "expected a string, got %s" % _kind(value))
+        if not value:
+            raise BookError(path, "must not be empty")
+        return value
+
+    @staticmethod
+    def boolean(value, path):
+        if not isinstance(value, bool):
+            raise BookError(path, "expected true or false, got %s" % _kind(value))
+        return value
+
+    @classmethod
+    def choice(cls, value, path, options):
+        cls.string(value, path)
+        if value not in options:
+            raise BookError(path, "must be %s (got %s)" % (" or ".join(json.dumps(o) for o in options),
+                                                             json.dumps(value)))
+        return value
+
+
+_C = _Checker
+
+_ASSET_FIELDS = ("symbol", "price", "decimals", "weight_init", "weight_maint", "liab_weight_init",
+                 "liab_weight_maint", "value_tiers")
+_INSTRUMENT_FIELDS = ("symbol", "kind", "expiry", "underlying", "settle", "inverse", "contract_size",
+                      "lot_size", "tick_size", "mark", "margin")
+_ACCOUNT_FIELDS = ("id", "margin_mode", "position_mode", "balances", "leverage", "positions")
+_POSITION_FIELDS = ("instrument", "qty", "entry", "side", "margin_mode", "isolated_margin")
+
+
+# ---------------------------------------------------------------- shape check
+
+
+def _check_asset(a, p):
+    _C.obj(a, p, required=("symbol", "price"), optional=_ASSET_FIELDS)
+    out = {"symbol": _C.string(a["symbol"], p + ".symbol"),
+           "price": _C.positive(a["price"], p + ".price"),
+           "decimals": _C.integer(a.get("decimals", 8), p + ".decimals", 0, 18)}
+    for w in ("weight_init", "weight_maint", "liab_weight_init", "liab_weight_maint"):
+        out[w] = _C.number(a.get(w, 1), "%s.%s" % (p, w))
+    tiers = []
+    if "value_tiers" in a:
+        tp = p + ".value_tiers"
+        items = _C.array(a["value_tiers"], tp)
+        for j, t in enumerate(items):
+            q = "%s[%d]" % (tp, j)
+            _C.obj(t, q, required=("up_to", "ratio"))
+            up = t["up_to"]
+            if up is None:
+                if j != len(items) - 1:
+                    raise BookError(q + ".up_to", "null (unbounded) is allowed only on the last tier")
+                up = math.inf
+            else:
+                up = _C.number(up, q + ".up_to")
+            tiers.append((up, _C.number(t["ratio"], q + ".ratio")))
+    out["value_tiers"] = tiers
+    return out
+
+
+def _check_instrument(ins, p):
+    _C.obj(ins, p, required=("symbol", "underlying", "settle", "mark", "margin"), optional=_INSTRUMENT_FIELDS)
+    kind = _C.choice(ins.get("kind", "perpetual"), p + ".kind", ("perpetual", "future"))
+    out = {"symbol": _C.string(ins["symbol"], p + ".symbol"), "kind": kind,
+           "underlying": _C.string(ins["underlying"], p + ".underlying"),
+           "settle": _C.string(ins["settle"], p + ".settle"),
+           "inverse": _C.boolean(ins.get("inverse", False), p + ".inverse"),
+           "contract_size": _C.positive(ins.get("contract_size", 1), p + ".contract_size"),
+           "lot_size": _C.positive(ins.get("lot_size", 1), p + ".lot_size"),
+           "tick_size": _C.positive(ins.get("tick_size", 1), p + ".tick_size"),
+           "mark": _C.positive(ins["mark"], p + ".mark"),
+           "expiry": None}
+    if kind == "future":
+        if "expiry" not in ins:
+            raise BookError(p + ".expiry", "missing (required for a future)")
+        text = _C.string(ins["expiry"], p + ".expiry")
+        try:
+            out["expiry"] = parse_iso8601_utc(text)
+        except errors.RiskError as exc:
+            raise BookError(p + ".expiry", exc.message) from None
+    elif "expiry" in ins:
+        raise BookError(p + ".expiry", "only a future has an expiry")
+    mp = p + ".margin"
+    m = _C.obj(ins["margin"], mp, required=("tiers",), optional=("tiers", "mm_price"))
+    out["mm_price"] = _C.choice(m.get("mm_price", "mark"), mp + ".mm_price", ("mark", "entry"))
+    tp = mp + ".tiers"
+    items = _C.array(m["tiers"], tp, nonempty=True)
+    tiers = []
+    for j, t in enumerate(items):
+        q = "%s[%d]" % (tp, j)
+        _C.obj(t, q, required=("notional_cap", "mmr", "max_leverage"), optional=("cum",))
+        cap = t["notional_cap"]
+        if cap is None:
+            if j != len(items) - 1:
+                raise BookError(q + ".notional_cap", "null (unbounded) is allowed only on the last tier")
+            cap = math.inf
+        else:
+            cap = _C.number(cap, q + ".notional_cap")
+        tier = {"notional_cap": cap, "mmr": _C.number(t["mmr"], q + ".mmr"),
+                "max_leverage": _C.number(t["max_leverage"], q + ".max_leverage")}
+        if "cum" in t:
+            tier["cum"] = _C.number(t["cum"], q + ".cum")
+        tiers.append(tier)
+    out["tiers"] = tiers
+    return out
+
+
+def _check_account(acc, p):
+    _C.obj(acc, p, required=("id",), optional=_ACCOUNT_FIELDS)
+    out = {"id": _C.integer(acc["id"], p + ".id", 0, 2 ** 64 - 1),
+           "margin_mode": _C.choice(acc.get("margin_mode", "cross"), p + ".margin_mode", ("cross", "isolated")),
+           "position_mode": _C.choice(acc.get("position_mode", "one-way"), p + ".position_mode",
+                                      ("one-way", "hedge"))}
+    bp = p + ".balances"
+    balances = _C.mapping(acc.get("balances", {}), bp)
+    out["balances"] = [(sym, _C.number(v, _key(bp, sym))) for sym, v in balances.items()]
+    lp = p + ".leverage"
+    lev = _C.mapping(acc.get("leverage", {}), lp)
+    out["leverage"] = [(sym, _C.number(v, _key(lp, sym))) for sym, v in lev.items()]
+    positions = []
+    pp = p + ".positions"
+    hedge = out["position_mode"] == "hedge"
+    for j, pos in enumerate(_C.array(acc.get("positions", []), pp)):
+        q = "%s[%d]" % (pp, j)
+        _C.obj(pos, q, required=("instrument", "qty", "entry"), optional=_POSITION_FIELDS)
+        item = {"instrument": _C.string(pos["instrument"], q + ".instrument"),
+                "qty": _C.number(pos["qty"], q + ".qty"),
+                "entry": _C.positive(pos["entry"], q + ".entry"),
+                "side": None, "margin_mode": None, "isolated_margin": 0.0}
+        if item["qty"] == 0:
+            raise BookError(q + ".qty", "must not be 0")
+        if hedge:
+            if "side" not in pos:
+                raise BookError(q + ".side", "missing (required in hedge mode: \"long\" or \"short\")")
+            item["side"] = _C.choice(pos["side"], q + ".side", ("long", "short"))
+        elif "side" in pos:
+            raise BookError(q + ".side", "only hedge-mode legs have a side (one-way: signed qty)")
+        mode = out["margin_mode"]
+        if "margin_mode" in pos:
+            item["margin_mode"] = mode = _C.choice(pos["margin_mode"], q + ".margin_mode", ("cross", "isolated"))
+        if mode == "isolated":
+            if "isolated_margin" not in pos:
+                raise BookError(q + ".isolated_margin", "missing (required for an isolated position)")
+            item["isolated_margin"] = _C.number(pos["isolated_margin"], q + ".isolated_margin")
+            if item["isolated_margin"] < 0:
+                raise BookError(q + ".isolated_margin", "must be >= 0 (got %s)" % _fmt(item["isolated_margin"]))
+        elif "isolated_margin" in pos:
+            raise BookError(q + ".isolated_margin", "only an isolated position has an isolated margin")
+        positions.append(item)
+    out["positions"] = positions
+    return out
+
+
+def check(doc):
+    """Checks a parsed book's shape; returns a normalised dict (BookError on bad input)."""
+    root = _C.obj(doc, "", required=("format", "assets"),
+                  optional=("format", "valuation_asset", "margin_call_health", "assets", "instruments", "accounts"))
+    fmt = root["format"]
+    if fmt != BOOK_FORMAT:
+        raise BookError("format", "must be %s (got %s)" % (json.dumps(BOOK_FORMAT), json.dumps(fmt)
+                                                          if not isinstance(fmt, _NonFinite) else fmt.text))
+    book = {"valuation_asset": None, "margin_call_health": None}
+    if "valuation_asset" in root:
+        book["valuation_asset"] = _C.string(root["valuation_asset"], "valuation_asset")
+    if "margin_call_health" in root:
+        book["margin_call_health"] = _C.number(root["margin_call_health"], "margin_call_health")
+    book["assets"] = [_check_asset(a, "assets[%d]" % i)
+                      for i, a in enumerate(_C.array(root["assets"], "assets", nonempty=True))]
+    book["instruments"] = [_check_instrument(x, "instruments[%d]" % i)
+                           for i, x in enumerate(_C.array(root.get("instruments", []), "instruments"))]
+    book["accounts"] = [_check_account(x, "accounts[%d]" % i)
+                        for i, x in enumerate(_C.array(root.get("accounts", []), "accounts"))]
+    return book
+
+
+# ---------------------------------------------------------------- loading into an engine
+
+
+def _field_in_message(msg, path, candidates, default):
+    """The one candidate field the C message names, else ``default``."""
+    low = (msg or "").lower()
+    named = [name for name in candidates
+             if re.search(r"(?<![a-z_])%s(?![a-z_])" % re.escape(name), low)]
+    if len(named) != 1:
+        return default  # none, or a rule relating several fields: name the object
+    return "%s.%s" % (path, named[0])
+
+
+def _problem(exc):
+    msg = exc.message or exc.name
+    return msg
+
+
+class Book:
+    """A book loaded into a fresh :class:`Engine`: ``engine``, ``accounts`` (book order),
+    ``asset_ids`` and ``instrument_ids`` by symbol."""
+
+    def __init__(self, engine, accounts, spec):
+        self.engine = engine
+        self.accounts = accounts
+        self.spec = spec
+
+    def close(self):
+        """Frees the accounts and the engine."""
+        for acc in self.accounts:
+            acc.close()
+        self.engine.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def load(doc, engine=None):
+    """Checks a parsed book and loads it into an engine; returns a :class:`Book`.
+
+    Raises BookError naming the field for any bad input, including failures of the C calls.
+    """
+    spec = check(doc)
+    eng = engine or Engine()
+    accounts = []
+    try:
+        _load_into(eng, spec, accounts)
+    except BaseException:
+        for acc in accounts:
+            acc.close()
+        if engine is None:
+            eng.close()
+        raise
+    return Book(eng, accounts, spec)
+
+
+def _load_into(eng, spec, accounts):
+    if spec["margin_call_health"] is not None:
+        try:
+            eng.set_margin_call_health(spec["margin_call_health"])
+        except errors.RiskError as exc:
+            raise BookError("margin_call_health", _problem(exc)) from None
+
+    asset_ids = {}
+    for i, a in enumerate(spec["assets"]):
+        p = "assets[%d]" % i
+        try:
+            asset_ids[a["symbol"]] = eng.add_asset(a["symbol"], a["price"], a["decimals"], a["weight_init"],
+                                                   a["weight_maint"], a["liab_weight_init"], a["liab_weight_maint"],
+                                                   a["value_tiers"] or None)
+        except errors.DuplicateError as exc:
+            raise BookError(p + ".symbol", "duplicate symbol %s (%s)" % (json.dumps(a["symbol"]), _problem(exc))) \
+                from None
+        except errors.TiersError as exc:
+            raise BookError(p + ".value_tiers", _problem(exc)) from None
+        except errors.RiskError as exc:
+            raise BookError(_field_in_message(exc.message, p, _ASSET_FIELDS, p), _problem(exc)) from None
+
+    def asset_ref(sym, path):
+        if sym not in asset_ids:
+            raise BookError(path, "unknown asset %s" % json.dumps(sym))
+        return asset_ids[sym]
+
+    if spec["valuation_asset"] is not None:
+        vid = asset_ref(spec["valuation_asset"], "valuation_asset")
+        try:
+            eng.set_valuation_asset(vid)
+        except errors.RiskError as exc:
+            raise BookError("valuation_asset", _problem(exc)) from None
+
+    instrument_ids = {}
+    lots = {}
+    for i, ins in enumerate(spec["instruments"]):
+        p = "instruments[%d]" % i
+        und = asset_ref(ins["underlying"], p + ".underlying")
+        stl = asset_ref(ins["settle"], p + ".settle")
+        try:
+            iid = eng.add_instrument(ins["symbol"], und, stl, ins["tiers"], kind=ins["kind"], inverse=ins["inverse"],
+                                     contract_size=ins["contract_size"], lot_size=ins["lot_size"],
+                                     tick_size=ins["tick_size"], mark=ins["mark"], expiry=ins["expiry"],
+                                     mm_price=ins["mm_price"])
+        except errors.DuplicateError as exc:
+            raise BookError(p + ".symbol", "duplicate symbol %s (%s)" % (json.dumps(ins["symbol"]), _problem(exc))) \
+                from None
+        except errors.TiersError as exc:
+            raise BookError(p + ".margin.tiers", _problem(exc)) from None
+        except errors.RiskError as exc:
+            raise BookError(_field_in_message(exc.message, p, _INSTRUMENT_FIELDS, p), _problem(exc)) from None
+        instrument_ids[ins["symbol"]] = iid
+        lots[ins["symbol"]] = ins["lot_size"]
+
+    def instrument_ref(sym, path):
+        if sym not in instrument_ids:
+            raise BookError(path, "unknown instrument %s" % json.dumps(sym))
+        return instrument_ids[sym]
+
+    for i, a in enumerate(spec["accounts"]):
+        p = "accounts[%d]" % i
+        try:
+            acc = Account(eng, a["id"], a["margin_mode"], a["position_mode"])
+        except errors.DuplicateError as exc:
+            raise BookError(p + ".id", "duplicate account id %d (%s)" % (a["id"], _problem(exc))) from None
+        except errors.RiskError as exc:
+            raise BookError(p, _problem(exc)) from None
+        accounts.append(acc)
+        basket = acc.basket
+        for sym, amount in a["balances"]:
+            q = _key(p + ".balances", sym)
+            aid = asset_ref(sym, q)
+            try:
+                basket.set_balance(aid, amount)
+            except errors.RiskError as exc:
+                raise BookError(q, _problem(exc)) from None
+        for sym, lev in a["leverage"]:
+            q = _key(p + ".leverage", sym)
+            iid = instrument_ref(sym, q)
+            try:
+                acc.set_leverage(iid, lev)
+            except errors.RiskError as exc:
+                raise BookError(q, _problem(exc)) from None
+        for j, pos in enumerate(a["positions"]):
+            q = "%s.positions[%d]" % (p, j)
+            iid = instrument_ref(pos["instrument"], q + ".instrument")
+            try:
+                acc.open_position(iid, pos["qty"], pos["entry"], side=pos["side"], margin_mode=pos["margin_mode"],
+                                  isolated_margin=pos["isolated_margin"])
+            except errors.LotError:
+                raise BookError(q + ".qty", "not a whole number of lots (lot %s)" % _fmt(lots[pos["instrument"]])) \
+                    from None
+            except errors.DuplicateError as exc:
+                what = "%s %s" % (pos["instrument"], pos["side"]) if pos["side"] else pos["instrument"]
+                raise BookError(q + ".instrument", "a second position in %s (%s)" % (what, _problem(exc))) from None
+            except errors.StateError as exc:
+                raise BookError(_field_in_message(exc.message, q, ("qty", "side"), q + ".side"), _problem(exc)) \
+                    from None
+            except errors.RiskError as exc:
+                raise BookError(_field_in_message(exc.message, q, _POSITION_FIELDS, q), _problem(exc)) from None
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def _jnum(x):
+    """A float for JSON: None for NaN and infinities, -0.0 as 0.0."""
+    if x is None or not math.isfinite(x):
+        return None
+    return x + 0.0
+
+
+_ACCOUNT_KEYS = ("state", "equity", "collateral_value", "unrealized_pnl", "initial_margin", "maintenance_margin",
+                 "available", "health_factor", "margin_ratio", "ltv", "ltv_buffer", "leverage")
+
+
+def evaluate(book, threads=1):
+    """Evaluates a loaded :class:`Book`; returns the "librisk-result/1" document as a dict."""
+    try:
+        summaries = book.engine.evaluate_all(threads=threads)
+    except errors.RiskError as exc:
+        raise BookError("accounts", _problem(exc)) from None
+    by_id = {s.id: s for s in summaries}
+    out = []
+    for i, (acc, a) in enumerate(zip(book.accounts, book.spec["accounts"])):
+        s = by_id[a["id"]]
+        try:
+            results = acc.position_results()
+        except errors.RiskError as exc:
+            raise BookError("accounts[%d]" % i, _problem(exc)) from None
+        hedge = a["position_mode"] == "hedge"
+        entry = {"id": a["id"]}
+        for k in _ACCOUNT_KEYS:
+            v = getattr(s, k)
+            entry[k] = v if k == "state" else _jnum(v)
+        entry["positions"] = [{
+            "instrument": r.symbol,
+            "side": r.leg if hedge else r.side,
+            "qty": abs(r.qty) if hedge else r.qty + 0.0,
+            "notional": _jnum(r.notional),
+            "unrealized_pnl": _jnum(r.unrealized_pnl),
+            "initial_margin": _jnum(r.initial_margin),
+            "maintenance_margin": _jnum(r.maintenance_margin),
+            "liquidation_price": _jnum(r.liquidation_price),
+            "bankruptcy_price": _jnum(r.bankruptcy_price),
+        } for r in results]
+        out.append(entry)
+    return {"format": RESULT_FORMAT, "accounts": out}
+
+
+def evaluate_file(path, threads=1):
+    """Reads, loads and evaluates a book file; returns the result document (BookError on bad input)."""
+    doc = read(path)
+    with load(doc) as book:
+        return evaluate(book, threads=threads)

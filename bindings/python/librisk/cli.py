@@ -1,0 +1,186 @@
+"""Command line: ``python3 -m librisk evaluate BOOK.json`` and ``python3 -m librisk report BOOK.json``.
+
+Exit status: 0 success; 2 bad input (one line on stderr naming the field, nothing on stdout);
+1 when the library cannot be loaded.
+"""
+
+import argparse
+import json
+import math
+import sys
+
+from . import book as _book
+from . import ffi
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        sys.stderr.write("%s: error: %s\n" % (self.prog, message))
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _parser():
+    p = _Parser(prog="python3 -m librisk",
+                description="Evaluate a librisk book (docs/book-format.md) with the librisk C library.")
+    p.add_argument("--version", action="store_true", help="print the bindings' and the library's version")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    ev = sub.add_parser("evaluate", help="print every account's summary and every position's liquidation "
+                                         "and bankruptcy price as one JSON document (librisk-result/1)")
+    ev.add_argument("book", metavar="BOOK.json")
+    ev.add_argument("--threads", type=int, default=1, help="worker threads for the batch evaluation (default 1)")
+    ev.add_argument("--compact", action="store_true", help="print the JSON on one line")
+    rp = sub.add_parser("report", help="print a readable report of the book")
+    rp.add_argument("book", metavar="BOOK.json")
+    rp.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    return p
+
+
+def _money(x, places=2):
+    if x is None:
+        return "-"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return "{:,.{}f}".format(x, places)
+
+
+def _ratio(x, places=3):
+    if x is None:
+        return "-"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return "{:.{}f}".format(x, places)
+
+
+def _pct(x):
+    if x is None:
+        return "-"
+    if math.isinf(x):
+        return "inf"
+    return "{:.2f}%".format(100.0 * x)
+
+
+def _qty(x):
+    return "{:,.8f}".format(x).rstrip("0").rstrip(".")
+
+
+def _price(x, tick):
+    if x is None:
+        return "-"
+    places = 0
+    t = tick
+    while places < 10 and abs(t - round(t)) > 1e-9:
+        t *= 10
+        places += 1
+    return "{:,.{}f}".format(x, places)
+
+
+def report_text(book, result, source=""):
+    """A readable report of an evaluated book (the text `make demo` prints)."""
+    spec = book.spec
+    eng = book.engine
+    vid = eng.valuation_asset
+    v = eng.asset_symbol(vid) if vid is not None else "?"
+    lines = []
+    from .core import version
+    lines.append("librisk %s report%s" % (version(), " for " + source if source else ""))
+    lines.append("valuation asset: %s" % v)
+    lines.append("")
+    lines.append("Prices (%s per unit): " % v + "  ".join(
+        "%s %s" % (a["symbol"], _money(eng.price(a["symbol"]), 2 if eng.price(a["symbol"]) >= 1 else 6))
+        for a in spec["assets"]))
+    if spec["instruments"]:
+        lines.append("Instruments:")
+        for ins in spec["instruments"]:
+            tiers = eng.instrument_tiers(ins["symbol"])
+            kind = ins["kind"] + (" " + ins["expiry"].strftime("%Y-%m-%d %H:%M UTC") if ins["expiry"] else "")
+            style = "inverse" if ins["inverse"] else "linear"
+            lines.append("  %-14s %-8s %-27s %s, settle %s, contract %s, mark %s, %d tier%s (MMR %s..%s, max %gx)" % (
+                ins["symbol"], style, kind, ins["underlying"], ins["settle"], _qty(ins["contract_size"]),
+                _price(eng.mark(ins["symbol"]), ins["tick_size"]), len(tiers), "" if len(tiers) == 1 else "s",
+                _pct(tiers[0].mmr), _pct(tiers[-1].mmr), tiers[0].max_leverage))
+    lines.append("")
+    ticks = {ins["symbol"]: ins["tick_size"] for ins in spec["instruments"]}
+    settles = {ins["symbol"]: ins["settle"] for ins in spec["instruments"]}
+    for a, r in zip(spec["accounts"], result["accounts"]):
+        lines.append("Account %d  (%s margin, %s)  state: %s" % (
+            a["id"], a["margin_mode"], a["position_mode"], r["state"].upper().replace("_", " ")))
+        bal = ", ".join("%s %s" % (sym, _qty(amount)) for sym, amount in a["balances"]) or "none"
+        lines.append("  balances:   %s" % bal)
+        lines.append("  equity %s %s   collateral %s   unrealized PnL %s" % (
+            _money(r["equity"]), v, _money(r["collateral_value"]), _money(r["unrealized_pnl"])))
+        lines.append("  IM %s   MM %s   available %s" % (
+            _money(r["initial_margin"]), _money(r["maintenance_margin"]), _money(r["available"])))
+        lines.append("  health factor %s   margin ratio %s   LTV %s   LTV buffer %s   leverage %s" % (
+            _ratio(r["health_factor"]) if r["health_factor"] is not None else "inf",
+            _pct(r["margin_ratio"]), _pct(r["ltv"]), _pct(r["ltv_buffer"]),
+            (_ratio(r["leverage"], 2) + "x") if r["leverage"] is not None else "inf"))
+        if r["positions"]:
+            head = "  %-14s %-5s %12s %16s %15s %15s %14s %5s %13s %13s" % (
+                "instrument", "side", "qty", "notional", "uPnL", "IM", "MM", "in", "liq. price", "bankr. price")
+            lines.append(head)
+            for pos in r["positions"]:
+                tick = ticks.get(pos["instrument"], 0.01)
+                lines.append("  %-14s %-5s %12s %16s %15s %15s %14s %5s %13s %13s" % (
+                    pos["instrument"], pos["side"], _qty(pos["qty"]), _money(pos["notional"], 4),
+                    _money(pos["unrealized_pnl"], 4), _money(pos["initial_margin"], 4),
+                    _money(pos["maintenance_margin"], 4), settles.get(pos["instrument"], ""),
+                    _price(pos["liquidation_price"], tick), _price(pos["bankruptcy_price"], tick)))
+        lines.append("")
+    counts = {}
+    for r in result["accounts"]:
+        counts[r["state"]] = counts.get(r["state"], 0) + 1
+    lines.append("%d account%s: %s" % (len(result["accounts"]), "" if len(result["accounts"]) == 1 else "s",
+                                        ", ".join("%d %s" % (counts[k], k.replace("_", " "))
+                                                  for k in ("healthy", "margin_call", "liquidatable", "bankrupt")
+                                                  if k in counts) or "none"))
+    return "\n".join(lines) + "\n"
+
+
+def _bad_input(exc):
+    sys.stderr.write("%s\n" % " ".join(str(exc).split()))
+    return EXIT_BAD_INPUT
+
+
+def main(argv=None):
+    """Runs the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.version:
+            from .core import version
+            from . import __version__
+            sys.stdout.write("librisk bindings %s, library %s (%s)\n" % (__version__, version(), ffi.library_path()))
+            return EXIT_OK
+        if args.command is None:
+            _parser().print_usage(sys.stderr)
+            sys.stderr.write("python3 -m librisk: error: a command is required (evaluate or report)\n")
+            return EXIT_BAD_INPUT
+        if args.threads < 1 or args.threads > 256:
+            sys.stderr.write("--threads: must be between 1 and 256\n")
+            return EXIT_BAD_INPUT
+        try:
+            doc = _book.read(args.book)
+            loaded = _book.load(doc)
+        except _book.BookError as exc:
+            return _bad_input(exc)
+        with loaded:
+            try:
+                result = _book.evaluate(loaded, threads=args.threads)
+            except _book.BookError as exc:
+                return _bad_input(exc)
+            if args.command == "evaluate":
+                text = json.dumps(result, indent=None if args.compact else 2, allow_nan=False)
+            else:
+                text = report_text(loaded, result, args.book)
+        sys.stdout.write(text)
+        if not text.endswith("\n"):
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+        return EXIT_OK
+    except ffi.LibraryError as exc:
+        sys.stderr.write("librisk: %s\n" % " ".join(str(exc).split()))
+        return EXIT_FAILURE

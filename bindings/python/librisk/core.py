@@ -1,0 +1,1053 @@
+"""Engine, Basket, Account and Position: thin owners of the C handles.
+
+Every number comes from the C library; these classes only convert arguments (symbols to ids,
+mode names to constants, Python sequences to C arrays) and results (structs to dataclasses).
+"""
+
+import ctypes
+import datetime
+import math
+import weakref
+from dataclasses import dataclass, fields as dc_fields
+
+from . import errors, ffi
+
+__all__ = [
+    "Engine", "Basket", "Account", "Position", "AccountSummary", "BasketSummary",
+    "PositionResult", "MarginTier", "SUMMARY_COLUMNS", "version", "version_number",
+]
+
+_STATES = {ffi.STATE_HEALTHY: "healthy", ffi.STATE_MARGIN_CALL: "margin_call",
+           ffi.STATE_LIQUIDATABLE: "liquidatable", ffi.STATE_BANKRUPT: "bankrupt"}
+_MARGIN_MODES = {"cross": ffi.MARGIN_CROSS, "isolated": ffi.MARGIN_ISOLATED}
+_MARGIN_NAMES = {ffi.MARGIN_DEFAULT: "default", ffi.MARGIN_CROSS: "cross", ffi.MARGIN_ISOLATED: "isolated"}
+_POSITION_MODES = {"one-way": ffi.POSITION_ONE_WAY, "hedge": ffi.POSITION_HEDGE}
+_POSITION_NAMES = {v: k for k, v in _POSITION_MODES.items()}
+_SIDES = {"both": ffi.SIDE_BOTH, "long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
+_SIDE_NAMES = {v: k for k, v in _SIDES.items()}
+_KINDS = {"perpetual": ffi.KIND_PERPETUAL, "future": ffi.KIND_FUTURE}
+_MM_PRICES = {"mark": ffi.MM_PRICE_MARK, "entry": ffi.MM_PRICE_ENTRY}
+
+#: The float64 fields of ``risk_account_summary`` that :meth:`Engine.evaluate_all_into` can fill.
+SUMMARY_COLUMNS = tuple(name for name, ctype in ffi.RiskAccountSummary._fields_ if ctype is ctypes.c_double)
+
+
+def version():
+    """The loaded library's version string, e.g. ``"0.1.0"``."""
+    return ffi.lib().risk_version_string().decode()
+
+
+def version_number():
+    """The loaded library's version number, MAJOR*10000 + MINOR*100 + PATCH."""
+    return int(ffi.lib().risk_version_number())
+
+
+def _lookup(table, value, what):
+    if isinstance(value, str) and value in table:
+        return table[value]
+    raise errors.make(errors.InvalidError, "%s must be one of %s, not %r"
+                      % (what, ", ".join(repr(k) for k in table), value))
+
+
+def _encode_symbol(symbol):
+    if isinstance(symbol, bytes):
+        return symbol
+    if not isinstance(symbol, str):
+        raise errors.make(errors.InvalidError, "symbol must be a str, not %s" % type(symbol).__name__)
+    return symbol.encode("utf-8")
+
+
+def _expiry_seconds(expiry):
+    """None -> 0 (perpetual); int -> itself; ISO 8601 string or aware datetime -> Unix seconds."""
+    if expiry is None:
+        return 0
+    if isinstance(expiry, bool):
+        raise errors.make(errors.InvalidError, "expiry must be Unix seconds, an ISO 8601 string or a datetime")
+    if isinstance(expiry, int):
+        return expiry
+    if isinstance(expiry, str):
+        expiry = parse_iso8601_utc(expiry)
+    if isinstance(expiry, datetime.datetime):
+        if expiry.tzinfo is None:
+            raise errors.make(errors.InvalidError, "expiry datetime must carry a time zone (UTC)")
+        delta = expiry - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+        return delta.days * 86400 + delta.seconds
+    raise errors.make(errors.InvalidError, "expiry must be Unix seconds, an ISO 8601 string or a datetime")
+
+
+def parse_iso8601_utc(text):
+    """Parses an ISO 8601 date-time with an explicit UTC designator ('Z' or +00:00)."""
+    s = text.strip()
+    if s.endswith("Z") or s.endswith("z"):
+        s = s[:-1] + "+00:00"
+    try:
+        value = datetime.datetime.fromisoformat(s)
+    except ValueError:
+        raise errors.make(errors.InvalidError, "not an ISO 8601 date-time: %r" % text) from None
+    if "T" not in s and " " not in s:
+        raise errors.make(errors.InvalidError, "ISO 8601 expiry needs a time and 'Z': %r" % text)
+    if value.tzinfo is None or value.utcoffset() != datetime.timedelta(0):
+        raise errors.make(errors.InvalidError, "expiry must be in UTC (end with 'Z' or +00:00): %r" % text)
+    return value
+
+
+# ---------------------------------------------------------------- result objects
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """An account's health (``risk_account_summary``); money in the valuation asset.
+
+    ``state`` is ``'healthy'``, ``'margin_call'``, ``'liquidatable'`` or ``'bankrupt'``; ``id``
+    is the account's external id. Infinite values stay ``math.inf``.
+    """
+    id: int
+    state: str
+    equity: float
+    collateral_value: float
+    unrealized_pnl: float
+    initial_margin: float
+    maintenance_margin: float
+    available: float
+    health_factor: float
+    margin_ratio: float
+    ltv: float
+    ltv_buffer: float
+    leverage: float
+    collateral_init: float
+    collateral_maint: float
+    liabilities: float
+    isolated_margin: float
+    n_positions: int
+    n_isolated_liquidatable: int
+
+    @classmethod
+    def _from_struct(cls, account_id, s):
+        names = _SUMMARY_VALUE_FIELDS
+        return cls(int(account_id), _STATES.get(s.state, str(s.state)), *[getattr(s, n) for n in names])
+
+    def as_dict(self):
+        """The summary as a plain dict."""
+        return {f.name: getattr(self, f.name) for f in dc_fields(self)}
+
+
+_SUMMARY_VALUE_FIELDS = tuple(f.name for f in dc_fields(AccountSummary))[2:]
+
+
+@dataclass(frozen=True)
+class BasketSummary:
+    """A basket's value (``risk_basket_summary``); money in the valuation asset."""
+    n_assets: int
+    collateral_value: float
+    collateral_init: float
+    collateral_maint: float
+    liabilities: float
+    liabilities_init: float
+    liabilities_maint: float
+    net_value: float
+    ltv: float
+    health_factor: float
+
+    @classmethod
+    def _from_struct(cls, s):
+        return cls(**{f.name: getattr(s, f.name) for f in dc_fields(cls)})
+
+    def as_dict(self):
+        """The summary as a plain dict."""
+        return {f.name: getattr(self, f.name) for f in dc_fields(self)}
+
+
+@dataclass(frozen=True)
+class PositionResult:
+    """Per-position results (``risk_position_result``); money in the settle asset.
+
+    ``side`` is the direction ('long'/'short'), ``leg`` the position's leg ('both' in one-way
+    mode). ``liquidation_price``/``bankruptcy_price`` (and their ``_raw`` roots) are ``None``
+    when absent.
+    """
+    instrument: int
+    symbol: str
+    side: str
+    leg: str
+    margin_mode: str
+    flags: int
+    tier: int
+    qty: float
+    entry: float
+    mark: float
+    notional: float
+    unrealized_pnl: float
+    initial_margin: float
+    maintenance_margin: float
+    isolated_margin: float
+    liquidation_price: object
+    bankruptcy_price: object
+    liquidation_price_raw: object
+    bankruptcy_price_raw: object
+    liquidatable: bool
+
+    def as_dict(self):
+        """The result as a plain dict."""
+        return {f.name: getattr(self, f.name) for f in dc_fields(self)}
+
+
+@dataclass(frozen=True)
+class MarginTier:
+    """One tier of a margin schedule, with its cum filled in (``risk_margin_tier``)."""
+    notional_cap: float
+    mmr: float
+    max_leverage: float
+    cum: float
+    cum_given: bool
+
+
+def _tier_struct(tier, where):
+    """A RiskMarginTier from a dict {notional_cap, mmr, max_leverage, cum?} or a tuple."""
+    if isinstance(tier, ffi.RiskMarginTier):
+        return tier
+    if isinstance(tier, MarginTier):
+        return ffi.RiskMarginTier(tier.notional_cap, tier.mmr, tier.max_leverage, tier.cum, 1 if tier.cum_given else 0)
+    if isinstance(tier, dict):
+        unknown = set(tier) - {"notional_cap", "mmr", "max_leverage", "cum"}
+        if unknown:
+            raise errors.make(errors.InvalidError, "%s: unknown tier field(s) %s" % (where, ", ".join(sorted(unknown))))
+        try:
+            cap, mmr, lev = tier["notional_cap"], tier["mmr"], tier["max_leverage"]
+        except KeyError as exc:
+            raise errors.make(errors.InvalidError, "%s: missing %s" % (where, exc.args[0])) from None
+        cum = tier.get("cum")
+    else:
+        tier = tuple(tier)
+        if len(tier) not in (3, 4):
+            raise errors.make(errors.InvalidError,
+                              "%s: a tier is (notional_cap, mmr, max_leverage[, cum])" % where)
+        cap, mmr, lev = tier[:3]
+        cum = tier[3] if len(tier) == 4 else None
+    cap = math.inf if cap is None else float(cap)
+    return ffi.RiskMarginTier(cap, float(mmr), float(lev), 0.0 if cum is None else float(cum),
+                              0 if cum is None else 1)
+
+
+def _value_tier_struct(tier, where):
+    if isinstance(tier, ffi.RiskValueTier):
+        return tier
+    if isinstance(tier, dict):
+        unknown = set(tier) - {"up_to", "ratio"}
+        if unknown:
+            raise errors.make(errors.InvalidError, "%s: unknown value-tier field(s) %s"
+                              % (where, ", ".join(sorted(unknown))))
+        up_to, ratio = tier.get("up_to"), tier.get("ratio")
+        if "ratio" not in tier:
+            raise errors.make(errors.InvalidError, "%s: missing ratio" % where)
+    else:
+        up_to, ratio = tuple(tier)
+    return ffi.RiskValueTier(math.inf if up_to is None else float(up_to), float(ratio))
+
+
+def _float64_view(obj, what):
+    """A writable ctypes double array over ``obj``'s own memory (no copy).
+
+    ``obj`` is any object exporting a writable, C-contiguous buffer of float64 (array('d'),
+    numpy float64, memoryview, bytearray-backed ...).
+    """
+    return _typed_view(obj, what, ctypes.c_double, "d", "float64")
+
+
+def _typed_view(obj, what, ctype, code, label):
+    try:
+        mv = memoryview(obj)
+    except TypeError:
+        raise errors.make(errors.InvalidError, "%s: %s does not support the buffer protocol"
+                          % (what, type(obj).__name__)) from None
+    with mv:
+        fmt = mv.format.lstrip("@=<")
+        if mv.format.startswith(">") or mv.format.startswith("!"):
+            fmt = "big-endian"
+        ok_codes = {code}
+        if code in ("I", "L") and ctypes.sizeof(ctypes.c_ulong) == 4:
+            ok_codes |= {"I", "L"}
+        if code in ("Q", "L") and ctypes.sizeof(ctypes.c_ulong) == 8:
+            ok_codes |= {"Q", "L"}
+        if fmt not in ok_codes or mv.itemsize != ctypes.sizeof(ctype):
+            raise errors.make(errors.InvalidError, "%s: need a %s buffer, got format %r"
+                              % (what, label, mv.format))
+        if mv.readonly:
+            raise errors.make(errors.InvalidError, "%s: buffer is read-only" % what)
+        if not mv.c_contiguous:
+            raise errors.make(errors.InvalidError, "%s: buffer is not contiguous" % what)
+        n = mv.nbytes // mv.itemsize
+    return (ctype * n).from_buffer(obj), n
+
+
+# ---------------------------------------------------------------- handle base
+
+
+class _Handle:
+    __slots__ = ()
+
+    def _require(self):
+        ptr = self._ptr
+        if not ptr:
+            raise errors.make(errors.NullError, "%s is closed" % type(self).__name__)
+        return ptr
+
+    @property
+    def closed(self):
+        """True once the object is closed (its handle released)."""
+        return not self._ptr
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+# ---------------------------------------------------------------- engine
+
+
+class Engine(_Handle):
+    """A risk engine: asset and instrument registry, market data, accounts.
+
+    ``Engine(margin_call_health=1.2, no_quantize=False)``. Close it with :meth:`close` or a
+    ``with`` block; closing the engine while accounts are alive is safe (the C engine lives until
+    its last account or basket is freed).
+    """
+    __slots__ = ("_ptr", "_finalizer", "_asset_symbols", "_instrument_symbols", "_instrument_lots",
+                 "_accounts", "_scratch", "__weakref__")
+
+    def __init__(self, margin_call_health=None, no_quantize=False):
+        L = ffi.lib()
+        opts = ffi.RiskEngineOptions.init()
+        if margin_call_health is not None:
+            opts.margin_call_health = float(margin_call_health)
+        if no_quantize:
+            opts.flags |= ffi.ENGINE_NO_QUANTIZE
+        ptr = ffi.EngineP()
+        L.risk_engine_new(ctypes.byref(ptr), ctypes.byref(opts))
+        self._ptr = ptr
+        self._finalizer = weakref.finalize(self, L.risk_engine_free, ptr)
+        self._asset_symbols = {}
+        self._instrument_symbols = {}
+        self._instrument_lots = {}
+        self._accounts = weakref.WeakValueDictionary()
+        self._scratch = None
+
+    def close(self):
+        """Releases the engine handle (idempotent). Accounts already created keep working."""
+        if self._ptr:
+            self._ptr = ffi.EngineP()
+            self._finalizer()
+            self._scratch = None
+
+    # -- registry -------------------------------------------------------------------------------
+
+    def add_asset(self, symbol, price, decimals=8, weight_init=1.0, weight_maint=1.0,
+                  liab_weight_init=1.0, liab_weight_maint=1.0, value_tiers=None):
+        """Registers an asset; returns its id. ``value_tiers``: [(up_to, ratio)] or
+        [{"up_to", "ratio"}], ``up_to=None`` meaning unbounded."""
+        ptr = self._require()
+        spec = ffi.RiskAssetSpec.init()
+        sym = _encode_symbol(symbol)
+        spec.symbol = sym
+        spec.price = float(price)
+        spec.decimals = int(decimals)
+        spec.weight_init = float(weight_init)
+        spec.weight_maint = float(weight_maint)
+        spec.liab_weight_init = float(liab_weight_init)
+        spec.liab_weight_maint = float(liab_weight_maint)
+        tiers = None
+        if value_tiers:
+            items = [_value_tier_struct(t, "value_tiers[%d]" % i) for i, t in enumerate(value_tiers)]
+            tiers = (ffi.RiskValueTier * len(items))(*items)
+            spec.value_tiers = ctypes.cast(tiers, ctypes.POINTER(ffi.RiskValueTier))
+            spec.n_value_tiers = len(items)
+        out = ctypes.c_uint32()
+        ffi.lib().risk_engine_add_asset(ptr, ctypes.byref(spec), ctypes.byref(out))
+        self._asset_symbols[sym.decode("utf-8")] = out.value
+        return out.value
+
+    def add_instrument(self, symbol, underlying, settle, tiers, kind="perpetual", inverse=False,
+                       contract_size=1.0, lot_size=1.0, tick_size=1.0, mark=None, expiry=None,
+                       mm_price="mark"):
+        """Registers a perpetual or dated future; returns its id.
+
+        ``underlying``/``settle``: asset symbols or ids. ``tiers``: a list of dicts
+        ``{"notional_cap", "mmr", "max_leverage", "cum"?}`` or tuples
+        ``(notional_cap, mmr, max_leverage[, cum])``; a given cum is used as published.
+        ``expiry``: None (perpetual), Unix seconds, an ISO 8601 UTC string or an aware datetime.
+        """
+        ptr = self._require()
+        spec = ffi.RiskInstrumentSpec.init()
+        sym = _encode_symbol(symbol)
+        spec.symbol = sym
+        spec.kind = _lookup(_KINDS, kind, "kind")
+        spec.underlying = self._asset_id(underlying)
+        spec.settle = self._asset_id(settle)
+        spec.inverse = 1 if inverse else 0
+        spec.mm_price = _lookup(_MM_PRICES, mm_price, "mm_price")
+        spec.expiry_unix_s = _expiry_seconds(expiry)
+        spec.contract_size = float(contract_size)
+        spec.lot_size = float(lot_size)
+        spec.tick_size = float(tick_size)
+        spec.mark = 0.0 if mark is None else float(mark)
+        items = [_tier_struct(t, "tiers[%d]" % i) for i, t in enumerate(tiers or ())]
+        arr = (ffi.RiskMarginTier * max(len(items), 1))(*items)
+        spec.tiers = ctypes.cast(arr, ctypes.POINTER(ffi.RiskMarginTier)) if items else None
+        spec.n_tiers = len(items)
+        out = ctypes.c_uint32()
+        ffi.lib().risk_engine_add_instrument(ptr, ctypes.byref(spec), ctypes.byref(out))
+        self._instrument_symbols[sym.decode("utf-8")] = out.value
+        self._instrument_lots[out.value] = spec.lot_size
+        return out.value
+
+    def find_asset(self, symbol):
+        """The id of the asset ``symbol`` (NotFoundError when unknown)."""
+        out = ctypes.c_uint32()
+        ffi.lib().risk_engine_find_asset(self._require(), _encode_symbol(symbol), ctypes.byref(out))
+        return out.value
+
+    def find_instrument(self, symbol):
+        """The id of the instrument ``symbol`` (NotFoundError when unknown)."""
+        out = ctypes.c_uint32()
+        ffi.lib().risk_engine_find_instrument(self._require(), _encode_symbol(symbol), ctypes.byref(out))
+        return out.value
+
+    def find_account(self, account_id):
+        """The :class:`Account` with external id ``account_id`` (NotFoundError when none)."""
+        out = ffi.AccountP()
+        ffi.lib().risk_engine_find_account(self._require(), int(account_id), ctypes.byref(out))
+        acc = self._accounts.get(int(account_id))
+        if acc is not None and acc._ptr and ctypes.addressof(acc._ptr.contents) == ctypes.addressof(out.contents):
+            return acc
+        return Account._borrowed(self, out)
+
+    def asset_symbol(self, asset_id):
+        """Symbol of an asset registered through this object (None when unknown)."""
+        for sym, aid in self._asset_symbols.items():
+            if aid == asset_id:
+                return sym
+        return None
+
+    def instrument_symbol(self, instrument_id):
+        """Symbol of an instrument registered through this object (None when unknown)."""
+        for sym, iid in self._instrument_symbols.items():
+            if iid == instrument_id:
+                return sym
+        return None
+
+    def _asset_id(self, asset):
+        if isinstance(asset, int) and not isinstance(asset, bool):
+            return asset
+        if self._ptr:
+            return self.find_asset(asset)
+        if asset in self._asset_symbols:
+            return self._asset_symbols[asset]
+        raise errors.make(errors.NullError, "Engine is closed: pass asset ids, not symbols")
+
+    def _instrument_id(self, instrument):
+        if isinstance(instrument, int) and not isinstance(instrument, bool):
+            return instrument
+        if self._ptr:
+            return self.find_instrument(instrument)
+        if instrument in self._instrument_symbols:
+            return self._instrument_symbols[instrument]
+        raise errors.make(errors.NullError, "Engine is closed: pass instrument ids, not symbols")
+
+    # -- settings -------------------------------------------------------------------------------
+
+    def set_valuation_asset(self, asset):
+        """Chooses the valuation asset (its price must be 1)."""
+        ffi.lib().risk_engine_set_valuation_asset(self._require(), self._asset_id(asset))
+
+    @property
+    def valuation_asset(self):
+        """Id of the valuation asset (None before any asset is registered)."""
+        out = ctypes.c_uint32()
+        ffi.lib().risk_engine_valuation_asset(self._require(), ctypes.byref(out))
+        return None if out.value == ffi.ID_NONE else out.value
+
+    def set_margin_call_health(self, health):
+        """Sets the health factor under which an account is in margin call (>= 1)."""
+        ffi.lib().risk_engine_set_margin_call_health(self._require(), float(health))
+
+    # -- market data ----------------------------------------------------------------------------
+
+    def set_price(self, asset, price):
+        """Sets an asset's price in the valuation asset."""
+        ffi.lib().risk_engine_set_asset_price(self._require(), self._asset_id(asset), float(price))
+
+    def price(self, asset):
+        """An asset's current price."""
+        out = ctypes.c_double()
+        ffi.lib().risk_engine_asset_price(self._require(), self._asset_id(asset), ctypes.byref(out))
+        return out.value
+
+    def set_prices(self, prices, values=None):
+        """Sets several asset prices, all or none.
+
+        ``set_prices({"BTC": 50000, "ETH": 3000})`` or ``set_prices(ids, prices)`` with two
+        equal-length sequences; ``prices`` may be a float64 buffer (array('d'), numpy), passed
+        without copying.
+        """
+        ids, vals, n = self._batch(prices, values, self._asset_id)
+        ffi.lib().risk_engine_set_asset_prices(self._require(), ids, vals, n)
+
+    def set_mark(self, instrument, mark):
+        """Sets an instrument's mark price."""
+        ffi.lib().risk_engine_set_mark(self._require(), self._instrument_id(instrument), float(mark))
+
+    def mark(self, instrument):
+        """An instrument's current mark."""
+        out = ctypes.c_double()
+        ffi.lib().risk_engine_mark(self._require(), self._instrument_id(instrument), ctypes.byref(out))
+        return out.value
+
+    def set_marks(self, marks, values=None):
+        """Sets several marks, all or none (same forms as :meth:`set_prices`)."""
+        ids, vals, n = self._batch(marks, values, self._instrument_id)
+        ffi.lib().risk_engine_set_marks(self._require(), ids, vals, n)
+
+    @staticmethod
+    def _batch(keys, values, resolve):
+        if values is None:
+            items = list(dict(keys).items())
+            n = len(items)
+            ids = (ctypes.c_uint32 * max(n, 1))(*[resolve(k) for k, _ in items])
+            vals = (ctypes.c_double * max(n, 1))(*[float(v) for _, v in items])
+            return ids, vals, n
+        try:
+            vals, nv = _float64_view(values, "values")
+        except errors.InvalidError:
+            seq = [float(v) for v in values]
+            nv = len(seq)
+            vals = (ctypes.c_double * max(nv, 1))(*seq)
+        try:
+            ids, ni = _typed_view(keys, "ids", ctypes.c_uint32, "I", "uint32")
+        except errors.InvalidError:
+            seq = [resolve(k) for k in keys]
+            ni = len(seq)
+            ids = (ctypes.c_uint32 * max(ni, 1))(*seq)
+        if ni != nv:
+            raise errors.make(errors.InvalidError, "ids and values differ in length (%d vs %d)" % (ni, nv))
+        return ids, vals, ni
+
+    # -- margin schedules -----------------------------------------------------------------------
+
+    def instrument_tiers(self, instrument):
+        """An instrument's margin schedule with every cum filled in: a list of MarginTier."""
+        ptr = self._require()
+        iid = self._instrument_id(instrument)
+        L = ffi.lib()
+        count = ctypes.c_size_t()
+        try:
+            L.risk_engine_instrument_tiers(ptr, iid, None, 0, ctypes.byref(count))
+        except errors.BufferTooSmallError:
+            pass
+        n = count.value
+        arr = (ffi.RiskMarginTier * max(n, 1))()
+        L.risk_engine_instrument_tiers(ptr, iid, arr, n, ctypes.byref(count))
+        return [MarginTier(t.notional_cap, t.mmr, t.max_leverage, t.cum, bool(t.cum_given))
+                for t in arr[:count.value]]
+
+    def instrument_margin(self, instrument, notional, leverage=0.0):
+        """(initial margin, maintenance margin, tier index) of a notional in the settle asset.
+        ``leverage=0`` uses the tier's maximum."""
+        im, mm, tier = ctypes.c_double(), ctypes.c_double(), ctypes.c_uint32()
+        ffi.lib().risk_engine_instrument_margin(self._require(), self._instrument_id(instrument), float(notional),
+                                               float(leverage), ctypes.byref(im), ctypes.byref(mm),
+                                               ctypes.byref(tier))
+        return im.value, mm.value, tier.value
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    def new_account(self, account_id, margin_mode="cross", position_mode="one-way"):
+        """Creates an :class:`Account` in this engine."""
+        return Account(self, account_id, margin_mode, position_mode)
+
+    def new_basket(self):
+        """Creates a standalone :class:`Basket` valued by this engine."""
+        return Basket(self)
+
+    @property
+    def account_count(self):
+        """Number of accounts alive in the engine."""
+        out = ctypes.c_size_t()
+        ffi.lib().risk_engine_account_count(self._require(), ctypes.byref(out))
+        return out.value
+
+    @property
+    def memory_bytes(self):
+        """Bytes the engine holds through its allocator."""
+        out = ctypes.c_size_t()
+        ffi.lib().risk_engine_memory_bytes(self._require(), ctypes.byref(out))
+        return out.value
+
+    def _scratch_for(self, n):
+        """The engine's reusable summary array, grown to at least ``n`` (every version set)."""
+        n = max(n, 1)
+        if self._scratch is None or len(self._scratch) < n:
+            one = bytes(ffi.RiskAccountSummary.init())
+            self._scratch = (ffi.RiskAccountSummary * n).from_buffer_copy(one * n)
+        self._scratch[0].version = ffi.ACCOUNT_SUMMARY_VERSION
+        return self._scratch
+
+    def evaluate_all(self, threads=1, out=None):
+        """Evaluates every account (in creation order) and returns a list of AccountSummary.
+
+        ``out``: optional ctypes array of :class:`librisk.ffi.RiskAccountSummary` to fill (reused
+        between calls); too short raises BufferTooSmallError with ``.needed``.
+        """
+        ptr = self._require()
+        L = ffi.lib()
+        if out is None:
+            out = self._scratch_for(self.account_count)
+        else:
+            for i in range(len(out)):
+                out[i].version = ffi.ACCOUNT_SUMMARY_VERSION
+        cap = len(out)
+        ids = (ctypes.c_uint64 * cap)()
+        count = ctypes.c_size_t()
+        try:
+            L.risk_engine_evaluate_all(ptr, out, ids, cap, int(threads), ctypes.byref(count))
+        except errors.BufferTooSmallError as exc:
+            exc.needed = count.value
+            raise
+        return [AccountSummary._from_struct(ids[i], out[i]) for i in range(count.value)]
+
+    def evaluate_all_into(self, columns, threads=1, ids=None, state=None):
+        """Evaluates every account into caller-owned column buffers, without copying them.
+
+        ``columns`` maps summary field names (see :data:`SUMMARY_COLUMNS`: ``equity``,
+        ``health_factor``, ...) to writable, contiguous float64 buffers (``array('d')``, a numpy
+        float64 array, ...) holding at least as many elements as there are accounts. ``ids``
+        (uint64 buffer) is filled by the C library in place; ``state`` (uint32 buffer) gets the
+        RISK_STATE_* codes. Each buffer's own memory is written: it is wrapped with
+        ``(ctypes.c_double * n).from_buffer(obj)``, never copied or replaced. The engine
+        evaluates into one reusable struct array and each column is scattered from it with a
+        strided memoryview copy done in C. Returns the number of accounts.
+        """
+        ptr = self._require()
+        L = ffi.lib()
+        n = self.account_count
+        targets = []
+        for name, buf in dict(columns).items():
+            if name not in SUMMARY_COLUMNS:
+                raise errors.make(errors.InvalidError, "unknown summary column %r (choose from %s)"
+                                  % (name, ", ".join(SUMMARY_COLUMNS)))
+            view, length = _float64_view(buf, name)
+            if length < n:
+                exc = errors.make(errors.BufferTooSmallError, "%s: %d elements for %d accounts" % (name, length, n))
+                exc.needed = n
+                raise exc
+            targets.append((name, view))
+        ids_view = None
+        if ids is not None:
+            ids_view, length = _typed_view(ids, "ids", ctypes.c_uint64, "Q", "uint64")
+            if length < n:
+                exc = errors.make(errors.BufferTooSmallError, "ids: %d elements for %d accounts" % (length, n))
+                exc.needed = n
+                raise exc
+        state_view = None
+        if state is not None:
+            state_view, length = _typed_view(state, "state", ctypes.c_uint32, "I", "uint32")
+            if length < n:
+                exc = errors.make(errors.BufferTooSmallError, "state: %d elements for %d accounts" % (length, n))
+                exc.needed = n
+                raise exc
+        scratch = self._scratch_for(n)
+        count = ctypes.c_size_t()
+        try:
+            L.risk_engine_evaluate_all(ptr, scratch, ids_view, len(scratch), int(threads), ctypes.byref(count))
+        except errors.BufferTooSmallError as exc:
+            exc.needed = count.value
+            raise
+        n = count.value
+        if n == 0:
+            return 0
+        size = ctypes.sizeof(ffi.RiskAccountSummary)
+        raw = memoryview(scratch).cast("B")[: n * size]
+        as_d = raw.cast("d")
+        stride_d = size // 8
+        for name, view in targets:
+            offset = getattr(ffi.RiskAccountSummary, name).offset // 8
+            dst = memoryview(view).cast("B").cast("d")
+            dst[:n] = as_d[offset::stride_d]
+        if state_view is not None:
+            as_u = raw.cast("I")
+            dst = memoryview(state_view).cast("B").cast("I")
+            dst[:n] = as_u[ffi.RiskAccountSummary.state.offset // 4::size // 4]
+        return n
+
+
+# ---------------------------------------------------------------- basket
+
+
+class Basket(_Handle):
+    """Signed balances by asset (negative = borrowed), valued under the engine's prices.
+
+    ``Basket(engine)`` creates a standalone basket (freed by :meth:`close`); ``account.basket``
+    is a view of the account's own basket, valid while the account is open.
+    """
+    __slots__ = ("_ptr", "_finalizer", "_engine", "_owner", "__weakref__")
+
+    def __init__(self, engine):
+        L = ffi.lib()
+        ptr = ffi.BasketP()
+        L.risk_basket_new(ctypes.byref(ptr), engine._require())
+        self._ptr = ptr
+        self._engine = engine
+        self._owner = None
+        self._finalizer = weakref.finalize(self, L.risk_basket_free, ptr)
+
+    @classmethod
+    def _view(cls, account, ptr):
+        self = cls.__new__(cls)
+        self._ptr = ptr
+        self._engine = account._engine
+        self._owner = account
+        self._finalizer = None
+        return self
+
+    @property
+    def engine(self):
+        """The :class:`Engine` whose prices value this basket."""
+        return self._engine
+
+    def close(self):
+        """Frees a standalone basket (idempotent); an account's basket is only detached."""
+        if self._ptr:
+            self._ptr = ffi.BasketP()
+            if self._finalizer is not None:
+                self._finalizer()
+
+    def _invalidate(self):
+        self._ptr = ffi.BasketP()
+
+    def set_balance(self, asset, amount):
+        """Sets an asset's balance in asset units (negative = borrowed, 0 removes it)."""
+        ptr = self._require()
+        ffi.lib().risk_basket_set_balance(ptr, self._engine._asset_id(asset), float(amount))
+
+    def add_balance(self, asset, delta):
+        """Adds a signed amount to an asset's balance."""
+        ptr = self._require()
+        ffi.lib().risk_basket_add_balance(ptr, self._engine._asset_id(asset), float(delta))
+
+    def balance(self, asset):
+        """An asset's balance (0 when none is held)."""
+        ptr = self._require()
+        out = ctypes.c_double()
+        ffi.lib().risk_basket_balance(ptr, self._engine._asset_id(asset), ctypes.byref(out))
+        return out.value
+
+    def evaluate(self):
+        """Values the basket: a :class:`BasketSummary`."""
+        ptr = self._require()
+        s = ffi.RiskBasketSummary.init()
+        ffi.lib().risk_basket_evaluate(ptr, ctypes.byref(s))
+        return BasketSummary._from_struct(s)
+
+
+# ---------------------------------------------------------------- account
+
+
+def _free_account(ptr, views):
+    for view in list(views.values()):
+        view._invalidate()
+    ffi.lib().risk_account_free(ptr)
+
+
+class Account(_Handle):
+    """An account of an engine: ``Account(engine, id, margin_mode='cross', position_mode='one-way')``.
+
+    ``margin_mode`` is ``'cross'`` or ``'isolated'`` (the default for its positions);
+    ``position_mode`` is ``'one-way'`` or ``'hedge'``. The account keeps its :class:`Engine`
+    object alive. :meth:`close` frees it with its basket and positions (their views become
+    invalid).
+    """
+    __slots__ = ("_ptr", "_finalizer", "_engine", "_views", "_basket", "__weakref__")
+
+    def __init__(self, engine, account_id, margin_mode="cross", position_mode="one-way"):
+        L = ffi.lib()
+        mm = _lookup(_MARGIN_MODES, margin_mode, "margin_mode")
+        pm = _lookup(_POSITION_MODES, position_mode, "position_mode")
+        ptr = ffi.AccountP()
+        L.risk_account_new(ctypes.byref(ptr), engine._require(), int(account_id), mm, pm)
+        self._ptr = ptr
+        self._engine = engine
+        self._views = weakref.WeakValueDictionary()
+        self._basket = None
+        self._finalizer = weakref.finalize(self, _free_account, ptr, self._views)
+        engine._accounts[int(account_id)] = self
+
+    @classmethod
+    def new(cls, engine, account_id, margin_mode="cross", position_mode="one-way"):
+        """Same as ``Account(engine, account_id, margin_mode, position_mode)``."""
+        return cls(engine, account_id, margin_mode, position_mode)
+
+    @classmethod
+    def _borrowed(cls, engine, ptr):
+        """A view of an account this object does not own (never freed by it)."""
+        self = cls.__new__(cls)
+        self._ptr = ptr
+        self._engine = engine
+        self._views = weakref.WeakValueDictionary()
+        self._basket = None
+        self._finalizer = None
+        return self
+
+    def close(self):
+        """Frees the account, its basket and its positions (idempotent)."""
+        if self._ptr:
+            if self._basket is not None:
+                self._basket._invalidate()
+            self._ptr = ffi.AccountP()
+            if self._finalizer is not None:
+                self._finalizer()
+            else:
+                for view in list(self._views.values()):
+                    view._invalidate()
+
+    @property
+    def engine(self):
+        """The :class:`Engine` this account belongs to."""
+        return self._engine
+
+    @property
+    def id(self):
+        """The external account id."""
+        return int(ffi.lib().risk_account_id(self._require()))
+
+    @property
+    def margin_mode(self):
+        """'cross' or 'isolated'."""
+        return _MARGIN_NAMES[ffi.lib().risk_account_margin_mode(self._require())]
+
+    @property
+    def position_mode(self):
+        """'one-way' or 'hedge'."""
+        return _POSITION_NAMES[ffi.lib().risk_account_position_mode(self._require())]
+
+    @property
+    def basket(self):
+        """The account's basket (its cross wallet), valid while the account is open."""
+        ptr = self._require()
+        if self._basket is None or self._basket.closed:
+            self._basket = Basket._view(self, ffi.lib().risk_account_basket(ptr))
+        return self._basket
+
+    def set_balance(self, asset, amount):
+        """Shortcut for ``account.basket.set_balance(asset, amount)``."""
+        self.basket.set_balance(asset, amount)
+
+    def set_leverage(self, instrument, leverage):
+        """Sets the user leverage for an instrument."""
+        ffi.lib().risk_account_set_leverage(self._require(), self._engine._instrument_id(instrument), float(leverage))
+
+    def leverage(self, instrument):
+        """The user leverage for an instrument (0 when unset)."""
+        out = ctypes.c_double()
+        ffi.lib().risk_account_leverage(self._require(), self._engine._instrument_id(instrument), ctypes.byref(out))
+        return out.value
+
+    def _view(self, pptr):
+        key = ctypes.addressof(pptr.contents)
+        view = self._views.get(key)
+        if view is None or view.closed:
+            view = Position(self, pptr)
+            self._views[key] = view
+        return view
+
+    def open_position(self, instrument, qty, entry, side=None, margin_mode=None, isolated_margin=0.0):
+        """Opens a position and returns its :class:`Position` view.
+
+        One-way mode: ``side=None`` and a signed ``qty``. Hedge mode: ``side='long'|'short'`` and
+        ``qty > 0``. ``margin_mode=None`` uses the account's; isolated positions give
+        ``isolated_margin`` in the settle asset.
+        """
+        ptr = self._require()
+        spec = ffi.RiskPositionSpec.init()
+        spec.instrument = self._engine._instrument_id(instrument)
+        spec.side = ffi.SIDE_BOTH if side is None else _lookup(_SIDES, side, "side")
+        spec.margin_mode = ffi.MARGIN_DEFAULT if margin_mode is None else _lookup(_MARGIN_MODES, margin_mode,
+                                                                                  "margin_mode")
+        spec.qty = float(qty)
+        spec.entry = float(entry)
+        spec.isolated_margin = float(isolated_margin)
+        out = ffi.PositionP()
+        ffi.lib().risk_account_open_position(ptr, ctypes.byref(spec), ctypes.byref(out))
+        return self._view(out)
+
+    @property
+    def positions(self):
+        """The open positions, in position order, as :class:`Position` views."""
+        ptr = self._require()
+        L = ffi.lib()
+        n = L.risk_account_position_count(ptr)
+        result = []
+        for i in range(n):
+            out = ffi.PositionP()
+            L.risk_account_position_at(ptr, i, ctypes.byref(out))
+            result.append(self._view(out))
+        return result
+
+    def find_position(self, instrument, side=None):
+        """The position of an instrument (and leg, in hedge mode); NotFoundError when none."""
+        ptr = self._require()
+        out = ffi.PositionP()
+        leg = ffi.SIDE_BOTH if side is None else _lookup(_SIDES, side, "side")
+        ffi.lib().risk_account_find_position(ptr, self._engine._instrument_id(instrument), leg, ctypes.byref(out))
+        return self._view(out)
+
+    def evaluate(self):
+        """The account's health: an :class:`AccountSummary`."""
+        ptr = self._require()
+        s = ffi.RiskAccountSummary.init()
+        L = ffi.lib()
+        L.risk_account_evaluate(ptr, ctypes.byref(s))
+        return AccountSummary._from_struct(L.risk_account_id(ptr), s)
+
+    def position_results(self):
+        """Per-position results with liquidation and bankruptcy prices: a list of PositionResult."""
+        ptr = self._require()
+        L = ffi.lib()
+        n = L.risk_account_position_count(ptr)
+        arr = (ffi.RiskPositionResult * max(n, 1))()
+        for i in range(len(arr)):
+            arr[i].version = ffi.POSITION_RESULT_VERSION
+        count = ctypes.c_size_t()
+        L.risk_account_position_results(ptr, arr, n, ctypes.byref(count))
+        out = []
+        for i in range(count.value):
+            r = arr[i]
+            pos = ffi.PositionP()
+            L.risk_account_position_at(ptr, i, ctypes.byref(pos))
+            leg = L.risk_position_leg(pos)
+            has_lp = bool(r.flags & ffi.RESULT_HAS_LIQUIDATION_PRICE)
+            has_bp = bool(r.flags & ffi.RESULT_HAS_BANKRUPTCY_PRICE)
+            out.append(PositionResult(
+                instrument=r.instrument, symbol=self._engine.instrument_symbol(r.instrument),
+                side=_SIDE_NAMES.get(r.side, str(r.side)), leg=_SIDE_NAMES.get(leg, str(leg)),
+                margin_mode=_MARGIN_NAMES.get(r.margin_mode, str(r.margin_mode)), flags=r.flags, tier=r.tier,
+                qty=r.qty, entry=r.entry, mark=r.mark, notional=r.notional, unrealized_pnl=r.unrealized_pnl,
+                initial_margin=r.initial_margin, maintenance_margin=r.maintenance_margin,
+                isolated_margin=r.isolated_margin,
+                liquidation_price=r.liquidation_price if has_lp else None,
+                bankruptcy_price=r.bankruptcy_price if has_bp else None,
+                liquidation_price_raw=r.liquidation_price_raw if has_lp else None,
+                bankruptcy_price_raw=r.bankruptcy_price_raw if has_bp else None,
+                liquidatable=bool(r.flags & ffi.RESULT_LIQUIDATABLE)))
+        return out
+
+
+# ---------------------------------------------------------------- position
+
+
+class Position:
+    """A view of a position owned by its account.
+
+    Invalid (``closed``) once the position is closed (``close()``, or ``adjust()`` to zero) or its
+    account is closed; using it then raises NullError.
+    """
+    __slots__ = ("_ptr", "_account", "__weakref__")
+
+    def __init__(self, account, ptr):
+        self._account = account
+        self._ptr = ptr
+
+    def _invalidate(self):
+        self._ptr = ffi.PositionP()
+
+    def _require(self):
+        if not self._ptr or not self._account._ptr:
+            raise errors.make(errors.NullError, "Position is closed")
+        return self._ptr
+
+    @property
+    def closed(self):
+        """True once the position (or its account) is closed."""
+        return not self._ptr or not self._account._ptr
+
+    @property
+    def account(self):
+        """The owning :class:`Account`."""
+        return self._account
+
+    @property
+    def instrument(self):
+        """Instrument id."""
+        return int(ffi.lib().risk_position_instrument(self._require()))
+
+    @property
+    def symbol(self):
+        """Instrument symbol (when registered through the Python Engine)."""
+        return self._account._engine.instrument_symbol(self.instrument)
+
+    @property
+    def side(self):
+        """'long' or 'short' (direction of the quantity)."""
+        return _SIDE_NAMES[ffi.lib().risk_position_side(self._require())]
+
+    @property
+    def leg(self):
+        """'both' in one-way mode, the hedge leg ('long'/'short') otherwise."""
+        return _SIDE_NAMES[ffi.lib().risk_position_leg(self._require())]
+
+    @property
+    def qty(self):
+        """Signed quantity in contracts."""
+        return ffi.lib().risk_position_qty(self._require())
+
+    @property
+    def entry(self):
+        """Average entry price."""
+        return ffi.lib().risk_position_entry(self._require())
+
+    @property
+    def isolated_margin(self):
+        """Isolated margin in the settle asset (0 under cross)."""
+        return ffi.lib().risk_position_isolated_margin(self._require())
+
+    @property
+    def margin_mode(self):
+        """'cross' or 'isolated'."""
+        return _MARGIN_NAMES[ffi.lib().risk_position_margin_mode(self._require())]
+
+    def adjust(self, qty, price):
+        """Applies a fill of ``qty`` contracts (buy > 0) at ``price``; reaching zero closes the position."""
+        ptr = self._require()
+        L = ffi.lib()
+        instrument = L.risk_position_instrument(ptr)
+        leg = L.risk_position_leg(ptr)
+        L.risk_position_adjust(ptr, float(qty), float(price))
+        # A fill that brings the position to exactly zero frees the C handle: ask the account
+        # whether its (instrument, leg) slot still holds a position.
+        out = ffi.PositionP()
+        try:
+            L.risk_account_find_position(self._account._ptr, instrument, leg, ctypes.byref(out))
+        except errors.NotFoundError:
+            self._detach()
+
+    def close(self, price):
+        """Closes the position at ``price``, realising its PnL; the view becomes invalid."""
+        ptr = self._require()
+        ffi.lib().risk_position_close(ptr, float(price))
+        self._detach()
+
+    def _detach(self):
+        key = ctypes.addressof(self._ptr.contents)
+        views = self._account._views
+        if views.get(key) is self:
+            del views[key]
+        self._invalidate()
+
+    def set_isolated_margin(self, margin):
+        """Sets the isolated margin, moving the difference from or to the basket."""
+        ffi.lib().risk_position_set_isolated_margin(self._require(), float(margin))
+
+    def __repr__(self):
+        if self.closed:
+            return "<Position closed>"
+        return "<Position %s %s qty=%r entry=%r>" % (self.symbol or self.instrument, self.leg, self.qty, self.entry)

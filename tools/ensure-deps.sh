@@ -1,0 +1,42 @@
+#!/bin/sh
+# Makes sure the tools `make check` needs are present: cmocka (headers and library),
+# doxygen, pkg-config and a C++ compiler. As root it installs the missing ones with
+# apt-get; otherwise it prints the exact command to run and fails.
+set -eu
+
+missing=""
+[ -f /usr/include/cmocka.h ] || missing="$missing libcmocka-dev"
+command -v "${DOXYGEN:-doxygen}" >/dev/null 2>&1 || missing="$missing doxygen"
+command -v "${PKG_CONFIG:-pkg-config}" >/dev/null 2>&1 || missing="$missing pkg-config"
+command -v "${CXX:-g++}" >/dev/null 2>&1 || missing="$missing g++"
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+# Always ask for the full set, so that the command is the same whatever is missing.
+pkgs="libcmocka-dev doxygen pkg-config g++"
+cmd="apt-get update && apt-get install -y $pkgs"
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "ensure-deps: missing:$missing" >&2
+    echo "ensure-deps: run as root:  sudo sh -c '$cmd'" >&2
+    exit 1
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-deps: missing:$missing, and apt-get is not available; install them by hand" >&2
+    exit 1
+fi
+
+echo "ensure-deps: installing:$missing (apt-get, noninteractive)"
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends $pkgs; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "ensure-deps: apt-get failed" >&2
+    exit 1
+fi
+rm -f "$log"
+echo "ensure-deps: done"
