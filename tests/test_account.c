@@ -1181,11 +1181,16 @@ static void *oom_fill_setup(tu_alloc *a)
     f->btc = tu_asset(f->e, "BTC", 50000.0, 8);
     f->inst = tu_linear(f->e, "BTCUSDT", f->btc, f->usdt, 1.0, 0.001, 0.1, 50000.0, btc_tiers, 3);
     f->inv = tu_inverse(f->e, "BTCUSD", f->btc, 100.0, 1.0, 0.5, 50000.0, inv_tiers, 2);
+    uint32_t usdc = tu_asset(f->e, "USDC", 1.0, 6);
+    uint32_t eth = tu_asset(f->e, "ETH", 3000.0, 8);
     f->acc = tu_account(f->e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
-    /* The basket holds neither USDT nor BTC: realised PnL needs a new entry. */
+    /* The basket holds neither USDT nor BTC, and its inline balances are taken by USDC and
+     * ETH: realised PnL needs a new entry, which needs a heap block. */
+    tu_balance(f->acc, usdc, 10.0);
+    tu_balance(f->acc, eth, 1.0);
     f->pos = tu_open_simple(f->acc, f->inst, 1.0, 50000.0);
     (void)tu_open(f->acc, f->inv, RISK_SIDE_BOTH, RISK_MARGIN_ISOLATED, 100.0, 50000.0, 0.5);
-    tu_account_snap_take(f->acc, 2, 2, &f->asnap);
+    tu_account_snap_take(f->acc, 4, 2, &f->asnap);
     return f;
 }
 

@@ -1,13 +1,10 @@
 /* Accounts and positions: lifecycle, user leverage, opening, fills and closing.
- * Positions are stored as structure of arrays in one block per account (qty, entry, user
- * leverage, handle pointers, instrument ids, flags) so that evaluation sweeps them in order;
- * each position also has a small handle that stays put while the arrays move. */
+ * An account's positions live in one range of the engine's position arena (core/arena.c), as
+ * structure of arrays, so that evaluation sweeps them in order. A position's handle is made
+ * when a caller first asks for it and stays put while the range moves. */
 #include "core/internal.h"
 
 #include <string.h>
-
-/* Bytes per position slot in the account's block. */
-#define POS_SLOT_BYTES (3 * sizeof(double) + sizeof(risk_position *) + 2 * sizeof(uint32_t))
 
 /* ------------------------------------------------------------ lifecycle */
 
@@ -55,7 +52,7 @@ RISK_API void risk_account_free(risk_account *account)
     risk_engine *e = account->engine;
     for (uint32_t i = 0; i < account->n_pos; i++)
         risk__free(e, account->handles[i]);
-    risk__free(e, account->qty); /* the whole position block */
+    risk__arena_release(e, &account->range);
     risk__free(e, account->levs);
     risk__free(e, account->errmsg);
     risk__basket_release(&account->basket);
@@ -135,36 +132,52 @@ RISK_API risk_basket *risk_account_basket(risk_account *account)
 
 /* ------------------------------------------------------------ position storage */
 
+static void bind_range(risk_account *a)
+{
+    const risk__range *r = &a->range;
+    risk__pos_chunk *c = r->chunk;
+    a->qty = c->qty + r->base;
+    a->entry = c->entry + r->base;
+    a->im_rate = c->im_rate + r->base;
+    a->iso_margin = c->iso_margin + r->base;
+    a->handles = c->handles + r->base;
+    a->inst = c->inst + r->base;
+    a->pflags = c->pflags + r->base;
+    a->cap_pos = r->cap;
+}
+
+/* Room for one more position: grows the range in place when it ends at the arena's bump
+ * mark, else moves it to a range twice the size. */
 static int positions_reserve(risk_account *a)
 {
     if (a->n_pos < a->cap_pos)
         return RISK_OK;
-    uint32_t cap = a->cap_pos ? 2 * a->cap_pos : 1;
-    unsigned char *block = risk__malloc(a->engine, cap * POS_SLOT_BYTES);
-    if (!block)
+    if (a->cap_pos >= (1u << 30))
         return RISK_ENOMEM;
-    double *qty = (double *)block;
-    double *entry = qty + cap;
-    double *im_rate = entry + cap;
-    risk_position **handles = (risk_position **)(im_rate + cap);
-    uint32_t *inst = (uint32_t *)(handles + cap);
-    uint32_t *pflags = inst + cap;
-    if (a->n_pos) {
-        memcpy(qty, a->qty, a->n_pos * sizeof *qty);
-        memcpy(entry, a->entry, a->n_pos * sizeof *entry);
-        memcpy(im_rate, a->im_rate, a->n_pos * sizeof *im_rate);
-        memcpy(handles, a->handles, a->n_pos * sizeof *handles);
-        memcpy(inst, a->inst, a->n_pos * sizeof *inst);
-        memcpy(pflags, a->pflags, a->n_pos * sizeof *pflags);
+    uint32_t cap = a->cap_pos ? 2 * a->cap_pos : 1;
+    if (a->range.chunk && risk__arena_extend(a->engine, &a->range, cap)) {
+        a->cap_pos = cap;
+        return RISK_OK;
     }
-    risk__free(a->engine, a->qty);
-    a->qty = qty;
-    a->entry = entry;
-    a->im_rate = im_rate;
-    a->handles = handles;
-    a->inst = inst;
-    a->pflags = pflags;
-    a->cap_pos = cap;
+    risk__range fresh;
+    if (risk__arena_alloc(a->engine, cap, &fresh))
+        return RISK_ENOMEM;
+    risk__range old = a->range;
+    a->range = fresh;
+    double *qty = a->qty, *entry = a->entry, *im_rate = a->im_rate, *iso = a->iso_margin;
+    risk_position **handles = a->handles;
+    uint32_t *inst = a->inst, *pflags = a->pflags;
+    bind_range(a);
+    if (a->n_pos) {
+        memcpy(a->qty, qty, a->n_pos * sizeof *qty);
+        memcpy(a->entry, entry, a->n_pos * sizeof *entry);
+        memcpy(a->im_rate, im_rate, a->n_pos * sizeof *im_rate);
+        memcpy(a->iso_margin, iso, a->n_pos * sizeof *iso);
+        memcpy(a->handles, handles, a->n_pos * sizeof *handles);
+        memcpy(a->inst, inst, a->n_pos * sizeof *inst);
+        memcpy(a->pflags, pflags, a->n_pos * sizeof *pflags);
+    }
+    risk__arena_release(a->engine, &old);
     return RISK_OK;
 }
 
@@ -176,12 +189,29 @@ static void position_remove(risk_account *a, uint32_t i)
     memmove(&a->qty[i], &a->qty[i + 1], tail * sizeof *a->qty);
     memmove(&a->entry[i], &a->entry[i + 1], tail * sizeof *a->entry);
     memmove(&a->im_rate[i], &a->im_rate[i + 1], tail * sizeof *a->im_rate);
+    memmove(&a->iso_margin[i], &a->iso_margin[i + 1], tail * sizeof *a->iso_margin);
     memmove(&a->handles[i], &a->handles[i + 1], tail * sizeof *a->handles);
     memmove(&a->inst[i], &a->inst[i + 1], tail * sizeof *a->inst);
     memmove(&a->pflags[i], &a->pflags[i + 1], tail * sizeof *a->pflags);
     a->n_pos--;
     for (uint32_t j = i; j < a->n_pos; j++)
-        a->handles[j]->slot = j;
+        if (a->handles[j])
+            a->handles[j]->slot = j;
+}
+
+/* The handle of slot i, made on first request. */
+static int handle_of(risk_account *a, uint32_t i, risk_position **out)
+{
+    if (!a->handles[i]) {
+        risk_position *h = risk__malloc(a->engine, sizeof *h);
+        if (!h)
+            return risk__fail(a->engine, &a->errmsg, RISK_ENOMEM, "out of memory for a position handle");
+        h->account = a;
+        h->slot = i;
+        a->handles[i] = h;
+    }
+    *out = a->handles[i];
+    return RISK_OK;
 }
 
 static int position_find(const risk_account *a, uint32_t instrument, uint32_t leg)
@@ -243,18 +273,19 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
     if (a->n_pos == UINT32_MAX)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "too many positions");
 
-    risk_position *h = risk__malloc(e, sizeof *h);
-    if (!h)
+    risk_position *h = NULL;
+    if (pos_out && !(h = risk__malloc(e, sizeof *h)))
         return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for a position");
     if (positions_reserve(a)) {
         risk__free(e, h);
         return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for a position");
     }
     uint32_t i = a->n_pos++;
-    h->account = a;
-    h->slot = i;
-    h->reserved = 0;
-    h->isolated_margin = mode == RISK_MARGIN_ISOLATED ? spec->isolated_margin : 0.0;
+    if (h) {
+        h->account = a;
+        h->slot = i;
+    }
+    a->iso_margin[i] = mode == RISK_MARGIN_ISOLATED ? spec->isolated_margin : 0.0;
     a->qty[i] = spec->side == RISK_SIDE_SHORT ? -spec->qty : spec->qty; /* stored signed */
     a->entry[i] = spec->entry;
     double user_leverage = leverage_of(a, spec->instrument);
@@ -330,12 +361,12 @@ static int position_fill(risk_position *p, double delta, double price)
         double pnl = risk__quantize(realised_pnl(in, dir, closed, a->entry[i], price),
                                     risk__asset_scale(&e->assets[in->settle]), 0);
         if (isolated)
-            p->isolated_margin += pnl;
+            a->iso_margin[i] += pnl;
         else
             risk__basket_add_unchecked(&a->basket, in->settle, pnl);
         if (closes) {
             if (isolated) /* what is left of the isolated margin returns to the wallet */
-                risk__basket_add_unchecked(&a->basket, in->settle, p->isolated_margin);
+                risk__basket_add_unchecked(&a->basket, in->settle, a->iso_margin[i]);
             position_remove(a, i);
         } else if (crosses) {
             a->qty[i] = next;
@@ -388,8 +419,8 @@ RISK_API int risk_position_set_isolated_margin(risk_position *position, double m
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: isolated margin must be finite and >= 0", in->symbol);
     if (risk__basket_reserve(&a->basket, in->settle))
         return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for the settle balance");
-    risk__basket_add_unchecked(&a->basket, in->settle, position->isolated_margin - margin);
-    position->isolated_margin = margin;
+    risk__basket_add_unchecked(&a->basket, in->settle, a->iso_margin[position->slot] - margin);
+    a->iso_margin[position->slot] = margin;
     risk__clear(&a->errmsg);
     return RISK_OK;
 }
@@ -425,8 +456,7 @@ RISK_API int risk_account_position_at(const risk_account *account, size_t index,
         return risk__fail(a->engine, &a->errmsg, RISK_ENULL, "out is NULL");
     if (index >= a->n_pos)
         return risk__fail(a->engine, &a->errmsg, RISK_ENOTFOUND, "position index %zu of %u", index, a->n_pos);
-    *out = a->handles[index];
-    return RISK_OK;
+    return handle_of(a, (uint32_t)index, out);
 }
 
 RISK_API int risk_account_find_position(const risk_account *account, uint32_t instrument, uint32_t side,
@@ -444,8 +474,7 @@ RISK_API int risk_account_find_position(const risk_account *account, uint32_t in
     if (i < 0)
         return risk__fail(a->engine, &a->errmsg, RISK_ENOTFOUND, "no %s position in instrument %u", side_name(side),
                           instrument);
-    *out = a->handles[i];
-    return RISK_OK;
+    return handle_of(a, (uint32_t)i, out);
 }
 
 RISK_API const char *risk_account_errmsg(const risk_account *account)
@@ -480,7 +509,7 @@ RISK_API double risk_position_entry(const risk_position *position)
 
 RISK_API double risk_position_isolated_margin(const risk_position *position)
 {
-    return position->isolated_margin;
+    return position->account->iso_margin[position->slot];
 }
 
 RISK_API uint32_t risk_position_margin_mode(const risk_position *position)

@@ -11,17 +11,27 @@ void risk__basket_init(risk_basket *b, risk_engine *e, risk_account *owner)
     memset(b, 0, sizeof *b);
     b->engine = e;
     b->owner = owner;
+    b->asset = b->inline_asset; /* the common one or two balances need no allocation */
+    b->amount = b->inline_amount;
+    b->cap = RISK__BASKET_INLINE;
+}
+
+size_t risk__basket_heap_bytes(const risk_basket *b)
+{
+    return b->amount == b->inline_amount ? 0 : (size_t)b->cap * (sizeof(double) + sizeof(uint32_t));
 }
 
 void risk__basket_release(risk_basket *b)
 {
-    risk__free(b->engine, b->amount); /* asset ids share the block */
+    if (b->amount != b->inline_amount)
+        risk__free(b->engine, b->amount); /* asset ids share the block */
     if (b->owner) /* a standalone basket's message lives in its own allocation */
         risk__free(b->engine, b->errmsg);
-    b->asset = NULL;
-    b->amount = NULL;
+    b->asset = b->inline_asset;
+    b->amount = b->inline_amount;
     b->errmsg = NULL;
-    b->n = b->cap = 0;
+    b->n = 0;
+    b->cap = RISK__BASKET_INLINE;
 }
 
 static int basket_index(const risk_basket *b, uint32_t asset)
@@ -47,9 +57,11 @@ int risk__basket_reserve(risk_basket *b, uint32_t asset)
         memcpy(amount, b->amount, b->n * sizeof *amount);
         memcpy(ids, b->asset, b->n * sizeof *ids);
     }
-    risk__free(b->engine, b->amount);
+    size_t old_bytes = risk__basket_heap_bytes(b);
+    if (b->amount != b->inline_amount)
+        risk__free(b->engine, b->amount);
     if (!b->owner)
-        b->engine->standalone_basket_bytes += (cap - b->cap) * (sizeof(double) + sizeof(uint32_t));
+        b->engine->standalone_basket_bytes += cap * (sizeof(double) + sizeof(uint32_t)) - old_bytes;
     b->amount = amount;
     b->asset = ids;
     b->cap = cap;
@@ -137,8 +149,7 @@ RISK_API void risk_basket_free(risk_basket *basket)
     if (!basket || basket->owner)
         return;
     risk_engine *e = basket->engine;
-    e->standalone_basket_bytes -= sizeof *basket + RISK__ERRMSG_LEN +
-                                  basket->cap * (sizeof(double) + sizeof(uint32_t));
+    e->standalone_basket_bytes -= sizeof *basket + RISK__ERRMSG_LEN + risk__basket_heap_bytes(basket);
     risk__basket_release(basket);
     risk__free(e, basket);
     risk__engine_release(e);

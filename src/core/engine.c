@@ -45,6 +45,7 @@ static void engine_destroy(risk_engine *e)
         risk__free(e, e->assets[i].tiers);
     for (uint32_t i = 0; i < e->n_instruments; i++)
         risk__schedule_release(e, &e->instruments[i].schedule);
+    risk__arena_destroy(e);
     risk__free(e, e->assets);
     risk__free(e, e->instruments);
     risk__free(e, e->accounts);
@@ -634,7 +635,7 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
     if (!engine || !out)
         return RISK_ENULL;
     const risk_engine *e = engine;
-    size_t bytes = sizeof *e + errmsg_bytes(e->errmsg) + e->standalone_basket_bytes;
+    size_t bytes = sizeof *e + errmsg_bytes(e->errmsg) + e->standalone_basket_bytes + e->chunk_bytes;
     bytes += e->cap_assets * sizeof *e->assets;
     for (uint32_t i = 0; i < e->n_assets; i++)
         bytes += e->assets[i].n_tiers * sizeof(risk_value_tier);
@@ -648,9 +649,9 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
         if (!a)
             continue;
         bytes += sizeof *a + errmsg_bytes(a->errmsg) + errmsg_bytes(a->basket.errmsg);
-        bytes += (size_t)a->basket.cap * (sizeof *a->basket.asset + sizeof *a->basket.amount);
-        bytes += (size_t)a->cap_pos * (3 * sizeof(double) + sizeof(risk_position *) + 2 * sizeof(uint32_t));
-        bytes += (size_t)a->n_pos * sizeof(risk_position);
+        bytes += risk__basket_heap_bytes(&a->basket);
+        for (uint32_t i = 0; i < a->n_pos; i++) /* positions themselves are in the arena's chunks */
+            bytes += a->handles[i] ? sizeof(risk_position) : 0;
         bytes += (size_t)a->cap_levs * sizeof *a->levs;
     }
     *out = bytes;

@@ -40,7 +40,7 @@ void risk__account_values_compute(const risk_account *a, risk__account_values *o
         upnl_sum += pv.upnl * settle_price;
         gross += pv.notional * settle_price;
         if (pflags[i] & RISK__PF_ISOLATED) {
-            double m = a->handles[i]->isolated_margin;
+            double m = a->iso_margin[i];
             isolated += m * settle_price;
             n_iso_liq += m + pv.upnl < pv.mm;
         } else {

@@ -49,6 +49,30 @@ typedef struct risk__instrument {
     char symbol[RISK__SYMBOL_MAX + 1];
 } risk__instrument;
 
+/* Position storage: chunks of slots laid out as structure of arrays. Each account owns one
+ * contiguous range of a chunk, so a batch sweep reads every hot field as a stream. Ranges have
+ * power-of-two capacities; freed ones go on a free list per capacity (the link is kept in the
+ * freed range itself, so releasing never allocates). Chunks live until the engine goes, except
+ * a dedicated chunk made for one large range, which goes with it. */
+#define RISK__CHUNK_MIN_SLOTS 64u
+#define RISK__CHUNK_MAX_SLOTS 4096u
+#define RISK__RANGE_CLASSES 32
+
+typedef struct risk__pos_chunk {
+    struct risk__pos_chunk *next, *prev; /* every chunk of the engine */
+    double *qty, *entry, *im_rate, *iso_margin;
+    risk_position **handles; /* NULL until a caller asks for the position's handle */
+    uint32_t *inst, *pflags;
+    uint32_t slots, used; /* capacity and bump mark */
+    uint32_t dedicated;
+    size_t bytes;
+} risk__pos_chunk;
+
+typedef struct risk__range {
+    risk__pos_chunk *chunk; /* NULL: no range */
+    uint32_t base, cap;
+} risk__range;
+
 /* Open-addressing map from external account id to account (linear probing, backward-shift delete). */
 typedef struct risk__idmap {
     uint64_t *keys;
@@ -71,23 +95,30 @@ struct risk_engine {
     size_t n_account_slots, cap_account_slots, n_accounts;
     risk__idmap ids;
     size_t standalone_basket_bytes; /* accounts' memory is counted by walking them */
+    risk__pos_chunk *chunks, *bump; /* all chunks; the one ranges are carved from */
+    risk__range free_ranges[RISK__RANGE_CLASSES]; /* heads, by log2 of the capacity */
+    size_t chunk_bytes;
     char *errmsg;
 };
+
+#define RISK__BASKET_INLINE 2 /* balances held in the basket itself before a heap block */
 
 struct risk_basket {
     risk_engine *engine;
     risk_account *owner; /* NULL when standalone */
-    uint32_t *asset;     /* one block: asset ids then amounts */
+    uint32_t *asset;     /* the inline arrays, or one heap block: amounts then asset ids */
     double *amount;
     uint32_t n, cap;
+    uint32_t inline_asset[RISK__BASKET_INLINE];
+    double inline_amount[RISK__BASKET_INLINE];
     char *errmsg;        /* standalone: allocated with the basket; owned: allocated on first error */
 };
 
+/* A position handle: made on demand, it names a slot of its account, which updates the slot
+ * when positions before it close. */
 struct risk_position {
     risk_account *account;
     uint32_t slot;
-    uint32_t reserved;
-    double isolated_margin; /* settle asset; 0 under cross */
 };
 
 /* One user-leverage setting. */
@@ -97,17 +128,20 @@ typedef struct risk__leverage {
 } risk__leverage;
 
 struct risk_account {
+    /* read by every evaluation: kept at the front */
     risk_engine *engine;
+    uint32_t n_pos, cap_pos;
+    /* Positions in opening order, views into the account's arena range. im_rate is
+     * 1 / user leverage (0 when unset); iso_margin is in the settle asset (0 under cross). */
+    double *qty, *entry, *im_rate, *iso_margin;
+    uint32_t *inst, *pflags;
+    risk_position **handles;
+    risk_basket basket;
+    /* cold */
+    risk__range range;
     uint64_t id;
     uint32_t margin_mode, position_mode;
     size_t engine_slot;
-    risk_basket basket;
-    /* Positions as structure of arrays, one block: qty, entry, lev (user leverage, 0 = none),
-     * handles, then inst and pflags. Position order is opening order. */
-    double *qty, *entry, *im_rate; /* im_rate: 1 / user leverage, 0 when unset */
-    risk_position **handles;
-    uint32_t *inst, *pflags;
-    uint32_t n_pos, cap_pos;
     risk__leverage *levs;
     uint32_t n_levs, cap_levs;
     char *errmsg;
@@ -158,9 +192,16 @@ int risk__engine_attach_account(risk_engine *e, risk_account *a);
 void risk__engine_detach_account(risk_engine *e, risk_account *a);
 double risk__asset_scale(const risk__asset *a); /* 10^decimals */
 
+/* ---- position arena (core/arena.c) */
+int risk__arena_alloc(risk_engine *e, uint32_t cap, risk__range *out); /* RISK_ENOMEM */
+int risk__arena_extend(risk_engine *e, risk__range *r, uint32_t cap);  /* 1 when grown in place */
+void risk__arena_release(risk_engine *e, risk__range *r);
+void risk__arena_destroy(risk_engine *e);
+
 /* ---- basket internals (core/basket.c) */
 void risk__basket_init(risk_basket *b, risk_engine *e, risk_account *owner);
 void risk__basket_release(risk_basket *b);
+size_t risk__basket_heap_bytes(const risk_basket *b);
 int risk__basket_reserve(risk_basket *b, uint32_t asset); /* room for one more asset, RISK_ENOMEM */
 void risk__basket_add_unchecked(risk_basket *b, uint32_t asset, double delta);
 double risk__tiered_qty(const risk__asset *a, double qty);

@@ -88,7 +88,7 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
                 A += surplus;
         }
         if (P->isolated) {
-            double m = acct->handles[i]->isolated_margin * ps;
+            double m = acct->iso_margin[i] * ps;
             if (us)
                 B += m;
             else
@@ -206,7 +206,7 @@ void risk__position_prices(const risk_account *a, uint32_t slot, risk_position_r
     risk__position_values pv;
     risk__position_values_compute(in, a->qty[slot], a->entry[slot], a->im_rate[slot], &pv);
     int isolated = (a->pflags[slot] & RISK__PF_ISOLATED) != 0;
-    double m = isolated ? a->handles[slot]->isolated_margin : 0.0;
+    double m = a->iso_margin[slot];
 
     uint32_t version = out->version;
     memset(out, 0, sizeof *out);

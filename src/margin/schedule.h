@@ -5,12 +5,14 @@
 
 #include "core/internal.h"
 
-/* Tier holding `notional` (caps inclusive; the last cap is infinite). */
+/* Tier holding `notional` (caps inclusive; the last tier unbounded). Counts the caps below
+ * the notional instead of searching: caps strictly increase, so the count is the tier, and a
+ * count has no branch to mispredict when positions sit in different tiers. */
 static inline uint32_t risk__schedule_tier(const risk__schedule *s, double notional)
 {
     uint32_t t = 0;
-    while (notional > s->tiers[t].notional_cap)
-        t++;
+    for (uint32_t k = 0; k + 1 < s->n_tiers; k++)
+        t += notional > s->tiers[k].notional_cap;
     return t;
 }
 
