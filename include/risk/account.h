@@ -227,7 +227,8 @@ RISK_API risk_basket *risk_account_basket(risk_account *account);
  * @brief Opens a position (or loads one from a ledger).
  * @param[in] account The account.
  * @param[in] spec The position.
- * @param[out] pos_out The position handle, owned by the account; may be NULL.
+ * @param[out] pos_out The position handle, owned by the account; may be NULL (no handle is
+ *             made then: a book loaded without handles costs no memory for them).
  * @retval RISK_OK Opened.
  * @retval RISK_ENULL NULL account or spec.
  * @retval RISK_EVERSION Unknown spec version.
@@ -312,10 +313,12 @@ RISK_API size_t risk_account_position_count(const risk_account *account);
  * @brief The i-th open position, in position order (opening order; a closed one leaves no gap).
  * @param[in] account The account.
  * @param[in] index 0 .. count - 1.
- * @param[out] out The handle (owned by the account).
+ * @param[out] out The handle (owned by the account; made on the first request for this
+ *             position, then the same pointer until the position closes).
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL argument.
  * @retval RISK_ENOTFOUND index out of range.
+ * @retval RISK_ENOMEM Out of memory for the handle.
  * @par Thread safety
  * Reads the account.
  */
@@ -326,11 +329,13 @@ RISK_API RISK_NODISCARD int risk_account_position_at(const risk_account *account
  * @param[in] account The account.
  * @param[in] instrument Instrument id.
  * @param[in] side ::RISK_SIDE_BOTH in one-way mode, ::RISK_SIDE_LONG or ::RISK_SIDE_SHORT in hedge mode.
- * @param[out] out The handle (owned by the account).
+ * @param[out] out The handle (owned by the account; made on the first request for this
+ *             position, then the same pointer until the position closes).
  * @retval RISK_OK Found.
  * @retval RISK_ENULL NULL argument.
  * @retval RISK_ENOTFOUND No such position.
  * @retval RISK_ESTATE Side does not fit the position mode.
+ * @retval RISK_ENOMEM Out of memory for the handle.
  * @par Thread safety
  * Reads the account.
  */
