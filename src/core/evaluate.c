@@ -166,37 +166,12 @@ typedef struct batch_chunk {
     uint64_t *ids;
 } batch_chunk;
 
-#if defined(__GNUC__) || defined(__clang__)
-#define PREFETCH(p) __builtin_prefetch(p)
-#else
-#define PREFETCH(p) ((void)(p))
-#endif
-
-/* Accounts, their position blocks and balances live in separate allocations: a sweep is a
- * chain of dependent loads, so fetch the account a few slots ahead and its blocks a little
- * later, once its pointers are in cache. */
-#define PREFETCH_ACCOUNT_AHEAD 8
-#define PREFETCH_BLOCKS_AHEAD 4
-
-static void prefetch_blocks(const risk_account *a)
-{
-    const char *block = (const char *)a->qty;
-    size_t bytes = (size_t)a->cap_pos * (3 * sizeof(double) + sizeof(risk_position *) + 2 * sizeof(uint32_t));
-    for (size_t off = 0; off < bytes; off += 64)
-        PREFETCH(block + off);
-    PREFETCH(a->basket.amount);
-}
-
 static void *batch_run(void *arg)
 {
     const batch_chunk *c = arg;
     risk_account *const *accounts = c->engine->accounts;
     size_t k = c->out_begin;
     for (size_t s = c->slot_begin; s < c->slot_end; s++) {
-        if (s + PREFETCH_ACCOUNT_AHEAD < c->slot_end)
-            PREFETCH(accounts[s + PREFETCH_ACCOUNT_AHEAD]);
-        if (s + PREFETCH_BLOCKS_AHEAD < c->slot_end && accounts[s + PREFETCH_BLOCKS_AHEAD])
-            prefetch_blocks(accounts[s + PREFETCH_BLOCKS_AHEAD]);
         const risk_account *a = accounts[s];
         if (!a)
             continue;
