@@ -164,6 +164,43 @@ static void test_liquidation_binance_bankruptcy_prices(void **state)
 
 /* ================================================================== Bybit */
 
+/* The W11 book: isolated long and short of 1 BTC at 20,000 with 400 USDT of margin each, MM
+ * valued at the entry; with_leverage sets the 50x the example states (the prices do not
+ * depend on it: the margin is given). */
+typedef struct {
+    tu_alloc a;
+    risk_engine *e;
+    risk_account *lo, *sh;
+    uint32_t inst;
+} w11_book;
+
+static void w11_init(w11_book *w, int with_leverage)
+{
+    tu_alloc_init(&w->a);
+    w->e = tu_engine(&w->a, 0);
+    uint32_t usdt = tu_asset(w->e, "USDT", 1.0, 6);
+    uint32_t btc = tu_asset(w->e, "BTC", 20000.0, 8);
+    const risk_margin_tier t[] = {tu_tier(2000000.0, 0.005, 100.0), tu_tier(1e12, 0.01, 50.0)};
+    risk_instrument_spec s = tu_linear_spec("BTCUSDT", btc, usdt, 1.0, 0.001, 0.1, 20000.0, t, 2);
+    s.mm_price = RISK_MM_PRICE_ENTRY;
+    w->inst = tu_instrument(w->e, &s);
+    w->lo = tu_account(w->e, 1, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
+    w->sh = tu_account(w->e, 2, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
+    if (with_leverage) {
+        tu_leverage(w->lo, w->inst, 50.0);
+        tu_leverage(w->sh, w->inst, 50.0);
+    }
+    (void)tu_open(w->lo, w->inst, RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, 1.0, 20000.0, 400.0);
+    (void)tu_open(w->sh, w->inst, RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, -1.0, 20000.0, 400.0);
+}
+
+static void w11_free(w11_book *w)
+{
+    risk_account_free(w->lo);
+    risk_account_free(w->sh);
+    risk_engine_free(w->e);
+}
+
 /*
  * W11, Bybit USDT contract, isolated
  * (https://testnet.bybit.com/en-US/help-center/s/article/Liquidation-Price-USDT-Contract):
@@ -173,32 +210,17 @@ static void test_liquidation_binance_bankruptcy_prices(void **state)
 static void test_liquidation_bybit_usdt_isolated_w11(void **state)
 {
     (void)state;
-    tu_alloc a;
-    tu_alloc_init(&a);
-    risk_engine *e = tu_engine(&a, 0);
-    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
-    uint32_t btc = tu_asset(e, "BTC", 20000.0, 8);
-    const risk_margin_tier t[] = {tu_tier(2000000.0, 0.005, 100.0), tu_tier(1e12, 0.01, 50.0)};
-    risk_instrument_spec s = tu_linear_spec("BTCUSDT", btc, usdt, 1.0, 0.001, 0.1, 20000.0, t, 2);
-    s.mm_price = RISK_MM_PRICE_ENTRY;
-    uint32_t inst = tu_instrument(e, &s);
-    risk_account *lo = tu_account(e, 1, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
-    risk_account *sh = tu_account(e, 2, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
-    tu_leverage(lo, inst, 50.0);
-    tu_leverage(sh, inst, 50.0);
-    (void)tu_open(lo, inst, RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, 1.0, 20000.0, 400.0);
-    (void)tu_open(sh, inst, RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, -1.0, 20000.0, 400.0);
-    risk_position_result r = tu_result_of(lo, inst, RISK_SIDE_LONG);
+    w11_book w;
+    w11_init(&w, 1);
+    risk_position_result r = tu_result_of(w.lo, w.inst, RISK_SIDE_LONG);
     assert_true(has_lp(&r));
     tu_assert_near(r.liquidation_price_raw, 19700.0, CENT);
     tu_assert_near(r.bankruptcy_price_raw, 19600.0, CENT);
-    r = tu_result_of(sh, inst, RISK_SIDE_SHORT);
+    r = tu_result_of(w.sh, w.inst, RISK_SIDE_SHORT);
     assert_true(has_lp(&r));
     tu_assert_near(r.liquidation_price_raw, 20300.0, CENT);
     tu_assert_near(r.bankruptcy_price_raw, 20400.0, CENT);
-    risk_account_free(lo);
-    risk_account_free(sh);
-    risk_engine_free(e);
+    w11_free(&w);
 }
 
 typedef struct {
@@ -433,28 +455,15 @@ static void test_liquidation_rounding_binance_longs_up(void **state)
 static void test_liquidation_rounding_keeps_roots_on_the_tick(void **state)
 {
     (void)state;
-    tu_alloc a;
-    tu_alloc_init(&a);
-    risk_engine *e = tu_engine(&a, 0);
-    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
-    uint32_t btc = tu_asset(e, "BTC", 20000.0, 8);
-    const risk_margin_tier t[] = {tu_tier(2000000.0, 0.005, 100.0), tu_tier(1e12, 0.01, 50.0)};
-    risk_instrument_spec s = tu_linear_spec("BTCUSDT", btc, usdt, 1.0, 0.001, 0.1, 20000.0, t, 2);
-    s.mm_price = RISK_MM_PRICE_ENTRY;
-    uint32_t inst = tu_instrument(e, &s);
-    risk_account *lo = tu_account(e, 1, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
-    risk_account *sh = tu_account(e, 2, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
-    (void)tu_open(lo, inst, RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, 1.0, 20000.0, 400.0);
-    (void)tu_open(sh, inst, RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, -1.0, 20000.0, 400.0);
-    risk_position_result r = tu_result_of(lo, inst, RISK_SIDE_LONG);
+    w11_book w;
+    w11_init(&w, 0);
+    risk_position_result r = tu_result_of(w.lo, w.inst, RISK_SIDE_LONG);
     tu_assert_near(r.liquidation_price, 19700.0, 1e-9);
     tu_assert_near(r.bankruptcy_price, 19600.0, 1e-9);
-    r = tu_result_of(sh, inst, RISK_SIDE_SHORT);
+    r = tu_result_of(w.sh, w.inst, RISK_SIDE_SHORT);
     tu_assert_near(r.liquidation_price, 20300.0, 1e-9);
     tu_assert_near(r.bankruptcy_price, 20400.0, 1e-9);
-    risk_account_free(lo);
-    risk_account_free(sh);
-    risk_engine_free(e);
+    w11_free(&w);
 }
 
 /* ================================================================== hedge mode */
