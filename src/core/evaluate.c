@@ -137,6 +137,8 @@ RISK_API int risk_account_evaluate(const risk_account *account, risk_account_sum
     return RISK_OK;
 }
 
+#define POOL_CACHE 16
+
 RISK_API int risk_account_position_results(const risk_account *account, risk_position_result *out, size_t capacity,
                                            size_t *count_out)
 {
@@ -151,8 +153,29 @@ RISK_API int risk_account_position_results(const risk_account *account, risk_pos
     if (a->n_pos && out[0].version != RISK_POSITION_RESULT_VERSION)
         return risk__fail(a->engine, &a->errmsg, RISK_EVERSION, "position result version %u is not %d",
                           out[0].version, RISK_POSITION_RESULT_VERSION);
-    for (uint32_t i = 0; i < a->n_pos; i++)
-        risk__position_prices(a, i, &out[i]);
+    /* The cross pool's factors depend only on the underlying: solve each once (a fixed cache,
+     * since this call never allocates; a book with more underlyings per account re-solves). */
+    risk__pool_factors cross[POOL_CACHE];
+    uint32_t n_cross = 0;
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        uint32_t u = a->engine->instruments[a->inst[i]].underlying;
+        risk__pool_factors own;
+        const risk__pool_factors *f = NULL;
+        if (a->pflags[i] & RISK__PF_ISOLATED) {
+            risk__pool_factors_solve(a, u, i, &own);
+            f = &own;
+        } else {
+            for (uint32_t c = 0; c < n_cross && !f; c++)
+                if (cross[c].underlying == u)
+                    f = &cross[c];
+            if (!f) {
+                risk__pool_factors *slot = n_cross < POOL_CACHE ? &cross[n_cross++] : &own;
+                risk__pool_factors_solve(a, u, RISK_ID_NONE, slot);
+                f = slot;
+            }
+        }
+        risk__position_result_fill(a, i, f, &out[i]);
+    }
     return RISK_OK;
 }
 

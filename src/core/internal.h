@@ -230,6 +230,21 @@ void risk__account_values_compute(const risk_account *a, risk__account_values *o
 void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out);
 
 /* ---- liquidation and bankruptcy prices (liquidation/price.c) */
-void risk__position_prices(const risk_account *a, uint32_t slot, risk_position_result *out);
+
+/* Where one margin pool (an account's cross pool, or one isolated position) reaches its MM and
+ * its zero equity, as factors k on the prices of one underlying. */
+typedef struct risk__pool_factors {
+    uint32_t underlying;
+    uint32_t isolated_slot; /* RISK_ID_NONE for the cross pool */
+    uint32_t liquidatable;  /* surplus over MM below 0 now */
+    uint32_t has_liquidation, liquidation_up, has_bankruptcy, bankruptcy_up; /* *_up: round up */
+    double liquidation_k, bankruptcy_k;
+} risk__pool_factors;
+
+void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32_t isolated_slot,
+                              risk__pool_factors *out);
+/* Fills one position's result from its values and its pool's factors. */
+void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk__pool_factors *f,
+                                risk_position_result *out);
 
 #endif /* RISK_INTERNAL_H */

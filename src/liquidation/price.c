@@ -199,14 +199,38 @@ static int pool_solve(const pool *P, double *k, int *round_up)
     return 1;
 }
 
-void risk__position_prices(const risk_account *a, uint32_t slot, risk_position_result *out)
+void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32_t isolated_slot,
+                              risk__pool_factors *out)
+{
+    memset(out, 0, sizeof *out);
+    out->underlying = underlying;
+    out->isolated_slot = isolated_slot;
+    pool P = {a, underlying, isolated_slot != RISK_ID_NONE, isolated_slot, 0};
+    double A, B, k;
+    int up;
+    pool_coeffs(&P, 1.0, &A, &B);
+    out->liquidatable = A + B < 0.0;
+    if (pool_solve(&P, &k, &up)) {
+        out->has_liquidation = 1;
+        out->liquidation_k = k;
+        out->liquidation_up = (uint32_t)up;
+    }
+    P.bankrupt = 1;
+    if (pool_solve(&P, &k, &up)) {
+        out->has_bankruptcy = 1;
+        out->bankruptcy_k = k;
+        out->bankruptcy_up = (uint32_t)up;
+    }
+}
+
+void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk__pool_factors *f,
+                                risk_position_result *out)
 {
     const risk_engine *e = a->engine;
     const risk__instrument *in = &e->instruments[a->inst[slot]];
     risk__position_values pv;
     risk__position_values_compute(in, a->qty[slot], a->entry[slot], a->im_rate[slot], &pv);
     int isolated = (a->pflags[slot] & RISK__PF_ISOLATED) != 0;
-    double m = a->iso_margin[slot];
 
     uint32_t version = out->version;
     memset(out, 0, sizeof *out);
@@ -222,32 +246,25 @@ void risk__position_prices(const risk_account *a, uint32_t slot, risk_position_r
     out->unrealized_pnl = pv.upnl;
     out->initial_margin = pv.im;
     out->maintenance_margin = pv.mm;
-    out->isolated_margin = m;
+    out->isolated_margin = a->iso_margin[slot];
     if (!(e->flags & RISK_ENGINE_NO_QUANTIZE)) {
         double s = risk__asset_scale(&e->assets[in->settle]);
         out->unrealized_pnl = risk__quantize(pv.upnl, s, 0);
         out->initial_margin = risk__quantize(pv.im, s, 1);
         out->maintenance_margin = risk__quantize(pv.mm, s, 1);
     }
-
-    pool P = {a, in->underlying, (uint32_t)isolated, slot, 0};
-    double A, B;
-    pool_coeffs(&P, 1.0, &A, &B);
-    if (A + B < 0.0)
+    if (f->liquidatable)
         out->flags |= RISK_RESULT_LIQUIDATABLE;
     out->liquidation_price = out->bankruptcy_price = NAN;
     out->liquidation_price_raw = out->bankruptcy_price_raw = NAN;
-    double k;
-    int up;
-    if (pool_solve(&P, &k, &up)) {
+    if (f->has_liquidation) { /* the position's own mark is on the pool's underlying */
         out->flags |= RISK_RESULT_HAS_LIQUIDATION_PRICE;
-        out->liquidation_price_raw = in->mark * k;
-        out->liquidation_price = risk__round_to_step(out->liquidation_price_raw, in->tick_size, up);
+        out->liquidation_price_raw = in->mark * f->liquidation_k;
+        out->liquidation_price = risk__round_to_step(out->liquidation_price_raw, in->tick_size, (int)f->liquidation_up);
     }
-    P.bankrupt = 1;
-    if (pool_solve(&P, &k, &up)) {
+    if (f->has_bankruptcy) {
         out->flags |= RISK_RESULT_HAS_BANKRUPTCY_PRICE;
-        out->bankruptcy_price_raw = in->mark * k;
-        out->bankruptcy_price = risk__round_to_step(out->bankruptcy_price_raw, in->tick_size, up);
+        out->bankruptcy_price_raw = in->mark * f->bankruptcy_k;
+        out->bankruptcy_price = risk__round_to_step(out->bankruptcy_price_raw, in->tick_size, (int)f->bankruptcy_up);
     }
 }
