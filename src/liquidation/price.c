@@ -12,13 +12,33 @@
 
 #include <string.h>
 
+#define POOL_MOVING_MAX 64
+
 typedef struct pool {
     const risk_account *a;
     uint32_t u;        /* the underlying asset that moves */
     uint32_t isolated; /* 1: the pool is position `slot` alone */
     uint32_t slot;
     uint32_t bankrupt; /* 1: unweighted equity, no margin */
+    /* The terms that do not move with u (other underlyings, other balances) are summed once
+     * per solve: with them cached, each segment visits only the moving terms. */
+    uint32_t fixed_state; /* FIXED_NONE, FIXED_ONLY (summing them) or FIXED_CACHED */
+    double fixed;
+    /* With the fixed part cached: the positions that move, when they fit in the list. */
+    uint32_t n_moving, moving_listed;
+    uint32_t moving[POOL_MOVING_MAX];
 } pool;
+
+#define FIXED_NONE 0u
+#define FIXED_ONLY 1u
+#define FIXED_CACHED 2u
+
+/* Whether a term moves with the factor k: skipped when summing the fixed part, and when the
+ * fixed part is cached. */
+static int term_skipped(const pool *P, int moves)
+{
+    return P->fixed_state == FIXED_ONLY ? moves : P->fixed_state == FIXED_CACHED ? !moves : 0;
+}
 
 static int in_pool(const pool *P, uint32_t i)
 {
@@ -42,13 +62,18 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
     const risk_account *acct = P->a;
     const risk_engine *e = acct->engine;
     double A = 0.0, B = 0.0;
-    for (uint32_t i = 0; i < acct->n_pos; i++) {
+    int listed = P->fixed_state == FIXED_CACHED && P->moving_listed;
+    uint32_t n = listed ? P->n_moving : acct->n_pos;
+    for (uint32_t j_pos = 0; j_pos < n; j_pos++) {
+        uint32_t i = listed ? P->moving[j_pos] : j_pos;
         if (!in_pool(P, i))
             continue;
         const risk__instrument *in = &e->instruments[acct->inst[i]];
+        int um = in->underlying == P->u, us = in->settle == P->u;
+        if (term_skipped(P, um || us))
+            continue;
         double q = acct->qty[i], E = acct->entry[i], M = in->mark, cs = in->contract_size;
         double ps = e->assets[in->settle].price;
-        int um = in->underlying == P->u, us = in->settle == P->u;
         double mmr = 0.0, cum = 0.0, Nm = 0.0;
         if (!P->bankrupt) {
             Nm = margin_notional_at(in, q, E, um ? k_tier : 1.0);
@@ -98,6 +123,8 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
     if (!P->isolated) {
         const risk_basket *bk = &acct->basket;
         for (uint32_t j = 0; j < bk->n; j++) {
+            if (term_skipped(P, bk->asset[j] == P->u))
+                continue;
             const risk__asset *as = &e->assets[bk->asset[j]];
             double x = bk->amount[j], v;
             if (P->bankrupt)
@@ -112,8 +139,35 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
                 A += v;
         }
     }
+    if (P->fixed_state == FIXED_CACHED)
+        A += P->fixed;
     *a0 = A;
     *b1 = B;
+}
+
+/* Sums the fixed terms once and lists the moving positions; later pool_coeffs calls add the
+ * cached sum and visit only the listed positions. */
+static void pool_cache_fixed(pool *P)
+{
+    double A, B;
+    P->fixed_state = FIXED_ONLY;
+    pool_coeffs(P, 1.0, &A, &B);
+    P->fixed = A; /* B is 0: nothing fixed moves with k */
+    const risk_account *acct = P->a;
+    const risk__instrument *instruments = acct->engine->instruments;
+    P->n_moving = 0;
+    P->moving_listed = 1;
+    for (uint32_t i = 0; i < acct->n_pos; i++) {
+        const risk__instrument *in = &instruments[acct->inst[i]];
+        if (!in_pool(P, i) || (in->underlying != P->u && in->settle != P->u))
+            continue;
+        if (P->n_moving == POOL_MOVING_MAX) {
+            P->moving_listed = 0; /* too many: pool_coeffs scans every position */
+            break;
+        }
+        P->moving[P->n_moving++] = i;
+    }
+    P->fixed_state = FIXED_CACHED;
 }
 
 /* The nearest factor beyond k (up or down) at which a pool position changes tier; 0 or
@@ -125,7 +179,10 @@ static double next_edge(const pool *P, double k, int up)
         return best;
     const risk_account *acct = P->a;
     const risk_engine *e = acct->engine;
-    for (uint32_t i = 0; i < acct->n_pos; i++) {
+    int listed = P->fixed_state == FIXED_CACHED && P->moving_listed;
+    uint32_t n = listed ? P->n_moving : acct->n_pos;
+    for (uint32_t j_pos = 0; j_pos < n; j_pos++) {
+        uint32_t i = listed ? P->moving[j_pos] : j_pos;
         if (!in_pool(P, i))
             continue;
         const risk__instrument *in = &e->instruments[acct->inst[i]];
@@ -189,6 +246,7 @@ static int pool_solve(const pool *P, double *k, int *round_up)
     if (has_up && has_dn) { /* net exposure: slope of the unweighted equity */
         pool eq = *P;
         eq.bankrupt = 1;
+        eq.fixed_state = FIXED_NONE;
         double ea, eb;
         pool_coeffs(&eq, 1.0, &ea, &eb);
         int net_long = eb >= 0.0;
@@ -205,9 +263,15 @@ void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32
     memset(out, 0, sizeof *out);
     out->underlying = underlying;
     out->isolated_slot = isolated_slot;
-    pool P = {a, underlying, isolated_slot != RISK_ID_NONE, isolated_slot, 0};
+    pool P;
+    memset(&P, 0, sizeof P);
+    P.a = a;
+    P.u = underlying;
+    P.isolated = isolated_slot != RISK_ID_NONE;
+    P.slot = isolated_slot;
     double A, B, k;
     int up;
+    pool_cache_fixed(&P);
     pool_coeffs(&P, 1.0, &A, &B);
     out->liquidatable = A + B < 0.0;
     if (pool_solve(&P, &k, &up)) {
@@ -216,6 +280,8 @@ void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32
         out->liquidation_up = (uint32_t)up;
     }
     P.bankrupt = 1;
+    P.fixed_state = FIXED_NONE;
+    pool_cache_fixed(&P);
     if (pool_solve(&P, &k, &up)) {
         out->has_bankruptcy = 1;
         out->bankruptcy_k = k;
