@@ -251,6 +251,11 @@ check-python: $(LIB_OUTPUTS)
 	@if [ -d tests/python ]; then \
 	  $(PYENV) $(PYTHON) -m unittest discover -s tests/python; \
 	else echo "python: tests/python is missing" >&2; exit 1; fi
+	@# the bindings again under Debian's python, whose numpy runs the zero-copy numpy test
+	@if /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1; then \
+	  echo "python (numpy): /usr/bin/python3 test_bindings"; \
+	  $(PYENV) /usr/bin/python3 -m unittest discover -s tests/python -p test_bindings.py; \
+	else echo "python (numpy): /usr/bin/python3 has no numpy: python3-numpy missing" >&2; exit 1; fi
 
 check-demo:
 	@mkdir -p build

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Makes sure the tools `make check` needs are present: cmocka (headers and library),
-# doxygen, pkg-config and a C++ compiler. As root it installs the missing ones with
+# doxygen, pkg-config, a C++ compiler, and Debian's numpy for /usr/bin/python3 (the bindings'
+# zero-copy numpy test runs under it; the bindings themselves need no numpy). As root it installs the missing ones with
 # apt-get; otherwise it prints the exact command to run and fails.
 set -eu
 
@@ -9,13 +10,14 @@ missing=""
 command -v "${DOXYGEN:-doxygen}" >/dev/null 2>&1 || missing="$missing doxygen"
 command -v "${PKG_CONFIG:-pkg-config}" >/dev/null 2>&1 || missing="$missing pkg-config"
 command -v "${CXX:-g++}" >/dev/null 2>&1 || missing="$missing g++"
+/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || missing="$missing python3-numpy"
 
 if [ -z "$missing" ]; then
     exit 0
 fi
 
 # Always ask for the full set, so that the command is the same whatever is missing.
-pkgs="libcmocka-dev doxygen pkg-config g++"
+pkgs="libcmocka-dev doxygen pkg-config g++ python3-numpy"
 cmd="apt-get update && apt-get install -y $pkgs"
 
 if [ "$(id -u)" -ne 0 ]; then
