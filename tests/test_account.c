@@ -257,7 +257,9 @@ static void test_account_set_leverage(void **state)
     risk_engine_free(b.e);
 }
 
-static void *oom_lev_setup(tu_alloc *a)
+/* The out-of-memory fixtures' engine: USDT, BTC and 12 linear BTC perpetuals P0..P11, with
+ * one account in the given position mode. */
+static afx *afx_twelve_instruments(tu_alloc *a, uint32_t position_mode)
 {
     afx *f = test_calloc(1, sizeof *f);
     f->a = a;
@@ -269,7 +271,13 @@ static void *oom_lev_setup(tu_alloc *a)
         snprintf(sym, sizeof sym, "P%d", i);
         (void)tu_linear(f->e, sym, f->btc, f->usdt, 1.0, 0.001, 0.1, 50000.0, btc_tiers, 3);
     }
-    f->acc = tu_account(f->e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    f->acc = tu_account(f->e, 1, RISK_MARGIN_CROSS, position_mode);
+    return f;
+}
+
+static void *oom_lev_setup(tu_alloc *a)
+{
+    afx *f = afx_twelve_instruments(a, RISK_POSITION_ONE_WAY);
     for (uint32_t i = 0; i < 9; i++)
         tu_leverage(f->acc, i, 10.0 + i);
     tu_account_snap_take(f->acc, 2, 12, &f->asnap);
@@ -516,17 +524,7 @@ static void test_account_open_position_rejects_bad_input(void **state)
 
 static void *oom_open_setup(tu_alloc *a)
 {
-    afx *f = test_calloc(1, sizeof *f);
-    f->a = a;
-    f->e = tu_engine(a, 0);
-    f->usdt = tu_asset(f->e, "USDT", 1.0, 6);
-    f->btc = tu_asset(f->e, "BTC", 50000.0, 8);
-    char sym[16];
-    for (int i = 0; i < 12; i++) {
-        snprintf(sym, sizeof sym, "P%d", i);
-        (void)tu_linear(f->e, sym, f->btc, f->usdt, 1.0, 0.001, 0.1, 50000.0, btc_tiers, 3);
-    }
-    f->acc = tu_account(f->e, 1, RISK_MARGIN_CROSS, RISK_POSITION_HEDGE);
+    afx *f = afx_twelve_instruments(a, RISK_POSITION_HEDGE);
     tu_balance(f->acc, f->usdt, 1e6);
     for (uint32_t i = 0; i < 9; i++)
         (void)tu_open(f->acc, i, RISK_SIDE_LONG, RISK_MARGIN_DEFAULT, 0.001 * (i + 1), 50000.0, 0.0);

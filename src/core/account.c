@@ -152,8 +152,6 @@ static int positions_reserve(risk_account *a)
 {
     if (a->n_pos < a->cap_pos)
         return RISK_OK;
-    if (a->cap_pos >= (1u << 30))
-        return RISK_ENOMEM;
     uint32_t cap = a->cap_pos ? 2 * a->cap_pos : 1;
     if (a->range.chunk && risk__arena_extend(a->engine, &a->range, cap)) {
         a->cap_pos = cap;
@@ -270,8 +268,9 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
     if (position_find(a, spec->instrument, spec->side) >= 0)
         return risk__fail(e, &a->errmsg, RISK_EDUPLICATE, "%s: the %s position already exists", in->symbol,
                           side_name(spec->side));
-    if (a->n_pos == UINT32_MAX)
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "too many positions");
+    if (a->n_pos >= RISK__MAX_POSITIONS)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "an account holds at most %u positions",
+                          RISK__MAX_POSITIONS);
 
     risk_position *h = NULL;
     if (pos_out && !(h = risk__malloc(e, sizeof *h)))

@@ -16,9 +16,15 @@ void risk__basket_init(risk_basket *b, risk_engine *e, risk_account *owner)
     b->cap = RISK__BASKET_INLINE;
 }
 
+/* Bytes of a heap block holding cap balances: amounts, then asset ids. */
+static size_t block_bytes(uint32_t cap)
+{
+    return (size_t)cap * (sizeof(double) + sizeof(uint32_t));
+}
+
 size_t risk__basket_heap_bytes(const risk_basket *b)
 {
-    return b->amount == b->inline_amount ? 0 : (size_t)b->cap * (sizeof(double) + sizeof(uint32_t));
+    return b->amount == b->inline_amount ? 0 : block_bytes(b->cap);
 }
 
 void risk__basket_release(risk_basket *b)
@@ -48,7 +54,7 @@ int risk__basket_reserve(risk_basket *b, uint32_t asset)
         return RISK_OK;
     uint32_t cap = b->cap ? 2 * b->cap : 2;
     /* one block: amounts (8-aligned) first, then asset ids */
-    void *block = risk__malloc(b->engine, cap * (sizeof(double) + sizeof(uint32_t)));
+    void *block = risk__malloc(b->engine, block_bytes(cap));
     if (!block)
         return RISK_ENOMEM;
     double *amount = block;
@@ -61,7 +67,7 @@ int risk__basket_reserve(risk_basket *b, uint32_t asset)
     if (b->amount != b->inline_amount)
         risk__free(b->engine, b->amount);
     if (!b->owner)
-        b->engine->standalone_basket_bytes += cap * (sizeof(double) + sizeof(uint32_t)) - old_bytes;
+        b->engine->standalone_basket_bytes += block_bytes(cap) - old_bytes;
     b->amount = amount;
     b->asset = ids;
     b->cap = cap;

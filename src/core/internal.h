@@ -15,6 +15,7 @@
 #define RISK__SYMBOL_MAX 31
 #define RISK__MAX_TIERS 64
 #define RISK__ERRMSG_LEN 192
+#define RISK__MAX_POSITIONS (1u << 30) /* per account: arena ranges double up to this */
 
 /* Position flag bits (risk_account.pflags). */
 #define RISK__PF_LEG_MASK 0x3u  /* RISK_SIDE_BOTH / LONG / SHORT */
