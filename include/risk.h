@@ -18,5 +18,8 @@
 #include "risk/account.h"
 #include "risk/position.h"
 #include "risk/margin.h"
+#include "risk/liquidation.h"
+#include "risk/vol.h"
+#include "risk/whatif.h"
 
 #endif /* RISK_H */

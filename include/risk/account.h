@@ -37,6 +37,10 @@ RISK_BEGIN_DECLS
 #define RISK_SIDE_LONG 1u
 /** Side: short (hedge leg, or a one-way position with quantity < 0). */
 #define RISK_SIDE_SHORT 2u
+/** Order side: buy (adds to a long, reduces a short). */
+#define RISK_ORDER_BUY 1u
+/** Order side: sell (adds to a short, reduces a long). */
+#define RISK_ORDER_SELL 2u
 
 /** Account state: health factor >= margin-call health and every isolated position above MM. */
 #define RISK_STATE_HEALTHY 0u

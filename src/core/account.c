@@ -300,8 +300,7 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
 
 /* ------------------------------------------------------------ fills */
 
-/* PnL realised by closing `closed` contracts (> 0) of a position of sign `dir` at `price`. */
-static double realised_pnl(const risk__instrument *in, double dir, double closed, double entry, double price)
+double risk__realised_pnl(const risk__instrument *in, double dir, double closed, double entry, double price)
 {
     if (in->inverse)
         return dir * closed * in->contract_size * (1.0 / entry - 1.0 / price);
@@ -330,13 +329,9 @@ static int fill_check(risk_account *a, const risk__instrument *in, double qty, d
     return RISK_OK;
 }
 
-/* Applies a validated fill. A closing fill needs a basket entry for the settle asset, which is
- * reserved before anything changes. */
-static int position_fill(risk_position *p, double delta, double price)
+int risk__account_fill(risk_account *a, uint32_t i, double delta, double price)
 {
-    risk_account *a = p->account;
     const risk_engine *e = a->engine;
-    uint32_t i = p->slot;
     const risk__instrument *in = &e->instruments[a->inst[i]];
     int isolated = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
     int hedge = (a->pflags[i] & RISK__PF_LEG_MASK) != RISK_SIDE_BOTH;
@@ -357,7 +352,7 @@ static int position_fill(risk_position *p, double delta, double price)
         double dir = q > 0.0 ? 1.0 : -1.0;
         double closed = closes || crosses ? fabs(q) : fabs(delta);
         /* a ledger posting: rounded down to the settle asset's quantum, snapping float noise */
-        double pnl = risk__quantize(realised_pnl(in, dir, closed, a->entry[i], price),
+        double pnl = risk__quantize(risk__realised_pnl(in, dir, closed, a->entry[i], price),
                                     risk__asset_scale(&e->assets[in->settle]), 0);
         if (isolated)
             a->iso_margin[i] += pnl;
@@ -389,7 +384,7 @@ RISK_API int risk_position_adjust(risk_position *position, double qty_delta_cont
         return rc;
     if (qty_delta_contracts == 0.0)
         return risk__fail(a->engine, &a->errmsg, RISK_EINVAL, "%s: fill qty must be non-zero", in->symbol);
-    return position_fill(position, qty_delta_contracts, price_quote);
+    return risk__account_fill(a, position->slot, qty_delta_contracts, price_quote);
 }
 
 RISK_API int risk_position_close(risk_position *position, double price_quote)
@@ -402,7 +397,7 @@ RISK_API int risk_position_close(risk_position *position, double price_quote)
     int rc = fill_check(a, in, q, price_quote);
     if (rc)
         return rc;
-    return position_fill(position, -q, price_quote);
+    return risk__account_fill(a, position->slot, -q, price_quote);
 }
 
 RISK_API int risk_position_set_isolated_margin(risk_position *position, double margin)

@@ -50,9 +50,16 @@ static int basket_index(const risk_basket *b, uint32_t asset)
 
 int risk__basket_reserve(risk_basket *b, uint32_t asset)
 {
-    if (basket_index(b, asset) >= 0 || b->n < b->cap)
+    return basket_index(b, asset) >= 0 ? RISK_OK : risk__basket_reserve_n(b, 1);
+}
+
+int risk__basket_reserve_n(risk_basket *b, uint32_t extra)
+{
+    if (b->n + extra <= b->cap)
         return RISK_OK;
     uint32_t cap = b->cap ? 2 * b->cap : 2;
+    if (cap < b->n + extra)
+        cap = b->n + extra;
     /* one block: amounts (8-aligned) first, then asset ids */
     void *block = risk__malloc(b->engine, block_bytes(cap));
     if (!block)
@@ -110,22 +117,8 @@ void risk__basket_values_compute(const risk_basket *b, risk__basket_values *out)
 {
     const risk__asset *assets = b->engine->assets;
     risk__basket_values v = {0, 0, 0, 0, 0, 0, 0, b->n};
-    for (uint32_t i = 0; i < b->n; i++) {
-        const risk__asset *a = &assets[b->asset[i]];
-        double amount = b->amount[i];
-        v.net_value += amount * a->price;
-        if (amount > 0.0) {
-            double value = a->price * risk__tiered_qty(a, amount);
-            v.collateral_value += value;
-            v.collateral_init += value * a->weight_init;
-            v.collateral_maint += value * a->weight_maint;
-        } else {
-            double liab = -amount * a->price;
-            v.liabilities += liab;
-            v.liabilities_init += liab * a->liab_weight_init;
-            v.liabilities_maint += liab * a->liab_weight_maint;
-        }
-    }
+    for (uint32_t i = 0; i < b->n; i++)
+        risk__basket_entry_add(&assets[b->asset[i]], b->amount[i], 1.0, &v);
     *out = v;
 }
 

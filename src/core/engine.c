@@ -41,11 +41,13 @@ RISK_API int risk_engine_new(risk_engine **out, const risk_engine_options *optio
 
 static void engine_destroy(risk_engine *e)
 {
+    risk__scaling_destroy(e);
     for (uint32_t i = 0; i < e->n_assets; i++)
         risk__free(e, e->assets[i].tiers);
     for (uint32_t i = 0; i < e->n_instruments; i++)
         risk__schedule_release(e, &e->instruments[i].schedule);
     risk__arena_destroy(e);
+    risk__liquidation_free(e);
     risk__free(e, e->assets);
     risk__free(e, e->instruments);
     risk__free(e, e->accounts);
@@ -642,7 +644,8 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
     bytes += e->cap_instruments * sizeof *e->instruments;
     for (uint32_t i = 0; i < e->n_instruments; i++)
         bytes += e->instruments[i].schedule.n_tiers * (sizeof(risk_margin_tier) + sizeof(double));
-    bytes += e->cap_account_slots * sizeof *e->accounts;
+    bytes += risk__scaling_bytes(e);
+    bytes += e->cap_account_slots * sizeof *e->accounts + risk__liquidation_bytes(e);
     bytes += e->ids.cap * (sizeof *e->ids.keys + sizeof *e->ids.vals);
     for (size_t s = 0; s < e->n_account_slots; s++) {
         const risk_account *a = e->accounts[s];

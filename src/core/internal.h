@@ -28,6 +28,7 @@ typedef struct risk__asset {
     double weight_init, weight_maint, liab_weight_init, liab_weight_maint;
     risk_value_tier *tiers; /* NULL when untiered */
     uint32_t n_tiers;
+    struct risk__asset_vol *vol; /* volatility state (margin/scaling.c); NULL until first used */
 } risk__asset;
 
 /* A margin schedule with every cum filled in; caps of all but the last tier bound notional. */
@@ -48,6 +49,7 @@ typedef struct risk__instrument {
     int64_t expiry_unix_s;
     double lot_size, tick_size;
     char symbol[RISK__SYMBOL_MAX + 1];
+    struct risk__scaling *scaling; /* volatility scaling and base schedule (margin/scaling.c); NULL when off */
 } risk__instrument;
 
 /* Position storage: chunks of slots laid out as structure of arrays. Each account owns one
@@ -99,6 +101,7 @@ struct risk_engine {
     risk__pos_chunk *chunks, *bump; /* all chunks; the one ranges are carved from */
     risk__range free_ranges[RISK__RANGE_CLASSES]; /* heads, by log2 of the capacity */
     size_t chunk_bytes;
+    struct risk__liquidation *liq; /* policy, overrides, insurance funds; NULL until first set */
     char *errmsg;
 };
 
@@ -204,6 +207,7 @@ void risk__basket_init(risk_basket *b, risk_engine *e, risk_account *owner);
 void risk__basket_release(risk_basket *b);
 size_t risk__basket_heap_bytes(const risk_basket *b);
 int risk__basket_reserve(risk_basket *b, uint32_t asset); /* room for one more asset, RISK_ENOMEM */
+int risk__basket_reserve_n(risk_basket *b, uint32_t extra); /* room for `extra` more assets, RISK_ENOMEM */
 void risk__basket_add_unchecked(risk_basket *b, uint32_t asset, double delta);
 double risk__tiered_qty(const risk__asset *a, double qty);
 
@@ -215,11 +219,65 @@ typedef struct risk__basket_values {
     uint32_t n_assets;
 } risk__basket_values;
 void risk__basket_values_compute(const risk_basket *b, risk__basket_values *out);
+/* Adds sign x (what one balance contributes) to *v: the body of risk__basket_values_compute,
+ * shared with incremental updates (sign -1 takes a balance out). */
+static inline void risk__basket_entry_add(const risk__asset *a, double amount, double sign, risk__basket_values *v)
+{
+    v->net_value += sign * (amount * a->price);
+    if (amount > 0.0) {
+        double value = a->price * risk__tiered_qty(a, amount);
+        v->collateral_value += sign * value;
+        v->collateral_init += sign * (value * a->weight_init);
+        v->collateral_maint += sign * (value * a->weight_maint);
+    } else {
+        double liab = -amount * a->price;
+        v->liabilities += sign * liab;
+        v->liabilities_init += sign * (liab * a->liab_weight_init);
+        v->liabilities_maint += sign * (liab * a->liab_weight_maint);
+    }
+}
 
 /* ---- margin schedules (margin/schedule.c) */
 int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, const risk_margin_tier *tiers, size_t n);
 void risk__schedule_release(const risk_engine *e, risk__schedule *s);
 /* Tier lookup and position values are inline, in margin/schedule.h: they run per position. */
+
+/* ---- volatility-scaled margin (margin/scaling.c) */
+/* Frees every asset's volatility state and every instrument's scaling block. */
+void risk__scaling_destroy(risk_engine *e);
+/* Bytes held by those blocks (for risk_engine_memory_bytes). */
+size_t risk__scaling_bytes(const risk_engine *e);
+
+/* ---- fills (core/account.c) */
+/* PnL realised by closing `closed` contracts (> 0) of a position of sign `dir` at `price`. */
+double risk__realised_pnl(const risk__instrument *in, double dir, double closed, double entry, double price);
+/* Applies a validated fill of `delta` contracts at `price` to slot i (lots and ticks already
+ * checked): averages the entry on an increase, posts the realised PnL (rounded down to the
+ * settle asset's quantum) on a reduction, removes the slot when it closes. A reduction needs a
+ * basket entry for the settle asset, reserved before anything changes; the only failure is
+ * RISK_ENOMEM (or RISK_ESTATE for a hedge leg crossing zero), with nothing changed. */
+int risk__account_fill(risk_account *a, uint32_t i, double delta, double price);
+
+/* ---- shadow accounts (core/shadow.c) */
+/* A scratch copy of an account's positions and balances, in one block, that what-if and
+ * liquidation planning change and evaluate without touching the account. Fills go through
+ * risk__account_fill, so a shadow moves exactly as the account would; its basket has room for
+ * every asset of the engine, so fills never allocate. origin[i] is the account slot that
+ * shadow slot i started as (RISK_ID_NONE for an appended position). */
+typedef struct risk__shadow {
+    risk_account acct;
+    uint32_t *origin;
+    void *block;
+} risk__shadow;
+int risk__shadow_init(risk__shadow *s, const risk_account *a, uint32_t extra_positions); /* RISK_ENOMEM */
+void risk__shadow_reset(risk__shadow *s, const risk_account *a); /* back to the account's state */
+void risk__shadow_release(risk__shadow *s);
+int risk__shadow_find(const risk__shadow *s, uint32_t origin_slot); /* shadow slot, or -1 when closed */
+/* risk__account_fill on the shadow, keeping origin[] in step; never allocates. */
+int risk__shadow_fill(risk__shadow *s, uint32_t slot, double delta, double price);
+/* Appends a position (what-if), room permitting; returns its shadow slot. */
+uint32_t risk__shadow_append(risk__shadow *s, uint32_t instrument, uint32_t pflags, double qty, double entry,
+                             double im_rate);
 
 /* ---- account evaluation (core/evaluate.c) */
 typedef struct risk__account_values {
@@ -229,6 +287,10 @@ typedef struct risk__account_values {
 } risk__account_values;
 void risk__account_values_compute(const risk_account *a, risk__account_values *out);
 void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out);
+
+/* ---- liquidation state (liquidation/policy.c) */
+void risk__liquidation_free(risk_engine *e);
+size_t risk__liquidation_bytes(const risk_engine *e);
 
 /* ---- liquidation and bankruptcy prices (liquidation/price.c) */
 

@@ -71,11 +71,16 @@ RISK_API int risk_engine_instrument_tiers(const risk_engine *engine, uint32_t in
     if (instrument >= e->n_instruments)
         return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
     const risk__schedule *s = &e->instruments[instrument].schedule;
-    *count_out = s->n_tiers;
-    if (capacity < s->n_tiers)
-        return risk__fail(e, &e->errmsg, RISK_EBUFFER, "the schedule has %u tiers, capacity %zu", s->n_tiers,
-                          capacity);
-    memcpy(out, s->tiers, s->n_tiers * sizeof *out);
+    return risk__tiers_copy_out(e, s->tiers, s->n_tiers, out, capacity, count_out);
+}
+
+int risk__tiers_copy_out(risk_engine *e, const risk_margin_tier *tiers, uint32_t n, risk_margin_tier *out,
+                         size_t capacity, size_t *count_out)
+{
+    *count_out = n;
+    if (capacity < n)
+        return risk__fail(e, &e->errmsg, RISK_EBUFFER, "the schedule has %u tiers, capacity %zu", n, capacity);
+    memcpy(out, tiers, n * sizeof *out);
     return RISK_OK;
 }
 

@@ -25,6 +25,11 @@ static inline double risk__schedule_im_rate(const risk__schedule *s, uint32_t ti
     return user_im_rate > tier_rate ? user_im_rate : tier_rate;
 }
 
+/* Reports n tiers into a caller's array of `capacity` (RISK_EBUFFER with the count when short):
+ * the tail of risk_engine_instrument_tiers() and risk_engine_instrument_base_tiers(). */
+int risk__tiers_copy_out(risk_engine *e, const risk_margin_tier *tiers, uint32_t n, risk_margin_tier *out,
+                         size_t capacity, size_t *count_out);
+
 /* Values of one position in its settle asset, at the current mark. */
 typedef struct risk__position_values {
     double notional, margin_notional, upnl, im, mm;

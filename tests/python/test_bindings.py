@@ -109,6 +109,9 @@ class TestStructLayout(unittest.TestCase):
         "risk_margin_tier": ffi.RiskMarginTier, "risk_instrument_spec": ffi.RiskInstrumentSpec,
         "risk_basket_summary": ffi.RiskBasketSummary, "risk_account_summary": ffi.RiskAccountSummary,
         "risk_position_spec": ffi.RiskPositionSpec, "risk_position_result": ffi.RiskPositionResult,
+        "risk_liquidation_policy": ffi.RiskLiquidationPolicy, "risk_liquidation_action": ffi.RiskLiquidationAction,
+        "risk_liquidation_plan": ffi.RiskLiquidationPlan, "risk_insurance_fund": ffi.RiskInsuranceFund,
+        "risk_adl_entry": ffi.RiskAdlEntry,
     }
 
     def test_sizes_and_offsets_match_the_headers(self):

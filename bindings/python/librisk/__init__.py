@@ -22,12 +22,15 @@ from .errors import (RiskError, NullError, InvalidError, NotFoundError, Duplicat
                      EngineMismatchError, NoPriceError, OutOfMemoryError, ThreadError, InternalError)
 from .ffi import LibraryError
 from .core import (Engine, Basket, Account, Position, AccountSummary, BasketSummary, PositionResult, MarginTier,
-                   SUMMARY_COLUMNS, version, version_number)
+                   MarginFactor, AssetVolState, SUMMARY_COLUMNS, version, version_number)
+
+from . import vol  # volatility estimators (librisk.vol)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Engine", "Basket", "Account", "Position", "AccountSummary", "BasketSummary", "PositionResult", "MarginTier",
+    "MarginFactor", "AssetVolState",
     "SUMMARY_COLUMNS", "version", "version_number", "LibraryError",
     "RiskError", "NullError", "InvalidError", "NotFoundError", "DuplicateError", "LotError", "TickError",
     "LeverageError", "TiersError", "StateError", "VersionError", "BufferTooSmallError", "EngineMismatchError",

@@ -211,9 +211,18 @@ class _Checker:
 _C = _Checker
 
 _ASSET_FIELDS = ("symbol", "price", "decimals", "weight_init", "weight_maint", "liab_weight_init",
-                 "liab_weight_maint", "value_tiers")
+                 "liab_weight_maint", "value_tiers", "vol")
 _INSTRUMENT_FIELDS = ("symbol", "kind", "expiry", "underlying", "settle", "inverse", "contract_size",
-                      "lot_size", "tick_size", "mark", "margin")
+                      "lot_size", "tick_size", "mark", "margin", "vol_scaling", "liquidation")
+# An asset's "vol" and an instrument's "vol_scaling" (docs/book-format.md, 3.1 and 4.1).
+_VOL_FIELDS = ("annual", "lambda", "periods_per_year", "seed", "stressed", "floor", "buffer_release")
+_SCALING_FIELDS = ("mode", "reference", "min_factor", "max_factor", "z", "horizon_days", "days_per_year",
+                   "buffer", "stress_weight", "vol_floor", "max_daily_change")
+# Book key -> the risk_margin_scaling field (and Engine.set_instrument_scaling keyword) it fills.
+_SCALING_C_NAMES = {k: ("reference_vol_annual" if k == "reference" else k) for k in _SCALING_FIELDS}
+# The "liquidation" object, engine-wide and per instrument (docs/book-format.md, section 6).
+_LIQUIDATION_FIELDS = ("exit_target", "buffer", "fee", "insurance_fee", "price_model", "penalty", "close_factor",
+                       "full_close_health", "bonus", "protocol_share", "min_notional")
 _ACCOUNT_FIELDS = ("id", "margin_mode", "position_mode", "balances", "leverage", "positions")
 _POSITION_FIELDS = ("instrument", "qty", "entry", "side", "margin_mode", "isolated_margin")
 
@@ -244,6 +253,38 @@ def _check_asset(a, p):
                 up = _C.number(up, q + ".up_to")
             tiers.append((up, _C.number(t["ratio"], q + ".ratio")))
     out["value_tiers"] = tiers
+    out["vol"] = _check_vol(a["vol"], p + ".vol") if "vol" in a else None
+    return out
+
+
+def _check_vol(v, p):
+    _C.obj(v, p, optional=_VOL_FIELDS)
+    return {k: _C.number(v[k], "%s.%s" % (p, k)) for k in _VOL_FIELDS if k in v}
+
+
+def _check_scaling(v, p):
+    _C.obj(v, p, optional=_SCALING_FIELDS)
+    out = {"mode": _C.choice(v.get("mode", "tiers"), p + ".mode", ("tiers", "var")),
+           "vol_floor": _C.boolean(v.get("vol_floor", False), p + ".vol_floor")}
+    for k in _SCALING_FIELDS:
+        if k in v and k not in out:
+            out[k] = _C.number(v[k], "%s.%s" % (p, k))
+    return out
+
+
+def _check_liquidation(v, p):
+    _C.obj(v, p, optional=_LIQUIDATION_FIELDS)
+    out = {}
+    for k in _LIQUIDATION_FIELDS:
+        if k not in v:
+            continue
+        q = "%s.%s" % (p, k)
+        if k == "exit_target":
+            out[k] = _C.choice(v[k], q, ("buffer", "initial"))
+        elif k == "price_model":
+            out[k] = _C.choice(v[k], q, ("mark", "penalty"))
+        else:
+            out[k] = _C.number(v[k], q)
     return out
 
 
@@ -291,6 +332,8 @@ def _check_instrument(ins, p):
             tier["cum"] = _C.number(t["cum"], q + ".cum")
         tiers.append(tier)
     out["tiers"] = tiers
+    out["vol_scaling"] = _check_scaling(ins["vol_scaling"], p + ".vol_scaling") if "vol_scaling" in ins else None
+    out["liquidation"] = _check_liquidation(ins["liquidation"], p + ".liquidation") if "liquidation" in ins else None
     return out
 
 
@@ -343,7 +386,8 @@ def _check_account(acc, p):
 def check(doc):
     """Checks a parsed book's shape; returns a normalised dict (BookError on bad input)."""
     root = _C.obj(doc, "", required=("format", "assets"),
-                  optional=("format", "valuation_asset", "margin_call_health", "assets", "instruments", "accounts"))
+                  optional=("format", "valuation_asset", "margin_call_health", "assets", "instruments", "accounts",
+                            "liquidation", "insurance_fund"))
     fmt = root["format"]
     if fmt != BOOK_FORMAT:
         raise BookError("format", "must be %s (got %s)" % (json.dumps(BOOK_FORMAT), json.dumps(fmt)
@@ -359,6 +403,9 @@ def check(doc):
                            for i, x in enumerate(_C.array(root.get("instruments", []), "instruments"))]
     book["accounts"] = [_check_account(x, "accounts[%d]" % i)
                         for i, x in enumerate(_C.array(root.get("accounts", []), "accounts"))]
+    book["liquidation"] = _check_liquidation(root["liquidation"], "liquidation") if "liquidation" in root else None
+    funds = _C.mapping(root.get("insurance_fund", {}), "insurance_fund")
+    book["insurance_fund"] = [(sym, _C.number(v, _key("insurance_fund", sym))) for sym, v in funds.items()]
     return book
 
 
@@ -443,6 +490,8 @@ def _load_into(eng, spec, accounts):
             raise BookError(p + ".value_tiers", _problem(exc)) from None
         except errors.RiskError as exc:
             raise BookError(_field_in_message(exc.message, p, _ASSET_FIELDS, p), _problem(exc)) from None
+        if a["vol"] is not None:
+            _load_vol(eng, asset_ids[a["symbol"]], a["vol"], p + ".vol")
 
     def asset_ref(sym, path):
         if sym not in asset_ids:
@@ -476,11 +525,15 @@ def _load_into(eng, spec, accounts):
             raise BookError(_field_in_message(exc.message, p, _INSTRUMENT_FIELDS, p), _problem(exc)) from None
         instrument_ids[ins["symbol"]] = iid
         lots[ins["symbol"]] = ins["lot_size"]
+        if ins["vol_scaling"] is not None:
+            _load_scaling(eng, iid, ins["vol_scaling"], p + ".vol_scaling")
 
     def instrument_ref(sym, path):
         if sym not in instrument_ids:
             raise BookError(path, "unknown instrument %s" % json.dumps(sym))
         return instrument_ids[sym]
+
+    _load_liquidation(eng, spec, asset_ref, instrument_ids)
 
     for i, a in enumerate(spec["accounts"]):
         p = "accounts[%d]" % i
@@ -523,6 +576,62 @@ def _load_into(eng, spec, accounts):
                     from None
             except errors.RiskError as exc:
                 raise BookError(_field_in_message(exc.message, q, _POSITION_FIELDS, q), _problem(exc)) from None
+
+
+def _load_liquidation(eng, spec, asset_ref, instrument_ids):
+    """The "liquidation" policies (engine, then instrument overrides) and the "insurance_fund"."""
+    from . import liquidation as _liq
+    items = [("liquidation", spec["liquidation"], None)]
+    items += [("instruments[%d].liquidation" % i, ins["liquidation"], instrument_ids[ins["symbol"]])
+              for i, ins in enumerate(spec["instruments"])]
+    for p, fields, iid in items:
+        if fields is None:
+            continue
+        try:
+            _liq.set_policy(eng, _liq.Policy(**fields), instrument=iid)
+        except errors.RiskError as exc:
+            raise BookError(_field_in_message(exc.message, p, _LIQUIDATION_FIELDS, p), _problem(exc)) from None
+    for sym, amount in spec["insurance_fund"]:
+        q = _key("insurance_fund", sym)
+        aid = asset_ref(sym, q)
+        try:
+            _liq.deposit(eng, aid, amount)
+        except errors.RiskError as exc:
+            raise BookError(q, _problem(exc)) from None
+
+
+def _load_vol(eng, aid, vol, p):
+    """An asset's "vol": the estimator's parameters, then the values set directly (at time 0)."""
+    try:
+        eng.set_asset_vol_params(aid, vol.get("lambda", 0.94), vol.get("periods_per_year", 365.0),
+                                 vol.get("seed", 0.0))
+    except errors.RiskError as exc:
+        msg = (exc.message or "").replace("seed_vol_annual", "seed")
+        raise BookError(_field_in_message(msg, p, ("lambda", "periods_per_year", "seed"), p), _problem(exc)) from None
+    setters = (("annual", lambda x: eng.set_asset_vol(aid, x, 0)),
+               ("stressed", lambda x: eng.set_asset_stressed_vol(aid, x)),
+               ("floor", lambda x: eng.set_asset_floor_vol(aid, x)),
+               ("buffer_release", lambda x: eng.set_asset_buffer_release(aid, x)))
+    for key, setter in setters:
+        if key not in vol:
+            continue
+        try:
+            setter(vol[key])
+        except errors.RiskError as exc:
+            raise BookError("%s.%s" % (p, key), _problem(exc)) from None
+
+
+def _load_scaling(eng, iid, sc, p):
+    """An instrument's "vol_scaling" (risk_engine_set_instrument_scaling)."""
+    kw = {_SCALING_C_NAMES[k]: v for k, v in sc.items()}
+    try:
+        eng.set_instrument_scaling(iid, **kw)
+    except errors.RiskError as exc:
+        field = _field_in_message(exc.message, p, tuple(_SCALING_C_NAMES.values()), p)
+        if field != p:
+            c_name = field[len(p) + 1:]
+            field = "%s.%s" % (p, next(k for k, c in _SCALING_C_NAMES.items() if c == c_name))
+        raise BookError(field, _problem(exc)) from None
 
 
 # ---------------------------------------------------------------- evaluation

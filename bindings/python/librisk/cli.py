@@ -37,6 +37,12 @@ def _parser():
     rp = sub.add_parser("report", help="print a readable report of the book")
     rp.add_argument("book", metavar="BOOK.json")
     rp.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    from . import vol as _vol
+    _vol.add_cli_parser(sub)
+    from . import liquidation as _liq
+    _liq.add_cli_parser(sub)
+    from . import whatif as _whatif
+    _whatif.add_subcommands(sub)
     return p
 
 
@@ -159,7 +165,14 @@ def main(argv=None):
             _parser().print_usage(sys.stderr)
             sys.stderr.write("python3 -m librisk: error: a command is required (evaluate or report)\n")
             return EXIT_BAD_INPUT
-        if args.threads < 1 or args.threads > 256:
+        if args.command == "vol":
+            from . import vol as _vol
+            try:
+                _vol.cli_main(args, sys.stdout)
+            except _vol.VolCliError as exc:
+                return _bad_input(exc)
+            return EXIT_OK
+        if getattr(args, "threads", 1) < 1 or getattr(args, "threads", 1) > 256:
             sys.stderr.write("--threads: must be between 1 and 256\n")
             return EXIT_BAD_INPUT
         try:
@@ -168,6 +181,21 @@ def main(argv=None):
         except _book.BookError as exc:
             return _bad_input(exc)
         with loaded:
+            if args.command == "liquidate":
+                from . import liquidation as _liq
+                text = json.dumps(_liq.plans_document(loaded), indent=None if args.compact else 2, allow_nan=False)
+                sys.stdout.write(text + "\n")
+                sys.stdout.flush()
+                return EXIT_OK
+            if args.command in ("whatif", "max-order"):
+                from . import whatif as _whatif
+                try:
+                    out = _whatif.run(loaded, args)
+                except _book.BookError as exc:
+                    return _bad_input(exc)
+                sys.stdout.write(json.dumps(out, indent=None if args.compact else 2, allow_nan=False) + "\n")
+                sys.stdout.flush()
+                return EXIT_OK
             try:
                 result = _book.evaluate(loaded, threads=args.threads)
             except _book.BookError as exc:

@@ -14,7 +14,8 @@ from . import errors, ffi
 
 __all__ = [
     "Engine", "Basket", "Account", "Position", "AccountSummary", "BasketSummary",
-    "PositionResult", "MarginTier", "SUMMARY_COLUMNS", "version", "version_number",
+    "PositionResult", "MarginTier", "MarginFactor", "AssetVolState", "SUMMARY_COLUMNS", "version",
+    "version_number",
 ]
 
 _STATES = {ffi.STATE_HEALTHY: "healthy", ffi.STATE_MARGIN_CALL: "margin_call",
@@ -27,6 +28,8 @@ _SIDES = {"both": ffi.SIDE_BOTH, "long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
 _SIDE_NAMES = {v: k for k, v in _SIDES.items()}
 _KINDS = {"perpetual": ffi.KIND_PERPETUAL, "future": ffi.KIND_FUTURE}
 _MM_PRICES = {"mark": ffi.MM_PRICE_MARK, "entry": ffi.MM_PRICE_ENTRY}
+_SCALING_MODES = {"off": ffi.SCALING_OFF, "tiers": ffi.SCALING_TIERS, "var": ffi.SCALING_VAR}
+_SCALING_NAMES = {v: k for k, v in _SCALING_MODES.items()}
 
 #: The float64 fields of ``risk_account_summary`` that :meth:`Engine.evaluate_all_into` can fill.
 SUMMARY_COLUMNS = tuple(name for name, ctype in ffi.RiskAccountSummary._fields_ if ctype is ctypes.c_double)
@@ -199,6 +202,43 @@ class MarginTier:
     max_leverage: float
     cum: float
     cum_given: bool
+
+
+def _value_or_none(x):
+    """NaN (the C side's "no value yet") as None."""
+    return None if math.isnan(x) else x
+
+
+@dataclass(frozen=True)
+class MarginFactor:
+    """Where an instrument's volatility scaling stands (``risk_margin_factor``).
+
+    ``mode`` is ``'off'``, ``'tiers'`` or ``'var'``; ``factor`` is in force, ``target`` is what the
+    current state asks for (they differ while the rate cap binds); ``vol_annual`` is the volatility
+    after the stressed weight and the floor (None while the underlying has none);
+    ``reference_vol_annual`` is None when scaling is off.
+    """
+    mode: str
+    factor: float
+    target: float
+    vol_annual: object
+    reference_vol_annual: object
+
+
+@dataclass(frozen=True)
+class AssetVolState:
+    """An asset's volatility state (``risk_asset_vol_state``): annualised fractions, None where
+    there is no value yet; ``last_time_s`` is None before any stamped update."""
+    live_vol_annual: object
+    stressed_vol_annual: object
+    floor_vol_annual: object
+    buffer_release: float
+    lambda_: float
+    periods_per_year: float
+    last_time_s: object
+    n_returns: int
+    stressed_set: bool
+    floor_set: bool
 
 
 def _tier_struct(tier, where):
@@ -536,18 +576,26 @@ class Engine(_Handle):
     # -- margin schedules -----------------------------------------------------------------------
 
     def instrument_tiers(self, instrument):
-        """An instrument's margin schedule with every cum filled in: a list of MarginTier."""
+        """An instrument's margin schedule with every cum filled in: a list of MarginTier.
+
+        Under volatility scaling this is the effective schedule, the one evaluation uses."""
+        return self._read_tiers(ffi.lib().risk_engine_instrument_tiers, instrument)
+
+    def instrument_base_tiers(self, instrument):
+        """An instrument's base (calibrated) schedule, as registered: a list of MarginTier."""
+        return self._read_tiers(ffi.lib().risk_engine_instrument_base_tiers, instrument)
+
+    def _read_tiers(self, cfn, instrument):
         ptr = self._require()
         iid = self._instrument_id(instrument)
-        L = ffi.lib()
         count = ctypes.c_size_t()
         try:
-            L.risk_engine_instrument_tiers(ptr, iid, None, 0, ctypes.byref(count))
+            cfn(ptr, iid, None, 0, ctypes.byref(count))
         except errors.BufferTooSmallError:
             pass
         n = count.value
         arr = (ffi.RiskMarginTier * max(n, 1))()
-        L.risk_engine_instrument_tiers(ptr, iid, arr, n, ctypes.byref(count))
+        cfn(ptr, iid, arr, n, ctypes.byref(count))
         return [MarginTier(t.notional_cap, t.mmr, t.max_leverage, t.cum, bool(t.cum_given))
                 for t in arr[:count.value]]
 
@@ -559,6 +607,93 @@ class Engine(_Handle):
                                                float(leverage), ctypes.byref(im), ctypes.byref(mm),
                                                ctypes.byref(tier))
         return im.value, mm.value, tier.value
+
+    # -- volatility-scaled margin (docs/volatility.md, sections 2 and 3) -------------------------
+
+    def set_instrument_scaling(self, instrument, mode="tiers", reference_vol_annual=0.0, min_factor=1.0,
+                               max_factor=4.0, z=2.326, horizon_days=1.0, days_per_year=365.0, buffer=0.0,
+                               stress_weight=0.0, max_daily_change=0.0, vol_floor=False):
+        """Turns an instrument's volatility scaling on (``mode`` ``'tiers'`` or ``'var'``), changes
+        it, or turns it off (``mode='off'`` or None). The defaults are ``RISK_MARGIN_SCALING_INIT``'s;
+        ``buffer``, ``stress_weight``, ``vol_floor`` and ``max_daily_change`` are the
+        anti-procyclicality options, off at 0/False."""
+        ptr = self._require()
+        iid = self._instrument_id(instrument)
+        sc = ffi.RiskMarginScaling.init()
+        sc.mode = _lookup(_SCALING_MODES, "off" if mode is None else mode, "mode")
+        sc.reference_vol_annual = float(reference_vol_annual)
+        sc.min_factor = float(min_factor)
+        sc.max_factor = float(max_factor)
+        sc.z = float(z)
+        sc.horizon_days = float(horizon_days)
+        sc.days_per_year = float(days_per_year)
+        sc.buffer = float(buffer)
+        sc.stress_weight = float(stress_weight)
+        sc.max_daily_change = float(max_daily_change)
+        sc.vol_floor = 1 if vol_floor else 0
+        ffi.lib().risk_engine_set_instrument_scaling(ptr, iid, ctypes.byref(sc))
+
+    def instrument_scaling(self, instrument):
+        """An instrument's scaling parameters as a dict (the keyword arguments of
+        :meth:`set_instrument_scaling`)."""
+        sc = ffi.RiskMarginScaling.init()
+        ffi.lib().risk_engine_instrument_scaling(self._require(), self._instrument_id(instrument), ctypes.byref(sc))
+        out = {name: getattr(sc, name) for name, _ in ffi.RiskMarginScaling._fields_
+               if name not in ("version", "mode", "vol_floor", "reserved")}
+        out["mode"] = _SCALING_NAMES.get(sc.mode, str(sc.mode))
+        out["vol_floor"] = bool(sc.vol_floor)
+        return out
+
+    def instrument_factor(self, instrument):
+        """An instrument's current factor and the volatility behind it: a :class:`MarginFactor`."""
+        f = ffi.RiskMarginFactor.init()
+        ffi.lib().risk_engine_instrument_factor(self._require(), self._instrument_id(instrument), ctypes.byref(f))
+        return MarginFactor(_SCALING_NAMES.get(f.mode, str(f.mode)), f.factor, f.target,
+                            _value_or_none(f.vol_annual), _value_or_none(f.reference_vol_annual))
+
+    def set_asset_vol_params(self, asset, lambda_=0.94, periods_per_year=365.0, seed_vol_annual=0.0):
+        """Sets how an asset's live volatility is estimated (EWMA decay, periods per year of the
+        fed returns, starting volatility) and restarts its estimate."""
+        p = ffi.RiskAssetVolParams.init()
+        setattr(p, "lambda", float(lambda_))  # a Python keyword
+        p.periods_per_year = float(periods_per_year)
+        p.seed_vol_annual = float(seed_vol_annual)
+        ffi.lib().risk_engine_set_asset_vol_params(self._require(), self._asset_id(asset), ctypes.byref(p))
+
+    def set_asset_vol(self, asset, vol_annual, time_s):
+        """Sets an asset's live volatility (annualised, 0.6 = 60 %) at ``time_s`` (seconds, not
+        before the asset's last update)."""
+        ffi.lib().risk_engine_set_asset_vol(self._require(), self._asset_id(asset), float(vol_annual), int(time_s))
+
+    def feed_asset_return(self, asset, log_return, time_s):
+        """Feeds one log return of an asset (one period of its parameters) at ``time_s``."""
+        ffi.lib().risk_engine_feed_asset_return(self._require(), self._asset_id(asset), float(log_return),
+                                                int(time_s))
+
+    def feed_asset_price(self, asset, price, time_s):
+        """Feeds one price (a close per period) of an asset at ``time_s``; the first only primes."""
+        ffi.lib().risk_engine_feed_asset_price(self._require(), self._asset_id(asset), float(price), int(time_s))
+
+    def set_asset_stressed_vol(self, asset, vol_annual):
+        """Sets an asset's stressed volatility (0: the highest live volatility observed)."""
+        ffi.lib().risk_engine_set_asset_stressed_vol(self._require(), self._asset_id(asset), float(vol_annual))
+
+    def set_asset_floor_vol(self, asset, vol_annual):
+        """Sets an asset's long-run (floor) volatility (0: estimated from every fed return)."""
+        ffi.lib().risk_engine_set_asset_floor_vol(self._require(), self._asset_id(asset), float(vol_annual))
+
+    def set_asset_buffer_release(self, asset, fraction):
+        """Releases a fraction in [0, 1] of the buffers of the instruments on an asset (stress)."""
+        ffi.lib().risk_engine_set_asset_buffer_release(self._require(), self._asset_id(asset), float(fraction))
+
+    def asset_vol(self, asset):
+        """An asset's volatility state: an :class:`AssetVolState`."""
+        s = ffi.RiskAssetVolState.init()
+        ffi.lib().risk_engine_asset_vol(self._require(), self._asset_id(asset), ctypes.byref(s))
+        return AssetVolState(_value_or_none(s.live_vol_annual), _value_or_none(s.stressed_vol_annual),
+                             _value_or_none(s.floor_vol_annual), s.buffer_release, getattr(s, "lambda"), s.periods_per_year,
+                             s.last_time_s if s.flags & ffi.ASSET_VOL_HAS_TIME else None, s.n_returns,
+                             bool(s.flags & ffi.ASSET_VOL_STRESSED_SET), bool(s.flags & ffi.ASSET_VOL_FLOOR_SET))
 
     # -- accounts -------------------------------------------------------------------------------
 
@@ -908,6 +1043,22 @@ class Account(_Handle):
         L = ffi.lib()
         L.risk_account_evaluate(ptr, ctypes.byref(s))
         return AccountSummary._from_struct(L.risk_account_id(ptr), s)
+
+    def whatif(self, instrument, side, qty, price=0.0, leg=None):
+        """The :class:`AccountSummary` after a hypothetical fill (``side`` 'buy'/'sell', ``price`` 0:
+        the mark, ``leg`` 'long'/'short' in hedge mode); the account is unchanged. See librisk.whatif."""
+        from . import whatif as _whatif
+        return _whatif.whatif(self, instrument, side, qty, price, leg)
+
+    def max_order_qty(self, instrument, side, price=0.0, leg=None):
+        """The largest whole-lot quantity of an order that keeps ``available >= 0`` (math.inf when unbounded)."""
+        from . import whatif as _whatif
+        return _whatif.max_order_qty(self, instrument, side, price, leg)
+
+    def orders_summary(self, orders):
+        """``(AccountSummary, fills)`` with resting ``orders`` under each instrument's worse side filling."""
+        from . import whatif as _whatif
+        return _whatif.orders_summary(self, orders)
 
     def position_results(self):
         """Per-position results with liquidation and bankruptcy prices: a list of PositionResult."""

@@ -26,7 +26,10 @@ __all__ = [
     "VERSION_MAJOR", "LibraryError", "lib", "library_path",
     "RiskAllocator", "RiskEngineOptions", "RiskValueTier", "RiskAssetSpec", "RiskMarginTier",
     "RiskInstrumentSpec", "RiskBasketSummary", "RiskAccountSummary", "RiskPositionSpec",
-    "RiskPositionResult",
+    "RiskPositionResult", "RiskLiquidationPolicy", "RiskLiquidationAction", "RiskLiquidationPlan",
+    "RiskInsuranceFund", "RiskAdlEntry", "RiskOrder", "RiskVolEwmaState", "RiskVolRealizedState", "RiskVolGarchState",
+    "RiskVolGarchOptions", "RiskVolGarchResult", "RiskVolRangeState",
+    "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -58,6 +61,27 @@ POSITION_HEDGE = 1                   # RISK_POSITION_HEDGE
 SIDE_BOTH = 0                        # RISK_SIDE_BOTH
 SIDE_LONG = 1                        # RISK_SIDE_LONG
 SIDE_SHORT = 2                       # RISK_SIDE_SHORT
+ORDER_BUY = 1                        # RISK_ORDER_BUY
+ORDER_SELL = 2                       # RISK_ORDER_SELL
+ORDER_VERSION = 1                    # RISK_ORDER_VERSION
+
+EXIT_BUFFER = 0                      # RISK_EXIT_BUFFER
+EXIT_INITIAL = 1                     # RISK_EXIT_INITIAL
+PRICE_MARK = 0                       # RISK_PRICE_MARK
+PRICE_PENALTY = 1                    # RISK_PRICE_PENALTY
+LIQUIDATION_POLICY_VERSION = 1       # RISK_LIQUIDATION_POLICY_VERSION
+LIQUIDATION_ACTION_VERSION = 1       # RISK_LIQUIDATION_ACTION_VERSION
+LIQUIDATION_PLAN_VERSION = 1         # RISK_LIQUIDATION_PLAN_VERSION
+INSURANCE_FUND_VERSION = 1           # RISK_INSURANCE_FUND_VERSION
+ADL_ENTRY_VERSION = 1                # RISK_ADL_ENTRY_VERSION
+ACTION_REDUCE = 1                    # RISK_ACTION_REDUCE
+ACTION_SEIZE = 2                     # RISK_ACTION_SEIZE
+ACTION_INSURANCE = 3                 # RISK_ACTION_INSURANCE
+ACTION_ADL = 4                       # RISK_ACTION_ADL
+PLAN_NONE = 0                        # RISK_PLAN_NONE
+PLAN_PARTIAL = 1                     # RISK_PLAN_PARTIAL
+PLAN_LIMITED = 2                     # RISK_PLAN_LIMITED
+PLAN_CLOSE_OUT = 3                   # RISK_PLAN_CLOSE_OUT
 
 STATE_HEALTHY = 0                    # RISK_STATE_HEALTHY
 STATE_MARGIN_CALL = 1                # RISK_STATE_MARGIN_CALL
@@ -67,6 +91,32 @@ STATE_BANKRUPT = 3                   # RISK_STATE_BANKRUPT
 RESULT_HAS_LIQUIDATION_PRICE = 0x1   # RISK_RESULT_HAS_LIQUIDATION_PRICE
 RESULT_HAS_BANKRUPTCY_PRICE = 0x2    # RISK_RESULT_HAS_BANKRUPTCY_PRICE
 RESULT_LIQUIDATABLE = 0x4            # RISK_RESULT_LIQUIDATABLE
+
+SCALING_OFF = 0                      # RISK_SCALING_OFF
+SCALING_TIERS = 1                    # RISK_SCALING_TIERS
+SCALING_VAR = 2                      # RISK_SCALING_VAR
+MARGIN_SCALING_VERSION = 1           # RISK_MARGIN_SCALING_VERSION
+ASSET_VOL_PARAMS_VERSION = 1         # RISK_ASSET_VOL_PARAMS_VERSION
+ASSET_VOL_STATE_VERSION = 1          # RISK_ASSET_VOL_STATE_VERSION
+ASSET_VOL_STRESSED_SET = 0x1         # RISK_ASSET_VOL_STRESSED_SET
+ASSET_VOL_FLOOR_SET = 0x2            # RISK_ASSET_VOL_FLOOR_SET
+ASSET_VOL_HAS_TIME = 0x4             # RISK_ASSET_VOL_HAS_TIME
+MARGIN_FACTOR_VERSION = 1            # RISK_MARGIN_FACTOR_VERSION
+
+VOL_PERIODS_DAILY = 365.0            # RISK_VOL_PERIODS_DAILY
+VOL_PERIODS_HOURLY = 8760.0          # RISK_VOL_PERIODS_HOURLY
+VOL_EWMA_LAMBDA_DEFAULT = 0.94       # RISK_VOL_EWMA_LAMBDA_DEFAULT
+VOL_EWMA_STATE_VERSION = 1           # RISK_VOL_EWMA_STATE_VERSION
+VOL_REALIZED_STATE_VERSION = 1       # RISK_VOL_REALIZED_STATE_VERSION
+VOL_GARCH_STATE_VERSION = 1          # RISK_VOL_GARCH_STATE_VERSION
+VOL_GARCH_OPTIONS_VERSION = 1        # RISK_VOL_GARCH_OPTIONS_VERSION
+VOL_GARCH_RESULT_VERSION = 1         # RISK_VOL_GARCH_RESULT_VERSION
+VOL_GARCH_VARIANCE_TARGETING = 0x1   # RISK_VOL_GARCH_VARIANCE_TARGETING
+VOL_RANGE_STATE_VERSION = 1          # RISK_VOL_RANGE_STATE_VERSION
+VOL_PARKINSON = 1                    # RISK_VOL_PARKINSON
+VOL_GARMAN_KLASS = 2                 # RISK_VOL_GARMAN_KLASS
+VOL_ROGERS_SATCHELL = 3              # RISK_VOL_ROGERS_SATCHELL
+VOL_YANG_ZHANG = 4                   # RISK_VOL_YANG_ZHANG
 
 # ---------------------------------------------------------------- opaque handles
 
@@ -289,10 +339,305 @@ class RiskPositionResult(ctypes.Structure):
         return cls(version=POSITION_RESULT_VERSION)
 
 
+class RiskLiquidationPolicy(ctypes.Structure):
+    """``risk_liquidation_policy`` (include/risk/liquidation.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("exit_target", ctypes.c_uint32),
+        ("buffer", ctypes.c_double),
+        ("fee", ctypes.c_double),
+        ("insurance_fee", ctypes.c_double),
+        ("price_model", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("penalty", ctypes.c_double),
+        ("close_factor", ctypes.c_double),
+        ("full_close_health", ctypes.c_double),
+        ("bonus", ctypes.c_double),
+        ("protocol_share", ctypes.c_double),
+        ("min_notional", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_LIQUIDATION_POLICY_INIT``."""
+        return cls(LIQUIDATION_POLICY_VERSION, EXIT_BUFFER, 0.02, 0.0, 0.0, PRICE_MARK, 0, 0.1, 1.0, 0.0, 0.0,
+                   0.0, 0.0)
+
+
+class RiskLiquidationAction(ctypes.Structure):
+    """``risk_liquidation_action`` (include/risk/liquidation.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("type", ctypes.c_uint32),
+        ("instrument", ctypes.c_uint32),
+        ("side", ctypes.c_uint32),
+        ("leg", ctypes.c_uint32),
+        ("asset", ctypes.c_uint32),
+        ("repay_asset", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("counterparty", ctypes.c_uint64),
+        ("qty", ctypes.c_double),
+        ("price", ctypes.c_double),
+        ("fee", ctypes.c_double),
+        ("insurance_fee", ctypes.c_double),
+        ("amount", ctypes.c_double),
+        ("repay_amount", ctypes.c_double),
+        ("bonus", ctypes.c_double),
+        ("protocol_fee", ctypes.c_double),
+    ]
+
+
+class RiskLiquidationPlan(ctypes.Structure):
+    """``risk_liquidation_plan`` (include/risk/liquidation.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("outcome", ctypes.c_uint32),
+        ("account_id", ctypes.c_uint64),
+        ("n_actions", ctypes.c_size_t),
+        ("health_before", ctypes.c_double),
+        ("health_after", ctypes.c_double),
+        ("equity_before", ctypes.c_double),
+        ("equity_after", ctypes.c_double),
+        ("deficit", ctypes.c_double),
+        ("uncovered", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_LIQUIDATION_PLAN_INIT``."""
+        return cls(version=LIQUIDATION_PLAN_VERSION)
+
+
+class RiskInsuranceFund(ctypes.Structure):
+    """``risk_insurance_fund`` (include/risk/liquidation.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("asset", ctypes.c_uint32),
+        ("balance", ctypes.c_double),
+        ("deposits", ctypes.c_double),
+        ("contributions", ctypes.c_double),
+        ("draws", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_INSURANCE_FUND_INIT``."""
+        return cls(version=INSURANCE_FUND_VERSION)
+
+
+class RiskAdlEntry(ctypes.Structure):
+    """``risk_adl_entry`` (include/risk/liquidation.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("leg", ctypes.c_uint32),
+        ("account_id", ctypes.c_uint64),
+        ("qty", ctypes.c_double),
+        ("pnl_pct", ctypes.c_double),
+        ("effective_leverage", ctypes.c_double),
+        ("score", ctypes.c_double),
+    ]
+
+
+class RiskMarginScaling(ctypes.Structure):
+    """``risk_margin_scaling`` (include/risk/margin.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("mode", ctypes.c_uint32),
+        ("reference_vol_annual", ctypes.c_double),
+        ("min_factor", ctypes.c_double),
+        ("max_factor", ctypes.c_double),
+        ("z", ctypes.c_double),
+        ("horizon_days", ctypes.c_double),
+        ("days_per_year", ctypes.c_double),
+        ("buffer", ctypes.c_double),
+        ("stress_weight", ctypes.c_double),
+        ("max_daily_change", ctypes.c_double),
+        ("vol_floor", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_MARGIN_SCALING_INIT``."""
+        return cls(MARGIN_SCALING_VERSION, SCALING_OFF, 0.0, 1.0, 4.0, 2.326, 1.0, 365.0, 0.0, 0.0, 0.0, 0, 0)
+
+
+class RiskAssetVolParams(ctypes.Structure):
+    """``risk_asset_vol_params`` (include/risk/margin.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("lambda", ctypes.c_double),  # a keyword: getattr(state, "lambda")
+        ("periods_per_year", ctypes.c_double),
+        ("seed_vol_annual", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_ASSET_VOL_PARAMS_INIT``."""
+        return cls(ASSET_VOL_PARAMS_VERSION, 0, 0.94, 365.0, 0.0)
+
+
+class RiskAssetVolState(ctypes.Structure):
+    """``risk_asset_vol_state`` (include/risk/margin.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("live_vol_annual", ctypes.c_double),
+        ("stressed_vol_annual", ctypes.c_double),
+        ("floor_vol_annual", ctypes.c_double),
+        ("buffer_release", ctypes.c_double),
+        ("lambda", ctypes.c_double),  # a keyword: getattr(state, "lambda")
+        ("periods_per_year", ctypes.c_double),
+        ("last_time_s", ctypes.c_int64),
+        ("n_returns", ctypes.c_uint64),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_ASSET_VOL_STATE_INIT``."""
+        return cls(version=ASSET_VOL_STATE_VERSION)
+
+
+class RiskMarginFactor(ctypes.Structure):
+    """``risk_margin_factor`` (include/risk/margin.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("mode", ctypes.c_uint32),
+        ("factor", ctypes.c_double),
+        ("target", ctypes.c_double),
+        ("vol_annual", ctypes.c_double),
+        ("reference_vol_annual", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_MARGIN_FACTOR_INIT``."""
+        return cls(version=MARGIN_FACTOR_VERSION)
+
+
+class RiskOrder(ctypes.Structure):
+    """``risk_order`` (include/risk/whatif.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("instrument", ctypes.c_uint32),
+        ("side", ctypes.c_uint32),
+        ("leg", ctypes.c_uint32),
+        ("qty", ctypes.c_double),
+        ("price", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_ORDER_INIT``."""
+        return cls(ORDER_VERSION, ID_NONE, ORDER_BUY, SIDE_BOTH, 0.0, 0.0)
+
+
+class RiskVolEwmaState(ctypes.Structure):
+    """``risk_vol_ewma_state`` (include/risk/vol.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("lambda", ctypes.c_double),  # a keyword: getattr(state, "lambda")
+        ("variance", ctypes.c_double),
+        ("last_price", ctypes.c_double),
+        ("count", ctypes.c_uint64),
+    ]
+
+
+class RiskVolRealizedState(ctypes.Structure):
+    """``risk_vol_realized_state`` (include/risk/vol.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("ring", ctypes.POINTER(ctypes.c_double)),
+        ("window", ctypes.c_size_t),
+        ("head", ctypes.c_size_t),
+        ("count", ctypes.c_uint64),
+        ("sum", ctypes.c_double),
+        ("sum_sq", ctypes.c_double),
+        ("last_price", ctypes.c_double),
+    ]
+
+
+class RiskVolGarchState(ctypes.Structure):
+    """``risk_vol_garch_state`` (include/risk/vol.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("omega", ctypes.c_double),
+        ("alpha", ctypes.c_double),
+        ("beta", ctypes.c_double),
+        ("variance", ctypes.c_double),
+        ("last_price", ctypes.c_double),
+        ("count", ctypes.c_uint64),
+    ]
+
+
+class RiskVolGarchOptions(ctypes.Structure):
+    """``risk_vol_garch_options`` (include/risk/vol.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("max_iterations", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("tolerance", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VOL_GARCH_OPTIONS_INIT``."""
+        return cls(VOL_GARCH_OPTIONS_VERSION, 0, 200, 0, 1e-8)
+
+
+class RiskVolGarchResult(ctypes.Structure):
+    """``risk_vol_garch_result`` (include/risk/vol.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("converged", ctypes.c_uint32),
+        ("iterations", ctypes.c_uint32),
+        ("n", ctypes.c_size_t),
+        ("omega", ctypes.c_double),
+        ("alpha", ctypes.c_double),
+        ("beta", ctypes.c_double),
+        ("se_omega", ctypes.c_double),
+        ("se_alpha", ctypes.c_double),
+        ("se_beta", ctypes.c_double),
+        ("se_robust_omega", ctypes.c_double),
+        ("se_robust_alpha", ctypes.c_double),
+        ("se_robust_beta", ctypes.c_double),
+        ("log_likelihood", ctypes.c_double),
+        ("long_run_variance", ctypes.c_double),
+        ("sample_variance", ctypes.c_double),
+        ("variance_next", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VOL_GARCH_RESULT_INIT``."""
+        return cls(version=VOL_GARCH_RESULT_VERSION)
+
+
+class RiskVolRangeState(ctypes.Structure):
+    """``risk_vol_range_state`` (include/risk/vol.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("method", ctypes.c_uint32),
+        ("ring", ctypes.POINTER(ctypes.c_double)),
+        ("window", ctypes.c_size_t),
+        ("head", ctypes.c_size_t),
+        ("count", ctypes.c_uint64),
+        ("sum", ctypes.c_double * 5),
+        ("last_close", ctypes.c_double),
+    ]
+
+
 # ---------------------------------------------------------------- function table
 
 _u32 = ctypes.c_uint32
 _u64 = ctypes.c_uint64
+_i64 = ctypes.c_int64
 _i32 = ctypes.c_int
 _dbl = ctypes.c_double
 _sz = ctypes.c_size_t
@@ -375,6 +720,67 @@ _FUNCTIONS = {
     "risk_engine_instrument_tiers": (_i32, [EngineP, _u32, _P(RiskMarginTier), _sz, _P(_sz)], ("engine", 0)),
     "risk_engine_instrument_margin": (_i32, [EngineP, _u32, _dbl, _dbl, _P(_dbl), _P(_dbl), _P(_u32)],
                                       ("engine", 0)),
+    "risk_engine_set_instrument_scaling": (_i32, [EngineP, _u32, _P(RiskMarginScaling)], ("engine", 0)),
+    "risk_engine_instrument_scaling": (_i32, [EngineP, _u32, _P(RiskMarginScaling)], ("engine", 0)),
+    "risk_engine_instrument_factor": (_i32, [EngineP, _u32, _P(RiskMarginFactor)], ("engine", 0)),
+    "risk_engine_instrument_base_tiers": (_i32, [EngineP, _u32, _P(RiskMarginTier), _sz, _P(_sz)], ("engine", 0)),
+    "risk_engine_set_asset_vol_params": (_i32, [EngineP, _u32, _P(RiskAssetVolParams)], ("engine", 0)),
+    "risk_engine_set_asset_vol": (_i32, [EngineP, _u32, _dbl, _i64], ("engine", 0)),
+    "risk_engine_feed_asset_return": (_i32, [EngineP, _u32, _dbl, _i64], ("engine", 0)),
+    "risk_engine_feed_asset_price": (_i32, [EngineP, _u32, _dbl, _i64], ("engine", 0)),
+    "risk_engine_set_asset_stressed_vol": (_i32, [EngineP, _u32, _dbl], ("engine", 0)),
+    "risk_engine_set_asset_floor_vol": (_i32, [EngineP, _u32, _dbl], ("engine", 0)),
+    "risk_engine_set_asset_buffer_release": (_i32, [EngineP, _u32, _dbl], ("engine", 0)),
+    "risk_engine_asset_vol": (_i32, [EngineP, _u32, _P(RiskAssetVolState)], ("engine", 0)),
+    # liquidation.h
+    "risk_engine_set_liquidation_policy": (_i32, [EngineP, _P(RiskLiquidationPolicy)], ("engine", 0)),
+    "risk_engine_liquidation_policy": (_i32, [EngineP, _P(RiskLiquidationPolicy)], ("engine", 0)),
+    "risk_engine_set_instrument_liquidation_policy": (_i32, [EngineP, _u32, _P(RiskLiquidationPolicy)],
+                                                      ("engine", 0)),
+    "risk_engine_instrument_liquidation_policy": (_i32, [EngineP, _u32, _P(RiskLiquidationPolicy)], ("engine", 0)),
+    "risk_engine_insurance_fund_deposit": (_i32, [EngineP, _u32, _dbl], ("engine", 0)),
+    "risk_engine_insurance_fund": (_i32, [EngineP, _u32, _P(RiskInsuranceFund)], ("engine", 0)),
+    "risk_account_liquidation_plan": (_i32, [AccountP, _P(RiskLiquidationPlan), _P(RiskLiquidationAction), _sz,
+                                             _P(_sz)], ("account", 0)),
+    "risk_account_apply_plan": (_i32, [AccountP, _P(RiskLiquidationPlan), _P(RiskLiquidationAction), _sz],
+                                ("account", 0)),
+    "risk_engine_adl_ranking": (_i32, [EngineP, _u32, _u32, _P(RiskAdlEntry), _sz, _P(_sz)], ("engine", 0)),
+    # whatif.h
+    "risk_account_whatif": (_i32, [AccountP, _P(RiskOrder), _P(RiskAccountSummary)], ("account", 0)),
+    "risk_account_max_order_qty": (_i32, [AccountP, _u32, _u32, _u32, _dbl, _P(_dbl)], ("account", 0)),
+    "risk_account_orders_summary": (_i32, [AccountP, _P(RiskOrder), _sz, _P(RiskAccountSummary), _P(_u32)],
+                                    ("account", 0)),
+    # vol.h (no handle: the status is the message)
+    "risk_vol_ewma_init": (_i32, [_P(RiskVolEwmaState), _dbl, _dbl], None),
+    "risk_vol_ewma_update": (_i32, [_P(RiskVolEwmaState), _dbl], None),
+    "risk_vol_ewma_update_price": (_i32, [_P(RiskVolEwmaState), _dbl], None),
+    "risk_vol_ewma_variance": (_i32, [_P(RiskVolEwmaState), _P(_dbl)], None),
+    "risk_vol_ewma_vol_annual": (_i32, [_P(RiskVolEwmaState), _dbl, _P(_dbl)], None),
+    "risk_vol_ewma": (_i32, [_P(_dbl), _P(_dbl), _sz, _dbl, _dbl, _dbl], None),
+    "risk_vol_log_returns": (_i32, [_P(_dbl), _P(_dbl), _sz], None),
+    "risk_vol_realized": (_i32, [_P(_dbl), _P(_dbl), _sz, _sz, _dbl], None),
+    "risk_vol_realized_init": (_i32, [_P(RiskVolRealizedState), _P(_dbl), _sz, _sz], None),
+    "risk_vol_realized_update": (_i32, [_P(RiskVolRealizedState), _dbl], None),
+    "risk_vol_realized_update_price": (_i32, [_P(RiskVolRealizedState), _dbl], None),
+    "risk_vol_realized_variance": (_i32, [_P(RiskVolRealizedState), _P(_dbl)], None),
+    "risk_vol_realized_vol_annual": (_i32, [_P(RiskVolRealizedState), _dbl, _P(_dbl)], None),
+    "risk_vol_garch_init": (_i32, [_P(RiskVolGarchState), _dbl, _dbl, _dbl, _dbl], None),
+    "risk_vol_garch_update": (_i32, [_P(RiskVolGarchState), _dbl], None),
+    "risk_vol_garch_update_price": (_i32, [_P(RiskVolGarchState), _dbl], None),
+    "risk_vol_garch_variance": (_i32, [_P(RiskVolGarchState), _P(_dbl)], None),
+    "risk_vol_garch_vol_annual": (_i32, [_P(RiskVolGarchState), _dbl, _P(_dbl)], None),
+    "risk_vol_garch_forecast": (_i32, [_P(_dbl), _P(_dbl), _P(RiskVolGarchState), _u32], None),
+    "risk_vol_garch": (_i32, [_P(_dbl), _P(_dbl), _sz, _dbl, _dbl, _dbl, _dbl, _dbl], None),
+    "risk_vol_garch_loglik": (_i32, [_P(_dbl), _P(_dbl), _sz, _dbl, _dbl, _dbl], None),
+    "risk_vol_garch_fit": (_i32, [_P(RiskVolGarchResult), _P(_dbl), _sz, _P(RiskVolGarchOptions)], None),
+    "risk_vol_parkinson": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _sz, _sz, _dbl], None),
+    "risk_vol_garman_klass": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _sz, _sz, _dbl], None),
+    "risk_vol_rogers_satchell": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _sz, _sz, _dbl], None),
+    "risk_vol_yang_zhang": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _sz, _sz, _dbl], None),
+    "risk_vol_range_init": (_i32, [_P(RiskVolRangeState), _u32, _P(_dbl), _sz, _sz], None),
+    "risk_vol_range_update": (_i32, [_P(RiskVolRangeState), _dbl, _dbl, _dbl, _dbl], None),
+    "risk_vol_range_variance": (_i32, [_P(RiskVolRangeState), _P(_dbl)], None),
+    "risk_vol_range_vol_annual": (_i32, [_P(RiskVolRangeState), _dbl, _P(_dbl)], None),
 }
 
 #: Names of every C function the bindings declare (a test compares them with the headers).

@@ -1,0 +1,243 @@
+"""Liquidation: policy, plans, applying them, insurance funds and ADL queues (include/risk/liquidation.h).
+
+Every number comes from the C library; this module converts between Python values and the C
+structs and names ids by symbol. See docs/liquidation.md for the algorithm and its sources.
+
+>>> from librisk import liquidation
+>>> liquidation.set_policy(engine, buffer=0.02, fee=0.01, insurance_fee=0.01)   # doctest: +SKIP
+>>> plan = liquidation.plan(account)                                            # doctest: +SKIP
+>>> liquidation.apply_plan(account, plan)                                       # doctest: +SKIP
+"""
+
+import ctypes
+
+from . import errors, ffi
+
+__all__ = ["Policy", "Plan", "set_policy", "policy", "deposit", "insurance_fund", "plan", "apply_plan",
+           "adl_ranking", "EXIT_TARGETS", "PRICE_MODELS", "POLICY_FIELDS"]
+
+EXIT_TARGETS = {"buffer": ffi.EXIT_BUFFER, "initial": ffi.EXIT_INITIAL}
+PRICE_MODELS = {"mark": ffi.PRICE_MARK, "penalty": ffi.PRICE_PENALTY}
+OUTCOMES = {ffi.PLAN_NONE: "none", ffi.PLAN_PARTIAL: "partial", ffi.PLAN_LIMITED: "limited",
+            ffi.PLAN_CLOSE_OUT: "close_out"}
+_SIDES = {ffi.ORDER_BUY: "buy", ffi.ORDER_SELL: "sell"}
+_LEGS = {ffi.SIDE_BOTH: None, ffi.SIDE_LONG: "long", ffi.SIDE_SHORT: "short"}
+
+#: Policy fields in the order of ``risk_liquidation_policy`` (the book's "liquidation" object).
+POLICY_FIELDS = ("exit_target", "buffer", "fee", "insurance_fee", "price_model", "penalty", "close_factor",
+                 "full_close_health", "bonus", "protocol_share", "min_notional")
+
+
+class Policy:
+    """A liquidation policy; defaults are ``RISK_LIQUIDATION_POLICY_INIT``'s.
+
+    ``exit_target`` is ``'buffer'`` or ``'initial'``, ``price_model`` ``'mark'`` or ``'penalty'``;
+    the other fields are numbers (see docs/book-format.md).
+    """
+    __slots__ = POLICY_FIELDS
+
+    def __init__(self, **fields):
+        c = ffi.RiskLiquidationPolicy.init()
+        self.exit_target = "buffer"
+        self.price_model = "mark"
+        for k in POLICY_FIELDS:
+            if k not in ("exit_target", "price_model"):
+                setattr(self, k, getattr(c, k))
+        for k, v in fields.items():
+            if k not in POLICY_FIELDS:
+                raise TypeError("unknown policy field %r" % k)
+            setattr(self, k, v)
+
+    def _struct(self):
+        c = ffi.RiskLiquidationPolicy.init()
+        if self.exit_target not in EXIT_TARGETS:
+            raise errors.make(errors.InvalidError, "exit_target must be 'buffer' or 'initial' (got %r)"
+                              % (self.exit_target,))
+        if self.price_model not in PRICE_MODELS:
+            raise errors.make(errors.InvalidError, "price_model must be 'mark' or 'penalty' (got %r)"
+                              % (self.price_model,))
+        c.exit_target = EXIT_TARGETS[self.exit_target]
+        c.price_model = PRICE_MODELS[self.price_model]
+        for k in POLICY_FIELDS:
+            if k not in ("exit_target", "price_model"):
+                setattr(c, k, float(getattr(self, k)))
+        return c
+
+    @classmethod
+    def _from_struct(cls, c):
+        p = cls()
+        p.exit_target = next(k for k, v in EXIT_TARGETS.items() if v == c.exit_target)
+        p.price_model = next(k for k, v in PRICE_MODELS.items() if v == c.price_model)
+        for k in POLICY_FIELDS:
+            if k not in ("exit_target", "price_model"):
+                setattr(p, k, getattr(c, k))
+        return p
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in POLICY_FIELDS}
+
+    def __repr__(self):
+        return "Policy(%s)" % ", ".join("%s=%r" % kv for kv in self.as_dict().items())
+
+
+def set_policy(engine, policy=None, instrument=None, **fields):
+    """Sets the engine's policy, or an instrument's override (``instrument=`` symbol or id).
+
+    Pass a :class:`Policy` or its fields as keywords. ``set_policy(engine, None, instrument=X)``
+    with no fields removes X's override.
+    """
+    if policy is None and fields:
+        policy = Policy(**fields)
+    elif policy is not None and fields:
+        raise TypeError("pass a Policy or keyword fields, not both")
+    L = ffi.lib()
+    if instrument is None:
+        if policy is None:
+            raise TypeError("the engine's policy cannot be removed; pass a Policy")
+        L.risk_engine_set_liquidation_policy(engine._require(), ctypes.byref(policy._struct()))
+        return
+    iid = engine._instrument_id(instrument)
+    ptr = ctypes.byref(policy._struct()) if policy is not None else None
+    L.risk_engine_set_instrument_liquidation_policy(engine._require(), iid, ptr)
+
+
+def policy(engine, instrument=None):
+    """The engine's policy, or the one that applies to an instrument's positions."""
+    c = ffi.RiskLiquidationPolicy.init()
+    L = ffi.lib()
+    if instrument is None:
+        L.risk_engine_liquidation_policy(engine._require(), ctypes.byref(c))
+    else:
+        L.risk_engine_instrument_liquidation_policy(engine._require(), engine._instrument_id(instrument),
+                                                    ctypes.byref(c))
+    return Policy._from_struct(c)
+
+
+def deposit(engine, asset, amount):
+    """Adds ``amount`` (>= 0) to the insurance fund of ``asset``."""
+    ffi.lib().risk_engine_insurance_fund_deposit(engine._require(), engine._asset_id(asset), float(amount))
+
+
+def insurance_fund(engine, asset):
+    """The insurance fund of ``asset``: ``{"balance", "deposits", "contributions", "draws"}``."""
+    c = ffi.RiskInsuranceFund.init()
+    ffi.lib().risk_engine_insurance_fund(engine._require(), engine._asset_id(asset), ctypes.byref(c))
+    return {"balance": c.balance, "deposits": c.deposits, "contributions": c.contributions, "draws": c.draws}
+
+
+class Plan:
+    """A liquidation plan: ``account_id``, ``outcome`` (``'none'``, ``'partial'``, ``'limited'``,
+    ``'close_out'``), ``health_before``, ``health_after``, ``equity_before``, ``equity_after``,
+    ``deficit``, ``uncovered`` and ``actions`` (dicts in the ``librisk-plans/1`` shape)."""
+    __slots__ = ("account_id", "outcome", "health_before", "health_after", "equity_before", "equity_after",
+                 "deficit", "uncovered", "actions", "_header", "_raw")
+
+    def as_dict(self):
+        return {"account": self.account_id, "health_before": self.health_before, "health_after": self.health_after,
+                "actions": list(self.actions)}
+
+
+def _name(table, key):
+    return table.get(key, key)
+
+
+def _action_dict(engine, a):
+    asset = engine.asset_symbol(a.asset) or a.asset
+    if a.type == ffi.ACTION_REDUCE:
+        d = {"type": "reduce", "instrument": engine.instrument_symbol(a.instrument) or a.instrument,
+             "side": _SIDES[a.side], "qty": a.qty, "price": a.price, "fee": a.fee, "insurance_fee": a.insurance_fee}
+    elif a.type == ffi.ACTION_SEIZE:
+        d = {"type": "seize", "asset": asset, "amount": a.amount,
+             "repay_asset": engine.asset_symbol(a.repay_asset) or a.repay_asset, "repay_amount": a.repay_amount,
+             "bonus": a.bonus, "protocol_fee": a.protocol_fee}
+    elif a.type == ffi.ACTION_INSURANCE:
+        d = {"type": "insurance", "asset": asset, "amount": a.amount}
+    else:
+        d = {"type": "adl", "counterparty": a.counterparty,
+             "instrument": engine.instrument_symbol(a.instrument) or a.instrument, "side": _SIDES[a.side],
+             "qty": a.qty, "price": a.price}
+    leg = _LEGS.get(a.leg)
+    if leg and d["type"] in ("reduce", "adl"):
+        d["leg"] = leg
+    return d
+
+
+def plan(account):
+    """The liquidation :class:`Plan` of an account (empty when it is not liquidatable)."""
+    L = ffi.lib()
+    ptr = account._require()
+    header = ffi.RiskLiquidationPlan.init()
+    n = ctypes.c_size_t(0)
+    try:
+        L.risk_account_liquidation_plan(ptr, ctypes.byref(header), None, 0, ctypes.byref(n))
+        raw = (ffi.RiskLiquidationAction * 0)()
+    except errors.BufferTooSmallError:
+        raw = (ffi.RiskLiquidationAction * n.value)()
+        header = ffi.RiskLiquidationPlan.init()
+        L.risk_account_liquidation_plan(ptr, ctypes.byref(header), raw, n.value, ctypes.byref(n))
+    engine = account.engine
+    p = Plan()
+    p.account_id = header.account_id
+    p.outcome = OUTCOMES[header.outcome]
+    for k in ("health_before", "health_after", "equity_before", "equity_after", "deficit", "uncovered"):
+        setattr(p, k, getattr(header, k))
+    p.actions = [_action_dict(engine, a) for a in raw[:header.n_actions]]
+    p._header = header
+    p._raw = raw
+    return p
+
+
+def apply_plan(account, p):
+    """Applies a :class:`Plan` made by :func:`plan` to the account, all or nothing."""
+    ffi.lib().risk_account_apply_plan(account._require(), ctypes.byref(p._header), p._raw, p._header.n_actions)
+
+
+def adl_ranking(engine, instrument, side):
+    """The ADL queue of one side (``'long'`` or ``'short'``) of an instrument, best first: dicts
+    ``{"account", "leg", "qty", "pnl_pct", "effective_leverage", "score"}``."""
+    sides = {"long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
+    if side not in sides:
+        raise errors.make(errors.InvalidError, "side must be 'long' or 'short' (got %r)" % (side,))
+    L = ffi.lib()
+    iid = engine._instrument_id(instrument)
+    n = ctypes.c_size_t(0)
+    try:
+        L.risk_engine_adl_ranking(engine._require(), iid, sides[side], None, 0, ctypes.byref(n))
+        return []
+    except errors.BufferTooSmallError:
+        pass
+    out = (ffi.RiskAdlEntry * n.value)()
+    out[0].version = ffi.ADL_ENTRY_VERSION
+    L.risk_engine_adl_ranking(engine._require(), iid, sides[side], out, n.value, ctypes.byref(n))
+    return [{"account": e.account_id, "leg": _LEGS.get(e.leg), "qty": e.qty, "pnl_pct": e.pnl_pct,
+             "effective_leverage": e.effective_leverage, "score": e.score} for e in out[:n.value]]
+
+
+# ---------------------------------------------------------------- command line: liquidate
+
+PLANS_FORMAT = "librisk-plans/1"
+
+
+def add_cli_parser(sub):
+    """Registers ``liquidate`` on the CLI's subparsers."""
+    lq = sub.add_parser("liquidate", help="print the liquidation plan of every liquidatable account as one JSON "
+                                          "document (librisk-plans/1); plans are made in book order, each "
+                                          "applied before the next")
+    lq.add_argument("book", metavar="BOOK.json")
+    lq.add_argument("--compact", action="store_true", help="print the JSON on one line")
+
+
+def plans_document(book):
+    """Plans of every liquidatable account of a loaded book, in book order, each applied before the
+    next is made (fund draws and ADL fills of earlier plans are seen by later ones)."""
+    from .book import _jnum
+    plans = []
+    for acc in book.accounts:
+        p = plan(acc)
+        if p.outcome == "none":
+            continue
+        apply_plan(acc, p)
+        actions = [{k: (_jnum(v) if isinstance(v, float) else v) for k, v in a.items()} for a in p.actions]
+        plans.append({"account": p.account_id, "health_before": _jnum(p.health_before),
+                      "health_after": _jnum(p.health_after), "outcome": p.outcome, "actions": actions})
+    return {"format": PLANS_FORMAT, "plans": plans}

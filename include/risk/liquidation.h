@@ -1,0 +1,355 @@
+/**
+ * @file risk/liquidation.h
+ * @brief Liquidation: policy, minimal liquidation plans, applying them, insurance fund, ADL ranking.
+ * @defgroup liquidation Liquidation
+ * @{
+ *
+ * A liquidatable account (health factor < 1, or an isolated position under its MM) gets a
+ * **plan**: the smallest list of actions that brings it to the policy's exit target. Reduce
+ * actions close whole lots of positions (tiers step down as Binance and Bybit do); seize actions
+ * repay debts with collateral plus a bonus (Aave). An account that cannot reach the target is
+ * closed out in full; a deficit is drawn from the engine's insurance fund of the asset and, when
+ * the fund cannot cover it, the positions are auto-deleveraged against the ranked opposite
+ * side at their bankruptcy prices. risk_account_apply_plan() applies a plan all or nothing.
+ *
+ * Exit targets (docs/liquidation.md gives the derivations and sources):
+ * - ::RISK_EXIT_BUFFER (Drift): C_maint >= R_maint + buffer x (|notional| of cross positions +
+ *   liabilities), all in the valuation asset V; isolated positions: margin + PnL >= MM +
+ *   buffer x |notional|.
+ * - ::RISK_EXIT_INITIAL (Mango's liquidation-end health): C_init >= R_init; isolated positions:
+ *   margin + PnL >= IM.
+ *
+ * Money in actions is in the asset named by the action (the settle asset for reduce and ADL
+ * actions); quantities are in contracts, prices in quote per underlying unit.
+ */
+#ifndef RISK_LIQUIDATION_H
+#define RISK_LIQUIDATION_H
+
+#include "risk/common.h"
+#include "risk/engine.h"
+#include "risk/account.h"
+
+RISK_BEGIN_DECLS
+
+/** Exit target: maintenance plus a buffer fraction of notional and liabilities (Drift). */
+#define RISK_EXIT_BUFFER 0u
+/** Exit target: initial-weighted health >= 0, i.e. available >= 0 (Mango's liquidation end). */
+#define RISK_EXIT_INITIAL 1u
+
+/** Execution price model: liquidation orders fill at the mark. */
+#define RISK_PRICE_MARK 0u
+/** Execution price model: dYdX's fillable price, a penalty that grows as the account nears bankruptcy. */
+#define RISK_PRICE_PENALTY 1u
+
+/** Version of ::risk_liquidation_policy this header describes. */
+#define RISK_LIQUIDATION_POLICY_VERSION 1
+
+/**
+ * @brief How accounts are liquidated. Initialise with ::RISK_LIQUIDATION_POLICY_INIT.
+ *
+ * The engine holds one; an instrument may override it (risk_engine_set_instrument_liquidation_policy()),
+ * in which case the instrument's fee, insurance_fee, price_model, penalty, min_notional and buffer
+ * apply to its positions. exit_target and the loan fields (close_factor, full_close_health, bonus,
+ * protocol_share) are always the engine's.
+ */
+typedef struct risk_liquidation_policy {
+    uint32_t version;          /**< ::RISK_LIQUIDATION_POLICY_VERSION. */
+    uint32_t exit_target;      /**< ::RISK_EXIT_BUFFER or ::RISK_EXIT_INITIAL. */
+    double buffer;             /**< Buffer fraction for ::RISK_EXIT_BUFFER, in [0, 1); default 0.02 (Drift). */
+    double fee;                /**< Liquidator fee, fraction of the closed notional, in [0, 1); default 0. */
+    double insurance_fee;      /**< Insurance-fund fee, fraction of the closed notional, in [0, 1); default 0. */
+    uint32_t price_model;      /**< ::RISK_PRICE_MARK (default) or ::RISK_PRICE_PENALTY. */
+    uint32_t reserved;         /**< 0. */
+    double penalty;            /**< ::RISK_PRICE_PENALTY: fraction of a position's MM given up per contract at bankruptcy (dYdX SMMR), in [0, 1]; default 0.1. */
+    double close_factor;       /**< Fraction of a debt one plan may repay, in (0, 1]; default 1 (Aave: 0.5). */
+    double full_close_health;  /**< Health factor below which the close factor is 1, in [0, 1]; default 0 (Aave: 0.95). */
+    double bonus;              /**< Collateral bonus of a seize, >= 0 and < 1; default 0 (Aave: 0.05). */
+    double protocol_share;     /**< Share of the bonus paid to the insurance fund, in [0, 1]; default 0 (Aave: 0.1). */
+    double min_notional;       /**< A reduction leaving less than this notional (settle asset) closes the position in full; >= 0, default 0. */
+} risk_liquidation_policy;
+
+/** Initialiser: buffer target 2 %, no fees, fills at the mark, close factor 1, no bonus. */
+#define RISK_LIQUIDATION_POLICY_INIT \
+    {RISK_LIQUIDATION_POLICY_VERSION, RISK_EXIT_BUFFER, 0.02, 0.0, 0.0, RISK_PRICE_MARK, 0u, 0.1, 1.0, 0.0, 0.0, 0.0, 0.0}
+
+/** Action: close part or all of a position (instrument, side, leg, qty, price, fee, insurance_fee). */
+#define RISK_ACTION_REDUCE 1u
+/** Action: collateral seized to repay a debt (asset, amount, repay_asset, repay_amount, bonus, protocol_fee). */
+#define RISK_ACTION_SEIZE 2u
+/** Action: insurance fund flow for the account (asset, amount: > 0 paid into the fund, < 0 drawn from it). */
+#define RISK_ACTION_INSURANCE 3u
+/** Action: auto-deleveraging fill against a counterparty at the bankruptcy price (counterparty, instrument, side, leg, qty, price). */
+#define RISK_ACTION_ADL 4u
+
+/** Version of ::risk_liquidation_action this header describes. */
+#define RISK_LIQUIDATION_ACTION_VERSION 1
+
+/**
+ * @brief One action of a liquidation plan. The plan call sets version in every element.
+ *
+ * Cash flows: a reduce pays `fee` to the liquidator and `insurance_fee` to the fund, both in the
+ * settle asset, and hands the liquidator the contracts at `price` (its gain against the mark is
+ * the account's loss). A seize takes `amount` of `asset` (bonus and protocol fee included) and
+ * repays `repay_amount` of `repay_asset`; the liquidator pays the repayment and receives
+ * `amount - protocol_fee`; the fund receives `protocol_fee`. An insurance action moves `amount`
+ * of `asset` from the account to the fund (negative: from the fund to the account). An ADL fill
+ * moves the contracts to the counterparty at `price`, without fees.
+ */
+typedef struct risk_liquidation_action {
+    uint32_t version;          /**< ::RISK_LIQUIDATION_ACTION_VERSION. */
+    uint32_t type;             /**< ::RISK_ACTION_REDUCE ... ::RISK_ACTION_ADL. */
+    uint32_t instrument;       /**< Reduce, ADL: instrument id; else ::RISK_ID_NONE. */
+    uint32_t side;             /**< Reduce, ADL: the liquidated account's trade, ::RISK_ORDER_SELL closes a long; else 0. */
+    uint32_t leg;              /**< Reduce, ADL: the position's leg (::RISK_SIDE_BOTH in one-way mode); else 0. */
+    uint32_t asset;            /**< Seize: collateral asset; insurance: the fund's asset; reduce, ADL: settle asset. */
+    uint32_t repay_asset;      /**< Seize: debt asset; else ::RISK_ID_NONE. */
+    uint32_t reserved;         /**< 0. */
+    uint64_t counterparty;     /**< ADL: the counterparty's account id; else 0. */
+    double qty;                /**< Reduce, ADL: contracts, > 0, whole lots. */
+    double price;              /**< Reduce, ADL: execution price in quote, on the tick. */
+    double fee;                /**< Reduce: liquidator fee in the settle asset. */
+    double insurance_fee;      /**< Reduce: insurance-fund fee in the settle asset. */
+    double amount;             /**< Seize: collateral taken; insurance: > 0 into the fund, < 0 out of it. */
+    double repay_amount;       /**< Seize: debt repaid. */
+    double bonus;              /**< Seize: the bonus part of `amount`. */
+    double protocol_fee;       /**< Seize: the protocol's share of the bonus, paid to the fund. */
+} risk_liquidation_action;
+
+/** Plan outcome: the account is not liquidatable; no actions. */
+#define RISK_PLAN_NONE 0u
+/** Plan outcome: partial liquidation reaching the exit target. */
+#define RISK_PLAN_PARTIAL 1u
+/** Plan outcome: the close factor capped the repayment before the target was reached (Aave). */
+#define RISK_PLAN_LIMITED 2u
+/** Plan outcome: the target cannot be reached; every position closed and debts repaid as far as collateral allows. */
+#define RISK_PLAN_CLOSE_OUT 3u
+
+/** Version of ::risk_liquidation_plan this header describes. */
+#define RISK_LIQUIDATION_PLAN_VERSION 1
+
+/** @brief A plan's header. Initialise with ::RISK_LIQUIDATION_PLAN_INIT. */
+typedef struct risk_liquidation_plan {
+    uint32_t version;          /**< ::RISK_LIQUIDATION_PLAN_VERSION, set by the caller. */
+    uint32_t outcome;          /**< ::RISK_PLAN_NONE ... ::RISK_PLAN_CLOSE_OUT. */
+    uint64_t account_id;       /**< The account the plan is for. */
+    size_t n_actions;          /**< Number of actions. */
+    double health_before;      /**< Health factor now (INFINITY when nothing is required). */
+    double health_after;       /**< Health factor once the plan is applied. */
+    double equity_before;      /**< Equity now, in V. */
+    double equity_after;       /**< Equity once the plan is applied, in V. */
+    double deficit;            /**< Close-out: equity below zero covered by the fund or ADL, in V (>= 0). */
+    double uncovered;          /**< Close-out: deficit neither the fund nor ADL could cover, in V (>= 0). */
+} risk_liquidation_plan;
+
+/** Initialiser for ::risk_liquidation_plan. */
+#define RISK_LIQUIDATION_PLAN_INIT {RISK_LIQUIDATION_PLAN_VERSION, 0u, 0u, 0u, 0, 0, 0, 0, 0, 0}
+
+/** Version of ::risk_insurance_fund this header describes. */
+#define RISK_INSURANCE_FUND_VERSION 1
+
+/** @brief An insurance fund of one asset. Initialise with ::RISK_INSURANCE_FUND_INIT. */
+typedef struct risk_insurance_fund {
+    uint32_t version;          /**< ::RISK_INSURANCE_FUND_VERSION, set by the caller. */
+    uint32_t asset;            /**< The fund's asset. */
+    double balance;            /**< deposits + contributions - draws, never negative. */
+    double deposits;           /**< Sum of risk_engine_insurance_fund_deposit() amounts. */
+    double contributions;      /**< Paid in by applied plans (insurance fees, protocol fees, insurance actions > 0). */
+    double draws;              /**< Paid out by applied plans (insurance actions < 0). */
+} risk_insurance_fund;
+
+/** Initialiser for ::risk_insurance_fund. */
+#define RISK_INSURANCE_FUND_INIT {RISK_INSURANCE_FUND_VERSION, 0u, 0, 0, 0, 0}
+
+/** Version of ::risk_adl_entry this header describes. */
+#define RISK_ADL_ENTRY_VERSION 1
+
+/**
+ * @brief One position in an auto-deleveraging queue.
+ *
+ * Binance's score: pnl_pct = (mark value - entry value) / |entry value| for the position's
+ * direction; effective_leverage = |mark value| / the equity backing it (isolated: margin + PnL;
+ * cross: the account's equity); score = pnl_pct x effective_leverage when pnl_pct >= 0, else
+ * pnl_pct / effective_leverage. Positions whose backing equity is <= 0 rank last.
+ */
+typedef struct risk_adl_entry {
+    uint32_t version;          /**< ::RISK_ADL_ENTRY_VERSION, set by the caller in element 0. */
+    uint32_t leg;              /**< The position's leg. */
+    uint64_t account_id;       /**< Account id. */
+    double qty;                /**< Signed contracts. */
+    double pnl_pct;            /**< PnL as a fraction of the entry value. */
+    double effective_leverage; /**< |mark value| / backing equity; INFINITY when that equity is <= 0. */
+    double score;              /**< Ranking score, higher first. */
+} risk_adl_entry;
+
+/** Initialiser for ::risk_adl_entry. */
+#define RISK_ADL_ENTRY_INIT {RISK_ADL_ENTRY_VERSION, 0u, 0u, 0, 0, 0, 0}
+
+/**
+ * @brief Sets the engine's liquidation policy.
+ * @param[in,out] engine The engine.
+ * @param[in] policy The policy (copied); see ::risk_liquidation_policy for ranges.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine or policy.
+ * @retval RISK_EVERSION Unknown policy version.
+ * @retval RISK_EINVAL A field out of range (a negative buffer would put the exit target below the trigger).
+ * @retval RISK_ENOMEM Out of memory.
+ * @par Thread safety
+ * Writes the engine: no concurrent use of the engine or its accounts.
+ */
+RISK_API RISK_NODISCARD int risk_engine_set_liquidation_policy(risk_engine *engine, const risk_liquidation_policy *policy);
+
+/**
+ * @brief The engine's liquidation policy.
+ * @param[in] engine The engine.
+ * @param[out] out The policy (its version must be set by the caller).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine or out.
+ * @retval RISK_EVERSION Unknown version in out.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_liquidation_policy(const risk_engine *engine, risk_liquidation_policy *out);
+
+/**
+ * @brief Overrides the liquidation policy for one instrument's positions, or removes the override.
+ * @param[in,out] engine The engine.
+ * @param[in] instrument Instrument id.
+ * @param[in] policy The override (copied), or NULL to use the engine's policy again.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @retval RISK_EVERSION Unknown policy version.
+ * @retval RISK_EINVAL A field out of range.
+ * @retval RISK_ENOMEM Out of memory.
+ * @par Thread safety
+ * Writes the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_set_instrument_liquidation_policy(risk_engine *engine, uint32_t instrument,
+                                                                          const risk_liquidation_policy *policy);
+
+/**
+ * @brief The policy that applies to an instrument's positions (its override, else the engine's).
+ * @param[in] engine The engine.
+ * @param[in] instrument Instrument id.
+ * @param[out] out The policy (its version must be set by the caller).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine or out.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @retval RISK_EVERSION Unknown version in out.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_instrument_liquidation_policy(const risk_engine *engine, uint32_t instrument,
+                                                                      risk_liquidation_policy *out);
+
+/**
+ * @brief Adds to the insurance fund of an asset.
+ * @param[in,out] engine The engine.
+ * @param[in] asset Asset id.
+ * @param[in] amount Amount in the asset, finite and >= 0.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine.
+ * @retval RISK_ENOTFOUND Unknown asset.
+ * @retval RISK_EINVAL Amount not finite or negative.
+ * @retval RISK_ENOMEM Out of memory.
+ * @par Thread safety
+ * Writes the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_insurance_fund_deposit(risk_engine *engine, uint32_t asset, double amount);
+
+/**
+ * @brief The insurance fund of an asset (all zero before the first deposit or plan).
+ * @param[in] engine The engine.
+ * @param[in] asset Asset id.
+ * @param[out] out The fund (its version must be set by the caller).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine or out.
+ * @retval RISK_ENOTFOUND Unknown asset.
+ * @retval RISK_EVERSION Unknown version in out.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_insurance_fund(const risk_engine *engine, uint32_t asset, risk_insurance_fund *out);
+
+/**
+ * @brief The liquidation plan of an account: empty when it is not liquidatable.
+ *
+ * Deterministic: the same account and market give the same plan. Reduce actions come first
+ * (isolated positions in slot order, then cross positions by MM in V, largest first, ties by
+ * instrument id and leg), then seizes (debts by value, largest first; collateral by value,
+ * largest first), then insurance and ADL actions of a close-out. Every reduce is minimal: one lot
+ * less would miss the target, unless it would leave less than the policy's min_notional.
+ *
+ * @param[in] account The account.
+ * @param[out] plan_out The plan's header (its version must be set by the caller).
+ * @param[out] actions_out Array of @p capacity actions, or NULL with capacity 0 to ask for the count.
+ * @param[in] capacity Length of @p actions_out.
+ * @param[out] count_out Number of actions, also on ::RISK_EBUFFER; may be NULL.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL account or plan_out, or NULL actions_out with capacity > 0.
+ * @retval RISK_EVERSION Unknown plan version.
+ * @retval RISK_EBUFFER @p capacity too small: *count_out is the length needed, nothing else written.
+ * @retval RISK_ENOMEM Out of memory.
+ * @par Thread safety
+ * Reads the account and, for ADL counterparties, the engine's other accounts.
+ */
+RISK_API RISK_NODISCARD int risk_account_liquidation_plan(const risk_account *account, risk_liquidation_plan *plan_out,
+                                                          risk_liquidation_action *actions_out, size_t capacity,
+                                                          size_t *count_out);
+
+/**
+ * @brief Applies a plan to the account, its ADL counterparties and the engine's insurance fund, all or nothing.
+ *
+ * Every action is checked against the current state first (positions and balances exist and
+ * suffice, quantities in whole lots, prices on the tick, fund draws covered by the fund); then
+ * all of them are applied. Evaluating the account afterwards gives the plan's health_after when
+ * the market has not moved.
+ *
+ * @param[in,out] account The account the plan was made for.
+ * @param[in] plan The plan's header (account_id must match).
+ * @param[in] actions The plan's actions.
+ * @param[in] n Number of actions (plan->n_actions).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL account, plan, or actions with n > 0.
+ * @retval RISK_EVERSION Unknown plan or action version.
+ * @retval RISK_EINVAL Malformed action, or n differs from plan->n_actions, or another account's plan.
+ * @retval RISK_ENOTFOUND A position, balance or counterparty the plan names does not exist.
+ * @retval RISK_ESTATE The account or a counterparty no longer holds what the action needs, or the fund cannot cover a draw.
+ * @retval RISK_ELOT A quantity is not a whole number of lots.
+ * @retval RISK_ETICK A price is off the tick.
+ * @retval RISK_ENOMEM Out of memory (nothing changed).
+ * @par Thread safety
+ * Writes the account, its counterparties and the engine.
+ */
+RISK_API RISK_NODISCARD int risk_account_apply_plan(risk_account *account, const risk_liquidation_plan *plan,
+                                                    const risk_liquidation_action *actions, size_t n);
+
+/**
+ * @brief The auto-deleveraging queue of one side of an instrument, highest score first.
+ *
+ * Ties are broken by account id, then leg, both ascending. Pass the side whose positions would
+ * be deleveraged: ::RISK_SIDE_SHORT to rank the shorts that take over a liquidated long.
+ *
+ * @param[in] engine The engine.
+ * @param[in] instrument Instrument id.
+ * @param[in] side ::RISK_SIDE_LONG or ::RISK_SIDE_SHORT.
+ * @param[out] out Array of @p capacity entries, or NULL with capacity 0 to ask for the count.
+ * @param[in] capacity Length of @p out.
+ * @param[out] count_out Number of positions on that side, also on ::RISK_EBUFFER.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine or count_out, or NULL out with capacity > 0.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @retval RISK_EINVAL Side not long or short.
+ * @retval RISK_EVERSION Unknown entry version.
+ * @retval RISK_EBUFFER @p capacity too small.
+ * @retval RISK_ENOMEM Out of memory.
+ * @par Thread safety
+ * Reads the engine and its accounts.
+ */
+RISK_API RISK_NODISCARD int risk_engine_adl_ranking(const risk_engine *engine, uint32_t instrument, uint32_t side,
+                                                    risk_adl_entry *out, size_t capacity, size_t *count_out);
+
+RISK_END_DECLS
+
+/** @} */
+#endif /* RISK_LIQUIDATION_H */

@@ -1,0 +1,110 @@
+/* Auto-deleveraging queues: Binance's score over the positions on one side of an instrument. */
+#include "liquidation/liquidation.h"
+#include "margin/schedule.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int entry_order(const void *x, const void *y)
+{
+    const risk_adl_entry *a = x, *b = y;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    if (a->account_id != b->account_id)
+        return a->account_id < b->account_id ? -1 : 1;
+    return a->leg < b->leg ? -1 : a->leg > b->leg;
+}
+
+/* Scores one position. equity_v is the account's equity in V (used for cross positions). */
+static void score(const risk_account *a, uint32_t i, double equity_v, risk_adl_entry *out)
+{
+    const risk_engine *e = a->engine;
+    const risk__instrument *in = &e->instruments[a->inst[i]];
+    double sp = e->assets[in->settle].price;
+    risk__position_values pv;
+    risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
+    double size = fabs(a->qty[i]) * in->contract_size;
+    double entry_value = in->inverse ? size / a->entry[i] : size * a->entry[i]; /* settle asset */
+    double backing = (a->pflags[i] & RISK__PF_ISOLATED) ? (a->iso_margin[i] + pv.upnl) * sp : equity_v;
+    out->version = RISK_ADL_ENTRY_VERSION;
+    out->leg = a->pflags[i] & RISK__PF_LEG_MASK;
+    out->account_id = a->id;
+    out->qty = a->qty[i];
+    out->pnl_pct = pv.upnl / entry_value;
+    if (backing > 0.0) {
+        out->effective_leverage = pv.notional * sp / backing;
+        out->score = out->pnl_pct >= 0.0 ? out->pnl_pct * out->effective_leverage
+                                         : out->pnl_pct / out->effective_leverage;
+    } else { /* nothing backs it: last in the queue */
+        out->effective_leverage = INFINITY;
+        out->score = -INFINITY;
+    }
+}
+
+int risk__adl_queue(const risk_engine *e, uint32_t instrument, uint32_t side, const risk_account *exclude,
+                    risk_adl_entry **out, size_t *n_out)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < e->n_account_slots; s++) {
+        const risk_account *a = e->accounts[s];
+        if (!a || a == exclude)
+            continue;
+        for (uint32_t i = 0; i < a->n_pos; i++)
+            n += a->inst[i] == instrument && (side == RISK_SIDE_LONG ? a->qty[i] > 0.0 : a->qty[i] < 0.0);
+    }
+    risk_adl_entry *q = risk__malloc(e, (n ? n : 1) * sizeof *q);
+    if (!q)
+        return RISK_ENOMEM;
+    size_t k = 0;
+    for (size_t s = 0; s < e->n_account_slots; s++) {
+        const risk_account *a = e->accounts[s];
+        if (!a || a == exclude)
+            continue;
+        double equity = NAN;
+        for (uint32_t i = 0; i < a->n_pos; i++) {
+            if (a->inst[i] != instrument || !(side == RISK_SIDE_LONG ? a->qty[i] > 0.0 : a->qty[i] < 0.0))
+                continue;
+            if (isnan(equity)) { /* one evaluation per account */
+                risk__account_values v;
+                risk__account_values_compute(a, &v);
+                equity = v.basket.net_value + v.upnl + v.isolated_margin;
+            }
+            score(a, i, equity, &q[k++]);
+        }
+    }
+    qsort(q, n, sizeof *q, entry_order);
+    *out = q;
+    *n_out = n;
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_adl_ranking(const risk_engine *engine, uint32_t instrument, uint32_t side,
+                                     risk_adl_entry *out, size_t capacity, size_t *count_out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine; /* the message is not engine state */
+    if (!count_out || (!out && capacity))
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "count_out or out is NULL");
+    if (instrument >= e->n_instruments)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
+    if (side != RISK_SIDE_LONG && side != RISK_SIDE_SHORT)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "side %u is neither long nor short", side);
+    if (capacity && out[0].version != RISK_ADL_ENTRY_VERSION)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "ADL entry version %u is not %d", out[0].version,
+                          RISK_ADL_ENTRY_VERSION);
+    risk_adl_entry *q;
+    size_t n;
+    if (risk__adl_queue(e, instrument, side, NULL, &q, &n))
+        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for the ADL queue");
+    *count_out = n;
+    if (n > capacity) {
+        risk__free(e, q);
+        return risk__fail(e, &e->errmsg, RISK_EBUFFER, "%zu positions, room for %zu", n, capacity);
+    }
+    if (n)
+        memcpy(out, q, n * sizeof *q);
+    risk__free(e, q);
+    risk__clear(&e->errmsg);
+    return RISK_OK;
+}

@@ -1,0 +1,279 @@
+/* Applying a liquidation plan: every action is checked on a shadow of the account first, memory
+ * for every balance and fund it touches is reserved, and only then is anything changed. The
+ * planner replays plans through the same risk__action_execute, so a plan's health after is what
+ * the account reports once the plan is applied. */
+#include "liquidation/liquidation.h"
+
+#include <string.h>
+
+int risk__action_slot(const risk_account *a, const risk_liquidation_action *act)
+{
+    for (uint32_t i = 0; i < a->n_pos; i++)
+        if (a->inst[i] == act->instrument && (a->pflags[i] & RISK__PF_LEG_MASK) == act->leg)
+            return (int)i;
+    return -1;
+}
+
+int risk__action_execute(risk_account *a, const risk_liquidation_action *act)
+{
+    switch (act->type) {
+    case RISK_ACTION_REDUCE:
+    case RISK_ACTION_ADL: {
+        int i = risk__action_slot(a, act);
+        if (i < 0)
+            return RISK_ENOTFOUND;
+        double delta = act->side == RISK_ORDER_BUY ? act->qty : -act->qty;
+        int rc = risk__account_fill(a, (uint32_t)i, delta, act->price);
+        if (rc)
+            return rc;
+        if (act->type == RISK_ACTION_REDUCE)
+            risk__basket_add_unchecked(&a->basket, act->asset, -(act->fee + act->insurance_fee));
+        return RISK_OK;
+    }
+    case RISK_ACTION_SEIZE:
+        risk__basket_add_unchecked(&a->basket, act->asset, -act->amount);
+        risk__basket_add_unchecked(&a->basket, act->repay_asset, act->repay_amount);
+        return RISK_OK;
+    case RISK_ACTION_INSURANCE:
+        risk__basket_add_unchecked(&a->basket, act->asset, -act->amount);
+        return RISK_OK;
+    default:
+        return RISK_EINVAL;
+    }
+}
+
+/* ------------------------------------------------------------ validation */
+
+static double balance_of(const risk_basket *b, uint32_t asset)
+{
+    for (uint32_t i = 0; i < b->n; i++)
+        if (b->asset[i] == asset)
+            return b->amount[i];
+    return 0.0;
+}
+
+static int money_ok(double v)
+{
+    return isfinite(v) && v >= 0.0;
+}
+
+static risk_account *account_by_id(const risk_engine *e, uint64_t id)
+{
+    risk_account *c = NULL;
+    return risk_engine_find_account(e, id, &c) == RISK_OK ? c : NULL;
+}
+
+/* The position of an ADL counterparty that takes the other side of `act`. */
+static int counterparty_slot(const risk_account *c, const risk_liquidation_action *act)
+{
+    uint32_t leg = act->leg == RISK_SIDE_BOTH ? RISK_SIDE_BOTH
+                                               : (act->leg == RISK_SIDE_LONG ? RISK_SIDE_SHORT : RISK_SIDE_LONG);
+    if (c->position_mode == RISK_POSITION_HEDGE && leg == RISK_SIDE_BOTH)
+        leg = act->side == RISK_ORDER_SELL ? RISK_SIDE_SHORT : RISK_SIDE_LONG;
+    if (c->position_mode != RISK_POSITION_HEDGE)
+        leg = RISK_SIDE_BOTH;
+    risk_liquidation_action probe = *act;
+    probe.leg = leg;
+    return risk__action_slot(c, &probe);
+}
+
+typedef struct apply_check {
+    risk_account *a;
+    risk_engine *e;
+    double *fund_delta; /* per asset, over the actions checked so far */
+} apply_check;
+
+#define FAIL(code, ...) risk__fail(ck->e, &ck->a->errmsg, code, __VA_ARGS__)
+
+static int check_trade(apply_check *ck, risk_account *sh, const risk_liquidation_action *acts, size_t k)
+{
+    const risk_liquidation_action *act = &acts[k];
+    const risk_engine *e = ck->e;
+    if (act->instrument >= e->n_instruments)
+        return FAIL(RISK_ENOTFOUND, "action %zu: unknown instrument %u", k, act->instrument);
+    const risk__instrument *in = &e->instruments[act->instrument];
+    if (act->side != RISK_ORDER_BUY && act->side != RISK_ORDER_SELL)
+        return FAIL(RISK_EINVAL, "action %zu: side %u is neither buy nor sell", k, act->side);
+    if (act->asset != in->settle)
+        return FAIL(RISK_EINVAL, "action %zu: asset %u is not %s's settle asset", k, act->asset, in->symbol);
+    if (!(act->qty > 0.0) || !isfinite(act->qty) || !(act->price > 0.0) || !isfinite(act->price))
+        return FAIL(RISK_EINVAL, "action %zu: qty and price must be finite and > 0", k);
+    if (!money_ok(act->fee) || !money_ok(act->insurance_fee))
+        return FAIL(RISK_EINVAL, "action %zu: fees must be finite and >= 0", k);
+    if (!risk__is_whole_multiple(act->qty, in->lot_size))
+        return FAIL(RISK_ELOT, "action %zu: qty %.17g is not a whole number of lots of %s", k, act->qty, in->symbol);
+    if (!risk__is_whole_multiple(act->price, in->tick_size))
+        return FAIL(RISK_ETICK, "action %zu: price %.17g is off %s's tick", k, act->price, in->symbol);
+    int i = risk__action_slot(sh, act);
+    if (i < 0)
+        return FAIL(RISK_ENOTFOUND, "action %zu: no %s position on leg %u", k, in->symbol, act->leg);
+    double q = sh->qty[i];
+    if ((q > 0.0) != (act->side == RISK_ORDER_SELL) || act->qty > fabs(q) * (1.0 + 1e-12))
+        return FAIL(RISK_ESTATE, "action %zu: %s %.17g of %s does not reduce the position of %.17g", k,
+                    act->side == RISK_ORDER_SELL ? "selling" : "buying", act->qty, in->symbol, q);
+    if (act->type == RISK_ACTION_ADL) {
+        risk_account *c = account_by_id(e, act->counterparty);
+        if (!c || c == ck->a)
+            return FAIL(RISK_ENOTFOUND, "action %zu: unknown ADL counterparty %llu", k,
+                        (unsigned long long)act->counterparty);
+        int j = counterparty_slot(c, act);
+        double held = j < 0 ? 0.0 : c->qty[j];
+        int opposite = act->side == RISK_ORDER_SELL ? held < 0.0 : held > 0.0;
+        double taken = 0.0; /* earlier fills against the same position */
+        for (size_t m = 0; m < k; m++)
+            if (acts[m].type == RISK_ACTION_ADL && acts[m].counterparty == act->counterparty &&
+                acts[m].instrument == act->instrument)
+                taken += acts[m].qty;
+        if (!opposite || taken + act->qty > fabs(held) * (1.0 + 1e-12))
+            return FAIL(RISK_ESTATE, "action %zu: counterparty %llu holds no opposite %s position of %.17g", k,
+                        (unsigned long long)act->counterparty, in->symbol, taken + act->qty);
+    } else {
+        ck->fund_delta[act->asset] += act->insurance_fee;
+    }
+    return RISK_OK;
+}
+
+static int check_action(apply_check *ck, risk_account *sh, const risk_liquidation_action *acts, size_t k)
+{
+    const risk_liquidation_action *act = &acts[k];
+    const risk_engine *e = ck->e;
+    if (act->version != RISK_LIQUIDATION_ACTION_VERSION)
+        return FAIL(RISK_EVERSION, "action %zu: version %u is not %d", k, act->version, RISK_LIQUIDATION_ACTION_VERSION);
+    switch (act->type) {
+    case RISK_ACTION_REDUCE:
+    case RISK_ACTION_ADL:
+        return check_trade(ck, sh, acts, k);
+    case RISK_ACTION_SEIZE:
+        if (act->asset >= e->n_assets || act->repay_asset >= e->n_assets || act->asset == act->repay_asset)
+            return FAIL(RISK_ENOTFOUND, "action %zu: seize needs two known, different assets", k);
+        if (!money_ok(act->amount) || !money_ok(act->repay_amount) || !money_ok(act->bonus) ||
+            !money_ok(act->protocol_fee) || act->protocol_fee > act->bonus || act->bonus > act->amount)
+            return FAIL(RISK_EINVAL, "action %zu: seize amounts must be finite, >= 0, protocol fee <= bonus <= amount", k);
+        if (balance_of(&sh->basket, act->asset) < act->amount)
+            return FAIL(RISK_ESTATE, "action %zu: the account holds less than %.17g %s", k, act->amount,
+                        e->assets[act->asset].symbol);
+        if (-balance_of(&sh->basket, act->repay_asset) < act->repay_amount * (1.0 - 1e-12))
+            return FAIL(RISK_ESTATE, "action %zu: the account owes less than %.17g %s", k, act->repay_amount,
+                        e->assets[act->repay_asset].symbol);
+        ck->fund_delta[act->asset] += act->protocol_fee;
+        return RISK_OK;
+    case RISK_ACTION_INSURANCE: {
+        if (act->asset >= e->n_assets)
+            return FAIL(RISK_ENOTFOUND, "action %zu: unknown asset %u", k, act->asset);
+        if (!isfinite(act->amount) || act->amount == 0.0)
+            return FAIL(RISK_EINVAL, "action %zu: insurance amount must be finite and non-zero", k);
+        if (act->amount > 0.0 && balance_of(&sh->basket, act->asset) < act->amount)
+            return FAIL(RISK_ESTATE, "action %zu: the account holds less than %.17g %s", k, act->amount,
+                        e->assets[act->asset].symbol);
+        const risk__fund *f = risk__fund_of(e, act->asset);
+        double fund = (f ? f->balance : 0.0) + ck->fund_delta[act->asset];
+        if (act->amount < 0.0 && fund + act->amount < 0.0)
+            return FAIL(RISK_ESTATE, "action %zu: the %s insurance fund holds %.17g, less than the draw %.17g", k,
+                        e->assets[act->asset].symbol, fund, -act->amount);
+        ck->fund_delta[act->asset] += act->amount;
+        return RISK_OK;
+    }
+    default:
+        return FAIL(RISK_EINVAL, "action %zu: unknown type %u", k, act->type);
+    }
+}
+
+/* Distinct assets of the account's basket the actions may create, beyond those it holds. */
+static uint32_t new_assets(const risk_account *a, const risk_liquidation_action *acts, size_t n, uint32_t *seen)
+{
+    uint32_t count = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t ids[2] = {acts[k].asset, acts[k].type == RISK_ACTION_SEIZE ? acts[k].repay_asset : RISK_ID_NONE};
+        for (int t = 0; t < 2; t++) {
+            uint32_t id = ids[t];
+            if (id == RISK_ID_NONE || seen[id])
+                continue;
+            seen[id] = 1;
+            count += balance_of(&a->basket, id) == 0.0;
+        }
+    }
+    return count;
+}
+
+RISK_API int risk_account_apply_plan(risk_account *account, const risk_liquidation_plan *plan,
+                                     const risk_liquidation_action *actions, size_t n)
+{
+    if (!account)
+        return RISK_ENULL;
+    risk_account *a = account;
+    risk_engine *e = a->engine;
+    if (!plan || (!actions && n))
+        return risk__fail(e, &a->errmsg, RISK_ENULL, "plan or actions is NULL");
+    if (plan->version != RISK_LIQUIDATION_PLAN_VERSION)
+        return risk__fail(e, &a->errmsg, RISK_EVERSION, "plan version %u is not %d", plan->version,
+                          RISK_LIQUIDATION_PLAN_VERSION);
+    if (plan->account_id != a->id)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "the plan is for account %llu, not %llu",
+                          (unsigned long long)plan->account_id, (unsigned long long)a->id);
+    if (plan->n_actions != n)
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "n %zu differs from the plan's %zu actions", n, plan->n_actions);
+    if (n == 0) {
+        risk__clear(&a->errmsg);
+        return RISK_OK;
+    }
+
+    /* 1. check every action on a shadow, in order */
+    risk__shadow sh;
+    double *fund_delta = risk__malloc(e, e->n_assets * (sizeof(double) + sizeof(uint32_t)));
+    if (!fund_delta || risk__shadow_init(&sh, a, 0)) {
+        risk__free(e, fund_delta);
+        return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory checking the plan");
+    }
+    uint32_t *seen = (uint32_t *)(fund_delta + e->n_assets);
+    memset(fund_delta, 0, e->n_assets * sizeof *fund_delta);
+    memset(seen, 0, e->n_assets * sizeof *seen);
+    apply_check ck = {a, e, fund_delta};
+    int rc = RISK_OK;
+    for (size_t k = 0; k < n && rc == RISK_OK; k++) {
+        rc = check_action(&ck, &sh.acct, actions, k);
+        if (rc == RISK_OK && (rc = risk__action_execute(&sh.acct, &actions[k])) != RISK_OK)
+            rc = risk__fail(e, &a->errmsg, RISK_ESTATE, "action %zu cannot be applied", k);
+    }
+    risk__shadow_release(&sh);
+
+    /* 2. reserve: the account's new balances, the counterparties' settle balances, the funds */
+    if (rc == RISK_OK && (risk__basket_reserve_n(&a->basket, new_assets(a, actions, n, seen)) || risk__funds_reserve(e)))
+        rc = risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory applying the plan");
+    for (size_t k = 0; k < n && rc == RISK_OK; k++) {
+        if (actions[k].type != RISK_ACTION_ADL)
+            continue;
+        risk_account *c = account_by_id(e, actions[k].counterparty);
+        if (risk__basket_reserve(&c->basket, actions[k].asset))
+            rc = risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory applying the plan");
+    }
+    risk__free(e, fund_delta);
+    if (rc)
+        return rc;
+
+    /* 3. apply: nothing below can fail */
+    for (size_t k = 0; k < n; k++) {
+        const risk_liquidation_action *act = &actions[k];
+        (void)risk__action_execute(a, act);
+        if (act->type == RISK_ACTION_ADL) {
+            risk_account *c = account_by_id(e, act->counterparty);
+            int j = counterparty_slot(c, act);
+            (void)risk__account_fill(c, (uint32_t)j, act->side == RISK_ORDER_SELL ? act->qty : -act->qty, act->price);
+            continue;
+        }
+        double in = act->type == RISK_ACTION_REDUCE ? act->insurance_fee
+                    : act->type == RISK_ACTION_SEIZE ? act->protocol_fee
+                                                     : act->amount;
+        if (in == 0.0)
+            continue;
+        risk__fund *f = risk__fund_at(e, act->asset);
+        f->balance += in;
+        if (in > 0.0)
+            f->contributions += in;
+        else
+            f->draws -= in;
+        if (f->balance < 0.0) /* float noise of a draw of the whole fund */
+            f->balance = 0.0;
+    }
+    risk__clear(&a->errmsg);
+    return RISK_OK;
+}

@@ -1,0 +1,48 @@
+/* Liquidation internals shared by policy.c, plan.c, apply.c and adl.c. */
+#ifndef RISK_LIQUIDATION_INTERNAL_H
+#define RISK_LIQUIDATION_INTERNAL_H
+
+#include "core/internal.h"
+
+typedef struct risk__fund {
+    double balance, deposits, contributions, draws;
+} risk__fund;
+
+struct risk__liquidation {
+    risk_liquidation_policy policy;
+    risk_liquidation_policy *overrides; /* per instrument, valid where has_override */
+    unsigned char *has_override;
+    uint32_t n_overrides;               /* instruments covered by the two arrays */
+    risk__fund *funds;                  /* per asset */
+    uint32_t n_funds;
+};
+
+/* The engine's policy (the defaults before any is set). */
+const risk_liquidation_policy *risk__engine_policy(const risk_engine *e);
+/* The policy of an instrument's positions: its override, else the engine's. */
+const risk_liquidation_policy *risk__instrument_policy(const risk_engine *e, uint32_t instrument);
+/* The fund of an asset, or NULL when it has never been touched (balance 0). */
+const risk__fund *risk__fund_of(const risk_engine *e, uint32_t asset);
+/* Room for funds of every asset registered: called before any mutation that may add to a fund. */
+int risk__funds_reserve(risk_engine *e); /* RISK_ENOMEM */
+risk__fund *risk__fund_at(risk_engine *e, uint32_t asset); /* after risk__funds_reserve */
+
+/* The position's direction: +1 long, -1 short. */
+static inline double risk__dir(double qty)
+{
+    return qty > 0.0 ? 1.0 : -1.0;
+}
+
+/* Applies the account's side of one action to a (real or shadow) account, which must have
+ * room for every balance the action touches. Returns RISK_OK, or RISK_ENOTFOUND when the
+ * position is gone. */
+int risk__action_execute(risk_account *a, const risk_liquidation_action *act);
+/* The position an action reduces: slot or -1. */
+int risk__action_slot(const risk_account *a, const risk_liquidation_action *act);
+
+/* The ADL queue of one side of an instrument, best first, without `exclude`'s positions;
+ * *out is allocated through the engine (free with risk__free). */
+int risk__adl_queue(const risk_engine *e, uint32_t instrument, uint32_t side, const risk_account *exclude,
+                    risk_adl_entry **out, size_t *n_out); /* RISK_ENOMEM */
+
+#endif

@@ -1,0 +1,139 @@
+"""Liquidation from Python: policy, plans, apply, insurance fund, ADL ranking, and the `liquidate`
+command. Published vectors: Drift D7, Aave, dYdX's fillable price (docs/liquidation.md)."""
+
+import json
+import math
+import unittest
+
+import support  # noqa: F401  (puts the bindings on sys.path)
+from librisk import errors, liquidation
+from librisk.core import Engine, Account
+
+
+def drift_engine():
+    eng = Engine()
+    usdc = eng.add_asset("USDC", 1.0, decimals=6)
+    sol = eng.add_asset("SOL", 100.0, decimals=9)
+    perp = eng.add_instrument("SOL-PERP", sol, usdc, [{"notional_cap": math.inf, "mmr": 0.05, "max_leverage": 10}],
+                              lot_size=1e-9, tick_size=0.001, mark=100.0)
+    return eng, usdc, perp
+
+
+class TestBindings(unittest.TestCase):
+    def test_policy_round_trip_and_override(self):
+        eng, usdc, perp = drift_engine()
+        with eng:
+            self.assertEqual(liquidation.policy(eng).buffer, 0.02)  # RISK_LIQUIDATION_POLICY_INIT
+            liquidation.set_policy(eng, buffer=0.03, fee=0.01, price_model="penalty", exit_target="initial")
+            p = liquidation.policy(eng)
+            self.assertEqual((p.buffer, p.fee, p.price_model, p.exit_target), (0.03, 0.01, "penalty", "initial"))
+            liquidation.set_policy(eng, instrument="SOL-PERP", fee=0.02)
+            self.assertEqual(liquidation.policy(eng, "SOL-PERP").fee, 0.02)
+            liquidation.set_policy(eng, None, instrument="SOL-PERP")
+            self.assertEqual(liquidation.policy(eng, "SOL-PERP").fee, 0.01)
+            with self.assertRaises(errors.InvalidError):
+                liquidation.set_policy(eng, fee=-0.01)
+            with self.assertRaises(errors.InvalidError):
+                liquidation.set_policy(eng, buffer=-0.01)  # a target below the trigger
+            self.assertEqual(liquidation.policy(eng).fee, 0.01)  # unchanged
+
+    def test_drift_plan_apply_and_fund(self):
+        eng, usdc, perp = drift_engine()
+        with eng:
+            liquidation.set_policy(eng, buffer=0.02, fee=0.01, insurance_fee=0.01)
+            acc = Account(eng, 7)
+            acc.basket.set_balance(usdc, 5.0)
+            acc.open_position(perp, 2.0, 100.0)
+            plan = liquidation.plan(acc)
+            self.assertEqual(plan.outcome, "partial")
+            self.assertEqual(len(plan.actions), 1)
+            a = plan.actions[0]
+            self.assertEqual((a["type"], a["instrument"], a["side"]), ("reduce", "SOL-PERP", "sell"))
+            self.assertAlmostEqual(a["qty"], 1.8, places=12)
+            self.assertAlmostEqual(a["price"] - a["fee"] / a["qty"], 99.0, places=9)  # the liquidator's price
+            liquidation.apply_plan(acc, plan)
+            s = acc.evaluate()
+            self.assertEqual(s.health_factor, plan.health_after)
+            self.assertAlmostEqual(s.equity, 1.40, places=9)
+            self.assertAlmostEqual(liquidation.insurance_fund(eng, "USDC")["balance"], 1.8, places=12)
+            self.assertEqual(liquidation.plan(acc).outcome, "none")
+            with self.assertRaises(errors.StateError):  # the position is no longer there to reduce
+                liquidation.apply_plan(acc, plan)
+            acc.close()
+
+    def test_deposit_and_adl_ranking(self):
+        eng, usdc, perp = drift_engine()
+        with eng:
+            liquidation.deposit(eng, "USDC", 250.0)
+            self.assertEqual(liquidation.insurance_fund(eng, usdc),
+                             {"balance": 250.0, "deposits": 250.0, "contributions": 0.0, "draws": 0.0})
+            with self.assertRaises(errors.InvalidError):
+                liquidation.deposit(eng, "USDC", -1.0)
+            accs = []
+            for i, (qty, entry, wallet) in enumerate(((-1.0, 110.0, 0.0), (-2.0, 110.0, 500.0), (-1.0, 90.0, 50.0))):
+                acc = Account(eng, 100 + i)
+                if wallet:
+                    acc.basket.set_balance(usdc, wallet)
+                acc.open_position(perp, qty, entry)
+                accs.append(acc)
+            q = liquidation.adl_ranking(eng, "SOL-PERP", "short")
+            self.assertEqual([e["account"] for e in q], [100, 101, 102])
+            # 100: PnL 10 / 110, leverage 100 / 10: score 0.0909... x 10
+            self.assertAlmostEqual(q[0]["score"], 10.0 / 110.0 * 10.0, places=12)
+            self.assertEqual(liquidation.adl_ranking(eng, "SOL-PERP", "long"), [])
+            with self.assertRaises(errors.InvalidError):
+                liquidation.adl_ranking(eng, "SOL-PERP", "both")
+            for acc in accs:
+                acc.close()
+
+
+class TestLiquidateCommand(unittest.TestCase):
+    def test_sample_book(self):
+        r = support.run_cli("liquidate", support.book_path("liquidation.json"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual(doc["format"], "librisk-plans/1")
+        plans = {p["account"]: p for p in doc["plans"]}
+        self.assertEqual(sorted(plans), [7, 8, 9])  # 10 is healthy
+        drift = plans[7]["actions"][0]
+        self.assertEqual(drift, {"type": "reduce", "instrument": "SOL-PERP", "side": "sell", "qty": 1.8,
+                                 "price": 100.0, "fee": 1.8, "insurance_fee": 1.8})
+        self.assertAlmostEqual(plans[7]["health_after"], 1.4, places=9)
+        seize = plans[8]["actions"][0]
+        self.assertEqual(seize["type"], "seize")
+        self.assertEqual((seize["asset"], seize["repay_asset"]), ("WETH", "USDC"))
+        # minimal repayment to HF 1.02 (the 2 % buffer): (1,020 - 970) / (1.02 - 1.05 x 0.825)
+        self.assertAlmostEqual(seize["repay_amount"], 50.0 / (1.02 - 1.05 * 0.825), delta=1e-4)
+        self.assertGreaterEqual(plans[8]["health_after"], 1.02)
+        self.assertAlmostEqual(seize["amount"], seize["repay_amount"] * 1.05 / 2000.0, delta=1e-8)
+        # dYdX's fillable price: TNC 4.99 of TMMR 10 -> ABR 0.501 -> 100 - 0.501 x 0.1 x 10
+        self.assertAlmostEqual(plans[9]["actions"][0]["price"], 99.499, places=9)
+
+    def test_bad_input(self):
+        base = support.load_book("liquidation.json")
+        cases = [
+            (("liquidation", "fee"), -0.01, "liquidation.fee"),
+            (("liquidation", "buffer"), -0.5, "liquidation.buffer"),
+            (("liquidation", "exit_target"), "maintenance", "liquidation.exit_target"),
+            (("liquidation", "price_model"), 3, "liquidation.price_model"),
+            (("liquidation", "surprise"), 1, "liquidation"),
+            (("insurance_fund", "USDC"), -5, "insurance_fund.USDC"),
+            (("insurance_fund", "DOGE"), 5, "insurance_fund.DOGE"),
+            (("instruments", 1, "liquidation", "close_factor"), 0, "instruments[1].liquidation.close_factor"),
+        ]
+        for path, value, where in cases:
+            doc = json.loads(json.dumps(base))
+            node = doc
+            for k in path[:-1]:
+                node = node[k]
+            node[path[-1]] = value
+            with support.TempBook(doc) as p:
+                r = support.run_cli("liquidate", p)
+            self.assertEqual(r.returncode, 2, (path, r.stdout))
+            self.assertEqual(r.stdout, "")
+            self.assertTrue(r.stderr.startswith(where), (path, r.stderr))
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

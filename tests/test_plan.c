@@ -1,0 +1,1026 @@
+/* test_plan.c: liquidation plans, applying them, the insurance fund and ADL ranking.
+ * Published vectors (Drift, dYdX, Aave, Bybit, Binance), invariants on random books, bad input
+ * and out-of-memory walks. Sources are in docs/liquidation.md and ../shared/research. */
+#include "test_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_ACTIONS 256
+
+typedef struct plan_out {
+    risk_liquidation_plan plan;
+    risk_liquidation_action acts[MAX_ACTIONS];
+} plan_out;
+
+static void plan_of(const risk_account *acc, plan_out *p)
+{
+    risk_liquidation_plan init = RISK_LIQUIDATION_PLAN_INIT;
+    p->plan = init;
+    size_t n = 0;
+    int rc = risk_account_liquidation_plan(acc, &p->plan, p->acts, MAX_ACTIONS, &n);
+    if (rc != RISK_OK)
+        print_error("plan: %s\n", risk_account_errmsg(acc));
+    tu_assert_status(rc, RISK_OK);
+    assert_int_equal(n, p->plan.n_actions);
+}
+
+static void apply(risk_account *acc, const plan_out *p)
+{
+    int rc = risk_account_apply_plan(acc, &p->plan, p->acts, p->plan.n_actions);
+    if (rc != RISK_OK)
+        print_error("apply: %s\n", risk_account_errmsg(acc));
+    tu_assert_status(rc, RISK_OK);
+}
+
+static void set_policy(risk_engine *e, const risk_liquidation_policy *pol)
+{
+    tu_assert_status(risk_engine_set_liquidation_policy(e, pol), RISK_OK);
+}
+
+static double fund_balance(const risk_engine *e, uint32_t asset)
+{
+    risk_insurance_fund f = RISK_INSURANCE_FUND_INIT;
+    tu_assert_status(risk_engine_insurance_fund(e, asset, &f), RISK_OK);
+    return f.balance;
+}
+
+static risk_margin_tier one_tier(double mmr, double max_leverage)
+{
+    return tu_tier(1e15, mmr, max_leverage);
+}
+
+/* ================================================================== Drift */
+
+typedef struct {
+    tu_alloc a;
+    risk_engine *e;
+    uint32_t usdc, sol, perp;
+} drift_env;
+
+static void drift_init(drift_env *d, double mmr, double lot, uint32_t flags)
+{
+    tu_alloc_init(&d->a);
+    d->e = tu_engine(&d->a, flags);
+    d->usdc = tu_asset(d->e, "USDC", 1.0, 6);
+    d->sol = tu_asset(d->e, "SOL", 100.0, 9);
+    risk_margin_tier t = one_tier(mmr, 10.0);
+    d->perp = tu_linear(d->e, "SOL-PERP", d->sol, d->usdc, 1.0, lot, 0.001, 100.0, &t, 1);
+}
+
+/*
+ * Drift D7, successful_liquidation_to_cover_margin_shortage
+ * (drift-labs/protocol-v2 programs/drift/src/controller/liquidation/tests.rs): long 2 SOL-PERP
+ * at 100 with 5 USDC, MMR 5 %, buffer 2 %, liquidator fee 1 %, insurance fee 1 %. Shortage
+ * 2 x 100 x 7 % - 5 = 9; 9 / (100 x (7 % - 1 %) - 1) = 1.8 SOL, taken by the liquidator at 99.
+ * The user keeps 0.2 SOL and quote -23.60 (-200 + 178.2 - 1.8), equity 1.40 = requirement plus
+ * buffer 0.2 x 100 x 7 %.
+ */
+static void test_plan_drift_perp_liquidation(void **state)
+{
+    (void)state;
+    drift_env d;
+    drift_init(&d, 0.05, 1e-9, 0);
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    pol.buffer = 0.02;
+    pol.fee = 0.01;
+    pol.insurance_fee = 0.01;
+    set_policy(d.e, &pol);
+    risk_account *acc = tu_account(d.e, 7, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, d.usdc, 5.0);
+    (void)tu_open_simple(acc, d.perp, 2.0, 100.0);
+    assert_int_equal(tu_eval(acc).state, RISK_STATE_LIQUIDATABLE);
+
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_PARTIAL);
+    assert_int_equal(p.plan.n_actions, 1);
+    const risk_liquidation_action *r = &p.acts[0];
+    assert_int_equal(r->type, RISK_ACTION_REDUCE);
+    assert_int_equal(r->side, RISK_ORDER_SELL);
+    assert_int_equal(r->asset, d.usdc);
+    tu_assert_near(r->qty, 1.8, 1e-12);
+    tu_assert_near(r->price, 100.0, 0.0);
+    tu_assert_near(r->fee, 1.8, 1e-12);
+    tu_assert_near(r->insurance_fee, 1.8, 1e-12);
+    tu_assert_near(r->price - r->fee / r->qty, 99.0, 1e-9); /* the liquidator's price */
+    tu_assert_near(p.plan.health_before, 5.0 / 10.0, 1e-12);
+    tu_assert_near(p.plan.health_after, 1.4 / 1.0, 1e-9);
+
+    apply(acc, &p);
+    risk_account_summary s = tu_eval(acc);
+    tu_assert_bits(s.health_factor, p.plan.health_after);
+    tu_assert_near(s.equity, 1.40, 1e-9);
+    tu_assert_near(s.collateral_maint, 0.2 * 100.0 * 0.07, 1e-9); /* requirement plus buffer */
+    risk_position *pos = NULL;
+    tu_assert_status(risk_account_find_position(acc, d.perp, RISK_SIDE_BOTH, &pos), RISK_OK);
+    tu_assert_near(risk_position_qty(pos), 0.2, 1e-12);
+    double balance = 0.0;
+    tu_assert_status(risk_basket_balance(risk_account_basket(acc), d.usdc, &balance), RISK_OK);
+    /* Drift's quote amount leaves out the 5 USDC deposit */
+    tu_assert_near(balance - 5.0 - 0.2 * risk_position_entry(pos), -23.60, 1e-9);
+    tu_assert_near(fund_balance(d.e, d.usdc), 1.8, 1e-12);
+    risk_account_free(acc);
+    risk_engine_free(d.e);
+}
+
+/*
+ * Drift D6 (programs/drift/src/math/liquidation/tests.rs): a $10 shortage at margin ratio 10 %
+ * and price 100 needs 1.0 base without fees, 10/9 with a 1 % liquidator fee and 1.25 with a
+ * further 1 % insurance fee: base = shortage / (P x (r - f) - P x g). Drift truncates to 1e-9;
+ * the plan rounds up to the lot, so it is within one lot above. Unquantized, as the formula is;
+ * quantized money moves the answer by up to one quantum's worth of base.
+ */
+static void test_plan_drift_sizing(void **state)
+{
+    (void)state;
+    const double fees[3][2] = {{0.0, 0.0}, {0.01, 0.0}, {0.01, 0.01}};
+    const double want[3] = {1.0, 10.0 / 9.0, 1.25};
+    for (int c = 0; c < 3; c++) {
+        drift_env d;
+        drift_init(&d, 0.10, 1e-9, RISK_ENGINE_NO_QUANTIZE); /* the formula's own numbers */
+        risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+        pol.buffer = 0.0;
+        pol.fee = fees[c][0];
+        pol.insurance_fee = fees[c][1];
+        set_policy(d.e, &pol);
+        risk_account *acc = tu_account(d.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        tu_balance(acc, d.usdc, 90.0);
+        (void)tu_open_simple(acc, d.perp, 10.0, 100.0); /* MM 100, collateral 90: shortage 10 */
+        plan_out p;
+        plan_of(acc, &p);
+        assert_int_equal(p.plan.n_actions, 1);
+        assert_true(p.acts[0].qty >= want[c] - 1e-12);
+        assert_true(p.acts[0].qty < want[c] + 1e-9 + 1e-12);
+        risk_account_free(acc);
+        risk_engine_free(d.e);
+    }
+}
+
+/* ================================================================== dYdX */
+
+typedef struct {
+    tu_alloc a;
+    risk_engine *e;
+    uint32_t usdc, btc, perp;
+} dydx_env;
+
+/* BTC at 50,000 (mark), IMF 20 %, MMF 10 %, 0.001 lots, tick 1. */
+static void dydx_init(dydx_env *d, double mark)
+{
+    tu_alloc_init(&d->a);
+    d->e = tu_engine(&d->a, 0);
+    d->usdc = tu_asset(d->e, "USDC", 1.0, 6);
+    d->btc = tu_asset(d->e, "BTC", mark, 8);
+    risk_margin_tier t = one_tier(0.10, 5.0);
+    d->perp = tu_linear(d->e, "BTC-USD", d->btc, d->usdc, 1.0, 0.001, 1.0, mark, &t, 1);
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    pol.buffer = 0.0;
+    pol.price_model = RISK_PRICE_PENALTY;
+    pol.penalty = 0.1; /* SMMR */
+    set_policy(d->e, &pol);
+}
+
+/*
+ * dYdX TestGetFillablePrice (protocol/x/clob/keeper/liquidations_test.go): 0.1 BTC, PMMR = TMMR
+ * = 500, BA 1, SMMR 0.1. TNC 499: long fills at 49,999, short at 50,001. TNC 0 (at
+ * bankruptcy): long at 49,500, and the 50 lost against the mark is drawn from the fund.
+ */
+static void test_plan_dydx_fillable_price(void **state)
+{
+    (void)state;
+    for (int side = 0; side < 2; side++) {
+        dydx_env d;
+        dydx_init(&d, 50000.0);
+        risk_account *acc = tu_account(d.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        double qty = side == 0 ? 0.1 : -0.1;
+        (void)tu_open_simple(acc, d.perp, qty, side == 0 ? 45010.0 : 54990.0); /* TNC 499 */
+        tu_assert_near(tu_eval(acc).equity, 499.0, 1e-9);
+        plan_out p;
+        plan_of(acc, &p);
+        assert_int_equal(p.plan.outcome, RISK_PLAN_PARTIAL);
+        assert_int_equal(p.plan.n_actions, 1);
+        tu_assert_near(p.acts[0].price, side == 0 ? 49999.0 : 50001.0, 0.0);
+        tu_assert_near(p.acts[0].qty, 0.001, 1e-15); /* MM falls 5 per lot, 1 short */
+        risk_account_free(acc);
+        risk_engine_free(d.e);
+    }
+    dydx_env d;
+    dydx_init(&d, 50000.0);
+    tu_assert_status(risk_engine_insurance_fund_deposit(d.e, d.usdc, 1000.0), RISK_OK);
+    risk_account *acc = tu_account(d.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    (void)tu_open_simple(acc, d.perp, 0.1, 50000.0); /* TNC 0 */
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_CLOSE_OUT);
+    assert_int_equal(p.plan.n_actions, 2);
+    tu_assert_near(p.acts[0].price, 49500.0, 0.0);
+    tu_assert_near(p.acts[0].qty, 0.1, 1e-15);
+    assert_int_equal(p.acts[1].type, RISK_ACTION_INSURANCE);
+    tu_assert_near(p.acts[1].amount, -50.0, 1e-9);
+    tu_assert_near(p.plan.deficit, 50.0, 1e-9);
+    apply(acc, &p);
+    assert_int_equal(risk_account_position_count(acc), 0);
+    tu_assert_near(tu_eval(acc).equity, 0.0, 1e-9);
+    tu_assert_near(fund_balance(d.e, d.usdc), 950.0, 1e-9);
+    risk_insurance_fund f = RISK_INSURANCE_FUND_INIT;
+    tu_assert_status(risk_engine_insurance_fund(d.e, d.usdc, &f), RISK_OK);
+    tu_assert_near(f.deposits, 1000.0, 0.0);
+    tu_assert_near(f.draws, 50.0, 1e-9);
+    risk_account_free(acc);
+    risk_engine_free(d.e);
+}
+
+/*
+ * dYdX TestGetLiquidationInsuranceFundDelta: 0.1 BTC long, bankruptcy quote 5,100, sold for
+ * 5,610: with a 0.5 % cap the fund takes min(510, 0.5 % x 5,610) = 28.05. Here the mark is
+ * 56,100 and the position cost 51,000 (equity 510 < MM 561); a 10,000 minimum notional closes
+ * it in full.
+ */
+static void test_plan_dydx_insurance_take(void **state)
+{
+    (void)state;
+    dydx_env d;
+    dydx_init(&d, 56100.0);
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    pol.buffer = 0.0;
+    pol.insurance_fee = 0.005;
+    pol.min_notional = 10000.0;
+    set_policy(d.e, &pol);
+    risk_account *acc = tu_account(d.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    (void)tu_open_simple(acc, d.perp, 0.1, 51000.0);
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.n_actions, 1);
+    tu_assert_near(p.acts[0].qty, 0.1, 1e-15);
+    tu_assert_near(p.acts[0].insurance_fee, 28.05, 1e-9);
+    apply(acc, &p);
+    tu_assert_near(fund_balance(d.e, d.usdc), 28.05, 1e-9);
+    tu_assert_near(tu_eval(acc).equity, 510.0 - 28.05, 1e-9);
+    risk_account_free(acc);
+    risk_engine_free(d.e);
+}
+
+/* ================================================================== Aave */
+
+typedef struct {
+    tu_alloc a;
+    risk_engine *e;
+    uint32_t usdc, weth;
+} aave_env;
+
+/* Aave v3 example A2 (../shared/research/defi-anchors.md 3.4): WETH at 2,000 with LTV 80 % and
+ * LT 82.5 %; USDC debt weighted 1; bonus 5 %, protocol share 10 % of the bonus, close factor
+ * 50 % above HF 0.95. */
+static void aave_init(aave_env *v, double buffer)
+{
+    tu_alloc_init(&v->a);
+    v->e = tu_engine(&v->a, 0);
+    v->usdc = tu_asset(v->e, "USDC", 1.0, 6);
+    v->weth = tu_asset_w(v->e, "WETH", 2000.0, 8, 0.80, 0.825, 1.0, 1.0);
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    pol.buffer = buffer;
+    pol.close_factor = 0.5;
+    pol.full_close_health = 0.95;
+    pol.bonus = 0.05;
+    pol.protocol_share = 0.10;
+    set_policy(v->e, &pol);
+}
+
+static void test_plan_aave_close_factor(void **state)
+{
+    (void)state;
+    /* HF 0.97 with 1,000 of debt: at most 500 repayable; seize 500 x 1.05 / 2,000 = 0.2625 WETH,
+     * bonus 0.0125, protocol 0.00125, the liquidator 0.26125. A 10 % buffer needs more than 500,
+     * so the close factor binds. */
+    aave_env v;
+    aave_init(&v, 0.10);
+    risk_account *acc = tu_account(v.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, v.weth, 0.58787879);
+    tu_balance(acc, v.usdc, -1000.0);
+    tu_assert_near(tu_eval(acc).health_factor, 0.97, 1e-8);
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_LIMITED);
+    assert_int_equal(p.plan.n_actions, 1);
+    const risk_liquidation_action *s = &p.acts[0];
+    assert_int_equal(s->type, RISK_ACTION_SEIZE);
+    assert_int_equal(s->asset, v.weth);
+    assert_int_equal(s->repay_asset, v.usdc);
+    tu_assert_near(s->repay_amount, 500.0, 1e-9);
+    tu_assert_near(s->amount, 0.2625, 1e-12);
+    tu_assert_near(s->bonus, 0.0125, 1e-12);
+    tu_assert_near(s->protocol_fee, 0.00125, 1e-12);
+    tu_assert_near(s->amount - s->protocol_fee, 0.26125, 1e-12);
+    apply(acc, &p);
+    tu_assert_bits(tu_eval(acc).health_factor, p.plan.health_after);
+    tu_assert_near(fund_balance(v.e, v.weth), 0.00125, 1e-12);
+    risk_account_free(acc);
+    risk_engine_free(v.e);
+
+    /* HF 0.94 (<= 0.95): everything is repayable; the 10 % buffer needs
+     * x >= (1,000 x 1.1 - 940) / (1.1 - 1.05 x 0.825) = 684.49..., more than half the debt. */
+    aave_init(&v, 0.10);
+    acc = tu_account(v.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, v.weth, 0.56969697);
+    tu_balance(acc, v.usdc, -1000.0);
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_PARTIAL);
+    double need = (1100.0 - 0.56969697 * 2000.0 * 0.825) / (1.1 - 1.05 * 0.825);
+    /* the least repayment, give or take the quanta of the seized WETH (1e-8 x 2,000) */
+    assert_true(p.acts[0].repay_amount >= need - 1e-6);
+    assert_true(p.acts[0].repay_amount < need + 1e-4);
+    assert_true(p.acts[0].repay_amount > 500.0);
+    risk_account_free(acc);
+    risk_engine_free(v.e);
+}
+
+/* Aave: with only 0.2 WETH the seize takes it all and covers 0.2 x 2,000 / 1.05 = 380.95 of the
+ * debt; the rest (619.05) is bad debt no fund covers. */
+static void test_plan_aave_collateral_short(void **state)
+{
+    (void)state;
+    aave_env v;
+    aave_init(&v, 0.0);
+    risk_account *acc = tu_account(v.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, v.weth, 0.2);
+    tu_balance(acc, v.usdc, -1000.0);
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_CLOSE_OUT);
+    assert_int_equal(p.plan.n_actions, 1);
+    tu_assert_near(p.acts[0].amount, 0.2, 0.0);
+    tu_assert_near(p.acts[0].repay_amount, 380.952380, 1e-9);
+    tu_assert_near(p.plan.uncovered, 1000.0 - 380.952380, 1e-9);
+    risk_account_free(acc);
+    risk_engine_free(v.e);
+}
+
+/* ================================================================== Bybit ADL (W14) */
+
+typedef struct {
+    tu_alloc a;
+    risk_engine *e;
+    uint32_t usd, btc, inst;
+} inverse_env;
+
+static void inverse_init(inverse_env *v, double mark)
+{
+    tu_alloc_init(&v->a);
+    v->e = tu_engine(&v->a, 0);
+    v->usd = tu_asset(v->e, "USD", 1.0, 2);
+    v->btc = tu_asset(v->e, "BTC", mark, 8);
+    risk_margin_tier t = one_tier(0.005, 100.0);
+    v->inst = tu_inverse(v->e, "BTCUSD", v->btc, 1.0, 1.0, 0.5, mark, &t, 1);
+}
+
+/*
+ * Bybit W14 (https://help.bybit.com/hc/en-us/articles/900000031623-What-is-Auto-Deleveraging-ADL-):
+ * long 5,000 BTCUSD at 7,890.08 with 50x: bankruptcy price 7,890.08 x 50 / 51 = 7,735.3725,
+ * filled at 7,735.50 on the 0.5 tick. The mark has fallen to 7,700, the fund is empty, so the
+ * position goes to the shorts, best ADL score first.
+ */
+static void test_plan_bybit_adl_bankruptcy_price(void **state)
+{
+    (void)state;
+    inverse_env v;
+    inverse_init(&v, 7700.0);
+    risk_account *acc = tu_account(v.e, 1, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
+    tu_leverage(acc, v.inst, 50.0);
+    (void)tu_open(acc, v.inst, RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, 5000.0, 7890.08, 5000.0 / 7890.08 / 50.0);
+    /* two shorts: the one with the higher profit x leverage goes first */
+    risk_account *s1 = tu_account(v.e, 2, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(s1, v.btc, 1.0);
+    (void)tu_open_simple(s1, v.inst, -3000.0, 8000.0);
+    risk_account *s2 = tu_account(v.e, 3, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(s2, v.btc, 0.1);
+    (void)tu_open_simple(s2, v.inst, -4000.0, 8000.0);
+    assert_int_equal(tu_eval(acc).state, RISK_STATE_BANKRUPT);
+
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_CLOSE_OUT);
+    assert_int_equal(p.plan.n_actions, 2);
+    assert_int_equal(p.acts[0].type, RISK_ACTION_ADL);
+    assert_int_equal(p.acts[0].counterparty, 3); /* 0.1 BTC backs 4,000: the higher leverage */
+    tu_assert_near(p.acts[0].qty, 4000.0, 0.0);
+    tu_assert_near(p.acts[0].price, 7735.5, 0.0);
+    assert_int_equal(p.acts[1].counterparty, 2);
+    tu_assert_near(p.acts[1].qty, 1000.0, 0.0);
+    tu_assert_near(p.acts[1].price, 7735.5, 0.0);
+
+    risk_account_summary before2 = tu_eval(s2);
+    apply(acc, &p);
+    assert_int_equal(risk_account_position_count(acc), 0);
+    /* the tick rounds in the account's favour: 5,000 x (1/7,735.3725 - 1/7,735.5) BTC */
+    tu_assert_near(tu_eval(acc).equity, 5000.0 * (1.0 / 7735.3725 - 1.0 / 7735.5) * 7700.0, 0.01);
+    risk_position *pos = NULL;
+    tu_assert_status(risk_account_find_position(s1, v.inst, RISK_SIDE_BOTH, &pos), RISK_OK);
+    tu_assert_near(risk_position_qty(pos), -2000.0, 0.0);
+    assert_int_equal(risk_account_position_count(s2), 0);
+    assert_true(tu_eval(s2).equity < before2.equity); /* bought back above the mark */
+    tu_assert_near(fund_balance(v.e, v.btc), 0.0, 0.0);
+    risk_account_free(s2);
+    risk_account_free(s1);
+    risk_account_free(acc);
+    risk_engine_free(v.e);
+}
+
+/* ================================================================== Binance ADL score */
+
+/*
+ * Binance ADL score (https://jexhelp.zendesk.com/hc/en-us/articles/360015310471-ADL-Sequence):
+ * PnL% x effective leverage in profit, PnL% / effective leverage in loss. Mark 110:
+ *   A (id 4): long 1 @ 100, wallet 0:   PnL% 0.1, leverage 110 / 10 = 11  -> 1.1
+ *   D (id 9): the same as A             -> 1.1, after A by id
+ *   B (id 2): long 2 @ 100, wallet 180: PnL% 0.1, leverage 220 / 200 = 1.1 -> 0.11
+ *   C (id 1): long 1 @ 120, wallet 50:  PnL% -10/120, leverage 110 / 40 = 2.75 -> -0.0303...
+ */
+static void test_plan_binance_adl_score_order(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
+    uint32_t btc = tu_asset(e, "BTC", 110.0, 8);
+    risk_margin_tier t = one_tier(0.004, 125.0);
+    uint32_t inst = tu_linear(e, "BTCUSDT", btc, usdt, 1.0, 1.0, 0.1, 110.0, &t, 1);
+    const uint64_t ids[4] = {4, 9, 2, 1};
+    const double qty[4] = {1, 1, 2, 1}, entry[4] = {100, 100, 100, 120}, wallet[4] = {0, 0, 180, 50};
+    risk_account *acc[4];
+    for (int i = 0; i < 4; i++) {
+        acc[i] = tu_account(e, ids[i], RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        if (wallet[i] > 0.0)
+            tu_balance(acc[i], usdt, wallet[i]);
+        (void)tu_open_simple(acc[i], inst, qty[i], entry[i]);
+    }
+    risk_adl_entry q[4] = {RISK_ADL_ENTRY_INIT};
+    size_t n = 0;
+    tu_assert_status(risk_engine_adl_ranking(e, inst, RISK_SIDE_LONG, q, 4, &n), RISK_OK);
+    assert_int_equal(n, 4);
+    const uint64_t order[4] = {4, 9, 2, 1};
+    const double score[4] = {1.1, 1.1, 0.11, -(10.0 / 120.0) / 2.75};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(q[i].account_id, order[i]);
+        tu_assert_near(q[i].score, score[i], 1e-12);
+    }
+    tu_assert_near(q[3].effective_leverage, 2.75, 1e-12);
+    /* no shorts; too small a buffer reports the count */
+    tu_assert_status(risk_engine_adl_ranking(e, inst, RISK_SIDE_SHORT, q, 4, &n), RISK_OK);
+    assert_int_equal(n, 0);
+    tu_assert_status(risk_engine_adl_ranking(e, inst, RISK_SIDE_LONG, q, 2, &n), RISK_EBUFFER);
+    assert_int_equal(n, 4);
+    tu_assert_status(risk_engine_adl_ranking(e, inst, RISK_SIDE_BOTH, q, 4, &n), RISK_EINVAL);
+    tu_assert_status(risk_engine_adl_ranking(e, 77, RISK_SIDE_LONG, q, 4, &n), RISK_ENOTFOUND);
+    for (int i = 0; i < 4; i++)
+        risk_account_free(acc[i]);
+    risk_engine_free(e);
+}
+
+/* ================================================================== tiers and ordering */
+
+/* Binance-style step-down: a 2-tier schedule; the plan closes the least that brings MM under
+ * the collateral, and the position drops into the lower tier. Healthy accounts get no plan. */
+static void test_plan_steps_down_a_tier_and_healthy_is_empty(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
+    uint32_t btc = tu_asset(e, "BTC", 100.0, 8);
+    risk_margin_tier t[2] = {tu_tier(10000.0, 0.01, 50.0), tu_tier(1e15, 0.05, 10.0)};
+    uint32_t inst = tu_linear(e, "BTCUSDT", btc, usdt, 1.0, 1.0, 0.1, 100.0, t, 2);
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    pol.buffer = 0.0;
+    set_policy(e, &pol);
+    risk_account *acc = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, usdt, 500.0);
+    (void)tu_open_simple(acc, inst, 200.0, 100.0); /* notional 20,000: MM 20,000 x 5 % - 400 = 600 */
+    tu_assert_near(tu_eval(acc).maintenance_margin, 600.0, 1e-9);
+    plan_out p;
+    plan_of(acc, &p);
+    /* MM(N) <= 500 in tier 2: N x 5 % - 400 <= 500 -> N <= 18,000: close 20 contracts */
+    assert_int_equal(p.plan.n_actions, 1);
+    tu_assert_near(p.acts[0].qty, 20.0, 0.0);
+    apply(acc, &p);
+    tu_assert_near(tu_eval(acc).maintenance_margin, 500.0, 1e-9);
+    plan_of(acc, &p); /* now at HF 1: not liquidatable */
+    assert_int_equal(p.plan.outcome, RISK_PLAN_NONE);
+    assert_int_equal(p.plan.n_actions, 0);
+    tu_assert_bits(p.plan.health_after, p.plan.health_before);
+    risk_account_free(acc);
+    risk_engine_free(e);
+}
+
+/* ================================================================== random books */
+
+typedef struct book {
+    tu_alloc a;
+    risk_engine *e;
+    uint32_t usdt, btc, assets[4], inst[5];
+} book;
+
+static void book_init(book *b, uint32_t exit_target, int penalty)
+{
+    tu_alloc_init(&b->a);
+    b->e = tu_engine(&b->a, 0);
+    b->usdt = tu_asset(b->e, "USDT", 1.0, 6);
+    b->btc = tu_asset_w(b->e, "BTC", 30000.0, 8, 0.9, 0.95, 1.1, 1.05);
+    const char *names[3] = {"ETH", "SOL", "DOGE"};
+    const double prices[3] = {2000.0, 100.0, 0.1};
+    risk_margin_tier t[3] = {tu_tier(50000.0, 0.01, 50.0), tu_tier(250000.0, 0.025, 20.0), tu_tier(1e15, 0.05, 10.0)};
+    b->assets[0] = b->btc;
+    for (int i = 0; i < 3; i++)
+        b->assets[i + 1] = tu_asset(b->e, names[i], prices[i], 8);
+    const char *syms[4] = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT"};
+    const double lots[4] = {0.001, 0.01, 0.1, 100.0}, ticks[4] = {0.1, 0.01, 0.001, 0.00001};
+    const double marks[4] = {30000.0, 2000.0, 100.0, 0.1};
+    for (int i = 0; i < 4; i++)
+        b->inst[i] = tu_linear(b->e, syms[i], b->assets[i], b->usdt, 1.0, lots[i], ticks[i], marks[i], t, 3);
+    b->inst[4] = tu_inverse(b->e, "BTCUSD", b->btc, 100.0, 1.0, 0.5, 30000.0, t, 3);
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    pol.exit_target = exit_target;
+    pol.fee = 0.005;
+    pol.insurance_fee = 0.0025;
+    pol.price_model = penalty ? RISK_PRICE_PENALTY : RISK_PRICE_MARK;
+    set_policy(b->e, &pol);
+    tu_assert_status(risk_engine_insurance_fund_deposit(b->e, b->usdt, 2e5), RISK_OK);
+    tu_assert_status(risk_engine_insurance_fund_deposit(b->e, b->btc, 5.0), RISK_OK);
+}
+
+/* A random account, then a market move that leaves many of them liquidatable. */
+static risk_account *random_account(book *b, tu_rng *r, uint64_t id)
+{
+    static const double lots[5] = {0.001, 0.01, 0.1, 100.0, 1.0};
+    static const double marks[5] = {30000.0, 2000.0, 100.0, 0.1, 30000.0};
+    int hedge = tu_rng_int(r, 0, 3) == 0;
+    risk_account *acc = tu_account(b->e, id, RISK_MARGIN_CROSS, hedge ? RISK_POSITION_HEDGE : RISK_POSITION_ONE_WAY);
+    tu_balance(acc, b->usdt, tu_rng_range(r, 200.0, 20000.0));
+    if (tu_rng_int(r, 0, 2) == 0)
+        tu_balance(acc, b->btc, tu_rng_range(r, 0.01, 0.5));
+    int n = tu_rng_int(r, 1, 5);
+    for (int k = 0; k < n; k++) {
+        int i = tu_rng_int(r, 0, 4);
+        double notional = tu_rng_range(r, 1000.0, 120000.0);
+        double size = i == 4 ? notional / 100.0 : notional / marks[i];
+        double qty = floor(size / lots[i]) * lots[i];
+        if (qty <= 0.0)
+            continue;
+        int short_side = tu_rng_int(r, 0, 1);
+        uint32_t side = hedge ? (short_side ? RISK_SIDE_SHORT : RISK_SIDE_LONG) : RISK_SIDE_BOTH;
+        risk_position *existing = NULL;
+        if (risk_account_find_position(acc, b->inst[i], side, &existing) == RISK_OK)
+            continue;
+        double entry = marks[i] * tu_rng_range(r, 0.97, 1.03);
+        double tick = i == 0 ? 0.1 : i == 1 ? 0.01 : i == 2 ? 0.001 : i == 3 ? 0.00001 : 0.5;
+        entry = floor(entry / tick) * tick;
+        uint32_t mode = tu_rng_int(r, 0, 5) == 0 ? RISK_MARGIN_ISOLATED : RISK_MARGIN_DEFAULT;
+        double margin = mode == RISK_MARGIN_ISOLATED ? (i == 4 ? qty * 100.0 / entry : qty * entry) * 0.04 : 0.0;
+        (void)tu_open(acc, b->inst[i], side, mode, hedge ? qty : (short_side ? -qty : qty), entry, margin);
+    }
+    return acc;
+}
+
+static void book_move(book *b, double f)
+{
+    static const double marks[5] = {30000.0, 2000.0, 100.0, 0.1, 30000.0};
+    static const double ticks[5] = {0.1, 0.01, 0.001, 0.00001, 0.5};
+    for (int i = 0; i < 5; i++)
+        tu_mark(b->e, b->inst[i], floor(marks[i] * f / ticks[i]) * ticks[i]);
+    for (int i = 0; i < 4; i++)
+        tu_price(b->e, b->assets[i], marks[i] * f);
+}
+
+/* V per settle unit of an instrument of the random book (BTCUSD settles in BTC). */
+static double settle_price(const book *b, uint32_t instrument)
+{
+    double sp = 1.0;
+    if (instrument == b->inst[4])
+        tu_assert_status(risk_engine_asset_price(b->e, b->btc, &sp), RISK_OK);
+    return sp;
+}
+
+/* The cross pool's surplus over the exit target, from public results (the library's
+ * quantization: requirements up to the V quantum). */
+static double cross_surplus_of(const book *b, const risk_account *acc, uint32_t exit_target, double buffer)
+{
+    risk_account_summary s = tu_eval(acc);
+    if (exit_target == RISK_EXIT_INITIAL)
+        return s.available;
+    risk_position_result res[16];
+    size_t n = tu_results(acc, res, 16);
+    double extra = buffer * s.liabilities;
+    for (size_t i = 0; i < n; i++)
+        if (res[i].margin_mode != RISK_MARGIN_ISOLATED)
+            extra += buffer * res[i].notional * settle_price(b, res[i].instrument);
+    return s.collateral_maint - s.maintenance_margin - ceil(extra * 1e6 - 1e-6) / 1e6;
+}
+
+/* The surplus over the exit target of the isolated position an action reduces (its settle
+ * asset); INFINITY when there is none (closed, or a cross position). */
+static double isolated_surplus_of(const risk_account *acc, const risk_liquidation_action *act, uint32_t exit_target,
+                                  double buffer)
+{
+    risk_position_result res[16];
+    size_t n = tu_results(acc, res, 16);
+    uint32_t direction = act->side == RISK_ORDER_SELL ? RISK_SIDE_LONG : RISK_SIDE_SHORT;
+    for (size_t i = 0; i < n; i++) {
+        if (res[i].instrument != act->instrument || res[i].side != direction ||
+            res[i].margin_mode != RISK_MARGIN_ISOLATED)
+            continue;
+        double held = res[i].isolated_margin + res[i].unrealized_pnl;
+        return exit_target == RISK_EXIT_INITIAL ? held - res[i].initial_margin
+                                                : held - res[i].maintenance_margin - buffer * res[i].notional;
+    }
+    return INFINITY;
+}
+
+/* Equity of every account, in V. */
+static void equities(risk_account **accs, size_t n, double *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = tu_eval(accs[i]).equity;
+}
+
+static double fund_value(const book *b)
+{
+    double btc_price = 0.0;
+    tu_assert_status(risk_engine_asset_price(b->e, b->btc, &btc_price), RISK_OK);
+    return fund_balance(b->e, b->usdt) + fund_balance(b->e, b->btc) * btc_price;
+}
+
+/* What the liquidators gain from a plan, in V: fees, and the contracts at price against the mark. */
+static double liquidator_gain(const book *b, const plan_out *p)
+{
+    double gain = 0.0;
+    for (size_t k = 0; k < p->plan.n_actions; k++) {
+        const risk_liquidation_action *act = &p->acts[k];
+        if (act->type == RISK_ACTION_SEIZE) {
+            double pc = 0.0, pd = 0.0;
+            tu_assert_status(risk_engine_asset_price(b->e, act->asset, &pc), RISK_OK);
+            tu_assert_status(risk_engine_asset_price(b->e, act->repay_asset, &pd), RISK_OK);
+            gain += (act->amount - act->protocol_fee) * pc - act->repay_amount * pd;
+            continue;
+        }
+        if (act->type != RISK_ACTION_REDUCE)
+            continue;
+        double mark = 0.0;
+        tu_assert_status(risk_engine_mark(b->e, act->instrument, &mark), RISK_OK);
+        double dir = act->side == RISK_ORDER_SELL ? 1.0 : -1.0; /* the liquidator takes what is sold */
+        double value = act->instrument == b->inst[4] ? dir * act->qty * 100.0 * (1.0 / act->price - 1.0 / mark)
+                                                     : dir * act->qty * (mark - act->price);
+        gain += (value + act->fee) * settle_price(b, act->instrument);
+    }
+    return gain;
+}
+
+static double lot_of(const book *b, uint32_t instrument)
+{
+    static const double lots[5] = {0.001, 0.01, 0.1, 100.0, 1.0};
+    for (int m = 0; m < 5; m++)
+        if (instrument == b->inst[m])
+            return lots[m];
+    fail();
+    return 0.0;
+}
+
+/* The plan with one lot less in reduce action k, fees scaled as the planner charges them. */
+static void one_lot_less(const book *b, const plan_out *p, size_t k, plan_out *less)
+{
+    *less = *p;
+    double lot = lot_of(b, p->acts[k].instrument);
+    risk_liquidation_action *act = &less->acts[k];
+    act->qty = floor((act->qty - lot) / lot + 0.5) * lot;
+    double notional = act->instrument == b->inst[4] ? act->qty * 100.0 / act->price : act->qty * act->price;
+    double q = act->instrument == b->inst[4] ? 1e8 : 1e6;
+    act->fee = ceil(0.005 * notional * q - 1e-6) / q;
+    act->insurance_fee = ceil(0.0025 * notional * q - 1e-6) / q;
+}
+
+/*
+ * On a random book (fixed seed) moved against its positions: every plan, once applied, leaves
+ * the account at the target or closed out; its health_after is the evaluation after; one lot
+ * less of any reduce misses the target (checked on a twin book built from the same seed);
+ * cash flows of the account, the liquidators, the fund and the ADL counterparties sum to zero
+ * to the quantum; the fund never goes negative.
+ */
+static void run_random_book(uint32_t exit_target, int penalty, uint64_t seed)
+{
+    enum { N = 1500 };
+    static risk_account *accs[N], *twins[N];
+    static double before[N], after[N];
+    book b, twin;
+    book_init(&b, exit_target, penalty);
+    book_init(&twin, exit_target, penalty);
+    tu_rng r;
+    tu_rng_seed(&r, seed);
+    for (size_t i = 0; i < N; i++)
+        accs[i] = random_account(&b, &r, 1000 + i);
+    tu_rng_seed(&r, seed);
+    for (size_t i = 0; i < N; i++)
+        twins[i] = random_account(&twin, &r, 1000 + i);
+    book_move(&b, 0.9);
+    book_move(&twin, 0.9);
+
+    unsigned planned = 0, partial = 0, closed = 0, minimal_checked = 0;
+    int others_touched = 0; /* an ADL fill changed other accounts: the twin book is out of step */
+    for (size_t i = 0; i < N; i++) {
+        risk_account_summary s = tu_eval(accs[i]);
+        if (s.state != RISK_STATE_LIQUIDATABLE && s.state != RISK_STATE_BANKRUPT)
+            continue;
+        plan_out p;
+        plan_of(accs[i], &p);
+        assert_true(p.plan.n_actions > 0);
+        planned++;
+        equities(accs, N, before);
+        double fund_before = fund_value(&b);
+        apply(accs[i], &p);
+        equities(accs, N, after);
+        assert_true(fund_balance(b.e, b.usdt) >= 0.0 && fund_balance(b.e, b.btc) >= 0.0);
+        risk_account_summary s2 = tu_eval(accs[i]);
+        tu_assert_bits(s2.health_factor, p.plan.health_after);
+        double flows = fund_value(&b) - fund_before + liquidator_gain(&b, &p);
+        for (size_t j = 0; j < N; j++)
+            flows += after[j] - before[j];
+        tu_assert_near(flows, 0.0, 1e-3 * (double)(1 + p.plan.n_actions));
+        if (p.plan.outcome == RISK_PLAN_CLOSE_OUT) {
+            closed++;
+            for (size_t k = 0; k < p.plan.n_actions; k++)
+                others_touched |= p.acts[k].type == RISK_ACTION_ADL;
+            continue;
+        }
+        assert_int_equal(p.plan.outcome, RISK_PLAN_PARTIAL);
+        partial++;
+        if (s.health_factor < 1.0)
+            assert_true(cross_surplus_of(&b, accs[i], exit_target, 0.02) >= 0.0);
+        assert_int_equal(s2.n_isolated_liquidatable, 0);
+        if (others_touched)
+            continue;
+        /* one lot less of a reduce, applied to the twin (still in the state before), misses */
+        for (size_t k = 0; k < p.plan.n_actions; k++) {
+            if (p.acts[k].type != RISK_ACTION_REDUCE || p.acts[k].qty < 1.5 * lot_of(&b, p.acts[k].instrument))
+                continue;
+            plan_out less;
+            one_lot_less(&b, &p, k, &less);
+            apply(twins[i], &less);
+            double miss = isolated_surplus_of(twins[i], &p.acts[k], exit_target, 0.02);
+            if (isinf(miss)) /* a cross position */
+                miss = cross_surplus_of(&twin, twins[i], exit_target, 0.02);
+            assert_true(miss < 0.0);
+            minimal_checked++;
+            break; /* the twin has moved on */
+        }
+    }
+    assert_true(planned > 100);
+    assert_true(partial > 20);
+    assert_true(closed > 5);
+    assert_true(minimal_checked > 10);
+    for (size_t i = 0; i < N; i++) {
+        risk_account_free(accs[i]);
+        risk_account_free(twins[i]);
+    }
+    risk_engine_free(b.e);
+    risk_engine_free(twin.e);
+}
+
+static void test_plan_invariants_random_buffer(void **state)
+{
+    (void)state;
+    run_random_book(RISK_EXIT_BUFFER, 0, 11);
+}
+
+static void test_plan_invariants_random_initial_penalty(void **state)
+{
+    (void)state;
+    run_random_book(RISK_EXIT_INITIAL, 1, 12);
+}
+
+/* ================================================================== bad input */
+
+static void test_plan_bad_input_changes_nothing(void **state)
+{
+    (void)state;
+    drift_env d;
+    drift_init(&d, 0.05, 0.1, 0);
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    risk_liquidation_policy bad = pol;
+    bad.fee = -0.01;
+    tu_assert_status(risk_engine_set_liquidation_policy(d.e, &bad), RISK_EINVAL);
+    tu_assert_errmsg(risk_engine_errmsg(d.e));
+    bad = pol;
+    bad.buffer = -0.01; /* a target below the trigger */
+    tu_assert_status(risk_engine_set_liquidation_policy(d.e, &bad), RISK_EINVAL);
+    bad = pol;
+    bad.insurance_fee = NAN;
+    tu_assert_status(risk_engine_set_liquidation_policy(d.e, &bad), RISK_EINVAL);
+    bad = pol;
+    bad.close_factor = 0.0;
+    tu_assert_status(risk_engine_set_liquidation_policy(d.e, &bad), RISK_EINVAL);
+    bad = pol;
+    bad.version = 99;
+    tu_assert_status(risk_engine_set_liquidation_policy(d.e, &bad), RISK_EVERSION);
+    tu_assert_status(risk_engine_set_liquidation_policy(d.e, NULL), RISK_ENULL);
+    tu_assert_status(risk_engine_set_instrument_liquidation_policy(d.e, 42, &pol), RISK_ENOTFOUND);
+    risk_liquidation_policy got = RISK_LIQUIDATION_POLICY_INIT;
+    tu_assert_status(risk_engine_liquidation_policy(d.e, &got), RISK_OK);
+    assert_memory_equal(&got, &pol, sizeof pol); /* unchanged: the defaults */
+    tu_assert_status(risk_engine_insurance_fund_deposit(d.e, d.usdc, -1.0), RISK_EINVAL);
+    tu_assert_status(risk_engine_insurance_fund_deposit(d.e, 99, 1.0), RISK_ENOTFOUND);
+    tu_assert_near(fund_balance(d.e, d.usdc), 0.0, 0.0);
+
+    /* an instrument override applies to that instrument only, and can be removed */
+    risk_liquidation_policy ov = pol;
+    ov.fee = 0.02;
+    tu_assert_status(risk_engine_set_instrument_liquidation_policy(d.e, d.perp, &ov), RISK_OK);
+    tu_assert_status(risk_engine_instrument_liquidation_policy(d.e, d.perp, &got), RISK_OK);
+    tu_assert_near(got.fee, 0.02, 0.0);
+    tu_assert_status(risk_engine_set_instrument_liquidation_policy(d.e, d.perp, NULL), RISK_OK);
+    tu_assert_status(risk_engine_instrument_liquidation_policy(d.e, d.perp, &got), RISK_OK);
+    tu_assert_near(got.fee, 0.0, 0.0);
+
+    risk_account *acc = tu_account(d.e, 7, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, d.usdc, 5.0);
+    (void)tu_open_simple(acc, d.perp, 2.0, 100.0);
+    risk_liquidation_plan plan = RISK_LIQUIDATION_PLAN_INIT;
+    size_t n = 99;
+    tu_assert_status(risk_account_liquidation_plan(NULL, &plan, NULL, 0, &n), RISK_ENULL);
+    tu_assert_status(risk_account_liquidation_plan(acc, NULL, NULL, 0, &n), RISK_ENULL);
+    tu_assert_status(risk_account_liquidation_plan(acc, &plan, NULL, 0, &n), RISK_EBUFFER);
+    assert_int_equal(n, 1); /* the length needed */
+    tu_assert_errmsg(risk_account_errmsg(acc));
+    plan.version = 7;
+    tu_assert_status(risk_account_liquidation_plan(acc, &plan, NULL, 0, &n), RISK_EVERSION);
+
+    tu_account_snap snap;
+    tu_account_snap_take(acc, 2, 1, &snap);
+    plan_out p;
+    plan_of(acc, &p);
+    plan_out bad_plan = p;
+    bad_plan.acts[0].qty = 3.0; /* more than held */
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_ESTATE);
+    bad_plan = p;
+    bad_plan.acts[0].qty = 1.85; /* not whole lots of 0.1 */
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_ELOT);
+    bad_plan = p;
+    bad_plan.acts[0].price = 100.0005;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_ETICK);
+    bad_plan = p;
+    bad_plan.acts[0].fee = -1.0;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_EINVAL);
+    bad_plan = p;
+    bad_plan.plan.account_id = 8;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_EINVAL);
+    bad_plan = p;
+    bad_plan.acts[0].type = 77;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_EINVAL);
+    bad_plan = p;
+    bad_plan.acts[0].version = 2;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_EVERSION);
+    tu_assert_status(risk_account_apply_plan(acc, &p.plan, p.acts, 2), RISK_EINVAL);
+    /* a second reduce of the same position beyond what is left */
+    bad_plan = p;
+    bad_plan.acts[1] = p.acts[0];
+    bad_plan.plan.n_actions = 2;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 2), RISK_ESTATE);
+    /* a draw the fund cannot cover */
+    bad_plan = p;
+    memset(&bad_plan.acts[1], 0, sizeof bad_plan.acts[1]);
+    bad_plan.acts[1].version = RISK_LIQUIDATION_ACTION_VERSION;
+    bad_plan.acts[1].type = RISK_ACTION_INSURANCE;
+    bad_plan.acts[1].asset = d.usdc;
+    bad_plan.acts[1].amount = -5.0; /* the reduce pays 0 into it: policy has no insurance fee */
+    bad_plan.plan.n_actions = 2;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 2), RISK_ESTATE);
+    tu_account_snap_check(acc, &snap);
+    tu_assert_near(fund_balance(d.e, d.usdc), 0.0, 0.0);
+    apply(acc, &p);
+    risk_account_free(acc);
+    risk_engine_free(d.e);
+}
+
+/* ================================================================== out of memory */
+
+typedef struct oom_fx {
+    risk_engine *e;
+    risk_account *acc, *s1, *s2;
+    inverse_env v;
+    plan_out p;
+    tu_account_snap snap, snap1, snap2;
+} oom_fx;
+
+static oom_fx oom_static;
+
+static void *oom_setup(tu_alloc *a)
+{
+    oom_fx *f = &oom_static;
+    memset(f, 0, sizeof *f);
+    risk_engine_options o = RISK_ENGINE_OPTIONS_INIT;
+    o.allocator = tu_allocator(a);
+    tu_assert_status(risk_engine_new(&f->e, &o), RISK_OK);
+    uint32_t usd = tu_asset(f->e, "USD", 1.0, 2);
+    uint32_t btc = tu_asset(f->e, "BTC", 7700.0, 8);
+    (void)usd;
+    risk_margin_tier t = one_tier(0.005, 100.0);
+    uint32_t inst = tu_inverse(f->e, "BTCUSD", btc, 1.0, 1.0, 0.5, 7700.0, &t, 1);
+    f->acc = tu_account(f->e, 1, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
+    tu_leverage(f->acc, inst, 50.0);
+    (void)tu_open(f->acc, inst, RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, 5000.0, 7890.08, 5000.0 / 7890.08 / 50.0);
+    f->s1 = tu_account(f->e, 2, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    (void)tu_open_simple(f->s1, inst, -3000.0, 8000.0); /* no balance: the fill creates it */
+    f->s2 = tu_account(f->e, 3, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(f->s2, btc, 0.1);
+    (void)tu_open_simple(f->s2, inst, -4000.0, 8000.0);
+    tu_account_snap_take(f->acc, 2, 1, &f->snap);
+    tu_account_snap_take(f->s1, 2, 1, &f->snap1);
+    tu_account_snap_take(f->s2, 2, 1, &f->snap2);
+    return f;
+}
+
+static int oom_plan_op(void *vf)
+{
+    oom_fx *f = vf;
+    risk_liquidation_plan init = RISK_LIQUIDATION_PLAN_INIT;
+    f->p.plan = init;
+    size_t n;
+    return risk_account_liquidation_plan(f->acc, &f->p.plan, f->p.acts, MAX_ACTIONS, &n);
+}
+
+static int oom_apply_op(void *vf)
+{
+    oom_fx *f = vf;
+    return risk_account_apply_plan(f->acc, &f->p.plan, f->p.acts, f->p.plan.n_actions);
+}
+
+static void *oom_setup_planned(tu_alloc *a)
+{
+    oom_fx *f = oom_setup(a);
+    tu_alloc_disarm(a);
+    tu_assert_status(oom_plan_op(f), RISK_OK);
+    return f;
+}
+
+static void oom_unchanged(void *vf)
+{
+    oom_fx *f = vf;
+    tu_account_snap_check(f->acc, &f->snap);
+    tu_account_snap_check(f->s1, &f->snap1);
+    tu_account_snap_check(f->s2, &f->snap2);
+}
+
+static void oom_planned(void *vf)
+{
+    oom_fx *f = vf;
+    assert_int_equal(f->p.plan.n_actions, 2);
+    oom_unchanged(f);
+}
+
+static void oom_applied(void *vf)
+{
+    oom_fx *f = vf;
+    assert_int_equal(risk_account_position_count(f->acc), 0);
+    assert_int_equal(risk_account_position_count(f->s1), 0); /* no wallet: the higher leverage, first */
+    risk_position *pos = NULL;
+    tu_assert_status(risk_account_position_at(f->s2, 0, &pos), RISK_OK);
+    tu_assert_near(risk_position_qty(pos), -2000.0, 0.0);
+}
+
+static void oom_teardown(void *vf)
+{
+    oom_fx *f = vf;
+    risk_account_free(f->acc);
+    risk_account_free(f->s1);
+    risk_account_free(f->s2);
+    risk_engine_free(f->e);
+}
+
+static void test_plan_out_of_memory(void **state)
+{
+    (void)state;
+    tu_oom_case plan = {oom_setup, oom_plan_op, oom_unchanged, oom_planned, oom_teardown};
+    assert_true(tu_oom_walk(&plan) > 3);
+    tu_oom_case app = {oom_setup_planned, oom_apply_op, oom_unchanged, oom_applied, oom_teardown};
+    assert_true(tu_oom_walk(&app) > 1); /* the check's shadow, the new balance of s1 */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan_drift_perp_liquidation),
+        cmocka_unit_test(test_plan_drift_sizing),
+        cmocka_unit_test(test_plan_dydx_fillable_price),
+        cmocka_unit_test(test_plan_dydx_insurance_take),
+        cmocka_unit_test(test_plan_aave_close_factor),
+        cmocka_unit_test(test_plan_aave_collateral_short),
+        cmocka_unit_test(test_plan_bybit_adl_bankruptcy_price),
+        cmocka_unit_test(test_plan_binance_adl_score_order),
+        cmocka_unit_test(test_plan_steps_down_a_tier_and_healthy_is_empty),
+        cmocka_unit_test(test_plan_invariants_random_buffer),
+        cmocka_unit_test(test_plan_invariants_random_initial_penalty),
+        cmocka_unit_test(test_plan_bad_input_changes_nothing),
+        cmocka_unit_test(test_plan_out_of_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
