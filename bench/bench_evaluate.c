@@ -41,6 +41,8 @@
 
 #include "risk.h"
 
+#include "bench_util.h"
+
 /* glibc's heap counters show what the engine really costs, malloc headers and rounding included */
 #if defined(__GLIBC__) && defined(__GLIBC_MINOR__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
 #include <malloc.h>
@@ -64,13 +66,6 @@ static double heap_in_use(void)
 #define MAX_THREADS 2
 
 /* ------------------------------------------------------------------ utilities */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static uint64_t rng_state = 0x5eed2024u;
 
@@ -470,9 +465,9 @@ typedef struct engine_job {
 static double time_engine(const engine_job *j)
 {
     size_t count = 0;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     int rc = risk_engine_evaluate_all(j->e, j->out, j->ids, j->n, j->threads, &count);
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     check_rc(rc, "risk_engine_evaluate_all", risk_engine_errmsg(j->e));
     if (count != j->n) {
         fprintf(stderr, "bench: evaluate_all reported %zu accounts, expected %zu\n", count, j->n);
@@ -643,7 +638,7 @@ int main(int argc, char **argv)
         }
     }
     int failures = 0;
-    double t_start = now_s();
+    double t_start = bench_now_s();
 
     for (int t = 1; t < N_TIERS; t++)
         tier_cum[t] = tier_cum[t - 1] + TIER_CAP[t - 1] * (TIER_MMR[t] - TIER_MMR[t - 1]);
@@ -654,11 +649,11 @@ int main(int argc, char **argv)
            n_accounts, POS_PER_ACCOUNT, n_accounts * POS_PER_ACCOUNT, N_UNDERLYINGS, rounds);
 
     /* ---- the book */
-    double t0 = now_s();
+    double t0 = bench_now_s();
     book bk;
     book_generate(&bk, n_accounts);
     const size_t P = bk.n_positions;
-    printf("book generated in %.2f s\n", now_s() - t0);
+    printf("book generated in %.2f s\n", bench_now_s() - t0);
 
     /* ---- memory: registry only, then accounts without positions (a probe engine) */
     market mk;
@@ -669,10 +664,10 @@ int main(int argc, char **argv)
         mem_registry = engine_memory(probe);
         risk_account **accs = xmalloc(sizeof(risk_account *) * n_accounts);
         double h0 = heap_in_use();
-        t0 = now_s();
+        t0 = bench_now_s();
         for (size_t a = 0; a < n_accounts; a++)
             accs[a] = account_build(probe, &mk, &bk, a, 0);
-        double t_build = now_s() - t0;
+        double t_build = bench_now_s() - t0;
         heap_per_account = (heap_in_use() - h0) / (double)n_accounts;
         mem_accounts_only = engine_memory(probe);
         printf("probe engine (accounts with balance and leverage, no positions) built in %.2f s\n", t_build);
@@ -686,10 +681,10 @@ int main(int argc, char **argv)
     risk_engine *eng = engine_build_registry(&mk);
     risk_account **accs = xmalloc(sizeof(risk_account *) * n_accounts);
     double heap0 = heap_in_use();
-    t0 = now_s();
+    t0 = bench_now_s();
     for (size_t a = 0; a < n_accounts; a++)
         accs[a] = account_build(eng, &mk, &bk, a, 1);
-    double t_build = now_s() - t0;
+    double t_build = bench_now_s() - t0;
     double heap_engine = heap_in_use() - heap0;
     heap_per_position = (heap_engine - heap_per_account * (double)n_accounts) / (double)P;
     size_t mem_full = engine_memory(eng);
@@ -807,24 +802,24 @@ int main(int argc, char **argv)
     for (int r = 0; r < rounds; r++) {
         timing_add(&te1, time_engine(&e1));
         timing_add(&te2, time_engine(&e2));
-        t0 = now_s();
+        t0 = bench_now_s();
         pool_run(&pl, naive_kernel, &nj, 1);
-        timing_add(&tn1, now_s() - t0);
-        t0 = now_s();
+        timing_add(&tn1, bench_now_s() - t0);
+        t0 = bench_now_s();
         pool_run(&pl, naive_kernel, &nj, 2);
-        timing_add(&tn2, now_s() - t0);
-        t0 = now_s();
+        timing_add(&tn2, bench_now_s() - t0);
+        t0 = bench_now_s();
         pool_run(&pl, flat_kernel, &fj, 1);
-        timing_add(&tf1, now_s() - t0);
-        t0 = now_s();
+        timing_add(&tf1, bench_now_s() - t0);
+        t0 = bench_now_s();
         pool_run(&pl, flat_kernel, &fj, 2);
-        timing_add(&tf2, now_s() - t0);
-        t0 = now_s();
+        timing_add(&tf2, bench_now_s() - t0);
+        t0 = bench_now_s();
         pool_run(&pl, triad_kernel, &tj, 1);
-        timing_add(&tt1, now_s() - t0);
-        t0 = now_s();
+        timing_add(&tt1, bench_now_s() - t0);
+        t0 = bench_now_s();
         pool_run(&pl, triad_kernel, &tj, 2);
-        timing_add(&tt2, now_s() - t0);
+        timing_add(&tt2, bench_now_s() - t0);
     }
     pool_destroy(&pl);
 
@@ -833,13 +828,13 @@ int main(int argc, char **argv)
     {
         int rr = rounds < 3 ? rounds : 3;
         for (int r = 0; r < rr; r++) {
-            t0 = now_s();
+            t0 = bench_now_s();
             for (size_t a = 0; a < n_accounts; a++) {
                 int rc = risk_account_evaluate(accs[a], &s2[a]);
                 if (rc != RISK_OK)
                     check_rc(rc, "risk_account_evaluate", risk_account_errmsg(accs[a]));
             }
-            timing_add(&ta1, now_s() - t0);
+            timing_add(&ta1, bench_now_s() - t0);
         }
     }
     int api_loop_same = memcmp(s1, s2, sizeof(risk_account_summary) * n_accounts) == 0;
@@ -996,11 +991,11 @@ int main(int argc, char **argv)
     printf("result checks_failed %d\n", failures);
 
     /* ---- tear down (accounts first; the engine lives until the last one goes) */
-    t0 = now_s();
+    t0 = bench_now_s();
     risk_engine_free(eng);
     for (size_t a = 0; a < n_accounts; a++)
         risk_account_free(accs[a]);
-    double t_free = now_s() - t0;
+    double t_free = bench_now_s() - t0;
     free(accs);
     free(s1);
     free(s2);
@@ -1022,8 +1017,8 @@ int main(int argc, char **argv)
     free(tc);
     book_free(&bk);
     printf("result max_rss_mib %.1f\n", (double)max_rss_kib() / 1024.0);
-    printf("result total_runtime_s %.2f\n", now_s() - t_start);
+    printf("result total_runtime_s %.2f\n", bench_now_s() - t_start);
     printf("\nteardown %.2f s; peak RSS %.0f MiB; total %.1f s; %s\n", t_free, (double)max_rss_kib() / 1024.0,
-           now_s() - t_start, failures ? "CHECKS FAILED" : "all checks passed");
+           bench_now_s() - t_start, failures ? "CHECKS FAILED" : "all checks passed");
     return failures ? 1 : 0;
 }

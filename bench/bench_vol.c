@@ -12,46 +12,18 @@
  * Data are generated here (GARCH returns from a fixed seed). Prints ns per call and the ratio,
  * and `result` lines for scripts. Usage: bench_vol [updates] [rounds].
  */
-#include <risk.h>
+#include "bench_util.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 
 #define FIT_N 2000
 #define HORIZONS 64
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static double rnd(void) /* xorshift64*, uniform in [0, 1) */
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (double)((rng_state * 0x2545f4914f6cdd1dULL) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 static double gauss(void) /* Box-Muller */
 {
-    double u1 = 1.0 - rnd(), u2 = rnd();
+    double u1 = 1.0 - bench_rnd(), u2 = bench_rnd();
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
-
-#define CHECK(call)                                                                             \
-    do {                                                                                        \
-        int rc_ = (call);                                                                       \
-        if (rc_ != RISK_OK) {                                                                   \
-            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, risk_errname(rc_)); \
-            exit(1);                                                                            \
-        }                                                                                       \
-    } while (0)
 
 static volatile double sink;
 
@@ -79,18 +51,18 @@ static void time_ewma(const double *r, const double *price, size_t n, int rounds
     for (int k = 0; k < rounds; k++) {
         risk_vol_ewma_state s;
         CHECK(risk_vol_ewma_init(&s, 0.94, 4e-4));
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (size_t t = 0; t < n; t++)
             CHECK(by_price ? risk_vol_ewma_update_price(&s, price[t]) : risk_vol_ewma_update(&s, r[t]));
-        double t1 = now_s();
+        double t1 = bench_now_s();
         double s2 = 4e-4, l = 0.94;
         for (size_t t = (size_t)by_price; t < n; t++) {
             double x = by_price ? log(price[t] / price[t - 1]) : r[t];
             s2 = l * s2 + (1.0 - l) * (x * x);
         }
-        double t2 = now_s();
-        best_lib = t1 - t0 < best_lib ? t1 - t0 : best_lib;
-        best_plain = t2 - t1 < best_plain ? t2 - t1 : best_plain;
+        double t2 = bench_now_s();
+        bench_keep_best(&best_lib, t1 - t0);
+        bench_keep_best(&best_plain, t2 - t1);
         lib_var = s.variance;
         plain_var = s2;
     }
@@ -129,9 +101,9 @@ int main(int argc, char **argv)
     double best_lib = 1e30, best_plain = 1e30;
     int fit_rounds = rounds * 4;
     for (int k = 0; k < fit_rounds; k++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         CHECK(risk_vol_garch_fit(&fit, r, FIT_N, NULL));
-        double t1 = now_s();
+        double t1 = bench_now_s();
         double v = 0.0;
         for (size_t t = 0; t < FIT_N; t++)
             v += r[t] * r[t];
@@ -143,9 +115,9 @@ int main(int argc, char **argv)
             s2 = fit.omega + fit.alpha * r2 + fit.beta * s2;
         }
         sink = ll;
-        double t2 = now_s();
-        best_lib = t1 - t0 < best_lib ? t1 - t0 : best_lib;
-        best_plain = t2 - t1 < best_plain ? t2 - t1 : best_plain;
+        double t2 = bench_now_s();
+        bench_keep_best(&best_lib, t1 - t0);
+        bench_keep_best(&best_plain, t2 - t1);
     }
     if (!fit.converged || fabs(fit.alpha - 0.08) > 0.05 || fabs(fit.beta - 0.9) > 0.05) {
         fprintf(stderr, "garch fit: converged %u alpha %g beta %g\n", fit.converged, fit.alpha, fit.beta);
@@ -164,22 +136,22 @@ int main(int argc, char **argv)
     double acc_lib = 0.0, acc_plain = 0.0;
     for (int k = 0; k < rounds; k++) {
         double a = 0.0, b = 0.0;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (size_t i = 0; i < n_fc; i++) {
             double f = 0.0, c = 0.0;
             CHECK(risk_vol_garch_forecast(&f, &c, &g, (uint32_t)(1 + i % HORIZONS)));
             a += f + c;
         }
-        double t1 = now_s();
+        double t1 = bench_now_s();
         double phi = g.alpha + g.beta, vl = g.omega / (1.0 - phi), gap = g.variance - vl;
         for (size_t i = 0; i < n_fc; i++) {
             double h = (double)(1 + i % HORIZONS);
             double p = pow(phi, h - 1.0);
             b += (vl + p * gap) + (h * vl + gap * ((1.0 - p * phi) / (1.0 - phi)));
         }
-        double t2 = now_s();
-        best_lib = t1 - t0 < best_lib ? t1 - t0 : best_lib;
-        best_plain = t2 - t1 < best_plain ? t2 - t1 : best_plain;
+        double t2 = bench_now_s();
+        bench_keep_best(&best_lib, t1 - t0);
+        bench_keep_best(&best_plain, t2 - t1);
         acc_lib = a;
         acc_plain = b;
     }

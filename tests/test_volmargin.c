@@ -375,6 +375,44 @@ static void test_volmargin_factor_bounds_hold(void **state)
 /* The rate cap: over a sequence of stamped updates the factor moves from its previous value by
  * at most max_daily_change x elapsed days (relative), reaches the target whenever the band
  * allows, and stays within the factor bounds. */
+/* Under a rate cap a configuration call may lower the factor at once but not raise it: a buffer
+ * released in stress lowers margin now, and neither it nor another instrument's release on the
+ * same asset lets the market's rise jump the cap (found by the back-test, docs/volatility.md 4). */
+static void test_volmargin_configuration_calls_do_not_lift_the_cap(void **state)
+{
+    (void)state;
+    env v;
+    env_init(&v, 0);
+    uint32_t capped = btcusdt(&v);
+    uint32_t buffered = tu_linear(v.e, "BTCUSDT-B", v.btc, v.usdt, 1.0, 0.001, 0.1, 50000.0, binance_btcusdt,
+                                  N_BINANCE);
+    risk_margin_scaling s = tiers_scaling(0.5, 0.5, 4.0);
+    s.max_daily_change = 0.2;
+    scale(v.e, capped, &s);
+    s.buffer = 0.25;
+    scale(v.e, buffered, &s);
+    int64_t t = 1600000000;
+    set_vol(v.e, v.btc, 0.5, t); /* first stamp: targets 1 and 1.25 at once */
+    tu_assert_rel(factor_of(v.e, capped).factor, 1.0, 1e-15);
+    tu_assert_rel(factor_of(v.e, buffered).factor, 1.25, 1e-15);
+    set_vol(v.e, v.btc, 1.5, t + DAY); /* stress: targets 3 and 3.75, each capped at +20 % */
+    tu_assert_rel(factor_of(v.e, capped).factor, 1.2, 1e-15);
+    tu_assert_rel(factor_of(v.e, buffered).factor, 1.5, 1e-15);
+    tu_assert_status(risk_engine_set_asset_buffer_release(v.e, v.btc, 1.0), RISK_OK);
+    tu_assert_rel(factor_of(v.e, capped).factor, 1.2, 1e-15);   /* not lifted to 3 */
+    tu_assert_rel(factor_of(v.e, buffered).factor, 1.5, 1e-15); /* target 3 > 1.5: held */
+    tu_assert_rel(factor_of(v.e, buffered).target, 3.0, 1e-15);
+    set_vol(v.e, v.btc, 0.55, t + 2 * DAY); /* calm: targets 1.1 (released buffer) */
+    tu_assert_rel(factor_of(v.e, buffered).factor, 1.2, 1e-15); /* -20 % a day from 1.5 */
+    tu_assert_status(risk_engine_set_asset_buffer_release(v.e, v.btc, 0.0), RISK_OK);
+    tu_assert_rel(factor_of(v.e, buffered).factor, 1.2, 1e-15); /* restoring it raises the target (1.375): waits */
+    risk_margin_scaling lower = s;
+    lower.reference_vol_annual = 1.1; /* a configuration that lowers the target applies at once */
+    scale(v.e, buffered, &lower);
+    tu_assert_rel(factor_of(v.e, buffered).factor, 0.55 / 1.1 * 1.25, 1e-15);
+    risk_engine_free(v.e);
+}
+
 static void test_volmargin_rate_cap_holds_over_updates(void **state)
 {
     (void)state;
@@ -1064,6 +1102,7 @@ int main(void)
         cmocka_unit_test(test_volmargin_mm_monotone_in_size),
         cmocka_unit_test(test_volmargin_factor_bounds_hold),
         cmocka_unit_test(test_volmargin_rate_cap_holds_over_updates),
+        cmocka_unit_test(test_volmargin_configuration_calls_do_not_lift_the_cap),
         cmocka_unit_test(test_volmargin_extreme_time_stamps),
         cmocka_unit_test(test_volmargin_stress_weight_binds),
         cmocka_unit_test(test_volmargin_floor_binds_when_live_is_below),

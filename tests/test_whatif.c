@@ -569,6 +569,117 @@ static void test_whatif_max_order_when_short_of_margin(void **state)
     risk_engine_free(bk.e);
 }
 
+/* An account wider than the max-order query's stack buffer (64 terms after the target): 70
+ * cross positions on BTC perpetuals of their own (ids first .. first + 69, from
+ * wide_instruments), longs and shorts of 0.01-0.70 BTC with entries around the mark. */
+#define WIDE_POSITIONS 70
+
+static uint32_t wide_instruments(book *bk)
+{
+    uint32_t first = RISK_ID_NONE;
+    for (uint32_t k = 0; k < WIDE_POSITIONS; k++) {
+        char sym[16];
+        snprintf(sym, sizeof sym, "W%uUSDT", k);
+        uint32_t id = tu_linear(bk->e, sym, bk->btc, bk->usdt, 1.0, 0.001, 0.1, 50000.0, btc_tiers, 3);
+        if (k == 0)
+            first = id;
+        assert_int_equal(id, first + k);
+    }
+    return first;
+}
+
+static void build_wide(risk_account *acc, uint32_t usdt, uint32_t first)
+{
+    tu_balance(acc, usdt, 30000.0);
+    for (int k = 0; k < WIDE_POSITIONS; k++)
+        (void)tu_open_simple(acc, first + (uint32_t)k, (k % 2 ? -0.01 : 0.01) * (k + 1), 50000.0 + 10.0 * (k % 7 - 3));
+}
+
+/* g(q) >= T > g(q + 1 lot) by what-if, and the real fill of q on a twin gives what-if's available. */
+static void check_max_order(book *bk, risk_account *acc, risk_account *twin, const risk_order *o, double lot)
+{
+    double q = max_qty(acc, o->instrument, o->side, o->leg, o->price);
+    assert_true(isfinite(q) && q >= 0.0);
+    double n = nearbyint(q / lot), got = avail_after(acc, o, q);
+    tu_assert_bits(q, n * lot);
+    assert_true(got >= 0.0);
+    assert_true(avail_after(acc, o, (n + 1.0) * lot) < 0.0);
+    if (n > 0.0) {
+        risk_order x = *o;
+        x.qty = q;
+        tu_assert_status(real_fill(bk->e, twin, &x), RISK_OK);
+        tu_assert_bits(tu_eval(twin).available, got);
+    }
+}
+
+/* The query adds the account's terms in the evaluation's order around the target position, on
+ * the stack or (70 positions) in a block: exact for the first, a middle and the last position,
+ * buying and selling (through the close into a flip), and for a new instrument. */
+static void test_whatif_max_order_wide_account(void **state)
+{
+    (void)state;
+    book bk;
+    book_init(&bk, 0);
+    uint32_t first = wide_instruments(&bk);
+    risk_account *acc = tu_account(bk.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    build_wide(acc, bk.usdt, first);
+    assert_int_equal(risk_account_position_count(acc), WIDE_POSITIONS);
+    uint32_t targets[] = {first, first + WIDE_POSITIONS / 2, first + WIDE_POSITIONS - 1, bk.btcusdt};
+    uint64_t id = 2;
+    for (size_t t = 0; t < sizeof targets / sizeof *targets; t++)
+        for (uint32_t side = RISK_ORDER_BUY; side <= RISK_ORDER_SELL; side++)
+            for (int at_mark = 0; at_mark < 2; at_mark++) {
+                risk_account *twin = tu_account(bk.e, id++, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+                build_wide(twin, bk.usdt, first);
+                risk_order o = order_of(targets[t], side, RISK_SIDE_BOTH, 0.001, at_mark ? 0.0 : 49950.0);
+                check_max_order(&bk, acc, twin, &o, 0.001);
+                risk_account_free(twin);
+            }
+    risk_account_free(acc);
+    risk_engine_free(bk.e);
+}
+
+/* 10^9 lots held (10^6 contracts of lot 0.001, mark 1): the notional's slope from one lot is off
+ * by hundreds of lots 10^10 lots away, where the tier caps are; the cuts come from the notional
+ * itself. Tiers 0-2M at 100x (1 %), 2M-100M at 50x (2 %), above at 20x; at the mark available
+ * = balance - IM(N). With 1,500,000.5, IM(N) = 2 % of N in the middle tier: N = 75,000,025
+ * contracts, so a buy of 74,000,025 and (closing the long, then short) a sell of 76,000,025,
+ * each to a lot. With 30,000 the first tier fits whole (IM 20,000 at its cap) and the next lot
+ * does not (IM 40,000): a buy of exactly 1,000,000, the cap. */
+static void test_whatif_max_order_far_tier_cut(void **state)
+{
+    (void)state;
+    book bk;
+    book_init(&bk, 0);
+    const risk_margin_tier tiers[] = {{2e6, 0.005, 100.0, 0, 0}, {1e8, 0.01, 50.0, 0, 0}, {1e12, 0.025, 20.0, 0, 0}};
+    uint32_t id = tu_linear(bk.e, "CHEAPUSDT", bk.eth, bk.usdt, 1.0, 0.001, 0.0001, 1.0, tiers, 3);
+    risk_account *acc[3];
+    for (uint64_t k = 0; k < 3; k++) { /* the account, and a twin for each real fill */
+        acc[k] = tu_account(bk.e, k + 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        tu_balance(acc[k], bk.usdt, 1500000.5);
+        (void)tu_open_simple(acc[k], id, 1e6, 1.0);
+    }
+    const double want[] = {74000025.0, 76000025.0};
+    for (uint32_t side = RISK_ORDER_BUY; side <= RISK_ORDER_SELL; side++) {
+        risk_order o = order_of(id, side, RISK_SIDE_BOTH, 0.001, 0.0);
+        tu_assert_near(max_qty(acc[0], id, side, RISK_SIDE_BOTH, 0.0), want[side - RISK_ORDER_BUY], 0.0015);
+        check_max_order(&bk, acc[0], acc[side], &o, 0.001);
+    }
+    for (int k = 0; k < 3; k++)
+        risk_account_free(acc[k]);
+    for (uint64_t k = 0; k < 2; k++) {
+        acc[k] = tu_account(bk.e, k + 4, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        tu_balance(acc[k], bk.usdt, 30000.0);
+        (void)tu_open_simple(acc[k], id, 1e6, 1.0);
+    }
+    risk_order o = order_of(id, RISK_ORDER_BUY, RISK_SIDE_BOTH, 0.001, 0.0);
+    tu_assert_bits(max_qty(acc[0], id, RISK_ORDER_BUY, RISK_SIDE_BOTH, 0.0), 1e6);
+    check_max_order(&bk, acc[0], acc[1], &o, 0.001);
+    risk_account_free(acc[0]);
+    risk_account_free(acc[1]);
+    risk_engine_free(bk.e);
+}
+
 /* ================================================================== resting orders */
 
 /*
@@ -663,7 +774,8 @@ typedef struct oom_fx {
     risk_account_summary out;
     double qty;
     uint32_t fills[2];
-    int which; /* 0 what-if, 1 max order, 2 resting orders */
+    uint32_t wide;   /* the wide account's first instrument (which == 3) */
+    int which; /* 0 what-if, 1 max order, 2 resting orders, 3 max order on the wide account */
 } oom_fx;
 
 static oom_fx *oom_setup(tu_alloc *a, int which)
@@ -672,9 +784,18 @@ static oom_fx *oom_setup(tu_alloc *a, int which)
     memset(f, 0, sizeof *f);
     f->which = which;
     book_build(&f->bk, a, 0);
-    f->acc = tu_account(f->bk.e, 1, RISK_MARGIN_ISOLATED, RISK_POSITION_HEDGE);
-    build_hedge(&f->bk, f->acc);
-    tu_account_snap_take(f->acc, 3, 3, &f->snap);
+    if (which == 3) {
+        f->wide = wide_instruments(&f->bk);
+        f->acc = tu_account(f->bk.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        build_wide(f->acc, f->bk.usdt, f->wide);
+    } else {
+        f->acc = tu_account(f->bk.e, 1, RISK_MARGIN_ISOLATED, RISK_POSITION_HEDGE);
+        build_hedge(&f->bk, f->acc);
+    }
+    if (which == 3) /* (more positions than a snapshot holds: the summary stands for them) */
+        f->snap.summary = tu_eval(f->acc);
+    else
+        tu_account_snap_take(f->acc, 3, 3, &f->snap);
     risk_account_summary init = RISK_ACCOUNT_SUMMARY_INIT;
     f->out = init;
     f->out.equity = -7.0; /* a marker that must survive a failure */
@@ -698,6 +819,11 @@ static void *oom_setup_orders(tu_alloc *a)
     return oom_setup(a, 2);
 }
 
+static void *oom_setup_max_wide(tu_alloc *a)
+{
+    return oom_setup(a, 3);
+}
+
 static int oom_op(void *p)
 {
     oom_fx *f = p;
@@ -707,7 +833,20 @@ static int oom_op(void *p)
         return risk_account_whatif(f->acc, &o[1], &f->out);
     if (f->which == 1)
         return risk_account_max_order_qty(f->acc, f->bk.btcusdt, RISK_ORDER_SELL, RISK_SIDE_SHORT, 0.0, &f->qty);
+    if (f->which == 3)
+        return risk_account_max_order_qty(f->acc, f->wide, RISK_ORDER_BUY, RISK_SIDE_BOTH, 0.0, &f->qty);
     return risk_account_orders_summary(f->acc, o, 2, &f->out, f->fills);
+}
+
+static void oom_unchanged(oom_fx *f)
+{
+    if (f->which != 3) {
+        tu_account_snap_check(f->acc, &f->snap);
+        return;
+    }
+    risk_account_summary now = tu_eval(f->acc);
+    assert_memory_equal(&now, &f->snap.summary, sizeof now);
+    assert_int_equal(risk_account_position_count(f->acc), WIDE_POSITIONS);
 }
 
 static void oom_failed(void *p)
@@ -716,14 +855,14 @@ static void oom_failed(void *p)
     tu_assert_bits(f->out.equity, -7.0);
     tu_assert_bits(f->qty, -7.0);
     assert_int_equal(f->fills[0], 7);
-    tu_account_snap_check(f->acc, &f->snap);
+    oom_unchanged(f);
 }
 
 static void oom_ok(void *p)
 {
     oom_fx *f = p;
-    tu_account_snap_check(f->acc, &f->snap);
-    if (f->which == 1)
+    oom_unchanged(f);
+    if (f->which == 1 || f->which == 3)
         assert_true(f->qty > 0.0);
     else
         assert_true(f->out.equity > 0.0);
@@ -737,13 +876,19 @@ static void oom_teardown(void *p)
     test_free(f);
 }
 
+/* Every allocation refused in turn: RISK_ENOMEM and nothing changed. A max-order query on a
+ * small account allocates nothing (its terms fit on the stack); on the wide one it allocates. */
 static void test_whatif_out_of_memory_changes_nothing(void **state)
 {
     (void)state;
-    void *(*setups[])(tu_alloc *) = {oom_setup_whatif, oom_setup_max, oom_setup_orders};
-    for (int k = 0; k < 3; k++) {
+    void *(*setups[])(tu_alloc *) = {oom_setup_whatif, oom_setup_max, oom_setup_orders, oom_setup_max_wide};
+    for (int k = 0; k < 4; k++) {
         tu_oom_case c = {setups[k], oom_op, oom_failed, oom_ok, oom_teardown};
-        assert_true(tu_oom_walk(&c) >= 1);
+        unsigned failed = tu_oom_walk(&c);
+        if (k == 1)
+            assert_int_equal(failed, 0);
+        else
+            assert_true(failed >= 1);
     }
 }
 
@@ -856,6 +1001,8 @@ int main(void)
         cmocka_unit_test(test_whatif_max_order_isolated),
         cmocka_unit_test(test_whatif_max_order_unbounded),
         cmocka_unit_test(test_whatif_max_order_when_short_of_margin),
+        cmocka_unit_test(test_whatif_max_order_wide_account),
+        cmocka_unit_test(test_whatif_max_order_far_tier_cut),
         cmocka_unit_test(test_whatif_orders_drift_d5),
         cmocka_unit_test(test_whatif_orders_worse_side),
         cmocka_unit_test(test_whatif_out_of_memory_changes_nothing),

@@ -79,7 +79,9 @@ RISK_API RISK_NODISCARD int risk_engine_instrument_margin(const risk_engine *eng
  *    previous stamped update t0 to the target, but no further than
  *    [f0 x max(0, 1 - c x d), f0 x (1 + c x d)] with d = (t - t0) / 86400 days.
  * Configuration calls (scaling, volatility parameters, stressed and floor volatilities, buffer
- * release) apply the new target at once; the rate cap limits moves of the market only.
+ * release) apply the new target at once, except that under a rate cap (once the instrument has
+ * a stamped update) they may only lower the factor: a rise waits for the next stamped update
+ * and moves under the cap.
  * @{
  */
 

@@ -48,6 +48,12 @@ static int basket_index(const risk_basket *b, uint32_t asset)
     return -1;
 }
 
+double risk__basket_amount(const risk_basket *b, uint32_t asset)
+{
+    int i = basket_index(b, asset);
+    return i >= 0 ? b->amount[i] : 0.0;
+}
+
 int risk__basket_reserve(risk_basket *b, uint32_t asset)
 {
     return basket_index(b, asset) >= 0 ? RISK_OK : risk__basket_reserve_n(b, 1);
@@ -211,8 +217,7 @@ RISK_API int risk_basket_balance(const risk_basket *basket, uint32_t asset, doub
         return risk__fail(b->engine, &b->errmsg, RISK_ENULL, "out is NULL");
     if (asset >= b->engine->n_assets)
         return risk__fail(b->engine, &b->errmsg, RISK_ENOTFOUND, "unknown asset %u", asset);
-    int i = basket_index(b, asset);
-    *out = i >= 0 ? b->amount[i] : 0.0;
+    *out = risk__basket_amount(b, asset);
     return RISK_OK;
 }
 

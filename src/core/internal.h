@@ -208,6 +208,7 @@ void risk__basket_release(risk_basket *b);
 size_t risk__basket_heap_bytes(const risk_basket *b);
 int risk__basket_reserve(risk_basket *b, uint32_t asset); /* room for one more asset, RISK_ENOMEM */
 int risk__basket_reserve_n(risk_basket *b, uint32_t extra); /* room for `extra` more assets, RISK_ENOMEM */
+double risk__basket_amount(const risk_basket *b, uint32_t asset); /* 0 when not held */
 void risk__basket_add_unchecked(risk_basket *b, uint32_t asset, double delta);
 double risk__tiered_qty(const risk__asset *a, double qty);
 

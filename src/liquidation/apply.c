@@ -44,14 +44,6 @@ int risk__action_execute(risk_account *a, const risk_liquidation_action *act)
 
 /* ------------------------------------------------------------ validation */
 
-static double balance_of(const risk_basket *b, uint32_t asset)
-{
-    for (uint32_t i = 0; i < b->n; i++)
-        if (b->asset[i] == asset)
-            return b->amount[i];
-    return 0.0;
-}
-
 static int money_ok(double v)
 {
     return isfinite(v) && v >= 0.0;
@@ -149,10 +141,10 @@ static int check_action(apply_check *ck, risk_account *sh, const risk_liquidatio
         if (!money_ok(act->amount) || !money_ok(act->repay_amount) || !money_ok(act->bonus) ||
             !money_ok(act->protocol_fee) || act->protocol_fee > act->bonus || act->bonus > act->amount)
             return FAIL(RISK_EINVAL, "action %zu: seize amounts must be finite, >= 0, protocol fee <= bonus <= amount", k);
-        if (balance_of(&sh->basket, act->asset) < act->amount)
+        if (risk__basket_amount(&sh->basket, act->asset) < act->amount)
             return FAIL(RISK_ESTATE, "action %zu: the account holds less than %.17g %s", k, act->amount,
                         e->assets[act->asset].symbol);
-        if (-balance_of(&sh->basket, act->repay_asset) < act->repay_amount * (1.0 - 1e-12))
+        if (-risk__basket_amount(&sh->basket, act->repay_asset) < act->repay_amount * (1.0 - 1e-12))
             return FAIL(RISK_ESTATE, "action %zu: the account owes less than %.17g %s", k, act->repay_amount,
                         e->assets[act->repay_asset].symbol);
         ck->fund_delta[act->asset] += act->protocol_fee;
@@ -162,7 +154,7 @@ static int check_action(apply_check *ck, risk_account *sh, const risk_liquidatio
             return FAIL(RISK_ENOTFOUND, "action %zu: unknown asset %u", k, act->asset);
         if (!isfinite(act->amount) || act->amount == 0.0)
             return FAIL(RISK_EINVAL, "action %zu: insurance amount must be finite and non-zero", k);
-        if (act->amount > 0.0 && balance_of(&sh->basket, act->asset) < act->amount)
+        if (act->amount > 0.0 && risk__basket_amount(&sh->basket, act->asset) < act->amount)
             return FAIL(RISK_ESTATE, "action %zu: the account holds less than %.17g %s", k, act->amount,
                         e->assets[act->asset].symbol);
         const risk__fund *f = risk__fund_of(e, act->asset);
@@ -189,7 +181,7 @@ static uint32_t new_assets(const risk_account *a, const risk_liquidation_action 
             if (id == RISK_ID_NONE || seen[id])
                 continue;
             seen[id] = 1;
-            count += balance_of(&a->basket, id) == 0.0;
+            count += risk__basket_amount(&a->basket, id) == 0.0;
         }
     }
     return count;

@@ -860,14 +860,6 @@ static uint32_t balances_ranked(const planner *p, int debts, balance_rank *out)
     return n;
 }
 
-static double balance_in(const risk_basket *b, uint32_t asset)
-{
-    for (uint32_t i = 0; i < b->n; i++)
-        if (b->asset[i] == asset)
-            return b->amount[i];
-    return 0.0;
-}
-
 /* Debts repaid with collateral. `minimal`: stop at the exit target, and cap each debt at the
  * close factor; otherwise (a close-out) repay everything collateral allows. */
 static double plan_seizes(planner *p, double surplus, double health_now, int minimal)
@@ -884,7 +876,7 @@ static double plan_seizes(planner *p, double surplus, double health_now, int min
     for (uint32_t d = 0; d < nd && !p->nomem && (!minimal || surplus < 0.0); d++) {
         uint32_t debt = debts[d].asset;
         double unit = (e->flags & RISK_ENGINE_NO_QUANTIZE) ? 0.0 : 1.0 / scale_of(e, debt);
-        double owed = -balance_in(&p->base.acct.basket, debt);
+        double owed = -risk__basket_amount(&p->base.acct.basket, debt);
         double allowed = owed * factor;
         uint32_t nc = balances_ranked(p, 0, colls);
         for (uint32_t c = 0; c < nc && !p->nomem && (!minimal || surplus < 0.0) && allowed > 0.0; c++) {
@@ -893,7 +885,7 @@ static double plan_seizes(planner *p, double surplus, double health_now, int min
             seize_trial t;
             t.debt = debt;
             t.coll = colls[c].asset;
-            t.held = balance_in(&p->base.acct.basket, t.coll);
+            t.held = risk__basket_amount(&p->base.acct.basket, t.coll);
             double pd = e->assets[debt].price, pc = e->assets[t.coll].price;
             double by_coll = t.held * pc / (pd * (1.0 + p->pol->bonus));
             /* units: debt quanta, or a millionth of the allowance without quantization */

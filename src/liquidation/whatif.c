@@ -9,21 +9,22 @@
  * target position's margin notional is affine in n (entries average linearly, in 1/E for inverse
  * contracts), so tier edges cut each region into pieces where the tier is fixed; the reducing
  * region is also cut where the settle balance crosses 0 or a value-tier bound (the weights
- * change there). A cheap model evaluates g from the account's sums without the target position
- * plus the target position alone, filled with the same fill code. The pieces are searched from
- * the top: the answer is the end of the first piece whose end is feasible, or the root inside
- * the first piece whose start is; a growing region in which g only falls (every tier's IM
- * slope above the unrealised-PnL slope, or an isolated position) is binary-searched over its
- * pieces instead. Where the model lands within its noise of the threshold at n or n + 1, the
- * answer is confirmed on the shadow (g(n) >= T > g(n + 1)), stepping a lot at a time.
- * docs/whatif.md has the derivation. */
+ * change there). A model computes g without evaluating the account: the account's sums split at
+ * the target position and the settle balance, plus those two filled by the account's own fill
+ * code on a one-slot copy, added in the evaluation's order, so the model is g bit for bit.
+ * Regions are searched from the top, each built only when the one above has no answer. In a
+ * growing region where g only falls (every tier's IM slope above the PnL slope, or an isolated
+ * position) the answer is predicted from the region's line and the tier rates and confirmed by
+ * g(n) >= T > g(n + 1); otherwise, or when the confirmation fails, the pieces are searched: the
+ * answer is the end of the first piece whose end is feasible, or the root inside the first
+ * piece whose start is (a falling region binary-searched over its pieces). docs/whatif.md has
+ * the derivation. */
 #include "margin/schedule.h"
-
-#include <string.h>
 
 #define N_CAP 1099511627776.0 /* 2^40 lots: a feasible quantity this large is reported as INFINITY */
 #define MAX_CUTS 192
 #define CONFIRM_STEPS 16
+#define TERMS_ON_STACK 64 /* (upnl, IM) or (C, R) pairs after the target: more go in one block */
 #define MEMO 8
 
 /* A validated order, resolved against the account. */
@@ -94,28 +95,26 @@ static int hedge_fill_invalid(const risk_account *sa, int slot, const order_ctx 
 }
 
 /* Tops an isolated position up to its initial margin from the settle balance, as
- * risk_position_set_isolated_margin(p, initial margin of its position result) does. */
-static void isolated_top_up(risk_account *sa, uint32_t i)
+ * risk_position_set_isolated_margin(p, initial margin of its position result) does; pv holds the
+ * position's values. */
+static void isolated_top_up(risk_account *sa, uint32_t i, const risk__position_values *pv)
 {
-    if (!(sa->pflags[i] & RISK__PF_ISOLATED))
-        return;
     const risk_engine *e = sa->engine;
-    const risk__instrument *in = &e->instruments[sa->inst[i]];
-    risk__position_values pv;
-    risk__position_values_compute(in, sa->qty[i], sa->entry[i], sa->im_rate[i], &pv);
-    double im = pv.im;
+    uint32_t settle = e->instruments[sa->inst[i]].settle;
+    double im = pv->im;
     if (!(e->flags & RISK_ENGINE_NO_QUANTIZE))
-        im = risk__quantize(im, risk__asset_scale(&e->assets[in->settle]), 1);
+        im = risk__quantize(im, risk__asset_scale(&e->assets[settle]), 1);
     if (im > sa->iso_margin[i]) {
-        risk__basket_add_unchecked(&sa->basket, in->settle, sa->iso_margin[i] - im);
+        risk__basket_add_unchecked(&sa->basket, settle, sa->iso_margin[i] - im);
         sa->iso_margin[i] = im;
     }
 }
 
 /* Fills `qty` (> 0, validated, hedge legs checked) of the order on a shadow whose position on
  * the order's (instrument, leg) is at `slot` (-1: none). The shadow has room for one more
- * position and every settle balance, so this never allocates. */
-static void shadow_apply(risk__shadow *s, int slot, const order_ctx *o, double qty)
+ * position and every settle balance, so this never allocates. Returns the position's slot, -1
+ * when the fill closed it; *pv gets its values (when pv is not NULL and it is open). */
+static int shadow_apply(risk__shadow *s, int slot, const order_ctx *o, double qty, risk__position_values *pv)
 {
     risk_account *sa = &s->acct;
     double delta = o->dir * qty;
@@ -124,13 +123,20 @@ static void shadow_apply(risk__shadow *s, int slot, const order_ctx *o, double q
         uint32_t before = sa->n_pos;
         (void)risk__shadow_fill(s, (uint32_t)slot, delta, o->price); /* cannot fail: see above */
         if (sa->n_pos < before)
-            return; /* closed: an isolated margin went back to the wallet */
+            return -1; /* closed: an isolated margin went back to the wallet */
         i = (uint32_t)slot;
     } else {
         uint32_t flags = o->leg | (sa->margin_mode == RISK_MARGIN_ISOLATED ? RISK__PF_ISOLATED : 0u);
         i = risk__shadow_append(s, o->instrument, flags, delta, o->price, user_im_rate(sa, o->instrument));
     }
-    isolated_top_up(sa, i);
+    int isolated = (sa->pflags[i] & RISK__PF_ISOLATED) != 0;
+    if (pv || isolated) {
+        risk__position_values own, *v = pv ? pv : &own;
+        risk__position_values_compute(o->in, sa->qty[i], sa->entry[i], sa->im_rate[i], v);
+        if (isolated)
+            isolated_top_up(sa, i, v);
+    }
+    return (int)i;
 }
 
 static void shadow_summary(const risk__shadow *s, risk_account_summary *out)
@@ -198,7 +204,7 @@ RISK_API int risk_account_whatif(const risk_account *account, const risk_order *
     risk__shadow s;
     if (risk__shadow_init(&s, a, 1))
         return risk__fail(a->engine, &a->errmsg, RISK_ENOMEM, "out of memory for a what-if");
-    shadow_apply(&s, o.slot, &o, order->qty);
+    (void)shadow_apply(&s, o.slot, &o, order->qty, NULL);
     shadow_summary(&s, summary_out);
     risk__shadow_release(&s);
     risk__clear(&a->errmsg);
@@ -207,8 +213,8 @@ RISK_API int risk_account_whatif(const risk_account *account, const risk_order *
 
 /* ------------------------------------------------------------ max order size */
 
-/* The target position alone with the settle balance: a one-slot shadow on the stack, moved by
- * the same fill code as the account. It points into itself: set up in place, never copied. */
+/* The target position alone with the settle balance: a one-slot shadow moved by the same fill
+ * code as the account. It points into itself: it lives in the model, set up once in place. */
 typedef struct probe {
     risk__shadow sh;
     double qty, entry, im_rate, iso, amount;
@@ -216,22 +222,35 @@ typedef struct probe {
     risk_position *handle;
 } probe;
 
-/* g(n) without the account: its sums without the target position, plus the probe. */
+/* g(n), bit for bit as the evaluation of the filled account computes it. The evaluation sums
+ * cross PnL and IM over the positions in their order, and C_init and R_init over the balances in
+ * theirs (core/evaluate.c); a fill changes only the target position's terms (kept in its slot,
+ * removed on a close, appended when new) and the settle balance's (likewise). So the model keeps
+ * the sums before those two terms, the terms after them, and adds the probe's terms in between:
+ * the same additions in the same order, without re-evaluating the account. */
 typedef struct model {
     const risk_account *a;
     order_ctx o;
     const risk__asset *settle;
-    double lot, ps;            /* lot size; settle asset price in V */
-    double b0;                 /* settle balance now */
-    double c_other, r_other;   /* C_init and R_init terms of the other balances, in V */
-    double upnl_rest, im_rest; /* cross positions other than the target, in V */
-    double im_rate;            /* the target's user IM rate (0: the tier's) */
-    double scale;              /* valuation asset's 10^decimals; 0 when results are not quantized */
-    double noise;              /* bound on |model - evaluation| of available (summation order) */
-    int isolated;              /* the target position is (or opens) isolated */
+    double lot, ps;          /* lot size; settle asset price in V */
+    double scale;            /* valuation asset's 10^decimals; 0 when results are not quantized */
+    double im_rate;          /* the target's user IM rate (0: the tier's) */
+    int isolated;            /* the target position is (or opens) isolated */
+    double pre_upnl, pre_im; /* cross positions before the target's slot (all for a new one), in V */
+    double pre_c, pre_r;     /* C_init and R_init of the balances before the settle one (all without one) */
+    const double *suf;       /* (upnl, IM) per cross position after the target's slot, then (C, R) per
+                                balance after the settle one; -0.0 where a balance adds nothing */
+    uint32_t n_suf_pos, n_suf_bal;
+    double *block;           /* the terms when they do not fit on the stack, else NULL */
+    double last_bal, last_c, last_r; /* the settle balance's terms, for the last balance seen */
+    /* the target position and settle balance now, which the probe is reset to */
+    double q0, e0, im_rate0, iso0, b0;
+    uint32_t pflags0;
+    probe p;
     /* the last few values of available, by n (searches come back to piece ends and to n + 1) */
     double memo_n[MEMO], memo_avail[MEMO];
     unsigned memo_next;
+    double stack_terms[2 * TERMS_ON_STACK];
 } model;
 
 typedef struct point {
@@ -239,80 +258,84 @@ typedef struct point {
     double upnl_v; /* the target's unrealised PnL in V when it is cross, else 0 */
     double mn;     /* the target's margin notional, 0 once closed */
     double bal;    /* the settle balance */
+    double iso;    /* the target's isolated margin (0 when cross or closed) */
     uint32_t tier;
 } point;
 
-static void settle_terms(const risk__asset *as, double b, double *c, double *r)
+/* What one balance adds to C_init and R_init, by the evaluation's own code; -0.0 (which adds
+ * nothing, exactly) for the sum it does not touch. */
+static void balance_terms(const risk__asset *as, double amount, double *c, double *r)
 {
-    *c = *r = 0.0;
-    if (b > 0.0)
-        *c = as->price * risk__tiered_qty(as, b) * as->weight_init;
-    else
-        *r = -b * as->price * as->liab_weight_init;
+    risk__basket_values v = {0, 0, 0, 0, 0, 0, 0, 0};
+    v.collateral_init = v.liabilities_init = -0.0;
+    risk__basket_entry_add(as, amount, 1.0, &v);
+    *c = v.collateral_init;
+    *r = v.liabilities_init;
 }
 
-static void model_eval(const model *M, double n, point *pt)
+/* The model after n lots: the probe filled, the target's values in *pt; with `full`, also g(n)
+ * (pt->avail) by the evaluation's additions. Without, only what the pieces need (NAN). */
+static void model_eval(model *M, double n, point *pt, int full)
 {
-    const risk_account *a = M->a;
-    probe p;
-    risk_account *pa = &p.sh.acct;
-    *pa = *a;
-    pa->errmsg = NULL;
-    pa->qty = &p.qty;
-    pa->entry = &p.entry;
-    pa->im_rate = &p.im_rate;
-    pa->iso_margin = &p.iso;
-    pa->inst = &p.inst;
-    pa->pflags = &p.pflags;
-    pa->handles = &p.handle;
-    pa->cap_pos = 1;
-    pa->n_pos = 0;
-    p.handle = NULL;
-    p.origin = 0;
-    p.sh.origin = &p.origin;
-    p.sh.block = NULL;
-    if (M->o.slot >= 0) {
-        uint32_t i = (uint32_t)M->o.slot;
-        p.qty = a->qty[i];
-        p.entry = a->entry[i];
-        p.im_rate = a->im_rate[i];
-        p.iso = a->iso_margin[i];
-        p.inst = a->inst[i];
-        p.pflags = a->pflags[i];
-        pa->n_pos = 1;
-    }
-    pa->basket.owner = pa;
-    pa->basket.errmsg = NULL;
-    pa->basket.asset = &p.asset;
-    pa->basket.amount = &p.amount;
-    pa->basket.cap = 1;
-    pa->basket.n = M->b0 != 0.0;
-    p.asset = M->o.in->settle;
-    p.amount = M->b0;
+    probe *p = &M->p;
+    risk_account *pa = &p->sh.acct;
+    pa->n_pos = M->o.slot >= 0;
+    p->qty = M->q0;
+    p->entry = M->e0;
+    p->im_rate = M->im_rate0;
+    p->iso = M->iso0;
+    p->pflags = M->pflags0;
+    pa->basket.n = M->b0 != 0.0; /* (inst, asset and origin are never moved) */
+    p->amount = M->b0;
+    risk__position_values pv;
+    int open = pa->n_pos != 0;
     if (n > 0.0)
-        shadow_apply(&p.sh, M->o.slot >= 0 ? 0 : -1, &M->o, n * M->lot);
-    double b = pa->basket.n ? p.amount : 0.0, cb, rb;
-    settle_terms(M->settle, b, &cb, &rb);
-    double c = M->c_other + cb + M->upnl_rest, r = M->r_other + rb + M->im_rest;
-    pt->upnl_v = pt->mn = 0.0;
-    pt->tier = 0;
-    if (pa->n_pos) {
-        risk__position_values pv;
-        risk__position_values_compute(M->o.in, p.qty, p.entry, p.im_rate, &pv);
-        pt->mn = pv.margin_notional;
-        pt->tier = pv.tier;
-        if (!(p.pflags & RISK__PF_ISOLATED)) {
-            pt->upnl_v = pv.upnl * M->ps;
-            c += pt->upnl_v;
-            r += pv.im * M->ps;
-        }
+        open = shadow_apply(&p->sh, M->o.slot >= 0 ? 0 : -1, &M->o, n * M->lot, &pv) >= 0;
+    else if (open)
+        risk__position_values_compute(M->o.in, p->qty, p->entry, p->im_rate, &pv);
+    int cross = open && !(p->pflags & RISK__PF_ISOLATED);
+    pt->mn = open ? pv.margin_notional : 0.0;
+    pt->tier = open ? pv.tier : 0;
+    pt->iso = open ? p->iso : 0.0;
+    pt->upnl_v = cross ? pv.upnl * M->ps : 0.0;
+    pt->bal = pa->basket.n ? p->amount : 0.0;
+    pt->avail = NAN;
+    if (!full)
+        return;
+    double u = M->pre_upnl, im = M->pre_im, c = M->pre_c, r = M->pre_r;
+    if (cross) { /* the evaluation's terms: upnl x settle price, IM x settle price */
+        u += pt->upnl_v;
+        im += pv.im * M->ps;
     }
+    const double *t = M->suf;
+    for (uint32_t k = 0; k < M->n_suf_pos; k++, t += 2) {
+        u += t[0];
+        im += t[1];
+    }
+    if (pt->bal != M->last_bal) { /* (a fill often leaves the balance as the last one left it) */
+        M->last_bal = pt->bal;
+        balance_terms(M->settle, pt->bal, &M->last_c, &M->last_r);
+    }
+    c += M->last_c;
+    r += M->last_r;
+    for (uint32_t k = 0; k < M->n_suf_bal; k++, t += 2) {
+        c += t[0];
+        r += t[1];
+    }
+    c += u; /* C_init = collateral_init + cross PnL; R_init = liabilities_init + cross IM */
+    r += im;
     if (M->scale > 0.0) {
         c = risk__quantize(c, M->scale, 0);
         r = risk__quantize(r, M->scale, 1);
     }
     pt->avail = c - r;
-    pt->bal = b;
+}
+
+static void memo_put(model *M, double n, double avail)
+{
+    unsigned k = M->memo_next++ % MEMO;
+    M->memo_n[k] = n;
+    M->memo_avail[k] = avail;
 }
 
 static double model_avail(model *M, double n)
@@ -321,62 +344,116 @@ static double model_avail(model *M, double n)
         if (M->memo_n[k] == n)
             return M->memo_avail[k];
     point pt;
-    model_eval(M, n, &pt);
-    unsigned k = M->memo_next++ % MEMO;
-    M->memo_n[k] = n;
-    M->memo_avail[k] = pt.avail;
+    model_eval(M, n, &pt, 1);
+    memo_put(M, n, pt.avail);
     return pt.avail;
 }
 
-/* g(0) and the model's sums, from one evaluation of the account. */
-static void model_init(model *M, const risk_account *a, const order_ctx *o, double *avail_now)
+/* Splits the account's sums at the target position and the settle balance (RISK_ENOMEM when the
+ * terms after them need a block and there is no memory). */
+static int model_init(model *M, const risk_account *a, const order_ctx *o)
 {
     const risk_engine *e = a->engine;
-    memset(M, 0, sizeof *M);
-    for (unsigned k = 0; k < MEMO; k++)
-        M->memo_n[k] = -1.0;
     M->a = a;
     M->o = *o;
     M->settle = &e->assets[o->in->settle];
     M->lot = o->in->lot_size;
     M->ps = M->settle->price;
-    risk__account_values v;
-    risk_account_summary now;
-    risk__account_values_compute(a, &v);
-    risk__account_summary_fill(a, &v, &now);
-    *avail_now = now.available;
-    M->upnl_rest = v.cross_upnl;
-    M->im_rest = v.cross_im;
+    M->scale = 0.0;
+    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
+        M->scale = risk__asset_scale(&e->assets[e->valuation]);
+    M->q0 = M->e0 = M->im_rate0 = M->iso0 = M->b0 = 0.0;
+    M->pflags0 = 0;
+    uint32_t first_after = a->n_pos; /* the first position after the target's slot */
     if (o->slot >= 0) {
         uint32_t i = (uint32_t)o->slot;
-        M->im_rate = a->im_rate[i];
+        M->q0 = a->qty[i];
+        M->e0 = a->entry[i];
+        M->im_rate0 = M->im_rate = a->im_rate[i];
+        M->iso0 = a->iso_margin[i];
+        M->pflags0 = a->pflags[i];
         M->isolated = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
-        if (!M->isolated) {
-            risk__position_values pv;
-            risk__position_values_compute(o->in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
-            M->upnl_rest -= pv.upnl * M->ps;
-            M->im_rest -= pv.im * M->ps;
-        }
+        first_after = i + 1;
     } else {
         M->im_rate = user_im_rate(a, o->instrument);
         M->isolated = a->margin_mode == RISK_MARGIN_ISOLATED;
     }
-    for (uint32_t j = 0; j < a->basket.n; j++)
-        if (a->basket.asset[j] == o->in->settle)
-            M->b0 = a->basket.amount[j];
-    double cb, rb;
-    settle_terms(M->settle, M->b0, &cb, &rb);
-    M->c_other = v.basket.collateral_init - cb;
-    M->r_other = v.basket.liabilities_init - rb;
-    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
-        M->scale = risk__asset_scale(&e->assets[e->valuation]);
-    /* The model adds the same terms as the evaluation in another order: a difference of a few
-     * ulps of the magnitudes summed, which quantizing can turn into one quantum of C and one of
-     * R. 1e-9 of the magnitudes is far above the ulps (and allows for PnL terms larger than the
-     * notionals they come from). */
-    double magnitude = v.gross_notional + v.basket.collateral_value + v.basket.liabilities + fabs(v.cross_upnl) +
-                       v.cross_im + fabs(now.equity);
-    M->noise = (M->scale > 0.0 ? 2.0 / M->scale : 0.0) + 1e-9 * magnitude;
+    const risk_basket *bk = &a->basket;
+    uint32_t js = bk->n; /* the settle balance's index (n: none) */
+    for (uint32_t j = 0; j < bk->n && js == bk->n; j++)
+        if (bk->asset[j] == o->in->settle)
+            js = j;
+    uint32_t bal_after = js < bk->n ? js + 1 : bk->n;
+    size_t n_terms = (size_t)(a->n_pos - first_after) + (bk->n - bal_after);
+    double *terms = M->stack_terms;
+    M->block = NULL;
+    if (n_terms > TERMS_ON_STACK && !(terms = M->block = risk__malloc(e, 2 * n_terms * sizeof *terms)))
+        return RISK_ENOMEM;
+    M->suf = terms;
+    M->pre_upnl = M->pre_im = 0.0;
+    M->n_suf_pos = M->n_suf_bal = 0;
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        if ((int)i == o->slot || (a->pflags[i] & RISK__PF_ISOLATED))
+            continue;
+        const risk__instrument *in = &e->instruments[a->inst[i]];
+        double sp = e->assets[in->settle].price; /* the evaluation's terms, as in model_eval */
+        risk__position_values pv;
+        risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
+        double upnl_v = pv.upnl * sp, im_v = pv.im * sp;
+        if (i < first_after) {
+            M->pre_upnl += upnl_v;
+            M->pre_im += im_v;
+        } else {
+            terms[0] = upnl_v;
+            terms[1] = im_v;
+            terms += 2;
+            M->n_suf_pos++;
+        }
+    }
+    risk__basket_values pre = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (uint32_t j = 0; j < js; j++)
+        risk__basket_entry_add(&e->assets[bk->asset[j]], bk->amount[j], 1.0, &pre);
+    M->pre_c = pre.collateral_init;
+    M->pre_r = pre.liabilities_init;
+    if (js < bk->n)
+        M->b0 = bk->amount[js];
+    for (uint32_t j = bal_after; j < bk->n; j++, terms += 2, M->n_suf_bal++)
+        balance_terms(&e->assets[bk->asset[j]], bk->amount[j], &terms[0], &terms[1]);
+    /* the probe: the account's header over one-slot arrays, one balance */
+    probe *p = &M->p;
+    risk_account *pa = &p->sh.acct;
+    *pa = *a;
+    pa->errmsg = NULL;
+    pa->qty = &p->qty;
+    pa->entry = &p->entry;
+    pa->im_rate = &p->im_rate;
+    pa->iso_margin = &p->iso;
+    pa->inst = &p->inst;
+    pa->pflags = &p->pflags;
+    pa->handles = &p->handle;
+    pa->cap_pos = 1;
+    p->handle = NULL;
+    p->sh.origin = &p->origin;
+    p->sh.block = NULL;
+    pa->basket.owner = pa;
+    pa->basket.errmsg = NULL;
+    pa->basket.asset = &p->asset;
+    pa->basket.amount = &p->amount;
+    pa->basket.cap = 1;
+    for (unsigned k = 0; k < MEMO; k++)
+        M->memo_n[k] = -1.0;
+    M->memo_next = 0;
+    M->last_bal = NAN;
+    p->inst = o->instrument;
+    p->asset = o->in->settle;
+    p->origin = 0;
+    return RISK_OK;
+}
+
+static void model_release(model *M)
+{
+    risk__free(M->a->engine, M->block);
+    risk__free(M->a->engine, M->p.sh.acct.errmsg); /* set only if a fill failed, which validation rules out */
 }
 
 /* Pieces of n (in lots) over which the model is affine and, in a monotone region, falling. */
@@ -391,44 +468,145 @@ typedef struct piece {
 #define REGION_GROW 2u
 #define MAX_PIECES 400
 
+/* floor(x) without the library call it is on baseline x86-64: whole below 2^52 by conversion,
+ * x itself beyond (already whole, infinite or NaN). */
+static double floor_lots(double x)
+{
+    if (!(fabs(x) < 4503599627370496.0))
+        return x;
+    double t = (double)(int64_t)x; /* toward zero */
+    return t > x ? t - 1.0 : t;
+}
+
 static void add_cut(double *cuts, size_t *n, double c, double lo, double hi)
 {
     if (c >= lo && c < hi && *n < MAX_CUTS)
         cuts[(*n)++] = c;
 }
 
-/* Appends the pieces of region [lo, hi] to out[*np]. */
-static void region_pieces(model *M, uint32_t kind, double lo, double hi, piece *out, size_t *np)
+/* Whether n lots leave the target's margin notional at or below `cap` (in the tier of the cap
+ * or a lower one), by the arithmetic of the fill and of the evaluation: the fill leaves
+ * qty = q0 + delta, and at the mark the notional needs nothing else. Only for an instrument
+ * margined at the mark (at the entry, only the model knows). */
+static int at_or_below_cap(const model *M, double n, double cap)
+{
+    const risk__instrument *in = M->o.in;
+    risk__position_values pv;
+    risk__position_values_compute(in, M->q0 + M->o.dir * (n * M->lot), in->mark, M->im_rate, &pv);
+    return !(pv.margin_notional > cap);
+}
+
+/* Whether n is on the near side of a cap: at or below it when the notional rises with n, above
+ * it when it falls. */
+static int near_side(const model *M, double n, double cap, int rising)
+{
+    return at_or_below_cap(M, n, cap) == rising;
+}
+
+/* The last n of [lo - 1, hi] on the near side of a tier cap (margined at the mark; lo - 1 counts
+ * as near): lo - 1 when lo is already past it, hi when the whole region is near. Galloping out
+ * from the estimate c (the notional's slope puts the cap there, but for rounding), then
+ * bisecting, on the notional itself. */
+static double tier_cut(const model *M, double c, double cap, int rising, double lo, double hi)
+{
+    if (!(c >= lo)) /* (NaN too) */
+        c = lo;
+    if (c > hi)
+        c = hi;
+    double a, b, step = 1.0; /* near(a), not near(b) */
+    if (near_side(M, c, cap, rising)) {
+        for (a = c, b = a + step; b <= hi && near_side(M, b, cap, rising); b = a + step) {
+            a = b;
+            step *= 2.0;
+        }
+        if (b > hi + 1.0)
+            b = hi + 1.0;
+    } else {
+        for (b = c, a = b - step; a >= lo && !near_side(M, a, cap, rising); a = b - step) {
+            b = a;
+            step *= 2.0;
+        }
+        if (a < lo - 1.0)
+            a = lo - 1.0;
+    }
+    while (b - a > 1.0) {
+        double m = floor_lots(0.5 * (a + b));
+        if (near_side(M, m, cap, rising))
+            a = m;
+        else
+            b = m;
+    }
+    return a;
+}
+
+/* A region's line: the model at its first lot, and per lot the slopes of the target's margin
+ * notional and of its cross PnL in V. */
+typedef struct line {
+    point p0;
+    double s_mn, s_upnl;
+} line;
+
+/* Appends the pieces of region [lo, hi] to out[*np] and sets *ln (when hi > lo and the region is
+ * not the close). Returns whether g only falls in it.
+ *
+ * The slopes come from the model at lo and at hi. A growing region margined at the mark needs
+ * no model at hi when it is plainly falling: its line runs back to lo - 1, the position held
+ * now (when adding) or none (when opening, or at the close before a flip), so one lot gives the
+ * slopes; and its tier cuts are found on the notional itself, whatever the slopes' rounding. */
+static uint32_t region_pieces(model *M, uint32_t kind, double lo, double hi, piece *out, size_t *np, line *ln)
 {
     double cuts[MAX_CUTS];
     size_t nc = 0;
     uint32_t monotone = 0;
     if (hi > lo && kind != REGION_CLOSE) {
-        point p0, p1;
-        model_eval(M, lo, &p0);
-        model_eval(M, hi, &p1);
-        for (unsigned k = 0; k < 2; k++) {
-            unsigned slot = M->memo_next++ % MEMO;
-            M->memo_n[slot] = k ? hi : lo;
-            M->memo_avail[slot] = k ? p1.avail : p0.avail;
-        }
-        double span = hi - lo;
-        double mn_slope = (p1.mn - p0.mn) / span;
+        const point *p0 = &ln->p0;
+        model_eval(M, lo, &ln->p0, 1);
+        memo_put(M, lo, p0->avail);
         const risk__schedule *sch = &M->o.in->schedule;
-        for (uint32_t k = 0; mn_slope != 0.0 && k + 1 < sch->n_tiers; k++) {
-            double x = lo + (sch->tiers[k].notional_cap - p0.mn) / mn_slope;
-            add_cut(cuts, &nc, mn_slope > 0.0 ? floor(x) : ceil(x) - 1.0, lo, hi);
+        double rate = risk__schedule_im_rate(sch, p0->tier, M->im_rate) * M->ps; /* the cheapest tier's */
+        int at_mark = M->o.in->mm_price != RISK_MM_PRICE_ENTRY, sloped = 0;
+        if (kind == REGION_GROW && at_mark) {
+            double mn_a = 0.0, upnl_a = 0.0;
+            if (lo == 1.0 && M->o.slot >= 0) {
+                risk__position_values pv;
+                risk__position_values_compute(M->o.in, M->q0, M->e0, M->im_rate0, &pv);
+                mn_a = pv.margin_notional;
+                upnl_a = M->isolated ? 0.0 : pv.upnl * M->ps;
+            }
+            ln->s_mn = p0->mn - mn_a;
+            ln->s_upnl = p0->upnl_v - upnl_a;
+            /* falling by a margin above the rounding of a one-lot difference */
+            double tol = 1e-12 * (fabs(p0->upnl_v) + fabs(upnl_a) + rate * (p0->mn + mn_a));
+            sloped = monotone = M->isolated || ln->s_upnl + tol < rate * ln->s_mn;
+        }
+        double b_slope = 0.0;
+        if (!sloped) {
+            point p1;
+            model_eval(M, hi, &p1, 0);
+            double span = hi - lo;
+            ln->s_mn = (p1.mn - p0->mn) / span;
+            ln->s_upnl = (p1.upnl_v - p0->upnl_v) / span;
+            b_slope = (p1.bal - p0->bal) / span;
+            if (kind != REGION_REDUCE) /* falling throughout when the cheapest tier's IM outgrows the PnL */
+                monotone = M->isolated || ln->s_upnl <= rate * ln->s_mn;
+        }
+        int rising = kind != REGION_REDUCE;
+        for (uint32_t k = 0; ln->s_mn != 0.0 && k + 1 < sch->n_tiers; k++) {
+            double cap = sch->tiers[k].notional_cap, x = lo + (cap - p0->mn) / ln->s_mn;
+            double c = rising ? floor_lots(x) : -floor_lots(-x) - 1.0;
+            if (at_mark) {
+                if ((p0->mn > cap) != rising) /* lo is on the near side (at or below the cap, when rising) */
+                    add_cut(cuts, &nc, tier_cut(M, c, cap, rising, lo, hi), lo, hi);
+            } else {
+                add_cut(cuts, &nc, c, lo, hi);
+            }
         }
         if (kind == REGION_REDUCE) { /* the weight of the settle balance changes at 0 and at value tiers */
-            double b_slope = (p1.bal - p0.bal) / span;
             for (uint32_t k = 0; b_slope != 0.0 && k <= M->settle->n_tiers; k++) {
                 double at = k == 0 ? 0.0 : M->settle->tiers[k - 1].up_to_qty;
                 if (isfinite(at))
-                    add_cut(cuts, &nc, floor(lo + (at - p0.bal) / b_slope), lo, hi);
+                    add_cut(cuts, &nc, floor_lots(lo + (at - p0->bal) / b_slope), lo, hi);
             }
-        } else { /* falling throughout when the cheapest tier's IM outgrows the PnL, or isolated */
-            double rate = risk__schedule_im_rate(sch, p0.tier, M->im_rate);
-            monotone = M->isolated || (p1.upnl_v - p0.upnl_v) / span <= rate * mn_slope * M->ps;
         }
     }
     for (size_t i = 1; i < nc; i++) /* sort (few cuts) */
@@ -449,6 +627,79 @@ static void region_pieces(model *M, uint32_t kind, double lo, double hi, piece *
         (*np)++;
         start = end + 1.0;
     }
+    return monotone;
+}
+
+/* n, or a neighbour up to `steps` lots away, with g(n) >= T > g(n + 1) (n >= lo); -1 when none. */
+static double confirm(model *M, double n, double T, double lo, unsigned steps)
+{
+    double f = model_avail(M, n);
+    for (unsigned k = 0; k < steps && f < T && n > lo; k++)
+        f = model_avail(M, n -= 1.0);
+    double next = model_avail(M, n + 1.0);
+    for (unsigned k = 0; k < steps && next >= T && f >= T; k++) {
+        f = next;
+        next = model_avail(M, (n += 1.0) + 1.0);
+    }
+    return f >= T && next < T ? n : -1.0;
+}
+
+/* What the wallet can pay in isolated top-ups before available falls from g(lo) to T: the
+ * settle balance counts at its collateral weight while positive, at its liability weight below
+ * 0 (-1: value tiers, which the prediction leaves to the search). */
+static double topup_budget(const model *M, double b, double excess)
+{
+    const risk__asset *as = M->settle;
+    if (as->tiers)
+        return -1.0;
+    double pos = b > 0.0 ? b : 0.0, cw = as->price * as->weight_init, lw = as->price * as->liab_weight_init;
+    if (excess <= cw * pos)
+        return cw > 0.0 ? excess / cw : pos;
+    return pos + (excess - cw * pos) / lw;
+}
+
+/* In a falling region, g follows from its line and the tier rates: for a cross position g(lo)
+ * plus the PnL slope minus the IM at each piece's rate; for an isolated one g falls only by the
+ * top-ups (IM above the margin the position holds) taken from the wallet. The answer that
+ * predicts, when g(m) >= T > g(m + 1) confirms it (stepping a lot either way); -1 otherwise (none
+ * predicted, or not confirmed: the search decides). */
+static double region_predict(model *M, const piece *pc, size_t np, const line *ln, double T)
+{
+    const point *p0 = &ln->p0;
+    double lo = pc[0].lo, s_mn = ln->s_mn;
+    if (!(pc[np - 1].hi > lo) || p0->avail < T)
+        return -1.0;
+    const risk__schedule *sch = &M->o.in->schedule;
+    double im0 = p0->mn * risk__schedule_im_rate(sch, p0->tier, M->im_rate) * M->ps, im_cap = 0.0;
+    if (M->isolated) {
+        double spend = topup_budget(M, p0->bal, p0->avail - T);
+        if (spend < 0.0)
+            return -1.0;
+        im_cap = p0->iso + spend; /* g(n) >= T while IM(n) <= im_cap */
+    }
+    for (size_t j = np; j-- > 0;) {
+        const piece *P = &pc[j];
+        double mn_lo = p0->mn + s_mn * (P->lo - lo), mn_mid = p0->mn + s_mn * (0.5 * (P->lo + P->hi) - lo);
+        double rate = risk__schedule_im_rate(sch, risk__schedule_tier(sch, mn_mid), M->im_rate), m = INFINITY;
+        if (M->isolated) {
+            if (mn_lo * rate > im_cap)
+                continue;
+            if (s_mn > 0.0)
+                m = P->lo + (im_cap / rate - mn_lo) / s_mn;
+        } else {
+            double g_lo = p0->avail + ln->s_upnl * (P->lo - lo) - (mn_lo * rate * M->ps - im0);
+            if (g_lo < T)
+                continue;
+            double slope = ln->s_upnl - s_mn * rate * M->ps;
+            if (slope < 0.0)
+                m = P->lo + (g_lo - T) / -slope;
+        }
+        m = m < P->hi ? floor_lots(m) : P->hi;
+        if (!(m >= P->lo) || m >= N_CAP)
+            return -1.0;
+        return confirm(M, m, T, lo, 2);
+    }
+    return -1.0;
 }
 
 /* With f(a) >= T > f(b), a < b: an n in [a, b) with f(n) >= T > f(n + 1), by secant steps
@@ -456,7 +707,7 @@ static void region_pieces(model *M, uint32_t kind, double lo, double hi, piece *
 static double bracket_solve(model *M, double T, double a, double fa, double b, double fb)
 {
     for (unsigned k = 0; b - a > 1.0; k++) {
-        double m = k % 3 == 2 ? floor(0.5 * (a + b)) : a + floor((fa - T) / (fa - fb) * (b - a));
+        double m = k % 3 == 2 ? floor_lots(0.5 * (a + b)) : a + floor_lots((fa - T) / (fa - fb) * (b - a));
         if (!(m > a))
             m = a + 1.0;
         if (m >= b)
@@ -515,17 +766,6 @@ static double pieces_search(model *M, const piece *pc, size_t np, double T)
     return 0.0;
 }
 
-/* available after n lots, on the shadow. */
-static double shadow_avail(risk__shadow *s, const risk_account *a, const order_ctx *o, double n, double lot)
-{
-    risk_account_summary sum;
-    risk__shadow_reset(s, a);
-    if (n > 0.0)
-        shadow_apply(s, o->slot, o, n * lot);
-    shadow_summary(s, &sum);
-    return sum.available;
-}
-
 RISK_API int risk_account_max_order_qty(const risk_account *account, uint32_t instrument, uint32_t side,
                                         uint32_t leg, double price, double *qty_out)
 {
@@ -541,9 +781,10 @@ RISK_API int risk_account_max_order_qty(const risk_account *account, uint32_t in
     if (o.slot < 0 && a->n_pos >= RISK__MAX_POSITIONS)
         return new_position_fail(a);
     model M;
-    double now;
-    model_init(&M, a, &o, &now);
-    /* Regions in lots: reducing [1, R - 1], the close R, growing (R + 1 ...); a hedge leg stops at R. */
+    if (model_init(&M, a, &o))
+        return risk__fail(a->engine, &a->errmsg, RISK_ENOMEM, "out of memory for a max-order query");
+    /* Regions in lots: reducing [1, R - 1], the close R, growing (R + 1 ...); a hedge leg stops at
+     * R. Searched from the top; a region below is built only when the one above has no answer. */
     double lots_to_close = 0.0, n_max = N_CAP;
     int reduces = o.slot >= 0 && (a->qty[o.slot] > 0.0) != (o.dir > 0.0);
     if (reduces)
@@ -551,42 +792,41 @@ RISK_API int risk_account_max_order_qty(const risk_account *account, uint32_t in
     if (o.leg != RISK_SIDE_BOTH && o.dir != (o.leg == RISK_SIDE_LONG ? 1.0 : -1.0))
         n_max = lots_to_close; /* a hedge leg is only reduced (0 when absent) */
     piece pc[MAX_PIECES];
-    size_t np = 0, np_reducing;
-    if (lots_to_close >= 2.0)
-        region_pieces(&M, REGION_REDUCE, 1.0, lots_to_close - 1.0, pc, &np);
-    if (lots_to_close >= 1.0)
-        region_pieces(&M, REGION_CLOSE, lots_to_close, lots_to_close, pc, &np);
-    np_reducing = np;
-    if (n_max > lots_to_close)
-        region_pieces(&M, REGION_GROW, lots_to_close + 1.0, n_max, pc, &np);
-
-    double T = 0.0, limit = n_max;
-    double n = pieces_search(&M, pc, np, T);
-    if (n == 0.0 && now < 0.0) { /* nothing restores it: the largest reduction that does no harm */
+    line ln;
+    size_t np = 0, np_grow = 0;
+    double T = 0.0, limit = n_max, n = 0.0;
+    int confirmed = 0; /* g(n) >= T > g(n + 1) already seen */
+    if (n_max > lots_to_close) {
+        uint32_t monotone = region_pieces(&M, REGION_GROW, lots_to_close + 1.0, n_max, pc, &np_grow, &ln);
+        if (monotone && (n = region_predict(&M, pc, np_grow, &ln, T)) >= 0.0)
+            confirmed = 1;
+        else
+            n = pieces_search(&M, pc, np_grow, T);
+    }
+    np = np_grow;
+    if (n == 0.0) {
+        if (lots_to_close >= 2.0)
+            (void)region_pieces(&M, REGION_REDUCE, 1.0, lots_to_close - 1.0, pc, &np, &ln);
+        if (lots_to_close >= 1.0)
+            (void)region_pieces(&M, REGION_CLOSE, lots_to_close, lots_to_close, pc, &np, &ln);
+        n = pieces_search(&M, pc + np_grow, np - np_grow, T);
+    }
+    double now;
+    if (n == 0.0 && (now = model_avail(&M, 0.0)) < 0.0) { /* nothing restores it: the largest
+                                                             reduction that does no harm */
         T = now;
         limit = lots_to_close;
-        n = pieces_search(&M, pc, np_reducing, T);
+        n = pieces_search(&M, pc + np_grow, np - np_grow, T);
     }
     if (n >= N_CAP) {
-        *qty_out = INFINITY;
-        risk__clear(&a->errmsg);
-        return RISK_OK;
-    }
-    /* Confirm on the shadow when the model is within its noise of the threshold at n or n + 1
-     * (the evaluation sums in another order), stepping a lot at a time. */
-    int near_n = n > 0.0 && model_avail(&M, n) < T + M.noise;
-    int near_next = n + 1.0 <= limit && model_avail(&M, n + 1.0) >= T - M.noise;
-    if (near_n || near_next) {
-        risk__shadow s;
-        if (risk__shadow_init(&s, a, 1))
-            return risk__fail(a->engine, &a->errmsg, RISK_ENOMEM, "out of memory for a what-if");
-        for (unsigned k = 0; k < CONFIRM_STEPS && n > 0.0 && shadow_avail(&s, a, &o, n, M.lot) < T; k++)
+        n = INFINITY;
+    } else if (!confirmed) { /* the model is the evaluation: check g(n) >= T > g(n + 1) where it stands */
+        for (unsigned k = 0; k < CONFIRM_STEPS && n > 0.0 && model_avail(&M, n) < T; k++)
             n -= 1.0;
-        for (unsigned k = 0; k < CONFIRM_STEPS && n + 1.0 <= limit && shadow_avail(&s, a, &o, n + 1.0, M.lot) >= T;
-             k++)
+        for (unsigned k = 0; k < CONFIRM_STEPS && n + 1.0 <= limit && model_avail(&M, n + 1.0) >= T; k++)
             n += 1.0;
-        risk__shadow_release(&s);
     }
+    model_release(&M);
     *qty_out = n * M.lot;
     risk__clear(&a->errmsg);
     return RISK_OK;
@@ -609,7 +849,7 @@ static int shadow_apply_orders(risk__shadow *s, risk_account *a, const risk_orde
         int slot = position_slot(&s->acct, o.instrument, o.leg);
         if (hedge_fill_invalid(&s->acct, slot, &o, r->qty))
             return hedge_fail(a, &o);
-        shadow_apply(s, slot, &o, r->qty);
+        (void)shadow_apply(s, slot, &o, r->qty, NULL);
     }
     return RISK_OK;
 }

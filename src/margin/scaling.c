@@ -124,9 +124,13 @@ static void write_effective(risk__instrument *in, double f)
     sc->factor = f;
 }
 
-/* Moves one instrument's factor to its target: at once (timed 0), or under the rate cap for an
- * update stamped time_s. */
-static void rescale(risk__instrument *in, const risk__asset_vol *v, int timed, int64_t time_s)
+/* Moves one instrument's factor to its target: under the rate cap for an update stamped
+ * time_s; for a configuration call (timed 0), at once, except that under a rate cap a
+ * configuration call may only lower the factor: a rise waits for the next stamped update and
+ * moves under the cap (so a buffer released in stress lowers margin at once, but cannot carry
+ * the market's rise past the cap). `initial`: scaling has just been turned on, so there is no
+ * factor to hold yet and the target applies at once. */
+static void rescale_as(risk__instrument *in, const risk__asset_vol *v, int timed, int64_t time_s, int initial)
 {
     risk__scaling *sc = in->scaling;
     double f = target_factor(sc, v, NULL);
@@ -140,8 +144,15 @@ static void rescale(risk__instrument *in, const risk__asset_vol *v, int timed, i
         }
         sc->time = time_s;
         sc->has_time = 1;
+    } else if (cap > 0.0 && sc->has_time && f > sc->factor && !initial) {
+        f = sc->factor;
     }
     write_effective(in, f);
+}
+
+static void rescale(risk__instrument *in, const risk__asset_vol *v, int timed, int64_t time_s)
+{
+    rescale_as(in, v, timed, time_s, 0);
 }
 
 static void rescale_asset(risk_engine *e, const risk__asset_vol *v, int timed, int64_t time_s)
@@ -496,8 +507,9 @@ RISK_API int risk_engine_set_instrument_scaling(risk_engine *engine, uint32_t in
         v->first_scaled = instrument;
         in->scaling = sc;
     }
+    int initial = sc->params.mode == RISK_SCALING_OFF; /* just made (an instrument scaled off has none) */
     sc->params = *scaling;
-    rescale(in, v, 0, 0);
+    rescale_as(in, v, 0, 0, initial);
     risk__clear(&e->errmsg);
     return RISK_OK;
 }

@@ -109,6 +109,17 @@ class TestLiquidateCommand(unittest.TestCase):
         # dYdX's fillable price: TNC 4.99 of TMMR 10 -> ABR 0.501 -> 100 - 0.501 x 0.1 x 10
         self.assertAlmostEqual(plans[9]["actions"][0]["price"], 99.499, places=9)
 
+    def test_one_account_and_unknown_account(self):
+        r = support.run_cli("liquidate", support.book_path("liquidation.json"), "--account", "9", "--compact")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([p["account"] for p in json.loads(r.stdout)["plans"]], [9])
+        r = support.run_cli("liquidate", support.book_path("liquidation.json"), "--account", "10")
+        self.assertEqual(json.loads(r.stdout)["plans"], [])  # healthy: no plan
+        r = support.run_cli("liquidate", support.book_path("liquidation.json"), "--account", "77")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(r.stderr.strip(), "--account: no account 77 in the book")
+
     def test_bad_input(self):
         base = support.load_book("liquidation.json")
         cases = [

@@ -43,6 +43,8 @@ def _parser():
     _liq.add_cli_parser(sub)
     from . import whatif as _whatif
     _whatif.add_subcommands(sub)
+    from . import backtest as _backtest
+    _backtest.add_cli_parser(sub)
     return p
 
 
@@ -165,11 +167,13 @@ def main(argv=None):
             _parser().print_usage(sys.stderr)
             sys.stderr.write("python3 -m librisk: error: a command is required (evaluate or report)\n")
             return EXIT_BAD_INPUT
-        if args.command == "vol":
-            from . import vol as _vol
+        if args.command in ("vol", "backtest"):  # CSV in, text out: no book
+            from . import vol as _vol, backtest as _backtest
+            module, bad = {"vol": (_vol, _vol.VolCliError),
+                           "backtest": (_backtest, _backtest.BacktestError)}[args.command]
             try:
-                _vol.cli_main(args, sys.stdout)
-            except _vol.VolCliError as exc:
+                module.cli_main(args, sys.stdout)
+            except bad as exc:
                 return _bad_input(exc)
             return EXIT_OK
         if getattr(args, "threads", 1) < 1 or getattr(args, "threads", 1) > 256:
@@ -183,7 +187,11 @@ def main(argv=None):
         with loaded:
             if args.command == "liquidate":
                 from . import liquidation as _liq
-                text = json.dumps(_liq.plans_document(loaded), indent=None if args.compact else 2, allow_nan=False)
+                try:
+                    doc = _liq.plans_document(loaded, args.account)
+                except KeyError as exc:
+                    return _bad_input(exc.args[0])
+                text = json.dumps(doc, indent=None if args.compact else 2, allow_nan=False)
                 sys.stdout.write(text + "\n")
                 sys.stdout.flush()
                 return EXIT_OK

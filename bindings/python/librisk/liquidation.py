@@ -224,15 +224,27 @@ def add_cli_parser(sub):
                                           "document (librisk-plans/1); plans are made in book order, each "
                                           "applied before the next")
     lq.add_argument("book", metavar="BOOK.json")
+    lq.add_argument("--account", type=int, action="append", metavar="ID",
+                    help="plan only this account (repeatable); an id not in the book is bad input")
     lq.add_argument("--compact", action="store_true", help="print the JSON on one line")
 
 
-def plans_document(book):
-    """Plans of every liquidatable account of a loaded book, in book order, each applied before the
-    next is made (fund draws and ADL fills of earlier plans are seen by later ones)."""
+def plans_document(book, account_ids=None):
+    """Plans of every liquidatable account of a loaded book (or of ``account_ids``), in book
+    order, each applied before the next is made (fund draws and ADL fills of earlier plans are
+    seen by later ones). An id not in the book raises ``KeyError``."""
     from .book import _jnum
+    wanted = None
+    if account_ids:
+        known = {acc.id for acc in book.accounts}
+        for aid in account_ids:
+            if aid not in known:
+                raise KeyError("--account: no account %d in the book" % aid)
+        wanted = set(account_ids)
     plans = []
     for acc in book.accounts:
+        if wanted is not None and acc.id not in wanted:
+            continue
         p = plan(acc)
         if p.outcome == "none":
             continue
