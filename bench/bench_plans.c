@@ -12,10 +12,12 @@
  *     target needs most positions closed, the hardest case for the search.
  * Fixed seed. Prints ns per account for both calls, their ratio (target: a plan costs at most
  * 20 evaluations), the mean number of actions, and `result` lines for scripts.
- * Usage: bench_plans [accounts] [rounds] [positions] (positions: only that book size, e.g. to
- * count instructions under callgrind).
+ * Usage: bench_plans [accounts] [rounds] [positions] [scenario] (positions, scenario: only that
+ * book size and scenario, e.g. to count instructions under callgrind).
  */
 #include "bench_util.h"
+
+#include <string.h>
 
 #define N_UNDERLYINGS 64
 #define MAX_ACTIONS 256
@@ -83,7 +85,9 @@ int main(int argc, char **argv)
     size_t n_accounts = 20000;
     int rounds = 3;
     unsigned only;
-    if (!bench_args(argc, argv, "bench_plans [accounts > 0] [rounds > 0]", &n_accounts, &rounds, &only))
+    const char *only_scenario = argc > 4 ? argv[4] : NULL;
+    if (!bench_args(argc > 4 ? 4 : argc, argv, "bench_plans [accounts > 0] [rounds > 0] [positions] [scenario]",
+                    &n_accounts, &rounds, &only))
         return 2;
     const uint32_t sizes[] = {1, 8, 64};
     printf("liquidation plans vs evaluation, %zu liquidatable accounts (%zu with 64 positions), best of %d rounds\n",
@@ -91,9 +95,9 @@ int main(int argc, char **argv)
     printf("%-10s %9s %14s %14s %8s %9s\n", "scenario", "positions", "evaluate ns", "plan ns", "ratio", "actions");
     for (size_t c = 0; c < sizeof scenarios / sizeof *scenarios; c++)
         for (size_t s = 0; s < 3; s++) {
-            if (only && sizes[s] != only)
-                continue;
             const scenario *sc = &scenarios[c];
+            if ((only && sizes[s] != only) || (only_scenario && strcmp(only_scenario, sc->name) != 0))
+                continue;
             bench_book b;
             bench_seed();
             size_t n = sizes[s] == 64 ? (n_accounts / 8 ? n_accounts / 8 : 1) : n_accounts;

@@ -329,7 +329,9 @@ static int fill_check(risk_account *a, const risk__instrument *in, double qty, d
     return RISK_OK;
 }
 
-int risk__account_fill(risk_account *a, uint32_t i, double delta, double price)
+/* `defer`: a closing fill marks the slot closed (qty 0, RISK__PF_CLOSED) instead of removing
+ * it; risk__account_compact removes every marked slot at once. */
+static int fill(risk_account *a, uint32_t i, double delta, double price, int defer)
 {
     const risk_engine *e = a->engine;
     const risk__instrument *in = &e->instruments[a->inst[i]];
@@ -361,7 +363,13 @@ int risk__account_fill(risk_account *a, uint32_t i, double delta, double price)
         if (closes) {
             if (isolated) /* what is left of the isolated margin returns to the wallet */
                 risk__basket_add_unchecked(&a->basket, in->settle, a->iso_margin[i]);
-            position_remove(a, i);
+            if (defer) {
+                a->qty[i] = 0.0;
+                a->iso_margin[i] = 0.0;
+                a->pflags[i] |= RISK__PF_CLOSED;
+            } else {
+                position_remove(a, i);
+            }
         } else if (crosses) {
             a->qty[i] = next;
             a->entry[i] = price;
@@ -371,6 +379,40 @@ int risk__account_fill(risk_account *a, uint32_t i, double delta, double price)
     }
     risk__clear(&a->errmsg);
     return RISK_OK;
+}
+
+int risk__account_fill(risk_account *a, uint32_t i, double delta, double price)
+{
+    return fill(a, i, delta, price, 0);
+}
+
+int risk__account_fill_deferred(risk_account *a, uint32_t i, double delta, double price)
+{
+    return fill(a, i, delta, price, 1);
+}
+
+void risk__account_compact(risk_account *a)
+{
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        if (a->pflags[i] & RISK__PF_CLOSED) {
+            risk__free(a->engine, a->handles[i]);
+            continue;
+        }
+        if (w != i) {
+            a->qty[w] = a->qty[i];
+            a->entry[w] = a->entry[i];
+            a->im_rate[w] = a->im_rate[i];
+            a->iso_margin[w] = a->iso_margin[i];
+            a->handles[w] = a->handles[i];
+            a->inst[w] = a->inst[i];
+            a->pflags[w] = a->pflags[i];
+            if (a->handles[w])
+                a->handles[w]->slot = w;
+        }
+        w++;
+    }
+    a->n_pos = w;
 }
 
 RISK_API int risk_position_adjust(risk_position *position, double qty_delta_contracts, double price_quote)

@@ -20,6 +20,7 @@
 /* Position flag bits (risk_account.pflags). */
 #define RISK__PF_LEG_MASK 0x3u  /* RISK_SIDE_BOTH / LONG / SHORT */
 #define RISK__PF_ISOLATED 0x4u
+#define RISK__PF_CLOSED 0x8u    /* closed by a deferred fill, until risk__account_compact */
 
 typedef struct risk__asset {
     char symbol[RISK__SYMBOL_MAX + 1];
@@ -258,6 +259,12 @@ double risk__realised_pnl(const risk__instrument *in, double dir, double closed,
  * basket entry for the settle asset, reserved before anything changes; the only failure is
  * RISK_ENOMEM (or RISK_ESTATE for a hedge leg crossing zero), with nothing changed. */
 int risk__account_fill(risk_account *a, uint32_t i, double delta, double price);
+/* The same, except that a fill closing the position marks the slot RISK__PF_CLOSED (qty 0)
+ * instead of removing it, so that a batch of fills moves no memory; risk__account_compact then
+ * removes the marked slots in one pass, keeping the order of the others. The state after the
+ * compaction is the one the immediate fills would have left. */
+int risk__account_fill_deferred(risk_account *a, uint32_t i, double delta, double price);
+void risk__account_compact(risk_account *a);
 
 /* ---- shadow accounts (core/shadow.c) */
 /* A scratch copy of an account's positions and balances, in one block, that what-if and

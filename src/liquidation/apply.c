@@ -1,6 +1,6 @@
 /* Applying a liquidation plan: every action is checked on a shadow of the account first, memory
  * for every balance and fund it touches is reserved, and only then is anything changed. The
- * planner replays plans through the same risk__action_execute, so a plan's health after is what
+ * planner replays plans through the same risk__actions_execute, so a plan's health after is what
  * the account reports once the plan is applied. */
 #include "liquidation/liquidation.h"
 
@@ -9,12 +9,12 @@
 int risk__action_slot(const risk_account *a, const risk_liquidation_action *act)
 {
     for (uint32_t i = 0; i < a->n_pos; i++)
-        if (a->inst[i] == act->instrument && (a->pflags[i] & RISK__PF_LEG_MASK) == act->leg)
+        if (a->inst[i] == act->instrument && (a->pflags[i] & (RISK__PF_LEG_MASK | RISK__PF_CLOSED)) == act->leg)
             return (int)i;
     return -1;
 }
 
-int risk__action_execute(risk_account *a, const risk_liquidation_action *act)
+static int execute(risk_account *a, const risk_liquidation_action *act, int defer)
 {
     switch (act->type) {
     case RISK_ACTION_REDUCE:
@@ -23,7 +23,8 @@ int risk__action_execute(risk_account *a, const risk_liquidation_action *act)
         if (i < 0)
             return RISK_ENOTFOUND;
         double delta = act->side == RISK_ORDER_BUY ? act->qty : -act->qty;
-        int rc = risk__account_fill(a, (uint32_t)i, delta, act->price);
+        int rc = defer ? risk__account_fill_deferred(a, (uint32_t)i, delta, act->price)
+                       : risk__account_fill(a, (uint32_t)i, delta, act->price);
         if (rc)
             return rc;
         if (act->type == RISK_ACTION_REDUCE)
@@ -40,6 +41,20 @@ int risk__action_execute(risk_account *a, const risk_liquidation_action *act)
     default:
         return RISK_EINVAL;
     }
+}
+
+int risk__action_execute(risk_account *a, const risk_liquidation_action *act)
+{
+    return execute(a, act, 0);
+}
+
+int risk__actions_execute(risk_account *a, const risk_liquidation_action *acts, size_t n)
+{
+    int rc = RISK_OK;
+    for (size_t k = 0; k < n && rc == RISK_OK; k++)
+        rc = execute(a, &acts[k], 1);
+    risk__account_compact(a);
+    return rc;
 }
 
 /* ------------------------------------------------------------ validation */
@@ -242,10 +257,11 @@ RISK_API int risk_account_apply_plan(risk_account *account, const risk_liquidati
     if (rc)
         return rc;
 
-    /* 3. apply: nothing below can fail */
+    /* 3. apply: nothing below can fail. The account's actions go as one batch, as the planner
+     * replays them; then the counterparties and the funds. */
+    (void)risk__actions_execute(a, actions, n);
     for (size_t k = 0; k < n; k++) {
         const risk_liquidation_action *act = &actions[k];
-        (void)risk__action_execute(a, act);
         if (act->type == RISK_ACTION_ADL) {
             risk_account *c = account_by_id(e, act->counterparty);
             int j = counterparty_slot(c, act);

@@ -37,6 +37,10 @@ static inline double risk__dir(double qty)
  * room for every balance the action touches. Returns RISK_OK, or RISK_ENOTFOUND when the
  * position is gone. */
 int risk__action_execute(risk_account *a, const risk_liquidation_action *act);
+/* All of a plan's actions, in order, as one batch: closed positions are removed at the end, in
+ * one pass (risk__account_compact). The planner's replay and risk_account_apply_plan both use
+ * it, so they leave the same state bit for bit. */
+int risk__actions_execute(risk_account *a, const risk_liquidation_action *acts, size_t n);
 /* The position an action reduces: slot or -1. */
 int risk__action_slot(const risk_account *a, const risk_liquidation_action *act);
 

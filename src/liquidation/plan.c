@@ -433,8 +433,7 @@ static void rebuild_base(planner *p)
 {
     p->base_known = 0;
     risk__shadow_reset(&p->base, p->a);
-    for (size_t m = 0; m < p->n; m++)
-        (void)risk__action_execute(&p->base.acct, &p->acts[m]);
+    (void)risk__actions_execute(&p->base.acct, p->acts, p->n);
 }
 
 /* Earlier full closes, each cut to the least that still reaches the target with every other
@@ -681,6 +680,32 @@ static void fast_commit(planner *p, fast_pool *f, uint32_t i, double lots)
     }
 }
 
+/* 1 when keeping the last lot of closed base slot i open would surely miss the target, from an
+ * upper bound on the surplus that would leave (so no trial is needed): the lot's MM (or IM) and
+ * buffer come back, its PnL at most returns to the pool in full, its settle-balance change is
+ * weighted at most by the heavier of the asset's weights plus the buffer, and each rounding
+ * (three of V, three of the settle asset) goes the wrong way. */
+static int last_lot_needed(const planner *p, const fast_pool *f, uint32_t i, double surplus)
+{
+    const risk_account *b = &p->base.acct;
+    const risk__instrument *in = &p->e->instruments[b->inst[i]];
+    const risk__asset *settle = &p->e->assets[in->settle];
+    const risk_liquidation_policy *pol = f->pol[i];
+    int initial = p->pol->exit_target == RISK_EXIT_INITIAL;
+    double dir = risk__dir(b->qty[i]), sp = settle->price;
+    contrib one;
+    contrib_of(p, b, i, dir * in->lot_size, &one);
+    double notional = notional_at(in, in->lot_size, f->price[i]);
+    double settle_quantum = (p->e->flags & RISK_ENGINE_NO_QUANTIZE) ? 0.0 : 1.0 / risk__asset_scale(settle);
+    double moved = fabs(risk__realised_pnl(in, dir, in->lot_size, b->entry[i], f->price[i])) +
+                   (pol->fee + pol->insurance_fee) * notional + 3.0 * settle_quantum;
+    double w = initial ? fmax(settle->weight_init, settle->liab_weight_init)
+                       : fmax(settle->weight_maint, settle->liab_weight_maint) + p->pol->buffer;
+    double slack = p->v_scale > 0.0 ? 3.0 / p->v_scale : 0.0;
+    double bound = surplus + fabs(one.upnl) + moved * sp * w - (initial ? one.im : one.mm + one.extra) + slack;
+    return bound < 0.0;
+}
+
 /* Returns 1 and leaves the cross actions in p->acts when the incremental search reached the
  * target and the full evaluation of the replayed plan agrees; 0 otherwise (actions removed). */
 static int plan_cross_fast(planner *p, double surplus)
@@ -760,7 +785,7 @@ static int plan_cross_fast(planner *p, double surplus)
             continue;
         const risk__instrument *in = &e->instruments[b->inst[i]];
         double lots = floor(p->acts[f.act_index[i]].qty / in->lot_size + 0.5);
-        if (lots < 1.0 || fast_surplus(p, &f, i, lots - 1.0) < 0.0)
+        if (lots < 1.0 || last_lot_needed(p, &f, i, surplus) || fast_surplus(p, &f, i, lots - 1.0) < 0.0)
             continue; /* minimal already: the common case */
         fast_trial_ctx t = {&f, i};
         double f_none = fast_surplus(p, &f, i, 0.0);

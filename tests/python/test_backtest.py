@@ -250,6 +250,12 @@ class TestMarginPaths(unittest.TestCase):
                 capped = p[fam + "+cap"]
                 for x, y in zip(capped, capped[1:]):
                     self.assertTrue((1 - cap) * x * (1 - 1e-12) <= y <= (1 + cap) * x * (1 + 1e-12), (x, y))
+                # +apc rises under the cap too, through the buffer's release in the stressed spell
+                # and its restoration after (a configuration call may lower a capped factor at
+                # once, never raise it: docs/volatility.md 3.4); it may fall faster (the release)
+                apc = p[fam + "+apc"]
+                for x, y in zip(apc, apc[1:]):
+                    self.assertLessEqual(y, (1 + cap) * x * (1 + 1e-12), (x, y))
             # the stressed spell releases some buffer and the calm restores it
             ratios = {round(b / a, 6) for a, b in zip(p["ewma"], p["ewma+buffer"])}
             self.assertEqual(ratios, {1.0, 1.25})
@@ -343,7 +349,8 @@ class TestBtcDaily(unittest.TestCase):
                     self.assertGreaterEqual(by[h, fam + v].avg_margin, plain.avg_margin)
                 for v in ("+buffer", "+floor"):
                     self.assertLessEqual(by[h, fam + v].breaches, plain.breaches)
-                self.assertLessEqual(by[h, fam + "+cap"].max_rise_5d, cap5 + 1e-9)
+                for v in ("+cap", "+apc"):  # the cap holds with the buffer released in stress
+                    self.assertLessEqual(by[h, fam + v].max_rise_5d, cap5 + 1e-9)
                 self.assertLess(by[h, fam + "+cap"].max_rise_5d, plain.max_rise_5d)
             # a 3-day margin is larger than a 1-day one
             self.assertGreater(by[3, "ewma"].avg_margin, by[1, "ewma"].avg_margin)
@@ -355,6 +362,14 @@ class TestBtcDaily(unittest.TestCase):
         self.assertAlmostEqual(r.crash["2020-03-12"][1], math.exp(-0.503) - 1, delta=5e-4)
         big = max(r.moves, key=abs)
         self.assertEqual(r.moves.index(big), r.times.index(day("2020-03-11")))  # the close before the 12th
+        # at the close of 2020-03-12 the plain EWMA margin nearly quadrupled (8.5 % -> 32.8 %);
+        # ewma+apc, its buffer released that day, rose by the cap's 20 % only (13.7 % -> 16.4 %)
+        before, after = r.times.index(day("2020-03-11")), r.times.index(day("2020-03-12"))
+        self.assertGreater(r.margins[after] / r.margins[before], 3.0)
+        apc = next(x for x in self.results if x.model == "ewma+apc" and x.horizon_days == 1)
+        self.assertEqual(apc.margins[before], apc.crash["2020-03-12"][0])
+        cap = bt.Config().max_daily_change
+        self.assertAlmostEqual(apc.margins[after] / apc.margins[before], 1 + cap, delta=1e-12)
         for x in self.results:
             for margin, move in x.crash.values():
                 self.assertTrue(0 < margin < 1 and -1 < move)

@@ -365,10 +365,12 @@ class _MarginEngine:
     """One engine per volatility model and horizon, holding one asset per anti-procyclicality
     variant, each the underlying of one VaR-mode instrument of the same name.
 
-    The variants get an asset each, fed the same data, because the asset-level configuration
-    calls (buffer release, long-run volatility) move every scaled instrument on the asset to its
-    target at once (docs/volatility.md 3.4): on a shared asset, a release meant for the buffered
-    instrument would lift the rate cap of the capped one."""
+    The variants get an asset each, fed the same data, so that each is one operator's whole
+    configuration: an asset-level configuration call (buffer release, long-run volatility)
+    rescales every scaled instrument on the asset, and while it may no longer raise a capped
+    factor (docs/volatility.md 3.4) it still lowers one at once, past the cap's daily limit, so
+    on a shared asset a release meant for the buffered instrument could move the capped one.
+    (On the files of section 4 a shared asset gives the same numbers.)"""
 
     def __init__(self, family, horizon_days, periods_per_year, config):
         self.eng = Engine(no_quantize=True)
