@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PLAN_SMALL_ACTIONS 16
+#define PLAN_SMALL_POSITIONS 64
+
 typedef struct planner {
     const risk_account *a;
     const risk_engine *e;
@@ -29,6 +32,9 @@ typedef struct planner {
     int base_known;     /* base_v and base_extra hold the base shadow's values as it is now */
     risk__account_values base_v;
     double base_extra;
+    /* small accounts plan without allocating beyond the one shadow */
+    risk_liquidation_action acts_small[PLAN_SMALL_ACTIONS];
+    double price_small[PLAN_SMALL_POSITIONS];
 } planner;
 
 /* ------------------------------------------------------------ small helpers */
@@ -48,13 +54,16 @@ static double money(const planner *p, uint32_t asset, double v, int up)
 
 static void push(planner *p, const risk_liquidation_action *act)
 {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 8;
-        risk_liquidation_action *grown = risk__realloc(p->e, p->acts, cap * sizeof *grown);
+    if (p->n == p->cap) { /* the first actions live in the planner; past them, the heap */
+        size_t cap = 2 * p->cap;
+        risk_liquidation_action *grown = p->acts == p->acts_small ? risk__malloc(p->e, cap * sizeof *grown)
+                                                                  : risk__realloc(p->e, p->acts, cap * sizeof *grown);
         if (!grown) {
             p->nomem = 1;
             return;
         }
+        if (p->acts == p->acts_small)
+            memcpy(grown, p->acts_small, p->n * sizeof *grown);
         p->acts = grown;
         p->cap = cap;
     }
@@ -717,7 +726,10 @@ static int plan_cross_fast(planner *p, double surplus)
     size_t bytes = (size_t)(n ? n : 1) * (3 * sizeof(double) + sizeof(contrib) + sizeof(size_t) +
                                           sizeof(void *) + sizeof(ranked)) +
                    (size_t)e->n_assets * sizeof(double);
-    void *block = risk__malloc(e, bytes);
+    /* on the stack for accounts of up to 64 positions and 64 assets */
+    _Alignas(16) unsigned char small[64 * (3 * sizeof(double) + sizeof(contrib) + sizeof(size_t) + sizeof(void *) +
+                                            sizeof(ranked)) + 64 * sizeof(double)];
+    void *block = bytes <= sizeof small ? (void *)small : risk__malloc(e, bytes);
     if (!block) {
         p->nomem = 1;
         return 0;
@@ -795,7 +807,8 @@ static int plan_cross_fast(planner *p, double surplus)
         fast_commit(p, &f, i, k);
         surplus = f_k;
     }
-    risk__free(e, block);
+    if (block != small)
+        risk__free(e, block);
     /* drop cut-to-nothing actions, then check the plan on the account itself */
     size_t w = first;
     for (size_t k = first; k < p->n; k++)
@@ -1126,7 +1139,7 @@ static int plan_make(planner *p, risk_liquidation_plan *plan)
         return RISK_ENOMEM;
     p->base_v = v; /* the base is the account until an action is committed */
     p->base_known = 1;
-    p->price = risk__malloc(p->e, (a->n_pos ? a->n_pos : 1) * sizeof *p->price);
+    p->price = a->n_pos <= PLAN_SMALL_POSITIONS ? p->price_small : risk__malloc(p->e, a->n_pos * sizeof *p->price);
     if (!p->price)
         return RISK_ENOMEM;
     for (uint32_t i = 0; i < a->n_pos; i++)
@@ -1188,6 +1201,8 @@ RISK_API int risk_account_liquidation_plan(const risk_account *account, risk_liq
     p.a = a;
     p.e = e;
     p.pol = risk__engine_policy(e);
+    p.acts = p.acts_small;
+    p.cap = PLAN_SMALL_ACTIONS;
     if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
         p.v_scale = scale_of(e, e->valuation);
     risk_liquidation_plan plan = *plan_out;
@@ -1196,7 +1211,10 @@ RISK_API int risk_account_liquidation_plan(const risk_account *account, risk_liq
         risk__shadow_release(&p.base);
     if (p.work_ready)
         risk__shadow_release(&p.work);
-    risk__free(e, p.price);
+    if (p.price != p.price_small)
+        risk__free(e, p.price);
+    if (p.acts == p.acts_small)
+        p.acts = NULL; /* nothing to free below */
     if (rc) {
         risk__free(e, p.acts);
         return risk__fail(e, &a->errmsg, rc, "out of memory making the plan");
@@ -1208,7 +1226,7 @@ RISK_API int risk_account_liquidation_plan(const risk_account *account, risk_liq
         return risk__fail(e, &a->errmsg, RISK_EBUFFER, "the plan has %zu actions, room for %zu", p.n, capacity);
     }
     if (p.n)
-        memcpy(actions_out, p.acts, p.n * sizeof *p.acts);
+        memcpy(actions_out, p.acts ? p.acts : p.acts_small, p.n * sizeof *p.acts);
     risk__free(e, p.acts);
     plan.n_actions = p.n;
     *plan_out = plan;
