@@ -372,9 +372,6 @@ static void test_volmargin_factor_bounds_hold(void **state)
     risk_engine_free(v.e);
 }
 
-/* The rate cap: over a sequence of stamped updates the factor moves from its previous value by
- * at most max_daily_change x elapsed days (relative), reaches the target whenever the band
- * allows, and stays within the factor bounds. */
 /* Under a rate cap a configuration call may lower the factor at once but not raise it: a buffer
  * released in stress lowers margin now, and neither it nor another instrument's release on the
  * same asset lets the market's rise jump the cap (found by the back-test, docs/volatility.md 4). */
@@ -413,6 +410,9 @@ static void test_volmargin_configuration_calls_do_not_lift_the_cap(void **state)
     risk_engine_free(v.e);
 }
 
+/* The rate cap: over a sequence of stamped updates the factor moves from its previous value by
+ * at most max_daily_change x elapsed days (relative), reaches the target whenever the band
+ * allows, and stays within the factor bounds. */
 static void test_volmargin_rate_cap_holds_over_updates(void **state)
 {
     (void)state;

@@ -344,7 +344,8 @@ RISK_API RISK_NODISCARD int risk_engine_feed_asset_price(risk_engine *engine, ui
 
 /**
  * @brief Sets an asset's stressed volatility (anti-procyclicality option b), or goes back to
- *        the highest live volatility observed. Instruments on the asset are rescaled at once.
+ *        the highest live volatility observed. Instruments on the asset are rescaled at once
+ *        (under a rate cap: lowered at once, raised only by later stamped updates).
  * @param[in] engine The engine.
  * @param[in] asset Asset id.
  * @param[in] vol_annual Annualised volatility, finite and > 0; 0 for the highest observed.
@@ -362,7 +363,8 @@ RISK_API RISK_NODISCARD int risk_engine_set_asset_stressed_vol(risk_engine *engi
 /**
  * @brief Sets an asset's long-run volatility, the floor of option c (the volatility over a
  *        10-year lookback), or goes back to the estimate from every fed return. Instruments on
- *        the asset are rescaled at once.
+ *        the asset are rescaled at once (under a rate cap: lowered at once, raised only by later
+ *        stamped updates).
  * @param[in] engine The engine.
  * @param[in] asset Asset id.
  * @param[in] vol_annual Annualised volatility, finite and > 0; 0 for the estimate from fed returns.
@@ -378,7 +380,8 @@ RISK_API RISK_NODISCARD int risk_engine_set_asset_floor_vol(risk_engine *engine,
 
 /**
  * @brief Marks stress on an asset: releases a fraction of the buffer (option a) of every
- *        instrument on it, or restores it (0). Instruments on the asset are rescaled at once.
+ *        instrument on it, or restores it (0). Instruments on the asset are rescaled at once
+ *        (under a rate cap: lowered at once, raised only by later stamped updates).
  * @param[in] engine The engine.
  * @param[in] asset Asset id.
  * @param[in] fraction Released fraction in [0, 1]: the buffer in force is buffer x (1 - fraction).

@@ -100,9 +100,11 @@ RISK_API RISK_NODISCARD int risk_account_whatif(const risk_account *account, con
  * @retval RISK_EINVAL Unknown side; price not finite or < 0.
  * @retval RISK_ETICK price off the tick.
  * @retval RISK_ESTATE Leg does not fit the position mode.
- * @retval RISK_ENOMEM Out of memory for the scratch copy.
+ * @retval RISK_ENOMEM Out of memory for the terms block (only accounts with more than 64
+ *         positions and balances after the traded one).
  * @par Thread safety
- * As risk_account_whatif().
+ * Reads the account and its engine; allocates through the engine's allocator only for the
+ * large accounts above.
  */
 RISK_API RISK_NODISCARD int risk_account_max_order_qty(const risk_account *account, uint32_t instrument,
                                                        uint32_t side, uint32_t leg, double price,
