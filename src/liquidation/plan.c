@@ -102,9 +102,8 @@ static double position_extra(const planner *p, uint32_t instrument, double notio
 
 /* How far the cross pool is above the exit target, in V (>= 0: reached), from an account's
  * values and the buffer term of its cross positions (`extra`, unquantized). */
-static double surplus_of(const planner *p, const risk_account *acct, const risk__account_values *v, double extra)
+static double surplus_of(const planner *p, const risk__account_values *v, double extra)
 {
-    (void)acct;
     /* C and R as the summary has them (collateral_maint and maintenance_margin, or the initial
      * pair): quantized down and up to V's quantum */
     int initial = p->pol->exit_target == RISK_EXIT_INITIAL;
@@ -146,7 +145,7 @@ static double cross_surplus(const planner *p, const risk_account *acct)
 {
     risk__account_values v;
     risk__account_values_compute(acct, &v);
-    return surplus_of(p, acct, &v, cross_extra(p, acct));
+    return surplus_of(p, &v, cross_extra(p, acct));
 }
 
 /* How far an isolated position is above its exit target, in its settle asset; INFINITY once closed. */
@@ -622,7 +621,7 @@ static double fast_surplus(planner *p, fast_pool *f, uint32_t i, double lots)
         risk__basket_entry_add(sa, f->amount[settle], -1.0, &v.basket);
         risk__basket_entry_add(sa, f->amount[settle] + settle_delta, 1.0, &v.basket);
     }
-    return surplus_of(p, b, &v, extra);
+    return surplus_of(p, &v, extra);
 }
 
 static double fast_trial(planner *p, void *vt, double lots);
@@ -820,7 +819,7 @@ static int plan_cross_fast(planner *p, double surplus)
     rebuild_base(p);
     risk__account_values_compute(&p->base.acct, &p->base_v);
     p->base_known = 1;
-    if (surplus >= 0.0 && surplus_of(p, &p->base.acct, &p->base_v, cross_extra(p, &p->base.acct)) >= 0.0)
+    if (surplus >= 0.0 && surplus_of(p, &p->base_v, cross_extra(p, &p->base.acct)) >= 0.0)
         return 1;
     p->n = first;
     rebuild_base(p);
@@ -1157,7 +1156,7 @@ static int plan_make(planner *p, risk_liquidation_plan *plan)
                 risk__account_values_compute(&p->base.acct, &p->base_v);
             p->base_known = 1;
             p->base_extra = cross_extra(p, &p->base.acct);
-            double surplus = surplus_of(p, &p->base.acct, &p->base_v, p->base_extra);
+            double surplus = surplus_of(p, &p->base_v, p->base_extra);
             if (surplus < 0.0 && plan_cross_fast(p, surplus))
                 surplus = 0.0; /* reached: checked on the replayed plan */
             else if (surplus < 0.0)
