@@ -10,14 +10,6 @@
 /* Venues display prices to the cent: the unrounded root must be within half a cent. */
 #define CENT 0.005
 
-/* Binance BTCUSDT brackets, W5 (https://gist.github.com/highfestiva/b71e76f51eed84d56c1be8ebbcc286b5);
- * its 1M-10M tier is MMR 2.5 % with cum 16,300. */
-static const risk_margin_tier binance_btcusdt[] = {
-    {50000.0, 0.004, 125.0, 0, 0},      {250000.0, 0.005, 100.0, 0, 0},    {1000000.0, 0.01, 50.0, 0, 0},
-    {10000000.0, 0.025, 20.0, 0, 0},    {20000000.0, 0.05, 10.0, 0, 0},    {50000000.0, 0.10, 5.0, 0, 0},
-    {100000000.0, 0.125, 4.0, 0, 0},    {200000000.0, 0.15, 3.0, 0, 0},    {300000000.0, 0.25, 2.0, 0, 0},
-    {500000000.0, 0.50, 1.0, 0, 0},
-};
 /* An ETHUSDT schedule whose tier holding 2.7M-10M of notional has MMR 10 % and the published cum
  * 135,365 of W1-W4 (continuous: 2,707,300 x (10 % - 5 %) = 135,365). */
 static const risk_margin_tier binance_ethusdt[] = {
@@ -65,7 +57,7 @@ static void binance_init(binance *b, uint32_t flags)
     b->btc = tu_asset(b->e, "BTC", 31967.27, 8);
     b->sol = tu_asset(b->e, "SOL", 20.0, 8);
     b->ethusdt = tu_linear(b->e, "ETHUSDT", b->eth, b->usdt, 1.0, 0.001, 0.01, 1335.18, binance_ethusdt, 3);
-    b->btcusdt = tu_linear(b->e, "BTCUSDT", b->btc, b->usdt, 1.0, 0.001, 0.1, 31967.27, binance_btcusdt, 10);
+    b->btcusdt = tu_binance_btcusdt_perp(b->e, "BTCUSDT", b->btc, b->usdt, 31967.27);
     static const risk_margin_tier sol_t[] = {{1e12, 0.01, 50.0, 0, 0}};
     b->solusdt = tu_linear(b->e, "SOLUSDT", b->sol, b->usdt, 1.0, 1.0, 0.001, 20.0, sol_t, 1);
 }

@@ -5,14 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Binance BTCUSDT leverage brackets (historical), W5 in research/cex-anchors.md:
- * https://gist.github.com/highfestiva/b71e76f51eed84d56c1be8ebbcc286b5 */
-static const risk_margin_tier binance_btcusdt[] = {
-    {50000.0, 0.004, 125.0, 0, 0},      {250000.0, 0.005, 100.0, 0, 0},    {1000000.0, 0.01, 50.0, 0, 0},
-    {10000000.0, 0.025, 20.0, 0, 0},    {20000000.0, 0.05, 10.0, 0, 0},    {50000000.0, 0.10, 5.0, 0, 0},
-    {100000000.0, 0.125, 4.0, 0, 0},    {200000000.0, 0.15, 3.0, 0, 0},    {300000000.0, 0.25, 2.0, 0, 0},
-    {500000000.0, 0.50, 1.0, 0, 0},
-};
 static const double binance_btcusdt_cum[] = {0.0,        50.0,       1300.0,     16300.0,     266300.0,
                                              1266300.0,  2516300.0,  5016300.0,  25016300.0,  100016300.0};
 
@@ -51,16 +43,16 @@ static void test_margin_binance_btcusdt_cum_table_w5(void **state)
     (void)state;
     env v;
     env_init(&v, 0);
-    uint32_t inst = tu_linear(v.e, "BTCUSDT", v.btc, v.usdt, 1.0, 0.001, 0.1, 50000.0, binance_btcusdt, 10);
+    uint32_t inst = tu_binance_btcusdt_perp(v.e, "BTCUSDT", v.btc, v.usdt, 50000.0);
     check_cum(v.e, inst, binance_btcusdt_cum, 10);
     risk_margin_tier got[10];
     size_t n = 0;
     tu_assert_status(risk_engine_instrument_tiers(v.e, inst, got, 10, &n), RISK_OK);
     for (size_t i = 0; i < 10; i++) {
-        tu_assert_bits(got[i].mmr, binance_btcusdt[i].mmr);
-        tu_assert_bits(got[i].max_leverage, binance_btcusdt[i].max_leverage);
+        tu_assert_bits(got[i].mmr, tu_binance_btcusdt[i].mmr);
+        tu_assert_bits(got[i].max_leverage, tu_binance_btcusdt[i].max_leverage);
         if (i < 9)
-            tu_assert_bits(got[i].notional_cap, binance_btcusdt[i].notional_cap);
+            tu_assert_bits(got[i].notional_cap, tu_binance_btcusdt[i].notional_cap);
     }
     /* MM = N x mmr - cum in a few tiers. */
     const double notional[] = {10000.0, 100000.0, 600000.0, 5000000.0, 15000000.0, 450000000.0, 1e9};
@@ -70,8 +62,8 @@ static void test_margin_binance_btcusdt_cum_table_w5(void **state)
         uint32_t t = 99;
         tu_assert_status(risk_engine_instrument_margin(v.e, inst, notional[i], 0.0, &im, &mm, &t), RISK_OK);
         assert_int_equal(t, tier[i]);
-        tu_assert_rel(mm, notional[i] * binance_btcusdt[tier[i]].mmr - binance_btcusdt_cum[tier[i]], 1e-13);
-        tu_assert_rel(im, notional[i] / binance_btcusdt[tier[i]].max_leverage, 1e-15);
+        tu_assert_rel(mm, notional[i] * tu_binance_btcusdt[tier[i]].mmr - binance_btcusdt_cum[tier[i]], 1e-13);
+        tu_assert_rel(im, notional[i] / tu_binance_btcusdt[tier[i]].max_leverage, 1e-15);
     }
     risk_engine_free(v.e);
 }
@@ -116,7 +108,7 @@ static void test_margin_binance_maintenance_amounts_w3_w4(void **state)
     static const risk_margin_tier eth_t[] = {{2707300.0, 0.05, 20.0, 0, 0},
                                              {10000000.0, 0.10, 10.0, 135365.0, 1},
                                              {1e12, 0.125, 5.0, 0, 0}};
-    uint32_t btc_i = tu_linear(v.e, "BTCUSDT", v.btc, v.usdt, 1.0, 0.001, 0.1, 31967.27, binance_btcusdt, 10);
+    uint32_t btc_i = tu_binance_btcusdt_perp(v.e, "BTCUSDT", v.btc, v.usdt, 31967.27);
     uint32_t eth_i = tu_linear(v.e, "ETHUSDT", v.eth, v.usdt, 1.0, 0.001, 0.01, 1335.18, eth_t, 3);
     risk_margin_tier got[3];
     size_t n = 0;
@@ -190,7 +182,7 @@ static void test_margin_instrument_margin_values(void **state)
     (void)state;
     env v;
     env_init(&v, RISK_ENGINE_NO_QUANTIZE);
-    uint32_t inst = tu_linear(v.e, "BTCUSDT", v.btc, v.usdt, 1.0, 0.001, 0.1, 50000.0, binance_btcusdt, 10);
+    uint32_t inst = tu_binance_btcusdt_perp(v.e, "BTCUSDT", v.btc, v.usdt, 50000.0);
     double im = -1, mm = -1;
     uint32_t tier = 99;
     tu_assert_status(risk_engine_instrument_margin(v.e, inst, 0.0, 0.0, &im, &mm, &tier), RISK_OK);
@@ -225,7 +217,7 @@ static void test_margin_instrument_margin_rejects_bad_input(void **state)
     (void)state;
     env v;
     env_init(&v, 0);
-    uint32_t inst = tu_linear(v.e, "BTCUSDT", v.btc, v.usdt, 1.0, 0.001, 0.1, 50000.0, binance_btcusdt, 10);
+    uint32_t inst = tu_binance_btcusdt_perp(v.e, "BTCUSDT", v.btc, v.usdt, 50000.0);
     tu_engine_snap snap;
     tu_engine_snap_take(v.e, &snap);
     struct {
@@ -259,7 +251,7 @@ static void test_margin_instrument_tiers_buffer(void **state)
     (void)state;
     env v;
     env_init(&v, 0);
-    uint32_t inst = tu_linear(v.e, "BTCUSDT", v.btc, v.usdt, 1.0, 0.001, 0.1, 50000.0, binance_btcusdt, 10);
+    uint32_t inst = tu_binance_btcusdt_perp(v.e, "BTCUSDT", v.btc, v.usdt, 50000.0);
     risk_margin_tier got[10];
     size_t n = 0;
     memset(got, 0, sizeof got);

@@ -172,6 +172,18 @@ void tu_assert_errmsg_impl(const char *msg, const char *expr, const char *file, 
 
 /* ================================================================== builders */
 
+const risk_margin_tier tu_binance_btcusdt[TU_BINANCE_BTCUSDT_TIERS] = {
+    {50000.0, 0.004, 125.0, 0, 0},      {250000.0, 0.005, 100.0, 0, 0},    {1000000.0, 0.01, 50.0, 0, 0},
+    {10000000.0, 0.025, 20.0, 0, 0},    {20000000.0, 0.05, 10.0, 0, 0},    {50000000.0, 0.10, 5.0, 0, 0},
+    {100000000.0, 0.125, 4.0, 0, 0},    {200000000.0, 0.15, 3.0, 0, 0},    {300000000.0, 0.25, 2.0, 0, 0},
+    {500000000.0, 0.50, 1.0, 0, 0},
+};
+
+uint32_t tu_binance_btcusdt_perp(risk_engine *e, const char *symbol, uint32_t btc, uint32_t usdt, double mark)
+{
+    return tu_linear(e, symbol, btc, usdt, 1.0, 0.001, 0.1, mark, tu_binance_btcusdt, TU_BINANCE_BTCUSDT_TIERS);
+}
+
 risk_engine *tu_engine(tu_alloc *a, uint32_t flags)
 {
     risk_engine_options o = RISK_ENGINE_OPTIONS_INIT;

@@ -41,6 +41,15 @@ void tu_alloc_arm_all(tu_alloc *a);
 /** No further failures. */
 void tu_alloc_disarm(tu_alloc *a);
 
+/* ------------------------------------------------------------------ published fixtures */
+
+/** Binance BTCUSDT leverage brackets (historical), W5 in research/cex-anchors.md
+ *  (https://gist.github.com/highfestiva/b71e76f51eed84d56c1be8ebbcc286b5); cum derived. */
+extern const risk_margin_tier tu_binance_btcusdt[];
+#define TU_BINANCE_BTCUSDT_TIERS 10
+/** Registers a linear perpetual on those brackets: contract 1, lot 0.001, tick 0.1. */
+uint32_t tu_binance_btcusdt_perp(risk_engine *e, const char *symbol, uint32_t btc, uint32_t usdt, double mark);
+
 /* ------------------------------------------------------------------ builders (assert success) */
 
 /** New engine with flags and the test allocator @p a (which must outlive the engine). */

@@ -9,15 +9,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Binance BTCUSDT leverage brackets (historical), W5 in research/cex-anchors.md:
- * https://gist.github.com/highfestiva/b71e76f51eed84d56c1be8ebbcc286b5 */
-static const risk_margin_tier binance_btcusdt[] = {
-    {50000.0, 0.004, 125.0, 0, 0},      {250000.0, 0.005, 100.0, 0, 0},    {1000000.0, 0.01, 50.0, 0, 0},
-    {10000000.0, 0.025, 20.0, 0, 0},    {20000000.0, 0.05, 10.0, 0, 0},    {50000000.0, 0.10, 5.0, 0, 0},
-    {100000000.0, 0.125, 4.0, 0, 0},    {200000000.0, 0.15, 3.0, 0, 0},    {300000000.0, 0.25, 2.0, 0, 0},
-    {500000000.0, 0.50, 1.0, 0, 0},
-};
-#define N_BINANCE 10
 
 #define DAY 86400
 
@@ -38,7 +29,7 @@ static void env_init(env *v, uint32_t flags)
 
 static uint32_t btcusdt(env *v)
 {
-    return tu_linear(v->e, "BTCUSDT", v->btc, v->usdt, 1.0, 0.001, 0.1, 50000.0, binance_btcusdt, N_BINANCE);
+    return tu_binance_btcusdt_perp(v->e, "BTCUSDT", v->btc, v->usdt, 50000.0);
 }
 
 /* TIERS scaling at a reference with factor bounds; everything else at its default. */
@@ -181,7 +172,7 @@ static void test_volmargin_off_is_the_registered_schedule(void **state)
     risk_account_summary before = tu_eval(acc);
     risk_margin_tier reg[64], got[64], base[64];
     size_t n = tiers_of(v.e, inst, reg);
-    assert_int_equal(n, N_BINANCE);
+    assert_int_equal(n, TU_BINANCE_BTCUSDT_TIERS);
 
     risk_margin_factor f = factor_of(v.e, inst);
     assert_int_equal(f.mode, RISK_SCALING_OFF);
@@ -381,8 +372,7 @@ static void test_volmargin_configuration_calls_do_not_lift_the_cap(void **state)
     env v;
     env_init(&v, 0);
     uint32_t capped = btcusdt(&v);
-    uint32_t buffered = tu_linear(v.e, "BTCUSDT-B", v.btc, v.usdt, 1.0, 0.001, 0.1, 50000.0, binance_btcusdt,
-                                  N_BINANCE);
+    uint32_t buffered = tu_binance_btcusdt_perp(v.e, "BTCUSDT-B", v.btc, v.usdt, 50000.0);
     risk_margin_scaling s = tiers_scaling(0.5, 0.5, 4.0);
     s.max_daily_change = 0.2;
     scale(v.e, capped, &s);
@@ -899,7 +889,7 @@ static void test_volmargin_bad_input_changes_nothing(void **state)
     REJECT(risk_engine_instrument_base_tiers(v.e, inst, NULL, 4, &gn), RISK_ENULL);
     REJECT(risk_engine_instrument_base_tiers(v.e, inst, gt, 64, NULL), RISK_ENULL);
     REJECT(risk_engine_instrument_base_tiers(v.e, inst, gt, 3, &gn), RISK_EBUFFER);
-    assert_int_equal(gn, N_BINANCE);
+    assert_int_equal(gn, TU_BINANCE_BTCUSDT_TIERS);
     gf.version = 99;
     REJECT(risk_engine_instrument_factor(v.e, inst, &gf), RISK_EVERSION);
     gv.version = 0;
@@ -1007,7 +997,7 @@ static void *oom_setup(tu_alloc *a)
     f->e = tu_engine(a, 0);
     (void)tu_asset(f->e, "USDT", 1.0, 6);
     f->btc = tu_asset(f->e, "BTC", 50000.0, 8);
-    f->inst = tu_linear(f->e, "BTCUSDT", f->btc, 0, 1.0, 0.001, 0.1, 50000.0, binance_btcusdt, N_BINANCE);
+    f->inst = tu_binance_btcusdt_perp(f->e, "BTCUSDT", f->btc, 0, 50000.0);
     uint32_t id;
     tu_assert_status(risk_engine_find_asset(f->e, "NONE", &id), RISK_ENOTFOUND); /* the message slot */
     vsnap_take(f->e, 2, 1, &f->snap);

@@ -212,10 +212,10 @@ static int handle_of(risk_account *a, uint32_t i, risk_position **out)
     return RISK_OK;
 }
 
-static int position_find(const risk_account *a, uint32_t instrument, uint32_t leg)
+int risk__position_find(const risk_account *a, uint32_t instrument, uint32_t leg)
 {
-    for (uint32_t i = 0; i < a->n_pos; i++)
-        if (a->inst[i] == instrument && (a->pflags[i] & RISK__PF_LEG_MASK) == leg)
+    for (uint32_t i = 0; i < a->n_pos; i++) /* a slot closed by a deferred fill is gone */
+        if (a->inst[i] == instrument && (a->pflags[i] & (RISK__PF_LEG_MASK | RISK__PF_CLOSED)) == leg)
             return (int)i;
     return -1;
 }
@@ -265,7 +265,7 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: isolated_margin must be finite and >= 0", in->symbol);
     if (mode == RISK_MARGIN_CROSS && spec->isolated_margin != 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: a cross position has no isolated_margin", in->symbol);
-    if (position_find(a, spec->instrument, spec->side) >= 0)
+    if (risk__position_find(a, spec->instrument, spec->side) >= 0)
         return risk__fail(e, &a->errmsg, RISK_EDUPLICATE, "%s: the %s position already exists", in->symbol,
                           side_name(spec->side));
     if (a->n_pos >= RISK__MAX_POSITIONS)
@@ -506,7 +506,7 @@ RISK_API int risk_account_find_position(const risk_account *account, uint32_t in
     if (side > RISK_SIDE_SHORT || (a->position_mode == RISK_POSITION_HEDGE) != (side != RISK_SIDE_BOTH))
         return risk__fail(a->engine, &a->errmsg, RISK_ESTATE, "side %u does not fit the account's position mode",
                           side);
-    int i = position_find(a, instrument, side);
+    int i = risk__position_find(a, instrument, side);
     if (i < 0)
         return risk__fail(a->engine, &a->errmsg, RISK_ENOTFOUND, "no %s position in instrument %u", side_name(side),
                           instrument);

@@ -251,6 +251,8 @@ void risk__scaling_destroy(risk_engine *e);
 size_t risk__scaling_bytes(const risk_engine *e);
 
 /* ---- fills (core/account.c) */
+/* The slot of the account's position on (instrument, leg), or -1. */
+int risk__position_find(const risk_account *a, uint32_t instrument, uint32_t leg);
 /* PnL realised by closing `closed` contracts (> 0) of a position of sign `dir` at `price`. */
 double risk__realised_pnl(const risk__instrument *in, double dir, double closed, double entry, double price);
 /* Applies a validated fill of `delta` contracts at `price` to slot i (lots and ticks already
@@ -280,7 +282,6 @@ typedef struct risk__shadow {
 int risk__shadow_init(risk__shadow *s, const risk_account *a, uint32_t extra_positions); /* RISK_ENOMEM */
 void risk__shadow_reset(risk__shadow *s, const risk_account *a); /* back to the account's state */
 void risk__shadow_release(risk__shadow *s);
-int risk__shadow_find(const risk__shadow *s, uint32_t origin_slot); /* shadow slot, or -1 when closed */
 /* risk__account_fill on the shadow, keeping origin[] in step; never allocates. */
 int risk__shadow_fill(risk__shadow *s, uint32_t slot, double delta, double price);
 /* Appends a position (what-if), room permitting; returns its shadow slot. */

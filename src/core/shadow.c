@@ -78,14 +78,6 @@ void risk__shadow_release(risk__shadow *s)
     s->acct.errmsg = NULL;
 }
 
-int risk__shadow_find(const risk__shadow *s, uint32_t origin_slot)
-{
-    for (uint32_t i = 0; i < s->acct.n_pos; i++)
-        if (s->origin[i] == origin_slot)
-            return (int)i;
-    return -1;
-}
-
 int risk__shadow_fill(risk__shadow *s, uint32_t slot, double delta, double price)
 {
     uint32_t before = s->acct.n_pos;

@@ -8,10 +8,7 @@
 
 int risk__action_slot(const risk_account *a, const risk_liquidation_action *act)
 {
-    for (uint32_t i = 0; i < a->n_pos; i++)
-        if (a->inst[i] == act->instrument && (a->pflags[i] & (RISK__PF_LEG_MASK | RISK__PF_CLOSED)) == act->leg)
-            return (int)i;
-    return -1;
+    return risk__position_find(a, act->instrument, act->leg);
 }
 
 static int execute(risk_account *a, const risk_liquidation_action *act, int defer)

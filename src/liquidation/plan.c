@@ -550,6 +550,17 @@ typedef struct contrib {
     double upnl, im, mm, notional, extra;
 } contrib;
 
+/* Moves one position's contribution in a set of sums (and the buffer term) from `was` to `now`. */
+static void contrib_shift(risk__account_values *v, double *extra, const contrib *was, const contrib *now)
+{
+    v->upnl += now->upnl - was->upnl;
+    v->cross_upnl += now->upnl - was->upnl;
+    v->cross_im += now->im - was->im;
+    v->cross_mm += now->mm - was->mm;
+    v->gross_notional += now->notional - was->notional;
+    *extra += now->extra - was->extra;
+}
+
 /* The trial part of fast_surplus: closing `lots` of slot i, against the committed state. */
 static void fast_change(planner *p, fast_pool *f, uint32_t i, double lots);
 
@@ -604,14 +615,8 @@ static double fast_surplus(planner *p, fast_pool *f, uint32_t i, double lots)
     if (i != RISK_ID_NONE) {
         fast_change(p, f, i, lots);
         contrib now;
-        const contrib was = f->now[i];
         contrib_of(p, b, i, f->last_left, &now);
-        v.upnl += now.upnl - was.upnl;
-        v.cross_upnl += now.upnl - was.upnl;
-        v.cross_im += now.im - was.im;
-        v.cross_mm += now.mm - was.mm;
-        v.gross_notional += now.notional - was.notional;
-        extra += now.extra - was.extra;
+        contrib_shift(&v, &extra, &f->now[i], &now);
         settle = p->e->instruments[b->inst[i]].settle;
         settle_delta = f->last_delta - f->act_delta[i];
     }
@@ -665,15 +670,9 @@ static void fast_commit(planner *p, fast_pool *f, uint32_t i, double lots)
     double left = f->last_left, delta = f->last_delta;
     f->last_slot = RISK_ID_NONE; /* the committed state moves: the cached trial is relative to it */
     contrib now;
-    const contrib was = f->now[i];
     contrib_of(p, b, i, left, &now);
+    contrib_shift(&f->v, &f->extra, &f->now[i], &now);
     f->now[i] = now;
-    f->v.upnl += now.upnl - was.upnl;
-    f->v.cross_upnl += now.upnl - was.upnl;
-    f->v.cross_im += now.im - was.im;
-    f->v.cross_mm += now.mm - was.mm;
-    f->v.gross_notional += now.notional - was.notional;
-    f->extra += now.extra - was.extra;
     f->qty[i] = left;
     const risk__asset *sa = &p->e->assets[act.asset];
     risk__basket_entry_add(sa, f->amount[act.asset], -1.0, &f->basket);

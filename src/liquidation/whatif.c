@@ -36,14 +36,6 @@ typedef struct order_ctx {
     int slot;     /* the account's position on (instrument, leg), -1 when none */
 } order_ctx;
 
-static int position_slot(const risk_account *a, uint32_t instrument, uint32_t leg)
-{
-    for (uint32_t i = 0; i < a->n_pos; i++)
-        if (a->inst[i] == instrument && (a->pflags[i] & RISK__PF_LEG_MASK) == leg)
-            return (int)i;
-    return -1;
-}
-
 static double user_im_rate(const risk_account *a, uint32_t instrument)
 {
     for (uint32_t i = 0; i < a->n_levs; i++)
@@ -76,7 +68,7 @@ static int order_resolve(risk_account *a, uint32_t instrument, uint32_t side, ui
     o->leg = leg;
     o->dir = side == RISK_ORDER_BUY ? 1.0 : -1.0;
     o->price = price > 0.0 ? price : in->mark;
-    o->slot = position_slot(a, instrument, leg);
+    o->slot = risk__position_find(a, instrument, leg);
     return RISK_OK;
 }
 
@@ -846,7 +838,7 @@ static int shadow_apply_orders(risk__shadow *s, risk_account *a, const risk_orde
             continue;
         order_ctx o;
         (void)order_resolve(a, r->instrument, r->side, r->leg, r->price, &o); /* checked already */
-        int slot = position_slot(&s->acct, o.instrument, o.leg);
+        int slot = risk__position_find(&s->acct, o.instrument, o.leg);
         if (hedge_fill_invalid(&s->acct, slot, &o, r->qty))
             return hedge_fail(a, &o);
         (void)shadow_apply(s, slot, &o, r->qty, NULL);
