@@ -479,6 +479,401 @@ static void test_plan_binance_adl_score_order(void **state)
     risk_engine_free(e);
 }
 
+/* ================================================================== issue 8 regressions */
+
+typedef struct doge_env {
+    tu_alloc a;
+    risk_engine *e;
+    uint32_t usdt, doge, perp;
+    risk_account *acc;
+} doge_env;
+
+/* A DOGE long of 3,316 from 0.11 at a mark of 0.1 with 33.155 USDT: equity -0.005, bankrupt,
+ * and nobody on the other side. */
+static void doge_init(doge_env *d, const risk_liquidation_policy *pol, double fund)
+{
+    tu_alloc_init(&d->a);
+    d->e = tu_engine(&d->a, 0);
+    d->usdt = tu_asset(d->e, "USDT", 1.0, 6);
+    d->doge = tu_asset(d->e, "DOGE", 0.1, 8);
+    risk_margin_tier t = one_tier(0.01, 50.0);
+    d->perp = tu_linear(d->e, "DOGEUSDT", d->doge, d->usdt, 1.0, 1.0, 0.00001, 0.1, &t, 1);
+    if (pol)
+        set_policy(d->e, pol);
+    if (fund > 0.0)
+        tu_assert_status(risk_engine_insurance_fund_deposit(d->e, d->usdt, fund), RISK_OK);
+    d->acc = tu_account(d->e, 7, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(d->acc, d->usdt, 33.155);
+    (void)tu_open_simple(d->acc, d->perp, 3316.0, 0.11);
+    risk_account_summary s = tu_eval(d->acc);
+    tu_assert_near(s.equity, -0.005, 1e-9);
+    assert_int_equal(s.state, RISK_STATE_BANKRUPT);
+}
+
+static void doge_free(doge_env *d)
+{
+    risk_account_free(d->acc);
+    risk_engine_free(d->e);
+}
+
+/* Defect 1: a bankrupt account with an empty fund and no counterparty got a close-out with no
+ * action, its position left open. Now the market takes the position and the deficit is reported. */
+static void test_plan_close_out_without_counterparty_ends_flat(void **state)
+{
+    (void)state;
+    doge_env d;
+    doge_init(&d, NULL, 0.0);
+    plan_out p;
+    plan_of(d.acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_CLOSE_OUT);
+    assert_int_equal(p.plan.trigger, RISK_TRIGGER_CROSS | RISK_TRIGGER_BANKRUPT);
+    assert_int_equal(p.plan.trigger_instrument, d.perp);
+    assert_int_equal(p.plan.n_actions, 1);
+    assert_int_equal(p.acts[0].type, RISK_ACTION_REDUCE);
+    tu_assert_near(p.acts[0].qty, 3316.0, 0.0);
+    tu_assert_near(p.acts[0].price, 0.1, 0.0);
+    tu_assert_near(p.plan.deficit, 0.005, 1e-12);
+    tu_assert_near(p.plan.uncovered, 0.005, 1e-12);
+    tu_assert_near(p.plan.fund_drawn, 0.0, 0.0);
+    apply(d.acc, &p);
+    risk_account_summary s = tu_eval(d.acc);
+    assert_int_equal(s.n_positions, 0);
+    assert_true(s.liabilities == p.plan.uncovered);
+    doge_free(&d);
+}
+
+/* Defect 1: the fund covers part of a deficit (0.002 of 0.005); the rest is uncovered. */
+static void test_plan_fund_covers_part_of_a_deficit(void **state)
+{
+    (void)state;
+    doge_env d;
+    doge_init(&d, NULL, 0.002);
+    plan_out p;
+    plan_of(d.acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_CLOSE_OUT);
+    assert_int_equal(p.plan.n_actions, 2);
+    assert_int_equal(p.acts[1].type, RISK_ACTION_INSURANCE);
+    tu_assert_near(p.acts[1].amount, -0.002, 1e-15);
+    tu_assert_near(p.plan.fund_drawn, 0.002, 1e-15);
+    tu_assert_near(p.plan.uncovered, 0.003, 1e-12);
+    apply(d.acc, &p);
+    tu_assert_near(fund_balance(d.e, d.usdt), 0.0, 0.0);
+    assert_int_equal(tu_eval(d.acc).n_positions, 0);
+    tu_assert_near(tu_eval(d.acc).liabilities, 0.003, 1e-12);
+    doge_free(&d);
+}
+
+/* Defect 1: with a backstop account the position is taken over at the bankruptcy price: the
+ * account's -0.005 shared over 3,316 DOGE is 0.1 + 1.5e-6, on the tick in the account's favour
+ * 0.10001; the account ends solvent (33.155 - 3,316 x 0.00999 = 0.02816, 0.028159 once the
+ * realised PnL is posted rounded down) and the backstop holds
+ * the long at 0.10001 (its PnL at the mark -0.03316). */
+static void test_plan_backstop_takes_over_at_bankruptcy_price(void **state)
+{
+    (void)state;
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    pol.has_backstop = 1;
+    pol.backstop_account = 99;
+    doge_env d;
+    doge_init(&d, &pol, 0.0);
+    risk_account *backstop = tu_account(d.e, 99, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(backstop, d.usdt, 1000.0);
+    plan_out p;
+    plan_of(d.acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_CLOSE_OUT);
+    assert_int_equal(p.plan.n_actions, 1);
+    assert_int_equal(p.acts[0].type, RISK_ACTION_BACKSTOP);
+    assert_int_equal(p.acts[0].counterparty, 99);
+    tu_assert_near(p.acts[0].qty, 3316.0, 0.0);
+    tu_assert_near(p.acts[0].price, 0.10001, 1e-15);
+    tu_assert_near(p.plan.uncovered, 0.0, 0.0);
+    apply(d.acc, &p);
+    assert_int_equal(tu_eval(d.acc).n_positions, 0);
+    tu_assert_near(tu_eval(d.acc).equity, 0.028159, 1e-12); /* the realised PnL is posted rounded down */
+    risk_position_result r = tu_result_of(backstop, d.perp, RISK_SIDE_LONG);
+    tu_assert_near(r.qty, 3316.0, 0.0);
+    tu_assert_near(r.entry, 0.10001, 1e-15);
+    tu_assert_near(r.unrealized_pnl, -0.03316, 1e-9);
+    /* a backstop that is not an account of the engine is refused at apply */
+    risk_account_free(backstop);
+    doge_free(&d);
+}
+
+/* Defect 1: socialised (Drift, Deribit): no fund, the deficit 0.005 is paid by the opposite
+ * side's profit (a short of 10,000 from 0.12, PnL 200), and the account ends flat at zero. */
+static void test_plan_socialized_deficit(void **state)
+{
+    (void)state;
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    pol.deficit = RISK_DEFICIT_SOCIALIZE;
+    doge_env d;
+    doge_init(&d, &pol, 0.0);
+    risk_account *other = tu_account(d.e, 8, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(other, d.usdt, 100.0);
+    (void)tu_open_simple(other, d.perp, -10000.0, 0.12);
+    plan_out p;
+    plan_of(d.acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_CLOSE_OUT);
+    assert_int_equal(p.plan.n_actions, 2);
+    assert_int_equal(p.acts[0].type, RISK_ACTION_REDUCE);
+    assert_int_equal(p.acts[1].type, RISK_ACTION_SOCIALIZE);
+    assert_int_equal(p.acts[1].counterparty, 8);
+    tu_assert_near(p.acts[1].amount, 0.005, 1e-15);
+    tu_assert_near(p.plan.socialized, 0.005, 1e-15);
+    tu_assert_near(p.plan.uncovered, 0.0, 0.0);
+    apply(d.acc, &p);
+    risk_account_summary s = tu_eval(d.acc);
+    assert_int_equal(s.n_positions, 0);
+    tu_assert_near(s.equity, 0.0, 0.0);
+    tu_assert_near(s.liabilities, 0.0, 0.0);
+    tu_assert_near(tu_eval(other).equity, 100.0 + 200.0 - 0.005, 1e-9);
+    risk_account_free(other);
+    doge_free(&d);
+}
+
+/* Defect 2: a USDC loan of 1,000 against 500 USDT (HF 500 / 1,100 = 0.4545) and three healthy
+ * isolated positions with margins 2,000, 1,500 and 1,000. Repaying with all the USDT is not
+ * enough; releasing the largest leg's margin is: C 2,500 >= 1,100 + 2 % x 1,000. The other two
+ * legs are untouched and the account is not closed out. */
+static void test_plan_releases_one_isolated_leg_before_a_close_out(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
+    uint32_t usdc = tu_asset_w(e, "USDC", 1.0, 6, 1.0, 1.0, 1.1, 1.1);
+    uint32_t btc = tu_asset(e, "BTC", 100.0, 8);
+    risk_margin_tier t = one_tier(0.01, 20.0);
+    uint32_t inst[3];
+    const char *syms[3] = {"P1", "P2", "P3"};
+    for (int i = 0; i < 3; i++)
+        inst[i] = tu_linear(e, syms[i], btc, usdt, 1.0, 1.0, 0.1, 100.0, &t, 1);
+    risk_account *acc = tu_account(e, 5, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, usdt, 500.0);
+    tu_balance(acc, usdc, -1000.0);
+    const double margin[3] = {1000.0, 2000.0, 1500.0};
+    for (int i = 0; i < 3; i++)
+        (void)tu_open(acc, inst[i], RISK_SIDE_BOTH, RISK_MARGIN_ISOLATED, 100.0, 100.0, margin[i]);
+    risk_account_summary s = tu_eval(acc);
+    tu_assert_near(s.health_factor, 500.0 / 1100.0, 1e-12);
+    assert_int_equal(s.state, RISK_STATE_LIQUIDATABLE);
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_PARTIAL);
+    assert_int_equal(p.plan.trigger, RISK_TRIGGER_CROSS);
+    assert_int_equal(p.plan.trigger_asset, usdc);
+    assert_int_equal(p.plan.trigger_instrument, RISK_ID_NONE);
+    assert_int_equal(p.plan.n_actions, 1);
+    assert_int_equal(p.acts[0].type, RISK_ACTION_REDUCE);
+    assert_int_equal(p.acts[0].instrument, inst[1]);
+    tu_assert_near(p.acts[0].qty, 100.0, 0.0);
+    apply(acc, &p);
+    s = tu_eval(acc);
+    assert_int_equal(s.n_positions, 2);
+    tu_assert_near(s.collateral_maint, 2500.0, 1e-9);
+    tu_assert_near(s.health_factor, 2500.0 / 1100.0, 1e-12);
+    risk_account_free(acc);
+    risk_engine_free(e);
+}
+
+/* Defect 3: an inverse long 300 x 100 USD from 15,000 at 30,000 (PnL 1 BTC) with 0.1 BTC
+ * weighted 0.897 and a USDT loan of 32,600: HF 32,691 / 32,900. Closing the long alone lowers
+ * the surplus (the coin it realises is weighted 0.897, its MM and buffer are 3 %), so the cross
+ * phase skips it; closing it and repaying the loan with the coin reaches the target. One lot
+ * less misses it (checked on a twin). */
+static risk_account *inverse_loan_account(tu_alloc *a, risk_engine **e_out, uint32_t *inst_out)
+{
+    tu_alloc_init(a);
+    risk_engine *e = tu_engine(a, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
+    uint32_t btc = tu_asset_w(e, "BTC", 30000.0, 8, 0.85, 0.897, 1.0, 1.0);
+    risk_margin_tier t = one_tier(0.01, 50.0);
+    uint32_t inst = tu_inverse(e, "BTCUSD", btc, 100.0, 1.0, 0.5, 30000.0, &t, 1);
+    risk_account *acc = tu_account(e, 3, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, btc, 0.1);
+    tu_balance(acc, usdt, -32600.0);
+    (void)tu_open_simple(acc, inst, 300.0, 15000.0);
+    *e_out = e;
+    *inst_out = inst;
+    return acc;
+}
+
+static void test_plan_closes_a_skipped_position_to_repay_a_loan(void **state)
+{
+    (void)state;
+    tu_alloc a, a2;
+    risk_engine *e, *e2;
+    uint32_t inst, inst2;
+    risk_account *acc = inverse_loan_account(&a, &e, &inst);
+    risk_account *twin = inverse_loan_account(&a2, &e2, &inst2);
+    risk_account_summary s = tu_eval(acc);
+    tu_assert_near(s.health_factor, 32691.0 / 32900.0, 1e-12);
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_PARTIAL);
+    assert_int_equal(p.acts[0].type, RISK_ACTION_REDUCE);
+    assert_int_equal(p.acts[0].instrument, inst);
+    assert_true(p.acts[0].qty < 300.0);
+    int seized = 0;
+    for (size_t k = 1; k < p.plan.n_actions; k++)
+        seized |= p.acts[k].type == RISK_ACTION_SEIZE;
+    assert_true(seized);
+    apply(acc, &p);
+    s = tu_eval(acc);
+    double buffer = 0.02 * (s.liabilities + tu_result_of(acc, inst, RISK_SIDE_LONG).notional * 30000.0);
+    assert_true(s.collateral_maint - s.maintenance_margin - buffer >= -1e-6);
+    /* one lot less, with the same repayments, cannot be applied or misses the target */
+    plan_out less = p;
+    less.acts[0].qty -= 1.0;
+    if (risk_account_apply_plan(twin, &less.plan, less.acts, less.plan.n_actions) == RISK_OK) {
+        risk_account_summary t2 = tu_eval(twin);
+        double b2 = 0.02 * (t2.liabilities + tu_result_of(twin, inst2, RISK_SIDE_LONG).notional * 30000.0);
+        assert_true(t2.collateral_maint - t2.maintenance_margin - b2 < 0.0);
+    }
+    risk_account_free(acc);
+    risk_account_free(twin);
+    risk_engine_free(e);
+    risk_engine_free(e2);
+}
+
+/* Defect 4: Aave (close factor 0.5 above HF 0.95, bonus 5 %), 1 WETH at 2,000 with liquidation
+ * threshold 0.95 against 1,981.2 USDC: HF 0.959. Each repayment takes 1.05 x its value in
+ * collateral weighted 0.95, so it lowers HF (0.9975 > 0.959): the target is out of reach even at
+ * close factor 1, and the plan is a close-out, not a "limited" one walking HF down. */
+static void test_plan_unreachable_target_is_a_close_out_not_limited(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdc = tu_asset(e, "USDC", 1.0, 6);
+    uint32_t weth = tu_asset_w(e, "WETH", 2000.0, 8, 0.9, 0.95, 1.0, 1.0);
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    pol.buffer = 0.0;
+    pol.close_factor = 0.5;
+    pol.full_close_health = 0.95;
+    pol.bonus = 0.05;
+    set_policy(e, &pol);
+    risk_account *acc = tu_account(e, 4, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, weth, 1.0);
+    tu_balance(acc, usdc, -1981.2);
+    tu_assert_near(tu_eval(acc).health_factor, 1900.0 / 1981.2, 1e-12);
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_CLOSE_OUT);
+    assert_int_equal(p.plan.trigger_asset, usdc);
+    /* all the collateral repays 2,000 / 1.05 = 1,904.761904 */
+    assert_int_equal(p.acts[0].type, RISK_ACTION_SEIZE);
+    tu_assert_near(p.acts[0].amount, 1.0, 0.0);
+    tu_assert_near(p.acts[0].repay_amount, 1904.761904, 1e-9);
+    tu_assert_near(p.plan.uncovered, 76.438097, 1e-12); /* 1,981.2 - 1,904.761904, rounded up */
+    apply(acc, &p);
+    risk_account_free(acc);
+    risk_engine_free(e);
+}
+
+/* Defect 5: a debt that is not the nearest double to its decimal (0.1 + 0.2 = 0.30000000000000004,
+ * x 1,000) repaid in full leaves exactly nothing, not a quantum of liability. The target needs
+ * the whole debt: USDT liabilities weigh 2, collateral is 300.000002 USDC (one lot less of
+ * repayment leaves C 0.000003 < R 0.000003 + buffer 0.000001). */
+static void test_plan_full_repayment_leaves_no_dust(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdc = tu_asset(e, "USDC", 1.0, 6);
+    uint32_t usdt = tu_asset_w(e, "USDT", 1.0, 6, 1.0, 1.0, 2.0, 2.0);
+    risk_account *acc = tu_account(e, 6, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    double debt = (0.1 + 0.2) * 1000.0;
+    assert_true(debt != 300.0);
+    tu_balance(acc, usdc, 300.000002);
+    tu_balance(acc, usdt, -debt);
+    assert_int_equal(tu_eval(acc).state, RISK_STATE_LIQUIDATABLE);
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_PARTIAL);
+    assert_int_equal(p.plan.n_actions, 1);
+    assert_true(p.acts[0].repay_amount == debt);
+    assert_true(isinf(p.plan.health_after));
+    apply(acc, &p);
+    risk_account_summary s = tu_eval(acc);
+    assert_true(s.liabilities == 0.0);
+    assert_true(isinf(s.health_factor));
+    assert_int_equal(s.state, RISK_STATE_HEALTHY);
+    risk_account_free(acc);
+    risk_engine_free(e);
+}
+
+/* Defect 7: an isolated position under its MM names itself as the trigger, though the account's
+ * health factor is large. */
+static void test_plan_names_the_isolated_trigger(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
+    uint32_t btc = tu_asset(e, "BTC", 100.0, 8);
+    risk_margin_tier t = one_tier(0.01, 50.0);
+    uint32_t inst = tu_linear(e, "BTCUSDT", btc, usdt, 1.0, 1.0, 0.1, 100.0, &t, 1);
+    risk_account *acc = tu_account(e, 2, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, usdt, 100000.0);
+    (void)tu_open(acc, inst, RISK_SIDE_BOTH, RISK_MARGIN_ISOLATED, 100.0, 110.0, 1005.0); /* 1,005 - 1,000 < 100 */
+    risk_account_summary s = tu_eval(acc);
+    assert_true(isinf(s.health_factor));
+    assert_int_equal(s.n_isolated_liquidatable, 1);
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.trigger, RISK_TRIGGER_ISOLATED);
+    assert_int_equal(p.plan.trigger_instrument, inst);
+    assert_int_equal(p.plan.trigger_leg, RISK_SIDE_BOTH);
+    assert_int_equal(p.plan.trigger_asset, RISK_ID_NONE);
+    risk_account_free(acc);
+    risk_engine_free(e);
+}
+
+/* Version 1 callers: a version 1 policy is accepted with the new fields at their defaults, and a
+ * version 1 plan header gets the version 1 fields only. */
+static void test_plan_version_1_structs(void **state)
+{
+    (void)state;
+    doge_env d;
+    doge_init(&d, NULL, 0.0);
+    risk_liquidation_policy v1 = RISK_LIQUIDATION_POLICY_INIT;
+    v1.version = 1;
+    v1.deficit = 77; /* beyond version 1: ignored */
+    v1.buffer = 0.05;
+    set_policy(d.e, &v1);
+    risk_liquidation_policy out = RISK_LIQUIDATION_POLICY_INIT;
+    tu_assert_status(risk_engine_liquidation_policy(d.e, &out), RISK_OK);
+    assert_int_equal(out.version, RISK_LIQUIDATION_POLICY_VERSION);
+    tu_assert_near(out.buffer, 0.05, 0.0);
+    assert_int_equal(out.deficit, RISK_DEFICIT_REPORT);
+    risk_liquidation_policy out1 = RISK_LIQUIDATION_POLICY_INIT;
+    out1.version = 1;
+    out1.has_backstop = 5;
+    tu_assert_status(risk_engine_liquidation_policy(d.e, &out1), RISK_OK);
+    assert_int_equal(out1.has_backstop, 5); /* not written */
+    risk_liquidation_plan plan = RISK_LIQUIDATION_PLAN_INIT;
+    plan.version = 1;
+    plan.trigger = 1234;
+    risk_liquidation_action acts[4];
+    size_t n = 0;
+    tu_assert_status(risk_account_liquidation_plan(d.acc, &plan, acts, 4, &n), RISK_OK);
+    assert_int_equal(plan.version, 1);
+    assert_int_equal(plan.outcome, RISK_PLAN_CLOSE_OUT);
+    assert_int_equal(plan.trigger, 1234); /* not written */
+    tu_assert_status(risk_account_apply_plan(d.acc, &plan, acts, n), RISK_OK);
+    plan.version = 3;
+    tu_assert_status(risk_account_liquidation_plan(d.acc, &plan, acts, 4, &n), RISK_EVERSION);
+    v1.version = 2;
+    v1.deficit = 7;
+    tu_assert_status(risk_engine_set_liquidation_policy(d.e, &v1), RISK_EINVAL);
+    doge_free(&d);
+}
+
 /* ================================================================== tiers and ordering */
 
 /* Binance-style step-down: a 2-tier schedule; the plan closes the least that brings MM under
@@ -517,14 +912,34 @@ static void test_plan_steps_down_a_tier_and_healthy_is_empty(void **state)
 
 /* ================================================================== random books */
 
+/* A random book's configuration: policy variants, funds, backstop, loans, one-sided interest. */
+typedef struct book_cfg {
+    uint32_t exit_target;
+    int penalty;     /* dYdX fillable price */
+    int aave;        /* close factor 0.5 above HF 0.95, bonus 5 %, protocol share 10 % */
+    int fund_empty;  /* no insurance-fund deposits */
+    int backstop;    /* account 1 is the backstop */
+    int socialize;   /* deficits socialised */
+    int unbalanced;  /* nine longs in ten: thin ADL queues for longs */
+    int loans;       /* a third of the accounts borrow USDT against BTC */
+    uint64_t seed;
+    size_t n;
+} book_cfg;
+
 typedef struct book {
     tu_alloc a;
     risk_engine *e;
     uint32_t usdt, btc, assets[4], inst[5];
+    risk_account *backstop;
+    const book_cfg *cfg;
 } book;
 
-static void book_init(book *b, uint32_t exit_target, int penalty)
+static void book_init(book *b, const book_cfg *cfg)
 {
+    uint32_t exit_target = cfg->exit_target;
+    int penalty = cfg->penalty;
+    b->cfg = cfg;
+    b->backstop = NULL;
     tu_alloc_init(&b->a);
     b->e = tu_engine(&b->a, 0);
     b->usdt = tu_asset(b->e, "USDT", 1.0, 6);
@@ -546,9 +961,24 @@ static void book_init(book *b, uint32_t exit_target, int penalty)
     pol.fee = 0.005;
     pol.insurance_fee = 0.0025;
     pol.price_model = penalty ? RISK_PRICE_PENALTY : RISK_PRICE_MARK;
+    if (cfg->aave) {
+        pol.close_factor = 0.5;
+        pol.full_close_health = 0.95;
+        pol.bonus = 0.05;
+        pol.protocol_share = 0.1;
+    }
+    pol.deficit = cfg->socialize ? RISK_DEFICIT_SOCIALIZE : RISK_DEFICIT_REPORT;
+    if (cfg->backstop) {
+        pol.has_backstop = 1;
+        pol.backstop_account = 1;
+        b->backstop = tu_account(b->e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        tu_balance(b->backstop, b->usdt, 1e9);
+    }
     set_policy(b->e, &pol);
-    tu_assert_status(risk_engine_insurance_fund_deposit(b->e, b->usdt, 2e5), RISK_OK);
-    tu_assert_status(risk_engine_insurance_fund_deposit(b->e, b->btc, 5.0), RISK_OK);
+    if (!cfg->fund_empty) {
+        tu_assert_status(risk_engine_insurance_fund_deposit(b->e, b->usdt, 2e5), RISK_OK);
+        tu_assert_status(risk_engine_insurance_fund_deposit(b->e, b->btc, 5.0), RISK_OK);
+    }
 }
 
 /* A random account, then a market move that leaves many of them liquidatable. */
@@ -558,9 +988,17 @@ static risk_account *random_account(book *b, tu_rng *r, uint64_t id)
     static const double marks[5] = {30000.0, 2000.0, 100.0, 0.1, 30000.0};
     int hedge = tu_rng_int(r, 0, 3) == 0;
     risk_account *acc = tu_account(b->e, id, RISK_MARGIN_CROSS, hedge ? RISK_POSITION_HEDGE : RISK_POSITION_ONE_WAY);
-    tu_balance(acc, b->usdt, tu_rng_range(r, 200.0, 20000.0));
-    if (tu_rng_int(r, 0, 2) == 0)
-        tu_balance(acc, b->btc, tu_rng_range(r, 0.01, 0.5));
+    if (b->cfg->loans && tu_rng_int(r, 0, 2) == 0) { /* a USDT loan against BTC, near its threshold */
+        double btc = tu_rng_range(r, 0.1, 2.0);
+        tu_balance(acc, b->btc, btc);
+        tu_balance(acc, b->usdt, -floor(btc * 30000.0 * tu_rng_range(r, 0.7, 0.86)));
+        if (tu_rng_int(r, 0, 1) == 0)
+            return acc;
+    } else {
+        tu_balance(acc, b->usdt, tu_rng_range(r, 200.0, 20000.0));
+        if (tu_rng_int(r, 0, 2) == 0)
+            tu_balance(acc, b->btc, tu_rng_range(r, 0.01, 0.5));
+    }
     int n = tu_rng_int(r, 1, 5);
     for (int k = 0; k < n; k++) {
         int i = tu_rng_int(r, 0, 4);
@@ -569,7 +1007,7 @@ static risk_account *random_account(book *b, tu_rng *r, uint64_t id)
         double qty = floor(size / lots[i]) * lots[i];
         if (qty <= 0.0)
             continue;
-        int short_side = tu_rng_int(r, 0, 1);
+        int short_side = b->cfg->unbalanced ? tu_rng_int(r, 0, 9) == 0 : tu_rng_int(r, 0, 1);
         uint32_t side = hedge ? (short_side ? RISK_SIDE_SHORT : RISK_SIDE_LONG) : RISK_SIDE_BOTH;
         risk_position *existing = NULL;
         if (risk_account_find_position(acc, b->inst[i], side, &existing) == RISK_OK)
@@ -616,7 +1054,8 @@ static double cross_surplus_of(const book *b, const risk_account *acc, uint32_t 
     for (size_t i = 0; i < n; i++)
         if (res[i].margin_mode != RISK_MARGIN_ISOLATED)
             extra += buffer * res[i].notional * settle_price(b, res[i].instrument);
-    return s.collateral_maint - s.maintenance_margin - ceil(extra * 1e6 - 1e-6) / 1e6;
+    /* in whole quanta of V, as the summary's numbers are */
+    return nearbyint((s.collateral_maint - s.maintenance_margin - ceil(extra * 1e6 - 1e-6) / 1e6) * 1e6) / 1e6;
 }
 
 /* The surplus over the exit target of the isolated position an action reduces (its settle
@@ -700,88 +1139,153 @@ static void one_lot_less(const book *b, const plan_out *p, size_t k, plan_out *l
     act->insurance_fee = ceil(0.0025 * notional * q - 1e-6) / q;
 }
 
+static risk_account *rb_accs[2001], *rb_twins[2001];
+static double rb_before[2001], rb_after[2001];
+
+/* Applies a plan and checks what every plan must keep: the fund never negative, health_after is
+ * the evaluation after, and the equity changes of every account (counterparties and the backstop
+ * included), the liquidators' gains and the funds' changes sum to zero within a quantum per action. */
+static void apply_checked(book *b, risk_account **accs, size_t n_all, size_t i, const plan_out *p)
+{
+    equities(accs, n_all, rb_before);
+    double fund_before = fund_value(b);
+    apply(accs[i], p);
+    equities(accs, n_all, rb_after);
+    assert_true(fund_balance(b->e, b->usdt) >= 0.0 && fund_balance(b->e, b->btc) >= 0.0);
+    risk_account_summary s2 = tu_eval(accs[i]);
+    tu_assert_bits(s2.health_factor, p->plan.health_after);
+    double flows = fund_value(b) - fund_before + liquidator_gain(b, p);
+    for (size_t j = 0; j < n_all; j++)
+        flows += rb_after[j] - rb_before[j];
+    tu_assert_near(flows, 0.0, 1e-3 * (double)(1 + p->plan.n_actions));
+}
+
+/* One lot less of each reduce action of a partial plan, applied to the twin (still in the state
+ * before the plan), misses the target that action served: its isolated position's, or the
+ * cross pool's (a cross position, or a healthy isolated leg released for the cross pool). A plan
+ * that cannot even be applied with one lot less (a repayment needs the proceeds) misses too.
+ * Returns the number of actions checked. */
+static unsigned check_minimal(const book *twin, risk_account *t, const plan_out *p, int cross_triggered,
+                              uint32_t exit_target)
+{
+    unsigned checked = 0;
+    for (size_t k = 0; k < p->plan.n_actions; k++) {
+        if (p->acts[k].type != RISK_ACTION_REDUCE || p->acts[k].qty < 1.5 * lot_of(twin, p->acts[k].instrument))
+            continue;
+        plan_out less;
+        one_lot_less(twin, p, k, &less);
+        if (risk_account_apply_plan(t, &less.plan, less.acts, less.plan.n_actions) != RISK_OK) {
+            checked++; /* nothing changed: try the next action */
+            continue;
+        }
+        double iso = isolated_surplus_of(t, &p->acts[k], exit_target, 0.02);
+        int miss = iso < 0.0 || (cross_triggered && cross_surplus_of(twin, t, exit_target, 0.02) < 0.0);
+        assert_true(miss);
+        return checked + 1; /* the twin has moved on */
+    }
+    return checked;
+}
+
+typedef struct book_counts {
+    unsigned planned, partial, limited, closed, minimal_checked, adl, backstop, socialized, uncovered, drawn;
+} book_counts;
+
 /*
  * On a random book (fixed seed) moved against its positions: every plan, once applied, leaves
- * the account at the target or closed out; its health_after is the evaluation after; one lot
- * less of any reduce misses the target (checked on a twin book built from the same seed);
- * cash flows of the account, the liquidators, the fund and the ADL counterparties sum to zero
- * to the quantum; the fund never goes negative.
+ * the account at the target (partial), or flat with `uncovered` equal to the debt left on it
+ * (close-out); a limited plan (Aave's close factor) is followed by plans that reach the target,
+ * never by a close-out; one lot less of any reduce of a partial plan misses (checked on a twin
+ * book built from the same seed); cash flows sum to zero; no fund goes negative. Partial and
+ * limited plans go first, while the twin book is in step; close-outs (ADL, backstop and
+ * socialisation touch other accounts) after.
  */
-static void run_random_book(uint32_t exit_target, int penalty, uint64_t seed)
+static void run_random_book(const book_cfg *cfg, book_counts *c)
 {
-    enum { N = 1500 };
-    static risk_account *accs[N], *twins[N];
-    static double before[N], after[N];
+    size_t N = cfg->n;
+    assert_true(N <= 2000);
     book b, twin;
-    book_init(&b, exit_target, penalty);
-    book_init(&twin, exit_target, penalty);
+    book_init(&b, cfg);
+    book_init(&twin, cfg);
     tu_rng r;
-    tu_rng_seed(&r, seed);
+    tu_rng_seed(&r, cfg->seed);
     for (size_t i = 0; i < N; i++)
-        accs[i] = random_account(&b, &r, 1000 + i);
-    tu_rng_seed(&r, seed);
+        rb_accs[i] = random_account(&b, &r, 1000 + i);
+    tu_rng_seed(&r, cfg->seed);
     for (size_t i = 0; i < N; i++)
-        twins[i] = random_account(&twin, &r, 1000 + i);
+        rb_twins[i] = random_account(&twin, &r, 1000 + i);
     book_move(&b, 0.9);
     book_move(&twin, 0.9);
+    size_t n_all = N;
+    if (b.backstop)
+        rb_accs[n_all++] = b.backstop;
 
-    unsigned planned = 0, partial = 0, closed = 0, minimal_checked = 0;
-    int others_touched = 0; /* an ADL fill changed other accounts: the twin book is out of step */
-    for (size_t i = 0; i < N; i++) {
-        risk_account_summary s = tu_eval(accs[i]);
-        if (s.state != RISK_STATE_LIQUIDATABLE && s.state != RISK_STATE_BANKRUPT)
-            continue;
-        plan_out p;
-        plan_of(accs[i], &p);
-        assert_true(p.plan.n_actions > 0);
-        planned++;
-        equities(accs, N, before);
-        double fund_before = fund_value(&b);
-        apply(accs[i], &p);
-        equities(accs, N, after);
-        assert_true(fund_balance(b.e, b.usdt) >= 0.0 && fund_balance(b.e, b.btc) >= 0.0);
-        risk_account_summary s2 = tu_eval(accs[i]);
-        tu_assert_bits(s2.health_factor, p.plan.health_after);
-        double flows = fund_value(&b) - fund_before + liquidator_gain(&b, &p);
-        for (size_t j = 0; j < N; j++)
-            flows += after[j] - before[j];
-        tu_assert_near(flows, 0.0, 1e-3 * (double)(1 + p.plan.n_actions));
-        if (p.plan.outcome == RISK_PLAN_CLOSE_OUT) {
-            closed++;
-            for (size_t k = 0; k < p.plan.n_actions; k++)
-                others_touched |= p.acts[k].type == RISK_ACTION_ADL;
-            continue;
-        }
-        assert_int_equal(p.plan.outcome, RISK_PLAN_PARTIAL);
-        partial++;
-        if (s.health_factor < 1.0)
-            assert_true(cross_surplus_of(&b, accs[i], exit_target, 0.02) >= 0.0);
-        assert_int_equal(s2.n_isolated_liquidatable, 0);
-        if (others_touched)
-            continue;
-        /* one lot less of a reduce, applied to the twin (still in the state before), misses */
-        for (size_t k = 0; k < p.plan.n_actions; k++) {
-            if (p.acts[k].type != RISK_ACTION_REDUCE || p.acts[k].qty < 1.5 * lot_of(&b, p.acts[k].instrument))
+    memset(c, 0, sizeof *c);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < N; i++) {
+            risk_account_summary s = tu_eval(rb_accs[i]);
+            if (s.state != RISK_STATE_LIQUIDATABLE && s.state != RISK_STATE_BANKRUPT)
                 continue;
-            plan_out less;
-            one_lot_less(&b, &p, k, &less);
-            apply(twins[i], &less);
-            double miss = isolated_surplus_of(twins[i], &p.acts[k], exit_target, 0.02);
-            if (isinf(miss)) /* a cross position */
-                miss = cross_surplus_of(&twin, twins[i], exit_target, 0.02);
-            assert_true(miss < 0.0);
-            minimal_checked++;
-            break; /* the twin has moved on */
+            plan_out p;
+            plan_of(rb_accs[i], &p);
+            if (pass == 0 && p.plan.outcome == RISK_PLAN_CLOSE_OUT)
+                continue;
+            if (p.plan.n_actions == 0) { /* nothing left to act on: a debt with no collateral and no fund */
+                assert_int_equal(p.plan.outcome, RISK_PLAN_CLOSE_OUT);
+                assert_true(s.n_positions == 0 && s.collateral_value == 0.0);
+                assert_true(p.plan.uncovered == s.liabilities && p.plan.uncovered > 0.0);
+                continue;
+            }
+            assert_true(p.plan.trigger != 0);
+            c->planned++;
+            apply_checked(&b, rb_accs, n_all, i, &p);
+            risk_account_summary s2 = tu_eval(rb_accs[i]);
+            if (p.plan.outcome == RISK_PLAN_CLOSE_OUT) {
+                c->closed++;
+                assert_int_equal(s2.n_positions, 0); /* flat */
+                assert_true(p.plan.uncovered == s2.liabilities);
+                c->uncovered += p.plan.uncovered > 0.0;
+                c->drawn += p.plan.fund_drawn > 0.0;
+                for (size_t k = 0; k < p.plan.n_actions; k++) {
+                    c->adl += p.acts[k].type == RISK_ACTION_ADL;
+                    c->backstop += p.acts[k].type == RISK_ACTION_BACKSTOP;
+                    c->socialized += p.acts[k].type == RISK_ACTION_SOCIALIZE;
+                }
+                continue;
+            }
+            if (p.plan.outcome == RISK_PLAN_LIMITED) {
+                c->limited++;
+                /* the target is reachable: further plans reach it, without a close-out */
+                for (int round = 0; round < 40 && p.plan.outcome == RISK_PLAN_LIMITED; round++) {
+                    plan_of(rb_accs[i], &p);
+                    assert_int_not_equal(p.plan.outcome, RISK_PLAN_CLOSE_OUT);
+                    if (p.plan.n_actions)
+                        apply_checked(&b, rb_accs, n_all, i, &p);
+                }
+                assert_true(p.plan.outcome == RISK_PLAN_PARTIAL || p.plan.outcome == RISK_PLAN_NONE);
+                continue;
+            }
+            assert_int_equal(p.plan.outcome, RISK_PLAN_PARTIAL);
+            c->partial++;
+            if (s.health_factor < 1.0)
+                assert_true(cross_surplus_of(&b, rb_accs[i], cfg->exit_target, 0.02) >= 0.0);
+            assert_int_equal(s2.n_isolated_liquidatable, 0);
+            if (pass == 0) /* later, ADL fills have moved accounts the twin book knows nothing of */
+                c->minimal_checked += check_minimal(&twin, rb_twins[i], &p, s.health_factor < 1.0, cfg->exit_target);
         }
     }
-    assert_true(planned > 100);
-    assert_true(partial > 20);
-    assert_true(closed > 5);
-    assert_true(minimal_checked > 10);
+    print_message("random book seed %llu: %u plans, %u partial, %u limited, %u close-outs (%u with a fund draw, "
+                  "%u uncovered), %u reduces checked minimal, %u ADL, %u backstop, %u socialize actions\n",
+                  (unsigned long long)cfg->seed, c->planned, c->partial, c->limited, c->closed, c->drawn,
+                  c->uncovered, c->minimal_checked, c->adl, c->backstop, c->socialized);
+    assert_true(c->planned > 100);
+    assert_true(c->partial > 20);
+    assert_true(c->minimal_checked > 10);
     for (size_t i = 0; i < N; i++) {
-        risk_account_free(accs[i]);
-        risk_account_free(twins[i]);
+        risk_account_free(rb_accs[i]);
+        risk_account_free(rb_twins[i]);
     }
+    risk_account_free(b.backstop);
+    risk_account_free(twin.backstop);
     risk_engine_free(b.e);
     risk_engine_free(twin.e);
 }
@@ -789,16 +1293,50 @@ static void run_random_book(uint32_t exit_target, int penalty, uint64_t seed)
 static void test_plan_invariants_random_buffer(void **state)
 {
     (void)state;
-    run_random_book(RISK_EXIT_BUFFER, 0, 11);
+    book_cfg cfg = {RISK_EXIT_BUFFER, 0, 0, 0, 0, 0, 0, 0, 11, 1500};
+    book_counts c;
+    run_random_book(&cfg, &c);
+    assert_true(c.closed > 5 && c.drawn > 0);
 }
 
 static void test_plan_invariants_random_initial_penalty(void **state)
 {
     (void)state;
-    run_random_book(RISK_EXIT_INITIAL, 1, 12);
+    book_cfg cfg = {RISK_EXIT_INITIAL, 1, 0, 0, 0, 0, 0, 0, 12, 1500};
+    book_counts c;
+    run_random_book(&cfg, &c);
+    assert_true(c.closed > 5);
 }
 
-/* ================================================================== bad input */
+/* Aave's close factor and bonus on a book where a third of the accounts borrow. */
+static void test_plan_invariants_random_aave_loans(void **state)
+{
+    (void)state;
+    book_cfg cfg = {RISK_EXIT_BUFFER, 0, 1, 0, 0, 0, 0, 1, 13, 1000};
+    book_counts c;
+    run_random_book(&cfg, &c);
+    assert_true(c.limited > 2);
+}
+
+/* Nine longs in ten and no insurance fund: the queues run dry and the backstop takes the rest. */
+static void test_plan_invariants_random_backstop_unbalanced(void **state)
+{
+    (void)state;
+    book_cfg cfg = {RISK_EXIT_BUFFER, 0, 0, 1, 1, 0, 1, 1, 14, 1000};
+    book_counts c;
+    run_random_book(&cfg, &c);
+    assert_true(c.closed > 5 && c.adl > 0 && c.backstop > 0);
+}
+
+/* No fund, no backstop, deficits socialised to the opposite side's profits. */
+static void test_plan_invariants_random_socialize_empty_fund(void **state)
+{
+    (void)state;
+    book_cfg cfg = {RISK_EXIT_INITIAL, 1, 0, 1, 0, 1, 1, 0, 15, 1000};
+    book_counts c;
+    run_random_book(&cfg, &c);
+    assert_true(c.closed > 5 && c.socialized > 0);
+}
 
 static void test_plan_bad_input_changes_nothing(void **state)
 {
@@ -1017,8 +1555,21 @@ int main(void)
         cmocka_unit_test(test_plan_bybit_adl_bankruptcy_price),
         cmocka_unit_test(test_plan_binance_adl_score_order),
         cmocka_unit_test(test_plan_steps_down_a_tier_and_healthy_is_empty),
+        cmocka_unit_test(test_plan_close_out_without_counterparty_ends_flat),
+        cmocka_unit_test(test_plan_fund_covers_part_of_a_deficit),
+        cmocka_unit_test(test_plan_backstop_takes_over_at_bankruptcy_price),
+        cmocka_unit_test(test_plan_socialized_deficit),
+        cmocka_unit_test(test_plan_releases_one_isolated_leg_before_a_close_out),
+        cmocka_unit_test(test_plan_closes_a_skipped_position_to_repay_a_loan),
+        cmocka_unit_test(test_plan_unreachable_target_is_a_close_out_not_limited),
+        cmocka_unit_test(test_plan_full_repayment_leaves_no_dust),
+        cmocka_unit_test(test_plan_names_the_isolated_trigger),
+        cmocka_unit_test(test_plan_version_1_structs),
         cmocka_unit_test(test_plan_invariants_random_buffer),
         cmocka_unit_test(test_plan_invariants_random_initial_penalty),
+        cmocka_unit_test(test_plan_invariants_random_aave_loans),
+        cmocka_unit_test(test_plan_invariants_random_backstop_unbalanced),
+        cmocka_unit_test(test_plan_invariants_random_socialize_empty_fund),
         cmocka_unit_test(test_plan_bad_input_changes_nothing),
         cmocka_unit_test(test_plan_out_of_memory),
     };

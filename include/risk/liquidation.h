@@ -7,10 +7,14 @@
  * A liquidatable account (health factor < 1, or an isolated position under its MM) gets a
  * **plan**: the smallest list of actions that brings it to the policy's exit target. Reduce
  * actions close whole lots of positions (tiers step down as Binance and Bybit do); seize actions
- * repay debts with collateral plus a bonus (Aave). An account that cannot reach the target is
- * closed out in full; a deficit is drawn from the engine's insurance fund of the asset and, when
- * the fund cannot cover it, the positions are auto-deleveraged against the ranked opposite
- * side at their bankruptcy prices. risk_account_apply_plan() applies a plan all or nothing.
+ * repay debts with collateral plus a bonus (Aave). Before a close-out, positions whose proceeds
+ * repay debts and healthy isolated legs are tried. An account that cannot reach the target is
+ * closed out and left flat; a deficit is drawn from the engine's insurance fund of the asset
+ * and, when the fund cannot cover it, either the positions are auto-deleveraged against the
+ * ranked opposite side at their bankruptcy prices (the backstop account, else the market, taking
+ * what no counterparty takes) and the fund pays what it can, or (::RISK_DEFICIT_SOCIALIZE) the
+ * fund pays what it can and the rest is socialised to the opposite side's profits.
+ * risk_account_apply_plan() applies a plan all or nothing.
  *
  * Exit targets (docs/liquidation.md gives the derivations and sources):
  * - ::RISK_EXIT_BUFFER (Drift): C_maint >= R_maint + buffer x (|notional| of cross positions +
@@ -41,8 +45,13 @@ RISK_BEGIN_DECLS
 /** Execution price model: dYdX's fillable price, a penalty that grows as the account nears bankruptcy. */
 #define RISK_PRICE_PENALTY 1u
 
-/** Version of ::risk_liquidation_policy this header describes. */
-#define RISK_LIQUIDATION_POLICY_VERSION 1
+/** Deficit handling: draw the insurance fund as far as it goes and report the rest in `uncovered` (default). */
+#define RISK_DEFICIT_REPORT 0u
+/** Deficit handling: what the fund cannot cover is socialised pro rata to the opposite side's positive PnL (Deribit, Drift). */
+#define RISK_DEFICIT_SOCIALIZE 1u
+
+/** Version of ::risk_liquidation_policy this header describes (version 1, without the backstop and deficit fields, is still accepted). */
+#define RISK_LIQUIDATION_POLICY_VERSION 2
 
 /**
  * @brief How accounts are liquidated. Initialise with ::RISK_LIQUIDATION_POLICY_INIT.
@@ -66,11 +75,16 @@ typedef struct risk_liquidation_policy {
     double bonus;              /**< Collateral bonus of a seize, >= 0 and < 1; default 0 (Aave: 0.05). */
     double protocol_share;     /**< Share of the bonus paid to the insurance fund, in [0, 1]; default 0 (Aave: 0.1). */
     double min_notional;       /**< A reduction leaving less than this notional (settle asset) closes the position in full; >= 0, default 0. */
+    /* version 2 */
+    uint32_t deficit;          /**< Engine's only: ::RISK_DEFICIT_REPORT (default) or ::RISK_DEFICIT_SOCIALIZE. */
+    uint32_t has_backstop;     /**< Engine's only: 1 when @ref backstop_account takes over positions no ADL counterparty takes; default 0. */
+    uint64_t backstop_account; /**< Engine's only: id of the backstop account (Hyperliquid's HLP vault, Binance's liquidation engine); must be an account of the engine when a plan needs it. */
 } risk_liquidation_policy;
 
-/** Initialiser: buffer target 2 %, no fees, fills at the mark, close factor 1, no bonus. */
+/** Initialiser: buffer target 2 %, no fees, fills at the mark, close factor 1, no bonus, deficits reported, no backstop. */
 #define RISK_LIQUIDATION_POLICY_INIT \
-    {RISK_LIQUIDATION_POLICY_VERSION, RISK_EXIT_BUFFER, 0.02, 0.0, 0.0, RISK_PRICE_MARK, 0u, 0.1, 1.0, 0.0, 0.0, 0.0, 0.0}
+    {RISK_LIQUIDATION_POLICY_VERSION, RISK_EXIT_BUFFER, 0.02, 0.0, 0.0, RISK_PRICE_MARK, 0u, 0.1, 1.0, 0.0, 0.0, 0.0, 0.0, \
+     RISK_DEFICIT_REPORT, 0u, 0u}
 
 /** Action: close part or all of a position (instrument, side, leg, qty, price, fee, insurance_fee). */
 #define RISK_ACTION_REDUCE 1u
@@ -80,6 +94,10 @@ typedef struct risk_liquidation_policy {
 #define RISK_ACTION_INSURANCE 3u
 /** Action: auto-deleveraging fill against a counterparty at the bankruptcy price (counterparty, instrument, side, leg, qty, price). */
 #define RISK_ACTION_ADL 4u
+/** Action: the backstop account takes the position over at the bankruptcy price (counterparty = the backstop, instrument, side, leg, qty, price). */
+#define RISK_ACTION_BACKSTOP 5u
+/** Action: socialised loss, `amount` of `asset` moved from a counterparty with positive PnL on the opposite side to the account (counterparty, instrument, asset, amount). */
+#define RISK_ACTION_SOCIALIZE 6u
 
 /** Version of ::risk_liquidation_action this header describes. */
 #define RISK_LIQUIDATION_ACTION_VERSION 1
@@ -93,23 +111,26 @@ typedef struct risk_liquidation_policy {
  * repays `repay_amount` of `repay_asset`; the liquidator pays the repayment and receives
  * `amount - protocol_fee`; the fund receives `protocol_fee`. An insurance action moves `amount`
  * of `asset` from the account to the fund (negative: from the fund to the account). An ADL fill
- * moves the contracts to the counterparty at `price`, without fees.
+ * moves the contracts to the counterparty at `price`, without fees, reducing the counterparty's
+ * opposite position. A backstop fill moves them to the backstop account at `price`, without
+ * fees, adding to (or opening) its position on the liquidated side. A socialize action moves
+ * `amount` of `asset` from the counterparty's balance to the account.
  */
 typedef struct risk_liquidation_action {
     uint32_t version;          /**< ::RISK_LIQUIDATION_ACTION_VERSION. */
-    uint32_t type;             /**< ::RISK_ACTION_REDUCE ... ::RISK_ACTION_ADL. */
-    uint32_t instrument;       /**< Reduce, ADL: instrument id; else ::RISK_ID_NONE. */
-    uint32_t side;             /**< Reduce, ADL: the liquidated account's trade, ::RISK_ORDER_SELL closes a long; else 0. */
-    uint32_t leg;              /**< Reduce, ADL: the position's leg (::RISK_SIDE_BOTH in one-way mode); else 0. */
-    uint32_t asset;            /**< Seize: collateral asset; insurance: the fund's asset; reduce, ADL: settle asset. */
+    uint32_t type;             /**< ::RISK_ACTION_REDUCE ... ::RISK_ACTION_SOCIALIZE. */
+    uint32_t instrument;       /**< Reduce, ADL, backstop: instrument id; socialize: the instrument whose loss it covers; else ::RISK_ID_NONE. */
+    uint32_t side;             /**< Reduce, ADL, backstop: the liquidated account's trade, ::RISK_ORDER_SELL closes a long; else 0. */
+    uint32_t leg;              /**< Reduce, ADL, backstop: the position's leg (::RISK_SIDE_BOTH in one-way mode); else 0. */
+    uint32_t asset;            /**< Seize: collateral asset; insurance: the fund's asset; reduce, ADL, backstop, socialize: settle asset. */
     uint32_t repay_asset;      /**< Seize: debt asset; else ::RISK_ID_NONE. */
     uint32_t reserved;         /**< 0. */
-    uint64_t counterparty;     /**< ADL: the counterparty's account id; else 0. */
-    double qty;                /**< Reduce, ADL: contracts, > 0, whole lots. */
-    double price;              /**< Reduce, ADL: execution price in quote, on the tick. */
+    uint64_t counterparty;     /**< ADL, backstop, socialize: the other account's id; else 0. */
+    double qty;                /**< Reduce, ADL, backstop: contracts, > 0, whole lots. */
+    double price;              /**< Reduce, ADL, backstop: execution price in quote, on the tick. */
     double fee;                /**< Reduce: liquidator fee in the settle asset. */
     double insurance_fee;      /**< Reduce: insurance-fund fee in the settle asset. */
-    double amount;             /**< Seize: collateral taken; insurance: > 0 into the fund, < 0 out of it. */
+    double amount;             /**< Seize: collateral taken; insurance: > 0 into the fund, < 0 out of it; socialize: > 0, paid by the counterparty. */
     double repay_amount;       /**< Seize: debt repaid. */
     double bonus;              /**< Seize: the bonus part of `amount`. */
     double protocol_fee;       /**< Seize: the protocol's share of the bonus, paid to the fund. */
@@ -119,17 +140,32 @@ typedef struct risk_liquidation_action {
 #define RISK_PLAN_NONE 0u
 /** Plan outcome: partial liquidation reaching the exit target. */
 #define RISK_PLAN_PARTIAL 1u
-/** Plan outcome: the close factor capped the repayment before the target was reached (Aave). */
+/** Plan outcome: the close factor capped the repayment before the target was reached (Aave); the target is reachable at close factor 1. */
 #define RISK_PLAN_LIMITED 2u
-/** Plan outcome: the target cannot be reached; every position closed and debts repaid as far as collateral allows. */
+/** Plan outcome: the target cannot be reached; every position closed (the account is flat) and debts repaid as far as collateral, the fund and socialisation allow. */
 #define RISK_PLAN_CLOSE_OUT 3u
 
-/** Version of ::risk_liquidation_plan this header describes. */
-#define RISK_LIQUIDATION_PLAN_VERSION 1
+/** Trigger bit: the cross pool's health factor is below 1. */
+#define RISK_TRIGGER_CROSS 1u
+/** Trigger bit: an isolated position's margin + PnL is below its MM. */
+#define RISK_TRIGGER_ISOLATED 2u
+/** Trigger bit: the account's equity is <= 0 (bankrupt). */
+#define RISK_TRIGGER_BANKRUPT 4u
 
-/** @brief A plan's header. Initialise with ::RISK_LIQUIDATION_PLAN_INIT. */
+/** Version of ::risk_liquidation_plan this header describes (version 1, without the trigger and deficit split, is still accepted). */
+#define RISK_LIQUIDATION_PLAN_VERSION 2
+
+/**
+ * @brief A plan's header. Initialise with ::RISK_LIQUIDATION_PLAN_INIT.
+ *
+ * The trigger names what made the account liquidatable: the first isolated position under its
+ * MM when one is; else, for the cross pool, its largest requirement, a position (trigger_instrument,
+ * trigger_leg: largest MM in V) or a debt (trigger_asset: largest maintenance-weighted liability),
+ * whichever is larger. The deficit of a close-out splits as
+ * deficit = fund_drawn + socialized + (taken by ADL and backstop fills at bankruptcy prices) + uncovered.
+ */
 typedef struct risk_liquidation_plan {
-    uint32_t version;          /**< ::RISK_LIQUIDATION_PLAN_VERSION, set by the caller. */
+    uint32_t version;          /**< ::RISK_LIQUIDATION_PLAN_VERSION (or 1), set by the caller. */
     uint32_t outcome;          /**< ::RISK_PLAN_NONE ... ::RISK_PLAN_CLOSE_OUT. */
     uint64_t account_id;       /**< The account the plan is for. */
     size_t n_actions;          /**< Number of actions. */
@@ -137,12 +173,19 @@ typedef struct risk_liquidation_plan {
     double health_after;       /**< Health factor once the plan is applied. */
     double equity_before;      /**< Equity now, in V. */
     double equity_after;       /**< Equity once the plan is applied, in V. */
-    double deficit;            /**< Close-out: equity below zero covered by the fund or ADL, in V (>= 0). */
-    double uncovered;          /**< Close-out: deficit neither the fund nor ADL could cover, in V (>= 0). */
+    double deficit;            /**< Close-out: what the account owes once its positions are closed in the market and collateral repays its debts, in V (>= 0). */
+    double uncovered;          /**< Close-out: the negative balances left on the account after the plan, in V (>= 0): a deficit neither the fund, ADL, the backstop nor socialisation covered. */
+    /* version 2 */
+    uint32_t trigger;          /**< ::RISK_TRIGGER_CROSS, ::RISK_TRIGGER_ISOLATED, ::RISK_TRIGGER_BANKRUPT bits; 0 when not liquidatable. */
+    uint32_t trigger_instrument; /**< The position that triggered (see above), or ::RISK_ID_NONE. */
+    uint32_t trigger_leg;      /**< Its leg (::RISK_SIDE_BOTH in one-way mode); 0 when none. */
+    uint32_t trigger_asset;    /**< The debt that triggered (see above), or ::RISK_ID_NONE. */
+    double fund_drawn;         /**< Close-out: insurance-fund draws, in V (>= 0). */
+    double socialized;         /**< Close-out: losses socialised to the opposite side, in V (>= 0). */
 } risk_liquidation_plan;
 
 /** Initialiser for ::risk_liquidation_plan. */
-#define RISK_LIQUIDATION_PLAN_INIT {RISK_LIQUIDATION_PLAN_VERSION, 0u, 0u, 0u, 0, 0, 0, 0, 0, 0}
+#define RISK_LIQUIDATION_PLAN_INIT {RISK_LIQUIDATION_PLAN_VERSION, 0u, 0u, 0u, 0, 0, 0, 0, 0, 0, 0u, RISK_ID_NONE, 0u, RISK_ID_NONE, 0, 0}
 
 /** Version of ::risk_insurance_fund this header describes. */
 #define RISK_INSURANCE_FUND_VERSION 1
@@ -277,11 +320,13 @@ RISK_API RISK_NODISCARD int risk_engine_insurance_fund(const risk_engine *engine
  * Deterministic: the same account and market give the same plan. Reduce actions come first
  * (isolated positions in slot order, then cross positions by MM in V, largest first, ties by
  * instrument id and leg), then seizes (debts by value, largest first; collateral by value,
- * largest first), then insurance and ADL actions of a close-out. Every reduce is minimal: one lot
+ * largest first), then skipped cross positions and healthy isolated legs followed by the
+ * repayments their proceeds allow; a close-out's reduce, ADL, backstop, seize, insurance and
+ * socialize actions come last (docs/liquidation.md section 5.1). Every reduce is minimal: one lot
  * less would miss the target, unless it would leave less than the policy's min_notional.
  *
  * @param[in] account The account.
- * @param[out] plan_out The plan's header (its version must be set by the caller).
+ * @param[out] plan_out The plan's header (its version, 1 or ::RISK_LIQUIDATION_PLAN_VERSION, set by the caller; a version 1 header gets the version 1 fields only).
  * @param[out] actions_out Array of @p capacity actions, or NULL with capacity 0 to ask for the count.
  * @param[in] capacity Length of @p actions_out.
  * @param[out] count_out Number of actions, also on ::RISK_EBUFFER; may be NULL.
@@ -313,7 +358,7 @@ RISK_API RISK_NODISCARD int risk_account_liquidation_plan(const risk_account *ac
  * @retval RISK_ENULL NULL account, plan, or actions with n > 0.
  * @retval RISK_EVERSION Unknown plan or action version.
  * @retval RISK_EINVAL Malformed action, or n differs from plan->n_actions, or another account's plan.
- * @retval RISK_ENOTFOUND A position, balance or counterparty the plan names does not exist.
+ * @retval RISK_ENOTFOUND A position, balance or counterparty the plan names does not exist, or a backstop fill names an account that is not the policy's backstop.
  * @retval RISK_ESTATE The account or a counterparty no longer holds what the action needs, or the fund cannot cover a draw.
  * @retval RISK_ELOT A quantity is not a whole number of lots.
  * @retval RISK_ETICK A price is off the tick.

@@ -391,6 +391,38 @@ int risk__account_fill_deferred(risk_account *a, uint32_t i, double delta, doubl
     return fill(a, i, delta, price, 1);
 }
 
+int risk__account_reserve_positions(risk_account *a, uint32_t extra)
+{
+    while (a->n_pos + (uint64_t)extra > a->cap_pos) {
+        uint32_t n = a->n_pos;
+        a->n_pos = a->cap_pos; /* positions_reserve grows when the range is full */
+        int rc = positions_reserve(a);
+        a->n_pos = n;
+        if (rc)
+            return rc;
+    }
+    return RISK_OK;
+}
+
+int risk__account_take(risk_account *a, uint32_t instrument, uint32_t leg, double delta, double price)
+{
+    int i = risk__position_find(a, instrument, leg);
+    if (i >= 0)
+        return risk__account_fill(a, (uint32_t)i, delta, price);
+    if (risk__account_reserve_positions(a, 1))
+        return RISK_ENOMEM;
+    uint32_t k = a->n_pos++;
+    double user_leverage = leverage_of(a, instrument);
+    a->iso_margin[k] = 0.0;
+    a->qty[k] = delta;
+    a->entry[k] = price;
+    a->im_rate[k] = user_leverage > 0.0 ? 1.0 / user_leverage : 0.0;
+    a->handles[k] = NULL;
+    a->inst[k] = instrument;
+    a->pflags[k] = leg;
+    return RISK_OK;
+}
+
 void risk__account_compact(risk_account *a)
 {
     uint32_t w = 0;

@@ -267,6 +267,11 @@ int risk__account_fill(risk_account *a, uint32_t i, double delta, double price);
  * compaction is the one the immediate fills would have left. */
 int risk__account_fill_deferred(risk_account *a, uint32_t i, double delta, double price);
 void risk__account_compact(risk_account *a);
+/* Room for `extra` more positions (RISK_ENOMEM), so that risk__account_take cannot fail. */
+int risk__account_reserve_positions(risk_account *a, uint32_t extra);
+/* A position taken over (a liquidation backstop): a fill of `delta` at `price` on the slot of
+ * (instrument, leg), or a new cross position when there is none. RISK_ENOMEM without room. */
+int risk__account_take(risk_account *a, uint32_t instrument, uint32_t leg, double delta, double price);
 
 /* ---- shadow accounts (core/shadow.c) */
 /* A scratch copy of an account's positions and balances, in one block, that what-if and

@@ -15,7 +15,8 @@ static int execute(risk_account *a, const risk_liquidation_action *act, int defe
 {
     switch (act->type) {
     case RISK_ACTION_REDUCE:
-    case RISK_ACTION_ADL: {
+    case RISK_ACTION_ADL:
+    case RISK_ACTION_BACKSTOP: {
         int i = risk__action_slot(a, act);
         if (i < 0)
             return RISK_ENOTFOUND;
@@ -34,6 +35,9 @@ static int execute(risk_account *a, const risk_liquidation_action *act, int defe
         return RISK_OK;
     case RISK_ACTION_INSURANCE:
         risk__basket_add_unchecked(&a->basket, act->asset, -act->amount);
+        return RISK_OK;
+    case RISK_ACTION_SOCIALIZE:
+        risk__basket_add_unchecked(&a->basket, act->asset, act->amount);
         return RISK_OK;
     default:
         return RISK_EINVAL;
@@ -81,10 +85,28 @@ static int counterparty_slot(const risk_account *c, const risk_liquidation_actio
     return risk__action_slot(c, &probe);
 }
 
+/* The leg of the backstop's position that takes over the liquidated one: the same direction. */
+uint32_t risk__backstop_leg(const risk_account *backstop, const risk_liquidation_action *act)
+{
+    if (backstop->position_mode != RISK_POSITION_HEDGE)
+        return RISK_SIDE_BOTH;
+    return act->side == RISK_ORDER_SELL ? RISK_SIDE_LONG : RISK_SIDE_SHORT;
+}
+
+risk_account *risk__backstop_of(const risk_engine *e, const risk_account *a)
+{
+    const risk_liquidation_policy *pol = risk__engine_policy(e);
+    if (!pol->has_backstop)
+        return NULL;
+    risk_account *b = account_by_id(e, pol->backstop_account);
+    return b == a ? NULL : b;
+}
+
 typedef struct apply_check {
     risk_account *a;
     risk_engine *e;
     double *fund_delta; /* per asset, over the actions checked so far */
+    uint32_t backstop_new; /* positions the backstop account opens */
 } apply_check;
 
 #define FAIL(code, ...) risk__fail(ck->e, &ck->a->errmsg, code, __VA_ARGS__)
@@ -131,6 +153,18 @@ static int check_trade(apply_check *ck, risk_account *sh, const risk_liquidation
         if (!opposite || taken + act->qty > fabs(held) * (1.0 + 1e-12))
             return FAIL(RISK_ESTATE, "action %zu: counterparty %llu holds no opposite %s position of %.17g", k,
                         (unsigned long long)act->counterparty, in->symbol, taken + act->qty);
+    } else if (act->type == RISK_ACTION_BACKSTOP) {
+        risk_account *c = risk__backstop_of(e, ck->a);
+        if (!c || c->id != act->counterparty)
+            return FAIL(RISK_ENOTFOUND, "action %zu: account %llu is not the engine's backstop account", k,
+                        (unsigned long long)act->counterparty);
+        int j = risk__position_find(c, act->instrument, risk__backstop_leg(c, act));
+        if (j < 0) {
+            for (size_t m = 0; m < k; m++) /* an earlier fill of this plan opens it */
+                j = acts[m].type == RISK_ACTION_BACKSTOP && acts[m].instrument == act->instrument &&
+                            risk__backstop_leg(c, &acts[m]) == risk__backstop_leg(c, act) ? 0 : j;
+            ck->backstop_new += j < 0;
+        }
     } else {
         ck->fund_delta[act->asset] += act->insurance_fee;
     }
@@ -146,7 +180,18 @@ static int check_action(apply_check *ck, risk_account *sh, const risk_liquidatio
     switch (act->type) {
     case RISK_ACTION_REDUCE:
     case RISK_ACTION_ADL:
+    case RISK_ACTION_BACKSTOP:
         return check_trade(ck, sh, acts, k);
+    case RISK_ACTION_SOCIALIZE: {
+        if (act->asset >= e->n_assets)
+            return FAIL(RISK_ENOTFOUND, "action %zu: unknown asset %u", k, act->asset);
+        if (!isfinite(act->amount) || !(act->amount > 0.0))
+            return FAIL(RISK_EINVAL, "action %zu: a socialised amount must be finite and > 0", k);
+        risk_account *c = account_by_id(e, act->counterparty);
+        if (!c || c == ck->a)
+            return FAIL(RISK_ENOTFOUND, "action %zu: unknown counterparty %llu", k, (unsigned long long)act->counterparty);
+        return RISK_OK;
+    }
     case RISK_ACTION_SEIZE:
         if (act->asset >= e->n_assets || act->repay_asset >= e->n_assets || act->asset == act->repay_asset)
             return FAIL(RISK_ENOTFOUND, "action %zu: seize needs two known, different assets", k);
@@ -208,8 +253,8 @@ RISK_API int risk_account_apply_plan(risk_account *account, const risk_liquidati
     risk_engine *e = a->engine;
     if (!plan || (!actions && n))
         return risk__fail(e, &a->errmsg, RISK_ENULL, "plan or actions is NULL");
-    if (plan->version != RISK_LIQUIDATION_PLAN_VERSION)
-        return risk__fail(e, &a->errmsg, RISK_EVERSION, "plan version %u is not %d", plan->version,
+    if (plan->version != RISK_LIQUIDATION_PLAN_VERSION && plan->version != 1)
+        return risk__fail(e, &a->errmsg, RISK_EVERSION, "plan version %u is not 1 or %d", plan->version,
                           RISK_LIQUIDATION_PLAN_VERSION);
     if (plan->account_id != a->id)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "the plan is for account %llu, not %llu",
@@ -231,7 +276,7 @@ RISK_API int risk_account_apply_plan(risk_account *account, const risk_liquidati
     uint32_t *seen = (uint32_t *)(fund_delta + e->n_assets);
     memset(fund_delta, 0, e->n_assets * sizeof *fund_delta);
     memset(seen, 0, e->n_assets * sizeof *seen);
-    apply_check ck = {a, e, fund_delta};
+    apply_check ck = {a, e, fund_delta, 0};
     int rc = RISK_OK;
     for (size_t k = 0; k < n && rc == RISK_OK; k++) {
         rc = check_action(&ck, &sh.acct, actions, k);
@@ -244,10 +289,12 @@ RISK_API int risk_account_apply_plan(risk_account *account, const risk_liquidati
     if (rc == RISK_OK && (risk__basket_reserve_n(&a->basket, new_assets(a, actions, n, seen)) || risk__funds_reserve(e)))
         rc = risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory applying the plan");
     for (size_t k = 0; k < n && rc == RISK_OK; k++) {
-        if (actions[k].type != RISK_ACTION_ADL)
+        uint32_t type = actions[k].type;
+        if (type != RISK_ACTION_ADL && type != RISK_ACTION_BACKSTOP && type != RISK_ACTION_SOCIALIZE)
             continue;
         risk_account *c = account_by_id(e, actions[k].counterparty);
-        if (risk__basket_reserve(&c->basket, actions[k].asset))
+        if (risk__basket_reserve(&c->basket, actions[k].asset) ||
+            (type == RISK_ACTION_BACKSTOP && risk__account_reserve_positions(c, ck.backstop_new)))
             rc = risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory applying the plan");
     }
     risk__free(e, fund_delta);
@@ -263,6 +310,17 @@ RISK_API int risk_account_apply_plan(risk_account *account, const risk_liquidati
             risk_account *c = account_by_id(e, act->counterparty);
             int j = counterparty_slot(c, act);
             (void)risk__account_fill(c, (uint32_t)j, act->side == RISK_ORDER_SELL ? act->qty : -act->qty, act->price);
+            continue;
+        }
+        if (act->type == RISK_ACTION_BACKSTOP) { /* the backstop takes the liquidated side */
+            risk_account *c = account_by_id(e, act->counterparty);
+            (void)risk__account_take(c, act->instrument, risk__backstop_leg(c, act),
+                                     act->side == RISK_ORDER_SELL ? act->qty : -act->qty, act->price);
+            continue;
+        }
+        if (act->type == RISK_ACTION_SOCIALIZE) {
+            risk_account *c = account_by_id(e, act->counterparty);
+            risk__basket_add_unchecked(&c->basket, act->asset, -act->amount);
             continue;
         }
         double in = act->type == RISK_ACTION_REDUCE ? act->insurance_fee

@@ -44,6 +44,11 @@ int risk__actions_execute(risk_account *a, const risk_liquidation_action *acts, 
 /* The position an action reduces: slot or -1. */
 int risk__action_slot(const risk_account *a, const risk_liquidation_action *act);
 
+/* The engine's backstop account when its policy names one that exists and is not `a`; else NULL. */
+risk_account *risk__backstop_of(const risk_engine *e, const risk_account *a);
+/* The leg of the backstop's position that takes over the position an action closes. */
+uint32_t risk__backstop_leg(const risk_account *backstop, const risk_liquidation_action *act);
+
 /* The ADL queue of one side of an instrument, best first, without `exclude`'s positions;
  * *out is allocated through the engine (free with risk__free). */
 int risk__adl_queue(const risk_engine *e, uint32_t instrument, uint32_t side, const risk_account *exclude,

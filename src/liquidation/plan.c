@@ -9,6 +9,7 @@
 #include "liquidation/liquidation.h"
 #include "margin/schedule.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,8 @@ typedef struct planner {
     double tnc, tmmr;   /* cross pool at the start, in V: net collateral and MM (dYdX's TNC, TMMR) */
     double v_scale;     /* 10^decimals of V; 0 when not quantizing */
     int limited;        /* the close factor stopped a repayment short of the target */
+    int full_factor;    /* repay debts in full whatever the close factor (is the target reachable at all?) */
+    double fund_drawn, socialized; /* a close-out's insurance draws and socialised losses, V */
     int nomem;
     int work_ready;     /* the work shadow is made on first use: the incremental path needs none */
     int base_known;     /* base_v and base_extra hold the base shadow's values as it is now */
@@ -35,6 +38,7 @@ typedef struct planner {
     /* small accounts plan without allocating beyond the one shadow */
     risk_liquidation_action acts_small[PLAN_SMALL_ACTIONS];
     double price_small[PLAN_SMALL_POSITIONS];
+    uint32_t slots_small[PLAN_SMALL_POSITIONS];
 } planner;
 
 /* ------------------------------------------------------------ small helpers */
@@ -50,6 +54,12 @@ static double money(const planner *p, uint32_t asset, double v, int up)
     if (p->e->flags & RISK_ENGINE_NO_QUANTIZE)
         return v;
     return risk__quantize(v, scale_of(p->e, asset), up);
+}
+
+/* Money in V rounded to its quantum. */
+static double v_money(const planner *p, double v, int up)
+{
+    return p->v_scale > 0.0 ? risk__quantize(v, p->v_scale, up) : v;
 }
 
 static void push(planner *p, const risk_liquidation_action *act)
@@ -829,6 +839,8 @@ static int plan_cross_fast(planner *p, double surplus)
 
 typedef struct seize_trial {
     uint32_t debt, coll;
+    double owed;           /* the whole debt */
+    double units_owed;     /* units that repay it all: the last one repays exactly what is left */
     double units_max;      /* repayment units (debt quanta) allowed */
     double units_all_coll; /* units at which all the collateral is taken */
     double held;           /* collateral held */
@@ -844,6 +856,8 @@ static void seize_fill(const planner *p, seize_trial *t, double k)
     double pd = e->assets[t->debt].price, pc = e->assets[t->coll].price;
     /* k quanta: k / 10^decimals is the nearest double to the decimal amount, k x quantum is not */
     double repay = t->scale > 0.0 ? k / t->scale : k * t->unit, amount;
+    if (k >= t->units_owed) /* the debt in full: exactly, leaving no float dust of debt behind */
+        repay = t->owed;
     if (k >= t->units_all_coll) {
         amount = t->held;
     } else {
@@ -907,7 +921,7 @@ static double plan_seizes(planner *p, double surplus, double health_now, int min
         return surplus;
     }
     balance_rank *colls = debts + e->n_assets;
-    double factor = !minimal || health_now <= p->pol->full_close_health ? 1.0 : p->pol->close_factor;
+    double factor = !minimal || p->full_factor || health_now <= p->pol->full_close_health ? 1.0 : p->pol->close_factor;
     uint32_t nd = balances_ranked(p, 1, debts);
     for (uint32_t d = 0; d < nd && !p->nomem && (!minimal || surplus < 0.0); d++) {
         uint32_t debt = debts[d].asset;
@@ -927,7 +941,9 @@ static double plan_seizes(planner *p, double surplus, double health_now, int min
             /* units: debt quanta, or a millionth of the allowance without quantization */
             t.unit = unit > 0.0 ? unit : allowed / 1e6;
             t.scale = unit > 0.0 ? scale_of(e, debt) : 0.0;
-            double units_allowed = floor(allowed / t.unit + 1e-9);
+            t.owed = -risk__basket_amount(&p->base.acct.basket, debt);
+            t.units_owed = ceil(t.owed / t.unit - 1e-9);
+            double units_allowed = allowed >= t.owed ? t.units_owed : floor(allowed / t.unit + 1e-9);
             t.units_all_coll = floor(by_coll / t.unit + 1e-9);
             t.units_max = units_allowed < t.units_all_coll ? units_allowed : t.units_all_coll;
             if (t.units_max < 1.0)
@@ -944,11 +960,208 @@ static double plan_seizes(planner *p, double surplus, double health_now, int min
             }
             commit(p, &t.act);
             surplus = f_max;
-            allowed -= k * t.unit;
+            allowed -= t.act.repay_amount;
         }
     }
     risk__free(e, debts);
     return surplus;
+}
+
+/* ------------------------------------------------------------ before a close-out: positions whose proceeds repay debts
+ *
+ * The cross phase skips a position whose close alone lowers the surplus (an inverse long realising
+ * coin into a balance weighted below 1), and never touches a healthy isolated position. Either may
+ * still reach the target once its proceeds repay a debt: closing the inverse long and repaying the
+ * loan with the coin, or releasing an isolated leg's margin into the wallet. So before closing an
+ * account out, such positions are tried, each followed by the repayments it makes possible. */
+
+typedef struct then_seize_trial {
+    reduce_trial rt;
+    double health;      /* health factor before the plan, for the close factor */
+} then_seize_trial;
+
+/* The cross surplus after closing k lots of the trial's position, then repaying debts with
+ * collateral as far as needed; the plan is left as it was. */
+static double try_then_seize(planner *p, void *vt, double k)
+{
+    then_seize_trial *t = vt;
+    size_t n0 = p->n;
+    int limited = p->limited;
+    double f = try_reduce(p, &t->rt, k);
+    commit(p, &t->rt.act);
+    if (f < 0.0)
+        f = plan_seizes(p, f, t->health, 1);
+    p->n = n0;
+    p->limited = limited;
+    rebuild_base(p);
+    return f;
+}
+
+/* Closes positions of the account (slots, in order) as far as needed, each followed by the
+ * repayments its proceeds allow; the last one cut to the least lots that reach the target. */
+static double plan_then_seize(planner *p, double surplus, double health, const uint32_t *slots, uint32_t n)
+{
+    for (uint32_t r = 0; r < n && surplus < 0.0 && !p->nomem && !p->limited; r++) {
+        then_seize_trial t;
+        reduce_trial_init(p, slots[r], &t.rt);
+        t.rt.isolated = 0; /* judged by the cross pool, which the proceeds join */
+        t.health = health;
+        double f_all = try_then_seize(p, &t, t.rt.lots);
+        if (!(f_all > surplus))
+            continue;
+        double k = t.rt.lots;
+        if (f_all >= 0.0)
+            k = least_units(p, try_then_seize, &t, 0.0, surplus, t.rt.lots, f_all, NULL);
+        surplus = try_reduce(p, &t.rt, k);
+        commit(p, &t.rt.act);
+        if (surplus < 0.0)
+            surplus = plan_seizes(p, surplus, health, 1);
+    }
+    return surplus;
+}
+
+/* A trial of the minimisation below: the reduce actions with action j closing k lots (0: none),
+ * then the repayments they allow, planned afresh. */
+typedef struct recut_trial {
+    size_t j, n_reduce;
+    double health;
+    risk_liquidation_action keep; /* action j as committed */
+    reduce_trial rt;
+} recut_trial;
+
+static double try_recut(planner *p, void *vt, double k)
+{
+    recut_trial *t = vt;
+    int limited = p->limited;
+    if (k > 0.0) {
+        risk__shadow_reset(&p->base, p->a);
+        for (size_t m = 0; m < t->j; m++)
+            (void)risk__action_execute(&p->base.acct, &p->acts[m]);
+        reduce_fill(p, &p->base.acct, risk__action_slot(&p->base.acct, &t->keep), qty_of(&t->rt, k), t->rt.price,
+                    &t->rt.act);
+        p->acts[t->j] = t->rt.act;
+    } else {
+        p->acts[t->j].qty = 0.0; /* skipped by the replay below */
+    }
+    risk__shadow_reset(&p->base, p->a);
+    for (size_t m = 0; m < t->n_reduce; m++)
+        if (p->acts[m].qty > 0.0)
+            (void)risk__action_execute(&p->base.acct, &p->acts[m]);
+    p->base_known = 0;
+    double f = cross_surplus(p, &p->base.acct);
+    if (f < 0.0)
+        f = plan_seizes(p, f, t->health, 1);
+    p->n = t->n_reduce;
+    p->acts[t->j] = t->keep;
+    p->limited = limited;
+    return f;
+}
+
+/* Once positions followed by repayments reached the target, the reduces before them (from
+ * `first` on: the cross phase and the releases) may no longer all be needed: each is cut, in
+ * order, to the least that still reaches the target with the others in place and the repayments
+ * planned afresh after them. Repayments are dropped and planned again at the end. */
+static double minimize_with_seizes(planner *p, size_t first, double health)
+{
+    size_t w = 0; /* the seizes go: they are planned again after the reduces */
+    for (size_t k = 0; k < p->n; k++)
+        if (p->acts[k].type == RISK_ACTION_REDUCE)
+            p->acts[w++] = p->acts[k];
+    p->n = w;
+    for (size_t j = first; j < p->n && !p->nomem; j++) {
+        recut_trial t;
+        t.j = j;
+        t.n_reduce = p->n;
+        t.health = health;
+        t.keep = p->acts[j];
+        const risk__instrument *in = &p->e->instruments[t.keep.instrument];
+        t.rt.instrument = t.keep.instrument;
+        t.rt.leg = t.keep.leg;
+        t.rt.isolated = 0;
+        t.rt.lot = in->lot_size;
+        t.rt.lots = floor(t.keep.qty / in->lot_size + 0.5);
+        t.rt.price = t.keep.price;
+        t.rt.min_notional = 0.0;
+        if (t.rt.lots < 1.0 || try_recut(p, &t, t.rt.lots - 1.0) < 0.0)
+            continue; /* minimal already */
+        double f_none = try_recut(p, &t, 0.0);
+        if (f_none >= 0.0) { /* not needed at all */
+            memmove(&p->acts[j], &p->acts[j + 1], (p->n - j - 1) * sizeof *p->acts);
+            p->n--;
+            j--;
+            continue;
+        }
+        double f_all = try_recut(p, &t, t.rt.lots);
+        double k = least_units(p, try_recut, &t, 0.0, f_none, t.rt.lots, f_all, NULL);
+        double remainder = notional_at(in, (t.rt.lots - k) * t.rt.lot, in->mark);
+        if (k < t.rt.lots && remainder >= risk__instrument_policy(p->e, t.rt.instrument)->min_notional) {
+            (void)try_recut(p, &t, k);
+            p->acts[j] = t.rt.act;
+        }
+    }
+    rebuild_base(p);
+    double f = cross_surplus(p, &p->base.acct);
+    if (f < 0.0)
+        f = plan_seizes(p, f, health, 1);
+    return f;
+}
+
+/* Cross positions the cross phase left untouched (skipped), in its rank order. */
+static uint32_t skipped_cross(planner *p, uint32_t *out)
+{
+    const risk_account *a = p->a;
+    ranked *order = risk__malloc(p->e, (a->n_pos ? a->n_pos : 1) * sizeof *order);
+    if (!order) {
+        p->nomem = 1;
+        return 0;
+    }
+    uint32_t n = 0, m = 0;
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        if (a->pflags[i] & RISK__PF_ISOLATED)
+            continue;
+        const risk__instrument *in = &p->e->instruments[a->inst[i]];
+        risk__position_values pv;
+        risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
+        order[n++] = (ranked){pv.mm * p->e->assets[in->settle].price, a->inst[i], a->pflags[i] & RISK__PF_LEG_MASK, i};
+    }
+    sort_ranked(order, n);
+    for (uint32_t r = 0; r < n; r++) {
+        int touched = 0;
+        for (size_t k = 0; k < p->n && !touched; k++)
+            touched = p->acts[k].type == RISK_ACTION_REDUCE && p->acts[k].instrument == order[r].instrument &&
+                      p->acts[k].leg == order[r].leg;
+        if (!touched)
+            out[m++] = order[r].slot;
+    }
+    risk__free(p->e, order);
+    return m;
+}
+
+/* Isolated positions the plan has not touched, largest equity (margin + PnL, in V) first; ties
+ * by instrument and leg: releasing the largest first touches the fewest positions. */
+static uint32_t healthy_isolated(planner *p, uint32_t *out)
+{
+    const risk_account *a = p->a;
+    ranked *order = risk__malloc(p->e, (a->n_pos ? a->n_pos : 1) * sizeof *order);
+    if (!order) {
+        p->nomem = 1;
+        return 0;
+    }
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        const risk__instrument *in = &p->e->instruments[a->inst[i]];
+        if (!(a->pflags[i] & RISK__PF_ISOLATED) || isolated_liquidatable(a, i, in))
+            continue;
+        risk__position_values pv;
+        risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
+        double held = (a->iso_margin[i] + pv.upnl) * p->e->assets[in->settle].price;
+        order[n++] = (ranked){held, a->inst[i], a->pflags[i] & RISK__PF_LEG_MASK, i};
+    }
+    sort_ranked(order, n);
+    for (uint32_t r = 0; r < n; r++)
+        out[r] = order[r].slot;
+    risk__free(p->e, order);
+    return n;
 }
 
 /* ------------------------------------------------------------ close-out, fund and ADL */
@@ -1003,6 +1216,7 @@ static double draw_funds(planner *p, int all_or_none, int *covered)
             act.amount = -draw;
             push(p, &act);
             (void)risk__action_execute(&p->base.acct, &act);
+            p->fund_drawn += draw * p->e->assets[assets[i]].price;
         }
     }
     risk__free(p->e, assets);
@@ -1036,12 +1250,14 @@ static void close_positions(planner *p)
 
 /* Auto-deleveraging: each position goes to the opposite side's queue at its bankruptcy price,
  * the equity shared out by MM (dYdX's allocation), so the account ends at zero equity. Prices
- * go on the tick in the account's favour, as Bybit publishes (W14). */
-static double deleverage(planner *p)
+ * go on the tick in the account's favour, as Bybit publishes (W14). What the queue cannot take
+ * goes to the backstop account at the same price, or to the market without one: a bankrupt
+ * position never stays open. */
+static void deleverage(planner *p)
 {
     const risk_account *a = p->a;
     const risk_engine *e = p->e;
-    double equity = equity_v(a), total_mm = 0.0, total_notional = 0.0, unfilled = 0.0;
+    double equity = equity_v(a), total_mm = 0.0, total_notional = 0.0;
     for (uint32_t i = 0; i < a->n_pos; i++) {
         const risk__instrument *in = &e->instruments[a->inst[i]];
         risk__position_values pv;
@@ -1066,7 +1282,7 @@ static double deleverage(planner *p)
         size_t nq;
         if (risk__adl_queue(e, a->inst[i], sell ? RISK_SIDE_SHORT : RISK_SIDE_LONG, a, &queue, &nq)) {
             p->nomem = 1;
-            return 0.0;
+            return;
         }
         double left = q;
         for (size_t c = 0; c < nq && left > 0.0; c++) {
@@ -1084,35 +1300,272 @@ static double deleverage(planner *p)
             left -= take;
         }
         risk__free(e, queue);
-        if (left > 0.5 * in->lot_size) /* nobody left to take it: it stays open */
-            unfilled += notional_at(in, left, in->mark) * sp;
+        if (!(left > 0.5 * in->lot_size))
+            continue;
+        /* no counterparty for the rest: the backstop takes it over at the bankruptcy price, or,
+         * without one, the market (the liquidator) at the execution price, without fees */
+        risk_account *backstop = risk__backstop_of(e, a);
+        risk_liquidation_action act;
+        if (backstop) {
+            action_init(&act, RISK_ACTION_BACKSTOP);
+            act.instrument = a->inst[i];
+            act.side = sell ? RISK_ORDER_SELL : RISK_ORDER_BUY;
+            act.leg = a->pflags[i] & RISK__PF_LEG_MASK;
+            act.asset = in->settle;
+            act.counterparty = backstop->id;
+            act.qty = left;
+            act.price = price;
+        } else {
+            reduce_fill(p, a, (int)i, left, p->price[i], &act);
+            act.fee = act.insurance_fee = 0.0;
+        }
+        push(p, &act);
     }
     rebuild_base(p);
-    return unfilled;
 }
 
+/* Socialised loss (Deribit, Drift): what is still owed is shared among the account's
+ * instruments by MM (as the bankruptcy prices share equity), and each share among the opposite
+ * side's positions with positive PnL, pro rata to that PnL and at most all of it, paid in the
+ * instrument's settle asset. Opposite positions held in other shards are out of reach: their
+ * part stays uncovered. */
+static void socialize(planner *p)
+{
+    const risk_account *a = p->a;
+    const risk_engine *e = p->e;
+    risk__account_values v;
+    risk__account_values_compute(&p->base.acct, &v);
+    double owed = v.basket.liabilities - v.basket.collateral_value; /* V, net of what collateral remains */
+    if (!(owed > 0.0) || a->n_pos == 0)
+        return;
+    double total_mm = 0.0, total_notional = 0.0;
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        const risk__instrument *in = &e->instruments[a->inst[i]];
+        risk__position_values pv;
+        risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
+        total_mm += pv.mm * e->assets[in->settle].price;
+        total_notional += pv.notional * e->assets[in->settle].price;
+    }
+    for (uint32_t i = 0; i < a->n_pos && !p->nomem; i++) {
+        const risk__instrument *in = &e->instruments[a->inst[i]];
+        double sp = e->assets[in->settle].price, dir = risk__dir(a->qty[i]);
+        risk__position_values pv;
+        risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
+        double share = owed * (total_mm > 0.0 ? pv.mm * sp / total_mm : pv.notional * sp / total_notional);
+        double profits = 0.0, floors = 0.0; /* the opposite side's positive PnL, the pays rounded down */
+        double quantum = (e->flags & RISK_ENGINE_NO_QUANTIZE) ? 0.0 : 1.0 / scale_of(e, in->settle);
+        double extra = 0.0; /* quanta the rounding down left over, handed out one each in engine order */
+        for (int pass = 0; pass < 3 && !p->nomem; pass++) {
+            for (size_t s = 0; s < e->n_account_slots; s++) {
+                const risk_account *c = e->accounts[s];
+                if (!c || c == a)
+                    continue;
+                for (uint32_t j = 0; j < c->n_pos; j++) {
+                    if (c->inst[j] != a->inst[i] || risk__dir(c->qty[j]) == dir)
+                        continue;
+                    risk__position_values cv;
+                    risk__position_values_compute(in, c->qty[j], c->entry[j], c->im_rate[j], &cv);
+                    if (!(cv.upnl > 0.0))
+                        continue;
+                    if (pass == 0) {
+                        profits += cv.upnl;
+                        continue;
+                    }
+                    double pay = share / sp * cv.upnl / profits;
+                    pay = money(p, in->settle, pay < cv.upnl ? pay : cv.upnl, 0);
+                    if (pass == 1) {
+                        floors += pay;
+                        continue;
+                    }
+                    if (extra > 0.5 && pay + quantum <= cv.upnl) {
+                        pay += quantum;
+                        extra -= 1.0;
+                    }
+                    if (!(pay > 0.0))
+                        continue;
+                    risk_liquidation_action act;
+                    action_init(&act, RISK_ACTION_SOCIALIZE);
+                    act.instrument = a->inst[i];
+                    act.asset = in->settle;
+                    act.counterparty = c->id;
+                    act.amount = pay;
+                    push(p, &act);
+                    (void)risk__action_execute(&p->base.acct, &act);
+                    p->socialized += pay * sp;
+                }
+            }
+            if (!(profits > 0.0))
+                break;
+            if (pass == 1 && quantum > 0.0) {
+                double target = money(p, in->settle, share / sp, 1);
+                extra = nearbyint((target - floors) / quantum);
+            }
+        }
+    }
+}
+
+/* Close-out: every position closed in the market, debts repaid as far as collateral goes, the
+ * rest drawn from the fund. When the funds cannot cover that: with RISK_DEFICIT_SOCIALIZE the
+ * fund pays what it can and the opposite side's profits the rest; otherwise the positions go at
+ * bankruptcy prices to ADL counterparties, then the backstop, then the market, and the funds pay
+ * what is still owed as far as they go. What remains is `uncovered`. */
 static void close_out(planner *p, risk_liquidation_plan *plan)
 {
     p->n = 0;
+    p->fund_drawn = p->socialized = 0.0;
     rebuild_base(p);
     close_positions(p);
     (void)plan_seizes(p, -1.0, 0.0, 0);
     double after = equity_v(&p->base.acct);
-    plan->deficit = after < 0.0 ? -after : 0.0;
+    plan->deficit = after < 0.0 ? v_money(p, -after, 1) : 0.0;
     int covered;
-    (void)draw_funds(p, 1, &covered);
-    if (covered || p->nomem)
+    (void)draw_funds(p, p->pol->deficit != RISK_DEFICIT_SOCIALIZE, &covered);
+    if (!covered && !p->nomem && p->pol->deficit == RISK_DEFICIT_SOCIALIZE) {
+        /* Deribit, Drift: the fund pays what it can, the opposite side's profits the rest */
+        socialize(p);
+        (void)plan_seizes(p, -1.0, 0.0, 0);
+    } else if (!covered && !p->nomem) {
+        /* Binance, Bybit: the funds cannot cover the market close-out: deleverage at bankruptcy
+         * prices instead, the backstop taking what no counterparty can */
+        p->n = 0;
+        p->fund_drawn = 0.0;
+        rebuild_base(p);
+        deleverage(p);
+        (void)plan_seizes(p, -1.0, 0.0, 0);
+        (void)draw_funds(p, 0, &covered);
+    }
+    if (p->nomem)
         return;
-    /* the funds cannot cover the market close-out: deleverage at bankruptcy prices instead */
-    p->n = 0;
-    rebuild_base(p);
-    double unfilled = deleverage(p);
-    (void)plan_seizes(p, -1.0, 0.0, 0);
-    double uncovered = draw_funds(p, 0, &covered);
-    plan->uncovered = uncovered + unfilled;
+    risk_account_summary s;
+    risk__account_values v;
+    summarize(&p->base.acct, &v, &s);
+    plan->uncovered = s.liabilities;
+    plan->fund_drawn = v_money(p, p->fund_drawn, 0);
+    plan->socialized = v_money(p, p->socialized, 0);
 }
 
 /* ------------------------------------------------------------ the plan */
+
+/* What made the account liquidatable: the first isolated position under its MM, else the cross
+ * pool's largest requirement, a position (MM in V) or a debt (maint-weighted liability in V). */
+static void plan_trigger(const planner *p, const risk_account_summary *s0, risk_liquidation_plan *plan)
+{
+    const risk_account *a = p->a;
+    const risk_engine *e = p->e;
+    plan->trigger = (s0->health_factor < 1.0 ? RISK_TRIGGER_CROSS : 0u) |
+                    (s0->n_isolated_liquidatable ? RISK_TRIGGER_ISOLATED : 0u) |
+                    (s0->state == RISK_STATE_BANKRUPT ? RISK_TRIGGER_BANKRUPT : 0u);
+    plan->trigger_instrument = RISK_ID_NONE;
+    plan->trigger_leg = 0;
+    plan->trigger_asset = RISK_ID_NONE;
+    double largest = 0.0;
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        const risk__instrument *in = &e->instruments[a->inst[i]];
+        int isolated = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
+        if (isolated && (plan->trigger & RISK_TRIGGER_ISOLATED) && isolated_liquidatable(a, i, in)) {
+            plan->trigger_instrument = a->inst[i];
+            plan->trigger_leg = a->pflags[i] & RISK__PF_LEG_MASK;
+            return;
+        }
+        if (isolated || (plan->trigger & RISK_TRIGGER_ISOLATED))
+            continue;
+        risk__position_values pv;
+        risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
+        double mm = pv.mm * e->assets[in->settle].price;
+        if (mm > largest) {
+            largest = mm;
+            plan->trigger_instrument = a->inst[i];
+            plan->trigger_leg = a->pflags[i] & RISK__PF_LEG_MASK;
+        }
+    }
+    if (plan->trigger & RISK_TRIGGER_ISOLATED)
+        return;
+    for (uint32_t k = 0; k < a->basket.n; k++) {
+        const risk__asset *as = &e->assets[a->basket.asset[k]];
+        double liab = -a->basket.amount[k] * as->price * as->liab_weight_maint;
+        if (a->basket.amount[k] < 0.0 && liab > largest) {
+            largest = liab;
+            plan->trigger_asset = a->basket.asset[k];
+            plan->trigger_instrument = RISK_ID_NONE;
+            plan->trigger_leg = 0;
+        }
+    }
+}
+
+/* The partial phases: isolated positions under their MM, then, if the cross pool triggered, its
+ * positions, debts, skipped positions and healthy isolated positions followed by the repayments
+ * their proceeds allow. Returns the cross pool's surplus over the target (>= 0: reached). */
+static double plan_partial(planner *p, double health_before)
+{
+    plan_isolated(p);
+    size_t first_cross = p->n;
+    if (!(health_before < 1.0) || p->nomem)
+        return 0.0;
+    if (!p->base_known)
+        risk__account_values_compute(&p->base.acct, &p->base_v);
+    p->base_known = 1;
+    p->base_extra = cross_extra(p, &p->base.acct);
+    double surplus = surplus_of(p, &p->base_v, p->base_extra);
+    if (surplus < 0.0 && plan_cross_fast(p, surplus))
+        surplus = 0.0; /* reached: checked on the replayed plan */
+    else if (surplus < 0.0)
+        surplus = plan_cross_positions(p, surplus);
+    if (surplus < 0.0)
+        surplus = plan_seizes(p, surplus, health_before, 1);
+    if (surplus < 0.0 && !p->limited && !p->nomem) {
+        uint32_t *slots = p->a->n_pos <= PLAN_SMALL_POSITIONS ? p->slots_small
+                                                              : risk__malloc(p->e, p->a->n_pos * sizeof *slots);
+        if (!slots) {
+            p->nomem = 1;
+            return surplus;
+        }
+        uint32_t n = skipped_cross(p, slots);
+        surplus = plan_then_seize(p, surplus, health_before, slots, n);
+        if (surplus < 0.0 && !p->limited && !p->nomem) {
+            n = healthy_isolated(p, slots);
+            surplus = plan_then_seize(p, surplus, health_before, slots, n);
+        }
+        if (surplus >= 0.0 && !p->nomem)
+            surplus = minimize_with_seizes(p, first_cross, health_before);
+        if (slots != p->slots_small)
+            risk__free(p->e, slots);
+    }
+    p->base_known = 0;
+    return surplus;
+}
+
+/* 1 when the target is out of reach even with every debt repayable in full: a plan limited by
+ * the close factor would only walk the account down, so it is closed out instead. */
+static int unreachable_at_full_factor(const planner *p, double health_before, int *nomem)
+{
+    planner q;
+    memset(&q, 0, sizeof q);
+    q.a = p->a;
+    q.e = p->e;
+    q.pol = p->pol;
+    q.acts = q.acts_small;
+    q.cap = PLAN_SMALL_ACTIONS;
+    q.v_scale = p->v_scale;
+    q.price = p->price;
+    q.tnc = p->tnc;
+    q.tmmr = p->tmmr;
+    q.full_factor = 1;
+    double surplus = -1.0;
+    if (risk__shadow_init(&q.base, q.a, 0) == RISK_OK) {
+        risk__account_values_compute(q.a, &q.base_v);
+        q.base_known = 1;
+        surplus = plan_partial(&q, health_before);
+        risk__shadow_release(&q.base);
+    } else {
+        q.nomem = 1;
+    }
+    if (q.work_ready)
+        risk__shadow_release(&q.work);
+    if (q.acts != q.acts_small)
+        risk__free(q.e, q.acts);
+    *nomem = q.nomem;
+    return surplus < 0.0;
+}
 
 static int plan_make(planner *p, risk_liquidation_plan *plan)
 {
@@ -1125,14 +1578,20 @@ static int plan_make(planner *p, risk_liquidation_plan *plan)
     plan->equity_before = s0.equity;
     plan->deficit = 0.0;
     plan->uncovered = 0.0;
+    plan->fund_drawn = 0.0;
+    plan->socialized = 0.0;
     p->tnc = (v.basket.net_value + v.cross_upnl);
     p->tmmr = v.cross_mm;
     if (s0.state != RISK_STATE_LIQUIDATABLE && s0.state != RISK_STATE_BANKRUPT) {
         plan->outcome = RISK_PLAN_NONE;
+        plan->trigger = 0;
+        plan->trigger_instrument = plan->trigger_asset = RISK_ID_NONE;
+        plan->trigger_leg = 0;
         plan->health_after = s0.health_factor;
         plan->equity_after = s0.equity;
         return RISK_OK;
     }
+    plan_trigger(p, &s0, plan);
     if (risk__shadow_init(&p->base, a, 0))
         return RISK_ENOMEM;
     p->base_v = v; /* the base is the account until an action is committed */
@@ -1144,31 +1603,22 @@ static int plan_make(planner *p, risk_liquidation_plan *plan)
         p->price[i] = exec_price(p, i);
 
     plan->outcome = RISK_PLAN_PARTIAL;
-    int cross_triggered = s0.health_factor < 1.0;
-    if (s0.state == RISK_STATE_BANKRUPT) {
+    int close = s0.state == RISK_STATE_BANKRUPT;
+    if (!close) {
+        double surplus = plan_partial(p, s0.health_factor);
+        if (surplus < 0.0 && p->limited && !p->nomem) {
+            int nomem = 0;
+            close = unreachable_at_full_factor(p, s0.health_factor, &nomem);
+            p->nomem |= nomem;
+            if (!close)
+                plan->outcome = RISK_PLAN_LIMITED;
+        } else if (surplus < 0.0) {
+            close = 1;
+        }
+    }
+    if (close && !p->nomem) {
         plan->outcome = RISK_PLAN_CLOSE_OUT;
         close_out(p, plan);
-    } else {
-        plan_isolated(p);
-        if (cross_triggered) {
-            if (!p->base_known)
-                risk__account_values_compute(&p->base.acct, &p->base_v);
-            p->base_known = 1;
-            p->base_extra = cross_extra(p, &p->base.acct);
-            double surplus = surplus_of(p, &p->base_v, p->base_extra);
-            if (surplus < 0.0 && plan_cross_fast(p, surplus))
-                surplus = 0.0; /* reached: checked on the replayed plan */
-            else if (surplus < 0.0)
-                surplus = plan_cross_positions(p, surplus);
-            if (surplus < 0.0)
-                surplus = plan_seizes(p, surplus, s0.health_factor, 1);
-            if (surplus < 0.0 && p->limited) {
-                plan->outcome = RISK_PLAN_LIMITED;
-            } else if (surplus < 0.0) {
-                plan->outcome = RISK_PLAN_CLOSE_OUT;
-                close_out(p, plan);
-            }
-        }
     }
     if (p->nomem)
         return RISK_ENOMEM;
@@ -1191,8 +1641,8 @@ RISK_API int risk_account_liquidation_plan(const risk_account *account, risk_liq
     const risk_engine *e = a->engine;
     if (!plan_out || (!actions_out && capacity))
         return risk__fail(e, &a->errmsg, RISK_ENULL, "plan_out or actions_out is NULL");
-    if (plan_out->version != RISK_LIQUIDATION_PLAN_VERSION)
-        return risk__fail(e, &a->errmsg, RISK_EVERSION, "plan version %u is not %d", plan_out->version,
+    if (plan_out->version != RISK_LIQUIDATION_PLAN_VERSION && plan_out->version != 1)
+        return risk__fail(e, &a->errmsg, RISK_EVERSION, "plan version %u is not 1 or %d", plan_out->version,
                           RISK_LIQUIDATION_PLAN_VERSION);
     planner p;
     memset(&p, 0, sizeof p);
@@ -1203,7 +1653,7 @@ RISK_API int risk_account_liquidation_plan(const risk_account *account, risk_liq
     p.cap = PLAN_SMALL_ACTIONS;
     if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
         p.v_scale = scale_of(e, e->valuation);
-    risk_liquidation_plan plan = *plan_out;
+    risk_liquidation_plan plan = RISK_LIQUIDATION_PLAN_INIT;
     int rc = plan_make(&p, &plan);
     if (p.base.block)
         risk__shadow_release(&p.base);
@@ -1227,7 +1677,8 @@ RISK_API int risk_account_liquidation_plan(const risk_account *account, risk_liq
         memcpy(actions_out, p.acts ? p.acts : p.acts_small, p.n * sizeof *p.acts);
     risk__free(e, p.acts);
     plan.n_actions = p.n;
-    *plan_out = plan;
+    plan.version = plan_out->version; /* a version 1 caller gets the version 1 fields only */
+    memcpy(plan_out, &plan, plan.version == 1 ? offsetof(risk_liquidation_plan, trigger) : sizeof plan);
     risk__clear(&a->errmsg);
     return RISK_OK;
 }

@@ -1,6 +1,7 @@
 /* Liquidation policy (engine-wide, overridable per instrument) and the engine's insurance funds. */
 #include "liquidation/liquidation.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static const risk_liquidation_policy default_policy = RISK_LIQUIDATION_POLICY_INIT;
@@ -65,10 +66,24 @@ static int check_unit(const risk_engine *e, double v, double lo, double hi, int 
     return RISK_OK;
 }
 
+/* Bytes of a policy of a given version: version 1 ends before `deficit`. */
+static size_t policy_size(uint32_t version)
+{
+    return version == 1 ? offsetof(risk_liquidation_policy, deficit) : sizeof(risk_liquidation_policy);
+}
+
+/* The caller's policy as the current version: fields a version 1 caller cannot set keep their defaults. */
+static void policy_upgrade(const risk_liquidation_policy *in, risk_liquidation_policy *out)
+{
+    *out = default_policy;
+    memcpy(out, in, policy_size(in->version));
+    out->version = RISK_LIQUIDATION_POLICY_VERSION;
+}
+
 static int policy_check(const risk_engine *e, const risk_liquidation_policy *p)
 {
-    if (p->version != RISK_LIQUIDATION_POLICY_VERSION)
-        return risk__fail(e, msg_slot(e), RISK_EVERSION, "liquidation policy version %u is not %d", p->version,
+    if (p->version != RISK_LIQUIDATION_POLICY_VERSION && p->version != 1)
+        return risk__fail(e, msg_slot(e), RISK_EVERSION, "liquidation policy version %u is not 1 or %d", p->version,
                           RISK_LIQUIDATION_POLICY_VERSION);
     if (p->exit_target > RISK_EXIT_INITIAL)
         return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: unknown exit target %u",
@@ -93,6 +108,10 @@ static int policy_check(const risk_engine *e, const risk_liquidation_policy *p)
     if (!isfinite(p->min_notional) || p->min_notional < 0.0)
         return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: min_notional %.17g must be >= 0",
                           p->min_notional);
+    if (p->version >= 2 && p->deficit > RISK_DEFICIT_SOCIALIZE)
+        return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: unknown deficit handling %u", p->deficit);
+    if (p->version >= 2 && p->has_backstop > 1)
+        return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: has_backstop must be 0 or 1");
     return RISK_OK;
 }
 
@@ -107,7 +126,7 @@ RISK_API int risk_engine_set_liquidation_policy(risk_engine *engine, const risk_
         return rc;
     if (state_ensure(engine))
         return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory for the liquidation policy");
-    engine->liq->policy = *policy;
+    policy_upgrade(policy, &engine->liq->policy);
     risk__clear(&engine->errmsg);
     return RISK_OK;
 }
@@ -116,10 +135,18 @@ static int policy_out_check(const risk_engine *e, const risk_liquidation_policy 
 {
     if (!out)
         return risk__fail(e, msg_slot(e), RISK_ENULL, "out is NULL");
-    if (out->version != RISK_LIQUIDATION_POLICY_VERSION)
-        return risk__fail(e, msg_slot(e), RISK_EVERSION, "liquidation policy version %u is not %d",
+    if (out->version != RISK_LIQUIDATION_POLICY_VERSION && out->version != 1)
+        return risk__fail(e, msg_slot(e), RISK_EVERSION, "liquidation policy version %u is not 1 or %d",
                           out->version, RISK_LIQUIDATION_POLICY_VERSION);
     return RISK_OK;
+}
+
+/* Writes the fields of out's version only. */
+static void policy_out(const risk_liquidation_policy *p, risk_liquidation_policy *out)
+{
+    uint32_t version = out->version;
+    memcpy(out, p, policy_size(version));
+    out->version = version;
 }
 
 RISK_API int risk_engine_liquidation_policy(const risk_engine *engine, risk_liquidation_policy *out)
@@ -129,7 +156,7 @@ RISK_API int risk_engine_liquidation_policy(const risk_engine *engine, risk_liqu
     int rc = policy_out_check(engine, out);
     if (rc)
         return rc;
-    *out = *risk__engine_policy(engine);
+    policy_out(risk__engine_policy(engine), out);
     return RISK_OK;
 }
 
@@ -178,7 +205,7 @@ RISK_API int risk_engine_set_instrument_liquidation_policy(risk_engine *engine, 
         l->has_override = has;
         l->n_overrides = n;
     }
-    l->overrides[instrument] = *policy;
+    policy_upgrade(policy, &l->overrides[instrument]);
     l->has_override[instrument] = 1;
     risk__clear(&engine->errmsg);
     return RISK_OK;
@@ -192,7 +219,7 @@ RISK_API int risk_engine_instrument_liquidation_policy(const risk_engine *engine
     int rc = policy_out_check(engine, out);
     if (rc || (rc = instrument_check(engine, instrument)))
         return rc;
-    *out = *risk__instrument_policy(engine, instrument);
+    policy_out(risk__instrument_policy(engine, instrument), out);
     return RISK_OK;
 }
 

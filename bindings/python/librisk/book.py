@@ -222,7 +222,8 @@ _SCALING_FIELDS = ("mode", "reference", "min_factor", "max_factor", "z", "horizo
 _SCALING_C_NAMES = {k: ("reference_vol_annual" if k == "reference" else k) for k in _SCALING_FIELDS}
 # The "liquidation" object, engine-wide and per instrument (docs/book-format.md, section 6).
 _LIQUIDATION_FIELDS = ("exit_target", "buffer", "fee", "insurance_fee", "price_model", "penalty", "close_factor",
-                       "full_close_health", "bonus", "protocol_share", "min_notional")
+                       "full_close_health", "bonus", "protocol_share", "min_notional", "deficit",
+                       "backstop_account")
 _ACCOUNT_FIELDS = ("id", "margin_mode", "position_mode", "balances", "leverage", "positions")
 _POSITION_FIELDS = ("instrument", "qty", "entry", "side", "margin_mode", "isolated_margin")
 
@@ -283,6 +284,10 @@ def _check_liquidation(v, p):
             out[k] = _C.choice(v[k], q, ("buffer", "initial"))
         elif k == "price_model":
             out[k] = _C.choice(v[k], q, ("mark", "penalty"))
+        elif k == "deficit":
+            out[k] = _C.choice(v[k], q, ("report", "socialize"))
+        elif k == "backstop_account":
+            out[k] = None if v[k] is None else _C.integer(v[k], q, 0, 2 ** 64 - 1)
         else:
             out[k] = _C.number(v[k], q)
     return out

@@ -69,15 +69,22 @@ EXIT_BUFFER = 0                      # RISK_EXIT_BUFFER
 EXIT_INITIAL = 1                     # RISK_EXIT_INITIAL
 PRICE_MARK = 0                       # RISK_PRICE_MARK
 PRICE_PENALTY = 1                    # RISK_PRICE_PENALTY
-LIQUIDATION_POLICY_VERSION = 1       # RISK_LIQUIDATION_POLICY_VERSION
+LIQUIDATION_POLICY_VERSION = 2       # RISK_LIQUIDATION_POLICY_VERSION
 LIQUIDATION_ACTION_VERSION = 1       # RISK_LIQUIDATION_ACTION_VERSION
-LIQUIDATION_PLAN_VERSION = 1         # RISK_LIQUIDATION_PLAN_VERSION
+LIQUIDATION_PLAN_VERSION = 2         # RISK_LIQUIDATION_PLAN_VERSION
 INSURANCE_FUND_VERSION = 1           # RISK_INSURANCE_FUND_VERSION
 ADL_ENTRY_VERSION = 1                # RISK_ADL_ENTRY_VERSION
 ACTION_REDUCE = 1                    # RISK_ACTION_REDUCE
 ACTION_SEIZE = 2                     # RISK_ACTION_SEIZE
 ACTION_INSURANCE = 3                 # RISK_ACTION_INSURANCE
 ACTION_ADL = 4                       # RISK_ACTION_ADL
+ACTION_BACKSTOP = 5                  # RISK_ACTION_BACKSTOP
+ACTION_SOCIALIZE = 6                 # RISK_ACTION_SOCIALIZE
+DEFICIT_REPORT = 0                   # RISK_DEFICIT_REPORT
+DEFICIT_SOCIALIZE = 1                # RISK_DEFICIT_SOCIALIZE
+TRIGGER_CROSS = 1                    # RISK_TRIGGER_CROSS
+TRIGGER_ISOLATED = 2                 # RISK_TRIGGER_ISOLATED
+TRIGGER_BANKRUPT = 4                 # RISK_TRIGGER_BANKRUPT
 PLAN_NONE = 0                        # RISK_PLAN_NONE
 PLAN_PARTIAL = 1                     # RISK_PLAN_PARTIAL
 PLAN_LIMITED = 2                     # RISK_PLAN_LIMITED
@@ -355,13 +362,16 @@ class RiskLiquidationPolicy(ctypes.Structure):
         ("bonus", ctypes.c_double),
         ("protocol_share", ctypes.c_double),
         ("min_notional", ctypes.c_double),
+        ("deficit", ctypes.c_uint32),
+        ("has_backstop", ctypes.c_uint32),
+        ("backstop_account", ctypes.c_uint64),
     ]
 
     @classmethod
     def init(cls):
         """The equivalent of ``RISK_LIQUIDATION_POLICY_INIT``."""
         return cls(LIQUIDATION_POLICY_VERSION, EXIT_BUFFER, 0.02, 0.0, 0.0, PRICE_MARK, 0, 0.1, 1.0, 0.0, 0.0,
-                   0.0, 0.0)
+                   0.0, 0.0, DEFICIT_REPORT, 0, 0)
 
 
 class RiskLiquidationAction(ctypes.Structure):
@@ -400,12 +410,18 @@ class RiskLiquidationPlan(ctypes.Structure):
         ("equity_after", ctypes.c_double),
         ("deficit", ctypes.c_double),
         ("uncovered", ctypes.c_double),
+        ("trigger", ctypes.c_uint32),
+        ("trigger_instrument", ctypes.c_uint32),
+        ("trigger_leg", ctypes.c_uint32),
+        ("trigger_asset", ctypes.c_uint32),
+        ("fund_drawn", ctypes.c_double),
+        ("socialized", ctypes.c_double),
     ]
 
     @classmethod
     def init(cls):
         """The equivalent of ``RISK_LIQUIDATION_PLAN_INIT``."""
-        return cls(version=LIQUIDATION_PLAN_VERSION)
+        return cls(version=LIQUIDATION_PLAN_VERSION, trigger_instrument=ID_NONE, trigger_asset=ID_NONE)
 
 
 class RiskInsuranceFund(ctypes.Structure):

@@ -25,13 +25,17 @@ _LEGS = {ffi.SIDE_BOTH: None, ffi.SIDE_LONG: "long", ffi.SIDE_SHORT: "short"}
 
 #: Policy fields in the order of ``risk_liquidation_policy`` (the book's "liquidation" object).
 POLICY_FIELDS = ("exit_target", "buffer", "fee", "insurance_fee", "price_model", "penalty", "close_factor",
-                 "full_close_health", "bonus", "protocol_share", "min_notional")
+                 "full_close_health", "bonus", "protocol_share", "min_notional", "deficit", "backstop_account")
+DEFICITS = {"report": ffi.DEFICIT_REPORT, "socialize": ffi.DEFICIT_SOCIALIZE}
+#: Fields that are not numbers: names, or an account id (None: no backstop).
+_SPECIAL = ("exit_target", "price_model", "deficit", "backstop_account")
 
 
 class Policy:
     """A liquidation policy; defaults are ``RISK_LIQUIDATION_POLICY_INIT``'s.
 
-    ``exit_target`` is ``'buffer'`` or ``'initial'``, ``price_model`` ``'mark'`` or ``'penalty'``;
+    ``exit_target`` is ``'buffer'`` or ``'initial'``, ``price_model`` ``'mark'`` or ``'penalty'``,
+    ``deficit`` ``'report'`` or ``'socialize'``, ``backstop_account`` an account id or None;
     the other fields are numbers (see docs/book-format.md).
     """
     __slots__ = POLICY_FIELDS
@@ -40,8 +44,10 @@ class Policy:
         c = ffi.RiskLiquidationPolicy.init()
         self.exit_target = "buffer"
         self.price_model = "mark"
+        self.deficit = "report"
+        self.backstop_account = None
         for k in POLICY_FIELDS:
-            if k not in ("exit_target", "price_model"):
+            if k not in _SPECIAL:
                 setattr(self, k, getattr(c, k))
         for k, v in fields.items():
             if k not in POLICY_FIELDS:
@@ -56,10 +62,19 @@ class Policy:
         if self.price_model not in PRICE_MODELS:
             raise errors.make(errors.InvalidError, "price_model must be 'mark' or 'penalty' (got %r)"
                               % (self.price_model,))
+        if self.deficit not in DEFICITS:
+            raise errors.make(errors.InvalidError, "deficit must be 'report' or 'socialize' (got %r)"
+                              % (self.deficit,))
+        b = self.backstop_account
+        if b is not None and (isinstance(b, bool) or not isinstance(b, int) or not 0 <= b < 2 ** 64):
+            raise errors.make(errors.InvalidError, "backstop_account must be an account id or None (got %r)" % (b,))
         c.exit_target = EXIT_TARGETS[self.exit_target]
         c.price_model = PRICE_MODELS[self.price_model]
+        c.deficit = DEFICITS[self.deficit]
+        c.has_backstop = b is not None
+        c.backstop_account = b or 0
         for k in POLICY_FIELDS:
-            if k not in ("exit_target", "price_model"):
+            if k not in _SPECIAL:
                 setattr(c, k, float(getattr(self, k)))
         return c
 
@@ -68,8 +83,10 @@ class Policy:
         p = cls()
         p.exit_target = next(k for k, v in EXIT_TARGETS.items() if v == c.exit_target)
         p.price_model = next(k for k, v in PRICE_MODELS.items() if v == c.price_model)
+        p.deficit = next(k for k, v in DEFICITS.items() if v == c.deficit)
+        p.backstop_account = c.backstop_account if c.has_backstop else None
         for k in POLICY_FIELDS:
-            if k not in ("exit_target", "price_model"):
+            if k not in _SPECIAL:
                 setattr(p, k, getattr(c, k))
         return p
 
@@ -128,9 +145,11 @@ def insurance_fund(engine, asset):
 class Plan:
     """A liquidation plan: ``account_id``, ``outcome`` (``'none'``, ``'partial'``, ``'limited'``,
     ``'close_out'``), ``health_before``, ``health_after``, ``equity_before``, ``equity_after``,
-    ``deficit``, ``uncovered`` and ``actions`` (dicts in the ``librisk-plans/1`` shape)."""
+    ``deficit``, ``uncovered``, ``fund_drawn``, ``socialized``, ``trigger`` (a dict: ``"cross"``,
+    ``"isolated"``, ``"bankrupt"`` flags and the ``"instrument"``/``"leg"`` or ``"asset"`` that
+    triggered) and ``actions`` (dicts in the ``librisk-plans`` shape)."""
     __slots__ = ("account_id", "outcome", "health_before", "health_after", "equity_before", "equity_after",
-                 "deficit", "uncovered", "actions", "_header", "_raw")
+                 "deficit", "uncovered", "fund_drawn", "socialized", "trigger", "actions", "_header", "_raw")
 
     def as_dict(self):
         return {"account": self.account_id, "health_before": self.health_before, "health_after": self.health_after,
@@ -152,13 +171,31 @@ def _action_dict(engine, a):
              "bonus": a.bonus, "protocol_fee": a.protocol_fee}
     elif a.type == ffi.ACTION_INSURANCE:
         d = {"type": "insurance", "asset": asset, "amount": a.amount}
+    elif a.type == ffi.ACTION_SOCIALIZE:
+        d = {"type": "socialize", "counterparty": a.counterparty,
+             "instrument": engine.instrument_symbol(a.instrument) or a.instrument, "asset": asset,
+             "amount": a.amount}
     else:
-        d = {"type": "adl", "counterparty": a.counterparty,
+        d = {"type": "adl" if a.type == ffi.ACTION_ADL else "backstop", "counterparty": a.counterparty,
              "instrument": engine.instrument_symbol(a.instrument) or a.instrument, "side": _SIDES[a.side],
              "qty": a.qty, "price": a.price}
     leg = _LEGS.get(a.leg)
-    if leg and d["type"] in ("reduce", "adl"):
+    if leg and d["type"] in ("reduce", "adl", "backstop"):
         d["leg"] = leg
+    return d
+
+
+def _trigger_dict(engine, h):
+    """What made the account liquidatable, from a plan header."""
+    d = {"cross": bool(h.trigger & ffi.TRIGGER_CROSS), "isolated": bool(h.trigger & ffi.TRIGGER_ISOLATED),
+         "bankrupt": bool(h.trigger & ffi.TRIGGER_BANKRUPT)}
+    if h.trigger_instrument != ffi.ID_NONE:
+        d["instrument"] = engine.instrument_symbol(h.trigger_instrument) or h.trigger_instrument
+        leg = _LEGS.get(h.trigger_leg)
+        if leg:
+            d["leg"] = leg
+    if h.trigger_asset != ffi.ID_NONE:
+        d["asset"] = engine.asset_symbol(h.trigger_asset) or h.trigger_asset
     return d
 
 
@@ -179,8 +216,10 @@ def plan(account):
     p = Plan()
     p.account_id = header.account_id
     p.outcome = OUTCOMES[header.outcome]
-    for k in ("health_before", "health_after", "equity_before", "equity_after", "deficit", "uncovered"):
+    for k in ("health_before", "health_after", "equity_before", "equity_after", "deficit", "uncovered",
+              "fund_drawn", "socialized"):
         setattr(p, k, getattr(header, k))
+    p.trigger = _trigger_dict(engine, header)
     p.actions = [_action_dict(engine, a) for a in raw[:header.n_actions]]
     p._header = header
     p._raw = raw
