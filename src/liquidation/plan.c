@@ -1106,8 +1106,11 @@ static double minimize_with_seizes(planner *p, size_t first, double health)
     return f;
 }
 
-/* Cross positions the cross phase left untouched (skipped), in its rank order. */
-static uint32_t skipped_cross(planner *p, uint32_t *out)
+/* Positions no reduce of the plan touches, ranked. Cross (`isolated` 0): the ones the cross
+ * phase skipped, in its order (MM in V, largest first). Isolated: the healthy legs, largest
+ * equity (margin + PnL, in V) first, so that releasing them touches the fewest. Ties by
+ * instrument and leg. */
+static uint32_t untouched_ranked(planner *p, int isolated, uint32_t *out)
 {
     const risk_account *a = p->a;
     ranked *order = risk__malloc(p->e, (a->n_pos ? a->n_pos : 1) * sizeof *order);
@@ -1117,12 +1120,13 @@ static uint32_t skipped_cross(planner *p, uint32_t *out)
     }
     uint32_t n = 0, m = 0;
     for (uint32_t i = 0; i < a->n_pos; i++) {
-        if (a->pflags[i] & RISK__PF_ISOLATED)
-            continue;
         const risk__instrument *in = &p->e->instruments[a->inst[i]];
+        if (((a->pflags[i] & RISK__PF_ISOLATED) != 0) != isolated || (isolated && isolated_liquidatable(a, i, in)))
+            continue;
         risk__position_values pv;
         risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
-        order[n++] = (ranked){pv.mm * p->e->assets[in->settle].price, a->inst[i], a->pflags[i] & RISK__PF_LEG_MASK, i};
+        double key = isolated ? a->iso_margin[i] + pv.upnl : pv.mm;
+        order[n++] = (ranked){key * p->e->assets[in->settle].price, a->inst[i], a->pflags[i] & RISK__PF_LEG_MASK, i};
     }
     sort_ranked(order, n);
     for (uint32_t r = 0; r < n; r++) {
@@ -1135,33 +1139,6 @@ static uint32_t skipped_cross(planner *p, uint32_t *out)
     }
     risk__free(p->e, order);
     return m;
-}
-
-/* Isolated positions the plan has not touched, largest equity (margin + PnL, in V) first; ties
- * by instrument and leg: releasing the largest first touches the fewest positions. */
-static uint32_t healthy_isolated(planner *p, uint32_t *out)
-{
-    const risk_account *a = p->a;
-    ranked *order = risk__malloc(p->e, (a->n_pos ? a->n_pos : 1) * sizeof *order);
-    if (!order) {
-        p->nomem = 1;
-        return 0;
-    }
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < a->n_pos; i++) {
-        const risk__instrument *in = &p->e->instruments[a->inst[i]];
-        if (!(a->pflags[i] & RISK__PF_ISOLATED) || isolated_liquidatable(a, i, in))
-            continue;
-        risk__position_values pv;
-        risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
-        double held = (a->iso_margin[i] + pv.upnl) * p->e->assets[in->settle].price;
-        order[n++] = (ranked){held, a->inst[i], a->pflags[i] & RISK__PF_LEG_MASK, i};
-    }
-    sort_ranked(order, n);
-    for (uint32_t r = 0; r < n; r++)
-        out[r] = order[r].slot;
-    risk__free(p->e, order);
-    return n;
 }
 
 /* ------------------------------------------------------------ close-out, fund and ADL */
@@ -1519,10 +1496,10 @@ static double plan_partial(planner *p, double health_before)
             p->nomem = 1;
             return surplus;
         }
-        uint32_t n = skipped_cross(p, slots);
+        uint32_t n = untouched_ranked(p, 0, slots);
         surplus = plan_then_seize(p, surplus, health_before, slots, n);
         if (surplus < 0.0 && !p->limited && !p->nomem) {
-            n = healthy_isolated(p, slots);
+            n = untouched_ranked(p, 1, slots);
             surplus = plan_then_seize(p, surplus, health_before, slots, n);
         }
         if (surplus >= 0.0 && !p->nomem)
