@@ -1,10 +1,6 @@
-/* What-if fills, max order size and margin for resting orders.
+/* Max order size.
  *
- * A what-if fills a shadow copy of the account (core/shadow.c) with the account's own fill code
- * and evaluates it with the account's own evaluation, so its summary is bit-identical to the
- * account's after the same calls.
- *
- * Max order size: g(n), the `available` after a fill of n lots, is piecewise affine in n. Within
+ * g(n), the `available` after a fill of n lots, is piecewise affine in n. Within
  * one region (reducing the position, the exact close, growing a new or flipped position) the
  * target position's margin notional is affine in n (entries average linearly, in 1/E for inverse
  * contracts), so tier edges cut each region into pieces where the tier is fixed; the reducing
@@ -19,191 +15,13 @@
  * answer is the end of the first piece whose end is feasible, or the root inside the first
  * piece whose start is (a falling region binary-searched over its pieces). docs/whatif.md has
  * the derivation. */
-#include "margin/schedule.h"
+#include "orders/orders.h"
 
 #define N_CAP 1099511627776.0 /* 2^40 lots: a feasible quantity this large is reported as INFINITY */
 #define MAX_CUTS 192
 #define CONFIRM_STEPS 16
 #define TERMS_ON_STACK 64 /* (upnl, IM) or (C, R) pairs after the target: more go in one block */
 #define MEMO 8
-
-/* A validated order, resolved against the account. */
-typedef struct order_ctx {
-    const risk__instrument *in;
-    uint32_t instrument, leg;
-    double dir;   /* +1 buy, -1 sell */
-    double price; /* the fill price (the mark when the order said 0) */
-    int slot;     /* the account's position on (instrument, leg), -1 when none */
-} order_ctx;
-
-static double user_im_rate(const risk_account *a, uint32_t instrument)
-{
-    for (uint32_t i = 0; i < a->n_levs; i++)
-        if (a->levs[i].instrument == instrument)
-            return 1.0 / a->levs[i].leverage;
-    return 0.0;
-}
-
-/* Checks everything of an order but its quantity; fills *o. */
-static int order_resolve(risk_account *a, uint32_t instrument, uint32_t side, uint32_t leg, double price,
-                         order_ctx *o)
-{
-    const risk_engine *e = a->engine;
-    if (instrument >= e->n_instruments)
-        return risk__fail(e, &a->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
-    const risk__instrument *in = &e->instruments[instrument];
-    if (side != RISK_ORDER_BUY && side != RISK_ORDER_SELL)
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: unknown order side %u", in->symbol, side);
-    if (leg > RISK_SIDE_SHORT || (a->position_mode == RISK_POSITION_HEDGE) != (leg != RISK_SIDE_BOTH))
-        return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: leg %u does not fit the account's position mode",
-                          in->symbol, leg);
-    if (!isfinite(price) || price < 0.0)
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: price must be finite and >= 0 (0: the mark)",
-                          in->symbol);
-    if (price > 0.0 && !risk__is_whole_multiple(price, in->tick_size))
-        return risk__fail(e, &a->errmsg, RISK_ETICK, "%s: price %.17g is off the tick %.17g", in->symbol, price,
-                          in->tick_size);
-    o->in = in;
-    o->instrument = instrument;
-    o->leg = leg;
-    o->dir = side == RISK_ORDER_BUY ? 1.0 : -1.0;
-    o->price = price > 0.0 ? price : in->mark;
-    o->slot = risk__position_find(a, instrument, leg);
-    return RISK_OK;
-}
-
-/* Whether a hedge-leg fill of `qty` is impossible: reducing an absent leg, or past zero. */
-static int hedge_fill_invalid(const risk_account *sa, int slot, const order_ctx *o, double qty)
-{
-    if (o->leg == RISK_SIDE_BOTH)
-        return 0;
-    double leg_dir = o->leg == RISK_SIDE_LONG ? 1.0 : -1.0;
-    if (o->dir == leg_dir)
-        return 0; /* adds to the leg */
-    if (slot < 0)
-        return 1;
-    double next = sa->qty[slot] + o->dir * qty;
-    return next * leg_dir < 0.0 && fabs(next) >= 0.5 * o->in->lot_size;
-}
-
-/* Tops an isolated position up to its initial margin from the settle balance, as
- * risk_position_set_isolated_margin(p, initial margin of its position result) does; pv holds the
- * position's values. */
-static void isolated_top_up(risk_account *sa, uint32_t i, const risk__position_values *pv)
-{
-    const risk_engine *e = sa->engine;
-    uint32_t settle = e->instruments[sa->inst[i]].settle;
-    double im = pv->im;
-    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE))
-        im = risk__quantize(im, risk__asset_scale(&e->assets[settle]), 1);
-    if (im > sa->iso_margin[i]) {
-        risk__basket_add_unchecked(&sa->basket, settle, sa->iso_margin[i] - im);
-        sa->iso_margin[i] = im;
-    }
-}
-
-/* Fills `qty` (> 0, validated, hedge legs checked) of the order on a shadow whose position on
- * the order's (instrument, leg) is at `slot` (-1: none). The shadow has room for one more
- * position and every settle balance, so this never allocates. Returns the position's slot, -1
- * when the fill closed it; *pv gets its values (when pv is not NULL and it is open). */
-static int shadow_apply(risk__shadow *s, int slot, const order_ctx *o, double qty, risk__position_values *pv)
-{
-    risk_account *sa = &s->acct;
-    double delta = o->dir * qty;
-    uint32_t i;
-    if (slot >= 0) {
-        uint32_t before = sa->n_pos;
-        (void)risk__shadow_fill(s, (uint32_t)slot, delta, o->price); /* cannot fail: see above */
-        if (sa->n_pos < before)
-            return -1; /* closed: an isolated margin went back to the wallet */
-        i = (uint32_t)slot;
-    } else {
-        uint32_t flags = o->leg | (sa->margin_mode == RISK_MARGIN_ISOLATED ? RISK__PF_ISOLATED : 0u);
-        i = risk__shadow_append(s, o->instrument, flags, delta, o->price, user_im_rate(sa, o->instrument));
-    }
-    int isolated = (sa->pflags[i] & RISK__PF_ISOLATED) != 0;
-    if (pv || isolated) {
-        risk__position_values own, *v = pv ? pv : &own;
-        risk__position_values_compute(o->in, sa->qty[i], sa->entry[i], sa->im_rate[i], v);
-        if (isolated)
-            isolated_top_up(sa, i, v);
-    }
-    return (int)i;
-}
-
-static void shadow_summary(const risk__shadow *s, risk_account_summary *out)
-{
-    risk__account_values v;
-    risk__account_values_compute(&s->acct, &v);
-    risk__account_summary_fill(&s->acct, &v, out);
-}
-
-static int check_summary(risk_account *a, const risk_account_summary *out)
-{
-    if (!out)
-        return risk__fail(a->engine, &a->errmsg, RISK_ENULL, "summary_out is NULL");
-    if (out->version != RISK_ACCOUNT_SUMMARY_VERSION)
-        return risk__fail(a->engine, &a->errmsg, RISK_EVERSION, "account summary version %u is not %d",
-                          out->version, RISK_ACCOUNT_SUMMARY_VERSION);
-    return RISK_OK;
-}
-
-static int check_order(risk_account *a, const risk_order *order, order_ctx *o)
-{
-    const risk_engine *e = a->engine;
-    if (order->version != RISK_ORDER_VERSION)
-        return risk__fail(e, &a->errmsg, RISK_EVERSION, "order version %u is not %d", order->version,
-                          RISK_ORDER_VERSION);
-    int rc = order_resolve(a, order->instrument, order->side, order->leg, order->price, o);
-    if (rc)
-        return rc;
-    if (!isfinite(order->qty) || order->qty <= 0.0)
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: order qty must be finite and > 0", o->in->symbol);
-    if (!risk__is_whole_multiple(order->qty, o->in->lot_size))
-        return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %.17g is not a whole number of lots (lot %.17g)",
-                          o->in->symbol, order->qty, o->in->lot_size);
-    return RISK_OK;
-}
-
-static int hedge_fail(risk_account *a, const order_ctx *o)
-{
-    return risk__fail(a->engine, &a->errmsg, RISK_ESTATE, "%s: the order would reduce the %s leg past zero",
-                      o->in->symbol, o->leg == RISK_SIDE_LONG ? "long" : "short");
-}
-
-static int new_position_fail(risk_account *a)
-{
-    return risk__fail(a->engine, &a->errmsg, RISK_EINVAL, "an account holds at most %u positions",
-                      RISK__MAX_POSITIONS);
-}
-
-RISK_API int risk_account_whatif(const risk_account *account, const risk_order *order,
-                                 risk_account_summary *summary_out)
-{
-    if (!account)
-        return RISK_ENULL;
-    risk_account *a = (risk_account *)account; /* the message buffer is not account state */
-    if (!order)
-        return risk__fail(a->engine, &a->errmsg, RISK_ENULL, "order is NULL");
-    int rc = check_summary(a, summary_out);
-    order_ctx o;
-    if (rc || (rc = check_order(a, order, &o)))
-        return rc;
-    if (hedge_fill_invalid(a, o.slot, &o, order->qty))
-        return hedge_fail(a, &o);
-    if (o.slot < 0 && a->n_pos >= RISK__MAX_POSITIONS)
-        return new_position_fail(a);
-    risk__shadow s;
-    if (risk__shadow_init(&s, a, 1))
-        return risk__fail(a->engine, &a->errmsg, RISK_ENOMEM, "out of memory for a what-if");
-    (void)shadow_apply(&s, o.slot, &o, order->qty, NULL);
-    shadow_summary(&s, summary_out);
-    risk__shadow_release(&s);
-    risk__clear(&a->errmsg);
-    return RISK_OK;
-}
-
-/* ------------------------------------------------------------ max order size */
 
 /* The target position alone with the settle balance: a one-slot shadow moved by the same fill
  * code as the account. It points into itself: it lives in the model, set up once in place. */
@@ -222,7 +40,7 @@ typedef struct probe {
  * the same additions in the same order, without re-evaluating the account. */
 typedef struct model {
     const risk_account *a;
-    order_ctx o;
+    risk__order_ctx o;
     const risk__asset *settle;
     double lot, ps;          /* lot size; settle asset price in V */
     double scale;            /* valuation asset's 10^decimals; 0 when results are not quantized */
@@ -282,7 +100,7 @@ static void model_eval(model *M, double n, point *pt, int full)
     risk__position_values pv;
     int open = pa->n_pos != 0;
     if (n > 0.0)
-        open = shadow_apply(&p->sh, M->o.slot >= 0 ? 0 : -1, &M->o, n * M->lot, &pv) >= 0;
+        open = risk__order_fill(&p->sh, M->o.slot >= 0 ? 0 : -1, &M->o, n * M->lot, &pv) >= 0;
     else if (open)
         risk__position_values_compute(M->o.in, p->qty, p->entry, p->im_rate, &pv);
     int cross = open && !(p->pflags & RISK__PF_ISOLATED);
@@ -343,7 +161,7 @@ static double model_avail(model *M, double n)
 
 /* Splits the account's sums at the target position and the settle balance (RISK_ENOMEM when the
  * terms after them need a block and there is no memory). */
-static int model_init(model *M, const risk_account *a, const order_ctx *o)
+static int model_init(model *M, const risk_account *a, const risk__order_ctx *o)
 {
     const risk_engine *e = a->engine;
     M->a = a;
@@ -367,7 +185,7 @@ static int model_init(model *M, const risk_account *a, const order_ctx *o)
         M->isolated = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
         first_after = i + 1;
     } else {
-        M->im_rate = user_im_rate(a, o->instrument);
+        M->im_rate = risk__user_im_rate(a, o->instrument);
         M->isolated = a->margin_mode == RISK_MARGIN_ISOLATED;
     }
     const risk_basket *bk = &a->basket;
@@ -766,12 +584,12 @@ RISK_API int risk_account_max_order_qty(const risk_account *account, uint32_t in
     risk_account *a = (risk_account *)account;
     if (!qty_out)
         return risk__fail(a->engine, &a->errmsg, RISK_ENULL, "qty_out is NULL");
-    order_ctx o;
-    int rc = order_resolve(a, instrument, side, leg, price, &o);
+    risk__order_ctx o;
+    int rc = risk__order_resolve(a, instrument, side, leg, price, &o);
     if (rc)
         return rc;
     if (o.slot < 0 && a->n_pos >= RISK__MAX_POSITIONS)
-        return new_position_fail(a);
+        return risk__order_new_position_fail(a);
     model M;
     if (model_init(&M, a, &o))
         return risk__fail(a->engine, &a->errmsg, RISK_ENOMEM, "out of memory for a max-order query");
@@ -822,89 +640,4 @@ RISK_API int risk_account_max_order_qty(const risk_account *account, uint32_t in
     *qty_out = n * M.lot;
     risk__clear(&a->errmsg);
     return RISK_OK;
-}
-
-/* ------------------------------------------------------------ resting orders */
-
-/* Fills, on a reset shadow, the orders of `instrument` (every instrument when RISK_ID_NONE) that
- * `pick` selects: those of one side, or those flagged in `flags`. */
-static int shadow_apply_orders(risk__shadow *s, risk_account *a, const risk_order *orders, size_t n,
-                               uint32_t instrument, uint32_t side, const unsigned char *flags)
-{
-    risk__shadow_reset(s, a);
-    for (size_t j = 0; j < n; j++) {
-        const risk_order *r = &orders[j];
-        if (flags ? !flags[j] : r->instrument != instrument || r->side != side)
-            continue;
-        order_ctx o;
-        (void)order_resolve(a, r->instrument, r->side, r->leg, r->price, &o); /* checked already */
-        int slot = risk__position_find(&s->acct, o.instrument, o.leg);
-        if (hedge_fill_invalid(&s->acct, slot, &o, r->qty))
-            return hedge_fail(a, &o);
-        (void)shadow_apply(s, slot, &o, r->qty, NULL);
-    }
-    return RISK_OK;
-}
-
-#define FLAGS_ON_STACK 64
-
-RISK_API int risk_account_orders_summary(const risk_account *account, const risk_order *orders, size_t n_orders,
-                                         risk_account_summary *summary_out, uint32_t *fills_out)
-{
-    if (!account)
-        return RISK_ENULL;
-    risk_account *a = (risk_account *)account;
-    const risk_engine *e = a->engine;
-    if (!orders && n_orders)
-        return risk__fail(e, &a->errmsg, RISK_ENULL, "orders is NULL");
-    int rc = check_summary(a, summary_out);
-    if (rc)
-        return rc;
-    order_ctx o;
-    for (size_t k = 0; k < n_orders; k++)
-        if ((rc = check_order(a, &orders[k], &o)))
-            return rc;
-    if (n_orders > RISK__MAX_POSITIONS)
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "at most %u orders", RISK__MAX_POSITIONS);
-    unsigned char stack_flags[FLAGS_ON_STACK];
-    unsigned char *fills = n_orders <= FLAGS_ON_STACK ? stack_flags : risk__malloc(e, n_orders);
-    risk__shadow s;
-    if (!fills || risk__shadow_init(&s, a, (uint32_t)n_orders)) {
-        if (fills != stack_flags)
-            risk__free(e, fills);
-        return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for a what-if");
-    }
-    risk_account_summary summary;
-    summary.version = RISK_ACCOUNT_SUMMARY_VERSION;
-    /* Each instrument's worse side, alone on the account (decided at its first order). */
-    for (size_t k = 0; k < n_orders && rc == RISK_OK; k++) {
-        size_t first = 0;
-        while (orders[first].instrument != orders[k].instrument)
-            first++;
-        if (first != k)
-            continue;
-        double avail[2];
-        for (uint32_t side = RISK_ORDER_BUY; side <= RISK_ORDER_SELL && rc == RISK_OK; side++) {
-            rc = shadow_apply_orders(&s, a, orders, n_orders, orders[k].instrument, side, NULL);
-            shadow_summary(&s, &summary);
-            avail[side - 1] = summary.available;
-        }
-        uint32_t worse = avail[1] < avail[0] ? RISK_ORDER_SELL : RISK_ORDER_BUY;
-        for (size_t j = k; j < n_orders; j++)
-            if (orders[j].instrument == orders[k].instrument)
-                fills[j] = orders[j].side == worse;
-    }
-    /* Every instrument's worse side together. */
-    if (rc == RISK_OK && (rc = shadow_apply_orders(&s, a, orders, n_orders, RISK_ID_NONE, 0, fills)) == RISK_OK)
-        shadow_summary(&s, &summary);
-    risk__shadow_release(&s);
-    if (rc == RISK_OK) {
-        *summary_out = summary;
-        for (size_t j = 0; fills_out && j < n_orders; j++)
-            fills_out[j] = fills[j];
-        risk__clear(&a->errmsg);
-    }
-    if (fills != stack_flags)
-        risk__free(e, fills);
-    return rc;
 }
