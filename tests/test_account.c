@@ -825,6 +825,78 @@ static void test_account_evaluate_isolated(void **state)
     risk_engine_free(b.e);
 }
 
+/* Issue 8 defect 7: an account whose cross pool is far from MM (health factor 1,295) is still
+ * liquidatable through one isolated position; the per-position flag says which. */
+static void test_account_liquidatable_flag_names_the_position(void **state)
+{
+    (void)state;
+    book b;
+    book_init(&b, RISK_ENGINE_NO_QUANTIZE);
+    risk_account *acc = tu_account(b.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    /* Cross: 38,850 USDT against ETHUSDT 1 @ 3,000 (MM at the entry, 3,000 x 1 % = 30):
+     * HF = 38,850 / 30 = 1,295. */
+    tu_balance(acc, b.usdt, 38850.0);
+    (void)tu_open_simple(acc, b.ethusdt, 1.0, 3000.0);
+    /* Isolated BTCUSDT long 1 @ 50,000 with 500 of margin, mark 49,600: 500 - 400 = 100 < MM
+     * 49,600 x 0.5 % = 248. */
+    (void)tu_open(acc, b.btcusdt, RISK_SIDE_BOTH, RISK_MARGIN_ISOLATED, 1.0, 50000.0, 500.0);
+    tu_mark(b.e, b.btcusdt, 49600.0);
+    risk_account_summary s = tu_eval(acc);
+    tu_assert_rel(s.health_factor, 1295.0, 1e-14);
+    assert_int_equal(s.state, RISK_STATE_LIQUIDATABLE);
+    assert_int_equal(s.n_isolated_liquidatable, 1);
+    risk_position_result r[2];
+    assert_int_equal(tu_results(acc, r, 2), 2);
+    assert_int_equal(r[0].margin_mode, RISK_MARGIN_CROSS);
+    assert_false(r[0].flags & RISK_RESULT_LIQUIDATABLE); /* the cross pool is healthy */
+    tu_assert_bits(r[0].isolated_margin, 0.0);
+    assert_int_equal(r[1].margin_mode, RISK_MARGIN_ISOLATED);
+    assert_true(r[1].flags & RISK_RESULT_LIQUIDATABLE); /* this one is why */
+    tu_assert_bits(r[1].isolated_margin, 500.0);
+    tu_assert_rel(r[1].maintenance_margin, 248.0, 1e-14);
+    tu_assert_rel(r[1].unrealized_pnl, -400.0, 1e-14);
+    /* Back over its MM (500 - 200 = 300 > 249): no flag, and the account is healthy. */
+    tu_mark(b.e, b.btcusdt, 49800.0);
+    assert_int_equal(tu_results(acc, r, 2), 2);
+    assert_false(r[1].flags & RISK_RESULT_LIQUIDATABLE);
+    assert_int_equal(tu_eval(acc).state, RISK_STATE_HEALTHY);
+    /* Cross pool under MM: the cross position carries the flag, the isolated one does not. */
+    tu_balance(acc, b.usdt, 20.0);
+    assert_int_equal(tu_results(acc, r, 2), 2);
+    assert_true(r[0].flags & RISK_RESULT_LIQUIDATABLE);
+    assert_false(r[1].flags & RISK_RESULT_LIQUIDATABLE);
+    risk_account_free(acc);
+    risk_engine_free(b.e);
+}
+
+/* Messages print quantities and prices as the shortest decimal that reads back exactly. */
+static void test_account_messages_print_exact_short_numbers(void **state)
+{
+    (void)state;
+    book b;
+    book_init(&b, 0);
+    risk_account *acc = tu_account(b.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    risk_position_spec spec = RISK_POSITION_SPEC_INIT;
+    spec.instrument = b.btcusdt;
+    spec.qty = 0.0005;
+    spec.entry = 50000.0;
+    tu_assert_status(risk_account_open_position(acc, &spec, NULL), RISK_ELOT);
+    assert_string_equal(risk_account_errmsg(acc), "BTCUSDT: qty 0.0005 is not a whole number of lots (lot 0.001)");
+    spec.qty = 13.945300000000001; /* the double just above 13.9453: its digits are kept */
+    tu_assert_status(risk_account_open_position(acc, &spec, NULL), RISK_ELOT);
+    assert_string_equal(risk_account_errmsg(acc),
+                        "BTCUSDT: qty 13.945300000000001 is not a whole number of lots (lot 0.001)");
+    spec.qty = 0.1;
+    risk_position *p = NULL;
+    tu_assert_status(risk_account_open_position(acc, &spec, &p), RISK_OK);
+    tu_assert_status(risk_position_adjust(p, 0.1, 50000.05), RISK_ETICK);
+    assert_string_equal(risk_account_errmsg(acc), "BTCUSDT: price 50000.05 is off the tick 0.1");
+    tu_assert_status(risk_account_set_leverage(acc, b.btcusdt, 1e9), RISK_ELEVERAGE);
+    assert_non_null(strstr(risk_account_errmsg(acc), "leverage 1e+09 above"));
+    risk_account_free(acc);
+    risk_engine_free(b.e);
+}
+
 /* healthy -> margin call -> liquidatable -> bankrupt as the mark falls. */
 static void test_account_states(void **state)
 {
@@ -1286,6 +1358,8 @@ int main(void)
         cmocka_unit_test(test_account_adjust_hedge_legs),
         cmocka_unit_test(test_account_adjust_rejects_bad_input),
         cmocka_unit_test(test_account_close_position),
+        cmocka_unit_test(test_account_liquidatable_flag_names_the_position),
+        cmocka_unit_test(test_account_messages_print_exact_short_numbers),
         cmocka_unit_test(test_account_isolated_fills_and_margin),
         cmocka_unit_test(test_account_fills_out_of_memory),
     };

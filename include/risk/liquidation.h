@@ -394,6 +394,35 @@ RISK_API RISK_NODISCARD int risk_account_apply_plan(risk_account *account, const
 RISK_API RISK_NODISCARD int risk_engine_adl_ranking(const risk_engine *engine, uint32_t instrument, uint32_t side,
                                                     risk_adl_entry *out, size_t capacity, size_t *count_out);
 
+/**
+ * @brief The liquidation price of a spot balance: the price of @p asset, in the valuation asset
+ * V, at which the account's cross pool reaches its MM (health factor 1), all other prices held.
+ *
+ * The asset's price and the marks of every instrument whose underlying is @p asset move by one
+ * ratio, as for the position liquidation prices (::risk_position_result), so a cross position on
+ * the asset has its liquidation price at the same move (Drift's spotLiquidationPrice also moves
+ * the perp market that shares the spot market's oracle). Isolated positions are not in the
+ * cross pool and do not count. Tiers are re-solved as for the position prices. When the pool is
+ * already under its MM, the price is the one at which it is back at MM. The asset need not be
+ * held: without a balance, the price is where the cross positions on it alone bring the pool to
+ * MM. docs/formulas.md gives the derivation.
+ *
+ * Not rounded: an asset's `decimals` quantize amounts, and assets carry no price grid.
+ *
+ * @param[in] account The account.
+ * @param[in] asset Asset id.
+ * @param[out] price_out The price in V per unit of the asset, > 0; NaN when no price brings the
+ *             pool to MM (the asset moves nothing that matters, a balance that cannot sink the
+ *             pool, the valuation asset itself).
+ * @retval RISK_OK Done (also when the price is NaN).
+ * @retval RISK_ENULL NULL account or price_out.
+ * @retval RISK_ENOTFOUND Unknown asset.
+ * @par Thread safety
+ * Reads the account and its engine; never allocates.
+ */
+RISK_API RISK_NODISCARD int risk_account_spot_liquidation_price(const risk_account *account, uint32_t asset,
+                                                                double *price_out);
+
 RISK_END_DECLS
 
 /** @} */

@@ -89,8 +89,8 @@ RISK_API int risk_account_set_leverage(risk_account *account, uint32_t instrumen
     if (!isfinite(leverage) || leverage < 1.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: leverage must be finite and >= 1", in->symbol);
     if (leverage > in->schedule.max_leverage)
-        return risk__fail(e, &a->errmsg, RISK_ELEVERAGE, "%s: leverage %.17g above the schedule's maximum %.17g",
-                          in->symbol, leverage, in->schedule.max_leverage);
+        return risk__fail(e, &a->errmsg, RISK_ELEVERAGE, "%s: leverage %s above the schedule's maximum %s",
+                          in->symbol, RISK__NUM(leverage), RISK__NUM(in->schedule.max_leverage));
     risk__leverage *l = (risk__leverage *)leverage_find(a, instrument);
     if (!l) {
         if (a->n_levs == a->cap_levs) {
@@ -258,8 +258,8 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
                           in->symbol);
     }
     if (!risk__is_whole_multiple(spec->qty, in->lot_size))
-        return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %.17g is not a whole number of lots (lot %.17g)",
-                          in->symbol, spec->qty, in->lot_size);
+        return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %s is not a whole number of lots (lot %s)",
+                          in->symbol, RISK__NUM(spec->qty), RISK__NUM(in->lot_size));
     uint32_t mode = spec->margin_mode == RISK_MARGIN_DEFAULT ? a->margin_mode : spec->margin_mode;
     if (!isfinite(spec->isolated_margin) || spec->isolated_margin < 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: isolated_margin must be finite and >= 0", in->symbol);
@@ -321,11 +321,11 @@ static int fill_check(risk_account *a, const risk__instrument *in, double qty, d
     if (!isfinite(qty) || !isfinite(price) || price <= 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: fill qty and price must be finite, price > 0", in->symbol);
     if (!risk__is_whole_multiple(qty, in->lot_size))
-        return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %.17g is not a whole number of lots (lot %.17g)",
-                          in->symbol, qty, in->lot_size);
+        return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %s is not a whole number of lots (lot %s)",
+                          in->symbol, RISK__NUM(qty), RISK__NUM(in->lot_size));
     if (!risk__is_whole_multiple(price, in->tick_size))
-        return risk__fail(e, &a->errmsg, RISK_ETICK, "%s: price %.17g is off the tick %.17g", in->symbol, price,
-                          in->tick_size);
+        return risk__fail(e, &a->errmsg, RISK_ETICK, "%s: price %s is off the tick %s", in->symbol, RISK__NUM(price),
+                          RISK__NUM(in->tick_size));
     return RISK_OK;
 }
 

@@ -318,8 +318,8 @@ RISK_API int risk_engine_set_valuation_asset(risk_engine *engine, uint32_t asset
         return risk__fail(engine, &engine->errmsg, RISK_ENOTFOUND, "unknown asset %u", asset);
     if (engine->assets[asset].price != 1.0)
         return risk__fail(engine, &engine->errmsg, RISK_EINVAL,
-                          "asset %s has price %.17g: the valuation asset's price must be 1",
-                          engine->assets[asset].symbol, engine->assets[asset].price);
+                          "asset %s has price %s: the valuation asset's price must be 1",
+                          engine->assets[asset].symbol, RISK__NUM(engine->assets[asset].price));
     engine->valuation = asset;
     risk__clear(&engine->errmsg);
     return RISK_OK;

@@ -190,6 +190,17 @@ static inline double risk__quantize(double value, double quantum_scale, int up)
     return risk__whole_against(n, up) / quantum_scale;
 }
 
+/* ---- numbers in messages (core/numfmt.c) */
+/* Writes the shortest decimal (at most 17 significant digits, %g style) that reads back as x,
+ * so a message shows 0.0005 for the double nearest 0.0005 and 13.945300000000001 for the one
+ * just above 13.9453: exact, without the noise of %.17g. "nan", "inf", "-inf" when not finite.
+ * Returns buf. */
+const char *risk__fmt_double(char *buf, size_t size, double x);
+#define RISK__NUM_LEN 32
+/* risk__fmt_double into a buffer that lives until the end of the enclosing block, for one
+ * argument of a message: risk__fail(..., "qty %s", RISK__NUM(qty)). */
+#define RISK__NUM(x) risk__fmt_double((char[RISK__NUM_LEN]){0}, RISK__NUM_LEN, (x))
+
 /* ---- engine internals (core/engine.c) */
 void risk__engine_retain(risk_engine *e);
 void risk__engine_release(risk_engine *e);

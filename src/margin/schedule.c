@@ -98,8 +98,8 @@ RISK_API int risk_engine_instrument_margin(const risk_engine *engine, uint32_t i
     if (!isfinite(leverage) || (leverage != 0.0 && leverage < 1.0))
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "leverage must be 0 or finite and >= 1");
     if (leverage > s->max_leverage)
-        return risk__fail(e, &e->errmsg, RISK_ELEVERAGE, "leverage %.17g above the schedule's maximum %.17g",
-                          leverage, s->max_leverage);
+        return risk__fail(e, &e->errmsg, RISK_ELEVERAGE, "leverage %s above the schedule's maximum %s",
+                          RISK__NUM(leverage), RISK__NUM(s->max_leverage));
     uint32_t t = risk__schedule_tier(s, notional);
     if (im_out)
         *im_out = notional * risk__schedule_im_rate(s, t, leverage > 0.0 ? 1.0 / leverage : 0.0);

@@ -1060,6 +1060,15 @@ class Account(_Handle):
         from . import whatif as _whatif
         return _whatif.orders_summary(self, orders)
 
+    def spot_liquidation_price(self, asset):
+        """The price of ``asset`` (symbol or id), in the valuation asset, at which the cross pool
+        reaches its MM, the marks of the instruments on the asset moving with it; None when no
+        price does (``risk_account_spot_liquidation_price``)."""
+        out = ctypes.c_double()
+        ffi.lib().risk_account_spot_liquidation_price(self._require(), self._engine._asset_id(asset),
+                                                      ctypes.byref(out))
+        return _value_or_none(out.value)
+
     def position_results(self):
         """Per-position results with liquidation and bankruptcy prices: a list of PositionResult."""
         ptr = self._require()

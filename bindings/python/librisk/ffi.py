@@ -761,6 +761,7 @@ _FUNCTIONS = {
     "risk_account_apply_plan": (_i32, [AccountP, _P(RiskLiquidationPlan), _P(RiskLiquidationAction), _sz],
                                 ("account", 0)),
     "risk_engine_adl_ranking": (_i32, [EngineP, _u32, _u32, _P(RiskAdlEntry), _sz, _P(_sz)], ("engine", 0)),
+    "risk_account_spot_liquidation_price": (_i32, [AccountP, _u32, _P(_dbl)], ("account", 0)),
     # whatif.h
     "risk_account_whatif": (_i32, [AccountP, _P(RiskOrder), _P(RiskAccountSummary)], ("account", 0)),
     "risk_account_max_order_qty": (_i32, [AccountP, _u32, _u32, _u32, _dbl, _P(_dbl)], ("account", 0)),
