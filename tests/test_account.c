@@ -1331,6 +1331,49 @@ static void test_account_fills_out_of_memory(void **state)
     (void)tu_oom_walk(&c4);
 }
 
+/* Issue 9 defect 2: the getters returned values read through a NULL handle (a segfault). */
+static void test_account_getters_on_null_handles(void **state)
+{
+    (void)state;
+    assert_int_equal(risk_account_id(NULL), 0);
+    assert_int_equal(risk_account_margin_mode(NULL), RISK_ID_NONE);
+    assert_int_equal(risk_account_position_mode(NULL), RISK_ID_NONE);
+    assert_int_equal(risk_account_position_count(NULL), 0);
+    assert_int_equal(risk_position_instrument(NULL), RISK_ID_NONE);
+    assert_int_equal(risk_position_side(NULL), RISK_ID_NONE);
+    assert_int_equal(risk_position_leg(NULL), RISK_ID_NONE);
+    assert_int_equal(risk_position_margin_mode(NULL), RISK_ID_NONE);
+    assert_true(isnan(risk_position_qty(NULL)));
+    assert_true(isnan(risk_position_entry(NULL)));
+    assert_true(isnan(risk_position_isolated_margin(NULL)));
+    assert_null(risk_position_account(NULL));
+}
+
+/* Issue 9 defect 3: reducing 1e9 contracts (lot 0.001) by 999,999,997.885 left
+ * 2.1150000095367432, off the lot grid, so the position could never be closed. Fills land on the
+ * grid: the nearest double to 2.115. */
+static void test_account_fills_stay_on_the_lot_grid(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
+    uint32_t btc = tu_asset(e, "BTC", 1.0, 8);
+    risk_margin_tier t = tu_tier(1e15, 0.004, 125.0);
+    uint32_t inst = tu_linear(e, "BTCUSDT", btc, usdt, 1.0, 0.001, 0.1, 1.0, &t, 1);
+    risk_account *acc = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, usdt, 1e9);
+    risk_position *pos = tu_open(acc, inst, RISK_SIDE_BOTH, RISK_MARGIN_ISOLATED, 1e9, 1.0, 1e8);
+    assert_true(1e9 - 999999997.885 != 2.115); /* the drift the fill must not keep */
+    tu_assert_status(risk_position_adjust(pos, -999999997.885, 1.0), RISK_OK);
+    assert_true(risk_position_qty(pos) == 2.115);
+    tu_assert_status(risk_position_close(pos, 1.0), RISK_OK);
+    assert_int_equal(risk_account_position_count(acc), 0);
+    risk_account_free(acc);
+    risk_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1362,6 +1405,8 @@ int main(void)
         cmocka_unit_test(test_account_messages_print_exact_short_numbers),
         cmocka_unit_test(test_account_isolated_fills_and_margin),
         cmocka_unit_test(test_account_fills_out_of_memory),
+        cmocka_unit_test(test_account_getters_on_null_handles),
+        cmocka_unit_test(test_account_fills_stay_on_the_lot_grid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -592,6 +592,35 @@ static void test_basket_growth_out_of_memory(void **state)
     assert_true(tu_oom_walk(&c) >= 1);
 }
 
+/* Issue 9 defect 6: past ~1.1e15 quanta the rounding tolerance (4 ulps) exceeded a quantum, so
+ * rounding up fell below the exact value: a debt of exactly 2e9 USDT (2e15 quanta) reported
+ * liabilities of 1,999,999,999.999999. Up stays at or above the exact value, down at or below,
+ * at every scale up to 2^52 quanta. */
+static void test_basket_rounding_holds_at_large_amounts(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
+    risk_basket *b = new_basket(e);
+    set_bal(b, usdt, -2e9);
+    risk_basket_summary s = RISK_BASKET_SUMMARY_INIT;
+    tu_assert_status(risk_basket_evaluate(b, &s), RISK_OK);
+    assert_true(s.liabilities == 2e9);
+    for (double amount = 1e6; amount < 4.5e9; amount *= 1.37) {
+        double x = floor(amount * 1e6) / 1e6; /* a decimal of 6 places, as a double */
+        set_bal(b, usdt, -x);
+        tu_assert_status(risk_basket_evaluate(b, &s), RISK_OK);
+        assert_true(s.liabilities >= x);
+        set_bal(b, usdt, x);
+        tu_assert_status(risk_basket_evaluate(b, &s), RISK_OK);
+        assert_true(s.collateral_value <= x);
+    }
+    risk_basket_free(b);
+    risk_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -611,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_basket_new_out_of_memory),
         cmocka_unit_test(test_basket_set_balance_out_of_memory),
         cmocka_unit_test(test_basket_growth_out_of_memory),
+        cmocka_unit_test(test_basket_rounding_holds_at_large_amounts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -874,6 +874,89 @@ static void test_plan_version_1_structs(void **state)
     doge_free(&d);
 }
 
+/* Issue 9 defect 1: a position above 2^53 lots (a short of 1e17 ETH at lot 0.001, 1e9
+ * contracts at lot 1e-9) made the plan's search spin forever (k and k + 1 lots are the same
+ * double). Such positions are refused; at exactly 2^53 lots (of a coin at 1e-6) the plan ends. */
+static void test_plan_largest_positions_end(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
+    uint32_t eth = tu_asset(e, "ETH", 2664.06, 8);
+    risk_margin_tier t = one_tier(0.01, 50.0);
+    uint32_t fine = tu_linear(e, "ETHUSDT", eth, usdt, 1.0, 0.001, 0.01, 2664.06, &t, 1);
+    uint32_t tiny = tu_linear(e, "ETHTINY", eth, usdt, 1.0, 1e-9, 0.01, 2664.06, &t, 1);
+    uint32_t pepe = tu_asset(e, "PEPE", 1e-6, 8);
+    uint32_t whole = tu_linear(e, "PEPEUSDT", pepe, usdt, 1.0, 1.0, 1e-9, 1e-6, &t, 1);
+    risk_account *acc = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    risk_position_spec spec = RISK_POSITION_SPEC_INIT;
+    spec.instrument = fine;
+    spec.qty = -1e17;
+    spec.entry = 2664.06;
+    tu_assert_status(risk_account_open_position(acc, &spec, NULL), RISK_EINVAL);
+    assert_non_null(strstr(risk_account_errmsg(acc), "2^53 lots"));
+    spec.instrument = tiny;
+    spec.qty = 1e9;
+    tu_assert_status(risk_account_open_position(acc, &spec, NULL), RISK_EINVAL);
+    assert_int_equal(risk_account_position_count(acc), 0);
+    /* 2^53 lots exactly: accepted, liquidatable, and the plan ends */
+    risk_position *pos = tu_open_simple(acc, whole, -9007199254740992.0, 1e-6);
+    tu_assert_status(risk_position_adjust(pos, -2.0, 1e-6), RISK_EINVAL); /* beyond (2^53 + 1 is not a double) */
+    tu_balance(acc, usdt, 5e7); /* MM 1 % x 9.007e9 = 9.007e7 */
+    assert_int_equal(tu_eval(acc).state, RISK_STATE_LIQUIDATABLE);
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_PARTIAL);
+    apply(acc, &p);
+    assert_true(tu_eval(acc).health_factor >= 1.0);
+    risk_account_free(acc);
+    risk_engine_free(e);
+}
+
+/* Issue 9 defect 4: closing an isolated position that lost more than its margin (100 margin,
+ * -137.96 PnL) puts -37.96 into the wallet (45 USDT); the cross pool, healthy before (a long of
+ * 10 at 100, MM 10, HF 4.5), is then liquidatable (7.04 / 10). The plan goes on with the cross
+ * pool, closing the least that reaches 7.04 >= 3 x (10 - k): 8 of the 10, instead of reporting
+ * success on an account the next plan would find liquidatable. */
+static void test_plan_isolated_loss_beyond_margin_reaches_the_cross_pool(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
+    uint32_t btc = tu_asset(e, "BTC", 100.0, 8);
+    uint32_t eth = tu_asset(e, "ETH", 10.0, 8);
+    risk_margin_tier t = one_tier(0.01, 50.0);
+    uint32_t cross = tu_linear(e, "BTCUSDT", btc, usdt, 1.0, 1.0, 0.1, 100.0, &t, 1);
+    uint32_t iso = tu_linear(e, "ETHUSDT", eth, usdt, 1.0, 1.0, 0.01, 10.0, &t, 1);
+    risk_account *acc = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, usdt, 45.0);
+    (void)tu_open_simple(acc, cross, 10.0, 100.0);
+    (void)tu_open(acc, iso, RISK_SIDE_BOTH, RISK_MARGIN_ISOLATED, 100.0, 11.3796, 100.0);
+    risk_account_summary s = tu_eval(acc);
+    tu_assert_near(s.health_factor, 4.5, 1e-12);
+    assert_int_equal(s.n_isolated_liquidatable, 1);
+    plan_out p;
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.trigger, RISK_TRIGGER_ISOLATED);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_PARTIAL);
+    assert_int_equal(p.plan.n_actions, 2);
+    assert_int_equal(p.acts[0].instrument, iso);
+    tu_assert_near(p.acts[0].qty, 100.0, 0.0);
+    assert_int_equal(p.acts[1].instrument, cross);
+    tu_assert_near(p.acts[1].qty, 8.0, 0.0);
+    apply(acc, &p);
+    s = tu_eval(acc);
+    assert_true(s.state != RISK_STATE_LIQUIDATABLE && s.state != RISK_STATE_BANKRUPT);
+    plan_of(acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_NONE);
+    risk_account_free(acc);
+    risk_engine_free(e);
+}
+
 /* ================================================================== tiers and ordering */
 
 /* Binance-style step-down: a 2-tier schedule; the plan closes the least that brings MM under
@@ -1169,6 +1252,10 @@ static unsigned check_minimal(const book *twin, risk_account *t, const plan_out 
                               uint32_t exit_target)
 {
     unsigned checked = 0;
+    /* an isolated loss beyond its margin may make the cross pool liquidatable: the plan then
+     * reduces cross positions too, for the cross target */
+    for (size_t k = 0; k < p->plan.n_actions && !cross_triggered; k++)
+        cross_triggered = p->acts[k].type == RISK_ACTION_REDUCE && isinf(isolated_surplus_of(t, &p->acts[k], exit_target, 0.02));
     for (size_t k = 0; k < p->plan.n_actions; k++) {
         if (p->acts[k].type != RISK_ACTION_REDUCE || p->acts[k].qty < 1.5 * lot_of(twin, p->acts[k].instrument))
             continue;
@@ -1565,6 +1652,8 @@ int main(void)
         cmocka_unit_test(test_plan_full_repayment_leaves_no_dust),
         cmocka_unit_test(test_plan_names_the_isolated_trigger),
         cmocka_unit_test(test_plan_version_1_structs),
+        cmocka_unit_test(test_plan_largest_positions_end),
+        cmocka_unit_test(test_plan_isolated_loss_beyond_margin_reaches_the_cross_pool),
         cmocka_unit_test(test_plan_invariants_random_buffer),
         cmocka_unit_test(test_plan_invariants_random_initial_penalty),
         cmocka_unit_test(test_plan_invariants_random_aave_loans),

@@ -279,7 +279,7 @@ RISK_API RISK_NODISCARD int risk_account_position_results(const risk_account *ac
 
 /**
  * @brief The account's external id.
- * @param[in] account The account (not NULL).
+ * @param[in] account The account; NULL gives 0.
  * @return The id.
  * @par Thread safety
  * Reads the account.
@@ -288,7 +288,7 @@ RISK_API uint64_t risk_account_id(const risk_account *account);
 
 /**
  * @brief The account's default margin mode.
- * @param[in] account The account (not NULL).
+ * @param[in] account The account; NULL gives ::RISK_ID_NONE.
  * @return ::RISK_MARGIN_CROSS or ::RISK_MARGIN_ISOLATED.
  * @par Thread safety
  * Reads the account.
@@ -297,7 +297,7 @@ RISK_API uint32_t risk_account_margin_mode(const risk_account *account);
 
 /**
  * @brief The account's position mode.
- * @param[in] account The account (not NULL).
+ * @param[in] account The account; NULL gives ::RISK_ID_NONE.
  * @return ::RISK_POSITION_ONE_WAY or ::RISK_POSITION_HEDGE.
  * @par Thread safety
  * Reads the account.
@@ -306,7 +306,7 @@ RISK_API uint32_t risk_account_position_mode(const risk_account *account);
 
 /**
  * @brief Number of open positions.
- * @param[in] account The account (not NULL).
+ * @param[in] account The account; NULL gives 0.
  * @return The count.
  * @par Thread safety
  * Reads the account.

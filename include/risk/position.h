@@ -68,7 +68,7 @@ RISK_API RISK_NODISCARD int risk_position_set_isolated_margin(risk_position *pos
 
 /**
  * @brief The position's instrument id.
- * @param[in] position The position (not NULL).
+ * @param[in] position The position; NULL gives ::RISK_ID_NONE.
  * @return Instrument id.
  * @par Thread safety
  * Reads the account.
@@ -77,7 +77,7 @@ RISK_API uint32_t risk_position_instrument(const risk_position *position);
 
 /**
  * @brief The position's side: ::RISK_SIDE_LONG or ::RISK_SIDE_SHORT (the direction of its quantity).
- * @param[in] position The position (not NULL).
+ * @param[in] position The position; NULL gives ::RISK_ID_NONE.
  * @return The side.
  * @par Thread safety
  * Reads the account.
@@ -86,7 +86,7 @@ RISK_API uint32_t risk_position_side(const risk_position *position);
 
 /**
  * @brief The position's leg: ::RISK_SIDE_BOTH in one-way mode, the hedge leg otherwise.
- * @param[in] position The position (not NULL).
+ * @param[in] position The position; NULL gives ::RISK_ID_NONE.
  * @return The leg.
  * @par Thread safety
  * Reads the account.
@@ -95,7 +95,7 @@ RISK_API uint32_t risk_position_leg(const risk_position *position);
 
 /**
  * @brief Signed quantity in contracts.
- * @param[in] position The position (not NULL).
+ * @param[in] position The position; NULL gives NaN.
  * @return Contracts (long > 0).
  * @par Thread safety
  * Reads the account.
@@ -104,7 +104,7 @@ RISK_API double risk_position_qty(const risk_position *position);
 
 /**
  * @brief Average entry price in quote.
- * @param[in] position The position (not NULL).
+ * @param[in] position The position; NULL gives NaN.
  * @return The entry.
  * @par Thread safety
  * Reads the account.
@@ -113,7 +113,7 @@ RISK_API double risk_position_entry(const risk_position *position);
 
 /**
  * @brief Isolated margin in the settle asset (0 under cross).
- * @param[in] position The position (not NULL).
+ * @param[in] position The position; NULL gives NaN.
  * @return The margin.
  * @par Thread safety
  * Reads the account.
@@ -122,7 +122,7 @@ RISK_API double risk_position_isolated_margin(const risk_position *position);
 
 /**
  * @brief The position's margin mode.
- * @param[in] position The position (not NULL).
+ * @param[in] position The position; NULL gives ::RISK_ID_NONE.
  * @return ::RISK_MARGIN_CROSS or ::RISK_MARGIN_ISOLATED.
  * @par Thread safety
  * Reads the account.
@@ -131,7 +131,7 @@ RISK_API uint32_t risk_position_margin_mode(const risk_position *position);
 
 /**
  * @brief The account that owns the position.
- * @param[in] position The position (not NULL).
+ * @param[in] position The position; NULL gives NULL.
  * @return The account.
  * @par Thread safety
  * Reads the account.

@@ -260,6 +260,9 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
     if (!risk__is_whole_multiple(spec->qty, in->lot_size))
         return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %s is not a whole number of lots (lot %s)",
                           in->symbol, RISK__NUM(spec->qty), RISK__NUM(in->lot_size));
+    if (!risk__lots_in_domain(spec->qty, in->lot_size))
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: qty %s is more than 2^53 lots of %s", in->symbol,
+                          RISK__NUM(spec->qty), RISK__NUM(in->lot_size));
     uint32_t mode = spec->margin_mode == RISK_MARGIN_DEFAULT ? a->margin_mode : spec->margin_mode;
     if (!isfinite(spec->isolated_margin) || spec->isolated_margin < 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: isolated_margin must be finite and >= 0", in->symbol);
@@ -338,7 +341,9 @@ static int fill(risk_account *a, uint32_t i, double delta, double price, int def
     int isolated = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
     int hedge = (a->pflags[i] & RISK__PF_LEG_MASK) != RISK_SIDE_BOTH;
     double q = a->qty[i];
-    double next = q + delta;
+    /* on the lot grid: a sum of on-grid doubles drifts off it at large counts (1e9 - 999999997.885
+     * is 2.1150000095367432, not a whole number of 0.001 lots) */
+    double next = risk__steps_to_value(nearbyint((q + delta) / in->lot_size), in->lot_size);
     int reduces = (q > 0.0) != (delta > 0.0);
     int crosses = reduces && fabs(delta) > fabs(q) * (1.0 + 1e-12);
     int closes = reduces && risk__is_whole_multiple(next, in->lot_size) && fabs(next) < 0.5 * in->lot_size;
@@ -458,6 +463,10 @@ RISK_API int risk_position_adjust(risk_position *position, double qty_delta_cont
         return rc;
     if (qty_delta_contracts == 0.0)
         return risk__fail(a->engine, &a->errmsg, RISK_EINVAL, "%s: fill qty must be non-zero", in->symbol);
+    double next = a->qty[position->slot] + qty_delta_contracts;
+    if (!risk__lots_in_domain(qty_delta_contracts, in->lot_size) || !risk__lots_in_domain(next, in->lot_size))
+        return risk__fail(a->engine, &a->errmsg, RISK_EINVAL, "%s: a fill of %s would hold more than 2^53 lots of %s",
+                          in->symbol, RISK__NUM(qty_delta_contracts), RISK__NUM(in->lot_size));
     return risk__account_fill(a, position->slot, qty_delta_contracts, price_quote);
 }
 
@@ -497,21 +506,29 @@ RISK_API int risk_position_set_isolated_margin(risk_position *position, double m
 
 RISK_API uint64_t risk_account_id(const risk_account *account)
 {
+    if (!account)
+        return 0;
     return account->id;
 }
 
 RISK_API uint32_t risk_account_margin_mode(const risk_account *account)
 {
+    if (!account)
+        return RISK_ID_NONE;
     return account->margin_mode;
 }
 
 RISK_API uint32_t risk_account_position_mode(const risk_account *account)
 {
+    if (!account)
+        return RISK_ID_NONE;
     return account->position_mode;
 }
 
 RISK_API size_t risk_account_position_count(const risk_account *account)
 {
+    if (!account)
+        return 0;
     return account->n_pos;
 }
 
@@ -552,40 +569,56 @@ RISK_API const char *risk_account_errmsg(const risk_account *account)
 
 RISK_API uint32_t risk_position_instrument(const risk_position *position)
 {
+    if (!position)
+        return RISK_ID_NONE;
     return position->account->inst[position->slot];
 }
 
 RISK_API uint32_t risk_position_side(const risk_position *position)
 {
+    if (!position)
+        return RISK_ID_NONE;
     return position->account->qty[position->slot] > 0.0 ? RISK_SIDE_LONG : RISK_SIDE_SHORT;
 }
 
 RISK_API uint32_t risk_position_leg(const risk_position *position)
 {
+    if (!position)
+        return RISK_ID_NONE;
     return position->account->pflags[position->slot] & RISK__PF_LEG_MASK;
 }
 
 RISK_API double risk_position_qty(const risk_position *position)
 {
+    if (!position)
+        return NAN;
     return position->account->qty[position->slot];
 }
 
 RISK_API double risk_position_entry(const risk_position *position)
 {
+    if (!position)
+        return NAN;
     return position->account->entry[position->slot];
 }
 
 RISK_API double risk_position_isolated_margin(const risk_position *position)
 {
+    if (!position)
+        return NAN;
     return position->account->iso_margin[position->slot];
 }
 
 RISK_API uint32_t risk_position_margin_mode(const risk_position *position)
 {
+    if (!position)
+        return RISK_ID_NONE;
     return (position->account->pflags[position->slot] & RISK__PF_ISOLATED) ? RISK_MARGIN_ISOLATED : RISK_MARGIN_CROSS;
 }
 
 RISK_API risk_account *risk_position_account(const risk_position *position)
 {
+    if (!position)
+        return NULL;
     return position->account;
 }

@@ -51,6 +51,11 @@ const char *risk__msg(const char *slot)
 
 /* Whole multiple within a relative 1e-9 of the step count: quantities and prices arrive from
  * decimal text (0.001 lots, 0.1 ticks) that binary floating point cannot hold exactly. */
+int risk__lots_in_domain(double qty, double lot)
+{
+    return fabs(qty) / lot <= 9007199254740992.0; /* 2^53: every whole count of lots is a double */
+}
+
 int risk__is_whole_multiple(double value, double step)
 {
     double n = value / step;
@@ -60,7 +65,7 @@ int risk__is_whole_multiple(double value, double step)
 
 /* Divides by an integral reciprocal when the step has one (0.1 -> 10), so that the result is
  * the double nearest the decimal n x step. */
-static double steps_to_value(double n, double step)
+double risk__steps_to_value(double n, double step)
 {
     double inv = nearbyint(1.0 / step);
     if (inv >= 1.0 && fabs(inv * step - 1.0) <= 1e-12)
@@ -73,6 +78,6 @@ double risk__round_to_step(double value, double step, int up)
     double n = value / step;
     if (!(fabs(n) < 4503599627370496.0)) /* 2^52 */
         return value;
-    return steps_to_value(risk__whole_against(n, up), step);
+    return risk__steps_to_value(risk__whole_against(n, up), step);
 }
 

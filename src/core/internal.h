@@ -165,16 +165,24 @@ int risk__fail(const risk_engine *e, char **slot, int code, const char *fmt, ...
 void risk__clear(char **slot);
 const char *risk__msg(const char *slot);
 int risk__is_whole_multiple(double value, double step);
+/* 1 when |qty| is at most 2^53 lots: beyond, lot counts k and k + 1 are the same double, so
+ * lot arithmetic (and the planner's searches) cannot step by one lot. */
+int risk__lots_in_domain(double qty, double lot);
+/* n steps as the double nearest the decimal n x step (0.001 x 2115 -> 2.115). */
+double risk__steps_to_value(double n, double step);
 double risk__round_to_step(double value, double step, int up);
 
-/* Rounds n to a whole number, up or down, snapping values within rounding noise (4 ulps) of
- * one: down is floor(n + tol), up is ceil(n - tol). Written with integer conversion and no
+/* Rounds n to a whole number, up or down, snapping values within rounding noise (4 ulps, at
+ * most 1/16) of one: down is floor(n + tol), up is ceil(n - tol). Written with integer conversion and no
  * library call (floor() and ceil() are calls on baseline x86-64), because quantization runs
  * for every account evaluated. Needs |n| < 2^52. */
 static inline double risk__whole_against(double n, int up)
 {
     double an = fabs(n);
     double tol = 8.9e-16 * (an > 1.0 ? an : 1.0);
+    /* past ~7e13 quanta 4 ulps reach 1/16 of a quantum; beyond that, snapping would round "up"
+     * below the exact value (2e9 USDT of debt read 1,999,999,999.999999) */
+    tol = tol < 0.0625 ? tol : 0.0625;
     double x = up ? n - tol : n + tol;
     double t = (double)(int64_t)x; /* toward zero */
     return up ? (t < x ? t + 1.0 : t) : (t > x ? t - 1.0 : t);

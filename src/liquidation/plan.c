@@ -308,7 +308,9 @@ static double least_units(planner *p, trial_fn f, void *trial, double lo, double
 {
     int step = 0;
     double probe = -1.0;
-    while (hi - lo > 1.0) {
+    /* positions hold at most 2^53 lots (the API's domain), so k and k + 1 differ; the cap on
+     * steps bounds the search even if that ever failed: 3 x 64 bisections cover any double */
+    while (hi - lo > 1.0 && step < 256) {
         double k;
         if (probe >= 0.0) {
             k = probe;
@@ -322,6 +324,8 @@ static double least_units(planner *p, trial_fn f, void *trial, double lo, double
             if (!(k < hi))
                 k = hi - 1.0;
         }
+        if (!(k > lo && k < hi)) /* no whole count strictly between: hi is the answer */
+            break;
         int probing = probe >= 0.0;
         probe = -1.0;
         double fk = f(p, trial, k);
@@ -1476,11 +1480,21 @@ static double plan_partial(planner *p, double health_before)
 {
     plan_isolated(p);
     size_t first_cross = p->n;
-    if (!(health_before < 1.0) || p->nomem)
+    if (p->nomem)
         return 0.0;
     if (!p->base_known)
         risk__account_values_compute(&p->base.acct, &p->base_v);
     p->base_known = 1;
+    if (!(health_before < 1.0)) {
+        /* an isolated position closed with less than nothing left puts the loss beyond its
+         * margin into the wallet (the core's accounting): if that makes the cross pool
+         * liquidatable, the plan goes on with it rather than leave it so */
+        risk_account_summary s;
+        risk__account_summary_fill(&p->base.acct, &p->base_v, &s);
+        if (!(s.health_factor < 1.0))
+            return 0.0;
+        health_before = s.health_factor;
+    }
     p->base_extra = cross_extra(p, &p->base.acct);
     double surplus = surplus_of(p, &p->base_v, p->base_extra);
     if (surplus < 0.0 && plan_cross_fast(p, surplus))
