@@ -14,7 +14,7 @@ import ctypes
 from . import errors, ffi
 
 __all__ = ["Policy", "Plan", "set_policy", "policy", "deposit", "insurance_fund", "plan", "apply_plan",
-           "adl_ranking", "EXIT_TARGETS", "PRICE_MODELS", "POLICY_FIELDS"]
+           "adl_ranking", "adl_merge", "EXIT_TARGETS", "PRICE_MODELS", "POLICY_FIELDS"]
 
 EXIT_TARGETS = {"buffer": ffi.EXIT_BUFFER, "initial": ffi.EXIT_INITIAL}
 PRICE_MODELS = {"mark": ffi.PRICE_MARK, "penalty": ffi.PRICE_PENALTY}
@@ -192,25 +192,68 @@ def apply_plan(account, p):
     ffi.lib().risk_account_apply_plan(account._require(), ctypes.byref(p._header), p._raw, p._header.n_actions)
 
 
+_ADL_SIDES = {"long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
+_ADL_SIDE_NAMES = {v: k for k, v in _ADL_SIDES.items()}
+
+
 def adl_ranking(engine, instrument, side):
     """The ADL queue of one side (``'long'`` or ``'short'``) of an instrument, best first: dicts
-    ``{"account", "leg", "qty", "pnl_pct", "effective_leverage", "score"}``."""
-    sides = {"long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
-    if side not in sides:
+    ``{"account", "leg", "qty", "pnl_pct", "effective_leverage", "score", "instrument", "side"}``
+    (``instrument`` the symbol, ``side`` the side ranked)."""
+    if side not in _ADL_SIDES:
         raise errors.make(errors.InvalidError, "side must be 'long' or 'short' (got %r)" % (side,))
     L = ffi.lib()
     iid = engine._instrument_id(instrument)
     n = ctypes.c_size_t(0)
     try:
-        L.risk_engine_adl_ranking(engine._require(), iid, sides[side], None, 0, ctypes.byref(n))
+        L.risk_engine_adl_ranking(engine._require(), iid, _ADL_SIDES[side], None, 0, ctypes.byref(n))
         return []
     except errors.BufferTooSmallError:
         pass
     out = (ffi.RiskAdlEntry * n.value)()
     out[0].version = ffi.ADL_ENTRY_VERSION
-    L.risk_engine_adl_ranking(engine._require(), iid, sides[side], out, n.value, ctypes.byref(n))
-    return [{"account": e.account_id, "leg": _LEGS.get(e.leg), "qty": e.qty, "pnl_pct": e.pnl_pct,
-             "effective_leverage": e.effective_leverage, "score": e.score} for e in out[:n.value]]
+    L.risk_engine_adl_ranking(engine._require(), iid, _ADL_SIDES[side], out, n.value, ctypes.byref(n))
+    symbol = engine.instrument_symbol(iid) or iid
+    return [_adl_dict(e, symbol) for e in out[:n.value]]
+
+
+def _adl_dict(e, instrument):
+    return {"account": e.account_id, "leg": _LEGS.get(e.leg), "qty": e.qty, "pnl_pct": e.pnl_pct,
+            "effective_leverage": e.effective_leverage, "score": e.score, "instrument": instrument,
+            "side": _ADL_SIDE_NAMES.get(e.side, e.side)}
+
+
+def adl_merge(*queues):
+    """Merges the ADL queues of several engines (shards), as :func:`adl_ranking` returns them,
+    into the queue of one engine holding every account (``risk_adl_merge``): score descending,
+    then account id, then leg. The queues must be of one instrument (by symbol) and side, each in
+    ranking order, with no position twice (InvalidError otherwise)."""
+    legs = {v: k for k, v in _LEGS.items()}
+    symbols = {}
+    arrays, counts = [], []
+    for q in queues:
+        arr = (ffi.RiskAdlEntry * max(len(q), 1))()
+        for i, d in enumerate(q):
+            x = arr[i]
+            x.version = ffi.ADL_ENTRY_VERSION
+            x.account_id = int(d["account"])
+            x.leg = legs.get(d["leg"], ffi.SIDE_BOTH)
+            x.qty, x.pnl_pct = float(d["qty"]), float(d["pnl_pct"])
+            x.effective_leverage, x.score = float(d["effective_leverage"]), float(d["score"])
+            x.instrument = symbols.setdefault(d["instrument"], len(symbols))  # same symbol, same id
+            x.side = _ADL_SIDES.get(d["side"], 0)
+        arrays.append(arr)
+        counts.append(len(q))
+    k = len(arrays)
+    total = sum(counts)
+    ptrs = (ctypes.POINTER(ffi.RiskAdlEntry) * max(k, 1))(
+        *[ctypes.cast(a, ctypes.POINTER(ffi.RiskAdlEntry)) for a in arrays])
+    c_counts = (ctypes.c_size_t * max(k, 1))(*counts)
+    out = (ffi.RiskAdlEntry * max(total, 1))()
+    n = ctypes.c_size_t(0)
+    ffi.lib().risk_adl_merge(out, total, ptrs, c_counts, k, ctypes.byref(n))
+    names = {v: s for s, v in symbols.items()}
+    return [_adl_dict(e, names.get(e.instrument, e.instrument)) for e in out[:n.value]]
 
 
 # ---------------------------------------------------------------- command line: liquidate
