@@ -92,7 +92,7 @@ class TestLiquidateCommand(unittest.TestCase):
         r = support.run_cli("liquidate", support.book_path("liquidation.json"))
         self.assertEqual(r.returncode, 0, r.stderr)
         doc = json.loads(r.stdout)
-        self.assertEqual(doc["format"], "librisk-plans/1")
+        self.assertEqual(doc["format"], "librisk-plans/2")
         plans = {p["account"]: p for p in doc["plans"]}
         self.assertEqual(sorted(plans), [7, 8, 9])  # 10 is healthy
         drift = plans[7]["actions"][0]
