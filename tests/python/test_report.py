@@ -163,9 +163,15 @@ class TestWhyLiquidatable(unittest.TestCase):
 
     def test_python_results_carry_mode_margin_and_flag(self):
         with libbook.load(WHY) as loaded:
-            res = loaded.accounts[0].position_results()
+            acc = loaded.accounts[0]
+            res = acc.position_results()
+            pos = acc.positions
+            self.assertEqual([(p.margin_mode, p.isolated_margin) for p in pos], [("cross", 0.0), ("isolated", 500.0)])
+            self.assertEqual(repr(pos[1]), "<Position BTCUSDT both isolated qty=1.0 entry=50000.0 isolated_margin=500.0>")
+            self.assertEqual(repr(pos[0]), "<Position ETHUSDT both cross qty=1.0 entry=3000.0>")
         self.assertEqual([(r.margin_mode, r.isolated_margin, r.liquidatable) for r in res],
                          [("cross", 0.0, False), ("isolated", 500.0, True)])
+        self.assertEqual([r.as_dict()["liquidatable"] for r in res], [False, True])
 
 
 class TestSpotLiquidationPrice(unittest.TestCase):

@@ -76,17 +76,6 @@ def _qty(x):
     return "{:,.8f}".format(x).rstrip("0").rstrip(".")
 
 
-def _price(x, tick):
-    if x is None:
-        return "-"
-    places = 0
-    t = tick
-    while places < 10 and abs(t - round(t)) > 1e-9:
-        t *= 10
-        places += 1
-    return "{:,.{}f}".format(x, places)
-
-
 def report_text(book, result, source=""):
     """A readable report of an evaluated book (the text `make demo` prints).
 
