@@ -565,8 +565,8 @@ static void test_plan_fund_covers_part_of_a_deficit(void **state)
 
 /* Defect 1: with a backstop account the position is taken over at the bankruptcy price: the
  * account's -0.005 shared over 3,316 DOGE is 0.1 + 1.5e-6, on the tick in the account's favour
- * 0.10001; the account ends solvent (33.155 - 3,316 x 0.00999 = 0.02816, 0.028159 once the
- * realised PnL is posted rounded down) and the backstop holds
+ * 0.10001; the account ends solvent (33.155 - 3,316 x 0.00999 = 0.02816, a balance a hair
+ * below it in binary, so an equity of 0.028159 rounded down) and the backstop holds
  * the long at 0.10001 (its PnL at the mark -0.03316). */
 static void test_plan_backstop_takes_over_at_bankruptcy_price(void **state)
 {
@@ -589,7 +589,7 @@ static void test_plan_backstop_takes_over_at_bankruptcy_price(void **state)
     tu_assert_near(p.plan.uncovered, 0.0, 0.0);
     apply(d.acc, &p);
     assert_int_equal(tu_eval(d.acc).n_positions, 0);
-    tu_assert_near(tu_eval(d.acc).equity, 0.028159, 1e-12); /* the realised PnL is posted rounded down */
+    tu_assert_near(tu_eval(d.acc).equity, 0.028159, 1e-12); /* equity is rounded down */
     risk_position_result r = tu_result_of(backstop, d.perp, RISK_SIDE_LONG);
     tu_assert_near(r.qty, 3316.0, 0.0);
     tu_assert_near(r.entry, 0.10001, 1e-15);

@@ -203,8 +203,8 @@ typedef struct risk_insurance_fund {
 /** Initialiser for ::risk_insurance_fund. */
 #define RISK_INSURANCE_FUND_INIT {RISK_INSURANCE_FUND_VERSION, 0u, 0, 0, 0, 0}
 
-/** Version of ::risk_adl_entry this header describes. */
-#define RISK_ADL_ENTRY_VERSION 1
+/** Version of ::risk_adl_entry this header describes (1: without `instrument` and `side`). */
+#define RISK_ADL_ENTRY_VERSION 2
 
 /**
  * @brief One position in an auto-deleveraging queue.
@@ -213,19 +213,30 @@ typedef struct risk_insurance_fund {
  * direction; effective_leverage = |mark value| / the equity backing it (isolated: margin + PnL;
  * cross: the account's equity); score = pnl_pct x effective_leverage when pnl_pct >= 0, else
  * pnl_pct / effective_leverage. Positions whose backing equity is <= 0 rank last.
+ *
+ * A score depends only on the account and the market, so queues of engines holding disjoint
+ * accounts (shards) merge into the queue of one engine holding them all (risk_adl_merge()).
+ * Version 2 appends the instrument and side the entry was ranked in, so that a merge can check
+ * its queues belong together; version 1 arrays (without them) are still filled by
+ * risk_engine_adl_ranking().
  */
 typedef struct risk_adl_entry {
-    uint32_t version;          /**< ::RISK_ADL_ENTRY_VERSION, set by the caller in element 0. */
+    uint32_t version;          /**< ::RISK_ADL_ENTRY_VERSION (or 1), set by the caller in element 0. */
     uint32_t leg;              /**< The position's leg. */
     uint64_t account_id;       /**< Account id. */
     double qty;                /**< Signed contracts. */
     double pnl_pct;            /**< PnL as a fraction of the entry value. */
     double effective_leverage; /**< |mark value| / backing equity; INFINITY when that equity is <= 0. */
     double score;              /**< Ranking score, higher first. */
+    uint32_t instrument;       /**< Version 2: the instrument id (an engine's own: shards that merge register their instruments in the same order). */
+    uint32_t side;             /**< Version 2: the side ranked, ::RISK_SIDE_LONG or ::RISK_SIDE_SHORT. */
 } risk_adl_entry;
 
 /** Initialiser for ::risk_adl_entry. */
-#define RISK_ADL_ENTRY_INIT {RISK_ADL_ENTRY_VERSION, 0u, 0u, 0, 0, 0, 0}
+#define RISK_ADL_ENTRY_INIT {RISK_ADL_ENTRY_VERSION, 0u, 0u, 0, 0, 0, 0, RISK_ID_NONE, 0u}
+
+/** Most queues one risk_adl_merge() call takes (merge more shards in two rounds). */
+#define RISK_ADL_MERGE_MAX_QUEUES 1024
 
 /**
  * @brief Sets the engine's liquidation policy.
@@ -378,14 +389,16 @@ RISK_API RISK_NODISCARD int risk_account_apply_plan(risk_account *account, const
  * @param[in] engine The engine.
  * @param[in] instrument Instrument id.
  * @param[in] side ::RISK_SIDE_LONG or ::RISK_SIDE_SHORT.
- * @param[out] out Array of @p capacity entries, or NULL with capacity 0 to ask for the count.
+ * @param[out] out Array of @p capacity entries, or NULL with capacity 0 to ask for the count;
+ *             `out[0].version` (1 or ::RISK_ADL_ENTRY_VERSION) gives the layout of all, and
+ *             every element written carries it.
  * @param[in] capacity Length of @p out.
  * @param[out] count_out Number of positions on that side, also on ::RISK_EBUFFER.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL engine or count_out, or NULL out with capacity > 0.
  * @retval RISK_ENOTFOUND Unknown instrument.
  * @retval RISK_EINVAL Side not long or short.
- * @retval RISK_EVERSION Unknown entry version.
+ * @retval RISK_EVERSION Entry version neither 1 nor ::RISK_ADL_ENTRY_VERSION.
  * @retval RISK_EBUFFER @p capacity too small.
  * @retval RISK_ENOMEM Out of memory.
  * @par Thread safety
@@ -422,6 +435,43 @@ RISK_API RISK_NODISCARD int risk_engine_adl_ranking(const risk_engine *engine, u
  */
 RISK_API RISK_NODISCARD int risk_account_spot_liquidation_price(const risk_account *account, uint32_t asset,
                                                                 double *price_out);
+
+/**
+ * @brief Merges the auto-deleveraging queues of several engines (shards) into one queue.
+ *
+ * A k-way merge in the ranking's total order: score descending, then account id, then leg,
+ * both ascending. Given the queues of one instrument and side from engines that hold disjoint
+ * sets of accounts (account ids unique across them) under the same market data, the result is
+ * entry for entry, bit for bit, the queue risk_engine_adl_ranking() gives for one engine holding
+ * every account (docs/liquidation.md section 6). Stateless: it reads only its arguments.
+ *
+ * Everything is checked before anything is written: every queue is in the ranking order, no
+ * score is NaN, every entry has the instrument and side of the first one, and no (account id,
+ * leg) appears twice in a row of the merged order (an account held by two shards is caught when
+ * its entries tie; otherwise it is the caller's to avoid).
+ *
+ * @param[out] out Array of @p capacity entries (version 2 layout), or NULL with capacity 0 to
+ *             ask for the count. Every element written has version ::RISK_ADL_ENTRY_VERSION.
+ * @param[in] capacity Length of @p out.
+ * @param[in] queues @p k queues, each an array of `counts[j]` entries of version
+ *             ::RISK_ADL_ENTRY_VERSION as risk_engine_adl_ranking() fills them (a queue with
+ *             count 0 may be NULL).
+ * @param[in] counts @p k lengths.
+ * @param[in] k Number of queues, at most ::RISK_ADL_MERGE_MAX_QUEUES (0 gives an empty queue).
+ * @param[out] count_out Sum of the counts, also on ::RISK_EBUFFER.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL count_out; NULL out with capacity > 0; NULL queues or counts with
+ *         k > 0; a NULL queue with a count > 0.
+ * @retval RISK_EVERSION An entry whose version is not ::RISK_ADL_ENTRY_VERSION.
+ * @retval RISK_EINVAL A queue out of order, a NaN score, entries of different instruments or
+ *         sides, one position twice, or @p k above ::RISK_ADL_MERGE_MAX_QUEUES.
+ * @retval RISK_EBUFFER @p capacity below the sum of the counts (nothing written but *count_out).
+ * @par Thread safety
+ * Reads its arguments only; any thread. Never allocates; costs O(n k) comparisons for n
+ * entries (the heads are scanned, twice: once to check, once to write).
+ */
+RISK_API RISK_NODISCARD int risk_adl_merge(risk_adl_entry *out, size_t capacity, const risk_adl_entry *const *queues,
+                                           const size_t *counts, size_t k, size_t *count_out);
 
 RISK_END_DECLS
 

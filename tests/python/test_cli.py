@@ -14,9 +14,13 @@ from librisk import book as libbook  # noqa: E402
 
 ACCOUNT_KEYS = ["id", "state", "equity", "collateral_value", "unrealized_pnl", "initial_margin",
                 "maintenance_margin", "available", "health_factor", "margin_ratio", "ltv", "ltv_buffer",
-                "leverage", "positions"]
+                "leverage", "balances", "positions"]
 POSITION_KEYS = ["instrument", "side", "qty", "notional", "unrealized_pnl", "initial_margin",
-                 "maintenance_margin", "liquidation_price", "bankruptcy_price"]
+                 "maintenance_margin", "liquidation_price", "bankruptcy_price", "margin_mode", "isolated_margin",
+                 "liquidatable"]
+POSITION_NUMBERS = ["qty", "notional", "unrealized_pnl", "initial_margin", "maintenance_margin", "liquidation_price",
+                    "bankruptcy_price", "isolated_margin"]
+BALANCE_KEYS = ["asset", "amount", "liquidation_price"]
 STATES = {"healthy", "margin_call", "liquidatable", "bankrupt"}
 
 
@@ -269,13 +273,22 @@ class TestSampleBooks(unittest.TestCase):
             self.assertEqual(list(acc), ACCOUNT_KEYS)
             self.assertIn(acc["state"], STATES)
             self.assertIsInstance(acc["id"], int)
-            for key in ACCOUNT_KEYS[2:-1]:
+            for key in ACCOUNT_KEYS[2:-2]:
                 v = acc[key]
                 self.assertTrue(v is None or (isinstance(v, float) and math.isfinite(v)), (key, v))
+            for bal in acc["balances"]:
+                self.assertEqual(list(bal), BALANCE_KEYS)
+                self.assertIsInstance(bal["amount"], float)
+                lp = bal["liquidation_price"]
+                self.assertTrue(lp is None or (isinstance(lp, float) and lp > 0), lp)
             for pos in acc["positions"]:
                 self.assertEqual(list(pos), POSITION_KEYS)
                 self.assertIn(pos["side"], ("long", "short"))
-                for key in POSITION_KEYS[2:]:
+                self.assertIn(pos["margin_mode"], ("cross", "isolated"))
+                self.assertIsInstance(pos["liquidatable"], bool)
+                if pos["margin_mode"] == "cross":
+                    self.assertEqual(pos["isolated_margin"], 0.0)
+                for key in POSITION_NUMBERS:
                     v = pos[key]
                     self.assertTrue(v is None or (isinstance(v, (int, float)) and math.isfinite(v)), (key, v))
 
@@ -339,7 +352,8 @@ class TestSampleBooks(unittest.TestCase):
             r = raw[key]
             self.assertLess(abs(r.liquidation_price_raw - lp), 0.005, key)
             out = printed[key]["liquidation_price"]
-            self.assertEqual(out, r.liquidation_price)
+            self.assertEqual(out, round(r.liquidation_price, 2))  # the C price, printed on the 0.01 tick
+            self.assertLess(abs(out - r.liquidation_price), 1e-9)
             self.assertGreaterEqual(out, r.liquidation_price_raw)  # long: rounded up
             self.assertLess(out - r.liquidation_price_raw, 0.01 + 1e-9)
             self.assertAlmostEqual(round(out * 100), out * 100, places=6)  # on the tick
@@ -375,7 +389,8 @@ class TestSampleBooks(unittest.TestCase):
                 r = raw[account_id]
                 self.assertLess(abs(r.liquidation_price_raw - lp), 0.005)
                 out = printed[account_id]["liquidation_price"]
-                self.assertEqual(out, r.liquidation_price)
+                self.assertEqual(out, round(r.liquidation_price, 2))
+                self.assertLess(abs(out - r.liquidation_price), 1e-9)
                 self.assertLess(abs(out - r.liquidation_price_raw), 0.01 + 1e-9)  # one 0.01 tick at most
                 # against a long: up; against a short: down (a root within float noise of a tick
                 # may land on that tick)

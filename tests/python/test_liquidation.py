@@ -87,12 +87,75 @@ class TestBindings(unittest.TestCase):
                 acc.close()
 
 
+def doge_book(**liquidation):
+    """A DOGE long of 3,316 from 0.11 at 0.1 with 33.155 USDT: equity -0.005, nobody on the other
+    side (docs/liquidation.md 5.4; the C test test_plan_backstop_takes_over_at_bankruptcy_price)."""
+    return {"format": "librisk-book/1", "valuation_asset": "USDT",
+            "assets": [{"symbol": "USDT", "price": 1, "decimals": 6}, {"symbol": "DOGE", "price": 0.1}],
+            "instruments": [{"symbol": "DOGEUSDT", "underlying": "DOGE", "settle": "USDT", "lot_size": 1,
+                             "tick_size": 0.00001, "mark": 0.1,
+                             "margin": {"tiers": [{"notional_cap": 1e15, "mmr": 0.01, "max_leverage": 50}]}}],
+            "liquidation": liquidation,
+            "accounts": [{"id": 7, "balances": {"USDT": 33.155},
+                          "positions": [{"instrument": "DOGEUSDT", "qty": 3316, "entry": 0.11}]},
+                         {"id": 99, "balances": {"USDT": 1000}}]}
+
+
+class TestCloseOuts(unittest.TestCase):
+    def test_policy_deficit_and_backstop_fields(self):
+        eng, usdc, perp = drift_engine()
+        with eng:
+            liquidation.set_policy(eng, deficit="socialize", backstop_account=42)
+            p = liquidation.policy(eng)
+            self.assertEqual((p.deficit, p.backstop_account), ("socialize", 42))
+            liquidation.set_policy(eng, deficit="report")
+            self.assertIsNone(liquidation.policy(eng).backstop_account)
+            with self.assertRaises(errors.InvalidError):
+                liquidation.set_policy(eng, deficit="spread")
+            with self.assertRaises(errors.InvalidError):
+                liquidation.set_policy(eng, backstop_account=-3)
+
+    def test_close_out_ends_flat_without_a_counterparty(self):
+        with support.TempBook(doge_book()) as path:
+            r = support.run_cli("liquidate", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        plan = json.loads(r.stdout)["plans"][0]
+        self.assertEqual(plan["outcome"], "close_out")
+        self.assertEqual(plan["trigger"], {"cross": True, "isolated": False, "bankrupt": True,
+                                           "instrument": "DOGEUSDT"})
+        self.assertEqual(plan["actions"], [{"type": "reduce", "instrument": "DOGEUSDT", "side": "sell", "qty": 3316,
+                                            "price": 0.1, "fee": 0.0, "insurance_fee": 0.0}])
+        self.assertEqual((plan["deficit"], plan["uncovered"], plan["fund_drawn"]), (0.005, 0.005, 0.0))
+        self.assertEqual(plan["balances_after"], {"USDT": -0.005})
+
+    def test_backstop_takes_the_position(self):
+        with support.TempBook(doge_book(backstop_account=99)) as path:
+            r = support.run_cli("liquidate", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        plan = json.loads(r.stdout)["plans"][0]
+        self.assertEqual(plan["actions"], [{"type": "backstop", "counterparty": 99, "instrument": "DOGEUSDT",
+                                            "side": "sell", "qty": 3316, "price": 0.10001}])
+        self.assertEqual(plan["uncovered"], 0.0)
+        self.assertEqual(plan["balances_after"], {"USDT": 0.02816})  # 33.155 - 3,316 x 0.00999
+
+    def test_socialized_deficit(self):
+        book = doge_book(deficit="socialize")
+        book["accounts"][1]["positions"] = [{"instrument": "DOGEUSDT", "qty": -10000, "entry": 0.12}]
+        with support.TempBook(book) as path:
+            r = support.run_cli("liquidate", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        plan = json.loads(r.stdout)["plans"][0]
+        self.assertEqual(plan["actions"][1], {"type": "socialize", "counterparty": 99, "instrument": "DOGEUSDT",
+                                              "asset": "USDT", "amount": 0.005})
+        self.assertEqual((plan["socialized"], plan["uncovered"]), (0.005, 0.0))
+
+
 class TestLiquidateCommand(unittest.TestCase):
     def test_sample_book(self):
         r = support.run_cli("liquidate", support.book_path("liquidation.json"))
         self.assertEqual(r.returncode, 0, r.stderr)
         doc = json.loads(r.stdout)
-        self.assertEqual(doc["format"], "librisk-plans/1")
+        self.assertEqual(doc["format"], "librisk-plans/2")
         plans = {p["account"]: p for p in doc["plans"]}
         self.assertEqual(sorted(plans), [7, 8, 9])  # 10 is healthy
         drift = plans[7]["actions"][0]
@@ -131,6 +194,9 @@ class TestLiquidateCommand(unittest.TestCase):
             (("insurance_fund", "USDC"), -5, "insurance_fund.USDC"),
             (("insurance_fund", "DOGE"), 5, "insurance_fund.DOGE"),
             (("instruments", 1, "liquidation", "close_factor"), 0, "instruments[1].liquidation.close_factor"),
+            (("liquidation", "deficit"), "spread", "liquidation.deficit"),
+            (("liquidation", "backstop_account"), -1, "liquidation.backstop_account"),
+            (("instruments", 1, "liquidation", "deficit"), "report", "instruments[1].liquidation"),
         ]
         for path, value, where in cases:
             doc = json.loads(json.dumps(base))

@@ -273,8 +273,9 @@ def _check_scaling(v, p):
     return out
 
 
-def _check_liquidation(v, p):
-    _C.obj(v, p, optional=_LIQUIDATION_FIELDS)
+def _check_liquidation(v, p, engine=True):
+    # deficit handling and the backstop concern the whole account: the engine's policy only
+    _C.obj(v, p, optional=_LIQUIDATION_FIELDS if engine else _LIQUIDATION_FIELDS[:-2])
     out = {}
     for k in _LIQUIDATION_FIELDS:
         if k not in v:
@@ -338,7 +339,8 @@ def _check_instrument(ins, p):
         tiers.append(tier)
     out["tiers"] = tiers
     out["vol_scaling"] = _check_scaling(ins["vol_scaling"], p + ".vol_scaling") if "vol_scaling" in ins else None
-    out["liquidation"] = _check_liquidation(ins["liquidation"], p + ".liquidation") if "liquidation" in ins else None
+    out["liquidation"] = (_check_liquidation(ins["liquidation"], p + ".liquidation", engine=False)
+                          if "liquidation" in ins else None)
     return out
 
 
@@ -651,38 +653,73 @@ def _jnum(x):
 
 _ACCOUNT_KEYS = ("state", "equity", "collateral_value", "unrealized_pnl", "initial_margin", "maintenance_margin",
                  "available", "health_factor", "margin_ratio", "ltv", "ltv_buffer", "leverage")
+# Account fields that are money in the valuation asset (printed in its decimals); the others are ratios.
+_ACCOUNT_MONEY = ("equity", "collateral_value", "unrealized_pnl", "initial_margin", "maintenance_margin", "available")
+
+
+def account_fields(summary, grid):
+    """The account fields of the result (``_ACCOUNT_KEYS``) from an AccountSummary: money in the
+    valuation asset's decimals, ratios as computed, infinities as None."""
+    out = {}
+    for k in _ACCOUNT_KEYS:
+        v = getattr(summary, k)
+        out[k] = v if k == "state" else grid.value(v) if k in _ACCOUNT_MONEY else _jnum(v)
+    return out
+
+
+def position_fields(r, hedge, grid):
+    """One position of the result from a PositionResult: qty in whole lots, prices on the tick,
+    money in the settle asset's decimals."""
+    sym = r.symbol
+    return {
+        "instrument": sym,
+        "side": r.leg if hedge else r.side,
+        "qty": grid.qty(sym, abs(r.qty) if hedge else r.qty),
+        "notional": grid.settle_money(sym, r.notional),
+        "unrealized_pnl": grid.settle_money(sym, r.unrealized_pnl),
+        "initial_margin": grid.settle_money(sym, r.initial_margin),
+        "maintenance_margin": grid.settle_money(sym, r.maintenance_margin),
+        "liquidation_price": grid.price(sym, r.liquidation_price),
+        "bankruptcy_price": grid.price(sym, r.bankruptcy_price),
+        "margin_mode": r.margin_mode,
+        "isolated_margin": grid.settle_money(sym, r.isolated_margin),
+        "liquidatable": r.liquidatable,
+    }
+
+
+def balance_fields(acc, balances, grid):
+    """The account's balances in book order: amount (in the asset's decimals) and the spot
+    liquidation price (risk_account_spot_liquidation_price, None when none)."""
+    out = []
+    for sym, _ in balances:
+        amount = acc.basket.balance(sym)
+        out.append({"asset": sym, "amount": grid.money(sym, amount),
+                    "liquidation_price": _jnum(acc.spot_liquidation_price(sym))})
+    return out
 
 
 def evaluate(book, threads=1):
     """Evaluates a loaded :class:`Book`; returns the "librisk-result/1" document as a dict."""
+    from .grid import Grid
     try:
         summaries = book.engine.evaluate_all(threads=threads)
     except errors.RiskError as exc:
         raise BookError("accounts", _problem(exc)) from None
+    grid = Grid(book.spec)
     by_id = {s.id: s for s in summaries}
     out = []
     for i, (acc, a) in enumerate(zip(book.accounts, book.spec["accounts"])):
         s = by_id[a["id"]]
         try:
             results = acc.position_results()
+            balances = balance_fields(acc, a["balances"], grid)
         except errors.RiskError as exc:
             raise BookError("accounts[%d]" % i, _problem(exc)) from None
         hedge = a["position_mode"] == "hedge"
         entry = {"id": a["id"]}
-        for k in _ACCOUNT_KEYS:
-            v = getattr(s, k)
-            entry[k] = v if k == "state" else _jnum(v)
-        entry["positions"] = [{
-            "instrument": r.symbol,
-            "side": r.leg if hedge else r.side,
-            "qty": abs(r.qty) if hedge else r.qty + 0.0,
-            "notional": _jnum(r.notional),
-            "unrealized_pnl": _jnum(r.unrealized_pnl),
-            "initial_margin": _jnum(r.initial_margin),
-            "maintenance_margin": _jnum(r.maintenance_margin),
-            "liquidation_price": _jnum(r.liquidation_price),
-            "bankruptcy_price": _jnum(r.bankruptcy_price),
-        } for r in results]
+        entry.update(account_fields(s, grid))
+        entry["balances"] = balances
+        entry["positions"] = [position_fields(r, hedge, grid) for r in results]
         out.append(entry)
     return {"format": RESULT_FORMAT, "accounts": out}
 

@@ -76,23 +76,31 @@ def _qty(x):
     return "{:,.8f}".format(x).rstrip("0").rstrip(".")
 
 
-def _price(x, tick):
-    if x is None:
-        return "-"
-    places = 0
-    t = tick
-    while places < 10 and abs(t - round(t)) > 1e-9:
-        t *= 10
-        places += 1
-    return "{:,.{}f}".format(x, places)
-
-
 def report_text(book, result, source=""):
-    """A readable report of an evaluated book (the text `make demo` prints)."""
+    """A readable report of an evaluated book (the text `make demo` prints).
+
+    Quantities are printed in whole lots, prices on the tick and money in its asset's decimals
+    (trailing zeros dropped to two places), as the result document has them (librisk.grid).
+    """
+    from .grid import Grid
     spec = book.spec
     eng = book.engine
+    grid = Grid(spec)
     vid = eng.valuation_asset
     v = eng.asset_symbol(vid) if vid is not None else "?"
+    vdec = grid.asset_decimals.get(v, 2)
+
+    def money(x, asset=v):
+        return grid.text(x, grid.asset_decimals.get(asset, 8), min(2, grid.asset_decimals.get(asset, 8)))
+
+    def qty(ins, x):
+        d = grid.lot_decimals.get(ins, 8)
+        return grid.text(x, d, d)
+
+    def price(ins, x):
+        d = grid.tick_decimals.get(ins, 8)
+        return grid.text(x, d, d)
+
     lines = []
     from .core import version
     lines.append("librisk %s report%s" % (version(), " for " + source if source else ""))
@@ -109,35 +117,46 @@ def report_text(book, result, source=""):
             style = "inverse" if ins["inverse"] else "linear"
             lines.append("  %-14s %-8s %-27s %s, settle %s, contract %s, mark %s, %d tier%s (MMR %s..%s, max %gx)" % (
                 ins["symbol"], style, kind, ins["underlying"], ins["settle"], _qty(ins["contract_size"]),
-                _price(eng.mark(ins["symbol"]), ins["tick_size"]), len(tiers), "" if len(tiers) == 1 else "s",
+                price(ins["symbol"], eng.mark(ins["symbol"])), len(tiers), "" if len(tiers) == 1 else "s",
                 _pct(tiers[0].mmr), _pct(tiers[-1].mmr), tiers[0].max_leverage))
     lines.append("")
-    ticks = {ins["symbol"]: ins["tick_size"] for ins in spec["instruments"]}
-    settles = {ins["symbol"]: ins["settle"] for ins in spec["instruments"]}
     for a, r in zip(spec["accounts"], result["accounts"]):
         lines.append("Account %d  (%s margin, %s)  state: %s" % (
             a["id"], a["margin_mode"], a["position_mode"], r["state"].upper().replace("_", " ")))
-        bal = ", ".join("%s %s" % (sym, _qty(amount)) for sym, amount in a["balances"]) or "none"
+        bal = ", ".join("%s %s%s" % (b["asset"], grid.text(b["amount"], grid.asset_decimals.get(b["asset"], 8)),
+                                     "" if b["liquidation_price"] is None else
+                                     " (liq. price %s)" % grid.text(b["liquidation_price"], vdec, min(2, vdec)))
+                        for b in r["balances"]) or "none"
         lines.append("  balances:   %s" % bal)
         lines.append("  equity %s %s   collateral %s   unrealized PnL %s" % (
-            _money(r["equity"]), v, _money(r["collateral_value"]), _money(r["unrealized_pnl"])))
+            money(r["equity"]), v, money(r["collateral_value"]), money(r["unrealized_pnl"])))
         lines.append("  IM %s   MM %s   available %s" % (
-            _money(r["initial_margin"]), _money(r["maintenance_margin"]), _money(r["available"])))
+            money(r["initial_margin"]), money(r["maintenance_margin"]), money(r["available"])))
         lines.append("  health factor %s   margin ratio %s   LTV %s   LTV buffer %s   leverage %s" % (
             _ratio(r["health_factor"]) if r["health_factor"] is not None else "inf",
             _pct(r["margin_ratio"]), _pct(r["ltv"]), _pct(r["ltv_buffer"]),
             (_ratio(r["leverage"], 2) + "x") if r["leverage"] is not None else "inf"))
         if r["positions"]:
-            head = "  %-14s %-5s %12s %16s %15s %15s %14s %5s %13s %13s" % (
-                "instrument", "side", "qty", "notional", "uPnL", "IM", "MM", "in", "liq. price", "bankr. price")
-            lines.append(head)
+            row = "  %-14s %-5s %-8s %10s %16s %14s %14s %13s %13s %5s %13s %13s %s"
+            lines.append((row % ("instrument", "side", "margin", "qty", "notional", "uPnL", "IM", "MM",
+                                 "iso. margin", "in", "liq. price", "bankr. price", "")).rstrip())
             for pos in r["positions"]:
-                tick = ticks.get(pos["instrument"], 0.01)
-                lines.append("  %-14s %-5s %12s %16s %15s %15s %14s %5s %13s %13s" % (
-                    pos["instrument"], pos["side"], _qty(pos["qty"]), _money(pos["notional"], 4),
-                    _money(pos["unrealized_pnl"], 4), _money(pos["initial_margin"], 4),
-                    _money(pos["maintenance_margin"], 4), settles.get(pos["instrument"], ""),
-                    _price(pos["liquidation_price"], tick), _price(pos["bankruptcy_price"], tick)))
+                ins = pos["instrument"]
+                stl = grid.settle.get(ins, "")
+                iso = pos["margin_mode"] == "isolated"
+                lines.append((row % (
+                    ins, pos["side"], pos["margin_mode"], qty(ins, pos["qty"]), money(pos["notional"], stl),
+                    money(pos["unrealized_pnl"], stl), money(pos["initial_margin"], stl),
+                    money(pos["maintenance_margin"], stl), money(pos["isolated_margin"], stl) if iso else "-", stl,
+                    price(ins, pos["liquidation_price"]), price(ins, pos["bankruptcy_price"]),
+                    "LIQUIDATABLE" if pos["liquidatable"] else "")).rstrip())
+            why = [p for p in r["positions"] if p["liquidatable"]]
+            if why:
+                lines.append("  liquidatable: %s" % "; ".join(
+                    "%s %s (%s)" % (p["instrument"], p["side"],
+                                    "isolated margin + PnL under its MM" if p["margin_mode"] == "isolated"
+                                    else "cross pool under its MM, health factor < 1")
+                    for p in why))
         lines.append("")
     counts = {}
     for r in result["accounts"]:

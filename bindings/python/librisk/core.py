@@ -1210,4 +1210,7 @@ class Position:
     def __repr__(self):
         if self.closed:
             return "<Position closed>"
-        return "<Position %s %s qty=%r entry=%r>" % (self.symbol or self.instrument, self.leg, self.qty, self.entry)
+        mode = self.margin_mode
+        iso = " isolated_margin=%r" % self.isolated_margin if mode == "isolated" else ""
+        return "<Position %s %s %s qty=%r entry=%r%s>" % (self.symbol or self.instrument, self.leg, mode, self.qty,
+                                                         self.entry, iso)

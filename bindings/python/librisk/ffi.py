@@ -73,7 +73,8 @@ LIQUIDATION_POLICY_VERSION = 2       # RISK_LIQUIDATION_POLICY_VERSION
 LIQUIDATION_ACTION_VERSION = 1       # RISK_LIQUIDATION_ACTION_VERSION
 LIQUIDATION_PLAN_VERSION = 2         # RISK_LIQUIDATION_PLAN_VERSION
 INSURANCE_FUND_VERSION = 1           # RISK_INSURANCE_FUND_VERSION
-ADL_ENTRY_VERSION = 1                # RISK_ADL_ENTRY_VERSION
+ADL_ENTRY_VERSION = 2                # RISK_ADL_ENTRY_VERSION
+ADL_MERGE_MAX_QUEUES = 1024          # RISK_ADL_MERGE_MAX_QUEUES
 ACTION_REDUCE = 1                    # RISK_ACTION_REDUCE
 ACTION_SEIZE = 2                     # RISK_ACTION_SEIZE
 ACTION_INSURANCE = 3                 # RISK_ACTION_INSURANCE
@@ -451,6 +452,8 @@ class RiskAdlEntry(ctypes.Structure):
         ("pnl_pct", ctypes.c_double),
         ("effective_leverage", ctypes.c_double),
         ("score", ctypes.c_double),
+        ("instrument", ctypes.c_uint32),
+        ("side", ctypes.c_uint32),
     ]
 
 
@@ -762,6 +765,7 @@ _FUNCTIONS = {
                                 ("account", 0)),
     "risk_engine_adl_ranking": (_i32, [EngineP, _u32, _u32, _P(RiskAdlEntry), _sz, _P(_sz)], ("engine", 0)),
     "risk_account_spot_liquidation_price": (_i32, [AccountP, _u32, _P(_dbl)], ("account", 0)),
+    "risk_adl_merge": (_i32, [_P(RiskAdlEntry), _sz, _P(_P(RiskAdlEntry)), _P(_sz), _sz, _P(_sz)], None),
     # whatif.h
     "risk_account_whatif": (_i32, [AccountP, _P(RiskOrder), _P(RiskAccountSummary)], ("account", 0)),
     "risk_account_max_order_qty": (_i32, [AccountP, _u32, _u32, _u32, _dbl, _P(_dbl)], ("account", 0)),

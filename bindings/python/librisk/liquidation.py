@@ -14,7 +14,7 @@ import ctypes
 from . import errors, ffi
 
 __all__ = ["Policy", "Plan", "set_policy", "policy", "deposit", "insurance_fund", "plan", "apply_plan",
-           "adl_ranking", "EXIT_TARGETS", "PRICE_MODELS", "POLICY_FIELDS"]
+           "adl_ranking", "adl_merge", "EXIT_TARGETS", "PRICE_MODELS", "POLICY_FIELDS", "PLAN_FIELDS"]
 
 EXIT_TARGETS = {"buffer": ffi.EXIT_BUFFER, "initial": ffi.EXIT_INITIAL}
 PRICE_MODELS = {"mark": ffi.PRICE_MARK, "penalty": ffi.PRICE_PENALTY}
@@ -147,12 +147,16 @@ class Plan:
     ``'close_out'``), ``health_before``, ``health_after``, ``equity_before``, ``equity_after``,
     ``deficit``, ``uncovered``, ``fund_drawn``, ``socialized``, ``trigger`` (a dict: ``"cross"``,
     ``"isolated"``, ``"bankrupt"`` flags and the ``"instrument"``/``"leg"`` or ``"asset"`` that
-    triggered) and ``actions`` (dicts in the ``librisk-plans`` shape)."""
+    triggered) and ``actions`` (dicts in the ``librisk-plans/2`` shape)."""
     __slots__ = ("account_id", "outcome", "health_before", "health_after", "equity_before", "equity_after",
                  "deficit", "uncovered", "fund_drawn", "socialized", "trigger", "actions", "_header", "_raw")
 
     def as_dict(self):
-        return {"account": self.account_id, "health_before": self.health_before, "health_after": self.health_after,
+        """The plan's header fields and actions as a dict (unrounded)."""
+        return {"account": self.account_id, "outcome": self.outcome, "health_before": self.health_before,
+                "health_after": self.health_after, "equity_before": self.equity_before,
+                "equity_after": self.equity_after, "deficit": self.deficit, "uncovered": self.uncovered,
+                "fund_drawn": self.fund_drawn, "socialized": self.socialized, "trigger": dict(self.trigger),
                 "actions": list(self.actions)}
 
 
@@ -231,36 +235,138 @@ def apply_plan(account, p):
     ffi.lib().risk_account_apply_plan(account._require(), ctypes.byref(p._header), p._raw, p._header.n_actions)
 
 
+_ADL_SIDES = {"long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
+_ADL_SIDE_NAMES = {v: k for k, v in _ADL_SIDES.items()}
+
+
 def adl_ranking(engine, instrument, side):
     """The ADL queue of one side (``'long'`` or ``'short'``) of an instrument, best first: dicts
-    ``{"account", "leg", "qty", "pnl_pct", "effective_leverage", "score"}``."""
-    sides = {"long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
-    if side not in sides:
+    ``{"account", "leg", "qty", "pnl_pct", "effective_leverage", "score", "instrument", "side"}``
+    (``instrument`` the symbol, ``side`` the side ranked)."""
+    if side not in _ADL_SIDES:
         raise errors.make(errors.InvalidError, "side must be 'long' or 'short' (got %r)" % (side,))
     L = ffi.lib()
     iid = engine._instrument_id(instrument)
     n = ctypes.c_size_t(0)
     try:
-        L.risk_engine_adl_ranking(engine._require(), iid, sides[side], None, 0, ctypes.byref(n))
+        L.risk_engine_adl_ranking(engine._require(), iid, _ADL_SIDES[side], None, 0, ctypes.byref(n))
         return []
     except errors.BufferTooSmallError:
         pass
     out = (ffi.RiskAdlEntry * n.value)()
     out[0].version = ffi.ADL_ENTRY_VERSION
-    L.risk_engine_adl_ranking(engine._require(), iid, sides[side], out, n.value, ctypes.byref(n))
-    return [{"account": e.account_id, "leg": _LEGS.get(e.leg), "qty": e.qty, "pnl_pct": e.pnl_pct,
-             "effective_leverage": e.effective_leverage, "score": e.score} for e in out[:n.value]]
+    L.risk_engine_adl_ranking(engine._require(), iid, _ADL_SIDES[side], out, n.value, ctypes.byref(n))
+    symbol = engine.instrument_symbol(iid) or iid
+    return [_adl_dict(e, symbol) for e in out[:n.value]]
+
+
+def _adl_dict(e, instrument):
+    return {"account": e.account_id, "leg": _LEGS.get(e.leg), "qty": e.qty, "pnl_pct": e.pnl_pct,
+            "effective_leverage": e.effective_leverage, "score": e.score, "instrument": instrument,
+            "side": _ADL_SIDE_NAMES.get(e.side, e.side)}
+
+
+def adl_merge(*queues):
+    """Merges the ADL queues of several engines (shards), as :func:`adl_ranking` returns them,
+    into the queue of one engine holding every account (``risk_adl_merge``): score descending,
+    then account id, then leg. The queues must be of one instrument (by symbol) and side, each in
+    ranking order, with no position twice (InvalidError otherwise)."""
+    legs = {v: k for k, v in _LEGS.items()}
+    symbols = {}
+    arrays, counts = [], []
+    for q in queues:
+        arr = (ffi.RiskAdlEntry * max(len(q), 1))()
+        for i, d in enumerate(q):
+            x = arr[i]
+            x.version = ffi.ADL_ENTRY_VERSION
+            x.account_id = int(d["account"])
+            x.leg = legs.get(d["leg"], ffi.SIDE_BOTH)
+            x.qty, x.pnl_pct = float(d["qty"]), float(d["pnl_pct"])
+            x.effective_leverage, x.score = float(d["effective_leverage"]), float(d["score"])
+            x.instrument = symbols.setdefault(d["instrument"], len(symbols))  # same symbol, same id
+            x.side = _ADL_SIDES.get(d["side"], 0)
+        arrays.append(arr)
+        counts.append(len(q))
+    k = len(arrays)
+    total = sum(counts)
+    ptrs = (ctypes.POINTER(ffi.RiskAdlEntry) * max(k, 1))(
+        *[ctypes.cast(a, ctypes.POINTER(ffi.RiskAdlEntry)) for a in arrays])
+    c_counts = (ctypes.c_size_t * max(k, 1))(*counts)
+    out = (ffi.RiskAdlEntry * max(total, 1))()
+    n = ctypes.c_size_t(0)
+    ffi.lib().risk_adl_merge(out, total, ptrs, c_counts, k, ctypes.byref(n))
+    names = {v: s for s, v in symbols.items()}
+    return [_adl_dict(e, names.get(e.instrument, e.instrument)) for e in out[:n.value]]
 
 
 # ---------------------------------------------------------------- command line: liquidate
 
-PLANS_FORMAT = "librisk-plans/1"
+PLANS_FORMAT = "librisk-plans/2"
+
+
+def _round_action(d, grid):
+    """An action dict with its numbers on their grids: qty in lots, price on the tick, money in
+    the decimals of the asset it is in (the settle asset for reduce fees)."""
+    out = dict(d)
+    ins = d.get("instrument")
+    for k, v in d.items():
+        if not isinstance(v, float):
+            continue
+        if k == "qty":
+            out[k] = grid.qty(ins, v)
+        elif k == "price":
+            out[k] = grid.price(ins, v)
+        elif k in ("fee", "insurance_fee"):
+            out[k] = grid.settle_money(ins, v)
+        elif k == "repay_amount":
+            out[k] = grid.money(d.get("repay_asset"), v)
+        else:  # amount, bonus, protocol_fee: in the action's asset
+            out[k] = grid.money(d.get("asset"), v)
+    return out
+
+
+def _balances_after(book, acc, spec_account):
+    """The account's balances once its plan is applied, ``{asset: amount}`` in the book's asset
+    order: every asset held before or after (0 when the plan took all of it)."""
+    held_before = {sym for sym, _ in spec_account["balances"]}
+    out = {}
+    for a in book.spec["assets"]:
+        sym = a["symbol"]
+        amount = acc.basket.balance(sym)
+        if amount != 0.0 or sym in held_before:
+            out[sym] = amount
+    return out
+
+
+#: The fields of one plan of ``librisk-plans/2``, in output order: (key, value from the Plan, the
+#: account's balances after it and the book's grids). A new plan field is one line here (and one
+#: row in docs/book-format.md section 6.1).
+PLAN_FIELDS = (
+    ("account", lambda p, after, g: p.account_id),
+    ("outcome", lambda p, after, g: p.outcome),
+    ("health_before", lambda p, after, g: _jnum(p.health_before)),
+    ("health_after", lambda p, after, g: _jnum(p.health_after)),
+    ("equity_before", lambda p, after, g: g.value(p.equity_before)),
+    ("equity_after", lambda p, after, g: g.value(p.equity_after)),
+    ("deficit", lambda p, after, g: g.value(p.deficit)),
+    ("uncovered", lambda p, after, g: g.value(p.uncovered)),
+    ("fund_drawn", lambda p, after, g: g.value(p.fund_drawn)),
+    ("socialized", lambda p, after, g: g.value(p.socialized)),
+    ("trigger", lambda p, after, g: dict(p.trigger)),
+    ("balances_after", lambda p, after, g: {sym: g.money(sym, x) for sym, x in after.items()}),
+    ("actions", lambda p, after, g: [_round_action(a, g) for a in p.actions]),
+)
+
+
+def _jnum(x):
+    from .book import _jnum as jnum
+    return jnum(x)
 
 
 def add_cli_parser(sub):
     """Registers ``liquidate`` on the CLI's subparsers."""
     lq = sub.add_parser("liquidate", help="print the liquidation plan of every liquidatable account as one JSON "
-                                          "document (librisk-plans/1); plans are made in book order, each "
+                                          "document (librisk-plans/2); plans are made in book order, each "
                                           "applied before the next")
     lq.add_argument("book", metavar="BOOK.json")
     lq.add_argument("--account", type=int, action="append", metavar="ID",
@@ -271,8 +377,9 @@ def add_cli_parser(sub):
 def plans_document(book, account_ids=None):
     """Plans of every liquidatable account of a loaded book (or of ``account_ids``), in book
     order, each applied before the next is made (fund draws and ADL fills of earlier plans are
-    seen by later ones). An id not in the book raises ``KeyError``."""
-    from .book import _jnum
+    seen by later ones). An id not in the book raises ``KeyError``. Each plan has the fields of
+    :data:`PLAN_FIELDS`; ``balances_after`` are read from the account once its plan is applied."""
+    from .grid import Grid
     wanted = None
     if account_ids:
         known = {acc.id for acc in book.accounts}
@@ -280,15 +387,15 @@ def plans_document(book, account_ids=None):
             if aid not in known:
                 raise KeyError("--account: no account %d in the book" % aid)
         wanted = set(account_ids)
+    grid = Grid(book.spec)
     plans = []
-    for acc in book.accounts:
+    for acc, spec_account in zip(book.accounts, book.spec["accounts"]):
         if wanted is not None and acc.id not in wanted:
             continue
         p = plan(acc)
         if p.outcome == "none":
             continue
         apply_plan(acc, p)
-        actions = [{k: (_jnum(v) if isinstance(v, float) else v) for k, v in a.items()} for a in p.actions]
-        plans.append({"account": p.account_id, "health_before": _jnum(p.health_before),
-                      "health_after": _jnum(p.health_after), "outcome": p.outcome, "actions": actions})
+        after = _balances_after(book, acc, spec_account)
+        plans.append({key: value(p, after, grid) for key, value in PLAN_FIELDS})
     return {"format": PLANS_FORMAT, "plans": plans}

@@ -164,7 +164,8 @@ def run(loaded, args):
     try:
         if args.command == "max-order":
             q = max_order_qty(acc, args.instrument, args.side, args.price, args.leg)
-            return {"qty": q if math.isfinite(q) else None}
+            from .grid import Grid
+            return {"qty": Grid(loaded.spec).qty(args.instrument, q) if math.isfinite(q) else None}
         s = whatif(acc, args.instrument, args.side, args.qty, args.price, args.leg)
     except errors.RiskError as exc:
         raise _book.BookError(_option_of(exc), exc.message or exc.name) from None
@@ -175,7 +176,6 @@ def run(loaded, args):
         raise _book.BookError("--price", "cannot fill at %r: %s" % (price, exc.message or exc.name)) from None
     doc = _book.evaluate(loaded)
     entry = next(e for e in doc["accounts"] if e["id"] == args.account)
-    for k in _book._ACCOUNT_KEYS:
-        v = getattr(s, k)
-        entry[k] = v if k == "state" else _book._jnum(v)
+    from .grid import Grid
+    entry.update(_book.account_fields(s, Grid(loaded.spec)))
     return entry

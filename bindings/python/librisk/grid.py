@@ -1,0 +1,81 @@
+"""Numbers on their grid for printing: quantities in whole lots, prices on the tick, money in
+the asset's decimals.
+
+The C library quantizes its results (docs/formulas.md), but a double such as 0.1 x 139453 is
+13.945300000000001, not 13.9453. Rounding to the grid's decimal places before printing gives
+the double nearest the grid value, whose shortest representation (what ``repr`` and ``json``
+write) is the grid value itself, so ``json.loads`` of the output gives grid values. Values the
+library leaves unrounded (notional) are printed at the asset's decimals too; ratios (health
+factor, margin ratio, LTV, leverage) and spot liquidation prices have no grid and are printed
+as computed.
+"""
+
+import decimal
+import math
+
+__all__ = ["step_decimals", "on_grid", "Grid"]
+
+
+def step_decimals(step):
+    """Decimal places of a grid step: 0.001 -> 3, 0.5 -> 1, 1 -> 0, 2.5e-05 -> 6."""
+    exp = decimal.Decimal(repr(float(step))).normalize().as_tuple().exponent
+    return max(0, -exp)
+
+
+def on_grid(x, decimals):
+    """``x`` rounded to ``decimals`` places (None for None, NaN and infinities; -0.0 as 0.0)."""
+    if x is None or not math.isfinite(x):
+        return None
+    return round(float(x), decimals) + 0.0
+
+
+class Grid:
+    """The grids of a book: decimals of every asset, lot and tick decimals of every instrument.
+
+    ``Grid(spec)`` takes the checked book (``book.spec``); ``Grid.of_engine(engine)`` asks an
+    engine's registry. Lookups by symbol.
+    """
+
+    def __init__(self, spec):
+        self.asset_decimals = {a["symbol"]: a["decimals"] for a in spec["assets"]}
+        self.lot_decimals = {i["symbol"]: step_decimals(i["lot_size"]) for i in spec["instruments"]}
+        self.tick_decimals = {i["symbol"]: step_decimals(i["tick_size"]) for i in spec["instruments"]}
+        self.settle = {i["symbol"]: i["settle"] for i in spec["instruments"]}
+        v = spec.get("valuation_asset") or spec["assets"][0]["symbol"]
+        self.valuation = v
+
+    def qty(self, instrument, x):
+        """Contracts of an instrument, in whole lots."""
+        return on_grid(x, self.lot_decimals.get(instrument, 8))
+
+    def price(self, instrument, x):
+        """A price of an instrument, on its tick."""
+        return on_grid(x, self.tick_decimals.get(instrument, 8))
+
+    def money(self, asset, x):
+        """An amount of an asset, in its decimals."""
+        return on_grid(x, self.asset_decimals.get(asset, 8))
+
+    def settle_money(self, instrument, x):
+        """An amount of an instrument's settle asset."""
+        return self.money(self.settle.get(instrument), x)
+
+    def value(self, x):
+        """An amount of the valuation asset."""
+        return self.money(self.valuation, x)
+
+    def text(self, x, decimals, min_decimals=0):
+        """``x`` for a person: thousands separators, at most ``decimals`` places, trailing zeros
+        dropped down to ``min_decimals``; "-" for None, "inf"/"-inf" for infinities."""
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return "-"
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        s = "{:,.{}f}".format(round(x, decimals) + 0.0, decimals)
+        if "." in s:
+            head, tail = s.split(".")
+            tail = tail.rstrip("0")
+            if len(tail) < min_decimals:
+                tail = tail + "0" * (min_decimals - len(tail))
+            s = head + ("." + tail if tail else "")
+        return s
