@@ -892,7 +892,7 @@ static void test_account_messages_print_exact_short_numbers(void **state)
     tu_assert_status(risk_position_adjust(p, 0.1, 50000.05), RISK_ETICK);
     assert_string_equal(risk_account_errmsg(acc), "BTCUSDT: price 50000.05 is off the tick 0.1");
     tu_assert_status(risk_account_set_leverage(acc, b.btcusdt, 1e9), RISK_ELEVERAGE);
-    assert_non_null(strstr(risk_account_errmsg(acc), "leverage 1e+09 above"));
+    assert_non_null(strstr(risk_account_errmsg(acc), "leverage 1000000000 above"));
     risk_account_free(acc);
     risk_engine_free(b.e);
 }

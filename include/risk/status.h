@@ -43,6 +43,8 @@ RISK_BEGIN_DECLS
 #define RISK_EBUFFER 11
 /** Handles of two different engines were mixed. */
 #define RISK_EENGINE 12
+/** A fill would leave a position above its instrument's maximum notional (risk_engine_set_instrument_fees()). */
+#define RISK_ELIMIT 13
 /** A price needed by the calculation is missing or not positive. */
 #define RISK_ENOPRICE 100
 /** Memory allocation failed. */

@@ -274,6 +274,9 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
     if (a->n_pos >= RISK__MAX_POSITIONS)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "an account holds at most %u positions",
                           RISK__MAX_POSITIONS);
+    int rc = risk__notional_limit_check(e, &a->errmsg, in, 0.0, spec->qty, spec->entry);
+    if (rc)
+        return rc;
 
     risk_position *h = NULL;
     if (pos_out && !(h = risk__malloc(e, sizeof *h)))
@@ -467,6 +470,14 @@ RISK_API int risk_position_adjust(risk_position *position, double qty_delta_cont
     if (!risk__lots_in_domain(qty_delta_contracts, in->lot_size) || !risk__lots_in_domain(next, in->lot_size))
         return risk__fail(a->engine, &a->errmsg, RISK_EINVAL, "%s: a fill of %s would hold more than 2^53 lots of %s",
                           in->symbol, RISK__NUM(qty_delta_contracts), RISK__NUM(in->lot_size));
+    if (in->max_notional != 0.0) { /* the position after the fill, for the size limit */
+        double q = a->qty[position->slot];
+        double entry = (q > 0.0) == (qty_delta_contracts > 0.0)
+                           ? average_entry(in, fabs(q), a->entry[position->slot], fabs(qty_delta_contracts), price_quote)
+                           : price_quote; /* (a reduction, which the check lets through, or a flip) */
+        if ((rc = risk__notional_limit_check(a->engine, &a->errmsg, in, q, next, entry)))
+            return rc;
+    }
     return risk__account_fill(a, position->slot, qty_delta_contracts, price_quote);
 }
 

@@ -51,6 +51,10 @@ typedef struct risk__instrument {
     double lot_size, tick_size;
     char symbol[RISK__SYMBOL_MAX + 1];
     struct risk__scaling *scaling; /* volatility scaling and base schedule (margin/scaling.c); NULL when off */
+    /* trading terms (orders/fees.c); all 0 until set: no fees, no limit */
+    double maker_fee, taker_fee;
+    double max_notional;      /* largest margin notional of a position; 0: none */
+    uint32_t liq_with_fee;    /* 1: liquidation and bankruptcy prices include the closing taker fee */
 } risk__instrument;
 
 /* Position storage: chunks of slots laid out as structure of arrays. Each account owns one
@@ -291,6 +295,17 @@ int risk__account_reserve_positions(risk_account *a, uint32_t extra);
 /* A position taken over (a liquidation backstop): a fill of `delta` at `price` on the slot of
  * (instrument, leg), or a new cross position when there is none. RISK_ENOMEM without room. */
 int risk__account_take(risk_account *a, uint32_t instrument, uint32_t leg, double delta, double price);
+
+/* ---- trading terms (orders/fees.c) */
+/* The fee of filling |qty| contracts at `price`, in the settle asset: rate x |qty| x cs x price
+ * (linear) or rate x |qty| x cs / price (inverse), rounded up to the settle quantum unless the
+ * engine leaves results unquantized. 0 when the rate is 0. */
+double risk__fill_fee(const risk_engine *e, const risk__instrument *in, double rate, double qty, double price);
+/* RISK_ELIMIT (recorded in *err) when a fill taking position (qty0, entry0) to (qty1, entry1)
+ * grows it (more contracts, or a flip) to a margin notional above the instrument's
+ * max_notional; RISK_OK otherwise (no limit, a reduction, or within it). */
+int risk__notional_limit_check(const risk_engine *e, char **err, const risk__instrument *in, double qty0,
+                               double qty1, double entry1);
 
 /* ---- shadow accounts (core/shadow.c) */
 /* A scratch copy of an account's positions and balances, in one block, that what-if and

@@ -21,6 +21,7 @@ static const status_text STATUS_TEXTS[] = {
     {RISK_EVERSION, "RISK_EVERSION", "unknown struct version"},
     {RISK_EBUFFER, "RISK_EBUFFER", "output array too small"},
     {RISK_EENGINE, "RISK_EENGINE", "handles of different engines were mixed"},
+    {RISK_ELIMIT, "RISK_ELIMIT", "a position would exceed its instrument's maximum notional"},
     {RISK_ENOPRICE, "RISK_ENOPRICE", "a needed price is missing or not positive"},
     {RISK_ENOMEM, "RISK_ENOMEM", "out of memory"},
     {RISK_ETHREAD, "RISK_ETHREAD", "a worker thread could not be started"},

@@ -127,16 +127,16 @@ static int check_trade(apply_check *ck, risk_account *sh, const risk_liquidation
     if (!money_ok(act->fee) || !money_ok(act->insurance_fee))
         return FAIL(RISK_EINVAL, "action %zu: fees must be finite and >= 0", k);
     if (!risk__is_whole_multiple(act->qty, in->lot_size))
-        return FAIL(RISK_ELOT, "action %zu: qty %.17g is not a whole number of lots of %s", k, act->qty, in->symbol);
+        return FAIL(RISK_ELOT, "action %zu: qty %s is not a whole number of lots of %s", k, RISK__NUM(act->qty), in->symbol);
     if (!risk__is_whole_multiple(act->price, in->tick_size))
-        return FAIL(RISK_ETICK, "action %zu: price %.17g is off %s's tick", k, act->price, in->symbol);
+        return FAIL(RISK_ETICK, "action %zu: price %s is off %s's tick", k, RISK__NUM(act->price), in->symbol);
     int i = risk__action_slot(sh, act);
     if (i < 0)
         return FAIL(RISK_ENOTFOUND, "action %zu: no %s position on leg %u", k, in->symbol, act->leg);
     double q = sh->qty[i];
     if ((q > 0.0) != (act->side == RISK_ORDER_SELL) || act->qty > fabs(q) * (1.0 + 1e-12))
-        return FAIL(RISK_ESTATE, "action %zu: %s %.17g of %s does not reduce the position of %.17g", k,
-                    act->side == RISK_ORDER_SELL ? "selling" : "buying", act->qty, in->symbol, q);
+        return FAIL(RISK_ESTATE, "action %zu: %s %s of %s does not reduce the position of %s", k,
+                    act->side == RISK_ORDER_SELL ? "selling" : "buying", RISK__NUM(act->qty), in->symbol, RISK__NUM(q));
     if (act->type == RISK_ACTION_ADL) {
         risk_account *c = account_by_id(e, act->counterparty);
         if (!c || c == ck->a)
@@ -151,8 +151,8 @@ static int check_trade(apply_check *ck, risk_account *sh, const risk_liquidation
                 acts[m].instrument == act->instrument)
                 taken += acts[m].qty;
         if (!opposite || taken + act->qty > fabs(held) * (1.0 + 1e-12))
-            return FAIL(RISK_ESTATE, "action %zu: counterparty %llu holds no opposite %s position of %.17g", k,
-                        (unsigned long long)act->counterparty, in->symbol, taken + act->qty);
+            return FAIL(RISK_ESTATE, "action %zu: counterparty %llu holds no opposite %s position of %s", k,
+                        (unsigned long long)act->counterparty, in->symbol, RISK__NUM(taken + act->qty));
     } else if (act->type == RISK_ACTION_BACKSTOP) {
         risk_account *c = risk__backstop_of(e, ck->a);
         if (!c || c->id != act->counterparty)
@@ -199,10 +199,10 @@ static int check_action(apply_check *ck, risk_account *sh, const risk_liquidatio
             !money_ok(act->protocol_fee) || act->protocol_fee > act->bonus || act->bonus > act->amount)
             return FAIL(RISK_EINVAL, "action %zu: seize amounts must be finite, >= 0, protocol fee <= bonus <= amount", k);
         if (risk__basket_amount(&sh->basket, act->asset) < act->amount)
-            return FAIL(RISK_ESTATE, "action %zu: the account holds less than %.17g %s", k, act->amount,
+            return FAIL(RISK_ESTATE, "action %zu: the account holds less than %s %s", k, RISK__NUM(act->amount),
                         e->assets[act->asset].symbol);
         if (-risk__basket_amount(&sh->basket, act->repay_asset) < act->repay_amount * (1.0 - 1e-12))
-            return FAIL(RISK_ESTATE, "action %zu: the account owes less than %.17g %s", k, act->repay_amount,
+            return FAIL(RISK_ESTATE, "action %zu: the account owes less than %s %s", k, RISK__NUM(act->repay_amount),
                         e->assets[act->repay_asset].symbol);
         ck->fund_delta[act->asset] += act->protocol_fee;
         return RISK_OK;
@@ -212,13 +212,13 @@ static int check_action(apply_check *ck, risk_account *sh, const risk_liquidatio
         if (!isfinite(act->amount) || act->amount == 0.0)
             return FAIL(RISK_EINVAL, "action %zu: insurance amount must be finite and non-zero", k);
         if (act->amount > 0.0 && risk__basket_amount(&sh->basket, act->asset) < act->amount)
-            return FAIL(RISK_ESTATE, "action %zu: the account holds less than %.17g %s", k, act->amount,
+            return FAIL(RISK_ESTATE, "action %zu: the account holds less than %s %s", k, RISK__NUM(act->amount),
                         e->assets[act->asset].symbol);
         const risk__fund *f = risk__fund_of(e, act->asset);
         double fund = (f ? f->balance : 0.0) + ck->fund_delta[act->asset];
         if (act->amount < 0.0 && fund + act->amount < 0.0)
-            return FAIL(RISK_ESTATE, "action %zu: the %s insurance fund holds %.17g, less than the draw %.17g", k,
-                        e->assets[act->asset].symbol, fund, -act->amount);
+            return FAIL(RISK_ESTATE, "action %zu: the %s insurance fund holds %s, less than the draw %s", k,
+                        e->assets[act->asset].symbol, RISK__NUM(fund), RISK__NUM(-act->amount));
         ck->fund_delta[act->asset] += act->amount;
         return RISK_OK;
     }

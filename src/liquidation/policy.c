@@ -61,7 +61,7 @@ size_t risk__liquidation_bytes(const risk_engine *e)
 static int check_unit(const risk_engine *e, double v, double lo, double hi, int hi_open, const char *name)
 {
     if (!isfinite(v) || v < lo || v > hi || (hi_open && v == hi))
-        return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: %s %.17g not in [%g, %g%s", name, v,
+        return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: %s %s not in [%g, %g%s", name, RISK__NUM(v),
                           lo, hi, hi_open ? ")" : "]");
     return RISK_OK;
 }
@@ -103,11 +103,11 @@ static int policy_check(const risk_engine *e, const risk_liquidation_policy *p)
         (rc = check_unit(e, p->protocol_share, 0.0, 1.0, 0, "protocol_share")))
         return rc;
     if (!isfinite(p->close_factor) || p->close_factor <= 0.0 || p->close_factor > 1.0)
-        return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: close_factor %.17g not in (0, 1]",
-                          p->close_factor);
+        return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: close_factor %s not in (0, 1]",
+                          RISK__NUM(p->close_factor));
     if (!isfinite(p->min_notional) || p->min_notional < 0.0)
-        return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: min_notional %.17g must be >= 0",
-                          p->min_notional);
+        return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: min_notional %s must be >= 0",
+                          RISK__NUM(p->min_notional));
     if (p->version >= 2 && p->deficit > RISK_DEFICIT_SOCIALIZE)
         return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: unknown deficit handling %u", p->deficit);
     if (p->version >= 2 && p->has_backstop > 1)
@@ -267,8 +267,8 @@ RISK_API int risk_engine_insurance_fund_deposit(risk_engine *engine, uint32_t as
     if (rc)
         return rc;
     if (!isfinite(amount) || amount < 0.0)
-        return risk__fail(engine, &engine->errmsg, RISK_EINVAL, "insurance fund deposit %.17g must be finite and >= 0",
-                          amount);
+        return risk__fail(engine, &engine->errmsg, RISK_EINVAL, "insurance fund deposit %s must be finite and >= 0",
+                          RISK__NUM(amount));
     const risk__fund *now = risk__fund_of(engine, asset);
     if (now && !isfinite(now->balance + amount))
         return risk__fail(engine, &engine->errmsg, RISK_EINVAL, "insurance fund of %s would overflow",

@@ -82,6 +82,16 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
             cum = in->schedule.tiers[t].cum;
         }
         int entry_priced = in->mm_price == RISK_MM_PRICE_ENTRY;
+        /* the taker fee of closing at factor k, when the instrument's prices include it: rate x
+         * notional at the mark M k (linear: B; inverse: 1/(M k) in the underlying, which is
+         * worth p k: A; held mark: fixed) */
+        double fee_rate = in->liq_with_fee ? in->taker_fee : 0.0;
+        if (fee_rate != 0.0 && um) {
+            if (in->inverse)
+                A -= fee_rate * fabs(q) * cs * ps / M;
+            else
+                B -= fee_rate * fabs(q) * cs * M * ps;
+        }
         if (!in->inverse && um) { /* upnl = q cs (M k - E) ps; MM = (|q| cs M k mmr - cum) ps */
             A -= q * cs * E * ps;
             B += q * cs * M * ps;
@@ -106,7 +116,8 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
             }
         } else { /* mark held: value in the settle asset is fixed, its price may move */
             double upnl = in->inverse ? q * cs * (1.0 / E - 1.0 / M) : q * cs * (M - E);
-            double surplus = (upnl - (Nm * mmr - cum)) * ps;
+            double fee = fee_rate * fabs(q) * cs * (in->inverse ? 1.0 / M : M);
+            double surplus = (upnl - (Nm * mmr - cum) - fee) * ps;
             if (us)
                 B += surplus;
             else

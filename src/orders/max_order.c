@@ -375,7 +375,7 @@ static uint32_t region_pieces(model *M, uint32_t kind, double lo, double hi, pie
         const risk__schedule *sch = &M->o.in->schedule;
         double rate = risk__schedule_im_rate(sch, p0->tier, M->im_rate) * M->ps; /* the cheapest tier's */
         int at_mark = M->o.in->mm_price != RISK_MM_PRICE_ENTRY, sloped = 0;
-        if (kind == REGION_GROW && at_mark) {
+        if (kind == REGION_GROW && at_mark && M->o.fee_rate == 0.0) { /* (a fee moves the balance too) */
             double mn_a = 0.0, upnl_a = 0.0;
             if (lo == 1.0 && M->o.slot >= 0) {
                 risk__position_values pv;
@@ -411,7 +411,8 @@ static uint32_t region_pieces(model *M, uint32_t kind, double lo, double hi, pie
                 add_cut(cuts, &nc, c, lo, hi);
             }
         }
-        if (kind == REGION_REDUCE) { /* the weight of the settle balance changes at 0 and at value tiers */
+        if (kind == REGION_REDUCE || M->o.fee_rate != 0.0) { /* the weight of the settle balance
+                                                                  changes at 0 and at value tiers */
             for (uint32_t k = 0; b_slope != 0.0 && k <= M->settle->n_tiers; k++) {
                 double at = k == 0 ? 0.0 : M->settle->tiers[k - 1].up_to_qty;
                 if (isfinite(at))
@@ -576,6 +577,41 @@ static double pieces_search(model *M, const piece *pc, size_t np, double T)
     return 0.0;
 }
 
+/* Whether n lots leave the target's margin notional at or below the instrument's max_notional. */
+static int within_limit(model *M, double n)
+{
+    point pt;
+    model_eval(M, n, &pt, 0);
+    return !(pt.mn > M->o.in->max_notional);
+}
+
+/* The instrument's size limit on the growing region (lo, hi]: the largest n in [lo, hi] whose
+ * fill leaves the target's margin notional at or below max_notional (lo when none does). The
+ * notional rises with n there (entries average linearly, in 1/E for inverse contracts), so
+ * galloping out from lo + 1, then bisecting, on the notional the fill itself leaves. */
+static double limit_lots(model *M, double lo, double hi)
+{
+    double a = lo, b = lo + 1.0, step = 1.0; /* within(a) (lo: no growth); not within(b) once found */
+    while (b <= hi && within_limit(M, b)) {
+        a = b;
+        step *= 2.0;
+        b = a + step;
+    }
+    if (b > hi) {
+        if (a == hi || within_limit(M, hi))
+            return hi;
+        b = hi;
+    }
+    while (b - a > 1.0) {
+        double m = floor_lots(0.5 * (a + b));
+        if (within_limit(M, m))
+            a = m;
+        else
+            b = m;
+    }
+    return a;
+}
+
 RISK_API int risk_account_max_order_qty(const risk_account *account, uint32_t instrument, uint32_t side,
                                         uint32_t leg, double price, double *qty_out)
 {
@@ -601,6 +637,8 @@ RISK_API int risk_account_max_order_qty(const risk_account *account, uint32_t in
         lots_to_close = nearbyint(fabs(a->qty[o.slot]) / M.lot);
     if (o.leg != RISK_SIDE_BOTH && o.dir != (o.leg == RISK_SIDE_LONG ? 1.0 : -1.0))
         n_max = lots_to_close; /* a hedge leg is only reduced (0 when absent) */
+    if (n_max > lots_to_close && o.in->max_notional != 0.0)
+        n_max = limit_lots(&M, lots_to_close, n_max);
     piece pc[MAX_PIECES];
     line ln;
     size_t np = 0, np_grow = 0;
@@ -608,7 +646,7 @@ RISK_API int risk_account_max_order_qty(const risk_account *account, uint32_t in
     int confirmed = 0; /* g(n) >= T > g(n + 1) already seen */
     if (n_max > lots_to_close) {
         uint32_t monotone = region_pieces(&M, REGION_GROW, lots_to_close + 1.0, n_max, pc, &np_grow, &ln);
-        if (monotone && (n = region_predict(&M, pc, np_grow, &ln, T)) >= 0.0)
+        if (monotone && o.fee_rate == 0.0 && (n = region_predict(&M, pc, np_grow, &ln, T)) >= 0.0)
             confirmed = 1;
         else
             n = pieces_search(&M, pc, np_grow, T);

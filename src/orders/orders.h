@@ -12,6 +12,7 @@ typedef struct risk__order_ctx {
     double dir;   /* +1 buy, -1 sell */
     double price; /* the fill price (the mark when the order said 0) */
     int slot;     /* the account's position on (instrument, leg), -1 when none */
+    double fee_rate; /* charged on the fill's notional: the taker fee (resting orders: the maker fee) */
 } risk__order_ctx;
 
 /* 1 / the account's user leverage for the instrument, 0 when it has none (the tier's applies). */

@@ -31,14 +31,15 @@ int risk__order_resolve(risk_account *a, uint32_t instrument, uint32_t side, uin
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: price must be finite and >= 0 (0: the mark)",
                           in->symbol);
     if (price > 0.0 && !risk__is_whole_multiple(price, in->tick_size))
-        return risk__fail(e, &a->errmsg, RISK_ETICK, "%s: price %.17g is off the tick %.17g", in->symbol, price,
-                          in->tick_size);
+        return risk__fail(e, &a->errmsg, RISK_ETICK, "%s: price %s is off the tick %s", in->symbol, RISK__NUM(price),
+                          RISK__NUM(in->tick_size));
     o->in = in;
     o->instrument = instrument;
     o->leg = leg;
     o->dir = side == RISK_ORDER_BUY ? 1.0 : -1.0;
     o->price = price > 0.0 ? price : in->mark;
     o->slot = risk__position_find(a, instrument, leg);
+    o->fee_rate = in->taker_fee;
     return RISK_OK;
 }
 
@@ -73,14 +74,19 @@ static void isolated_top_up(risk_account *sa, uint32_t i, const risk__position_v
 }
 
 /* Fills `qty` (> 0, validated, hedge legs checked) of the order on a shadow whose position on
- * the order's (instrument, leg) is at `slot` (-1: none). The shadow has room for one more
- * position and every settle balance, so this never allocates. Returns the position's slot, -1
- * when the fill closed it; *pv gets its values (when pv is not NULL and it is open). */
+ * the order's (instrument, leg) is at `slot` (-1: none). The fee (o->fee_rate, 0 without fees)
+ * is taken from the settle balance first, as risk_basket_add_balance(settle, -fee) would. The
+ * shadow has room for one more position and every settle balance, so this never allocates.
+ * Returns the position's slot, -1 when the fill closed it; *pv gets its values (when pv is not
+ * NULL and it is open). */
 int risk__order_fill(risk__shadow *s, int slot, const risk__order_ctx *o, double qty, risk__position_values *pv)
 {
     risk_account *sa = &s->acct;
     double delta = o->dir * qty;
     uint32_t i;
+    if (o->fee_rate != 0.0)
+        risk__basket_add_unchecked(&sa->basket, o->in->settle,
+                                   -risk__fill_fee(sa->engine, o->in, o->fee_rate, qty, o->price));
     if (slot >= 0) {
         uint32_t before = sa->n_pos;
         (void)risk__shadow_fill(s, (uint32_t)slot, delta, o->price); /* cannot fail: see above */
@@ -130,8 +136,8 @@ static int check_order(risk_account *a, const risk_order *order, risk__order_ctx
     if (!isfinite(order->qty) || order->qty <= 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: order qty must be finite and > 0", o->in->symbol);
     if (!risk__is_whole_multiple(order->qty, o->in->lot_size))
-        return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %.17g is not a whole number of lots (lot %.17g)",
-                          o->in->symbol, order->qty, o->in->lot_size);
+        return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %s is not a whole number of lots (lot %s)",
+                          o->in->symbol, RISK__NUM(order->qty), RISK__NUM(o->in->lot_size));
     return RISK_OK;
 }
 
@@ -166,11 +172,15 @@ RISK_API int risk_account_whatif(const risk_account *account, const risk_order *
     risk__shadow s;
     if (risk__shadow_init(&s, a, 1))
         return risk__fail(a->engine, &a->errmsg, RISK_ENOMEM, "out of memory for a what-if");
-    (void)risk__order_fill(&s, o.slot, &o, order->qty, NULL);
-    shadow_summary(&s, summary_out);
+    double q0 = o.slot >= 0 ? a->qty[o.slot] : 0.0;
+    int i = risk__order_fill(&s, o.slot, &o, order->qty, NULL);
+    rc = i < 0 ? RISK_OK : risk__notional_limit_check(a->engine, &a->errmsg, o.in, q0, s.acct.qty[i], s.acct.entry[i]);
+    if (rc == RISK_OK) {
+        shadow_summary(&s, summary_out);
+        risk__clear(&a->errmsg);
+    }
     risk__shadow_release(&s);
-    risk__clear(&a->errmsg);
-    return RISK_OK;
+    return rc;
 }
 
 /* ------------------------------------------------------------ resting orders */
@@ -187,10 +197,16 @@ static int shadow_apply_orders(risk__shadow *s, risk_account *a, const risk_orde
             continue;
         risk__order_ctx o;
         (void)risk__order_resolve(a, r->instrument, r->side, r->leg, r->price, &o); /* checked already */
+        o.fee_rate = o.in->maker_fee; /* resting orders fill as makers */
         int slot = risk__position_find(&s->acct, o.instrument, o.leg);
         if (hedge_fill_invalid(&s->acct, slot, &o, r->qty))
             return hedge_fail(a, &o);
-        (void)risk__order_fill(s, slot, &o, r->qty, NULL);
+        double q0 = slot >= 0 ? s->acct.qty[slot] : 0.0;
+        int i = risk__order_fill(s, slot, &o, r->qty, NULL);
+        int rc = i < 0 ? RISK_OK
+                       : risk__notional_limit_check(a->engine, &a->errmsg, o.in, q0, s->acct.qty[i], s->acct.entry[i]);
+        if (rc)
+            return rc;
     }
     return RISK_OK;
 }

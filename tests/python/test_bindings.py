@@ -112,7 +112,7 @@ class TestStructLayout(unittest.TestCase):
         "risk_liquidation_policy": ffi.RiskLiquidationPolicy, "risk_liquidation_action": ffi.RiskLiquidationAction,
         "risk_liquidation_plan": ffi.RiskLiquidationPlan, "risk_insurance_fund": ffi.RiskInsuranceFund,
         "risk_adl_entry": ffi.RiskAdlEntry,
-        "risk_order": ffi.RiskOrder,
+        "risk_order": ffi.RiskOrder, "risk_instrument_fees": ffi.RiskInstrumentFees,
     }
 
     def test_sizes_and_offsets_match_the_headers(self):

@@ -19,7 +19,7 @@ build tree's ``lib/``, or the system (``ctypes.util.find_library('risk')``).
 
 from .errors import (RiskError, NullError, InvalidError, NotFoundError, DuplicateError, LotError, TickError,
                      LeverageError, TiersError, StateError, VersionError, BufferTooSmallError,
-                     EngineMismatchError, NoPriceError, OutOfMemoryError, ThreadError, InternalError)
+                     EngineMismatchError, LimitError, NoPriceError, OutOfMemoryError, ThreadError, InternalError)
 from .ffi import LibraryError
 from .core import (Engine, Basket, Account, Position, AccountSummary, BasketSummary, PositionResult, MarginTier,
                    MarginFactor, AssetVolState, SUMMARY_COLUMNS, version, version_number)
@@ -33,6 +33,6 @@ __all__ = [
     "MarginFactor", "AssetVolState",
     "SUMMARY_COLUMNS", "version", "version_number", "LibraryError",
     "RiskError", "NullError", "InvalidError", "NotFoundError", "DuplicateError", "LotError", "TickError",
-    "LeverageError", "TiersError", "StateError", "VersionError", "BufferTooSmallError", "EngineMismatchError",
+    "LeverageError", "TiersError", "StateError", "VersionError", "BufferTooSmallError", "EngineMismatchError", "LimitError",
     "NoPriceError", "OutOfMemoryError", "ThreadError", "InternalError",
 ]

@@ -213,7 +213,10 @@ _C = _Checker
 _ASSET_FIELDS = ("symbol", "price", "decimals", "weight_init", "weight_maint", "liab_weight_init",
                  "liab_weight_maint", "value_tiers", "vol")
 _INSTRUMENT_FIELDS = ("symbol", "kind", "expiry", "underlying", "settle", "inverse", "contract_size",
-                      "lot_size", "tick_size", "mark", "margin", "vol_scaling", "liquidation")
+                      "lot_size", "tick_size", "mark", "margin", "vol_scaling", "liquidation", "fees",
+                      "max_notional")
+# An instrument's "fees" (docs/book-format.md, 4.2): book key -> Engine.set_instrument_fees keyword.
+_FEES_FIELDS = {"maker": "maker_fee", "taker": "taker_fee", "liquidation_price_with_fee": "liquidation_price_with_fee"}
 # An asset's "vol" and an instrument's "vol_scaling" (docs/book-format.md, 3.1 and 4.1).
 _VOL_FIELDS = ("annual", "lambda", "periods_per_year", "seed", "stressed", "floor", "buffer_release")
 _SCALING_FIELDS = ("mode", "reference", "min_factor", "max_factor", "z", "horizon_days", "days_per_year",
@@ -317,7 +320,7 @@ def _check_instrument(ins, p):
     elif "expiry" in ins:
         raise BookError(p + ".expiry", "only a future has an expiry")
     mp = p + ".margin"
-    m = _C.obj(ins["margin"], mp, required=("tiers",), optional=("tiers", "mm_price"))
+    m = _C.obj(ins["margin"], mp, required=("tiers",), optional=("tiers", "mm_price", "bounded"))
     out["mm_price"] = _C.choice(m.get("mm_price", "mark"), mp + ".mm_price", ("mark", "entry"))
     tp = mp + ".tiers"
     items = _C.array(m["tiers"], tp, nonempty=True)
@@ -338,6 +341,23 @@ def _check_instrument(ins, p):
             tier["cum"] = _C.number(t["cum"], q + ".cum")
         tiers.append(tier)
     out["tiers"] = tiers
+    out["max_notional"] = None
+    if "max_notional" in ins and ins["max_notional"] is not None:
+        out["max_notional"] = _C.positive(ins["max_notional"], p + ".max_notional")
+    if _C.boolean(m.get("bounded", False), mp + ".bounded"):
+        if "max_notional" in ins:
+            raise BookError(mp + ".bounded", "give either margin.bounded or max_notional, not both")
+        if math.isinf(tiers[-1]["notional_cap"]):
+            raise BookError("%s[%d].notional_cap" % (tp, len(tiers) - 1), "a bounded schedule needs the last cap")
+        out["max_notional"] = tiers[-1]["notional_cap"]
+    out["fees"] = {}
+    if "fees" in ins:
+        fp = p + ".fees"
+        f = _C.obj(ins["fees"], fp, optional=tuple(_FEES_FIELDS))
+        for k, kw in _FEES_FIELDS.items():
+            if k in f:
+                q = "%s.%s" % (fp, k)
+                out["fees"][kw] = _C.boolean(f[k], q) if k == "liquidation_price_with_fee" else _C.number(f[k], q)
     out["vol_scaling"] = _check_scaling(ins["vol_scaling"], p + ".vol_scaling") if "vol_scaling" in ins else None
     out["liquidation"] = (_check_liquidation(ins["liquidation"], p + ".liquidation", engine=False)
                           if "liquidation" in ins else None)
@@ -532,6 +552,14 @@ def _load_into(eng, spec, accounts):
             raise BookError(_field_in_message(exc.message, p, _INSTRUMENT_FIELDS, p), _problem(exc)) from None
         instrument_ids[ins["symbol"]] = iid
         lots[ins["symbol"]] = ins["lot_size"]
+        if ins["fees"] or ins["max_notional"] is not None:
+            try:
+                eng.set_instrument_fees(iid, max_notional=ins["max_notional"], **ins["fees"])
+            except errors.RiskError as exc:
+                msg = exc.message or ""
+                field = next((k for k in ("max_notional", "maker_fee", "taker_fee") if k in msg), "fees")
+                field = {"maker_fee": "fees.maker", "taker_fee": "fees.taker"}.get(field, field)
+                raise BookError("%s.%s" % (p, field), _problem(exc)) from None
         if ins["vol_scaling"] is not None:
             _load_scaling(eng, iid, ins["vol_scaling"], p + ".vol_scaling")
 

@@ -355,7 +355,7 @@ class Engine(_Handle):
     its last account or basket is freed).
     """
     __slots__ = ("_ptr", "_finalizer", "_asset_symbols", "_instrument_symbols", "_instrument_lots",
-                 "_accounts", "_scratch", "__weakref__")
+                 "_instrument_settles", "_accounts", "_scratch", "__weakref__")
 
     def __init__(self, margin_call_health=None, no_quantize=False):
         L = ffi.lib()
@@ -371,6 +371,7 @@ class Engine(_Handle):
         self._asset_symbols = {}
         self._instrument_symbols = {}
         self._instrument_lots = {}
+        self._instrument_settles = {}
         self._accounts = weakref.WeakValueDictionary()
         self._scratch = None
 
@@ -440,6 +441,7 @@ class Engine(_Handle):
         ffi.lib().risk_engine_add_instrument(ptr, ctypes.byref(spec), ctypes.byref(out))
         self._instrument_symbols[sym.decode("utf-8")] = out.value
         self._instrument_lots[out.value] = spec.lot_size
+        self._instrument_settles[out.value] = spec.settle
         return out.value
 
     def find_asset(self, symbol):
@@ -643,6 +645,42 @@ class Engine(_Handle):
         out["mode"] = _SCALING_NAMES.get(sc.mode, str(sc.mode))
         out["vol_floor"] = bool(sc.vol_floor)
         return out
+
+    def set_instrument_fees(self, instrument, maker_fee=0.0, taker_fee=0.0, liquidation_price_with_fee=False,
+                            max_notional=None):
+        """Sets an instrument's trading terms (``risk_engine_set_instrument_fees``): maker and
+        taker fee rates (fractions in [0, 0.1]; what-if and max order charge the taker fee,
+        resting orders the maker fee), whether liquidation and bankruptcy prices include the
+        closing taker fee, and the largest position margin notional (None: no limit). The
+        defaults are ``RISK_INSTRUMENT_FEES_INIT``'s, which restore an instrument to no fees."""
+        f = ffi.RiskInstrumentFees.init()
+        f.maker_fee = float(maker_fee)
+        f.taker_fee = float(taker_fee)
+        f.liquidation_price_with_fee = 1 if liquidation_price_with_fee else 0
+        f.max_notional = 0.0 if max_notional is None else float(max_notional)
+        ffi.lib().risk_engine_set_instrument_fees(self._require(), self._instrument_id(instrument), ctypes.byref(f))
+
+    def instrument_fees(self, instrument):
+        """An instrument's trading terms as a dict (the keyword arguments of
+        :meth:`set_instrument_fees`; ``max_notional`` None when there is no limit)."""
+        f = ffi.RiskInstrumentFees.init()
+        ffi.lib().risk_engine_instrument_fees(self._require(), self._instrument_id(instrument), ctypes.byref(f))
+        return {"maker_fee": f.maker_fee, "taker_fee": f.taker_fee,
+                "liquidation_price_with_fee": bool(f.liquidation_price_with_fee),
+                "max_notional": f.max_notional if f.max_notional > 0.0 else None}
+
+    def instrument_settle(self, instrument):
+        """The settle asset id of an instrument registered through these bindings."""
+        return self._instrument_settles[self._instrument_id(instrument)]
+
+    def fill_fee(self, instrument, qty, price, maker=False):
+        """The fee the engine charges for a fill of ``qty`` contracts at ``price``, in the settle
+        asset (``risk_engine_fill_fee``): the taker fee, or the maker fee with ``maker=True``."""
+        fee = ctypes.c_double()
+        ffi.lib().risk_engine_fill_fee(self._require(), self._instrument_id(instrument),
+                                       ffi.FEE_MAKER if maker else ffi.FEE_TAKER, float(qty), float(price),
+                                       ctypes.byref(fee))
+        return fee.value
 
     def instrument_factor(self, instrument):
         """An instrument's current factor and the volatility behind it: a :class:`MarginFactor`."""

@@ -9,7 +9,7 @@ record theirs on the owning account).
 __all__ = [
     "RiskError", "NullError", "InvalidError", "NotFoundError", "DuplicateError", "LotError",
     "TickError", "LeverageError", "TiersError", "StateError", "VersionError",
-    "BufferTooSmallError", "EngineMismatchError", "NoPriceError", "OutOfMemoryError",
+    "BufferTooSmallError", "EngineMismatchError", "LimitError", "NoPriceError", "OutOfMemoryError",
     "ThreadError", "InternalError", "from_code", "CODES",
 ]
 
@@ -98,6 +98,11 @@ class EngineMismatchError(RiskError):
     code, name = 12, "RISK_EENGINE"
 
 
+class LimitError(RiskError, ValueError):
+    """RISK_ELIMIT: a fill would leave a position above its instrument's maximum notional."""
+    code, name = 13, "RISK_ELIMIT"
+
+
 class NoPriceError(RiskError):
     """RISK_ENOPRICE: a price needed by the calculation is missing or not positive."""
     code, name = 100, "RISK_ENOPRICE"
@@ -121,7 +126,7 @@ class InternalError(RiskError):
 #: Status code -> exception class.
 CODES = {cls.code: cls for cls in (
     NullError, InvalidError, NotFoundError, DuplicateError, LotError, TickError, LeverageError,
-    TiersError, StateError, VersionError, BufferTooSmallError, EngineMismatchError, NoPriceError,
+    TiersError, StateError, VersionError, BufferTooSmallError, EngineMismatchError, LimitError, NoPriceError,
     OutOfMemoryError, ThreadError, InternalError)}
 
 

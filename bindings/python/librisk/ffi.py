@@ -30,6 +30,7 @@ __all__ = [
     "RiskInsuranceFund", "RiskAdlEntry", "RiskOrder", "RiskVolEwmaState", "RiskVolRealizedState", "RiskVolGarchState",
     "RiskVolGarchOptions", "RiskVolGarchResult", "RiskVolRangeState",
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
+    "RiskInstrumentFees",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -64,6 +65,10 @@ SIDE_SHORT = 2                       # RISK_SIDE_SHORT
 ORDER_BUY = 1                        # RISK_ORDER_BUY
 ORDER_SELL = 2                       # RISK_ORDER_SELL
 ORDER_VERSION = 1                    # RISK_ORDER_VERSION
+INSTRUMENT_FEES_VERSION = 1          # RISK_INSTRUMENT_FEES_VERSION
+FEE_RATE_MAX = 0.1                   # RISK_FEE_RATE_MAX
+FEE_TAKER = 0                        # RISK_FEE_TAKER
+FEE_MAKER = 1                        # RISK_FEE_MAKER
 
 EXIT_BUFFER = 0                      # RISK_EXIT_BUFFER
 EXIT_INITIAL = 1                     # RISK_EXIT_INITIAL
@@ -552,6 +557,22 @@ class RiskOrder(ctypes.Structure):
         return cls(ORDER_VERSION, ID_NONE, ORDER_BUY, SIDE_BOTH, 0.0, 0.0)
 
 
+class RiskInstrumentFees(ctypes.Structure):
+    """``risk_instrument_fees`` (include/risk/trading.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("liquidation_price_with_fee", ctypes.c_uint32),
+        ("maker_fee", ctypes.c_double),
+        ("taker_fee", ctypes.c_double),
+        ("max_notional", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_INSTRUMENT_FEES_INIT``."""
+        return cls(INSTRUMENT_FEES_VERSION, 0, 0.0, 0.0, 0.0)
+
+
 class RiskVolEwmaState(ctypes.Structure):
     """``risk_vol_ewma_state`` (include/risk/vol.h)."""
     _fields_ = [
@@ -771,6 +792,10 @@ _FUNCTIONS = {
     "risk_account_max_order_qty": (_i32, [AccountP, _u32, _u32, _u32, _dbl, _P(_dbl)], ("account", 0)),
     "risk_account_orders_summary": (_i32, [AccountP, _P(RiskOrder), _sz, _P(RiskAccountSummary), _P(_u32)],
                                     ("account", 0)),
+    # trading.h
+    "risk_engine_set_instrument_fees": (_i32, [EngineP, _u32, _P(RiskInstrumentFees)], ("engine", 0)),
+    "risk_engine_instrument_fees": (_i32, [EngineP, _u32, _P(RiskInstrumentFees)], ("engine", 0)),
+    "risk_engine_fill_fee": (_i32, [EngineP, _u32, _u32, _dbl, _dbl, _P(_dbl)], ("engine", 0)),
     # vol.h (no handle: the status is the message)
     "risk_vol_ewma_init": (_i32, [_P(RiskVolEwmaState), _dbl, _dbl], None),
     "risk_vol_ewma_update": (_i32, [_P(RiskVolEwmaState), _dbl], None),

@@ -138,10 +138,14 @@ def _option_of(exc):
 
 
 def _real_fill(acc, args, price):
-    """The calls the what-if stands for, on the CLI's own copy of the book: the fill, then the
-    isolated top-up (include/risk/whatif.h)."""
+    """The calls the what-if stands for, on the CLI's own copy of the book: the taker fee from the
+    settle balance, the fill, then the isolated top-up (include/risk/whatif.h, risk/trading.h)."""
     sign = 1.0 if args.side == "buy" else -1.0
     leg = args.leg or "both"
+    eng = acc.engine
+    fee = eng.fill_fee(args.instrument, args.qty, price)
+    if fee:
+        acc.basket.add_balance(eng.instrument_settle(args.instrument), -fee)
     try:
         pos = acc.find_position(args.instrument, None if leg == "both" else leg)
     except errors.NotFoundError:
