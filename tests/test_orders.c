@@ -597,6 +597,37 @@ static void test_orders_max_notional_at_entry_hedge_and_inverse(void **state)
     risk_engine_free(e);
 }
 
+/* Issue 9 defect 1: max order size never returned for positions of 1e13..1e17 contracts at lot
+ * 0.001 (past 2^53 lots). Such positions are refused now; just under 2^53 lots (9e12
+ * contracts) the answer comes at once: nothing more can be bought with 1e6 USDT against an MM
+ * of 3.6e10, and selling is unbounded (it only reduces, then needs more than 2^40 lots). */
+static void test_orders_max_order_at_the_largest_positions(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 2);
+    uint32_t btc = tu_asset(e, "BTC", 1.0, 8);
+    risk_margin_tier t = tu_tier(1e30, 0.004, 125.0);
+    uint32_t inst = tu_linear(e, "BTCUSDT", btc, usdt, 1.0, 0.001, 0.1, 1.0, &t, 1);
+    risk_account *acc = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, usdt, 1e6);
+    risk_position_spec spec = RISK_POSITION_SPEC_INIT;
+    spec.instrument = inst;
+    spec.qty = 1e13;
+    spec.entry = 1.0;
+    tu_assert_status(risk_account_open_position(acc, &spec, NULL), RISK_EINVAL);
+    (void)tu_open_simple(acc, inst, 9e12, 1.0);
+    double q = -1.0;
+    tu_assert_status(risk_account_max_order_qty(acc, inst, RISK_ORDER_BUY, RISK_SIDE_BOTH, 0.0, &q), RISK_OK);
+    tu_assert_near(q, 0.0, 0.0);
+    tu_assert_status(risk_account_max_order_qty(acc, inst, RISK_ORDER_SELL, RISK_SIDE_BOTH, 0.0, &q), RISK_OK);
+    assert_true(isinf(q));
+    risk_account_free(acc);
+    risk_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -609,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_orders_liquidation_price_with_fee_is_closer_to_the_mark),
         cmocka_unit_test(test_orders_max_notional_refuses_and_caps),
         cmocka_unit_test(test_orders_max_notional_at_entry_hedge_and_inverse),
+        cmocka_unit_test(test_orders_max_order_at_the_largest_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
