@@ -1630,6 +1630,131 @@ static void test_plan_out_of_memory(void **state)
     assert_true(tu_oom_walk(&app) > 1); /* the check's shadow, the new balance of s1 */
 }
 
+/* The backstop path: the backstop account opens a position and realises into a new balance;
+ * the release path (defect 2): healthy isolated legs tried with repayments after them. */
+typedef struct oom_bs {
+    risk_engine *e;
+    risk_account *acc, *backstop;
+    plan_out p;
+    tu_account_snap snap, snap_b;
+    int release; /* the release fixture instead of the backstop one */
+} oom_bs;
+
+static oom_bs oom_bs_static;
+
+static void *oom_bs_setup_with(tu_alloc *a, int release)
+{
+    oom_bs *f = &oom_bs_static;
+    memset(f, 0, sizeof *f);
+    f->release = release;
+    risk_engine_options o = RISK_ENGINE_OPTIONS_INIT;
+    o.allocator = tu_allocator(a);
+    tu_assert_status(risk_engine_new(&f->e, &o), RISK_OK);
+    uint32_t usdt = tu_asset(f->e, "USDT", 1.0, 6);
+    risk_margin_tier t = one_tier(0.01, 50.0);
+    if (!release) {
+        uint32_t doge = tu_asset(f->e, "DOGE", 0.1, 8);
+        uint32_t perp = tu_linear(f->e, "DOGEUSDT", doge, usdt, 1.0, 1.0, 0.00001, 0.1, &t, 1);
+        risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+        pol.has_backstop = 1;
+        pol.backstop_account = 99;
+        set_policy(f->e, &pol);
+        f->acc = tu_account(f->e, 7, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        tu_balance(f->acc, usdt, 33.155);
+        (void)tu_open_simple(f->acc, perp, 3316.0, 0.11);
+        f->backstop = tu_account(f->e, 99, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    } else {
+        uint32_t usdc = tu_asset_w(f->e, "USDC", 1.0, 6, 1.0, 1.0, 1.1, 1.1);
+        uint32_t btc = tu_asset(f->e, "BTC", 100.0, 8);
+        uint32_t p1 = tu_linear(f->e, "P1", btc, usdt, 1.0, 1.0, 0.1, 100.0, &t, 1);
+        uint32_t p2 = tu_linear(f->e, "P2", btc, usdt, 1.0, 1.0, 0.1, 100.0, &t, 1);
+        f->acc = tu_account(f->e, 5, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        tu_balance(f->acc, usdt, 500.0);
+        tu_balance(f->acc, usdc, -1000.0);
+        (void)tu_open(f->acc, p1, RISK_SIDE_BOTH, RISK_MARGIN_ISOLATED, 100.0, 100.0, 1000.0);
+        (void)tu_open(f->acc, p2, RISK_SIDE_BOTH, RISK_MARGIN_ISOLATED, 100.0, 100.0, 2000.0);
+        f->backstop = tu_account(f->e, 99, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    }
+    size_t n_assets = release ? 3 : 2, n_instruments = release ? 2 : 1;
+    tu_account_snap_take(f->acc, n_assets, n_instruments, &f->snap);
+    tu_account_snap_take(f->backstop, n_assets, n_instruments, &f->snap_b);
+    return f;
+}
+
+static void *oom_bs_setup(tu_alloc *a)
+{
+    return oom_bs_setup_with(a, 0);
+}
+
+static void *oom_release_setup(tu_alloc *a)
+{
+    return oom_bs_setup_with(a, 1);
+}
+
+static int oom_bs_plan(void *vf)
+{
+    oom_bs *f = vf;
+    risk_liquidation_plan init = RISK_LIQUIDATION_PLAN_INIT;
+    f->p.plan = init;
+    size_t n;
+    return risk_account_liquidation_plan(f->acc, &f->p.plan, f->p.acts, MAX_ACTIONS, &n);
+}
+
+static int oom_bs_apply(void *vf)
+{
+    oom_bs *f = vf;
+    return risk_account_apply_plan(f->acc, &f->p.plan, f->p.acts, f->p.plan.n_actions);
+}
+
+static void *oom_bs_setup_planned(tu_alloc *a)
+{
+    oom_bs *f = oom_bs_setup(a);
+    tu_alloc_disarm(a);
+    tu_assert_status(oom_bs_plan(f), RISK_OK);
+    return f;
+}
+
+static void oom_bs_unchanged(void *vf)
+{
+    oom_bs *f = vf;
+    tu_account_snap_check(f->acc, &f->snap);
+    tu_account_snap_check(f->backstop, &f->snap_b);
+}
+
+static void oom_bs_planned(void *vf)
+{
+    oom_bs *f = vf;
+    assert_int_equal(f->p.plan.n_actions, 1);
+    assert_int_equal(f->p.acts[0].type, f->release ? RISK_ACTION_REDUCE : RISK_ACTION_BACKSTOP);
+    oom_bs_unchanged(f);
+}
+
+static void oom_bs_applied(void *vf)
+{
+    oom_bs *f = vf;
+    assert_int_equal(risk_account_position_count(f->acc), 0);
+    assert_int_equal(risk_account_position_count(f->backstop), 1);
+}
+
+static void oom_bs_teardown(void *vf)
+{
+    oom_bs *f = vf;
+    risk_account_free(f->acc);
+    risk_account_free(f->backstop);
+    risk_engine_free(f->e);
+}
+
+static void test_plan_out_of_memory_backstop_and_release(void **state)
+{
+    (void)state;
+    tu_oom_case plan = {oom_bs_setup, oom_bs_plan, oom_bs_unchanged, oom_bs_planned, oom_bs_teardown};
+    assert_true(tu_oom_walk(&plan) > 2);
+    tu_oom_case app = {oom_bs_setup_planned, oom_bs_apply, oom_bs_unchanged, oom_bs_applied, oom_bs_teardown};
+    assert_true(tu_oom_walk(&app) > 1); /* the check's shadow, the backstop's position */
+    tu_oom_case rel = {oom_release_setup, oom_bs_plan, oom_bs_unchanged, oom_bs_planned, oom_bs_teardown};
+    assert_true(tu_oom_walk(&rel) > 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1661,6 +1786,7 @@ int main(void)
         cmocka_unit_test(test_plan_invariants_random_socialize_empty_fund),
         cmocka_unit_test(test_plan_bad_input_changes_nothing),
         cmocka_unit_test(test_plan_out_of_memory),
+        cmocka_unit_test(test_plan_out_of_memory_backstop_and_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

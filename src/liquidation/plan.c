@@ -992,6 +992,8 @@ static double try_then_seize(planner *p, void *vt, double k)
     size_t n0 = p->n;
     int limited = p->limited;
     double f = try_reduce(p, &t->rt, k);
+    if (p->nomem) /* no work shadow: no trial to commit */
+        return 0.0;
     commit(p, &t->rt.act);
     if (f < 0.0)
         f = plan_seizes(p, f, t->health, 1);
@@ -1017,6 +1019,8 @@ static double plan_then_seize(planner *p, double surplus, double health, const u
         if (f_all >= 0.0)
             k = least_units(p, try_then_seize, &t, 0.0, surplus, t.rt.lots, f_all, NULL);
         surplus = try_reduce(p, &t.rt, k);
+        if (p->nomem)
+            break;
         commit(p, &t.rt.act);
         if (surplus < 0.0)
             surplus = plan_seizes(p, surplus, health, 1);
