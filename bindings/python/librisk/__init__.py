@@ -13,8 +13,9 @@ Quick start::
             acc.open_position("BTCUSDT", 0.5, 48000)
             print(acc.evaluate().health_factor)
 
-See docs/python.md. The shared library is loaded on first use from ``$LIBRISK_LIBRARY``, the
-build tree's ``lib/``, or the system (``ctypes.util.find_library('risk')``).
+See docs/python.md. The shared library is loaded on first use from the copy bundled in the
+installed package, ``$LIBRISK_LIBRARY``, the build tree's ``lib/``, or the system
+(``ctypes.util.find_library('risk')``).
 """
 
 from .errors import (RiskError, NullError, InvalidError, NotFoundError, DuplicateError, LotError, TickError,

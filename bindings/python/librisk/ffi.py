@@ -6,10 +6,13 @@ module is public for callers who want the raw structs (for example to reuse a
 
 Loading order (first that exists wins):
 
-1. ``$LIBRISK_LIBRARY`` (a path to the shared object);
-2. the build tree: ``lib/librisk.so.0`` (then ``lib/librisk.so``) three directories above this
+1. the copy bundled in the wheel: ``librisk/_native/librisk.so.0`` beside this module (``pip
+   install .`` builds and bundles it), so an installed package always loads the library it was
+   built with, whatever the environment says;
+2. ``$LIBRISK_LIBRARY`` (a path to the shared object; when set, the only other candidate);
+3. the build tree: ``lib/librisk.so.0`` (then ``lib/librisk.so``) three directories above this
    package, i.e. ``<repo>/lib`` when running from ``<repo>/bindings/python``;
-3. ``ctypes.util.find_library("risk")`` (an installed library).
+4. ``ctypes.util.find_library("risk")`` (an installed library).
 
 The library's major version (``risk_version_number() // 10000``) must equal
 :data:`VERSION_MAJOR`; otherwise :class:`LibraryError` is raised.
@@ -897,11 +900,14 @@ _loaded = None
 
 
 def _candidates():
+    here = os.path.dirname(os.path.abspath(__file__))
+    bundled = os.path.join(here, "_native", "librisk.so.%d" % VERSION_MAJOR)
+    if os.path.exists(bundled):
+        return [bundled], True
     env = os.environ.get("LIBRISK_LIBRARY")
     if env:
         # An explicit choice is the only candidate: a wrong path must not silently fall back.
         return [env], True
-    here = os.path.dirname(os.path.abspath(__file__))
     build_lib = os.path.normpath(os.path.join(here, "..", "..", "..", "lib"))
     cands = [os.path.join(build_lib, "librisk.so.%d" % VERSION_MAJOR), os.path.join(build_lib, "librisk.so")]
     cands = [c for c in cands if os.path.exists(c)]
