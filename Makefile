@@ -273,8 +273,8 @@ check-python: $(LIB_OUTPUTS)
 	else echo "python: tests/python is missing" >&2; exit 1; fi
 	@# the buffer-passing suites again under Debian's python, whose numpy runs the zero-copy tests
 	@if /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1; then \
-	  echo "python (numpy): /usr/bin/python3 test_bindings test_vol"; \
-	  cd tests/python && PYTHONPATH=../../bindings/python /usr/bin/python3 -m unittest test_bindings test_vol; \
+	  echo "python (numpy, pandas): /usr/bin/python3 test_bindings test_vol test_repr"; \
+	  cd tests/python && PYTHONPATH=../../bindings/python /usr/bin/python3 -m unittest test_bindings test_vol test_repr; \
 	else echo "python (numpy): /usr/bin/python3 has no numpy: python3-numpy missing" >&2; exit 1; fi
 
 check-demo:

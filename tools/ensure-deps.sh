@@ -15,13 +15,15 @@ command -v "${CXX:-g++}" >/dev/null 2>&1 || missing="$missing g++"
 /usr/bin/python3 -c 'import pip' >/dev/null 2>&1 || missing="$missing python3-pip"
 /usr/bin/python3 -c 'import setuptools' >/dev/null 2>&1 || missing="$missing python3-setuptools"
 /usr/bin/python3 -c 'import wheel' >/dev/null 2>&1 || missing="$missing python3-wheel"
+# the DataFrame test of the results (tests/python/test_repr.py) runs under Debian's python
+/usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || missing="$missing python3-pandas"
 
 if [ -z "$missing" ]; then
     exit 0
 fi
 
 # Always ask for the full set, so that the command is the same whatever is missing.
-pkgs="libcmocka-dev doxygen pkg-config g++ python3-numpy python3-pip python3-setuptools python3-wheel"
+pkgs="libcmocka-dev doxygen pkg-config g++ python3-numpy python3-pip python3-setuptools python3-wheel python3-pandas"
 cmd="apt-get update && apt-get install -y $pkgs"
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -23,7 +23,7 @@ from .errors import (RiskError, NullError, InvalidError, NotFoundError, Duplicat
                      EngineMismatchError, LimitError, NoPriceError, OutOfMemoryError, ThreadError, InternalError)
 from .ffi import LibraryError
 from .core import (Engine, Basket, Account, Position, AccountSummary, BasketSummary, PositionResult, MarginTier,
-                   MarginFactor, AssetVolState, SUMMARY_COLUMNS, version, version_number)
+                   MarginFactor, AssetVolState, SUMMARY_COLUMNS, columns, to_pandas, version, version_number)
 
 from . import vol  # volatility estimators (librisk.vol)
 

@@ -14,7 +14,8 @@ from . import errors, ffi
 
 __all__ = [
     "Engine", "Basket", "Account", "Position", "AccountSummary", "BasketSummary",
-    "PositionResult", "MarginTier", "MarginFactor", "AssetVolState", "SUMMARY_COLUMNS", "version",
+    "PositionResult", "MarginTier", "MarginFactor", "AssetVolState", "SUMMARY_COLUMNS", "columns", "to_pandas",
+    "version",
     "version_number",
 ]
 
@@ -317,6 +318,30 @@ def _typed_view(obj, what, ctype, code, label):
             raise errors.make(errors.InvalidError, "%s: buffer is not contiguous" % what)
         n = mv.nbytes // mv.itemsize
     return (ctype * n).from_buffer(obj), n
+
+
+# ---------------------------------------------------------------- columns and DataFrames
+
+
+def columns(rows):
+    """Results (:class:`AccountSummary`, :class:`PositionResult`, :class:`BasketSummary`, all of
+    one type) as columns: ``{field: [value, ...]}`` in field order. Standard library only."""
+    rows = list(rows)
+    if not rows:
+        return {}
+    names = [f.name for f in dc_fields(rows[0])]
+    return {n: [getattr(r, n) for r in rows] for n in names}
+
+
+def to_pandas(rows, index=None):
+    """Results as a ``pandas.DataFrame`` (one row each, a column per field; ``index``: a field to
+    index by, e.g. ``"id"``). Needs pandas (Debian ``python3-pandas``); the bindings do not."""
+    try:
+        import pandas
+    except ImportError as exc:
+        raise ImportError("to_pandas needs pandas (Debian: python3-pandas); columns() needs nothing") from exc
+    frame = pandas.DataFrame(columns(rows))
+    return frame.set_index(index) if index is not None and len(frame) else frame
 
 
 # ---------------------------------------------------------------- handle base
@@ -789,6 +814,16 @@ class Engine(_Handle):
             raise
         return [AccountSummary._from_struct(ids[i], out[i]) for i in range(count.value)]
 
+    def to_pandas(self, threads=1):
+        """Every account's summary as a ``pandas.DataFrame`` indexed by account id."""
+        return to_pandas(self.evaluate_all(threads), index="id")
+
+    def __repr__(self):
+        if self.closed:
+            return "<Engine closed>"
+        return "<Engine %d assets, %d instruments, %d accounts>" % (len(self._asset_symbols),
+                                                                   len(self._instrument_symbols), self.account_count)
+
     def evaluate_all_into(self, columns, threads=1, ids=None, state=None):
         """Evaluates every account into caller-owned column buffers, without copying them.
 
@@ -922,6 +957,12 @@ class Basket(_Handle):
         ffi.lib().risk_basket_evaluate(ptr, ctypes.byref(s))
         return BasketSummary._from_struct(s)
 
+    def __repr__(self):
+        if self.closed:
+            return "<Basket closed>"
+        held = {sym: self.balance(sym) for sym in self._engine._asset_symbols}
+        return "<Basket %s>" % " ".join("%s=%r" % kv for kv in held.items() if kv[1] != 0.0)
+
 
 # ---------------------------------------------------------------- account
 
@@ -987,6 +1028,17 @@ class Account(_Handle):
     def engine(self):
         """The :class:`Engine` this account belongs to."""
         return self._engine
+
+    def __repr__(self):
+        if self.closed:
+            return "<Account closed>"
+        s = self.evaluate()
+        return "<Account %d %s %s %s positions=%d equity=%r health_factor=%r>" % (
+            self.id, self.margin_mode, self.position_mode, s.state, s.n_positions, s.equity, s.health_factor)
+
+    def to_pandas(self):
+        """The account's position results as a ``pandas.DataFrame``, a row per position."""
+        return to_pandas(self.position_results())
 
     @property
     def id(self):
