@@ -250,6 +250,7 @@ check-headers:
 
 check-symbols: $(LIB_OUTPUTS)
 	@CC='$(CC)' sh tests/abi/symbols.sh lib/$(REALNAME) lib/librisk.a $(SONAME)
+	@CC='$(CC)' sh tests/abi/compat.sh lib/$(REALNAME)
 
 check-install: $(LIB_OUTPUTS)
 	@CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' MAKE='$(MAKE)' sh tests/abi/install.sh $(VERSION)
