@@ -96,8 +96,8 @@ CHECK_STEPS := unit asan headers symbols install examples cpp readme python demo
 # -j for the build parts of check, unless make already has a jobserver.
 SUBMAKE_J = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
 
-.PHONY: all check docs bench demo install uninstall clean \
-        $(addprefix check-,$(CHECK_STEPS)) check-deps tests asan-tests examples
+.PHONY: all check docs bench demo install uninstall clean dist distcheck \
+        $(addprefix check-,$(CHECK_STEPS)) check-deps check-market tests asan-tests examples
 
 # ------------------------------------------------------------------ library
 all: $(LIB_OUTPUTS)
@@ -268,15 +268,20 @@ check-cpp: $(LIB_OUTPUTS) include/risk.hpp tests/cpp/test_hpp.cpp
 check-readme: build/examples/quickstart
 	@$(PYENV) $(PYTHON) tools/check-readme.py README.md examples/quickstart.c build/examples/quickstart
 
+# Two passes, and no test may be skipped: the standard-library-only pass (the bindings need
+# nothing else; only the tests of optional numpy/pandas support may skip there), then the
+# suites with those tests under Debian's python, which has numpy and pandas, with no skip at all.
 check-python: $(LIB_OUTPUTS)
-	@if [ -d tests/python ]; then \
-	  $(PYENV) $(PYTHON) -m unittest discover -s tests/python; \
-	else echo "python: tests/python is missing" >&2; exit 1; fi
-	@# the buffer-passing suites again under Debian's python, whose numpy runs the zero-copy tests
-	@if /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1; then \
-	  echo "python (numpy, pandas): /usr/bin/python3 test_bindings test_vol test_repr"; \
-	  cd tests/python && PYTHONPATH=../../bindings/python /usr/bin/python3 -m unittest test_bindings test_vol test_repr; \
-	else echo "python (numpy): /usr/bin/python3 has no numpy: python3-numpy missing" >&2; exit 1; fi
+	@if [ ! -d tests/python ]; then echo "python: tests/python is missing" >&2; exit 1; fi
+	@PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) tools/run-python-tests.py --allow-skip 'numpy not installed' tests/python
+	@echo "python (numpy, pandas): /usr/bin/python3 test_bindings test_vol test_repr"
+	@PYTHONPATH=$(CURDIR)/bindings/python /usr/bin/python3 tools/run-python-tests.py tests/python \
+	  test_bindings test_vol test_repr
+
+# The optional, larger run on real market data (../shared/data/market or $$LIBRISK_MARKET_DATA):
+# fails when the data is missing.
+check-market: $(LIB_OUTPUTS)
+	@PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) tools/run-python-tests.py tests/market
 
 check-demo:
 	@mkdir -p build
@@ -284,6 +289,23 @@ check-demo:
 	@head -n 20 build/demo.out; echo "... ($$(wc -l < build/demo.out) lines in build/demo.out)"
 
 check-docs: docs
+
+# ------------------------------------------------------------------ release tarball
+# `make dist`: the committed tree (git archive of HEAD) as build/librisk-VERSION.tar.gz.
+# `make distcheck`: unpacks it beside a link to ../shared and runs `make check` in it, so the
+# tarball alone builds and passes every test.
+DIST := librisk-$(VERSION)
+dist:
+	@mkdir -p build
+	git archive --format=tar.gz --prefix=$(DIST)/ -o build/$(DIST).tar.gz HEAD
+	@echo "dist: build/$(DIST).tar.gz"
+
+distcheck: dist
+	rm -rf build/distcheck && mkdir -p build/distcheck
+	tar -xzf build/$(DIST).tar.gz -C build/distcheck
+	@if [ -d ../shared ]; then ln -s "$$(cd ../shared && pwd)" build/distcheck/shared; fi
+	$(MAKE) -C build/distcheck/$(DIST) check
+	@echo "distcheck: build/$(DIST).tar.gz builds and passes make check"
 
 # ------------------------------------------------------------------ clean
 clean:

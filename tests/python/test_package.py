@@ -84,8 +84,8 @@ class TestPackage(unittest.TestCase):
         venv = os.path.join(self.tmp, "venv")
         self.assertTrue(module.startswith(venv), module)
         self.assertEqual(library, os.path.join(os.path.dirname(module), "_native", "librisk.so.0"))
-        self.assertEqual(version, open(os.path.join(ROOT, "include", "risk", "version.h")).read()
-                         .split('RISK_VERSION_STRING "')[1].split('"')[0])
+        with open(os.path.join(ROOT, "include", "risk", "version.h")) as f:
+            self.assertEqual(version, f.read().split('RISK_VERSION_STRING "')[1].split('"')[0])
 
 
 if __name__ == "__main__":
