@@ -21,5 +21,6 @@
 #include "risk/liquidation.h"
 #include "risk/vol.h"
 #include "risk/whatif.h"
+#include "risk/snapshot.h"
 
 #endif /* RISK_H */

@@ -149,6 +149,8 @@ struct risk_account {
     size_t engine_slot;
     risk__leverage *levs;
     uint32_t n_levs, cap_levs;
+    uint32_t engine_owned; /* 1: restored from a snapshot and not adopted: holds no engine reference,
+                            * freed with the engine (see risk/snapshot.h) */
     char *errmsg;
 };
 
@@ -206,6 +208,8 @@ void risk__engine_retain(risk_engine *e);
 void risk__engine_release(risk_engine *e);
 int risk__engine_attach_account(risk_engine *e, risk_account *a);
 void risk__engine_detach_account(risk_engine *e, risk_account *a);
+/* Room for n more accounts in the registry and the id map, so that attaching them cannot fail. */
+int risk__engine_reserve_accounts(risk_engine *e, size_t n); /* RISK_ENOMEM */
 double risk__asset_scale(const risk__asset *a); /* 10^decimals */
 
 /* ---- position arena (core/arena.c) */
@@ -260,6 +264,14 @@ void risk__schedule_release(const risk_engine *e, risk__schedule *s);
 void risk__scaling_destroy(risk_engine *e);
 /* Bytes held by those blocks (for risk_engine_memory_bytes). */
 size_t risk__scaling_bytes(const risk_engine *e);
+/* The instrument's base (calibrated, unscaled) tiers. */
+const risk_margin_tier *risk__instrument_base_tiers(const risk__instrument *in);
+
+/* ---- accounts (core/account.c) */
+/* Frees an account's memory (handles, leverage list, message, basket, the account) without
+ * detaching it from the engine or releasing the engine: for engine-owned accounts while the
+ * engine is destroyed. The positions' arena range goes with the arena. */
+void risk__account_destroy(risk_account *a);
 
 /* ---- fills (core/account.c) */
 /* The slot of the account's position on (instrument, leg), or -1. */

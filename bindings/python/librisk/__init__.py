@@ -19,7 +19,8 @@ build tree's ``lib/``, or the system (``ctypes.util.find_library('risk')``).
 
 from .errors import (RiskError, NullError, InvalidError, NotFoundError, DuplicateError, LotError, TickError,
                      LeverageError, TiersError, StateError, VersionError, BufferTooSmallError,
-                     EngineMismatchError, NoPriceError, OutOfMemoryError, ThreadError, InternalError)
+                     EngineMismatchError, NoPriceError, OutOfMemoryError, ThreadError, InternalError,
+                     CorruptError, FileError)
 from .ffi import LibraryError
 from .core import (Engine, Basket, Account, Position, AccountSummary, BasketSummary, PositionResult, MarginTier,
                    MarginFactor, AssetVolState, SUMMARY_COLUMNS, version, version_number)
@@ -34,5 +35,5 @@ __all__ = [
     "SUMMARY_COLUMNS", "version", "version_number", "LibraryError",
     "RiskError", "NullError", "InvalidError", "NotFoundError", "DuplicateError", "LotError", "TickError",
     "LeverageError", "TiersError", "StateError", "VersionError", "BufferTooSmallError", "EngineMismatchError",
-    "NoPriceError", "OutOfMemoryError", "ThreadError", "InternalError",
+    "NoPriceError", "OutOfMemoryError", "ThreadError", "InternalError", "CorruptError", "FileError",
 ]
