@@ -167,7 +167,10 @@ int main(int argc, char **argv)
     printf("result load_over_cat %.3f\n", best_cat / best_load);
     printf("result load_over_read %.3f\n", best_read / best_load);
 
-    unlink(path);
+    if (!getenv("BENCH_KEEP_SNAPSHOT"))
+        unlink(path);
+    else
+        printf("kept %s\n", path);
     free(chunk);
     free(whole);
     free(s1);

@@ -52,7 +52,8 @@ static void account_release(risk_account *account)
     risk__free(e, account->levs);
     risk__free(e, account->errmsg);
     risk__basket_release(&account->basket);
-    risk__free(e, account);
+    if (!account->in_block) /* else the struct stays in the block until the engine goes */
+        risk__free(e, account);
 }
 
 void risk__account_destroy(risk_account *account)

@@ -46,6 +46,7 @@ static void engine_destroy(risk_engine *e)
     for (size_t s = 0; s < e->n_account_slots; s++)
         if (e->accounts[s])
             risk__account_destroy(e->accounts[s]);
+    risk__free(e, e->account_block);
     risk__scaling_destroy(e);
     for (uint32_t i = 0; i < e->n_assets; i++)
         risk__free(e, e->assets[i].tiers);
@@ -551,6 +552,8 @@ int risk__engine_reserve_accounts(risk_engine *e, size_t n)
             risk__free(e, grown.vals);
             return RISK_ENOMEM;
         }
+        risk__memory_hint(grown.keys, cap * sizeof *grown.keys);
+        risk__memory_hint(grown.vals, cap * sizeof *grown.vals);
         memset(grown.vals, 0, cap * sizeof *grown.vals);
         for (size_t i = 0; i < e->ids.cap; i++)
             if (e->ids.vals[i])
@@ -568,6 +571,20 @@ int risk__engine_reserve_accounts(risk_engine *e, size_t n)
         e->cap_account_slots = cap;
     }
     return RISK_OK;
+}
+
+void risk__engine_prefetch_id(const risk_engine *e, uint64_t account_id)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    if (e->ids.cap) {
+        size_t i = idmap_hash(account_id, e->ids.cap - 1);
+        __builtin_prefetch(&e->ids.vals[i], 1);
+        __builtin_prefetch(&e->ids.keys[i], 1);
+    }
+#else
+    (void)e;
+    (void)account_id;
+#endif
 }
 
 void risk__engine_detach_account(risk_engine *e, risk_account *a)
@@ -755,14 +772,14 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
     bytes += e->cap_instruments * sizeof *e->instruments;
     for (uint32_t i = 0; i < e->n_instruments; i++)
         bytes += e->instruments[i].schedule.n_tiers * (sizeof(risk_margin_tier) + sizeof(double));
-    bytes += risk__scaling_bytes(e);
+    bytes += risk__scaling_bytes(e) + e->account_block_n * sizeof *e->account_block;
     bytes += e->cap_account_slots * sizeof *e->accounts + risk__liquidation_bytes(e);
     bytes += e->ids.cap * (sizeof *e->ids.keys + sizeof *e->ids.vals);
     for (size_t s = 0; s < e->n_account_slots; s++) {
         const risk_account *a = e->accounts[s];
         if (!a)
             continue;
-        bytes += sizeof *a + errmsg_bytes(a->errmsg) + errmsg_bytes(a->basket.errmsg);
+        bytes += (a->in_block ? 0 : sizeof *a) + errmsg_bytes(a->errmsg) + errmsg_bytes(a->basket.errmsg);
         bytes += risk__basket_heap_bytes(&a->basket);
         for (uint32_t i = 0; i < a->n_pos; i++) /* positions themselves are in the arena's chunks */
             bytes += a->handles[i] ? sizeof(risk_position) : 0;

@@ -36,6 +36,7 @@
 #define SYMBOL_BYTES 32u
 #define ACCOUNT_FIXED 32u
 #define STAGING_BYTES (1u << 20)
+#define PREFETCH_AHEAD 16u
 
 enum { SEC_ENGINE = 1, SEC_ASSETS, SEC_INSTRUMENTS, SEC_LIQUIDATION, SEC_ACCOUNTS };
 static const char *const SECTION_NAMES[] = {"", "ENGINE", "ASSETS", "INSTRUMENTS", "LIQUIDATION", "ACCOUNTS"};
@@ -1038,20 +1039,16 @@ static int read_account(reader *r, uint64_t index)
     if (rc)
         return rc;
 
-    risk_account *a = risk__malloc(e, sizeof *a);
-    if (!a)
-        return bad(r, RISK_ENOMEM, "out of memory");
-    memset(a, 0, sizeof *a);
+    risk_account *a = &e->account_block[index]; /* zeroed by the caller */
+    a->in_block = 1;
     a->engine = e;
     a->id = id;
     a->margin_mode = margin_mode;
     a->position_mode = position_mode;
     a->engine_owned = 1;
     risk__basket_init(&a->basket, e, a);
-    if (risk__engine_attach_account(e, a) != RISK_OK) { /* room was reserved: only a duplicate id fails */
-        risk__free(e, a);
+    if (risk__engine_attach_account(e, a) != RISK_OK) /* room was reserved: only a duplicate id fails */
         return bad(r, RISK_ECORRUPT, "account %llu appears twice", (unsigned long long)id);
-    }
     /* from here the account is the engine's: a failure frees it with the engine */
     uint32_t stamp = (uint32_t)index + 1;
     uint32_t *seen_asset = r->stamp, *seen_inst = r->stamp + e->n_assets, *seen_pos = seen_inst + e->n_instruments;
@@ -1150,6 +1147,30 @@ static int read_accounts(reader *r)
                    (unsigned long long)(r->end - r->p));
     if (n && risk__engine_reserve_accounts(e, (size_t)n))
         return bad(r, RISK_ENOMEM, "out of memory");
+    /* Memory for every account in a few large blocks, populated up front (risk__memory_hint): the
+     * account structs in one block, the positions in one arena chunk sized by a first pass over
+     * the records' counts (a malformed record stops the count; the second pass reports it). */
+    uint64_t slots = 0;
+    const unsigned char *q = r->p;
+    for (uint64_t k = 0; k < n && (size_t)(r->end - q) >= ACCOUNT_FIXED; k++) {
+        uint64_t nb = ld32(q + 16), nl = ld32(q + 20), np = ld32(q + 24);
+        uint64_t len = ACCOUNT_FIXED + 12 * nb + 12 * nl + 32 * np;
+        if (np > RISK__MAX_POSITIONS || len > (uint64_t)(r->end - q))
+            break;
+        if (np && np <= RISK__CHUNK_MAX_SLOTS) /* larger ranges get dedicated chunks */
+            slots += pow2_at_least((uint32_t)np);
+        q += len;
+    }
+    if (n) {
+        e->account_block = risk__malloc(e, (size_t)n * sizeof *e->account_block);
+        if (!e->account_block)
+            return bad(r, RISK_ENOMEM, "out of memory");
+        risk__memory_hint(e->account_block, (size_t)n * sizeof *e->account_block);
+        memset(e->account_block, 0, (size_t)n * sizeof *e->account_block);
+        e->account_block_n = (size_t)n;
+    }
+    if (slots > UINT32_MAX / 2 || risk__arena_reserve(e, (uint32_t)slots))
+        return bad(r, RISK_ENOMEM, "out of memory");
     r->n_stamp = (size_t)e->n_assets + (size_t)e->n_instruments * 4;
     if (r->n_stamp) {
         r->stamp = risk__malloc(e, r->n_stamp * sizeof *r->stamp);
@@ -1157,7 +1178,20 @@ static int read_accounts(reader *r)
             return bad(r, RISK_ENOMEM, "out of memory");
         memset(r->stamp, 0, r->n_stamp * sizeof *r->stamp);
     }
+    /* a second cursor runs PREFETCH_AHEAD records ahead, fetching the id map's slots early: the
+     * inserts are random accesses into a map larger than the caches */
+    const unsigned char *ahead = r->p;
+    uint64_t k_ahead = 0;
     for (uint64_t k = 0; k < n; k++) {
+        for (; k_ahead < n && k_ahead < k + PREFETCH_AHEAD && (size_t)(r->end - ahead) >= ACCOUNT_FIXED; k_ahead++) {
+            uint64_t len = ACCOUNT_FIXED + 12 * (uint64_t)ld32(ahead + 16) + 12 * (uint64_t)ld32(ahead + 20) +
+                           32 * (uint64_t)ld32(ahead + 24);
+            risk__engine_prefetch_id(e, ld64(ahead));
+            if (len > (uint64_t)(r->end - ahead))
+                k_ahead = n; /* malformed: the reader will say so */
+            else
+                ahead += len;
+        }
         if ((rc = need(r, ACCOUNT_FIXED)) || (rc = read_account(r, k)))
             return rc;
     }
