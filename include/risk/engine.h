@@ -394,6 +394,64 @@ RISK_API RISK_NODISCARD int risk_engine_valuation_asset(const risk_engine *engin
 RISK_API RISK_NODISCARD int risk_engine_account_count(const risk_engine *engine, size_t *out);
 
 /**
+ * @brief Number of assets registered (ids 0 .. count-1).
+ * @param[in] engine The engine.
+ * @param[out] out The count.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL A NULL argument.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_asset_count(const risk_engine *engine, size_t *out);
+
+/**
+ * @brief Number of instruments registered (ids 0 .. count-1).
+ * @param[in] engine The engine.
+ * @param[out] out The count.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL A NULL argument.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_instrument_count(const risk_engine *engine, size_t *out);
+
+/**
+ * @brief An asset as registered, with its current price: what risk_engine_add_asset() would
+ *        need to register it again (for an engine restored from a snapshot, whose registry the
+ *        caller did not build).
+ * @param[in] engine The engine.
+ * @param[in] asset Asset id.
+ * @param[in,out] out Its `version` set by the caller to ::RISK_ASSET_SPEC_VERSION; on success
+ *             every field is written. `symbol` and `value_tiers` point into the engine (borrowed:
+ *             valid until the engine is freed).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL A NULL argument.
+ * @retval RISK_EVERSION Unknown spec version.
+ * @retval RISK_ENOTFOUND Unknown asset.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_asset_spec(const risk_engine *engine, uint32_t asset, risk_asset_spec *out);
+
+/**
+ * @brief An instrument as registered, with its current mark and its base (unscaled) margin
+ *        schedule, cum filled in and the last cap infinite.
+ * @param[in] engine The engine.
+ * @param[in] instrument Instrument id.
+ * @param[in,out] out Its `version` set by the caller to ::RISK_INSTRUMENT_SPEC_VERSION; on
+ *             success every field is written. `symbol` and `tiers` point into the engine
+ *             (borrowed: valid until the engine is freed or the instrument's scaling changes).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL A NULL argument.
+ * @retval RISK_EVERSION Unknown spec version.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_instrument_spec(const risk_engine *engine, uint32_t instrument,
+                                                        risk_instrument_spec *out);
+
+/**
  * @brief Bytes the engine currently holds through its allocator (registry, accounts, positions).
  * @param[in] engine The engine.
  * @param[out] out Bytes requested from the allocator and not yet freed.

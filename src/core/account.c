@@ -45,20 +45,37 @@ RISK_API int risk_account_new(risk_account **out, risk_engine *engine, uint64_t 
     return RISK_OK;
 }
 
+/* Frees what an account holds besides its positions' arena range and handles. */
+static void account_release(risk_account *account)
+{
+    risk_engine *e = account->engine;
+    risk__free(e, account->levs);
+    risk__free(e, account->errmsg);
+    risk__basket_release(&account->basket);
+    if (!account->in_block) /* else the struct stays in the block until the engine goes */
+        risk__free(e, account);
+}
+
+void risk__account_destroy(risk_account *account)
+{
+    for (uint32_t i = 0; i < account->n_pos; i++)
+        risk__free(account->engine, account->handles[i]);
+    account_release(account);
+}
+
 RISK_API void risk_account_free(risk_account *account)
 {
     if (!account)
         return;
     risk_engine *e = account->engine;
-    for (uint32_t i = 0; i < account->n_pos; i++)
+    uint32_t owned_by_engine = account->engine_owned; /* such an account holds no engine reference */
+    for (uint32_t i = 0; i < account->n_pos; i++) /* before the range goes: a freed range keeps a link in it */
         risk__free(e, account->handles[i]);
     risk__arena_release(e, &account->range);
-    risk__free(e, account->levs);
-    risk__free(e, account->errmsg);
-    risk__basket_release(&account->basket);
     risk__engine_detach_account(e, account);
-    risk__free(e, account);
-    risk__engine_release(e);
+    account_release(account);
+    if (!owned_by_engine)
+        risk__engine_release(e);
 }
 
 /* ------------------------------------------------------------ configuration */

@@ -41,6 +41,12 @@ RISK_API int risk_engine_new(risk_engine **out, const risk_engine_options *optio
 
 static void engine_destroy(risk_engine *e)
 {
+    /* The accounts still registered are those the engine owns (restored from a snapshot and
+     * never adopted): every other account holds a reference, so none is left by now. */
+    for (size_t s = 0; s < e->n_account_slots; s++)
+        if (e->accounts[s])
+            risk__account_destroy(e->accounts[s]);
+    risk__free(e, e->account_block);
     risk__scaling_destroy(e);
     for (uint32_t i = 0; i < e->n_assets; i++)
         risk__free(e, e->assets[i].tiers);
@@ -529,6 +535,58 @@ int risk__engine_attach_account(risk_engine *e, risk_account *a)
     return RISK_OK;
 }
 
+int risk__engine_reserve_accounts(risk_engine *e, size_t n)
+{
+    size_t want = e->ids.n + n;
+    if (want > SIZE_MAX / 4)
+        return RISK_ENOMEM;
+    if (2 * want > e->ids.cap) {
+        size_t cap = e->ids.cap ? e->ids.cap : 64;
+        while (cap < 2 * want)
+            cap *= 2;
+        risk__idmap grown = {NULL, NULL, cap, 0};
+        grown.keys = risk__malloc(e, cap * sizeof *grown.keys);
+        grown.vals = risk__malloc(e, cap * sizeof *grown.vals);
+        if (!grown.keys || !grown.vals) {
+            risk__free(e, grown.keys);
+            risk__free(e, grown.vals);
+            return RISK_ENOMEM;
+        }
+        risk__memory_hint(grown.keys, cap * sizeof *grown.keys);
+        risk__memory_hint(grown.vals, cap * sizeof *grown.vals);
+        memset(grown.vals, 0, cap * sizeof *grown.vals);
+        for (size_t i = 0; i < e->ids.cap; i++)
+            if (e->ids.vals[i])
+                idmap_put_unchecked(&grown, e->ids.keys[i], e->ids.vals[i]);
+        risk__free(e, e->ids.keys);
+        risk__free(e, e->ids.vals);
+        e->ids = grown;
+    }
+    if (e->n_account_slots + n > e->cap_account_slots) {
+        size_t cap = e->n_account_slots + n;
+        risk_account **grown = risk__realloc(e, e->accounts, cap * sizeof *grown);
+        if (!grown)
+            return RISK_ENOMEM;
+        e->accounts = grown;
+        e->cap_account_slots = cap;
+    }
+    return RISK_OK;
+}
+
+void risk__engine_prefetch_id(const risk_engine *e, uint64_t account_id)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    if (e->ids.cap) {
+        size_t i = idmap_hash(account_id, e->ids.cap - 1);
+        __builtin_prefetch(&e->ids.vals[i], 1);
+        __builtin_prefetch(&e->ids.keys[i], 1);
+    }
+#else
+    (void)e;
+    (void)account_id;
+#endif
+}
+
 void risk__engine_detach_account(risk_engine *e, risk_account *a)
 {
     idmap_remove(&e->ids, a->id);
@@ -627,6 +685,76 @@ RISK_API int risk_engine_account_count(const risk_engine *engine, size_t *out)
     return RISK_OK;
 }
 
+RISK_API int risk_engine_asset_count(const risk_engine *engine, size_t *out)
+{
+    if (!engine || !out)
+        return RISK_ENULL;
+    *out = engine->n_assets;
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_instrument_count(const risk_engine *engine, size_t *out)
+{
+    if (!engine || !out)
+        return RISK_ENULL;
+    *out = engine->n_instruments;
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_asset_spec(const risk_engine *engine, uint32_t asset, risk_asset_spec *out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine; /* the message buffer is not engine state */
+    if (!out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "out is NULL");
+    if (out->version != RISK_ASSET_SPEC_VERSION)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "asset spec version %u is not %d", out->version,
+                          RISK_ASSET_SPEC_VERSION);
+    if (asset >= e->n_assets)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown asset %u", asset);
+    const risk__asset *a = &e->assets[asset];
+    out->decimals = a->decimals;
+    out->symbol = a->symbol;
+    out->price = a->price;
+    out->weight_init = a->weight_init;
+    out->weight_maint = a->weight_maint;
+    out->liab_weight_init = a->liab_weight_init;
+    out->liab_weight_maint = a->liab_weight_maint;
+    out->value_tiers = a->tiers;
+    out->n_value_tiers = a->n_tiers;
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_instrument_spec(const risk_engine *engine, uint32_t instrument, risk_instrument_spec *out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine;
+    if (!out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "out is NULL");
+    if (out->version != RISK_INSTRUMENT_SPEC_VERSION)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "instrument spec version %u is not %d", out->version,
+                          RISK_INSTRUMENT_SPEC_VERSION);
+    if (instrument >= e->n_instruments)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
+    const risk__instrument *in = &e->instruments[instrument];
+    out->kind = in->kind;
+    out->symbol = in->symbol;
+    out->underlying = in->underlying;
+    out->settle = in->settle;
+    out->inverse = in->inverse;
+    out->mm_price = in->mm_price;
+    out->expiry_unix_s = in->expiry_unix_s;
+    out->contract_size = in->contract_size;
+    out->lot_size = in->lot_size;
+    out->tick_size = in->tick_size;
+    out->mark = in->mark;
+    out->tiers = risk__instrument_base_tiers(in);
+    out->n_tiers = in->schedule.n_tiers;
+    return RISK_OK;
+}
+
 static size_t errmsg_bytes(const char *m)
 {
     return m ? RISK__ERRMSG_LEN : 0;
@@ -644,14 +772,14 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
     bytes += e->cap_instruments * sizeof *e->instruments;
     for (uint32_t i = 0; i < e->n_instruments; i++)
         bytes += e->instruments[i].schedule.n_tiers * (sizeof(risk_margin_tier) + sizeof(double));
-    bytes += risk__scaling_bytes(e);
+    bytes += risk__scaling_bytes(e) + e->account_block_n * sizeof *e->account_block;
     bytes += e->cap_account_slots * sizeof *e->accounts + risk__liquidation_bytes(e);
     bytes += e->ids.cap * (sizeof *e->ids.keys + sizeof *e->ids.vals);
     for (size_t s = 0; s < e->n_account_slots; s++) {
         const risk_account *a = e->accounts[s];
         if (!a)
             continue;
-        bytes += sizeof *a + errmsg_bytes(a->errmsg) + errmsg_bytes(a->basket.errmsg);
+        bytes += (a->in_block ? 0 : sizeof *a) + errmsg_bytes(a->errmsg) + errmsg_bytes(a->basket.errmsg);
         bytes += risk__basket_heap_bytes(&a->basket);
         for (uint32_t i = 0; i < a->n_pos; i++) /* positions themselves are in the arena's chunks */
             bytes += a->handles[i] ? sizeof(risk_position) : 0;

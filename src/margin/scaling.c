@@ -18,32 +18,9 @@
  * underlying's volatility state or the instrument's scaling changes: O(tiers) per instrument
  * on that underlying, found through a list threaded through the scaling blocks. */
 #include "margin/schedule.h"
+#include "margin/scaling.h"
 
 #include <string.h>
-
-typedef struct risk__asset_vol {
-    risk_vol_ewma_state ewma;  /* the live variance per period (V1's streaming EWMA) */
-    double periods_per_year;
-    double stressed_set;       /* > 0: set directly; 0: the highest live volatility observed */
-    double floor_set;          /* > 0: set directly; 0: sqrt(sum_r2 / n_returns x periods_per_year) */
-    double max_live;           /* highest live volatility observed, when has_live */
-    double sum_r2;             /* sum of the squared returns fed since the parameters were set */
-    uint64_t n_returns;
-    double release;            /* released fraction of the buffers, [0, 1] */
-    int64_t last_time;
-    uint32_t has_live, has_time;
-    uint32_t first_scaled;     /* first scaled instrument on this asset, RISK_ID_NONE for none */
-} risk__asset_vol;
-
-typedef struct risk__scaling {
-    risk_margin_scaling params;
-    risk_margin_tier *base;    /* n_tiers base tiers, then n_tiers base IM rates, in this block */
-    double *base_im_rate;
-    double factor;             /* in force */
-    int64_t time;              /* of the last stamped update, when has_time */
-    uint32_t has_time;
-    uint32_t next;             /* next scaled instrument on the same underlying, RISK_ID_NONE at the end */
-} risk__scaling;
 
 #define SECONDS_PER_DAY 86400.0
 
@@ -101,7 +78,7 @@ static double target_factor(const risk__scaling *sc, const risk__asset_vol *v, d
 }
 
 /* Writes the effective schedule for factor f (see the top of the file). */
-static void write_effective(risk__instrument *in, double f)
+void risk__scaling_write_effective(risk__instrument *in, double f)
 {
     risk__scaling *sc = in->scaling;
     risk__schedule *s = &in->schedule;
@@ -147,7 +124,7 @@ static void rescale_as(risk__instrument *in, const risk__asset_vol *v, int timed
     } else if (cap > 0.0 && sc->has_time && f > sc->factor && !initial) {
         f = sc->factor;
     }
-    write_effective(in, f);
+    risk__scaling_write_effective(in, f);
 }
 
 static void rescale(risk__instrument *in, const risk__asset_vol *v, int timed, int64_t time_s)
@@ -603,4 +580,9 @@ size_t risk__scaling_bytes(const risk_engine *e)
         if (e->assets[i].vol)
             bytes += sizeof(risk__asset_vol);
     return bytes;
+}
+
+const risk_margin_tier *risk__instrument_base_tiers(const risk__instrument *in)
+{
+    return in->scaling ? in->scaling->base : in->schedule.tiers;
 }

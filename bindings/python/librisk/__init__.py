@@ -20,7 +20,8 @@ installed package, ``$LIBRISK_LIBRARY``, the build tree's ``lib/``, or the syste
 
 from .errors import (RiskError, NullError, InvalidError, NotFoundError, DuplicateError, LotError, TickError,
                      LeverageError, TiersError, StateError, VersionError, BufferTooSmallError,
-                     EngineMismatchError, LimitError, NoPriceError, OutOfMemoryError, ThreadError, InternalError)
+                     EngineMismatchError, LimitError, NoPriceError, OutOfMemoryError, ThreadError, InternalError,
+                     CorruptError, FileError)
 from .ffi import LibraryError
 from .core import (Engine, Basket, Account, Position, AccountSummary, BasketSummary, PositionResult, MarginTier,
                    MarginFactor, AssetVolState, SUMMARY_COLUMNS, columns, to_pandas, version, version_number)
@@ -35,5 +36,5 @@ __all__ = [
     "SUMMARY_COLUMNS", "version", "version_number", "LibraryError",
     "RiskError", "NullError", "InvalidError", "NotFoundError", "DuplicateError", "LotError", "TickError",
     "LeverageError", "TiersError", "StateError", "VersionError", "BufferTooSmallError", "EngineMismatchError", "LimitError",
-    "NoPriceError", "OutOfMemoryError", "ThreadError", "InternalError",
+    "NoPriceError", "OutOfMemoryError", "ThreadError", "InternalError", "CorruptError", "FileError",
 ]

@@ -83,6 +83,9 @@ LIQUIDATION_PLAN_VERSION = 2         # RISK_LIQUIDATION_PLAN_VERSION
 INSURANCE_FUND_VERSION = 1           # RISK_INSURANCE_FUND_VERSION
 ADL_ENTRY_VERSION = 2                # RISK_ADL_ENTRY_VERSION
 ADL_MERGE_MAX_QUEUES = 1024          # RISK_ADL_MERGE_MAX_QUEUES
+SNAPSHOT_FORMAT_VERSION = 1          # RISK_SNAPSHOT_FORMAT_VERSION
+SNAPSHOT_OPTIONS_VERSION = 1         # RISK_SNAPSHOT_OPTIONS_VERSION
+SNAPSHOT_MAGIC = b"\x89LRSNAP\n"     # RISK_SNAPSHOT_MAGIC
 ACTION_REDUCE = 1                    # RISK_ACTION_REDUCE
 ACTION_SEIZE = 2                     # RISK_ACTION_SEIZE
 ACTION_INSURANCE = 3                 # RISK_ACTION_INSURANCE
@@ -188,6 +191,22 @@ class RiskEngineOptions(ctypes.Structure):
     def init(cls):
         """The equivalent of ``RISK_ENGINE_OPTIONS_INIT``."""
         return cls(ENGINE_OPTIONS_VERSION, 0, RiskAllocator(), 1.2)
+
+
+class RiskSnapshotOptions(ctypes.Structure):
+    """``risk_snapshot_options`` (include/risk/snapshot.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("allocator", RiskAllocator),
+        ("errmsg_out", ctypes.c_char_p),
+        ("errmsg_capacity", ctypes.c_size_t),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_SNAPSHOT_OPTIONS_INIT``."""
+        return cls(SNAPSHOT_OPTIONS_VERSION, 0, RiskAllocator(), None, 0)
 
 
 class RiskValueTier(ctypes.Structure):
@@ -722,6 +741,10 @@ _FUNCTIONS = {
     "risk_engine_valuation_asset": (_i32, [EngineP, _P(_u32)], ("engine", 0)),
     "risk_engine_account_count": (_i32, [EngineP, _P(_sz)], ("engine", 0)),
     "risk_engine_memory_bytes": (_i32, [EngineP, _P(_sz)], ("engine", 0)),
+    "risk_engine_asset_count": (_i32, [EngineP, _P(_sz)], ("engine", 0)),
+    "risk_engine_instrument_count": (_i32, [EngineP, _P(_sz)], ("engine", 0)),
+    "risk_engine_asset_spec": (_i32, [EngineP, _u32, _P(RiskAssetSpec)], ("engine", 0)),
+    "risk_engine_instrument_spec": (_i32, [EngineP, _u32, _P(RiskInstrumentSpec)], ("engine", 0)),
     "risk_engine_errmsg": (ctypes.c_char_p, [EngineP], "plain"),
     # basket.h
     "risk_basket_new": (_i32, [_P(BasketP), EngineP], ("engine", 1)),
@@ -830,6 +853,14 @@ _FUNCTIONS = {
     "risk_vol_range_update": (_i32, [_P(RiskVolRangeState), _dbl, _dbl, _dbl, _dbl], None),
     "risk_vol_range_variance": (_i32, [_P(RiskVolRangeState), _P(_dbl)], None),
     "risk_vol_range_vol_annual": (_i32, [_P(RiskVolRangeState), _dbl, _P(_dbl)], None),
+    # snapshot.h (the reads report through the options' message buffer: checked by the caller)
+    "risk_engine_snapshot_write": (_i32, [EngineP, ctypes.c_void_p, _sz, _P(_sz)], ("engine", 0)),
+    "risk_engine_snapshot_read": (_i32, [_P(EngineP), ctypes.c_void_p, _sz, _P(RiskSnapshotOptions)], "plain"),
+    "risk_engine_snapshot_write_file": (_i32, [EngineP, ctypes.c_char_p], ("engine", 0)),
+    "risk_engine_snapshot_read_file": (_i32, [_P(EngineP), ctypes.c_char_p, _P(RiskSnapshotOptions)], "plain"),
+    "risk_engine_accounts": (_i32, [EngineP, _P(AccountP), _sz, _P(_sz)], ("engine", 0)),
+    "risk_account_adopt": (_i32, [AccountP], ("account", 0)),
+    "risk_account_engine_owned": (_i32, [AccountP, _P(_u32)], None),
 }
 
 #: Names of every C function the bindings declare (a test compares them with the headers).
