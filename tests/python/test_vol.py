@@ -367,7 +367,7 @@ class TestCli(unittest.TestCase):
         for method in vol.METHODS:
             rows, path = (rows16, long) if method == "garch" else (self.ROWS, short)
             with self.subTest(method=method):
-                r = self.run_vol("--method", method, "--window", "4", path)
+                r = self.run_vol("--method", method, "--window", "4", "--periods-per-year", "365", path)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 header, out = self.parse(r.stdout)
                 self.assertEqual(header, ["timestamp", "vol_annual"])
@@ -377,9 +377,28 @@ class TestCli(unittest.TestCase):
                 first = {"ewma": 1, "garch": 1, "realized": 4, "yang-zhang": 4}.get(method, 3)
                 self.assertEqual(sum(1 for _, v in out if not v), first)
 
+    def test_bar_length_from_the_times(self):
+        """Issue 14: hourly rows were annualised with 365 periods a year without a word. The bar
+        length now comes from the median spacing of the times (as backtest reads them), or must
+        be given."""
+        daily = self.table()
+        hourly = self.table(rows=[("2024-01-01T%02d:00:00Z" % i,) + row[1:] for i, row in enumerate(self.ROWS)])
+        for path, periods in ((daily, "365"), (hourly, "8760")):
+            auto = self.run_vol("--method", "ewma", path)
+            given = self.run_vol("--method", "ewma", "--periods-per-year", periods, path)
+            self.assertEqual(auto.returncode, 0, auto.stderr)
+            self.assertEqual(auto.stdout, given.stdout)
+        # hourly: sqrt(8760 / 365) = 4.9 times the daily annualisation of the same closes
+        d, h = (self.parse(self.run_vol("--method", "ewma", p).stdout)[1] for p in (daily, hourly))
+        self.assertAlmostEqual(float(h[1][1]) / float(d[1][1]), math.sqrt(24.0), places=12)
+        bare = self.write("close\n100\n101\n99\n")
+        r = self.run_vol("--method", "ewma", bare)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no time column to tell the bar length from: give --periods-per-year", r.stderr)
+
     def test_no_carried_column(self):
         path = self.write("close,open\n100,100\n101,100\n99,100\n")
-        r = self.run_vol("--method", "ewma", path)
+        r = self.run_vol("--method", "ewma", "--periods-per-year", "365", path)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.splitlines()[0], "vol_annual")
         self.assertEqual(r.stdout.splitlines()[1], "")
