@@ -716,11 +716,13 @@ def position_fields(r, hedge, grid):
 
 
 def balance_fields(acc, balances, grid):
-    """The account's balances in book order: amount (in the asset's decimals) and the spot
+    """The account's balances in the order given: amount (in the asset's decimals) and the spot
     liquidation price (risk_account_spot_liquidation_price, None when none)."""
     out = []
     for sym, _ in balances:
         amount = acc.basket.balance(sym)
+        if amount == 0.0:  # a basket holds no zero balance (a snapshot has none to list)
+            continue
         out.append({"asset": sym, "amount": grid.money(sym, amount),
                     "liquidation_price": _jnum(acc.spot_liquidation_price(sym))})
     return out
@@ -735,12 +737,14 @@ def evaluate(book, threads=1):
         raise BookError("accounts", _problem(exc)) from None
     grid = Grid(book.spec)
     by_id = {s.id: s for s in summaries}
+    # balances in the assets' order, the registry's: the same for a book and for its snapshot
+    rank = {a["symbol"]: k for k, a in enumerate(book.spec["assets"])}
     out = []
     for i, (acc, a) in enumerate(zip(book.accounts, book.spec["accounts"])):
         s = by_id[a["id"]]
         try:
             results = acc.position_results()
-            balances = balance_fields(acc, a["balances"], grid)
+            balances = balance_fields(acc, sorted(a["balances"], key=lambda kv: rank.get(kv[0], len(rank))), grid)
         except errors.RiskError as exc:
             raise BookError("accounts[%d]" % i, _problem(exc)) from None
         hedge = a["position_mode"] == "hedge"
