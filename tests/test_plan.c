@@ -1492,6 +1492,18 @@ static void test_plan_bad_input_changes_nothing(void **state)
     bad_plan = p;
     bad_plan.acts[0].price = 100.0005;
     tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_ETICK);
+    /* the input domain (issue 9): 1e-300 is "0 ticks" or "0 lots", a whole multiple; 1e300 is
+     * more than 2^52 ticks */
+    bad_plan = p;
+    bad_plan.acts[0].price = 1e-300;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_ETICK);
+    assert_non_null(strstr(risk_account_errmsg(acc), "below one tick"));
+    bad_plan = p;
+    bad_plan.acts[0].price = 1e300;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_EINVAL);
+    bad_plan = p;
+    bad_plan.acts[0].qty = 1e-300;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_ELOT);
     bad_plan = p;
     bad_plan.acts[0].fee = -1.0;
     tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_EINVAL);

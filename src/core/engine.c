@@ -125,11 +125,6 @@ static int find_instrument(const risk_engine *e, const char *symbol, uint32_t *o
     return 0;
 }
 
-static int positive_finite(double x)
-{
-    return isfinite(x) && x > 0.0;
-}
-
 static int value_tiers_check(risk_engine *e, const risk_asset_spec *s)
 {
     if (s->n_value_tiers == 0)
@@ -140,12 +135,17 @@ static int value_tiers_check(risk_engine *e, const risk_asset_spec *s)
     if (s->n_value_tiers > RISK__MAX_TIERS)
         return risk__fail(e, &e->errmsg, RISK_ETIERS, "asset %s: more than %d value tiers", s->symbol,
                           RISK__MAX_TIERS);
+    risk__asset shape; /* for the amount bound, which depends on the decimals only */
+    shape.decimals = s->decimals;
     double prev = 0.0;
     for (size_t i = 0; i < s->n_value_tiers; i++) {
         const risk_value_tier *t = &s->value_tiers[i];
         if (isnan(t->up_to_qty) || !(t->up_to_qty > prev) || (isinf(t->up_to_qty) && i + 1 != s->n_value_tiers))
             return risk__fail(e, &e->errmsg, RISK_ETIERS,
                               "asset %s: value tier %zu up_to_qty must exceed the previous bound", s->symbol, i);
+        if (isfinite(t->up_to_qty) && !risk__amount_in_domain(&shape, t->up_to_qty))
+            return risk__fail(e, &e->errmsg, RISK_ETIERS, "asset %s: value tier %zu up_to_qty %s above %s (2^53 quanta)",
+                              s->symbol, i, RISK__NUM(t->up_to_qty), RISK__NUM(risk__amount_max(&shape)));
         if (!isfinite(t->ratio) || t->ratio < 0.0 || t->ratio > 1.0)
             return risk__fail(e, &e->errmsg, RISK_ETIERS, "asset %s: value tier %zu ratio must be in [0, 1]",
                               s->symbol, i);
@@ -172,8 +172,8 @@ RISK_API int risk_engine_add_asset(risk_engine *engine, const risk_asset_spec *s
         return risk__fail(e, &e->errmsg, RISK_EDUPLICATE, "asset %s is already registered", spec->symbol);
     if (spec->decimals > 18)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s: decimals %u above 18", spec->symbol, spec->decimals);
-    if (!positive_finite(spec->price))
-        return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s: price must be finite and > 0", spec->symbol);
+    if (!risk__price_in_domain(spec->price))
+        return risk__check_price(e, &e->errmsg, spec->symbol, "price", spec->price);
     if (!isfinite(spec->weight_init) || !isfinite(spec->weight_maint) || spec->weight_init < 0.0 ||
         spec->weight_init > spec->weight_maint || spec->weight_maint > 1.0)
         return risk__fail(e, &e->errmsg, RISK_EINVAL,
@@ -263,12 +263,16 @@ RISK_API int risk_engine_add_instrument(risk_engine *engine, const risk_instrume
     if (!spec->inverse && spec->settle == spec->underlying)
         return risk__fail(e, &e->errmsg, RISK_EINVAL,
                           "instrument %s: a linear contract settled in its own underlying is not supported", sym);
-    if (!positive_finite(spec->contract_size) || !positive_finite(spec->lot_size) ||
-        !positive_finite(spec->tick_size))
-        return risk__fail(e, &e->errmsg, RISK_EINVAL,
-                          "instrument %s: contract_size, lot_size and tick_size must be finite and > 0", sym);
-    if (!positive_finite(spec->mark))
-        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: mark must be finite and > 0", sym);
+    if ((rc = risk__check_range(e, &e->errmsg, sym, "contract_size", spec->contract_size, RISK_SIZE_MIN, RISK_SIZE_MAX)) ||
+        (rc = risk__check_range(e, &e->errmsg, sym, "lot_size", spec->lot_size, RISK_SIZE_MIN, RISK_SIZE_MAX)) ||
+        (rc = risk__check_range(e, &e->errmsg, sym, "tick_size", spec->tick_size, RISK_SIZE_MIN, RISK_SIZE_MAX)))
+        return rc;
+    risk__instrument shape; /* the grid the mark is checked against */
+    memset(&shape, 0, sizeof shape);
+    memcpy(shape.symbol, sym, strlen(sym) + 1);
+    shape.tick_size = spec->tick_size;
+    if ((rc = risk__check_instrument_price(e, &e->errmsg, &shape, "mark", spec->mark, 0)))
+        return rc;
     if (spec->n_tiers == 0)
         return risk__fail(e, &e->errmsg, RISK_ETIERS, "instrument %s: the margin schedule has no tiers", sym);
     if (!spec->tiers)
@@ -348,9 +352,8 @@ static int price_check(risk_engine *e, uint32_t asset, double price)
 {
     if (asset >= e->n_assets)
         return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown asset %u", asset);
-    if (!positive_finite(price))
-        return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s: price must be finite and > 0",
-                          e->assets[asset].symbol);
+    if (!risk__price_in_domain(price))
+        return risk__check_price(e, &e->errmsg, e->assets[asset].symbol, "price", price);
     if (asset == e->valuation && price != 1.0)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s is the valuation asset: its price stays 1",
                           e->assets[asset].symbol);
@@ -390,10 +393,7 @@ static int mark_check(risk_engine *e, uint32_t instrument, double mark)
 {
     if (instrument >= e->n_instruments)
         return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
-    if (!positive_finite(mark))
-        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: mark must be finite and > 0",
-                          e->instruments[instrument].symbol);
-    return RISK_OK;
+    return risk__check_instrument_price(e, &e->errmsg, &e->instruments[instrument], "mark", mark, 0);
 }
 
 RISK_API int risk_engine_set_mark(risk_engine *engine, uint32_t instrument, double mark)

@@ -208,6 +208,25 @@ static inline double risk__quantize(double value, double quantum_scale, int up)
     return risk__whole_against(n, up) / quantum_scale;
 }
 
+/* ---- the input domain (core/domain.c; docs/errors.md, "Input domain") */
+#define RISK__TICKS_MAX 4503599627370496.0 /* 2^52: tick rounding (risk__round_to_step) works below it */
+int risk__price_in_domain(double price); /* finite, in [RISK_PRICE_MIN, RISK_PRICE_MAX] */
+/* Largest |amount| of the asset: 2^53 quanta of 10^-min(decimals, 8). */
+double risk__amount_max(const risk__asset *a);
+int risk__amount_in_domain(const risk__asset *a, double amount);
+/* RISK_EINVAL (message in *err, naming who, what, the value and the bound) unless in the domain. */
+int risk__check_price(const risk_engine *e, char **err, const char *who, const char *what, double price);
+int risk__check_amount(const risk_engine *e, char **err, const risk__asset *a, const char *what, double amount);
+int risk__check_range(const risk_engine *e, char **err, const char *who, const char *what, double v, double lo,
+                      double hi);
+/* A quantity of contracts: finite, at most 2^53 lots (RISK_EINVAL), a whole number of lots (RISK_ELOT),
+ * at least one lot (RISK_ELOT). */
+int risk__check_qty(const risk_engine *e, char **err, const risk__instrument *in, const char *what, double qty);
+/* A price of an instrument: in the price domain, at least one tick and at most 2^52 ticks;
+ * on_tick: also a whole number of ticks (RISK_ETICK, and below one tick is RISK_ETICK too). */
+int risk__check_instrument_price(const risk_engine *e, char **err, const risk__instrument *in, const char *what,
+                                 double price, int on_tick);
+
 /* ---- numbers in messages (core/numfmt.c) */
 /* Writes the shortest decimal (at most 17 significant digits, %g style) that reads back as x,
  * so a message shows 0.0005 for the double nearest 0.0005 and 13.945300000000001 for the one

@@ -260,6 +260,26 @@ class TestGarch(unittest.TestCase):
         with self.assertRaises(errors.InvalidError):
             vol.Garch(1e-5, 0.3, 0.7, 1e-4)
 
+    def test_fit_is_always_a_valid_state(self):
+        # issue 9 defect 7: these eleven returns gave alpha + beta == 1.0, refused by Garch()
+        r = [0.021758753988779498, -0.015870051824427234, 0.02262094214214987, 0.021441782625132137,
+             0.015887916398182472, -0.012210436175675335, 0.026704810334697744, 0.023753350392800455,
+             -0.0068533265203485835, -0.0052047114703826182, 0.0013413099066081013]
+        for targeting in (False, True):
+            fit = vol.garch_fit(r, variance_targeting=targeting, tolerance=1e-300, max_iterations=10000)
+            self.assertLessEqual(fit.persistence, 1.0 - 1e-6)
+            self.assertTrue(math.isfinite(fit.long_run_variance))
+            fit.state().update(0.01)
+            vol.garch_loglik(r, fit.omega, fit.alpha, fit.beta)
+
+    def test_prices_outside_the_domain_are_refused(self):
+        # closes of {100, 5e-324, 100} gave infinite returns and a realised volatility of 0
+        for closes in ([100.0, 5e-324, 100.0], [100.0, 1e300, 100.0]):
+            with self.assertRaises(errors.InvalidError):
+                vol.log_returns(closes)
+            with self.assertRaises(errors.InvalidError):
+                vol.ewma(closes)
+
 
 class TestStreaming(unittest.TestCase):
     def test_streams_match_arrays(self):
