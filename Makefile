@@ -60,7 +60,7 @@ TEST_LIBS := -lcmocka -lm -pthread
 
 # ------------------------------------------------------------------ sources and outputs
 HEADERS := include/risk.h $(sort $(wildcard include/risk/*.h))
-SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c))
+SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/options/*.c))
 SRC_HEADERS := $(wildcard src/*.h src/*/*.h)
 OBJS := $(patsubst src/%.c,build/obj/%.o,$(SRCS))
 ASAN_OBJS := $(patsubst src/%.c,build/asan/obj/%.o,$(SRCS))
@@ -143,6 +143,9 @@ build/asan/tests/%: tests/%.c $(TEST_UTIL) $(TEST_UTIL_H) $(HEADERS) build/asan/
 	$(CC) $(CLIENT_CFLAGS) -Itests $(CPPFLAGS) $(CFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $< $(TEST_UTIL) \
 	  build/asan/librisk.a $(TEST_LIBS)
 
+# The options suite checks against a __float128 reference: libquadmath in its link only.
+build/tests/test_options build/asan/tests/test_options: TEST_LIBS += -lquadmath
+
 # ------------------------------------------------------------------ examples (C and C++)
 examples: $(EXAMPLES)
 
@@ -158,6 +161,20 @@ build/examples/%: examples/%.cpp $(HEADERS) lib/$(REALNAME) lib/librisk.so
 build/bench/%: bench/%.c $(wildcard bench/*.h) $(HEADERS) lib/librisk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CLIENT_CFLAGS) -Ibench $(CPPFLAGS) $(CFLAGS) -O2 $(LDFLAGS) -o $@ $< lib/librisk.a $(LIBS)
+
+# bench_options also times QuantLib's BlackCalculator when Debian's libquantlib0-dev is installed
+# (bench/ql_black.cpp; QuantLib is never a dependency of the library); otherwise it says so.
+QL_HEADER := $(wildcard /usr/include/ql/pricingengines/blackcalculator.hpp)
+ifneq ($(QL_HEADER),)
+build/bench/ql_black.o: bench/ql_black.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -O2 -c $< -o $@
+
+build/bench/bench_options: bench/bench_options.c build/bench/ql_black.o $(wildcard bench/*.h) $(HEADERS) lib/librisk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CLIENT_CFLAGS) -Ibench -DBENCH_HAVE_QUANTLIB $(CPPFLAGS) $(CFLAGS) -O2 $(LDFLAGS) -o $@ $< \
+	  build/bench/ql_black.o lib/librisk.a -lQuantLib -lstdc++ $(LIBS)
+endif
 
 bench: $(LIB_OUTPUTS) $(BENCHES)
 	@if [ -z "$(BENCHES)" ]; then echo "bench: no bench/*.c"; fi
@@ -253,8 +270,8 @@ check-python: $(LIB_OUTPUTS)
 	else echo "python: tests/python is missing" >&2; exit 1; fi
 	@# the buffer-passing suites again under Debian's python, whose numpy runs the zero-copy tests
 	@if /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1; then \
-	  echo "python (numpy): /usr/bin/python3 test_bindings test_vol"; \
-	  cd tests/python && PYTHONPATH=../../bindings/python /usr/bin/python3 -m unittest test_bindings test_vol; \
+	  echo "python (numpy): /usr/bin/python3 test_bindings test_vol test_options"; \
+	  cd tests/python && PYTHONPATH=../../bindings/python /usr/bin/python3 -m unittest test_bindings test_vol test_options; \
 	else echo "python (numpy): /usr/bin/python3 has no numpy: python3-numpy missing" >&2; exit 1; fi
 
 check-demo:
