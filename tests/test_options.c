@@ -141,6 +141,52 @@ static void test_options_price_and_greeks_match_quad_reference(void **state)
         printf("  %-6s %.3g / %.3g\n", OUT_NAME[j], max_rel[j], max_abs[j]);
 }
 
+/* Where the two Black terms nearly cancel (t = s/2 small against |h| = |x|/s: the series of
+ * docs/options.md 2.2, both its forward and its continued-fraction branch), random options
+ * against the quad reference: price, delta and vega within 1e-13 relative (or h^2 x 8 eps, the
+ * conditioning of the price in x, for |h| > 7.5). */
+static void test_options_series_region_matches_quad_reference(void **state)
+{
+    (void)state;
+    tu_rng g;
+    tu_rng_seed(&g, 7);
+    double worst = 0.0, worst_near = 0.0;
+    for (int i = 0; i < 20000; i++) {
+        double h = -exp(tu_rng_range(&g, log(0.01), log(60.0)));
+        double t = (1.25 - h) / 20.0 * tu_rng_range(&g, 0.01, 1.0);
+        double s = 2.0 * t, x = -h * s; /* x > 0: K < F */
+        double f = 100.0, k = f * exp(-x), T = exp(tu_rng_range(&g, log(1.0 / 365), log(3.0)));
+        double sigma = s / sqrt(T);
+        int32_t w = (i & 1) ? RISK_OPTION_PUT : RISK_OPTION_CALL; /* the put is out of the money */
+        double got[NOUT];
+        qreal ref[NOUT];
+        lib_black(got, w, f, k, T, sigma, 0.0, RISK_OPTION_PREMIUM_SPOT);
+        q_black(ref, w, f, k, T, sigma, 0.0, 0);
+        if (!(fabs((double)ref[0]) > 1e-280))
+            continue;
+        static const int js[3] = {0, 1, 3};
+        for (int m = 0; m < 3; m++) {
+            int j = js[m];
+            if (!(fabs((double)ref[j]) > 1e-290)) /* underflows in double */
+                continue;
+            double rel = (double)fabsq(((qreal)got[j] - ref[j]) / ref[j]);
+            /* the price's elasticity in x is about h^2: the rounding of x = ln(F/K) alone moves
+             * it by h^2 eps (prices below e^(-h^2/2), far under 1e-15 F, when that exceeds 1e-13) */
+            double tol = fmax(1e-13, 8.0 * 2.220446049250313e-16 * h * h);
+            if (!(rel <= tol)) {
+                print_error("series: %s h %.17g t %.17g: got %.17g want %.17g (rel %.3g)\n", OUT_NAME[j], h, t, got[j],
+                            (double)ref[j], rel);
+                fail();
+            }
+            if (rel > worst)
+                worst = rel;
+            if (h > -7.5 && rel > worst_near)
+                worst_near = rel;
+        }
+    }
+    printf("series region: worst relative error %.3g (%.3g for |h| < 7.5)\n", worst, worst_near);
+}
+
 /* The quad closed forms against quad central differences of the quad price (checks the
  * formulas, coin conventions included). */
 static void test_options_greeks_match_quad_finite_differences(void **state)
@@ -518,6 +564,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options_price_and_greeks_match_quad_reference),
+        cmocka_unit_test(test_options_series_region_matches_quad_reference),
         cmocka_unit_test(test_options_greeks_match_quad_finite_differences),
         cmocka_unit_test(test_options_put_call_parity),
         cmocka_unit_test(test_options_implied_vol_round_trip),

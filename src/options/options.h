@@ -22,12 +22,18 @@ typedef struct risk__black_norm {
     double n_lo; /* N(h - t) */
 } risk__black_norm;
 
-/* b, v, N(h+t), N(h-t) for a = |x| >= 0 and s > 0 (finite). */
-void risk__black_normalised(risk__black_norm *out, double a, double s);
+/* b, v, N(h+t), N(h-t) for a = |x| >= 0 and s > 0 (finite); eh = e^(a/2) (the larger of
+ * sqrt(F)/sqrt(K) and its inverse: cheaper than exp). */
+void risk__black_normalised(risk__black_norm *out, double a, double s, double eh);
 
-/* b(a, s) only, and b_max - b(a, s) = e^(-a/2) N(-h-t) + e^(a/2) N(h-t) (no cancellation). */
-double risk__black_b(double a, double s);
-double risk__black_b_complement(double a, double s);
+/* b(a, s), and v(h, t) into *v_out. */
+double risk__black_bv(double a, double s, double eh, double *v_out);
+
+/* b_max - b(a, s) = e^(-a/2) N(-h-t) + e^(a/2) N(h-t) (no cancellation), and v into *v_out. */
+double risk__black_complement_v(double a, double s, double eh, double *v_out);
+
+/* erfcx(w) = exp(w^2) erfc(w) for w >= 0. */
+double risk__erfcx(double w);
 
 /* N(z), accurate in both tails (erfc-based). */
 double risk__norm_cdf(double z);
