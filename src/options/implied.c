@@ -61,7 +61,9 @@ static void iv_start(iv_state *st, double beta, double a, double eh)
     const double s_tangent = sc + (beta - bc) / vc;
     double s;
     int region;
-    if (beta < 0.5 * bc) {
+    /* The lower region needs |h| >= 2 at the root, s <= a/2, where b(a, a/2) ~ v(-2, a/4) (a/2)
+     * Y'(-2) < 0.0085 a: above 0.01 a the fixed point below is not tried. */
+    if (beta < 0.5 * bc && beta < 0.01 * a) {
         region = LOWER;
         /* For t < |h| the series of black.c gives b ~ v(h, t) 2t Y'(h), so
          * a^2/(2 s^2) = -ln beta - s^2/8 + ln(s Y'(h) / sqrt(2 pi)), solved by fixed point
@@ -96,6 +98,20 @@ static void iv_start(iv_state *st, double beta, double a, double eh)
     } else {
         region = MIDDLE;
         s = s_tangent;
+        /* Near s_c, b(s_c + d) = b_c + v_c (d - d^3/6 + c4 d^4/24 + ...): b'' = 0 there,
+         * b'''/b' = -1 and b''''/b' = 12 a^2 / s_c^5. Two Newton steps on that quartic from
+         * the tangent's d put the guess within ~1e-4 for |d| < s_c/2, so that one Householder
+         * step is often the last. */
+        double d0 = s_tangent - sc;
+        if (fabs(d0) < 0.5 * sc && fabs(d0) < 1.0) {
+            double c4 = 12.0 * a * a / (sc * sc * sc * sc * sc) / 24.0, d = d0;
+            for (int k = 0; k < 2; k++) {
+                double fd = d - d * d * d / 6.0 + c4 * d * d * d * d - d0;
+                double dfd = 1.0 - 0.5 * d * d + 4.0 * c4 * d * d * d;
+                d -= fd / dfd;
+            }
+            s = sc + d;
+        }
     }
     double lo = 0.0, hi = INFINITY;
     if (a > 0.0) {
