@@ -47,6 +47,8 @@ def _parser():
     _backtest.add_cli_parser(sub)
     from . import snapshot as _snapshot
     _snapshot.add_cli_parser(sub)
+    from . import options as _options
+    _options.add_cli_parser(sub)
     return p
 
 
@@ -188,10 +190,11 @@ def main(argv=None):
             _parser().print_usage(sys.stderr)
             sys.stderr.write("python3 -m librisk: error: a command is required (evaluate or report)\n")
             return EXIT_BAD_INPUT
-        if args.command in ("vol", "backtest"):  # CSV in, text out: no book
-            from . import vol as _vol, backtest as _backtest
+        if args.command in ("vol", "backtest", "options"):  # CSV in, text out: no book
+            from . import vol as _vol, backtest as _backtest, options as _options
             module, bad = {"vol": (_vol, _vol.VolCliError),
-                           "backtest": (_backtest, _backtest.BacktestError)}[args.command]
+                           "backtest": (_backtest, _backtest.BacktestError),
+                           "options": (_options, _options.OptionsCliError)}[args.command]
             try:
                 module.cli_main(args, sys.stdout)
             except bad as exc:
