@@ -13,6 +13,7 @@ shift 2
 py=${PYTHON:-python3}
 failed=""
 passed=0
+nfailed=0
 mkdir -p build/fuzz/artifacts
 
 step() { # NAME COMMAND...
@@ -23,7 +24,8 @@ step() { # NAME COMMAND...
         passed=$((passed + 1))
     else
         echo "--> $name FAILED (exit $?)"
-        failed="$failed $name"
+        failed="$failed, $name"
+        nfailed=$((nfailed + 1))
     fi
 }
 
@@ -57,6 +59,5 @@ if [ "$mode" = fuzz ] || [ -n "$seconds" ]; then
     done
     step "fuzz cli for ${seconds}s" env PYTHONPATH=bindings/python "$py" fuzz/fuzz_cli.py --seconds "$seconds"
 fi
-nfailed=$(echo $failed | wc -w)
-echo "fuzz: $passed passed, $nfailed failed${failed:+ (}${failed# }${failed:+)}"
+echo "fuzz: $passed passed, $nfailed failed${failed:+ (}${failed#, }${failed:+)}"
 [ -z "$failed" ]
