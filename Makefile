@@ -8,6 +8,9 @@
 #   make demo         evaluate examples/books/demo.json and print a readable report
 #   make install      lib, headers and librisk.pc under $(DESTDIR)$(PREFIX)
 #   make uninstall    remove what install put there
+#   make fuzz         build the libFuzzer harnesses (clang) and run each, and the CLI fuzzer, for
+#                     FUZZ_SECONDS (default 30) each; new inputs go to build/fuzz/corpus/
+#   make check-extra  the cmocka suites under valgrind, and batch evaluation under ThreadSanitizer
 #   make clean        remove build/ and lib/
 #
 # The version lives once, in include/risk/version.h; the soname, the .pc file and the docs
@@ -40,6 +43,15 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 # Sanitizer build of the library and the cmocka suites (make check).
 SANITIZE ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# Fuzzing (docs/fuzzing.md): clang with libFuzzer. `make fuzz` runs each harness this many
+# seconds (30 when unset); `make check` only replays the committed corpora when it is unset, and
+# also runs each harness this long when it is set (CI: `make check FUZZ_SECONDS=60`).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?=
+FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Known defects the harnesses step around until their fix lands (fuzz/findings/README.md); empty
+# it to fuzz the whole range: make fuzz FUZZ_KNOWN=
+FUZZ_KNOWN ?= -DFUZZ_DOMAIN_PENDING
 # Arguments given to every benchmark program by `make bench` (e.g. BENCH_ARGS="100000 3").
 BENCH_ARGS ?=
 # Parallel jobs for the build parts of `make check` (ignored when make already runs with -j).
@@ -87,17 +99,26 @@ EXAMPLES := $(patsubst examples/%.c,build/examples/%,$(EXAMPLE_C)) \
 
 DEMO_BOOK := examples/books/demo.json
 PYENV := PYTHONPATH=bindings/python
-DEPS_ENV := CXX='$(CXX)' DOXYGEN='$(DOXYGEN)' PKG_CONFIG='$(PKG_CONFIG)'
+DEPS_ENV := CXX='$(CXX)' DOXYGEN='$(DOXYGEN)' PKG_CONFIG='$(PKG_CONFIG)' FUZZ_CC='$(FUZZ_CC)'
+
+FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZERS := $(addprefix build/fuzz/fuzz_,$(FUZZ_NAMES))
+FUZZ_OBJS := $(patsubst src/%.c,build/fuzz/obj/%.o,$(SRCS))
+# clang accepts the project's warning flags; -O1 -g as libFuzzer recommends.
+FUZZ_CFLAGS := $(WARN_CFLAGS) $(NUM_CFLAGS) -O1 -g $(FUZZ_SANITIZE)
+TSAN_CFLAGS := $(WARN_CFLAGS) $(NUM_CFLAGS) -O1 -g -fsanitize=thread -D_POSIX_C_SOURCE=200809L
+TSAN_OBJS := $(patsubst src/%.c,build/tsan/obj/%.o,$(SRCS))
 
 # The steps of `make check`, run in this order after the tools and the library are in place.
 # Each runs as `make check-STEP`; all run, and any failure fails `make check`.
-CHECK_STEPS := unit asan headers symbols install examples cpp readme python demo docs
+CHECK_STEPS := unit asan headers symbols install examples cpp readme python demo docs fuzz
 
 # -j for the build parts of check, unless make already has a jobserver.
 SUBMAKE_J = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
 
 .PHONY: all check docs bench demo install uninstall clean dist distcheck \
-        $(addprefix check-,$(CHECK_STEPS)) check-deps check-market tests asan-tests examples
+        $(addprefix check-,$(CHECK_STEPS)) check-deps check-market tests asan-tests examples \
+        fuzz fuzzers check-extra check-valgrind check-tsan
 
 # ------------------------------------------------------------------ library
 all: $(LIB_OUTPUTS)
@@ -130,6 +151,40 @@ build/asan/librisk.a: $(ASAN_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	$(AR) rcs $@ $(ASAN_OBJS)
+
+# ------------------------------------------------------------------ fuzz harnesses (build/fuzz)
+# The library again with coverage instrumentation and ASan + UBSan; each fuzz/fuzz_NAME.c is a
+# libFuzzer program with its seed corpus in fuzz/corpus/NAME/ (docs/fuzzing.md).
+build/fuzz/obj/%.o: src/%.c $(HEADERS) $(SRC_HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(PROJECT_CFLAGS) $(CPPFLAGS) -O1 -g $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/librisk.a: $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZ_OBJS)
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(HEADERS) build/fuzz/librisk.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_KNOWN) -D_POSIX_C_SOURCE=200809L -Iinclude -Ifuzz $(CPPFLAGS) \
+	  -o $@ $< \
+	  build/fuzz/librisk.a -lm -pthread
+
+fuzzers: $(FUZZERS)
+
+# ------------------------------------------------------------------ ThreadSanitizer (build/tsan)
+build/tsan/obj/%.o: src/%.c $(HEADERS) $(SRC_HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(PROJECT_CFLAGS) $(CPPFLAGS) -O1 -g -fsanitize=thread -c $< -o $@
+
+build/tsan/librisk.a: $(TSAN_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $(TSAN_OBJS)
+
+build/tsan/tsan_batch: tests/tsan/tsan_batch.c $(HEADERS) build/tsan/librisk.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(TSAN_CFLAGS) -Iinclude $(CPPFLAGS) -o $@ $< build/tsan/librisk.a -lm -pthread
 
 # ------------------------------------------------------------------ cmocka suites
 # Each tests/test_*.c is its own program: the suite + tests/test_util.c (when present) + the
@@ -323,6 +378,48 @@ distcheck: dist
 	@if [ -d ../shared ]; then ln -s "$$(cd ../shared && pwd)" build/distcheck/shared; fi
 	$(MAKE) -C build/distcheck/$(DIST) check
 	@echo "distcheck: build/$(DIST).tar.gz builds and passes make check"
+
+# Replays every committed corpus (each input once), and the CLI fuzzer's seeded cases; with
+# FUZZ_SECONDS set, also fuzzes each harness that long (tools/run-fuzz.sh).
+check-fuzz: $(LIB_OUTPUTS)
+	@$(MAKE) --no-print-directory $(SUBMAKE_J) fuzzers
+	@PYTHON='$(PYTHON)' sh tools/run-fuzz.sh check '$(FUZZ_SECONDS)' $(FUZZ_NAMES)
+
+# `make fuzz`: each harness, then the CLI fuzzer, for FUZZ_SECONDS (default 30) each.
+fuzz: $(LIB_OUTPUTS)
+	@$(DEPS_ENV) sh tools/ensure-deps.sh
+	@$(MAKE) --no-print-directory $(SUBMAKE_J) fuzzers
+	@PYTHON='$(PYTHON)' sh tools/run-fuzz.sh fuzz '$(or $(FUZZ_SECONDS),30)' $(FUZZ_NAMES)
+
+# ------------------------------------------------------------------ check-extra
+# Slower tools, not part of `make check` (docs/fuzzing.md): the cmocka suites under valgrind's
+# memcheck (any error fails), and batch evaluation with several threads under ThreadSanitizer.
+check-extra:
+	@$(DEPS_ENV) RISK_EXTRA=1 sh tools/ensure-deps.sh
+	@$(MAKE) --no-print-directory $(SUBMAKE_J) all
+	@failed=""; passed=0; \
+	for s in valgrind tsan; do \
+	  echo "==> check-$$s"; \
+	  if $(MAKE) --no-print-directory check-$$s; then passed=$$((passed + 1)); \
+	  else failed="$$failed $$s"; echo "==> check-$$s FAILED"; fi; \
+	done; \
+	echo "check-extra: $$passed passed, $$(echo $$failed | wc -w) failed"; \
+	test -z "$$failed"
+
+check-valgrind:
+	@$(MAKE) --no-print-directory $(SUBMAKE_J) tests
+	@passed=0; failed=""; for t in $(TESTS); do \
+	  echo "--> valgrind $$t"; \
+	  if valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	       --track-origins=yes ./$$t >build/valgrind-$${t##*/}.log 2>&1; \
+	  then passed=$$((passed + 1)); else cat build/valgrind-$${t##*/}.log; failed="$$failed $${t##*/}"; fi; \
+	done; \
+	echo "valgrind suites: $$passed passed, $$(echo $$failed | wc -w) failed$${failed:+ (}$${failed# }$${failed:+)}"; \
+	test -z "$$failed"
+
+check-tsan:
+	@$(MAKE) --no-print-directory $(SUBMAKE_J) build/tsan/tsan_batch
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ./build/tsan/tsan_batch
 
 # ------------------------------------------------------------------ clean
 clean:

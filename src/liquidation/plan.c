@@ -181,6 +181,17 @@ static int isolated_liquidatable(const risk_account *acct, uint32_t i, const ris
 
 /* ------------------------------------------------------------ execution prices */
 
+/* A plan's price kept where risk_account_apply_plan takes it: at least one tick, at most the
+ * price domain's top and 2^52 ticks (an inverse bankruptcy price can run to infinity as the
+ * loss nears the position's whole value); on the tick. */
+static double plan_price_in_domain(const risk__instrument *in, double price)
+{
+    double top = fmin(RISK_PRICE_MAX, 4503599627370496.0 * in->tick_size);
+    if (!(price > 0.0))
+        return in->tick_size;
+    return price > top ? risk__round_to_step(top, in->tick_size, 0) : price;
+}
+
 /* Where slot i is closed: the mark, or dYdX's fillable price
  * mark -/+ clamp(1 - TNC/TMMR, 0, 1) x penalty x MM per contract, never past the position's
  * bankruptcy price mark -/+ (TNC/TMMR) x MM per contract while TNC > 0. On the tick, against
@@ -215,7 +226,7 @@ static double exec_price(const planner *p, uint32_t i)
             price = sell ? mark - d : mark + d;
     }
     price = risk__round_to_step(price, in->tick_size, !sell);
-    return price > 0.0 ? price : in->tick_size;
+    return plan_price_in_domain(in, price);
 }
 
 /* ------------------------------------------------------------ reduce actions */
@@ -1279,9 +1290,7 @@ static void deleverage(planner *p)
         double price = in->inverse ? (1.0 / in->mark - gain > 0.0 ? 1.0 / (1.0 / in->mark - gain) : in->mark * 1e6)
                                    : in->mark + gain;
         int sell = dir > 0.0;
-        price = risk__round_to_step(price, in->tick_size, sell);
-        if (price <= 0.0)
-            price = in->tick_size;
+        price = plan_price_in_domain(in, risk__round_to_step(price, in->tick_size, sell));
         risk_adl_entry *queue;
         size_t nq;
         if (risk__adl_queue(e, a->inst[i], sell ? RISK_SIDE_SHORT : RISK_SIDE_LONG, a, &queue, &nq)) {
@@ -1301,7 +1310,8 @@ static void deleverage(planner *p)
             act.qty = take;
             act.price = price;
             push(p, &act);
-            left -= take;
+            /* on the lot grid: the difference of two on-grid doubles can fall off it */
+            left = risk__steps_to_value(nearbyint((left - take) / in->lot_size), in->lot_size);
         }
         risk__free(e, queue);
         if (!(left > 0.5 * in->lot_size))

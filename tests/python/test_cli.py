@@ -4,6 +4,7 @@ import copy
 import json
 import math
 import os
+import subprocess
 import sys
 import unittest
 
@@ -532,6 +533,99 @@ class TestBookModule(unittest.TestCase):
             result = libbook.evaluate(loaded)
             self.assertEqual(result["format"], libbook.RESULT_FORMAT)
             self.assertEqual(loaded.engine.find_instrument("BTC-FUT"), 1)
+
+
+class TestNoTraceback(unittest.TestCase):
+    """Issue 9 defect 8: inputs that gave a traceback, a silently cut symbol or a "healthy"
+    account with null equity. Each is bad input now: exit 2, one line naming the field."""
+
+    def bad(self, content, path, problem):
+        text = content if isinstance(content, str) else json.dumps(content)
+        with TempBook(text) as book:
+            r = run_cli("evaluate", book)
+        self.assertEqual((r.returncode, r.stdout), (2, ""), r.stderr)
+        self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertTrue(r.stderr.startswith(path + ": "), r.stderr)
+        self.assertIn(problem, r.stderr)
+        return r.stderr
+
+    def test_lone_surrogate_in_a_symbol(self):
+        # was: UnicodeEncodeError ('utf-8' codec can't encode character '\ud800')
+        self.bad(mutated(lambda d: d["assets"][1].update(symbol="B\ud800")), "assets[1].symbol",
+                 "lone surrogate (\\ud800) at index 1")
+        self.bad(mutated(lambda d: d["accounts"][0]["balances"].update({"\udc80": 1})),
+                 'accounts[0].balances["\\udc80"]', "lone surrogate")
+
+    def test_nul_in_a_symbol(self):
+        # was: "BT\u0000C" registered as "BT" in C, exit 0
+        def nul(d):
+            d["assets"][1]["symbol"] = "BT\u0000C"
+            for ins in d["instruments"]:
+                ins["underlying"] = "BT\u0000C"
+            d["accounts"][0]["balances"] = {"USDT": 10000}
+        self.bad(mutated(nul), "assets[1].symbol", "NUL character")
+        self.bad(mutated(lambda d: d["accounts"][0]["positions"][0].update(instrument="BTCUSDT\u0000x")),
+                 "accounts[0].positions[0].instrument", "NUL character")
+
+    def test_integer_of_400_digits(self):
+        # was: OverflowError (int too large to convert to float)
+        text = json.dumps(BASE).replace('"price": 50000', '"price": ' + "7" * 400, 1)
+        err = self.bad(text, "assets[1].price", "out of range")
+        self.assertLess(len(err), 200)  # the number is abbreviated
+
+    def test_number_of_100000_digits(self):
+        # was: ValueError (Exceeds the limit (4300 digits) for integer string conversion)
+        text = json.dumps(BASE).replace('"id": 2', '"id": ' + "3" * 100000, 1)
+        err = self.bad(text, "accounts[1].id", "100000 characters")
+        self.assertLess(len(err), 200)
+        text = json.dumps(BASE).replace('"mark": 50000', '"mark": ' + "3" * 100000 + ".5", 1)
+        self.bad(text, "instruments[0].mark", "not a finite number")
+
+    def test_balance_out_of_range(self):
+        # was: exit 0 with "equity": null and state "healthy"
+        self.bad(mutated(lambda d: d["accounts"][0]["balances"].update(BTC=1e308)), "accounts[0].balances.BTC",
+                 "out of range")
+        # the bound: 2^53 quanta of the asset (USDT: 6 decimals)
+        ok = mutated(lambda d: d["accounts"][0]["balances"].update(USDT=2 ** 53 / 1e6))
+        with TempBook(ok) as book:
+            self.assertEqual(run_cli("evaluate", book).returncode, 0)
+        self.bad(mutated(lambda d: d["accounts"][0]["balances"].update(USDT=2 ** 53 / 1e6 * 1.001)),
+                 "accounts[0].balances.USDT", "2^53 quanta")
+
+    def test_prices_sizes_and_quantities_out_of_range(self):
+        self.bad(mutated(lambda d: d["assets"][1].update(price=1e13)), "assets[1].price", "[1e-12, 1e12]")
+        self.bad(mutated(lambda d: d["instruments"][0].update(mark=1e-13)), "instruments[0].mark", "out of range")
+        self.bad(mutated(lambda d: d["instruments"][0].update(lot_size=1e13)), "instruments[0].lot_size",
+                 "out of range")
+        self.bad(mutated(lambda d: d["accounts"][0]["positions"][0].update(entry=1e300)),
+                 "accounts[0].positions[0].entry", "out of range")
+        self.bad(mutated(lambda d: d["accounts"][0]["positions"][0].update(qty=1e16)),
+                 "accounts[0].positions[0].qty", "2^53 lots")
+        self.bad(mutated(lambda d: d["accounts"][1]["positions"][0].update(isolated_margin=1e300)),
+                 "accounts[1].positions[0].isolated_margin", "out of range")
+
+    def test_output_piped_to_head(self):
+        # was: BrokenPipeError traceback; now a quiet exit with 141 (128 + SIGPIPE). The output
+        # (about 1.5 MB) must not fit in the pipe's buffer.
+        def many(d):
+            d["accounts"] = [dict(copy.deepcopy(d["accounts"][i % 2]), id=i + 1) for i in range(3000)]
+        with TempBook(mutated(many)) as book:
+            cmd = [sys.executable, "-m", "librisk", "evaluate", book]
+            p = subprocess.Popen(cmd, cwd=support.ROOT, env=support.cli_env(), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            p.stdout.read(1)
+            p.stdout.close()
+            err = p.stderr.read()
+            p.stderr.close()
+            self.assertEqual(p.wait(timeout=120), 141)
+        self.assertEqual(err, b"")
+
+    def test_command_line_arguments_that_cannot_reach_c(self):
+        r = run_cli("whatif", support.book_path("demo.json"), "--account", "1", "--instrument", "BTC\udcffUSDT",
+                    "--side", "buy", "--qty", "1")
+        self.assertEqual((r.returncode, r.stdout), (2, ""))
+        self.assertEqual(r.stderr, "--instrument: not valid UTF-8\n")
 
 
 if __name__ == "__main__":

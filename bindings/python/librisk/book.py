@@ -33,10 +33,11 @@ class BookError(Exception):
 
 class _NonFinite:
     """Stands for a NaN/Infinity literal (or an overflowing number) until the checker names its field."""
-    __slots__ = ("text",)
+    __slots__ = ("text", "problem")
 
-    def __init__(self, text):
+    def __init__(self, text, problem="is not a finite number"):
         self.text = text
+        self.problem = problem
 
 
 class _Obj(dict):
@@ -54,15 +55,36 @@ def _pairs(pairs):
     return obj
 
 
+def _short(text):
+    """A number's text for a message: as written when short, else its start and its length."""
+    if len(text) <= 40:
+        return text
+    return "%s... (%d characters)" % (text[:20], len(text))
+
+
+# More digits than any number the format can hold (ids < 2^64 have 20; doubles stop near 1e308):
+# such integers are refused before Python converts them (int() refuses 4300 digits and more,
+# float() overflows).
+_MAX_INT_DIGITS = 310
+
+
 def _parse_float(text):
     value = float(text)
     if not math.isfinite(value):
-        return _NonFinite(text)
+        return _NonFinite(_short(text))
     return value
 
 
 def _parse_int(text):
-    return int(text)
+    out_of_range = "is out of range (more than a double holds)"
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        return _NonFinite(_short(text), out_of_range)
+    value = int(text)
+    try:
+        float(value)
+    except OverflowError:
+        return _NonFinite(_short(text), out_of_range)
+    return value
 
 
 def parse(text):
@@ -74,6 +96,8 @@ def parse(text):
         raise BookError("book", "malformed JSON: %s (line %d, column %d)" % (exc.msg, exc.lineno, exc.colno)) from None
     except RecursionError:
         raise BookError("book", "malformed JSON: nested too deeply") from None
+    except (ValueError, OverflowError) as exc:  # a number Python will not convert
+        raise BookError("book", "malformed JSON: %s" % exc) from None
 
 
 def read(path):
@@ -159,12 +183,15 @@ class _Checker:
     @staticmethod
     def number(value, path):
         if isinstance(value, _NonFinite):
-            raise BookError(path, "%s is not a finite number" % value.text)
+            raise BookError(path, "%s %s" % (value.text, value.problem))
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise BookError(path, "expected a number, got %s" % _kind(value))
-        f = float(value)
+        try:
+            f = float(value)
+        except OverflowError:
+            f = math.inf
         if not math.isfinite(f):
-            raise BookError(path, "%r is not a finite number" % value)
+            raise BookError(path, "%s is not a finite number" % _short(str(value)))
         return f
 
     @classmethod
@@ -177,12 +204,12 @@ class _Checker:
     @staticmethod
     def integer(value, path, lo, hi):
         if isinstance(value, _NonFinite):
-            raise BookError(path, "%s is not a finite number" % value.text)
+            raise BookError(path, "%s %s" % (value.text, value.problem))
         if isinstance(value, bool) or not isinstance(value, int):
             raise BookError(path, "expected an integer, got %s" % (_kind(value) if not isinstance(value, float)
                                                                    else "%s" % _fmt(value)))
         if not lo <= value <= hi:
-            raise BookError(path, "must be between %d and %d (got %d)" % (lo, hi, value))
+            raise BookError(path, "must be between %d and %d (got %s)" % (lo, hi, _short(str(value))))
         return value
 
     @staticmethod
@@ -191,6 +218,14 @@ class _Checker:
             raise BookError(path, "expected a string, got %s" % _kind(value))
         if not value:
             raise BookError(path, "must not be empty")
+        _check_text(value, path)
+        return value
+
+    @staticmethod
+    def in_range(value, path, lo, hi, what):
+        """A number already checked finite, within [lo, hi] (what: the bound's reason)."""
+        if not lo <= value <= hi:
+            raise BookError(path, "%s is out of range: %s" % (_fmt(value), what))
         return value
 
     @staticmethod
@@ -208,7 +243,51 @@ class _Checker:
         return value
 
 
+def _check_text(value, path):
+    """Strings reach C as UTF-8, NUL-terminated: no NUL (it would cut them short) and no lone
+    surrogate (JSON's "\ud800" escape, which has no UTF-8 form)."""
+    if "\x00" in value:
+        raise BookError(path, "contains a NUL character (\\u0000) at index %d" % value.index("\x00"))
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BookError(path, "not valid Unicode: a lone surrogate (\\u%04x) at index %d"
+                        % (ord(value[exc.start]), exc.start)) from None
+
+
+def _check_key(key, path):
+    """An object key that names an asset or instrument (balances, leverage, insurance_fund)."""
+    try:
+        _check_text(key, path)
+    except BookError as exc:
+        raise BookError(exc.path, exc.problem.replace("contains", "the key contains")
+                        .replace("not valid", "the key is not valid")) from None
+    return key
+
+
 _C = _Checker
+
+# Ranges the reader checks before any C call (docs/book-format.md, section 1): prices and sizes,
+# amounts within 2^53 quanta of their asset, positions within 2^53 lots. The library has its
+# own, at least as wide; these keep every number of an evaluation finite.
+PRICE_MIN, PRICE_MAX = 1e-12, 1e12
+SIZE_MIN, SIZE_MAX = 1e-12, 1e12
+QUANTA_MAX = 2.0 ** 53
+_PRICE_RANGE = "prices lie in [1e-12, 1e12]"
+_SIZE_RANGE = "sizes lie in [1e-12, 1e12]"
+
+
+def _amount_max(decimals):
+    """The largest |amount| of an asset with these decimals: 2^53 quanta of 10^-min(decimals, 8)."""
+    return QUANTA_MAX / 10.0 ** min(decimals, 8)
+
+
+def _check_amount(value, path, symbol, decimals):
+    top = _amount_max(decimals)
+    if abs(value) > top:
+        raise BookError(path, "%s is out of range: amounts of %s lie within +-%s (2^53 quanta)"
+                        % (_fmt(value), symbol, _fmt(top)))
+    return value
 
 _ASSET_FIELDS = ("symbol", "price", "decimals", "weight_init", "weight_maint", "liab_weight_init",
                  "liab_weight_maint", "value_tiers", "vol")
@@ -237,7 +316,8 @@ _POSITION_FIELDS = ("instrument", "qty", "entry", "side", "margin_mode", "isolat
 def _check_asset(a, p):
     _C.obj(a, p, required=("symbol", "price"), optional=_ASSET_FIELDS)
     out = {"symbol": _C.string(a["symbol"], p + ".symbol"),
-           "price": _C.positive(a["price"], p + ".price"),
+           "price": _C.in_range(_C.positive(a["price"], p + ".price"), p + ".price", PRICE_MIN, PRICE_MAX,
+                                _PRICE_RANGE),
            "decimals": _C.integer(a.get("decimals", 8), p + ".decimals", 0, 18)}
     for w in ("weight_init", "weight_maint", "liab_weight_init", "liab_weight_maint"):
         out[w] = _C.number(a.get(w, 1), "%s.%s" % (p, w))
@@ -297,6 +377,10 @@ def _check_liquidation(v, p, engine=True):
     return out
 
 
+def _size(value, path):
+    return _C.in_range(_C.positive(value, path), path, SIZE_MIN, SIZE_MAX, _SIZE_RANGE)
+
+
 def _check_instrument(ins, p):
     _C.obj(ins, p, required=("symbol", "underlying", "settle", "mark", "margin"), optional=_INSTRUMENT_FIELDS)
     kind = _C.choice(ins.get("kind", "perpetual"), p + ".kind", ("perpetual", "future"))
@@ -304,10 +388,11 @@ def _check_instrument(ins, p):
            "underlying": _C.string(ins["underlying"], p + ".underlying"),
            "settle": _C.string(ins["settle"], p + ".settle"),
            "inverse": _C.boolean(ins.get("inverse", False), p + ".inverse"),
-           "contract_size": _C.positive(ins.get("contract_size", 1), p + ".contract_size"),
-           "lot_size": _C.positive(ins.get("lot_size", 1), p + ".lot_size"),
-           "tick_size": _C.positive(ins.get("tick_size", 1), p + ".tick_size"),
-           "mark": _C.positive(ins["mark"], p + ".mark"),
+           "contract_size": _size(ins.get("contract_size", 1), p + ".contract_size"),
+           "lot_size": _size(ins.get("lot_size", 1), p + ".lot_size"),
+           "tick_size": _size(ins.get("tick_size", 1), p + ".tick_size"),
+           "mark": _C.in_range(_C.positive(ins["mark"], p + ".mark"), p + ".mark", PRICE_MIN, PRICE_MAX,
+                               _PRICE_RANGE),
            "expiry": None}
     if kind == "future":
         if "expiry" not in ins:
@@ -372,10 +457,10 @@ def _check_account(acc, p):
                                       ("one-way", "hedge"))}
     bp = p + ".balances"
     balances = _C.mapping(acc.get("balances", {}), bp)
-    out["balances"] = [(sym, _C.number(v, _key(bp, sym))) for sym, v in balances.items()]
+    out["balances"] = [(_check_key(sym, _key(bp, sym)), _C.number(v, _key(bp, sym))) for sym, v in balances.items()]
     lp = p + ".leverage"
     lev = _C.mapping(acc.get("leverage", {}), lp)
-    out["leverage"] = [(sym, _C.number(v, _key(lp, sym))) for sym, v in lev.items()]
+    out["leverage"] = [(_check_key(sym, _key(lp, sym)), _C.number(v, _key(lp, sym))) for sym, v in lev.items()]
     positions = []
     pp = p + ".positions"
     hedge = out["position_mode"] == "hedge"
@@ -384,7 +469,8 @@ def _check_account(acc, p):
         _C.obj(pos, q, required=("instrument", "qty", "entry"), optional=_POSITION_FIELDS)
         item = {"instrument": _C.string(pos["instrument"], q + ".instrument"),
                 "qty": _C.number(pos["qty"], q + ".qty"),
-                "entry": _C.positive(pos["entry"], q + ".entry"),
+                "entry": _C.in_range(_C.positive(pos["entry"], q + ".entry"), q + ".entry", PRICE_MIN, PRICE_MAX,
+                                     _PRICE_RANGE),
                 "side": None, "margin_mode": None, "isolated_margin": 0.0}
         if item["qty"] == 0:
             raise BookError(q + ".qty", "must not be 0")
@@ -432,8 +518,35 @@ def check(doc):
                         for i, x in enumerate(_C.array(root.get("accounts", []), "accounts"))]
     book["liquidation"] = _check_liquidation(root["liquidation"], "liquidation") if "liquidation" in root else None
     funds = _C.mapping(root.get("insurance_fund", {}), "insurance_fund")
-    book["insurance_fund"] = [(sym, _C.number(v, _key("insurance_fund", sym))) for sym, v in funds.items()]
+    book["insurance_fund"] = [(_check_key(sym, _key("insurance_fund", sym)), _C.number(v, _key("insurance_fund", sym)))
+                              for sym, v in funds.items()]
+    _check_ranges(book)
     return book
+
+
+def _check_ranges(book):
+    """Amounts within 2^53 quanta of their asset and positions within 2^53 lots (unknown
+    symbols are left for the loader to name)."""
+    decimals = {a["symbol"]: a["decimals"] for a in book["assets"]}
+    instruments = {ins["symbol"]: ins for ins in book["instruments"]}
+    for i, acc in enumerate(book["accounts"]):
+        p = "accounts[%d]" % i
+        for sym, amount in acc["balances"]:
+            if sym in decimals:
+                _check_amount(amount, _key(p + ".balances", sym), sym, decimals[sym])
+        for j, pos in enumerate(acc["positions"]):
+            ins = instruments.get(pos["instrument"])
+            if ins is None:
+                continue
+            q = "%s.positions[%d]" % (p, j)
+            if abs(pos["qty"]) / ins["lot_size"] > QUANTA_MAX:
+                raise BookError(q + ".qty", "%s is out of range: a position holds at most 2^53 lots (lot %s)"
+                                % (_fmt(pos["qty"]), _fmt(ins["lot_size"])))
+            if pos["isolated_margin"] and ins["settle"] in decimals:
+                _check_amount(pos["isolated_margin"], q + ".isolated_margin", ins["settle"], decimals[ins["settle"]])
+    for sym, amount in book["insurance_fund"]:
+        if sym in decimals:
+            _check_amount(amount, _key("insurance_fund", sym), sym, decimals[sym])
 
 
 # ---------------------------------------------------------------- loading into an engine

@@ -1,12 +1,14 @@
 """Command line: ``python3 -m librisk evaluate BOOK.json`` and ``python3 -m librisk report BOOK.json``.
 
 Exit status: 0 success; 2 bad input (one line on stderr naming the field, nothing on stdout);
-1 when the library cannot be loaded.
+1 when the library cannot be loaded; 141 (128 + SIGPIPE, as other Unix tools report it) when
+the reader of stdout went away (``... | head``), quietly.
 """
 
 import argparse
 import json
 import math
+import os
 import sys
 
 from . import book as _book
@@ -15,6 +17,7 @@ from . import ffi
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -177,9 +180,45 @@ def _bad_input(exc):
     return EXIT_BAD_INPUT
 
 
+def _bad_argument(args):
+    """The first command-line argument that cannot reach C as UTF-8 (undecodable bytes arrive
+    as lone surrogates), or containing NUL, as a bad-input line; None when all are fine."""
+    for name, value in sorted(vars(args).items()):
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str):
+                continue
+            option = "--" + name.replace("_", "-") if name not in ("book", "csv", "command") else name
+            if "\x00" in item:
+                return "%s: contains a NUL character" % option
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "%s: not valid UTF-8" % option
+    return None
+
+
 def main(argv=None):
     """Runs the command line; returns the exit status."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away: stop quietly. Point stdout at /dev/null so that the interpreter's
+        # final flush does not fail again and print a warning.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
+            pass
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv):
     args = _parser().parse_args(argv)
+    bad = _bad_argument(args)
+    if bad is not None:
+        sys.stderr.write(bad + "\n")
+        return EXIT_BAD_INPUT
     try:
         if args.version:
             from .core import version

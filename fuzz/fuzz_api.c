@@ -1,0 +1,694 @@
+/* fuzz_api.c: libFuzzer harness for API call sequences (docs/fuzzing.md).
+ *
+ * The input decodes to an engine (three assets, three instruments whose parameters come partly
+ * from the input), three accounts (cross one-way, isolated one-way, cross hedge) and then a
+ * sequence of calls: balances, positions, fills, closes, isolated margin, marks, prices, user
+ * leverage, fees, liquidation policy, insurance fund, what-if, max order, liquidation plans and
+ * their application, batch evaluation. After every call the harness checks:
+ *
+ *  1. a failed call changes nothing: a digest of every observable state (summaries, positions,
+ *     balances, leverage, prices, marks, funds, fees, policy) is equal before and after;
+ *  2. read-only calls (what-if, max order, plans, batch evaluation) change nothing either;
+ *  3. no NaN in a summary returned with RISK_OK, nor in a position result's money fields;
+ *  4. the state agrees with the summary: bankrupt iff it owes and equity <= 0, liquidatable iff
+ *     health factor < 1 or an isolated position is under its MM, margin call below the engine's
+ *     margin-call health, healthy otherwise;
+ *  5. every position's quantity is a whole number of lots;
+ *  6. a plan the engine makes applies to its own account (RISK_OK), and evaluating afterwards
+ *     gives the plan's health_after and equity_after;
+ *  7. a what-if summary is bit-identical to the summary after doing the fill for real
+ *     (risk_position_adjust / risk_account_open_position, plus the isolated top-up);
+ *  8. the largest order from risk_account_max_order_qty is whole lots and leaves available >= 0;
+ *  9. risk_engine_evaluate_all gives, for any thread count, the same bits as evaluating each
+ *     account alone.
+ */
+#include <risk.h>
+
+#include "fuzz_util.h"
+
+#define N_ASSETS 3
+#define N_INSTRUMENTS 3
+#define MAX_ACCOUNTS 4
+#define MAX_OPS 64
+#define MAX_ACTIONS 64
+
+typedef struct world {
+    risk_engine *engine;
+    risk_account *acc[MAX_ACCOUNTS];
+    uint64_t ids[MAX_ACCOUNTS];
+    size_t n_acc;
+    uint32_t asset[N_ASSETS];
+    uint32_t ins[N_INSTRUMENTS];
+    double lot[N_INSTRUMENTS];
+    double tick[N_INSTRUMENTS];
+    double margin_call_health;
+} world;
+
+/* ------------------------------------------------------------------ state digest */
+
+typedef struct digest {
+    uint64_t h;
+} digest;
+
+static void dg_bytes(digest *d, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        d->h ^= b[i];
+        d->h *= 1099511628211ull;
+    }
+}
+
+static void dg_u64(digest *d, uint64_t x)
+{
+    dg_bytes(d, &x, sizeof x);
+}
+
+static void dg_double(digest *d, double x)
+{
+    if (isnan(x))
+        x = NAN; /* one NaN */
+    dg_bytes(d, &x, sizeof x);
+}
+
+static void dg_summary(digest *d, const risk_account_summary *s)
+{
+    dg_u64(d, s->state);
+    const double f[] = {s->equity, s->collateral_value, s->unrealized_pnl, s->initial_margin, s->maintenance_margin,
+                        s->available, s->health_factor, s->margin_ratio, s->ltv, s->ltv_buffer, s->leverage,
+                        s->collateral_init, s->collateral_maint, s->liabilities, s->isolated_margin};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        dg_double(d, f[i]);
+    dg_u64(d, s->n_positions);
+    dg_u64(d, s->n_isolated_liquidatable);
+}
+
+static uint64_t world_digest(const world *w)
+{
+    digest d = {14695981039346656037ull};
+    for (size_t i = 0; i < N_ASSETS; i++) {
+        double p = 0.0;
+        dg_u64(&d, (uint64_t)risk_engine_asset_price(w->engine, w->asset[i], &p));
+        dg_double(&d, p);
+        risk_insurance_fund f = RISK_INSURANCE_FUND_INIT;
+        if (risk_engine_insurance_fund(w->engine, w->asset[i], &f) == RISK_OK) {
+            dg_double(&d, f.balance);
+            dg_double(&d, f.deposits);
+            dg_double(&d, f.contributions);
+            dg_double(&d, f.draws);
+        }
+    }
+    for (size_t i = 0; i < N_INSTRUMENTS; i++) {
+        double m = 0.0;
+        dg_u64(&d, (uint64_t)risk_engine_mark(w->engine, w->ins[i], &m));
+        dg_double(&d, m);
+        risk_instrument_fees fees = RISK_INSTRUMENT_FEES_INIT;
+        if (risk_engine_instrument_fees(w->engine, w->ins[i], &fees) == RISK_OK)
+            dg_bytes(&d, &fees, sizeof fees);
+        risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+        if (risk_engine_instrument_liquidation_policy(w->engine, w->ins[i], &pol) == RISK_OK)
+            dg_bytes(&d, &pol, sizeof pol);
+    }
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    if (risk_engine_liquidation_policy(w->engine, &pol) == RISK_OK)
+        dg_bytes(&d, &pol, sizeof pol);
+    size_t n = 0;
+    dg_u64(&d, (uint64_t)risk_engine_account_count(w->engine, &n));
+    dg_u64(&d, n);
+    for (size_t a = 0; a < w->n_acc; a++) {
+        risk_account *acc = w->acc[a];
+        risk_account_summary s = RISK_ACCOUNT_SUMMARY_INIT;
+        dg_u64(&d, (uint64_t)risk_account_evaluate(acc, &s));
+        dg_summary(&d, &s);
+        risk_basket *b = risk_account_basket(acc);
+        for (size_t i = 0; i < N_ASSETS; i++) {
+            double x = 0.0;
+            dg_u64(&d, (uint64_t)risk_basket_balance(b, w->asset[i], &x));
+            dg_double(&d, x);
+        }
+        for (size_t i = 0; i < N_INSTRUMENTS; i++) {
+            double lev = 0.0;
+            dg_u64(&d, (uint64_t)risk_account_leverage(acc, w->ins[i], &lev));
+            dg_double(&d, lev);
+        }
+        size_t np = risk_account_position_count(acc);
+        dg_u64(&d, np);
+        for (size_t i = 0; i < np; i++) {
+            risk_position *p = NULL;
+            if (risk_account_position_at(acc, i, &p) != RISK_OK)
+                continue;
+            dg_u64(&d, risk_position_instrument(p));
+            dg_u64(&d, risk_position_leg(p));
+            dg_u64(&d, risk_position_margin_mode(p));
+            dg_double(&d, risk_position_qty(p));
+            dg_double(&d, risk_position_entry(p));
+            dg_double(&d, risk_position_isolated_margin(p));
+        }
+    }
+    return d.h;
+}
+
+/* ------------------------------------------------------------------ invariants */
+
+static size_t ins_index(const world *w, uint32_t id)
+{
+    for (size_t i = 0; i < N_INSTRUMENTS; i++)
+        if (w->ins[i] == id)
+            return i;
+    return 0;
+}
+
+static void check_summary(const world *w, const risk_account_summary *s, const char *what)
+{
+    const double f[] = {s->equity, s->collateral_value, s->unrealized_pnl, s->initial_margin, s->maintenance_margin,
+                        s->available, s->health_factor, s->margin_ratio, s->ltv, s->ltv_buffer, s->leverage,
+                        s->collateral_init, s->collateral_maint, s->liabilities, s->isolated_margin};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        FZ_ASSERT(!isnan(f[i]), "%s: summary field %zu is NaN (state %u)", what, i, s->state);
+    int owes = s->n_positions > 0 || s->liabilities > 0.0;
+    uint32_t want;
+    if (owes && s->equity <= 0.0)
+        want = RISK_STATE_BANKRUPT;
+    else if (s->health_factor < 1.0 || s->n_isolated_liquidatable)
+        want = RISK_STATE_LIQUIDATABLE;
+    else if (s->health_factor < w->margin_call_health)
+        want = RISK_STATE_MARGIN_CALL;
+    else
+        want = RISK_STATE_HEALTHY;
+    FZ_ASSERT(s->state == want, "%s: state %u but equity %g, hf %g, isolated liquidatable %u: expected %u", what,
+              s->state, s->equity, s->health_factor, s->n_isolated_liquidatable, want);
+    if (s->state == RISK_STATE_HEALTHY)
+        FZ_ASSERT(isfinite(s->equity), "%s: healthy with equity %g", what, s->equity);
+}
+
+static void check_account(const world *w, const risk_account *acc, const char *what)
+{
+    risk_account_summary s = RISK_ACCOUNT_SUMMARY_INIT;
+    int rc = risk_account_evaluate(acc, &s);
+    if (rc == RISK_OK)
+        check_summary(w, &s, what);
+    risk_position_result r[16];
+    r[0].version = RISK_POSITION_RESULT_VERSION;
+    size_t n = 0;
+    if (risk_account_position_results(acc, r, 16, &n) != RISK_OK)
+        return;
+    for (size_t i = 0; i < n && i < 16; i++) {
+        const double f[] = {r[i].qty, r[i].entry, r[i].mark, r[i].notional, r[i].unrealized_pnl, r[i].initial_margin,
+                            r[i].maintenance_margin, r[i].isolated_margin};
+        for (size_t j = 0; j < sizeof f / sizeof f[0]; j++)
+            FZ_ASSERT(!isnan(f[j]), "%s: position result %zu field %zu is NaN", what, i, j);
+        double lot = w->lot[ins_index(w, r[i].instrument)];
+        double k = r[i].qty / lot;
+        FZ_ASSERT(fabs(k - nearbyint(k)) <= 1e-6 * fmax(1.0, fabs(k)) || fabs(k) > 9007199254740992.0,
+                  "%s: position qty %.17g is not a whole number of lots (%.17g)", what, r[i].qty, lot);
+    }
+}
+
+static void check_all(const world *w, const char *what)
+{
+    for (size_t a = 0; a < w->n_acc; a++)
+        check_account(w, w->acc[a], what);
+}
+
+/* A failed call must change nothing; read-only calls must change nothing either way. */
+#define MUTATE(w, what, call)                                                                  \
+    do {                                                                                       \
+        uint64_t before_ = world_digest(w);                                                    \
+        int rc_ = (call);                                                                      \
+        if (rc_ != RISK_OK)                                                                    \
+            FZ_ASSERT(world_digest(w) == before_, "%s failed (%s) but changed the state", what, \
+                      risk_errname(rc_));                                                      \
+        else                                                                                   \
+            check_all(w, what);                                                                \
+    } while (0)
+
+/* ------------------------------------------------------------------ set-up */
+
+static int setup(world *w, fz_reader *r)
+{
+    memset(w, 0, sizeof *w);
+    risk_engine_options opt = RISK_ENGINE_OPTIONS_INIT;
+    if (fz_u8(r) & 1)
+        opt.flags = RISK_ENGINE_NO_QUANTIZE;
+    opt.margin_call_health = 1.0 + fz_u8(r) / 128.0;
+    w->margin_call_health = opt.margin_call_health;
+    if (risk_engine_new(&w->engine, &opt) != RISK_OK)
+        return -1;
+
+    risk_asset_spec as = RISK_ASSET_SPEC_INIT;
+    as.symbol = "USDT"; as.decimals = 6; as.price = 1.0;
+    if (risk_engine_add_asset(w->engine, &as, &w->asset[0]) != RISK_OK)
+        return -1;
+    as = (risk_asset_spec)RISK_ASSET_SPEC_INIT;
+    as.symbol = "BTC"; as.decimals = 8; as.price = 50000.0;
+    as.weight_init = 0.95; as.weight_maint = 0.975; as.liab_weight_init = 1.05; as.liab_weight_maint = 1.02;
+    static const risk_value_tier vt[] = {{10.0, 1.0}, {INFINITY, 0.9}};
+    as.value_tiers = vt; as.n_value_tiers = 2;
+    if (risk_engine_add_asset(w->engine, &as, &w->asset[1]) != RISK_OK)
+        return -1;
+    as = (risk_asset_spec)RISK_ASSET_SPEC_INIT;
+    as.symbol = "ETH"; as.decimals = 8; as.price = 2664.06;
+    as.weight_init = 0.9; as.weight_maint = 0.95;
+    if (risk_engine_add_asset(w->engine, &as, &w->asset[2]) != RISK_OK)
+        return -1;
+
+    static const double lots[] = {0.001, 1.0, 0.01, 1e-9, 0.5};
+    static const double ticks[] = {0.1, 0.5, 0.01, 1.0, 0.05};
+    const risk_margin_tier tiers[] = {
+        {50000.0, 0.004, 125.0, 0.0, 0}, {250000.0, 0.005, 100.0, 0.0, 0}, {1e300, 0.01, 50.0, 0.0, 0},
+    };
+    const char *sym[N_INSTRUMENTS] = {"BTCUSDT", "ETHUSD", "BTC-FUT"};
+    for (size_t i = 0; i < N_INSTRUMENTS; i++) {
+        risk_instrument_spec is = RISK_INSTRUMENT_SPEC_INIT;
+        is.symbol = sym[i];
+        is.underlying = i == 1 ? w->asset[2] : w->asset[1];
+        is.settle = i == 1 ? w->asset[2] : w->asset[0];
+        is.inverse = i == 1;
+        is.contract_size = i == 1 ? 10.0 : 1.0;
+        is.lot_size = lots[fz_pick(r, 5)];
+        is.tick_size = ticks[fz_pick(r, 5)];
+        is.mark = i == 1 ? 2664.0 : 50000.0;
+        is.mm_price = fz_u8(r) & 1 ? RISK_MM_PRICE_ENTRY : RISK_MM_PRICE_MARK;
+        if (i == 2) {
+            is.kind = RISK_KIND_FUTURE;
+            is.expiry_unix_s = 1782460800; /* 2026-06-26 08:00 UTC */
+        }
+        is.tiers = tiers;
+        is.n_tiers = 1 + fz_pick(r, 3);
+        if (risk_engine_add_instrument(w->engine, &is, &w->ins[i]) != RISK_OK)
+            return -1;
+        w->lot[i] = is.lot_size;
+        w->tick[i] = is.tick_size;
+    }
+    static const uint32_t modes[][2] = {
+        {RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY},
+        {RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY},
+        {RISK_MARGIN_CROSS, RISK_POSITION_HEDGE},
+        {RISK_MARGIN_ISOLATED, RISK_POSITION_HEDGE},
+    };
+    w->n_acc = 3;
+    for (size_t a = 0; a < w->n_acc; a++) {
+        w->ids[a] = a + 1;
+        if (risk_account_new(&w->acc[a], w->engine, w->ids[a], modes[a][0], modes[a][1]) != RISK_OK)
+            return -1;
+        if (risk_basket_set_balance(risk_account_basket(w->acc[a]), w->asset[0], 10000.0) != RISK_OK)
+            return -1;
+    }
+    return 0;
+}
+
+static void teardown(world *w)
+{
+    for (size_t a = 0; a < MAX_ACCOUNTS; a++)
+        risk_account_free(w->acc[a]);
+    risk_engine_free(w->engine);
+}
+
+/* ------------------------------------------------------------------ operations */
+
+static risk_account *pick_account(world *w, fz_reader *r, size_t *idx)
+{
+    size_t i = fz_pick(r, (uint32_t)w->n_acc);
+    if (idx)
+        *idx = i;
+    return w->acc[i];
+}
+
+static risk_position *pick_position(world *w, fz_reader *r, risk_account **acc_out)
+{
+    risk_account *acc = pick_account(w, r, NULL);
+    size_t n = risk_account_position_count(acc);
+    *acc_out = acc;
+    if (n == 0)
+        return NULL;
+    risk_position *p = NULL;
+    if (risk_account_position_at(acc, fz_pick(r, (uint32_t)n), &p) != RISK_OK)
+        return NULL;
+    return p;
+}
+
+static uint32_t leg_for(const risk_account *acc, fz_reader *r)
+{
+    if (risk_account_position_mode(acc) == RISK_POSITION_HEDGE)
+        return fz_u8(r) & 1 ? RISK_SIDE_SHORT : RISK_SIDE_LONG;
+    return RISK_SIDE_BOTH;
+}
+
+/* Invariant 7: the what-if summary equals the summary after the real fill. */
+static void op_whatif(world *w, fz_reader *r)
+{
+    risk_account *acc = pick_account(w, r, NULL);
+    size_t ii = fz_pick(r, N_INSTRUMENTS);
+    risk_order o = RISK_ORDER_INIT;
+    o.instrument = w->ins[ii];
+    o.side = fz_u8(r) & 1 ? RISK_ORDER_SELL : RISK_ORDER_BUY;
+    o.leg = leg_for(acc, r);
+    o.qty = fz_pos_grid(r, w->lot[ii]);
+    o.price = fz_pos_grid(r, w->tick[ii] * 100.0);
+    risk_account_summary s = RISK_ACCOUNT_SUMMARY_INIT;
+    uint64_t before = world_digest(w);
+    int rc = risk_account_whatif(acc, &o, &s);
+    FZ_ASSERT(world_digest(w) == before, "whatif changed the state (%s)", risk_errname(rc));
+    if (rc != RISK_OK)
+        return;
+    check_summary(w, &s, "whatif");
+
+    /* Now the real fill. */
+    double delta = o.side == RISK_ORDER_BUY ? o.qty : -o.qty;
+    double fill_price = o.price;
+    if (fill_price == 0.0 && risk_engine_mark(w->engine, o.instrument, &fill_price) != RISK_OK)
+        return;
+    /* the taker fee first, from the settle balance (docs/whatif.md) */
+    double fee = 0.0;
+    FZ_ASSERT(risk_engine_fill_fee(w->engine, o.instrument, RISK_FEE_TAKER, o.qty, fill_price, &fee) == RISK_OK,
+              "fill_fee refused an order what-if took");
+    risk_position *p = NULL;
+    int frc = risk_account_find_position(acc, o.instrument, o.leg, &p);
+    /* fuzz/findings/api-whatif-2p53-lots: what-if accepts orders past 2^53 lots that the real
+     * fill refuses (issue 9 section 2; the input-domain branch makes what-if refuse them too).
+     * Until it lands (FUZZ_DOMAIN_PENDING), such orders are compared no further. */
+#ifdef FUZZ_DOMAIN_PENDING
+    double held = frc == RISK_OK ? risk_position_qty(p) : 0.0;
+    if (fabs(o.qty / w->lot[ii]) > 9007199254740992.0 || fabs((held + delta) / w->lot[ii]) > 9007199254740992.0)
+        return;
+#endif
+    if (fee != 0.0 && (frc == RISK_OK || frc == RISK_ENOTFOUND)) {
+        uint32_t settle = ii == 1 ? w->asset[2] : w->asset[0];
+        int brc = risk_basket_add_balance(risk_account_basket(acc), settle, -fee);
+        FZ_ASSERT(brc == RISK_OK, "paying the fee %g refused: %s", fee, risk_errname(brc));
+    }
+    if (frc == RISK_OK) {
+        frc = risk_position_adjust(p, delta, fill_price);
+        if (frc == RISK_OK) {
+            /* the adjust may have closed the handle: look it up again */
+            if (risk_account_find_position(acc, o.instrument, o.leg, &p) != RISK_OK)
+                p = NULL;
+        }
+    } else if (frc == RISK_ENOTFOUND) {
+        risk_position_spec ps = RISK_POSITION_SPEC_INIT;
+        ps.instrument = o.instrument;
+        ps.side = o.leg;
+        ps.qty = o.leg == RISK_SIDE_BOTH ? delta : o.qty;
+        ps.entry = fill_price;
+        if (o.leg != RISK_SIDE_BOTH && (o.leg == RISK_SIDE_LONG) != (o.side == RISK_ORDER_BUY))
+            return; /* reducing an absent leg: what-if said OK? then it is a finding below */
+        frc = risk_account_open_position(acc, &ps, &p);
+    }
+    if (frc == RISK_ETICK && o.price == 0.0)
+        return; /* at the mark, off the tick: what-if takes it as it is, a fill cannot */
+    FZ_ASSERT(frc == RISK_OK, "whatif accepted an order the real fill refuses (%s: %s)", risk_errname(frc),
+              risk_account_errmsg(acc));
+    if (p && risk_position_margin_mode(p) == RISK_MARGIN_ISOLATED) {
+        risk_position_result res[16];
+        res[0].version = RISK_POSITION_RESULT_VERSION;
+        size_t n = 0;
+        if (risk_account_position_results(acc, res, 16, &n) == RISK_OK) {
+            for (size_t i = 0; i < n && i < 16; i++) {
+                if (res[i].instrument == o.instrument && res[i].margin_mode == RISK_MARGIN_ISOLATED &&
+                    (o.leg == RISK_SIDE_BOTH || (o.leg == RISK_SIDE_LONG) == (res[i].qty > 0)) &&
+                    res[i].isolated_margin < res[i].initial_margin) {
+                    int trc = risk_position_set_isolated_margin(p, res[i].initial_margin);
+                    FZ_ASSERT(trc == RISK_OK, "isolated top-up after a fill refused: %s", risk_account_errmsg(acc));
+                }
+            }
+        }
+    }
+    risk_account_summary real = RISK_ACCOUNT_SUMMARY_INIT;
+    FZ_ASSERT(risk_account_evaluate(acc, &real) == RISK_OK, "evaluate after a fill failed");
+    FZ_ASSERT(memcmp(&real, &s, sizeof s) == 0,
+              "whatif differs from the real fill: equity %.17g vs %.17g, available %.17g vs %.17g, "
+              "mm %.17g vs %.17g, state %u vs %u",
+              s.equity, real.equity, s.available, real.available, s.maintenance_margin, real.maintenance_margin,
+              s.state, real.state);
+    check_all(w, "fill after whatif");
+}
+
+/* Invariant 8. */
+static void op_max_order(world *w, fz_reader *r)
+{
+    risk_account *acc = pick_account(w, r, NULL);
+    size_t ii = fz_pick(r, N_INSTRUMENTS);
+    uint32_t side = fz_u8(r) & 1 ? RISK_ORDER_SELL : RISK_ORDER_BUY;
+    uint32_t leg = leg_for(acc, r);
+    double price = fz_u8(r) & 1 ? 0.0 : fz_pos_grid(r, w->tick[ii] * 100.0);
+    double q = -1.0;
+    uint64_t before = world_digest(w);
+    int rc = risk_account_max_order_qty(acc, w->ins[ii], side, leg, price, &q);
+    FZ_ASSERT(world_digest(w) == before, "max_order_qty changed the state (%s)", risk_errname(rc));
+    if (rc != RISK_OK)
+        return;
+    FZ_ASSERT(q >= 0.0, "max order qty %g", q);
+    if (isinf(q))
+        return; /* documented: available never falls below the threshold */
+    double k = q / w->lot[ii];
+    FZ_ASSERT(fabs(k - nearbyint(k)) <= 1e-6 * fmax(1.0, k), "max order qty %.17g is not whole lots of %g", q,
+              w->lot[ii]);
+    risk_account_summary now = RISK_ACCOUNT_SUMMARY_INIT;
+    if (risk_account_evaluate(acc, &now) != RISK_OK)
+        return;
+    risk_order o = RISK_ORDER_INIT;
+    o.instrument = w->ins[ii];
+    o.side = side;
+    o.leg = leg;
+    o.price = price;
+    risk_account_summary s = RISK_ACCOUNT_SUMMARY_INIT;
+    if (q > 0.0) {
+        o.qty = q;
+        if (risk_account_whatif(acc, &o, &s) == RISK_OK)
+            FZ_ASSERT(s.available >= 0.0 || s.available >= now.available,
+                      "max order %.17g leaves available %.17g (now %.17g)", q, s.available, now.available);
+    }
+    if (now.available >= 0.0 && k < 1e12) {
+        o.qty = (nearbyint(k) + 1.0) * w->lot[ii]; /* one lot more, as documented */
+        if (risk_account_whatif(acc, &o, &s) == RISK_OK)
+            FZ_ASSERT(s.available < 0.0, "max order %.17g, but one lot more leaves available %.17g", q, s.available);
+    }
+}
+
+/* Invariant 6. */
+static void op_plan(world *w, fz_reader *r)
+{
+    risk_account *acc = pick_account(w, r, NULL);
+    risk_liquidation_plan plan = RISK_LIQUIDATION_PLAN_INIT;
+    risk_liquidation_action act[MAX_ACTIONS];
+    size_t n = 0;
+    uint64_t before = world_digest(w);
+    int rc = risk_account_liquidation_plan(acc, &plan, act, MAX_ACTIONS, &n);
+    FZ_ASSERT(world_digest(w) == before, "liquidation_plan changed the state (%s)", risk_errname(rc));
+    if (rc != RISK_OK)
+        return;
+    FZ_ASSERT(!isnan(plan.health_before) && !isnan(plan.health_after) && !isnan(plan.equity_before) &&
+                  !isnan(plan.equity_after),
+              "plan with NaN: hf %g -> %g, equity %g -> %g", plan.health_before, plan.health_after,
+              plan.equity_before, plan.equity_after);
+    if (n == 0 || !(fz_u8(r) & 3))
+        return;
+    int arc = risk_account_apply_plan(acc, &plan, act, n);
+    if (arc != RISK_OK) {
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, "action %zu: type %u instrument %u side %u leg %u asset %u qty %.17g price %.17g "
+                    "amount %.17g repay %.17g\n", i, act[i].type, act[i].instrument, act[i].side, act[i].leg,
+                    act[i].asset, act[i].qty, act[i].price, act[i].amount, act[i].repay_amount);
+        risk_position_result res[16];
+        res[0].version = RISK_POSITION_RESULT_VERSION;
+        size_t np = 0;
+        if (risk_account_position_results(acc, res, 16, &np) == RISK_OK)
+            for (size_t i = 0; i < np && i < 16; i++)
+                fprintf(stderr, "position %zu: instrument %u qty %.17g entry %.17g mark %.17g mode %u iso %.17g "
+                        "liq %.17g bankr %.17g\n", i, res[i].instrument, res[i].qty, res[i].entry, res[i].mark,
+                        res[i].margin_mode, res[i].isolated_margin, res[i].liquidation_price,
+                        res[i].bankruptcy_price);
+    }
+    FZ_ASSERT(arc == RISK_OK, "a plan (outcome %u, %zu actions) does not apply to its own account: %s: %s",
+              plan.outcome, n, risk_errname(arc), risk_account_errmsg(acc));
+    check_all(w, "apply_plan");
+    risk_account_summary s = RISK_ACCOUNT_SUMMARY_INIT;
+    FZ_ASSERT(risk_account_evaluate(acc, &s) == RISK_OK, "evaluate after apply failed");
+    FZ_ASSERT(s.health_factor == plan.health_after || (isinf(s.health_factor) && isinf(plan.health_after)),
+              "after apply: health %.17g, plan said %.17g (outcome %u)", s.health_factor, plan.health_after,
+              plan.outcome);
+    FZ_ASSERT(s.equity == plan.equity_after, "after apply: equity %.17g, plan said %.17g (outcome %u)", s.equity,
+              plan.equity_after, plan.outcome);
+}
+
+/* Invariant 9. */
+static void op_evaluate_all(world *w, fz_reader *r)
+{
+    risk_account_summary s[MAX_ACCOUNTS];
+    uint64_t ids[MAX_ACCOUNTS];
+    for (size_t i = 0; i < MAX_ACCOUNTS; i++)
+        s[i] = (risk_account_summary)RISK_ACCOUNT_SUMMARY_INIT;
+    size_t n = 0;
+    uint32_t threads = fz_pick(r, 5);
+    uint64_t before = world_digest(w);
+    int rc = risk_engine_evaluate_all(w->engine, s, ids, MAX_ACCOUNTS, threads, &n);
+    FZ_ASSERT(world_digest(w) == before, "evaluate_all changed the state");
+    FZ_ASSERT(rc == RISK_OK, "evaluate_all: %s", risk_errname(rc));
+    FZ_ASSERT(n == w->n_acc, "evaluate_all counted %zu accounts, %zu exist", n, w->n_acc);
+    for (size_t i = 0; i < n; i++) {
+        risk_account_summary one = RISK_ACCOUNT_SUMMARY_INIT;
+        FZ_ASSERT(ids[i] == w->ids[i], "evaluate_all order");
+        FZ_ASSERT(risk_account_evaluate(w->acc[i], &one) == RISK_OK, "evaluate");
+        FZ_ASSERT(memcmp(&one, &s[i], sizeof one) == 0, "evaluate_all (%u threads) differs from evaluate", threads);
+        check_summary(w, &s[i], "evaluate_all");
+    }
+}
+
+static void op_policy(world *w, fz_reader *r)
+{
+    risk_liquidation_policy p = RISK_LIQUIDATION_POLICY_INIT;
+    p.exit_target = fz_pick(r, 3);
+    p.buffer = fz_frac(r);
+    p.fee = fz_frac(r) / 8.0;
+    p.insurance_fee = fz_frac(r) / 8.0;
+    p.price_model = fz_pick(r, 3);
+    p.penalty = fz_frac(r);
+    p.close_factor = fz_u8(r) & 1 ? 1.0 : fz_frac(r);
+    p.full_close_health = fz_frac(r);
+    p.bonus = fz_frac(r) / 4.0;
+    p.protocol_share = fz_frac(r);
+    p.min_notional = fz_u8(r) & 1 ? 0.0 : fz_pos_grid(r, 10.0);
+    p.deficit = fz_pick(r, 3);
+    p.has_backstop = fz_u8(r) & 1;
+    p.backstop_account = 1 + fz_pick(r, 4);
+    if (fz_u8(r) & 1)
+        MUTATE(w, "set_liquidation_policy", risk_engine_set_liquidation_policy(w->engine, &p));
+    else
+        MUTATE(w, "set_instrument_liquidation_policy",
+               risk_engine_set_instrument_liquidation_policy(w->engine, w->ins[fz_pick(r, N_INSTRUMENTS)],
+                                                             fz_u8(r) & 1 ? NULL : &p));
+}
+
+static void run_op(world *w, fz_reader *r)
+{
+    uint8_t op = fz_pick(r, 20);
+    risk_account *acc = NULL;
+    risk_position *p = NULL;
+    size_t ii, ai;
+    switch (op) {
+    case 0:
+    case 1: {
+        acc = pick_account(w, r, NULL);
+        ai = fz_pick(r, N_ASSETS);
+        double x = fz_grid(r, ai == 0 ? 100.0 : 0.01);
+        risk_basket *b = risk_account_basket(acc);
+        if (op == 0)
+            MUTATE(w, "set_balance", risk_basket_set_balance(b, w->asset[ai], x));
+        else
+            MUTATE(w, "add_balance", risk_basket_add_balance(b, w->asset[ai], x));
+        break;
+    }
+    case 2:
+    case 3: {
+        acc = pick_account(w, r, NULL);
+        ii = fz_pick(r, N_INSTRUMENTS);
+        risk_position_spec ps = RISK_POSITION_SPEC_INIT;
+        ps.instrument = w->ins[ii];
+        ps.side = leg_for(acc, r);
+        if (!(fz_u8(r) & 7))
+            ps.side = fz_pick(r, 4);
+        ps.margin_mode = fz_pick(r, 4);
+        ps.qty = fz_grid(r, w->lot[ii]);
+        if (ps.side != RISK_SIDE_BOTH)
+            ps.qty = fabs(ps.qty);
+        ps.entry = fz_pos_grid(r, w->tick[ii] * 100.0);
+        uint32_t mode = ps.margin_mode ? ps.margin_mode : risk_account_margin_mode(acc);
+        ps.isolated_margin = mode == RISK_MARGIN_ISOLATED ? fz_pos_grid(r, 10.0) : 0.0;
+        MUTATE(w, "open_position", risk_account_open_position(acc, &ps, NULL));
+        break;
+    }
+    case 4:
+    case 5:
+        p = pick_position(w, r, &acc);
+        if (p) {
+            ii = ins_index(w, risk_position_instrument(p));
+            double q = fz_grid(r, w->lot[ii]);
+            double px = fz_pos_grid(r, w->tick[ii] * 100.0);
+            MUTATE(w, "position_adjust", risk_position_adjust(p, q, px));
+        }
+        break;
+    case 6:
+        p = pick_position(w, r, &acc);
+        if (p) {
+            ii = ins_index(w, risk_position_instrument(p));
+            MUTATE(w, "position_close", risk_position_close(p, fz_pos_grid(r, w->tick[ii] * 100.0)));
+        }
+        break;
+    case 7:
+        p = pick_position(w, r, &acc);
+        if (p)
+            MUTATE(w, "set_isolated_margin", risk_position_set_isolated_margin(p, fz_grid(r, 10.0)));
+        break;
+    case 8:
+        ii = fz_pick(r, N_INSTRUMENTS);
+        MUTATE(w, "set_mark", risk_engine_set_mark(w->engine, w->ins[ii], fz_pos_grid(r, w->tick[ii] * 10.0)));
+        break;
+    case 9: {
+        ai = 1 + fz_pick(r, N_ASSETS - 1);
+        MUTATE(w, "set_asset_price", risk_engine_set_asset_price(w->engine, w->asset[ai], fz_pos_grid(r, 1.0)));
+        break;
+    }
+    case 10: {
+        double marks[N_INSTRUMENTS];
+        for (size_t i = 0; i < N_INSTRUMENTS; i++)
+            marks[i] = fz_pos_grid(r, w->tick[i] * 10.0);
+        MUTATE(w, "set_marks", risk_engine_set_marks(w->engine, w->ins, marks, N_INSTRUMENTS));
+        break;
+    }
+    case 11:
+        acc = pick_account(w, r, NULL);
+        ii = fz_pick(r, N_INSTRUMENTS);
+        MUTATE(w, "set_leverage", risk_account_set_leverage(acc, w->ins[ii], fz_pos_grid(r, 0.5)));
+        break;
+    case 12:
+    case 13:
+        op_whatif(w, r);
+        break;
+    case 14:
+        op_max_order(w, r);
+        break;
+    case 15:
+    case 16:
+        op_plan(w, r);
+        break;
+    case 17:
+        op_evaluate_all(w, r);
+        break;
+    case 18:
+        if (fz_u8(r) & 1) {
+            op_policy(w, r);
+        } else {
+            ai = fz_pick(r, N_ASSETS);
+            MUTATE(w, "insurance_fund_deposit",
+                   risk_engine_insurance_fund_deposit(w->engine, w->asset[ai], fz_grid(r, 100.0)));
+        }
+        break;
+    case 19: {
+        risk_instrument_fees f = RISK_INSTRUMENT_FEES_INIT;
+        ii = fz_pick(r, N_INSTRUMENTS);
+        f.liquidation_price_with_fee = fz_pick(r, 3);
+        f.maker_fee = fz_frac(r) / 16.0;
+        f.taker_fee = fz_frac(r) / 16.0;
+        f.max_notional = fz_u8(r) & 1 ? 0.0 : fz_pos_grid(r, 1000.0);
+        MUTATE(w, "set_instrument_fees", risk_engine_set_instrument_fees(w->engine, w->ins[ii], &f));
+        break;
+    }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fz_reader r = {data, size, 0};
+    world w;
+    if (setup(&w, &r) != 0) {
+        teardown(&w);
+        return 0;
+    }
+    check_all(&w, "setup");
+    for (int i = 0; i < MAX_OPS && fz_more(&r); i++)
+        run_op(&w, &r);
+    teardown(&w);
+    return 0;
+}
