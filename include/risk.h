@@ -22,5 +22,6 @@
 #include "risk/vol.h"
 #include "risk/whatif.h"
 #include "risk/trading.h"
+#include "risk/rates.h"
 
 #endif /* RISK_H */

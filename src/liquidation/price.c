@@ -137,7 +137,7 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
             if (term_skipped(P, bk->asset[j] == P->u))
                 continue;
             const risk__asset *as = &e->assets[bk->asset[j]];
-            double x = bk->amount[j], v;
+            double x = risk__balance_of(as, bk->amount[j]), v;
             if (P->bankrupt)
                 v = x * as->price;
             else if (x > 0.0)
