@@ -1,6 +1,6 @@
 /* test_rates.c: interest-rate models (Aave v3, Compound v3, Drift, flat hourly), pools and
  * accrual, scaled balances feeding valuation, borrowing costs, invariants on random sequences,
- * bad input and out-of-memory paths. Formulas and sources: docs/rates.md. */
+ * funding rates and their settlement, bad input and out-of-memory paths. Formulas and sources: docs/rates.md. */
 #include "test_util.h"
 
 #include <math.h>
@@ -851,6 +851,177 @@ static void test_rates_model_none_stops_accrual(void **state)
     risk_engine_free(e);
 }
 
+/* ================================================================== funding */
+
+/* Binance funding: F = P + clamp(I - P, -0.05 %, 0.05 %), I = 0.01 % per 8 h (research/
+ * cex-anchors.md 1.7, https://www.binance.com/en/square/post/588537); values derived. */
+static void test_rates_funding_binance_formula(void **state)
+{
+    (void)state;
+    const double I = 0.0001, c = 0.0005;
+    const double P[] = {0.0003, 0.00005, 0.001, -0.001, -0.0002, 0.0};
+    const double want[] = {0.0001, 0.0001, 0.0005, -0.0005, 0.0001, 0.0001};
+    for (size_t i = 0; i < sizeof P / sizeof P[0]; i++) {
+        double f = NAN;
+        tu_assert_status(risk_funding_rate_binance(&f, P[i], I, c, 0.0), RISK_OK);
+        tu_assert_near(f, want[i], 1e-18);
+    }
+    double f = 0.0;
+    tu_assert_status(risk_funding_rate_binance(&f, 0.01, I, c, 0.003), RISK_OK); /* capped */
+    tu_assert_near(f, 0.003, 0.0);
+    tu_assert_status(risk_funding_rate_binance(&f, -0.01, I, c, 0.003), RISK_OK);
+    tu_assert_near(f, -0.003, 0.0);
+    tu_assert_status(risk_funding_rate_binance(NULL, 0.0, I, c, 0.0), RISK_ENULL);
+    tu_assert_status(risk_funding_rate_binance(&f, NAN, I, c, 0.0), RISK_EINVAL);
+    tu_assert_status(risk_funding_rate_binance(&f, 0.0, I, -c, 0.0), RISK_EINVAL);
+    tu_assert_status(risk_funding_rate_binance(&f, 0.0, I, c, -1.0), RISK_EINVAL);
+}
+
+static double iso_margin_of(risk_account *acc, uint32_t inst, uint32_t side)
+{
+    risk_position *p = NULL;
+    tu_assert_status(risk_account_find_position(acc, inst, side, &p), RISK_OK);
+    return risk_position_isolated_margin(p);
+}
+
+/* Longs pay, shorts receive a positive rate: cross from the settle balance, isolated from the
+ * margin (then the balance), hedge legs each by their sign, inverse in the base coin. */
+static void test_rates_funding_settlement(void **state)
+{
+    (void)state;
+    tu_alloc al;
+    tu_alloc_init(&al);
+    risk_engine *e = tu_engine(&al, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
+    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    risk_margin_tier t[1] = {tu_tier(1e9, 0.005, 100)};
+    uint32_t inv = tu_inverse(e, "BTCUSD", btc, 100.0, 1.0, 0.5, 50000.0, t, 1);
+    risk_account *a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    risk_account *b = tu_account(e, 2, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    risk_account *c = tu_account(e, 3, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
+    risk_account *d = tu_account(e, 4, RISK_MARGIN_CROSS, RISK_POSITION_HEDGE);
+    tu_balance(a, usdt, 10000.0);
+    tu_open_simple(a, perp, 0.5, 48000.0);
+    tu_open_simple(a, inv, 10.0, 50000.0); /* 10 contracts of 100 USD */
+    tu_balance(b, usdt, 10000.0);
+    tu_open_simple(b, perp, -0.5, 52000.0);
+    tu_open(c, perp, RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, 0.2, 50000.0, 1000.0);
+    tu_open(d, perp, RISK_SIDE_LONG, RISK_MARGIN_DEFAULT, 0.1, 50000.0, 0.0);
+    tu_open(d, perp, RISK_SIDE_SHORT, RISK_MARGIN_DEFAULT, 0.3, 50000.0, 0.0);
+    risk_funding_result r = RISK_FUNDING_RESULT_INIT;
+    tu_assert_status(risk_engine_settle_funding(e, perp, 0.0001, 0.0, &r), RISK_OK);
+    assert_int_equal(r.n_positions, 5);
+    tu_assert_near(r.paid, 2.5 + 1.0 + 0.5, 1e-9);
+    tu_assert_near(r.received, 2.5 + 1.5, 1e-9);
+    tu_assert_near(bal(risk_account_basket(a), usdt), 9997.5, 1e-9);
+    tu_assert_near(bal(risk_account_basket(b), usdt), 10002.5, 1e-9);
+    tu_assert_near(iso_margin_of(c, perp, RISK_SIDE_BOTH), 999.0, 1e-9);
+    tu_assert_bits(bal(risk_account_basket(c), usdt), 0.0);
+    tu_assert_near(bal(risk_account_basket(d), usdt), 1.0, 1e-9); /* -0.5 + 1.5 */
+    /* inverse: 10 x 100 / 50,000 x 0.0001 = 2e-6 BTC, at a price given */
+    tu_assert_status(risk_engine_settle_funding(e, inv, 0.0001, 50000.0, NULL), RISK_OK);
+    tu_assert_near(bal(risk_account_basket(a), btc), -2e-6, 1e-15);
+    /* quantized against the account: 3.075e-6 paid as 4e-6, received as 3e-6 */
+    tu_assert_status(risk_engine_settle_funding(e, perp, 1.23e-10, 0.0, &r), RISK_OK);
+    tu_assert_near(bal(risk_account_basket(a), usdt), 9997.5 - 4e-6, 1e-9);
+    tu_assert_near(bal(risk_account_basket(b), usdt), 10002.5 + 3e-6, 1e-9);
+    /* an isolated margin too small: the rest from the settle balance */
+    tu_assert_status(risk_engine_settle_funding(e, perp, 0.1, 0.0, &r), RISK_OK); /* pays 1,000 */
+    tu_assert_bits(iso_margin_of(c, perp, RISK_SIDE_BOTH), 0.0);
+    tu_assert_near(bal(risk_account_basket(c), usdt), -(1000.0 - (999.0 - 0.000002)), 1e-9); /* 1.23e-6 paid as 2e-6 */
+    risk_account_free(a);
+    risk_account_free(b);
+    risk_account_free(c);
+    risk_account_free(d);
+    risk_engine_free(e);
+}
+
+static void test_rates_funding_bad_input_changes_nothing(void **state)
+{
+    (void)state;
+    tu_alloc al;
+    tu_alloc_init(&al);
+    risk_engine *e = tu_engine(&al, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
+    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    risk_instrument_spec fs = tu_linear_spec("BTC0327", btc, usdt, 1.0, 0.001, 0.1, 50000.0, tu_binance_btcusdt,
+                                             TU_BINANCE_BTCUSDT_TIERS);
+    fs.kind = RISK_KIND_FUTURE;
+    fs.expiry_unix_s = 1900000000;
+    uint32_t fut = tu_instrument(e, &fs);
+    risk_account *a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(a, usdt, 100.0);
+    tu_open_simple(a, perp, 0.5, 48000.0);
+    tu_open_simple(a, fut, 0.5, 48000.0);
+    risk_funding_result r = RISK_FUNDING_RESULT_INIT;
+    tu_assert_status(risk_engine_settle_funding(e, fut, 0.0001, 0.0, &r), RISK_ESTATE);
+    tu_assert_errmsg(risk_engine_errmsg(e));
+    tu_assert_status(risk_engine_settle_funding(e, 99, 0.0001, 0.0, &r), RISK_ENOTFOUND);
+    tu_assert_status(risk_engine_settle_funding(e, perp, NAN, 0.0, &r), RISK_EINVAL);
+    tu_assert_status(risk_engine_settle_funding(e, perp, 1.5, 0.0, &r), RISK_EINVAL);
+    tu_assert_status(risk_engine_settle_funding(e, perp, 0.0001, -1.0, &r), RISK_EINVAL);
+    tu_assert_status(risk_engine_settle_funding(NULL, perp, 0.0001, 0.0, &r), RISK_ENULL);
+    r.version = 9;
+    tu_assert_status(risk_engine_settle_funding(e, perp, 0.0001, 0.0, &r), RISK_EVERSION);
+    tu_assert_bits(bal(risk_account_basket(a), usdt), 100.0);
+    risk_account_free(a);
+    risk_engine_free(e);
+}
+
+typedef struct fund_fx {
+    risk_engine *e;
+    risk_account *a;
+    uint32_t usdt, perp;
+} fund_fx;
+
+static void *oom_fund_setup(tu_alloc *al)
+{
+    fund_fx *f = test_malloc(sizeof *f);
+    f->e = tu_engine(al, 0);
+    f->usdt = tu_asset(f->e, "USDT", 1.0, 6);
+    uint32_t btc = tu_asset(f->e, "BTC", 50000.0, 8);
+    uint32_t eth = tu_asset(f->e, "ETH", 3000.0, 8);
+    f->perp = tu_binance_btcusdt_perp(f->e, "BTCUSDT", btc, f->usdt, 50000.0);
+    f->a = tu_account(f->e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(f->a, btc, 1.0); /* two balances: the settle one needs a heap block */
+    tu_balance(f->a, eth, 1.0);
+    tu_open_simple(f->a, f->perp, -0.5, 50000.0);
+    return f;
+}
+
+static int oom_fund_op(void *p)
+{
+    fund_fx *f = p;
+    return risk_engine_settle_funding(f->e, f->perp, 0.0001, 0.0, NULL);
+}
+
+static void oom_fund_failed(void *p)
+{
+    fund_fx *f = p;
+    tu_assert_bits(bal(risk_account_basket(f->a), f->usdt), 0.0);
+}
+
+static void oom_fund_ok(void *p)
+{
+    fund_fx *f = p;
+    tu_assert_near(bal(risk_account_basket(f->a), f->usdt), 2.5, 1e-9);
+}
+
+static void oom_fund_teardown(void *p)
+{
+    fund_fx *f = p;
+    risk_account_free(f->a);
+    risk_engine_free(f->e);
+    test_free(f);
+}
+
+static void test_rates_funding_out_of_memory(void **state)
+{
+    (void)state;
+    tu_oom_case c = {oom_fund_setup, oom_fund_op, oom_fund_failed, oom_fund_ok, oom_fund_teardown};
+    assert_true(tu_oom_walk(&c) >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -868,6 +1039,10 @@ int main(void)
         cmocka_unit_test(test_rates_bad_input_changes_nothing),
         cmocka_unit_test(test_rates_out_of_memory),
         cmocka_unit_test(test_rates_model_none_stops_accrual),
+        cmocka_unit_test(test_rates_funding_binance_formula),
+        cmocka_unit_test(test_rates_funding_settlement),
+        cmocka_unit_test(test_rates_funding_bad_input_changes_nothing),
+        cmocka_unit_test(test_rates_funding_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,9 @@
  * number of accounts, and every valuation (basket, account summary, liquidation prices and
  * plans, what-if, max order) sees the accrued balances at once.
  *
+ * Funding of perpetuals: Binance's funding rate and the settlement of a funding rate to every
+ * position of an instrument (::risk_engine_settle_funding).
+ *
  * Rates are fractions per year of 365 days (31,536,000 s, the year of Aave, Compound and Drift)
  * unless a name says otherwise. Formulas, derivations and sources: docs/rates.md.
  */
@@ -349,6 +352,74 @@ RISK_API RISK_NODISCARD int risk_basket_scaled_balance(const risk_basket *basket
  */
 RISK_API RISK_NODISCARD int risk_basket_rate_costs(const risk_basket *basket, double horizon_s, risk_rate_cost *out,
                                                    size_t capacity, size_t *n_out);
+
+
+/* ---------------------------------------------------------------- funding of perpetuals */
+
+/**
+ * @brief Binance's funding rate: F = P + clamp(I - P, -clamp, +clamp), then clamp(F, -cap, cap).
+ *
+ * Source: Binance futures funding (research/cex-anchors.md 1.7): P the premium index (the
+ * interval's time-weighted average), I the interest rate (0.0001 per 8 h), clamp 0.0005.
+ * Payment = position notional x F, longs pay when F > 0 (::risk_engine_settle_funding).
+ * @param[out] out The funding rate for the interval, a fraction.
+ * @param[in] premium_index Premium index P, a fraction, finite.
+ * @param[in] interest_rate Interest rate I per funding interval, a fraction, finite.
+ * @param[in] clamp Bound on |I - P|, >= 0 (Binance 0.0005).
+ * @param[in] cap Bound on |F|, >= 0; 0 for none (Binance: a multiple of the maintenance margin rate).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL out.
+ * @retval RISK_EINVAL An input not finite, or clamp or cap negative.
+ * @par Thread safety
+ * Pure.
+ */
+RISK_API RISK_NODISCARD int risk_funding_rate_binance(double *out, double premium_index, double interest_rate,
+                                                      double clamp, double cap);
+
+/** Version of ::risk_funding_result this header describes. */
+#define RISK_FUNDING_RESULT_VERSION 1
+
+/** @brief What one funding settlement moved. Initialise with ::RISK_FUNDING_RESULT_INIT. */
+typedef struct risk_funding_result {
+    uint32_t version;        /**< ::RISK_FUNDING_RESULT_VERSION, set by the caller. */
+    uint32_t instrument;     /**< The instrument settled. */
+    uint64_t n_positions;    /**< Positions that paid or received a non-zero amount. */
+    double rate;             /**< The rate settled. */
+    double paid;             /**< Sum paid by positions, settle asset, >= 0 (rounded up per position). */
+    double received;         /**< Sum received by positions, settle asset, >= 0 (rounded down per position). */
+} risk_funding_result;
+
+/** Initialiser for ::risk_funding_result. */
+#define RISK_FUNDING_RESULT_INIT {RISK_FUNDING_RESULT_VERSION, 0u, 0u, 0, 0, 0}
+
+/**
+ * @brief Settles a funding rate to every position of a perpetual, at a funding time.
+ *
+ * Each position of q contracts (long > 0) pays rate x q x cs x price (linear, in the settle
+ * asset) or rate x q x cs / price (inverse, in the settle asset, the base coin): longs pay and
+ * shorts receive when the rate is positive. A cross position's payment moves its account's
+ * settle balance; an isolated position's its isolated margin (what the margin cannot pay comes
+ * from the settle balance). Quantized against the account unless the engine has
+ * ::RISK_ENGINE_NO_QUANTIZE: paid rounded up, received rounded down. O(accounts of the engine).
+ * @param[in,out] engine The engine.
+ * @param[in] instrument A perpetual.
+ * @param[in] rate Funding rate for the interval, a fraction in [-1, 1] (from
+ *            ::risk_funding_rate_binance or fed by the caller).
+ * @param[in] price Price the position values are taken at (quote per base), finite and > 0, or 0
+ *            for the instrument's mark (Binance: the mark price).
+ * @param[in,out] out What moved (`version` set by the caller), or NULL.
+ * @retval RISK_OK Settled.
+ * @retval RISK_ENULL NULL engine.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @retval RISK_ESTATE Not a perpetual.
+ * @retval RISK_EINVAL Rate or price out of range.
+ * @retval RISK_EVERSION Unknown version in out.
+ * @retval RISK_ENOMEM Out of memory (nothing settled).
+ * @par Thread safety
+ * Writes the engine and its accounts.
+ */
+RISK_API RISK_NODISCARD int risk_engine_settle_funding(risk_engine *engine, uint32_t instrument, double rate,
+                                                       double price, risk_funding_result *out);
 
 RISK_END_DECLS
 

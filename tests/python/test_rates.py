@@ -51,7 +51,8 @@ class TestRatesStructLayout(unittest.TestCase):
     """The rates.h mirrors have the C structs' sizes and offsets (the check of test_bindings)."""
 
     STRUCTS = {"risk_rate_model": ffi.RiskRateModel, "risk_rates": ffi.RiskRates,
-               "risk_rate_pool": ffi.RiskRatePool, "risk_rate_cost": ffi.RiskRateCost}
+               "risk_rate_pool": ffi.RiskRatePool, "risk_rate_cost": ffi.RiskRateCost,
+               "risk_funding_result": ffi.RiskFundingResult}
     test_sizes_and_offsets_match_the_headers = \
         test_bindings.TestStructLayout.test_sizes_and_offsets_match_the_headers
 
@@ -163,6 +164,31 @@ class TestRatesApi(unittest.TestCase):
                 with self.assertRaises(librisk.LimitError):
                     rates.pool_transfer(b, "USDC", -1)
                 self.assertEqual(b.balance("USDC"), 0.0)
+
+
+class TestFunding(unittest.TestCase):
+    def test_binance_rate_and_settlement(self):
+        self.assertAlmostEqual(rates.funding_rate_binance(0.0003), 0.0001, places=18)
+        self.assertAlmostEqual(rates.funding_rate_binance(0.001), 0.0005, places=18)
+        self.assertEqual(rates.funding_rate_binance(0.01, cap=0.003), 0.003)
+        with librisk.Engine() as eng:
+            eng.add_asset("USDT", 1, decimals=6)
+            eng.add_asset("BTC", 50000)
+            eng.add_instrument("BTCUSDT", "BTC", "USDT", [(1e9, 0.005, 100)], lot_size=0.001, tick_size=0.1,
+                               mark=50000)
+            with librisk.Account(eng, 1) as a, librisk.Account(eng, 2) as b:
+                a.basket.set_balance("USDT", 1000)
+                b.basket.set_balance("USDT", 1000)
+                a.open_position("BTCUSDT", 0.5, 50000)
+                b.open_position("BTCUSDT", -0.5, 50000)
+                r = rates.settle_funding(eng, "BTCUSDT", 0.0001)
+                self.assertEqual(r["n_positions"], 2)
+                self.assertAlmostEqual(r["paid"], 2.5, places=9)
+                self.assertAlmostEqual(r["received"], 2.5, places=9)
+                self.assertAlmostEqual(a.basket.balance("USDT"), 997.5, places=9)
+                self.assertAlmostEqual(b.basket.balance("USDT"), 1002.5, places=9)
+                with self.assertRaises(librisk.InvalidError):
+                    rates.settle_funding(eng, "BTCUSDT", float("nan"))
 
 
 class TestRatesBook(unittest.TestCase):

@@ -31,6 +31,7 @@ __all__ = [
     "RiskVolGarchOptions", "RiskVolGarchResult", "RiskVolRangeState",
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
     "RiskInstrumentFees", "RiskRateModel", "RiskRates", "RiskRatePool", "RiskRateCost",
+    "RiskFundingResult",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -92,6 +93,7 @@ ACCRUAL_AAVE = 1                     # RISK_ACCRUAL_AAVE
 ACCRUAL_LINEAR = 2                   # RISK_ACCRUAL_LINEAR
 ACCRUAL_CONTINUOUS = 3               # RISK_ACCRUAL_CONTINUOUS
 ACCRUAL_HOURLY = 4                   # RISK_ACCRUAL_HOURLY
+FUNDING_RESULT_VERSION = 1           # RISK_FUNDING_RESULT_VERSION
 ADL_ENTRY_VERSION = 2                # RISK_ADL_ENTRY_VERSION
 ADL_MERGE_MAX_QUEUES = 1024          # RISK_ADL_MERGE_MAX_QUEUES
 ACTION_REDUCE = 1                    # RISK_ACTION_REDUCE
@@ -499,6 +501,17 @@ class RiskRateCost(ctypes.Structure):
     def init(cls):
         """The equivalent of ``RISK_RATE_COST_INIT``."""
         return cls(version=RATE_COST_VERSION)
+
+
+class RiskFundingResult(ctypes.Structure):
+    """``risk_funding_result`` (include/risk/rates.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("instrument", ctypes.c_uint32), ("n_positions", ctypes.c_uint64),
+                ("rate", ctypes.c_double), ("paid", ctypes.c_double), ("received", ctypes.c_double)]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_FUNDING_RESULT_INIT``."""
+        return cls(version=FUNDING_RESULT_VERSION)
 
 
 class RiskInsuranceFund(ctypes.Structure):
@@ -909,6 +922,8 @@ _FUNCTIONS = {
     "risk_basket_pool_transfer": (_i32, [BasketP, _u32, _dbl], ("basket", 0)),
     "risk_basket_scaled_balance": (_i32, [BasketP, _u32, _P(_dbl)], ("basket", 0)),
     "risk_basket_rate_costs": (_i32, [BasketP, _dbl, _P(RiskRateCost), _sz, _P(_sz)], ("basket", 0)),
+    "risk_funding_rate_binance": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl], None),
+    "risk_engine_settle_funding": (_i32, [EngineP, _u32, _dbl, _dbl, _P(RiskFundingResult)], ("engine", 0)),
 }
 
 #: Names of every C function the bindings declare (a test compares them with the headers).

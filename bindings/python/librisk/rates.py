@@ -20,7 +20,8 @@ Model kinds are ``'aave'``, ``'comet'``, ``'drift'``, ``'flat'`` (or ``'none'``)
 ``'default'``, ``'aave'``, ``'linear'``, ``'continuous'``, ``'hourly'``. Parameters are the
 ``risk_rate_model`` fields (``aave_slope1=0.04``, ``comet_borrow_kink=0.8``, ...), annual
 fractions unless the name says hourly. Book support: an asset's ``"rate_model"`` and
-``"rate_pool"`` (docs/book-format.md, 3.2).
+``"rate_pool"`` (docs/book-format.md, 3.2). Funding of perpetuals: :func:`funding_rate_binance`
+and :func:`settle_funding` (docs/rates.md section 8).
 """
 
 import ctypes
@@ -28,7 +29,8 @@ import ctypes
 from . import errors, ffi
 
 __all__ = ["KINDS", "ACCRUALS", "MODEL_FIELDS", "POOL_FIELDS", "rate_model_rates", "set_rate_model", "rate_model",
-           "set_rate_pool", "rate_pool", "rates", "accrue", "pool_transfer", "scaled_balance", "rate_costs"]
+           "set_rate_pool", "rate_pool", "rates", "accrue", "pool_transfer", "scaled_balance", "rate_costs",
+           "funding_rate_binance", "settle_funding"]
 
 KINDS = {"none": ffi.RATE_MODEL_NONE, "aave": ffi.RATE_MODEL_AAVE, "comet": ffi.RATE_MODEL_COMET,
          "drift": ffi.RATE_MODEL_DRIFT, "flat": ffi.RATE_MODEL_FLAT}
@@ -163,3 +165,20 @@ def rate_costs(holder, horizon_s=0.0):
                     "rate_annual": c.rate_annual, "cost_annual": c.cost_annual, "cost_horizon": c.cost_horizon,
                     "cost_annual_value": c.cost_annual_value, "cost_horizon_value": c.cost_horizon_value})
     return out
+
+
+def funding_rate_binance(premium_index, interest_rate=0.0001, clamp=0.0005, cap=0.0):
+    """Binance's funding rate: P + clamp(I - P, -clamp, clamp), capped at +/- cap (0: none)."""
+    out = ctypes.c_double()
+    ffi.lib().risk_funding_rate_binance(ctypes.byref(out), float(premium_index), float(interest_rate), float(clamp),
+                                        float(cap))
+    return out.value
+
+
+def settle_funding(engine, instrument, rate, price=0.0):
+    """Settles a funding rate to every position of a perpetual (``risk_engine_settle_funding``);
+    returns ``{"n_positions", "rate", "paid", "received"}`` (settle asset)."""
+    r = ffi.RiskFundingResult.init()
+    ffi.lib().risk_engine_settle_funding(engine._require(), engine._instrument_id(instrument), float(rate),
+                                         float(price), ctypes.byref(r))
+    return {"n_positions": r.n_positions, "rate": r.rate, "paid": r.paid, "received": r.received}
