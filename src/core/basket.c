@@ -126,8 +126,7 @@ void risk__basket_values_compute(const risk_basket *b, risk__basket_values *out)
 {
     const risk__asset *assets = b->engine->assets;
     risk__basket_values v = {0, 0, 0, 0, 0, 0, 0, b->n};
-    for (uint32_t i = 0; i < b->n; i++)
-    {
+    for (uint32_t i = 0; i < b->n; i++) {
         const risk__asset *as = &assets[b->asset[i]];
         risk__basket_entry_add(as, risk__balance_of(as, b->amount[i]), 1.0, &v);
     }

@@ -191,6 +191,62 @@ class TestFunding(unittest.TestCase):
                     rates.settle_funding(eng, "BTCUSDT", float("nan"))
 
 
+MARKET = os.path.join(support.ROOT, "..", "shared", "data", "market")
+
+
+class TestFundingBacktest(unittest.TestCase):
+    """python3 -m librisk funding: settlements by the C library over a funding history."""
+
+    def write(self, d, name, text):
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_linear_and_inverse_by_hand(self):
+        from librisk import funding
+        with tempfile.TemporaryDirectory() as d:
+            fpath = self.write(d, "f.csv", "timestamp,funding_rate\n2024-01-01 00:00:00.000,0.0001\n"
+                                          "2024-01-01 08:00:00.000,-0.0002\n2024-01-01 16:00:00.003,0.0003\n")
+            ppath = self.write(d, "p.csv", "timestamp,open,high,low,close,volume\n2023-12-31,1,1,1,50000,1\n")
+            doc, series = funding.backtest(funding.read_funding(fpath, "binance"), "binance", 1.0,
+                                           funding.read_prices(ppath))
+            # 1 BTC at 50,000: pays 5, receives 10, pays 15
+            self.assertEqual(doc["settlements"], 3)
+            self.assertAlmostEqual(doc["funding_paid"], 10.0, places=6)
+            self.assertEqual([round(c, 6) for _, c in series], [5.0, -5.0, 10.0])
+            dpath = self.write(d, "d.csv", "time_dt,timestamp,prev_index_price,interest_8h,interest_1h,index_price\n"
+                                           "x,1704067200000,,0,0.0001,50000\nx,1704070800000,,0,0.0001,40000\n")
+            doc, _ = funding.backtest(funding.read_funding(dpath, "deribit"), "deribit", 1000.0)
+            # 1,000 x 10 USD: 0.2 BTC then 0.25 BTC, x 0.0001
+            self.assertAlmostEqual(doc["funding_paid"], 0.00002 + 0.000025, places=8)
+            self.assertAlmostEqual(doc["funding_paid_usd"], 2.0, places=2)
+            r = support.run_cli("funding", "--venue", "binance", fpath, "--prices", ppath, "--qty", "-2",
+                                "--chart", os.path.join(d, "c.svg"), "--compact")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertAlmostEqual(json.loads(r.stdout)["funding_paid"], -20.0, places=6)
+            with open(os.path.join(d, "c.svg")) as f:
+                svg = f.read()
+            self.assertTrue(svg.startswith("<svg") and "<polyline" in svg)
+            r = support.run_cli("funding", "--venue", "binance", fpath, "--qty", "1")  # no prices
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("--prices", r.stderr)
+            bad = self.write(d, "bad.csv", "timestamp,funding_rate\n2024-01-01,abc\n")
+            r = support.run_cli("funding", "--venue", "binance", bad, "--prices", ppath, "--qty", "1")
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("bad.csv:2", r.stderr)
+
+    @unittest.skipUnless(os.path.exists(os.path.join(MARKET, "funding_binance_btcusdt.csv")), "no market data")
+    def test_binance_history(self):
+        from librisk import funding
+        f = funding.read_funding(os.path.join(MARKET, "funding_binance_btcusdt.csv"), "binance")
+        p = funding.read_prices(os.path.join(MARKET, "btc_usdt_binance_1d.csv"))
+        doc, _ = funding.backtest(f, "binance", 1.0, p)
+        self.assertEqual(doc["settlements"], 7028)
+        self.assertGreater(doc["funding_paid"], 30000.0)  # longs paid ~12 %/year of ~40k over 6.4 years
+        self.assertLess(doc["funding_paid"], 40000.0)
+
+
 class TestRatesBook(unittest.TestCase):
     BOOK = {
         "format": "librisk-book/1",

@@ -45,6 +45,8 @@ def _parser():
     _whatif.add_subcommands(sub)
     from . import backtest as _backtest
     _backtest.add_cli_parser(sub)
+    from . import funding as _funding
+    _funding.add_cli_parser(sub)
     return p
 
 
@@ -186,10 +188,11 @@ def main(argv=None):
             _parser().print_usage(sys.stderr)
             sys.stderr.write("python3 -m librisk: error: a command is required (evaluate or report)\n")
             return EXIT_BAD_INPUT
-        if args.command in ("vol", "backtest"):  # CSV in, text out: no book
-            from . import vol as _vol, backtest as _backtest
+        if args.command in ("vol", "backtest", "funding"):  # CSV in, text out: no book
+            from . import vol as _vol, backtest as _backtest, funding as _funding
             module, bad = {"vol": (_vol, _vol.VolCliError),
-                           "backtest": (_backtest, _backtest.BacktestError)}[args.command]
+                           "backtest": (_backtest, _backtest.BacktestError),
+                           "funding": (_funding, _funding.FundingError)}[args.command]
             try:
                 module.cli_main(args, sys.stdout)
             except bad as exc:
