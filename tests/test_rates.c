@@ -877,6 +877,39 @@ static void test_rates_funding_binance_formula(void **state)
     tu_assert_status(risk_funding_rate_binance(&f, 0.0, I, c, -1.0), RISK_EINVAL);
 }
 
+/* Drift D8 (protocol-v2 math/funding/tests.rs max_funding_rates; defi-anchors.md 3.1): oracle
+ * TWAP $49: the default tier's largest spread is $4.90 (49 / 10), tier B's $1.484848 (49 / 33).
+ * The rest is derived from the formula (controller/funding.rs). */
+static void test_rates_funding_drift_formula(void **state)
+{
+    (void)state;
+    double f = 0.0;
+    /* a mark far above: clamped; hourly funding is the day's spread / 24 */
+    tu_assert_status(risk_funding_rate_drift(&f, 100.0, 49.0, 3600.0, 10.0, 0.0, 0.0), RISK_OK);
+    tu_assert_rel(f * 49.0 * 24.0, 4.9, 1e-15);
+    tu_assert_status(risk_funding_rate_drift(&f, 100.0, 49.0, 3600.0, 33.0, 0.0, 0.0), RISK_OK);
+    tu_assert_rel(f * 49.0 * 24.0, 1.484848484848485, 1e-15);
+    tu_assert_status(risk_funding_rate_drift(&f, 1.0, 49.0, 3600.0, 33.0, 0.0, 0.0), RISK_OK); /* far below */
+    tu_assert_rel(f * 49.0 * 24.0, -1.484848484848485, 1e-15);
+    /* inside the clamp, with the 5000 offset: (101 - 100 + 0.02) / 24 per hour, / 100 */
+    tu_assert_status(risk_funding_rate_drift(&f, 101.0, 100.0, 3600.0, 10.0, 5000.0, 0.0), RISK_OK);
+    tu_assert_rel(f, 1.02 / 24.0 / 100.0, 1e-15);
+    /* the offset alone is 7.3 %/year with hourly funding (365 x 24 x 1/5000 / 24) */
+    tu_assert_status(risk_funding_rate_drift(&f, 100.0, 100.0, 3600.0, 10.0, 5000.0, 0.0), RISK_OK);
+    tu_assert_rel(f * 24.0 * 365.0, 0.073, 1e-14);
+    /* dead zone 0.05 %: a spread of 0.04 counts as 0 */
+    tu_assert_status(risk_funding_rate_drift(&f, 100.04, 100.0, 3600.0, 10.0, 3333.0, 2000.0), RISK_OK);
+    tu_assert_rel(f, 100.0 / 3333.0 / 24.0 / 100.0, 1e-15);
+    /* 8-hour periods: the day's spread / 3 */
+    tu_assert_status(risk_funding_rate_drift(&f, 101.0, 100.0, 8.0 * 3600.0, 10.0, 0.0, 0.0), RISK_OK);
+    tu_assert_rel(f, 1.0 / 3.0 / 100.0, 1e-15);
+    tu_assert_status(risk_funding_rate_drift(NULL, 101.0, 100.0, 3600.0, 10.0, 0.0, 0.0), RISK_ENULL);
+    tu_assert_status(risk_funding_rate_drift(&f, 0.0, 100.0, 3600.0, 10.0, 0.0, 0.0), RISK_EINVAL);
+    tu_assert_status(risk_funding_rate_drift(&f, 101.0, 100.0, 0.0, 10.0, 0.0, 0.0), RISK_EINVAL);
+    tu_assert_status(risk_funding_rate_drift(&f, 101.0, 100.0, 3600.0, 0.0, 0.0, 0.0), RISK_EINVAL);
+    tu_assert_status(risk_funding_rate_drift(&f, 101.0, 100.0, 3600.0, 10.0, -1.0, 0.0), RISK_EINVAL);
+}
+
 static double iso_margin_of(risk_account *acc, uint32_t inst, uint32_t side)
 {
     risk_position *p = NULL;
@@ -1040,6 +1073,7 @@ int main(void)
         cmocka_unit_test(test_rates_out_of_memory),
         cmocka_unit_test(test_rates_model_none_stops_accrual),
         cmocka_unit_test(test_rates_funding_binance_formula),
+        cmocka_unit_test(test_rates_funding_drift_formula),
         cmocka_unit_test(test_rates_funding_settlement),
         cmocka_unit_test(test_rates_funding_bad_input_changes_nothing),
         cmocka_unit_test(test_rates_funding_out_of_memory),

@@ -14,8 +14,8 @@
  * number of accounts, and every valuation (basket, account summary, liquidation prices and
  * plans, what-if, max order) sees the accrued balances at once.
  *
- * Funding of perpetuals: Binance's funding rate and the settlement of a funding rate to every
- * position of an instrument (::risk_engine_settle_funding).
+ * Funding of perpetuals: Binance's and Drift's funding rates and the settlement of a funding rate
+ * to every position of an instrument (::risk_engine_settle_funding).
  *
  * Rates are fractions per year of 365 days (31,536,000 s, the year of Aave, Compound and Drift)
  * unless a name says otherwise. Formulas, derivations and sources: docs/rates.md.
@@ -375,6 +375,35 @@ RISK_API RISK_NODISCARD int risk_basket_rate_costs(const risk_basket *basket, do
  */
 RISK_API RISK_NODISCARD int risk_funding_rate_binance(double *out, double premium_index, double interest_rate,
                                                       double clamp, double cap);
+
+/**
+ * @brief Drift's funding rate per funding period, as a fraction of the oracle TWAP.
+ *
+ * Source: drift-labs/protocol-v2 `controller/funding.rs` (`update_funding_rate`) and
+ * `state/perp_market.rs` (`get_max_price_divergence_for_funding_rate`), research/defi-anchors.md
+ * 2.1 and D8: spread = mark_twap - oracle_twap + oracle_twap / offset_denominator (only the
+ * offset when |mark_twap - oracle_twap| <= oracle_twap / dead_zone_denominator), clamped to
+ * +/- oracle_twap / max_divergence_divisor, divided by the periods in a day
+ * (floor(24 h / max(1 h, period))). Drift's rate in quote per base is `*out` x oracle_twap:
+ * settle it with ::risk_engine_settle_funding at price = oracle_twap. The constants changed
+ * between Drift versions, hence parameters: offset_denominator 5000 (7.3 %/year for hourly
+ * funding) then 3333 (10.95 %), dead zone 2000 (0.05 %) from the later version, 0 for none.
+ * @param[out] out Rate per period, a fraction (> 0: longs pay).
+ * @param[in] mark_twap Mark price TWAP, quote per base, finite and > 0.
+ * @param[in] oracle_twap Oracle price TWAP, quote per base, finite and > 0.
+ * @param[in] period_s Funding period in seconds, > 0 (Drift: 3600).
+ * @param[in] max_divergence_divisor The contract tier's divisor, > 0 (33 tiers A and B, 20 C, 10 others).
+ * @param[in] offset_denominator >= 0; 0: no offset.
+ * @param[in] dead_zone_denominator >= 0; 0: no dead zone.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL out.
+ * @retval RISK_EINVAL An input out of range or not finite.
+ * @par Thread safety
+ * Pure.
+ */
+RISK_API RISK_NODISCARD int risk_funding_rate_drift(double *out, double mark_twap, double oracle_twap, double period_s,
+                                                    double max_divergence_divisor, double offset_denominator,
+                                                    double dead_zone_denominator);
 
 /** Version of ::risk_funding_result this header describes. */
 #define RISK_FUNDING_RESULT_VERSION 1

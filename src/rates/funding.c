@@ -1,5 +1,6 @@
 /* Funding of perpetuals (include/risk/rates.h, docs/rates.md section 8): Binance's funding rate
- * from the premium index and the interest rate, and the settlement of a funding rate (computed
+ * from the premium index and the interest rate, Drift's from its mark and oracle TWAPs, and the
+ * settlement of a funding rate (computed
  * here or fed by the caller) to every position of an instrument at a funding time.
  *
  * Payment of a position of q contracts (signed, long > 0), contract size cs, at price P:
@@ -26,6 +27,33 @@ RISK_API int risk_funding_rate_binance(double *out, double premium_index, double
     if (cap > 0.0)
         f = f > cap ? cap : (f < -cap ? -cap : f);
     *out = f;
+    return RISK_OK;
+}
+
+RISK_API int risk_funding_rate_drift(double *out, double mark_twap, double oracle_twap, double period_s,
+                                     double max_divergence_divisor, double offset_denominator,
+                                     double dead_zone_denominator)
+{
+    if (!out)
+        return RISK_ENULL;
+    if (!(isfinite(mark_twap) && mark_twap > 0.0 && isfinite(oracle_twap) && oracle_twap > 0.0) ||
+        !(isfinite(period_s) && period_s > 0.0) || !(isfinite(max_divergence_divisor) && max_divergence_divisor > 0.0) ||
+        !(isfinite(offset_denominator) && offset_denominator >= 0.0) ||
+        !(isfinite(dead_zone_denominator) && dead_zone_denominator >= 0.0))
+        return RISK_EINVAL;
+    /* controller/funding.rs update_funding_rate: spread = mark TWAP - oracle TWAP, plus the
+     * offset |oracle| / offset_denominator; within the dead zone |spread| <= |oracle| /
+     * dead_zone_denominator only the offset; clamped to |oracle| / max divergence divisor (the
+     * contract tier's: 33 for A and B, 20 for C, 10 otherwise); per period, the day's rate
+     * divided by the periods in a day (24 h / max(1 h, period), a whole number). */
+    double spread = mark_twap - oracle_twap;
+    double offset = offset_denominator > 0.0 ? oracle_twap / offset_denominator : 0.0;
+    int dead = dead_zone_denominator > 0.0 && fabs(spread) <= oracle_twap / dead_zone_denominator;
+    double s = dead ? offset : spread + offset;
+    double cap = oracle_twap / max_divergence_divisor;
+    s = s > cap ? cap : (s < -cap ? -cap : s);
+    double periods = floor(86400.0 / (period_s > 3600.0 ? period_s : 3600.0));
+    *out = s / periods / oracle_twap;
     return RISK_OK;
 }
 

@@ -171,6 +171,11 @@ class TestFunding(unittest.TestCase):
         self.assertAlmostEqual(rates.funding_rate_binance(0.0003), 0.0001, places=18)
         self.assertAlmostEqual(rates.funding_rate_binance(0.001), 0.0005, places=18)
         self.assertEqual(rates.funding_rate_binance(0.01, cap=0.003), 0.003)
+        # Drift D8: oracle TWAP 49, tier B: the largest spread 49 / 33 a day, hourly / 24
+        self.assertAlmostEqual(rates.funding_rate_drift(100, 49, max_divergence_divisor=33) * 49 * 24, 49 / 33,
+                               places=12)
+        with self.assertRaises(librisk.InvalidError):
+            rates.funding_rate_drift(100, 0)
         with librisk.Engine() as eng:
             eng.add_asset("USDT", 1, decimals=6)
             eng.add_asset("BTC", 50000)

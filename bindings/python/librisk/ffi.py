@@ -923,6 +923,7 @@ _FUNCTIONS = {
     "risk_basket_scaled_balance": (_i32, [BasketP, _u32, _P(_dbl)], ("basket", 0)),
     "risk_basket_rate_costs": (_i32, [BasketP, _dbl, _P(RiskRateCost), _sz, _P(_sz)], ("basket", 0)),
     "risk_funding_rate_binance": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl], None),
+    "risk_funding_rate_drift": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl, _dbl, _dbl], None),
     "risk_engine_settle_funding": (_i32, [EngineP, _u32, _dbl, _dbl, _P(RiskFundingResult)], ("engine", 0)),
 }
 

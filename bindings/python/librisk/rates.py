@@ -30,7 +30,7 @@ from . import errors, ffi
 
 __all__ = ["KINDS", "ACCRUALS", "MODEL_FIELDS", "POOL_FIELDS", "rate_model_rates", "set_rate_model", "rate_model",
            "set_rate_pool", "rate_pool", "rates", "accrue", "pool_transfer", "scaled_balance", "rate_costs",
-           "funding_rate_binance", "settle_funding"]
+           "funding_rate_binance", "funding_rate_drift", "settle_funding"]
 
 KINDS = {"none": ffi.RATE_MODEL_NONE, "aave": ffi.RATE_MODEL_AAVE, "comet": ffi.RATE_MODEL_COMET,
          "drift": ffi.RATE_MODEL_DRIFT, "flat": ffi.RATE_MODEL_FLAT}
@@ -172,6 +172,17 @@ def funding_rate_binance(premium_index, interest_rate=0.0001, clamp=0.0005, cap=
     out = ctypes.c_double()
     ffi.lib().risk_funding_rate_binance(ctypes.byref(out), float(premium_index), float(interest_rate), float(clamp),
                                         float(cap))
+    return out.value
+
+
+def funding_rate_drift(mark_twap, oracle_twap, period_s=3600.0, max_divergence_divisor=10.0,
+                       offset_denominator=3333.0, dead_zone_denominator=2000.0):
+    """Drift's funding rate per period as a fraction of the oracle TWAP (``risk_funding_rate_drift``);
+    the divisor is the contract tier's (33 tiers A and B, 20 C, 10 others)."""
+    out = ctypes.c_double()
+    ffi.lib().risk_funding_rate_drift(ctypes.byref(out), float(mark_twap), float(oracle_twap), float(period_s),
+                                      float(max_divergence_divisor), float(offset_denominator),
+                                      float(dead_zone_denominator))
     return out.value
 
 
