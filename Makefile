@@ -35,6 +35,7 @@ DESTDIR ?=
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 # Sanitizer build of the library and the cmocka suites (make check).
@@ -55,12 +56,14 @@ CLIENT_CFLAGS := $(WARN_CFLAGS) $(NUM_CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclud
 EXAMPLE_CFLAGS := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
   -Wmissing-prototypes -Werror -Iinclude
 CLIENT_CXXFLAGS := -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude
+# C++ programs over include/risk.hpp (the header-only C++17 wrapper): examples and its test.
+CXX17_FLAGS := -std=c++17 -Wall -Wextra -Wpedantic -Wshadow -Werror -Iinclude
 LIBS := -lm -pthread
 TEST_LIBS := -lcmocka -lm -pthread
 
 # ------------------------------------------------------------------ sources and outputs
 HEADERS := include/risk.h $(sort $(wildcard include/risk/*.h))
-SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/rates/*.c))
+SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/snapshot/*.c src/rates/*.c))
 SRC_HEADERS := $(wildcard src/*.h src/*/*.h)
 OBJS := $(patsubst src/%.c,build/obj/%.o,$(SRCS))
 ASAN_OBJS := $(patsubst src/%.c,build/asan/obj/%.o,$(SRCS))
@@ -88,13 +91,13 @@ DEPS_ENV := CXX='$(CXX)' DOXYGEN='$(DOXYGEN)' PKG_CONFIG='$(PKG_CONFIG)'
 
 # The steps of `make check`, run in this order after the tools and the library are in place.
 # Each runs as `make check-STEP`; all run, and any failure fails `make check`.
-CHECK_STEPS := unit asan headers symbols install examples readme python demo docs
+CHECK_STEPS := unit asan headers symbols install examples cpp readme python demo docs
 
 # -j for the build parts of check, unless make already has a jobserver.
 SUBMAKE_J = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
 
-.PHONY: all check docs bench demo install uninstall clean \
-        $(addprefix check-,$(CHECK_STEPS)) check-deps tests asan-tests examples
+.PHONY: all check docs bench demo install uninstall clean dist distcheck \
+        $(addprefix check-,$(CHECK_STEPS)) check-deps check-market tests asan-tests examples
 
 # ------------------------------------------------------------------ library
 all: $(LIB_OUTPUTS)
@@ -150,9 +153,9 @@ build/examples/%: examples/%.c $(HEADERS) lib/$(REALNAME) lib/librisk.so
 	@mkdir -p $(dir $@)
 	$(CC) $(EXAMPLE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Llib -lrisk $(LIBS)
 
-build/examples/%: examples/%.cpp $(HEADERS) lib/$(REALNAME) lib/librisk.so
+build/examples/%: examples/%.cpp $(HEADERS) include/risk.hpp lib/$(REALNAME) lib/librisk.so
 	@mkdir -p $(dir $@)
-	$(CXX) $(CLIENT_CXXFLAGS) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) -o $@ $< -Llib -lrisk $(LIBS)
+	$(CXX) $(CXX17_FLAGS) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) -o $@ $< -Llib -lrisk $(LIBS)
 
 # ------------------------------------------------------------------ benchmarks
 build/bench/%: bench/%.c $(wildcard bench/*.h) $(HEADERS) lib/librisk.a
@@ -168,10 +171,13 @@ demo: $(LIB_OUTPUTS)
 	$(PYENV) $(PYTHON) -m librisk report $(DEMO_BOOK)
 
 # ------------------------------------------------------------------ docs
+# The API pass is strict (every declaration documented, warnings fail); the site pass adds the
+# README as the main page, docs/*.md as pages, search and man pages, and logs markdown warnings.
 docs:
 	@mkdir -p build/docs
 	RISK_VERSION=$(VERSION) $(DOXYGEN) docs/Doxyfile
-	@echo "docs: build/docs/html/index.html"
+	RISK_VERSION=$(VERSION) $(DOXYGEN) docs/Doxyfile.site
+	@echo "docs: build/docs/html/index.html (the README; guides under Related Pages), man pages in build/docs/man"
 
 # ------------------------------------------------------------------ install / uninstall
 # librisk.pc: libdir and includedir are written relative to ${prefix} when they lie under it.
@@ -189,13 +195,22 @@ install: $(LIB_OUTPUTS)
 	ln -sf $(SONAME) '$(DESTDIR)$(LIBDIR)/librisk.so'
 	install -m 0644 lib/librisk.a '$(DESTDIR)$(LIBDIR)/librisk.a'
 	install -m 0644 include/risk.h '$(DESTDIR)$(INCLUDEDIR)/risk.h'
+	install -m 0644 include/risk.hpp '$(DESTDIR)$(INCLUDEDIR)/risk.hpp'
 	install -m 0644 $(filter include/risk/%,$(HEADERS)) '$(DESTDIR)$(INCLUDEDIR)/risk/'
 	install -m 0644 build/librisk.pc '$(DESTDIR)$(PKGCONFIGDIR)/librisk.pc'
+	install -d '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(MANDIR)/man3'
+	install -m 0644 docs/man/librisk.1 '$(DESTDIR)$(MANDIR)/man1/librisk.1'
+	install -m 0644 docs/man/librisk.3 '$(DESTDIR)$(MANDIR)/man3/librisk.3'
+	@# the per-header pages of `make docs`, when built, as risk_<header>.3
+	@if [ -d build/docs/man/man3 ]; then for f in build/docs/man/man3/*.h.3; do \
+	  install -m 0644 "$$f" '$(DESTDIR)$(MANDIR)/man3/'"risk_$$(basename $$f)"; done; fi
 
 uninstall:
 	rm -f '$(DESTDIR)$(LIBDIR)/$(REALNAME)' '$(DESTDIR)$(LIBDIR)/$(SONAME)' \
 	      '$(DESTDIR)$(LIBDIR)/librisk.so' '$(DESTDIR)$(LIBDIR)/librisk.a' \
-	      '$(DESTDIR)$(PKGCONFIGDIR)/librisk.pc' '$(DESTDIR)$(INCLUDEDIR)/risk.h'
+	      '$(DESTDIR)$(PKGCONFIGDIR)/librisk.pc' '$(DESTDIR)$(INCLUDEDIR)/risk.h' \
+	      '$(DESTDIR)$(INCLUDEDIR)/risk.hpp' '$(DESTDIR)$(MANDIR)/man1/librisk.1' \
+	      '$(DESTDIR)$(MANDIR)/man3/librisk.3' '$(DESTDIR)$(MANDIR)/man3/risk_'*.h.3
 	rm -f $(patsubst include/%,'$(DESTDIR)$(INCLUDEDIR)/%',$(filter include/risk/%,$(HEADERS)))
 	-rmdir '$(DESTDIR)$(INCLUDEDIR)/risk' 2>/dev/null || true
 
@@ -235,6 +250,7 @@ check-headers:
 
 check-symbols: $(LIB_OUTPUTS)
 	@CC='$(CC)' sh tests/abi/symbols.sh lib/$(REALNAME) lib/librisk.a $(SONAME)
+	@CC='$(CC)' sh tests/abi/compat.sh lib/$(REALNAME)
 
 check-install: $(LIB_OUTPUTS)
 	@CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' MAKE='$(MAKE)' sh tests/abi/install.sh $(VERSION)
@@ -244,18 +260,28 @@ check-examples:
 	@if [ -z "$(EXAMPLES)" ]; then echo "examples: none found" >&2; exit 1; fi
 	@set -e; for e in $(EXAMPLES); do echo "--> $$e"; LD_LIBRARY_PATH=lib ./$$e; done
 
+check-cpp: $(LIB_OUTPUTS) include/risk.hpp tests/cpp/test_hpp.cpp
+	@mkdir -p build/tests
+	$(CXX) $(CXX17_FLAGS) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) -o build/tests/test_hpp tests/cpp/test_hpp.cpp -Llib -lrisk $(LIBS)
+	@LD_LIBRARY_PATH=lib ./build/tests/test_hpp
+
 check-readme: build/examples/quickstart
 	@$(PYENV) $(PYTHON) tools/check-readme.py README.md examples/quickstart.c build/examples/quickstart
 
+# Two passes, and no test may be skipped: the standard-library-only pass (the bindings need
+# nothing else; only the tests of optional numpy/pandas support may skip there), then the
+# suites with those tests under Debian's python, which has numpy and pandas, with no skip at all.
 check-python: $(LIB_OUTPUTS)
-	@if [ -d tests/python ]; then \
-	  $(PYENV) $(PYTHON) -m unittest discover -s tests/python; \
-	else echo "python: tests/python is missing" >&2; exit 1; fi
-	@# the buffer-passing suites again under Debian's python, whose numpy runs the zero-copy tests
-	@if /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1; then \
-	  echo "python (numpy): /usr/bin/python3 test_bindings test_vol"; \
-	  cd tests/python && PYTHONPATH=../../bindings/python /usr/bin/python3 -m unittest test_bindings test_vol; \
-	else echo "python (numpy): /usr/bin/python3 has no numpy: python3-numpy missing" >&2; exit 1; fi
+	@if [ ! -d tests/python ]; then echo "python: tests/python is missing" >&2; exit 1; fi
+	@PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) tools/run-python-tests.py --allow-skip 'numpy not installed' tests/python
+	@echo "python (numpy, pandas): /usr/bin/python3 test_bindings test_vol test_repr"
+	@PYTHONPATH=$(CURDIR)/bindings/python /usr/bin/python3 tools/run-python-tests.py tests/python \
+	  test_bindings test_vol test_repr
+
+# The optional, larger run on real market data (../shared/data/market or $$LIBRISK_MARKET_DATA):
+# fails when the data is missing.
+check-market: $(LIB_OUTPUTS)
+	@PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) tools/run-python-tests.py tests/market
 
 check-demo:
 	@mkdir -p build
@@ -263,6 +289,23 @@ check-demo:
 	@head -n 20 build/demo.out; echo "... ($$(wc -l < build/demo.out) lines in build/demo.out)"
 
 check-docs: docs
+
+# ------------------------------------------------------------------ release tarball
+# `make dist`: the committed tree (git archive of HEAD) as build/librisk-VERSION.tar.gz.
+# `make distcheck`: unpacks it beside a link to ../shared and runs `make check` in it, so the
+# tarball alone builds and passes every test.
+DIST := librisk-$(VERSION)
+dist:
+	@mkdir -p build
+	git archive --format=tar.gz --prefix=$(DIST)/ -o build/$(DIST).tar.gz HEAD
+	@echo "dist: build/$(DIST).tar.gz"
+
+distcheck: dist
+	rm -rf build/distcheck && mkdir -p build/distcheck
+	tar -xzf build/$(DIST).tar.gz -C build/distcheck
+	@if [ -d ../shared ]; then ln -s "$$(cd ../shared && pwd)" build/distcheck/shared; fi
+	$(MAKE) -C build/distcheck/$(DIST) check
+	@echo "distcheck: build/$(DIST).tar.gz builds and passes make check"
 
 # ------------------------------------------------------------------ clean
 clean:

@@ -23,5 +23,6 @@
 #include "risk/whatif.h"
 #include "risk/trading.h"
 #include "risk/rates.h"
+#include "risk/snapshot.h"
 
 #endif /* RISK_H */

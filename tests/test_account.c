@@ -1374,6 +1374,141 @@ static void test_account_fills_stay_on_the_lot_grid(void **state)
     risk_engine_free(e);
 }
 
+
+/* ================================================================== input domain (issue 9, defect 5) */
+
+/* Expects rc and a message that holds every one of the words. */
+static void expect_refused(risk_account *acc, int got, int want, const char *w1, const char *w2)
+{
+    tu_assert_status(got, want);
+    const char *msg = risk_account_errmsg(acc);
+    if (w1 && !strstr(msg, w1))
+        fail_msg("message \"%s\" lacks \"%s\"", msg, w1);
+    if (w2 && !strstr(msg, w2))
+        fail_msg("message \"%s\" lacks \"%s\"", msg, w2);
+}
+
+/* A quantity of 1e-300 at lot 1 rounded to 0 lots, "a whole multiple": it was opened as a
+ * position. Sub-lot magnitudes are ELOT, for opens and fills alike. */
+static void test_account_refuses_sub_lot_quantities(void **state)
+{
+    (void)state;
+    book b;
+    book_init(&b, 0);
+    risk_account *acc = tu_account(b.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, b.usdt, 1e6);
+    risk_position *p = tu_open_simple(acc, b.btcusd, 1.0, 50000.0); /* lot 1 */
+    tu_account_snap snap;
+    tu_account_snap_take(acc, N_ASSETS, N_INSTR, &snap);
+    risk_position_spec spec = RISK_POSITION_SPEC_INIT;
+    spec.instrument = b.btcusdt;
+    spec.entry = 50000.0;
+    const double tiny[] = {1e-300, -1e-300, 4.9e-324, 1e-13};
+    for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) {
+        spec.qty = tiny[i];
+        expect_refused(acc, risk_account_open_position(acc, &spec, NULL), RISK_ELOT, "less than one lot", NULL);
+        tu_account_snap_check(acc, &snap);
+        expect_refused(acc, risk_position_adjust(p, tiny[i], 50000.0), RISK_ELOT, "less than one lot", "lot 1)");
+        tu_account_snap_check(acc, &snap);
+    }
+    /* one lot is the least: accepted */
+    spec.qty = 0.001;
+    tu_assert_status(risk_account_open_position(acc, &spec, NULL), RISK_OK);
+    risk_account_free(acc);
+    risk_engine_free(b.e);
+}
+
+/* A fill at 1e-300 passed the 0.1 tick check (1e-299 ticks rounds to 0): a fill price is in
+ * [RISK_PRICE_MIN, RISK_PRICE_MAX] and at least one tick. */
+static void test_account_refuses_fill_prices_below_one_tick(void **state)
+{
+    (void)state;
+    book b;
+    book_init(&b, 0);
+    risk_account *acc = tu_account(b.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, b.usdt, 1e6);
+    risk_position *p = tu_open_simple(acc, b.btcusdt, 0.1, 50000.0);
+    tu_account_snap snap;
+    tu_account_snap_take(acc, N_ASSETS, N_INSTR, &snap);
+    expect_refused(acc, risk_position_adjust(p, 0.1, 1e-300), RISK_EINVAL, "price 1e-300 outside", "1e-12");
+    tu_account_snap_check(acc, &snap);
+    expect_refused(acc, risk_position_close(p, 1e-300), RISK_EINVAL, "price 1e-300", NULL);
+    tu_account_snap_check(acc, &snap);
+    expect_refused(acc, risk_position_adjust(p, 0.1, 1e-11), RISK_ETICK, "below one tick 0.1", NULL);
+    tu_account_snap_check(acc, &snap);
+    expect_refused(acc, risk_position_adjust(p, 0.1, 1.000001e12), RISK_EINVAL, "outside", NULL);
+    tu_account_snap_check(acc, &snap);
+    /* entries: in the price domain and at least one tick (not on the grid: an average) */
+    risk_position_spec spec = RISK_POSITION_SPEC_INIT;
+    spec.instrument = b.ethusdt;
+    spec.qty = 1.0;
+    spec.entry = 0.001; /* below the 0.01 tick */
+    expect_refused(acc, risk_account_open_position(acc, &spec, NULL), RISK_EINVAL, "entry 0.001 is below one tick", NULL);
+    spec.entry = 1e300;
+    expect_refused(acc, risk_account_open_position(acc, &spec, NULL), RISK_EINVAL, "entry 1e+300 outside", NULL);
+    tu_account_snap_check(acc, &snap);
+    /* the least accepted: one tick */
+    tu_assert_status(risk_position_adjust(p, 0.1, 0.1), RISK_OK);
+    risk_account_free(acc);
+    risk_engine_free(b.e);
+}
+
+/* set_isolated_margin(1e308) on a wallet of -1e308 made the wallet -inf, although
+ * add_balance refused the same sum. The wallet after the move must stay in the domain. */
+static void test_account_isolated_margin_keeps_the_wallet_in_the_domain(void **state)
+{
+    (void)state;
+    book b;
+    book_init(&b, 0);
+    risk_account *acc = tu_account(b.e, 1, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
+    const double usdt_max = RISK_AMOUNT_QUANTA_MAX / 1e6; /* 6 decimals */
+    tu_assert_status(risk_basket_set_balance(risk_account_basket(acc), b.usdt, -1e308), RISK_EINVAL);
+    tu_balance(acc, b.usdt, -usdt_max);
+    risk_position *p = tu_open(acc, b.btcusdt, RISK_SIDE_BOTH, RISK_MARGIN_ISOLATED, 0.1, 50000.0, 0.0);
+    tu_account_snap snap;
+    tu_account_snap_take(acc, N_ASSETS, N_INSTR, &snap);
+    expect_refused(acc, risk_position_set_isolated_margin(p, 1e308), RISK_EINVAL, "isolated margin 1e+308", "USDT");
+    tu_account_snap_check(acc, &snap);
+    expect_refused(acc, risk_position_set_isolated_margin(p, 1.0), RISK_EINVAL, "settle balance", "9007199254.740992");
+    tu_account_snap_check(acc, &snap);
+    risk_account_summary s = tu_eval(acc);
+    assert_true(isfinite(s.equity));
+    /* at the edge of the wallet: accepted, and the margin comes back */
+    tu_balance(acc, b.usdt, -usdt_max + 1.0);
+    tu_assert_status(risk_position_set_isolated_margin(p, 1.0), RISK_OK);
+    assert_true(basket_bal(acc, b.usdt) == -usdt_max);
+    risk_position_spec spec = RISK_POSITION_SPEC_INIT;
+    spec.instrument = b.ethusdt;
+    spec.qty = 1.0;
+    spec.entry = 3000.0;
+    spec.margin_mode = RISK_MARGIN_ISOLATED;
+    spec.isolated_margin = usdt_max * 2.0;
+    expect_refused(acc, risk_account_open_position(acc, &spec, NULL), RISK_EINVAL, "isolated_margin", "outside");
+    risk_account_free(acc);
+    risk_engine_free(b.e);
+}
+
+/* A closing fill posts its realised PnL: a fill whose posting would take the settle balance
+ * out of the domain is refused before anything moves. */
+static void test_account_fill_refuses_a_posting_outside_the_domain(void **state)
+{
+    (void)state;
+    book b;
+    book_init(&b, 0);
+    risk_account *acc = tu_account(b.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    const double usdt_max = RISK_AMOUNT_QUANTA_MAX / 1e6;
+    tu_balance(acc, b.usdt, usdt_max - 1000.0);
+    risk_position *p = tu_open_simple(acc, b.btcusdt, 1.0, 50000.0);
+    tu_account_snap snap;
+    tu_account_snap_take(acc, N_ASSETS, N_INSTR, &snap);
+    expect_refused(acc, risk_position_close(p, 60000.0), RISK_EINVAL, "settle balance after the fill", NULL);
+    tu_account_snap_check(acc, &snap);
+    tu_assert_status(risk_position_close(p, 50500.0), RISK_OK); /* +500: inside */
+    assert_true(basket_bal(acc, b.usdt) == usdt_max - 500.0);
+    risk_account_free(acc);
+    risk_engine_free(b.e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1407,6 +1542,10 @@ int main(void)
         cmocka_unit_test(test_account_fills_out_of_memory),
         cmocka_unit_test(test_account_getters_on_null_handles),
         cmocka_unit_test(test_account_fills_stay_on_the_lot_grid),
+        cmocka_unit_test(test_account_refuses_sub_lot_quantities),
+        cmocka_unit_test(test_account_refuses_fill_prices_below_one_tick),
+        cmocka_unit_test(test_account_isolated_margin_keeps_the_wallet_in_the_domain),
+        cmocka_unit_test(test_account_fill_refuses_a_posting_outside_the_domain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -319,10 +319,10 @@ static void test_basket_rejects_bad_input(void **state)
     tu_alloc_init(&a);
     risk_engine *e = tu_engine(&a, 0);
     uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
-    uint32_t tiny = tu_asset(e, "TINY", 1e-300, 8);
+    uint32_t tiny = tu_asset(e, "TINY", RISK_PRICE_MIN, 8);
     risk_basket *b = new_basket(e);
     set_bal(b, usdt, 100.0);
-    set_bal(b, tiny, DBL_MAX / 2.0 * 1.5);
+    set_bal(b, tiny, 9e7 * 0.75); /* 3/4 of the domain's 2^53 satoshi-sized quanta */
     tu_basket_snap snap;
     tu_basket_snap_take(b, 2, &snap);
 
@@ -335,8 +335,8 @@ static void test_basket_rejects_bad_input(void **state)
         tu_assert_errmsg(risk_basket_errmsg(b));
         tu_basket_snap_check(b, &snap);
     }
-    /* Overflow of the sum. */
-    tu_assert_status(risk_basket_add_balance(b, tiny, DBL_MAX), RISK_EINVAL);
+    /* A sum that leaves the domain (it overflowed at DBL_MAX before). */
+    tu_assert_status(risk_basket_add_balance(b, tiny, 9e7 * 0.75), RISK_EINVAL);
     tu_assert_errmsg(risk_basket_errmsg(b));
     tu_basket_snap_check(b, &snap);
     /* Unknown assets. */
@@ -621,6 +621,60 @@ static void test_basket_rounding_holds_at_large_amounts(void **state)
     risk_engine_free(e);
 }
 
+
+/* Issue 9 defect 5: a BTC balance of DBL_MAX gave equity inf, ltv_buffer NaN and "healthy".
+ * Balances are at most 2^53 quanta of 10^-min(decimals, 8): the largest is accepted and valued
+ * finite and rounded against the holder, the next double is refused, and so is a sum past it. */
+static void test_basket_balance_domain_edges(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usd = tu_asset(e, "USD", 1.0, 6);
+    char sym[8];
+    uint32_t ids[19];
+    for (uint32_t d = 0; d <= 18; d++) {
+        snprintf(sym, sizeof sym, "A%u", d);
+        ids[d] = tu_asset(e, sym, RISK_PRICE_MAX, d);
+    }
+    risk_basket *b = new_basket(e);
+    for (uint32_t d = 0; d <= 18; d++) {
+        double max = RISK_AMOUNT_QUANTA_MAX / pow(10.0, d < 8 ? d : 8);
+        for (int sign = -1; sign <= 1; sign += 2) {
+            set_bal(b, ids[d], sign * max);
+            set_bal(b, usd, -sign * RISK_AMOUNT_QUANTA_MAX / 1e6);
+            risk_basket_summary s = tu_basket_eval(b);
+            const double f[] = {s.collateral_value, s.collateral_init, s.collateral_maint, s.liabilities,
+                                s.liabilities_init, s.liabilities_maint, s.net_value, s.ltv, s.health_factor};
+            for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+                assert_true(isfinite(f[i]));
+            long double exact = (long double)max * RISK_PRICE_MAX; /* beyond 2^52 quanta: not quantized */
+            if (sign > 0)
+                assert_true((long double)s.collateral_value == (long double)(max * RISK_PRICE_MAX) &&
+                            fabsl(s.collateral_value - exact) <= exact * 0x1p-53);
+            else
+                assert_true(s.liabilities == max * RISK_PRICE_MAX);
+            tu_basket_snap snap;
+            tu_basket_snap_take(b, 20, &snap);
+            tu_assert_status(risk_basket_set_balance(b, ids[d], sign * nextafter(max, INFINITY)), RISK_EINVAL);
+            assert_non_null(strstr(risk_basket_errmsg(b), "2^53 quanta"));
+            tu_assert_status(risk_basket_add_balance(b, ids[d], sign * max), RISK_EINVAL);
+            assert_non_null(strstr(risk_basket_errmsg(b), "the balance after the delta would be"));
+            tu_assert_status(risk_basket_set_balance(b, ids[d], DBL_MAX), RISK_EINVAL);
+            tu_basket_snap_check(b, &snap);
+            set_bal(b, ids[d], 0.0);
+        }
+    }
+    /* the USD edge below 2^52 quanta is quantized exactly: no rounding moves an exact amount */
+    set_bal(b, usd, 4503599627.370495);
+    assert_true(tu_basket_eval(b).net_value == 4503599627.370495);
+    set_bal(b, usd, -4503599627.370495);
+    assert_true(tu_basket_eval(b).liabilities == 4503599627.370495);
+    risk_basket_free(b);
+    risk_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_basket_set_balance_out_of_memory),
         cmocka_unit_test(test_basket_growth_out_of_memory),
         cmocka_unit_test(test_basket_rounding_holds_at_large_amounts),
+        cmocka_unit_test(test_basket_balance_domain_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

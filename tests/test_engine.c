@@ -2,6 +2,7 @@
  * batch evaluation, bad input and out-of-memory paths. */
 #include "test_util.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -1314,6 +1315,98 @@ static void test_engine_evaluate_all_never_allocates(void **state)
     risk_engine_free(e);
 }
 
+
+/* Issue 9 section 2: every number the registry and the market-data setters take is in the
+ * domain of docs/errors.md; the edge is accepted, the next double refused (nothing changes). */
+static void test_engine_refuses_inputs_outside_the_domain(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
+    const double up = INFINITY, down = -INFINITY;
+    /* asset prices */
+    risk_asset_spec as = RISK_ASSET_SPEC_INIT;
+    as.symbol = "X";
+    const double bad_prices[] = {1e-300, nextafter(RISK_PRICE_MIN, down), nextafter(RISK_PRICE_MAX, up), 1e300, DBL_MAX};
+    for (size_t i = 0; i < sizeof bad_prices / sizeof bad_prices[0]; i++) {
+        as.price = bad_prices[i];
+        tu_assert_status(risk_engine_add_asset(e, &as, NULL), RISK_EINVAL);
+        assert_non_null(strstr(risk_engine_errmsg(e), "price"));
+    }
+    as.price = RISK_PRICE_MIN;
+    tu_assert_status(risk_engine_add_asset(e, &as, NULL), RISK_OK);
+    as.symbol = "Y";
+    as.price = RISK_PRICE_MAX;
+    uint32_t y;
+    tu_assert_status(risk_engine_add_asset(e, &as, &y), RISK_OK);
+    tu_assert_status(risk_engine_set_asset_price(e, y, nextafter(RISK_PRICE_MAX, up)), RISK_EINVAL);
+    assert_string_equal(risk_engine_errmsg(e), "Y: price 1000000000000.0001 outside [1e-12, 1000000000000]");
+    tu_assert_status(risk_engine_set_asset_price(e, y, 1e-300), RISK_EINVAL);
+    double px = 0;
+    tu_assert_status(risk_engine_asset_price(e, y, &px), RISK_OK);
+    assert_true(px == RISK_PRICE_MAX);
+    /* value-tier bounds: at most the asset's 2^53 quanta, or INFINITY last */
+    risk_value_tier vt[2] = {{RISK_AMOUNT_QUANTA_MAX / 1e8 * 2.0, 1.0}, {INFINITY, 0.5}};
+    as.symbol = "Z";
+    as.price = 1.0;
+    as.value_tiers = vt;
+    as.n_value_tiers = 2;
+    tu_assert_status(risk_engine_add_asset(e, &as, NULL), RISK_ETIERS);
+    vt[0].up_to_qty = RISK_AMOUNT_QUANTA_MAX / 1e8;
+    tu_assert_status(risk_engine_add_asset(e, &as, NULL), RISK_OK);
+
+    /* instrument sizes, marks and tiers */
+    risk_margin_tier tiers[2] = {tu_tier(1e6, 0.01, 50.0), tu_tier(0.0, 0.02, 25.0)};
+    risk_instrument_spec is = tu_linear_spec("P", y, usdt, 1.0, 0.001, 0.1, 100.0, tiers, 2);
+    const double bad_sizes[] = {1e-300, nextafter(RISK_SIZE_MIN, down), nextafter(RISK_SIZE_MAX, up), 1e300};
+    for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
+        risk_instrument_spec t = is;
+        t.contract_size = bad_sizes[i];
+        tu_assert_status(risk_engine_add_instrument(e, &t, NULL), RISK_EINVAL);
+        assert_non_null(strstr(risk_engine_errmsg(e), "contract_size"));
+        t = is;
+        t.lot_size = bad_sizes[i];
+        tu_assert_status(risk_engine_add_instrument(e, &t, NULL), RISK_EINVAL);
+        t = is;
+        t.tick_size = bad_sizes[i];
+        tu_assert_status(risk_engine_add_instrument(e, &t, NULL), RISK_EINVAL);
+    }
+    risk_instrument_spec t = is;
+    t.mark = 0.01; /* below one tick 0.1 */
+    tu_assert_status(risk_engine_add_instrument(e, &t, NULL), RISK_EINVAL);
+    assert_string_equal(risk_engine_errmsg(e), "P: mark 0.01 is below one tick 0.1");
+    t.mark = 1e13;
+    tu_assert_status(risk_engine_add_instrument(e, &t, NULL), RISK_EINVAL);
+    t = is;
+    tiers[0].notional_cap = 2e30;
+    tu_assert_status(risk_engine_add_instrument(e, &t, NULL), RISK_ETIERS);
+    tiers[0].notional_cap = 1e6;
+    tiers[0].mmr = 1e-300;
+    tu_assert_status(risk_engine_add_instrument(e, &t, NULL), RISK_ETIERS);
+    tiers[0].mmr = 0.01;
+    tiers[0].max_leverage = 1e7;
+    tu_assert_status(risk_engine_add_instrument(e, &t, NULL), RISK_ETIERS);
+    tiers[0].max_leverage = 50.0;
+    tiers[1].cum_given = 1;
+    tiers[1].cum = 1e31;
+    tu_assert_status(risk_engine_add_instrument(e, &t, NULL), RISK_ETIERS);
+    tiers[1].cum_given = 0;
+    uint32_t p;
+    tu_assert_status(risk_engine_add_instrument(e, &t, &p), RISK_OK);
+    tu_assert_status(risk_engine_set_mark(e, p, 1e-300), RISK_EINVAL);
+    tu_assert_status(risk_engine_set_mark(e, p, 0.05), RISK_EINVAL);
+    tu_assert_status(risk_engine_set_mark(e, p, 1e300), RISK_EINVAL);
+    tu_assert_status(risk_engine_set_mark(e, p, 0.1), RISK_OK);
+    tu_assert_status(risk_engine_set_mark(e, p, RISK_PRICE_MAX), RISK_OK);
+    double im = 0, mm = 0;
+    tu_assert_status(risk_engine_instrument_margin(e, p, 1.1e30, 0.0, &im, &mm, NULL), RISK_EINVAL);
+    tu_assert_status(risk_engine_instrument_margin(e, p, RISK_NOTIONAL_MAX, 0.0, &im, &mm, NULL), RISK_OK);
+    assert_true(isfinite(im) && isfinite(mm));
+    risk_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1348,6 +1441,7 @@ int main(void)
         cmocka_unit_test(test_engine_memory_bytes_matches_allocator),
         cmocka_unit_test(test_engine_evaluate_all_order_and_buffer),
         cmocka_unit_test(test_engine_evaluate_all_never_allocates),
+        cmocka_unit_test(test_engine_refuses_inputs_outside_the_domain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
  * position notional (refused fills, capped max order), bad input. */
 #include "test_util.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -597,6 +598,42 @@ static void test_orders_max_notional_at_entry_hedge_and_inverse(void **state)
     risk_engine_free(e);
 }
 
+
+/* Issue 9 section 2: max_notional is at most RISK_NOTIONAL_MAX (or 0 / INFINITY for none); a
+ * fee's price is in the price domain and its quantity at most 2^53 lots; the liquidation
+ * policy's min_notional and the insurance fund stay in the domain. */
+static void test_orders_fees_refuse_inputs_outside_the_domain(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
+    uint32_t inst = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    risk_instrument_fees f = fees_of(0.0002, 0.0005, 0, 1.0000001e30);
+    tu_assert_status(risk_engine_set_instrument_fees(e, inst, &f), RISK_EINVAL);
+    assert_msg_has(risk_engine_errmsg(e), "max_notional");
+    set_fees(e, inst, 0.0002, 0.0005, 0, RISK_NOTIONAL_MAX);
+    set_fees(e, inst, 0.0002, 0.0005, 0, INFINITY);
+    double fee = -1;
+    tu_assert_status(risk_engine_fill_fee(e, inst, RISK_FEE_TAKER, 1.0, 1e300, &fee), RISK_EINVAL);
+    assert_msg_has(risk_engine_errmsg(e), "price 1e+300");
+    tu_assert_status(risk_engine_fill_fee(e, inst, RISK_FEE_TAKER, DBL_MAX, 50000.0, &fee), RISK_EINVAL);
+    assert_msg_has(risk_engine_errmsg(e), "2^53 lots");
+    assert_true(fee == -1);
+    tu_assert_status(risk_engine_fill_fee(e, inst, RISK_FEE_TAKER, 9007199254740.992, RISK_PRICE_MAX, &fee), RISK_OK);
+    assert_true(isfinite(fee) && fee > 0.0);
+    risk_liquidation_policy p = RISK_LIQUIDATION_POLICY_INIT;
+    p.min_notional = 1e31;
+    tu_assert_status(risk_engine_set_liquidation_policy(e, &p), RISK_EINVAL);
+    assert_msg_has(risk_engine_errmsg(e), "min_notional");
+    tu_assert_status(risk_engine_insurance_fund_deposit(e, usdt, 1e300), RISK_EINVAL);
+    tu_assert_status(risk_engine_insurance_fund_deposit(e, usdt, RISK_AMOUNT_QUANTA_MAX / 1e6), RISK_OK);
+    tu_assert_status(risk_engine_insurance_fund_deposit(e, usdt, 1.0), RISK_EINVAL);
+    assert_msg_has(risk_engine_errmsg(e), "insurance fund");
+    risk_engine_free(e);
+}
+
 /* Issue 9 defect 1: max order size never returned for positions of 1e13..1e17 contracts at lot
  * 0.001 (past 2^53 lots). Such positions are refused now; just under 2^53 lots (9e12
  * contracts) the answer comes at once: nothing more can be bought with 1e6 USDT against an MM
@@ -640,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_orders_liquidation_price_with_fee_is_closer_to_the_mark),
         cmocka_unit_test(test_orders_max_notional_refuses_and_caps),
         cmocka_unit_test(test_orders_max_notional_at_entry_hedge_and_inverse),
+        cmocka_unit_test(test_orders_fees_refuse_inputs_outside_the_domain),
         cmocka_unit_test(test_orders_max_order_at_the_largest_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

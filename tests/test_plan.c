@@ -1492,6 +1492,18 @@ static void test_plan_bad_input_changes_nothing(void **state)
     bad_plan = p;
     bad_plan.acts[0].price = 100.0005;
     tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_ETICK);
+    /* the input domain (issue 9): 1e-300 is "0 ticks" or "0 lots", a whole multiple; 1e300 is
+     * more than 2^52 ticks */
+    bad_plan = p;
+    bad_plan.acts[0].price = 1e-300;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_ETICK);
+    assert_non_null(strstr(risk_account_errmsg(acc), "below one tick"));
+    bad_plan = p;
+    bad_plan.acts[0].price = 1e300;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_EINVAL);
+    bad_plan = p;
+    bad_plan.acts[0].qty = 1e-300;
+    tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_ELOT);
     bad_plan = p;
     bad_plan.acts[0].fee = -1.0;
     tu_assert_status(risk_account_apply_plan(acc, &bad_plan.plan, bad_plan.acts, 1), RISK_EINVAL);
@@ -1564,19 +1576,30 @@ static void *oom_setup(tu_alloc *a)
     return f;
 }
 
+/* The plan and apply calls of the out-of-memory walks, status returned. */
+static int plan_status(const risk_account *acc, plan_out *p)
+{
+    risk_liquidation_plan init = RISK_LIQUIDATION_PLAN_INIT;
+    p->plan = init;
+    size_t n;
+    return risk_account_liquidation_plan(acc, &p->plan, p->acts, MAX_ACTIONS, &n);
+}
+
+static int apply_status(risk_account *acc, const plan_out *p)
+{
+    return risk_account_apply_plan(acc, &p->plan, p->acts, p->plan.n_actions);
+}
+
 static int oom_plan_op(void *vf)
 {
     oom_fx *f = vf;
-    risk_liquidation_plan init = RISK_LIQUIDATION_PLAN_INIT;
-    f->p.plan = init;
-    size_t n;
-    return risk_account_liquidation_plan(f->acc, &f->p.plan, f->p.acts, MAX_ACTIONS, &n);
+    return plan_status(f->acc, &f->p);
 }
 
 static int oom_apply_op(void *vf)
 {
     oom_fx *f = vf;
-    return risk_account_apply_plan(f->acc, &f->p.plan, f->p.acts, f->p.plan.n_actions);
+    return apply_status(f->acc, &f->p);
 }
 
 static void *oom_setup_planned(tu_alloc *a)
@@ -1694,16 +1717,13 @@ static void *oom_release_setup(tu_alloc *a)
 static int oom_bs_plan(void *vf)
 {
     oom_bs *f = vf;
-    risk_liquidation_plan init = RISK_LIQUIDATION_PLAN_INIT;
-    f->p.plan = init;
-    size_t n;
-    return risk_account_liquidation_plan(f->acc, &f->p.plan, f->p.acts, MAX_ACTIONS, &n);
+    return plan_status(f->acc, &f->p);
 }
 
 static int oom_bs_apply(void *vf)
 {
     oom_bs *f = vf;
-    return risk_account_apply_plan(f->acc, &f->p.plan, f->p.acts, f->p.plan.n_actions);
+    return apply_status(f->acc, &f->p);
 }
 
 static void *oom_bs_setup_planned(tu_alloc *a)

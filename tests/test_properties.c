@@ -9,6 +9,10 @@
  * - Rounding is always against the account: on the tick grid, within one tick of the root, up
  *   when the pool loses as the price falls, down otherwise.
  * - risk_engine_evaluate_all gives bit-identical answers for 1, 2, 3 and 8 threads.
+ * - At the edges of the input domain (docs/errors.md "Input domain": prices, sizes, balances
+ *   and quantities at their largest and smallest) every summary and position result is finite
+ *   (ratios documented as INFINITY aside, never NaN), and
+ *   the next double beyond each edge is refused.
  * - Summary values are within 1e-12 (relative to the magnitude of their terms) of a __float128
  *   reference computed here from the definitions (unquantized engine; linear and inverse,
  *   MM at the mark and at the entry, cross and isolated, one-way and hedge, tiered collateral,
@@ -884,6 +888,110 @@ static void test_properties_deterministic_results(void **state)
     pbook_free(&b2);
 }
 
+
+/* A value log-uniform in [lo, hi], or one of the two edges (a quarter of the time each). */
+static double edge_or_between(tu_rng *g, double lo, double hi)
+{
+    double u = tu_rng_unit(g);
+    if (u < 0.25)
+        return lo;
+    if (u < 0.5)
+        return hi;
+    return exp(tu_rng_range(g, log(lo), log(hi)));
+}
+
+static void assert_summary_finite(const risk_account_summary *s)
+{
+    const double money[] = {s->equity, s->collateral_value, s->unrealized_pnl, s->initial_margin,
+                            s->maintenance_margin, s->available, s->collateral_init, s->collateral_maint,
+                            s->liabilities, s->isolated_margin};
+    for (size_t i = 0; i < sizeof money / sizeof money[0]; i++)
+        if (!isfinite(money[i]))
+            fail_msg("summary field %zu is %g", i, money[i]);
+    const double ratios[] = {s->health_factor, s->margin_ratio, s->ltv, s->ltv_buffer, s->leverage};
+    for (size_t i = 0; i < sizeof ratios / sizeof ratios[0]; i++)
+        assert_false(isnan(ratios[i]));
+    assert_true(s->state <= RISK_STATE_BANKRUPT);
+    if (s->health_factor < 1.0)
+        assert_int_not_equal(s->state, RISK_STATE_HEALTHY);
+}
+
+/* Issue 9 section 2: random books whose every number sits at, or between, the edges of the
+ * domain evaluate to finite numbers; one step beyond each edge is refused. */
+static void test_properties_domain_edges_give_finite_results(void **state)
+{
+    (void)state;
+    tu_rng g;
+    tu_rng_seed(&g, 909);
+    for (int k = 0; k < 300; k++) {
+        tu_alloc a;
+        tu_alloc_init(&a);
+        risk_engine *e = tu_engine(&a, k % 3 == 0 ? RISK_ENGINE_NO_QUANTIZE : 0);
+        uint32_t dec_v = (uint32_t)tu_rng_int(&g, 0, 18), dec_x = (uint32_t)tu_rng_int(&g, 0, 18);
+        uint32_t usd = tu_asset(e, "USD", 1.0, dec_v);
+        uint32_t x = tu_asset(e, "X", edge_or_between(&g, RISK_PRICE_MIN, RISK_PRICE_MAX), dec_x);
+        double cs = edge_or_between(&g, RISK_SIZE_MIN, RISK_SIZE_MAX);
+        double lot = edge_or_between(&g, RISK_SIZE_MIN, RISK_SIZE_MAX);
+        double tick = edge_or_between(&g, RISK_SIZE_MIN, RISK_SIZE_MAX);
+        double pmin = tick > RISK_PRICE_MIN ? tick : RISK_PRICE_MIN;
+        double pmax = tick * 4503599627370496.0 < RISK_PRICE_MAX ? tick * 4503599627370496.0 : RISK_PRICE_MAX;
+        if (pmin > RISK_PRICE_MAX) { /* a tick above the largest price: no price fits */
+            tick = RISK_PRICE_MAX;
+            pmin = pmax = RISK_PRICE_MAX;
+        }
+        double mark = edge_or_between(&g, pmin, pmax);
+        const risk_margin_tier tiers[] = {tu_tier(edge_or_between(&g, 1.0, RISK_NOTIONAL_MAX / 2), RISK_MMR_MIN, RISK_LEVERAGE_MAX),
+                                          tu_tier(RISK_NOTIONAL_MAX, 0.5, 1.0)};
+        uint32_t lin = tu_linear(e, "LIN", x, usd, cs, lot, tick, mark, tiers, 2);
+        uint32_t inv = tu_inverse(e, "INV", x, cs, lot, tick, mark, tiers, 2);
+        risk_account *acc = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        double max_v = RISK_AMOUNT_QUANTA_MAX / pow(10.0, dec_v < 8 ? dec_v : 8);
+        double max_x = RISK_AMOUNT_QUANTA_MAX / pow(10.0, dec_x < 8 ? dec_x : 8);
+        tu_balance(acc, usd, (tu_rng_unit(&g) < 0.5 ? -1.0 : 1.0) * edge_or_between(&g, 1.0, max_v));
+        tu_balance(acc, x, (tu_rng_unit(&g) < 0.5 ? -1.0 : 1.0) * edge_or_between(&g, 1.0, max_x));
+        for (int which = 0; which < 2; which++) {
+            double lots = floor(edge_or_between(&g, 1.0, RISK_LOTS_MAX));
+            double qty = lots * lot; /* within the noise of the lot grid */
+            if (!(qty / lot <= RISK_LOTS_MAX))
+                qty = nextafter(qty, 0.0);
+            risk_position_spec spec = RISK_POSITION_SPEC_INIT;
+            spec.instrument = which ? inv : lin;
+            spec.qty = tu_rng_unit(&g) < 0.5 ? -qty : qty;
+            spec.entry = edge_or_between(&g, pmin, pmax);
+            if (tu_rng_unit(&g) < 0.5) {
+                spec.margin_mode = RISK_MARGIN_ISOLATED;
+                spec.isolated_margin = edge_or_between(&g, 1.0, which ? max_x : max_v);
+            }
+            int rc = risk_account_open_position(acc, &spec, NULL);
+            if (rc == RISK_ELOT) /* lots x lot did not land within 1e-9 of the grid */
+                continue;
+            tu_assert_status(rc, RISK_OK);
+        }
+        risk_account_summary s = tu_eval(acc);
+        assert_summary_finite(&s);
+        risk_position_result res[2] = {RISK_POSITION_RESULT_INIT, RISK_POSITION_RESULT_INIT};
+        size_t n = 0;
+        tu_assert_status(risk_account_position_results(acc, res, 2, &n), RISK_OK);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(isfinite(res[i].notional) && isfinite(res[i].unrealized_pnl));
+            assert_true(isfinite(res[i].initial_margin) && isfinite(res[i].maintenance_margin));
+            if (res[i].flags & RISK_RESULT_HAS_LIQUIDATION_PRICE)
+                assert_false(isnan(res[i].liquidation_price));
+        }
+        /* one step beyond each edge of this book is refused, and nothing moves */
+        tu_assert_status(risk_engine_set_mark(e, lin, nextafter(pmax, INFINITY) > RISK_PRICE_MAX
+                                                         ? nextafter(RISK_PRICE_MAX, INFINITY)
+                                                         : pmax * (1.0 + 1e-9) + tick),
+                         RISK_EINVAL);
+        tu_assert_status(risk_engine_set_asset_price(e, x, nextafter(RISK_PRICE_MIN, 0.0)), RISK_EINVAL);
+        tu_assert_status(risk_basket_add_balance(risk_account_basket(acc), usd, 2.0 * max_v), RISK_EINVAL);
+        risk_account_summary s2 = tu_eval(acc);
+        assert_memory_equal(&s, &s2, sizeof s);
+        risk_account_free(acc);
+        risk_engine_free(e);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -893,6 +1001,7 @@ int main(void)
         cmocka_unit_test(test_properties_rounding_against_the_account),
         cmocka_unit_test(test_properties_evaluate_all_same_for_any_thread_count),
         cmocka_unit_test(test_properties_deterministic_results),
+        cmocka_unit_test(test_properties_domain_edges_give_finite_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

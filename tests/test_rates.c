@@ -707,13 +707,9 @@ static void test_rates_bad_input_changes_nothing(void **state)
     tu_assert_errmsg(risk_basket_errmsg(b));
     tu_assert_status(risk_basket_pool_transfer(b, 99, 1.0), RISK_ENOTFOUND);
     tu_assert_status(risk_basket_pool_transfer(NULL, usdc, 1.0), RISK_ENULL);
-    tu_assert_status(risk_basket_pool_transfer(b, usdc, -1e308), RISK_ELIMIT);
-    tu_assert_status(risk_basket_pool_transfer(b, usdc, 1e308), RISK_OK); /* a deposit: then undo */
-    tu_assert_status(risk_basket_pool_transfer(b, usdc, 1e308), RISK_EINVAL); /* overflow */
-    tu_assert_status(risk_basket_pool_transfer(b, usdc, -1e308), RISK_OK);
-    /* (the pool's sums lost the small amounts to rounding: restore them) */
-    tu_assert_status(risk_engine_set_rate_pool(e, usdc, &p0), RISK_OK);
-    tu_assert_status(risk_basket_set_balance(b, usdc, b0), RISK_OK);
+    tu_assert_status(risk_basket_pool_transfer(b, usdc, -1e308), RISK_EINVAL); /* outside the amount domain */
+    tu_assert_status(risk_basket_pool_transfer(b, usdc, 1e308), RISK_EINVAL); /* outside the amount domain */
+    tu_assert_status(risk_basket_pool_transfer(b, usdc, 1e10), RISK_EINVAL);  /* 2^53 quanta of USDC: 9.007e9 */
 
     risk_rate_pool p1 = pool_of(e, usdc), q1 = pool_of(e, btc);
     assert_memory_equal(&p0, &p1, sizeof p0);

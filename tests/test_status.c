@@ -26,9 +26,11 @@ static const code_name all_codes[] = {
     {RISK_EBUFFER, "RISK_EBUFFER"},
     {RISK_EENGINE, "RISK_EENGINE"},
     {RISK_ELIMIT, "RISK_ELIMIT"},
+    {RISK_ECORRUPT, "RISK_ECORRUPT"},
     {RISK_ENOPRICE, "RISK_ENOPRICE"},
     {RISK_ENOMEM, "RISK_ENOMEM"},
     {RISK_ETHREAD, "RISK_ETHREAD"},
+    {RISK_EIO, "RISK_EIO"},
     {RISK_EINTERNAL, "RISK_EINTERNAL"},
 };
 #define N_CODES (sizeof all_codes / sizeof all_codes[0])
@@ -51,9 +53,11 @@ static void test_status_codes_are_stable_numbers(void **state)
     assert_int_equal(RISK_EBUFFER, 11);
     assert_int_equal(RISK_EENGINE, 12);
     assert_int_equal(RISK_ELIMIT, 13);
+    assert_int_equal(RISK_ECORRUPT, 14);
     assert_int_equal(RISK_ENOPRICE, 100);
     assert_int_equal(RISK_ENOMEM, 200);
     assert_int_equal(RISK_ETHREAD, 201);
+    assert_int_equal(RISK_EIO, 202);
     assert_int_equal(RISK_EINTERNAL, 900);
 }
 
@@ -85,7 +89,7 @@ static void test_status_every_code_has_a_distinct_text(void **state)
 static void test_status_unknown_codes_get_fallbacks(void **state)
 {
     (void)state;
-    const int unknown[] = {-1, -200, 14, 50, 99, 101, 150, 199, 202, 299, 300, 899, 901, 999, 1000, INT_MAX, INT_MIN};
+    const int unknown[] = {-1, -200, 15, 50, 99, 101, 150, 199, 203, 299, 300, 899, 901, 999, 1000, INT_MAX, INT_MIN};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *t = risk_strerror(unknown[i]);
         const char *n = risk_errname(unknown[i]);

@@ -6,6 +6,7 @@
  * = the schedule as registered, bad input, out-of-memory walks, memory accounting. */
 #include "test_util.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -1083,6 +1084,49 @@ static void test_volmargin_memory_bytes_match_allocator(void **state)
     assert_int_equal(v.a.live_blocks, 0);
 }
 
+
+/* Issue 9 defect 5: volatility scaling with min = max = 1e300 or DBL_MAX gave MM 9.5e285 or
+ * NaN (cum x factor and cap x excess overflowed). Factors are in [1e-6, 1e6], volatilities at
+ * most RISK_VOL_ANNUAL_MAX, returns at most RISK_LOG_RETURN_MAX; at the edge the margin of the
+ * largest position is finite. */
+static void test_volmargin_refuses_parameters_outside_the_domain(void **state)
+{
+    (void)state;
+    env v;
+    env_init(&v, 0);
+    uint32_t inst = btcusdt(&v);
+    const double huge[] = {1e300, DBL_MAX, nextafter(RISK_SCALING_FACTOR_MAX, INFINITY)};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        risk_margin_scaling s = tiers_scaling(0.6, huge[i], huge[i]);
+        tu_assert_status(risk_engine_set_instrument_scaling(v.e, inst, &s), RISK_EINVAL);
+        assert_non_null(strstr(risk_engine_errmsg(v.e), "min_factor"));
+    }
+    risk_margin_scaling s = tiers_scaling(0.6, 1.0, nextafter(RISK_SCALING_FACTOR_MAX, INFINITY));
+    tu_assert_status(risk_engine_set_instrument_scaling(v.e, inst, &s), RISK_EINVAL);
+    assert_non_null(strstr(risk_engine_errmsg(v.e), "max_factor"));
+    s = tiers_scaling(1e300, 1.0, 4.0);
+    tu_assert_status(risk_engine_set_instrument_scaling(v.e, inst, &s), RISK_EINVAL);
+    tu_assert_status(risk_engine_set_asset_vol(v.e, v.btc, 1e300, 0), RISK_EINVAL);
+    tu_assert_status(risk_engine_set_asset_vol(v.e, v.btc, nextafter(RISK_VOL_ANNUAL_MAX, INFINITY), 0), RISK_EINVAL);
+    tu_assert_status(risk_engine_feed_asset_return(v.e, v.btc, 65.0, 0), RISK_EINVAL);
+    tu_assert_status(risk_engine_feed_asset_price(v.e, v.btc, 5e-324, 0), RISK_EINVAL);
+    tu_assert_status(risk_engine_set_asset_stressed_vol(v.e, v.btc, 1e300), RISK_EINVAL);
+
+    /* the edge: factor 1e6 on the largest vol; the margin of a large position is finite */
+    s = tiers_scaling(1e-4, RISK_SCALING_FACTOR_MAX, RISK_SCALING_FACTOR_MAX);
+    scale(v.e, inst, &s);
+    set_vol(v.e, v.btc, RISK_VOL_ANNUAL_MAX, 0);
+    risk_account *acc = tu_account(v.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, v.usdt, 1e9);
+    (void)tu_open_simple(acc, inst, 1e12, 50000.0);
+    risk_account_summary sum = tu_eval(acc);
+    assert_true(isfinite(sum.maintenance_margin) && isfinite(sum.initial_margin) && isfinite(sum.equity));
+    assert_true(sum.maintenance_margin <= 1e12 * 50000.0 * (1.0 + 1e-12)); /* the rate is capped at 1 */
+    assert_int_equal(sum.state, RISK_STATE_LIQUIDATABLE);
+    risk_account_free(acc);
+    risk_engine_free(v.e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1105,6 +1149,7 @@ int main(void)
         cmocka_unit_test(test_volmargin_bad_input_changes_nothing),
         cmocka_unit_test(test_volmargin_out_of_memory),
         cmocka_unit_test(test_volmargin_memory_bytes_match_allocator),
+        cmocka_unit_test(test_volmargin_refuses_parameters_outside_the_domain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

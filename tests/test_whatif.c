@@ -3,6 +3,7 @@
  * the worse of bids and asks (Drift D5), out of memory, bad input. */
 #include "test_util.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -989,6 +990,48 @@ static void test_whatif_rejects_bad_input(void **state)
     risk_engine_free(bk.e);
 }
 
+
+/* Issue 9 defect 5: a what-if selling DBL_MAX gave HF NaN and state healthy. Order sizes are at
+ * least one lot, and the position after the order at most 2^53 lots; prices are in the domain
+ * and at least one tick. At the edge, every summary field is finite and the state is not
+ * healthy when the account cannot carry the position. */
+static void test_whatif_refuses_orders_outside_the_domain(void **state)
+{
+    (void)state;
+    book b;
+    book_init(&b, 0);
+    risk_account *acc = tu_account(b.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, b.usdt, 10000.0);
+    risk_account_summary s = RISK_ACCOUNT_SUMMARY_INIT;
+    risk_order o = order_of(b.btcusdt, RISK_ORDER_SELL, RISK_SIDE_BOTH, DBL_MAX, 0.0);
+    tu_assert_status(risk_account_whatif(acc, &o, &s), RISK_EINVAL);
+    assert_non_null(strstr(risk_account_errmsg(acc), "2^53 lots"));
+    o.qty = 1e-300;
+    tu_assert_status(risk_account_whatif(acc, &o, &s), RISK_ELOT);
+    o.qty = 0.001;
+    o.price = 1e-300;
+    tu_assert_status(risk_account_whatif(acc, &o, &s), RISK_EINVAL);
+    o.price = 1e-11;
+    tu_assert_status(risk_account_whatif(acc, &o, &s), RISK_ETICK);
+    double q = 0;
+    tu_assert_status(risk_account_max_order_qty(acc, b.btcusdt, RISK_ORDER_BUY, RISK_SIDE_BOTH, 1e300, &q),
+                     RISK_EINVAL);
+    /* the edge: 2^53 lots of 0.001 sold at the mark; one lot more is refused */
+    o.price = 0.0;
+    o.qty = 9007199254740.992;
+    tu_assert_status(risk_account_whatif(acc, &o, &s), RISK_OK);
+    const double f[] = {s.equity, s.collateral_value, s.unrealized_pnl, s.initial_margin, s.maintenance_margin,
+                        s.available, s.collateral_init, s.collateral_maint, s.liabilities, s.isolated_margin};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        assert_true(isfinite(f[i]));
+    assert_false(isnan(s.health_factor));
+    assert_int_equal(s.state, RISK_STATE_LIQUIDATABLE);
+    o.qty = 9007199254740.992 + 0.002;
+    tu_assert_status(risk_account_whatif(acc, &o, &s), RISK_EINVAL);
+    risk_account_free(acc);
+    risk_engine_free(b.e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1007,6 +1050,7 @@ int main(void)
         cmocka_unit_test(test_whatif_orders_worse_side),
         cmocka_unit_test(test_whatif_out_of_memory_changes_nothing),
         cmocka_unit_test(test_whatif_rejects_bad_input),
+        cmocka_unit_test(test_whatif_refuses_orders_outside_the_domain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

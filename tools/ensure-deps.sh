@@ -11,13 +11,19 @@ command -v "${DOXYGEN:-doxygen}" >/dev/null 2>&1 || missing="$missing doxygen"
 command -v "${PKG_CONFIG:-pkg-config}" >/dev/null 2>&1 || missing="$missing pkg-config"
 command -v "${CXX:-g++}" >/dev/null 2>&1 || missing="$missing g++"
 /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || missing="$missing python3-numpy"
+# the package test builds a wheel offline and installs it into a venv (tests/python/test_package.py)
+/usr/bin/python3 -c 'import pip' >/dev/null 2>&1 || missing="$missing python3-pip"
+/usr/bin/python3 -c 'import setuptools' >/dev/null 2>&1 || missing="$missing python3-setuptools"
+/usr/bin/python3 -c 'import wheel' >/dev/null 2>&1 || missing="$missing python3-wheel"
+# the DataFrame test of the results (tests/python/test_repr.py) runs under Debian's python
+/usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || missing="$missing python3-pandas"
 
 if [ -z "$missing" ]; then
     exit 0
 fi
 
 # Always ask for the full set, so that the command is the same whatever is missing.
-pkgs="libcmocka-dev doxygen pkg-config g++ python3-numpy"
+pkgs="libcmocka-dev doxygen pkg-config g++ python3-numpy python3-pip python3-setuptools python3-wheel python3-pandas"
 cmd="apt-get update && apt-get install -y $pkgs"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -34,7 +40,10 @@ fi
 echo "ensure-deps: installing:$missing (apt-get, noninteractive)"
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
-if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends $pkgs; } >"$log" 2>&1; then
+# a fresh cloud machine runs unattended upgrades at boot: wait for the dpkg lock (up to 10
+# minutes) instead of failing on it
+lock="-o DPkg::Lock::Timeout=600"
+if ! { apt-get $lock update -qq && apt-get $lock install -y -qq --no-install-recommends $pkgs; } >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
     echo "ensure-deps: apt-get failed" >&2

@@ -48,7 +48,9 @@ RISK_BEGIN_DECLS
 #define RISK_STATE_MARGIN_CALL 1u
 /** Account state: health factor < 1, or an isolated position under its MM. */
 #define RISK_STATE_LIQUIDATABLE 2u
-/** Account state: equity <= 0 while it owes something or holds positions. */
+/** Account state: equity <= 0 while it owes something or holds positions; also any summary
+ *  whose money fields are not all finite or whose ratios hold a NaN (cannot happen inside the
+ *  input domain of docs/errors.md; never reported as healthy). */
 #define RISK_STATE_BANKRUPT 3u
 
 /** Version of ::risk_account_summary this header describes. */
@@ -146,9 +148,9 @@ typedef struct risk_position_spec {
     uint32_t instrument;     /**< Instrument id. */
     uint32_t side;           /**< ::RISK_SIDE_BOTH (one-way), ::RISK_SIDE_LONG or ::RISK_SIDE_SHORT (hedge). */
     uint32_t margin_mode;    /**< ::RISK_MARGIN_DEFAULT (the account's), ::RISK_MARGIN_CROSS or ::RISK_MARGIN_ISOLATED. */
-    double qty;              /**< Contracts, a non-zero whole number of lots. */
-    double entry;            /**< Average entry price in quote, finite and > 0. */
-    double isolated_margin;  /**< Isolated: margin in the settle asset, finite and >= 0; cross: must be 0. */
+    double qty;              /**< Contracts, a whole number of lots, 1 to 2^53 (::RISK_LOTS_MAX) lots in magnitude. */
+    double entry;            /**< Average entry price in quote, in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], at least one tick and at most 2^52 ticks (need not be on the tick). */
+    double isolated_margin;  /**< Isolated: margin in the settle asset, >= 0 and at most 2^53 quanta of it (::RISK_AMOUNT_QUANTA_MAX); cross: must be 0. */
 } risk_position_spec;
 
 /** Initialiser for ::risk_position_spec. */
@@ -191,7 +193,7 @@ RISK_API void risk_account_free(risk_account *account);
  * tier's maximum applies.
  * @param[in] account The account.
  * @param[in] instrument Instrument id.
- * @param[in] leverage Finite, >= 1 and <= the schedule's highest max leverage.
+ * @param[in] leverage Finite, >= 1 and <= the schedule's highest max leverage (itself at most ::RISK_LEVERAGE_MAX).
  * @retval RISK_OK Set.
  * @retval RISK_ENULL NULL account.
  * @retval RISK_ENOTFOUND Unknown instrument.
@@ -237,7 +239,7 @@ RISK_API risk_basket *risk_account_basket(risk_account *account);
  * @retval RISK_ENULL NULL account or spec.
  * @retval RISK_EVERSION Unknown spec version.
  * @retval RISK_ENOTFOUND Unknown instrument.
- * @retval RISK_EINVAL qty 0 or not finite; entry not finite or not positive; isolated margin negative, not finite, or non-zero under cross; unknown side or mode.
+ * @retval RISK_EINVAL qty 0, not finite or above 2^53 lots; entry outside [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], below one tick or above 2^52 ticks; isolated margin negative, not finite, above 2^53 quanta, or non-zero under cross; unknown side or mode.
  * @retval RISK_ELOT qty not a whole number of lots.
  * @retval RISK_ESTATE Side does not fit the position mode (hedge legs need LONG/SHORT with qty > 0; one-way needs BOTH).
  * @retval RISK_EDUPLICATE The instrument (one-way) or leg (hedge) already has a position.

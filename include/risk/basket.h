@@ -67,11 +67,11 @@ RISK_API void risk_basket_free(risk_basket *basket);
  * @brief Sets an asset's balance (negative = borrowed; 0 removes it).
  * @param[in] basket The basket.
  * @param[in] asset Asset id.
- * @param[in] amount Balance in asset units, finite.
+ * @param[in] amount Balance in asset units, |amount| at most 2^53 quanta of 10^-min(decimals, 8) (::RISK_AMOUNT_QUANTA_MAX; 9,007,199,254.740992 USDT at 6 decimals).
  * @retval RISK_OK Set.
  * @retval RISK_ENULL NULL basket.
  * @retval RISK_ENOTFOUND Unknown asset.
- * @retval RISK_EINVAL Not finite.
+ * @retval RISK_EINVAL Not finite, or above 2^53 quanta in magnitude.
  * @retval RISK_ENOMEM Out of memory.
  * @par Thread safety
  * Mutates the basket.
@@ -82,11 +82,11 @@ RISK_API RISK_NODISCARD int risk_basket_set_balance(risk_basket *basket, uint32_
  * @brief Adds a signed amount to an asset's balance.
  * @param[in] basket The basket.
  * @param[in] asset Asset id.
- * @param[in] delta Amount in asset units, finite.
+ * @param[in] delta Amount in asset units; the delta and the balance after it each at most 2^53 quanta in magnitude, as for risk_basket_set_balance().
  * @retval RISK_OK Added.
  * @retval RISK_ENULL NULL basket.
  * @retval RISK_ENOTFOUND Unknown asset.
- * @retval RISK_EINVAL Not finite, or the sum overflows.
+ * @retval RISK_EINVAL Not finite, or the delta or the balance after it above 2^53 quanta in magnitude.
  * @retval RISK_ENOMEM Out of memory.
  * @par Thread safety
  * Mutates the basket.

@@ -57,6 +57,46 @@ typedef struct risk_position risk_position;
 /** Value of a `uint32_t` asset or instrument id that names nothing. */
 #define RISK_ID_NONE UINT32_MAX
 
+/**
+ * @name Input domain
+ * Bounds every numeric input is checked against (docs/errors.md, "Input domain"). Inside them
+ * every intermediate of an evaluation stays finite with hundreds of orders of magnitude to spare
+ * and amounts stay exact to their quantum; outside them a call returns ::RISK_EINVAL (or the
+ * fitting code) and changes nothing.
+ * @{
+ */
+/** Smallest price: asset prices, marks, entries, fill and order prices, volatility inputs. */
+#define RISK_PRICE_MIN 1e-12
+/** Largest price (in its quote, or in the valuation asset). */
+#define RISK_PRICE_MAX 1e12
+/** Smallest contract, lot or tick size. */
+#define RISK_SIZE_MIN 1e-12
+/** Largest contract, lot or tick size. */
+#define RISK_SIZE_MAX 1e12
+/** Largest |amount| of an asset in quanta (2^53); a quantum is 10^-min(decimals, 8) of the asset. */
+#define RISK_AMOUNT_QUANTA_MAX 9007199254740992.0
+/** Decimals above this count as this many for ::RISK_AMOUNT_QUANTA_MAX (18-decimal tokens hold 9.007e7 units). */
+#define RISK_AMOUNT_DECIMALS_CAP 8
+/** Largest position, in lots (2^53): every whole count of lots is a double. */
+#define RISK_LOTS_MAX 9007199254740992.0
+/** Largest notional bound, deduction or limit in a settle asset or V (tier caps, cum, max_notional, min_notional). */
+#define RISK_NOTIONAL_MAX 1e30
+/** Largest leverage (user setting or a tier's maximum). */
+#define RISK_LEVERAGE_MAX 1e6
+/** Smallest non-zero maintenance margin rate of a tier. */
+#define RISK_MMR_MIN 1e-8
+/** Largest volatility-scaling factor (min_factor, max_factor; the smallest is its reciprocal). */
+#define RISK_SCALING_FACTOR_MAX 1e6
+/** Largest annualised volatility accepted as a parameter (10,000 %). */
+#define RISK_VOL_ANNUAL_MAX 100.0
+/** Largest |log return| (two prices in the domain are at most ln(1e24) = 55.3 apart). */
+#define RISK_LOG_RETURN_MAX 64.0
+/** Largest variance per period (::RISK_LOG_RETURN_MAX squared). */
+#define RISK_VARIANCE_MAX 4096.0
+/** Largest periods per year (one per second is 3.2e7). */
+#define RISK_PERIODS_PER_YEAR_MAX 1e9
+/** @} */
+
 RISK_END_DECLS
 
 /** @} */

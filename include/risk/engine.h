@@ -43,7 +43,7 @@ typedef struct risk_engine_options {
 
 /** @brief One quantity tier of an asset's collateral value ratio (Bybit's tiered CVR). */
 typedef struct risk_value_tier {
-    double up_to_qty; /**< Inclusive upper bound of the tier in asset units; INFINITY allowed on the last tier. */
+    double up_to_qty; /**< Inclusive upper bound of the tier in asset units, at most 2^53 quanta of the asset; INFINITY allowed on the last tier. */
     double ratio;     /**< Fraction of the value counted for quantity in this tier, in [0, 1]. */
 } risk_value_tier;
 
@@ -61,7 +61,7 @@ typedef struct risk_asset_spec {
     uint32_t version;        /**< ::RISK_ASSET_SPEC_VERSION. */
     uint32_t decimals;       /**< Decimals of the asset's quantum (USDT 6, BTC 8), at most 18. */
     const char *symbol;      /**< Unique symbol, 1..31 bytes, copied. */
-    double price;            /**< Price in the valuation asset, > 0. */
+    double price;            /**< Price in the valuation asset, in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX]. */
     double weight_init;      /**< Collateral weight for initial margin, default 1. */
     double weight_maint;     /**< Collateral weight for maintenance margin, default 1. */
     double liab_weight_init; /**< Liability weight for initial margin, default 1. */
@@ -80,10 +80,10 @@ typedef struct risk_asset_spec {
  * cum is derived, cum_t = cum_(t-1) + cap_(t-1) x (mmr_t - mmr_(t-1)), unless `cum_given`.
  */
 typedef struct risk_margin_tier {
-    double notional_cap; /**< Inclusive upper bound of notional in the settle asset; the last tier's is ignored (unbounded). */
-    double mmr;          /**< Maintenance margin rate in this tier, in [0, 1). */
-    double max_leverage; /**< Maximum leverage in this tier, >= 1. */
-    double cum;          /**< Maintenance deduction in the settle asset, used when cum_given is 1. */
+    double notional_cap; /**< Inclusive upper bound of notional in the settle asset, at most ::RISK_NOTIONAL_MAX (1e30); the last tier's is ignored (unbounded). */
+    double mmr;          /**< Maintenance margin rate in this tier: 0, or in [::RISK_MMR_MIN, 1). */
+    double max_leverage; /**< Maximum leverage in this tier, in [1, ::RISK_LEVERAGE_MAX]. */
+    double cum;          /**< Maintenance deduction in the settle asset, in [0, ::RISK_NOTIONAL_MAX], used when cum_given is 1. */
     uint32_t cum_given;  /**< 1: use @ref cum as published; 0: derive it. */
 } risk_margin_tier;
 
@@ -116,10 +116,10 @@ typedef struct risk_instrument_spec {
     uint32_t inverse;        /**< 0 linear, 1 inverse. */
     uint32_t mm_price;       /**< ::RISK_MM_PRICE_MARK or ::RISK_MM_PRICE_ENTRY. */
     int64_t expiry_unix_s;   /**< Futures: expiry in seconds since 1970-01-01 UTC, > 0; perpetuals: 0. */
-    double contract_size;    /**< Underlying units per contract (linear) or quote per contract (inverse), > 0. */
-    double lot_size;         /**< Quantity step in contracts, > 0. */
-    double tick_size;        /**< Price step in quote, > 0. */
-    double mark;             /**< Initial mark price in quote per underlying unit, > 0. */
+    double contract_size;    /**< Underlying units per contract (linear) or quote per contract (inverse), in [::RISK_SIZE_MIN, ::RISK_SIZE_MAX]. */
+    double lot_size;         /**< Quantity step in contracts, in [::RISK_SIZE_MIN, ::RISK_SIZE_MAX]. */
+    double tick_size;        /**< Price step in quote, in [::RISK_SIZE_MIN, ::RISK_SIZE_MAX]. */
+    double mark;             /**< Initial mark price in quote per underlying unit, as for risk_engine_set_mark(). */
     const risk_margin_tier *tiers; /**< Margin schedule (copied), caps strictly increasing. */
     size_t n_tiers;          /**< Number of tiers, 1..64. */
 } risk_instrument_spec;
@@ -166,9 +166,9 @@ RISK_API void risk_engine_free(risk_engine *engine);
  * @retval RISK_OK Registered.
  * @retval RISK_ENULL NULL engine or spec or symbol.
  * @retval RISK_EVERSION Unknown spec version.
- * @retval RISK_EINVAL Price, weight or decimals out of range; symbol empty or too long.
+ * @retval RISK_EINVAL Price (outside [::RISK_PRICE_MIN, ::RISK_PRICE_MAX]), weight or decimals out of range; symbol empty or too long.
  * @retval RISK_EDUPLICATE The symbol is taken.
- * @retval RISK_ETIERS Value tiers not increasing or a ratio outside [0, 1].
+ * @retval RISK_ETIERS Value tiers not increasing, a finite bound above 2^53 quanta, or a ratio outside [0, 1].
  * @retval RISK_ENOMEM Out of memory.
  * @par Thread safety
  * Mutates the engine.
@@ -183,10 +183,10 @@ RISK_API RISK_NODISCARD int risk_engine_add_asset(risk_engine *engine, const ris
  * @retval RISK_OK Registered.
  * @retval RISK_ENULL NULL engine, spec, symbol or tiers.
  * @retval RISK_EVERSION Unknown spec version.
- * @retval RISK_EINVAL Sizes, mark, kind, expiry or flags out of range; inverse not settled in its underlying; linear settled in its underlying.
+ * @retval RISK_EINVAL Sizes (outside [::RISK_SIZE_MIN, ::RISK_SIZE_MAX]), mark (as for risk_engine_set_mark()), kind, expiry or flags out of range; inverse not settled in its underlying; linear settled in its underlying.
  * @retval RISK_ENOTFOUND Unknown underlying or settle asset.
  * @retval RISK_EDUPLICATE The symbol is taken.
- * @retval RISK_ETIERS Caps not strictly increasing, mmr outside [0, 1), max leverage < 1, max leverage rising with size, or a given cum negative.
+ * @retval RISK_ETIERS Caps not strictly increasing or above ::RISK_NOTIONAL_MAX, mmr outside {0} and [::RISK_MMR_MIN, 1), max leverage outside [1, ::RISK_LEVERAGE_MAX] or rising with size, or a given cum outside [0, ::RISK_NOTIONAL_MAX].
  * @retval RISK_ENOMEM Out of memory.
  * @par Thread safety
  * Mutates the engine.
@@ -224,11 +224,11 @@ RISK_API RISK_NODISCARD int risk_engine_set_margin_call_health(risk_engine *engi
  * @brief Sets an asset's price in the valuation asset.
  * @param[in] engine The engine.
  * @param[in] asset Asset id.
- * @param[in] price Price, finite and > 0; the valuation asset accepts only 1.
+ * @param[in] price Price in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX] (1e-12 to 1e12); the valuation asset accepts only 1.
  * @retval RISK_OK Set.
  * @retval RISK_ENULL NULL engine.
  * @retval RISK_ENOTFOUND Unknown asset.
- * @retval RISK_EINVAL Price not finite or not positive, or not 1 for the valuation asset.
+ * @retval RISK_EINVAL Price outside [::RISK_PRICE_MIN, ::RISK_PRICE_MAX] or NaN, or not 1 for the valuation asset.
  * @par Thread safety
  * Mutates the engine.
  */
@@ -253,11 +253,11 @@ RISK_API RISK_NODISCARD int risk_engine_set_asset_prices(risk_engine *engine, co
  * @brief Sets an instrument's mark price (need not be on the tick).
  * @param[in] engine The engine.
  * @param[in] instrument Instrument id.
- * @param[in] mark Mark price in quote per underlying unit, finite and > 0.
+ * @param[in] mark Mark price in quote per underlying unit, in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], at least one tick and at most 2^52 ticks.
  * @retval RISK_OK Set.
  * @retval RISK_ENULL NULL engine.
  * @retval RISK_ENOTFOUND Unknown instrument.
- * @retval RISK_EINVAL Mark not finite or not positive.
+ * @retval RISK_EINVAL Mark outside [::RISK_PRICE_MIN, ::RISK_PRICE_MAX] or NaN, below one tick or above 2^52 ticks.
  * @par Thread safety
  * Mutates the engine.
  */
@@ -392,6 +392,64 @@ RISK_API RISK_NODISCARD int risk_engine_valuation_asset(const risk_engine *engin
  * Reads the engine.
  */
 RISK_API RISK_NODISCARD int risk_engine_account_count(const risk_engine *engine, size_t *out);
+
+/**
+ * @brief Number of assets registered (ids 0 .. count-1).
+ * @param[in] engine The engine.
+ * @param[out] out The count.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL A NULL argument.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_asset_count(const risk_engine *engine, size_t *out);
+
+/**
+ * @brief Number of instruments registered (ids 0 .. count-1).
+ * @param[in] engine The engine.
+ * @param[out] out The count.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL A NULL argument.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_instrument_count(const risk_engine *engine, size_t *out);
+
+/**
+ * @brief An asset as registered, with its current price: what risk_engine_add_asset() would
+ *        need to register it again (for an engine restored from a snapshot, whose registry the
+ *        caller did not build).
+ * @param[in] engine The engine.
+ * @param[in] asset Asset id.
+ * @param[in,out] out Its `version` set by the caller to ::RISK_ASSET_SPEC_VERSION; on success
+ *             every field is written. `symbol` and `value_tiers` point into the engine (borrowed:
+ *             valid until the engine is freed).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL A NULL argument.
+ * @retval RISK_EVERSION Unknown spec version.
+ * @retval RISK_ENOTFOUND Unknown asset.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_asset_spec(const risk_engine *engine, uint32_t asset, risk_asset_spec *out);
+
+/**
+ * @brief An instrument as registered, with its current mark and its base (unscaled) margin
+ *        schedule, cum filled in and the last cap infinite.
+ * @param[in] engine The engine.
+ * @param[in] instrument Instrument id.
+ * @param[in,out] out Its `version` set by the caller to ::RISK_INSTRUMENT_SPEC_VERSION; on
+ *             success every field is written. `symbol` and `tiers` point into the engine
+ *             (borrowed: valid until the engine is freed or the instrument's scaling changes).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL A NULL argument.
+ * @retval RISK_EVERSION Unknown spec version.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_instrument_spec(const risk_engine *engine, uint32_t instrument,
+                                                        risk_instrument_spec *out);
 
 /**
  * @brief Bytes the engine currently holds through its allocator (registry, accounts, positions).

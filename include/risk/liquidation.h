@@ -74,7 +74,7 @@ typedef struct risk_liquidation_policy {
     double full_close_health;  /**< Health factor below which the close factor is 1, in [0, 1]; default 0 (Aave: 0.95). */
     double bonus;              /**< Collateral bonus of a seize, >= 0 and < 1; default 0 (Aave: 0.05). */
     double protocol_share;     /**< Share of the bonus paid to the insurance fund, in [0, 1]; default 0 (Aave: 0.1). */
-    double min_notional;       /**< A reduction leaving less than this notional (settle asset) closes the position in full; >= 0, default 0. */
+    double min_notional;       /**< A reduction leaving less than this notional (settle asset) closes the position in full; in [0, ::RISK_NOTIONAL_MAX], default 0. */
     /* version 2 */
     uint32_t deficit;          /**< Engine's only: ::RISK_DEFICIT_REPORT (default) or ::RISK_DEFICIT_SOCIALIZE. */
     uint32_t has_backstop;     /**< Engine's only: 1 when @ref backstop_account takes over positions no ADL counterparty takes; default 0. */
@@ -300,7 +300,7 @@ RISK_API RISK_NODISCARD int risk_engine_instrument_liquidation_policy(const risk
  * @brief Adds to the insurance fund of an asset.
  * @param[in,out] engine The engine.
  * @param[in] asset Asset id.
- * @param[in] amount Amount in the asset, finite and >= 0.
+ * @param[in] amount Amount in the asset, >= 0; the fund after the deposit at most 2^53 quanta of the asset (::RISK_AMOUNT_QUANTA_MAX).
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL engine.
  * @retval RISK_ENOTFOUND Unknown asset.

@@ -38,7 +38,7 @@ RISK_API RISK_NODISCARD int risk_engine_instrument_tiers(const risk_engine *engi
  * @brief IM and MM of a notional under an instrument's schedule.
  * @param[in] engine The engine.
  * @param[in] instrument Instrument id.
- * @param[in] notional Notional in the settle asset, finite and >= 0.
+ * @param[in] notional Notional in the settle asset, in [0, ::RISK_NOTIONAL_MAX].
  * @param[in] leverage User leverage (>= 1 and <= the schedule's maximum), or 0 for the tier's maximum.
  * @param[out] im_out Initial margin, notional / min(leverage, tier max leverage); may be NULL.
  * @param[out] mm_out Maintenance margin, notional x mmr - cum; may be NULL.
@@ -105,15 +105,15 @@ RISK_API RISK_NODISCARD int risk_engine_instrument_margin(const risk_engine *eng
 typedef struct risk_margin_scaling {
     uint32_t version;            /**< ::RISK_MARGIN_SCALING_VERSION. */
     uint32_t mode;               /**< ::RISK_SCALING_OFF, ::RISK_SCALING_TIERS or ::RISK_SCALING_VAR. */
-    double reference_vol_annual; /**< TIERS: annualised volatility the schedule is calibrated at, finite and > 0 (0.6 = 60 %). */
-    double min_factor;           /**< Lowest factor, finite and > 0; default 1 (never below the calibrated schedule). */
-    double max_factor;           /**< Highest factor, finite and >= min_factor; default 4. */
-    double z;                    /**< VAR: quantile multiplier, finite and > 0; default 2.326 (one-sided 99 %). */
-    double horizon_days;         /**< VAR: margin period of risk in days, finite and > 0; default 1. */
-    double days_per_year;        /**< VAR: days in the volatility's year, finite and > 0; default 365 (crypto trades every day). */
-    double buffer;               /**< (a) Buffer on the margin: 0 (off) or finite and >= 0.25. */
+    double reference_vol_annual; /**< TIERS: annualised volatility the schedule is calibrated at, in [1e-4, ::RISK_VOL_ANNUAL_MAX] (0.6 = 60 %). */
+    double min_factor;           /**< Lowest factor, in [1 / ::RISK_SCALING_FACTOR_MAX, ::RISK_SCALING_FACTOR_MAX] (1e-6 to 1e6); default 1 (never below the calibrated schedule). */
+    double max_factor;           /**< Highest factor, >= min_factor and <= ::RISK_SCALING_FACTOR_MAX; default 4. */
+    double z;                    /**< VAR: quantile multiplier, in [0.001, 100]; default 2.326 (one-sided 99 %). */
+    double horizon_days;         /**< VAR: margin period of risk in days, in [1e-6, 3660]; default 1. */
+    double days_per_year;        /**< VAR: days in the volatility's year, in [1, 366]; default 365 (crypto trades every day). */
+    double buffer;               /**< (a) Buffer on the margin: 0 (off) or in [0.25, ::RISK_SCALING_FACTOR_MAX]. */
     double stress_weight;        /**< (b) Weight of the stressed volatility: 0 (off) or in [0.25, 1]. */
-    double max_daily_change;     /**< (d) Largest relative move of the factor per day: 0 (off) or finite and > 0. */
+    double max_daily_change;     /**< (d) Largest relative move of the factor per day: 0 (off) or in (0, ::RISK_SCALING_FACTOR_MAX]. */
     uint32_t vol_floor;          /**< (c) 1: the volatility is floored at the underlying's long-run volatility; 0: off. */
     uint32_t reserved;           /**< 0. */
 } risk_margin_scaling;
@@ -293,7 +293,7 @@ RISK_API RISK_NODISCARD int risk_engine_set_asset_vol_params(risk_engine *engine
  * instruments on the asset are rescaled under the rate cap.
  * @param[in] engine The engine.
  * @param[in] asset Asset id.
- * @param[in] vol_annual Annualised volatility, finite and >= 0 (0.6 = 60 %).
+ * @param[in] vol_annual Annualised volatility, in [0, ::RISK_VOL_ANNUAL_MAX] (0.6 = 60 %).
  * @param[in] time_s Time stamp in seconds, not before the asset's last one.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL engine.
@@ -311,7 +311,7 @@ RISK_API RISK_NODISCARD int risk_engine_set_asset_vol(risk_engine *engine, uint3
  *        rescales the instruments on it under the rate cap.
  * @param[in] engine The engine.
  * @param[in] asset Asset id.
- * @param[in] log_return r = ln(P_t / P_(t-1)) over one period of the asset's parameters, finite.
+ * @param[in] log_return r = ln(P_t / P_(t-1)) over one period of the asset's parameters, |r| <= ::RISK_LOG_RETURN_MAX.
  * @param[in] time_s Time stamp in seconds, not before the asset's last one.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL engine.
@@ -329,7 +329,7 @@ RISK_API RISK_NODISCARD int risk_engine_feed_asset_return(risk_engine *engine, u
  *        later one feeds the log return from the previous one as risk_engine_feed_asset_return().
  * @param[in] engine The engine.
  * @param[in] asset Asset id.
- * @param[in] price Price, finite and > 0 (any unit, the same for every price fed).
+ * @param[in] price Price in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX] (any unit, the same for every price fed).
  * @param[in] time_s Time stamp in seconds, not before the asset's last one.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL engine.
@@ -348,7 +348,7 @@ RISK_API RISK_NODISCARD int risk_engine_feed_asset_price(risk_engine *engine, ui
  *        (under a rate cap: lowered at once, raised only by later stamped updates).
  * @param[in] engine The engine.
  * @param[in] asset Asset id.
- * @param[in] vol_annual Annualised volatility, finite and > 0; 0 for the highest observed.
+ * @param[in] vol_annual Annualised volatility, in (0, ::RISK_VOL_ANNUAL_MAX]; 0 for the highest observed.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL engine.
  * @retval RISK_ENOTFOUND Unknown asset.
@@ -367,7 +367,7 @@ RISK_API RISK_NODISCARD int risk_engine_set_asset_stressed_vol(risk_engine *engi
  *        stamped updates).
  * @param[in] engine The engine.
  * @param[in] asset Asset id.
- * @param[in] vol_annual Annualised volatility, finite and > 0; 0 for the estimate from fed returns.
+ * @param[in] vol_annual Annualised volatility, in (0, ::RISK_VOL_ANNUAL_MAX]; 0 for the estimate from fed returns.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL engine.
  * @retval RISK_ENOTFOUND Unknown asset.

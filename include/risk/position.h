@@ -24,11 +24,11 @@ RISK_BEGIN_DECLS
  * the remainder opens at @p price. A hedge leg may not cross zero. Reaching exactly zero closes
  * the position: the handle is freed and any isolated margin returns to the basket.
  * @param[in] position The position.
- * @param[in] qty_delta_contracts Signed contracts (buy > 0), non-zero whole lots.
- * @param[in] price_quote Fill price, finite, > 0, on the instrument's tick.
+ * @param[in] qty_delta_contracts Signed contracts (buy > 0), whole lots, 1 to 2^53 lots in magnitude; the position after the fill at most 2^53 lots.
+ * @param[in] price_quote Fill price, in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], on the instrument's tick and at least one tick.
  * @retval RISK_OK Applied.
  * @retval RISK_ENULL NULL position.
- * @retval RISK_EINVAL Zero, NaN or infinite input, price <= 0.
+ * @retval RISK_EINVAL Zero, NaN or infinite input; price outside the price domain or an entry below one tick; a position, settle balance or isolated margin after the fill outside the domain (2^53 lots, 2^53 quanta).
  * @retval RISK_ELOT qty not whole lots.
  * @retval RISK_ETICK price off the tick.
  * @retval RISK_ESTATE A hedge leg would cross zero.
@@ -41,10 +41,10 @@ RISK_API RISK_NODISCARD int risk_position_adjust(risk_position *position, double
 /**
  * @brief Closes a position at @p price: realises its PnL and frees the handle.
  * @param[in] position The position.
- * @param[in] price_quote Fill price, finite, > 0, on the tick.
+ * @param[in] price_quote Fill price, in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], on the tick and at least one tick.
  * @retval RISK_OK Closed (the handle is gone).
  * @retval RISK_ENULL NULL position.
- * @retval RISK_EINVAL Bad price.
+ * @retval RISK_EINVAL Price outside the price domain; the settle balance after the realised PnL above 2^53 quanta.
  * @retval RISK_ETICK price off the tick.
  * @retval RISK_ENOMEM Out of memory.
  * @par Thread safety
@@ -55,10 +55,10 @@ RISK_API RISK_NODISCARD int risk_position_close(risk_position *position, double 
 /**
  * @brief Sets an isolated position's margin (in the settle asset), moving the difference from or to the basket.
  * @param[in] position The position.
- * @param[in] margin New isolated margin, finite and >= 0.
+ * @param[in] margin New isolated margin in the settle asset, >= 0 and at most 2^53 quanta of it; the settle balance after paying the difference must stay within 2^53 quanta too.
  * @retval RISK_OK Set.
  * @retval RISK_ENULL NULL position.
- * @retval RISK_EINVAL Bad value.
+ * @retval RISK_EINVAL Negative, not finite or above 2^53 quanta; or the settle balance after the move above 2^53 quanta in magnitude.
  * @retval RISK_ESTATE The position is cross.
  * @retval RISK_ENOMEM Out of memory.
  * @par Thread safety

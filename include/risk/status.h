@@ -45,12 +45,16 @@ RISK_BEGIN_DECLS
 #define RISK_EENGINE 12
 /** A fill would leave a position above its instrument's maximum notional (risk_engine_set_instrument_fees()). */
 #define RISK_ELIMIT 13
+/** A snapshot is truncated, fails its checksum or is not a snapshot. */
+#define RISK_ECORRUPT 14
 /** A price needed by the calculation is missing or not positive. */
 #define RISK_ENOPRICE 100
 /** Memory allocation failed. */
 #define RISK_ENOMEM 200
 /** A worker thread could not be started. */
 #define RISK_ETHREAD 201
+/** A file could not be opened, read, written, synced or renamed (the message names the errno). */
+#define RISK_EIO 202
 /** An internal invariant failed: a bug in librisk. */
 #define RISK_EINTERNAL 900
 

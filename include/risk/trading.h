@@ -45,7 +45,7 @@ typedef struct risk_instrument_fees {
     uint32_t liquidation_price_with_fee; /**< 1: liquidation and bankruptcy prices include the taker fee of closing at that price (Bybit, Gate, OKX); 0 (default): they do not (Binance). */
     double maker_fee;                    /**< Maker fee rate, in [0, 0.1]; default 0. */
     double taker_fee;                    /**< Taker fee rate, in [0, 0.1]; default 0. */
-    double max_notional;                 /**< Largest position margin notional (the notional the tiers are chosen by, in the settle asset), > 0; 0 (default) or INFINITY for no limit (read back as 0). */
+    double max_notional;                 /**< Largest position margin notional (the notional the tiers are chosen by, in the settle asset), in (0, ::RISK_NOTIONAL_MAX]; 0 (default) or INFINITY for no limit (read back as 0). */
 } risk_instrument_fees;
 
 /** Default terms: no fees, prices without fees, no size limit. */
@@ -103,8 +103,8 @@ RISK_API RISK_NODISCARD int risk_engine_instrument_fees(const risk_engine *engin
  * @param[in] engine The engine.
  * @param[in] instrument Instrument id.
  * @param[in] liquidity ::RISK_FEE_TAKER or ::RISK_FEE_MAKER.
- * @param[in] qty_contracts Filled contracts, finite (the sign is ignored).
- * @param[in] price_quote Fill price in quote, finite and > 0.
+ * @param[in] qty_contracts Filled contracts, at most 2^53 lots in magnitude (the sign is ignored).
+ * @param[in] price_quote Fill price in quote, in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX].
  * @param[out] fee_out The fee in the settle asset, >= 0; written only on success.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL engine or fee_out.

@@ -25,8 +25,11 @@
  *
  * @par Errors
  * These functions have no engine, so there is no error message: the status says it all.
- * ::RISK_ENULL for a NULL pointer; ::RISK_EINVAL for a NaN or infinite input, a non-positive
- * price, a bar with high < low or open/close outside [low, high], a window < 2 or longer than
+ * ::RISK_ENULL for a NULL pointer; ::RISK_EINVAL for a NaN or infinite input, or one outside the
+ * input domain (docs/errors.md "Input domain"): a price outside [::RISK_PRICE_MIN, ::RISK_PRICE_MAX]
+ * (so closes of {100, 5e-324, 100} are refused, not turned into an infinite return), a log return
+ * above ::RISK_LOG_RETURN_MAX in magnitude, a variance above ::RISK_VARIANCE_MAX, periods per year
+ * above ::RISK_PERIODS_PER_YEAR_MAX; a bar with high < low or open/close outside [low, high], a window < 2 or longer than
  * the data, lambda outside (0, 1), periods_per_year <= 0; ::RISK_EVERSION for a state or struct
  * of unknown version. A failed call leaves its outputs and states untouched.
  *
@@ -47,6 +50,10 @@ RISK_BEGIN_DECLS
 #define RISK_VOL_PERIODS_HOURLY 8760.0
 /** RiskMetrics' decay factor for daily data (RiskMetrics Technical Document, 1996, section 5.3.2). */
 #define RISK_VOL_EWMA_LAMBDA_DEFAULT 0.94
+/** risk_vol_garch_fit() keeps alpha + beta <= 1 - this margin, so that its result is always
+ *  accepted by risk_vol_garch_init() and risk_vol_garch_loglik() and the long-run variance
+ *  omega / (1 - alpha - beta) is finite (at most 1e6 x omega). */
+#define RISK_VOL_GARCH_PERSISTENCE_MARGIN 1e-6
 
 /* ---------------------------------------------------------------- EWMA (RiskMetrics) */
 
@@ -76,11 +83,11 @@ typedef struct risk_vol_ewma_state {
  * @brief Sets up an EWMA state.
  * @param[out] out The state; every field is written.
  * @param[in] lambda Decay factor in (0, 1); ::RISK_VOL_EWMA_LAMBDA_DEFAULT is RiskMetrics' daily value.
- * @param[in] seed_variance Per-period variance s2_0, finite and >= 0; 0 seeds with the first
+ * @param[in] seed_variance Per-period variance s2_0, in [0, ::RISK_VARIANCE_MAX]; 0 seeds with the first
  *            squared return (s2_1 = r_1^2).
  * @retval RISK_OK Done.
  * @retval RISK_ENULL @p out is NULL.
- * @retval RISK_EINVAL @p lambda outside (0, 1), or @p seed_variance negative, NaN or infinite.
+ * @retval RISK_EINVAL @p lambda outside (0, 1), or @p seed_variance negative, NaN or above ::RISK_VARIANCE_MAX.
  * @par Thread safety
  * Writes @p out only.
  */
@@ -89,11 +96,11 @@ RISK_API RISK_NODISCARD int risk_vol_ewma_init(risk_vol_ewma_state *out, double 
 /**
  * @brief Folds one log return into an EWMA state: s2 = lambda s2 + (1 - lambda) r^2.
  * @param[in,out] state The state.
- * @param[in] log_return r = ln(P_t / P_(t-1)), finite.
+ * @param[in] log_return r = ln(P_t / P_(t-1)), |r| <= ::RISK_LOG_RETURN_MAX.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL @p state is NULL.
  * @retval RISK_EVERSION Unknown state version.
- * @retval RISK_EINVAL @p log_return is NaN or infinite.
+ * @retval RISK_EINVAL @p log_return NaN or above ::RISK_LOG_RETURN_MAX in magnitude.
  * @par Thread safety
  * Writes @p state only.
  */
@@ -103,11 +110,11 @@ RISK_API RISK_NODISCARD int risk_vol_ewma_update(risk_vol_ewma_state *state, dou
  * @brief Folds one price into an EWMA state: the first price only primes, each later one folds
  *        in the log return from the previous price.
  * @param[in,out] state The state.
- * @param[in] price Price, finite and > 0.
+ * @param[in] price Price in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX].
  * @retval RISK_OK Done.
  * @retval RISK_ENULL @p state is NULL.
  * @retval RISK_EVERSION Unknown state version.
- * @retval RISK_EINVAL @p price is not positive, or NaN or infinite.
+ * @retval RISK_EINVAL @p price outside [::RISK_PRICE_MIN, ::RISK_PRICE_MAX] or NaN.
  * @par Thread safety
  * Writes @p state only.
  */
@@ -129,12 +136,12 @@ RISK_API RISK_NODISCARD int risk_vol_ewma_variance(const risk_vol_ewma_state *st
 /**
  * @brief Current EWMA volatility, annualised: sqrt(s2_t x periods_per_year).
  * @param[in] state The state.
- * @param[in] periods_per_year Periods (rows) per year, finite and > 0 (365 daily, 8,760 hourly).
+ * @param[in] periods_per_year Periods (rows) per year, in (0, ::RISK_PERIODS_PER_YEAR_MAX] (365 daily, 8,760 hourly).
  * @param[out] vol_out Annualised volatility, a fraction (0.6 = 60%).
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL argument.
  * @retval RISK_EVERSION Unknown state version.
- * @retval RISK_EINVAL @p periods_per_year not finite or <= 0.
+ * @retval RISK_EINVAL @p periods_per_year <= 0, NaN or above ::RISK_PERIODS_PER_YEAR_MAX.
  * @retval RISK_ESTATE No value yet: no seed and no return folded in.
  * @par Thread safety
  * Reads @p state only.
@@ -148,14 +155,14 @@ RISK_API RISK_NODISCARD int risk_vol_ewma_vol_annual(const risk_vol_ewma_state *
  * out[0] is NaN (no return); out[t] = sqrt(s2_t x periods_per_year) for t >= 1, where s2_t is
  * the state of risk_vol_ewma_update() after the returns r_1..r_t (bitwise the same numbers).
  * @param[out] out @p n values.
- * @param[in] close @p n closes, finite and > 0.
+ * @param[in] close @p n closes, each in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX].
  * @param[in] n Number of rows (0 does nothing).
  * @param[in] lambda Decay factor in (0, 1).
- * @param[in] seed_variance s2_0 per period, finite and >= 0; 0 seeds with r_1^2.
- * @param[in] periods_per_year Rows per year, finite and > 0.
+ * @param[in] seed_variance s2_0 per period, in [0, ::RISK_VARIANCE_MAX]; 0 seeds with r_1^2.
+ * @param[in] periods_per_year Rows per year, in (0, ::RISK_PERIODS_PER_YEAR_MAX].
  * @retval RISK_OK Done.
  * @retval RISK_ENULL @p out or @p close is NULL while @p n > 0.
- * @retval RISK_EINVAL A close not positive or not finite, or a parameter out of range.
+ * @retval RISK_EINVAL A close outside [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], or a parameter out of range.
  * @par Thread safety
  * Reentrant.
  */
@@ -167,11 +174,11 @@ RISK_API RISK_NODISCARD int risk_vol_ewma(double *out, const double *close, size
 /**
  * @brief Log returns of a series of closes: out[0] = NaN, out[t] = ln(close[t] / close[t-1]).
  * @param[out] out @p n values (may be @p close itself: the update runs backwards in place).
- * @param[in] close @p n closes, finite and > 0.
+ * @param[in] close @p n closes, each in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX].
  * @param[in] n Number of rows (0 does nothing).
  * @retval RISK_OK Done.
  * @retval RISK_ENULL @p out or @p close is NULL while @p n > 0.
- * @retval RISK_EINVAL A close not positive or not finite.
+ * @retval RISK_EINVAL A close outside [::RISK_PRICE_MIN, ::RISK_PRICE_MAX].
  * @par Thread safety
  * Reentrant.
  */
@@ -184,13 +191,13 @@ RISK_API RISK_NODISCARD int risk_vol_log_returns(double *out, const double *clos
  * the @p window returns r_(t-window+1)..r_t, times sqrt(periods_per_year): rows 0..window-1
  * are NaN.
  * @param[out] out @p n values.
- * @param[in] close @p n closes, finite and > 0.
+ * @param[in] close @p n closes, each in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX].
  * @param[in] n Number of rows, > @p window.
  * @param[in] window Returns per window, >= 2.
- * @param[in] periods_per_year Rows per year, finite and > 0.
+ * @param[in] periods_per_year Rows per year, in (0, ::RISK_PERIODS_PER_YEAR_MAX].
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL array.
- * @retval RISK_EINVAL A close not positive or not finite, @p window < 2 or >= @p n, or
+ * @retval RISK_EINVAL A close outside [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], @p window < 2 or >= @p n, or
  *         @p periods_per_year out of range.
  * @par Thread safety
  * Reentrant.
@@ -240,11 +247,11 @@ RISK_API RISK_NODISCARD int risk_vol_realized_init(risk_vol_realized_state *out,
 /**
  * @brief Folds one log return into a realised-variance state (the oldest leaves a full window).
  * @param[in,out] state The state.
- * @param[in] log_return Finite.
+ * @param[in] log_return |r| <= ::RISK_LOG_RETURN_MAX.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL @p state is NULL.
  * @retval RISK_EVERSION Unknown state version.
- * @retval RISK_EINVAL @p log_return NaN or infinite.
+ * @retval RISK_EINVAL @p log_return NaN or above ::RISK_LOG_RETURN_MAX in magnitude.
  * @par Thread safety
  * Writes @p state and its ring only.
  */
@@ -253,11 +260,11 @@ RISK_API RISK_NODISCARD int risk_vol_realized_update(risk_vol_realized_state *st
 /**
  * @brief Folds one price into a realised-variance state: the first only primes.
  * @param[in,out] state The state.
- * @param[in] price Finite and > 0.
+ * @param[in] price In [::RISK_PRICE_MIN, ::RISK_PRICE_MAX].
  * @retval RISK_OK Done.
  * @retval RISK_ENULL @p state is NULL.
  * @retval RISK_EVERSION Unknown state version.
- * @retval RISK_EINVAL @p price not positive or not finite.
+ * @retval RISK_EINVAL @p price outside [::RISK_PRICE_MIN, ::RISK_PRICE_MAX] or NaN.
  * @par Thread safety
  * Writes @p state and its ring only.
  */
@@ -279,7 +286,7 @@ RISK_API RISK_NODISCARD int risk_vol_realized_variance(const risk_vol_realized_s
 /**
  * @brief Realised volatility, annualised: sqrt(variance x periods_per_year).
  * @param[in] state The state.
- * @param[in] periods_per_year Rows per year, finite and > 0.
+ * @param[in] periods_per_year Rows per year, in (0, ::RISK_PERIODS_PER_YEAR_MAX].
  * @param[out] vol_out Annualised volatility, a fraction.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL argument.
@@ -318,10 +325,10 @@ typedef struct risk_vol_garch_state {
 /**
  * @brief Sets up a GARCH(1,1) state.
  * @param[out] out The state; every field is written.
- * @param[in] omega Constant, finite and > 0 (per-period variance).
+ * @param[in] omega Constant, in (0, ::RISK_VARIANCE_MAX] (per-period variance).
  * @param[in] alpha Weight of the last squared return, finite and >= 0.
  * @param[in] beta Weight of the last variance, finite and >= 0, with alpha + beta < 1.
- * @param[in] variance The variance of the next return, finite and > 0: a fit's variance_next,
+ * @param[in] variance The variance of the next return, in (0, ::RISK_VARIANCE_MAX]: a fit's variance_next,
  *            or the long-run variance omega / (1 - alpha - beta).
  * @retval RISK_OK Done.
  * @retval RISK_ENULL @p out is NULL.
@@ -335,11 +342,11 @@ RISK_API RISK_NODISCARD int risk_vol_garch_init(risk_vol_garch_state *out, doubl
 /**
  * @brief Folds one log return into a GARCH state: variance = omega + alpha r^2 + beta variance.
  * @param[in,out] state The state.
- * @param[in] log_return Finite.
+ * @param[in] log_return |r| <= ::RISK_LOG_RETURN_MAX.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL @p state is NULL.
  * @retval RISK_EVERSION Unknown state version.
- * @retval RISK_EINVAL @p log_return NaN or infinite.
+ * @retval RISK_EINVAL @p log_return NaN or above ::RISK_LOG_RETURN_MAX in magnitude.
  * @par Thread safety
  * Writes @p state only.
  */
@@ -348,11 +355,11 @@ RISK_API RISK_NODISCARD int risk_vol_garch_update(risk_vol_garch_state *state, d
 /**
  * @brief Folds one price into a GARCH state: the first only primes.
  * @param[in,out] state The state.
- * @param[in] price Finite and > 0.
+ * @param[in] price In [::RISK_PRICE_MIN, ::RISK_PRICE_MAX].
  * @retval RISK_OK Done.
  * @retval RISK_ENULL @p state is NULL.
  * @retval RISK_EVERSION Unknown state version.
- * @retval RISK_EINVAL @p price not positive or not finite.
+ * @retval RISK_EINVAL @p price outside [::RISK_PRICE_MIN, ::RISK_PRICE_MAX] or NaN.
  * @par Thread safety
  * Writes @p state only.
  */
@@ -373,7 +380,7 @@ RISK_API RISK_NODISCARD int risk_vol_garch_variance(const risk_vol_garch_state *
 /**
  * @brief The state's volatility of the next return, annualised: sqrt(s2_(t+1|t) x periods_per_year).
  * @param[in] state The state.
- * @param[in] periods_per_year Rows per year, finite and > 0.
+ * @param[in] periods_per_year Rows per year, in (0, ::RISK_PERIODS_PER_YEAR_MAX].
  * @param[out] vol_out Annualised volatility, a fraction.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL argument.
@@ -412,18 +419,18 @@ RISK_API RISK_NODISCARD int risk_vol_garch_forecast(double *variance_out, double
  * out[0] is NaN; out[t] = sqrt(s2_(t+1|t) x periods_per_year) for t >= 1, the variance after
  * folding in r_1..r_t from s2_1 = @p seed_variance (risk_vol_garch_update() gives the same bits).
  * @param[out] out @p n values.
- * @param[in] close @p n closes, finite and > 0.
+ * @param[in] close @p n closes, each in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX].
  * @param[in] n Number of rows, >= 2.
  * @param[in] omega Finite and > 0.
  * @param[in] alpha Finite and >= 0.
  * @param[in] beta Finite and >= 0, alpha + beta < 1.
- * @param[in] seed_variance s2_1, finite and >= 0; 0 for the mean of the squared returns
+ * @param[in] seed_variance s2_1, in [0, ::RISK_VARIANCE_MAX]; 0 for the mean of the squared returns
  *            (1/(n-1)) sum r_t^2, the start risk_vol_garch_fit() uses, so a fit's in-sample path
  *            (the long-run variance omega / (1 - alpha - beta) when every return is 0).
- * @param[in] periods_per_year Rows per year, finite and > 0.
+ * @param[in] periods_per_year Rows per year, in (0, ::RISK_PERIODS_PER_YEAR_MAX].
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL array.
- * @retval RISK_EINVAL A close not positive or not finite, @p n < 2, or a parameter out of range.
+ * @retval RISK_EINVAL A close outside [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], @p n < 2, or a parameter out of range.
  * @par Thread safety
  * Reentrant.
  */
@@ -436,14 +443,14 @@ RISK_API RISK_NODISCARD int risk_vol_garch(double *out, const double *close, siz
  * L = -1/2 sum_(t=1..n) [ln(2 pi) + ln s2_t + r_t^2 / s2_t], with s2_1 the mean of the squared
  * returns and s2_(t+1) = omega + alpha r_t^2 + beta s2_t: the function risk_vol_garch_fit() maximises.
  * @param[out] loglik_out The log-likelihood.
- * @param[in] returns @p n log returns, finite, not all zero.
+ * @param[in] returns @p n log returns, each at most ::RISK_LOG_RETURN_MAX in magnitude, not all zero.
  * @param[in] n Number of returns, >= 2.
  * @param[in] omega Finite and > 0.
  * @param[in] alpha Finite and >= 0.
  * @param[in] beta Finite and >= 0, alpha + beta < 1.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL pointer.
- * @retval RISK_EINVAL A return not finite, all returns zero, @p n < 2, or a parameter out of range.
+ * @retval RISK_EINVAL A return NaN or above ::RISK_LOG_RETURN_MAX in magnitude, all returns zero, @p n < 2, or a parameter out of range.
  * @par Thread safety
  * Reentrant.
  */
@@ -489,8 +496,8 @@ typedef struct risk_vol_garch_result {
     uint32_t iterations;      /**< Quasi-Newton iterations used. */
     size_t n;                 /**< Number of returns. */
     double omega;             /**< Constant, per-period variance. */
-    double alpha;             /**< ARCH weight. */
-    double beta;              /**< GARCH weight. */
+    double alpha;             /**< ARCH weight, >= 0. */
+    double beta;              /**< GARCH weight, >= 0; alpha + beta <= 1 - ::RISK_VOL_GARCH_PERSISTENCE_MARGIN. */
     double se_omega;          /**< Standard error of omega (plain). */
     double se_alpha;          /**< Standard error of alpha (plain). */
     double se_beta;           /**< Standard error of beta (plain). */
@@ -498,7 +505,7 @@ typedef struct risk_vol_garch_result {
     double se_robust_alpha;   /**< Standard error of alpha (sandwich). */
     double se_robust_beta;    /**< Standard error of beta (sandwich). */
     double log_likelihood;    /**< Gaussian log-likelihood at the optimum (risk_vol_garch_loglik()). */
-    double long_run_variance; /**< V_L = omega / (1 - alpha - beta), per period. */
+    double long_run_variance; /**< V_L = omega / (1 - alpha - beta), per period; finite. */
     double sample_variance;   /**< V = (1/n) sum r_t^2, also s2_1. */
     double variance_next;     /**< s2_(n+1|n): the variance of the return after the sample. */
 } risk_vol_garch_result;
@@ -513,15 +520,19 @@ typedef struct risk_vol_garch_result {
  * Maximises risk_vol_garch_loglik() with BFGS over unconstrained parameters: omega = V e^u,
  * alpha = e^a / (1 + e^a + e^b), beta = e^b / (1 + e^a + e^b), which keeps omega > 0,
  * alpha, beta > 0 and alpha + beta < 1; the gradient is exact (the recursion differentiated).
+ * In floating point e^a / D + e^b / D rounds to 1.0 once 1 / D underflows next to them, so the
+ * map is held to alpha + beta <= 1 - ::RISK_VOL_GARCH_PERSISTENCE_MARGIN (alpha and beta scaled
+ * down together) and omega to [1e-12 V, ::RISK_VARIANCE_MAX]: every fit is accepted by
+ * risk_vol_garch_init() and risk_vol_garch_loglik(), and its long-run variance is finite.
  * The best of a few starting points seeds the search. No allocation.
  * @param[out] out The fit; its version must be set (::RISK_VOL_GARCH_RESULT_INIT).
- * @param[in] returns @p n log returns (zero mean is assumed: subtract a mean first if it matters).
+ * @param[in] returns @p n log returns, each at most ::RISK_LOG_RETURN_MAX in magnitude (zero mean is assumed: subtract a mean first if it matters).
  * @param[in] n Number of returns, >= 10.
  * @param[in] options NULL for the defaults, or ::RISK_VOL_GARCH_OPTIONS_INIT then changed.
  * @retval RISK_OK Done (check converged).
  * @retval RISK_ENULL @p out or @p returns is NULL.
  * @retval RISK_EVERSION Unknown version of @p out or @p options.
- * @retval RISK_EINVAL A return not finite, all returns zero, @p n < 10, or an option out of range.
+ * @retval RISK_EINVAL A return NaN or above ::RISK_LOG_RETURN_MAX in magnitude, all returns zero, @p n < 10, or an option out of range.
  * @par Thread safety
  * Reentrant.
  */
@@ -536,11 +547,11 @@ RISK_API RISK_NODISCARD int risk_vol_garch_fit(risk_vol_garch_result *out, const
  * Per bar (ln(H/L))^2 / (4 ln 2); the value at row t is the mean over bars t-window+1..t, times
  * periods_per_year, square-rooted. Rows 0..window-2 are NaN.
  * @param[out] out @p n values.
- * @param[in] high @p n highs, finite and > 0.
- * @param[in] low @p n lows, finite, > 0 and <= high.
+ * @param[in] high @p n highs, in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX].
+ * @param[in] low @p n lows, in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX] and <= high.
  * @param[in] n Number of bars, >= @p window.
  * @param[in] window Bars per window, >= 2.
- * @param[in] periods_per_year Bars per year, finite and > 0.
+ * @param[in] periods_per_year Bars per year, in (0, ::RISK_PERIODS_PER_YEAR_MAX].
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL array.
  * @retval RISK_EINVAL A bad bar, @p window < 2 or > @p n, or @p periods_per_year out of range.
@@ -558,10 +569,10 @@ RISK_API RISK_NODISCARD int risk_vol_parkinson(double *out, const double *high, 
  * @param[in] open @p n opens.
  * @param[in] high @p n highs.
  * @param[in] low @p n lows.
- * @param[in] close @p n closes. Every price finite and > 0, low <= open, close <= high.
+ * @param[in] close @p n closes. Every price in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], low <= open, close <= high.
  * @param[in] n Number of bars, >= @p window.
  * @param[in] window Bars per window, >= 2.
- * @param[in] periods_per_year Bars per year, finite and > 0.
+ * @param[in] periods_per_year Bars per year, in (0, ::RISK_PERIODS_PER_YEAR_MAX].
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL array.
  * @retval RISK_EINVAL A bad bar, @p window < 2 or > @p n, or @p periods_per_year out of range.
@@ -580,10 +591,10 @@ RISK_API RISK_NODISCARD int risk_vol_garman_klass(double *out, const double *ope
  * @param[in] open @p n opens.
  * @param[in] high @p n highs.
  * @param[in] low @p n lows.
- * @param[in] close @p n closes. Every price finite and > 0, low <= open, close <= high.
+ * @param[in] close @p n closes. Every price in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], low <= open, close <= high.
  * @param[in] n Number of bars, >= @p window.
  * @param[in] window Bars per window, >= 2.
- * @param[in] periods_per_year Bars per year, finite and > 0.
+ * @param[in] periods_per_year Bars per year, in (0, ::RISK_PERIODS_PER_YEAR_MAX].
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL array.
  * @retval RISK_EINVAL A bad bar, @p window < 2 or > @p n, or @p periods_per_year out of range.
@@ -606,10 +617,10 @@ RISK_API RISK_NODISCARD int risk_vol_rogers_satchell(double *out, const double *
  * @param[in] open @p n opens.
  * @param[in] high @p n highs.
  * @param[in] low @p n lows.
- * @param[in] close @p n closes. Every price finite and > 0, low <= open, close <= high.
+ * @param[in] close @p n closes. Every price in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], low <= open, close <= high.
  * @param[in] n Number of bars, > @p window.
  * @param[in] window Bars per window, >= 2.
- * @param[in] periods_per_year Bars per year, finite and > 0.
+ * @param[in] periods_per_year Bars per year, in (0, ::RISK_PERIODS_PER_YEAR_MAX].
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL array.
  * @retval RISK_EINVAL A bad bar, @p window < 2 or >= @p n, or @p periods_per_year out of range.
@@ -675,7 +686,7 @@ RISK_API RISK_NODISCARD int risk_vol_range_init(risk_vol_range_state *out, uint3
  * @param[in] open Open.
  * @param[in] high High.
  * @param[in] low Low.
- * @param[in] close Close. Every price finite and > 0, low <= open, close <= high.
+ * @param[in] close Close. Every price in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], low <= open, close <= high.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL @p state is NULL.
  * @retval RISK_EVERSION Unknown state version.
@@ -702,7 +713,7 @@ RISK_API RISK_NODISCARD int risk_vol_range_variance(const risk_vol_range_state *
 /**
  * @brief Range-estimator volatility, annualised: sqrt(variance x periods_per_year).
  * @param[in] state The state.
- * @param[in] periods_per_year Bars per year, finite and > 0.
+ * @param[in] periods_per_year Bars per year, in (0, ::RISK_PERIODS_PER_YEAR_MAX].
  * @param[out] vol_out Annualised volatility, a fraction.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL argument.

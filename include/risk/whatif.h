@@ -43,8 +43,8 @@ typedef struct risk_order {
     uint32_t instrument; /**< Instrument id. */
     uint32_t side;       /**< ::RISK_ORDER_BUY or ::RISK_ORDER_SELL. */
     uint32_t leg;        /**< ::RISK_SIDE_BOTH in one-way mode; the hedge leg traded (::RISK_SIDE_LONG or ::RISK_SIDE_SHORT) in hedge mode. */
-    double qty;          /**< Contracts, finite, > 0, a whole number of lots. */
-    double price;        /**< Fill price in quote, finite, > 0 and on the tick; or 0 for the current mark (used as it is, even off the tick). */
+    double qty;          /**< Contracts, > 0, a whole number of lots, at least one lot; the position after the order at most 2^53 lots. */
+    double price;        /**< Fill price in quote, in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], on the tick and at least one tick; or 0 for the current mark (used as it is, even off the tick). */
 } risk_order;
 
 /** Initialiser for ::risk_order: a buy of nothing on no instrument (set instrument and qty). */
@@ -62,7 +62,7 @@ typedef struct risk_order {
  * @retval RISK_ENULL NULL argument.
  * @retval RISK_EVERSION Unknown order or summary version.
  * @retval RISK_ENOTFOUND Unknown instrument.
- * @retval RISK_EINVAL Unknown side; qty not finite or <= 0; price not finite or < 0; a new position past the account's limit.
+ * @retval RISK_EINVAL Unknown side; qty not finite or <= 0; price not finite, < 0 or outside the price domain; a position after the order above 2^53 lots; a new position past the account's limit.
  * @retval RISK_ELOT qty not a whole number of lots.
  * @retval RISK_ETICK price off the tick.
  * @retval RISK_ESTATE Leg does not fit the position mode, or a hedge leg would be reduced past zero (or reduced while absent).
@@ -92,12 +92,12 @@ RISK_API RISK_NODISCARD int risk_account_whatif(const risk_account *account, con
  * @param[in] instrument Instrument id.
  * @param[in] side ::RISK_ORDER_BUY or ::RISK_ORDER_SELL.
  * @param[in] leg ::RISK_SIDE_BOTH (one-way) or the hedge leg traded.
- * @param[in] price Fill price in quote (finite, > 0, on the tick), or 0 for the mark.
+ * @param[in] price Fill price in quote (in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], on the tick, at least one tick), or 0 for the mark.
  * @param[out] qty_out Contracts, a whole number of lots, >= 0, or INFINITY; written only on success.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL argument.
  * @retval RISK_ENOTFOUND Unknown instrument.
- * @retval RISK_EINVAL Unknown side; price not finite or < 0.
+ * @retval RISK_EINVAL Unknown side; price not finite, < 0 or outside the price domain.
  * @retval RISK_ETICK price off the tick.
  * @retval RISK_ESTATE Leg does not fit the position mode.
  * @retval RISK_ENOMEM Out of memory for the terms block (only accounts with more than 64

@@ -45,20 +45,37 @@ RISK_API int risk_account_new(risk_account **out, risk_engine *engine, uint64_t 
     return RISK_OK;
 }
 
+/* Frees what an account holds besides its positions' arena range and handles. */
+static void account_release(risk_account *account)
+{
+    risk_engine *e = account->engine;
+    risk__free(e, account->levs);
+    risk__free(e, account->errmsg);
+    risk__basket_release(&account->basket);
+    if (!account->in_block) /* else the struct stays in the block until the engine goes */
+        risk__free(e, account);
+}
+
+void risk__account_destroy(risk_account *account)
+{
+    for (uint32_t i = 0; i < account->n_pos; i++)
+        risk__free(account->engine, account->handles[i]);
+    account_release(account);
+}
+
 RISK_API void risk_account_free(risk_account *account)
 {
     if (!account)
         return;
     risk_engine *e = account->engine;
-    for (uint32_t i = 0; i < account->n_pos; i++)
+    uint32_t owned_by_engine = account->engine_owned; /* such an account holds no engine reference */
+    for (uint32_t i = 0; i < account->n_pos; i++) /* before the range goes: a freed range keeps a link in it */
         risk__free(e, account->handles[i]);
     risk__arena_release(e, &account->range);
-    risk__free(e, account->levs);
-    risk__free(e, account->errmsg);
-    risk__basket_release(&account->basket);
     risk__engine_detach_account(e, account);
-    risk__free(e, account);
-    risk__engine_release(e);
+    account_release(account);
+    if (!owned_by_engine)
+        risk__engine_release(e);
 }
 
 /* ------------------------------------------------------------ configuration */
@@ -246,8 +263,9 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: unknown margin mode %u", in->symbol, spec->margin_mode);
     if (!isfinite(spec->qty) || spec->qty == 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: qty must be finite and non-zero", in->symbol);
-    if (!isfinite(spec->entry) || spec->entry <= 0.0)
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: entry must be finite and > 0", in->symbol);
+    int rc = risk__check_instrument_price(e, &a->errmsg, in, "entry", spec->entry, 0);
+    if (rc)
+        return rc;
     if (a->position_mode == RISK_POSITION_HEDGE) {
         if (spec->side == RISK_SIDE_BOTH)
             return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: hedge mode needs side long or short", in->symbol);
@@ -257,15 +275,13 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
         return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: one-way mode takes side BOTH and a signed qty",
                           in->symbol);
     }
-    if (!risk__is_whole_multiple(spec->qty, in->lot_size))
-        return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %s is not a whole number of lots (lot %s)",
-                          in->symbol, RISK__NUM(spec->qty), RISK__NUM(in->lot_size));
-    if (!risk__lots_in_domain(spec->qty, in->lot_size))
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: qty %s is more than 2^53 lots of %s", in->symbol,
-                          RISK__NUM(spec->qty), RISK__NUM(in->lot_size));
+    if ((rc = risk__check_qty(e, &a->errmsg, in, "qty", spec->qty)))
+        return rc;
     uint32_t mode = spec->margin_mode == RISK_MARGIN_DEFAULT ? a->margin_mode : spec->margin_mode;
     if (!isfinite(spec->isolated_margin) || spec->isolated_margin < 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: isolated_margin must be finite and >= 0", in->symbol);
+    if ((rc = risk__check_amount(e, &a->errmsg, &e->assets[in->settle], "isolated_margin", spec->isolated_margin)))
+        return rc;
     if (mode == RISK_MARGIN_CROSS && spec->isolated_margin != 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: a cross position has no isolated_margin", in->symbol);
     if (risk__position_find(a, spec->instrument, spec->side) >= 0)
@@ -274,8 +290,7 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
     if (a->n_pos >= RISK__MAX_POSITIONS)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "an account holds at most %u positions",
                           RISK__MAX_POSITIONS);
-    int rc = risk__notional_limit_check(e, &a->errmsg, in, 0.0, spec->qty, spec->entry);
-    if (rc)
+    if ((rc = risk__notional_limit_check(e, &a->errmsg, in, 0.0, spec->qty, spec->entry)))
         return rc;
 
     risk_position *h = NULL;
@@ -326,13 +341,10 @@ static int fill_check(risk_account *a, const risk__instrument *in, double qty, d
     const risk_engine *e = a->engine;
     if (!isfinite(qty) || !isfinite(price) || price <= 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: fill qty and price must be finite, price > 0", in->symbol);
-    if (!risk__is_whole_multiple(qty, in->lot_size))
-        return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %s is not a whole number of lots (lot %s)",
-                          in->symbol, RISK__NUM(qty), RISK__NUM(in->lot_size));
-    if (!risk__is_whole_multiple(price, in->tick_size))
-        return risk__fail(e, &a->errmsg, RISK_ETICK, "%s: price %s is off the tick %s", in->symbol, RISK__NUM(price),
-                          RISK__NUM(in->tick_size));
-    return RISK_OK;
+    int rc = risk__check_qty(e, &a->errmsg, in, "qty", qty);
+    if (rc)
+        return rc;
+    return risk__check_instrument_price(e, &a->errmsg, in, "price", price, 1);
 }
 
 /* `defer`: a closing fill marks the slot closed (qty 0, RISK__PF_CLOSED) instead of removing
@@ -455,6 +467,31 @@ void risk__account_compact(risk_account *a)
     a->n_pos = w;
 }
 
+/* The balances a reducing fill posts to stay in the domain: the realised PnL goes to the settle
+ * balance (or the isolated margin, which returns to the wallet when the position closes). */
+static int posting_check(risk_account *a, uint32_t i, double delta, double price)
+{
+    const risk_engine *e = a->engine;
+    const risk__instrument *in = &e->instruments[a->inst[i]];
+    double q = a->qty[i];
+    if ((q > 0.0) == (delta > 0.0))
+        return RISK_OK;
+    double closed = fabs(delta) < fabs(q) ? fabs(delta) : fabs(q);
+    double pnl = risk__realised_pnl(in, q > 0.0 ? 1.0 : -1.0, closed, a->entry[i], price);
+    const risk__asset *settle = &e->assets[in->settle];
+    double wallet = risk__basket_amount(&a->basket, in->settle);
+    int rc;
+    if (a->pflags[i] & RISK__PF_ISOLATED) {
+        double margin = a->iso_margin[i] + pnl;
+        if ((rc = risk__check_amount(e, &a->errmsg, settle, "the isolated margin after the fill would be", margin)))
+            return rc;
+        if (fabs(delta) < fabs(q))
+            return RISK_OK;
+        return risk__check_amount(e, &a->errmsg, settle, "the settle balance after the fill would be", wallet + margin);
+    }
+    return risk__check_amount(e, &a->errmsg, settle, "the settle balance after the fill would be", wallet + pnl);
+}
+
 RISK_API int risk_position_adjust(risk_position *position, double qty_delta_contracts, double price_quote)
 {
     if (!position)
@@ -478,6 +515,8 @@ RISK_API int risk_position_adjust(risk_position *position, double qty_delta_cont
         if ((rc = risk__notional_limit_check(a->engine, &a->errmsg, in, q, next, entry)))
             return rc;
     }
+    if ((rc = posting_check(a, position->slot, qty_delta_contracts, price_quote)))
+        return rc;
     return risk__account_fill(a, position->slot, qty_delta_contracts, price_quote);
 }
 
@@ -489,7 +528,7 @@ RISK_API int risk_position_close(risk_position *position, double price_quote)
     const risk__instrument *in = &a->engine->instruments[a->inst[position->slot]];
     double q = a->qty[position->slot];
     int rc = fill_check(a, in, q, price_quote);
-    if (rc)
+    if (rc || (rc = posting_check(a, position->slot, -q, price_quote)))
         return rc;
     return risk__account_fill(a, position->slot, -q, price_quote);
 }
@@ -505,6 +544,14 @@ RISK_API int risk_position_set_isolated_margin(risk_position *position, double m
         return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: the position is cross", in->symbol);
     if (!isfinite(margin) || margin < 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: isolated margin must be finite and >= 0", in->symbol);
+    const risk__asset *settle = &e->assets[in->settle];
+    int rc = risk__check_amount(e, &a->errmsg, settle, "isolated margin", margin);
+    if (rc)
+        return rc;
+    /* the wallet pays the difference: refused like risk_basket_add_balance refuses the same sum */
+    double wallet = risk__basket_amount(&a->basket, in->settle) + (a->iso_margin[position->slot] - margin);
+    if ((rc = risk__check_amount(e, &a->errmsg, settle, "the settle balance after the move would be", wallet)))
+        return rc;
     if (risk__basket_reserve(&a->basket, in->settle))
         return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for the settle balance");
     risk__basket_add_unchecked(&a->basket, in->settle, a->iso_margin[position->slot] - margin);

@@ -1,5 +1,12 @@
 /* Allocation through the engine's hook, per-handle error messages, and rounding helpers. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* madvise */
+#endif
 #include "core/internal.h"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <float.h>
 #include <stdio.h>
@@ -81,3 +88,22 @@ double risk__round_to_step(double value, double step, int up)
     return risk__steps_to_value(risk__whole_against(n, up), step);
 }
 
+
+void risk__memory_hint(void *p, size_t n)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (!p || n < ((size_t)4 << 20))
+        return;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + n) & ~(huge - 1);
+    if (hi <= lo)
+        return;
+    (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#if defined(MADV_POPULATE_WRITE)
+    (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#endif
+#else
+    (void)p;
+    (void)n;
+#endif
+}

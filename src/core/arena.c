@@ -163,3 +163,16 @@ void risk__arena_destroy(risk_engine *e)
     e->bump = NULL;
     memset(e->free_ranges, 0, sizeof e->free_ranges);
 }
+
+int risk__arena_reserve(risk_engine *e, uint32_t slots)
+{
+    if (slots == 0)
+        return RISK_OK;
+    risk__pos_chunk *c = chunk_new(e, slots, 0);
+    if (!c)
+        return RISK_ENOMEM;
+    risk__memory_hint(c->qty, (size_t)slots * SLOT_BYTES);
+    retire_bump(e);
+    e->bump = c;
+    return RISK_OK;
+}

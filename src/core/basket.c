@@ -172,7 +172,7 @@ static int balance_check(risk_basket *b, uint32_t asset, double amount, const ch
     if (!isfinite(amount))
         return risk__fail(b->engine, &b->errmsg, RISK_EINVAL, "%s for %s must be finite", what,
                           b->engine->assets[asset].symbol);
-    return RISK_OK;
+    return risk__check_amount(b->engine, &b->errmsg, &b->engine->assets[asset], what, amount);
 }
 
 RISK_API int risk_basket_set_balance(risk_basket *basket, uint32_t asset, double amount)
@@ -202,10 +202,10 @@ RISK_API int risk_basket_add_balance(risk_basket *basket, uint32_t asset, double
     int rc = balance_check(basket, asset, delta, "delta");
     if (rc)
         return rc;
-    int i = basket_index(basket, asset);
-    if (i >= 0 && !isfinite(risk__basket_amount(basket, asset) + delta))
-        return risk__fail(basket->engine, &basket->errmsg, RISK_EINVAL, "balance of %s would overflow",
-                          basket->engine->assets[asset].symbol);
+    double sum = risk__basket_amount(basket, asset) + delta;
+    if ((rc = risk__check_amount(basket->engine, &basket->errmsg, &basket->engine->assets[asset],
+                                 "the balance after the delta would be", sum)))
+        return rc;
     if (risk__basket_reserve(basket, asset))
         return risk__fail(basket->engine, &basket->errmsg, RISK_ENOMEM, "out of memory for a balance");
     risk__basket_add_unchecked(basket, asset, delta);

@@ -41,6 +41,12 @@ RISK_API int risk_engine_new(risk_engine **out, const risk_engine_options *optio
 
 static void engine_destroy(risk_engine *e)
 {
+    /* The accounts still registered are those the engine owns (restored from a snapshot and
+     * never adopted): every other account holds a reference, so none is left by now. */
+    for (size_t s = 0; s < e->n_account_slots; s++)
+        if (e->accounts[s])
+            risk__account_destroy(e->accounts[s]);
+    risk__free(e, e->account_block);
     risk__scaling_destroy(e);
     risk__rates_destroy(e);
     for (uint32_t i = 0; i < e->n_assets; i++)
@@ -120,11 +126,6 @@ static int find_instrument(const risk_engine *e, const char *symbol, uint32_t *o
     return 0;
 }
 
-static int positive_finite(double x)
-{
-    return isfinite(x) && x > 0.0;
-}
-
 static int value_tiers_check(risk_engine *e, const risk_asset_spec *s)
 {
     if (s->n_value_tiers == 0)
@@ -135,12 +136,17 @@ static int value_tiers_check(risk_engine *e, const risk_asset_spec *s)
     if (s->n_value_tiers > RISK__MAX_TIERS)
         return risk__fail(e, &e->errmsg, RISK_ETIERS, "asset %s: more than %d value tiers", s->symbol,
                           RISK__MAX_TIERS);
+    risk__asset shape; /* for the amount bound, which depends on the decimals only */
+    shape.decimals = s->decimals;
     double prev = 0.0;
     for (size_t i = 0; i < s->n_value_tiers; i++) {
         const risk_value_tier *t = &s->value_tiers[i];
         if (isnan(t->up_to_qty) || !(t->up_to_qty > prev) || (isinf(t->up_to_qty) && i + 1 != s->n_value_tiers))
             return risk__fail(e, &e->errmsg, RISK_ETIERS,
                               "asset %s: value tier %zu up_to_qty must exceed the previous bound", s->symbol, i);
+        if (isfinite(t->up_to_qty) && !risk__amount_in_domain(&shape, t->up_to_qty))
+            return risk__fail(e, &e->errmsg, RISK_ETIERS, "asset %s: value tier %zu up_to_qty %s above %s (2^53 quanta)",
+                              s->symbol, i, RISK__NUM(t->up_to_qty), RISK__NUM(risk__amount_max(&shape)));
         if (!isfinite(t->ratio) || t->ratio < 0.0 || t->ratio > 1.0)
             return risk__fail(e, &e->errmsg, RISK_ETIERS, "asset %s: value tier %zu ratio must be in [0, 1]",
                               s->symbol, i);
@@ -167,8 +173,8 @@ RISK_API int risk_engine_add_asset(risk_engine *engine, const risk_asset_spec *s
         return risk__fail(e, &e->errmsg, RISK_EDUPLICATE, "asset %s is already registered", spec->symbol);
     if (spec->decimals > 18)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s: decimals %u above 18", spec->symbol, spec->decimals);
-    if (!positive_finite(spec->price))
-        return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s: price must be finite and > 0", spec->symbol);
+    if (!risk__price_in_domain(spec->price))
+        return risk__check_price(e, &e->errmsg, spec->symbol, "price", spec->price);
     if (!isfinite(spec->weight_init) || !isfinite(spec->weight_maint) || spec->weight_init < 0.0 ||
         spec->weight_init > spec->weight_maint || spec->weight_maint > 1.0)
         return risk__fail(e, &e->errmsg, RISK_EINVAL,
@@ -259,12 +265,16 @@ RISK_API int risk_engine_add_instrument(risk_engine *engine, const risk_instrume
     if (!spec->inverse && spec->settle == spec->underlying)
         return risk__fail(e, &e->errmsg, RISK_EINVAL,
                           "instrument %s: a linear contract settled in its own underlying is not supported", sym);
-    if (!positive_finite(spec->contract_size) || !positive_finite(spec->lot_size) ||
-        !positive_finite(spec->tick_size))
-        return risk__fail(e, &e->errmsg, RISK_EINVAL,
-                          "instrument %s: contract_size, lot_size and tick_size must be finite and > 0", sym);
-    if (!positive_finite(spec->mark))
-        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: mark must be finite and > 0", sym);
+    if ((rc = risk__check_range(e, &e->errmsg, sym, "contract_size", spec->contract_size, RISK_SIZE_MIN, RISK_SIZE_MAX)) ||
+        (rc = risk__check_range(e, &e->errmsg, sym, "lot_size", spec->lot_size, RISK_SIZE_MIN, RISK_SIZE_MAX)) ||
+        (rc = risk__check_range(e, &e->errmsg, sym, "tick_size", spec->tick_size, RISK_SIZE_MIN, RISK_SIZE_MAX)))
+        return rc;
+    risk__instrument shape; /* the grid the mark is checked against */
+    memset(&shape, 0, sizeof shape);
+    memcpy(shape.symbol, sym, strlen(sym) + 1);
+    shape.tick_size = spec->tick_size;
+    if ((rc = risk__check_instrument_price(e, &e->errmsg, &shape, "mark", spec->mark, 0)))
+        return rc;
     if (spec->n_tiers == 0)
         return risk__fail(e, &e->errmsg, RISK_ETIERS, "instrument %s: the margin schedule has no tiers", sym);
     if (!spec->tiers)
@@ -344,9 +354,8 @@ static int price_check(risk_engine *e, uint32_t asset, double price)
 {
     if (asset >= e->n_assets)
         return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown asset %u", asset);
-    if (!positive_finite(price))
-        return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s: price must be finite and > 0",
-                          e->assets[asset].symbol);
+    if (!risk__price_in_domain(price))
+        return risk__check_price(e, &e->errmsg, e->assets[asset].symbol, "price", price);
     if (asset == e->valuation && price != 1.0)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s is the valuation asset: its price stays 1",
                           e->assets[asset].symbol);
@@ -386,10 +395,7 @@ static int mark_check(risk_engine *e, uint32_t instrument, double mark)
 {
     if (instrument >= e->n_instruments)
         return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
-    if (!positive_finite(mark))
-        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: mark must be finite and > 0",
-                          e->instruments[instrument].symbol);
-    return RISK_OK;
+    return risk__check_instrument_price(e, &e->errmsg, &e->instruments[instrument], "mark", mark, 0);
 }
 
 RISK_API int risk_engine_set_mark(risk_engine *engine, uint32_t instrument, double mark)
@@ -531,6 +537,58 @@ int risk__engine_attach_account(risk_engine *e, risk_account *a)
     return RISK_OK;
 }
 
+int risk__engine_reserve_accounts(risk_engine *e, size_t n)
+{
+    size_t want = e->ids.n + n;
+    if (want > SIZE_MAX / 4)
+        return RISK_ENOMEM;
+    if (2 * want > e->ids.cap) {
+        size_t cap = e->ids.cap ? e->ids.cap : 64;
+        while (cap < 2 * want)
+            cap *= 2;
+        risk__idmap grown = {NULL, NULL, cap, 0};
+        grown.keys = risk__malloc(e, cap * sizeof *grown.keys);
+        grown.vals = risk__malloc(e, cap * sizeof *grown.vals);
+        if (!grown.keys || !grown.vals) {
+            risk__free(e, grown.keys);
+            risk__free(e, grown.vals);
+            return RISK_ENOMEM;
+        }
+        risk__memory_hint(grown.keys, cap * sizeof *grown.keys);
+        risk__memory_hint(grown.vals, cap * sizeof *grown.vals);
+        memset(grown.vals, 0, cap * sizeof *grown.vals);
+        for (size_t i = 0; i < e->ids.cap; i++)
+            if (e->ids.vals[i])
+                idmap_put_unchecked(&grown, e->ids.keys[i], e->ids.vals[i]);
+        risk__free(e, e->ids.keys);
+        risk__free(e, e->ids.vals);
+        e->ids = grown;
+    }
+    if (e->n_account_slots + n > e->cap_account_slots) {
+        size_t cap = e->n_account_slots + n;
+        risk_account **grown = risk__realloc(e, e->accounts, cap * sizeof *grown);
+        if (!grown)
+            return RISK_ENOMEM;
+        e->accounts = grown;
+        e->cap_account_slots = cap;
+    }
+    return RISK_OK;
+}
+
+void risk__engine_prefetch_id(const risk_engine *e, uint64_t account_id)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    if (e->ids.cap) {
+        size_t i = idmap_hash(account_id, e->ids.cap - 1);
+        __builtin_prefetch(&e->ids.vals[i], 1);
+        __builtin_prefetch(&e->ids.keys[i], 1);
+    }
+#else
+    (void)e;
+    (void)account_id;
+#endif
+}
+
 void risk__engine_detach_account(risk_engine *e, risk_account *a)
 {
     idmap_remove(&e->ids, a->id);
@@ -629,6 +687,76 @@ RISK_API int risk_engine_account_count(const risk_engine *engine, size_t *out)
     return RISK_OK;
 }
 
+RISK_API int risk_engine_asset_count(const risk_engine *engine, size_t *out)
+{
+    if (!engine || !out)
+        return RISK_ENULL;
+    *out = engine->n_assets;
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_instrument_count(const risk_engine *engine, size_t *out)
+{
+    if (!engine || !out)
+        return RISK_ENULL;
+    *out = engine->n_instruments;
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_asset_spec(const risk_engine *engine, uint32_t asset, risk_asset_spec *out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine; /* the message buffer is not engine state */
+    if (!out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "out is NULL");
+    if (out->version != RISK_ASSET_SPEC_VERSION)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "asset spec version %u is not %d", out->version,
+                          RISK_ASSET_SPEC_VERSION);
+    if (asset >= e->n_assets)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown asset %u", asset);
+    const risk__asset *a = &e->assets[asset];
+    out->decimals = a->decimals;
+    out->symbol = a->symbol;
+    out->price = a->price;
+    out->weight_init = a->weight_init;
+    out->weight_maint = a->weight_maint;
+    out->liab_weight_init = a->liab_weight_init;
+    out->liab_weight_maint = a->liab_weight_maint;
+    out->value_tiers = a->tiers;
+    out->n_value_tiers = a->n_tiers;
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_instrument_spec(const risk_engine *engine, uint32_t instrument, risk_instrument_spec *out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine;
+    if (!out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "out is NULL");
+    if (out->version != RISK_INSTRUMENT_SPEC_VERSION)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "instrument spec version %u is not %d", out->version,
+                          RISK_INSTRUMENT_SPEC_VERSION);
+    if (instrument >= e->n_instruments)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
+    const risk__instrument *in = &e->instruments[instrument];
+    out->kind = in->kind;
+    out->symbol = in->symbol;
+    out->underlying = in->underlying;
+    out->settle = in->settle;
+    out->inverse = in->inverse;
+    out->mm_price = in->mm_price;
+    out->expiry_unix_s = in->expiry_unix_s;
+    out->contract_size = in->contract_size;
+    out->lot_size = in->lot_size;
+    out->tick_size = in->tick_size;
+    out->mark = in->mark;
+    out->tiers = risk__instrument_base_tiers(in);
+    out->n_tiers = in->schedule.n_tiers;
+    return RISK_OK;
+}
+
 static size_t errmsg_bytes(const char *m)
 {
     return m ? RISK__ERRMSG_LEN : 0;
@@ -646,14 +774,14 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
     bytes += e->cap_instruments * sizeof *e->instruments;
     for (uint32_t i = 0; i < e->n_instruments; i++)
         bytes += e->instruments[i].schedule.n_tiers * (sizeof(risk_margin_tier) + sizeof(double));
-    bytes += risk__scaling_bytes(e) + risk__rates_bytes(e);
+    bytes += risk__scaling_bytes(e) + risk__rates_bytes(e) + e->account_block_n * sizeof *e->account_block;
     bytes += e->cap_account_slots * sizeof *e->accounts + risk__liquidation_bytes(e);
     bytes += e->ids.cap * (sizeof *e->ids.keys + sizeof *e->ids.vals);
     for (size_t s = 0; s < e->n_account_slots; s++) {
         const risk_account *a = e->accounts[s];
         if (!a)
             continue;
-        bytes += sizeof *a + errmsg_bytes(a->errmsg) + errmsg_bytes(a->basket.errmsg);
+        bytes += (a->in_block ? 0 : sizeof *a) + errmsg_bytes(a->errmsg) + errmsg_bytes(a->basket.errmsg);
         bytes += risk__basket_heap_bytes(&a->basket);
         for (uint32_t i = 0; i < a->n_pos; i++) /* positions themselves are in the arena's chunks */
             bytes += a->handles[i] ? sizeof(risk_position) : 0;

@@ -106,7 +106,13 @@ void risk__account_summary_fill(const risk_account *a, const risk__account_value
     out->n_positions = a->n_pos;
     out->n_isolated_liquidatable = v->n_isolated_liquidatable;
     int owes = a->n_pos > 0 || v->basket.liabilities > 0.0;
-    if (owes && equity <= 0.0)
+    /* Inside the input domain every money field is finite. Should one ever not be (a bug, or a
+     * book loaded past the domain by other means), the account is not healthy: it is reported
+     * bankrupt, the state that stops everything, never healthy with NaN equity. */
+    int broken = !isfinite(equity) || !isfinite(c_init) || !isfinite(c_maint) || !isfinite(r_init) ||
+                 !isfinite(r_maint) || !isfinite(coll) || !isfinite(liab) || !isfinite(upnl) || !isfinite(iso) ||
+                 isnan(hf) || isnan(out->available);
+    if (broken || (owes && equity <= 0.0))
         out->state = RISK_STATE_BANKRUPT;
     else if (hf < 1.0 || v->n_isolated_liquidatable)
         out->state = RISK_STATE_LIQUIDATABLE;

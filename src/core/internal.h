@@ -125,6 +125,8 @@ struct risk_engine {
     risk__range free_ranges[RISK__RANGE_CLASSES]; /* heads, by log2 of the capacity */
     size_t chunk_bytes;
     struct risk__liquidation *liq; /* policy, overrides, insurance funds; NULL until first set */
+    risk_account *account_block;   /* restored accounts' structs, in one block (snapshot/); NULL when none */
+    size_t account_block_n;
     char *errmsg;
 };
 
@@ -171,6 +173,10 @@ struct risk_account {
     size_t engine_slot;
     risk__leverage *levs;
     uint32_t n_levs, cap_levs;
+    uint32_t engine_owned; /* 1: restored from a snapshot and not adopted: holds no engine reference,
+                            * freed with the engine (see risk/snapshot.h) */
+    uint32_t in_block;     /* 1: the struct lives in the engine's account block (a restore), which
+                            * goes with the engine: freeing the account leaves the struct there */
     char *errmsg;
 };
 
@@ -220,6 +226,25 @@ static inline double risk__quantize(double value, double quantum_scale, int up)
     return risk__whole_against(n, up) / quantum_scale;
 }
 
+/* ---- the input domain (core/domain.c; docs/errors.md, "Input domain") */
+#define RISK__TICKS_MAX 4503599627370496.0 /* 2^52: tick rounding (risk__round_to_step) works below it */
+int risk__price_in_domain(double price); /* finite, in [RISK_PRICE_MIN, RISK_PRICE_MAX] */
+/* Largest |amount| of the asset: 2^53 quanta of 10^-min(decimals, 8). */
+double risk__amount_max(const risk__asset *a);
+int risk__amount_in_domain(const risk__asset *a, double amount);
+/* RISK_EINVAL (message in *err, naming who, what, the value and the bound) unless in the domain. */
+int risk__check_price(const risk_engine *e, char **err, const char *who, const char *what, double price);
+int risk__check_amount(const risk_engine *e, char **err, const risk__asset *a, const char *what, double amount);
+int risk__check_range(const risk_engine *e, char **err, const char *who, const char *what, double v, double lo,
+                      double hi);
+/* A quantity of contracts: finite, at most 2^53 lots (RISK_EINVAL), a whole number of lots (RISK_ELOT),
+ * at least one lot (RISK_ELOT). */
+int risk__check_qty(const risk_engine *e, char **err, const risk__instrument *in, const char *what, double qty);
+/* A price of an instrument: in the price domain, at least one tick and at most 2^52 ticks;
+ * on_tick: also a whole number of ticks (RISK_ETICK, and below one tick is RISK_ETICK too). */
+int risk__check_instrument_price(const risk_engine *e, char **err, const risk__instrument *in, const char *what,
+                                 double price, int on_tick);
+
 /* ---- numbers in messages (core/numfmt.c) */
 /* Writes the shortest decimal (at most 17 significant digits, %g style) that reads back as x,
  * so a message shows 0.0005 for the double nearest 0.0005 and 13.945300000000001 for the one
@@ -236,13 +261,26 @@ void risk__engine_retain(risk_engine *e);
 void risk__engine_release(risk_engine *e);
 int risk__engine_attach_account(risk_engine *e, risk_account *a);
 void risk__engine_detach_account(risk_engine *e, risk_account *a);
+/* Room for n more accounts in the registry and the id map, so that attaching them cannot fail. */
+int risk__engine_reserve_accounts(risk_engine *e, size_t n); /* RISK_ENOMEM */
+/* Prefetches the id map's slot of an account id (a restore inserts ids it has read ahead). */
+void risk__engine_prefetch_id(const risk_engine *e, uint64_t account_id);
 double risk__asset_scale(const risk__asset *a); /* 10^decimals */
+
+/* Hints that a fresh block of n bytes is about to be written in full: on Linux, backs its 2 MiB
+ * aligned interior with transparent huge pages and populates it in one call (MADV_HUGEPAGE,
+ * MADV_POPULATE_WRITE), which on virtual machines is many times cheaper than one page fault
+ * per 4 KiB. Advisory only: blocks below 4 MiB and any error are ignored. */
+void risk__memory_hint(void *p, size_t n);
 
 /* ---- position arena (core/arena.c) */
 int risk__arena_alloc(risk_engine *e, uint32_t cap, risk__range *out); /* RISK_ENOMEM */
 int risk__arena_extend(risk_engine *e, risk__range *r, uint32_t cap);  /* 1 when grown in place */
 void risk__arena_release(risk_engine *e, risk__range *r);
 void risk__arena_destroy(risk_engine *e);
+/* A fresh chunk of `slots` slots becomes the one ranges are carved from (a restore sizes it for
+ * every position it will hold). RISK_ENOMEM. */
+int risk__arena_reserve(risk_engine *e, uint32_t slots);
 
 /* ---- basket internals (core/basket.c) */
 void risk__basket_init(risk_basket *b, risk_engine *e, risk_account *owner);
@@ -296,6 +334,14 @@ void risk__schedule_release(const risk_engine *e, risk__schedule *s);
 void risk__scaling_destroy(risk_engine *e);
 /* Bytes held by those blocks (for risk_engine_memory_bytes). */
 size_t risk__scaling_bytes(const risk_engine *e);
+/* The instrument's base (calibrated, unscaled) tiers. */
+const risk_margin_tier *risk__instrument_base_tiers(const risk__instrument *in);
+
+/* ---- accounts (core/account.c) */
+/* Frees an account's memory (handles, leverage list, message, basket, the account) without
+ * detaching it from the engine or releasing the engine: for engine-owned accounts while the
+ * engine is destroyed. The positions' arena range goes with the arena. */
+void risk__account_destroy(risk_account *a);
 
 /* ---- fills (core/account.c) */
 /* The slot of the account's position on (instrument, leg), or -1. */

@@ -22,9 +22,11 @@ static const status_text STATUS_TEXTS[] = {
     {RISK_EBUFFER, "RISK_EBUFFER", "output array too small"},
     {RISK_EENGINE, "RISK_EENGINE", "handles of different engines were mixed"},
     {RISK_ELIMIT, "RISK_ELIMIT", "a position would exceed its instrument's maximum notional"},
+    {RISK_ECORRUPT, "RISK_ECORRUPT", "snapshot truncated, corrupt or not a snapshot"},
     {RISK_ENOPRICE, "RISK_ENOPRICE", "a needed price is missing or not positive"},
     {RISK_ENOMEM, "RISK_ENOMEM", "out of memory"},
     {RISK_ETHREAD, "RISK_ETHREAD", "a worker thread could not be started"},
+    {RISK_EIO, "RISK_EIO", "a file could not be read or written"},
     {RISK_EINTERNAL, "RISK_EINTERNAL", "internal error (a bug in librisk)"},
 };
 

@@ -130,6 +130,16 @@ static int check_trade(apply_check *ck, risk_account *sh, const risk_liquidation
         return FAIL(RISK_ELOT, "action %zu: qty %s is not a whole number of lots of %s", k, RISK__NUM(act->qty), in->symbol);
     if (!risk__is_whole_multiple(act->price, in->tick_size))
         return FAIL(RISK_ETICK, "action %zu: price %s is off %s's tick", k, RISK__NUM(act->price), in->symbol);
+    /* the input domain (docs/errors.md 4): at least one lot and one tick (1e-300 was "0 lots" or
+     * "0 ticks", a whole multiple); at most 2^52 ticks, so a posting stays finite. The upper
+     * price bound of the domain is not applied: a penalty price may lie above a mark at it. */
+    if (nearbyint(act->qty / in->lot_size) < 1.0)
+        return FAIL(RISK_ELOT, "action %zu: qty %s is less than one lot of %s", k, RISK__NUM(act->qty), in->symbol);
+    if (nearbyint(act->price / in->tick_size) < 1.0)
+        return FAIL(RISK_ETICK, "action %zu: price %s is below one tick of %s", k, RISK__NUM(act->price), in->symbol);
+    if (act->price / in->tick_size > RISK__TICKS_MAX)
+        return FAIL(RISK_EINVAL, "action %zu: price %s is more than 2^52 ticks of %s", k, RISK__NUM(act->price),
+                    in->symbol);
     int i = risk__action_slot(sh, act);
     if (i < 0)
         return FAIL(RISK_ENOTFOUND, "action %zu: no %s position on leg %u", k, in->symbol, act->leg);

@@ -1235,6 +1235,30 @@ static void close_positions(planner *p)
     rebuild_base(p);
 }
 
+/* The account's losses are shared among its positions by MM in V (dYdX's bankruptcy-price
+ * allocation), or by notional when nothing is required: the totals, and one position's share. */
+typedef struct loss_totals {
+    double mm, notional;
+} loss_totals;
+
+static void loss_totals_of(const planner *p, loss_totals *t)
+{
+    const risk_account *a = p->a;
+    t->mm = t->notional = 0.0;
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        const risk__instrument *in = &p->e->instruments[a->inst[i]];
+        risk__position_values pv;
+        risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
+        t->mm += pv.mm * p->e->assets[in->settle].price;
+        t->notional += pv.notional * p->e->assets[in->settle].price;
+    }
+}
+
+static double loss_share(const loss_totals *t, const risk__position_values *pv, double settle_price)
+{
+    return t->mm > 0.0 ? pv->mm * settle_price / t->mm : pv->notional * settle_price / t->notional;
+}
+
 /* Auto-deleveraging: each position goes to the opposite side's queue at its bankruptcy price,
  * the equity shared out by MM (dYdX's allocation), so the account ends at zero equity. Prices
  * go on the tick in the account's favour, as Bybit publishes (W14). What the queue cannot take
@@ -1244,20 +1268,15 @@ static void deleverage(planner *p)
 {
     const risk_account *a = p->a;
     const risk_engine *e = p->e;
-    double equity = equity_v(a), total_mm = 0.0, total_notional = 0.0;
-    for (uint32_t i = 0; i < a->n_pos; i++) {
-        const risk__instrument *in = &e->instruments[a->inst[i]];
-        risk__position_values pv;
-        risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
-        total_mm += pv.mm * e->assets[in->settle].price;
-        total_notional += pv.notional * e->assets[in->settle].price;
-    }
+    double equity = equity_v(a);
+    loss_totals totals;
+    loss_totals_of(p, &totals);
     for (uint32_t i = 0; i < a->n_pos && !p->nomem; i++) {
         const risk__instrument *in = &e->instruments[a->inst[i]];
         double sp = e->assets[in->settle].price, q = fabs(a->qty[i]), dir = risk__dir(a->qty[i]);
         risk__position_values pv;
         risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
-        double w = total_mm > 0.0 ? pv.mm * sp / total_mm : pv.notional * sp / total_notional;
+        double w = loss_share(&totals, &pv, sp);
         double gain = -equity * w / sp / (dir * q * in->contract_size); /* settle per contract-size unit */
         double price = in->inverse ? (1.0 / in->mark - gain > 0.0 ? 1.0 / (1.0 / in->mark - gain) : in->mark * 1e6)
                                    : in->mark + gain;
@@ -1325,20 +1344,14 @@ static void socialize(planner *p)
     double owed = v.basket.liabilities - v.basket.collateral_value; /* V, net of what collateral remains */
     if (!(owed > 0.0) || a->n_pos == 0)
         return;
-    double total_mm = 0.0, total_notional = 0.0;
-    for (uint32_t i = 0; i < a->n_pos; i++) {
-        const risk__instrument *in = &e->instruments[a->inst[i]];
-        risk__position_values pv;
-        risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
-        total_mm += pv.mm * e->assets[in->settle].price;
-        total_notional += pv.notional * e->assets[in->settle].price;
-    }
+    loss_totals totals;
+    loss_totals_of(p, &totals);
     for (uint32_t i = 0; i < a->n_pos && !p->nomem; i++) {
         const risk__instrument *in = &e->instruments[a->inst[i]];
         double sp = e->assets[in->settle].price, dir = risk__dir(a->qty[i]);
         risk__position_values pv;
         risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
-        double share = owed * (total_mm > 0.0 ? pv.mm * sp / total_mm : pv.notional * sp / total_notional);
+        double share = owed * loss_share(&totals, &pv, sp);
         double profits = 0.0, floors = 0.0; /* the opposite side's positive PnL, the pays rounded down */
         double quantum = (e->flags & RISK_ENGINE_NO_QUANTIZE) ? 0.0 : 1.0 / scale_of(e, in->settle);
         double extra = 0.0; /* quanta the rounding down left over, handed out one each in engine order */

@@ -105,9 +105,9 @@ static int policy_check(const risk_engine *e, const risk_liquidation_policy *p)
     if (!isfinite(p->close_factor) || p->close_factor <= 0.0 || p->close_factor > 1.0)
         return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: close_factor %s not in (0, 1]",
                           RISK__NUM(p->close_factor));
-    if (!isfinite(p->min_notional) || p->min_notional < 0.0)
-        return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: min_notional %s must be >= 0",
-                          RISK__NUM(p->min_notional));
+    if (!(p->min_notional >= 0.0 && p->min_notional <= RISK_NOTIONAL_MAX))
+        return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: min_notional %s not in [0, %s]",
+                          RISK__NUM(p->min_notional), RISK__NUM(RISK_NOTIONAL_MAX));
     if (p->version >= 2 && p->deficit > RISK_DEFICIT_SOCIALIZE)
         return risk__fail(e, msg_slot(e), RISK_EINVAL, "liquidation policy: unknown deficit handling %u", p->deficit);
     if (p->version >= 2 && p->has_backstop > 1)
@@ -270,9 +270,9 @@ RISK_API int risk_engine_insurance_fund_deposit(risk_engine *engine, uint32_t as
         return risk__fail(engine, &engine->errmsg, RISK_EINVAL, "insurance fund deposit %s must be finite and >= 0",
                           RISK__NUM(amount));
     const risk__fund *now = risk__fund_of(engine, asset);
-    if (now && !isfinite(now->balance + amount))
-        return risk__fail(engine, &engine->errmsg, RISK_EINVAL, "insurance fund of %s would overflow",
-                          engine->assets[asset].symbol);
+    if ((rc = risk__check_amount(engine, &engine->errmsg, &engine->assets[asset], "the insurance fund after the deposit would be",
+                                 (now ? now->balance : 0.0) + amount)))
+        return rc;
     if (risk__funds_reserve(engine))
         return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory for the insurance fund");
     risk__fund *f = risk__fund_at(engine, asset);

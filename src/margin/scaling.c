@@ -18,32 +18,9 @@
  * underlying's volatility state or the instrument's scaling changes: O(tiers) per instrument
  * on that underlying, found through a list threaded through the scaling blocks. */
 #include "margin/schedule.h"
+#include "margin/scaling.h"
 
 #include <string.h>
-
-typedef struct risk__asset_vol {
-    risk_vol_ewma_state ewma;  /* the live variance per period (V1's streaming EWMA) */
-    double periods_per_year;
-    double stressed_set;       /* > 0: set directly; 0: the highest live volatility observed */
-    double floor_set;          /* > 0: set directly; 0: sqrt(sum_r2 / n_returns x periods_per_year) */
-    double max_live;           /* highest live volatility observed, when has_live */
-    double sum_r2;             /* sum of the squared returns fed since the parameters were set */
-    uint64_t n_returns;
-    double release;            /* released fraction of the buffers, [0, 1] */
-    int64_t last_time;
-    uint32_t has_live, has_time;
-    uint32_t first_scaled;     /* first scaled instrument on this asset, RISK_ID_NONE for none */
-} risk__asset_vol;
-
-typedef struct risk__scaling {
-    risk_margin_scaling params;
-    risk_margin_tier *base;    /* n_tiers base tiers, then n_tiers base IM rates, in this block */
-    double *base_im_rate;
-    double factor;             /* in force */
-    int64_t time;              /* of the last stamped update, when has_time */
-    uint32_t has_time;
-    uint32_t next;             /* next scaled instrument on the same underlying, RISK_ID_NONE at the end */
-} risk__scaling;
 
 #define SECONDS_PER_DAY 86400.0
 
@@ -97,11 +74,13 @@ static double target_factor(const risk__scaling *sc, const risk__asset_vol *v, d
     double f = ratio * (1.0 + p->buffer * (1.0 - release));
     if (vol_out)
         *vol_out = vol;
+    if (isnan(f)) /* cannot happen inside the domain; the conservative end if it ever does */
+        return p->max_factor;
     return f < p->min_factor ? p->min_factor : f > p->max_factor ? p->max_factor : f;
 }
 
 /* Writes the effective schedule for factor f (see the top of the file). */
-static void write_effective(risk__instrument *in, double f)
+void risk__scaling_write_effective(risk__instrument *in, double f)
 {
     risk__scaling *sc = in->scaling;
     risk__schedule *s = &in->schedule;
@@ -147,7 +126,7 @@ static void rescale_as(risk__instrument *in, const risk__asset_vol *v, int timed
     } else if (cap > 0.0 && sc->has_time && f > sc->factor && !initial) {
         f = sc->factor;
     }
-    write_effective(in, f);
+    risk__scaling_write_effective(in, f);
 }
 
 static void rescale(risk__instrument *in, const risk__asset_vol *v, int timed, int64_t time_s)
@@ -241,6 +220,15 @@ static int stamped_update(risk_engine *e, uint32_t asset, int kind, double x, in
     int ok = isfinite(x) && (kind == UPDATE_RETURN || x > 0.0 || (kind == UPDATE_VOL && x == 0.0));
     if (!ok)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s: %s", e->assets[asset].symbol, rule[kind]);
+    const char *sym = e->assets[asset].symbol;
+    if (kind == UPDATE_VOL)
+        rc = risk__check_range(e, &e->errmsg, sym, "vol_annual", x, 0.0, RISK_VOL_ANNUAL_MAX);
+    else if (kind == UPDATE_RETURN)
+        rc = risk__check_range(e, &e->errmsg, sym, "log_return", x, -RISK_LOG_RETURN_MAX, RISK_LOG_RETURN_MAX);
+    else
+        rc = risk__check_price(e, &e->errmsg, sym, "price", x);
+    if (rc)
+        return rc;
     risk__asset_vol *v;
     rc = asset_vol_get(e, asset, &v);
     if (rc)
@@ -282,6 +270,16 @@ RISK_API int risk_engine_set_asset_vol_params(risk_engine *engine, uint32_t asse
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "periods_per_year must be finite and > 0");
     if (!isfinite(p->seed_vol_annual) || p->seed_vol_annual < 0.0)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "seed_vol_annual must be finite and >= 0");
+    const char *sym = e->assets[asset].symbol;
+    int bad;
+    if ((bad = risk__check_range(e, &e->errmsg, sym, "periods_per_year", p->periods_per_year, 1.0,
+                                 RISK_PERIODS_PER_YEAR_MAX)) ||
+        (bad = risk__check_range(e, &e->errmsg, sym, "seed_vol_annual", p->seed_vol_annual, 0.0, RISK_VOL_ANNUAL_MAX)))
+        return bad;
+    if (p->seed_vol_annual * p->seed_vol_annual / p->periods_per_year > RISK_VARIANCE_MAX)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: seed_vol_annual %s over %s periods a year is a variance above %s",
+                          sym, RISK__NUM(p->seed_vol_annual), RISK__NUM(p->periods_per_year),
+                          RISK__NUM(RISK_VARIANCE_MAX));
     if (p->reserved != 0)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "reserved must be 0");
     risk__asset_vol *v;
@@ -338,6 +336,11 @@ static int vol_config(risk_engine *e, uint32_t asset, int which, double vol)
     if (!isfinite(vol) || vol < 0.0)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "asset %s: the %s volatility must be finite and >= 0",
                           e->assets[asset].symbol, which == CONFIG_STRESSED ? "stressed" : "long-run");
+    int rc = risk__check_range(e, &e->errmsg, e->assets[asset].symbol,
+                               which == CONFIG_STRESSED ? "stressed vol_annual" : "long-run vol_annual", vol, 0.0,
+                               RISK_VOL_ANNUAL_MAX);
+    if (rc)
+        return rc;
     return asset_config(e, asset, which, vol);
 }
 
@@ -423,6 +426,27 @@ static int scaling_check(risk_engine *e, const risk__instrument *in, const risk_
     if (!isfinite(p->min_factor) || !(p->min_factor > 0.0) || !isfinite(p->max_factor) ||
         !(p->max_factor >= p->min_factor))
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: factors need 0 < min_factor <= max_factor, finite", sym);
+    /* min = max = 1e300 gave MM 9.5e285 or NaN: cum x factor and cap x excess overflowed */
+    int rc;
+    if ((rc = risk__check_range(e, &e->errmsg, sym, "min_factor", p->min_factor, 1.0 / RISK_SCALING_FACTOR_MAX,
+                                RISK_SCALING_FACTOR_MAX)) ||
+        (rc = risk__check_range(e, &e->errmsg, sym, "max_factor", p->max_factor, 1.0 / RISK_SCALING_FACTOR_MAX,
+                                RISK_SCALING_FACTOR_MAX)))
+        return rc;
+    if (p->mode == RISK_SCALING_TIERS &&
+        (rc = risk__check_range(e, &e->errmsg, sym, "reference_vol_annual", p->reference_vol_annual, 1e-4,
+                                RISK_VOL_ANNUAL_MAX)))
+        return rc;
+    if (p->mode == RISK_SCALING_VAR &&
+        ((rc = risk__check_range(e, &e->errmsg, sym, "z", p->z, 1e-3, 100.0)) ||
+         (rc = risk__check_range(e, &e->errmsg, sym, "horizon_days", p->horizon_days, 1e-6, 3660.0)) ||
+         (rc = risk__check_range(e, &e->errmsg, sym, "days_per_year", p->days_per_year, 1.0, 366.0))))
+        return rc;
+    if (p->buffer > RISK_SCALING_FACTOR_MAX)
+        return risk__check_range(e, &e->errmsg, sym, "buffer", p->buffer, 0.0, RISK_SCALING_FACTOR_MAX);
+    if (p->max_daily_change > RISK_SCALING_FACTOR_MAX)
+        return risk__check_range(e, &e->errmsg, sym, "max_daily_change", p->max_daily_change, 0.0,
+                                 RISK_SCALING_FACTOR_MAX);
     if (!isfinite(p->buffer) || (p->buffer != 0.0 && !(p->buffer >= 0.25)))
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: buffer must be 0 (off) or finite and >= 0.25", sym);
     if (p->stress_weight != 0.0 && !(p->stress_weight >= 0.25 && p->stress_weight <= 1.0))
@@ -603,4 +627,9 @@ size_t risk__scaling_bytes(const risk_engine *e)
         if (e->assets[i].vol)
             bytes += sizeof(risk__asset_vol);
     return bytes;
+}
+
+const risk_margin_tier *risk__instrument_base_tiers(const risk__instrument *in)
+{
+    return in->scaling ? in->scaling->base : in->schedule.tiers;
 }

@@ -18,18 +18,30 @@ int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, 
         if (t + 1 < n && (!isfinite(x->notional_cap) || x->notional_cap <= 0.0 ||
                           (t > 0 && !(x->notional_cap > tiers[t - 1].notional_cap))))
             return risk__fail(e, err, RISK_ETIERS, "tier %zu: notional_cap must be finite and above the previous", t);
+        if (t + 1 < n && x->notional_cap > RISK_NOTIONAL_MAX)
+            return risk__fail(e, err, RISK_ETIERS, "tier %zu: notional_cap %s above %s", t, RISK__NUM(x->notional_cap),
+                              RISK__NUM(RISK_NOTIONAL_MAX));
         if (!isfinite(x->mmr) || x->mmr < 0.0 || x->mmr >= 1.0)
             return risk__fail(e, err, RISK_ETIERS, "tier %zu: mmr must be in [0, 1)", t);
+        if (x->mmr != 0.0 && x->mmr < RISK_MMR_MIN)
+            return risk__fail(e, err, RISK_ETIERS, "tier %zu: mmr %s is neither 0 nor at least %s", t, RISK__NUM(x->mmr),
+                              RISK__NUM(RISK_MMR_MIN));
         if (t > 0 && x->mmr < tiers[t - 1].mmr)
             return risk__fail(e, err, RISK_ETIERS, "tier %zu: mmr falls with size", t);
         if (!isfinite(x->max_leverage) || x->max_leverage < 1.0)
             return risk__fail(e, err, RISK_ETIERS, "tier %zu: max_leverage must be finite and >= 1", t);
+        if (x->max_leverage > RISK_LEVERAGE_MAX)
+            return risk__fail(e, err, RISK_ETIERS, "tier %zu: max_leverage %s above %s", t, RISK__NUM(x->max_leverage),
+                              RISK__NUM(RISK_LEVERAGE_MAX));
         if (t > 0 && x->max_leverage > tiers[t - 1].max_leverage)
             return risk__fail(e, err, RISK_ETIERS, "tier %zu: max_leverage rises with size", t);
         if (x->cum_given > 1)
             return risk__fail(e, err, RISK_ETIERS, "tier %zu: cum_given must be 0 or 1", t);
         if (x->cum_given && (!isfinite(x->cum) || x->cum < 0.0))
             return risk__fail(e, err, RISK_ETIERS, "tier %zu: a given cum must be finite and >= 0", t);
+        if (x->cum_given && x->cum > RISK_NOTIONAL_MAX)
+            return risk__fail(e, err, RISK_ETIERS, "tier %zu: cum %s above %s", t, RISK__NUM(x->cum),
+                              RISK__NUM(RISK_NOTIONAL_MAX));
     }
     risk_margin_tier *copy = risk__malloc(e, n * (sizeof *copy + sizeof(double)));
     if (!copy)
@@ -92,11 +104,13 @@ RISK_API int risk_engine_instrument_margin(const risk_engine *engine, uint32_t i
     risk_engine *e = (risk_engine *)engine;
     if (instrument >= e->n_instruments)
         return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
-    if (!isfinite(notional) || notional < 0.0)
-        return risk__fail(e, &e->errmsg, RISK_EINVAL, "notional must be finite and >= 0");
+    if (!(notional >= 0.0 && notional <= RISK_NOTIONAL_MAX))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "notional %s outside [0, %s]", RISK__NUM(notional),
+                          RISK__NUM(RISK_NOTIONAL_MAX));
     const risk__schedule *s = &e->instruments[instrument].schedule;
     if (!isfinite(leverage) || (leverage != 0.0 && leverage < 1.0))
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "leverage must be 0 or finite and >= 1");
+    /* (above RISK_LEVERAGE_MAX it is above every schedule's maximum: RISK_ELEVERAGE below) */
     if (leverage > s->max_leverage)
         return risk__fail(e, &e->errmsg, RISK_ELEVERAGE, "leverage %s above the schedule's maximum %s",
                           RISK__NUM(leverage), RISK__NUM(s->max_leverage));

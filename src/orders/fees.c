@@ -58,9 +58,10 @@ RISK_API int risk_engine_set_instrument_fees(risk_engine *engine, uint32_t instr
                           RISK__NUM(fees->taker_fee), RISK_FEE_RATE_MAX);
     if (fees->liquidation_price_with_fee > 1)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: liquidation_price_with_fee must be 0 or 1", in->symbol);
-    if (isnan(fees->max_notional) || fees->max_notional < 0.0)
+    if (isnan(fees->max_notional) || fees->max_notional < 0.0 ||
+        (isfinite(fees->max_notional) && fees->max_notional > RISK_NOTIONAL_MAX))
         return risk__fail(e, &e->errmsg, RISK_EINVAL,
-                          "%s: max_notional %s must be > 0, or 0 or INFINITY for no limit", in->symbol,
+                          "%s: max_notional %s must be in (0, 1e30], or 0 or INFINITY for no limit", in->symbol,
                           RISK__NUM(fees->max_notional));
     in->maker_fee = fees->maker_fee;
     in->taker_fee = fees->taker_fee;
@@ -106,6 +107,12 @@ RISK_API int risk_engine_fill_fee(const risk_engine *engine, uint32_t instrument
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: unknown liquidity %u", in->symbol, liquidity);
     if (!isfinite(qty_contracts) || !isfinite(price_quote) || price_quote <= 0.0)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: qty must be finite, price finite and > 0", in->symbol);
+    int rc = risk__check_price(e, &e->errmsg, in->symbol, "price", price_quote);
+    if (rc)
+        return rc;
+    if (!risk__lots_in_domain(qty_contracts, in->lot_size))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: qty %s is more than 2^53 lots of %s", in->symbol,
+                          RISK__NUM(qty_contracts), RISK__NUM(in->lot_size));
     *fee_out = risk__fill_fee(e, in, liquidity == RISK_FEE_MAKER ? in->maker_fee : in->taker_fee, qty_contracts,
                               price_quote);
     risk__clear(&e->errmsg);

@@ -30,9 +30,9 @@ int risk__order_resolve(risk_account *a, uint32_t instrument, uint32_t side, uin
     if (!isfinite(price) || price < 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: price must be finite and >= 0 (0: the mark)",
                           in->symbol);
-    if (price > 0.0 && !risk__is_whole_multiple(price, in->tick_size))
-        return risk__fail(e, &a->errmsg, RISK_ETICK, "%s: price %s is off the tick %s", in->symbol, RISK__NUM(price),
-                          RISK__NUM(in->tick_size));
+    int rc = price > 0.0 ? risk__check_instrument_price(e, &a->errmsg, in, "price", price, 1) : RISK_OK;
+    if (rc)
+        return rc;
     o->in = in;
     o->instrument = instrument;
     o->leg = leg;
@@ -135,8 +135,12 @@ static int check_order(risk_account *a, const risk_order *order, risk__order_ctx
         return rc;
     if (!isfinite(order->qty) || order->qty <= 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: order qty must be finite and > 0", o->in->symbol);
-    if (!risk__is_whole_multiple(order->qty, o->in->lot_size))
-        return risk__fail(e, &a->errmsg, RISK_ELOT, "%s: qty %s is not a whole number of lots (lot %s)",
+    if ((rc = risk__check_qty(e, &a->errmsg, o->in, "order qty", order->qty)))
+        return rc;
+    /* the position after the order stays within 2^53 lots (selling DBL_MAX gave HF NaN, "healthy") */
+    double held = o->slot >= 0 ? a->qty[o->slot] : 0.0;
+    if (!risk__lots_in_domain(held + o->dir * order->qty, o->in->lot_size))
+        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: an order of %s would hold more than 2^53 lots of %s",
                           o->in->symbol, RISK__NUM(order->qty), RISK__NUM(o->in->lot_size));
     return RISK_OK;
 }

@@ -545,8 +545,9 @@ RISK_API int risk_basket_pool_transfer(risk_basket *basket, uint32_t asset, doub
         return risk__fail(e, &b->errmsg, RISK_EINVAL, "delta for %s must be finite", a->symbol);
     risk__rates *p = a->rates;
     double a0 = risk__basket_amount(b, asset), a1 = a0 + delta;
-    if (!isfinite(a1))
-        return risk__fail(e, &b->errmsg, RISK_EINVAL, "balance of %s would overflow", a->symbol);
+    int rc_domain = risk__check_amount(e, &b->errmsg, a, "the balance after the transfer would be", a1);
+    if (rc_domain)
+        return rc_domain; /* (also a balance that would overflow) */
     double debt0 = a0 < 0.0 ? -a0 : 0.0, debt1 = a1 < 0.0 ? -a1 : 0.0, charge = 0.0;
     if (p->accrual == RISK_ACCRUAL_HOURLY && p->model.kind != RISK_RATE_MODEL_NONE && debt1 > debt0) {
         risk_rates r = RISK_RATES_INIT;

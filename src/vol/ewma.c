@@ -6,7 +6,7 @@ int risk_vol_ewma_init(risk_vol_ewma_state *out, double lambda, double seed_vari
 {
     if (!out)
         return RISK_ENULL;
-    if (!risk__vol_lambda_ok(lambda) || !(seed_variance >= 0.0) || !isfinite(seed_variance))
+    if (!risk__vol_lambda_ok(lambda) || !risk__vol_variance_ok(seed_variance))
         return RISK_EINVAL;
     out->version = RISK_VOL_EWMA_STATE_VERSION;
     out->reserved = 0;
@@ -22,7 +22,7 @@ int risk_vol_ewma_update(risk_vol_ewma_state *state, double log_return)
     int rc = RISK__VOL_STATE_CHECK(state, RISK_VOL_EWMA_STATE_VERSION);
     if (rc != RISK_OK)
         return rc;
-    if (!isfinite(log_return))
+    if (!risk__vol_return_ok(log_return))
         return RISK_EINVAL;
     state->variance = risk__vol_ewma_step(state->lambda, state->variance, state->count, log_return);
     state->count++;
@@ -68,7 +68,7 @@ int risk_vol_ewma(double *out, const double *close, size_t n, double lambda, dou
         return RISK_OK;
     if (!out || !close)
         return RISK_ENULL;
-    if (!risk__vol_lambda_ok(lambda) || !(seed_variance >= 0.0) || !isfinite(seed_variance) ||
+    if (!risk__vol_lambda_ok(lambda) || !risk__vol_variance_ok(seed_variance) ||
         !risk__vol_ppy_ok(periods_per_year) || !risk__vol_closes_ok(close, n))
         return RISK_EINVAL;
     double s2 = seed_variance;

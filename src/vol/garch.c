@@ -8,7 +8,7 @@
 
 static int params_ok(double omega, double alpha, double beta)
 {
-    return omega > 0.0 && isfinite(omega) && alpha >= 0.0 && beta >= 0.0 && alpha + beta < 1.0;
+    return omega > 0.0 && omega <= RISK_VARIANCE_MAX && alpha >= 0.0 && beta >= 0.0 && alpha + beta < 1.0;
 }
 
 /* ---------------------------------------------------------------- streaming */
@@ -17,7 +17,7 @@ int risk_vol_garch_init(risk_vol_garch_state *out, double omega, double alpha, d
 {
     if (!out)
         return RISK_ENULL;
-    if (!params_ok(omega, alpha, beta) || !(variance > 0.0) || !isfinite(variance))
+    if (!params_ok(omega, alpha, beta) || !(variance > 0.0) || !risk__vol_variance_ok(variance))
         return RISK_EINVAL;
     out->version = RISK_VOL_GARCH_STATE_VERSION;
     out->reserved = 0;
@@ -40,7 +40,7 @@ int risk_vol_garch_update(risk_vol_garch_state *state, double log_return)
     int rc = RISK__VOL_STATE_CHECK(state, RISK_VOL_GARCH_STATE_VERSION);
     if (rc != RISK_OK)
         return rc;
-    if (!isfinite(log_return))
+    if (!risk__vol_return_ok(log_return))
         return RISK_EINVAL;
     state->variance = garch_step(state->omega, state->alpha, state->beta, state->variance, log_return);
     state->count++;
@@ -104,7 +104,7 @@ int risk_vol_garch(double *out, const double *close, size_t n, double omega, dou
 {
     if (!out || !close)
         return RISK_ENULL;
-    if (n < 2 || !params_ok(omega, alpha, beta) || !(seed_variance >= 0.0) || !isfinite(seed_variance) ||
+    if (n < 2 || !params_ok(omega, alpha, beta) || !risk__vol_variance_ok(seed_variance) ||
         !risk__vol_ppy_ok(periods_per_year) || !risk__vol_closes_ok(close, n))
         return RISK_EINVAL;
     double s2 = seed_variance;
@@ -183,7 +183,7 @@ int risk_vol_garch_loglik(double *loglik_out, const double *returns, size_t n, d
 {
     if (!loglik_out || !returns)
         return RISK_ENULL;
-    if (n < 2 || !params_ok(omega, alpha, beta))
+    if (n < 2 || !params_ok(omega, alpha, beta) || !risk__vol_returns_ok(returns, n))
         return RISK_EINVAL;
     double v = mean_square(returns, n);
     if (!(v > 0.0))
@@ -255,7 +255,24 @@ static garch_point point_of_x(const fit_problem *fp, const double *x)
     garch_point q;
     q.alpha = ea / d;
     q.beta = eb / d;
-    q.omega = fp->v * (fp->target ? e0 / d : exp(x[0]));
+    /* Keep alpha + beta at most 1 - RISK_VOL_GARCH_PERSISTENCE_MARGIN: e0 / d underflows next to
+     * ea / d + eb / d, which then rounds to 1.0 (eleven ordinary returns gave a fit that
+     * risk_vol_garch_init() refused, and an infinite long-run variance). */
+    double persistence = q.alpha + q.beta, most = 1.0 - RISK_VOL_GARCH_PERSISTENCE_MARGIN;
+    if (persistence > most) {
+        q.alpha *= most / persistence;
+        q.beta *= most / persistence;
+    }
+    if (fp->target) {
+        double slack = 1.0 - q.alpha - q.beta;
+        q.omega = fp->v * (e0 / d > slack ? e0 / d : slack);
+    } else { /* omega in [1e-12 V, RISK_VARIANCE_MAX]: > 0, and what risk_vol_garch_init() takes */
+        double lo = -27.631021115928547, hi = log(RISK_VARIANCE_MAX / fp->v); /* ln(1e-12); >= 0 */
+        double u = x[0] < lo ? lo : x[0] > hi ? hi : x[0];
+        q.omega = fp->v * exp(u);
+        if (q.omega > RISK_VARIANCE_MAX) /* exp and log round */
+            q.omega = RISK_VARIANCE_MAX;
+    }
     return q;
 }
 
@@ -485,7 +502,8 @@ int risk_vol_garch_fit(risk_vol_garch_result *out, const double *returns, size_t
     if (options->version != RISK_VOL_GARCH_OPTIONS_VERSION)
         return RISK_EVERSION;
     if ((options->flags & ~RISK_VOL_GARCH_VARIANCE_TARGETING) || options->max_iterations < 1 ||
-        options->max_iterations > 10000 || !(options->tolerance > 0.0) || !(options->tolerance <= 1e-2) || n < 10)
+        options->max_iterations > 10000 || !(options->tolerance > 0.0) || !(options->tolerance <= 1e-2) || n < 10 ||
+        !risk__vol_returns_ok(returns, n))
         return RISK_EINVAL;
     double v = mean_square(returns, n);
     if (!(v > 0.0))

@@ -74,7 +74,7 @@ int risk_vol_realized_update(risk_vol_realized_state *state, double log_return)
     int rc = RISK__VOL_STATE_CHECK(state, RISK_VOL_REALIZED_STATE_VERSION);
     if (rc != RISK_OK)
         return rc;
-    if (!isfinite(log_return))
+    if (!risk__vol_return_ok(log_return))
         return RISK_EINVAL;
     realized_push(state, log_return);
     return RISK_OK;

@@ -10,14 +10,37 @@ static inline int risk__vol_lambda_ok(double lambda)
     return lambda > 0.0 && lambda < 1.0;
 }
 
+/* Prices, returns, variances and periods per year in the input domain (docs/errors.md): two
+ * prices in [RISK_PRICE_MIN, RISK_PRICE_MAX] are at most ln(1e24) = 55.3 apart in log, so a
+ * return is at most RISK_LOG_RETURN_MAX and a squared return at most RISK_VARIANCE_MAX; sums of
+ * them and their square roots stay finite. (Closes of {100, 5e-324, 100} gave infinite returns.) */
 static inline int risk__vol_price_ok(double price)
 {
-    return price > 0.0 && isfinite(price);
+    return price >= RISK_PRICE_MIN && price <= RISK_PRICE_MAX;
+}
+
+static inline int risk__vol_return_ok(double r)
+{
+    return r >= -RISK_LOG_RETURN_MAX && r <= RISK_LOG_RETURN_MAX;
+}
+
+static inline int risk__vol_variance_ok(double v)
+{
+    return v >= 0.0 && v <= RISK_VARIANCE_MAX;
 }
 
 static inline int risk__vol_ppy_ok(double periods_per_year)
 {
-    return periods_per_year > 0.0 && isfinite(periods_per_year);
+    return periods_per_year > 0.0 && periods_per_year <= RISK_PERIODS_PER_YEAR_MAX;
+}
+
+/* 1 when every one of the n returns is in the domain. */
+static inline int risk__vol_returns_ok(const double *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!risk__vol_return_ok(r[i]))
+            return 0;
+    return 1;
 }
 
 /* Status of a streaming state pointer: RISK_ENULL, RISK_EVERSION or RISK_OK. */
@@ -36,7 +59,7 @@ static inline int risk__vol_annualise(int rc, double variance, double periods_pe
     return RISK_OK;
 }
 
-/* 1 when every one of the n closes is finite and > 0. */
+/* 1 when every one of the n closes is in the price domain. */
 int risk__vol_closes_ok(const double *close, size_t n);
 
 /* One EWMA step from s2_(t-1) after `count` returns; with no return yet and no seed (s2 = 0)

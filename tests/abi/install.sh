@@ -5,6 +5,7 @@
 #     version; link it statically too (`pkg-config --static`, -Wl,-Bstatic -lrisk) and run that.
 #  2. make install DESTDIR=<tmp>/stage PREFIX=/usr: the files land under the stage, and the .pc
 #     works through PKG_CONFIG_SYSROOT_DIR.
+#     The C++ wrapper risk.hpp and the man pages librisk(1) and librisk(3) are installed too.
 #  3. make uninstall with the same variables removes every installed file.
 # usage: MAKE=make CC=cc PKG_CONFIG=pkg-config tests/abi/install.sh VERSION
 set -eu
@@ -79,10 +80,13 @@ mk install DESTDIR="$stage" PREFIX=/usr LIBDIR=/usr/lib INCLUDEDIR=/usr/include 
     PKGCONFIGDIR=/usr/lib/pkgconfig >/dev/null
 major=${version%%.*}
 for f in "usr/lib/librisk.so.$version" "usr/lib/librisk.so.$major" usr/lib/librisk.so \
-         usr/lib/librisk.a usr/include/risk.h usr/include/risk/version.h \
-         usr/lib/pkgconfig/librisk.pc; do
+         usr/lib/librisk.a usr/include/risk.h usr/include/risk.hpp usr/include/risk/version.h \
+         usr/lib/pkgconfig/librisk.pc usr/share/man/man1/librisk.1 usr/share/man/man3/librisk.3; do
     [ -e "$stage/$f" ] || fail "DESTDIR install is missing /$f"
 done
+# `man librisk` and `man 3 librisk` read these pages: their headers name the page and section
+grep -q '^\.TH LIBRISK 1 ' "$stage/usr/share/man/man1/librisk.1" || fail "librisk.1 is not a section 1 page"
+grep -q '^\.TH LIBRISK 3 ' "$stage/usr/share/man/man3/librisk.3" || fail "librisk.3 is not a section 3 page"
 [ "$(readlink "$stage/usr/lib/librisk.so")" = "librisk.so.$major" ] || fail "librisk.so does not link to librisk.so.$major"
 [ "$(readlink "$stage/usr/lib/librisk.so.$major")" = "librisk.so.$version" ] || fail "librisk.so.$major does not link to librisk.so.$version"
 for h in include/risk/*.h; do

@@ -378,6 +378,22 @@ class TestEngine(unittest.TestCase):
 
 
 class TestBasket(unittest.TestCase):
+    def test_balances_outside_the_domain_are_refused(self):
+        # issue 9 defect 5: a balance of 1e308 gave equity inf and state "healthy"
+        eng = librisk.Engine()
+        eng.add_asset("USDT", 1, decimals=6)
+        basket = librisk.Basket(eng)
+        with self.assertRaises(librisk.InvalidError) as cm:
+            basket.set_balance("USDT", 1e308)
+        self.assertIn("1e+308", cm.exception.message)
+        self.assertIn("9007199254.740992", cm.exception.message)
+        basket.set_balance("USDT", 9007199254.740992)  # 2^53 quanta: the edge is accepted
+        with self.assertRaises(librisk.InvalidError):
+            basket.add_balance("USDT", 1)
+        self.assertEqual(basket.balance("USDT"), 9007199254.740992)
+        basket.close()
+        eng.close()
+
     def test_standalone_basket_aave_health_factor(self):
         # Aave v3 (research/defi-anchors.md A2): 1 WETH at 2,000, LT 82.5%, 1,500 USDC debt -> HF 1.10
         eng = librisk.Engine()

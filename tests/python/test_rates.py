@@ -196,9 +196,6 @@ class TestFunding(unittest.TestCase):
                     rates.settle_funding(eng, "BTCUSDT", float("nan"))
 
 
-MARKET = os.path.join(support.ROOT, "..", "shared", "data", "market")
-
-
 class TestFundingBacktest(unittest.TestCase):
     """python3 -m librisk funding: settlements by the C library over a funding history."""
 
@@ -241,15 +238,6 @@ class TestFundingBacktest(unittest.TestCase):
             self.assertEqual(r.returncode, 2)
             self.assertIn("bad.csv:2", r.stderr)
 
-    @unittest.skipUnless(os.path.exists(os.path.join(MARKET, "funding_binance_btcusdt.csv")), "no market data")
-    def test_binance_history(self):
-        from librisk import funding
-        f = funding.read_funding(os.path.join(MARKET, "funding_binance_btcusdt.csv"), "binance")
-        p = funding.read_prices(os.path.join(MARKET, "btc_usdt_binance_1d.csv"))
-        doc, _ = funding.backtest(f, "binance", 1.0, p)
-        self.assertEqual(doc["settlements"], 7028)
-        self.assertGreater(doc["funding_paid"], 30000.0)  # longs paid ~12 %/year of ~40k over 6.4 years
-        self.assertLess(doc["funding_paid"], 40000.0)
 
 
 class TestRatesBook(unittest.TestCase):

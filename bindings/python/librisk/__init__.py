@@ -13,16 +13,18 @@ Quick start::
             acc.open_position("BTCUSDT", 0.5, 48000)
             print(acc.evaluate().health_factor)
 
-See docs/python.md. The shared library is loaded on first use from ``$LIBRISK_LIBRARY``, the
-build tree's ``lib/``, or the system (``ctypes.util.find_library('risk')``).
+See docs/python.md. The shared library is loaded on first use from the copy bundled in the
+installed package, ``$LIBRISK_LIBRARY``, the build tree's ``lib/``, or the system
+(``ctypes.util.find_library('risk')``).
 """
 
 from .errors import (RiskError, NullError, InvalidError, NotFoundError, DuplicateError, LotError, TickError,
                      LeverageError, TiersError, StateError, VersionError, BufferTooSmallError,
-                     EngineMismatchError, LimitError, NoPriceError, OutOfMemoryError, ThreadError, InternalError)
+                     EngineMismatchError, LimitError, NoPriceError, OutOfMemoryError, ThreadError, InternalError,
+                     CorruptError, FileError)
 from .ffi import LibraryError
 from .core import (Engine, Basket, Account, Position, AccountSummary, BasketSummary, PositionResult, MarginTier,
-                   MarginFactor, AssetVolState, SUMMARY_COLUMNS, version, version_number)
+                   MarginFactor, AssetVolState, SUMMARY_COLUMNS, columns, to_pandas, version, version_number)
 
 from . import vol  # volatility estimators (librisk.vol)
 
@@ -34,5 +36,5 @@ __all__ = [
     "SUMMARY_COLUMNS", "version", "version_number", "LibraryError",
     "RiskError", "NullError", "InvalidError", "NotFoundError", "DuplicateError", "LotError", "TickError",
     "LeverageError", "TiersError", "StateError", "VersionError", "BufferTooSmallError", "EngineMismatchError", "LimitError",
-    "NoPriceError", "OutOfMemoryError", "ThreadError", "InternalError",
+    "NoPriceError", "OutOfMemoryError", "ThreadError", "InternalError", "CorruptError", "FileError",
 ]

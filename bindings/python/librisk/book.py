@@ -542,7 +542,7 @@ def _load_into(eng, spec, accounts):
             raise BookError(_field_in_message(exc.message, p, _ASSET_FIELDS, p), _problem(exc)) from None
         if a["vol"] is not None:
             _load_vol(eng, asset_ids[a["symbol"]], a["vol"], p + ".vol")
-        if a["rate_model"] is not None:
+        if a.get("rate_model") is not None:
             _load_rates(eng, asset_ids[a["symbol"]], a, p)
 
     def asset_ref(sym, path):
@@ -758,11 +758,13 @@ def position_fields(r, hedge, grid):
 
 
 def balance_fields(acc, balances, grid):
-    """The account's balances in book order: amount (in the asset's decimals) and the spot
+    """The account's balances in the order given: amount (in the asset's decimals) and the spot
     liquidation price (risk_account_spot_liquidation_price, None when none)."""
     out = []
     for sym, _ in balances:
         amount = acc.basket.balance(sym)
+        if amount == 0.0:  # a basket holds no zero balance (a snapshot has none to list)
+            continue
         out.append({"asset": sym, "amount": grid.money(sym, amount),
                     "liquidation_price": _jnum(acc.spot_liquidation_price(sym))})
     return out
@@ -777,12 +779,14 @@ def evaluate(book, threads=1):
         raise BookError("accounts", _problem(exc)) from None
     grid = Grid(book.spec)
     by_id = {s.id: s for s in summaries}
+    # balances in the assets' order, the registry's: the same for a book and for its snapshot
+    rank = {a["symbol"]: k for k, a in enumerate(book.spec["assets"])}
     out = []
     for i, (acc, a) in enumerate(zip(book.accounts, book.spec["accounts"])):
         s = by_id[a["id"]]
         try:
             results = acc.position_results()
-            balances = balance_fields(acc, a["balances"], grid)
+            balances = balance_fields(acc, sorted(a["balances"], key=lambda kv: rank.get(kv[0], len(rank))), grid)
         except errors.RiskError as exc:
             raise BookError("accounts[%d]" % i, _problem(exc)) from None
         hedge = a["position_mode"] == "hedge"
@@ -790,7 +794,7 @@ def evaluate(book, threads=1):
         entry.update(account_fields(s, grid))
         entry["balances"] = balances
         entry["positions"] = [position_fields(r, hedge, grid) for r in results]
-        if any(x["rate_model"] is not None for x in book.spec["assets"]):
+        if any(x.get("rate_model") is not None for x in book.spec["assets"]):
             from . import rates
             entry["interest"] = [{"asset": c["asset"], "rate_annual": c["rate_annual"],
                                   "cost_annual": grid.money(c["asset"], c["cost_annual"]),

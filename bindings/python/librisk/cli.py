@@ -47,6 +47,8 @@ def _parser():
     _backtest.add_cli_parser(sub)
     from . import funding as _funding
     _funding.add_cli_parser(sub)
+    from . import snapshot as _snapshot
+    _snapshot.add_cli_parser(sub)
     return p
 
 
@@ -201,9 +203,12 @@ def main(argv=None):
         if getattr(args, "threads", 1) < 1 or getattr(args, "threads", 1) > 256:
             sys.stderr.write("--threads: must be between 1 and 256\n")
             return EXIT_BAD_INPUT
+        from . import snapshot as _snapshot
         try:
-            doc = _book.read(args.book)
-            loaded = _book.load(doc)
+            if args.command == "snapshot":
+                _snapshot.cli_main(args, sys.stdout)
+                return EXIT_OK
+            loaded = _snapshot.load_path(args.book)  # a book, or a snapshot (told by its magic)
         except _book.BookError as exc:
             return _bad_input(exc)
         with loaded:

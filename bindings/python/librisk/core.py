@@ -7,6 +7,7 @@ mode names to constants, Python sequences to C arrays) and results (structs to d
 import ctypes
 import datetime
 import math
+import os
 import weakref
 from dataclasses import dataclass, fields as dc_fields
 
@@ -14,7 +15,8 @@ from . import errors, ffi
 
 __all__ = [
     "Engine", "Basket", "Account", "Position", "AccountSummary", "BasketSummary",
-    "PositionResult", "MarginTier", "MarginFactor", "AssetVolState", "SUMMARY_COLUMNS", "version",
+    "PositionResult", "MarginTier", "MarginFactor", "AssetVolState", "SUMMARY_COLUMNS", "columns", "to_pandas",
+    "version",
     "version_number",
 ]
 
@@ -319,6 +321,30 @@ def _typed_view(obj, what, ctype, code, label):
     return (ctype * n).from_buffer(obj), n
 
 
+# ---------------------------------------------------------------- columns and DataFrames
+
+
+def columns(rows):
+    """Results (:class:`AccountSummary`, :class:`PositionResult`, :class:`BasketSummary`, all of
+    one type) as columns: ``{field: [value, ...]}`` in field order. Standard library only."""
+    rows = list(rows)
+    if not rows:
+        return {}
+    names = [f.name for f in dc_fields(rows[0])]
+    return {n: [getattr(r, n) for r in rows] for n in names}
+
+
+def to_pandas(rows, index=None):
+    """Results as a ``pandas.DataFrame`` (one row each, a column per field; ``index``: a field to
+    index by, e.g. ``"id"``). Needs pandas (Debian ``python3-pandas``); the bindings do not."""
+    try:
+        import pandas
+    except ImportError as exc:
+        raise ImportError("to_pandas needs pandas (Debian: python3-pandas); columns() needs nothing") from exc
+    frame = pandas.DataFrame(columns(rows))
+    return frame.set_index(index) if index is not None and len(frame) else frame
+
+
 # ---------------------------------------------------------------- handle base
 
 
@@ -355,7 +381,7 @@ class Engine(_Handle):
     its last account or basket is freed).
     """
     __slots__ = ("_ptr", "_finalizer", "_asset_symbols", "_instrument_symbols", "_instrument_lots",
-                 "_instrument_settles", "_accounts", "_scratch", "__weakref__")
+                 "_instrument_settles", "_accounts", "_scratch", "_restored", "__weakref__")
 
     def __init__(self, margin_call_health=None, no_quantize=False):
         L = ffi.lib()
@@ -374,6 +400,7 @@ class Engine(_Handle):
         self._instrument_settles = {}
         self._accounts = weakref.WeakValueDictionary()
         self._scratch = None
+        self._restored = ()
 
     def close(self):
         """Releases the engine handle (idempotent). Accounts already created keep working."""
@@ -381,6 +408,133 @@ class Engine(_Handle):
             self._ptr = ffi.EngineP()
             self._finalizer()
             self._scratch = None
+
+    # -- snapshots (include/risk/snapshot.h, docs/snapshot.md) ---------------------------------
+
+    def snapshot(self, path=None):
+        """Writes a snapshot of the whole engine: to ``path`` atomically (a temporary file beside it,
+        fsync'd, renamed over it), or, without a path, returns it as ``bytes``."""
+        L = ffi.lib()
+        ptr = self._require()
+        if path is not None:
+            L.risk_engine_snapshot_write_file(ptr, os.fsencode(path))
+            return None
+        size = ctypes.c_size_t()
+        try:
+            L.risk_engine_snapshot_write(ptr, None, 0, ctypes.byref(size))
+        except errors.BufferTooSmallError:
+            pass
+        buf = ctypes.create_string_buffer(max(size.value, 1))
+        L.risk_engine_snapshot_write(ptr, buf, size.value, ctypes.byref(size))
+        return buf.raw[:size.value]
+
+    @classmethod
+    def from_snapshot(cls, source):
+        """An engine restored from a snapshot: ``source`` is a path or the snapshot's bytes.
+
+        Every account comes back as an :class:`Account` this object holds (see :meth:`accounts`
+        and :meth:`find_account`); each owns its C handle, so closing the engine first is safe.
+        Raises CorruptError (truncated, checksum, out of range), VersionError (another format
+        version), FileError (cannot read the file).
+        """
+        L = ffi.lib()
+        opts = ffi.RiskSnapshotOptions.init()
+        msg = ctypes.create_string_buffer(512)
+        opts.errmsg_out = ctypes.cast(msg, ctypes.c_char_p)
+        opts.errmsg_capacity = len(msg)
+        ptr = ffi.EngineP()
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+            rc = L.risk_engine_snapshot_read(ctypes.byref(ptr), data, len(data), ctypes.byref(opts))
+        else:
+            rc = L.risk_engine_snapshot_read_file(ctypes.byref(ptr), os.fsencode(source), ctypes.byref(opts))
+        if rc:
+            raise errors.from_code(rc, msg.value.decode("utf-8", "replace") or L.strerror(rc))
+        self = cls.__new__(cls)
+        self._ptr = ptr
+        self._finalizer = weakref.finalize(self, L.risk_engine_free, ptr)
+        self._asset_symbols = {}
+        self._instrument_symbols = {}
+        self._instrument_lots = {}
+        self._accounts = weakref.WeakValueDictionary()
+        self._scratch = None
+        for i in range(self.asset_count):
+            self._asset_symbols[self.asset_info(i)["symbol"]] = i
+        for i in range(self.instrument_count):
+            info = self.instrument_info(i)
+            self._instrument_symbols[info["symbol"]] = i
+            self._instrument_lots[i] = info["lot_size"]
+        restored = []
+        for aptr in self._account_pointers():
+            L.risk_account_adopt(aptr)
+            restored.append(Account._owning(self, aptr))
+        self._restored = tuple(restored)
+        return self
+
+    def _account_pointers(self):
+        L = ffi.lib()
+        n = ctypes.c_size_t()
+        try:
+            L.risk_engine_accounts(self._require(), None, 0, ctypes.byref(n))
+            return []
+        except errors.BufferTooSmallError:
+            pass
+        arr = (ffi.AccountP * n.value)()
+        L.risk_engine_accounts(self._require(), arr, n.value, ctypes.byref(n))
+        return list(arr[:n.value])
+
+    def accounts(self):
+        """Every account of the engine, in creation order (:class:`Account` objects)."""
+        out = []
+        for aptr in self._account_pointers():
+            acc_id = int(ffi.lib().risk_account_id(aptr))
+            acc = self._accounts.get(acc_id)
+            if acc is None or not acc._ptr or ctypes.addressof(acc._ptr.contents) != ctypes.addressof(aptr.contents):
+                acc = Account._borrowed(self, aptr)
+            out.append(acc)
+        return out
+
+    @property
+    def asset_count(self):
+        """Number of assets registered."""
+        out = ctypes.c_size_t()
+        ffi.lib().risk_engine_asset_count(self._require(), ctypes.byref(out))
+        return out.value
+
+    @property
+    def instrument_count(self):
+        """Number of instruments registered."""
+        out = ctypes.c_size_t()
+        ffi.lib().risk_engine_instrument_count(self._require(), ctypes.byref(out))
+        return out.value
+
+    def asset_info(self, asset):
+        """An asset as registered (``risk_engine_asset_spec``), as a dict."""
+        spec = ffi.RiskAssetSpec.init()
+        ffi.lib().risk_engine_asset_spec(self._require(), self._asset_id(asset), ctypes.byref(spec))
+        return {"symbol": spec.symbol.decode("utf-8"), "decimals": spec.decimals, "price": spec.price,
+                "weight_init": spec.weight_init, "weight_maint": spec.weight_maint,
+                "liab_weight_init": spec.liab_weight_init, "liab_weight_maint": spec.liab_weight_maint,
+                "value_tiers": [(spec.value_tiers[k].up_to_qty, spec.value_tiers[k].ratio)
+                                for k in range(spec.n_value_tiers)]}
+
+    def instrument_info(self, instrument):
+        """An instrument as registered (``risk_engine_instrument_spec``), as a dict; ``tiers`` are
+        the base (unscaled) :class:`MarginTier` list, ``expiry`` a UTC datetime or None."""
+        spec = ffi.RiskInstrumentSpec.init()
+        ffi.lib().risk_engine_instrument_spec(self._require(), self._instrument_id(instrument), ctypes.byref(spec))
+        expiry = None
+        if spec.kind == ffi.KIND_FUTURE:
+            expiry = datetime.datetime.fromtimestamp(spec.expiry_unix_s, tz=datetime.timezone.utc)
+        return {"symbol": spec.symbol.decode("utf-8"),
+                "kind": "future" if spec.kind == ffi.KIND_FUTURE else "perpetual",
+                "underlying": spec.underlying, "settle": spec.settle, "inverse": bool(spec.inverse),
+                "mm_price": "entry" if spec.mm_price == ffi.MM_PRICE_ENTRY else "mark", "expiry": expiry,
+                "contract_size": spec.contract_size, "lot_size": spec.lot_size, "tick_size": spec.tick_size,
+                "mark": spec.mark,
+                "tiers": [MarginTier(spec.tiers[k].notional_cap, spec.tiers[k].mmr, spec.tiers[k].max_leverage,
+                                     spec.tiers[k].cum, bool(spec.tiers[k].cum_given))
+                          for k in range(spec.n_tiers)]}
 
     # -- registry -------------------------------------------------------------------------------
 
@@ -789,6 +943,16 @@ class Engine(_Handle):
             raise
         return [AccountSummary._from_struct(ids[i], out[i]) for i in range(count.value)]
 
+    def to_pandas(self, threads=1):
+        """Every account's summary as a ``pandas.DataFrame`` indexed by account id."""
+        return to_pandas(self.evaluate_all(threads), index="id")
+
+    def __repr__(self):
+        if self.closed:
+            return "<Engine closed>"
+        return "<Engine %d assets, %d instruments, %d accounts>" % (len(self._asset_symbols),
+                                                                   len(self._instrument_symbols), self.account_count)
+
     def evaluate_all_into(self, columns, threads=1, ids=None, state=None):
         """Evaluates every account into caller-owned column buffers, without copying them.
 
@@ -922,6 +1086,12 @@ class Basket(_Handle):
         ffi.lib().risk_basket_evaluate(ptr, ctypes.byref(s))
         return BasketSummary._from_struct(s)
 
+    def __repr__(self):
+        if self.closed:
+            return "<Basket closed>"
+        held = {sym: self.balance(sym) for sym in self._engine._asset_symbols}
+        return "<Basket %s>" % " ".join("%s=%r" % kv for kv in held.items() if kv[1] != 0.0)
+
 
 # ---------------------------------------------------------------- account
 
@@ -961,6 +1131,14 @@ class Account(_Handle):
         return cls(engine, account_id, margin_mode, position_mode)
 
     @classmethod
+    def _owning(cls, engine, ptr):
+        """An object owning an account handle it did not create (one adopted from a restored engine)."""
+        self = cls._borrowed(engine, ptr)
+        self._finalizer = weakref.finalize(self, _free_account, ptr, self._views)
+        engine._accounts[int(ffi.lib().risk_account_id(ptr))] = self
+        return self
+
+    @classmethod
     def _borrowed(cls, engine, ptr):
         """A view of an account this object does not own (never freed by it)."""
         self = cls.__new__(cls)
@@ -987,6 +1165,17 @@ class Account(_Handle):
     def engine(self):
         """The :class:`Engine` this account belongs to."""
         return self._engine
+
+    def __repr__(self):
+        if self.closed:
+            return "<Account closed>"
+        s = self.evaluate()
+        return "<Account %d %s %s %s positions=%d equity=%r health_factor=%r>" % (
+            self.id, self.margin_mode, self.position_mode, s.state, s.n_positions, s.equity, s.health_factor)
+
+    def to_pandas(self):
+        """The account's position results as a ``pandas.DataFrame``, a row per position."""
+        return to_pandas(self.position_results())
 
     @property
     def id(self):

@@ -103,6 +103,11 @@ class LimitError(RiskError, ValueError):
     code, name = 13, "RISK_ELIMIT"
 
 
+class CorruptError(RiskError):
+    """RISK_ECORRUPT: a snapshot is truncated, fails its checksum or is not a snapshot."""
+    code, name = 14, "RISK_ECORRUPT"
+
+
 class NoPriceError(RiskError):
     """RISK_ENOPRICE: a price needed by the calculation is missing or not positive."""
     code, name = 100, "RISK_ENOPRICE"
@@ -118,6 +123,11 @@ class ThreadError(RiskError):
     code, name = 201, "RISK_ETHREAD"
 
 
+class FileError(RiskError):
+    """RISK_EIO: a file could not be opened, read, written, synced or renamed."""
+    code, name = 202, "RISK_EIO"
+
+
 class InternalError(RiskError):
     """RISK_EINTERNAL: an internal invariant failed (a bug in librisk)."""
     code, name = 900, "RISK_EINTERNAL"
@@ -126,8 +136,8 @@ class InternalError(RiskError):
 #: Status code -> exception class.
 CODES = {cls.code: cls for cls in (
     NullError, InvalidError, NotFoundError, DuplicateError, LotError, TickError, LeverageError,
-    TiersError, StateError, VersionError, BufferTooSmallError, EngineMismatchError, LimitError, NoPriceError,
-    OutOfMemoryError, ThreadError, InternalError)}
+    TiersError, StateError, VersionError, BufferTooSmallError, EngineMismatchError, LimitError, CorruptError,
+    NoPriceError, OutOfMemoryError, ThreadError, FileError, InternalError)}
 
 
 def from_code(code, message=""):

@@ -6,10 +6,13 @@ module is public for callers who want the raw structs (for example to reuse a
 
 Loading order (first that exists wins):
 
-1. ``$LIBRISK_LIBRARY`` (a path to the shared object);
-2. the build tree: ``lib/librisk.so.0`` (then ``lib/librisk.so``) three directories above this
+1. the copy bundled in the wheel: ``librisk/_native/librisk.so.0`` beside this module (``pip
+   install .`` builds and bundles it), so an installed package always loads the library it was
+   built with, whatever the environment says;
+2. ``$LIBRISK_LIBRARY`` (a path to the shared object; when set, the only other candidate);
+3. the build tree: ``lib/librisk.so.0`` (then ``lib/librisk.so``) three directories above this
    package, i.e. ``<repo>/lib`` when running from ``<repo>/bindings/python``;
-3. ``ctypes.util.find_library("risk")`` (an installed library).
+4. ``ctypes.util.find_library("risk")`` (an installed library).
 
 The library's major version (``risk_version_number() // 10000``) must equal
 :data:`VERSION_MAJOR`; otherwise :class:`LibraryError` is raised.
@@ -96,6 +99,9 @@ ACCRUAL_HOURLY = 4                   # RISK_ACCRUAL_HOURLY
 FUNDING_RESULT_VERSION = 1           # RISK_FUNDING_RESULT_VERSION
 ADL_ENTRY_VERSION = 2                # RISK_ADL_ENTRY_VERSION
 ADL_MERGE_MAX_QUEUES = 1024          # RISK_ADL_MERGE_MAX_QUEUES
+SNAPSHOT_FORMAT_VERSION = 1          # RISK_SNAPSHOT_FORMAT_VERSION
+SNAPSHOT_OPTIONS_VERSION = 1         # RISK_SNAPSHOT_OPTIONS_VERSION
+SNAPSHOT_MAGIC = b"\x89LRSNAP\n"     # RISK_SNAPSHOT_MAGIC
 ACTION_REDUCE = 1                    # RISK_ACTION_REDUCE
 ACTION_SEIZE = 2                     # RISK_ACTION_SEIZE
 ACTION_INSURANCE = 3                 # RISK_ACTION_INSURANCE
@@ -201,6 +207,22 @@ class RiskEngineOptions(ctypes.Structure):
     def init(cls):
         """The equivalent of ``RISK_ENGINE_OPTIONS_INIT``."""
         return cls(ENGINE_OPTIONS_VERSION, 0, RiskAllocator(), 1.2)
+
+
+class RiskSnapshotOptions(ctypes.Structure):
+    """``risk_snapshot_options`` (include/risk/snapshot.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("allocator", RiskAllocator),
+        ("errmsg_out", ctypes.c_char_p),
+        ("errmsg_capacity", ctypes.c_size_t),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_SNAPSHOT_OPTIONS_INIT``."""
+        return cls(SNAPSHOT_OPTIONS_VERSION, 0, RiskAllocator(), None, 0)
 
 
 class RiskValueTier(ctypes.Structure):
@@ -803,6 +825,10 @@ _FUNCTIONS = {
     "risk_engine_valuation_asset": (_i32, [EngineP, _P(_u32)], ("engine", 0)),
     "risk_engine_account_count": (_i32, [EngineP, _P(_sz)], ("engine", 0)),
     "risk_engine_memory_bytes": (_i32, [EngineP, _P(_sz)], ("engine", 0)),
+    "risk_engine_asset_count": (_i32, [EngineP, _P(_sz)], ("engine", 0)),
+    "risk_engine_instrument_count": (_i32, [EngineP, _P(_sz)], ("engine", 0)),
+    "risk_engine_asset_spec": (_i32, [EngineP, _u32, _P(RiskAssetSpec)], ("engine", 0)),
+    "risk_engine_instrument_spec": (_i32, [EngineP, _u32, _P(RiskInstrumentSpec)], ("engine", 0)),
     "risk_engine_errmsg": (ctypes.c_char_p, [EngineP], "plain"),
     # basket.h
     "risk_basket_new": (_i32, [_P(BasketP), EngineP], ("engine", 1)),
@@ -925,6 +951,14 @@ _FUNCTIONS = {
     "risk_funding_rate_binance": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl], None),
     "risk_funding_rate_drift": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl, _dbl, _dbl], None),
     "risk_engine_settle_funding": (_i32, [EngineP, _u32, _dbl, _dbl, _P(RiskFundingResult)], ("engine", 0)),
+    # snapshot.h (the reads report through the options' message buffer: checked by the caller)
+    "risk_engine_snapshot_write": (_i32, [EngineP, ctypes.c_void_p, _sz, _P(_sz)], ("engine", 0)),
+    "risk_engine_snapshot_read": (_i32, [_P(EngineP), ctypes.c_void_p, _sz, _P(RiskSnapshotOptions)], "plain"),
+    "risk_engine_snapshot_write_file": (_i32, [EngineP, ctypes.c_char_p], ("engine", 0)),
+    "risk_engine_snapshot_read_file": (_i32, [_P(EngineP), ctypes.c_char_p, _P(RiskSnapshotOptions)], "plain"),
+    "risk_engine_accounts": (_i32, [EngineP, _P(AccountP), _sz, _P(_sz)], ("engine", 0)),
+    "risk_account_adopt": (_i32, [AccountP], ("account", 0)),
+    "risk_account_engine_owned": (_i32, [AccountP, _P(_u32)], None),
 }
 
 #: Names of every C function the bindings declare (a test compares them with the headers).
@@ -995,11 +1029,14 @@ _loaded = None
 
 
 def _candidates():
+    here = os.path.dirname(os.path.abspath(__file__))
+    bundled = os.path.join(here, "_native", "librisk.so.%d" % VERSION_MAJOR)
+    if os.path.exists(bundled):
+        return [bundled], True
     env = os.environ.get("LIBRISK_LIBRARY")
     if env:
         # An explicit choice is the only candidate: a wrong path must not silently fall back.
         return [env], True
-    here = os.path.dirname(os.path.abspath(__file__))
     build_lib = os.path.normpath(os.path.join(here, "..", "..", "..", "lib"))
     cands = [os.path.join(build_lib, "librisk.so.%d" % VERSION_MAJOR), os.path.join(build_lib, "librisk.so")]
     cands = [c for c in cands if os.path.exists(c)]

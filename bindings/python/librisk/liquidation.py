@@ -151,6 +151,14 @@ class Plan:
     __slots__ = ("account_id", "outcome", "health_before", "health_after", "equity_before", "equity_after",
                  "deficit", "uncovered", "fund_drawn", "socialized", "trigger", "actions", "_header", "_raw")
 
+    def __repr__(self):
+        kinds = {}
+        for a in self.actions:
+            kinds[a["type"]] = kinds.get(a["type"], 0) + 1
+        acts = ", ".join("%d %s" % (n, k) for k, n in kinds.items()) or "no actions"
+        return "<Plan account=%d %s health %r -> %r (%s)>" % (self.account_id, self.outcome, self.health_before,
+                                                             self.health_after, acts)
+
     def as_dict(self):
         """The plan's header fields and actions as a dict (unrounded)."""
         return {"account": self.account_id, "outcome": self.outcome, "health_before": self.health_before,

@@ -377,8 +377,10 @@ def add_cli_parser(sub):
                    help="EWMA decay factor in (0, 1) (default 0.94)")
     p.add_argument("--window", type=int, default=30,
                    help="rows per window for realized and the range estimators, >= 2 (default 30)")
-    p.add_argument("--periods-per-year", type=float, default=PERIODS_DAILY,
-                   help="rows per year for annualisation (default 365; 8760 for hourly rows)")
+    p.add_argument("--periods-per-year", type=float, default=None,
+                   help="rows per year for annualisation (default: from the median spacing of the first "
+                        "column's times, as backtest does: 365 for daily rows, 8760 for hourly; without a "
+                        "time column it must be given)")
     p.add_argument("csv", metavar="FILE.csv", help="CSV with a header naming close (and open, high, low for the "
                                                   "range estimators)")
     return p
@@ -457,6 +459,22 @@ def _check_options(args, n):
         raise VolCliError("garch: the fit needs at least 11 rows (10 returns), the file has %d" % n)
 
 
+def bar_periods_per_year(path, first):
+    """Rows per year from the median spacing of the first column's times (dates, date-times or
+    epochs, as the back-test reads them): 365 for daily rows, 8760 for hourly. Raises VolCliError
+    when there is no time column to tell from: the caller must say."""
+    from .backtest import _parse_time
+    import statistics
+    times = [_parse_time(t) for t in (first or [])]
+    if len(times) < 2 or any(t is None for t in times):
+        raise VolCliError("%s: no time column to tell the bar length from: give --periods-per-year (365 for "
+                          "daily rows, 8760 for hourly)" % path)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    if any(g <= 0 for g in gaps):
+        raise VolCliError("%s: the first column's times must increase" % path)
+    return 365.0 * 86400.0 / statistics.median(gaps)
+
+
 def cli_main(args, stdout):
     """Runs ``vol`` with parsed arguments, writing CSV to ``stdout``; raises VolCliError on bad input."""
     needed = ("open", "high", "low", "close") if args.method in _RANGE_METHODS else ("close",)
@@ -464,6 +482,8 @@ def cli_main(args, stdout):
         needed = ("high", "low")
     name, first, columns = _read_csv(args.csv, needed)
     n = len(next(iter(columns.values())))
+    if args.periods_per_year is None:
+        args.periods_per_year = bar_periods_per_year(args.csv, first)
     _check_options(args, n)
     if args.method in _RANGE_METHODS and args.method != "parkinson":
         o, h, lo, c = (columns[k] for k in ("open", "high", "low", "close"))

@@ -1,0 +1,1469 @@
+/* Engine snapshots: writer, reader, files (format: docs/snapshot.md).
+ *
+ * A snapshot is a 64-byte header, a table of sections (id, CRC-32C, offset, length), then the
+ * sections ENGINE, ASSETS, INSTRUMENTS, LIQUIDATION and ACCOUNTS, back to back. Every number is
+ * little-endian; doubles are their IEEE-754 bits, so a restored engine computes bit for bit
+ * what the original did.
+ *
+ * The writer runs its emitters twice: once counting (sizes, so that a buffer call can answer
+ * RISK_EBUFFER and the header can be laid out), once writing, into the caller's buffer or
+ * through a staging buffer into a temporary file. Each section's CRC is taken over the bytes
+ * as they leave the staging buffer.
+ *
+ * The reader checks the magic, the header's CRC, the format version, the section table and
+ * every section's CRC, then builds a new engine, validating each value against the range its
+ * setter accepts (a snapshot with valid checksums may still have been crafted), and hands the
+ * engine out only when all of it is in. A failure frees whatever was built. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE /* MAP_POPULATE */
+#endif
+#include "snapshot/snapshot.h"
+#include "liquidation/liquidation.h"
+#include "margin/scaling.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HEADER_FIXED 64u
+#define SECTION_ENTRY 24u
+#define N_SECTIONS 5u
+#define HEADER_BYTES (HEADER_FIXED + N_SECTIONS * SECTION_ENTRY)
+#define SYMBOL_BYTES 32u
+#define ACCOUNT_FIXED 32u
+#define STAGING_BYTES (1u << 20)
+#ifndef PREFETCH_AHEAD
+#define PREFETCH_AHEAD 16u
+#endif
+
+enum { SEC_ENGINE = 1, SEC_ASSETS, SEC_INSTRUMENTS, SEC_LIQUIDATION, SEC_ACCOUNTS };
+static const char *const SECTION_NAMES[] = {"", "ENGINE", "ASSETS", "INSTRUMENTS", "LIQUIDATION", "ACCOUNTS"};
+
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HOST_LE 1 /* arrays move with memcpy */
+#else
+#define HOST_LE 0
+#endif
+
+/* ================================================================ little-endian scalars */
+
+static void st32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static void st64(unsigned char *p, uint64_t v)
+{
+    st32(p, (uint32_t)v);
+    st32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t ld32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t ld64(const unsigned char *p)
+{
+    return (uint64_t)ld32(p) | (uint64_t)ld32(p + 4) << 32;
+}
+
+static uint64_t f64_bits(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static double bits_f64(uint64_t u)
+{
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* ================================================================ writer */
+
+typedef struct sink {
+    unsigned char *buf; /* NULL: counting only */
+    size_t cap, pos;    /* staging (file) or whole (buffer) capacity, bytes used */
+    size_t crc_from;    /* bytes of buf before it are in crc */
+    uint64_t total;     /* bytes emitted so far */
+    uint32_t crc;       /* of the current section */
+    int fd;             /* >= 0: flush buf to this file */
+    int err;            /* errno of a failed write */
+} sink;
+
+static void sink_crc_catch_up(sink *s)
+{
+    if (s->buf && s->pos > s->crc_from)
+        s->crc = risk__crc32c(s->crc, s->buf + s->crc_from, s->pos - s->crc_from);
+    s->crc_from = s->pos;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno ? errno : EIO;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void sink_flush(sink *s)
+{
+    sink_crc_catch_up(s);
+    if (s->fd >= 0 && !s->err && s->pos)
+        s->err = write_all(s->fd, s->buf, s->pos);
+    s->pos = s->crc_from = 0;
+}
+
+/* Room for n bytes at buf + pos (n <= STAGING_BYTES in file mode); NULL while counting. */
+static unsigned char *sink_room(sink *s, size_t n)
+{
+    s->total += n;
+    if (!s->buf)
+        return NULL;
+    if (s->fd >= 0 && s->cap - s->pos < n)
+        sink_flush(s);
+    unsigned char *p = s->buf + s->pos;
+    s->pos += n;
+    return p;
+}
+
+static void put32(sink *s, uint32_t v)
+{
+    unsigned char *p = sink_room(s, 4);
+    if (p)
+        st32(p, v);
+}
+
+static void put64(sink *s, uint64_t v)
+{
+    unsigned char *p = sink_room(s, 8);
+    if (p)
+        st64(p, v);
+}
+
+static void putf(sink *s, double x)
+{
+    put64(s, f64_bits(x));
+}
+
+static void put_bytes(sink *s, const void *data, size_t n)
+{
+    const unsigned char *d = data;
+    while (n) {
+        size_t k = s->fd >= 0 && n > STAGING_BYTES ? STAGING_BYTES : n;
+        unsigned char *p = sink_room(s, k);
+        if (p)
+            memcpy(p, d, k);
+        d += k;
+        n -= k;
+    }
+}
+
+static void put32s(sink *s, const uint32_t *a, uint32_t n)
+{
+#if HOST_LE
+    put_bytes(s, a, (size_t)n * 4);
+#else
+    for (uint32_t i = 0; i < n; i++)
+        put32(s, a[i]);
+#endif
+}
+
+static void putfs(sink *s, const double *a, uint32_t n)
+{
+#if HOST_LE
+    put_bytes(s, a, (size_t)n * 8);
+#else
+    for (uint32_t i = 0; i < n; i++)
+        putf(s, a[i]);
+#endif
+}
+
+static void put_symbol(sink *s, const char *symbol)
+{
+    unsigned char b[SYMBOL_BYTES];
+    memset(b, 0, sizeof b);
+    memcpy(b, symbol, strlen(symbol)); /* at most 31 bytes: the NUL stays */
+    put_bytes(s, b, sizeof b);
+}
+
+static void put_policy(sink *s, const risk_liquidation_policy *p)
+{
+    put32(s, p->exit_target);
+    put32(s, p->price_model);
+    putf(s, p->buffer);
+    putf(s, p->fee);
+    putf(s, p->insurance_fee);
+    putf(s, p->penalty);
+    putf(s, p->close_factor);
+    putf(s, p->full_close_health);
+    putf(s, p->bonus);
+    putf(s, p->protocol_share);
+    putf(s, p->min_notional);
+    put32(s, p->deficit);
+    put32(s, p->has_backstop);
+    put64(s, p->backstop_account);
+}
+
+static void put_tier(sink *s, const risk_margin_tier *t)
+{
+    putf(s, t->notional_cap);
+    putf(s, t->mmr);
+    putf(s, t->max_leverage);
+    putf(s, t->cum);
+    put32(s, t->cum_given);
+    put32(s, 0);
+}
+
+static void emit_engine(sink *s, const risk_engine *e)
+{
+    put32(s, e->flags);
+    put32(s, e->valuation);
+    putf(s, e->margin_call_health);
+    put32(s, e->n_assets);
+    put32(s, e->n_instruments);
+}
+
+static void emit_assets(sink *s, const risk_engine *e)
+{
+    for (uint32_t i = 0; i < e->n_assets; i++) {
+        const risk__asset *a = &e->assets[i];
+        put_symbol(s, a->symbol);
+        put32(s, a->decimals);
+        put32(s, a->n_tiers);
+        putf(s, a->price);
+        putf(s, a->weight_init);
+        putf(s, a->weight_maint);
+        putf(s, a->liab_weight_init);
+        putf(s, a->liab_weight_maint);
+        for (uint32_t t = 0; t < a->n_tiers; t++) {
+            putf(s, a->tiers[t].up_to_qty);
+            putf(s, a->tiers[t].ratio);
+        }
+        const risk__asset_vol *v = a->vol;
+        put32(s, v != NULL);
+        if (!v)
+            continue;
+        put32(s, v->has_live);
+        put32(s, v->has_time);
+        put32(s, v->first_scaled);
+        putf(s, v->ewma.lambda);
+        putf(s, v->ewma.variance);
+        putf(s, v->ewma.last_price);
+        put64(s, v->ewma.count);
+        putf(s, v->periods_per_year);
+        putf(s, v->stressed_set);
+        putf(s, v->floor_set);
+        putf(s, v->max_live);
+        putf(s, v->sum_r2);
+        put64(s, v->n_returns);
+        putf(s, v->release);
+        put64(s, (uint64_t)v->last_time);
+    }
+}
+
+static void emit_instruments(sink *s, const risk_engine *e)
+{
+    for (uint32_t i = 0; i < e->n_instruments; i++) {
+        const risk__instrument *in = &e->instruments[i];
+        const risk__scaling *sc = in->scaling;
+        put_symbol(s, in->symbol);
+        put32(s, in->kind);
+        put32(s, in->inverse);
+        put32(s, in->mm_price);
+        put32(s, in->underlying);
+        put32(s, in->settle);
+        put32(s, in->schedule.n_tiers);
+        put64(s, (uint64_t)in->expiry_unix_s);
+        putf(s, in->contract_size);
+        putf(s, in->lot_size);
+        putf(s, in->tick_size);
+        putf(s, in->mark);
+        const risk_margin_tier *base = sc ? sc->base : in->schedule.tiers;
+        for (uint32_t t = 0; t < in->schedule.n_tiers; t++)
+            put_tier(s, &base[t]);
+        /* trading terms (docs/orders.md): fees, the fee-inclusive liquidation price, the size limit */
+        put32(s, in->liq_with_fee);
+        put32(s, 0);
+        putf(s, in->maker_fee);
+        putf(s, in->taker_fee);
+        putf(s, in->max_notional);
+        put32(s, sc != NULL);
+        if (!sc)
+            continue;
+        const risk_margin_scaling *p = &sc->params;
+        put32(s, p->mode);
+        put32(s, p->vol_floor);
+        putf(s, p->reference_vol_annual);
+        putf(s, p->min_factor);
+        putf(s, p->max_factor);
+        putf(s, p->z);
+        putf(s, p->horizon_days);
+        putf(s, p->days_per_year);
+        putf(s, p->buffer);
+        putf(s, p->stress_weight);
+        putf(s, p->max_daily_change);
+        putf(s, sc->factor);
+        put64(s, (uint64_t)sc->time);
+        put32(s, sc->has_time);
+        put32(s, sc->next);
+    }
+}
+
+static void emit_liquidation(sink *s, const risk_engine *e)
+{
+    const struct risk__liquidation *l = e->liq;
+    put_policy(s, risk__engine_policy(e));
+    uint32_t n_over = 0;
+    for (uint32_t i = 0; l && i < l->n_overrides; i++)
+        n_over += l->has_override[i] != 0;
+    put32(s, n_over);
+    for (uint32_t i = 0; l && i < l->n_overrides; i++)
+        if (l->has_override[i]) {
+            put32(s, i);
+            put_policy(s, &l->overrides[i]);
+        }
+    put32(s, e->n_assets); /* one fund per asset, zeros where none was touched */
+    for (uint32_t i = 0; i < e->n_assets; i++) {
+        const risk__fund *f = risk__fund_of(e, i);
+        risk__fund zero = {0, 0, 0, 0};
+        if (!f)
+            f = &zero;
+        putf(s, f->balance);
+        putf(s, f->deposits);
+        putf(s, f->contributions);
+        putf(s, f->draws);
+    }
+}
+
+static void emit_accounts(sink *s, const risk_engine *e)
+{
+    put64(s, e->n_accounts);
+    uint32_t levs_inst[64];
+    double levs_value[64];
+    for (size_t k = 0; k < e->n_account_slots; k++) {
+        const risk_account *a = e->accounts[k];
+        if (!a)
+            continue;
+        put64(s, a->id);
+        put32(s, a->margin_mode);
+        put32(s, a->position_mode);
+        put32(s, a->basket.n);
+        put32(s, a->n_levs);
+        put32(s, a->n_pos);
+        put32(s, 0);
+        put32s(s, a->basket.asset, a->basket.n);
+        /* balances, not the stored scaled amounts (rates/): format 1 carries no rate models,
+         * pools or indices, so a restored engine holds each balance as of the snapshot */
+        for (uint32_t i = 0; i < a->basket.n; i++)
+            putf(s, risk__balance_of(&e->assets[a->basket.asset[i]], a->basket.amount[i]));
+        for (uint32_t i = 0; i < a->n_levs; i += 64) { /* the list is an array of pairs: split it */
+            uint32_t m = a->n_levs - i < 64 ? a->n_levs - i : 64;
+            for (uint32_t j = 0; j < m; j++)
+                levs_inst[j] = a->levs[i + j].instrument;
+            put32s(s, levs_inst, m);
+        }
+        for (uint32_t i = 0; i < a->n_levs; i += 64) {
+            uint32_t m = a->n_levs - i < 64 ? a->n_levs - i : 64;
+            for (uint32_t j = 0; j < m; j++)
+                levs_value[j] = a->levs[i + j].leverage;
+            putfs(s, levs_value, m);
+        }
+        put32s(s, a->inst, a->n_pos);
+        for (uint32_t i = 0; i < a->n_pos; i++) /* the file's flags: leg and isolated */
+            put32(s, a->pflags[i] & (RISK__PF_LEG_MASK | RISK__PF_ISOLATED));
+        putfs(s, a->qty, a->n_pos);
+        putfs(s, a->entry, a->n_pos);
+        putfs(s, a->iso_margin, a->n_pos);
+    }
+}
+
+typedef struct section_info {
+    uint32_t id, crc;
+    uint64_t offset, length;
+} section_info;
+
+/* Emits every section after a header-sized gap, recording the table. */
+static void emit_all(sink *s, const risk_engine *e, section_info *table)
+{
+    static void (*const emitters[N_SECTIONS])(sink *, const risk_engine *) = {
+        emit_engine, emit_assets, emit_instruments, emit_liquidation, emit_accounts};
+    unsigned char zero[HEADER_BYTES];
+    memset(zero, 0, sizeof zero);
+    put_bytes(s, zero, sizeof zero);
+    for (uint32_t k = 0; k < N_SECTIONS; k++) {
+        sink_crc_catch_up(s);
+        s->crc = 0;
+        table[k].id = k + 1;
+        table[k].offset = s->total;
+        emitters[k](s, e);
+        sink_crc_catch_up(s);
+        table[k].crc = s->crc;
+        table[k].length = s->total - table[k].offset;
+    }
+}
+
+static void header_fill(unsigned char *h, const section_info *table, uint64_t total)
+{
+    memset(h, 0, HEADER_BYTES);
+    memcpy(h, RISK_SNAPSHOT_MAGIC, RISK_SNAPSHOT_MAGIC_LEN);
+    st32(h + 8, RISK_SNAPSHOT_FORMAT_VERSION);
+    st32(h + 12, HEADER_BYTES);
+    st32(h + 16, risk_version_number());
+    st32(h + 20, N_SECTIONS);
+    st64(h + 24, total);
+    for (uint32_t k = 0; k < N_SECTIONS; k++) {
+        unsigned char *t = h + HEADER_FIXED + k * SECTION_ENTRY;
+        st32(t, table[k].id);
+        st32(t + 4, table[k].crc);
+        st64(t + 8, table[k].offset);
+        st64(t + 16, table[k].length);
+    }
+    uint32_t crc = risk__crc32c(0, h, 60);
+    crc = risk__crc32c(crc, h + HEADER_FIXED, HEADER_BYTES - HEADER_FIXED);
+    st32(h + 60, crc);
+}
+
+static uint64_t snapshot_size(const risk_engine *e)
+{
+    sink count;
+    memset(&count, 0, sizeof count);
+    count.fd = -1;
+    section_info table[N_SECTIONS];
+    emit_all(&count, e, table);
+    return count.total;
+}
+
+RISK_API int risk_engine_snapshot_write(const risk_engine *engine, void *out, size_t capacity, size_t *size_out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine; /* the message buffer is not engine state */
+    if (!size_out || (!out && capacity))
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "size_out is NULL, or out is NULL with capacity > 0");
+    uint64_t size = snapshot_size(e);
+    if (size > SIZE_MAX)
+        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "a snapshot of %llu bytes does not fit in memory",
+                          (unsigned long long)size);
+    *size_out = (size_t)size;
+    if (capacity < size)
+        return risk__fail(e, &e->errmsg, RISK_EBUFFER, "the snapshot needs %llu bytes, capacity %zu",
+                          (unsigned long long)size, capacity);
+    sink s;
+    memset(&s, 0, sizeof s);
+    s.buf = out;
+    s.cap = capacity;
+    s.fd = -1;
+    section_info table[N_SECTIONS];
+    emit_all(&s, e, table);
+    header_fill(out, table, size);
+    risk__clear(&e->errmsg);
+    return RISK_OK;
+}
+
+/* ---------------------------------------------------------------- files */
+
+static int io_fail(risk_engine *e, int err, const char *what, const char *path)
+{
+    return risk__fail(e, &e->errmsg, RISK_EIO, "%s %.120s: %s", what, path, strerror(err));
+}
+
+/* Opens the directory holding path, for its fsync. */
+static int open_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (slash == path)
+        return open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    size_t n = (size_t)(slash - path);
+    char dir[4096];
+    if (n >= sizeof dir) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+RISK_API int risk_engine_snapshot_write_file(const risk_engine *engine, const char *path)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine;
+    if (!path)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "path is NULL");
+    size_t plen = strlen(path);
+    if (plen == 0)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "path is empty");
+    if (plen > 4000)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "path longer than 4000 bytes");
+    uint64_t size = snapshot_size(e);
+    unsigned char *staging = risk__malloc(e, STAGING_BYTES);
+    if (!staging)
+        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for the write buffer");
+
+    /* a fresh temporary name beside the target: PATH.tmp.PID.N */
+    char tmp[4096 + 64];
+    int fd = -1;
+    for (unsigned n = 0; n < 1000 && fd < 0; n++) {
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), n);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        int err = errno;
+        risk__free(e, staging);
+        return io_fail(e, err, "cannot create a temporary file beside", path);
+    }
+    sink s;
+    memset(&s, 0, sizeof s);
+    s.buf = staging;
+    s.cap = STAGING_BYTES;
+    s.fd = fd;
+    section_info table[N_SECTIONS];
+    emit_all(&s, e, table);
+    sink_flush(&s);
+    int err = s.err;
+    const char *what = "cannot write";
+    if (!err && s.total != size) {
+        risk__free(e, staging);
+        close(fd);
+        unlink(tmp);
+        return risk__fail(e, &e->errmsg, RISK_EINTERNAL, "snapshot size changed while writing");
+    }
+    if (!err) {
+        header_fill(staging, table, size);
+        ssize_t w;
+        do
+            w = pwrite(fd, staging, HEADER_BYTES, 0);
+        while (w < 0 && errno == EINTR);
+        if (w != (ssize_t)HEADER_BYTES)
+            err = w < 0 ? errno : EIO;
+    }
+    risk__free(e, staging);
+    if (!err && fsync(fd) != 0) {
+        err = errno;
+        what = "cannot fsync";
+    }
+    if (close(fd) != 0 && !err) {
+        err = errno;
+        what = "cannot close";
+    }
+    if (!err && rename(tmp, path) != 0) {
+        err = errno;
+        what = "cannot rename the temporary file over";
+    }
+    if (err) {
+        unlink(tmp);
+        return io_fail(e, err, what, what[7] == 'r' ? path : tmp); /* "cannot rename ..." names the target */
+    }
+    int dfd = open_parent_dir(path);
+    if (dfd < 0)
+        return io_fail(e, errno, "cannot open the directory of", path);
+    int rc = fsync(dfd);
+    err = errno;
+    close(dfd);
+    if (rc != 0 && err != EINVAL) /* some file systems cannot sync a directory: nothing more to do there */
+        return io_fail(e, err, "cannot fsync the directory of", path);
+    risk__clear(&e->errmsg);
+    return RISK_OK;
+}
+
+/* ================================================================ reader */
+
+typedef struct reader {
+    risk_engine *e;                  /* being built; NULL before */
+    const risk_snapshot_options *o;
+    const unsigned char *p, *end;    /* the current section */
+    const char *section;
+    uint32_t *stamp;                 /* per asset, per instrument x leg: duplicate checks */
+    size_t n_stamp;
+} reader;
+
+static int bad(reader *r, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static int bad(reader *r, int code, const char *fmt, ...)
+{
+    const risk_snapshot_options *o = r->o;
+    if (o->errmsg_out && o->errmsg_capacity) {
+        int n = 0;
+        if (r->section)
+            n = snprintf(o->errmsg_out, o->errmsg_capacity, "snapshot section %s: ", r->section);
+        if (n >= 0 && (size_t)n < o->errmsg_capacity) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(o->errmsg_out + n, o->errmsg_capacity - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return code;
+}
+
+/* A setter of the engine being built refused a value: the snapshot is corrupt (or memory ran out). */
+static int refused(reader *r, int rc, const char *what, uint32_t index)
+{
+    if (rc == RISK_ENOMEM)
+        return bad(r, RISK_ENOMEM, "out of memory");
+    return bad(r, RISK_ECORRUPT, "%s %u: %s", what, index, risk_engine_errmsg(r->e));
+}
+
+static int need(reader *r, uint64_t n)
+{
+    if ((uint64_t)(r->end - r->p) < n)
+        return bad(r, RISK_ECORRUPT, "truncated (%llu bytes needed, %llu left)", (unsigned long long)n,
+                   (unsigned long long)(r->end - r->p));
+    return RISK_OK;
+}
+
+/* Unchecked reads: the caller has called need(). */
+static uint32_t g32(reader *r)
+{
+    uint32_t v = ld32(r->p);
+    r->p += 4;
+    return v;
+}
+
+static uint64_t g64(reader *r)
+{
+    uint64_t v = ld64(r->p);
+    r->p += 8;
+    return v;
+}
+
+static double gf(reader *r)
+{
+    return bits_f64(g64(r));
+}
+
+static void g32s(reader *r, uint32_t *out, uint32_t n)
+{
+#if HOST_LE
+    memcpy(out, r->p, (size_t)n * 4);
+    r->p += (size_t)n * 4;
+#else
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = g32(r);
+#endif
+}
+
+static void gfs(reader *r, double *out, uint32_t n)
+{
+#if HOST_LE
+    memcpy(out, r->p, (size_t)n * 8);
+    r->p += (size_t)n * 8;
+#else
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = gf(r);
+#endif
+}
+
+/* A symbol field: 1..31 bytes, NUL, zero padding. */
+static int g_symbol(reader *r, char *out, const char *what, uint32_t index)
+{
+    const unsigned char *b = r->p;
+    r->p += SYMBOL_BYTES;
+    size_t len = 0;
+    while (len < SYMBOL_BYTES && b[len])
+        len++;
+    if (len == 0 || len >= SYMBOL_BYTES)
+        return bad(r, RISK_ECORRUPT, "%s %u: symbol not 1..31 bytes", what, index);
+    for (size_t i = len; i < SYMBOL_BYTES; i++)
+        if (b[i])
+            return bad(r, RISK_ECORRUPT, "%s %u: symbol padding not zero", what, index);
+    memcpy(out, b, len + 1);
+    return RISK_OK;
+}
+
+static int finite_nonneg(double x)
+{
+    return isfinite(x) && x >= 0.0;
+}
+
+static int section_end(reader *r)
+{
+    if (r->p != r->end)
+        return bad(r, RISK_ECORRUPT, "%llu bytes past its last record", (unsigned long long)(r->end - r->p));
+    return RISK_OK;
+}
+
+static int read_engine(reader *r, uint32_t *valuation, uint32_t *n_assets, uint32_t *n_instruments)
+{
+    int rc = need(r, 24);
+    if (rc)
+        return rc;
+    risk_engine_options eo = RISK_ENGINE_OPTIONS_INIT;
+    eo.allocator = r->o->allocator;
+    eo.flags = g32(r);
+    *valuation = g32(r);
+    eo.margin_call_health = gf(r);
+    *n_assets = g32(r);
+    *n_instruments = g32(r);
+    if ((rc = section_end(r)))
+        return rc;
+    rc = risk_engine_new(&r->e, &eo);
+    if (rc == RISK_ENOMEM)
+        return bad(r, rc, "out of memory");
+    if (rc)
+        return bad(r, RISK_ECORRUPT, "flags 0x%x or margin-call health %s out of range", eo.flags,
+                   RISK__NUM(eo.margin_call_health));
+    return RISK_OK;
+}
+
+static int read_vol(reader *r, uint32_t asset)
+{
+    int rc = need(r, 4);
+    if (rc)
+        return rc;
+    if (!g32(r))
+        return RISK_OK;
+    if ((rc = need(r, 12 + 12 * 8)))
+        return rc;
+    risk__asset_vol *v = risk__malloc(r->e, sizeof *v);
+    if (!v)
+        return bad(r, RISK_ENOMEM, "out of memory");
+    memset(v, 0, sizeof *v);
+    r->e->assets[asset].vol = v; /* freed with the engine from now on */
+    v->has_live = g32(r);
+    v->has_time = g32(r);
+    v->first_scaled = g32(r);
+    v->ewma.version = RISK_VOL_EWMA_STATE_VERSION;
+    v->ewma.lambda = gf(r);
+    v->ewma.variance = gf(r);
+    v->ewma.last_price = gf(r);
+    v->ewma.count = g64(r);
+    v->periods_per_year = gf(r);
+    v->stressed_set = gf(r);
+    v->floor_set = gf(r);
+    v->max_live = gf(r);
+    v->sum_r2 = gf(r);
+    v->n_returns = g64(r);
+    v->release = gf(r);
+    v->last_time = (int64_t)g64(r);
+    int ok = v->has_live <= 1 && v->has_time <= 1 && v->ewma.lambda > 0.0 && v->ewma.lambda < 1.0 &&
+             finite_nonneg(v->ewma.variance) && finite_nonneg(v->ewma.last_price) && isfinite(v->periods_per_year) &&
+             v->periods_per_year > 0.0 && finite_nonneg(v->stressed_set) && finite_nonneg(v->floor_set) &&
+             finite_nonneg(v->max_live) && finite_nonneg(v->sum_r2) && v->release >= 0.0 && v->release <= 1.0;
+    if (!ok)
+        return bad(r, RISK_ECORRUPT, "asset %u: volatility state out of range", asset);
+    return RISK_OK;
+}
+
+static int read_assets(reader *r, uint32_t n_assets, uint32_t valuation)
+{
+    risk_value_tier tiers[RISK__MAX_TIERS];
+    for (uint32_t i = 0; i < n_assets; i++) {
+        char symbol[SYMBOL_BYTES];
+        int rc = need(r, SYMBOL_BYTES + 8 + 5 * 8);
+        if (rc || (rc = g_symbol(r, symbol, "asset", i)))
+            return rc;
+        risk_asset_spec spec = RISK_ASSET_SPEC_INIT;
+        spec.symbol = symbol;
+        spec.decimals = g32(r);
+        uint32_t n_tiers = g32(r);
+        spec.price = gf(r);
+        spec.weight_init = gf(r);
+        spec.weight_maint = gf(r);
+        spec.liab_weight_init = gf(r);
+        spec.liab_weight_maint = gf(r);
+        if (n_tiers > RISK__MAX_TIERS)
+            return bad(r, RISK_ECORRUPT, "asset %u: %u value tiers", i, n_tiers);
+        if ((rc = need(r, (uint64_t)n_tiers * 16)))
+            return rc;
+        for (uint32_t t = 0; t < n_tiers; t++) {
+            tiers[t].up_to_qty = gf(r);
+            tiers[t].ratio = gf(r);
+        }
+        spec.value_tiers = n_tiers ? tiers : NULL;
+        spec.n_value_tiers = n_tiers;
+        if ((rc = risk_engine_add_asset(r->e, &spec, NULL)))
+            return refused(r, rc, "asset", i);
+        if ((rc = read_vol(r, i)))
+            return rc;
+    }
+    if (valuation != RISK_ID_NONE && (valuation >= n_assets || r->e->assets[valuation].price != 1.0))
+        return bad(r, RISK_ECORRUPT, "valuation asset %u unknown or not priced 1", valuation);
+    r->e->valuation = valuation;
+    return section_end(r);
+}
+
+static int read_scaling(reader *r, uint32_t id, uint32_t *next_out)
+{
+    int rc = need(r, 4);
+    if (rc)
+        return rc;
+    if (!g32(r)) {
+        *next_out = RISK_ID_NONE;
+        return RISK_OK;
+    }
+    if ((rc = need(r, 8 + 10 * 8 + 8 + 8)))
+        return rc;
+    risk_margin_scaling p = RISK_MARGIN_SCALING_INIT;
+    p.mode = g32(r);
+    p.vol_floor = g32(r);
+    p.reference_vol_annual = gf(r);
+    p.min_factor = gf(r);
+    p.max_factor = gf(r);
+    p.z = gf(r);
+    p.horizon_days = gf(r);
+    p.days_per_year = gf(r);
+    p.buffer = gf(r);
+    p.stress_weight = gf(r);
+    p.max_daily_change = gf(r);
+    double factor = gf(r);
+    int64_t time = (int64_t)g64(r);
+    uint32_t has_time = g32(r);
+    uint32_t next = g32(r);
+    risk_engine *e = r->e;
+    risk__instrument *in = &e->instruments[id];
+    if (!e->assets[in->underlying].vol)
+        return bad(r, RISK_ECORRUPT, "instrument %u: scaled, but its underlying has no volatility state", id);
+    if (p.mode == RISK_SCALING_OFF)
+        return bad(r, RISK_ECORRUPT, "instrument %u: scaling block with mode off", id);
+    /* the setter validates and links the block; the list and the factor are then put back as written */
+    uint32_t first = e->assets[in->underlying].vol->first_scaled;
+    if ((rc = risk_engine_set_instrument_scaling(e, id, &p)))
+        return refused(r, rc, "instrument", id);
+    e->assets[in->underlying].vol->first_scaled = first;
+    if (!(isfinite(factor) && factor > 0.0) || has_time > 1)
+        return bad(r, RISK_ECORRUPT, "instrument %u: scaling factor or time flag out of range", id);
+    in->scaling->factor = factor;
+    in->scaling->time = time;
+    in->scaling->has_time = has_time;
+    in->scaling->next = RISK_ID_NONE;
+    *next_out = next;
+    return RISK_OK;
+}
+
+/* Puts back each asset's list of scaled instruments as written, after checking that the lists
+ * hold every scaled instrument once, each under its own underlying. */
+static int relink_scaled(reader *r, const uint32_t *next)
+{
+    risk_engine *e = r->e;
+    uint32_t n_scaled = 0, n_listed = 0;
+    for (uint32_t i = 0; i < e->n_instruments; i++)
+        n_scaled += e->instruments[i].scaling != NULL;
+    for (uint32_t a = 0; a < e->n_assets; a++) {
+        const risk__asset_vol *v = e->assets[a].vol;
+        if (!v)
+            continue;
+        for (uint32_t id = v->first_scaled; id != RISK_ID_NONE; id = next[id]) {
+            if (id >= e->n_instruments || !e->instruments[id].scaling || e->instruments[id].underlying != a ||
+                ++n_listed > n_scaled)
+                return bad(r, RISK_ECORRUPT, "asset %u: list of scaled instruments broken at %u", a, id);
+        }
+    }
+    if (n_listed != n_scaled)
+        return bad(r, RISK_ECORRUPT, "%u scaled instruments, %u listed", n_scaled, n_listed);
+    for (uint32_t i = 0; i < e->n_instruments; i++) {
+        risk__instrument *in = &e->instruments[i];
+        if (!in->scaling)
+            continue;
+        in->scaling->next = next[i];
+        risk__scaling_write_effective(in, in->scaling->factor);
+    }
+    return RISK_OK;
+}
+
+static int read_instruments(reader *r, uint32_t n_instruments)
+{
+    risk_engine *e = r->e;
+    risk_margin_tier tiers[RISK__MAX_TIERS];
+    uint32_t *next = NULL;
+    if (n_instruments && (uint64_t)(r->end - r->p) / 128 < n_instruments)
+        return bad(r, RISK_ECORRUPT, "%u instruments cannot fit in %llu bytes", n_instruments,
+                   (unsigned long long)(r->end - r->p));
+    if (n_instruments && !(next = risk__malloc(e, n_instruments * sizeof *next)))
+        return bad(r, RISK_ENOMEM, "out of memory");
+    int rc = RISK_OK;
+    for (uint32_t i = 0; i < n_instruments && !rc; i++) {
+        char symbol[SYMBOL_BYTES];
+        if ((rc = need(r, SYMBOL_BYTES + 6 * 4 + 5 * 8)) || (rc = g_symbol(r, symbol, "instrument", i)))
+            break;
+        risk_instrument_spec spec = RISK_INSTRUMENT_SPEC_INIT;
+        spec.symbol = symbol;
+        spec.kind = g32(r);
+        spec.inverse = g32(r);
+        spec.mm_price = g32(r);
+        spec.underlying = g32(r);
+        spec.settle = g32(r);
+        uint32_t n_tiers = g32(r);
+        spec.expiry_unix_s = (int64_t)g64(r);
+        spec.contract_size = gf(r);
+        spec.lot_size = gf(r);
+        spec.tick_size = gf(r);
+        spec.mark = gf(r);
+        if (n_tiers == 0 || n_tiers > RISK__MAX_TIERS) {
+            rc = bad(r, RISK_ECORRUPT, "instrument %u: %u margin tiers", i, n_tiers);
+            break;
+        }
+        if ((rc = need(r, (uint64_t)n_tiers * 40)))
+            break;
+        for (uint32_t t = 0; t < n_tiers; t++) {
+            tiers[t].notional_cap = gf(r);
+            tiers[t].mmr = gf(r);
+            tiers[t].max_leverage = gf(r);
+            tiers[t].cum = gf(r);
+            tiers[t].cum_given = g32(r);
+            if (g32(r) != 0) {
+                rc = bad(r, RISK_ECORRUPT, "instrument %u: tier %u: reserved not 0", i, t);
+                break;
+            }
+        }
+        if (rc)
+            break;
+        spec.tiers = tiers;
+        spec.n_tiers = n_tiers;
+        if ((rc = risk_engine_add_instrument(e, &spec, NULL))) {
+            rc = refused(r, rc, "instrument", i);
+            break;
+        }
+        if ((rc = need(r, 2 * 4 + 3 * 8)))
+            break;
+        risk_instrument_fees fees = RISK_INSTRUMENT_FEES_INIT;
+        fees.liquidation_price_with_fee = g32(r);
+        if (g32(r) != 0) {
+            rc = bad(r, RISK_ECORRUPT, "instrument %u: trading terms: reserved not 0", i);
+            break;
+        }
+        fees.maker_fee = gf(r);
+        fees.taker_fee = gf(r);
+        fees.max_notional = gf(r);
+        if ((rc = risk_engine_set_instrument_fees(e, i, &fees))) {
+            rc = refused(r, rc, "trading terms of instrument", i);
+            break;
+        }
+        rc = read_scaling(r, i, &next[i]);
+    }
+    if (!rc)
+        rc = relink_scaled(r, next);
+    risk__free(e, next);
+    return rc ? rc : section_end(r);
+}
+
+static int read_policy(reader *r, risk_liquidation_policy *p)
+{
+    int rc = need(r, 2 * 4 + 9 * 8 + 2 * 4 + 8);
+    if (rc)
+        return rc;
+    risk_liquidation_policy d = RISK_LIQUIDATION_POLICY_INIT;
+    *p = d;
+    p->exit_target = g32(r);
+    p->price_model = g32(r);
+    p->buffer = gf(r);
+    p->fee = gf(r);
+    p->insurance_fee = gf(r);
+    p->penalty = gf(r);
+    p->close_factor = gf(r);
+    p->full_close_health = gf(r);
+    p->bonus = gf(r);
+    p->protocol_share = gf(r);
+    p->min_notional = gf(r);
+    p->deficit = g32(r);
+    p->has_backstop = g32(r);
+    p->backstop_account = g64(r);
+    return RISK_OK;
+}
+
+static int read_liquidation(reader *r)
+{
+    risk_engine *e = r->e;
+    risk_liquidation_policy p;
+    int rc = read_policy(r, &p);
+    if (rc)
+        return rc;
+    if ((rc = risk_engine_set_liquidation_policy(e, &p)))
+        return refused(r, rc, "policy", 0);
+    if ((rc = need(r, 4)))
+        return rc;
+    uint32_t n_over = g32(r);
+    int64_t prev = -1;
+    for (uint32_t k = 0; k < n_over; k++) {
+        if ((rc = need(r, 4)))
+            return rc;
+        uint32_t id = g32(r);
+        if ((int64_t)id <= prev || id >= e->n_instruments)
+            return bad(r, RISK_ECORRUPT, "override %u: instrument %u out of order or unknown", k, id);
+        prev = id;
+        if ((rc = read_policy(r, &p)))
+            return rc;
+        if ((rc = risk_engine_set_instrument_liquidation_policy(e, id, &p)))
+            return refused(r, rc, "override of instrument", id);
+    }
+    if ((rc = need(r, 4)))
+        return rc;
+    uint32_t n_funds = g32(r);
+    if (n_funds != e->n_assets)
+        return bad(r, RISK_ECORRUPT, "%u funds for %u assets", n_funds, e->n_assets);
+    if ((rc = need(r, (uint64_t)n_funds * 32)))
+        return rc;
+    for (uint32_t i = 0; i < n_funds; i++) {
+        risk__fund f;
+        f.balance = gf(r);
+        f.deposits = gf(r);
+        f.contributions = gf(r);
+        f.draws = gf(r);
+        if (!isfinite(f.balance) || !isfinite(f.deposits) || !isfinite(f.contributions) || !isfinite(f.draws))
+            return bad(r, RISK_ECORRUPT, "fund of asset %u not finite", i);
+        if (f.balance == 0.0 && f.deposits == 0.0 && f.contributions == 0.0 && f.draws == 0.0 &&
+            !risk__fund_of(e, i))
+            continue;
+        if (risk__funds_reserve(e))
+            return bad(r, RISK_ENOMEM, "out of memory");
+        *risk__fund_at(e, i) = f;
+    }
+    return section_end(r);
+}
+
+static uint32_t pow2_at_least(uint32_t n)
+{
+    uint32_t c = 1;
+    while (c < n)
+        c *= 2;
+    return c;
+}
+
+/* One account record (its fixed part already checked to be there). */
+static int read_account(reader *r, uint64_t index)
+{
+    risk_engine *e = r->e;
+    uint64_t id = g64(r);
+    uint32_t margin_mode = g32(r), position_mode = g32(r);
+    uint32_t n_bal = g32(r), n_lev = g32(r), n_pos = g32(r);
+    if (g32(r) != 0)
+        return bad(r, RISK_ECORRUPT, "account %llu: reserved not 0", (unsigned long long)id);
+    if ((margin_mode != RISK_MARGIN_CROSS && margin_mode != RISK_MARGIN_ISOLATED) ||
+        (position_mode != RISK_POSITION_ONE_WAY && position_mode != RISK_POSITION_HEDGE))
+        return bad(r, RISK_ECORRUPT, "account %llu: unknown margin or position mode", (unsigned long long)id);
+    if (n_bal > e->n_assets || n_lev > e->n_instruments || n_pos > RISK__MAX_POSITIONS)
+        return bad(r, RISK_ECORRUPT, "account %llu: %u balances, %u leverages, %u positions", (unsigned long long)id,
+                   n_bal, n_lev, n_pos);
+    int rc = need(r, 12 * (uint64_t)n_bal + 12 * (uint64_t)n_lev + 32 * (uint64_t)n_pos);
+    if (rc)
+        return rc;
+
+    risk_account *a = &e->account_block[index]; /* zeroed by the caller */
+    a->in_block = 1;
+    a->engine = e;
+    a->id = id;
+    a->margin_mode = margin_mode;
+    a->position_mode = position_mode;
+    a->engine_owned = 1;
+    risk__basket_init(&a->basket, e, a);
+    if (risk__engine_attach_account(e, a) != RISK_OK) /* room was reserved: only a duplicate id fails */
+        return bad(r, RISK_ECORRUPT, "account %llu appears twice", (unsigned long long)id);
+    /* from here the account is the engine's: a failure frees it with the engine */
+    uint32_t stamp = (uint32_t)index + 1;
+    uint32_t *seen_asset = r->stamp, *seen_inst = r->stamp + e->n_assets, *seen_pos = seen_inst + e->n_instruments;
+
+    risk_basket *b = &a->basket;
+    if (n_bal > b->cap && risk__basket_reserve_n(b, n_bal))
+        return bad(r, RISK_ENOMEM, "out of memory");
+    g32s(r, b->asset, n_bal);
+    gfs(r, b->amount, n_bal);
+    b->n = n_bal;
+    for (uint32_t i = 0; i < n_bal; i++) {
+        uint32_t as = b->asset[i];
+        double x = b->amount[i];
+        if (as >= e->n_assets || seen_asset[as] == stamp || !isfinite(x) || x == 0.0)
+            return bad(r, RISK_ECORRUPT, "account %llu: balance %u (asset %u) unknown, repeated, zero or not finite",
+                       (unsigned long long)id, i, as);
+        seen_asset[as] = stamp;
+    }
+
+    if (n_lev) {
+        a->levs = risk__malloc(e, n_lev * sizeof *a->levs);
+        if (!a->levs)
+            return bad(r, RISK_ENOMEM, "out of memory");
+        a->cap_levs = n_lev;
+        const unsigned char *ids = r->p, *vals = r->p + 4 * (size_t)n_lev;
+        for (uint32_t i = 0; i < n_lev; i++) {
+            uint32_t inst = ld32(ids + 4 * (size_t)i);
+            double lev = bits_f64(ld64(vals + 8 * (size_t)i));
+            if (inst >= e->n_instruments || seen_inst[inst] == stamp || !isfinite(lev) || lev < 1.0 ||
+                lev > e->instruments[inst].schedule.max_leverage)
+                return bad(r, RISK_ECORRUPT, "account %llu: leverage %u (instrument %u) unknown, repeated or out of range",
+                           (unsigned long long)id, i, inst);
+            seen_inst[inst] = stamp;
+            a->levs[i].instrument = inst;
+            a->levs[i].leverage = lev;
+            a->n_levs = i + 1;
+        }
+        r->p += 12 * (size_t)n_lev;
+    }
+
+    if (n_pos) {
+        if (risk__arena_alloc(e, pow2_at_least(n_pos), &a->range))
+            return bad(r, RISK_ENOMEM, "out of memory");
+        const risk__range *rg = &a->range;
+        risk__pos_chunk *c = rg->chunk;
+        a->qty = c->qty + rg->base;
+        a->entry = c->entry + rg->base;
+        a->im_rate = c->im_rate + rg->base;
+        a->iso_margin = c->iso_margin + rg->base;
+        a->handles = c->handles + rg->base;
+        a->inst = c->inst + rg->base;
+        a->pflags = c->pflags + rg->base;
+        a->cap_pos = rg->cap;
+        g32s(r, a->inst, n_pos);
+        g32s(r, a->pflags, n_pos);
+        gfs(r, a->qty, n_pos);
+        gfs(r, a->entry, n_pos);
+        gfs(r, a->iso_margin, n_pos);
+        memset(a->handles, 0, n_pos * sizeof *a->handles);
+        uint32_t hedge = position_mode == RISK_POSITION_HEDGE;
+        for (uint32_t i = 0; i < n_pos; i++) {
+            uint32_t inst = a->inst[i], fl = a->pflags[i], leg = fl & RISK__PF_LEG_MASK;
+            double q = a->qty[i], en = a->entry[i], iso = a->iso_margin[i];
+            int ok = inst < e->n_instruments && (fl & ~(RISK__PF_LEG_MASK | RISK__PF_ISOLATED)) == 0 &&
+                     leg <= RISK_SIDE_SHORT && (leg != RISK_SIDE_BOTH) == hedge && isfinite(q) && q != 0.0 &&
+                     (leg != RISK_SIDE_LONG || q > 0.0) && (leg != RISK_SIDE_SHORT || q < 0.0) && isfinite(en) &&
+                     en > 0.0 && isfinite(iso) && ((fl & RISK__PF_ISOLATED) || iso == 0.0);
+            if (!ok)
+                return bad(r, RISK_ECORRUPT, "account %llu: position %u out of range", (unsigned long long)id, i);
+            uint32_t *seen = &seen_pos[(size_t)inst * 3 + leg];
+            if (*seen == stamp)
+                return bad(r, RISK_ECORRUPT, "account %llu: position %u repeats a leg", (unsigned long long)id, i);
+            *seen = stamp;
+            double rate = 0.0;
+            for (uint32_t k = 0; k < a->n_levs; k++)
+                if (a->levs[k].instrument == inst) {
+                    rate = 1.0 / a->levs[k].leverage;
+                    break;
+                }
+            a->im_rate[i] = rate;
+            a->n_pos = i + 1;
+        }
+    }
+    return RISK_OK;
+}
+
+static int read_accounts(reader *r)
+{
+    risk_engine *e = r->e;
+    int rc = need(r, 8);
+    if (rc)
+        return rc;
+    uint64_t n = g64(r);
+    if (n > (uint64_t)(r->end - r->p) / ACCOUNT_FIXED || n >= UINT32_MAX)
+        return bad(r, RISK_ECORRUPT, "%llu accounts cannot fit in %llu bytes", (unsigned long long)n,
+                   (unsigned long long)(r->end - r->p));
+    if (n && risk__engine_reserve_accounts(e, (size_t)n))
+        return bad(r, RISK_ENOMEM, "out of memory");
+    /* Memory for every account in a few large blocks, populated up front (risk__memory_hint): the
+     * account structs in one block, the positions in one arena chunk sized by a first pass over
+     * the records' counts (a malformed record stops the count; the second pass reports it). */
+    uint64_t slots = 0;
+    const unsigned char *q = r->p;
+    for (uint64_t k = 0; k < n && (size_t)(r->end - q) >= ACCOUNT_FIXED; k++) {
+        uint64_t nb = ld32(q + 16), nl = ld32(q + 20), np = ld32(q + 24);
+        uint64_t len = ACCOUNT_FIXED + 12 * nb + 12 * nl + 32 * np;
+        if (np > RISK__MAX_POSITIONS || len > (uint64_t)(r->end - q))
+            break;
+        if (np && np <= RISK__CHUNK_MAX_SLOTS) /* larger ranges get dedicated chunks */
+            slots += pow2_at_least((uint32_t)np);
+        q += len;
+    }
+    if (n) {
+        e->account_block = risk__malloc(e, (size_t)n * sizeof *e->account_block);
+        if (!e->account_block)
+            return bad(r, RISK_ENOMEM, "out of memory");
+        risk__memory_hint(e->account_block, (size_t)n * sizeof *e->account_block);
+        memset(e->account_block, 0, (size_t)n * sizeof *e->account_block);
+        e->account_block_n = (size_t)n;
+    }
+    if (slots > UINT32_MAX / 2 || risk__arena_reserve(e, (uint32_t)slots))
+        return bad(r, RISK_ENOMEM, "out of memory");
+    r->n_stamp = (size_t)e->n_assets + (size_t)e->n_instruments * 4;
+    if (r->n_stamp) {
+        r->stamp = risk__malloc(e, r->n_stamp * sizeof *r->stamp);
+        if (!r->stamp)
+            return bad(r, RISK_ENOMEM, "out of memory");
+        memset(r->stamp, 0, r->n_stamp * sizeof *r->stamp);
+    }
+    /* a second cursor runs PREFETCH_AHEAD records ahead, fetching the id map's slots early: the
+     * inserts are random accesses into a map larger than the caches */
+    const unsigned char *ahead = r->p;
+    uint64_t k_ahead = 0;
+    for (uint64_t k = 0; k < n; k++) {
+        for (; k_ahead < n && k_ahead < k + PREFETCH_AHEAD && (size_t)(r->end - ahead) >= ACCOUNT_FIXED; k_ahead++) {
+            uint64_t len = ACCOUNT_FIXED + 12 * (uint64_t)ld32(ahead + 16) + 12 * (uint64_t)ld32(ahead + 20) +
+                           32 * (uint64_t)ld32(ahead + 24);
+            risk__engine_prefetch_id(e, ld64(ahead));
+            if (len > (uint64_t)(r->end - ahead))
+                k_ahead = n; /* malformed: the reader will say so */
+            else
+                ahead += len;
+        }
+        if ((rc = need(r, ACCOUNT_FIXED)) || (rc = read_account(r, k)))
+            return rc;
+    }
+    return section_end(r);
+}
+
+/* Checks the header, the table and every checksum; fills the sections' bounds. */
+static int verify(reader *r, const unsigned char *d, size_t size, section_info *table)
+{
+    if (size < HEADER_FIXED || memcmp(d, RISK_SNAPSHOT_MAGIC, RISK_SNAPSHOT_MAGIC_LEN) != 0)
+        return bad(r, RISK_ECORRUPT, size < HEADER_FIXED ? "not a snapshot: %zu bytes" : "not a snapshot: bad magic (%zu bytes)",
+                   size);
+    uint32_t header_bytes = ld32(d + 12), n_sections = ld32(d + 20);
+    if (n_sections > 64 || header_bytes != HEADER_FIXED + n_sections * SECTION_ENTRY)
+        return bad(r, RISK_ECORRUPT, "header: %u sections in %u bytes", n_sections, header_bytes);
+    if (header_bytes > size)
+        return bad(r, RISK_ECORRUPT, "truncated in the header: %zu bytes", size);
+    uint32_t crc = risk__crc32c(0, d, 60);
+    crc = risk__crc32c(crc, d + HEADER_FIXED, header_bytes - HEADER_FIXED);
+    if (crc != ld32(d + 60))
+        return bad(r, RISK_ECORRUPT, "header checksum mismatch");
+    uint32_t version = ld32(d + 8);
+    if (version != RISK_SNAPSHOT_FORMAT_VERSION)
+        return bad(r, RISK_EVERSION, "format version %u (library %u.%u.%u), this library reads version %d", version,
+                   ld32(d + 16) / 10000, ld32(d + 16) / 100 % 100, ld32(d + 16) % 100, RISK_SNAPSHOT_FORMAT_VERSION);
+    uint64_t total = ld64(d + 24);
+    if (total != size)
+        return bad(r, RISK_ECORRUPT, "%s: %zu bytes, the header says %llu", total > size ? "truncated" : "trailing bytes",
+                   size, (unsigned long long)total);
+    for (uint32_t k = 32; k < 60; k++) /* flags and reserved bytes */
+        if (d[k] != 0)
+            return bad(r, RISK_ECORRUPT, "header: unknown flags or reserved bytes set");
+    if (n_sections != N_SECTIONS)
+        return bad(r, RISK_ECORRUPT, "%u sections, version 1 has %u", n_sections, N_SECTIONS);
+    uint64_t at = header_bytes;
+    for (uint32_t k = 0; k < N_SECTIONS; k++) {
+        const unsigned char *t = d + HEADER_FIXED + k * SECTION_ENTRY;
+        table[k].id = ld32(t);
+        table[k].crc = ld32(t + 4);
+        table[k].offset = ld64(t + 8);
+        table[k].length = ld64(t + 16);
+        if (table[k].id != k + 1 || table[k].offset != at || table[k].length > total - at)
+            return bad(r, RISK_ECORRUPT, "section table entry %u out of place", k);
+        at += table[k].length;
+    }
+    if (at != total)
+        return bad(r, RISK_ECORRUPT, "sections end at %llu of %llu bytes", (unsigned long long)at,
+                   (unsigned long long)total);
+    for (uint32_t k = 0; k < N_SECTIONS; k++)
+        if (risk__crc32c(0, d + table[k].offset, (size_t)table[k].length) != table[k].crc)
+            return bad(r, RISK_ECORRUPT, "section %s: checksum mismatch", SECTION_NAMES[k + 1]);
+    return RISK_OK;
+}
+
+static int options_check(const risk_snapshot_options *o)
+{
+    if (o->version != RISK_SNAPSHOT_OPTIONS_VERSION)
+        return RISK_EVERSION;
+    const risk_allocator *al = &o->allocator;
+    int n_set = (al->malloc_fn != NULL) + (al->realloc_fn != NULL) + (al->free_fn != NULL);
+    if ((n_set != 0 && n_set != 3) || o->flags != 0)
+        return RISK_EINVAL;
+    return RISK_OK;
+}
+
+static int read_all(reader *r, const unsigned char *d, size_t size)
+{
+    section_info table[N_SECTIONS];
+    int rc = verify(r, d, size, table);
+    if (rc)
+        return rc;
+    uint32_t valuation = 0, n_assets = 0, n_instruments = 0;
+    for (uint32_t k = 0; k < N_SECTIONS && !rc; k++) {
+        r->p = d + table[k].offset;
+        r->end = r->p + table[k].length;
+        r->section = SECTION_NAMES[k + 1];
+        switch (k + 1) {
+        case SEC_ENGINE:
+            rc = read_engine(r, &valuation, &n_assets, &n_instruments);
+            break;
+        case SEC_ASSETS:
+            rc = read_assets(r, n_assets, valuation);
+            break;
+        case SEC_INSTRUMENTS:
+            rc = read_instruments(r, n_instruments);
+            break;
+        case SEC_LIQUIDATION:
+            rc = read_liquidation(r);
+            break;
+        default:
+            rc = read_accounts(r);
+            break;
+        }
+    }
+    r->section = NULL;
+    return rc;
+}
+
+RISK_API int risk_engine_snapshot_read(risk_engine **out, const void *data, size_t size,
+                                       const risk_snapshot_options *options)
+{
+    if (!out)
+        return RISK_ENULL;
+    *out = NULL;
+    risk_snapshot_options defaults = RISK_SNAPSHOT_OPTIONS_INIT;
+    const risk_snapshot_options *o = options ? options : &defaults;
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    if (o->version == RISK_SNAPSHOT_OPTIONS_VERSION && o->errmsg_out && o->errmsg_capacity)
+        o->errmsg_out[0] = '\0';
+    int rc = options_check(o);
+    if (rc)
+        return o->version == RISK_SNAPSHOT_OPTIONS_VERSION ? bad(&r, rc, "options: allocator half set or flags not 0")
+                                                           : rc;
+    if (!data && size)
+        return bad(&r, RISK_ENULL, "data is NULL");
+    rc = read_all(&r, data, size);
+    if (r.e) {
+        risk__free(r.e, r.stamp);
+        if (rc) {
+            risk_engine_free(r.e);
+            return rc;
+        }
+        risk__clear(&r.e->errmsg);
+        *out = r.e;
+    }
+    return rc;
+}
+
+RISK_API int risk_engine_snapshot_read_file(risk_engine **out, const char *path, const risk_snapshot_options *options)
+{
+    if (!out)
+        return RISK_ENULL;
+    *out = NULL;
+    risk_snapshot_options defaults = RISK_SNAPSHOT_OPTIONS_INIT;
+    const risk_snapshot_options *o = options ? options : &defaults;
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    int rc = options_check(o);
+    if (rc)
+        return rc;
+    if (!path)
+        return bad(&r, RISK_ENULL, "path is NULL");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return bad(&r, RISK_EIO, "cannot open %.200s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return bad(&r, RISK_EIO, "cannot stat %.200s: %s", path, strerror(err));
+    }
+    if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= SIZE_MAX) {
+        size_t size = (size_t)st.st_size;
+        int flags = MAP_PRIVATE;
+#ifdef MAP_POPULATE
+        flags |= MAP_POPULATE;
+#endif
+        void *map = mmap(NULL, size, PROT_READ, flags, fd, 0);
+        if (map != MAP_FAILED) {
+            close(fd);
+            rc = risk_engine_snapshot_read(out, map, size, o);
+            munmap(map, size);
+            return rc;
+        }
+    }
+    /* not mappable (a pipe, an empty file, ...): read it through the allocator */
+    risk_engine boot; /* an allocator carrier */
+    memset(&boot, 0, sizeof boot);
+    boot.alloc = o->allocator;
+    size_t cap = 1u << 16, len = 0;
+    unsigned char *buf = risk__malloc(&boot, cap);
+    int err = 0;
+    while (buf) {
+        if (len == cap) {
+            unsigned char *grown = cap <= SIZE_MAX / 2 ? risk__realloc(&boot, buf, cap * 2) : NULL;
+            if (!grown) {
+                risk__free(&boot, buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        ssize_t got = read(fd, buf + len, cap - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            err = errno;
+            break;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
+    close(fd);
+    if (!buf)
+        return bad(&r, RISK_ENOMEM, "out of memory reading %.200s", path);
+    if (err) {
+        risk__free(&boot, buf);
+        return bad(&r, RISK_EIO, "cannot read %.200s: %s", path, strerror(err));
+    }
+    rc = risk_engine_snapshot_read(out, buf, len, o);
+    risk__free(&boot, buf);
+    return rc;
+}
+
+/* ================================================================ accounts of an engine */
+
+RISK_API int risk_engine_accounts(const risk_engine *engine, risk_account **out, size_t capacity, size_t *count_out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine;
+    if (!count_out || (!out && capacity))
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "count_out is NULL, or out is NULL with capacity > 0");
+    *count_out = e->n_accounts;
+    if (capacity < e->n_accounts)
+        return risk__fail(e, &e->errmsg, RISK_EBUFFER, "the engine has %zu accounts, capacity %zu", e->n_accounts,
+                          capacity);
+    size_t w = 0;
+    for (size_t k = 0; k < e->n_account_slots; k++)
+        if (e->accounts[k])
+            out[w++] = e->accounts[k];
+    return RISK_OK;
+}
+
+RISK_API int risk_account_adopt(risk_account *account)
+{
+    if (!account)
+        return RISK_ENULL;
+    if (!account->engine_owned)
+        return risk__fail(account->engine, &account->errmsg, RISK_ESTATE,
+                          "account %llu is already the caller's", (unsigned long long)account->id);
+    account->engine_owned = 0;
+    risk__engine_retain(account->engine);
+    risk__clear(&account->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_account_engine_owned(const risk_account *account, uint32_t *out)
+{
+    if (!account || !out)
+        return RISK_ENULL;
+    *out = account->engine_owned;
+    return RISK_OK;
+}

@@ -1,0 +1,1053 @@
+/* test_snapshot.c: engine snapshots (issue 9, section 4; docs/snapshot.md).
+ * Round trips on a random book (every summary, position result and liquidation plan equal,
+ * compared with memcmp), the byte layout against an independent reading of the spec, refusal of
+ * every truncation and every bit flip of a small snapshot, crafted values, versions, files
+ * (atomic replace, no temporary left), account ownership, and out-of-memory walks. */
+#include "test_util.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_ACTIONS 256
+#define MAX_RESULTS 16
+
+/* ------------------------------------------------------------------ an independent reading of the format */
+
+static uint32_t ref_crc32c(const unsigned char *p, size_t n) /* bitwise, straight from the polynomial */
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+static uint32_t rd32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const unsigned char *p)
+{
+    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+static void wr32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void wr64(unsigned char *p, uint64_t v)
+{
+    wr32(p, (uint32_t)v);
+    wr32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Recomputes every section's CRC and the header's: a crafted snapshot that passes the checksums. */
+static void reseal(unsigned char *d)
+{
+    uint32_t n = rd32(d + 20), header = rd32(d + 12);
+    for (uint32_t k = 0; k < n; k++) {
+        unsigned char *t = d + 64 + 24 * k;
+        wr32(t + 4, ref_crc32c(d + rd64(t + 8), (size_t)rd64(t + 16)));
+    }
+    unsigned char tmp[64 + 24 * 16];
+    memcpy(tmp, d, 60);
+    memcpy(tmp + 60, d + 64, header - 64);
+    wr32(d + 60, ref_crc32c(tmp, 60 + header - 64));
+}
+
+/* Offset of section k (1-based id). */
+static size_t section_at(const unsigned char *d, uint32_t id)
+{
+    return (size_t)rd64(d + 64 + 24 * (id - 1) + 8);
+}
+
+/* ------------------------------------------------------------------ a random book */
+
+typedef struct book {
+    tu_alloc a;
+    risk_engine *e;
+    uint32_t usdt, btc, eth, sol, doge, inst[7];
+    risk_account *accs[400];
+    size_t n;
+} book;
+
+static void book_build(book *b, size_t n_accounts, uint64_t seed)
+{
+    tu_alloc_init(&b->a);
+    b->e = tu_engine(&b->a, 0);
+    risk_engine *e = b->e;
+    b->usdt = tu_asset(e, "USDT", 1.0, 6);
+    risk_value_tier vt[2] = {{5.0, 0.98}, {20.0, 0.9}};
+    risk_asset_spec as = RISK_ASSET_SPEC_INIT;
+    as.symbol = "BTC";
+    as.price = 30000.0;
+    as.weight_init = 0.9;
+    as.weight_maint = 0.95;
+    as.liab_weight_init = 1.1;
+    as.liab_weight_maint = 1.05;
+    as.value_tiers = vt;
+    as.n_value_tiers = 2;
+    tu_assert_status(risk_engine_add_asset(e, &as, &b->btc), RISK_OK);
+    b->eth = tu_asset_w(e, "ETH", 2000.0, 8, 0.85, 0.9, 1.15, 1.1);
+    b->sol = tu_asset(e, "SOL", 100.0, 8);
+    b->doge = tu_asset(e, "DOGE", 0.1, 8);
+    risk_margin_tier t[3] = {tu_tier(50000.0, 0.01, 50.0), tu_tier(250000.0, 0.025, 20.0), tu_tier(1e15, 0.05, 10.0)};
+    risk_margin_tier tc[2] = {tu_tier(100000.0, 0.005, 100.0), tu_tier_cum(1e12, 0.01, 50.0, 400.0)};
+    const char *syms[4] = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT"};
+    const uint32_t und[4] = {b->btc, b->eth, b->sol, b->doge};
+    const double lots[4] = {0.001, 0.01, 0.1, 100.0}, ticks[4] = {0.1, 0.01, 0.001, 0.00001};
+    const double marks[4] = {30000.0, 2000.0, 100.0, 0.1};
+    for (int i = 0; i < 4; i++)
+        b->inst[i] = tu_linear(e, syms[i], und[i], b->usdt, 1.0, lots[i], ticks[i], marks[i], t, 3);
+    b->inst[4] = tu_inverse(e, "BTCUSD", b->btc, 100.0, 1.0, 0.5, 30000.0, t, 3);
+    risk_instrument_spec fs = tu_linear_spec("ETHUSDT-0327", b->eth, b->usdt, 1.0, 0.01, 0.01, 2010.0, tc, 2);
+    fs.kind = RISK_KIND_FUTURE;
+    fs.expiry_unix_s = 1774598400;
+    fs.mm_price = RISK_MM_PRICE_ENTRY;
+    b->inst[5] = tu_instrument(e, &fs);
+    b->inst[6] = tu_linear(e, "SOLETH", b->sol, b->eth, 1.0, 0.1, 0.0001, 0.05, t, 3);
+    /* trading terms: fees, a size limit, fee-inclusive liquidation prices on the inverse */
+    risk_instrument_fees fees = RISK_INSTRUMENT_FEES_INIT;
+    fees.maker_fee = 0.0002;
+    fees.taker_fee = 0.0005;
+    fees.max_notional = 5e7;
+    tu_assert_status(risk_engine_set_instrument_fees(e, b->inst[0], &fees), RISK_OK);
+    fees.max_notional = 0.0;
+    fees.liquidation_price_with_fee = 1;
+    tu_assert_status(risk_engine_set_instrument_fees(e, b->inst[4], &fees), RISK_OK);
+
+    /* volatility state and scaling: two scaled instruments on BTC, one on ETH */
+    risk_asset_vol_params vp = RISK_ASSET_VOL_PARAMS_INIT;
+    vp.seed_vol_annual = 0.5;
+    tu_assert_status(risk_engine_set_asset_vol_params(e, b->btc, &vp), RISK_OK);
+    double px = 30000.0;
+    for (int k = 0; k < 30; k++) {
+        px *= 1.0 + 0.02 * sin(0.7 * k + 0.3);
+        tu_assert_status(risk_engine_feed_asset_price(e, b->btc, px, 1700000000 + 86400 * k), RISK_OK);
+    }
+    tu_assert_status(risk_engine_set_asset_vol(e, b->eth, 0.8, 1700000000), RISK_OK);
+    tu_assert_status(risk_engine_set_asset_stressed_vol(e, b->eth, 1.2), RISK_OK);
+    tu_assert_status(risk_engine_set_asset_floor_vol(e, b->btc, 0.3), RISK_OK);
+    risk_margin_scaling sc = RISK_MARGIN_SCALING_INIT;
+    sc.mode = RISK_SCALING_TIERS;
+    sc.reference_vol_annual = 0.4;
+    sc.buffer = 0.25;
+    sc.max_daily_change = 0.5;
+    sc.vol_floor = 1;
+    tu_assert_status(risk_engine_set_instrument_scaling(e, b->inst[0], &sc), RISK_OK);
+    tu_assert_status(risk_engine_set_instrument_scaling(e, b->inst[4], &sc), RISK_OK);
+    risk_margin_scaling var = RISK_MARGIN_SCALING_INIT;
+    var.mode = RISK_SCALING_VAR;
+    var.stress_weight = 0.5;
+    var.max_factor = 6.0;
+    tu_assert_status(risk_engine_set_instrument_scaling(e, b->inst[1], &var), RISK_OK);
+    tu_assert_status(risk_engine_feed_asset_price(e, b->btc, px * 0.9, 1700000000 + 86400 * 31), RISK_OK);
+    tu_assert_status(risk_engine_set_asset_buffer_release(e, b->btc, 0.5), RISK_OK);
+
+    /* liquidation policy, an override, funds, a backstop */
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    pol.fee = 0.005;
+    pol.insurance_fee = 0.0025;
+    pol.has_backstop = 1;
+    pol.backstop_account = 7;
+    tu_assert_status(risk_engine_set_liquidation_policy(e, &pol), RISK_OK);
+    risk_liquidation_policy ov = RISK_LIQUIDATION_POLICY_INIT;
+    ov.price_model = RISK_PRICE_PENALTY;
+    ov.penalty = 0.2;
+    ov.min_notional = 50.0;
+    tu_assert_status(risk_engine_set_instrument_liquidation_policy(e, b->inst[2], &ov), RISK_OK);
+    tu_assert_status(risk_engine_insurance_fund_deposit(e, b->usdt, 2e5), RISK_OK);
+    tu_assert_status(risk_engine_insurance_fund_deposit(e, b->btc, 3.0), RISK_OK);
+    tu_assert_status(risk_engine_set_margin_call_health(e, 1.3), RISK_OK);
+
+    tu_rng r;
+    tu_rng_seed(&r, seed);
+    b->n = 0;
+    for (size_t i = 0; i < n_accounts; i++) {
+        uint64_t id = i == 0 ? 7 : 1000 + 3 * i;
+        int hedge = tu_rng_int(&r, 0, 3) == 0;
+        uint32_t mode = tu_rng_int(&r, 0, 4) == 0 ? RISK_MARGIN_ISOLATED : RISK_MARGIN_CROSS;
+        risk_account *acc = tu_account(e, id, mode, hedge ? RISK_POSITION_HEDGE : RISK_POSITION_ONE_WAY);
+        b->accs[b->n++] = acc;
+        if (i == 0) {
+            tu_balance(acc, b->usdt, 1e9);
+            continue;
+        }
+        if (tu_rng_int(&r, 0, 3) == 0) { /* a loan against BTC and ETH */
+            tu_balance(acc, b->btc, tu_rng_range(&r, 0.1, 8.0));
+            tu_balance(acc, b->eth, tu_rng_range(&r, 0.0, 5.0) + 0.5);
+            tu_balance(acc, b->usdt, -floor(tu_rng_range(&r, 1000.0, 100000.0)));
+        } else {
+            tu_balance(acc, b->usdt, tu_rng_range(&r, 200.0, 20000.0));
+            if (tu_rng_int(&r, 0, 2) == 0)
+                tu_balance(acc, b->doge, tu_rng_range(&r, 100.0, 50000.0));
+            if (tu_rng_int(&r, 0, 2) == 0)
+                tu_balance(acc, b->sol, tu_rng_range(&r, 1.0, 50.0));
+        }
+        for (int k = 0; k < 7; k++)
+            if (tu_rng_int(&r, 0, 3) == 0)
+                tu_leverage(acc, b->inst[k], (double)tu_rng_int(&r, 1, 10));
+        int n = tu_rng_int(&r, 0, 6);
+        static const double ilots[7] = {0.001, 0.01, 0.1, 100.0, 1.0, 0.01, 0.1};
+        static const double imarks[7] = {30000.0, 2000.0, 100.0, 0.1, 30000.0, 2010.0, 0.05};
+        static const double iticks[7] = {0.1, 0.01, 0.001, 0.00001, 0.5, 0.01, 0.0001};
+        for (int k = 0; k < n; k++) {
+            int j = tu_rng_int(&r, 0, 6);
+            double notional = tu_rng_range(&r, 500.0, 80000.0);
+            double size = j == 4 ? notional / 100.0 : j == 6 ? notional / 100.0 : notional / imarks[j];
+            double qty = floor(size / ilots[j]) * ilots[j];
+            if (qty <= 0.0)
+                continue;
+            int short_side = tu_rng_int(&r, 0, 1);
+            uint32_t side = hedge ? (short_side ? RISK_SIDE_SHORT : RISK_SIDE_LONG) : RISK_SIDE_BOTH;
+            risk_position *existing = NULL;
+            if (risk_account_find_position(acc, b->inst[j], side, &existing) == RISK_OK)
+                continue;
+            double entry = floor(imarks[j] * tu_rng_range(&r, 0.97, 1.03) / iticks[j]) * iticks[j];
+            uint32_t pm = tu_rng_int(&r, 0, 4) == 0 ? RISK_MARGIN_ISOLATED : RISK_MARGIN_DEFAULT;
+            int iso = pm == RISK_MARGIN_ISOLATED || (pm == RISK_MARGIN_DEFAULT && mode == RISK_MARGIN_ISOLATED);
+            double margin = iso ? (j == 4 ? qty * 100.0 / entry : j == 6 ? qty * entry : qty * entry) * 0.05 : 0.0;
+            (void)tu_open(acc, b->inst[j], side, pm, hedge ? qty : (short_side ? -qty : qty), entry, margin);
+        }
+    }
+    /* holes in the creation order, and a market move that leaves some accounts liquidatable */
+    for (size_t i = 5; i < b->n; i += 37) {
+        risk_account_free(b->accs[i]);
+        b->accs[i] = NULL;
+    }
+    tu_mark(e, b->inst[0], 28500.0);
+    tu_mark(e, b->inst[1], 2100.0);
+    tu_mark(e, b->inst[4], 28500.0);
+    tu_price(e, b->btc, 28600.0);
+    tu_price(e, b->eth, 2090.0);
+}
+
+static void book_free(book *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        risk_account_free(b->accs[i]);
+    risk_engine_free(b->e);
+    assert_int_equal(b->a.live_blocks, 0);
+}
+
+static unsigned char *snapshot_of(const risk_engine *e, size_t *size)
+{
+    tu_assert_status(risk_engine_snapshot_write(e, NULL, 0, size), RISK_EBUFFER);
+    unsigned char *buf = malloc(*size);
+    assert_non_null(buf);
+    size_t again = 0;
+    tu_assert_status(risk_engine_snapshot_write(e, buf, *size, &again), RISK_OK);
+    assert_int_equal(again, *size);
+    return buf;
+}
+
+typedef struct plan_out {
+    risk_liquidation_plan plan;
+    risk_liquidation_action acts[MAX_ACTIONS];
+    size_t n;
+    int rc;
+} plan_out;
+
+static void plan_of(const risk_account *acc, plan_out *p)
+{
+    memset(p, 0, sizeof *p);
+    risk_liquidation_plan init = RISK_LIQUIDATION_PLAN_INIT;
+    p->plan = init;
+    p->rc = risk_account_liquidation_plan(acc, &p->plan, p->acts, MAX_ACTIONS, &p->n);
+}
+
+/* Every result of acc and of twin is bit for bit the same. Returns 1 when the account is liquidatable. */
+static int assert_same_account(const risk_account *acc, const risk_account *twin)
+{
+    assert_true(risk_account_id(acc) == risk_account_id(twin));
+    assert_int_equal(risk_account_margin_mode(acc), risk_account_margin_mode(twin));
+    assert_int_equal(risk_account_position_mode(acc), risk_account_position_mode(twin));
+    assert_int_equal(risk_account_position_count(acc), risk_account_position_count(twin));
+    risk_account_summary s1, s2;
+    memset(&s1, 0, sizeof s1);
+    memset(&s2, 0, sizeof s2);
+    s1.version = s2.version = RISK_ACCOUNT_SUMMARY_VERSION;
+    tu_assert_status(risk_account_evaluate(acc, &s1), RISK_OK);
+    tu_assert_status(risk_account_evaluate(twin, &s2), RISK_OK);
+    assert_memory_equal(&s1, &s2, sizeof s1);
+    risk_position_result r1[MAX_RESULTS], r2[MAX_RESULTS];
+    memset(r1, 0, sizeof r1);
+    memset(r2, 0, sizeof r2);
+    r1[0].version = r2[0].version = RISK_POSITION_RESULT_VERSION;
+    size_t n1 = 0, n2 = 0;
+    tu_assert_status(risk_account_position_results(acc, r1, MAX_RESULTS, &n1), RISK_OK);
+    tu_assert_status(risk_account_position_results(twin, r2, MAX_RESULTS, &n2), RISK_OK);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(r1, r2, n1 * sizeof r1[0]);
+    static plan_out p1, p2;
+    plan_of(acc, &p1);
+    plan_of(twin, &p2);
+    assert_int_equal(p1.rc, p2.rc);
+    assert_int_equal(p1.n, p2.n);
+    assert_memory_equal(&p1.plan, &p2.plan, sizeof p1.plan);
+    assert_memory_equal(p1.acts, p2.acts, p1.n * sizeof p1.acts[0]);
+    return p1.rc == RISK_OK && p1.plan.outcome != RISK_PLAN_NONE;
+}
+
+/* Every account, the engine's registry, market data, volatility and liquidation state agree. */
+static unsigned assert_same_engine(const risk_engine *e, const risk_engine *twin)
+{
+    size_t n1 = 0, n2 = 0;
+    tu_assert_status(risk_engine_account_count(e, &n1), RISK_OK);
+    tu_assert_status(risk_engine_account_count(twin, &n2), RISK_OK);
+    assert_int_equal(n1, n2);
+    risk_account **l1 = calloc(n1 + 1, sizeof *l1), **l2 = calloc(n2 + 1, sizeof *l2);
+    tu_assert_status(risk_engine_accounts(e, l1, n1, &n1), RISK_OK);
+    tu_assert_status(risk_engine_accounts(twin, l2, n2, &n2), RISK_OK);
+    unsigned liquidatable = 0;
+    for (size_t i = 0; i < n1; i++) {
+        risk_account *found = NULL;
+        tu_assert_status(risk_engine_find_account(twin, risk_account_id(l1[i]), &found), RISK_OK);
+        assert_ptr_equal(found, l2[i]); /* the same creation order */
+        liquidatable += (unsigned)assert_same_account(l1[i], l2[i]);
+    }
+    risk_account_summary *a1 = calloc(n1 + 1, sizeof *a1), *a2 = calloc(n1 + 1, sizeof *a2);
+    uint64_t *i1 = calloc(n1 + 1, sizeof *i1), *i2 = calloc(n1 + 1, sizeof *i2);
+    a1[0].version = a2[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+    size_t c1 = 0, c2 = 0;
+    tu_assert_status(risk_engine_evaluate_all(e, a1, i1, n1, 2, &c1), RISK_OK);
+    tu_assert_status(risk_engine_evaluate_all(twin, a2, i2, n1, 1, &c2), RISK_OK);
+    assert_memory_equal(a1, a2, n1 * sizeof *a1);
+    assert_memory_equal(i1, i2, n1 * sizeof *i1);
+    free(a1);
+    free(a2);
+    free(i1);
+    free(i2);
+    free(l1);
+    free(l2);
+    uint32_t v1, v2;
+    tu_assert_status(risk_engine_valuation_asset(e, &v1), RISK_OK);
+    tu_assert_status(risk_engine_valuation_asset(twin, &v2), RISK_OK);
+    assert_int_equal(v1, v2);
+    size_t na1 = 0, na2 = 0, ni1 = 0, ni2 = 0;
+    tu_assert_status(risk_engine_asset_count(e, &na1), RISK_OK);
+    tu_assert_status(risk_engine_asset_count(twin, &na2), RISK_OK);
+    tu_assert_status(risk_engine_instrument_count(e, &ni1), RISK_OK);
+    tu_assert_status(risk_engine_instrument_count(twin, &ni2), RISK_OK);
+    assert_int_equal(na1, na2);
+    assert_int_equal(ni1, ni2);
+    for (uint32_t i = 0; i < na1; i++) {
+        risk_asset_spec s1 = RISK_ASSET_SPEC_INIT, s2 = RISK_ASSET_SPEC_INIT;
+        tu_assert_status(risk_engine_asset_spec(e, i, &s1), RISK_OK);
+        tu_assert_status(risk_engine_asset_spec(twin, i, &s2), RISK_OK);
+        assert_string_equal(s1.symbol, s2.symbol);
+        assert_int_equal(s1.decimals, s2.decimals);
+        tu_assert_bits(s1.price, s2.price);
+        tu_assert_bits(s1.weight_init, s2.weight_init);
+        tu_assert_bits(s1.liab_weight_maint, s2.liab_weight_maint);
+        assert_int_equal(s1.n_value_tiers, s2.n_value_tiers);
+        if (s1.n_value_tiers)
+            assert_memory_equal(s1.value_tiers, s2.value_tiers, s1.n_value_tiers * sizeof *s1.value_tiers);
+    }
+    for (uint32_t i = 0; i < ni1; i++) {
+        risk_instrument_spec s1 = RISK_INSTRUMENT_SPEC_INIT, s2 = RISK_INSTRUMENT_SPEC_INIT;
+        tu_assert_status(risk_engine_instrument_spec(e, i, &s1), RISK_OK);
+        tu_assert_status(risk_engine_instrument_spec(twin, i, &s2), RISK_OK);
+        assert_string_equal(s1.symbol, s2.symbol);
+        assert_int_equal(s1.kind, s2.kind);
+        assert_int_equal(s1.underlying, s2.underlying);
+        assert_int_equal(s1.settle, s2.settle);
+        assert_int_equal(s1.inverse, s2.inverse);
+        assert_int_equal(s1.mm_price, s2.mm_price);
+        assert_true(s1.expiry_unix_s == s2.expiry_unix_s);
+        tu_assert_bits(s1.lot_size, s2.lot_size);
+        tu_assert_bits(s1.tick_size, s2.tick_size);
+        tu_assert_bits(s1.contract_size, s2.contract_size);
+        tu_assert_bits(s1.mark, s2.mark);
+        assert_int_equal(s1.n_tiers, s2.n_tiers);
+        for (size_t t = 0; t < s1.n_tiers; t++) {
+            tu_assert_bits(s1.tiers[t].mmr, s2.tiers[t].mmr);
+            tu_assert_bits(s1.tiers[t].cum, s2.tiers[t].cum);
+            tu_assert_bits(s1.tiers[t].notional_cap, s2.tiers[t].notional_cap);
+        }
+    }
+    risk_asset_spec bad = RISK_ASSET_SPEC_INIT;
+    tu_assert_status(risk_engine_asset_spec(twin, (uint32_t)na1, &bad), RISK_ENOTFOUND);
+    bad.version = 99;
+    tu_assert_status(risk_engine_asset_spec(twin, 0, &bad), RISK_EVERSION);
+    for (uint32_t i = 0; i < 7; i++) {
+        risk_margin_factor f1 = RISK_MARGIN_FACTOR_INIT, f2 = RISK_MARGIN_FACTOR_INIT;
+        if (risk_engine_instrument_factor(e, i, &f1) != RISK_OK)
+            break;
+        tu_assert_status(risk_engine_instrument_factor(twin, i, &f2), RISK_OK);
+        assert_memory_equal(&f1, &f2, sizeof f1);
+        risk_margin_tier t1[64], t2[64];
+        size_t k1 = 0, k2 = 0;
+        memset(t1, 0, sizeof t1);
+        memset(t2, 0, sizeof t2);
+        tu_assert_status(risk_engine_instrument_tiers(e, i, t1, 64, &k1), RISK_OK);
+        tu_assert_status(risk_engine_instrument_tiers(twin, i, t2, 64, &k2), RISK_OK);
+        assert_int_equal(k1, k2);
+        for (size_t t = 0; t < k1; t++) { /* field by field: the struct has padding */
+            tu_assert_bits(t1[t].notional_cap, t2[t].notional_cap);
+            tu_assert_bits(t1[t].mmr, t2[t].mmr);
+            tu_assert_bits(t1[t].max_leverage, t2[t].max_leverage);
+            tu_assert_bits(t1[t].cum, t2[t].cum);
+            assert_int_equal(t1[t].cum_given, t2[t].cum_given);
+        }
+        risk_liquidation_policy p1 = RISK_LIQUIDATION_POLICY_INIT, p2 = RISK_LIQUIDATION_POLICY_INIT;
+        tu_assert_status(risk_engine_instrument_liquidation_policy(e, i, &p1), RISK_OK);
+        tu_assert_status(risk_engine_instrument_liquidation_policy(twin, i, &p2), RISK_OK);
+        assert_memory_equal(&p1, &p2, sizeof p1);
+    }
+    for (uint32_t i = 0; i < 5; i++) {
+        risk_asset_vol_state s1 = RISK_ASSET_VOL_STATE_INIT, s2 = RISK_ASSET_VOL_STATE_INIT;
+        if (risk_engine_asset_vol(e, i, &s1) != RISK_OK)
+            break;
+        tu_assert_status(risk_engine_asset_vol(twin, i, &s2), RISK_OK);
+        assert_memory_equal(&s1, &s2, sizeof s1);
+        risk_insurance_fund f1 = RISK_INSURANCE_FUND_INIT, f2 = RISK_INSURANCE_FUND_INIT;
+        tu_assert_status(risk_engine_insurance_fund(e, i, &f1), RISK_OK);
+        tu_assert_status(risk_engine_insurance_fund(twin, i, &f2), RISK_OK);
+        assert_memory_equal(&f1, &f2, sizeof f1);
+    }
+    return liquidatable;
+}
+
+/* ------------------------------------------------------------------ round trips */
+
+static void test_snapshot_round_trip_random_book(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 300, 0x5eed0009u);
+    /* apply a few plans first: fund contributions and draws, closed positions, backstop takeovers */
+    unsigned applied = 0;
+    for (size_t i = 1; i < b.n && applied < 10; i++) {
+        if (!b.accs[i])
+            continue;
+        static plan_out p;
+        plan_of(b.accs[i], &p);
+        if (p.rc == RISK_OK && p.plan.outcome != RISK_PLAN_NONE &&
+            risk_account_apply_plan(b.accs[i], &p.plan, p.acts, p.n) == RISK_OK)
+            applied++;
+    }
+    size_t size = 0;
+    unsigned char *snap = snapshot_of(b.e, &size);
+    tu_alloc ta;
+    tu_alloc_init(&ta);
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = tu_allocator(&ta);
+    risk_engine *twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&twin, snap, size, &o), RISK_OK);
+    assert_non_null(twin);
+    unsigned liquidatable = assert_same_engine(b.e, twin);
+    for (uint32_t i = 0; i < 7; i++) { /* the trading terms came back */
+        risk_instrument_fees f1 = RISK_INSTRUMENT_FEES_INIT, f2 = RISK_INSTRUMENT_FEES_INIT;
+        tu_assert_status(risk_engine_instrument_fees(b.e, b.inst[i], &f1), RISK_OK);
+        tu_assert_status(risk_engine_instrument_fees(twin, b.inst[i], &f2), RISK_OK);
+        assert_memory_equal(&f1, &f2, sizeof f1);
+    }
+    print_message("random book: %zu bytes, %u plans applied before, %u liquidatable accounts compared\n", size,
+                  applied, liquidatable);
+    assert_true(liquidatable > 5);
+    /* the restored engine writes the same bytes */
+    size_t size2 = 0;
+    unsigned char *snap2 = snapshot_of(twin, &size2);
+    assert_int_equal(size, size2);
+    assert_memory_equal(snap, snap2, size);
+    /* and keeps working: a price move and plans applied on both give the same state */
+    tu_mark(b.e, b.inst[2], 90.0);
+    tu_mark(twin, b.inst[2], 90.0);
+    risk_account *acc1 = NULL, *acc2 = NULL;
+    for (size_t i = 1; i < b.n; i++) {
+        if (!b.accs[i])
+            continue;
+        acc1 = b.accs[i];
+        tu_assert_status(risk_engine_find_account(twin, risk_account_id(acc1), &acc2), RISK_OK);
+        static plan_out p1, p2;
+        plan_of(acc1, &p1);
+        plan_of(acc2, &p2);
+        if (p1.rc == RISK_OK && p1.plan.outcome != RISK_PLAN_NONE) {
+            tu_assert_status(risk_account_apply_plan(acc1, &p1.plan, p1.acts, p1.n), RISK_OK);
+            tu_assert_status(risk_account_apply_plan(acc2, &p2.plan, p2.acts, p2.n), RISK_OK);
+        }
+    }
+    assert_same_engine(b.e, twin);
+    free(snap);
+    free(snap2);
+    risk_engine_free(twin); /* frees its accounts too */
+    assert_int_equal(ta.live_blocks, 0);
+    book_free(&b);
+}
+
+static void test_snapshot_empty_engine_round_trips(void **state)
+{
+    (void)state;
+    risk_engine *e = NULL;
+    tu_assert_status(risk_engine_new(&e, NULL), RISK_OK);
+    size_t size = 0;
+    unsigned char *snap = snapshot_of(e, &size);
+    risk_engine *twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&twin, snap, size, NULL), RISK_OK);
+    uint32_t v = 0;
+    tu_assert_status(risk_engine_valuation_asset(twin, &v), RISK_OK);
+    assert_int_equal(v, RISK_ID_NONE);
+    size_t n = 1;
+    tu_assert_status(risk_engine_account_count(twin, &n), RISK_OK);
+    assert_int_equal(n, 0);
+    risk_engine_free(twin);
+    risk_engine_free(e);
+    free(snap);
+}
+
+/* Engine flags and the margin-call health come back; accounts without positions too. */
+static void test_snapshot_keeps_engine_options(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, RISK_ENGINE_NO_QUANTIZE);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), eur = tu_asset(e, "EUR", 1.0, 2);
+    tu_assert_status(risk_engine_set_valuation_asset(e, eur), RISK_OK);
+    tu_assert_status(risk_engine_set_margin_call_health(e, 1.75), RISK_OK);
+    risk_account *acc = tu_account(e, 42, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, usdt, 1.0 / 3.0);
+    size_t size = 0;
+    unsigned char *snap = snapshot_of(e, &size);
+    risk_engine *twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&twin, snap, size, NULL), RISK_OK);
+    uint32_t v = 0;
+    tu_assert_status(risk_engine_valuation_asset(twin, &v), RISK_OK);
+    assert_int_equal(v, eur);
+    risk_account *t = NULL;
+    tu_assert_status(risk_engine_find_account(twin, 42, &t), RISK_OK);
+    risk_account_summary s = tu_eval(t), s0 = tu_eval(acc);
+    tu_assert_bits(s.equity, s0.equity); /* unquantized: 1/3 exactly as before */
+    assert_memory_equal(&s, &s0, sizeof s);
+    assert_true(s.state == s0.state);
+    risk_engine_free(twin);
+    risk_account_free(acc);
+    risk_engine_free(e);
+    free(snap);
+}
+
+/* ------------------------------------------------------------------ the byte layout */
+
+static void test_snapshot_layout_matches_the_spec(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 20, 11);
+    size_t size = 0;
+    unsigned char *d = snapshot_of(b.e, &size);
+    assert_memory_equal(d, "\x89LRSNAP\n", 8);
+    assert_int_equal(rd32(d + 8), RISK_SNAPSHOT_FORMAT_VERSION);
+    assert_int_equal(rd32(d + 12), 64 + 5 * 24);
+    assert_int_equal(rd32(d + 16), risk_version_number());
+    assert_int_equal(rd32(d + 20), 5);
+    assert_true(rd64(d + 24) == size);
+    for (int k = 32; k < 60; k++)
+        assert_int_equal(d[k], 0);
+    unsigned char tmp[60 + 5 * 24];
+    memcpy(tmp, d, 60);
+    memcpy(tmp + 60, d + 64, 5 * 24);
+    assert_int_equal(rd32(d + 60), ref_crc32c(tmp, sizeof tmp));
+    uint64_t at = 64 + 5 * 24;
+    for (uint32_t k = 0; k < 5; k++) {
+        const unsigned char *t = d + 64 + 24 * k;
+        assert_int_equal(rd32(t), k + 1);
+        assert_true(rd64(t + 8) == at);
+        assert_int_equal(rd32(t + 4), ref_crc32c(d + at, (size_t)rd64(t + 16)));
+        at += rd64(t + 16);
+    }
+    assert_true(at == size);
+    /* ENGINE: flags, valuation, margin-call health, counts */
+    const unsigned char *en = d + section_at(d, 1);
+    assert_int_equal(rd32(en), 0);
+    assert_int_equal(rd32(en + 4), b.usdt);
+    uint64_t mch = rd64(en + 8);
+    double x;
+    memcpy(&x, &mch, sizeof x);
+    tu_assert_bits(x, 1.3);
+    assert_int_equal(rd32(en + 16), 5);
+    assert_int_equal(rd32(en + 20), 7);
+    /* ASSETS: the first record is USDT, 6 decimals, price 1 */
+    const unsigned char *as = d + section_at(d, 2);
+    assert_string_equal((const char *)as, "USDT");
+    assert_int_equal(rd32(as + 32), 6);
+    uint64_t one = rd64(as + 40);
+    memcpy(&x, &one, sizeof x);
+    tu_assert_bits(x, 1.0);
+    /* ACCOUNTS: the count, then the first account (the backstop, id 7, one USDT balance) */
+    const unsigned char *ac = d + section_at(d, 5);
+    size_t n = 0;
+    tu_assert_status(risk_engine_account_count(b.e, &n), RISK_OK);
+    assert_true(rd64(ac) == n);
+    assert_true(rd64(ac + 8) == 7);
+    assert_int_equal(rd32(ac + 24), 1); /* balances */
+    assert_int_equal(rd32(ac + 40), b.usdt);
+    free(d);
+    book_free(&b);
+}
+
+/* ------------------------------------------------------------------ refusals */
+
+/* A small snapshot: 3 accounts with positions, scaling, funds. */
+static unsigned char *small_snapshot(book *b, size_t *size)
+{
+    book_build(b, 4, 3);
+    return snapshot_of(b->e, size);
+}
+
+static void expect_refused(const unsigned char *d, size_t size, int want)
+{
+    tu_alloc ta;
+    tu_alloc_init(&ta);
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = tu_allocator(&ta);
+    char msg[256];
+    o.errmsg_out = msg;
+    o.errmsg_capacity = sizeof msg;
+    risk_engine *out = (risk_engine *)(uintptr_t)1;
+    int rc = risk_engine_snapshot_read(&out, d, size, &o);
+    if (rc != want)
+        print_error("size %zu: %s (%s)\n", size, risk_errname(rc), msg);
+    tu_assert_status(rc, want);
+    assert_null(out);
+    assert_true(strlen(msg) > 0);
+    assert_int_equal(ta.live_blocks, 0); /* nothing half loaded, nothing left behind */
+}
+
+static void test_snapshot_refuses_every_truncation(void **state)
+{
+    (void)state;
+    static book b;
+    size_t size = 0;
+    unsigned char *d = small_snapshot(&b, &size);
+    for (size_t len = 0; len < size; len++) {
+        unsigned char *cut = malloc(len + 1); /* exactly len bytes readable (ASan checks the reader) */
+        memcpy(cut, d, len);
+        expect_refused(cut, len, RISK_ECORRUPT);
+        free(cut);
+    }
+    /* one byte too many is refused as well */
+    unsigned char *longer = malloc(size + 1);
+    memcpy(longer, d, size);
+    longer[size] = 0;
+    expect_refused(longer, size + 1, RISK_ECORRUPT);
+    free(longer);
+    print_message("%zu truncations refused\n", size + 1);
+    free(d);
+    book_free(&b);
+}
+
+static void test_snapshot_refuses_every_bit_flip(void **state)
+{
+    (void)state;
+    static book b;
+    size_t size = 0;
+    unsigned char *d = small_snapshot(&b, &size);
+    for (size_t i = 0; i < size; i++)
+        for (int bit = 0; bit < 8; bit++) {
+            d[i] ^= (unsigned char)(1u << bit);
+            expect_refused(d, size, RISK_ECORRUPT);
+            d[i] ^= (unsigned char)(1u << bit);
+        }
+    print_message("%zu bit flips refused\n", size * 8);
+    risk_engine *ok = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&ok, d, size, NULL), RISK_OK);
+    risk_engine_free(ok);
+    free(d);
+    book_free(&b);
+}
+
+static void test_snapshot_refuses_other_format_versions(void **state)
+{
+    (void)state;
+    static book b;
+    size_t size = 0;
+    unsigned char *d = small_snapshot(&b, &size);
+    wr32(d + 8, 2); /* a well-formed snapshot of a later format */
+    reseal(d);
+    expect_refused(d, size, RISK_EVERSION);
+    wr32(d + 8, 0);
+    reseal(d);
+    expect_refused(d, size, RISK_EVERSION);
+    wr32(d + 8, 1);
+    d[0] = '{'; /* a JSON book is not a snapshot */
+    expect_refused(d, size, RISK_ECORRUPT);
+    free(d);
+    book_free(&b);
+}
+
+/* Values out of range behind valid checksums (a crafted file) are refused too. */
+static void test_snapshot_refuses_crafted_values(void **state)
+{
+    (void)state;
+    static book b;
+    size_t size = 0;
+    unsigned char *d = small_snapshot(&b, &size);
+    unsigned char *w = malloc(size);
+    size_t ac = section_at(d, 5) + 8; /* the first account record: the backstop, id 7 */
+    size_t rec = ac, pos = 0;
+    uint32_t np = 0;
+    for (uint64_t k = 0; k < rd64(d + section_at(d, 5)) && !np; k++) { /* the first account with positions */
+        uint32_t nb = rd32(d + rec + 16), nl = rd32(d + rec + 20);
+        np = rd32(d + rec + 24);
+        pos = rec + 32 + 12 * (size_t)nb + 12 * (size_t)nl; /* its positions: instrument ids first */
+        rec = pos + 32 * (size_t)np;
+    }
+    assert_true(np > 0);
+    struct {
+        size_t at;
+        int width;
+        uint64_t value;
+    } cases[] = {
+        {section_at(d, 1), 4, 2},                  /* unknown engine flag */
+        {section_at(d, 1) + 4, 4, 3},              /* valuation asset priced 2000 */
+        {section_at(d, 2) + 32, 4, 19},            /* decimals above 18 */
+        {ac, 8, 1000 + 3 * 1},                     /* the first account's id repeats the second's */
+        {ac + 8, 4, 7},                            /* unknown margin mode */
+        {ac + 16, 4, 200},                         /* more balances than assets */
+        {ac + 32, 4, 99},                          /* balance of an unknown asset */
+        {pos, 4, 99},                              /* position on an unknown instrument */
+        {pos + 4 * (size_t)np, 4, 0x10},           /* unknown position flag */
+        {pos + 8 * (size_t)np, 8, 0x7ff8000000000000ull}, /* NaN quantity */
+        {pos + 8 * (size_t)np, 8, 0},              /* zero quantity */
+        {pos + 16 * (size_t)np, 8, 0xbff0000000000000ull}, /* entry -1 */
+        {section_at(d, 5), 8, 1000000},            /* more accounts than bytes */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(w, d, size);
+        if (cases[k].width == 4)
+            wr32(w + cases[k].at, (uint32_t)cases[k].value);
+        else
+            wr64(w + cases[k].at, cases[k].value);
+        reseal(w);
+        expect_refused(w, size, RISK_ECORRUPT);
+    }
+    free(w);
+    free(d);
+    book_free(&b);
+}
+
+static void test_snapshot_null_and_bad_arguments(void **state)
+{
+    (void)state;
+    risk_engine *e = NULL;
+    tu_assert_status(risk_engine_new(&e, NULL), RISK_OK);
+    size_t size = 0;
+    tu_assert_status(risk_engine_snapshot_write(NULL, NULL, 0, &size), RISK_ENULL);
+    tu_assert_status(risk_engine_snapshot_write(e, NULL, 0, NULL), RISK_ENULL);
+    tu_assert_status(risk_engine_snapshot_write(e, NULL, 10, &size), RISK_ENULL);
+    unsigned char small[8];
+    tu_assert_status(risk_engine_snapshot_write(e, small, sizeof small, &size), RISK_EBUFFER);
+    assert_true(size > sizeof small);
+    tu_assert_errmsg(risk_engine_errmsg(e));
+    unsigned char *snap = snapshot_of(e, &size);
+    risk_engine *out = NULL;
+    tu_assert_status(risk_engine_snapshot_read(NULL, snap, size, NULL), RISK_ENULL);
+    tu_assert_status(risk_engine_snapshot_read(&out, NULL, 5, NULL), RISK_ENULL);
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.version = 99;
+    tu_assert_status(risk_engine_snapshot_read(&out, snap, size, &o), RISK_EVERSION);
+    risk_snapshot_options half = RISK_SNAPSHOT_OPTIONS_INIT;
+    half.allocator.malloc_fn = tu_allocator(NULL).malloc_fn;
+    tu_assert_status(risk_engine_snapshot_read(&out, snap, size, &half), RISK_EINVAL);
+    risk_snapshot_options flags = RISK_SNAPSHOT_OPTIONS_INIT;
+    flags.flags = 1;
+    tu_assert_status(risk_engine_snapshot_read(&out, snap, size, &flags), RISK_EINVAL);
+    assert_null(out);
+    tu_assert_status(risk_engine_snapshot_write_file(NULL, "x"), RISK_ENULL);
+    tu_assert_status(risk_engine_snapshot_write_file(e, NULL), RISK_ENULL);
+    tu_assert_status(risk_engine_snapshot_write_file(e, ""), RISK_EINVAL);
+    tu_assert_status(risk_engine_snapshot_read_file(NULL, "x", NULL), RISK_ENULL);
+    tu_assert_status(risk_engine_snapshot_read_file(&out, NULL, NULL), RISK_ENULL);
+    tu_assert_status(risk_engine_accounts(NULL, NULL, 0, &size), RISK_ENULL);
+    tu_assert_status(risk_engine_accounts(e, NULL, 0, NULL), RISK_ENULL);
+    tu_assert_status(risk_account_adopt(NULL), RISK_ENULL);
+    uint32_t owned = 0;
+    tu_assert_status(risk_account_engine_owned(NULL, &owned), RISK_ENULL);
+    free(snap);
+    risk_engine_free(e);
+}
+
+/* ------------------------------------------------------------------ files */
+
+static char tmp_dir[256];
+
+static void make_tmp_dir(void)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(tmp_dir, sizeof tmp_dir, "%s/librisk-snap-XXXXXX", base && *base ? base : "/tmp");
+    assert_non_null(mkdtemp(tmp_dir));
+}
+
+static size_t dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL)
+        if (strcmp(ent->d_name, ".") && strcmp(ent->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void test_snapshot_file_round_trip_and_atomic_replace(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 60, 5);
+    make_tmp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/engine.snap", tmp_dir);
+    tu_assert_status(risk_engine_snapshot_write_file(b.e, path), RISK_OK);
+    assert_int_equal(dir_entries(tmp_dir), 1); /* no temporary left */
+    /* the file holds exactly the buffer snapshot */
+    size_t size = 0;
+    unsigned char *snap = snapshot_of(b.e, &size);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *file = malloc(size + 1);
+    assert_int_equal(fread(file, 1, size + 1, f), size);
+    fclose(f);
+    assert_memory_equal(file, snap, size);
+    free(file);
+    tu_alloc ta;
+    tu_alloc_init(&ta);
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = tu_allocator(&ta);
+    risk_engine *twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read_file(&twin, path, &o), RISK_OK);
+    assert_same_engine(b.e, twin);
+    /* replace the file with a later state: the reader sees the new one */
+    tu_mark(b.e, b.inst[3], 0.08);
+    tu_assert_status(risk_engine_snapshot_write_file(b.e, path), RISK_OK);
+    assert_int_equal(dir_entries(tmp_dir), 1);
+    risk_engine *later = NULL;
+    tu_assert_status(risk_engine_snapshot_read_file(&later, path, &o), RISK_OK);
+    double m = 0.0;
+    tu_assert_status(risk_engine_mark(later, b.inst[3], &m), RISK_OK);
+    tu_assert_bits(m, 0.08);
+    assert_same_engine(b.e, later);
+    risk_engine_free(later);
+    risk_engine_free(twin);
+    assert_int_equal(ta.live_blocks, 0);
+    /* a directory that does not exist: RISK_EIO, nothing written */
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/missing/engine.snap", tmp_dir);
+    tu_assert_status(risk_engine_snapshot_write_file(b.e, bad), RISK_EIO);
+    tu_assert_errmsg(risk_engine_errmsg(b.e));
+    risk_engine *none = NULL;
+    char msg[256];
+    risk_snapshot_options om = RISK_SNAPSHOT_OPTIONS_INIT;
+    om.errmsg_out = msg;
+    om.errmsg_capacity = sizeof msg;
+    tu_assert_status(risk_engine_snapshot_read_file(&none, bad, &om), RISK_EIO);
+    assert_non_null(strstr(msg, "missing"));
+    /* a file that is not a snapshot */
+    char book_path[600];
+    snprintf(book_path, sizeof book_path, "%s/book.json", tmp_dir);
+    f = fopen(book_path, "w");
+    fputs("{\"format\": \"librisk-book/1\"}\n", f);
+    fclose(f);
+    tu_assert_status(risk_engine_snapshot_read_file(&none, book_path, &om), RISK_ECORRUPT);
+    /* an empty file, read through the fallback path */
+    f = fopen(book_path, "w");
+    fclose(f);
+    tu_assert_status(risk_engine_snapshot_read_file(&none, book_path, &om), RISK_ECORRUPT);
+    assert_null(none);
+    unlink(book_path);
+    unlink(path);
+    rmdir(tmp_dir);
+    free(snap);
+    book_free(&b);
+}
+
+/* ------------------------------------------------------------------ ownership */
+
+static void test_snapshot_accounts_are_the_engines_until_adopted(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 12, 9);
+    size_t size = 0;
+    unsigned char *snap = snapshot_of(b.e, &size);
+    tu_alloc ta;
+    tu_alloc_init(&ta);
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = tu_allocator(&ta);
+    risk_engine *twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&twin, snap, size, &o), RISK_OK);
+    size_t n = 0;
+    tu_assert_status(risk_engine_accounts(twin, NULL, 0, &n), RISK_EBUFFER);
+    assert_int_equal(n, 11); /* 12 made, one freed by the builder */
+    risk_account *list[11];
+    tu_assert_status(risk_engine_accounts(twin, list, 11, &n), RISK_OK);
+    uint32_t owned = 0;
+    tu_assert_status(risk_account_engine_owned(list[3], &owned), RISK_OK);
+    assert_int_equal(owned, 1);
+    tu_assert_status(risk_account_engine_owned(b.accs[3], &owned), RISK_OK);
+    assert_int_equal(owned, 0);
+    tu_assert_status(risk_account_adopt(b.accs[3]), RISK_ESTATE);
+    /* adopt one, free another, then drop the engine: the adopted account keeps it alive */
+    risk_account *kept = list[3];
+    tu_assert_status(risk_account_adopt(kept), RISK_OK);
+    tu_assert_status(risk_account_adopt(kept), RISK_ESTATE);
+    uint64_t gone_id = risk_account_id(list[4]);
+    risk_account_free(list[4]);
+    risk_account *found = NULL;
+    tu_assert_status(risk_engine_find_account(twin, gone_id, &found), RISK_ENOTFOUND);
+    tu_assert_status(risk_engine_account_count(twin, &n), RISK_OK);
+    assert_int_equal(n, 10);
+    risk_account_summary before = tu_eval(kept);
+    risk_engine_free(twin);
+    assert_true(ta.live_blocks > 0);
+    risk_account_summary after = tu_eval(kept); /* the engine and its other accounts are still there */
+    assert_memory_equal(&before, &after, sizeof before);
+    risk_account_free(kept); /* the last reference: everything goes */
+    assert_int_equal(ta.live_blocks, 0);
+    free(snap);
+    book_free(&b);
+}
+
+/* ------------------------------------------------------------------ out of memory */
+
+typedef struct oom_fx {
+    unsigned char *snap;
+    size_t size;
+    risk_allocator al;
+    risk_engine *out;
+} oom_fx;
+
+static unsigned char *oom_snap;
+static size_t oom_size;
+
+static void *oom_setup(tu_alloc *a)
+{
+    oom_fx *fx = calloc(1, sizeof *fx);
+    fx->snap = oom_snap;
+    fx->size = oom_size;
+    fx->al = tu_allocator(a);
+    return fx;
+}
+
+static int oom_read(void *p)
+{
+    oom_fx *fx = p;
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = fx->al;
+    return risk_engine_snapshot_read(&fx->out, fx->snap, fx->size, &o);
+}
+
+static void oom_failed(void *p)
+{
+    assert_null(((oom_fx *)p)->out);
+}
+
+static void oom_ok(void *p)
+{
+    assert_non_null(((oom_fx *)p)->out);
+}
+
+static void oom_teardown(void *p)
+{
+    oom_fx *fx = p;
+    risk_engine_free(fx->out);
+    free(fx);
+}
+
+static void test_snapshot_read_out_of_memory_walk(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 6, 21);
+    oom_snap = snapshot_of(b.e, &oom_size);
+    tu_oom_case c = {oom_setup, oom_read, oom_failed, oom_ok, oom_teardown};
+    unsigned n = tu_oom_walk(&c);
+    print_message("read: %u allocations walked\n", n);
+    assert_true(n > 10);
+    free(oom_snap);
+    book_free(&b);
+}
+
+typedef struct oom_wfx {
+    book b;
+    char path[512];
+} oom_wfx;
+
+static void *oom_wsetup(tu_alloc *a)
+{
+    oom_wfx *fx = calloc(1, sizeof *fx);
+    fx->b.a = *a; /* not used: the book keeps its own accounting */
+    tu_alloc_init(&fx->b.a);
+    fx->b.e = tu_engine(a, 0);
+    uint32_t usdt = tu_asset(fx->b.e, "USDT", 1.0, 6);
+    risk_account *acc = tu_account(fx->b.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, usdt, 10.0);
+    fx->b.accs[0] = acc;
+    fx->b.n = 1;
+    snprintf(fx->path, sizeof fx->path, "%s/oom.snap", tmp_dir);
+    return fx;
+}
+
+static int oom_write(void *p)
+{
+    oom_wfx *fx = p;
+    return risk_engine_snapshot_write_file(fx->b.e, fx->path);
+}
+
+static void oom_wfailed(void *p)
+{
+    oom_wfx *fx = p;
+    assert_int_equal(dir_entries(tmp_dir), 0);
+    (void)fx;
+}
+
+static void oom_wteardown(void *p)
+{
+    oom_wfx *fx = p;
+    risk_account_free(fx->b.accs[0]);
+    risk_engine_free(fx->b.e);
+    unlink(fx->path);
+    free(fx);
+}
+
+static void test_snapshot_write_file_out_of_memory_walk(void **state)
+{
+    (void)state;
+    make_tmp_dir();
+    tu_oom_case c = {oom_wsetup, oom_write, oom_wfailed, NULL, oom_wteardown};
+    unsigned n = tu_oom_walk(&c);
+    assert_true(n >= 1);
+    rmdir(tmp_dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_snapshot_round_trip_random_book),
+        cmocka_unit_test(test_snapshot_empty_engine_round_trips),
+        cmocka_unit_test(test_snapshot_keeps_engine_options),
+        cmocka_unit_test(test_snapshot_layout_matches_the_spec),
+        cmocka_unit_test(test_snapshot_refuses_every_truncation),
+        cmocka_unit_test(test_snapshot_refuses_every_bit_flip),
+        cmocka_unit_test(test_snapshot_refuses_other_format_versions),
+        cmocka_unit_test(test_snapshot_refuses_crafted_values),
+        cmocka_unit_test(test_snapshot_null_and_bad_arguments),
+        cmocka_unit_test(test_snapshot_file_round_trip_and_atomic_replace),
+        cmocka_unit_test(test_snapshot_accounts_are_the_engines_until_adopted),
+        cmocka_unit_test(test_snapshot_read_out_of_memory_walk),
+        cmocka_unit_test(test_snapshot_write_file_out_of_memory_walk),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
