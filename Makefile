@@ -63,7 +63,7 @@ TEST_LIBS := -lcmocka -lm -pthread
 
 # ------------------------------------------------------------------ sources and outputs
 HEADERS := include/risk.h $(sort $(wildcard include/risk/*.h))
-SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/snapshot/*.c src/rates/*.c))
+SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/snapshot/*.c src/options/*.c src/rates/*.c))
 SRC_HEADERS := $(wildcard src/*.h src/*/*.h)
 OBJS := $(patsubst src/%.c,build/obj/%.o,$(SRCS))
 ASAN_OBJS := $(patsubst src/%.c,build/asan/obj/%.o,$(SRCS))
@@ -146,6 +146,9 @@ build/asan/tests/%: tests/%.c $(TEST_UTIL) $(TEST_UTIL_H) $(HEADERS) build/asan/
 	$(CC) $(CLIENT_CFLAGS) -Itests $(CPPFLAGS) $(CFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $< $(TEST_UTIL) \
 	  build/asan/librisk.a $(TEST_LIBS)
 
+# The options suite checks against a __float128 reference: libquadmath in its link only.
+build/tests/test_options build/asan/tests/test_options: TEST_LIBS += -lquadmath
+
 # ------------------------------------------------------------------ examples (C and C++)
 examples: $(EXAMPLES)
 
@@ -161,6 +164,20 @@ build/examples/%: examples/%.cpp $(HEADERS) include/risk.hpp lib/$(REALNAME) lib
 build/bench/%: bench/%.c $(wildcard bench/*.h) $(HEADERS) lib/librisk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CLIENT_CFLAGS) -Ibench $(CPPFLAGS) $(CFLAGS) -O2 $(LDFLAGS) -o $@ $< lib/librisk.a $(LIBS)
+
+# bench_options also times QuantLib's BlackCalculator when Debian's libquantlib0-dev is installed
+# (bench/ql_black.cpp; QuantLib is never a dependency of the library); otherwise it says so.
+QL_HEADER := $(wildcard /usr/include/ql/pricingengines/blackcalculator.hpp)
+ifneq ($(QL_HEADER),)
+build/bench/ql_black.o: bench/ql_black.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -O2 -c $< -o $@
+
+build/bench/bench_options: bench/bench_options.c build/bench/ql_black.o $(wildcard bench/*.h) $(HEADERS) lib/librisk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CLIENT_CFLAGS) -Ibench -DBENCH_HAVE_QUANTLIB $(CPPFLAGS) $(CFLAGS) -O2 $(LDFLAGS) -o $@ $< \
+	  build/bench/ql_black.o lib/librisk.a -lQuantLib -lstdc++ $(LIBS)
+endif
 
 bench: $(LIB_OUTPUTS) $(BENCHES)
 	@if [ -z "$(BENCHES)" ]; then echo "bench: no bench/*.c"; fi
@@ -274,9 +291,9 @@ check-readme: build/examples/quickstart
 check-python: $(LIB_OUTPUTS)
 	@if [ ! -d tests/python ]; then echo "python: tests/python is missing" >&2; exit 1; fi
 	@PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) tools/run-python-tests.py --allow-skip 'numpy not installed' tests/python
-	@echo "python (numpy, pandas): /usr/bin/python3 test_bindings test_vol test_repr"
+	@echo "python (numpy, pandas): /usr/bin/python3 test_bindings test_vol test_repr test_options"
 	@PYTHONPATH=$(CURDIR)/bindings/python /usr/bin/python3 tools/run-python-tests.py tests/python \
-	  test_bindings test_vol test_repr
+	  test_bindings test_vol test_repr test_options
 
 # The optional, larger run on real market data (../shared/data/market or $$LIBRISK_MARKET_DATA):
 # fails when the data is missing.

@@ -20,6 +20,7 @@
 #include "risk/margin.h"
 #include "risk/liquidation.h"
 #include "risk/vol.h"
+#include "risk/options.h"
 #include "risk/whatif.h"
 #include "risk/trading.h"
 #include "risk/rates.h"

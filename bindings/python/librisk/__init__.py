@@ -27,6 +27,7 @@ from .core import (Engine, Basket, Account, Position, AccountSummary, BasketSumm
                    MarginFactor, AssetVolState, SUMMARY_COLUMNS, columns, to_pandas, version, version_number)
 
 from . import vol  # volatility estimators (librisk.vol)
+from . import options  # Black-76 pricing, Greeks, implied vol (librisk.options)
 
 __version__ = "0.1.0"
 

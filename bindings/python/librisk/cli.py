@@ -49,6 +49,8 @@ def _parser():
     _funding.add_cli_parser(sub)
     from . import snapshot as _snapshot
     _snapshot.add_cli_parser(sub)
+    from . import options as _options
+    _options.add_cli_parser(sub)
     return p
 
 
@@ -190,10 +192,11 @@ def main(argv=None):
             _parser().print_usage(sys.stderr)
             sys.stderr.write("python3 -m librisk: error: a command is required (evaluate or report)\n")
             return EXIT_BAD_INPUT
-        if args.command in ("vol", "backtest", "funding"):  # CSV in, text out: no book
-            from . import vol as _vol, backtest as _backtest, funding as _funding
+        if args.command in ("vol", "backtest", "options", "funding"):  # CSV in, text out: no book
+            from . import vol as _vol, backtest as _backtest, options as _options, funding as _funding
             module, bad = {"vol": (_vol, _vol.VolCliError),
                            "backtest": (_backtest, _backtest.BacktestError),
+                           "options": (_options, _options.OptionsCliError),
                            "funding": (_funding, _funding.FundingError)}[args.command]
             try:
                 module.cli_main(args, sys.stdout)

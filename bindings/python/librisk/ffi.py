@@ -33,8 +33,8 @@ __all__ = [
     "RiskInsuranceFund", "RiskAdlEntry", "RiskOrder", "RiskVolEwmaState", "RiskVolRealizedState", "RiskVolGarchState",
     "RiskVolGarchOptions", "RiskVolGarchResult", "RiskVolRangeState",
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
-    "RiskInstrumentFees", "RiskRateModel", "RiskRates", "RiskRatePool", "RiskRateCost",
-    "RiskFundingResult",
+    "RiskInstrumentFees", "RiskOptionBatch", "RiskOptionGreeks", "RiskRateModel", "RiskRates", "RiskRatePool",
+    "RiskRateCost", "RiskFundingResult",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -152,6 +152,16 @@ VOL_PARKINSON = 1                    # RISK_VOL_PARKINSON
 VOL_GARMAN_KLASS = 2                 # RISK_VOL_GARMAN_KLASS
 VOL_ROGERS_SATCHELL = 3              # RISK_VOL_ROGERS_SATCHELL
 VOL_YANG_ZHANG = 4                   # RISK_VOL_YANG_ZHANG
+
+OPTION_CALL = 1                      # RISK_OPTION_CALL
+OPTION_PUT = -1                      # RISK_OPTION_PUT
+OPTION_PREMIUM_SPOT = 0              # RISK_OPTION_PREMIUM_SPOT
+OPTION_PREMIUM_COIN = 1              # RISK_OPTION_PREMIUM_COIN
+OPTION_IV_OK = 0                     # RISK_OPTION_IV_OK
+OPTION_IV_BELOW_INTRINSIC = 1        # RISK_OPTION_IV_BELOW_INTRINSIC
+OPTION_IV_ABOVE_MAXIMUM = 2          # RISK_OPTION_IV_ABOVE_MAXIMUM
+OPTION_BATCH_VERSION = 1             # RISK_OPTION_BATCH_VERSION
+OPTION_GREEKS_VERSION = 1            # RISK_OPTION_GREEKS_VERSION
 
 # ---------------------------------------------------------------- opaque handles
 
@@ -779,6 +789,37 @@ class RiskVolRangeState(ctypes.Structure):
     ]
 
 
+class RiskOptionBatch(ctypes.Structure):
+    """``risk_option_batch`` (include/risk/options.h): parallel input arrays, borrowed."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("premium", ctypes.c_uint32),
+        ("type", ctypes.POINTER(ctypes.c_int32)),
+        ("forward", ctypes.POINTER(ctypes.c_double)),
+        ("strike", ctypes.POINTER(ctypes.c_double)),
+        ("years", ctypes.POINTER(ctypes.c_double)),
+        ("vol", ctypes.POINTER(ctypes.c_double)),
+        ("rate", ctypes.POINTER(ctypes.c_double)),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_OPTION_BATCH_INIT``."""
+        return cls(OPTION_BATCH_VERSION, OPTION_PREMIUM_SPOT)
+
+
+class RiskOptionGreeks(ctypes.Structure):
+    """``risk_option_greeks`` (include/risk/options.h): output arrays, NULL = not computed."""
+    _fields_ = [("version", ctypes.c_uint32), ("reserved", ctypes.c_uint32)] + [
+        (name, ctypes.POINTER(ctypes.c_double))
+        for name in ("price", "delta", "gamma", "vega", "theta", "rho", "vanna", "volga")]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_OPTION_GREEKS_INIT``."""
+        return cls(OPTION_GREEKS_VERSION, 0)
+
+
 # ---------------------------------------------------------------- function table
 
 _u32 = ctypes.c_uint32
@@ -959,6 +1000,11 @@ _FUNCTIONS = {
     "risk_engine_accounts": (_i32, [EngineP, _P(AccountP), _sz, _P(_sz)], ("engine", 0)),
     "risk_account_adopt": (_i32, [AccountP], ("account", 0)),
     "risk_account_engine_owned": (_i32, [AccountP, _P(_u32)], None),
+    # options.h (no handle: the status is the message)
+    "risk_option_black": (_i32, [_P(RiskOptionGreeks), _P(RiskOptionBatch), _sz], None),
+    "risk_option_implied_vol": (_i32, [_P(_dbl), _P(ctypes.c_int32), _P(RiskOptionBatch), _P(_dbl), _sz], None),
+    "risk_option_forward": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _sz], None),
+    "risk_option_forward_from_future": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _sz], None),
 }
 
 #: Names of every C function the bindings declare (a test compares them with the headers).
