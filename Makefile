@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # librisk: plain GNU Makefile.
 #
 #   make              build lib/librisk.so.X.Y.Z (+ .so.X and .so links) and lib/librisk.a
@@ -75,7 +76,7 @@ TEST_LIBS := -lcmocka -lm -pthread
 
 # ------------------------------------------------------------------ sources and outputs
 HEADERS := include/risk.h $(sort $(wildcard include/risk/*.h))
-SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/snapshot/*.c src/options/*.c))
+SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/snapshot/*.c src/options/*.c src/rates/*.c))
 SRC_HEADERS := $(wildcard src/*.h src/*/*.h)
 OBJS := $(patsubst src/%.c,build/obj/%.o,$(SRCS))
 ASAN_OBJS := $(patsubst src/%.c,build/asan/obj/%.o,$(SRCS))
@@ -111,7 +112,7 @@ TSAN_OBJS := $(patsubst src/%.c,build/tsan/obj/%.o,$(SRCS))
 
 # The steps of `make check`, run in this order after the tools and the library are in place.
 # Each runs as `make check-STEP`; all run, and any failure fails `make check`.
-CHECK_STEPS := unit asan headers symbols install examples cpp readme python demo docs fuzz
+CHECK_STEPS := spdx unit asan headers symbols install examples cpp readme python demo docs fuzz
 
 # -j for the build parts of check, unless make already has a jobserver.
 SUBMAKE_J = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
@@ -303,6 +304,9 @@ check:
 	if [ -n "$$failed" ]; then echo "==> failed steps:$$failed"; fi; \
 	echo "check: $$passed passed, $$nfailed failed"; \
 	test -z "$$failed"
+
+check-spdx:
+	@sh tools/check-spdx.sh
 
 check-deps:
 	@$(DEPS_ENV) sh tools/ensure-deps.sh

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_evaluate.c - librisk batch evaluation benchmark (issue 2, section 6).
  *

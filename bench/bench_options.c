@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Cost of Black-76 pricing and implied volatility (include/risk/options.h), in one run:
  *

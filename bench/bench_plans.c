@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Cost of a liquidation plan (risk_account_liquidation_plan) against the cost of evaluating the
  * same account (risk_account_evaluate), in the same run.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Cost of liquidation and bankruptcy prices (risk_account_position_results) against the cost
  * of evaluating the same account (risk_account_evaluate), in the same run.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_snapshot.c - snapshot load throughput against reading the same file (issue 9, section 4).
  *

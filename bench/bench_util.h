@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_util.h - helpers shared by the benchmarks (header only: static inline functions, since
  * each benchmark is a program of its own).

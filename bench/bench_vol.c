@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Cost of the volatility estimators, each beside a plain loop over the same data in the same run:
  *

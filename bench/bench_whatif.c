@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Cost of a what-if fill (risk_account_whatif) and of a max-order query
  * (risk_account_max_order_qty) against the cost of evaluating the same account

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # median.sh - run a benchmark several times and print the median, min and max of every
 # "result KEY VALUE" line it prints (the figures in docs/performance.md are made this way).
 #

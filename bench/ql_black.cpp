@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ql_black.cpp: the QuantLib side of bench_options (built only when Debian's libquantlib0-dev is
 // installed; QuantLib is never a dependency of the library). One call prices a batch with
 // QuantLib::BlackCalculator(type, K, F, vol sqrt(T), e^(-rT)) and reads value(), deltaForward(),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* quickstart.c: value one account with a BTCUSDT perpetual (the README's C example).
  * Build: cc -std=c99 quickstart.c $(pkg-config --cflags --libs librisk) */
 #include <risk.h>

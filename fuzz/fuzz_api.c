@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_api.c: libFuzzer harness for API call sequences (docs/fuzzing.md).
  *
  * The input decodes to an engine (three assets, three instruments whose parameters come partly

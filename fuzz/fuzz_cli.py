@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Fuzzer for the book reader and every subcommand of ``python3 -m librisk`` (docs/fuzzing.md).
 
 Standard library only, seeded and deterministic: case i of a run with seed S is the same input

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_util.h: decoding fuzz input into choices and numbers, shared by the harnesses.
  *
  * The input is read as a stream of bytes; once it runs out every read returns 0, so any input

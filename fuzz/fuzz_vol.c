@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_vol.c: libFuzzer harness for the volatility estimators (array in / array out), their
  * streaming states and the GARCH fit (docs/fuzzing.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk.h
  * @brief librisk: an embeddable risk engine for leveraged digital-asset trading.
@@ -23,6 +24,7 @@
 #include "risk/options.h"
 #include "risk/whatif.h"
 #include "risk/trading.h"
+#include "risk/rates.h"
 #include "risk/snapshot.h"
 
 #endif /* RISK_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_account.c: accounts and positions: lifecycle, leverage, opening, fills, closing,
  * isolated margin, evaluation against the definitions, states, quantization, bad input and
  * out-of-memory paths. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_adl.c: auto-deleveraging queues across shards: the version 2 entry (instrument and side),
  * version 1 arrays still filled, and risk_adl_merge() of the queues of three engines equal, entry
  * for entry and bit for bit, to the queue of one engine holding every account. */

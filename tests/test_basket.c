@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_basket.c: collateral baskets: balances, valuation with weights and value tiers,
  * liabilities, LTV and health factor, quantization, bad input, out-of-memory paths. */
 #include "test_util.h"

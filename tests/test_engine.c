@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_engine.c: engine lifecycle, asset and instrument registry, market data, lookups,
  * batch evaluation, bad input and out-of-memory paths. */
 #include "test_util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_liquidation.c: liquidation and bankruptcy prices: published examples (matched on the
  * unrounded roots), the tick rounding rule (tested on its own), cross and isolated, one-way and
  * hedge, linear and inverse, the shared price factor of an underlying, tier re-solving, and the

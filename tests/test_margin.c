@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_margin.c: margin schedules: derived and published deductions (cum), IM and MM of a
  * notional, tier selection, MM at the mark or at the entry, published examples, bad input. */
 #include "test_util.h"

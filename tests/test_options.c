@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_options.c: Black-76 prices and Greeks against a __float128 (libquadmath) reference on a
  * grid of moneyness x maturity x vol x type x rate x premium convention, the closed-form Greeks
  * against quad-precision finite differences, put-call parity, implied volatility round trips

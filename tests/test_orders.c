@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_orders.c: an instrument's trading terms (risk/trading.h): taker fees charged by what-if
  * fills and reserved by max order size (hummingbot's budget checker), maker fees on resting
  * orders, liquidation and bankruptcy prices with the closing fee (Bybit W13), the maximum

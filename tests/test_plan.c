@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_plan.c: liquidation plans, applying them, the insurance fund and ADL ranking.
  * Published vectors (Drift, dYdX, Aave, Bybit, Binance), invariants on random books, bad input
  * and out-of-memory walks. Sources are in docs/liquidation.md and ../shared/research. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_properties.c: properties on random books with fixed seeds.
  *
  * - MM is continuous at every tier edge and non-decreasing in size (IM too), and equals the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_snapshot.c: engine snapshots (issue 9, section 4; docs/snapshot.md).
  * Round trips on a random book (every summary, position result and liquidation plan equal,
  * compared with memcmp), the byte layout against an independent reading of the spec, refusal of

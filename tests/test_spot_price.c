@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_spot_price.c: the liquidation price of a spot balance (risk_account_spot_liquidation_price):
  * hand-computed collateral, debt and collateral-plus-perp cases, the shared move with the position
  * liquidation prices, the cases without a price, bad arguments, and equity = MM at the price on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_status.c: status codes, their names and texts, version queries, error messages. */
 #include "test_util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_util.c: shared helpers of the librisk cmocka suites (see test_util.h). */
 #include "test_util.h"
 

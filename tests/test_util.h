@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_util.h: shared helpers of the librisk cmocka suites.
  *

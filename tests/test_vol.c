@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_vol.c: volatility estimators: EWMA against a hand recursion, realised volatility against a
  * hand computation, streaming and array forms bit for bit, GARCH(1,1) fit on simulated returns
  * (recovery within two standard errors, a maximum of the likelihood, variance targeting),

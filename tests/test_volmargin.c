@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_volmargin.c: volatility-scaled margin schedules and anti-procyclicality
  * (include/risk/margin.h, src/margin/scaling.c; docs/volatility.md sections 2 and 3):
  * continuity of the scaled schedule at every tier edge, MM = f x MM_base, factor bounds, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_whatif.c: what-if fills (bit-identical to the real fill), max order size (exact to one
  * lot, tiers, user leverage, one-way flips, hedge legs, isolated top-ups), resting orders under
  * the worse of bids and asks (Drift D5), out of memory, bad input. */

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Draws the back-test chart of docs/volatility.md section 4: margin rate against realised moves.
 
 Usage (Debian's matplotlib: apt-get install python3-matplotlib; run with /usr/bin/python3):

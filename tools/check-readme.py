@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Keeps the README's examples from rotting.
 
 The C example (between <!-- c-example --> and <!-- /c-example -->) must be exactly the

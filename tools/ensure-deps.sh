@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Makes sure the tools `make check` needs are present: cmocka (headers and library),
 # doxygen, pkg-config, a C++ compiler, clang with its sanitizer and libFuzzer runtimes
 # (libclang-rt-14-dev, for the fuzz harnesses), valgrind when RISK_EXTRA=1 (make check-extra),

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs the fuzz harnesses (docs/fuzzing.md).
 # usage: tools/run-fuzz.sh check|fuzz SECONDS NAME...
 #   check: replay every committed input of fuzz/corpus/NAME/ once (and the CLI fuzzer's

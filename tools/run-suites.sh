@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs test programs one after the other, all of them, and fails if any failed.
 # usage: tools/run-suites.sh LABEL PROGRAM...
 set -u

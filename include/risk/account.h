@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/account.h
  * @brief Accounts: margin and position mode, basket, positions, leverage; evaluation.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/alloc.h
  * @brief The allocator hook an engine and all its children allocate through.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/basket.h
  * @brief Collateral baskets: signed balances by asset, valued under the engine's prices.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/common.h
  * @brief Export macros, attributes and the opaque handle types shared by every public header.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/engine.h
  * @brief The engine: allocator, asset and instrument registry, market data, batch evaluation.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/liquidation.h
  * @brief Liquidation: policy, minimal liquidation plans, applying them, insurance fund, ADL ranking.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/margin.h
  * @brief Margin schedules: tiers with derived deductions, IM and MM of a notional.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/options.h
  * @brief European options on a forward: Black-76 price, Greeks and implied volatility.

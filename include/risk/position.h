@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/position.h
  * @brief Positions: owned by their account, valid until closed or the account is freed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/snapshot.h
  * @brief Engine snapshots: the whole engine in a versioned, little-endian, checksummed format,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/trading.h
  * @brief An instrument's trading terms: maker and taker fees, fee-inclusive liquidation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/version.h
  * @brief Library version: compile-time macros and run-time queries.

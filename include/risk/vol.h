@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/vol.h
  * @brief Volatility estimators: realised, EWMA, GARCH(1,1) and range (OHLC) estimators.

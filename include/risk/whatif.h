@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file risk/whatif.h
  * @brief What-if fills, the largest order an account can afford, and margin for resting orders.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Accounts and positions: lifecycle, user leverage, opening, fills and closing.
  * An account's positions live in one range of the engine's position arena (core/arena.c), as
  * structure of arrays, so that evaluation sweeps them in order. A position's handle is made

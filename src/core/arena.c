@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The position arena: engine-wide chunks of position slots as structure of arrays, from which
  * each account takes one contiguous range (see internal.h). Accounts created and filled in
  * order sit one after another, so a batch sweep streams through memory. */

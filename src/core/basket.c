@@ -1,7 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Collateral baskets: signed balances by asset, valued with the engine's prices, value tiers
  * and weights. Positive balance: value = p x sum over tiers of (qty in tier x ratio), quantity
  * above the last bound at ratio 0 (Bybit's tiered collateral value ratio); weighted by
- * weight_init/maint. Negative balance: liability = |b| x p, weighted by liab_weight_init/maint. */
+ * weight_init/maint. Negative balance: liability = |b| x p, weighted by liab_weight_init/maint.
+ * Amounts are stored scaled by the asset's interest index of their sign (risk__balance_of), so
+ * that accrual moves indices, not balances; the API reads and writes balances. */
 #include "core/internal.h"
 
 #include <string.h>
@@ -51,7 +54,7 @@ static int basket_index(const risk_basket *b, uint32_t asset)
 double risk__basket_amount(const risk_basket *b, uint32_t asset)
 {
     int i = basket_index(b, asset);
-    return i >= 0 ? b->amount[i] : 0.0;
+    return i >= 0 ? risk__balance_of(&b->engine->assets[asset], b->amount[i]) : 0.0;
 }
 
 int risk__basket_reserve(risk_basket *b, uint32_t asset)
@@ -97,7 +100,8 @@ void risk__basket_add_unchecked(risk_basket *b, uint32_t asset, double delta)
         b->asset[i] = asset;
         b->amount[i] = 0.0;
     }
-    b->amount[i] += delta;
+    const risk__asset *as = &b->engine->assets[asset];
+    b->amount[i] = risk__scaled_of(as, risk__balance_of(as, b->amount[i]) + delta);
     if (b->amount[i] == 0.0) { /* keep order: balances are summed in insertion order */
         memmove(&b->amount[i], &b->amount[i + 1], (b->n - (uint32_t)i - 1) * sizeof *b->amount);
         memmove(&b->asset[i], &b->asset[i + 1], (b->n - (uint32_t)i - 1) * sizeof *b->asset);
@@ -123,8 +127,10 @@ void risk__basket_values_compute(const risk_basket *b, risk__basket_values *out)
 {
     const risk__asset *assets = b->engine->assets;
     risk__basket_values v = {0, 0, 0, 0, 0, 0, 0, b->n};
-    for (uint32_t i = 0; i < b->n; i++)
-        risk__basket_entry_add(&assets[b->asset[i]], b->amount[i], 1.0, &v);
+    for (uint32_t i = 0; i < b->n; i++) {
+        const risk__asset *as = &assets[b->asset[i]];
+        risk__basket_entry_add(as, risk__balance_of(as, b->amount[i]), 1.0, &v);
+    }
     *out = v;
 }
 
@@ -181,9 +187,9 @@ RISK_API int risk_basket_set_balance(risk_basket *basket, uint32_t asset, double
         return risk__fail(basket->engine, &basket->errmsg, RISK_ENOMEM, "out of memory for a balance");
     int i = basket_index(basket, asset);
     if (i >= 0 && amount != 0.0)
-        basket->amount[i] = amount;
+        basket->amount[i] = risk__scaled_of(&basket->engine->assets[asset], amount);
     else if (i >= 0)
-        risk__basket_add_unchecked(basket, asset, -basket->amount[i]); /* removes it */
+        risk__basket_add_unchecked(basket, asset, -risk__basket_amount(basket, asset)); /* removes it */
     else
         risk__basket_add_unchecked(basket, asset, amount);
     risk__clear(&basket->errmsg);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The input domain (docs/errors.md, "Input domain"): the checks every public entry point runs
  * on its numbers before it changes anything. Each failure names the field, the value and the
  * bound. The bounds are the RISK_*_MIN/MAX constants of include/risk/common.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Engine: lifecycle and reference count, asset and instrument registry, market data,
  * the account registry (creation order plus an id map), lookups. */
 #include "core/internal.h"
@@ -48,6 +49,7 @@ static void engine_destroy(risk_engine *e)
             risk__account_destroy(e->accounts[s]);
     risk__free(e, e->account_block);
     risk__scaling_destroy(e);
+    risk__rates_destroy(e);
     for (uint32_t i = 0; i < e->n_assets; i++)
         risk__free(e, e->assets[i].tiers);
     for (uint32_t i = 0; i < e->n_instruments; i++)
@@ -210,6 +212,7 @@ RISK_API int risk_engine_add_asset(risk_engine *engine, const risk_asset_spec *s
     strcpy(a->symbol, spec->symbol);
     a->decimals = spec->decimals;
     a->price = spec->price;
+    a->index_pos = a->index_neg = 1.0; /* no rate model: scaled amounts are balances */
     a->weight_init = spec->weight_init;
     a->weight_maint = spec->weight_maint;
     a->liab_weight_init = spec->liab_weight_init;
@@ -772,7 +775,7 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
     bytes += e->cap_instruments * sizeof *e->instruments;
     for (uint32_t i = 0; i < e->n_instruments; i++)
         bytes += e->instruments[i].schedule.n_tiers * (sizeof(risk_margin_tier) + sizeof(double));
-    bytes += risk__scaling_bytes(e) + e->account_block_n * sizeof *e->account_block;
+    bytes += risk__scaling_bytes(e) + risk__rates_bytes(e) + e->account_block_n * sizeof *e->account_block;
     bytes += e->cap_account_slots * sizeof *e->accounts + risk__liquidation_bytes(e);
     bytes += e->ids.cap * (sizeof *e->ids.keys + sizeof *e->ids.vals);
     for (size_t s = 0; s < e->n_account_slots; s++) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Account evaluation: position values -> cross and isolated pools -> health summary.
  * The hot path (risk__account_values_compute) reads the account's arrays in order, never
  * allocates and sums in a fixed order, so results are bit-identical for any thread count. */

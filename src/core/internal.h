@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal structures shared by the library's translation units. Never installed.
  * Data flows one way: market data (engine) -> position values -> collateral and PnL
@@ -26,11 +27,29 @@ typedef struct risk__asset {
     char symbol[RISK__SYMBOL_MAX + 1];
     uint32_t decimals;
     double price;
+    /* Interest indices (rates/): a basket holds a balance of this asset as a scaled amount s,
+     * worth s x index_pos when s > 0 (a deposit) and s x index_neg when s < 0 (a debt); see
+     * risk__balance_of. Both are exactly 1 for an asset without a rate model, so that s is the
+     * balance bit for bit. Accrual moves the indices only: O(assets), not O(accounts). */
+    double index_pos, index_neg;
     double weight_init, weight_maint, liab_weight_init, liab_weight_maint;
     risk_value_tier *tiers; /* NULL when untiered */
     uint32_t n_tiers;
     struct risk__asset_vol *vol; /* volatility state (margin/scaling.c); NULL until first used */
+    struct risk__rates *rates;   /* rate model and pool (rates/rates.c); NULL without a model */
 } risk__asset;
+
+/* The balance (asset units) of a stored scaled amount, and the scaled amount that stores a
+ * balance. Every reader of risk_basket.amount[] goes through risk__balance_of: the stored
+ * numbers are scaled amounts, equal to balances only while the asset's indices are 1. */
+static inline double risk__balance_of(const risk__asset *a, double scaled)
+{
+    return scaled * (scaled > 0.0 ? a->index_pos : a->index_neg);
+}
+static inline double risk__scaled_of(const risk__asset *a, double balance)
+{
+    return balance / (balance > 0.0 ? a->index_pos : a->index_neg);
+}
 
 /* A margin schedule with every cum filled in; caps of all but the last tier bound notional. */
 typedef struct risk__schedule {
@@ -118,7 +137,7 @@ struct risk_basket {
     risk_engine *engine;
     risk_account *owner; /* NULL when standalone */
     uint32_t *asset;     /* the inline arrays, or one heap block: amounts then asset ids */
-    double *amount;
+    double *amount;      /* SCALED amounts (risk__balance_of gives the balance), see risk__asset */
     uint32_t n, cap;
     uint32_t inline_asset[RISK__BASKET_INLINE];
     double inline_amount[RISK__BASKET_INLINE];
@@ -270,7 +289,9 @@ void risk__basket_release(risk_basket *b);
 size_t risk__basket_heap_bytes(const risk_basket *b);
 int risk__basket_reserve(risk_basket *b, uint32_t asset); /* room for one more asset, RISK_ENOMEM */
 int risk__basket_reserve_n(risk_basket *b, uint32_t extra); /* room for `extra` more assets, RISK_ENOMEM */
-double risk__basket_amount(const risk_basket *b, uint32_t asset); /* 0 when not held */
+double risk__basket_amount(const risk_basket *b, uint32_t asset); /* the balance; 0 when not held */
+/* Adds delta (asset units) to the balance: the stored scaled amount becomes the scaled amount
+ * of (balance + delta), so that it is the plain sum while the indices are 1. */
 void risk__basket_add_unchecked(risk_basket *b, uint32_t asset, double delta);
 double risk__tiered_qty(const risk__asset *a, double qty);
 
@@ -299,6 +320,10 @@ static inline void risk__basket_entry_add(const risk__asset *a, double amount, d
         v->liabilities_maint += sign * (liab * a->liab_weight_maint);
     }
 }
+
+/* ---- interest rates (rates/rates.c) */
+void risk__rates_destroy(risk_engine *e);
+size_t risk__rates_bytes(const risk_engine *e);
 
 /* ---- margin schedules (margin/schedule.c) */
 int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, const risk_margin_tier *tiers, size_t n);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Numbers in messages: the shortest decimal that reads back as the same double. */
 #include "core/internal.h"
 

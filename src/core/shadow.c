@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shadow accounts: what-if and liquidation planning change a scratch copy of an account and
  * evaluate it with the same code that evaluates the account, so a plan's health after is the
  * health the account will have once the plan is applied. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Status codes, their names and texts, and the run-time version. */
 #include "core/internal.h"
 

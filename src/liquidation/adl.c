@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Auto-deleveraging queues: Binance's score over the positions on one side of an instrument, and
  * the merge of the queues of several engines (shards). */
 #include "liquidation/liquidation.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Applying a liquidation plan: every action is checked on a shadow of the account first, memory
  * for every balance and fund it touches is reserved, and only then is anything changed. The
  * planner replays plans through the same risk__actions_execute, so a plan's health after is what

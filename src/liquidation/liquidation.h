@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Liquidation internals shared by policy.c, plan.c, apply.c and adl.c. */
 #ifndef RISK_LIQUIDATION_INTERNAL_H
 #define RISK_LIQUIDATION_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Liquidation plans: the smallest set of actions that brings an account to the exit target.
  *
  * Every trial is made on a shadow of the account and evaluated with the account's own
@@ -772,7 +773,7 @@ static int plan_cross_fast(planner *p, double surplus)
     f.extra = p->base_extra;
     memset(f.amount, 0, e->n_assets * sizeof *f.amount);
     for (uint32_t k = 0; k < b->basket.n; k++)
-        f.amount[b->basket.asset[k]] = b->basket.amount[k];
+        f.amount[b->basket.asset[k]] = risk__balance_of(&e->assets[b->basket.asset[k]], b->basket.amount[k]);
     uint32_t m = 0;
     for (uint32_t i = 0; i < n; i++) {
         f.qty[i] = b->qty[i];
@@ -920,7 +921,9 @@ static uint32_t balances_ranked(const planner *p, int debts, balance_rank *out)
     uint32_t n = 0;
     for (uint32_t i = 0; i < b->n; i++)
         if (debts ? b->amount[i] < 0.0 : b->amount[i] > 0.0)
-            out[n++] = (balance_rank){fabs(b->amount[i]) * p->e->assets[b->asset[i]].price, b->asset[i]};
+            out[n++] = (balance_rank){fabs(risk__balance_of(&p->e->assets[b->asset[i]], b->amount[i])) *
+                                          p->e->assets[b->asset[i]].price,
+                                      b->asset[i]};
     qsort(out, n, sizeof *out, balance_order);
     return n;
 }
@@ -1180,7 +1183,7 @@ static double draw_funds(planner *p, int all_or_none, int *covered)
         if (b->amount[i] >= 0.0)
             continue;
         const risk__fund *f = risk__fund_of(p->e, b->asset[i]);
-        if ((f ? f->balance : 0.0) < -b->amount[i])
+        if ((f ? f->balance : 0.0) < -risk__balance_of(&p->e->assets[b->asset[i]], b->amount[i]))
             *covered = 0;
     }
     if (all_or_none && !*covered)
@@ -1198,7 +1201,7 @@ static double draw_funds(planner *p, int all_or_none, int *covered)
     for (uint32_t i = 0; i < n; i++)
         if (b->amount[i] < 0.0) {
             assets[m] = b->asset[i];
-            need[m++] = -b->amount[i];
+            need[m++] = -risk__balance_of(&p->e->assets[b->asset[i]], b->amount[i]);
         }
     for (uint32_t i = 0; i < m; i++) {
         const risk__fund *f = risk__fund_of(p->e, assets[i]);
@@ -1490,7 +1493,7 @@ static void plan_trigger(const planner *p, const risk_account_summary *s0, risk_
         return;
     for (uint32_t k = 0; k < a->basket.n; k++) {
         const risk__asset *as = &e->assets[a->basket.asset[k]];
-        double liab = -a->basket.amount[k] * as->price * as->liab_weight_maint;
+        double liab = -risk__balance_of(as, a->basket.amount[k]) * as->price * as->liab_weight_maint;
         if (a->basket.amount[k] < 0.0 && liab > largest) {
             largest = liab;
             plan->trigger_asset = a->basket.asset[k];

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Liquidation policy (engine-wide, overridable per instrument) and the engine's insurance funds. */
 #include "liquidation/liquidation.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Liquidation and bankruptcy prices.
  *
  * Moving the underlying u by a factor k (every mark of an instrument on u and u's own price
@@ -137,7 +138,7 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
             if (term_skipped(P, bk->asset[j] == P->u))
                 continue;
             const risk__asset *as = &e->assets[bk->asset[j]];
-            double x = bk->amount[j], v;
+            double x = risk__balance_of(as, bk->amount[j]), v;
             if (P->bankrupt)
                 v = x * as->price;
             else if (x > 0.0)

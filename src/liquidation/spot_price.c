@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Liquidation price of a spot balance: the price of one asset at which the account's cross pool
  * reaches its MM (health factor 1), all other prices held.
  *

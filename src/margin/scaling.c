@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Volatility-scaled margin schedules and anti-procyclicality (docs/volatility.md, sections 2
  * and 3).
  *

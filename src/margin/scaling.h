@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Volatility state of an asset and scaling block of an instrument (margin/scaling.c), shared
  * with the snapshot unit (snapshot/), which writes and restores them field by field. */
 #ifndef RISK_MARGIN_SCALING_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tiered margin schedules (Binance leverage brackets, Bybit risk limits, Hyperliquid tiers).
  *
  * MM(N) = N x mmr_t - cum_t in the tier t holding N (caps inclusive, the last tier unbounded),

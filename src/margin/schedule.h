@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-position margin arithmetic, inline because evaluation runs it for every position.
  * Formulas: docs/formulas.md, "Margin schedules" and "Positions". */
 #ifndef RISK_MARGIN_SCHEDULE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* black.c: Black-76 prices and Greeks of European options on a forward, spot and coin premium,
  * and forwards from an index or a future. Formulas and the accuracy argument: docs/options.md,
  * sections 1 and 2.

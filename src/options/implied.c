@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* implied.c: implied Black-76 volatility to full double precision.
  *
  * Method (docs/options.md, section 3), after P. Jaeckel, "Let's Be Rational", Wilmott

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* options.h (internal): the normalised Black function shared by pricing and implied volatility.
  *
  * Notation (docs/options.md, section 2): x = ln(F/K), s = sigma sqrt(T), a = |x|,

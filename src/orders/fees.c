@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* An instrument's trading terms: maker and taker fee rates, fee-inclusive liquidation prices,
  * and the largest position notional. The fee of a fill and the size-limit check live here so
  * that the account's fills (core/account.c), what-if and max order size (orders/) agree. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Max order size.
  *
  * g(n), the `available` after a fill of n lots, is piecewise affine in n. Within
@@ -108,7 +109,7 @@ static void model_eval(model *M, double n, point *pt, int full)
     pt->tier = open ? pv.tier : 0;
     pt->iso = open ? p->iso : 0.0;
     pt->upnl_v = cross ? pv.upnl * M->ps : 0.0;
-    pt->bal = pa->basket.n ? p->amount : 0.0;
+    pt->bal = pa->basket.n ? risk__balance_of(M->settle, p->amount) : 0.0; /* p->amount is scaled */
     pt->avail = NAN;
     if (!full)
         return;
@@ -222,13 +223,15 @@ static int model_init(model *M, const risk_account *a, const risk__order_ctx *o)
     }
     risk__basket_values pre = {0, 0, 0, 0, 0, 0, 0, 0};
     for (uint32_t j = 0; j < js; j++)
-        risk__basket_entry_add(&e->assets[bk->asset[j]], bk->amount[j], 1.0, &pre);
+        risk__basket_entry_add(&e->assets[bk->asset[j]], risk__balance_of(&e->assets[bk->asset[j]], bk->amount[j]), 1.0,
+                               &pre);
     M->pre_c = pre.collateral_init;
     M->pre_r = pre.liabilities_init;
     if (js < bk->n)
         M->b0 = bk->amount[js];
     for (uint32_t j = bal_after; j < bk->n; j++, terms += 2, M->n_suf_bal++)
-        balance_terms(&e->assets[bk->asset[j]], bk->amount[j], &terms[0], &terms[1]);
+        balance_terms(&e->assets[bk->asset[j]], risk__balance_of(&e->assets[bk->asset[j]], bk->amount[j]), &terms[0],
+                      &terms[1]);
     /* the probe: the account's header over one-slot arrays, one balance */
     probe *p = &M->p;
     risk_account *pa = &p->sh.acct;

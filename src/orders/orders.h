@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Order checks shared by what-if and resting orders (orders/whatif.c) and max order size
  * (orders/max_order.c). Internal: never installed. */
 #ifndef RISK_ORDERS_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What-if fills and margin for resting orders.
  *
  * A what-if fills a shadow copy of the account (core/shadow.c) with the account's own fill code

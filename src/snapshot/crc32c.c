@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CRC-32C (Castagnoli, polynomial 0x1EDC6F41, reflected 0x82F63B78), the checksum of the
  * snapshot format (docs/snapshot.md): the one iSCSI, ext4 and SSE4.2's crc32 instruction use.
  * Check value: crc32c("123456789") = 0xE3069283.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Engine snapshots: writer, reader, files (format: docs/snapshot.md).
  *
  * A snapshot is a 64-byte header, a table of sections (id, CRC-32C, offset, length), then the
@@ -370,7 +371,10 @@ static void emit_accounts(sink *s, const risk_engine *e)
         put32(s, a->n_pos);
         put32(s, 0);
         put32s(s, a->basket.asset, a->basket.n);
-        putfs(s, a->basket.amount, a->basket.n);
+        /* balances, not the stored scaled amounts (rates/): format 1 carries no rate models,
+         * pools or indices, so a restored engine holds each balance as of the snapshot */
+        for (uint32_t i = 0; i < a->basket.n; i++)
+            putf(s, risk__balance_of(&e->assets[a->basket.asset[i]], a->basket.amount[i]));
         for (uint32_t i = 0; i < a->n_levs; i += 64) { /* the list is an array of pairs: split it */
             uint32_t m = a->n_levs - i < 64 ? a->n_levs - i : 64;
             for (uint32_t j = 0; j < m; j++)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Snapshot internals shared by the files of src/snapshot/. Never installed. */
 #ifndef RISK_SNAPSHOT_INTERNAL_H
 #define RISK_SNAPSHOT_INTERNAL_H

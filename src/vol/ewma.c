@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RiskMetrics EWMA variance: streaming state and array form. Formulas: docs/volatility.md,
  * section 1. */
 #include "vol/vol.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GARCH(1,1): streaming variance, forecasts, the in-sample path, the Gaussian log-likelihood
  * and its maximum (BFGS over an unconstrained reparameterisation, exact gradient), with plain
  * and sandwich standard errors from a numerical Hessian. Formulas and derivations:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Range (OHLC) estimators: Parkinson, Garman-Klass, Rogers-Satchell, Yang-Zhang, streaming and
  * array forms. Formulas: docs/volatility.md, section 1. */
 #include "vol/vol.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Log returns and close-to-close realised volatility, streaming and array forms.
  * Formulas: docs/volatility.md, section 1. */
 #include "vol/vol.h"

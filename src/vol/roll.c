@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Rolling-window sums shared by the realised and range estimators, streaming and array forms
  * (see vol/vol.h). */
 #include "vol/vol.h"

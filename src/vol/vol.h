@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the volatility estimators (src/vol/). Formulas: docs/volatility.md,
  * section 1. */
 #ifndef RISK_VOL_INTERNAL_H

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Header test: every public header compiles alone (and included twice) as C99 and as C++11
 # with -Wall -Wextra -pedantic -Werror.
 # usage: CC=cc CXX=g++ tests/abi/headers.sh include/risk.h include/risk/*.h

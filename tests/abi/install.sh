@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Install test.
 #  1. make install PREFIX=<tmp>/prefix: compile and link a program with
 #     `pkg-config --cflags --libs librisk`, run it with LD_LIBRARY_PATH, check it prints the

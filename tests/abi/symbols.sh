@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Symbol test.
 #  - the shared library's soname is the expected one;
 #  - every symbol the shared library exports (nm -D --defined-only) starts with risk_ and not

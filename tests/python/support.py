@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared helpers for the Python suites: paths, the import of the bindings, a CLI runner.
 
 The suites run from any directory with `python3 -m unittest discover -s tests/python` (the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The margin back-test (librisk.backtest, `python3 -m librisk backtest`; docs/volatility.md section 4):
 the Kupiec test, breach counting and the max-rise metric on hand-made data, the margin paths
 against the formulas they implement, the command line and its bad input, and invariants on the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The ctypes bindings: loader, declarations, struct layouts, errors, lifecycles, batch calls."""
 
 import array

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`python3 -m librisk`: the sample books, the result format, and every bad-input path."""
 
 import copy

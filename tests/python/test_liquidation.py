@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Liquidation from Python: policy, plans, apply, insurance fund, ADL ranking, and the `liquidate`
 command. Published vectors: Drift D7, Aave, dYdX's fillable price (docs/liquidation.md)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """librisk.options: Black-76 prices, Greeks and implied vol through the bindings, buffers written in
 place, the output mask, bad input, the struct mirrors, and the `options` subcommand."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Trading terms through the bindings (include/risk/trading.h): fees, fee-inclusive liquidation
 prices, the maximum notional, and their book fields ("fees", "max_notional", "margin.bounded")."""
 

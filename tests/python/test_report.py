@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Issue 8: why an account is liquidatable (flags, margin mode, isolated margin), the liquidation
 price of a spot balance, numbers printed on their grid, and the librisk-plans/2 document."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Engine snapshots from Python and the command line (docs/snapshot.md)."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Volatility bindings (librisk.vol) and the `vol` command: values against independent Python
 computations, buffers written in place, streaming classes, GARCH fits, bad input, the CLI."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Volatility-scaled margin from Python: the Engine methods, the struct mirrors, the book's
 "vol" and "vol_scaling" objects and their bad-input paths (docs/volatility.md sections 2-3,
 docs/book-format.md)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What-if, max order size and resting orders through the bindings, and the `whatif` and
 `max-order` subcommands on the sample books."""
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tsan_batch.c: batch evaluation with several threads, built with -fsanitize=thread by
  * `make check-extra` (docs/fuzzing.md, docs/threading.md).
  *

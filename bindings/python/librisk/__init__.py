@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """librisk: Python bindings (ctypes, standard library only) for the librisk C risk engine.
 
 Quick start::

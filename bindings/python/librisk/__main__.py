@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """``python3 -m librisk``: see :mod:`librisk.cli`."""
 
 import sys

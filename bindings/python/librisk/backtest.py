@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Back-test of volatility-scaled margin on OHLC CSV files (docs/volatility.md, section 4).
 
 For each price series and each horizon of h days it compares margin models, each a margin rate

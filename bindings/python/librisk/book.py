@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Book files ("librisk-book/1"): read, check, load into an Engine, evaluate.
 
 A book is JSON describing assets, instruments, prices and accounts (docs/book-format.md). Every
@@ -290,7 +291,7 @@ def _check_amount(value, path, symbol, decimals):
     return value
 
 _ASSET_FIELDS = ("symbol", "price", "decimals", "weight_init", "weight_maint", "liab_weight_init",
-                 "liab_weight_maint", "value_tiers", "vol")
+                 "liab_weight_maint", "value_tiers", "vol", "rate_model", "rate_pool")
 _INSTRUMENT_FIELDS = ("symbol", "kind", "expiry", "underlying", "settle", "inverse", "contract_size",
                       "lot_size", "tick_size", "mark", "margin", "vol_scaling", "liquidation", "fees",
                       "max_notional")
@@ -338,6 +339,29 @@ def _check_asset(a, p):
             tiers.append((up, _C.number(t["ratio"], q + ".ratio")))
     out["value_tiers"] = tiers
     out["vol"] = _check_vol(a["vol"], p + ".vol") if "vol" in a else None
+    out["rate_model"] = _check_rate_model(a["rate_model"], p + ".rate_model") if "rate_model" in a else None
+    if "rate_pool" in a and out["rate_model"] is None:
+        raise BookError(p + ".rate_pool", "needs a rate_model")
+    out["rate_pool"] = _check_rate_pool(a["rate_pool"], p + ".rate_pool") if "rate_pool" in a else None
+    return out
+
+
+def _check_rate_model(v, p):
+    """An asset's "rate_model" (docs/book-format.md 3.2): kind, accrual, risk_rate_model fields."""
+    from . import rates
+    _C.obj(v, p, required=("kind",), optional=("kind", "accrual") + rates.MODEL_FIELDS)
+    out = {"kind": _C.choice(v["kind"], p + ".kind", [k for k in rates.KINDS if k != "none"]),
+           "accrual": _C.choice(v.get("accrual", "default"), p + ".accrual", list(rates.ACCRUALS))}
+    out.update({k: _C.number(v[k], "%s.%s" % (p, k)) for k in rates.MODEL_FIELDS if k in v})
+    return out
+
+
+def _check_rate_pool(v, p):
+    from . import rates
+    _C.obj(v, p, optional=rates.POOL_FIELDS)
+    out = {k: _C.number(v[k], "%s.%s" % (p, k)) for k in rates.POOL_FIELDS if k in v and k != "updated_unix_s"}
+    if "updated_unix_s" in v:
+        out["updated_unix_s"] = _C.integer(v["updated_unix_s"], p + ".updated_unix_s", -2**62, 2**62)
     return out
 
 
@@ -632,6 +656,8 @@ def _load_into(eng, spec, accounts):
             raise BookError(_field_in_message(exc.message, p, _ASSET_FIELDS, p), _problem(exc)) from None
         if a["vol"] is not None:
             _load_vol(eng, asset_ids[a["symbol"]], a["vol"], p + ".vol")
+        if a.get("rate_model") is not None:
+            _load_rates(eng, asset_ids[a["symbol"]], a, p)
 
     def asset_ref(sym, path):
         if sym not in asset_ids:
@@ -769,6 +795,23 @@ def _load_vol(eng, aid, vol, p):
             raise BookError("%s.%s" % (p, key), _problem(exc)) from None
 
 
+def _load_rates(eng, aid, a, p):
+    """An asset's "rate_model" and "rate_pool" (before any balance: balances are then stored
+    scaled by the pool's indices)."""
+    from . import rates
+    m = dict(a["rate_model"])
+    try:
+        rates.set_rate_model(eng, aid, m.pop("kind"), m.pop("accrual"), **m)
+    except errors.RiskError as exc:
+        raise BookError(_field_in_message(exc.message, p + ".rate_model", rates.MODEL_FIELDS, p + ".rate_model"),
+                        _problem(exc)) from None
+    if a["rate_pool"] is not None:
+        try:
+            rates.set_rate_pool(eng, aid, **a["rate_pool"])
+        except errors.RiskError as exc:
+            raise BookError(p + ".rate_pool", _problem(exc)) from None
+
+
 def _load_scaling(eng, iid, sc, p):
     """An instrument's "vol_scaling" (risk_engine_set_instrument_scaling)."""
     kw = {_SCALING_C_NAMES[k]: v for k, v in sc.items()}
@@ -865,6 +908,12 @@ def evaluate(book, threads=1):
         entry.update(account_fields(s, grid))
         entry["balances"] = balances
         entry["positions"] = [position_fields(r, hedge, grid) for r in results]
+        if any(x.get("rate_model") is not None for x in book.spec["assets"]):
+            from . import rates
+            entry["interest"] = [{"asset": c["asset"], "rate_annual": c["rate_annual"],
+                                  "cost_annual": grid.money(c["asset"], c["cost_annual"]),
+                                  "cost_annual_value": grid.value(c["cost_annual_value"])}
+                                 for c in rates.rate_costs(acc)]
         out.append(entry)
     return {"format": RESULT_FORMAT, "accounts": out}
 

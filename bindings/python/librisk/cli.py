@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Command line: ``python3 -m librisk evaluate BOOK.json`` and ``python3 -m librisk report BOOK.json``.
 
 Exit status: 0 success; 2 bad input (one line on stderr naming the field, nothing on stdout);
@@ -48,6 +49,8 @@ def _parser():
     _whatif.add_subcommands(sub)
     from . import backtest as _backtest
     _backtest.add_cli_parser(sub)
+    from . import funding as _funding
+    _funding.add_cli_parser(sub)
     from . import snapshot as _snapshot
     _snapshot.add_cli_parser(sub)
     from . import options as _options
@@ -229,11 +232,12 @@ def _main(argv):
             _parser().print_usage(sys.stderr)
             sys.stderr.write("python3 -m librisk: error: a command is required (evaluate or report)\n")
             return EXIT_BAD_INPUT
-        if args.command in ("vol", "backtest", "options"):  # CSV in, text out: no book
-            from . import vol as _vol, backtest as _backtest, options as _options
+        if args.command in ("vol", "backtest", "options", "funding"):  # CSV in, text out: no book
+            from . import vol as _vol, backtest as _backtest, options as _options, funding as _funding
             module, bad = {"vol": (_vol, _vol.VolCliError),
                            "backtest": (_backtest, _backtest.BacktestError),
-                           "options": (_options, _options.OptionsCliError)}[args.command]
+                           "options": (_options, _options.OptionsCliError),
+                           "funding": (_funding, _funding.FundingError)}[args.command]
             try:
                 module.cli_main(args, sys.stdout)
             except bad as exc:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Engine, Basket, Account and Position: thin owners of the C handles.
 
 Every number comes from the C library; these classes only convert arguments (symbols to ids,

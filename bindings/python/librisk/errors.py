@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Exceptions: one subclass of :class:`RiskError` per status code of include/risk/status.h.
 
 Every exception carries ``code`` (the C status number), ``name`` (its constant, such as

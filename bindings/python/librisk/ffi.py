@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Low-level ctypes layer: the loader, the struct mirrors and every C function, declared once.
 
 Nothing here computes risk. The classes in :mod:`librisk.core` are the intended interface; this
@@ -33,7 +34,8 @@ __all__ = [
     "RiskInsuranceFund", "RiskAdlEntry", "RiskOrder", "RiskVolEwmaState", "RiskVolRealizedState", "RiskVolGarchState",
     "RiskVolGarchOptions", "RiskVolGarchResult", "RiskVolRangeState",
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
-    "RiskInstrumentFees", "RiskOptionBatch", "RiskOptionGreeks",
+    "RiskInstrumentFees", "RiskOptionBatch", "RiskOptionGreeks", "RiskRateModel", "RiskRates", "RiskRatePool",
+    "RiskRateCost", "RiskFundingResult",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -81,6 +83,21 @@ LIQUIDATION_POLICY_VERSION = 2       # RISK_LIQUIDATION_POLICY_VERSION
 LIQUIDATION_ACTION_VERSION = 1       # RISK_LIQUIDATION_ACTION_VERSION
 LIQUIDATION_PLAN_VERSION = 2         # RISK_LIQUIDATION_PLAN_VERSION
 INSURANCE_FUND_VERSION = 1           # RISK_INSURANCE_FUND_VERSION
+RATE_MODEL_VERSION = 1               # RISK_RATE_MODEL_VERSION (include/risk/rates.h)
+RATES_VERSION = 1                    # RISK_RATES_VERSION
+RATE_POOL_VERSION = 1                # RISK_RATE_POOL_VERSION
+RATE_COST_VERSION = 1                # RISK_RATE_COST_VERSION
+RATE_MODEL_NONE = 0                  # RISK_RATE_MODEL_NONE
+RATE_MODEL_AAVE = 1                  # RISK_RATE_MODEL_AAVE
+RATE_MODEL_COMET = 2                 # RISK_RATE_MODEL_COMET
+RATE_MODEL_DRIFT = 3                 # RISK_RATE_MODEL_DRIFT
+RATE_MODEL_FLAT = 4                  # RISK_RATE_MODEL_FLAT
+ACCRUAL_DEFAULT = 0                  # RISK_ACCRUAL_DEFAULT
+ACCRUAL_AAVE = 1                     # RISK_ACCRUAL_AAVE
+ACCRUAL_LINEAR = 2                   # RISK_ACCRUAL_LINEAR
+ACCRUAL_CONTINUOUS = 3               # RISK_ACCRUAL_CONTINUOUS
+ACCRUAL_HOURLY = 4                   # RISK_ACCRUAL_HOURLY
+FUNDING_RESULT_VERSION = 1           # RISK_FUNDING_RESULT_VERSION
 ADL_ENTRY_VERSION = 2                # RISK_ADL_ENTRY_VERSION
 ADL_MERGE_MAX_QUEUES = 1024          # RISK_ADL_MERGE_MAX_QUEUES
 SNAPSHOT_FORMAT_VERSION = 1          # RISK_SNAPSHOT_FORMAT_VERSION
@@ -460,6 +477,74 @@ class RiskLiquidationPlan(ctypes.Structure):
     def init(cls):
         """The equivalent of ``RISK_LIQUIDATION_PLAN_INIT``."""
         return cls(version=LIQUIDATION_PLAN_VERSION, trigger_instrument=ID_NONE, trigger_asset=ID_NONE)
+
+
+class RiskRateModel(ctypes.Structure):
+    """``risk_rate_model`` (include/risk/rates.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("kind", ctypes.c_uint32), ("accrual", ctypes.c_uint32),
+                ("reserved", ctypes.c_uint32)] + [(name, ctypes.c_double) for name in (
+                    "reserve_factor", "aave_optimal_usage", "aave_base_variable", "aave_slope1", "aave_slope2",
+                    "aave_stable_slope1", "aave_stable_slope2", "aave_base_stable_offset",
+                    "aave_excess_stable_offset", "aave_optimal_stable_ratio", "comet_supply_kink",
+                    "comet_supply_base", "comet_supply_slope_low", "comet_supply_slope_high", "comet_borrow_kink",
+                    "comet_borrow_base", "comet_borrow_slope_low", "comet_borrow_slope_high",
+                    "drift_optimal_utilisation", "drift_optimal_rate", "drift_max_rate", "drift_min_rate",
+                    "flat_borrow_hourly", "flat_supply_hourly")]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_RATE_MODEL_INIT``."""
+        return cls(version=RATE_MODEL_VERSION)
+
+
+class RiskRates(ctypes.Structure):
+    """``risk_rates`` (include/risk/rates.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("reserved", ctypes.c_uint32), ("utilisation", ctypes.c_double),
+                ("borrow_annual", ctypes.c_double), ("supply_annual", ctypes.c_double),
+                ("stable_borrow_annual", ctypes.c_double), ("average_borrow_annual", ctypes.c_double)]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_RATES_INIT``."""
+        return cls(version=RATES_VERSION)
+
+
+class RiskRatePool(ctypes.Structure):
+    """``risk_rate_pool`` (include/risk/rates.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("started", ctypes.c_uint32), ("supply", ctypes.c_double),
+                ("borrow", ctypes.c_double), ("stable_borrow", ctypes.c_double),
+                ("stable_rate_annual", ctypes.c_double), ("reserves", ctypes.c_double),
+                ("supply_index", ctypes.c_double), ("borrow_index", ctypes.c_double),
+                ("updated_unix_s", ctypes.c_int64)]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_RATE_POOL_INIT``."""
+        return cls(version=RATE_POOL_VERSION, supply_index=1.0, borrow_index=1.0)
+
+
+class RiskRateCost(ctypes.Structure):
+    """``risk_rate_cost`` (include/risk/rates.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("asset", ctypes.c_uint32), ("balance", ctypes.c_double),
+                ("rate_annual", ctypes.c_double), ("cost_annual", ctypes.c_double),
+                ("cost_horizon", ctypes.c_double), ("cost_annual_value", ctypes.c_double),
+                ("cost_horizon_value", ctypes.c_double)]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_RATE_COST_INIT``."""
+        return cls(version=RATE_COST_VERSION)
+
+
+class RiskFundingResult(ctypes.Structure):
+    """``risk_funding_result`` (include/risk/rates.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("instrument", ctypes.c_uint32), ("n_positions", ctypes.c_uint64),
+                ("rate", ctypes.c_double), ("paid", ctypes.c_double), ("received", ctypes.c_double)]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_FUNDING_RESULT_INIT``."""
+        return cls(version=FUNDING_RESULT_VERSION)
 
 
 class RiskInsuranceFund(ctypes.Structure):
@@ -894,6 +979,20 @@ _FUNCTIONS = {
     "risk_vol_range_update": (_i32, [_P(RiskVolRangeState), _dbl, _dbl, _dbl, _dbl], None),
     "risk_vol_range_variance": (_i32, [_P(RiskVolRangeState), _P(_dbl)], None),
     "risk_vol_range_vol_annual": (_i32, [_P(RiskVolRangeState), _dbl, _P(_dbl)], None),
+    # rates.h
+    "risk_rate_model_rates": (_i32, [_P(RiskRates), _P(RiskRateModel), _dbl, _dbl, _dbl, _dbl], None),
+    "risk_engine_set_rate_model": (_i32, [EngineP, _u32, _P(RiskRateModel)], ("engine", 0)),
+    "risk_engine_rate_model": (_i32, [EngineP, _u32, _P(RiskRateModel)], ("engine", 0)),
+    "risk_engine_set_rate_pool": (_i32, [EngineP, _u32, _P(RiskRatePool)], ("engine", 0)),
+    "risk_engine_rate_pool": (_i32, [EngineP, _u32, _P(RiskRatePool)], ("engine", 0)),
+    "risk_engine_rates": (_i32, [EngineP, _u32, _P(RiskRates)], ("engine", 0)),
+    "risk_engine_accrue": (_i32, [EngineP, _i64], ("engine", 0)),
+    "risk_basket_pool_transfer": (_i32, [BasketP, _u32, _dbl], ("basket", 0)),
+    "risk_basket_scaled_balance": (_i32, [BasketP, _u32, _P(_dbl)], ("basket", 0)),
+    "risk_basket_rate_costs": (_i32, [BasketP, _dbl, _P(RiskRateCost), _sz, _P(_sz)], ("basket", 0)),
+    "risk_funding_rate_binance": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl], None),
+    "risk_funding_rate_drift": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl, _dbl, _dbl], None),
+    "risk_engine_settle_funding": (_i32, [EngineP, _u32, _dbl, _dbl, _P(RiskFundingResult)], ("engine", 0)),
     # snapshot.h (the reads report through the options' message buffer: checked by the caller)
     "risk_engine_snapshot_write": (_i32, [EngineP, ctypes.c_void_p, _sz, _P(_sz)], ("engine", 0)),
     "risk_engine_snapshot_read": (_i32, [_P(EngineP), ctypes.c_void_p, _sz, _P(RiskSnapshotOptions)], "plain"),

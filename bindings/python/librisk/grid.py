@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Numbers on their grid for printing: quantities in whole lots, prices on the tick, money in
 the asset's decimals.
 

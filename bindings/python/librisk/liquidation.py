@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Liquidation: policy, plans, applying them, insurance funds and ADL queues (include/risk/liquidation.h).
 
 Every number comes from the C library; this module converts between Python values and the C

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Black-76 option pricing (include/risk/options.h): prices, Greeks and implied volatility, vectorised.
 
 Every function takes its inputs as scalars (broadcast to the batch), sequences, or buffers:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Snapshots from Python and the command line (docs/snapshot.md).
 
 ``python3 -m librisk snapshot BOOK.json -o FILE`` loads a book and writes the engine's snapshot to

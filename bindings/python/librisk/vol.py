@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Volatility estimators (include/risk/vol.h): array functions, a GARCH(1,1) fit, streaming states.
 
 Every array function takes its inputs as any sequence or buffer of floats and returns ``out``:

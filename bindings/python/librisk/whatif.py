@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What-if fills, max order size and margin for resting orders (include/risk/whatif.h).
 
 Every number comes from the C library: :func:`whatif` is ``risk_account_whatif``,
