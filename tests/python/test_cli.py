@@ -629,5 +629,35 @@ class TestNoTraceback(unittest.TestCase):
         self.assertEqual(r.stderr, "--instrument: not valid UTF-8\n")
 
 
+class TestStdinAndCommandList(unittest.TestCase):
+    """Issue 14: `-` reads standard input; with no command, every command is named."""
+
+    def test_dash_reads_a_book_or_a_snapshot_from_stdin(self):
+        path = support.book_path("demo.json")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        direct = support.run_cli("evaluate", path)
+        piped = support.run_cli("evaluate", "-", input_text=text)
+        self.assertEqual(piped.returncode, 0, piped.stderr)
+        self.assertEqual(piped.stdout, direct.stdout)
+        bad = support.run_cli("evaluate", "-", input_text="{")
+        self.assertEqual(bad.returncode, 2)
+        self.assertTrue(bad.stderr.startswith("book: malformed JSON"), bad.stderr)
+
+    def test_vol_reads_stdin(self):
+        csv_text = "timestamp,close\n2024-01-01,100\n2024-01-02,101\n2024-01-03,99\n"
+        r = support.run_cli("vol", "--method", "ewma", "-", input_text=csv_text)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines()[0], "timestamp,vol_annual")
+
+    def test_no_command_names_every_command(self):
+        r = support.run_cli()
+        self.assertEqual(r.returncode, 2)
+        last = r.stderr.strip().splitlines()[-1]
+        for name in ("evaluate", "report", "liquidate", "whatif", "max-order", "vol", "backtest", "snapshot",
+                     "options", "funding"):
+            self.assertIn(name, last)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -10,6 +10,7 @@ unknown fields, finite numbers), performs the calls in order and turns any failu
 import json
 import math
 import re
+import sys
 
 from . import errors
 from .core import Engine, Account, parse_iso8601_utc
@@ -101,13 +102,22 @@ def parse(text):
         raise BookError("book", "malformed JSON: %s" % exc) from None
 
 
-def read(path):
-    """Reads and parses a book file (BookError when unreadable or malformed)."""
+def read_bytes(path):
+    """The bytes of a file, or of standard input when ``path`` is ``-`` (BookError when unreadable)."""
     try:
+        if path == "-":
+            return sys.stdin.buffer.read()
         with open(path, "rb") as f:
-            raw = f.read()
+            return f.read()
     except OSError as exc:
         raise BookError("book", "cannot read %s: %s" % (path, exc.strerror or exc)) from None
+
+
+def read(path, raw=None):
+    """Reads and parses a book file, ``-`` for standard input (BookError when unreadable or
+    malformed); ``raw``: its bytes when already read."""
+    if raw is None:
+        raw = read_bytes(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

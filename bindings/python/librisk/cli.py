@@ -229,8 +229,10 @@ def _main(argv):
             sys.stdout.write("librisk bindings %s, library %s (%s)\n" % (__version__, version(), ffi.library_path()))
             return EXIT_OK
         if args.command is None:
-            _parser().print_usage(sys.stderr)
-            sys.stderr.write("python3 -m librisk: error: a command is required (evaluate or report)\n")
+            parser = _parser()
+            parser.print_usage(sys.stderr)
+            names = [n for a in parser._subparsers._group_actions for n in a.choices]
+            sys.stderr.write("python3 -m librisk: error: a command is required: %s\n" % ", ".join(names))
             return EXIT_BAD_INPUT
         if args.command in ("vol", "backtest", "options", "funding"):  # CSV in, text out: no book
             from . import vol as _vol, backtest as _backtest, options as _options, funding as _funding

@@ -66,7 +66,20 @@ def _spec_of(eng):
 
 
 def load_path(path):
-    """A book or a snapshot file, told apart by the magic, loaded into a fresh engine."""
+    """A book or a snapshot file (``-``: standard input), told apart by the magic, loaded into a
+    fresh engine."""
+    if path == "-":
+        raw = _book.read_bytes(path)
+        if not raw.startswith(ffi.SNAPSHOT_MAGIC):
+            return _book.load(_book.read(path, raw))
+        import tempfile
+        fd, tmp = tempfile.mkstemp(prefix="librisk-stdin-", suffix=".snap")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(raw)
+            return load_snapshot(tmp)
+        finally:
+            os.unlink(tmp)
     if is_snapshot(path):
         return load_snapshot(path)
     return _book.load(_book.read(path))

@@ -390,9 +390,13 @@ def add_cli_parser(sub):
 def _read_csv(path, needed):
     """(first column name or None, first column values or None, {column: array('d')})."""
     import csv
+    import sys
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
+        if path == "-":  # standard input
+            rows = list(csv.reader(sys.stdin))
+        else:
+            with open(path, newline="", encoding="utf-8") as f:
+                rows = list(csv.reader(f))
     except OSError as exc:
         raise VolCliError("%s: %s" % (path, exc.strerror or exc)) from None
     except UnicodeDecodeError:
