@@ -110,7 +110,7 @@ RISK_API RISK_NODISCARD int risk_engine_snapshot_read(risk_engine **out, const v
 /**
  * @brief Writes a snapshot of the engine to a file, atomically.
  *
- * The snapshot goes to a new temporary file in the same directory (`PATH.tmp.XXXXXX`), which
+ * The snapshot goes to a new temporary file in the same directory (`PATH.tmp.PID.N`), which
  * is fsync'd, renamed over @p path, after which the directory is fsync'd: a crash at any point
  * leaves either the old file or the new one at @p path, never a torn one. On failure the
  * temporary file is removed and @p path is untouched.

@@ -169,13 +169,12 @@ static int check_trade(apply_check *ck, risk_account *sh, const risk_liquidation
         if (!c || c->id != act->counterparty)
             return FAIL(RISK_ENOTFOUND, "action %zu: account %llu is not the engine's backstop account", k,
                         (unsigned long long)act->counterparty);
-        int j = risk__position_find(c, act->instrument, risk__backstop_leg(c, act));
-        if (j < 0) {
-            for (size_t m = 0; m < k; m++) /* an earlier fill of this plan opens it */
-                j = acts[m].type == RISK_ACTION_BACKSTOP && acts[m].instrument == act->instrument &&
-                            risk__backstop_leg(c, &acts[m]) == risk__backstop_leg(c, act) ? 0 : j;
-            ck->backstop_new += j < 0;
-        }
+        uint32_t leg = risk__backstop_leg(c, act);
+        int opened = risk__position_find(c, act->instrument, leg) >= 0;
+        for (size_t m = 0; m < k && !opened; m++) /* or an earlier fill of this plan opens it */
+            opened = acts[m].type == RISK_ACTION_BACKSTOP && acts[m].instrument == act->instrument &&
+                     risk__backstop_leg(c, &acts[m]) == leg;
+        ck->backstop_new += !opened;
     } else {
         ck->fund_delta[act->asset] += act->insurance_fee;
     }

@@ -1055,12 +1055,12 @@ static double try_recut(planner *p, void *vt, double k)
 {
     recut_trial *t = vt;
     int limited = p->limited;
-    if (k > 0.0) {
-        risk__shadow_reset(&p->base, p->a);
-        for (size_t m = 0; m < t->j; m++)
-            (void)risk__action_execute(&p->base.acct, &p->acts[m]);
-        reduce_fill(p, &p->base.acct, risk__action_slot(&p->base.acct, &t->keep), qty_of(&t->rt, k), t->rt.price,
-                    &t->rt.act);
+    if (k > 0.0) { /* the committed action with k lots: its side, leg and price stay, its fees follow */
+        const risk__instrument *in = &p->e->instruments[t->keep.instrument];
+        t->rt.act = t->keep;
+        t->rt.act.qty = qty_of(&t->rt, k);
+        reduce_fees(p, in, risk__instrument_policy(p->e, t->keep.instrument), t->rt.act.qty, t->rt.price,
+                    &t->rt.act.fee, &t->rt.act.insurance_fee);
         p->acts[t->j] = t->rt.act;
     } else {
         p->acts[t->j].qty = 0.0; /* skipped by the replay below */

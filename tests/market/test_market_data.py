@@ -15,6 +15,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 import support  # noqa: E402
 from librisk import backtest as bt  # noqa: E402
+from test_backtest import assert_backtest_invariants  # noqa: E402
 
 MARKET = os.environ.get("LIBRISK_MARKET_DATA") or os.path.join(support.ROOT, "..", "shared", "data", "market")
 BTC_DAILY = os.path.join(MARKET, "btc_usdt_binance_1d.csv")
@@ -34,29 +35,8 @@ class TestBtcDaily(unittest.TestCase):
         cls.results, cls.notes = bt.run([BTC_DAILY], (1, 3))
 
     def test_btc_daily_invariants(self):
-        self.assertEqual(len(self.results), 2 * len(bt.MODELS))
-        self.assertEqual(self.notes, [])
-        by = {(r.horizon_days, r.model): r for r in self.results}
-        cap5 = (1 + bt.Config().max_daily_change) ** 5 - 1
-        for r in self.results:
-            self.assertTrue(0.0 <= r.breach_rate <= 1.0 and 0.0 <= r.kupiec_p <= 1.0 and r.kupiec_lr >= 0.0)
-            self.assertGreater(r.n, 2500)
-            self.assertTrue(0.0 <= r.max_rise_5d <= r.max_rise_30d)
-            self.assertTrue(0.0 < r.avg_margin < 1.0)
-            self.assertEqual(r.start, "2018-08-17")  # 365 days after 2017-08-17: no look-ahead
-        for h in (1, 3):
-            self.assertEqual(by[h, "static"].max_rise_30d, 0.0)
-            for fam in ("ewma", "garch"):
-                plain = by[h, fam]
-                for v in ("+buffer", "+floor", "+apc"):
-                    self.assertGreaterEqual(by[h, fam + v].avg_margin, plain.avg_margin)
-                for v in ("+buffer", "+floor"):
-                    self.assertLessEqual(by[h, fam + v].breaches, plain.breaches)
-                for v in ("+cap", "+apc"):  # the cap holds with the buffer released in stress
-                    self.assertLessEqual(by[h, fam + v].max_rise_5d, cap5 + 1e-9)
-                self.assertLess(by[h, fam + "+cap"].max_rise_5d, plain.max_rise_5d)
-            # a 3-day margin is larger than a 1-day one
-            self.assertGreater(by[3, "ewma"].avg_margin, by[1, "ewma"].avg_margin)
+        assert_backtest_invariants(self, self.results, self.notes, min_n=2500, start="2018-08-17",
+                                   cap_lowers=("ewma", "garch"))  # 365 days after 2017-08-17
 
     def test_btc_crash_days(self):
         r = next(x for x in self.results if x.model == "ewma" and x.horizon_days == 1)

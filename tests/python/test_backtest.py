@@ -323,6 +323,37 @@ class TestCli(unittest.TestCase):
                     self.assertIn(words, res.stderr)
 
 
+def assert_backtest_invariants(tc, results, notes, min_n, start, cap_lowers):
+    """The back-test's invariants on a daily series (here on the committed sample; the real BTC
+    series in tests/market): metrics in range, calibration without look-ahead (``start``), every
+    anti-procyclicality variant at or above its plain model's margin, buffers and floors never
+    adding breaches, the cap holding over 5 days and lowering the largest rise of the families in
+    ``cap_lowers``, and a 3-day margin above a 1-day one."""
+    tc.assertEqual(len(results), 2 * len(bt.MODELS))
+    tc.assertEqual(notes, [])
+    by = {(r.horizon_days, r.model): r for r in results}
+    cap5 = (1 + bt.Config().max_daily_change) ** 5 - 1
+    for r in results:
+        tc.assertTrue(0.0 <= r.breach_rate <= 1.0 and 0.0 <= r.kupiec_p <= 1.0 and r.kupiec_lr >= 0.0)
+        tc.assertGreater(r.n, min_n)
+        tc.assertTrue(0.0 <= r.max_rise_5d <= r.max_rise_30d)
+        tc.assertTrue(0.0 < r.avg_margin < 1.0)
+        tc.assertEqual(r.start, start)
+    for h in (1, 3):
+        tc.assertEqual(by[h, "static"].max_rise_30d, 0.0)
+        for fam in ("ewma", "garch"):
+            plain = by[h, fam]
+            for v in ("+buffer", "+floor", "+apc"):
+                tc.assertGreaterEqual(by[h, fam + v].avg_margin, plain.avg_margin)
+            for v in ("+buffer", "+floor"):
+                tc.assertLessEqual(by[h, fam + v].breaches, plain.breaches)
+            for v in ("+cap", "+apc"):  # the cap holds with the buffer released in stress
+                tc.assertLessEqual(by[h, fam + v].max_rise_5d, cap5 + 1e-9)
+            if fam in cap_lowers:
+                tc.assertLess(by[h, fam + "+cap"].max_rise_5d, plain.max_rise_5d)
+        tc.assertGreater(by[3, "ewma"].avg_margin, by[1, "ewma"].avg_margin)
+
+
 class TestSampleSeries(unittest.TestCase):
     """Invariants of the back-test on the committed synthetic series (data/sample/, made by
     tools/sample_series.py: calm and stressed regimes and a -40 % crash), so they run in a plain
@@ -333,28 +364,8 @@ class TestSampleSeries(unittest.TestCase):
         cls.results, cls.notes = bt.run([SAMPLE_DAILY], (1, 3))
 
     def test_sample_invariants(self):
-        self.assertEqual(len(self.results), 2 * len(bt.MODELS))
-        self.assertEqual(self.notes, [])
-        by = {(r.horizon_days, r.model): r for r in self.results}
-        cap5 = (1 + bt.Config().max_daily_change) ** 5 - 1
-        for r in self.results:
-            self.assertTrue(0.0 <= r.breach_rate <= 1.0 and 0.0 <= r.kupiec_p <= 1.0 and r.kupiec_lr >= 0.0)
-            self.assertGreater(r.n, 700)
-            self.assertTrue(0.0 <= r.max_rise_5d <= r.max_rise_30d)
-            self.assertTrue(0.0 < r.avg_margin < 1.0)
-            self.assertEqual(r.start, "2020-01-01")  # 365 days after 2019-01-01: no look-ahead
-        for h in (1, 3):
-            self.assertEqual(by[h, "static"].max_rise_30d, 0.0)
-            for fam in ("ewma", "garch"):
-                plain = by[h, fam]
-                for v in ("+buffer", "+floor", "+apc"):
-                    self.assertGreaterEqual(by[h, fam + v].avg_margin, plain.avg_margin)
-                for v in ("+buffer", "+floor"):
-                    self.assertLessEqual(by[h, fam + v].breaches, plain.breaches)
-                for v in ("+cap", "+apc"):  # the cap holds with the buffer released in stress
-                    self.assertLessEqual(by[h, fam + v].max_rise_5d, cap5 + 1e-9)
-            self.assertLess(by[h, "ewma+cap"].max_rise_5d, by[h, "ewma"].max_rise_5d)
-            self.assertGreater(by[3, "ewma"].avg_margin, by[1, "ewma"].avg_margin)
+        assert_backtest_invariants(self, self.results, self.notes, min_n=700, start="2020-01-01",
+                                   cap_lowers=("ewma",))  # 365 days after 2019-01-01: no look-ahead
 
     def test_sample_crash_day(self):
         r = next(x for x in self.results if x.model == "ewma" and x.horizon_days == 1)
