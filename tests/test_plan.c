@@ -632,6 +632,58 @@ static void test_plan_socialized_deficit(void **state)
     doge_free(&d);
 }
 
+/* Found by fuzz_api: a socialised loss in two settle assets lands on one counterparty whose
+ * basket held one balance (of two inline slots). Apply reserved one slot per action, each
+ * reserve saw room for one more, and the second new balance was written past the inline arrays
+ * over the basket's error message. Each counterparty now reserves every balance it gains. */
+static void test_plan_socialized_loss_in_two_assets_on_one_counterparty(void **state)
+{
+    (void)state;
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    pol.deficit = RISK_DEFICIT_SOCIALIZE;
+    doge_env d;
+    doge_init(&d, &pol, 0.0);
+    uint32_t usdc = tu_asset(d.e, "USDC", 1.0, 6);
+    uint32_t btc = tu_asset(d.e, "BTC", 50000.0, 8);
+    risk_margin_tier t = one_tier(0.01, 50.0);
+    uint32_t perp_c = tu_linear(d.e, "DOGEUSDC", d.doge, usdc, 1.0, 1.0, 0.00001, 0.1, &t, 1);
+    (void)tu_open_simple(d.acc, perp_c, 1000.0, 0.1); /* flat PnL: equity stays -0.005 */
+    risk_account *other = tu_account(d.e, 8, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(other, btc, 1.0);
+    (void)tu_open_simple(other, d.perp, -10000.0, 0.12);
+    (void)tu_open_simple(other, perp_c, -10000.0, 0.12);
+    plan_out p;
+    plan_of(d.acc, &p);
+    assert_int_equal(p.plan.outcome, RISK_PLAN_CLOSE_OUT);
+    double usdt_paid = 0.0, usdc_paid = 0.0;
+    for (size_t k = 0; k < p.plan.n_actions; k++) {
+        if (p.acts[k].type != RISK_ACTION_SOCIALIZE)
+            continue;
+        assert_int_equal(p.acts[k].counterparty, 8);
+        if (p.acts[k].asset == d.usdt)
+            usdt_paid += p.acts[k].amount;
+        else if (p.acts[k].asset == usdc)
+            usdc_paid += p.acts[k].amount;
+    }
+    assert_true(usdt_paid > 0.0 && usdc_paid > 0.0);
+    /* each asset's share is rounded up to its quantum (1e-6): at most one quantum over each */
+    assert_true(usdt_paid + usdc_paid >= 0.005 - 1e-12 && usdt_paid + usdc_paid <= 0.005 + 2e-6 + 1e-12);
+    apply(d.acc, &p);
+    risk_basket *b = risk_account_basket(other);
+    double x = 0.0;
+    tu_assert_status(risk_basket_balance(b, btc, &x), RISK_OK);
+    tu_assert_near(x, 1.0, 0.0);
+    tu_assert_status(risk_basket_balance(b, d.usdt, &x), RISK_OK);
+    tu_assert_near(x, -usdt_paid, 1e-15);
+    tu_assert_status(risk_basket_balance(b, usdc, &x), RISK_OK);
+    tu_assert_near(x, -usdc_paid, 1e-15);
+    assert_string_equal(risk_basket_errmsg(b), "");
+    tu_assert_status(risk_basket_set_balance(b, btc, 2.0), RISK_OK);
+    assert_int_equal(tu_eval(d.acc).n_positions, 0);
+    risk_account_free(other);
+    doge_free(&d);
+}
+
 /* Defect 2: a USDC loan of 1,000 against 500 USDT (HF 500 / 1,100 = 0.4545) and three healthy
  * isolated positions with margins 2,000, 1,500 and 1,000. Repaying with all the USDT is not
  * enough; releasing the largest leg's margin is: C 2,500 >= 1,100 + 2 % x 1,000. The other two
@@ -1792,6 +1844,7 @@ int main(void)
         cmocka_unit_test(test_plan_fund_covers_part_of_a_deficit),
         cmocka_unit_test(test_plan_backstop_takes_over_at_bankruptcy_price),
         cmocka_unit_test(test_plan_socialized_deficit),
+        cmocka_unit_test(test_plan_socialized_loss_in_two_assets_on_one_counterparty),
         cmocka_unit_test(test_plan_releases_one_isolated_leg_before_a_close_out),
         cmocka_unit_test(test_plan_closes_a_skipped_position_to_repay_a_loan),
         cmocka_unit_test(test_plan_unreachable_target_is_a_close_out_not_limited),

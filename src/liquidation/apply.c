@@ -254,6 +254,37 @@ static uint32_t new_assets(const risk_account *a, const risk_liquidation_action 
     return count;
 }
 
+static int is_counterparty_action(uint32_t type)
+{
+    return type == RISK_ACTION_ADL || type == RISK_ACTION_BACKSTOP || type == RISK_ACTION_SOCIALIZE;
+}
+
+/* Index of the first action naming action k's counterparty: each counterparty is reserved once. */
+static size_t first_of_counterparty(const risk_liquidation_action *acts, size_t k)
+{
+    for (size_t m = 0; m < k; m++)
+        if (is_counterparty_action(acts[m].type) && acts[m].counterparty == acts[k].counterparty)
+            return m;
+    return k;
+}
+
+/* Distinct assets a counterparty's basket may gain over all the actions naming it: one slot per
+ * action was not enough when ADL fills in two settle assets, or an ADL fill and a socialised loss,
+ * land on the same account (found by fuzz_api). */
+static uint32_t counterparty_new_assets(const risk_account *c, const risk_liquidation_action *acts, size_t n,
+                                        uint32_t *seen)
+{
+    uint32_t count = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t id = acts[k].asset;
+        if (!is_counterparty_action(acts[k].type) || acts[k].counterparty != c->id || seen[id])
+            continue;
+        seen[id] = 1;
+        count += risk__basket_amount(&c->basket, id) == 0.0;
+    }
+    return count;
+}
+
 RISK_API int risk_account_apply_plan(risk_account *account, const risk_liquidation_plan *plan,
                                      const risk_liquidation_action *actions, size_t n)
 {
@@ -300,11 +331,12 @@ RISK_API int risk_account_apply_plan(risk_account *account, const risk_liquidati
         rc = risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory applying the plan");
     for (size_t k = 0; k < n && rc == RISK_OK; k++) {
         uint32_t type = actions[k].type;
-        if (type != RISK_ACTION_ADL && type != RISK_ACTION_BACKSTOP && type != RISK_ACTION_SOCIALIZE)
+        if (!is_counterparty_action(type) || first_of_counterparty(actions, k) != k)
             continue;
         risk_account *c = account_by_id(e, actions[k].counterparty);
-        if (risk__basket_reserve(&c->basket, actions[k].asset) ||
-            (type == RISK_ACTION_BACKSTOP && risk__account_reserve_positions(c, ck.backstop_new)))
+        memset(seen, 0, e->n_assets * sizeof *seen);
+        if (risk__basket_reserve_n(&c->basket, counterparty_new_assets(c, actions, n, seen)) ||
+            (ck.backstop_new && c == risk__backstop_of(e, a) && risk__account_reserve_positions(c, ck.backstop_new)))
             rc = risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory applying the plan");
     }
     risk__free(e, fund_delta);
