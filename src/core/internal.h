@@ -79,6 +79,9 @@ typedef struct risk__instrument {
     double maker_fee, taker_fee;
     double max_notional;      /* largest margin notional of a position; 0: none */
     uint32_t liq_with_fee;    /* 1: liquidation and bankruptcy prices include the closing taker fee */
+    /* size premium (margin/size.c): margin rates max(r, base_share r + imf sqrt(S)), at most 1;
+     * imf 0 when off (an instrument with it leaves evaluation's linear fast path) */
+    double imf, imf_base_share;
 } risk__instrument;
 
 /* Position storage: chunks of slots laid out as structure of arrays. Each account owns one

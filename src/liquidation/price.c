@@ -79,7 +79,7 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
         if (!P->bankrupt) {
             Nm = margin_notional_at(in, q, E, um ? k_tier : 1.0);
             uint32_t t = risk__schedule_tier(&in->schedule, Nm);
-            mmr = in->schedule.tiers[t].mmr;
+            mmr = risk__size_premium_rate(in, fabs(q) * cs, in->schedule.tiers[t].mmr);
             cum = in->schedule.tiers[t].cum;
         }
         int entry_priced = in->mm_price == RISK_MM_PRICE_ENTRY;

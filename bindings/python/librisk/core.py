@@ -884,6 +884,23 @@ class Engine(_Handle):
                                             ctypes.byref(wi), ctypes.byref(wm))
         return wi.value, wm.value
 
+    def set_instrument_size_premium(self, instrument, imf: float = 0.0, base_share: float = 0.8) -> None:
+        """Sets an instrument's size premium on its margin rates (docs/formulas.md 4.6):
+        max(r, base_share r + imf sqrt(size)), at most 1; base_share 0.8 is Drift's, 0 FTX's.
+        ``imf`` 0 turns it off."""
+        p = ffi.RiskSizePremium.init()
+        p.imf = float(imf)
+        p.base_share = float(base_share)
+        ffi.lib().risk_engine_set_instrument_size_premium(self._require(), self._instrument_id(instrument),
+                                                          ctypes.byref(p))
+
+    def instrument_size_premium(self, instrument) -> tuple:
+        """An instrument's size premium as (imf, base_share); imf 0 when off."""
+        p = ffi.RiskSizePremium.init()
+        ffi.lib().risk_engine_instrument_size_premium(self._require(), self._instrument_id(instrument),
+                                                      ctypes.byref(p))
+        return p.imf, p.base_share
+
     def set_asset_vol(self, asset, vol_annual, time_s):
         """Sets an asset's live volatility (annualised, 0.6 = 60 %) at ``time_s`` (seconds, not
         before the asset's last update)."""

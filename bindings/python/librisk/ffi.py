@@ -35,7 +35,7 @@ __all__ = [
     "RiskVolGarchOptions", "RiskVolGarchResult", "RiskVolRangeState",
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
     "RiskInstrumentFees", "RiskOptionBatch", "RiskOptionGreeks", "RiskRateModel", "RiskRates", "RiskRatePool",
-    "RiskRateCost", "RiskFundingResult", "RiskSizeScaling",
+    "RiskRateCost", "RiskFundingResult", "RiskSizeScaling", "RiskSizePremium",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -134,6 +134,7 @@ SCALING_VAR = 2                      # RISK_SCALING_VAR
 MARGIN_SCALING_VERSION = 1           # RISK_MARGIN_SCALING_VERSION
 ASSET_VOL_PARAMS_VERSION = 1         # RISK_ASSET_VOL_PARAMS_VERSION
 SIZE_SCALING_VERSION = 1             # RISK_SIZE_SCALING_VERSION
+SIZE_PREMIUM_VERSION = 1             # RISK_SIZE_PREMIUM_VERSION
 ASSET_VOL_STATE_VERSION = 1          # RISK_ASSET_VOL_STATE_VERSION
 ASSET_VOL_STRESSED_SET = 0x1         # RISK_ASSET_VOL_STRESSED_SET
 ASSET_VOL_FLOOR_SET = 0x2            # RISK_ASSET_VOL_FLOOR_SET
@@ -638,6 +639,21 @@ class RiskSizeScaling(ctypes.Structure):
         return cls(SIZE_SCALING_VERSION, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
+class RiskSizePremium(ctypes.Structure):
+    """``risk_size_premium`` (include/risk/margin.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("imf", ctypes.c_double),
+        ("base_share", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_SIZE_PREMIUM_INIT`` (off, Drift's base share 0.8)."""
+        return cls(SIZE_PREMIUM_VERSION, 0, 0.0, 0.8)
+
+
 class RiskAssetVolState(ctypes.Structure):
     """``risk_asset_vol_state`` (include/risk/margin.h)."""
     _fields_ = [
@@ -946,6 +962,8 @@ _FUNCTIONS = {
     "risk_engine_set_asset_size_scaling": (_i32, [EngineP, _u32, _P(RiskSizeScaling)], ("engine", 0)),
     "risk_engine_asset_size_scaling": (_i32, [EngineP, _u32, _P(RiskSizeScaling)], ("engine", 0)),
     "risk_engine_asset_weights": (_i32, [EngineP, _u32, _dbl, _P(_dbl), _P(_dbl)], ("engine", 0)),
+    "risk_engine_set_instrument_size_premium": (_i32, [EngineP, _u32, _P(RiskSizePremium)], ("engine", 0)),
+    "risk_engine_instrument_size_premium": (_i32, [EngineP, _u32, _P(RiskSizePremium)], ("engine", 0)),
     # liquidation.h
     "risk_engine_set_liquidation_policy": (_i32, [EngineP, _P(RiskLiquidationPolicy)], ("engine", 0)),
     "risk_engine_liquidation_policy": (_i32, [EngineP, _P(RiskLiquidationPolicy)], ("engine", 0)),
