@@ -4,7 +4,8 @@
 docs/var.md, section 6 (between its `var-backtest` markers), and docs/var-backtest.csv.
 
 For each series (closes of ../shared/data/market, or $LIBRISK_MARKET_DATA), each method (hs,
-fhs, normal, mc with Student-t(4) shocks) and each level (99 %, 97.5 %): the one-period VaR of
+fhs with EWMA, fhs-garch with GARCH(1,1) fitted on every window (daily series only: a fit per
+forecast), normal, mc with Student-t(4) shocks) and each level (99 %, 97.5 %): the one-period VaR of
 a long position of one unit, re-estimated before every bar from the previous WINDOW returns
 (librisk.var.rolling_var), against the realised P&L exp(r_t) - 1; Kupiec's and Christoffersen's
 statistics from risk_var_backtest. The series' rows are taken as they are: a gap in a file
@@ -30,7 +31,7 @@ from librisk import vol as lvol  # noqa: E402
 MARKET = os.environ.get("LIBRISK_MARKET_DATA") or os.path.join(ROOT, "..", "shared", "data", "market")
 WINDOW = 500
 LEVELS = (0.99, 0.975)
-METHODS = (("hs", None), ("fhs", None), ("normal", None), ("mc", 4.0))
+METHODS = (("hs", None), ("fhs", None), ("fhs-garch", None), ("normal", None), ("mc", 4.0))
 #: (label, file under MARKET, bars, Monte Carlo scenarios per forecast)
 SERIES = (
     ("BTC/USDT Binance", "btc_usdt_binance_1d.csv", "1d", 10000),
@@ -67,9 +68,14 @@ def run(series):
         r = lvol.log_returns(closes)[1:]
         pnl = [math.expm1(x) for x in r]
         for method, dof in METHODS:
+            if method == "fhs-garch" and bars != "1d":
+                continue
             for level in LEVELS:
                 t0 = time.time()
-                v = lv.rolling_var(r, WINDOW, method, level, scenarios=scenarios, seed=1, dof=dof)
+                if method == "fhs-garch":
+                    v = lv.rolling_var(r, WINDOW, "fhs", level, filter_model="garch")
+                else:
+                    v = lv.rolling_var(r, WINDOW, method, level, scenarios=scenarios, seed=1, dof=dof)
                 bt = lv.backtest(pnl, v, level)
                 name_m = method if dof is None else "mc-t%g" % dof
                 out.append({"series": label, "bars": bars, "from": times[WINDOW + 1][:10], "to": times[-1][:10],

@@ -486,11 +486,15 @@ int risk_var_delta_gamma(risk_var_result *out, const double *delta, const double
     double sd = sqrt(var);
     double skew_loss = -k3 / (var * sd), exkurt = k4 / (var * var);
     double za = norm_quantile(var_level), zb = norm_quantile(es_level);
+    double q = -mean + sd * cf_w(za, skew_loss, exkurt);
+    double es = -mean + sd * cf_es_factor(zb, es_level, skew_loss, exkurt);
+    if (!isfinite(skew_loss) || !isfinite(exkurt) || !isfinite(q) || !isfinite(es))
+        return RISK_EINVAL; /* moments beyond double range: exposures this large are out of the domain */
     out->n = 0;
     out->var_level = var_level;
     out->es_level = es_level;
-    out->var = -mean + sd * cf_w(za, skew_loss, exkurt);
-    out->es = -mean + sd * cf_es_factor(zb, es_level, skew_loss, exkurt);
+    out->var = q;
+    out->es = es;
     out->mean = mean;
     out->stdev = sd;
     return RISK_OK;

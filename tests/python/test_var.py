@@ -317,6 +317,7 @@ PINNED = {
     "fhs": dict(breaches=6, n00=586, n01=6, n10=6, n11=0, lr_pof=1.68538e-05, lr_ind=0.121624, lr_cc=0.121641),
     "normal": dict(breaches=8, n00=583, n01=7, n10=7, n11=1, lr_pof=0.616423, lr_ind=2.89497, lr_cc=3.51139),
     "mc": dict(breaches=10, n00=580, n01=8, n10=8, n11=2, lr_pof=2.25705, lr_ind=6.99667, lr_cc=9.25373),
+    "fhs-garch": dict(breaches=5, n00=588, n01=5, n10=5, n11=0, lr_pof=0.175117, lr_ind=0.084318, lr_cc=0.259435),
 }
 
 
@@ -328,7 +329,10 @@ class SampleBacktest(unittest.TestCase):
 
     def test_pinned_statistics(self):
         for method, want in PINNED.items():
-            v = lv.rolling_var(self.r, 500, method)
+            if method == "fhs-garch":  # GARCH(1,1) fitted on every window
+                v = lv.rolling_var(self.r, 500, "fhs", filter_model="garch")
+            else:
+                v = lv.rolling_var(self.r, 500, method)
             bt = lv.backtest(self.pnl, v, 0.99)
             self.assertEqual(bt.n, 599, method)
             for key, value in want.items():
@@ -362,6 +366,11 @@ class VarCommand(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             doc = json.loads(p.stdout)
             self.assertGreater(doc["es"], 0)
+        p = support.run_cli("var", SAMPLE, "--method", "fhs", "--filter", "garch")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc["filter"], "garch")
+        self.assertGreaterEqual(doc["es"], doc["var"])
         # sqrt-time for the parametric method
         one = json.loads(support.run_cli("var", SAMPLE, "--method", "normal").stdout)
         ten = json.loads(support.run_cli("var", SAMPLE, "--method", "normal", "--horizon", "10").stdout)

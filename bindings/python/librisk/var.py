@@ -237,14 +237,25 @@ def _horizon_sums(r, h):
     return out
 
 
+def _filtered(r, filter_model, lam):
+    """(FHS returns, today's sigma) of a window: EWMA(lam), or GARCH(1,1) fitted on the window
+    (risk_vol_garch_fit, seeded like the fit with the mean squared return)."""
+    if filter_model == "garch":
+        from .vol import garch_fit
+        fit = garch_fit(r)
+        return fhs_returns(r, "garch", omega=fit.omega, alpha=fit.alpha, beta=fit.beta)
+    return fhs_returns(r, "ewma", lam)
+
+
 def series_var(returns, method="hs", level=LEVEL_DEFAULT, es_level=ES_LEVEL_DEFAULT, horizon=1, lam=0.94,
-               scenarios=10000, seed=1, dof=None):
+               scenarios=10000, seed=1, dof=None, filter_model="ewma"):
     """VaR and ES of a long position of one unit of value over ``horizon`` periods, from the
     log returns of its price (the window is the whole sequence given). Returns (VarResult,
     sigma_now or None).
 
     * ``hs``: P&L = exp(R) - 1 over the overlapping ``horizon``-period log returns R;
-    * ``fhs``: the same over the EWMA-filtered returns (lambda ``lam``), summed over the horizon;
+    * ``fhs``: the same over the filtered returns (EWMA with lambda ``lam``, or ``filter_model``
+      "garch": GARCH(1,1) fitted on the window), summed over the horizon;
     * ``normal``: delta-normal on the EWMA variance of the returns, sigma sqrt(horizon);
     * ``mc``: ``scenarios`` normal (or Student-t with ``dof``) log returns of variance
       horizon x EWMA variance, P&L = exp(x) - 1, then historical VaR/ES over them.
@@ -253,7 +264,7 @@ def series_var(returns, method="hs", level=LEVEL_DEFAULT, es_level=ES_LEVEL_DEFA
     if method in ("hs", "fhs"):
         sigma = None
         if method == "fhs":
-            r, sigma = fhs_returns(r, "ewma", lam)
+            r, sigma = _filtered(r, filter_model, lam)
         pnl = array.array("d", (math.expm1(x) for x in _horizon_sums(r, horizon)))
         return historical(pnl, level, es_level), sigma
     var1 = ewma_cov(r, 1, lam)[0]
@@ -273,7 +284,8 @@ def _var_of_log_pnl(x, level):
     return -math.expm1(-historical(x, level, level).var)
 
 
-def rolling_var(returns, window, method="hs", level=LEVEL_DEFAULT, lam=0.94, scenarios=10000, seed=1, dof=None):
+def rolling_var(returns, window, method="hs", level=LEVEL_DEFAULT, lam=0.94, scenarios=10000, seed=1, dof=None,
+                filter_model="ewma"):
     """One-period VaR forecasts: out[t] = the VaR from returns[t - window:t] (NaN for t < window),
     for back-testing against P&L_t = exp(r_t) - 1; each is :func:`series_var`'s VaR for that
     window. The Monte Carlo seed of day t is seed + t."""
@@ -284,7 +296,7 @@ def rolling_var(returns, window, method="hs", level=LEVEL_DEFAULT, lam=0.94, sce
         if method == "hs":
             out[t] = _var_of_log_pnl(w, level)
         elif method == "fhs":
-            out[t] = _var_of_log_pnl(fhs_returns(w, "ewma", lam)[0], level)
+            out[t] = _var_of_log_pnl(_filtered(w, filter_model, lam)[0], level)
         elif method == "mc":
             var1 = ewma_cov(w, 1, lam)[0]
             x = mc_scenarios([var1], 1, scenarios, seed + t, "normal" if dof is None else "t", dof or 4.0, 1.0)
@@ -311,6 +323,8 @@ def add_cli_parser(sub):
     p.add_argument("--window", type=int, default=500, help="returns per estimation window, >= 20 (default 500)")
     p.add_argument("--horizon", type=int, default=1, help="periods (rows) of the horizon, 1..250 (default 1)")
     p.add_argument("--lambda", dest="lam", type=float, default=0.94, help="EWMA decay for fhs, normal, mc (0.94)")
+    p.add_argument("--filter", dest="filter_model", choices=("ewma", "garch"), default="ewma",
+                   help="fhs volatility model: ewma (default) or garch (GARCH(1,1) fitted on each window)")
     p.add_argument("--scenarios", type=int, default=10000, help="Monte Carlo scenarios, 100..10^6 (default 10000)")
     p.add_argument("--seed", type=int, default=1, help="Monte Carlo seed, 0..2^64-1 (default 1)")
     p.add_argument("--dof", type=float, default=None, help="Monte Carlo Student-t degrees of freedom (> 2); "
@@ -374,7 +388,7 @@ def run(path, first, close, args):
     window = r[n - (args.window + args.horizon - 1):]
     try:
         res, sigma = series_var(window, args.method, args.level, args.es_level, args.horizon, args.lam,
-                                args.scenarios, args.seed, args.dof)
+                                args.scenarios, args.seed, args.dof, args.filter_model)
     except errors.RiskError as exc:
         raise VarCliError("%s: %s" % (args.method, exc)) from None
     doc = {"format": "librisk-var/1", "series": path, "method": args.method, "rows": len(close),
@@ -382,13 +396,16 @@ def run(path, first, close, args):
            "level": args.level, "es_level": args.es_level, "unit": "fraction of the position's value (long 1)",
            "var": _g(res.var), "es": _g(res.es), "scenarios": res.n,
            "sigma_now": None if sigma is None else _g(sigma)}
-    if args.method in ("fhs", "normal", "mc"):
+    if args.method in ("normal", "mc") or (args.method == "fhs" and args.filter_model == "ewma"):
         doc["lambda"] = args.lam
+    if args.method == "fhs":
+        doc["filter"] = args.filter_model
     if args.method == "mc":
         doc.update({"seed": args.seed, "distribution": "normal" if args.dof is None else "t", "dof": args.dof})
     if args.backtest:
         try:
-            v = rolling_var(r, args.window, args.method, args.level, args.lam, args.scenarios, args.seed, args.dof)
+            v = rolling_var(r, args.window, args.method, args.level, args.lam, args.scenarios, args.seed, args.dof,
+                            args.filter_model)
             pnl = array.array("d", (math.expm1(x) for x in r))
             bt = backtest(pnl, v, args.level)
         except errors.RiskError as exc:
