@@ -459,6 +459,10 @@ static void test_var_backtest_hand(void **state)
     tu_assert_status(risk_var_backtest(&r, pnl, var, 10, 0.9), RISK_OK);
     tu_assert_near(r.lr_pof, 0.0, 1e-13);
     tu_assert_near(r.p_pof, 1.0, 1e-6);
+    /* a level below 2^-53: 1 - (1 - alpha) is 0 in doubles, the statistics stay finite (fuzz_var) */
+    tu_assert_status(risk_var_backtest(&r, pnl, var, 10, 1e-300), RISK_OK);
+    assert_true(isfinite(r.lr_pof) && isfinite(r.lr_cc) && r.lr_pof > 1000.0);
+    tu_assert_bits(r.p_pof, 0.0);
     /* domain */
     var[0] = INFINITY;
     tu_assert_status(risk_var_backtest(&r, pnl, var, 10, 0.9), RISK_EINVAL);

@@ -692,6 +692,12 @@ static double xlogy(double a, double b)
     return a == 0.0 ? 0.0 : a * log(b);
 }
 
+/* a x ln_b with 0 x ln 0 = 0 (ln_b given: -inf allowed when a is 0). */
+static double xlog(double a, double ln_b)
+{
+    return a == 0.0 ? 0.0 : a * ln_b;
+}
+
 int risk_var_backtest(risk_var_backtest_result *out, const double *pnl, const double *var, size_t n,
                       double var_level)
 {
@@ -717,8 +723,11 @@ int risk_var_backtest(risk_var_backtest_result *out, const double *pnl, const do
     }
     if (days < 2)
         return RISK_EINVAL;
-    const double p = 1.0 - var_level, dn = (double)days, dx = (double)x;
-    double lr_pof = -2.0 * (xlogy(dn - dx, 1.0 - p) + xlogy(dx, p)) +
+    const double dn = (double)days, dx = (double)x;
+    /* ln(1 - p) = ln(alpha) and ln p = ln(1 - alpha) from alpha itself: 1 - (1 - alpha) rounds
+     * to 0 for alpha below 2^-53, which made LR infinite (fuzz_var) */
+    const double ln_1mp = log(var_level), ln_p = log1p(-var_level);
+    double lr_pof = -2.0 * (xlog(dn - dx, ln_1mp) + xlog(dx, ln_p)) +
                     2.0 * (xlogy(dn - dx, 1.0 - dx / dn) + xlogy(dx, dx / dn));
     lr_pof = lr_pof > 0.0 ? lr_pof : 0.0;
     double n00 = (double)t[0][0], n01 = (double)t[0][1], n10 = (double)t[1][0], n11 = (double)t[1][1];
