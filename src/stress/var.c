@@ -725,8 +725,10 @@ int risk_var_backtest(risk_var_backtest_result *out, const double *pnl, const do
         return RISK_EINVAL;
     const double dn = (double)days, dx = (double)x;
     /* ln(1 - p) = ln(alpha) and ln p = ln(1 - alpha) from alpha itself: 1 - (1 - alpha) rounds
-     * to 0 for alpha below 2^-53, which made LR infinite (fuzz_var) */
-    const double ln_1mp = log(var_level), ln_p = log1p(-var_level);
+     * to 0 for alpha below 2^-53, which made LR infinite (fuzz_var). For alpha >= 1/2, 1 - alpha
+     * is exact (Sterbenz) and its log is taken as it is; below, log1p. */
+    const double ln_1mp = log(var_level);
+    const double ln_p = var_level >= 0.5 ? log(1.0 - var_level) : log1p(-var_level);
     double lr_pof = -2.0 * (xlog(dn - dx, ln_1mp) + xlog(dx, ln_p)) +
                     2.0 * (xlogy(dn - dx, 1.0 - dx / dn) + xlogy(dx, dx / dn));
     lr_pof = lr_pof > 0.0 ? lr_pof : 0.0;
