@@ -76,7 +76,7 @@ TEST_LIBS := -lcmocka -lm -pthread
 
 # ------------------------------------------------------------------ sources and outputs
 HEADERS := include/risk.h $(sort $(wildcard include/risk/*.h))
-SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/snapshot/*.c src/options/*.c src/rates/*.c))
+SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/snapshot/*.c src/options/*.c src/rates/*.c src/stress/*.c))
 SRC_HEADERS := $(wildcard src/*.h src/*/*.h)
 OBJS := $(patsubst src/%.c,build/obj/%.o,$(SRCS))
 ASAN_OBJS := $(patsubst src/%.c,build/asan/obj/%.o,$(SRCS))
@@ -350,9 +350,9 @@ check-readme: build/examples/quickstart
 check-python: $(LIB_OUTPUTS)
 	@if [ ! -d tests/python ]; then echo "python: tests/python is missing" >&2; exit 1; fi
 	@PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) tools/run-python-tests.py --allow-skip 'numpy not installed' tests/python
-	@echo "python (numpy, pandas): /usr/bin/python3 test_bindings test_vol test_repr test_options"
+	@echo "python (numpy, pandas, scipy): /usr/bin/python3 test_bindings test_vol test_repr test_options test_var"
 	@PYTHONPATH=$(CURDIR)/bindings/python /usr/bin/python3 tools/run-python-tests.py tests/python \
-	  test_bindings test_vol test_repr test_options
+	  test_bindings test_vol test_repr test_options test_var
 
 # The optional, larger run on real market data (../shared/data/market or $$LIBRISK_MARKET_DATA):
 # fails when the data is missing.

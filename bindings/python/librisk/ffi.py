@@ -35,7 +35,8 @@ __all__ = [
     "RiskVolGarchOptions", "RiskVolGarchResult", "RiskVolRangeState",
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
     "RiskInstrumentFees", "RiskOptionBatch", "RiskOptionGreeks", "RiskRateModel", "RiskRates", "RiskRatePool",
-    "RiskRateCost", "RiskFundingResult", "RiskSizeScaling", "RiskSizePremium",
+    "RiskRateCost", "RiskFundingResult", "RiskSizeScaling", "RiskSizePremium", "RiskVarResult", "RiskVarFilter",
+    "RiskVarMcOptions", "RiskVarBacktestResult",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -165,6 +166,19 @@ OPTION_IV_BELOW_INTRINSIC = 1        # RISK_OPTION_IV_BELOW_INTRINSIC
 OPTION_IV_ABOVE_MAXIMUM = 2          # RISK_OPTION_IV_ABOVE_MAXIMUM
 OPTION_BATCH_VERSION = 1             # RISK_OPTION_BATCH_VERSION
 OPTION_GREEKS_VERSION = 1            # RISK_OPTION_GREEKS_VERSION
+
+VAR_LEVEL_DEFAULT = 0.99             # RISK_VAR_LEVEL_DEFAULT
+VAR_ES_LEVEL_DEFAULT = 0.975         # RISK_VAR_ES_LEVEL_DEFAULT
+VAR_FACTORS_MAX = 4096               # RISK_VAR_FACTORS_MAX
+VAR_DOF_MAX = 1e6                    # RISK_VAR_DOF_MAX
+VAR_RESULT_VERSION = 1               # RISK_VAR_RESULT_VERSION
+VAR_FILTER_EWMA = 1                  # RISK_VAR_FILTER_EWMA
+VAR_FILTER_GARCH = 2                 # RISK_VAR_FILTER_GARCH
+VAR_FILTER_VERSION = 1               # RISK_VAR_FILTER_VERSION
+VAR_MC_NORMAL = 1                    # RISK_VAR_MC_NORMAL
+VAR_MC_STUDENT_T = 2                 # RISK_VAR_MC_STUDENT_T
+VAR_MC_OPTIONS_VERSION = 1           # RISK_VAR_MC_OPTIONS_VERSION
+VAR_BACKTEST_RESULT_VERSION = 1      # RISK_VAR_BACKTEST_RESULT_VERSION
 
 # ---------------------------------------------------------------- opaque handles
 
@@ -752,6 +766,87 @@ class RiskVolRealizedState(ctypes.Structure):
     ]
 
 
+class RiskVarResult(ctypes.Structure):
+    """``risk_var_result`` (include/risk/var.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("n", ctypes.c_size_t),
+        ("var_level", ctypes.c_double),
+        ("es_level", ctypes.c_double),
+        ("var", ctypes.c_double),
+        ("es", ctypes.c_double),
+        ("mean", ctypes.c_double),
+        ("stdev", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VAR_RESULT_INIT``."""
+        return cls(version=VAR_RESULT_VERSION)
+
+
+class RiskVarFilter(ctypes.Structure):
+    """``risk_var_filter`` (include/risk/var.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("model", ctypes.c_uint32),
+        ("lambda", ctypes.c_double),  # a keyword: getattr(f, "lambda")
+        ("omega", ctypes.c_double),
+        ("alpha", ctypes.c_double),
+        ("beta", ctypes.c_double),
+        ("seed_variance", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VAR_FILTER_INIT``."""
+        return cls(VAR_FILTER_VERSION, VAR_FILTER_EWMA, 0.94, 0.0, 0.0, 0.0, 0.0)
+
+
+class RiskVarMcOptions(ctypes.Structure):
+    """``risk_var_mc_options`` (include/risk/var.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("distribution", ctypes.c_uint32),
+        ("seed", ctypes.c_uint64),
+        ("dof", ctypes.c_double),
+        ("horizon_periods", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VAR_MC_OPTIONS_INIT``."""
+        return cls(VAR_MC_OPTIONS_VERSION, VAR_MC_NORMAL, 1, 4.0, 1.0)
+
+
+class RiskVarBacktestResult(ctypes.Structure):
+    """``risk_var_backtest_result`` (include/risk/var.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("n", ctypes.c_size_t),
+        ("breaches", ctypes.c_size_t),
+        ("n00", ctypes.c_size_t),
+        ("n01", ctypes.c_size_t),
+        ("n10", ctypes.c_size_t),
+        ("n11", ctypes.c_size_t),
+        ("level", ctypes.c_double),
+        ("breach_rate", ctypes.c_double),
+        ("lr_pof", ctypes.c_double),
+        ("p_pof", ctypes.c_double),
+        ("lr_ind", ctypes.c_double),
+        ("p_ind", ctypes.c_double),
+        ("lr_cc", ctypes.c_double),
+        ("p_cc", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VAR_BACKTEST_RESULT_INIT``."""
+        return cls(version=VAR_BACKTEST_RESULT_VERSION)
+
+
 class RiskVolGarchState(ctypes.Structure):
     """``risk_vol_garch_state`` (include/risk/vol.h)."""
     _fields_ = [
@@ -1046,6 +1141,18 @@ _FUNCTIONS = {
     "risk_option_implied_vol": (_i32, [_P(_dbl), _P(ctypes.c_int32), _P(RiskOptionBatch), _P(_dbl), _sz], None),
     "risk_option_forward": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _sz], None),
     "risk_option_forward_from_future": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _sz], None),
+    # var.h (no handle: the status is the message)
+    "risk_var_historical": (_i32, [_P(RiskVarResult), _P(_dbl), _sz, _dbl, _dbl, _P(_dbl), _sz], None),
+    "risk_var_pnl_merge": (_i32, [_P(_dbl), _P(_P(_dbl)), _sz, _sz], None),
+    "risk_var_pnl_delta_gamma": (_i32, [_P(_dbl), _P(_dbl), _sz, _sz, _P(_dbl), _P(_dbl)], None),
+    "risk_var_fhs_returns": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _sz, _P(RiskVarFilter)], None),
+    "risk_var_delta_normal": (_i32, [_P(RiskVarResult), _P(_dbl), _P(_dbl), _sz, _dbl, _dbl, _dbl], None),
+    "risk_var_delta_gamma": (_i32, [_P(RiskVarResult), _P(_dbl), _P(_dbl), _P(_dbl), _sz, _dbl, _dbl, _dbl,
+                                    _P(_dbl), _sz], None),
+    "risk_var_norm_quantile": (_i32, [_dbl, _P(_dbl)], None),
+    "risk_var_ewma_cov": (_i32, [_P(_dbl), _P(_dbl), _sz, _sz, _dbl], None),
+    "risk_var_mc_scenarios": (_i32, [_P(_dbl), _P(_dbl), _sz, _sz, _P(RiskVarMcOptions), _P(_dbl), _sz], None),
+    "risk_var_backtest": (_i32, [_P(RiskVarBacktestResult), _P(_dbl), _P(_dbl), _sz, _dbl], None),
 }
 
 #: Names of every C function the bindings declare (a test compares them with the headers).
