@@ -3,7 +3,7 @@
  * premium convention, Deribit's standard option margin (W28 and the put rule), marks priced from
  * a mark volatility, fills moving the premium, settlement at expiry, liquidation prices of pools
  * holding options (both sides, equity = MM at the root), liquidation plans, version-1 structs.
- * Formulas: docs/options.md, sections 5 to 7; sources in research/cex-anchors.md 3.3 and W28. */
+ * Formulas: docs/options.md, sections 6 to 8; sources in research/cex-anchors.md 3.3 and W28. */
 #include "test_util.h"
 
 #include <math.h>

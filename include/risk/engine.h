@@ -92,7 +92,7 @@ typedef struct risk_margin_tier {
 #define RISK_KIND_PERPETUAL 1u
 /** Instrument kind: dated future. */
 #define RISK_KIND_FUTURE 2u
-/** Instrument kind: European option on the underlying asset (needs ::risk_instrument_spec version 2; docs/options.md, section 5). */
+/** Instrument kind: European option on the underlying asset (needs ::risk_instrument_spec version 2; docs/options.md, section 6). */
 #define RISK_KIND_OPTION 3u
 
 /** Margin valuation price: the mark (default; Binance). */
@@ -118,7 +118,7 @@ typedef struct risk_margin_tier {
  * `mark_vol` 0), or as a mark implied volatility (`mark_vol` > 0, `mark` ignored) from which the
  * engine prices it with Black-76 on the forward F = U e^(carry_rate T), U the underlying's price
  * in quote, T = (expiry - engine time) / 365 days, undiscounted. Options take no margin tiers:
- * they are margined by the standard option rule (docs/options.md, section 6).
+ * they are margined by the standard option rule (docs/options.md, section 7).
  */
 typedef struct risk_instrument_spec {
     uint32_t version;        /**< ::RISK_INSTRUMENT_SPEC_VERSION. */

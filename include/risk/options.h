@@ -238,7 +238,7 @@ RISK_API RISK_NODISCARD int risk_engine_time(const risk_engine *engine, int64_t 
 
 /**
  * @brief Sets an option's mark implied volatility: from now on the engine prices its mark
- *        (Black-76 on the forward, docs/options.md, section 5.2), until risk_engine_set_mark()
+ *        (Black-76 on the forward, docs/options.md, section 6.2), until risk_engine_set_mark()
  *        gives a price again.
  * @param[in] engine The engine.
  * @param[in] instrument An option instrument.

@@ -375,7 +375,7 @@ static int fill(risk_account *a, uint32_t i, double delta, double price, int def
     if ((reduces || option) && (!isolated || closes) && risk__basket_reserve(&a->basket, in->settle))
         return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for the settle balance");
     if (option) {
-        /* premium convention (docs/options.md, section 5.3): every fill moves the premium, the
+        /* premium convention (docs/options.md, section 6.3): every fill moves the premium, the
          * buyer pays delta x cs x price; a ledger posting, rounded down (against the account) */
         double cash = risk__quantize(-delta * in->contract_size * price, risk__asset_scale(&e->assets[in->settle]), 0);
         if (isolated)

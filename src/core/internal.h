@@ -418,7 +418,7 @@ typedef struct risk__account_values {
 void risk__account_values_compute(const risk_account *a, risk__account_values *out);
 void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out);
 
-/* ---- options as instruments (options/instrument.c; docs/options.md, sections 5 and 6) */
+/* ---- options as instruments (options/instrument.c; docs/options.md, sections 6 to 8) */
 #define RISK__YEAR_S 31536000.0 /* ACT/365 */
 /* U: the underlying's price in the option's quote (the settle asset for a linear option, the
  * valuation asset for a coin-settled one), from the engine's asset prices. */
@@ -440,7 +440,7 @@ void risk__option_greeks(const risk__instrument *in, double underlying_price, do
                          double *delta, double *gamma, double *vega, double *theta);
 
 /* Standard (Deribit) option margin per underlying unit of a SHORT option, in the settle asset,
- * at underlying price U and option mark m (docs/options.md, section 6):
+ * at underlying price U and option mark m (docs/options.md, section 7):
  *   coin-settled: IM = max(0.15 - OTM/U, 0.10) + m, MM = 0.075 + m (call),
  *                 MM = max(0.075, 0.075 m) + m and IM = max(IM, MM) (put);
  *   linear: the 0.15, 0.10 and 0.075 terms times U (OTM in quote). Longs need none. */

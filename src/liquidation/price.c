@@ -265,7 +265,7 @@ static int walk(const pool *P, int up, int above, double *root, double *slope)
 }
 
 /* ------------------------------------------------------------ pools holding options
- * An option on u makes f(k) non-linear (docs/options.md, section 7): f is evaluated exactly at
+ * An option on u makes f(k) non-linear (docs/options.md, section 8): f is evaluated exactly at
  * each k (the affine terms with their tiers at k, plus every option on u revalued by
  * risk__option_mark_at at U k with its mark volatility, its standard margin at U k), sign changes
  * are found on a geometric grid of K_STEP over [K_MIN, K_MAX] walking away from k = 1, and each

@@ -33,7 +33,7 @@ int risk__tiers_copy_out(risk_engine *e, const risk_margin_tier *tiers, uint32_t
 
 /* Values of one position in its settle asset, at the current mark. For an option, upnl is the
  * position's mark value q x cs x mark (premium convention: the premium paid or received is in
- * the balance, docs/options.md, section 5.3), the notional |q| x cs x U (linear) or |q| x cs
+ * the balance, docs/options.md, section 6.3), the notional |q| x cs x U (linear) or |q| x cs
  * (coin-settled), and im/mm the standard option margin. */
 typedef struct risk__position_values {
     double notional, margin_notional, upnl, im, mm;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* instrument.c: options as instruments. The engine's clock, marks priced from a mark implied
  * volatility, the one revaluation function (risk__option_mark_at), per-position Greeks, and the
- * settlement of expired options. Formulas and conventions: docs/options.md, sections 5 and 6.
+ * settlement of expired options. Formulas and conventions: docs/options.md, sections 6 to 8.
  *
  * An option's `mark` is its premium per underlying unit in the settle asset (coins for a
  * coin-settled option, quote for a linear one); its U (`opt_under`) is the underlying's price in
