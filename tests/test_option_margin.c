@@ -476,6 +476,127 @@ static void test_option_margin_liquidation_plan(void **state)
     risk_engine_free(f.e);
 }
 
+/* A pool with a perpetual and a linear (USDC) vol-marked short put on the same underlying: the
+ * perpetual's affine terms and the option's repricing are solved together; equity = MM at the
+ * raw root, and every position of the pool reports the same underlying move. */
+static void test_option_margin_liquidation_price_mixed_pool(void **state)
+{
+    (void)state;
+    fx f;
+    fx_init(&f, RISK_ENGINE_NO_QUANTIZE);
+    risk_margin_tier t[] = {tu_tier(1e6, 0.005, 100), tu_tier(1e9, 0.01, 50)};
+    uint32_t perp = tu_linear(f.e, "BTCUSDC", f.btc, f.usdc, 1.0, 0.001, 0.1, 50000.0, t, 2);
+    risk_instrument_spec s = usdc_option(&f, "BTC-45000-P-USDC", RISK_OPTION_PUT, 45000.0, 0.0);
+    s.mark_vol = 0.8;
+    s.carry_rate = 0.1;
+    uint32_t p = tu_instrument(f.e, &s);
+    risk_account *a = tu_account(f.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(a, f.usdc, 60000.0);
+    tu_open_simple(a, perp, 0.5, 50000.0);
+    tu_open_simple(a, p, -4.0, 1000.0);
+    risk_position_result rp = tu_result_of(a, perp, RISK_SIDE_LONG);
+    risk_position_result ro = tu_result_of(a, p, RISK_SIDE_SHORT);
+    assert_true(rp.flags & RISK_RESULT_HAS_LIQUIDATION_PRICE);
+    assert_true(ro.flags & RISK_RESULT_HAS_LIQUIDATION_PRICE);
+    assert_false(ro.flags & RISK_RESULT_LIQUIDATABLE);
+    /* long perp + short put: liquidated by a fall */
+    assert_true(ro.liquidation_price_raw < 50000.0);
+    double k = ro.liquidation_price_raw / 50000.0;
+    tu_assert_rel(rp.liquidation_price_raw, 50000.0 * k, 1e-12); /* the perp's mark moves by the same k */
+    /* at the root, with the perp's mark and the underlying moved together: equity = MM */
+    tu_price(f.e, f.btc, ro.liquidation_price_raw);
+    tu_mark(f.e, perp, rp.liquidation_price_raw);
+    tu_assert_near(surplus(a), 0.0, 1e-6);
+    risk_account_free(a);
+    risk_engine_free(f.e);
+}
+
+/* Settlement's out-of-memory paths: an account without a balance of the settle asset needs one;
+ * every failed attempt leaves accounts and instrument as they were. */
+typedef struct settle_fx {
+    fx f;
+    uint32_t c;
+    risk_account *a, *b;
+    tu_account_snap sa, sb;
+} settle_fx;
+
+static void *settle_setup(tu_alloc *al)
+{
+    settle_fx *x = test_calloc(1, sizeof *x);
+    x->f.al = *al;
+    x->f.e = tu_engine(al, 0);
+    x->f.usd = tu_asset(x->f.e, "USD", 1.0, 6);
+    x->f.btc = tu_asset(x->f.e, "BTC", 50000.0, 8);
+    x->f.usdc = tu_asset(x->f.e, "USDC", 1.0, 6);
+    tu_assert_status(risk_engine_set_time(x->f.e, NOW), RISK_OK);
+    risk_instrument_spec s = coin_option(&x->f, "BTC-50000-C", RISK_OPTION_CALL, 50000.0, 0.02);
+    x->c = tu_instrument(x->f.e, &s);
+    x->a = tu_account(x->f.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    x->b = tu_account(x->f.e, 2, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
+    /* two balances fill the basket's inline room and neither is BTC: settlement must add one */
+    tu_balance(x->a, x->f.usd, 100000.0);
+    tu_balance(x->a, x->f.usdc, 100.0);
+    tu_balance(x->b, x->f.usd, 100000.0);
+    tu_balance(x->b, x->f.usdc, 100.0);
+    tu_open_simple(x->a, x->c, 1.0, 0.02);
+    tu_open(x->b, x->c, RISK_SIDE_BOTH, RISK_MARGIN_ISOLATED, -1.0, 0.02, 0.2);
+    tu_assert_status(risk_engine_set_time(x->f.e, EXPIRY), RISK_OK);
+    tu_account_snap_take(x->a, 3, 1, &x->sa);
+    tu_account_snap_take(x->b, 3, 1, &x->sb);
+    return x;
+}
+
+static int settle_op(void *p)
+{
+    settle_fx *x = p;
+    size_t n = 0;
+    return risk_engine_settle_expired(x->f.e, x->c, 55000.0, &n);
+}
+
+static void settle_check_failed(void *p)
+{
+    settle_fx *x = p;
+    tu_account_snap_check(x->a, &x->sa);
+    tu_account_snap_check(x->b, &x->sb);
+    risk_position_spec ps = RISK_POSITION_SPEC_INIT; /* not settled: positions can still be loaded */
+    ps.instrument = x->c;
+    ps.qty = 0.1;
+    ps.entry = 0.01;
+    risk_account *c = tu_account(x->f.e, 3, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_assert_status(risk_account_open_position(c, &ps, NULL), RISK_OK);
+    risk_account_free(c);
+}
+
+static void settle_check_ok(void *p)
+{
+    settle_fx *x = p;
+    double btc = NAN;
+    /* intrinsic 5,000 / 55,000 = 0.0909090909..: the long receives 0.09090909; the isolated short
+     * pays 0.09090910 out of its 0.2 of isolated margin, the rest returns to its wallet */
+    tu_assert_status(risk_basket_balance(risk_account_basket(x->a), x->f.btc, &btc), RISK_OK);
+    tu_assert_near(btc, 0.09090909, 1e-12);
+    tu_assert_status(risk_basket_balance(risk_account_basket(x->b), x->f.btc, &btc), RISK_OK);
+    tu_assert_near(btc, 0.2 - 0.0909091, 1e-12);
+    assert_int_equal(risk_account_position_count(x->a), 0);
+    assert_int_equal(risk_account_position_count(x->b), 0);
+}
+
+static void settle_teardown(void *p)
+{
+    settle_fx *x = p;
+    risk_account_free(x->a);
+    risk_account_free(x->b);
+    risk_engine_free(x->f.e);
+    test_free(x);
+}
+
+static void test_option_margin_settlement_out_of_memory(void **state)
+{
+    (void)state;
+    tu_oom_case c = {settle_setup, settle_op, settle_check_failed, settle_check_ok, settle_teardown};
+    assert_true(tu_oom_walk(&c) >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +610,8 @@ int main(void)
         cmocka_unit_test(test_option_margin_version_1_structs),
         cmocka_unit_test(test_option_margin_liquidation_prices_both_sides),
         cmocka_unit_test(test_option_margin_liquidation_plan),
+        cmocka_unit_test(test_option_margin_liquidation_price_mixed_pool),
+        cmocka_unit_test(test_option_margin_settlement_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

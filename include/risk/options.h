@@ -276,7 +276,8 @@ RISK_API RISK_NODISCARD int risk_engine_mark_vol(const risk_engine *engine, uint
  * The intrinsic value per underlying unit is max(w (S - K), 0) in quote (linear) or
  * max(w (S - K), 0) / S coins (inverse), w = +1 call, -1 put; a position of q contracts
  * receives q x contract_size x that (a short pays), rounded down to the settle asset's
- * quantum for the receiver. Isolated margin returns to the basket. The option's mark becomes the
+ * quantum for the receiver. Isolated margin returns to the basket. The positions' handles are
+ * freed, as by risk_position_close(): they must not be used afterwards. The option's mark becomes the
  * intrinsic value and the instrument is marked settled: positions on it can no longer be opened.
  * All or nothing: every balance is checked and reserved before any position changes.
  * @param[in] engine The engine.

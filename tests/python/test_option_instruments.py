@@ -70,7 +70,7 @@ class TestOptionInstruments(unittest.TestCase):
                                    option_type="call", mark=0.02, expiry=EXPIRY, lot_size=0.1, tick_size=0.0001)
             with librisk.Account(eng, 1) as acc:
                 acc.basket.set_balance("BTC", 1.0)
-                acc.open_position(c, 2.0, 0.02)
+                pos = acc.open_position(c, 2.0, 0.02)
                 with self.assertRaises(StateError):
                     eng.settle_expired(c, 52000.0)  # not expired yet
                 eng.set_time(EXPIRY)
@@ -78,6 +78,7 @@ class TestOptionInstruments(unittest.TestCase):
                 # 2 x (52,000 - 50,000) / 52,000 = 0.0769230769.. BTC, rounded down to 8 decimals
                 self.assertAlmostEqual(acc.basket.balance("BTC"), 1.07692307, delta=1e-12)
                 self.assertEqual(acc.position_results(), [])
+                self.assertTrue(pos.closed)  # the view went with the settled handle
 
     def test_bad_option_fields_raise(self):
         with engine_with_btc() as eng:

@@ -750,9 +750,14 @@ class Engine(_Handle):
     def settle_expired(self, instrument, settlement_price):
         """Settles an expired option at the underlying's settlement price: every position on it
         closes at the intrinsic value, paid into the settle asset; returns how many settled."""
+        iid = self._instrument_id(instrument)
+        # the settled positions' handles are freed: their Position views go with them
+        doomed = [v for acc in list(self._accounts.values()) for v in list(acc._views.values())
+                  if not v.closed and ffi.lib().risk_position_instrument(v._ptr) == iid]
         out = ctypes.c_size_t()
-        ffi.lib().risk_engine_settle_expired(self._require(), self._instrument_id(instrument),
-                                             float(settlement_price), ctypes.byref(out))
+        ffi.lib().risk_engine_settle_expired(self._require(), iid, float(settlement_price), ctypes.byref(out))
+        for v in doomed:
+            v._detach()
         return out.value
 
     def mark(self, instrument):
