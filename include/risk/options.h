@@ -212,8 +212,9 @@ RISK_API RISK_NODISCARD int risk_option_forward_from_future(double *out, const d
 /**
  * @brief Sets the engine's time, which option instruments are priced and expired against.
  *
- * Vol-marked options (::risk_instrument_spec `mark_vol` > 0) are repriced at once; an option
- * whose expiry is at or before the time is valued at its intrinsic value until
+ * Vol-marked options (::risk_instrument_spec `mark_vol` > 0) are repriced at once, at their
+ * intrinsic value once the time is at or past their expiry; an option with a given mark keeps it
+ * (the caller marks an expired option, e.g. at its intrinsic value) until
  * risk_engine_settle_expired() settles it. The time may move either way (a what-if in the past).
  * @param[in] engine The engine.
  * @param[in] now_unix_s Seconds since 1970-01-01 UTC, in [1, 2^53].
