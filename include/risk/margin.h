@@ -530,7 +530,7 @@ typedef struct risk_size_premium {
  * @retval RISK_ENULL NULL engine.
  * @retval RISK_EVERSION Unknown @p premium version.
  * @retval RISK_ENOTFOUND Unknown instrument.
- * @retval RISK_EINVAL imf outside [0, ::RISK_IMF_MAX], base_share outside [0, 1], not finite, reserved not 0 (nothing changed).
+ * @retval RISK_EINVAL imf outside [0, ::RISK_IMF_MAX], base_share outside [0, 1], not finite, reserved not 0, or an option instrument (nothing changed).
  * @par Thread safety
  * Mutates the engine.
  */

@@ -131,6 +131,9 @@ RISK_API int risk_engine_set_instrument_size_premium(risk_engine *engine, uint32
     if (instrument >= e->n_instruments)
         return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
     risk__instrument *in = &e->instruments[instrument];
+    if (in->kind == RISK_KIND_OPTION)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: a size premium applies to perpetuals and futures, not options",
+                          in->symbol);
     int rc;
     if ((rc = risk__check_range(e, &e->errmsg, in->symbol, "imf", p->imf, 0.0, RISK_IMF_MAX)) ||
         (rc = risk__check_range(e, &e->errmsg, in->symbol, "base_share", p->base_share, 0.0, 1.0)))

@@ -13,7 +13,7 @@ import re
 import sys
 
 from . import errors
-from .core import Engine, Account, parse_iso8601_utc
+from .core import Engine, Account, parse_iso8601_utc, _expiry_seconds
 
 __all__ = ["BookError", "BOOK_FORMAT", "RESULT_FORMAT", "parse", "read", "Book", "load", "evaluate"]
 
@@ -306,7 +306,10 @@ _ASSET_FIELDS = ("symbol", "price", "decimals", "weight_init", "weight_maint", "
 _SIZE_SCALING_FIELDS = ("imf", "deposit_scale_start", "borrow_scale_start", "venue_deposits", "venue_borrows")
 _INSTRUMENT_FIELDS = ("symbol", "kind", "expiry", "underlying", "settle", "inverse", "contract_size",
                       "lot_size", "tick_size", "mark", "margin", "vol_scaling", "liquidation", "fees",
-                      "max_notional", "size_premium")
+                      "max_notional", "size_premium", "strike", "option_type", "mark_vol", "carry_rate",
+                      "underlying_tick", "settlement_price")
+# Fields only an option takes (docs/book-format.md, 4.3).
+_OPTION_FIELDS = ("strike", "option_type", "mark_vol", "carry_rate", "underlying_tick", "settlement_price")
 # An instrument's "fees" (docs/book-format.md, 4.2): book key -> Engine.set_instrument_fees keyword.
 _FEES_FIELDS = {"maker": "maker_fee", "taker": "taker_fee", "liquidation_price_with_fee": "liquidation_price_with_fee"}
 # An asset's "vol" and an instrument's "vol_scaling" (docs/book-format.md, 3.1 and 4.1).
@@ -422,9 +425,65 @@ def _size(value, path):
     return _C.in_range(_C.positive(value, path), path, SIZE_MIN, SIZE_MAX, _SIZE_RANGE)
 
 
+def _check_option(ins, p):
+    """An option instrument (docs/book-format.md, 4.3): no margin schedule (standard option
+    margin), a strike, a type, an expiry, a mark or a mark_vol, an optional settlement price."""
+    _C.obj(ins, p, required=("symbol", "underlying", "settle", "kind", "expiry", "strike", "option_type"),
+           optional=_INSTRUMENT_FIELDS)
+    for k in ("margin", "vol_scaling", "max_notional"):
+        if k in ins:
+            raise BookError("%s.%s" % (p, k), "an option has no %s (standard option margin)" % k)
+    if ("mark" in ins) == ("mark_vol" in ins):
+        raise BookError(p + ".mark", "an option gives either mark (a premium) or mark_vol, not both or neither")
+    out = {"symbol": _C.string(ins["symbol"], p + ".symbol"), "kind": "option",
+           "underlying": _C.string(ins["underlying"], p + ".underlying"),
+           "settle": _C.string(ins["settle"], p + ".settle"),
+           "inverse": _C.boolean(ins.get("inverse", False), p + ".inverse"),
+           "contract_size": _size(ins.get("contract_size", 1), p + ".contract_size"),
+           "lot_size": _size(ins.get("lot_size", 1), p + ".lot_size"),
+           "tick_size": _size(ins.get("tick_size", 1), p + ".tick_size"),
+           "mark": None, "mark_vol": None, "tiers": None, "mm_price": "mark", "max_notional": None,
+           "strike": _C.in_range(_C.positive(ins["strike"], p + ".strike"), p + ".strike", PRICE_MIN, PRICE_MAX,
+                                 _PRICE_RANGE),
+           "option_type": _C.choice(ins["option_type"], p + ".option_type", ("call", "put")),
+           "carry_rate": _C.in_range(_C.number(ins.get("carry_rate", 0), p + ".carry_rate"), p + ".carry_rate",
+                                     -1.0, 1.0, "[-1, 1]"),
+           "underlying_tick": _size(ins.get("underlying_tick", 0.01), p + ".underlying_tick"),
+           "settlement_price": None, "vol_scaling": None, "liquidation": None, "fees": {}}
+    if "mark" in ins:
+        out["mark"] = _C.in_range(_C.positive(ins["mark"], p + ".mark"), p + ".mark", PRICE_MIN, PRICE_MAX,
+                                  _PRICE_RANGE)
+    else:
+        out["mark_vol"] = _C.in_range(_C.positive(ins["mark_vol"], p + ".mark_vol"), p + ".mark_vol", 0.0, 10.0,
+                                      "(0, 10]")
+    if ins.get("settlement_price") is not None:
+        out["settlement_price"] = _C.in_range(_C.positive(ins["settlement_price"], p + ".settlement_price"),
+                                              p + ".settlement_price", PRICE_MIN, PRICE_MAX, _PRICE_RANGE)
+    text = _C.string(ins["expiry"], p + ".expiry")
+    try:
+        out["expiry"] = parse_iso8601_utc(text)
+    except errors.RiskError as exc:
+        raise BookError(p + ".expiry", exc.message) from None
+    if "liquidation" in ins:
+        out["liquidation"] = _check_liquidation(ins["liquidation"], p + ".liquidation", engine=False)
+    if "fees" in ins:
+        fp = p + ".fees"
+        f = _C.obj(ins["fees"], fp, optional=tuple(_FEES_FIELDS))
+        for k, kw in _FEES_FIELDS.items():
+            if k in f:
+                q = "%s.%s" % (fp, k)
+                out["fees"][kw] = _C.boolean(f[k], q) if k == "liquidation_price_with_fee" else _C.number(f[k], q)
+    return out
+
+
 def _check_instrument(ins, p):
+    if isinstance(ins, dict) and ins.get("kind") == "option":
+        return _check_option(ins, p)
     _C.obj(ins, p, required=("symbol", "underlying", "settle", "mark", "margin"), optional=_INSTRUMENT_FIELDS)
-    kind = _C.choice(ins.get("kind", "perpetual"), p + ".kind", ("perpetual", "future"))
+    for k in _OPTION_FIELDS:
+        if k in ins:
+            raise BookError("%s.%s" % (p, k), "only an option has a %s" % k)
+    kind = _C.choice(ins.get("kind", "perpetual"), p + ".kind", ("perpetual", "future", "option"))
     out = {"symbol": _C.string(ins["symbol"], p + ".symbol"), "kind": kind,
            "underlying": _C.string(ins["underlying"], p + ".underlying"),
            "settle": _C.string(ins["settle"], p + ".settle"),
@@ -546,12 +605,17 @@ def check(doc):
     """Checks a parsed book's shape; returns a normalised dict (BookError on bad input)."""
     root = _C.obj(doc, "", required=("format", "assets"),
                   optional=("format", "valuation_asset", "margin_call_health", "assets", "instruments", "accounts",
-                            "liquidation", "insurance_fund"))
+                            "liquidation", "insurance_fund", "time"))
     fmt = root["format"]
     if fmt != BOOK_FORMAT:
         raise BookError("format", "must be %s (got %s)" % (json.dumps(BOOK_FORMAT), json.dumps(fmt)
                                                           if not isinstance(fmt, _NonFinite) else fmt.text))
-    book = {"valuation_asset": None, "margin_call_health": None}
+    book = {"valuation_asset": None, "margin_call_health": None, "time": None}
+    if "time" in root:
+        try:
+            book["time"] = parse_iso8601_utc(_C.string(root["time"], "time"))
+        except errors.RiskError as exc:
+            raise BookError("time", exc.message) from None
     if "valuation_asset" in root:
         book["valuation_asset"] = _C.string(root["valuation_asset"], "valuation_asset")
     if "margin_call_health" in root:
@@ -699,17 +763,34 @@ def _load_into(eng, spec, accounts):
         except errors.RiskError as exc:
             raise BookError("valuation_asset", _problem(exc)) from None
 
+    if spec.get("time") is not None:
+        # Options are registered before their expiry: an expired one (to settle, or valued at its
+        # intrinsic value) is registered with the clock one second before the earliest expiry,
+        # and the clock moves to the book's time once the accounts are loaded.
+        now = _expiry_seconds(spec["time"])
+        expiries = [_expiry_seconds(x["expiry"]) for x in spec["instruments"] if x["kind"] == "option"]
+        start = min([now] + [t - 1 for t in expiries])
+        try:
+            eng.set_time(start if start >= 1 else now)
+        except errors.RiskError as exc:
+            raise BookError("time", _problem(exc)) from None
+
     instrument_ids = {}
     lots = {}
     for i, ins in enumerate(spec["instruments"]):
         p = "instruments[%d]" % i
         und = asset_ref(ins["underlying"], p + ".underlying")
         stl = asset_ref(ins["settle"], p + ".settle")
+        if ins["kind"] == "option" and spec.get("time") is None:
+            raise BookError(p + ".kind", "an option needs the book's time (the top-level \"time\")")
+        option = {}
+        if ins["kind"] == "option":
+            option = {k: ins[k] for k in ("strike", "option_type", "mark_vol", "carry_rate", "underlying_tick")}
         try:
             iid = eng.add_instrument(ins["symbol"], und, stl, ins["tiers"], kind=ins["kind"], inverse=ins["inverse"],
                                      contract_size=ins["contract_size"], lot_size=ins["lot_size"],
                                      tick_size=ins["tick_size"], mark=ins["mark"], expiry=ins["expiry"],
-                                     mm_price=ins["mm_price"])
+                                     mm_price=ins["mm_price"], **option)
         except errors.DuplicateError as exc:
             raise BookError(p + ".symbol", "duplicate symbol %s (%s)" % (json.dumps(ins["symbol"]), _problem(exc))) \
                 from None
@@ -784,6 +865,18 @@ def _load_into(eng, spec, accounts):
                     from None
             except errors.RiskError as exc:
                 raise BookError(_field_in_message(exc.message, q, _POSITION_FIELDS, q), _problem(exc)) from None
+
+    if spec.get("time") is not None:
+        try:
+            eng.set_time(spec["time"])
+        except errors.RiskError as exc:
+            raise BookError("time", _problem(exc)) from None
+    for i, ins in enumerate(spec["instruments"]):
+        if ins["kind"] == "option" and ins["settlement_price"] is not None:
+            try:
+                eng.settle_expired(instrument_ids[ins["symbol"]], ins["settlement_price"])
+            except errors.RiskError as exc:
+                raise BookError("instruments[%d].settlement_price" % i, _problem(exc)) from None
 
 
 def _load_liquidation(eng, spec, asset_ref, instrument_ids):
@@ -897,12 +990,25 @@ def position_fields(r, hedge, grid):
         "unrealized_pnl": grid.settle_money(sym, r.unrealized_pnl),
         "initial_margin": grid.settle_money(sym, r.initial_margin),
         "maintenance_margin": grid.settle_money(sym, r.maintenance_margin),
-        "liquidation_price": grid.price(sym, r.liquidation_price),
-        "bankruptcy_price": grid.price(sym, r.bankruptcy_price),
+        "liquidation_price": grid.liquidation_price(sym, r.liquidation_price),
+        "bankruptcy_price": grid.liquidation_price(sym, r.bankruptcy_price),
         "margin_mode": r.margin_mode,
         "isolated_margin": grid.settle_money(sym, r.isolated_margin),
         "liquidatable": r.liquidatable,
+        **(option_fields(r, grid) if sym in grid.underlying_tick_decimals else {}),
     }
+
+
+def option_fields(r, grid):
+    """An option position's extra fields: its mark value (settle asset), Greeks (as computed:
+    they have no grid), mark volatility, the underlying's price and both sides' liquidation
+    prices of the underlying (docs/book-format.md, 7)."""
+    sym = r.symbol
+    return {"value": grid.settle_money(sym, r.value), "delta": _jnum(r.delta), "gamma": _jnum(r.gamma),
+            "vega": _jnum(r.vega), "theta": _jnum(r.theta), "mark_vol": _jnum(r.mark_vol),
+            "underlying_price": _jnum(r.underlying_price),
+            "liquidation_price_below": grid.liquidation_price(sym, r.liquidation_price_below),
+            "liquidation_price_above": grid.liquidation_price(sym, r.liquidation_price_above)}
 
 
 def balance_fields(acc, balances, grid):

@@ -113,6 +113,10 @@ def report_text(book, result, source=""):
         d = grid.tick_decimals.get(ins, 8)
         return grid.text(x, d, d)
 
+    def liq_price(ins, x):  # an option's are prices of the underlying, on its tick
+        d = grid.underlying_tick_decimals.get(ins, grid.tick_decimals.get(ins, 8))
+        return grid.text(x, d, d)
+
     lines = []
     from .core import version
     lines.append("librisk %s report%s" % (version(), " for " + source if source else ""))
@@ -124,9 +128,16 @@ def report_text(book, result, source=""):
     if spec["instruments"]:
         lines.append("Instruments:")
         for ins in spec["instruments"]:
-            tiers = eng.instrument_tiers(ins["symbol"])
             kind = ins["kind"] + (" " + ins["expiry"].strftime("%Y-%m-%d %H:%M UTC") if ins["expiry"] else "")
             style = "inverse" if ins["inverse"] else "linear"
+            if ins["kind"] == "option":
+                vol = eng.mark_vol(ins["symbol"])
+                lines.append("  %-14s %-8s %-27s %s, settle %s, contract %s, %s %s, mark %s%s, standard option margin"
+                             % (ins["symbol"], style, kind, ins["underlying"], ins["settle"], _qty(ins["contract_size"]),
+                                ins["option_type"], _qty(ins["strike"]), price(ins["symbol"], eng.mark(ins["symbol"])),
+                                "" if vol is None else " (vol %.2f%%)" % (100 * vol)))
+                continue
+            tiers = eng.instrument_tiers(ins["symbol"])
             lines.append("  %-14s %-8s %-27s %s, settle %s, contract %s, mark %s, %d tier%s (MMR %s..%s, max %gx)" % (
                 ins["symbol"], style, kind, ins["underlying"], ins["settle"], _qty(ins["contract_size"]),
                 price(ins["symbol"], eng.mark(ins["symbol"])), len(tiers), "" if len(tiers) == 1 else "s",
@@ -160,7 +171,7 @@ def report_text(book, result, source=""):
                     ins, pos["side"], pos["margin_mode"], qty(ins, pos["qty"]), money(pos["notional"], stl),
                     money(pos["unrealized_pnl"], stl), money(pos["initial_margin"], stl),
                     money(pos["maintenance_margin"], stl), money(pos["isolated_margin"], stl) if iso else "-", stl,
-                    price(ins, pos["liquidation_price"]), price(ins, pos["bankruptcy_price"]),
+                    liq_price(ins, pos["liquidation_price"]), liq_price(ins, pos["bankruptcy_price"]),
                     "LIQUIDATABLE" if pos["liquidatable"] else "")).rstrip())
             why = [p for p in r["positions"] if p["liquidatable"]]
             if why:

@@ -29,7 +29,8 @@ _POSITION_MODES = {"one-way": ffi.POSITION_ONE_WAY, "hedge": ffi.POSITION_HEDGE}
 _POSITION_NAMES = {v: k for k, v in _POSITION_MODES.items()}
 _SIDES = {"both": ffi.SIDE_BOTH, "long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
 _SIDE_NAMES = {v: k for k, v in _SIDES.items()}
-_KINDS = {"perpetual": ffi.KIND_PERPETUAL, "future": ffi.KIND_FUTURE}
+_KINDS = {"perpetual": ffi.KIND_PERPETUAL, "future": ffi.KIND_FUTURE, "option": ffi.KIND_OPTION}
+_OPTION_TYPES = {"call": 1, "put": -1}
 _MM_PRICES = {"mark": ffi.MM_PRICE_MARK, "entry": ffi.MM_PRICE_ENTRY}
 _SCALING_MODES = {"off": ffi.SCALING_OFF, "tiers": ffi.SCALING_TIERS, "var": ffi.SCALING_VAR}
 _SCALING_NAMES = {v: k for k, v in _SCALING_MODES.items()}
@@ -191,6 +192,18 @@ class PositionResult:
     liquidation_price_raw: object
     bankruptcy_price_raw: object
     liquidatable: bool
+    # result version 2: Greeks (options; futures: delta only), the mark value, both sides'
+    # liquidation prices (of the underlying for options), None when absent
+    delta: float = 0.0
+    gamma: float = 0.0
+    vega: float = 0.0
+    theta: float = 0.0
+    mark_vol: object = None
+    value: float = 0.0
+    underlying_price: float = 0.0
+    liquidation_price_below: object = None
+    liquidation_price_above: object = None
+    unsolved: bool = False
 
     def as_dict(self):
         """The result as a plain dict."""
@@ -525,10 +538,16 @@ class Engine(_Handle):
         spec = ffi.RiskInstrumentSpec.init()
         ffi.lib().risk_engine_instrument_spec(self._require(), self._instrument_id(instrument), ctypes.byref(spec))
         expiry = None
-        if spec.kind == ffi.KIND_FUTURE:
+        if spec.kind in (ffi.KIND_FUTURE, ffi.KIND_OPTION):
             expiry = datetime.datetime.fromtimestamp(spec.expiry_unix_s, tz=datetime.timezone.utc)
-        return {"symbol": spec.symbol.decode("utf-8"),
-                "kind": "future" if spec.kind == ffi.KIND_FUTURE else "perpetual",
+        kind = {ffi.KIND_FUTURE: "future", ffi.KIND_OPTION: "option"}.get(spec.kind, "perpetual")
+        option = {}
+        if spec.kind == ffi.KIND_OPTION:
+            option = {"strike": spec.strike, "option_type": "call" if spec.option_type == 1 else "put",
+                      "mark_vol": spec.mark_vol or None, "carry_rate": spec.carry_rate,
+                      "underlying_tick": spec.underlying_tick}
+        return {**option, "symbol": spec.symbol.decode("utf-8"),
+                "kind": kind,
                 "underlying": spec.underlying, "settle": spec.settle, "inverse": bool(spec.inverse),
                 "mm_price": "entry" if spec.mm_price == ffi.MM_PRICE_ENTRY else "mark", "expiry": expiry,
                 "contract_size": spec.contract_size, "lot_size": spec.lot_size, "tick_size": spec.tick_size,
@@ -566,13 +585,18 @@ class Engine(_Handle):
 
     def add_instrument(self, symbol, underlying, settle, tiers, kind="perpetual", inverse=False,
                        contract_size=1.0, lot_size=1.0, tick_size=1.0, mark=None, expiry=None,
-                       mm_price="mark"):
-        """Registers a perpetual or dated future; returns its id.
+                       mm_price="mark", strike=None, option_type=None, mark_vol=None, carry_rate=0.0,
+                       underlying_tick=0.01):
+        """Registers a perpetual, dated future or option; returns its id.
 
         ``underlying``/``settle``: asset symbols or ids. ``tiers``: a list of dicts
         ``{"notional_cap", "mmr", "max_leverage", "cum"?}`` or tuples
         ``(notional_cap, mmr, max_leverage[, cum])``; a given cum is used as published.
         ``expiry``: None (perpetual), Unix seconds, an ISO 8601 UTC string or an aware datetime.
+        Options (``kind="option"``, after :meth:`set_time`): ``tiers`` None, ``strike``,
+        ``option_type`` 'call' or 'put', and either ``mark`` (a premium in the settle asset) or
+        ``mark_vol`` (the engine prices the mark); ``carry_rate`` of the forward; ``inverse``
+        True for coin-settled options (docs/options.md, section 6).
         """
         ptr = self._require()
         spec = ffi.RiskInstrumentSpec.init()
@@ -588,6 +612,12 @@ class Engine(_Handle):
         spec.lot_size = float(lot_size)
         spec.tick_size = float(tick_size)
         spec.mark = 0.0 if mark is None else float(mark)
+        if spec.kind == ffi.KIND_OPTION:
+            spec.strike = float(strike) if strike is not None else 0.0
+            spec.option_type = _lookup(_OPTION_TYPES, option_type, "option_type")
+            spec.mark_vol = 0.0 if mark_vol is None else float(mark_vol)
+            spec.carry_rate = float(carry_rate)
+            spec.underlying_tick = float(underlying_tick)
         items = [_tier_struct(t, "tiers[%d]" % i) for i, t in enumerate(tiers or ())]
         arr = (ffi.RiskMarginTier * max(len(items), 1))(*items)
         spec.tiers = ctypes.cast(arr, ctypes.POINTER(ffi.RiskMarginTier)) if items else None
@@ -694,6 +724,41 @@ class Engine(_Handle):
     def set_mark(self, instrument, mark):
         """Sets an instrument's mark price."""
         ffi.lib().risk_engine_set_mark(self._require(), self._instrument_id(instrument), float(mark))
+
+    def set_time(self, now):
+        """Sets the engine's time (Unix seconds, an ISO 8601 UTC string or an aware datetime),
+        against which options are priced and expire (``risk_engine_set_time``)."""
+        ffi.lib().risk_engine_set_time(self._require(), _expiry_seconds(now))
+
+    @property
+    def time(self):
+        """The engine's time in Unix seconds (0 until set)."""
+        out = ctypes.c_int64()
+        ffi.lib().risk_engine_time(self._require(), ctypes.byref(out))
+        return out.value
+
+    def set_mark_vol(self, instrument, vol):
+        """Prices an option's mark from a mark implied volatility from now on."""
+        ffi.lib().risk_engine_set_mark_vol(self._require(), self._instrument_id(instrument), float(vol))
+
+    def mark_vol(self, instrument):
+        """An option's mark implied volatility (set, or implied by its mark); None when none exists."""
+        out = ctypes.c_double()
+        ffi.lib().risk_engine_mark_vol(self._require(), self._instrument_id(instrument), ctypes.byref(out))
+        return _value_or_none(out.value)
+
+    def settle_expired(self, instrument, settlement_price):
+        """Settles an expired option at the underlying's settlement price: every position on it
+        closes at the intrinsic value, paid into the settle asset; returns how many settled."""
+        iid = self._instrument_id(instrument)
+        # the settled positions' handles are freed: their Position views go with them
+        doomed = [v for acc in list(self._accounts.values()) for v in list(acc._views.values())
+                  if not v.closed and ffi.lib().risk_position_instrument(v._ptr) == iid]
+        out = ctypes.c_size_t()
+        ffi.lib().risk_engine_settle_expired(self._require(), iid, float(settlement_price), ctypes.byref(out))
+        for v in doomed:
+            v._detach()
+        return out.value
 
     def mark(self, instrument):
         """An instrument's current mark."""
@@ -1374,7 +1439,14 @@ class Account(_Handle):
                 bankruptcy_price=r.bankruptcy_price if has_bp else None,
                 liquidation_price_raw=r.liquidation_price_raw if has_lp else None,
                 bankruptcy_price_raw=r.bankruptcy_price_raw if has_bp else None,
-                liquidatable=bool(r.flags & ffi.RESULT_LIQUIDATABLE)))
+                liquidatable=bool(r.flags & ffi.RESULT_LIQUIDATABLE),
+                delta=r.delta, gamma=r.gamma, vega=r.vega, theta=r.theta, mark_vol=_value_or_none(r.mark_vol),
+                value=r.value, underlying_price=r.underlying_price,
+                liquidation_price_below=(r.liquidation_price_below
+                                         if r.flags & ffi.RESULT_HAS_LIQUIDATION_BELOW else None),
+                liquidation_price_above=(r.liquidation_price_above
+                                         if r.flags & ffi.RESULT_HAS_LIQUIDATION_ABOVE else None),
+                unsolved=bool(r.flags & ffi.RESULT_UNSOLVED)))
         return out
 
 

@@ -49,14 +49,15 @@ ID_NONE = 0xFFFFFFFF                 # RISK_ID_NONE
 ENGINE_OPTIONS_VERSION = 1           # RISK_ENGINE_OPTIONS_VERSION
 ENGINE_NO_QUANTIZE = 0x1             # RISK_ENGINE_NO_QUANTIZE
 ASSET_SPEC_VERSION = 1               # RISK_ASSET_SPEC_VERSION
-INSTRUMENT_SPEC_VERSION = 1          # RISK_INSTRUMENT_SPEC_VERSION
+INSTRUMENT_SPEC_VERSION = 2          # RISK_INSTRUMENT_SPEC_VERSION
 BASKET_SUMMARY_VERSION = 1           # RISK_BASKET_SUMMARY_VERSION
 ACCOUNT_SUMMARY_VERSION = 1          # RISK_ACCOUNT_SUMMARY_VERSION
-POSITION_RESULT_VERSION = 1          # RISK_POSITION_RESULT_VERSION
+POSITION_RESULT_VERSION = 2          # RISK_POSITION_RESULT_VERSION
 POSITION_SPEC_VERSION = 1            # RISK_POSITION_SPEC_VERSION
 
 KIND_PERPETUAL = 1                   # RISK_KIND_PERPETUAL
 KIND_FUTURE = 2                      # RISK_KIND_FUTURE
+KIND_OPTION = 3                      # RISK_KIND_OPTION
 MM_PRICE_MARK = 0                    # RISK_MM_PRICE_MARK
 MM_PRICE_ENTRY = 1                   # RISK_MM_PRICE_ENTRY
 
@@ -128,6 +129,9 @@ STATE_BANKRUPT = 3                   # RISK_STATE_BANKRUPT
 RESULT_HAS_LIQUIDATION_PRICE = 0x1   # RISK_RESULT_HAS_LIQUIDATION_PRICE
 RESULT_HAS_BANKRUPTCY_PRICE = 0x2    # RISK_RESULT_HAS_BANKRUPTCY_PRICE
 RESULT_LIQUIDATABLE = 0x4            # RISK_RESULT_LIQUIDATABLE
+RESULT_HAS_LIQUIDATION_BELOW = 0x8   # RISK_RESULT_HAS_LIQUIDATION_BELOW
+RESULT_HAS_LIQUIDATION_ABOVE = 0x10  # RISK_RESULT_HAS_LIQUIDATION_ABOVE
+RESULT_UNSOLVED = 0x20               # RISK_RESULT_UNSOLVED
 
 SCALING_OFF = 0                      # RISK_SCALING_OFF
 SCALING_TIERS = 1                    # RISK_SCALING_TIERS
@@ -309,13 +313,20 @@ class RiskInstrumentSpec(ctypes.Structure):
         ("mark", ctypes.c_double),
         ("tiers", ctypes.POINTER(RiskMarginTier)),
         ("n_tiers", ctypes.c_size_t),
+        # version 2
+        ("strike", ctypes.c_double),
+        ("option_type", ctypes.c_int32),
+        ("reserved", ctypes.c_uint32),
+        ("mark_vol", ctypes.c_double),
+        ("carry_rate", ctypes.c_double),
+        ("underlying_tick", ctypes.c_double),
     ]
 
     @classmethod
     def init(cls):
         """The equivalent of ``RISK_INSTRUMENT_SPEC_INIT``."""
         return cls(INSTRUMENT_SPEC_VERSION, KIND_PERPETUAL, None, ID_NONE, ID_NONE, 0,
-                   MM_PRICE_MARK, 0, 1.0, 1.0, 1.0, 0.0, None, 0)
+                   MM_PRICE_MARK, 0, 1.0, 1.0, 1.0, 0.0, None, 0, 0.0, 0, 0, 0.0, 0.0, 0.01)
 
 
 class RiskBasketSummary(ctypes.Structure):
@@ -409,6 +420,16 @@ class RiskPositionResult(ctypes.Structure):
         ("bankruptcy_price", ctypes.c_double),
         ("liquidation_price_raw", ctypes.c_double),
         ("bankruptcy_price_raw", ctypes.c_double),
+        # version 2
+        ("delta", ctypes.c_double),
+        ("gamma", ctypes.c_double),
+        ("vega", ctypes.c_double),
+        ("theta", ctypes.c_double),
+        ("mark_vol", ctypes.c_double),
+        ("value", ctypes.c_double),
+        ("underlying_price", ctypes.c_double),
+        ("liquidation_price_below", ctypes.c_double),
+        ("liquidation_price_above", ctypes.c_double),
     ]
 
     @classmethod
@@ -994,6 +1015,11 @@ _FUNCTIONS = {
     "risk_engine_find_account": (_i32, [EngineP, _u64, _P(AccountP)], ("engine", 0)),
     "risk_engine_asset_price": (_i32, [EngineP, _u32, _P(_dbl)], ("engine", 0)),
     "risk_engine_mark": (_i32, [EngineP, _u32, _P(_dbl)], ("engine", 0)),
+    "risk_engine_set_time": (_i32, [EngineP, _i64], ("engine", 0)),
+    "risk_engine_time": (_i32, [EngineP, _P(_i64)], ("engine", 0)),
+    "risk_engine_set_mark_vol": (_i32, [EngineP, _u32, _dbl], ("engine", 0)),
+    "risk_engine_mark_vol": (_i32, [EngineP, _u32, _P(_dbl)], ("engine", 0)),
+    "risk_engine_settle_expired": (_i32, [EngineP, _u32, _dbl, _P(_sz)], ("engine", 0)),
     "risk_engine_valuation_asset": (_i32, [EngineP, _P(_u32)], ("engine", 0)),
     "risk_engine_account_count": (_i32, [EngineP, _P(_sz)], ("engine", 0)),
     "risk_engine_memory_bytes": (_i32, [EngineP, _P(_sz)], ("engine", 0)),

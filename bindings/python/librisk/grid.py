@@ -42,6 +42,9 @@ class Grid:
         self.lot_decimals = {i["symbol"]: step_decimals(i["lot_size"]) for i in spec["instruments"]}
         self.tick_decimals = {i["symbol"]: step_decimals(i["tick_size"]) for i in spec["instruments"]}
         self.settle = {i["symbol"]: i["settle"] for i in spec["instruments"]}
+        # options: liquidation prices are prices of the underlying, on its tick
+        self.underlying_tick_decimals = {i["symbol"]: step_decimals(i["underlying_tick"])
+                                         for i in spec["instruments"] if i.get("kind") == "option"}
         v = spec.get("valuation_asset") or spec["assets"][0]["symbol"]
         self.valuation = v
 
@@ -52,6 +55,13 @@ class Grid:
     def price(self, instrument, x):
         """A price of an instrument, on its tick."""
         return on_grid(x, self.tick_decimals.get(instrument, 8))
+
+    def liquidation_price(self, instrument, x):
+        """A liquidation or bankruptcy price of a position: on the instrument's tick, or for an
+        option on the underlying's tick (it is a price of the underlying)."""
+        if instrument in self.underlying_tick_decimals:
+            return on_grid(x, self.underlying_tick_decimals[instrument])
+        return self.price(instrument, x)
 
     def money(self, asset, x):
         """An amount of an asset, in its decimals."""
