@@ -112,7 +112,7 @@ TSAN_OBJS := $(patsubst src/%.c,build/tsan/obj/%.o,$(SRCS))
 
 # The steps of `make check`, run in this order after the tools and the library are in place.
 # Each runs as `make check-STEP`; all run, and any failure fails `make check`.
-CHECK_STEPS := spdx unit asan headers symbols install examples cpp readme python demo docs fuzz
+CHECK_STEPS := spdx unit asan headers symbols install examples cpp readme python types demo docs fuzz
 
 # -j for the build parts of check, unless make already has a jobserver.
 SUBMAKE_J = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
@@ -353,6 +353,12 @@ check-python: $(LIB_OUTPUTS)
 	@echo "python (numpy, pandas): /usr/bin/python3 test_bindings test_vol test_repr test_options"
 	@PYTHONPATH=$(CURDIR)/bindings/python /usr/bin/python3 tools/run-python-tests.py tests/python \
 	  test_bindings test_vol test_repr test_options
+
+# mypy over the Python package (Debian's mypy; settings in pyproject.toml [tool.mypy]): fails
+# when a function lacks annotations or when the annotations and the code disagree.
+MYPY ?= mypy
+check-types:
+	@cd bindings/python && $(MYPY) --config-file ../../pyproject.toml -p librisk
 
 # The optional, larger run on real market data (../shared/data/market or $$LIBRISK_MARKET_DATA):
 # fails when the data is missing.

@@ -11,19 +11,23 @@ factor, margin ratio, LTV, leverage) and spot liquidation prices have no grid an
 as computed.
 """
 
+from __future__ import annotations
+
 import decimal
 import math
+from typing import Any
 
 __all__ = ["step_decimals", "on_grid", "Grid"]
 
 
-def step_decimals(step):
+def step_decimals(step: float) -> int:
     """Decimal places of a grid step: 0.001 -> 3, 0.5 -> 1, 1 -> 0, 2.5e-05 -> 6."""
     exp = decimal.Decimal(repr(float(step))).normalize().as_tuple().exponent
+    assert isinstance(exp, int)  # a finite step (the grids are checked finite and > 0)
     return max(0, -exp)
 
 
-def on_grid(x, decimals):
+def on_grid(x: float | None, decimals: int) -> float | None:
     """``x`` rounded to ``decimals`` places (None for None, NaN and infinities; -0.0 as 0.0)."""
     if x is None or not math.isfinite(x):
         return None
@@ -37,7 +41,7 @@ class Grid:
     engine's registry. Lookups by symbol.
     """
 
-    def __init__(self, spec):
+    def __init__(self, spec: dict[str, Any]) -> None:
         self.asset_decimals = {a["symbol"]: a["decimals"] for a in spec["assets"]}
         self.lot_decimals = {i["symbol"]: step_decimals(i["lot_size"]) for i in spec["instruments"]}
         self.tick_decimals = {i["symbol"]: step_decimals(i["tick_size"]) for i in spec["instruments"]}
@@ -45,27 +49,27 @@ class Grid:
         v = spec.get("valuation_asset") or spec["assets"][0]["symbol"]
         self.valuation = v
 
-    def qty(self, instrument, x):
+    def qty(self, instrument: str | None, x: float | None) -> float | None:
         """Contracts of an instrument, in whole lots."""
         return on_grid(x, self.lot_decimals.get(instrument, 8))
 
-    def price(self, instrument, x):
+    def price(self, instrument: str | None, x: float | None) -> float | None:
         """A price of an instrument, on its tick."""
         return on_grid(x, self.tick_decimals.get(instrument, 8))
 
-    def money(self, asset, x):
+    def money(self, asset: str | None, x: float | None) -> float | None:
         """An amount of an asset, in its decimals."""
-        return on_grid(x, self.asset_decimals.get(asset, 8))
+        return on_grid(x, self.asset_decimals.get(asset or "", 8))
 
-    def settle_money(self, instrument, x):
+    def settle_money(self, instrument: str | None, x: float | None) -> float | None:
         """An amount of an instrument's settle asset."""
         return self.money(self.settle.get(instrument), x)
 
-    def value(self, x):
+    def value(self, x: float | None) -> float | None:
         """An amount of the valuation asset."""
         return self.money(self.valuation, x)
 
-    def text(self, x, decimals, min_decimals=0):
+    def text(self, x: float | None, decimals: int, min_decimals: int = 0) -> str:
         """``x`` for a person: thousands separators, at most ``decimals`` places, trailing zeros
         dropped down to ``min_decimals``; "-" for None, "inf"/"-inf" for infinities."""
         if x is None or (isinstance(x, float) and math.isnan(x)):
