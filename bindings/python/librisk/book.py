@@ -776,7 +776,8 @@ def _load_into(eng: Engine, spec: dict[str, Any], accounts: list[Any]) -> None:
                 raise BookError(_field_in_message(exc.message, q, _POSITION_FIELDS, q), _problem(exc)) from None
 
 
-def _load_liquidation(eng: Engine, spec: dict[str, Any], asset_ref: Callable[..., Any], instrument_ids: dict[str, int]) -> None:
+def _load_liquidation(eng: Engine, spec: dict[str, Any], asset_ref: Callable[..., Any],
+                      instrument_ids: dict[str, int]) -> None:
     """The "liquidation" policies (engine, then instrument overrides) and the "insurance_fund"."""
     from . import liquidation as _liq
     items: list[tuple[str, Any, int | None]] = [("liquidation", spec["liquidation"], None)]
@@ -897,14 +898,17 @@ def position_fields(r: PositionResult, hedge: bool, grid: Grid) -> dict[str, Any
 
 def balance_fields(acc: Account, balances: list[tuple[str, float]], grid: Grid) -> list[dict[str, Any]]:
     """The account's balances in the order given: amount (in the asset's decimals) and the spot
-    liquidation price (risk_account_spot_liquidation_price, None when none)."""
+    liquidation price (risk_account_spot_liquidation_price, None when none; on the valuation
+    asset's decimals, rounded against the account)."""
     out = []
     for sym, _ in balances:
         amount = acc.basket.balance(sym)
         if amount == 0.0:  # a basket holds no zero balance (a snapshot has none to list)
             continue
+        # on the valuation asset's decimals, against the account: up for collateral (liquidated
+        # when the price falls to it), down for a debt (when it rises to it)
         out.append({"asset": sym, "amount": grid.money(sym, amount),
-                    "liquidation_price": _jnum(acc.spot_liquidation_price(sym))})
+                    "liquidation_price": _jnum(grid.value_against(acc.spot_liquidation_price(sym), amount > 0))})
     return out
 
 

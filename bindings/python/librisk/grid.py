@@ -6,9 +6,10 @@ The C library quantizes its results (docs/formulas.md), but a double such as 0.1
 13.945300000000001, not 13.9453. Rounding to the grid's decimal places before printing gives
 the double nearest the grid value, whose shortest representation (what ``repr`` and ``json``
 write) is the grid value itself, so ``json.loads`` of the output gives grid values. Values the
-library leaves unrounded (notional) are printed at the asset's decimals too; ratios (health
-factor, margin ratio, LTV, leverage) and spot liquidation prices have no grid and are printed
-as computed.
+library leaves unrounded (notional) are printed at the asset's decimals too; a spot balance's
+liquidation price, a price in the valuation asset, on the valuation asset's decimals, rounded
+against the account (:meth:`Grid.value_against`); ratios (health factor, margin ratio, LTV,
+leverage) have no grid and are printed as computed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import decimal
 import math
 from typing import Any
 
-__all__ = ["step_decimals", "on_grid", "Grid"]
+__all__ = ["step_decimals", "on_grid", "on_grid_directed", "Grid"]
 
 
 def step_decimals(step: float) -> int:
@@ -32,6 +33,17 @@ def on_grid(x: float | None, decimals: int) -> float | None:
     if x is None or not math.isfinite(x):
         return None
     return round(float(x), decimals) + 0.0
+
+
+def on_grid_directed(x: float | None, decimals: int, up: bool) -> float | None:
+    """``x`` rounded up (``up``) or down to ``decimals`` places, on its shortest decimal form (so
+    0.3, whose double lies below 0.3, stays 0.3 rounded up; 0.1 + 0.2 = 0.30000000000000004 goes
+    up to 0.4 at one place): None for None, NaN and infinities."""
+    if x is None or not math.isfinite(x):
+        return None
+    q = decimal.Decimal(repr(float(x))).quantize(decimal.Decimal(1).scaleb(-decimals),
+                                                 rounding=decimal.ROUND_CEILING if up else decimal.ROUND_FLOOR)
+    return float(q) + 0.0
 
 
 class Grid:
@@ -68,6 +80,13 @@ class Grid:
     def value(self, x: float | None) -> float | None:
         """An amount of the valuation asset."""
         return self.money(self.valuation, x)
+
+    def value_against(self, x: float | None, up: bool) -> float | None:
+        """A price or amount in the valuation asset on its decimals, rounded up (``up``) or down:
+        the spot liquidation price of a collateral balance is rounded up, a debt's down, so that
+        the printed price is never past the true one (against the account, as position
+        liquidation prices are on the tick)."""
+        return on_grid_directed(x, self.asset_decimals.get(self.valuation, 8), up)
 
     def text(self, x: float | None, decimals: int, min_decimals: int = 0) -> str:
         """``x`` for a person: thousands separators, at most ``decimals`` places, trailing zeros
