@@ -345,14 +345,16 @@ check-readme: build/examples/quickstart
 	@$(PYENV) $(PYTHON) tools/check-readme.py README.md examples/quickstart.c build/examples/quickstart
 
 # Two passes, and no test may be skipped: the standard-library-only pass (the bindings need
-# nothing else; only the tests of optional numpy/pandas support may skip there), then the
-# suites with those tests under Debian's python, which has numpy and pandas, with no skip at all.
+# nothing else; only the tests of optional numpy/pandas support and of the matplotlib chart may
+# skip there), then the suites with those tests under Debian's python, which has numpy, pandas
+# and matplotlib, with no skip at all.
 check-python: $(LIB_OUTPUTS)
 	@if [ ! -d tests/python ]; then echo "python: tests/python is missing" >&2; exit 1; fi
-	@PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) tools/run-python-tests.py --allow-skip 'numpy not installed' tests/python
-	@echo "python (numpy, pandas): /usr/bin/python3 test_bindings test_vol test_repr test_options"
+	@PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) tools/run-python-tests.py \
+	  --allow-skip 'numpy not installed|matplotlib not installed' tests/python
+	@echo "python (numpy, pandas, matplotlib): /usr/bin/python3 test_bindings test_vol test_repr test_options test_levtoken"
 	@PYTHONPATH=$(CURDIR)/bindings/python /usr/bin/python3 tools/run-python-tests.py tests/python \
-	  test_bindings test_vol test_repr test_options
+	  test_bindings test_vol test_repr test_options test_levtoken
 
 # mypy over the Python package (Debian's mypy; settings in pyproject.toml [tool.mypy]): fails
 # when a function lacks annotations or when the annotations and the code disagree.

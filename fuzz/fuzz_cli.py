@@ -189,7 +189,12 @@ def commands(rng, kind, doc):
     if kind == "csv":
         method = rng.choice(["ewma", "realized", "garch", "parkinson", "garman-klass", "rogers-satchell",
                              "yang-zhang"])
-        return [["vol", "--method", method, "--window", str(rng.choice([2, 5, 30]))], ["backtest"]]
+        lev = ["levtoken", "--leverage", rng.choice(["3", "-1", "0.5", "20", "2"])]
+        if rng.randrange(2):
+            lev += ["--band=" + rng.choice(["2.5,3.5", "-1.5,-0.5", "0.4,0.6", "1,30"])]
+        if rng.randrange(3) == 0:
+            lev += ["--cost", rng.choice(["0.001", "0.05", "nan"]), "--fee", rng.choice(["0.01", "2"])]
+        return [["vol", "--method", method, "--window", str(rng.choice([2, 5, 30]))], ["backtest"], lev]
     ids, syms = [1], ["BTCUSDT"]
     if isinstance(doc, dict):
         accounts = doc.get("accounts") if isinstance(doc.get("accounts"), list) else []

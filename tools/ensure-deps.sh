@@ -20,6 +20,8 @@ command -v "${CXX:-g++}" >/dev/null 2>&1 || missing="$missing g++"
 /usr/bin/python3 -c 'import wheel' >/dev/null 2>&1 || missing="$missing python3-wheel"
 # the DataFrame test of the results (tests/python/test_repr.py) runs under Debian's python
 /usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || missing="$missing python3-pandas"
+# the chart of `librisk levtoken --chart` (tests/python/test_levtoken.py) runs under Debian's python
+/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1 || missing="$missing python3-matplotlib"
 # `make check-types` type-checks the Python package
 command -v "${MYPY:-mypy}" >/dev/null 2>&1 || missing="$missing mypy"
 fuzz_cc=${FUZZ_CC:-clang}
@@ -39,7 +41,7 @@ if [ -z "$missing" ]; then
 fi
 
 # Always ask for the full set, so that the command is the same whatever is missing.
-pkgs="libcmocka-dev doxygen pkg-config g++ python3-numpy python3-pip python3-setuptools python3-wheel python3-pandas mypy clang libclang-rt-14-dev"
+pkgs="libcmocka-dev doxygen pkg-config g++ python3-numpy python3-pip python3-setuptools python3-wheel python3-pandas python3-matplotlib mypy clang libclang-rt-14-dev"
 if [ "${RISK_EXTRA:-0}" = 1 ]; then
     pkgs="$pkgs valgrind"
 fi

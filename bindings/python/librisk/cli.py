@@ -65,6 +65,8 @@ def _parser() -> _Parser:
     _snapshot.add_cli_parser(sub)
     from . import options as _options
     _options.add_cli_parser(sub)
+    from . import levtoken as _levtoken
+    _levtoken.add_cli_parser(sub)
     return p
 
 
@@ -245,14 +247,16 @@ def _main(argv: Sequence[str] | None) -> int:
             names = [n for a in parser._subparsers._group_actions for n in (a.choices or ())]
             sys.stderr.write("python3 -m librisk: error: a command is required: %s\n" % ", ".join(names))
             return EXIT_BAD_INPUT
-        if args.command in ("vol", "backtest", "options", "funding"):  # CSV in, text out: no book
+        if args.command in ("vol", "backtest", "options", "funding", "levtoken"):  # CSV in, text out: no book
             from . import vol as _vol, backtest as _backtest, options as _options, funding as _funding
+            from . import levtoken as _levtoken
             module: Any
             bad_input: type[Exception]
             module, bad_input = {"vol": (_vol, _vol.VolCliError),
                            "backtest": (_backtest, _backtest.BacktestError),
                            "options": (_options, _options.OptionsCliError),
-                           "funding": (_funding, _funding.FundingError)}[args.command]
+                           "funding": (_funding, _funding.FundingError),
+                           "levtoken": (_levtoken, _levtoken.LevtokenError)}[args.command]
             try:
                 module.cli_main(args, sys.stdout)
             except bad_input as exc:

@@ -15,8 +15,9 @@ import weakref
 from dataclasses import dataclass, fields as dc_fields
 
 from . import errors, ffi
+from .ffi import FloatBuffer
 import array
-from typing import Any, Callable, Iterable, TYPE_CHECKING, TypeVar, cast
+from typing import Any, Callable, Iterable, Mapping, Sequence, TYPE_CHECKING, TypeVar, cast
 
 if TYPE_CHECKING:
     from .ffi import RiskAccountSummary, RiskBasketSummary, RiskMarginTier, RiskValueTier
@@ -555,8 +556,9 @@ class Engine(_Handle):
 
     # -- registry -------------------------------------------------------------------------------
 
-    def add_asset(self, symbol: str, price: float, decimals: int = 8, weight_init: float = 1.0, weight_maint: float = 1.0,
-                  liab_weight_init: float = 1.0, liab_weight_maint: float = 1.0, value_tiers: list[tuple[float, float]] | None = None) -> int:
+    def add_asset(self, symbol: str, price: float, decimals: int = 8, weight_init: float = 1.0,
+                  weight_maint: float = 1.0, liab_weight_init: float = 1.0, liab_weight_maint: float = 1.0,
+                  value_tiers: list[tuple[float, float]] | None = None) -> int:
         """Registers an asset; returns its id. ``value_tiers``: [(up_to, ratio)] or
         [{"up_to", "ratio"}], ``up_to=None`` meaning unbounded."""
         ptr = self._require()
@@ -580,9 +582,10 @@ class Engine(_Handle):
         self._asset_symbols[sym.decode("utf-8")] = out.value
         return out.value
 
-    def add_instrument(self, symbol: str, underlying: str | int, settle: str | int, tiers: list[Any], kind: str = "perpetual", inverse: bool = False,
-                       contract_size: float = 1.0, lot_size: float = 1.0, tick_size: float = 1.0, mark: float | None = None, expiry: datetime.datetime | str | int | None = None,
-                       mm_price: str = "mark") -> int:
+    def add_instrument(self, symbol: str, underlying: str | int, settle: str | int, tiers: list[Any],
+                       kind: str = "perpetual", inverse: bool = False, contract_size: float = 1.0,
+                       lot_size: float = 1.0, tick_size: float = 1.0, mark: float | None = None,
+                       expiry: datetime.datetime | str | int | None = None, mm_price: str = "mark") -> int:
         """Registers a perpetual or dated future; returns its id.
 
         ``underlying``/``settle``: asset symbols or ids. ``tiers``: a list of dicts
@@ -699,7 +702,8 @@ class Engine(_Handle):
         ffi.lib().risk_engine_asset_price(self._require(), self._asset_id(asset), ctypes.byref(out))
         return out.value
 
-    def set_prices(self, prices: array.array[float] | list[Any] | dict[str, int], values: array.array[float] | list[Any] | None = None) -> None:
+    def set_prices(self, prices: Mapping[str | int, float] | Sequence[str | int] | FloatBuffer,
+                   values: FloatBuffer | None = None) -> None:
         """Sets several asset prices, all or none.
 
         ``set_prices({"BTC": 50000, "ETH": 3000})`` or ``set_prices(ids, prices)`` with two
@@ -719,13 +723,15 @@ class Engine(_Handle):
         ffi.lib().risk_engine_mark(self._require(), self._instrument_id(instrument), ctypes.byref(out))
         return out.value
 
-    def set_marks(self, marks: list[int] | dict[str, int], values: list[float] | None = None) -> None:
+    def set_marks(self, marks: Mapping[str | int, float] | Sequence[str | int] | FloatBuffer,
+                  values: FloatBuffer | None = None) -> None:
         """Sets several marks, all or none (same forms as :meth:`set_prices`)."""
         ids, vals, n = self._batch(marks, values, self._instrument_id)
         ffi.lib().risk_engine_set_marks(self._require(), ids, vals, n)
 
     @staticmethod
-    def _batch(keys: Any, values: Any, resolve: Callable[..., Any]) -> tuple[ctypes.Array[Any], ctypes.Array[Any], int]:
+    def _batch(keys: Any, values: Any,
+               resolve: Callable[..., Any]) -> tuple[ctypes.Array[Any], ctypes.Array[Any], int]:
         if values is None:
             items = list(dict(keys).items())
             n = len(items)
@@ -785,9 +791,11 @@ class Engine(_Handle):
 
     # -- volatility-scaled margin (docs/volatility.md, sections 2 and 3) -------------------------
 
-    def set_instrument_scaling(self, instrument: str | int, mode: str = "tiers", reference_vol_annual: float = 0.0, min_factor: float = 1.0,
-                               max_factor: float = 4.0, z: float = 2.326, horizon_days: float = 1.0, days_per_year: float = 365.0, buffer: float = 0.0,
-                               stress_weight: float = 0.0, max_daily_change: float = 0.0, vol_floor: bool = False) -> None:
+    def set_instrument_scaling(self, instrument: str | int, mode: str = "tiers", reference_vol_annual: float = 0.0,
+                               min_factor: float = 1.0, max_factor: float = 4.0, z: float = 2.326,
+                               horizon_days: float = 1.0, days_per_year: float = 365.0, buffer: float = 0.0,
+                               stress_weight: float = 0.0, max_daily_change: float = 0.0,
+                               vol_floor: bool = False) -> None:
         """Turns an instrument's volatility scaling on (``mode`` ``'tiers'`` or ``'var'``), changes
         it, or turns it off (``mode='off'`` or None). The defaults are ``RISK_MARGIN_SCALING_INIT``'s;
         ``buffer``, ``stress_weight``, ``vol_floor`` and ``max_daily_change`` are the
@@ -819,8 +827,8 @@ class Engine(_Handle):
         out["vol_floor"] = bool(sc.vol_floor)
         return out
 
-    def set_instrument_fees(self, instrument: str | int, maker_fee: float = 0.0, taker_fee: float = 0.0, liquidation_price_with_fee: bool = False,
-                            max_notional: float | None = None) -> None:
+    def set_instrument_fees(self, instrument: str | int, maker_fee: float = 0.0, taker_fee: float = 0.0,
+                            liquidation_price_with_fee: bool = False, max_notional: float | None = None) -> None:
         """Sets an instrument's trading terms (``risk_engine_set_instrument_fees``): maker and
         taker fee rates (fractions in [0, 0.1]; what-if and max order charge the taker fee,
         resting orders the maker fee), whether liquidation and bankruptcy prices include the
@@ -862,7 +870,8 @@ class Engine(_Handle):
         return MarginFactor(_SCALING_NAMES.get(f.mode, str(f.mode)), f.factor, f.target,
                             _value_or_none(f.vol_annual), _value_or_none(f.reference_vol_annual))
 
-    def set_asset_vol_params(self, asset: str | int, lambda_: float = 0.94, periods_per_year: float = 365.0, seed_vol_annual: float = 0.0) -> None:
+    def set_asset_vol_params(self, asset: str | int, lambda_: float = 0.94, periods_per_year: float = 365.0,
+                             seed_vol_annual: float = 0.0) -> None:
         """Sets how an asset's live volatility is estimated (EWMA decay, periods per year of the
         fed returns, starting volatility) and restarts its estimate."""
         p = ffi.RiskAssetVolParams.init()
@@ -972,7 +981,8 @@ class Engine(_Handle):
         return "<Engine %d assets, %d instruments, %d accounts>" % (len(self._asset_symbols),
                                                                    len(self._instrument_symbols), self.account_count)
 
-    def evaluate_all_into(self, columns: dict[str, Any], threads: int = 1, ids: array.array[float] | None = None, state: array.array[float] | None = None) -> int:
+    def evaluate_all_into(self, columns: dict[str, Any], threads: int = 1, ids: array.array[float] | None = None,
+                          state: array.array[float] | None = None) -> int:
         """Evaluates every account into caller-owned column buffers, without copying them.
 
         ``columns`` maps summary field names (see :data:`SUMMARY_COLUMNS`: ``equity``,
@@ -1138,7 +1148,8 @@ class Account(_Handle):
     _views: weakref.WeakValueDictionary[Any, Any]
     _basket: Basket | None
 
-    def __init__(self, engine: Engine, account_id: int, margin_mode: str = "cross", position_mode: str = "one-way") -> None:
+    def __init__(self, engine: Engine, account_id: int, margin_mode: str = "cross",
+                 position_mode: str = "one-way") -> None:
         L = ffi.lib()
         mm = _lookup(_MARGIN_MODES, margin_mode, "margin_mode")
         pm = _lookup(_POSITION_MODES, position_mode, "position_mode")
@@ -1248,7 +1259,8 @@ class Account(_Handle):
             self._views[key] = view
         return view
 
-    def open_position(self, instrument: str | int, qty: float, entry: float, side: str | None = None, margin_mode: str | None = None, isolated_margin: float = 0.0) -> Position:
+    def open_position(self, instrument: str | int, qty: float, entry: float, side: str | None = None,
+                      margin_mode: str | None = None, isolated_margin: float = 0.0) -> Position:
         """Opens a position and returns its :class:`Position` view.
 
         One-way mode: ``side=None`` and a signed ``qty``. Hedge mode: ``side='long'|'short'`` and
@@ -1297,7 +1309,8 @@ class Account(_Handle):
         L.risk_account_evaluate(ptr, ctypes.byref(s))
         return AccountSummary._from_struct(L.risk_account_id(ptr), s)
 
-    def whatif(self, instrument: str | int, side: str, qty: float, price: float = 0.0, leg: str | None = None) -> AccountSummary:
+    def whatif(self, instrument: str | int, side: str, qty: float, price: float = 0.0,
+               leg: str | None = None) -> AccountSummary:
         """The :class:`AccountSummary` after a hypothetical fill (``side`` 'buy'/'sell', ``price`` 0:
         the mark, ``leg`` 'long'/'short' in hedge mode); the account is unchanged. See librisk.whatif."""
         from . import whatif as _whatif

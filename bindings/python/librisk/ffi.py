@@ -44,7 +44,7 @@ __all__ = [
     "RiskVolGarchOptions", "RiskVolGarchResult", "RiskVolRangeState",
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
     "RiskInstrumentFees", "RiskOptionBatch", "RiskOptionGreeks", "RiskRateModel", "RiskRates", "RiskRatePool",
-    "RiskRateCost", "RiskFundingResult",
+    "RiskRateCost", "RiskFundingResult", "RiskLevtokenSpec", "RiskLevtokenResult",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -107,6 +107,9 @@ ACCRUAL_LINEAR = 2                   # RISK_ACCRUAL_LINEAR
 ACCRUAL_CONTINUOUS = 3               # RISK_ACCRUAL_CONTINUOUS
 ACCRUAL_HOURLY = 4                   # RISK_ACCRUAL_HOURLY
 FUNDING_RESULT_VERSION = 1           # RISK_FUNDING_RESULT_VERSION
+LEVTOKEN_SPEC_VERSION = 1            # RISK_LEVTOKEN_SPEC_VERSION
+LEVTOKEN_RESULT_VERSION = 1          # RISK_LEVTOKEN_RESULT_VERSION
+LEVTOKEN_LEVERAGE_MAX = 20.0         # RISK_LEVTOKEN_LEVERAGE_MAX
 ADL_ENTRY_VERSION = 2                # RISK_ADL_ENTRY_VERSION
 ADL_MERGE_MAX_QUEUES = 1024          # RISK_ADL_MERGE_MAX_QUEUES
 SNAPSHOT_FORMAT_VERSION = 1          # RISK_SNAPSHOT_FORMAT_VERSION
@@ -556,6 +559,32 @@ class RiskFundingResult(ctypes.Structure):
         return cls(version=FUNDING_RESULT_VERSION)
 
 
+class RiskLevtokenSpec(ctypes.Structure):
+    """``risk_levtoken_spec`` (include/risk/rates.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("rebalance_every", ctypes.c_uint32), ("leverage", ctypes.c_double),
+                ("band_low", ctypes.c_double), ("band_high", ctypes.c_double), ("fee_annual", ctypes.c_double),
+                ("borrow_annual", ctypes.c_double), ("rebalance_cost", ctypes.c_double),
+                ("periods_per_year", ctypes.c_double), ("nav0", ctypes.c_double)]
+
+    @classmethod
+    def init(cls) -> RiskLevtokenSpec:
+        """The equivalent of ``RISK_LEVTOKEN_SPEC_INIT``."""
+        return cls(LEVTOKEN_SPEC_VERSION, 0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 365.0, 1.0)
+
+
+class RiskLevtokenResult(ctypes.Structure):
+    """``risk_levtoken_result`` (include/risk/rates.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("reserved", ctypes.c_uint32), ("n_rebalances", ctypes.c_uint64),
+                ("wiped_out_at", ctypes.c_uint64), ("nav_final", ctypes.c_double), ("pnl", ctypes.c_double),
+                ("fees_paid", ctypes.c_double), ("funding_paid", ctypes.c_double), ("borrow_paid", ctypes.c_double),
+                ("rebalance_costs", ctypes.c_double), ("turnover", ctypes.c_double), ("shortfall", ctypes.c_double)]
+
+    @classmethod
+    def init(cls) -> RiskLevtokenResult:
+        """The equivalent of ``RISK_LEVTOKEN_RESULT_INIT``."""
+        return cls(version=LEVTOKEN_RESULT_VERSION)
+
+
 class RiskInsuranceFund(ctypes.Structure):
     """``risk_insurance_fund`` (include/risk/liquidation.h)."""
     _fields_ = [
@@ -999,6 +1028,8 @@ _FUNCTIONS = {
     "risk_basket_pool_transfer": (_i32, [BasketP, _u32, _dbl], ("basket", 0)),
     "risk_basket_scaled_balance": (_i32, [BasketP, _u32, _P(_dbl)], ("basket", 0)),
     "risk_basket_rate_costs": (_i32, [BasketP, _dbl, _P(RiskRateCost), _sz, _P(_sz)], ("basket", 0)),
+    "risk_levtoken_simulate": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(RiskLevtokenResult), _P(_dbl), _P(_dbl), _sz,
+                                      _P(RiskLevtokenSpec)], None),
     "risk_funding_rate_binance": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl], None),
     "risk_funding_rate_drift": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl, _dbl, _dbl], None),
     "risk_engine_settle_funding": (_i32, [EngineP, _u32, _dbl, _dbl, _P(RiskFundingResult)], ("engine", 0)),

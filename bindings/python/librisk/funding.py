@@ -123,7 +123,9 @@ def read_prices(path: str) -> tuple[list[float], list[float]]:
     return [t for t, _ in pts], [c for _, c in pts]
 
 
-def backtest(funding: list[tuple[float, float, float | None]], venue: str, qty: float, prices: tuple[list[float], list[float]] | None = None, start: Any = None, end: Any = None) -> tuple[dict[str, Any], list[tuple[float, float]]]:
+def backtest(funding: list[tuple[float, float, float | None]], venue: str, qty: float,
+             prices: tuple[list[float], list[float]] | None = None, start: Any = None,
+             end: Any = None) -> tuple[dict[str, Any], list[tuple[float, float]]]:
     """Settles every funding event of ``funding`` (from :func:`read_funding`) within [start, end]
     to one position of ``qty`` contracts (long > 0); returns the result document (a dict) and
     the series [(unix_s, cumulative paid)] for the chart."""

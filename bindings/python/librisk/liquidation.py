@@ -108,7 +108,8 @@ class Policy:
         return "Policy(%s)" % ", ".join("%s=%r" % kv for kv in self.as_dict().items())
 
 
-def set_policy(engine: Engine, policy: Policy | None = None, instrument: str | int | None = None, **fields: str | float) -> None:
+def set_policy(engine: Engine, policy: Policy | None = None, instrument: str | int | None = None,
+               **fields: str | float) -> None:
     """Sets the engine's policy, or an instrument's override (``instrument=`` symbol or id).
 
     Pass a :class:`Policy` or its fields as keywords. ``set_policy(engine, None, instrument=X)``

@@ -134,7 +134,9 @@ def _premium(premium: str) -> int:
         raise errors.make(errors.InvalidError, "premium: %r is not spot or coin" % (premium,)) from None
 
 
-def _batch(type: str | FloatBuffer, forward: FloatBuffer, strike: FloatBuffer, years: FloatOrBuffer, vol: FloatOrBuffer, rate: FloatOrBuffer, premium: str, **extra: FloatBuffer) -> tuple[RiskOptionBatch, int, list[FloatBuffer]]:
+def _batch(type: str | FloatBuffer, forward: FloatBuffer, strike: FloatBuffer, years: FloatOrBuffer,
+           vol: FloatOrBuffer, rate: FloatOrBuffer, premium: str,
+           **extra: FloatBuffer) -> tuple[RiskOptionBatch, int, list[FloatBuffer]]:
     """(risk_option_batch, n, objects to keep alive) over the inputs; ``extra`` only counts."""
     named = {"type": type, "forward": forward, "strike": strike, "years": years}
     if vol is not None:
@@ -158,7 +160,9 @@ def _batch(type: str | FloatBuffer, forward: FloatBuffer, strike: FloatBuffer, y
     return b, n, keep
 
 
-def black(type: str | FloatBuffer, forward: FloatBuffer, strike: FloatBuffer, years: FloatOrBuffer, vol: FloatOrBuffer, rate: FloatOrBuffer = None, premium: str = "spot", greeks: tuple[str, ...] = GREEKS, out: dict[str, FloatBuffer] | None = None) -> dict[str, FloatBuffer]:
+def black(type: str | FloatBuffer, forward: FloatBuffer, strike: FloatBuffer, years: FloatOrBuffer,
+          vol: FloatOrBuffer, rate: FloatOrBuffer = None, premium: str = "spot", greeks: tuple[str, ...] = GREEKS,
+          out: dict[str, FloatBuffer] | None = None) -> dict[str, FloatBuffer]:
     """Black-76 price and Greeks: a dict {name: buffer} for each name in ``greeks``.
 
     ``out`` may map some names to caller buffers of at least n float64 values (written in place);
@@ -178,7 +182,9 @@ def black(type: str | FloatBuffer, forward: FloatBuffer, strike: FloatBuffer, ye
     return result
 
 
-def implied_vol(type: str | FloatBuffer, forward: FloatOrBuffer, strike: FloatOrBuffer, years: FloatOrBuffer, price: FloatBuffer, rate: FloatOrBuffer = None, premium: str = "spot", out: Any = None, status: Any = None) -> tuple[FloatBuffer, FloatBuffer]:
+def implied_vol(type: str | FloatBuffer, forward: FloatOrBuffer, strike: FloatOrBuffer, years: FloatOrBuffer,
+                price: FloatBuffer, rate: FloatOrBuffer = None, premium: str = "spot", out: Any = None,
+                status: Any = None) -> tuple[FloatBuffer, FloatBuffer]:
     """Implied Black-76 volatility of prices (in the ``premium`` convention).
 
     Returns ``(vols, statuses)``: vols NaN where the price is below the intrinsic value or at or
@@ -210,7 +216,8 @@ def forward(index: float, rate: float, years: float, out: FloatBuffer | None = N
     return out
 
 
-def forward_from_future(index: float, future_mark: float, future_years: float, years: FloatBuffer, out: FloatBuffer | None = None) -> FloatBuffer:
+def forward_from_future(index: float, future_mark: float, future_years: float, years: FloatBuffer,
+                        out: FloatBuffer | None = None) -> FloatBuffer:
     """Forwards to ``years`` from a future's mark at ``future_years``: index (mark/index)^(years/future_years)."""
     named = {"index": index, "future_mark": future_mark, "future_years": future_years, "years": years}
     n = _count(named)
@@ -262,7 +269,8 @@ def _read_rows(path: str) -> tuple[list[str], list[tuple[int, Any]]]:
     return header, [(i, r) for i, r in enumerate(rows[1:], start=2) if r and any(c.strip() for c in r)]
 
 
-def _cell(path: str, line: int, header: list[str], row: list[str], col: str, default: str | None = None) -> str | None:
+def _cell(path: str, line: int, header: list[str], row: list[str], col: str,
+          default: str | None = None) -> str | None:
     if col not in header:
         return default
     i = header.index(col)

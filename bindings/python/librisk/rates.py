@@ -79,7 +79,8 @@ def _basket_of(holder: Account | Basket) -> Basket:
     return holder.basket if isinstance(holder, _Account) else holder
 
 
-def rate_model_rates(kind: str, utilisation: float, supply_usage: float | None = None, stable_share: float = 0.0, stable_rate_annual: float = 0.0, **params: float) -> dict[str, float]:
+def rate_model_rates(kind: str, utilisation: float, supply_usage: float | None = None, stable_share: float = 0.0,
+                     stable_rate_annual: float = 0.0, **params: float) -> dict[str, float]:
     """The rates of a model at a utilisation (``risk_rate_model_rates``), as a dict."""
     m = _model(kind, "default", params)
     r = ffi.RiskRates.init()
@@ -176,7 +177,8 @@ def rate_costs(holder: Account, horizon_s: float = 0.0) -> list[dict[str, Any]]:
     return out
 
 
-def funding_rate_binance(premium_index: float, interest_rate: float = 0.0001, clamp: float = 0.0005, cap: float = 0.0) -> float:
+def funding_rate_binance(premium_index: float, interest_rate: float = 0.0001, clamp: float = 0.0005,
+                         cap: float = 0.0) -> float:
     """Binance's funding rate: P + clamp(I - P, -clamp, clamp), capped at +/- cap (0: none)."""
     out = ctypes.c_double()
     ffi.lib().risk_funding_rate_binance(ctypes.byref(out), float(premium_index), float(interest_rate), float(clamp),

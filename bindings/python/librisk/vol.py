@@ -105,7 +105,8 @@ def log_returns(close: FloatBuffer, out: FloatBuffer | None = None) -> FloatBuff
     return out
 
 
-def ewma(close: FloatBuffer, lam: float = LAMBDA_DEFAULT, seed_variance: float = 0.0, periods_per_year: float = PERIODS_DAILY, out: FloatBuffer | None = None) -> FloatBuffer:
+def ewma(close: FloatBuffer, lam: float = LAMBDA_DEFAULT, seed_variance: float = 0.0,
+         periods_per_year: float = PERIODS_DAILY, out: FloatBuffer | None = None) -> FloatBuffer:
     """RiskMetrics EWMA volatility of closes: s2_t = lam s2_(t-1) + (1 - lam) r_t^2, annualised.
 
     ``seed_variance`` is s2_0 per period; 0 seeds with the first squared return. out[0] is NaN.
@@ -116,7 +117,8 @@ def ewma(close: FloatBuffer, lam: float = LAMBDA_DEFAULT, seed_variance: float =
     return out
 
 
-def realized(close: FloatBuffer, window: float, periods_per_year: float = PERIODS_DAILY, out: FloatBuffer | None = None) -> FloatBuffer:
+def realized(close: FloatBuffer, window: float, periods_per_year: float = PERIODS_DAILY,
+             out: FloatBuffer | None = None) -> FloatBuffer:
     """Close-to-close realised volatility: sample standard deviation of the last ``window``
     returns (divisor window - 1), annualised; rows 0..window-1 are NaN."""
     (c,), n = _inputs(close=close)
@@ -125,7 +127,8 @@ def realized(close: FloatBuffer, window: float, periods_per_year: float = PERIOD
     return out
 
 
-def garch(close: FloatBuffer, omega: float, alpha: float, beta: float, seed_variance: float = 0.0, periods_per_year: float = PERIODS_DAILY, out: FloatBuffer | None = None) -> FloatBuffer:
+def garch(close: FloatBuffer, omega: float, alpha: float, beta: float, seed_variance: float = 0.0,
+          periods_per_year: float = PERIODS_DAILY, out: FloatBuffer | None = None) -> FloatBuffer:
     """GARCH(1,1) conditional volatility of closes: out[t] = sqrt(s2_(t+1|t) x periods_per_year).
 
     ``seed_variance`` is s2_1; 0 takes the mean squared return, as :func:`garch_fit` does, so
@@ -199,7 +202,8 @@ class GarchFit:
                    self.log_likelihood, self.converged))
 
 
-def garch_fit(returns: FloatBuffer, variance_targeting: bool = False, max_iterations: int = 200, tolerance: float = 1e-8) -> GarchFit:
+def garch_fit(returns: FloatBuffer, variance_targeting: bool = False, max_iterations: int = 200,
+              tolerance: float = 1e-8) -> GarchFit:
     """Fits GARCH(1,1) to log ``returns`` (zero mean, at least 10) by Gaussian quasi maximum
     likelihood; returns a :class:`GarchFit`. With ``variance_targeting``,
     omega = V (1 - alpha - beta), V the mean squared return."""
@@ -213,7 +217,8 @@ def garch_fit(returns: FloatBuffer, variance_targeting: bool = False, max_iterat
     return GarchFit(res)
 
 
-def parkinson(high: FloatBuffer, low: FloatBuffer, window: int, periods_per_year: float = PERIODS_DAILY, out: FloatBuffer | None = None) -> FloatBuffer:
+def parkinson(high: FloatBuffer, low: FloatBuffer, window: int, periods_per_year: float = PERIODS_DAILY,
+              out: FloatBuffer | None = None) -> FloatBuffer:
     """Parkinson volatility over ``window`` bars, annualised: mean of (ln H/L)^2 / (4 ln 2)."""
     (h, lo), n = _inputs(high=high, low=low)
     out, o = _output(out, n)
@@ -221,24 +226,28 @@ def parkinson(high: FloatBuffer, low: FloatBuffer, window: int, periods_per_year
     return out
 
 
-def _ohlc(fn: str, open_: FloatBuffer, high: FloatBuffer, low: FloatBuffer, close: FloatBuffer, window: int, periods_per_year: float, out: FloatBuffer) -> FloatBuffer:
+def _ohlc(fn: str, open_: FloatBuffer, high: FloatBuffer, low: FloatBuffer, close: FloatBuffer, window: int,
+          periods_per_year: float, out: FloatBuffer) -> FloatBuffer:
     (op, h, lo, c), n = _inputs(open=open_, high=high, low=low, close=close)
     out, o = _output(out, n)
     getattr(ffi.lib(), fn)(o, op, h, lo, c, n, _count(window, "window"), periods_per_year)
     return out
 
 
-def garman_klass(open_: FloatBuffer, high: FloatBuffer, low: FloatBuffer, close: FloatBuffer, window: int, periods_per_year: float = PERIODS_DAILY, out: FloatBuffer | None = None) -> FloatBuffer:
+def garman_klass(open_: FloatBuffer, high: FloatBuffer, low: FloatBuffer, close: FloatBuffer, window: int,
+                 periods_per_year: float = PERIODS_DAILY, out: FloatBuffer | None = None) -> FloatBuffer:
     """Garman-Klass volatility over ``window`` bars, annualised."""
     return _ohlc("risk_vol_garman_klass", open_, high, low, close, window, periods_per_year, out)
 
 
-def rogers_satchell(open_: FloatBuffer, high: FloatBuffer, low: FloatBuffer, close: FloatBuffer, window: int, periods_per_year: float = PERIODS_DAILY, out: Any = None) -> FloatBuffer:
+def rogers_satchell(open_: FloatBuffer, high: FloatBuffer, low: FloatBuffer, close: FloatBuffer, window: int,
+                    periods_per_year: float = PERIODS_DAILY, out: Any = None) -> FloatBuffer:
     """Rogers-Satchell volatility over ``window`` bars, annualised (drift-robust)."""
     return _ohlc("risk_vol_rogers_satchell", open_, high, low, close, window, periods_per_year, out)
 
 
-def yang_zhang(open_: FloatBuffer, high: FloatBuffer, low: FloatBuffer, close: FloatBuffer, window: int, periods_per_year: float = PERIODS_DAILY, out: Any = None) -> FloatBuffer:
+def yang_zhang(open_: FloatBuffer, high: FloatBuffer, low: FloatBuffer, close: FloatBuffer, window: int,
+               periods_per_year: float = PERIODS_DAILY, out: Any = None) -> FloatBuffer:
     """Yang-Zhang volatility over ``window`` bars, annualised; rows 0..window-1 are NaN."""
     return _ohlc("risk_vol_yang_zhang", open_, high, low, close, window, periods_per_year, out)
 
@@ -459,7 +468,8 @@ def _read_csv(path: str, needed: tuple[str, ...]) -> tuple[str | None, list[str]
     return (rows[0][0].strip().lstrip("\ufeff") if carry is not None else None), first, columns
 
 
-def vol_column(method: str, columns: dict[str, FloatBuffer], lam: float = LAMBDA_DEFAULT, window: int = 30, periods_per_year: float = PERIODS_DAILY) -> FloatBuffer:
+def vol_column(method: str, columns: dict[str, FloatBuffer], lam: float = LAMBDA_DEFAULT, window: int = 30,
+               periods_per_year: float = PERIODS_DAILY) -> FloatBuffer:
     """The CLI's computation: annualised volatility for each row (array('d'), NaN = none)."""
     close = columns.get("close")
     if method == "ewma":

@@ -62,7 +62,8 @@ def _fill_struct(account: Account, order: Sequence[Any] | dict[str, Any] | Order
     out.price = float(order.price)
 
 
-def whatif(account: Account, instrument: str | int, side: str, qty: float, price: float = 0.0, leg: str | None = None) -> AccountSummary:
+def whatif(account: Account, instrument: str | int, side: str, qty: float, price: float = 0.0,
+           leg: str | None = None) -> AccountSummary:
     """The account's :class:`AccountSummary` after a hypothetical fill; the account is unchanged."""
     ptr = account._require()
     o = ffi.RiskOrder.init()
