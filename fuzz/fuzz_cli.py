@@ -193,7 +193,12 @@ def commands(rng, kind, doc):
                "--level", rng.choice(["0.99", "0.5", "1e-300", "0.999999999"])]
         if rng.randrange(2) == 0:
             var.append("--backtest")
-        return [["vol", "--method", method, "--window", str(rng.choice([2, 5, 30]))], ["backtest"], var]
+        lev = ["levtoken", "--leverage", rng.choice(["3", "-1", "0.5", "20", "2"])]
+        if rng.randrange(2):
+            lev += ["--band=" + rng.choice(["2.5,3.5", "-1.5,-0.5", "0.4,0.6", "1,30"])]
+        if rng.randrange(3) == 0:
+            lev += ["--cost", rng.choice(["0.001", "0.05", "nan"]), "--fee", rng.choice(["0.01", "2"])]
+        return [["vol", "--method", method, "--window", str(rng.choice([2, 5, 30]))], ["backtest"], var, lev]
     ids, syms = [1], ["BTCUSDT"]
     if isinstance(doc, dict):
         accounts = doc.get("accounts") if isinstance(doc.get("accounts"), list) else []

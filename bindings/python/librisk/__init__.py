@@ -19,6 +19,8 @@ installed package, ``$LIBRISK_LIBRARY``, the build tree's ``lib/``, or the syste
 (``ctypes.util.find_library('risk')``).
 """
 
+from __future__ import annotations
+
 from .errors import (RiskError, NullError, InvalidError, NotFoundError, DuplicateError, LotError, TickError,
                      LeverageError, TiersError, StateError, VersionError, BufferTooSmallError,
                      EngineMismatchError, LimitError, NoPriceError, OutOfMemoryError, ThreadError, InternalError,
