@@ -125,7 +125,7 @@ def report_text(book: Book, result: dict[str, Any], source: str = "") -> str:
         d = grid.tick_decimals.get(ins, 8)
         return grid.text(x, d, d)
 
-    def liq_price(ins, x):  # an option's are prices of the underlying, on its tick
+    def liq_price(ins: str, x: float | None) -> str:  # an option's are prices of the underlying, on its tick
         d = grid.underlying_tick_decimals.get(ins, grid.tick_decimals.get(ins, 8))
         return grid.text(x, d, d)
 

@@ -59,7 +59,8 @@ def version_number() -> int:
     return int(ffi.lib().risk_version_number())
 
 
-def _lookup(table: dict[str, int], value: str, what: str) -> int:
+def _lookup(table: dict[str, int], value: str | None, what: str) -> int:
+    # None (an option without option_type) is rejected here with the names that are allowed
     if isinstance(value, str) and value in table:
         return table[value]
     raise errors.make(errors.InvalidError, "%s must be one of %s, not %r"
@@ -208,11 +209,11 @@ class PositionResult:
     gamma: float = 0.0
     vega: float = 0.0
     theta: float = 0.0
-    mark_vol: object = None
+    mark_vol: float | None = None
     value: float = 0.0
     underlying_price: float = 0.0
-    liquidation_price_below: object = None
-    liquidation_price_above: object = None
+    liquidation_price_below: float | None = None
+    liquidation_price_above: float | None = None
     unsolved: bool = False
 
     def as_dict(self) -> dict[str, Any]:

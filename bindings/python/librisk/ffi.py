@@ -707,7 +707,7 @@ class RiskSizeScaling(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskSizeScaling:
         """The equivalent of ``RISK_SIZE_SCALING_INIT`` (every scaling off)."""
         return cls(SIZE_SCALING_VERSION, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
@@ -722,7 +722,7 @@ class RiskSizePremium(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskSizePremium:
         """The equivalent of ``RISK_SIZE_PREMIUM_INIT`` (off, Drift's base share 0.8)."""
         return cls(SIZE_PREMIUM_VERSION, 0, 0.0, 0.8)
 
@@ -840,7 +840,7 @@ class RiskVarResult(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskVarResult:
         """The equivalent of ``RISK_VAR_RESULT_INIT``."""
         return cls(version=VAR_RESULT_VERSION)
 
@@ -858,7 +858,7 @@ class RiskVarFilter(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskVarFilter:
         """The equivalent of ``RISK_VAR_FILTER_INIT``."""
         return cls(VAR_FILTER_VERSION, VAR_FILTER_EWMA, 0.94, 0.0, 0.0, 0.0, 0.0)
 
@@ -874,7 +874,7 @@ class RiskVarMcOptions(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskVarMcOptions:
         """The equivalent of ``RISK_VAR_MC_OPTIONS_INIT``."""
         return cls(VAR_MC_OPTIONS_VERSION, VAR_MC_NORMAL, 1, 4.0, 1.0)
 
@@ -901,7 +901,7 @@ class RiskVarBacktestResult(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskVarBacktestResult:
         """The equivalent of ``RISK_VAR_BACKTEST_RESULT_INIT``."""
         return cls(version=VAR_BACKTEST_RESULT_VERSION)
 
