@@ -26,5 +26,7 @@
 #include "risk/trading.h"
 #include "risk/rates.h"
 #include "risk/snapshot.h"
+#include "risk/portfolio.h"
+#include "risk/stress.h"
 
 #endif /* RISK_H */

@@ -37,11 +37,12 @@ typedef struct risk__position_values {
     uint32_t tier;
 } risk__position_values;
 
-static inline void risk__position_values_compute(const risk__instrument *in, double qty, double entry,
-                                                 double user_im_rate, risk__position_values *out)
+/* Values at a given mark (scenario revaluation, src/portfolio/); risk__position_values_compute is
+ * this at the instrument's mark, so both give the same bits for the same mark. */
+static inline void risk__position_values_at(const risk__instrument *in, double mark, double qty, double entry,
+                                            double user_im_rate, risk__position_values *out)
 {
     double size = fabs(qty) * in->contract_size;
-    double mark = in->mark;
     double notional, upnl, margin_notional;
     if (in->inverse) {
         notional = size / mark;
@@ -60,6 +61,12 @@ static inline void risk__position_values_compute(const risk__instrument *in, dou
     out->mm = margin_notional * s->tiers[t].mmr - s->tiers[t].cum;
     out->im = margin_notional * risk__schedule_im_rate(s, t, user_im_rate);
     out->tier = t;
+}
+
+static inline void risk__position_values_compute(const risk__instrument *in, double qty, double entry,
+                                                 double user_im_rate, risk__position_values *out)
+{
+    risk__position_values_at(in, in->mark, qty, entry, user_im_rate, out);
 }
 
 #endif /* RISK_MARGIN_SCHEDULE_H */
