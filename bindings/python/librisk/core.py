@@ -944,6 +944,18 @@ class Engine(_Handle):
             raise
         return [AccountSummary._from_struct(ids[i], out[i]) for i in range(count.value)]
 
+    def stress(self, scenarios, threads=1, per_account=True):
+        """Every account under every scenario (risk_engine_stress): a
+        :class:`librisk.stress.StressResult` (book results per scenario, per-account P&L, equity,
+        health and state). See librisk.stress and docs/stress.md."""
+        from . import stress as _stress
+        return _stress.stress(self, scenarios, threads, per_account)
+
+    def exposures(self, top_k=5):
+        """Exposure and concentration by underlying (risk_engine_exposures); see librisk.stress."""
+        from . import stress as _stress
+        return _stress.exposures(self, top_k)
+
     def to_pandas(self, threads=1):
         """Every account's summary as a ``pandas.DataFrame`` indexed by account id."""
         return to_pandas(self.evaluate_all(threads), index="id")
@@ -1271,6 +1283,14 @@ class Account(_Handle):
         L = ffi.lib()
         L.risk_account_evaluate(ptr, ctypes.byref(s))
         return AccountSummary._from_struct(L.risk_account_id(ptr), s)
+
+    def scenario_pnl(self, scenarios, summaries=False, out=None):
+        """The account's weighted P&L under each scenario (a :class:`librisk.stress.ScenarioSet`, or
+        Scenario objects / dicts with ``moves`` {asset: relative move}); with ``summaries`` also the
+        AccountSummary after each. Bit for bit what moving the prices gives; the account is
+        unchanged. See librisk.stress and docs/stress.md."""
+        from . import stress as _stress
+        return _stress.scenario_pnl(self, scenarios, summaries, out)
 
     def whatif(self, instrument, side, qty, price=0.0, leg=None):
         """The :class:`AccountSummary` after a hypothetical fill (``side`` 'buy'/'sell', ``price`` 0:
