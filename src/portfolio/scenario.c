@@ -148,24 +148,28 @@ void risk__scen_tables_release(const risk_engine *e, risk__scen_tables *t)
     t->price = t->mark = NULL;
 }
 
-#define ACC_DOUBLES 13
+#define ACC_DOUBLES 13 /* the sums, zeroed per account */
+#define OUT_DOUBLES 3  /* equity, health factor, quantized R_maint (risk__scen_states) */
+#define ACC_BYTES_PER_SCENARIO ((ACC_DOUBLES + OUT_DOUBLES) * sizeof(double) + 2 * sizeof(uint32_t))
 
 int risk__scen_acc_init(const risk_engine *e, size_t S, risk__scen_acc *acc)
 {
     memset(acc, 0, sizeof *acc);
-    size_t bytes = S * (ACC_DOUBLES * sizeof(double) + sizeof(uint32_t));
-    if (S > SIZE_MAX / (ACC_DOUBLES * sizeof(double) + sizeof(uint32_t)))
+    if (S > SIZE_MAX / ACC_BYTES_PER_SCENARIO)
         return RISK_ENOMEM;
+    size_t bytes = S * ACC_BYTES_PER_SCENARIO;
     double *b = risk__malloc(e, bytes ? bytes : 1);
     if (!b)
         return RISK_ENOMEM;
     acc->block = b;
-    double **fields[ACC_DOUBLES] = {&acc->upnl,      &acc->cross_upnl, &acc->cross_im,   &acc->cross_mm, &acc->iso,
-                                    &acc->gross,     &acc->coll_value, &acc->coll_init,  &acc->coll_maint,
-                                    &acc->liab,      &acc->liab_init,  &acc->liab_maint, &acc->net};
-    for (size_t k = 0; k < ACC_DOUBLES; k++)
+    double **fields[ACC_DOUBLES + OUT_DOUBLES] = {
+        &acc->upnl,       &acc->cross_upnl, &acc->cross_im,  &acc->cross_mm,   &acc->iso, &acc->gross,
+        &acc->coll_value, &acc->coll_init,  &acc->coll_maint, &acc->liab,      &acc->liab_init,
+        &acc->liab_maint, &acc->net,        &acc->equity,    &acc->health,     &acc->r_maint};
+    for (size_t k = 0; k < ACC_DOUBLES + OUT_DOUBLES; k++)
         *fields[k] = b + k * S;
-    acc->n_iso_liq = (uint32_t *)(b + ACC_DOUBLES * S);
+    acc->n_iso_liq = (uint32_t *)(b + (ACC_DOUBLES + OUT_DOUBLES) * S);
+    acc->state = acc->n_iso_liq + S;
     return RISK_OK;
 }
 
@@ -192,9 +196,10 @@ static void revalue_future(const risk__instrument *in, double q, double entry, d
                          *restrict cross_mm = acc->cross_mm;
         if (sch->n_tiers <= 4) {
             /* Up to four tiers (most published schedules' first tiers; every bench book): the
-             * tier's numbers picked by selects on the caps instead of a count and a lookup,
-             * free of branches a scenario sweep crossing tier edges would mispredict. The
-             * same tier (caps strictly increase), so the same numbers and the same bits. */
+             * tier's numbers copied to the stack, padded to four (missing caps infinite), and
+             * the tier counted over three caps, free of branches a scenario sweep crossing tier
+             * edges would mispredict. The same tier (caps strictly increase), so the same
+             * numbers and the same bits. */
             uint32_t nt = sch->n_tiers;
             double cap[3], mmr[4], cum[4], rate[4];
             for (uint32_t k = 0; k < 4; k++) {
@@ -210,10 +215,10 @@ static void revalue_future(const risk__instrument *in, double q, double entry, d
                 double m = mark[s], sp = settle[s];
                 double notional = aq * m;
                 double upnl = qc * (m - entry);
-                int a1 = notional > cap[0], a2 = notional > cap[1], a3 = notional > cap[2];
-                double mr = a3 ? mmr[3] : a2 ? mmr[2] : a1 ? mmr[1] : mmr[0];
-                double cu = a3 ? cum[3] : a2 ? cum[2] : a1 ? cum[1] : cum[0];
-                double ra = a3 ? rate[3] : a2 ? rate[2] : a1 ? rate[1] : rate[0];
+                /* the tier: caps below the notional, counted (setcc, no branch) */
+                uint32_t t = (uint32_t)(notional > cap[0]) + (uint32_t)(notional > cap[1]) +
+                             (uint32_t)(notional > cap[2]);
+                double mr = mmr[t], cu = cum[t], ra = rate[t];
                 double upnl_v = upnl * sp;
                 upnl_sum[s] += upnl_v;
                 gross[s] += notional * sp;
@@ -290,7 +295,8 @@ void risk__scen_revalue(const risk_account *a, const risk__scen_tables *t, risk_
 {
     const risk_engine *e = a->engine;
     size_t S = t->n_s;
-    memset(acc->block, 0, S * (ACC_DOUBLES * sizeof(double) + sizeof(uint32_t)));
+    memset(acc->block, 0, S * ACC_DOUBLES * sizeof(double));
+    memset(acc->n_iso_liq, 0, S * sizeof(uint32_t));
     for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
         const risk__instrument *in = &e->instruments[a->inst[i]];
         const double *mark = t->mark + (size_t)a->inst[i] * S;
@@ -330,45 +336,6 @@ void risk__scen_values(const risk__scen_acc *acc, size_t s, uint32_t n_assets, r
     out->n_isolated_liquidatable = acc->n_iso_liq[s];
 }
 
-/* The equity, health factor and state of scenario s: what risk__account_summary_fill gives
- * for them, with the same quantization and the same decisions, without the other fields. The
- * summary's "broken" test (a money field not finite) is the same test on the unquantized sums,
- * since quantization keeps a finite value finite and returns a non-finite one as it is; and
- * with finite requirements neither the health factor nor `available` can be NaN. */
-void risk__scen_state(const risk_account *a, const risk__scen_acc *acc, size_t s, double *equity_out,
-                      double *health_out, uint32_t *state_out)
-{
-    const risk_engine *e = a->engine;
-    double equity = acc->net[s] + acc->upnl[s] + acc->iso[s];
-    double c_init = acc->coll_init[s] + acc->cross_upnl[s];
-    double c_maint = acc->coll_maint[s] + acc->cross_upnl[s];
-    double r_init = acc->liab_init[s] + acc->cross_im[s];
-    double r_maint = acc->liab_maint[s] + acc->cross_mm[s];
-    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE) {
-        double q = risk__asset_scale(&e->assets[e->valuation]);
-        equity = risk__quantize(equity, q, 0);
-        c_maint = risk__quantize(c_maint, q, 0);
-        r_maint = risk__quantize(r_maint, q, 1);
-    }
-    double hf = r_maint > 0.0 ? c_maint / r_maint : INFINITY;
-    int broken = !isfinite(equity) || !isfinite(c_init) || !isfinite(c_maint) || !isfinite(r_init) ||
-                 !isfinite(r_maint) || !isfinite(acc->coll_value[s]) || !isfinite(acc->liab[s]) ||
-                 !isfinite(acc->upnl[s]) || !isfinite(acc->iso[s]);
-    int owes = a->n_pos > 0 || acc->liab[s] > 0.0;
-    uint32_t state;
-    if (broken || (owes && equity <= 0.0))
-        state = RISK_STATE_BANKRUPT;
-    else if (hf < 1.0 || acc->n_iso_liq[s])
-        state = RISK_STATE_LIQUIDATABLE;
-    else if (hf < e->margin_call_health)
-        state = RISK_STATE_MARGIN_CALL;
-    else
-        state = RISK_STATE_HEALTHY;
-    *equity_out = equity;
-    *health_out = hf;
-    *state_out = state;
-}
-
 /* ------------------------------------------------------------ public API */
 
 RISK_API int risk_account_scenario_pnl(const risk_account *account, const risk_scenarios *scenarios, double *pnl_out,
@@ -399,6 +366,11 @@ RISK_API int risk_account_scenario_pnl(const risk_account *account, const risk_s
     risk__account_values_compute(a, &v0);
     risk__account_summary_fill(a, &v0, &base);
     risk__scen_revalue(a, &t, &acc);
+    if (!summaries_out) {
+        risk__scen_ctx ctx;
+        risk__scen_ctx_init(e, &ctx);
+        risk__scen_states(&ctx, a->n_pos, &acc, t.n_s);
+    }
     for (size_t s = 0; s < t.n_s; s++) {
         double equity;
         if (summaries_out) {
@@ -409,9 +381,7 @@ RISK_API int risk_account_scenario_pnl(const risk_account *account, const risk_s
             summaries_out[s] = sum;
             equity = sum.equity;
         } else {
-            double hf;
-            uint32_t st;
-            risk__scen_state(a, &acc, s, &equity, &hf, &st);
+            equity = acc.equity[s]; /* risk__scen_states, below the loop's first pass */
         }
         double pnl = equity - base.equity;
         pnl_out[s] = t.weights ? t.weights[s] * pnl : pnl;

@@ -87,6 +87,8 @@ static void *stress_run(void *arg)
     size_t S = c->t->n_s;
     const double *w = c->t->weights;
     size_t k = c->out_begin;
+    risk__scen_ctx ctx;
+    risk__scen_ctx_init(e, &ctx);
     for (size_t slot = c->slot_begin; slot < c->slot_end; slot++) {
         const risk_account *a = e->accounts[slot];
         if (!a)
@@ -96,9 +98,12 @@ static void *stress_run(void *arg)
         risk__account_values_compute(a, &v0);
         risk__account_summary_fill(a, &v0, &base);
         risk__scen_revalue(a, c->t, &c->acc);
+        risk__scen_states(&ctx, a->n_pos, &c->acc, S);
         for (size_t s = 0; s < S; s++) {
-            risk_account_summary sum; /* the three fields risk__scen_state fills */
-            risk__scen_state(a, &c->acc, s, &sum.equity, &sum.health_factor, &sum.state);
+            risk_account_summary sum; /* the three fields risk__scen_states gives */
+            sum.equity = c->acc.equity[s];
+            sum.health_factor = c->acc.health[s];
+            sum.state = c->acc.state[s];
             double pnl = sum.equity - base.equity;
             if (w)
                 pnl = w[s] * pnl;
