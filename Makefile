@@ -350,9 +350,9 @@ check-readme: build/examples/quickstart
 check-python: $(LIB_OUTPUTS)
 	@if [ ! -d tests/python ]; then echo "python: tests/python is missing" >&2; exit 1; fi
 	@PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) tools/run-python-tests.py --allow-skip 'numpy not installed' tests/python
-	@echo "python (numpy, pandas): /usr/bin/python3 test_bindings test_vol test_repr test_options"
+	@echo "python (numpy, pandas, scipy): /usr/bin/python3 test_bindings test_vol test_repr test_options test_var"
 	@PYTHONPATH=$(CURDIR)/bindings/python /usr/bin/python3 tools/run-python-tests.py tests/python \
-	  test_bindings test_vol test_repr test_options
+	  test_bindings test_vol test_repr test_options test_var
 
 # The optional, larger run on real market data (../shared/data/market or $$LIBRISK_MARKET_DATA):
 # fails when the data is missing.

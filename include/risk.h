@@ -28,5 +28,6 @@
 #include "risk/snapshot.h"
 #include "risk/portfolio.h"
 #include "risk/stress.h"
+#include "risk/var.h"
 
 #endif /* RISK_H */

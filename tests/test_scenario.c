@@ -5,7 +5,8 @@
  * after the moved prices and marks are actually set (risk_engine_set_asset_price,
  * risk_engine_set_mark), on random books covering every evaluation path (linear and inverse,
  * margined at the mark and at entry, perpetual and dated future, cross and isolated, one-way
- * and hedge, user leverage, value tiers, weights, loans); a zero scenario gives 0 exactly; the
+ * and hedge, user leverage, value tiers, weights, size-scaled weights and size premiums, loans); a
+ * zero scenario gives 0 exactly; the
  * account is not changed; engine stress results equal the per-account call for 1, 2 and 3
  * threads; shards merged equal one engine (docs/stress.md). Formulas: docs/stress.md. */
 #include "test_util.h"
@@ -69,6 +70,27 @@ static void rbook_registry(rbook *b, uint32_t flags)
     ent.mm_price = RISK_MM_PRICE_ENTRY;
     b->inst[6] = tu_instrument(b->e, &ent);
     b->inst[7] = tu_linear(b->e, "BTCUSDC", b->assets[0], b->usdc, 1.0, lots[7], ticks[7], base_marks[7], t, 3);
+    /* size-scaled weights (Drift IMF, deposit- and borrow-scaled initial weights: the venue
+     * totals are valued at the moved price) and size premiums (Drift's and FTX's forms) */
+    risk_size_scaling ss = RISK_SIZE_SCALING_INIT;
+    ss.imf = 0.002;
+    ss.deposit_scale_start = 1e6;
+    ss.venue_deposits = 100.0; /* 3e6 at 30000: scaled, and more or less so as BTC moves */
+    tu_assert_status(risk_engine_set_asset_size_scaling(b->e, b->assets[0], &ss), RISK_OK);
+    risk_size_scaling se = RISK_SIZE_SCALING_INIT;
+    se.imf = 0.2;
+    tu_assert_status(risk_engine_set_asset_size_scaling(b->e, b->assets[1], &se), RISK_OK);
+    risk_size_scaling su = RISK_SIZE_SCALING_INIT;
+    su.imf = 0.0001;
+    su.borrow_scale_start = 1e5;
+    su.venue_borrows = 2e5;
+    tu_assert_status(risk_engine_set_asset_size_scaling(b->e, b->usdt, &su), RISK_OK);
+    risk_size_premium sp = RISK_SIZE_PREMIUM_INIT;
+    sp.imf = 0.001; /* Drift: base share 0.8 */
+    tu_assert_status(risk_engine_set_instrument_size_premium(b->e, b->inst[2], &sp), RISK_OK);
+    sp.imf = 0.002;
+    sp.base_share = 0.0; /* FTX */
+    tu_assert_status(risk_engine_set_instrument_size_premium(b->e, b->inst[5], &sp), RISK_OK);
 }
 
 static risk_account *rbook_account(rbook *b, tu_rng *r, uint64_t id)

@@ -31,6 +31,15 @@ static inline double risk__schedule_im_rate(const risk__schedule *s, uint32_t ti
 int risk__tiers_copy_out(risk_engine *e, const risk_margin_tier *tiers, uint32_t n, risk_margin_tier *out,
                          size_t capacity, size_t *count_out);
 
+/* A margin rate r of a position of `size` (contracts x contract size) under the instrument's size
+ * premium: max(r, base_share r + imf sqrt(size)), at most 1 (docs/formulas.md 4.6). */
+static inline double risk__size_premium_rate(const risk__instrument *in, double size, double r)
+{
+    if (!(in->imf > 0.0))
+        return r;
+    double premium = in->imf_base_share * r + in->imf * sqrt(size);
+    return premium > r ? (premium < 1.0 ? premium : (r > 1.0 ? r : 1.0)) : r;
+}
 /* Values of one position in its settle asset, at the current mark. */
 typedef struct risk__position_values {
     double notional, margin_notional, upnl, im, mm;
@@ -58,8 +67,13 @@ static inline void risk__position_values_at(const risk__instrument *in, double m
     out->notional = notional;
     out->margin_notional = margin_notional;
     out->upnl = upnl;
-    out->mm = margin_notional * s->tiers[t].mmr - s->tiers[t].cum;
-    out->im = margin_notional * risk__schedule_im_rate(s, t, user_im_rate);
+    double mmr = s->tiers[t].mmr, tier_im_rate = s->im_rate[t];
+    if (in->imf > 0.0) { /* the premium on the schedule's rates; the user's leverage still caps it (Drift) */
+        mmr = risk__size_premium_rate(in, size, mmr);
+        tier_im_rate = risk__size_premium_rate(in, size, tier_im_rate);
+    }
+    out->mm = margin_notional * mmr - s->tiers[t].cum;
+    out->im = margin_notional * (user_im_rate > tier_im_rate ? user_im_rate : tier_im_rate);
     out->tier = t;
 }
 

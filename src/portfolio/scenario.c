@@ -260,7 +260,8 @@ static void revalue_future(const risk__instrument *in, double q, double entry, d
 }
 
 /* One balance of the basket at the moved prices of its asset: risk__basket_entry_add with
- * sign 1 (1 x y is y exactly). */
+ * sign 1 (1 x y is y exactly). The weights are the asset's (risk__asset_weights); with size
+ * scaling they depend on the venue-wide totals' value, so on the moved price, per scenario. */
 static void revalue_balance(const risk__asset *a, double amount, const double *restrict price, size_t S,
                             const risk__scen_acc *restrict acc)
 {
@@ -272,10 +273,13 @@ static void revalue_balance(const risk__asset *a, double amount, const double *r
         for (size_t s = 0; s < S; s++) {
             double p = price[s];
             net[s] += amount * p;
+            double w_init = wi, w_maint = wm;
+            if (a->size_scaled)
+                risk__size_weights_at(a, amount, p, &w_init, &w_maint);
             double value = p * tq;
             cv[s] += value;
-            ci[s] += value * wi;
-            cm[s] += value * wm;
+            ci[s] += value * w_init;
+            cm[s] += value * w_maint;
         }
     } else {
         double lwi = a->liab_weight_init, lwm = a->liab_weight_maint;
@@ -283,10 +287,13 @@ static void revalue_balance(const risk__asset *a, double amount, const double *r
         for (size_t s = 0; s < S; s++) {
             double p = price[s];
             net[s] += amount * p;
+            double w_init = lwi, w_maint = lwm;
+            if (a->size_scaled)
+                risk__size_weights_at(a, amount, p, &w_init, &w_maint);
             double liab = -amount * p;
             l[s] += liab;
-            li[s] += liab * lwi;
-            lm[s] += liab * lwm;
+            li[s] += liab * w_init;
+            lm[s] += liab * w_maint;
         }
     }
 }

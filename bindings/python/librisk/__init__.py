@@ -29,6 +29,7 @@ from .core import (Engine, Basket, Account, Position, AccountSummary, BasketSumm
 
 from . import vol  # volatility estimators (librisk.vol)
 from . import options  # Black-76 pricing, Greeks, implied vol (librisk.options)
+from . import var  # Value-at-Risk, Expected Shortfall, back-tests (librisk.var)
 
 __version__ = "0.1.0"
 

@@ -58,6 +58,8 @@ def _parser():
     _options.add_cli_parser(sub)
     from . import stress as _stress
     _stress.add_cli_parser(sub)
+    from . import var as _var
+    _var.add_cli_parser(sub)
     return p
 
 
@@ -237,9 +239,11 @@ def _main(argv):
             names = [n for a in parser._subparsers._group_actions for n in a.choices]
             sys.stderr.write("python3 -m librisk: error: a command is required: %s\n" % ", ".join(names))
             return EXIT_BAD_INPUT
-        if args.command in ("vol", "backtest", "options", "funding"):  # CSV in, text out: no book
+        if args.command in ("vol", "backtest", "options", "funding", "var"):  # CSV in, text out: no book
             from . import vol as _vol, backtest as _backtest, options as _options, funding as _funding
+            from . import var as _var
             module, bad = {"vol": (_vol, _vol.VolCliError),
+                           "var": (_var, _var.VarCliError),
                            "backtest": (_backtest, _backtest.BacktestError),
                            "options": (_options, _options.OptionsCliError),
                            "funding": (_funding, _funding.FundingError)}[args.command]

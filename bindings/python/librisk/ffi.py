@@ -35,7 +35,9 @@ __all__ = [
     "RiskVolGarchOptions", "RiskVolGarchResult", "RiskVolRangeState",
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
     "RiskInstrumentFees", "RiskOptionBatch", "RiskOptionGreeks", "RiskRateModel", "RiskRates", "RiskRatePool",
-    "RiskRateCost", "RiskFundingResult", "RiskScenarios", "RiskExactSum", "RiskStressScenario", "RiskExposure",
+    "RiskRateCost", "RiskFundingResult", "RiskSizeScaling", "RiskSizePremium", "RiskVarResult", "RiskVarFilter",
+    "RiskVarMcOptions", "RiskVarBacktestResult", "RiskScenarios", "RiskExactSum", "RiskStressScenario",
+    "RiskExposure",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -141,6 +143,8 @@ SCALING_TIERS = 1                    # RISK_SCALING_TIERS
 SCALING_VAR = 2                      # RISK_SCALING_VAR
 MARGIN_SCALING_VERSION = 1           # RISK_MARGIN_SCALING_VERSION
 ASSET_VOL_PARAMS_VERSION = 1         # RISK_ASSET_VOL_PARAMS_VERSION
+SIZE_SCALING_VERSION = 1             # RISK_SIZE_SCALING_VERSION
+SIZE_PREMIUM_VERSION = 1             # RISK_SIZE_PREMIUM_VERSION
 ASSET_VOL_STATE_VERSION = 1          # RISK_ASSET_VOL_STATE_VERSION
 ASSET_VOL_STRESSED_SET = 0x1         # RISK_ASSET_VOL_STRESSED_SET
 ASSET_VOL_FLOOR_SET = 0x2            # RISK_ASSET_VOL_FLOOR_SET
@@ -171,6 +175,19 @@ OPTION_IV_BELOW_INTRINSIC = 1        # RISK_OPTION_IV_BELOW_INTRINSIC
 OPTION_IV_ABOVE_MAXIMUM = 2          # RISK_OPTION_IV_ABOVE_MAXIMUM
 OPTION_BATCH_VERSION = 1             # RISK_OPTION_BATCH_VERSION
 OPTION_GREEKS_VERSION = 1            # RISK_OPTION_GREEKS_VERSION
+
+VAR_LEVEL_DEFAULT = 0.99             # RISK_VAR_LEVEL_DEFAULT
+VAR_ES_LEVEL_DEFAULT = 0.975         # RISK_VAR_ES_LEVEL_DEFAULT
+VAR_FACTORS_MAX = 4096               # RISK_VAR_FACTORS_MAX
+VAR_DOF_MAX = 1e6                    # RISK_VAR_DOF_MAX
+VAR_RESULT_VERSION = 1               # RISK_VAR_RESULT_VERSION
+VAR_FILTER_EWMA = 1                  # RISK_VAR_FILTER_EWMA
+VAR_FILTER_GARCH = 2                 # RISK_VAR_FILTER_GARCH
+VAR_FILTER_VERSION = 1               # RISK_VAR_FILTER_VERSION
+VAR_MC_NORMAL = 1                    # RISK_VAR_MC_NORMAL
+VAR_MC_STUDENT_T = 2                 # RISK_VAR_MC_STUDENT_T
+VAR_MC_OPTIONS_VERSION = 1           # RISK_VAR_MC_OPTIONS_VERSION
+VAR_BACKTEST_RESULT_VERSION = 1      # RISK_VAR_BACKTEST_RESULT_VERSION
 
 # ---------------------------------------------------------------- opaque handles
 
@@ -627,6 +644,39 @@ class RiskAssetVolParams(ctypes.Structure):
         return cls(ASSET_VOL_PARAMS_VERSION, 0, 0.94, 365.0, 0.0)
 
 
+class RiskSizeScaling(ctypes.Structure):
+    """``risk_size_scaling`` (include/risk/margin.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("imf", ctypes.c_double),
+        ("deposit_scale_start", ctypes.c_double),
+        ("borrow_scale_start", ctypes.c_double),
+        ("venue_deposits", ctypes.c_double),
+        ("venue_borrows", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_SIZE_SCALING_INIT`` (every scaling off)."""
+        return cls(SIZE_SCALING_VERSION, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+class RiskSizePremium(ctypes.Structure):
+    """``risk_size_premium`` (include/risk/margin.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("imf", ctypes.c_double),
+        ("base_share", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_SIZE_PREMIUM_INIT`` (off, Drift's base share 0.8)."""
+        return cls(SIZE_PREMIUM_VERSION, 0, 0.0, 0.8)
+
+
 class RiskAssetVolState(ctypes.Structure):
     """``risk_asset_vol_state`` (include/risk/margin.h)."""
     _fields_ = [
@@ -723,6 +773,87 @@ class RiskVolRealizedState(ctypes.Structure):
         ("sum_sq", ctypes.c_double),
         ("last_price", ctypes.c_double),
     ]
+
+
+class RiskVarResult(ctypes.Structure):
+    """``risk_var_result`` (include/risk/var.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("n", ctypes.c_size_t),
+        ("var_level", ctypes.c_double),
+        ("es_level", ctypes.c_double),
+        ("var", ctypes.c_double),
+        ("es", ctypes.c_double),
+        ("mean", ctypes.c_double),
+        ("stdev", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VAR_RESULT_INIT``."""
+        return cls(version=VAR_RESULT_VERSION)
+
+
+class RiskVarFilter(ctypes.Structure):
+    """``risk_var_filter`` (include/risk/var.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("model", ctypes.c_uint32),
+        ("lambda", ctypes.c_double),  # a keyword: getattr(f, "lambda")
+        ("omega", ctypes.c_double),
+        ("alpha", ctypes.c_double),
+        ("beta", ctypes.c_double),
+        ("seed_variance", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VAR_FILTER_INIT``."""
+        return cls(VAR_FILTER_VERSION, VAR_FILTER_EWMA, 0.94, 0.0, 0.0, 0.0, 0.0)
+
+
+class RiskVarMcOptions(ctypes.Structure):
+    """``risk_var_mc_options`` (include/risk/var.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("distribution", ctypes.c_uint32),
+        ("seed", ctypes.c_uint64),
+        ("dof", ctypes.c_double),
+        ("horizon_periods", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VAR_MC_OPTIONS_INIT``."""
+        return cls(VAR_MC_OPTIONS_VERSION, VAR_MC_NORMAL, 1, 4.0, 1.0)
+
+
+class RiskVarBacktestResult(ctypes.Structure):
+    """``risk_var_backtest_result`` (include/risk/var.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("n", ctypes.c_size_t),
+        ("breaches", ctypes.c_size_t),
+        ("n00", ctypes.c_size_t),
+        ("n01", ctypes.c_size_t),
+        ("n10", ctypes.c_size_t),
+        ("n11", ctypes.c_size_t),
+        ("level", ctypes.c_double),
+        ("breach_rate", ctypes.c_double),
+        ("lr_pof", ctypes.c_double),
+        ("p_pof", ctypes.c_double),
+        ("lr_ind", ctypes.c_double),
+        ("p_ind", ctypes.c_double),
+        ("lr_cc", ctypes.c_double),
+        ("p_cc", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VAR_BACKTEST_RESULT_INIT``."""
+        return cls(version=VAR_BACKTEST_RESULT_VERSION)
 
 
 class RiskVolGarchState(ctypes.Structure):
@@ -1006,6 +1137,11 @@ _FUNCTIONS = {
     "risk_engine_set_asset_floor_vol": (_i32, [EngineP, _u32, _dbl], ("engine", 0)),
     "risk_engine_set_asset_buffer_release": (_i32, [EngineP, _u32, _dbl], ("engine", 0)),
     "risk_engine_asset_vol": (_i32, [EngineP, _u32, _P(RiskAssetVolState)], ("engine", 0)),
+    "risk_engine_set_asset_size_scaling": (_i32, [EngineP, _u32, _P(RiskSizeScaling)], ("engine", 0)),
+    "risk_engine_asset_size_scaling": (_i32, [EngineP, _u32, _P(RiskSizeScaling)], ("engine", 0)),
+    "risk_engine_asset_weights": (_i32, [EngineP, _u32, _dbl, _P(_dbl), _P(_dbl)], ("engine", 0)),
+    "risk_engine_set_instrument_size_premium": (_i32, [EngineP, _u32, _P(RiskSizePremium)], ("engine", 0)),
+    "risk_engine_instrument_size_premium": (_i32, [EngineP, _u32, _P(RiskSizePremium)], ("engine", 0)),
     # liquidation.h
     "risk_engine_set_liquidation_policy": (_i32, [EngineP, _P(RiskLiquidationPolicy)], ("engine", 0)),
     "risk_engine_liquidation_policy": (_i32, [EngineP, _P(RiskLiquidationPolicy)], ("engine", 0)),
@@ -1097,6 +1233,18 @@ _FUNCTIONS = {
     "risk_option_implied_vol": (_i32, [_P(_dbl), _P(ctypes.c_int32), _P(RiskOptionBatch), _P(_dbl), _sz], None),
     "risk_option_forward": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _sz], None),
     "risk_option_forward_from_future": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _sz], None),
+    # var.h (no handle: the status is the message)
+    "risk_var_historical": (_i32, [_P(RiskVarResult), _P(_dbl), _sz, _dbl, _dbl, _P(_dbl), _sz], None),
+    "risk_var_pnl_merge": (_i32, [_P(_dbl), _P(_P(_dbl)), _sz, _sz], None),
+    "risk_var_pnl_delta_gamma": (_i32, [_P(_dbl), _P(_dbl), _sz, _sz, _P(_dbl), _P(_dbl)], None),
+    "risk_var_fhs_returns": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _sz, _P(RiskVarFilter)], None),
+    "risk_var_delta_normal": (_i32, [_P(RiskVarResult), _P(_dbl), _P(_dbl), _sz, _dbl, _dbl, _dbl], None),
+    "risk_var_delta_gamma": (_i32, [_P(RiskVarResult), _P(_dbl), _P(_dbl), _P(_dbl), _sz, _dbl, _dbl, _dbl,
+                                    _P(_dbl), _sz], None),
+    "risk_var_norm_quantile": (_i32, [_dbl, _P(_dbl)], None),
+    "risk_var_ewma_cov": (_i32, [_P(_dbl), _P(_dbl), _sz, _sz, _dbl], None),
+    "risk_var_mc_scenarios": (_i32, [_P(_dbl), _P(_dbl), _sz, _sz, _P(RiskVarMcOptions), _P(_dbl), _sz], None),
+    "risk_var_backtest": (_i32, [_P(RiskVarBacktestResult), _P(_dbl), _P(_dbl), _sz, _dbl], None),
 }
 
 #: Names of every C function the bindings declare (a test compares them with the headers).
