@@ -76,7 +76,7 @@ TEST_LIBS := -lcmocka -lm -pthread
 
 # ------------------------------------------------------------------ sources and outputs
 HEADERS := include/risk.h $(sort $(wildcard include/risk/*.h))
-SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/snapshot/*.c src/options/*.c src/rates/*.c src/stress/*.c))
+SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/snapshot/*.c src/options/*.c src/rates/*.c src/portfolio/*.c src/stress/*.c))
 SRC_HEADERS := $(wildcard src/*.h src/*/*.h)
 OBJS := $(patsubst src/%.c,build/obj/%.o,$(SRCS))
 ASAN_OBJS := $(patsubst src/%.c,build/asan/obj/%.o,$(SRCS))

@@ -558,6 +558,60 @@ static void op_plan(world *w, fz_reader *r)
 }
 
 /* Invariant 9. */
+/* Scenario revaluation and the book stress test on the evaluated book (no input consumed, so
+ * the corpora keep their meaning): the zero scenario, every other asset -50 % and +100 %. A move
+ * may take a mark below one tick (RISK_EINVAL, nothing written); otherwise the engine's
+ * per-account results equal the account call's bit for bit, the zero scenario gives P&L 0 and
+ * the evaluated state, and nothing changes. */
+static void op_stress(world *w, uint32_t threads, const risk_account_summary *evaluated)
+{
+    enum { S = 3 };
+    size_t na = 0;
+    FZ_ASSERT(risk_engine_asset_count(w->engine, &na) == RISK_OK && na <= 8, "asset count");
+    uint32_t v = RISK_ID_NONE;
+    FZ_ASSERT(risk_engine_valuation_asset(w->engine, &v) == RISK_OK, "valuation asset");
+    double moves[S * 8] = {0};
+    for (size_t a = 0; a < na; a++)
+        if (a != v) {
+            moves[1 * na + a] = -0.5;
+            moves[2 * na + a] = 1.0;
+        }
+    risk_scenarios sc = RISK_SCENARIOS_INIT;
+    sc.n_scenarios = S;
+    sc.n_assets = na;
+    sc.price_moves = moves;
+    risk_stress_scenario book[S];
+    book[0].version = RISK_STRESS_SCENARIO_VERSION;
+    double pnl[MAX_ACCOUNTS * S], eq[MAX_ACCOUNTS * S], hf[MAX_ACCOUNTS * S];
+    uint32_t st[MAX_ACCOUNTS * S];
+    uint64_t ids[MAX_ACCOUNTS];
+    size_t n = 0;
+    uint64_t before = world_digest(w);
+    int rc = risk_engine_stress(w->engine, &sc, book, pnl, eq, hf, st, ids, MAX_ACCOUNTS, threads, &n);
+    FZ_ASSERT(world_digest(w) == before, "stress changed the state");
+    FZ_ASSERT(rc == RISK_OK || rc == RISK_EINVAL, "stress: %s", risk_errname(rc));
+    for (size_t i = 0; i < w->n_acc; i++) {
+        double one[S];
+        risk_account_summary sums[S];
+        sums[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+        int rc1 = risk_account_scenario_pnl(w->acc[i], &sc, one, sums);
+        FZ_ASSERT(rc1 == rc, "scenario_pnl %s, stress %s", risk_errname(rc1), risk_errname(rc));
+        if (rc)
+            continue;
+        FZ_ASSERT(ids[i] == w->ids[i], "stress order");
+        FZ_ASSERT(one[0] == 0.0 && sums[0].state == evaluated[i].state, "zero scenario");
+        for (size_t s = 0; s < S; s++) {
+            FZ_ASSERT(memcmp(&one[s], &pnl[i * S + s], sizeof one[s]) == 0, "stress P&L differs");
+            FZ_ASSERT(memcmp(&sums[s].equity, &eq[i * S + s], sizeof eq[0]) == 0, "stress equity differs");
+            FZ_ASSERT(sums[s].state == st[i * S + s], "stress state differs");
+        }
+    }
+    FZ_ASSERT(world_digest(w) == before, "scenario_pnl changed the state");
+    if (rc == RISK_OK)
+        for (size_t s = 0; s < S; s++)
+            FZ_ASSERT(book[s].n_accounts == w->n_acc && book[s].loss >= 0.0 && book[s].deficit >= 0.0, "book");
+}
+
 static void op_evaluate_all(world *w, fz_reader *r)
 {
     risk_account_summary s[MAX_ACCOUNTS];
@@ -578,6 +632,7 @@ static void op_evaluate_all(world *w, fz_reader *r)
         FZ_ASSERT(memcmp(&one, &s[i], sizeof one) == 0, "evaluate_all (%u threads) differs from evaluate", threads);
         check_summary(w, &s[i], "evaluate_all");
     }
+    op_stress(w, threads, s);
 }
 
 static void op_policy(world *w, fz_reader *r)

@@ -26,6 +26,8 @@
 #include "risk/trading.h"
 #include "risk/rates.h"
 #include "risk/snapshot.h"
+#include "risk/portfolio.h"
+#include "risk/stress.h"
 #include "risk/var.h"
 
 #endif /* RISK_H */

@@ -329,6 +329,9 @@ void risk__basket_values_compute(const risk_basket *b, risk__basket_values *out)
  * balance's weights depend on the balance and venue-wide totals, never on the account's other
  * balances, so the incremental updates below stay exact. */
 void risk__size_weights(const risk__asset *a, double x, double *init, double *maint);
+/* The same at a given price of the asset (scenario revaluation, src/portfolio/): the venue-wide
+ * totals are valued at it. risk__size_weights is this at the asset's price. */
+void risk__size_weights_at(const risk__asset *a, double x, double price, double *init, double *maint);
 static inline void risk__asset_weights(const risk__asset *a, double x, double *init, double *maint)
 {
     if (x > 0.0) {

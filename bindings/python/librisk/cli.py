@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Command line: ``python3 -m librisk evaluate BOOK.json`` and ``python3 -m librisk report BOOK.json``.
+"""Command line: ``python3 -m librisk evaluate BOOK.json``, ``python3 -m librisk report BOOK.json`` and the
+subcommands of the other modules (``stress``: librisk.stress).
 
 Exit status: 0 success; 2 bad input (one line on stderr naming the field, nothing on stdout);
 1 when the library cannot be loaded; 141 (128 + SIGPIPE, as other Unix tools report it) when
@@ -65,6 +66,8 @@ def _parser() -> _Parser:
     _snapshot.add_cli_parser(sub)
     from . import options as _options
     _options.add_cli_parser(sub)
+    from . import stress as _stress
+    _stress.add_cli_parser(sub)
     from . import var as _var
     _var.add_cli_parser(sub)
     from . import levtoken as _levtoken
@@ -296,6 +299,18 @@ def _main(argv: Sequence[str] | None) -> int:
                     return _bad_input(exc.args[0])
                 text = json.dumps(doc, indent=None if args.compact else 2, allow_nan=False)
                 sys.stdout.write(text + "\n")
+                sys.stdout.flush()
+                return EXIT_OK
+            if args.command == "stress":
+                from . import stress as _stress
+                from . import errors as _errors
+                try:
+                    doc = _stress.stress_document(loaded, args)
+                except _stress.ScenarioError as exc:
+                    return _bad_input(exc)
+                except _errors.RiskError as exc:
+                    return _bad_input("scenarios: %s" % exc)
+                sys.stdout.write(json.dumps(doc, indent=None if args.compact else 2, allow_nan=False) + "\n")
                 sys.stdout.flush()
                 return EXIT_OK
             if args.command in ("whatif", "max-order"):

@@ -1086,6 +1086,18 @@ class Engine(_Handle):
             raise
         return [AccountSummary._from_struct(ids[i], out[i]) for i in range(count.value)]
 
+    def stress(self, scenarios: Any, threads: int = 1, per_account: bool = True) -> Any:
+        """Every account under every scenario (risk_engine_stress): a
+        :class:`librisk.stress.StressResult` (book results per scenario, per-account P&L, equity,
+        health and state). See librisk.stress and docs/stress.md."""
+        from . import stress as _stress
+        return _stress.stress(self, scenarios, threads, per_account)
+
+    def exposures(self, top_k: int = 5) -> Any:
+        """Exposure and concentration by underlying (risk_engine_exposures); see librisk.stress."""
+        from . import stress as _stress
+        return _stress.exposures(self, top_k)
+
     def to_pandas(self, threads: int = 1) -> Any:
         """Every account's summary as a ``pandas.DataFrame`` indexed by account id."""
         return to_pandas(self.evaluate_all(threads), index="id")
@@ -1423,6 +1435,14 @@ class Account(_Handle):
         L = ffi.lib()
         L.risk_account_evaluate(ptr, ctypes.byref(s))
         return AccountSummary._from_struct(L.risk_account_id(ptr), s)
+
+    def scenario_pnl(self, scenarios: Any, summaries: bool = False, out: Any = None) -> Any:
+        """The account's weighted P&L under each scenario (a :class:`librisk.stress.ScenarioSet`, or
+        Scenario objects / dicts with ``moves`` {asset: relative move}); with ``summaries`` also the
+        AccountSummary after each. Bit for bit what moving the prices gives; the account is
+        unchanged. See librisk.stress and docs/stress.md."""
+        from . import stress as _stress
+        return _stress.scenario_pnl(self, scenarios, summaries, out)
 
     def whatif(self, instrument: str | int, side: str, qty: float, price: float = 0.0,
                leg: str | None = None) -> AccountSummary:

@@ -45,7 +45,8 @@ __all__ = [
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
     "RiskInstrumentFees", "RiskOptionBatch", "RiskOptionGreeks", "RiskRateModel", "RiskRates", "RiskRatePool",
     "RiskRateCost", "RiskFundingResult", "RiskSizeScaling", "RiskSizePremium", "RiskVarResult", "RiskVarFilter",
-    "RiskVarMcOptions", "RiskVarBacktestResult", "RiskLevtokenSpec", "RiskLevtokenResult",
+    "RiskVarMcOptions", "RiskVarBacktestResult", "RiskLevtokenSpec", "RiskLevtokenResult", "RiskScenarios",
+    "RiskExactSum", "RiskStressScenario", "RiskExposure",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -63,6 +64,14 @@ BASKET_SUMMARY_VERSION = 1           # RISK_BASKET_SUMMARY_VERSION
 ACCOUNT_SUMMARY_VERSION = 1          # RISK_ACCOUNT_SUMMARY_VERSION
 POSITION_RESULT_VERSION = 2          # RISK_POSITION_RESULT_VERSION
 POSITION_SPEC_VERSION = 1            # RISK_POSITION_SPEC_VERSION
+SCENARIOS_VERSION = 1                # RISK_SCENARIOS_VERSION
+SCENARIOS_MAX = 16777216             # RISK_SCENARIOS_MAX
+VOL_MOVE_ABSOLUTE = 0                # RISK_VOL_MOVE_ABSOLUTE
+VOL_MOVE_RELATIVE = 1                # RISK_VOL_MOVE_RELATIVE
+VOL_MOVE_MAX = 100.0                 # RISK_VOL_MOVE_MAX
+STRESS_SCENARIO_VERSION = 1          # RISK_STRESS_SCENARIO_VERSION
+EXPOSURE_VERSION = 1                 # RISK_EXPOSURE_VERSION
+EXPOSURE_TOP_MAX = 16                # RISK_EXPOSURE_TOP_MAX
 
 KIND_PERPETUAL = 1                   # RISK_KIND_PERPETUAL
 KIND_FUTURE = 2                      # RISK_KIND_FUTURE
@@ -979,6 +988,80 @@ class RiskVolRangeState(ctypes.Structure):
     ]
 
 
+class RiskScenarios(ctypes.Structure):
+    """``risk_scenarios`` (include/risk/portfolio.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("vol_mode", ctypes.c_uint32),
+        ("n_scenarios", ctypes.c_size_t),
+        ("n_assets", ctypes.c_size_t),
+        ("price_moves", ctypes.POINTER(ctypes.c_double)),
+        ("vol_moves", ctypes.POINTER(ctypes.c_double)),
+        ("weights", ctypes.POINTER(ctypes.c_double)),
+        ("vol_term_days", ctypes.c_double),
+        ("vol_term_power_short", ctypes.c_double),
+        ("vol_term_power_long", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_SCENARIOS_INIT``."""
+        return cls(version=SCENARIOS_VERSION, vol_mode=VOL_MOVE_RELATIVE, vol_term_days=30.0)
+
+
+class RiskExactSum(ctypes.Structure):
+    """``risk_exact_sum`` (include/risk/stress.h): hi x 2^32 + lo quanta."""
+    _fields_ = [("hi", ctypes.c_int64), ("lo", ctypes.c_int64)]
+
+
+class RiskStressScenario(ctypes.Structure):
+    """``risk_stress_scenario`` (include/risk/stress.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("decimals", ctypes.c_uint32),
+        ("n_accounts", ctypes.c_uint64),
+        ("n_liquidatable", ctypes.c_uint64),
+        ("n_bankrupt", ctypes.c_uint64),
+        ("n_new_liquidatable", ctypes.c_uint64),
+        ("n_new_bankrupt", ctypes.c_uint64),
+        ("pnl", ctypes.c_double),
+        ("loss", ctypes.c_double),
+        ("deficit", ctypes.c_double),
+        ("pnl_sum", RiskExactSum),
+        ("loss_sum", RiskExactSum),
+        ("deficit_sum", RiskExactSum),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_STRESS_SCENARIO_INIT``."""
+        return cls(version=STRESS_SCENARIO_VERSION)
+
+
+class RiskExposure(ctypes.Structure):
+    """``risk_exposure`` (include/risk/stress.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("asset", ctypes.c_uint32),
+        ("decimals", ctypes.c_uint32),
+        ("n_top", ctypes.c_uint32),
+        ("n_accounts", ctypes.c_uint64),
+        ("long_notional", ctypes.c_double),
+        ("short_notional", ctypes.c_double),
+        ("net_notional", ctypes.c_double),
+        ("top_share", ctypes.c_double),
+        ("long_sum", RiskExactSum),
+        ("short_sum", RiskExactSum),
+        ("top_ids", ctypes.c_uint64 * EXPOSURE_TOP_MAX),
+        ("top_gross", ctypes.c_double * EXPOSURE_TOP_MAX),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of a zeroed ``risk_exposure`` with its version set."""
+        return cls(version=EXPOSURE_VERSION)
+
+
 class RiskOptionBatch(ctypes.Structure):
     """``risk_option_batch`` (include/risk/options.h): parallel input arrays, borrowed."""
     _fields_ = [
@@ -1202,6 +1285,15 @@ _FUNCTIONS = {
     "risk_engine_accounts": (_i32, [EngineP, _P(AccountP), _sz, _P(_sz)], ("engine", 0)),
     "risk_account_adopt": (_i32, [AccountP], ("account", 0)),
     "risk_account_engine_owned": (_i32, [AccountP, _P(_u32)], None),
+    # portfolio.h, stress.h
+    "risk_account_scenario_pnl": (_i32, [AccountP, _P(RiskScenarios), _P(_dbl), _P(RiskAccountSummary)],
+                                  ("account", 0)),
+    "risk_scenario_vol": (_i32, [_P(_dbl), _P(RiskScenarios), _sz, _u32, _dbl, _dbl], None),
+    "risk_engine_stress": (_i32, [EngineP, _P(RiskScenarios), _P(RiskStressScenario), _P(_dbl), _P(_dbl), _P(_dbl),
+                                  _P(_u32), _P(_u64), _sz, _u32, _P(_sz)], ("engine", 0)),
+    "risk_stress_merge": (_i32, [_P(RiskStressScenario), _P(RiskStressScenario), _sz], None),
+    "risk_engine_exposures": (_i32, [EngineP, _P(RiskExposure), _sz, _u32, _P(_sz)], ("engine", 0)),
+    "risk_exposure_merge": (_i32, [_P(RiskExposure), _P(RiskExposure), _sz, _u32], None),
     # options.h (no handle: the status is the message)
     "risk_option_black": (_i32, [_P(RiskOptionGreeks), _P(RiskOptionBatch), _sz], None),
     "risk_option_implied_vol": (_i32, [_P(_dbl), _P(ctypes.c_int32), _P(RiskOptionBatch), _P(_dbl), _sz], None),
