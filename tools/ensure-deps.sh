@@ -20,6 +20,8 @@ command -v "${CXX:-g++}" >/dev/null 2>&1 || missing="$missing g++"
 /usr/bin/python3 -c 'import wheel' >/dev/null 2>&1 || missing="$missing python3-wheel"
 # the DataFrame test of the results (tests/python/test_repr.py) runs under Debian's python
 /usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || missing="$missing python3-pandas"
+# the optimiser is checked against scipy's HiGHS LP solver (tests/python/test_optimise.py)
+/usr/bin/python3 -c 'import scipy.optimize' >/dev/null 2>&1 || missing="$missing python3-scipy"
 fuzz_cc=${FUZZ_CC:-clang}
 if command -v "$fuzz_cc" >/dev/null 2>&1; then
     # the libFuzzer runtime comes with libclang-rt-N-dev, not with clang itself
@@ -37,7 +39,7 @@ if [ -z "$missing" ]; then
 fi
 
 # Always ask for the full set, so that the command is the same whatever is missing.
-pkgs="libcmocka-dev doxygen pkg-config g++ python3-numpy python3-pip python3-setuptools python3-wheel python3-pandas clang libclang-rt-14-dev"
+pkgs="libcmocka-dev doxygen pkg-config g++ python3-numpy python3-pip python3-setuptools python3-wheel python3-pandas python3-scipy clang libclang-rt-14-dev"
 if [ "${RISK_EXTRA:-0}" = 1 ]; then
     pkgs="$pkgs valgrind"
 fi
