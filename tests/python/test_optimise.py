@@ -14,14 +14,16 @@ import json
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
+import test_bindings  # noqa: E402  (its struct-layout check is reused below)
 from support import librisk  # noqa: E402
-from librisk import errors, optimise  # noqa: E402
+from librisk import errors, ffi, optimise  # noqa: E402
 
 YEAR = 31536000.0
 N_INSTANCES = 1200
@@ -362,6 +364,16 @@ class TestOptimiseAgainstHighs(unittest.TestCase):
         self.assertGreater(report["infeasible"], 50, report)
         self.assertGreater(report["max_size"], 100, report)
         self.assertLessEqual(report["worst_rel"], 1e-9)
+
+
+@unittest.skipUnless(shutil.which(os.environ.get("CC", "cc")), "no C compiler")
+class TestOptimiseStructLayout(unittest.TestCase):
+    """The optimise.h mirrors have the C structs' sizes and offsets (the check of test_bindings)."""
+
+    STRUCTS = {"risk_optimise_asset": ffi.RiskOptimiseAsset, "risk_optimise_spec": ffi.RiskOptimiseSpec,
+               "risk_optimise_result": ffi.RiskOptimiseResult, "risk_optimise_move": ffi.RiskOptimiseMove}
+    test_sizes_and_offsets_match_the_headers = \
+        test_bindings.TestStructLayout.test_sizes_and_offsets_match_the_headers
 
 
 class TestOptimiseBindings(unittest.TestCase):
