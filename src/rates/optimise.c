@@ -524,11 +524,11 @@ static int solve(const ctx *x, double fixed_size, risk_optimise_result *res, dou
     for (uint32_t r = 0; r < MAX_ROWS; r++)
         yr[r] = B.row_of[r] == UINT32_MAX ? 0.0 : p->y[B.row_of[r]] * oscale;
     double ys = max_size ? -1.0 / B.size_scale : 1.0;
-    res->dual_health_init = yr[ROW_HI] * ys;
-    res->dual_health_maint = yr[ROW_HM] * ys;
-    res->dual_ltv = yr[ROW_LTV] * ys;
-    res->dual_cash = yr[ROW_CASH] * ys;
-    res->dual_budget = yr[ROW_BUDGET] * ys;
+    res->dual_health_init = yr[ROW_HI] * ys + 0.0; /* + 0.0: no -0 */
+    res->dual_health_maint = yr[ROW_HM] * ys + 0.0;
+    res->dual_ltv = yr[ROW_LTV] * ys + 0.0;
+    res->dual_cash = yr[ROW_CASH] * ys + 0.0;
+    res->dual_budget = yr[ROW_BUDGET] * ys + 0.0;
     /* the plan: each candidate's total, whatever the filling (the ordered filling is no worse) */
     for (size_t k = 0; k < x->n; k++)
         bal[k] = x->c[k].lo;

@@ -655,7 +655,7 @@ class TestStdinAndCommandList(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         last = r.stderr.strip().splitlines()[-1]
         for name in ("evaluate", "report", "liquidate", "whatif", "max-order", "vol", "backtest", "snapshot",
-                     "options", "funding"):
+                     "options", "funding", "optimise"):
             self.assertIn(name, last)
 
 

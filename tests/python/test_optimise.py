@@ -419,6 +419,73 @@ class TestOptimiseBindings(unittest.TestCase):
         self.assertEqual(self.acc.basket.balance("BTC"), 1.0)  # nothing changed
 
 
+class TestOptimiseCli(unittest.TestCase):
+    BOOK = "examples/books/optimise.json"
+
+    def run_ok(self, *args):
+        proc = support.run_cli("optimise", self.BOOK, "--account", "1", "--compact", *args)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return json.loads(proc.stdout)
+
+    def test_cli_refinances_the_debt_into_the_cheaper_asset(self):
+        # Hand-solved on examples/books/optimise.json: USDT (Aave A1's curve) at U = 80 % borrows
+        # at 4 %, USDC (Comet C2's curves) at U = 10 % at 1 % + 5 % x 0.1 = 1.5 %. The account owes
+        # 10,000 USDT and needs 20,000 of cash. Current mix: the cash from USDT, 30,000 at 4 % =
+        # 1,200 a year. Optimum: repay the USDT, borrow 30,000 USDC: 450; saving 750 a year.
+        # Health after: C_maint = 1 BTC x 50,000 x 0.98 x 0.9 + PnL 1,000 = 45,100 against
+        # 30,000 x 1.0 + MM 100 = 30,100: 1.4983...
+        doc = self.run_ok("--target", "cash=USDT:20000", "--asset", "USDT:post=10000,borrow=100000,withdraw=100000",
+                          "--asset", "USDC:borrow=100000,withdraw=100000,cash", "--asset", "BTC:post=2",
+                          "--health-maint", "1.3")
+        self.assertEqual(doc["format"], "librisk-optimise/1")
+        self.assertEqual(doc["outcome"], "optimal")
+        plan = {m["asset"]: m for m in doc["plan"]}
+        self.assertEqual(plan["USDT"]["repay"], 10000.0)
+        self.assertEqual(plan["USDT"]["balance_after"], 0.0)
+        self.assertEqual(plan["USDC"]["borrow"], 30000.0)
+        self.assertEqual(plan["BTC"]["post"], 0.0)
+        self.assertEqual(doc["cost_per_year"], 450.0)
+        self.assertEqual(doc["current_mix"]["cost_per_year"], 1200.0)
+        self.assertTrue(doc["current_mix"]["feasible"])
+        self.assertEqual(doc["saving_per_year"], 750.0)
+        self.assertAlmostEqual(doc["health_after"]["maint"], 45100.0 / 30100.0, places=12)
+        self.assertLess(doc["certificate"]["duality_gap"], 1e-9)
+
+    def test_cli_amounts_sit_on_their_grid(self):
+        doc = self.run_ok("--target", "position=BTCUSDT:1", "--asset", "BTC:post=5,outside=0.01",
+                          "--asset", "ETH:post=20,outside=0.02", "--health-init", "1.2")
+        self.assertEqual(doc["target"]["initial_margin"], 5000.0)  # 50,000 / 10x
+        self.assertEqual(doc["target"]["maintenance_margin"], 225.0)  # 75,000 x 0.5 % - 50, less 100
+        for m in doc["plan"]:
+            for key in ("post", "repay", "withdraw", "borrow", "balance_after"):
+                self.assertEqual(m[key], round(m[key], 8))
+        self.assertGreaterEqual(doc["health_after"]["init"], 1.2)
+        self.assertEqual(doc["cost_per_year"], round(doc["cost_per_year"], 6))
+
+    def test_cli_max_size_for_a_budget(self):
+        doc = self.run_ok("--target", "position=BTCUSDT:1", "--asset", "BTC:post=5,outside=0.01", "--budget", "500",
+                          "--health-init", "1.2")
+        self.assertEqual(doc["mode"], "max_size")
+        self.assertGreater(doc["size"], 1.0)
+        self.assertLessEqual(doc["cost_horizon"], 500.0)
+
+    def test_cli_bad_input_exits_2(self):
+        for args in (["--target", "cash=USDT:nan", "--asset", "USDT:borrow=1"],
+                     ["--target", "cash=DOGE:1", "--asset", "USDT:borrow=1"],
+                     ["--target", "im=100", "--asset", "USDT:post=-1"],
+                     ["--target", "im=100", "--asset", "USDT:lend=1"],
+                     ["--target", "im=100"],
+                     ["--asset", "USDT:post=1"],
+                     ["--target", "im=100", "--asset", "USDT:post=1", "--health-init", "0.5"],
+                     ["--target", "cash=USDT:100", "--asset", "USDC:borrow=1"]):
+            proc = support.run_cli("optimise", self.BOOK, "--account", "1", *args)
+            self.assertEqual(proc.returncode, 2, (args, proc.stdout, proc.stderr))
+            self.assertEqual(proc.stdout, "")
+            self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+        proc = support.run_cli("optimise", self.BOOK, "--account", "9", "--target", "im=1", "--asset", "USDT:post=1")
+        self.assertEqual(proc.returncode, 2)
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--highs":
         print(json.dumps(check_instances(int(sys.argv[2]), int(sys.argv[3]))))
