@@ -85,7 +85,7 @@ typedef struct risk_optimise_spec {
     uint32_t mode;           /**< ::RISK_OPTIMISE_MIN_COST or ::RISK_OPTIMISE_MAX_SIZE. */
     uint32_t flags;          /**< ::RISK_OPTIMISE_LTV_BUFFER or 0. */
     uint32_t reserved;       /**< 0. */
-    double horizon_s;        /**< Horizon of the cost, seconds, in (0, 100 years]. */
+    double horizon_s;        /**< Horizon of the cost, seconds, in [1, 315,360,000] (10 years). */
     double health_init_min;  /**< Floor of C_init / (R_init + im_value), in [1, 1e6]. */
     double health_maint_min; /**< Floor of C_maint / (R_maint + mm_value), in [1, 1e6]. */
     double ltv_buffer_min;   /**< With ::RISK_OPTIMISE_LTV_BUFFER: floor of (C_init - liabilities) / collateral_value, in [-1, 1]. */
@@ -187,8 +187,11 @@ typedef struct risk_optimise_move {
  * @retval RISK_EVERSION Unknown version of spec, an asset, out or a move.
  * @retval RISK_ENOTFOUND A candidate names no asset.
  * @retval RISK_EINVAL A field out of range, NaN or infinite, a duplicate candidate, a candidate
- *         whose supply rate exceeds its borrow rate, an LTV buffer above the initial weight of a
- *         tiered candidate, or MAX_SIZE without a target (the message names the field).
+ *         whose supply yield over the horizon exceeds its borrow cost, an LTV buffer floor above
+ *         the initial weight of a tiered candidate (either would make the model non-convex and
+ *         the LP inexact), MAX_SIZE without a target, or cash without a ::RISK_OPTIMISE_CASH
+ *         candidate (the message names the field).
+ * @retval RISK_ENOPRICE A candidate's price is outside the price domain.
  * @retval RISK_ENOMEM Out of memory.
  * @retval RISK_EINTERNAL The simplex did not certify its answer (a bug).
  * @par Thread safety

@@ -99,6 +99,15 @@ def make_instance(rng):
         spec["mm_value"] /= 10.0
         spec["cash_value"] /= 10.0
         spec["budget_value"] = rng.uniform(-2e3, 2e4)
+    if rng.random() < 0.2:  # other magnitudes: caps and targets scaled together by 1e-3 .. 1e3
+        f = 10 ** rng.uniform(-3.0, 3.0)
+        for c in cands:
+            dec = by_sym[c["asset"]]["decimals"]
+            for key in ("post_max", "withdraw_max", "borrow_max"):  # within 2^53 quanta
+                c[key] = min(c[key] * f, 2.0 ** 52 / 10 ** min(dec, 8))
+        for key in ("im_value", "mm_value", "cash_value", "budget_value"):
+            if key in spec:
+                spec[key] *= f
     return {"assets": assets, "balances": balances, "candidates": cands, "spec": spec}
 
 
@@ -217,6 +226,8 @@ def highs_reference(inst):
                                  ub=width))
                 idx.append((len(cols) - 1, 1.0))
         box.append((lo, hi, idx))
+    if not cols:  # nothing may move: one variable fixed at 0 keeps the LP well formed
+        cols.append(dict(cost=0.0, ci=0.0, cm=0.0, ri=0.0, rm=0.0, cv=0.0, liab=0.0, cash=0.0, ub=0.0))
     n = len(cols) + (1 if max_size else 0)
     obj = np.zeros(n)
     A_ub, b_ub, A_eq, b_eq = [], [], [], []
