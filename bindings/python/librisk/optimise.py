@@ -256,11 +256,14 @@ def run(loaded, args):
     out["saving_horizon"] = g.value(plan["saving_horizon"]) if ok else None
     # health after: the engine's own evaluation of the account with the plan on its grid applied
     # (on the CLI's copy of the book), the target's requirements added
-    if plan["outcome"] == "optimal":
-        for mv in plan["moves"]:
-            if mv["delta_grid"]:
-                acc.basket.add_balance(mv["asset"], mv["delta_grid"])
-    s = acc.evaluate()
+    try:
+        if plan["outcome"] == "optimal":
+            for mv in plan["moves"]:
+                if mv["delta_grid"]:
+                    acc.basket.add_balance(mv["asset"], mv["delta_grid"])
+        s = acc.evaluate()
+    except errors.RiskError as exc:  # a plan the account cannot hold (a balance past 2^53 quanta)
+        raise BookError("optimise", "the plan cannot be applied: %s" % (exc.message or exc.name)) from None
     ri, rm = s.initial_margin + size * im, s.maintenance_margin + size * mm
     out["health_after"] = {"init": s.collateral_init / ri if ri > 0 else None,
                            "maint": s.collateral_maint / rm if rm > 0 else None,
@@ -269,4 +272,15 @@ def run(loaded, args):
                            else None}
     out["certificate"] = {k: plan[k] for k in ("iterations", "duality_gap", "dual_infeasibility", "dual_health_init",
                                                "dual_health_maint", "dual_ltv", "dual_cash", "dual_budget")}
-    return out
+    return _finite(out)
+
+
+def _finite(x):
+    """The document with every number that is not finite as None (JSON has no NaN or infinity)."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_finite(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
