@@ -360,6 +360,7 @@ static void test_optimise_bad_input_changes_nothing(void **state)
         {0, NAN, RISK_EINVAL},       {0, 0.0, RISK_EINVAL},      {0, INFINITY, RISK_EINVAL}, {1, 0.99, RISK_EINVAL},
         {1, NAN, RISK_EINVAL},       {2, INFINITY, RISK_EINVAL}, {3, -1.0, RISK_EINVAL},     {3, NAN, RISK_EINVAL},
         {4, -1.0, RISK_EINVAL},      {5, INFINITY, RISK_EINVAL}, {6, 2.0, RISK_EINVAL},      {6, NAN, RISK_EINVAL},
+        {3, 1e-300, RISK_EINVAL},    {5, 5e-324, RISK_EINVAL},
     };
     for (size_t i = 0; i < sizeof spec_cases / sizeof spec_cases[0]; i++) {
         risk_optimise_spec sp = good;

@@ -89,9 +89,9 @@ typedef struct risk_optimise_spec {
     double health_init_min;  /**< Floor of C_init / (R_init + im_value), in [1, 1e6]. */
     double health_maint_min; /**< Floor of C_maint / (R_maint + mm_value), in [1, 1e6]. */
     double ltv_buffer_min;   /**< With ::RISK_OPTIMISE_LTV_BUFFER: floor of (C_init - liabilities) / collateral_value, in [-1, 1]. */
-    double im_value;         /**< Extra initial requirement of the target (a new position's IM), >= 0; per unit of size in ::RISK_OPTIMISE_MAX_SIZE. */
-    double mm_value;         /**< Extra maintenance requirement, >= 0; per unit of size likewise. */
-    double cash_value;       /**< Cash the target takes out of the account through ::RISK_OPTIMISE_CASH assets, >= 0; per unit of size likewise. */
+    double im_value;         /**< Extra initial requirement of the target (a new position's IM): 0 or in [1e-9, 1e18]; per unit of size in ::RISK_OPTIMISE_MAX_SIZE. */
+    double mm_value;         /**< Extra maintenance requirement: 0 or in [1e-9, 1e18]; per unit of size likewise. */
+    double cash_value;       /**< Cash the target takes out of the account through ::RISK_OPTIMISE_CASH assets: 0 or in [1e-9, 1e18]; per unit of size likewise. */
     double budget_value;     /**< ::RISK_OPTIMISE_MAX_SIZE: largest cost over the horizon, finite. */
 } risk_optimise_spec;
 

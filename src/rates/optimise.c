@@ -565,6 +565,13 @@ static int check_spec(const ctx *x)
         (rc = risk__check_range(e, &a->errmsg, "optimise", "mm_value", sp->mm_value, 0.0, 1e18)) ||
         (rc = risk__check_range(e, &a->errmsg, "optimise", "cash_value", sp->cash_value, 0.0, 1e18)))
         return rc;
+    /* a target below 1e-9 of the valuation asset would make the size of MAX_SIZE overflow */
+    const double *target[3] = {&sp->im_value, &sp->mm_value, &sp->cash_value};
+    static const char *const name[3] = {"im_value", "mm_value", "cash_value"};
+    for (int k = 0; k < 3; k++)
+        if (*target[k] != 0.0 && *target[k] < 1e-9)
+            return risk__fail(e, &a->errmsg, RISK_EINVAL, "optimise: %s %s is neither 0 nor >= 1e-9", name[k],
+                              RISK__NUM(*target[k]));
     if ((sp->flags & RISK_OPTIMISE_LTV_BUFFER) &&
         (rc = risk__check_range(e, &a->errmsg, "optimise", "ltv_buffer_min", sp->ltv_buffer_min, -1.0, 1.0)))
         return rc;
