@@ -2,7 +2,7 @@
 /*
  * bench_optimise: the borrowing-cost optimiser (risk_account_optimise, include/risk/optimise.h)
  * on an account with 10 candidate assets, against one evaluation (risk_account_evaluate) of the
- * same account in the same run. docs/rates.md section 9.6.
+ * same account in the same run. docs/rates.md section 10.6.
  *
  * The account: USDT, 3 more stablecoins and 6 volatile assets (3 with 3 value tiers each), rate
  * models on 4 of them (Aave, Comet, Drift, flat), 8 balances (2 debts) and 2 perpetual positions.

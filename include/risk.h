@@ -27,5 +27,6 @@
 #include "risk/rates.h"
 #include "risk/optimise.h"
 #include "risk/snapshot.h"
+#include "risk/var.h"
 
 #endif /* RISK_H */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Borrowing-cost optimisation (include/risk/optimise.h, docs/rates.md section 9): hand-solved
+/* Borrowing-cost optimisation (include/risk/optimise.h, docs/rates.md section 10): hand-solved
  * instances whose optimum is derived in each test's comment, the reverse question, a rate model's
  * own accrual, an account with positions, bad input and out of memory. The random cross-check
  * against an independent LP solver (scipy's HiGHS) is tests/python/test_optimise.py. */

@@ -15,7 +15,7 @@
  * The reverse question (::RISK_OPTIMISE_MAX_SIZE): the largest multiple of the target a budget
  * of interest can carry.
  *
- * Model (docs/rates.md section 9): rates are taken at each pool's utilisation now (the plan's
+ * Model (docs/rates.md section 10): rates are taken at each pool's utilisation now (the plan's
  * own borrowing does not move them); each balance's cost is linear on its side of 0 and its
  * collateral contribution is concave piecewise linear (value tiers); so the problem is a linear
  * programme over segment variables, solved by a bounded-variable simplex with Bland's rule. The
@@ -171,7 +171,7 @@ typedef struct risk_optimise_move {
 
 /**
  * @brief The cheapest plan for a target, or the largest target a budget carries; exact for
- * the model of docs/rates.md section 9.
+ * the model of docs/rates.md section 10.
  *
  * Changes nothing: the account keeps its balances; apply the moves with
  * ::risk_basket_add_balance or ::risk_basket_pool_transfer. Allocates scratch memory through

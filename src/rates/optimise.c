@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Borrowing-cost optimisation (include/risk/optimise.h, docs/rates.md section 9).
+/* Borrowing-cost optimisation (include/risk/optimise.h, docs/rates.md section 10).
  *
  * The model. Each candidate asset a has a final balance b'_a in [lo_a, hi_a]. Its contribution
  * to every quantity of the account is piecewise linear in b'_a with breakpoints at 0 and at its
@@ -621,7 +621,7 @@ static int check_asset(const ctx *x, const risk_optimise_asset *in, size_t k, un
     return RISK_OK;
 }
 
-/* The model must be convex for the LP to be exact (docs/rates.md 9.3): along each candidate's
+/* The model must be convex for the LP to be exact (docs/rates.md 10.3): along each candidate's
  * segments the health and LTV slopes may not rise and the cost slope may not fall. */
 static int validate_convex(const ctx *x, const cand *c)
 {

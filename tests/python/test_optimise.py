@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Borrowing-cost optimisation (librisk.optimise, risk_account_optimise) against an independent
 LP solver: scipy's HiGHS (Debian python3-scipy) on random instances, each formulated here from
-the model of docs/rates.md section 9 in a different way from the C library (a debt variable and
+the model of docs/rates.md section 10 in a different way from the C library (a debt variable and
 one variable per value tier for each asset, the final balance bounded by rows), so that it checks
 the segment construction as well as the simplex. Equal objective (MIN_COST) or size (MAX_SIZE)
 within 1e-9 relative; the same verdict on feasibility; the plan meets every constraint.

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Borrowing-cost optimisation (include/risk/optimise.h, docs/rates.md section 9).
+"""Borrowing-cost optimisation (include/risk/optimise.h, docs/rates.md section 10).
 
 :func:`optimise` asks the C library for the cheapest mix of collateral to post and assets to
 borrow that carries a target (an extra IM/MM requirement, cash to take out), or, with
@@ -18,6 +18,7 @@ caller instead of the engine's rate model). Every number comes from the C librar
 
 import ctypes
 import math
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 from . import ffi
 
@@ -31,7 +32,7 @@ _RESULT_FIELDS = [name for name, _ in ffi.RiskOptimiseResult._fields_[4:]]
 _MOVE_FIELDS = [name for name, _ in ffi.RiskOptimiseMove._fields_[2:]]
 
 
-def _candidate(engine, c):
+def _candidate(engine: Any, c: Dict[str, Any]) -> Any:
     unknown = set(c) - _CANDIDATE_KEYS
     if unknown:
         raise TypeError("unknown candidate field(s): %s" % ", ".join(sorted(unknown)))
@@ -48,8 +49,10 @@ def _candidate(engine, c):
     return a
 
 
-def optimise(account, candidates, horizon_s=31536000.0, health_init_min=1.0, health_maint_min=1.0,
-             ltv_buffer_min=None, im_value=0.0, mm_value=0.0, cash_value=0.0, mode="min_cost", budget_value=0.0):
+def optimise(account: Any, candidates: Iterable[Dict[str, Any]], horizon_s: float = 31536000.0,
+             health_init_min: float = 1.0, health_maint_min: float = 1.0, ltv_buffer_min: Optional[float] = None,
+             im_value: float = 0.0, mm_value: float = 0.0, cash_value: float = 0.0, mode: str = "min_cost",
+             budget_value: float = 0.0) -> Dict[str, Any]:
     """The optimal plan (``risk_account_optimise``) as a dict: ``outcome`` ("optimal" or
     "infeasible"), the result's fields (costs and health in the valuation asset, duals, duality
     gap) and ``moves``, one dict per candidate in order (``asset`` symbol, balances, ``delta``,
@@ -92,7 +95,7 @@ def optimise(account, candidates, horizon_s=31536000.0, health_init_min=1.0, hea
 
 # ------------------------------------------------------------------ command line
 
-def add_cli_parser(sub):
+def add_cli_parser(sub: Any) -> None:
     """Registers ``optimise`` on the CLI's subparsers."""
     p = sub.add_parser("optimise", help="print the cheapest plan of collateral to post and assets to borrow for a "
                                         "target (or, with --budget, the largest target a budget carries) and its "
@@ -116,7 +119,7 @@ def add_cli_parser(sub):
     p.set_defaults(threads=1)
 
 
-def _num(text, where):
+def _num(text: str, where: str) -> float:
     from .book import BookError
     try:
         x = float(text)
@@ -131,12 +134,12 @@ _ASSET_KEYS = {"post": "post_max", "withdraw": "withdraw_max", "borrow": "borrow
                "borrow_rate": "borrow_annual", "supply_rate": "supply_annual"}
 
 
-def _parse_asset(text, symbols):
+def _parse_asset(text: str, symbols: Any) -> Dict[str, Any]:
     from .book import BookError
     sym, _, rest = text.partition(":")
     if sym not in symbols:
         raise BookError("--asset", "unknown asset %r" % sym)
-    c = {"asset": sym}
+    c: Dict[str, Any] = {"asset": sym}
     for item in filter(None, rest.split(",")):
         key, eq, value = item.partition("=")
         if key == "cash" and not eq:
@@ -149,7 +152,7 @@ def _parse_asset(text, symbols):
     return c
 
 
-def _parse_targets(loaded, acc, args, symbols):
+def _parse_targets(loaded: Any, acc: Any, args: Any, symbols: Any) -> Tuple[float, float, float, Optional[str]]:
     """(im, mm, cash value, cash asset or None) of the --target options."""
     from .book import BookError
     im = mm = cash = 0.0
@@ -194,7 +197,7 @@ def _parse_targets(loaded, acc, args, symbols):
     return im, mm, cash, cash_asset
 
 
-def run(loaded, args):
+def run(loaded: Any, args: Any) -> Dict[str, Any]:
     """Runs ``optimise`` on a loaded book; returns the JSON document (BookError on bad input)."""
     from .book import BookError
     from .grid import Grid
@@ -275,7 +278,7 @@ def run(loaded, args):
     return _finite(out)
 
 
-def _finite(x):
+def _finite(x: Any) -> Any:
     """The document with every number that is not finite as None (JSON has no NaN or infinity)."""
     if isinstance(x, dict):
         return {k: _finite(v) for k, v in x.items()}
