@@ -635,6 +635,55 @@ static void op_evaluate_all(world *w, fz_reader *r)
     op_stress(w, threads, s);
 }
 
+/* The borrowing-cost optimiser (include/risk/optimise.h): read-only, a documented status, and
+ * every optimal answer certified (no duality gap beyond rounding, floors met). */
+static void op_optimise(world *w, fz_reader *r)
+{
+    if (!w->n_acc)
+        return;
+    risk_account *acc = w->acc[fz_pick(r, (uint32_t)w->n_acc)];
+    risk_optimise_spec sp = RISK_OPTIMISE_SPEC_INIT;
+    sp.mode = fz_pick(r, 3); /* 2: an unknown mode */
+    sp.flags = fz_pick(r, 3);
+    sp.horizon_s = fz_u8(r) & 1 ? 31536000.0 : fz_pos_grid(r, 3600.0);
+    sp.health_init_min = 1.0 + fz_frac(r);
+    sp.health_maint_min = 1.0 + fz_frac(r);
+    sp.ltv_buffer_min = fz_frac(r) - 0.5;
+    sp.im_value = fz_u8(r) & 1 ? 0.0 : fz_pos_grid(r, 10.0);
+    sp.mm_value = fz_u8(r) & 1 ? 0.0 : fz_pos_grid(r, 5.0);
+    sp.cash_value = fz_u8(r) & 1 ? 0.0 : fz_pos_grid(r, 10.0);
+    sp.budget_value = fz_grid(r, 10.0);
+    risk_optimise_asset c[N_ASSETS];
+    risk_optimise_move mv[N_ASSETS];
+    size_t n = fz_pick(r, N_ASSETS + 1);
+    for (size_t k = 0; k < n; k++) {
+        c[k] = (risk_optimise_asset)RISK_OPTIMISE_ASSET_INIT;
+        c[k].asset = w->asset[fz_pick(r, N_ASSETS)];
+        c[k].flags = fz_pick(r, 4);
+        c[k].post_max = fz_pos_grid(r, 0.01);
+        c[k].withdraw_max = fz_pos_grid(r, 0.01);
+        c[k].borrow_max = fz_u8(r) & 1 ? 0.0 : fz_pos_grid(r, 0.01);
+        c[k].outside_annual = fz_frac(r) / 4.0;
+        c[k].borrow_annual = fz_frac(r);
+        c[k].supply_annual = c[k].borrow_annual * fz_frac(r);
+        mv[k] = (risk_optimise_move)RISK_OPTIMISE_MOVE_INIT;
+    }
+    risk_optimise_result res = RISK_OPTIMISE_RESULT_INIT;
+    uint64_t before = world_digest(w);
+    int rc = risk_account_optimise(acc, &sp, c, n, &res, mv);
+    FZ_ASSERT(world_digest(w) == before, "optimise changed the state");
+    FZ_ASSERT(rc == RISK_OK || rc == RISK_EINVAL || rc == RISK_ENOPRICE, "optimise: %s (%s)", risk_errname(rc),
+              risk_account_errmsg(acc));
+    if (rc == RISK_OK && res.outcome == RISK_OPTIMISE_OPTIMAL) {
+        FZ_ASSERT(res.duality_gap <= 1e-7 * (1.0 + fabs(res.cost_horizon)), "optimise: duality gap %g on cost %g",
+                  res.duality_gap, res.cost_horizon);
+        FZ_ASSERT(res.health_init >= sp.health_init_min * (1.0 - 1e-7), "optimise: health_init %g below %g",
+                  res.health_init, sp.health_init_min);
+        FZ_ASSERT(res.health_maint >= sp.health_maint_min * (1.0 - 1e-7), "optimise: health_maint %g below %g",
+                  res.health_maint, sp.health_maint_min);
+    }
+}
+
 static void op_policy(world *w, fz_reader *r)
 {
     risk_liquidation_policy p = RISK_LIQUIDATION_POLICY_INIT;
@@ -753,7 +802,10 @@ static void run_op(world *w, fz_reader *r)
         op_plan(w, r);
         break;
     case 17:
-        op_evaluate_all(w, r);
+        if (fz_u8(r) & 1)
+            op_evaluate_all(w, r);
+        else
+            op_optimise(w, r);
         break;
     case 18:
         if (fz_u8(r) & 1) {

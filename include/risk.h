@@ -25,6 +25,7 @@
 #include "risk/whatif.h"
 #include "risk/trading.h"
 #include "risk/rates.h"
+#include "risk/optimise.h"
 #include "risk/snapshot.h"
 #include "risk/portfolio.h"
 #include "risk/stress.h"

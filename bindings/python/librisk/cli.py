@@ -72,6 +72,8 @@ def _parser() -> _Parser:
     _var.add_cli_parser(sub)
     from . import levtoken as _levtoken
     _levtoken.add_cli_parser(sub)
+    from . import optimise as _optimise
+    _optimise.add_cli_parser(sub)
     return p
 
 
@@ -313,10 +315,10 @@ def _main(argv: Sequence[str] | None) -> int:
                 sys.stdout.write(json.dumps(doc, indent=None if args.compact else 2, allow_nan=False) + "\n")
                 sys.stdout.flush()
                 return EXIT_OK
-            if args.command in ("whatif", "max-order"):
-                from . import whatif as _whatif
+            if args.command in ("whatif", "max-order", "optimise"):
+                from . import whatif as _whatif, optimise as _optimise
                 try:
-                    out = _whatif.run(loaded, args)
+                    out = (_optimise if args.command == "optimise" else _whatif).run(loaded, args)
                 except _book.BookError as exc:
                     return _bad_input(exc)
                 sys.stdout.write(json.dumps(out, indent=None if args.compact else 2, allow_nan=False) + "\n")

@@ -107,6 +107,17 @@ RATE_MODEL_VERSION = 1               # RISK_RATE_MODEL_VERSION (include/risk/rat
 RATES_VERSION = 1                    # RISK_RATES_VERSION
 RATE_POOL_VERSION = 1                # RISK_RATE_POOL_VERSION
 RATE_COST_VERSION = 1                # RISK_RATE_COST_VERSION
+OPTIMISE_ASSET_VERSION = 1           # RISK_OPTIMISE_ASSET_VERSION (include/risk/optimise.h)
+OPTIMISE_SPEC_VERSION = 1            # RISK_OPTIMISE_SPEC_VERSION
+OPTIMISE_RESULT_VERSION = 1          # RISK_OPTIMISE_RESULT_VERSION
+OPTIMISE_MOVE_VERSION = 1            # RISK_OPTIMISE_MOVE_VERSION
+OPTIMISE_CASH = 0x1                  # RISK_OPTIMISE_CASH
+OPTIMISE_RATES_GIVEN = 0x2           # RISK_OPTIMISE_RATES_GIVEN
+OPTIMISE_MIN_COST = 0                # RISK_OPTIMISE_MIN_COST
+OPTIMISE_MAX_SIZE = 1                # RISK_OPTIMISE_MAX_SIZE
+OPTIMISE_LTV_BUFFER = 0x1            # RISK_OPTIMISE_LTV_BUFFER
+OPTIMISE_OPTIMAL = 0                 # RISK_OPTIMISE_OPTIMAL
+OPTIMISE_INFEASIBLE = 1              # RISK_OPTIMISE_INFEASIBLE
 RATE_MODEL_NONE = 0                  # RISK_RATE_MODEL_NONE
 RATE_MODEL_AAVE = 1                  # RISK_RATE_MODEL_AAVE
 RATE_MODEL_COMET = 2                 # RISK_RATE_MODEL_COMET
@@ -592,6 +603,62 @@ class RiskRateCost(ctypes.Structure):
     def init(cls) -> Any:
         """The equivalent of ``RISK_RATE_COST_INIT``."""
         return cls(version=RATE_COST_VERSION)
+
+
+class RiskOptimiseAsset(ctypes.Structure):
+    """``risk_optimise_asset`` (include/risk/optimise.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("asset", ctypes.c_uint32), ("flags", ctypes.c_uint32),
+                ("reserved", ctypes.c_uint32), ("post_max", ctypes.c_double), ("withdraw_max", ctypes.c_double),
+                ("borrow_max", ctypes.c_double), ("outside_annual", ctypes.c_double),
+                ("borrow_annual", ctypes.c_double), ("supply_annual", ctypes.c_double)]
+
+    @classmethod
+    def init(cls) -> Any:
+        """The equivalent of ``RISK_OPTIMISE_ASSET_INIT``."""
+        return cls(version=OPTIMISE_ASSET_VERSION)
+
+
+class RiskOptimiseSpec(ctypes.Structure):
+    """``risk_optimise_spec`` (include/risk/optimise.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("mode", ctypes.c_uint32), ("flags", ctypes.c_uint32),
+                ("reserved", ctypes.c_uint32), ("horizon_s", ctypes.c_double), ("health_init_min", ctypes.c_double),
+                ("health_maint_min", ctypes.c_double), ("ltv_buffer_min", ctypes.c_double),
+                ("im_value", ctypes.c_double), ("mm_value", ctypes.c_double), ("cash_value", ctypes.c_double),
+                ("budget_value", ctypes.c_double)]
+
+    @classmethod
+    def init(cls) -> Any:
+        """The equivalent of ``RISK_OPTIMISE_SPEC_INIT``."""
+        return cls(version=OPTIMISE_SPEC_VERSION, horizon_s=31536000.0, health_init_min=1.0, health_maint_min=1.0)
+
+
+class RiskOptimiseResult(ctypes.Structure):
+    """``risk_optimise_result`` (include/risk/optimise.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("outcome", ctypes.c_uint32), ("iterations", ctypes.c_uint32),
+                ("baseline_feasible", ctypes.c_uint32)] + [
+                    (name, ctypes.c_double) for name in (
+                        "size", "cost_horizon", "cost_annual", "baseline_cost_horizon", "baseline_cost_annual",
+                        "saving_horizon", "health_init", "health_maint", "ltv_buffer", "dual_health_init",
+                        "dual_health_maint", "dual_ltv", "dual_cash", "dual_budget", "duality_gap",
+                        "dual_infeasibility")]
+
+    @classmethod
+    def init(cls) -> Any:
+        """The equivalent of ``RISK_OPTIMISE_RESULT_INIT``."""
+        return cls(version=OPTIMISE_RESULT_VERSION)
+
+
+class RiskOptimiseMove(ctypes.Structure):
+    """``risk_optimise_move`` (include/risk/optimise.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("asset", ctypes.c_uint32)] + [
+        (name, ctypes.c_double) for name in (
+            "balance_before", "balance_after", "delta", "delta_grid", "borrowed", "rate_annual",
+            "cost_annual_value", "cost_horizon_value")]
+
+    @classmethod
+    def init(cls) -> Any:
+        """The equivalent of ``RISK_OPTIMISE_MOVE_INIT``."""
+        return cls(version=OPTIMISE_MOVE_VERSION)
 
 
 class RiskFundingResult(ctypes.Structure):
@@ -1277,6 +1344,9 @@ _FUNCTIONS = {
     "risk_funding_rate_binance": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl], None),
     "risk_funding_rate_drift": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl, _dbl, _dbl], None),
     "risk_engine_settle_funding": (_i32, [EngineP, _u32, _dbl, _dbl, _P(RiskFundingResult)], ("engine", 0)),
+    # optimise.h
+    "risk_account_optimise": (_i32, [AccountP, _P(RiskOptimiseSpec), _P(RiskOptimiseAsset), _sz,
+                                     _P(RiskOptimiseResult), _P(RiskOptimiseMove)], ("account", 0)),
     # snapshot.h (the reads report through the options' message buffer: checked by the caller)
     "risk_engine_snapshot_write": (_i32, [EngineP, ctypes.c_void_p, _sz, _P(_sz)], ("engine", 0)),
     "risk_engine_snapshot_read": (_i32, [_P(EngineP), ctypes.c_void_p, _sz, _P(RiskSnapshotOptions)], "plain"),
