@@ -26,5 +26,6 @@
 #include "risk/trading.h"
 #include "risk/rates.h"
 #include "risk/snapshot.h"
+#include "risk/bulk.h"
 
 #endif /* RISK_H */

@@ -576,6 +576,18 @@ int risk__engine_reserve_accounts(risk_engine *e, size_t n)
     return RISK_OK;
 }
 
+risk_account *risk__engine_account_lookup(const risk_engine *e, uint64_t account_id)
+{
+    return idmap_get(&e->ids, account_id);
+}
+
+void risk__engine_pop_account(risk_engine *e)
+{
+    risk_account *a = e->accounts[--e->n_account_slots];
+    idmap_remove(&e->ids, a->id);
+    e->n_accounts--;
+}
+
 void risk__engine_prefetch_id(const risk_engine *e, uint64_t account_id)
 {
 #if defined(__GNUC__) || defined(__clang__)
