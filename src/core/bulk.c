@@ -10,6 +10,7 @@
  * attached, a position the last one appended, so undoing is exact. */
 #include "core/internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,13 +26,18 @@ static int row_fail(risk_engine *e, int rc, size_t row, uint64_t account_id)
 typedef struct row_accounts {
     const risk_engine *e;
     const uint64_t *ids;
+    size_t n;
     risk_account *a;
     uint64_t id;
 } row_accounts;
 
+#define PREFETCH_AHEAD 16
+
 static risk_account *account_of(row_accounts *r, size_t i)
 {
     if (!r->a || r->ids[i] != r->id) {
+        if (i + PREFETCH_AHEAD < r->n) /* the id map is larger than the caches: fetch ahead */
+            risk__engine_prefetch_id(r->e, r->ids[i + PREFETCH_AHEAD]);
         r->id = r->ids[i];
         r->a = risk__engine_account_lookup(r->e, r->id);
     }
@@ -72,51 +78,49 @@ RISK_API int risk_engine_add_accounts(risk_engine *engine, const uint64_t *accou
             return risk__fail(e, &e->errmsg, RISK_EINVAL, "row %zu (account %llu): unknown position mode %u", i,
                               (unsigned long long)account_ids[i], pm);
     }
-    if (n > SIZE_MAX / 8 || risk__engine_reserve_accounts(e, n))
+    /* the structs in one block (populated up front), linked into the engine on success */
+    size_t head = (sizeof(void *) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t);
+    if (n > (SIZE_MAX - head) / sizeof(risk_account) || risk__engine_reserve_accounts(e, n))
         return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu accounts", n);
-    int rc = RISK_OK;
+    size_t bytes = head + n * sizeof(risk_account);
+    unsigned char *block = risk__malloc(e, bytes);
+    if (!block)
+        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu accounts", n);
+    risk__memory_hint(block, bytes);
+    risk_account *structs = (risk_account *)(block + head);
+    memset(structs, 0, n * sizeof *structs);
     size_t i;
     for (i = 0; i < n; i++) {
         uint64_t id = account_ids[i];
-        if (risk__engine_account_lookup(e, id)) {
-            rc = RISK_EDUPLICATE;
-            break;
-        }
-        risk_account *a = risk__malloc(e, sizeof *a);
-        if (!a) {
-            rc = RISK_ENOMEM;
-            break;
-        }
-        memset(a, 0, sizeof *a);
+        if (i + PREFETCH_AHEAD < n)
+            risk__engine_prefetch_id(e, account_ids[i + PREFETCH_AHEAD]);
+        risk_account *a = &structs[i];
         a->engine = e;
         a->id = id;
         a->margin_mode = margin_modes ? margin_modes[i] : RISK_MARGIN_CROSS;
         a->position_mode = position_modes ? position_modes[i] : RISK_POSITION_ONE_WAY;
         a->engine_owned = 1; /* as a restored account: no engine reference, freed with the engine */
+        a->in_block = 1;     /* the struct goes with the block */
         risk__basket_init(&a->basket, e, a);
-        if (risk__engine_attach_account(e, a) != RISK_OK) { /* room was reserved: cannot happen */
-            risk__free(e, a);
-            rc = RISK_ENOMEM;
+        if (risk__engine_attach_account(e, a) != RISK_OK) /* room was reserved: only a duplicate fails */
             break;
-        }
         if (accounts_out)
             accounts_out[i] = a;
     }
-    if (rc == RISK_OK) {
+    if (i == n) {
+        *(void **)block = e->bulk_blocks;
+        e->bulk_blocks = block;
+        e->bulk_block_bytes += bytes;
         risk__clear(&e->errmsg);
         return RISK_OK;
     }
-    for (size_t k = i; k-- > 0;) { /* undo, newest first */
-        risk_account *a = e->accounts[e->n_account_slots - 1];
+    for (size_t k = i; k-- > 0;) /* undo, newest first */
         risk__engine_pop_account(e);
-        risk__free(e, a);
-    }
+    risk__free(e, block);
     if (accounts_out)
         memset(accounts_out, 0, n * sizeof *accounts_out);
-    if (rc == RISK_EDUPLICATE)
-        return risk__fail(e, &e->errmsg, rc, "row %zu (account %llu): account %llu already exists", i,
-                          (unsigned long long)account_ids[i], (unsigned long long)account_ids[i]);
-    return risk__fail(e, &e->errmsg, rc, "out of memory for %zu accounts", n);
+    return risk__fail(e, &e->errmsg, RISK_EDUPLICATE, "row %zu (account %llu): account %llu already exists", i,
+                      (unsigned long long)account_ids[i], (unsigned long long)account_ids[i]);
 }
 
 /* ------------------------------------------------------------ balances */
@@ -133,12 +137,22 @@ RISK_API int risk_engine_set_balances(risk_engine *engine, const uint64_t *accou
     }
     if (!account_ids || !assets || !amounts)
         return risk__fail(e, &e->errmsg, RISK_ENULL, "account_ids, assets or amounts is NULL");
-    row_accounts r = {e, account_ids, NULL, 0};
-    for (size_t i = 0; i < n; i++) { /* checks, as risk_basket_set_balance makes them */
-        if (!account_of(&r, i))
-            return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "row %zu: no account %llu", i,
-                              (unsigned long long)account_ids[i]);
-        int rc = RISK_OK;
+    risk_account **rows = risk__malloc(e, n * sizeof *rows); /* each row's account, looked up once */
+    uint32_t *counts = slot_counts(e);
+    if (!rows || !counts || n > SIZE_MAX / sizeof *rows) {
+        risk__free(e, rows);
+        risk__free(e, counts);
+        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu balances", n);
+    }
+    row_accounts r = {e, account_ids, n, NULL, 0};
+    int rc = RISK_OK;
+    for (size_t i = 0; i < n && !rc; i++) { /* checks, as risk_basket_set_balance makes them */
+        if (!(rows[i] = account_of(&r, i))) {
+            rc = risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "row %zu: no account %llu", i,
+                            (unsigned long long)account_ids[i]);
+            break;
+        }
+        counts[rows[i]->engine_slot]++;
         if (assets[i] >= e->n_assets)
             rc = risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown asset %u", assets[i]);
         else if (!isfinite(amounts[i]))
@@ -146,33 +160,25 @@ RISK_API int risk_engine_set_balances(risk_engine *engine, const uint64_t *accou
         else
             rc = risk__check_amount(e, &e->errmsg, &e->assets[assets[i]], "balance", amounts[i]);
         if (rc)
-            return row_fail(e, rc, i, account_ids[i]);
+            rc = row_fail(e, rc, i, account_ids[i]);
     }
-    uint32_t *counts = slot_counts(e);
-    if (!counts)
-        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu balances", n);
-    r.a = NULL;
-    for (size_t i = 0; i < n; i++)
-        counts[account_of(&r, i)->engine_slot]++;
-    r.a = NULL;
-    for (size_t i = 0; i < n; i++) { /* room for every row's balance, before any is set */
-        risk_account *a = account_of(&r, i);
-        uint32_t *c = &counts[a->engine_slot];
+    for (size_t i = 0; i < n && !rc; i++) { /* room for every row's balance, before any is set */
+        uint32_t *c = &counts[rows[i]->engine_slot];
         if (!*c)
             continue;
         uint32_t extra = *c < e->n_assets ? *c : e->n_assets;
         *c = 0;
-        if (risk__basket_reserve_n(&a->basket, extra)) {
-            risk__free(e, counts);
-            return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu balances", n);
-        }
+        if (risk__basket_reserve_n(&rows[i]->basket, extra))
+            rc = risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu balances", n);
     }
     risk__free(e, counts);
-    r.a = NULL;
-    for (size_t i = 0; i < n; i++)
-        risk__basket_set_unchecked(&account_of(&r, i)->basket, assets[i], amounts[i]);
-    risk__clear(&e->errmsg);
-    return RISK_OK;
+    if (!rc) {
+        for (size_t i = 0; i < n; i++)
+            risk__basket_set_unchecked(&rows[i]->basket, assets[i], amounts[i]);
+        risk__clear(&e->errmsg);
+    }
+    risk__free(e, rows);
+    return rc;
 }
 
 /* ------------------------------------------------------------ leverages */
@@ -189,12 +195,22 @@ RISK_API int risk_engine_set_leverages(risk_engine *engine, const uint64_t *acco
     }
     if (!account_ids || !instruments || !leverages)
         return risk__fail(e, &e->errmsg, RISK_ENULL, "account_ids, instruments or leverages is NULL");
-    row_accounts r = {e, account_ids, NULL, 0};
-    for (size_t i = 0; i < n; i++) { /* checks, as risk_account_set_leverage makes them */
-        if (!account_of(&r, i))
-            return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "row %zu: no account %llu", i,
-                              (unsigned long long)account_ids[i]);
-        int rc = RISK_OK;
+    risk_account **rows = risk__malloc(e, n * sizeof *rows); /* each row's account, looked up once */
+    uint32_t *counts = slot_counts(e);
+    if (!rows || !counts || n > SIZE_MAX / sizeof *rows) {
+        risk__free(e, rows);
+        risk__free(e, counts);
+        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu leverages", n);
+    }
+    row_accounts r = {e, account_ids, n, NULL, 0};
+    int rc = RISK_OK;
+    for (size_t i = 0; i < n && !rc; i++) { /* checks, as risk_account_set_leverage makes them */
+        if (!(rows[i] = account_of(&r, i))) {
+            rc = risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "row %zu: no account %llu", i,
+                            (unsigned long long)account_ids[i]);
+            break;
+        }
+        counts[rows[i]->engine_slot]++;
         double lev = leverages[i];
         if (instruments[i] >= e->n_instruments) {
             rc = risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instruments[i]);
@@ -207,17 +223,10 @@ RISK_API int risk_engine_set_leverages(risk_engine *engine, const uint64_t *acco
                                 in->symbol, RISK__NUM(lev), RISK__NUM(in->schedule.max_leverage));
         }
         if (rc)
-            return row_fail(e, rc, i, account_ids[i]);
+            rc = row_fail(e, rc, i, account_ids[i]);
     }
-    uint32_t *counts = slot_counts(e);
-    if (!counts)
-        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu leverages", n);
-    r.a = NULL;
-    for (size_t i = 0; i < n; i++)
-        counts[account_of(&r, i)->engine_slot]++;
-    r.a = NULL;
-    for (size_t i = 0; i < n; i++) { /* room for every row's setting, before any is made */
-        risk_account *a = account_of(&r, i);
+    for (size_t i = 0; i < n && !rc; i++) { /* room for every row's setting, before any is made */
+        risk_account *a = rows[i];
         uint32_t *c = &counts[a->engine_slot];
         if (!*c)
             continue;
@@ -227,17 +236,16 @@ RISK_API int risk_engine_set_leverages(risk_engine *engine, const uint64_t *acco
             uint32_t cap = a->n_levs + extra;
             risk__leverage *grown = risk__realloc(e, a->levs, cap * sizeof *grown);
             if (!grown) {
-                risk__free(e, counts);
-                return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu leverages", n);
+                rc = risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu leverages", n);
+                break;
             }
             a->levs = grown;
             a->cap_levs = cap;
         }
     }
     risk__free(e, counts);
-    r.a = NULL;
-    for (size_t i = 0; i < n; i++) { /* as risk_account_set_leverage */
-        risk_account *a = account_of(&r, i);
+    for (size_t i = 0; i < n && !rc; i++) { /* as risk_account_set_leverage */
+        risk_account *a = rows[i];
         uint32_t inst = instruments[i];
         risk__leverage *l = NULL;
         for (uint32_t k = 0; k < a->n_levs && !l; k++)
@@ -252,8 +260,10 @@ RISK_API int risk_engine_set_leverages(risk_engine *engine, const uint64_t *acco
             if (a->inst[k] == inst)
                 a->im_rate[k] = 1.0 / leverages[i];
     }
-    risk__clear(&e->errmsg);
-    return RISK_OK;
+    if (!rc)
+        risk__clear(&e->errmsg);
+    risk__free(e, rows);
+    return rc;
 }
 
 /* ------------------------------------------------------------ positions */
@@ -275,7 +285,23 @@ RISK_API int risk_engine_open_positions(risk_engine *engine, const risk_position
     }
     if (!c->account_ids || !c->instruments || !c->qty || !c->entry)
         return risk__fail(e, &e->errmsg, RISK_ENULL, "account_ids, instruments, qty or entry is NULL");
-    row_accounts r = {e, c->account_ids, NULL, 0};
+    /* A large load gets its positions' memory in one chunk, populated up front (as a snapshot
+     * restore does): room for each run of rows, rounded to the arena's power-of-two ranges. */
+    if (n >= 65536) {
+        uint64_t slots = 0;
+        for (size_t i = 0, run; i < n; i += run) {
+            for (run = 1; i + run < n && c->account_ids[i + run] == c->account_ids[i];)
+                run++;
+            uint64_t cap = 1;
+            while (cap < run)
+                cap *= 2;
+            if (cap <= RISK__CHUNK_MAX_SLOTS) /* larger ranges get dedicated chunks */
+                slots += cap;
+        }
+        if (slots > UINT32_MAX / 2 || risk__arena_reserve(e, (uint32_t)slots))
+            return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu positions", n);
+    }
+    row_accounts r = {e, c->account_ids, n, NULL, 0};
     risk_position_spec spec = RISK_POSITION_SPEC_INIT;
     int rc = RISK_OK;
     size_t i;

@@ -128,6 +128,9 @@ struct risk_engine {
     struct risk__liquidation *liq; /* policy, overrides, insurance funds; NULL until first set */
     risk_account *account_block;   /* restored accounts' structs, in one block (snapshot/); NULL when none */
     size_t account_block_n;
+    void *bulk_blocks;        /* bulk-created accounts' structs (core/bulk.c): a list of blocks, each
+                               * starting with the link to the next; freed with the engine */
+    size_t bulk_block_bytes;
     char *errmsg;
 };
 
