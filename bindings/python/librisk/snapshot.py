@@ -71,7 +71,8 @@ def load_path(path):
     if path == "-":
         raw = _book.read_bytes(path)
         if not raw.startswith(ffi.SNAPSHOT_MAGIC):
-            return _book.load(_book.read(path, raw))
+            from . import bulkbook
+            return bulkbook.load_bytes(path, raw)
         import tempfile
         fd, tmp = tempfile.mkstemp(prefix="librisk-stdin-", suffix=".snap")
         try:
@@ -82,7 +83,8 @@ def load_path(path):
             os.unlink(tmp)
     if is_snapshot(path):
         return load_snapshot(path)
-    return _book.load(_book.read(path))
+    from . import bulkbook
+    return bulkbook.load_bytes(path, _book.read_bytes(path))
 
 
 def add_cli_parser(sub):
