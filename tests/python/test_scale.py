@@ -89,6 +89,19 @@ class TestSameDocument(unittest.TestCase):
         self.assertTrue(any(a.get("margin_mode") == "isolated" for a in doc["accounts"]))
         self.check(doc)
 
+    def test_blocks(self):
+        """Blocks of a few accounts (their edges inside hedge accounts, multi-balance accounts)."""
+        doc = generated(60, 4)
+        doc["accounts"][6]["balances"] = {"C2": 0.25, "USDT": 50.0}
+        saved = bulkbook.BLOCK_ACCOUNTS
+        try:
+            for size in (1, 7, 59):
+                bulkbook.BLOCK_ACCOUNTS = size
+                with self.subTest(block=size):
+                    self.check(doc)
+        finally:
+            bulkbook.BLOCK_ACCOUNTS = saved
+
     def test_shapes(self):
         doc = generated(30, 3)
         doc["assets"][1].update(weight_init=0.9, weight_maint=0.95)
@@ -102,6 +115,7 @@ class TestSameDocument(unittest.TestCase):
         accs[5]["balances"]["USDT"] = -250.0  # a debt
         accs[6]["id"] = 2 ** 64 - 1
         self.check(doc)
+        self.check(dict([("accounts", doc["accounts"])] + [(k, v) for k, v in doc.items() if k != "accounts"]))
         self.check({"format": "librisk-book/1", "assets": [{"symbol": "USDT", "price": 1}]})
         self.check({"format": "librisk-book/1", "assets": [{"symbol": "X", "price": 2}, {"symbol": "USDT", "price": 1}],
                     "accounts": [{"id": 1, "balances": {"X": 3, "USDT": 1}}]})

@@ -18,6 +18,7 @@ ordinary ``json.dumps`` document (a test compares them).
 
 import array
 import json
+import re
 from itertools import repeat
 from collections.abc import Sequence
 
@@ -91,7 +92,8 @@ class _Columns:
 
 def _account_columns(accounts, spec):
     """Checks the accounts' shape as book._check_account does, into columns; _Fallback when an
-    account needs the ordinary reader."""
+    account needs the ordinary reader. ``accounts`` may be any iterable of parsed accounts (a
+    generator parsing them one at a time)."""
     assets = {a["symbol"]: (k, _book._amount_max(a["decimals"])) for k, a in enumerate(spec["assets"])}
     instruments = {}
     for k, ins in enumerate(spec["instruments"]):
@@ -186,23 +188,25 @@ def _account_columns(accounts, spec):
 
 
 class _SpecAccounts(Sequence):
-    """``book.spec["accounts"]`` of a fast book: each account checked (book._check_account) when
-    first read, from the parsed document."""
+    """``book.spec["accounts"]`` of a fast book: each account parsed again from the book's text
+    and checked (book._check_account) when first read."""
 
-    def __init__(self, raw):
-        self._raw = raw
+    def __init__(self, text, spans):
+        self._text = text
+        self._spans = spans  # start and end offsets of each account's object, interleaved
         self._done = {}
 
     def __len__(self):
-        return len(self._raw)
+        return len(self._spans) // 2
 
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        i = range(len(self._raw))[i]
+        i = range(len(self))[i]
         got = self._done.get(i)
         if got is None:
-            got = self._done[i] = _book._check_account(_objects(self._raw[i]), "accounts[%d]" % i)
+            raw, _ = _DECODER.raw_decode(self._text, self._spans[2 * i])
+            got = self._done[i] = _book._check_account(_objects(raw), "accounts[%d]" % i)
         return got
 
 
@@ -245,9 +249,9 @@ class FastBook(_book.Book):
     """A :class:`book.Book` loaded through the bulk calls: ``accounts`` and ``spec["accounts"]``
     are sequences that make their items when read; ``columns`` holds the loaded rows."""
 
-    def __init__(self, engine, spec, raw_accounts, columns):
+    def __init__(self, engine, spec, spec_accounts, columns):
         spec = dict(spec)
-        spec["accounts"] = _SpecAccounts(raw_accounts)
+        spec["accounts"] = spec_accounts
         super().__init__(engine, _Accounts(engine), spec)
         self.columns = columns
 
@@ -256,31 +260,120 @@ class FastBook(_book.Book):
         self.engine.close()
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=tuple)  # objects as tuples of pairs: built in C, repeats kept
+_WS = re.compile(r"[ \t\n\r]*").match
+
+
+def _scan(text):
+    """Parses a book's text without holding every account's objects: the top-level object's
+    other members are parsed whole; the "accounts" array is parsed one account at a time and
+    each is turned into columns at once (when "format", "assets" and "instruments" came before
+    it, as they do in a book written in the documented order; else the accounts are kept and
+    turned into columns at the end). Returns (spec, columns, spans); _Fallback on anything but
+    well-formed JSON with no repeated top-level key (the ordinary reader then says what is
+    wrong)."""
+    decode = _DECODER.raw_decode
+    head, spans, cols, kept, seen = [], array.array("Q"), None, None, set()
+    i = _WS(text, 0).end()
+    if text[i:i + 1] != "{":
+        raise _Fallback
+    i = _WS(text, i + 1).end()
+    if text[i:i + 1] == "}":
+        i += 1
+    else:
+        while True:
+            if text[i:i + 1] != '"':
+                raise _Fallback
+            key, i = decode(text, i)
+            if key in seen:
+                raise _Fallback
+            seen.add(key)
+            i = _WS(text, i).end()
+            if text[i:i + 1] != ":":
+                raise _Fallback
+            i = _WS(text, i + 1).end()
+            if key == "accounts" and text[i:i + 1] == "[":
+                spec = None
+                if {"format", "assets", "instruments"} <= seen:
+                    try:
+                        spec = _book.check(_objects(tuple(head)))
+                    except _book.BookError:
+                        raise _Fallback from None
+
+                def accounts(i):
+                    i = _WS(text, i + 1).end()
+                    if text[i:i + 1] == "]":
+                        yield i + 1
+                        return
+                    while True:
+                        spans.append(i)
+                        value, i = decode(text, i)
+                        spans.append(i)
+                        yield value
+                        i = _WS(text, i).end()
+                        c = text[i:i + 1]
+                        if c == "]":
+                            yield i + 1
+                            return
+                        if c != ",":
+                            raise _Fallback
+                        i = _WS(text, i + 1).end()
+
+                items = accounts(i)
+                values = _until_int(items)
+                if spec is not None:
+                    cols = _account_columns(values, spec)
+                else:
+                    kept = list(values)
+                i = values.end
+            else:
+                value, i = decode(text, i)
+                head.append((key, value))
+            i = _WS(text, i).end()
+            c = text[i:i + 1]
+            if c == "}":
+                i += 1
+                break
+            if c != ",":
+                raise _Fallback
+            i = _WS(text, i + 1).end()
+    if _WS(text, i).end() != len(text):
+        raise _Fallback
+    root = _objects(tuple(head))
+    try:
+        spec = _book.check(root)
+    except _book.BookError:
+        raise _Fallback from None
+    if cols is None:
+        cols = _account_columns(kept or [], spec)
+    return spec, cols, spans
+
+
+class _until_int:
+    """Iterates the values of a generator until it yields an int (the offset after the array),
+    kept as ``end``."""
+
+    def __init__(self, gen):
+        self.gen = gen
+        self.end = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        value = next(self.gen)
+        if type(value) is int:
+            self.end = value
+            raise StopIteration
+        return value
+
+
 def _try_fast(raw):
     try:
         text = raw.decode("utf-8-sig")
-        # objects as tuples of pairs: built in C (no Python call per object), and a repeated key
-        # stays visible (the ordinary reader refuses it)
-        doc = json.loads(text, object_pairs_hook=tuple)
-    except (ValueError, RecursionError, OverflowError):
+        spec, cols, spans = _scan(text)
+    except (ValueError, RecursionError, OverflowError):  # malformed JSON, a number Python refuses
         raise _Fallback from None
-    del text
-    if type(doc) is not tuple:
-        raise _Fallback
-    root = dict(doc)
-    if len(root) != len(doc):
-        raise _Fallback
-    accounts = root.get("accounts", [])
-    if type(accounts) is not list:
-        raise _Fallback
-    head = _objects(tuple((k, v) for k, v in doc if k != "accounts"))
-    if "accounts" in root:
-        head["accounts"] = []
-    try:
-        spec = _book.check(head)
-    except _book.BookError:
-        raise _Fallback from None
-    cols = _account_columns(accounts, spec)
     eng = Engine()
     try:
         _book._load_into(eng, spec, [])
@@ -299,7 +392,7 @@ def _try_fast(raw):
     except BaseException:
         eng.close()
         raise
-    return FastBook(eng, spec, accounts, cols)
+    return FastBook(eng, spec, _SpecAccounts(text, spans), cols)
 
 
 def load_bytes(path, raw):
@@ -348,13 +441,29 @@ def streamable(book):
     return isinstance(book, FastBook) and not any(a.get("rate_model") is not None for a in book.spec["assets"])
 
 
+_ON_GRID = {}  # decimals -> fullmatch of a repr with at most that many decimals (no exponent)
+
+
 def _texts(values, decimals):
-    """JSON texts of grid.on_grid(x, d) for a column (``decimals``: one int, or one per row),
-    computed with map() so that the loop runs in C: round, repr, then NaN and infinities as
-    null and -0.0 as 0.0 (what on_grid's ``+ 0.0`` and json.dumps make of them)."""
+    """JSON texts of grid.on_grid(x, d) for a column (``decimals``: one int, or one per row).
+
+    repr(x) is the shortest text that reads back as x, so when it has at most d decimals (and
+    no exponent), x is the double nearest a d-decimal number and round(x, d) gives x back: the
+    text is repr(x) itself. Those are found with a regular expression mapped over the column
+    (the loop runs in C); only the others are rounded. NaN and infinities become null and -0.0
+    0.0 (what on_grid's ``+ 0.0`` and json.dumps make of them)."""
+    texts = list(map(repr, values))
     if isinstance(decimals, int):
-        decimals = repeat(decimals)
-    texts = list(map(repr, map(round, values, decimals)))
+        match = _ON_GRID.get(decimals)
+        if match is None:
+            match = _ON_GRID[decimals] = re.compile(r"-?[0-9]+\.[0-9]{1,%d}" % max(decimals, 1)).fullmatch
+        bad = [k for k, m in enumerate(map(match, texts)) if m is None or decimals == 0]
+        for k in bad:
+            texts[k] = repr(round(values[k], decimals))
+    else:
+        for k, (t, d) in enumerate(zip(texts, decimals)):
+            if "." not in t or "e" in t or len(t) - t.index(".") > d + 1 or d == 0:
+                texts[k] = repr(round(values[k], d))
     return list(map(_FIX.get, texts, texts))
 
 
@@ -386,12 +495,17 @@ def _per_row(table, keys):
     return list(map(table.__getitem__, keys))
 
 
+BLOCK_ACCOUNTS = 8192  # accounts turned into text at a time: bounds the memory the text takes
+
+
 def write_evaluation(book, out, compact=False, threads=1, ndjson=False):
     """Writes the "librisk-result/1" document of a :class:`FastBook` to ``out``: byte for byte
-    what ``json.dumps(book.evaluate(...), indent=2 or None)`` gives, plus a newline, written a
-    few hundred accounts at a time. ``ndjson``: one account object per line instead (compact),
-    no enclosing document. Values are turned into text column by column (map() over the
-    columns the C library wrote), then joined per position and per account."""
+    what ``json.dumps(book.evaluate(...), indent=2 or None)`` gives, plus a newline. ``ndjson``:
+    one account object per line instead (compact), no enclosing document.
+
+    The C library writes every result into columns; they are turned into text a block of
+    :data:`BLOCK_ACCOUNTS` accounts at a time, column by column (map() over the column, so the
+    loop runs in C), then joined per position and per account, and written."""
     import ctypes
     from .grid import Grid, step_decimals
     eng = book.engine
@@ -408,10 +522,7 @@ def write_evaluation(book, out, compact=False, threads=1, ndjson=False):
     grid = Grid(spec)
     vdec = grid.asset_decimals.get(grid.valuation, 8)
     vid = eng.valuation_asset
-    asset_names = [json.dumps(a["symbol"]) for a in spec["assets"]]
-    asset_dec = [a["decimals"] for a in spec["assets"]]
     instruments = spec["instruments"]
-    ins_names = [json.dumps(i["symbol"]) for i in instruments]
     lay = _Layout(compact or ndjson)
     cols = book.columns
     n_acc = len(cols.acc_id)
@@ -419,96 +530,127 @@ def write_evaluation(book, out, compact=False, threads=1, ndjson=False):
     if not ndjson and n_acc == 0:
         write(lay.doc_empty + "\n")
         return
-
-    # positions: every field as text, column by column, then one text per position
-    p_inst = p["instrument"]
-    n_pos = len(p_inst)
-    hedge_acc = cols.acc_pm
-    any_hedge = ffi.POSITION_HEDGE in set(hedge_acc)
-    if any_hedge:
-        pm_rows = [hedge_acc[i] for i, k in enumerate(s["n_positions"]) for _ in range(k)]
-        hedge_rows = [pm == ffi.POSITION_HEDGE for pm in pm_rows]
-        side_codes = list(map(lambda h, leg, side: leg if h else side, hedge_rows, p["leg"], p["side"]))
-        qty = list(map(lambda h, q: abs(q) if h else q, hedge_rows, p["qty"]))
-    else:
-        side_codes, qty = p["side"], p["qty"]
-    def money(values, decimals):  # quantized by the library to the settle asset's decimals
-        return _quantized_texts(values, decimals) if isinstance(decimals, int) else _texts(values, decimals)
-
-    sides = {k: json.dumps(v) for k, v in _SIDE_NAMES.items()}
-    modes = {k: json.dumps(v) for k, v in _MODE_NAMES.items()}
-    lot = _per_row([step_decimals(i["lot_size"]) for i in instruments], p_inst)
-    tick = _per_row([step_decimals(i["tick_size"]) for i in instruments], p_inst)
-    settle = _per_row([grid.asset_decimals.get(i["settle"], 8) for i in instruments], p_inst)
-    fields = (list(map(ins_names.__getitem__, p_inst)), list(map(sides.__getitem__, side_codes)),
-              _texts(qty, lot), _texts(p["notional"], settle), money(p["unrealized_pnl"], settle),
-              money(p["initial_margin"], settle), money(p["maintenance_margin"], settle),
-              _texts(p["liquidation_price"], tick), _texts(p["bankruptcy_price"], tick),
-              list(map(modes.__getitem__, p["margin_mode"])), _texts(p["isolated_margin"], settle),
-              [("false", "true")[(f >> 2) & 1] for f in p["flags"]])
-    del p, qty, side_codes
-    keys = ("instrument", "side", "qty", "notional", "unrealized_pnl", "initial_margin", "maintenance_margin",
-            "liquidation_price", "bankruptcy_price", "margin_mode", "isolated_margin", "liquidatable")
-    item = lay.item_open + lay.item_sep.join('"%s": %%s' % k for k in keys) + lay.item_close
-    pos_texts = list(map(item.__mod__, zip(*fields))) if n_pos else []
-    del fields
-
-    # accounts: money quantized to the valuation asset when the grid's is the engine's
-    # ("available" is a difference of two quantized values: rounded)
-    quantized = ()
-    if vid is not None and spec["assets"][vid]["symbol"] == grid.valuation:
-        quantized = ("equity", "collateral_value", "unrealized_pnl", "initial_margin", "maintenance_margin")
-    acc_fields = ([str(x) for x in cols.acc_id], [_STATE_TEXTS[k] for k in s["state"]]) + \
-        tuple((_quantized_texts if k in quantized else _texts)(s[k], vdec) for k in _ACCOUNT_MONEY) + \
-        tuple(_ratio_texts(s[k]) for k in _ACCOUNT_RATIOS)
-    n_positions = s["n_positions"]
-    del s
-    akeys = ("id", "state") + _ACCOUNT_MONEY + _ACCOUNT_RATIOS + ("balances", "positions")
-    acc_open, acc_close = ("{", "}") if ndjson else (lay.acc_open, lay.acc_close)
-    acc_tpl = acc_open + lay.acc_sep.join('"%s": %%s' % k for k in akeys) + acc_close
-    list_open, list_sep, list_close = lay.list_open, lay.list_sep, lay.list_close
-    bal_tpl = lay.item_open + lay.item_sep.join('"%s": %%s' % k for k in ("asset", "amount", "liquidation_price")) + \
-        lay.item_close
-    bal_index, bal_asset, bal_amount = cols.bal_index, cols.bal_asset, cols.bal_amount
-    n_bal = len(bal_index)
-    bal_amount_texts = _texts(bal_amount, _per_row(asset_dec, bal_asset)) if n_bal else []
-    spot = ffi.lib().risk_account_spot_liquidation_price
-    price = ctypes.c_double()
-    price_ref = ctypes.byref(price)
-    accounts = book.accounts
-    doc_sep = "" if ndjson else lay.doc_sep
-    end = "\n" if ndjson else ""
+    w = _Writer(book, lay, ndjson, grid, vdec, vid, instruments, step_decimals, ctypes)
     if not ndjson:
         write(lay.doc_open)
-    chunk = []
-    j = b = 0
-    for i, row in enumerate(zip(*acc_fields)):
-        rows = []
-        while b < n_bal and bal_index[b] == i:
-            rows.append(b)
-            b += 1
-        items = []
-        if len(rows) > 1:  # in the assets' order, as book.balance_fields (one row per asset)
-            rows.sort(key=bal_asset.__getitem__)
-        for r in rows:
-            a = bal_asset[r]
-            if bal_amount[r] == 0.0:  # a basket holds no zero balance
-                continue
-            if a == vid:  # the valuation asset has no liquidation price
-                liq = "null"
-            else:
-                spot(accounts.pointer(i), a, price_ref)
-                liq = _FIX.get(repr(price.value), repr(price.value))
-            items.append(bal_tpl % (asset_names[a], bal_amount_texts[r], liq))
-        k = n_positions[i]
-        text = acc_tpl % (row + (list_open + list_sep.join(items) + list_close if items else "[]",
-                                 list_open + list_sep.join(pos_texts[j:j + k]) + list_close if k else "[]"))
-        j += k
-        chunk.append((doc_sep + text if i else text) + end)
-        if len(chunk) >= 512:
-            write("".join(chunk))
-            chunk = []
-    if chunk:
-        write("".join(chunk))
+    n_positions = s["n_positions"]
+    p0 = 0
+    for a0 in range(0, n_acc, BLOCK_ACCOUNTS):
+        a1 = min(n_acc, a0 + BLOCK_ACCOUNTS)
+        p1 = p0 + sum(n_positions[a0:a1])
+        write(w.block(a0, a1, {k: v[a0:a1] for k, v in s.items()}, {k: v[p0:p1] for k, v in p.items()}))
+        p0 = p1
     if not ndjson:
         write(lay.doc_close + "\n")
+
+
+class _Writer:
+    """Turns blocks of accounts' columns into the document's text (write_evaluation)."""
+
+    def __init__(self, book, lay, ndjson, grid, vdec, vid, instruments, step_decimals, ctypes):
+        spec = book.spec
+        self.book, self.lay, self.ndjson, self.vdec, self.vid = book, lay, ndjson, vdec, vid
+        self.asset_names = [json.dumps(a["symbol"]) for a in spec["assets"]]
+        self.asset_dec = [a["decimals"] for a in spec["assets"]]
+        self.ins_names = [json.dumps(i["symbol"]) for i in instruments]
+        self.lot_dec = [step_decimals(i["lot_size"]) for i in instruments]
+        self.tick_dec = [step_decimals(i["tick_size"]) for i in instruments]
+        self.settle_dec = [grid.asset_decimals.get(i["settle"], 8) for i in instruments]
+        self.sides = {k: json.dumps(v) for k, v in _SIDE_NAMES.items()}
+        self.modes = {k: json.dumps(v) for k, v in _MODE_NAMES.items()}
+        keys = ("instrument", "side", "qty", "notional", "unrealized_pnl", "initial_margin", "maintenance_margin",
+                "liquidation_price", "bankruptcy_price", "margin_mode", "isolated_margin", "liquidatable")
+        self.item = lay.item_open + lay.item_sep.join('"%s": %%s' % k for k in keys) + lay.item_close
+        akeys = ("id", "state") + _ACCOUNT_MONEY + _ACCOUNT_RATIOS + ("balances", "positions")
+        acc_open, acc_close = ("{", "}") if ndjson else (lay.acc_open, lay.acc_close)
+        self.acc_tpl = acc_open + lay.acc_sep.join('"%s": %%s' % k for k in akeys) + acc_close
+        self.bal_tpl = lay.item_open + lay.item_sep.join('"%s": %%s' % k for k in
+                                                         ("asset", "amount", "liquidation_price")) + lay.item_close
+        # money the library quantized to the valuation asset, when the grid's is the engine's
+        # ("available" is a difference of two quantized values: rounded)
+        self.quantized = ()
+        if vid is not None and spec["assets"][vid]["symbol"] == grid.valuation:
+            self.quantized = ("equity", "collateral_value", "unrealized_pnl", "initial_margin", "maintenance_margin")
+        cols = book.columns
+        self.any_hedge = ffi.POSITION_HEDGE in set(cols.acc_pm)
+        self.b = 0  # next balance row
+        self.spot = ffi.lib().risk_account_spot_liquidation_price
+        self.price = ctypes.c_double()
+        self.price_ref = ctypes.byref(self.price)
+        self.first = True
+
+    def block(self, a0, a1, s, p):
+        lay, cols = self.lay, self.book.columns
+        # positions: every field as text, column by column, then one text per position
+        p_inst = p["instrument"]
+        n_positions = s["n_positions"]
+        if self.any_hedge:
+            pm = cols.acc_pm
+            hedge_rows = [pm[a0 + i] == ffi.POSITION_HEDGE for i, k in enumerate(n_positions) for _ in range(k)]
+            side_codes = list(map(lambda h, leg, side: leg if h else side, hedge_rows, p["leg"], p["side"]))
+            qty = list(map(lambda h, q: abs(q) if h else q, hedge_rows, p["qty"]))
+        else:
+            side_codes, qty = p["side"], p["qty"]
+        lot = _per_row(self.lot_dec, p_inst)
+        tick = _per_row(self.tick_dec, p_inst)
+        settle = _per_row(self.settle_dec, p_inst)
+
+        def money(values, decimals):  # quantized by the library to the settle asset's decimals
+            return _quantized_texts(values, decimals) if isinstance(decimals, int) else _texts(values, decimals)
+
+        fields = (list(map(self.ins_names.__getitem__, p_inst)), list(map(self.sides.__getitem__, side_codes)),
+                  _texts(qty, lot), _texts(p["notional"], settle), money(p["unrealized_pnl"], settle),
+                  money(p["initial_margin"], settle), money(p["maintenance_margin"], settle),
+                  _texts(p["liquidation_price"], tick), _texts(p["bankruptcy_price"], tick),
+                  list(map(self.modes.__getitem__, p["margin_mode"])), _texts(p["isolated_margin"], settle),
+                  [("false", "true")[(f >> 2) & 1] for f in p["flags"]])
+        pos_texts = list(map(self.item.__mod__, zip(*fields))) if len(p_inst) else []
+        del fields
+        # accounts
+        vdec = self.vdec
+        acc_fields = ([str(x) for x in cols.acc_id[a0:a1]], [_STATE_TEXTS[k] for k in s["state"]]) + \
+            tuple((_quantized_texts if k in self.quantized else _texts)(s[k], vdec) for k in _ACCOUNT_MONEY) + \
+            tuple(_ratio_texts(s[k]) for k in _ACCOUNT_RATIOS)
+        list_open, list_sep, list_close = lay.list_open, lay.list_sep, lay.list_close
+        bal_index, bal_asset, bal_amount = cols.bal_index, cols.bal_asset, cols.bal_amount
+        n_bal = len(bal_index)
+        b = self.b
+        b1 = b
+        while b1 < n_bal and bal_index[b1] < a1:
+            b1 += 1
+        amount_texts = _texts(bal_amount[b:b1], _per_row(self.asset_dec, bal_asset[b:b1])) if b1 > b else []
+        vid, spot, price, price_ref = self.vid, self.spot, self.price, self.price_ref
+        accounts, asset_names, bal_tpl, acc_tpl = self.book.accounts, self.asset_names, self.bal_tpl, self.acc_tpl
+        doc_sep = "" if self.ndjson else lay.doc_sep
+        end = "\n" if self.ndjson else ""
+        chunk = []
+        j = 0
+        for i, row in enumerate(zip(*acc_fields), a0):
+            rows = []
+            while b < b1 and bal_index[b] == i:
+                rows.append(b)
+                b += 1
+            items = []
+            if len(rows) > 1:  # in the assets' order, as book.balance_fields (one row per asset)
+                rows.sort(key=bal_asset.__getitem__)
+            for r in rows:
+                a = bal_asset[r]
+                if bal_amount[r] == 0.0:  # a basket holds no zero balance
+                    continue
+                if a == vid:  # the valuation asset has no liquidation price
+                    liq = "null"
+                else:
+                    spot(accounts.pointer(i), a, price_ref)
+                    liq = _FIX.get(repr(price.value), repr(price.value))
+                items.append(bal_tpl % (asset_names[a], amount_texts[r - self.b], liq))
+            k = n_positions[i - a0]
+            text = acc_tpl % (row + (list_open + list_sep.join(items) + list_close if items else "[]",
+                                     list_open + list_sep.join(pos_texts[j:j + k]) + list_close if k else "[]"))
+            j += k
+            if self.first:
+                self.first = False
+                chunk.append(text + end)
+            else:
+                chunk.append(doc_sep + text + end)
+        self.b = b
+        return "".join(chunk)
