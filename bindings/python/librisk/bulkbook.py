@@ -85,9 +85,9 @@ class _Columns:
                ("pos_acc", "Q"), ("pos_inst", "I"), ("pos_side", "I"), ("pos_mm", "I"), ("pos_qty", "d"),
                ("pos_entry", "d"), ("pos_iso", "d"))
 
-    def __init__(self, lists):
+    def __init__(self):
         for name, code in self._FIELDS:
-            setattr(self, name, array.array(code, lists[name]))
+            setattr(self, name, array.array(code))
 
 
 def _account_columns(accounts, spec):
@@ -101,7 +101,8 @@ def _account_columns(accounts, spec):
         if settle is None:
             raise _Fallback
         instruments[ins["symbol"]] = (k, ins["lot_size"], settle[1])
-    lists = {name: [] for name, _ in _Columns._FIELDS}
+    lists = _Columns()  # typed arrays, not lists: a row costs its bytes, not a Python object
+    lists = {name: getattr(lists, name) for name, _ in _Columns._FIELDS}
     acc_id, acc_mm, acc_pm = lists["acc_id"], lists["acc_mm"], lists["acc_pm"]
     bal_acc, bal_index, bal_asset, bal_amount = lists["bal_acc"], lists["bal_index"], lists["bal_asset"], \
         lists["bal_amount"]
@@ -184,7 +185,10 @@ def _account_columns(accounts, spec):
                 pos_iso.append(iso)
     except (KeyError, TypeError, OverflowError):  # a missing field, an unknown symbol or choice, a bad type
         raise _Fallback from None
-    return _Columns(lists)
+    out = _Columns()
+    for name, _ in _Columns._FIELDS:
+        setattr(out, name, lists[name])
+    return out
 
 
 class _SpecAccounts(Sequence):
@@ -368,9 +372,8 @@ class _until_int:
         return value
 
 
-def _try_fast(raw):
+def _try_fast(text):
     try:
-        text = raw.decode("utf-8-sig")
         spec, cols, spans = _scan(text)
     except (ValueError, RecursionError, OverflowError):  # malformed JSON, a number Python refuses
         raise _Fallback from None
@@ -399,10 +402,30 @@ def load_bytes(path, raw):
     """A book file's bytes loaded into a fresh engine: through the bulk calls when the book has
     the plain shape, else through :func:`book.load` (which names any bad field)."""
     try:
-        return _try_fast(raw)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _book.load(_book.read(path, raw))
+    return _load_text(path, text)
+
+
+def load_file(path):
+    """A book file (``-``: standard input) loaded as :func:`load_bytes` does, without keeping
+    its bytes once decoded."""
+    raw = _book.read_bytes(path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _book.load(_book.read(path, raw))
+    del raw
+    return _load_text(path, text)
+
+
+def _load_text(path, text):
+    try:
+        return _try_fast(text)
     except _Fallback:
         pass
-    return _book.load(_book.read(path, raw))
+    return _book.load(_book.parse(text))
 
 
 # ---------------------------------------------------------------- evaluation, streamed

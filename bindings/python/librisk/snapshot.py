@@ -84,7 +84,7 @@ def load_path(path):
     if is_snapshot(path):
         return load_snapshot(path)
     from . import bulkbook
-    return bulkbook.load_bytes(path, _book.read_bytes(path))
+    return bulkbook.load_file(path)
 
 
 def add_cli_parser(sub):
