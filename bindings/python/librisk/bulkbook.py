@@ -17,6 +17,7 @@ ordinary ``json.dumps`` document (a test compares them).
 """
 
 import array
+import ctypes
 import json
 import re
 from itertools import repeat
@@ -221,7 +222,11 @@ class _Accounts(Sequence):
 
     def __init__(self, engine):
         self._engine = engine
-        self._ptrs = engine._account_pointers()
+        n = engine.account_count
+        self._ptrs = (ffi.AccountP * n)()  # one array of handles, no Python object per account
+        if n:
+            count = ctypes.c_size_t()
+            ffi.lib().risk_engine_accounts(engine._require(), self._ptrs, n, ctypes.byref(count))
         self._made = {}
 
     def __len__(self):
@@ -246,7 +251,7 @@ class _Accounts(Sequence):
         for acc in self._made.values():
             acc.close()
         self._made.clear()
-        self._ptrs = []
+        self._ptrs = (ffi.AccountP * 0)()
 
 
 class FastBook(_book.Book):
