@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Books at scale: a book's accounts loaded through the bulk calls, and its evaluation written
-as it is computed (docs/book-format.md, "Large books"; docs/performance.md, "Command line").
+as it is computed (docs/book-format.md section 8, "Large books"; docs/performance.md, "Books at
+scale").
 
 The reader stays in Python (docs/performance.md says why): the document is parsed by the
 standard library's C-accelerated ``json`` module, and the accounts' fields go straight from the
@@ -534,7 +535,6 @@ def write_evaluation(book, out, compact=False, threads=1, ndjson=False):
     The C library writes every result into columns; they are turned into text a block of
     :data:`BLOCK_ACCOUNTS` accounts at a time, column by column (map() over the column, so the
     loop runs in C), then joined per position and per account, and written."""
-    import ctypes
     from .grid import Grid, step_decimals
     eng = book.engine
     spec = book.spec
