@@ -744,7 +744,20 @@ static void run_op(world *w, fz_reader *r)
         ps.entry = fz_pos_grid(r, w->tick[ii] * 100.0);
         uint32_t mode = ps.margin_mode ? ps.margin_mode : risk_account_margin_mode(acc);
         ps.isolated_margin = mode == RISK_MARGIN_ISOLATED ? fz_pos_grid(r, 10.0) : 0.0;
-        MUTATE(w, "open_position", risk_account_open_position(acc, &ps, NULL));
+        if (op == 2) {
+            MUTATE(w, "open_position", risk_account_open_position(acc, &ps, NULL));
+        } else { /* the same row through the bulk call (risk/bulk.h): same rules, all or nothing */
+            uint64_t id = risk_account_id(acc);
+            risk_position_columns pc = RISK_POSITION_COLUMNS_INIT;
+            pc.account_ids = &id;
+            pc.instruments = &ps.instrument;
+            pc.sides = &ps.side;
+            pc.margin_modes = &ps.margin_mode;
+            pc.qty = &ps.qty;
+            pc.entry = &ps.entry;
+            pc.isolated_margin = &ps.isolated_margin;
+            MUTATE(w, "open_positions", risk_engine_open_positions(w->engine, &pc, 1));
+        }
         break;
     }
     case 4:

@@ -30,5 +30,6 @@
 #include "risk/portfolio.h"
 #include "risk/stress.h"
 #include "risk/var.h"
+#include "risk/bulk.h"
 
 #endif /* RISK_H */

@@ -49,6 +49,9 @@ def _parser() -> _Parser:
     ev.add_argument("book", metavar="BOOK.json")
     ev.add_argument("--threads", type=int, default=1, help="worker threads for the batch evaluation (default 1)")
     ev.add_argument("--compact", action="store_true", help="print the JSON on one line")
+    ev.add_argument("--ndjson", action="store_true",
+                    help="print one account per line (newline-delimited JSON, each line an account object of the "
+                         "result), written as it is computed: for big books")
     rp = sub.add_parser("report", help="print a readable report of the book")
     rp.add_argument("book", metavar="BOOK.json")
     rp.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -324,11 +327,23 @@ def _main(argv: Sequence[str] | None) -> int:
                 sys.stdout.write(json.dumps(out, indent=None if args.compact else 2, allow_nan=False) + "\n")
                 sys.stdout.flush()
                 return EXIT_OK
+            if args.command == "evaluate":
+                from . import bulkbook
+                if bulkbook.streamable(loaded):  # written as computed, one account at a time
+                    try:
+                        bulkbook.write_evaluation(loaded, sys.stdout, compact=args.compact, threads=args.threads,
+                                                  ndjson=args.ndjson)
+                    except _book.BookError as exc:
+                        return _bad_input(exc)
+                    sys.stdout.flush()
+                    return EXIT_OK
             try:
                 result = _book.evaluate(loaded, threads=args.threads)
             except _book.BookError as exc:
                 return _bad_input(exc)
-            if args.command == "evaluate":
+            if args.command == "evaluate" and args.ndjson:
+                text = "".join(json.dumps(a, allow_nan=False) + "\n" for a in result["accounts"])
+            elif args.command == "evaluate":
                 text = json.dumps(result, indent=None if args.compact else 2, allow_nan=False)
             else:
                 text = report_text(loaded, result, args.book)

@@ -72,6 +72,9 @@ VOL_MOVE_MAX = 100.0                 # RISK_VOL_MOVE_MAX
 STRESS_SCENARIO_VERSION = 1          # RISK_STRESS_SCENARIO_VERSION
 EXPOSURE_VERSION = 1                 # RISK_EXPOSURE_VERSION
 EXPOSURE_TOP_MAX = 16                # RISK_EXPOSURE_TOP_MAX
+POSITION_COLUMNS_VERSION = 1         # RISK_POSITION_COLUMNS_VERSION
+SUMMARY_COLUMNS_VERSION = 1          # RISK_SUMMARY_COLUMNS_VERSION
+POSITION_RESULT_COLUMNS_VERSION = 1  # RISK_POSITION_RESULT_COLUMNS_VERSION
 
 KIND_PERPETUAL = 1                   # RISK_KIND_PERPETUAL
 KIND_FUTURE = 2                      # RISK_KIND_FUTURE
@@ -429,6 +432,53 @@ class RiskPositionSpec(ctypes.Structure):
     def init(cls) -> RiskPositionSpec:
         """The equivalent of ``RISK_POSITION_SPEC_INIT``."""
         return cls(POSITION_SPEC_VERSION, ID_NONE, SIDE_BOTH, MARGIN_DEFAULT, 0.0, 0.0, 0.0)
+
+
+class RiskPositionColumns(ctypes.Structure):
+    """``risk_position_columns`` (include/risk/bulk.h): one pointer per column."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("account_ids", ctypes.c_void_p),
+        ("instruments", ctypes.c_void_p),
+        ("sides", ctypes.c_void_p),
+        ("margin_modes", ctypes.c_void_p),
+        ("qty", ctypes.c_void_p),
+        ("entry", ctypes.c_void_p),
+        ("isolated_margin", ctypes.c_void_p),
+    ]
+
+
+# (field, element type) of ``risk_summary_columns`` after its version, in order.
+SUMMARY_COLUMN_FIELDS = (
+    ("ids", ctypes.c_uint64), ("state", ctypes.c_uint32), ("equity", ctypes.c_double),
+    ("collateral_value", ctypes.c_double), ("unrealized_pnl", ctypes.c_double), ("initial_margin", ctypes.c_double),
+    ("maintenance_margin", ctypes.c_double), ("available", ctypes.c_double), ("health_factor", ctypes.c_double),
+    ("margin_ratio", ctypes.c_double), ("ltv", ctypes.c_double), ("ltv_buffer", ctypes.c_double),
+    ("leverage", ctypes.c_double), ("collateral_init", ctypes.c_double), ("collateral_maint", ctypes.c_double),
+    ("liabilities", ctypes.c_double), ("isolated_margin", ctypes.c_double), ("n_positions", ctypes.c_uint32),
+    ("n_isolated_liquidatable", ctypes.c_uint32))
+
+# (field, element type) of ``risk_position_result_columns`` after its version, in order.
+POSITION_RESULT_COLUMN_FIELDS = (
+    ("account_ids", ctypes.c_uint64), ("account_index", ctypes.c_uint32), ("instrument", ctypes.c_uint32),
+    ("side", ctypes.c_uint32), ("leg", ctypes.c_uint32), ("margin_mode", ctypes.c_uint32),
+    ("flags", ctypes.c_uint32), ("tier", ctypes.c_uint32), ("qty", ctypes.c_double), ("entry", ctypes.c_double),
+    ("mark", ctypes.c_double), ("notional", ctypes.c_double), ("unrealized_pnl", ctypes.c_double),
+    ("initial_margin", ctypes.c_double), ("maintenance_margin", ctypes.c_double),
+    ("isolated_margin", ctypes.c_double), ("liquidation_price", ctypes.c_double),
+    ("bankruptcy_price", ctypes.c_double), ("liquidation_price_raw", ctypes.c_double),
+    ("bankruptcy_price_raw", ctypes.c_double))
+
+
+class RiskSummaryColumns(ctypes.Structure):
+    """``risk_summary_columns`` (include/risk/bulk.h): one pointer per field, NULL to skip it."""
+    _fields_ = [("version", ctypes.c_uint32)] + [(name, ctypes.c_void_p) for name, _ in SUMMARY_COLUMN_FIELDS]
+
+
+class RiskPositionResultColumns(ctypes.Structure):
+    """``risk_position_result_columns`` (include/risk/bulk.h): one pointer per field, NULL to skip it."""
+    _fields_ = [("version", ctypes.c_uint32)] + [(name, ctypes.c_void_p)
+                                                 for name, _ in POSITION_RESULT_COLUMN_FIELDS]
 
 
 class RiskPositionResult(ctypes.Structure):
@@ -1198,6 +1248,17 @@ _FUNCTIONS = {
     "risk_engine_set_marks": (_i32, [EngineP, _P(_u32), _P(_dbl), _sz], ("engine", 0)),
     "risk_engine_evaluate_all": (_i32, [EngineP, _P(RiskAccountSummary), _P(_u64), _sz, _u32, _P(_sz)],
                                  ("engine", 0)),
+    # bulk.h
+    "risk_engine_add_accounts": (_i32, [EngineP, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, _sz,
+                                        ctypes.c_void_p], ("engine", 0)),
+    "risk_engine_set_balances": (_i32, [EngineP, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, _sz],
+                                 ("engine", 0)),
+    "risk_engine_set_leverages": (_i32, [EngineP, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, _sz],
+                                  ("engine", 0)),
+    "risk_engine_open_positions": (_i32, [EngineP, _P(RiskPositionColumns), _sz], ("engine", 0)),
+    "risk_engine_evaluate_columns": (_i32, [EngineP, _P(RiskSummaryColumns), _sz, _u32, _P(_sz)], ("engine", 0)),
+    "risk_engine_position_results_columns": (_i32, [EngineP, _P(RiskPositionResultColumns), _sz, _u32, _P(_sz)],
+                                             ("engine", 0)),
     "risk_engine_find_asset": (_i32, [EngineP, ctypes.c_char_p, _P(_u32)], ("engine", 0)),
     "risk_engine_find_instrument": (_i32, [EngineP, ctypes.c_char_p, _P(_u32)], ("engine", 0)),
     "risk_engine_find_account": (_i32, [EngineP, _u64, _P(AccountP)], ("engine", 0)),
