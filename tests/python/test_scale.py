@@ -81,6 +81,12 @@ class TestSameDocument(unittest.TestCase):
                     doc = support.load_book(name)
                     if any("rate_model" in a for a in doc["assets"]):
                         continue  # interest: the ordinary writer (streamable() says no)
+                    if any(i.get("kind") == "option" for i in doc.get("instruments", [])):
+                        # options: the ordinary reader (their fields are not in the plain shape);
+                        # bulkbook's answer is still the ordinary document
+                        raw = json.dumps(doc).encode()
+                        self.assertEqual(fast_or_error(raw), ordinary(raw))
+                        continue
                     self.check(doc)
 
     def test_generated_book(self):

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from . import errors, ffi
 from . import book as _book
 from .core import Engine, Account
+from .grid import on_grid_directed
 
 __all__ = ["load_bytes", "FastBook", "write_evaluation"]
 
@@ -667,9 +668,10 @@ class _Writer:
                     continue
                 if a == vid:  # the valuation asset has no liquidation price
                     liq = "null"
-                else:
+                else:  # on the valuation asset's decimals, against the account (book.balance_fields)
                     spot(accounts.pointer(i), a, price_ref)
-                    liq = _FIX.get(repr(price.value), repr(price.value))
+                    v = _book._jnum(on_grid_directed(price.value, vdec, bal_amount[r] > 0))
+                    liq = "null" if v is None else repr(v)
                 items.append(bal_tpl % (asset_names[a], amount_texts[r - self.b], liq))
             k = n_positions[i - a0]
             text = acc_tpl % (row + (list_open + list_sep.join(items) + list_close if items else "[]",
