@@ -696,7 +696,7 @@ class Book:
     """A book loaded into a fresh :class:`Engine`: ``engine``, ``accounts`` (book order),
     ``asset_ids`` and ``instrument_ids`` by symbol."""
 
-    def __init__(self, engine: Engine, accounts: list[Account], spec: dict[str, Any]) -> None:
+    def __init__(self, engine: Engine, accounts: Sequence[Account], spec: dict[str, Any]) -> None:
         self.engine = engine
         self.accounts = accounts
         self.spec = spec

@@ -17,17 +17,26 @@ anything else, and any refusal by the library, sends the whole book down the ord
 ordinary ``json.dumps`` document (a test compares them).
 """
 
+from __future__ import annotations
+
 import array
 import ctypes
 import json
 import re
 from itertools import repeat
 from collections.abc import Sequence
+from typing import Any, Callable, Iterable, Iterator, TextIO, TYPE_CHECKING, cast, overload
 
 from . import errors, ffi
 from . import book as _book
+from .book import Json
 from .core import Engine, Account
 from .grid import on_grid_directed
+
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import TypeGuard
+    from .grid import Grid
 
 __all__ = ["load_bytes", "FastBook", "write_evaluation"]
 
@@ -43,7 +52,7 @@ class _Fallback(Exception):
     """The fast path does not take this book: the ordinary reader will (and name any problem)."""
 
 
-def _objects(value):
+def _objects(value: Json) -> Json:
     """A value parsed with ``object_pairs_hook=tuple`` as the ordinary reader's: objects as
     book._pairs makes them (dicts that remember duplicate keys)."""
     t = type(value)
@@ -54,7 +63,7 @@ def _objects(value):
     return value
 
 
-def _obj(pairs):
+def _obj(pairs: Json) -> dict[str, Json]:
     """A parsed object (a tuple of pairs) as a dict; _Fallback for anything else, or when a key
     repeats (the ordinary reader names it)."""
     if type(pairs) is not tuple:
@@ -65,7 +74,7 @@ def _obj(pairs):
     return d
 
 
-def _num(v):
+def _num(v: Json) -> float:
     """A finite JSON number as a float; _Fallback for anything else (bool, NaN, huge)."""
     t = type(v)
     if t is float:
@@ -88,24 +97,42 @@ class _Columns:
                ("pos_acc", "Q"), ("pos_inst", "I"), ("pos_side", "I"), ("pos_mm", "I"), ("pos_qty", "d"),
                ("pos_entry", "d"), ("pos_iso", "d"))
 
-    def __init__(self):
+    acc_id: array.array[int]
+    acc_mm: array.array[int]
+    acc_pm: array.array[int]
+    bal_acc: array.array[int]
+    bal_index: array.array[int]
+    bal_asset: array.array[int]
+    bal_amount: array.array[float]
+    lev_acc: array.array[int]
+    lev_inst: array.array[int]
+    lev: array.array[float]
+    pos_acc: array.array[int]
+    pos_inst: array.array[int]
+    pos_side: array.array[int]
+    pos_mm: array.array[int]
+    pos_qty: array.array[float]
+    pos_entry: array.array[float]
+    pos_iso: array.array[float]
+
+    def __init__(self) -> None:
         for name, code in self._FIELDS:
             setattr(self, name, array.array(code))
 
 
-def _account_columns(accounts, spec):
+def _account_columns(accounts: Iterable[Json], spec: dict[str, Any]) -> _Columns:
     """Checks the accounts' shape as book._check_account does, into columns; _Fallback when an
     account needs the ordinary reader. ``accounts`` may be any iterable of parsed accounts (a
     generator parsing them one at a time)."""
     assets = {a["symbol"]: (k, _book._amount_max(a["decimals"])) for k, a in enumerate(spec["assets"])}
-    instruments = {}
+    instruments: dict[str, tuple[int, float, float]] = {}
     for k, ins in enumerate(spec["instruments"]):
         settle = assets.get(ins["settle"])
         if settle is None:
             raise _Fallback
         instruments[ins["symbol"]] = (k, ins["lot_size"], settle[1])
-    lists = _Columns()  # typed arrays, not lists: a row costs its bytes, not a Python object
-    lists = {name: getattr(lists, name) for name, _ in _Columns._FIELDS}
+    fresh = _Columns()  # typed arrays, not lists: a row costs its bytes, not a Python object
+    lists: dict[str, array.array[Any]] = {name: getattr(fresh, name) for name, _ in _Columns._FIELDS}
     acc_id, acc_mm, acc_pm = lists["acc_id"], lists["acc_mm"], lists["acc_pm"]
     bal_acc, bal_index, bal_asset, bal_amount = lists["bal_acc"], lists["bal_index"], lists["bal_asset"], \
         lists["bal_amount"]
@@ -194,19 +221,24 @@ def _account_columns(accounts, spec):
     return out
 
 
-class _SpecAccounts(Sequence):
+class _SpecAccounts(Sequence[dict[str, Any]]):
     """``book.spec["accounts"]`` of a fast book: each account parsed again from the book's text
     and checked (book._check_account) when first read."""
 
-    def __init__(self, text, spans):
+    def __init__(self, text: str, spans: array.array[int]) -> None:
         self._text = text
         self._spans = spans  # start and end offsets of each account's object, interleaved
-        self._done = {}
+        self._done: dict[int, dict[str, Any]] = {}
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._spans) // 2
 
-    def __getitem__(self, i):
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         i = range(len(self))[i]
@@ -217,24 +249,29 @@ class _SpecAccounts(Sequence):
         return got
 
 
-class _Accounts(Sequence):
+class _Accounts(Sequence[Account]):
     """``book.accounts`` of a fast book: the engine's accounts (made by risk_engine_add_accounts,
     so owned by the engine) as :class:`Account` objects made when first read; each one read is
     adopted (risk_account_adopt), so that it may outlive the book."""
 
-    def __init__(self, engine):
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
         n = engine.account_count
         self._ptrs = (ffi.AccountP * n)()  # one array of handles, no Python object per account
         if n:
             count = ctypes.c_size_t()
             ffi.lib().risk_engine_accounts(engine._require(), self._ptrs, n, ctypes.byref(count))
-        self._made = {}
+        self._made: dict[int, Account] = {}
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._ptrs)
 
-    def __getitem__(self, i):
+    @overload
+    def __getitem__(self, i: int) -> Account: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Account]: ...
+
+    def __getitem__(self, i: int | slice) -> Account | list[Account]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         i = range(len(self._ptrs))[i]
@@ -245,11 +282,11 @@ class _Accounts(Sequence):
             acc = self._made[i] = Account._owning(self._engine, ptr)
         return acc
 
-    def pointer(self, i):
+    def pointer(self, i: int) -> Any:
         """The i-th account's handle (borrowed)."""
         return self._ptrs[i]
 
-    def close(self):
+    def close(self) -> None:
         for acc in self._made.values():
             acc.close()
         self._made.clear()
@@ -260,22 +297,26 @@ class FastBook(_book.Book):
     """A :class:`book.Book` loaded through the bulk calls: ``accounts`` and ``spec["accounts"]``
     are sequences that make their items when read; ``columns`` holds the loaded rows."""
 
-    def __init__(self, engine, spec, spec_accounts, columns):
+    accounts: _Accounts
+
+    def __init__(self, engine: Engine, spec: dict[str, Any], spec_accounts: _SpecAccounts,
+                 columns: _Columns) -> None:
         spec = dict(spec)
         spec["accounts"] = spec_accounts
         super().__init__(engine, _Accounts(engine), spec)
         self.columns = columns
 
-    def close(self):
+    def close(self) -> None:
         self.accounts.close()
         self.engine.close()
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=tuple)  # objects as tuples of pairs: built in C, repeats kept
-_WS = re.compile(r"[ \t\n\r]*").match
+# the pattern matches (possibly empty) at every offset: never None
+_WS = cast(Callable[[str, int], "re.Match[str]"], re.compile(r"[ \t\n\r]*").match)
 
 
-def _scan(text):
+def _scan(text: str) -> tuple[dict[str, Any], _Columns, array.array[int]]:
     """Parses a book's text without holding every account's objects: the top-level object's
     other members are parsed whole; the "accounts" array is parsed one account at a time and
     each is turned into columns at once (when "format", "assets" and "instruments" came before
@@ -284,6 +325,11 @@ def _scan(text):
     well-formed JSON with no repeated top-level key (the ordinary reader then says what is
     wrong)."""
     decode = _DECODER.raw_decode
+    head: list[tuple[str, Json]]
+    spans: array.array[int]
+    cols: _Columns | None
+    kept: list[Json] | None
+    seen: set[str]
     head, spans, cols, kept, seen = [], array.array("Q"), None, None, set()
     i = _WS(text, 0).end()
     if text[i:i + 1] != "{":
@@ -311,7 +357,7 @@ def _scan(text):
                     except _book.BookError:
                         raise _Fallback from None
 
-                def accounts(i):
+                def accounts(i: int) -> Iterator[Json]:
                     i = _WS(text, i + 1).end()
                     if text[i:i + 1] == "]":
                         yield i + 1
@@ -336,6 +382,7 @@ def _scan(text):
                     cols = _account_columns(values, spec)
                 else:
                     kept = list(values)
+                assert values.end is not None  # the generator yields the offset after the array, then stops
                 i = values.end
             else:
                 value, i = decode(text, i)
@@ -364,14 +411,14 @@ class _until_int:
     """Iterates the values of a generator until it yields an int (the offset after the array),
     kept as ``end``."""
 
-    def __init__(self, gen):
+    def __init__(self, gen: Iterator[Json]) -> None:
         self.gen = gen
-        self.end = None
+        self.end: int | None = None
 
-    def __iter__(self):
+    def __iter__(self) -> _until_int:
         return self
 
-    def __next__(self):
+    def __next__(self) -> Json:
         value = next(self.gen)
         if type(value) is int:
             self.end = value
@@ -379,7 +426,7 @@ class _until_int:
         return value
 
 
-def _try_fast(text):
+def _try_fast(text: str) -> FastBook:
     try:
         spec, cols, spans = _scan(text)
     except (ValueError, RecursionError, OverflowError):  # malformed JSON, a number Python refuses
@@ -405,7 +452,7 @@ def _try_fast(text):
     return FastBook(eng, spec, _SpecAccounts(text, spans), cols)
 
 
-def load_bytes(path, raw):
+def load_bytes(path: str, raw: bytes) -> _book.Book:
     """A book file's bytes loaded into a fresh engine: through the bulk calls when the book has
     the plain shape, else through :func:`book.load` (which names any bad field)."""
     try:
@@ -415,7 +462,7 @@ def load_bytes(path, raw):
     return _load_text(path, text)
 
 
-def load_file(path):
+def load_file(path: str) -> _book.Book:
     """A book file (``-``: standard input) loaded as :func:`load_bytes` does, without keeping
     its bytes once decoded."""
     raw = _book.read_bytes(path)
@@ -427,7 +474,7 @@ def load_file(path):
     return _load_text(path, text)
 
 
-def _load_text(path, text):
+def _load_text(path: str, text: str) -> _book.Book:
     try:
         return _try_fast(text)
     except _Fallback:
@@ -449,7 +496,7 @@ _STATE_TEXTS = tuple(json.dumps(x) for x in _STATE_NAMES)
 class _Layout:
     """Where json.dumps puts the separators of the result document, for indent 2 or none."""
 
-    def __init__(self, compact):
+    def __init__(self, compact: bool) -> None:
         if compact:
             self.acc_open, self.acc_sep, self.acc_close = "{", ", ", "}"
             self.item_open, self.item_sep, self.item_close = "{", ", ", "}"
@@ -465,16 +512,17 @@ class _Layout:
         self.doc_empty = (json.dumps({"format": _book.RESULT_FORMAT, "accounts": []}, indent=None if compact else 2))
 
 
-def streamable(book):
+def streamable(book: _book.Book) -> TypeGuard[FastBook]:
     """Whether :func:`write_evaluation` can write this book (a fast book without interest
     models, whose result has no per-account "interest")."""
     return isinstance(book, FastBook) and not any(a.get("rate_model") is not None for a in book.spec["assets"])
 
 
-_ON_GRID = {}  # decimals -> fullmatch of a repr with at most that many decimals (no exponent)
+# decimals -> fullmatch of a repr with at most that many decimals (no exponent)
+_ON_GRID: dict[int, Callable[[str], re.Match[str] | None]] = {}
 
 
-def _texts(values, decimals):
+def _texts(values: Sequence[float], decimals: int | list[int]) -> list[str]:
     """JSON texts of grid.on_grid(x, d) for a column (``decimals``: one int, or one per row).
 
     repr(x) is the shortest text that reads back as x, so when it has at most d decimals (and
@@ -497,18 +545,21 @@ def _texts(values, decimals):
     return list(map(_FIX.get, texts, texts))
 
 
-def _quantized_texts(values, decimals):
+_abs: Callable[[float], float] = abs  # the builtin, typed for map(): mypy infers no map(abs, floats)
+
+
+def _quantized_texts(values: Sequence[float], decimals: int) -> list[str]:
     """_texts for a column the C library quantized to ``decimals`` (risk__quantize: a whole
     number of quanta divided by the exact 10^decimals, so the double nearest the decimal, which
     round() gives back unchanged): repr alone. Quantization stops at 2^52 quanta; a column
     reaching that far is rounded as any other."""
-    if values and max(map(abs, values)) * 10.0 ** decimals >= 2.0 ** 51:
+    if values and max(map(_abs, values)) * 10.0 ** decimals >= 2.0 ** 51:
         return _texts(values, decimals)
     texts = list(map(repr, values))
     return list(map(_FIX.get, texts, texts))
 
 
-def _ratio_texts(values):
+def _ratio_texts(values: Iterable[float]) -> list[str]:
     """JSON texts of book._jnum(x) for a column."""
     texts = list(map(repr, values))
     return list(map(_FIX.get, texts, texts))
@@ -517,7 +568,7 @@ def _ratio_texts(values):
 _FIX = {"nan": "null", "inf": "null", "-inf": "null", "-0.0": "0.0"}
 
 
-def _per_row(table, keys):
+def _per_row(table: list[int], keys: Iterable[int]) -> int | list[int]:
     """``table[key]`` for each row's key: one int when every key maps alike."""
     values = set(table)
     if len(values) == 1:
@@ -528,7 +579,8 @@ def _per_row(table, keys):
 BLOCK_ACCOUNTS = 8192  # accounts turned into text at a time: bounds the memory the text takes
 
 
-def write_evaluation(book, out, compact=False, threads=1, ndjson=False):
+def write_evaluation(book: FastBook, out: TextIO, compact: bool = False, threads: int = 1,
+                     ndjson: bool = False) -> None:
     """Writes the "librisk-result/1" document of a :class:`FastBook` to ``out``: byte for byte
     what ``json.dumps(book.evaluate(...), indent=2 or None)`` gives, plus a newline. ``ndjson``:
     one account object per line instead (compact), no enclosing document.
@@ -576,7 +628,9 @@ def write_evaluation(book, out, compact=False, threads=1, ndjson=False):
 class _Writer:
     """Turns blocks of accounts' columns into the document's text (write_evaluation)."""
 
-    def __init__(self, book, lay, ndjson, grid, vdec, vid, instruments, step_decimals, ctypes):
+    def __init__(self, book: FastBook, lay: _Layout, ndjson: bool, grid: Grid, vdec: int, vid: int | None,
+                 instruments: list[dict[str, Any]], step_decimals: Callable[[float], int],
+                 ctypes: ModuleType) -> None:
         spec = book.spec
         self.book, self.lay, self.ndjson, self.vdec, self.vid = book, lay, ndjson, vdec, vid
         self.asset_names = [json.dumps(a["symbol"]) for a in spec["assets"]]
@@ -597,7 +651,7 @@ class _Writer:
                                                          ("asset", "amount", "liquidation_price")) + lay.item_close
         # money the library quantized to the valuation asset, when the grid's is the engine's
         # ("available" is a difference of two quantized values: rounded)
-        self.quantized = ()
+        self.quantized: tuple[str, ...] = ()
         if vid is not None and spec["assets"][vid]["symbol"] == grid.valuation:
             self.quantized = ("equity", "collateral_value", "unrealized_pnl", "initial_margin", "maintenance_margin")
         cols = book.columns
@@ -608,7 +662,7 @@ class _Writer:
         self.price_ref = ctypes.byref(self.price)
         self.first = True
 
-    def block(self, a0, a1, s, p):
+    def block(self, a0: int, a1: int, s: dict[str, Any], p: dict[str, Any]) -> str:
         lay, cols = self.lay, self.book.columns
         # positions: every field as text, column by column, then one text per position
         p_inst = p["instrument"]
@@ -624,7 +678,8 @@ class _Writer:
         tick = _per_row(self.tick_dec, p_inst)
         settle = _per_row(self.settle_dec, p_inst)
 
-        def money(values, decimals):  # quantized by the library to the settle asset's decimals
+        # quantized by the library to the settle asset's decimals
+        def money(values: Sequence[float], decimals: int | list[int]) -> list[str]:
             return _quantized_texts(values, decimals) if isinstance(decimals, int) else _texts(values, decimals)
 
         fields = (list(map(self.ins_names.__getitem__, p_inst)), list(map(self.sides.__getitem__, side_codes)),

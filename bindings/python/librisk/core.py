@@ -354,7 +354,7 @@ _CTYPE_CODES = {ctypes.c_double: ("d", "float64"), ctypes.c_uint32: ("I", "uint3
                 ctypes.c_uint64: ("Q", "uint64")}
 
 
-def _column_address(obj, what, ctype, n):
+def _column_address(obj: Any, what: str, ctype: Any, n: int) -> tuple[int, ctypes.Array[Any]]:
     """The address of a writable, contiguous buffer of at least ``n`` elements of ``ctype``
     (BufferTooSmallError with ``.needed`` when shorter); the buffer is not copied. Returns
     (address, keep-alive view)."""
@@ -367,7 +367,7 @@ def _column_address(obj, what, ctype, n):
     return ctypes.addressof(view), view
 
 
-def _new_column(ctype, n, use_numpy):
+def _new_column(ctype: Any, n: int, use_numpy: bool) -> Any:
     """A fresh column of ``n`` elements: a numpy array when asked for (and installed), else an
     ``array.array``."""
     code, label = _CTYPE_CODES[ctype]
@@ -381,7 +381,7 @@ def _new_column(ctype, n, use_numpy):
     return col
 
 
-def _numpy_wanted(use_numpy):
+def _numpy_wanted(use_numpy: bool | None) -> bool:
     if use_numpy is None:
         try:
             import numpy  # noqa: F401
@@ -1139,7 +1139,7 @@ class Engine(_Handle):
         from . import stress as _stress
         return _stress.exposures(self, top_k)
 
-    def to_pandas(self, threads=1):
+    def to_pandas(self, threads: int = 1) -> Any:
         """Every account's summary as a ``pandas.DataFrame`` indexed by account id, built from the
         columns of :meth:`summary_columns` (numpy arrays the C library wrote; no per-row Python
         loop). ``state`` holds the state names."""
@@ -1155,7 +1155,8 @@ class Engine(_Handle):
         frame = pandas.DataFrame(data)
         return frame.set_index("id") if len(frame) else frame
 
-    def summary_columns(self, fields=None, threads=1, out=None, use_numpy=None):
+    def summary_columns(self, fields: Iterable[str] | None = None, threads: int = 1,
+                        out: Mapping[str, Any] | None = None, use_numpy: bool | None = None) -> dict[str, Any]:
         """Every account's summary as columns written by the C library
         (``risk_engine_evaluate_columns``): a dict field -> column, accounts in creation order.
 
@@ -1192,7 +1193,8 @@ class Engine(_Handle):
             raise
         return result
 
-    def position_columns(self, fields=None, threads=1, out=None, use_numpy=None):
+    def position_columns(self, fields: Iterable[str] | None = None, threads: int = 1,
+                         out: Mapping[str, Any] | None = None, use_numpy: bool | None = None) -> dict[str, Any]:
         """Every position of every account as columns written by the C library
         (``risk_engine_position_results_columns``): notional, PnL, IM, MM, liquidation and
         bankruptcy prices, ... (:data:`librisk.ffi.POSITION_RESULT_COLUMN_FIELDS`), one row per
@@ -1228,7 +1230,8 @@ class Engine(_Handle):
 
     # -- bulk loading (include/risk/bulk.h) --------------------------------------------------
 
-    def add_accounts(self, account_ids, margin_modes=None, position_modes=None):
+    def add_accounts(self, account_ids: Any, margin_modes: Any | None = None,
+                     position_modes: Any | None = None) -> int:
         """Creates accounts from columns (``risk_engine_add_accounts``): ``account_ids`` a uint64
         buffer (array('Q'), numpy uint64), ``margin_modes`` / ``position_modes`` optional uint32
         buffers of RISK_MARGIN_* / RISK_POSITION_* codes (default cross, one-way). All or none;
@@ -1243,7 +1246,7 @@ class Engine(_Handle):
         ffi.lib().risk_engine_add_accounts(ptr, ids_addr, mm[0], pm[0], n, None)
         return n
 
-    def set_balances(self, account_ids, assets, amounts):
+    def set_balances(self, account_ids: Any, assets: Any, amounts: FloatBuffer) -> int:
         """Sets balances from columns (``risk_engine_set_balances``): uint64 account ids, uint32
         asset ids, float64 amounts, as many rows as ``account_ids`` holds. All or none."""
         ptr = self._require()
@@ -1254,7 +1257,7 @@ class Engine(_Handle):
         ffi.lib().risk_engine_set_balances(ptr, ids_addr, a[0], x[0], n)
         return n
 
-    def set_leverages(self, account_ids, instruments, leverages):
+    def set_leverages(self, account_ids: Any, instruments: Any, leverages: FloatBuffer) -> int:
         """Sets user leverages from columns (``risk_engine_set_leverages``): uint64 account ids,
         uint32 instrument ids, float64 leverages. All or none."""
         ptr = self._require()
@@ -1265,8 +1268,9 @@ class Engine(_Handle):
         ffi.lib().risk_engine_set_leverages(ptr, ids_addr, i[0], x[0], n)
         return n
 
-    def open_positions(self, account_ids, instruments, qty, entry, sides=None, margin_modes=None,
-                       isolated_margin=None):
+    def open_positions(self, account_ids: Any, instruments: Any, qty: FloatBuffer, entry: FloatBuffer,
+                       sides: Any | None = None, margin_modes: Any | None = None,
+                       isolated_margin: FloatBuffer | None = None) -> int:
         """Opens positions from columns (``risk_engine_open_positions``): uint64 account ids,
         uint32 instrument ids, float64 qty and entry; optional uint32 sides (RISK_SIDE_*) and
         margin modes (RISK_MARGIN_*), float64 isolated margins. All or none; a bad row raises

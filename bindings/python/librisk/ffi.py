@@ -1121,7 +1121,7 @@ class RiskScenarios(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskScenarios:
         """The equivalent of ``RISK_SCENARIOS_INIT``."""
         return cls(version=SCENARIOS_VERSION, vol_mode=VOL_MOVE_RELATIVE, vol_term_days=30.0)
 
@@ -1150,7 +1150,7 @@ class RiskStressScenario(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskStressScenario:
         """The equivalent of ``RISK_STRESS_SCENARIO_INIT``."""
         return cls(version=STRESS_SCENARIO_VERSION)
 
@@ -1174,7 +1174,7 @@ class RiskExposure(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskExposure:
         """The equivalent of a zeroed ``risk_exposure`` with its version set."""
         return cls(version=EXPOSURE_VERSION)
 

@@ -14,14 +14,24 @@ merges are ``risk_stress_merge`` and ``risk_exposure_merge``. This module builds
 It also holds the ``stress`` command-line subcommand.
 """
 
+from __future__ import annotations
+
+import argparse
 import csv
 import ctypes
 import datetime
 import json
 import math
 import os
+from typing import (Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence, TYPE_CHECKING, Union, cast,
+                    overload)
 
 from . import errors, ffi
+from .ffi import FloatBuffer
+
+if TYPE_CHECKING:
+    from .book import Book, Json
+    from .core import Account, AccountSummary, Engine
 
 __all__ = ["Scenario", "ScenarioSet", "load_scenarios", "hypothetical", "historical", "EPISODES",
            "STABLECOINS", "scenario_pnl", "stress", "StressResult", "exposures", "merge_exposures",
@@ -41,7 +51,7 @@ _VOL_MODES = {"relative": ffi.VOL_MOVE_RELATIVE, "absolute": ffi.VOL_MOVE_ABSOLU
 class ScenarioError(ValueError):
     """A scenario set that cannot be built: ``path`` names the field, ``problem`` says why."""
 
-    def __init__(self, path, problem):
+    def __init__(self, path: str, problem: str) -> None:
         super().__init__("%s: %s" % (path, problem))
         self.path = path
         self.problem = problem
@@ -51,22 +61,23 @@ class Scenario:
     """One scenario: ``moves`` {asset symbol: relative move, > -1}, ``vol`` {asset symbol: vol
     move} (options only), ``weight`` in [0, 1], a ``name`` and free-form ``info``."""
 
-    def __init__(self, name, moves=None, vol=None, weight=1.0, info=None):
+    def __init__(self, name: str, moves: Mapping[str, float] | None = None, vol: Mapping[str, float] | None = None,
+                 weight: float = 1.0, info: Mapping[str, Any] | None = None) -> None:
         self.name = str(name)
         self.moves = dict(moves or {})
         self.vol = dict(vol or {})
         self.weight = float(weight)
         self.info = dict(info or {})
 
-    def as_dict(self):
-        d = {"name": self.name, "moves": dict(self.moves), "weight": self.weight}
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "moves": dict(self.moves), "weight": self.weight}
         if self.vol:
             d["vol"] = dict(self.vol)
         if self.info:
             d.update(self.info)
         return d
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<Scenario %s %s>" % (self.name, self.moves)
 
 
@@ -75,8 +86,8 @@ class ScenarioSet:
     ``vol_mode`` 'relative' or 'absolute', t = (vol_term_days / DTE)^p with p =
     ``vol_term_power_short`` below vol_term_days, else ``vol_term_power_long``."""
 
-    def __init__(self, scenarios, vol_mode="relative", vol_term_days=30.0, vol_term_power_short=0.0,
-                 vol_term_power_long=0.0):
+    def __init__(self, scenarios: Iterable[Scenario], vol_mode: str = "relative", vol_term_days: float = 30.0,
+                 vol_term_power_short: float = 0.0, vol_term_power_long: float = 0.0) -> None:
         self.scenarios = list(scenarios)
         if vol_mode not in _VOL_MODES:
             raise ScenarioError("vol_mode", "must be 'relative' or 'absolute', not %r" % (vol_mode,))
@@ -85,13 +96,13 @@ class ScenarioSet:
         self.vol_term_power_short = float(vol_term_power_short)
         self.vol_term_power_long = float(vol_term_power_long)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.scenarios)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Scenario]:
         return iter(self.scenarios)
 
-    def to_struct(self, engine):
+    def to_struct(self, engine: Engine) -> tuple[ffi.RiskScenarios, _Keepalive]:
         """``(RiskScenarios, keepalive)``: the matrices by asset id of ``engine`` (unknown symbols
         raise :class:`ScenarioError`); keep ``keepalive`` alive while the struct is used."""
         n = len(self.scenarios)
@@ -105,6 +116,8 @@ class ScenarioSet:
         weights = (ctypes.c_double * n)()
         for s, sc in enumerate(self.scenarios):
             for table, values, what in ((moves, sc.moves, "moves"), (vols, sc.vol, "vol")):
+                if table is None:  # no scenario moves a vol, so values is empty
+                    continue
                 for sym, m in values.items():
                     try:
                         aid = engine._asset_id(sym)
@@ -125,19 +138,19 @@ class ScenarioSet:
         st.vol_term_power_long = self.vol_term_power_long
         return st, (moves, vols, weights)
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return {"format": SCENARIOS_FORMAT, "vol_mode": self.vol_mode, "vol_term_days": self.vol_term_days,
                 "vol_term_power_short": self.vol_term_power_short, "vol_term_power_long": self.vol_term_power_long,
                 "scenarios": [sc.as_dict() for sc in self.scenarios]}
 
 
-def _number(v, path):
+def _number(v: Json, path: str) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise ScenarioError(path, "must be a finite number")
     return float(v)
 
 
-def load_scenarios(doc):
+def load_scenarios(doc: Json) -> ScenarioSet:
     """A :class:`ScenarioSet` from a ``librisk-scenarios/1`` document (a dict, or JSON text)::
 
         {"format": "librisk-scenarios/1",
@@ -180,7 +193,7 @@ def load_scenarios(doc):
                             {k: _number(v, "%s.moves.%s" % (p, k)) for k, v in moves.items()},
                             {k: _number(v, "%s.vol.%s" % (p, k)) for k, v in vol.items()},
                             _number(row.get("weight", 1.0), p + ".weight")))
-    kw = {}
+    kw: dict[str, Any] = {}
     if "vol_mode" in doc:
         kw["vol_mode"] = doc["vol_mode"]
     for k in ("vol_term_days", "vol_term_power_short", "vol_term_power_long"):
@@ -189,7 +202,7 @@ def load_scenarios(doc):
     return ScenarioSet(out, **kw)
 
 
-def _assets(engine):
+def _assets(engine: Engine) -> list[tuple[str, float]]:
     """[(symbol, price)] of every asset of the engine, by id."""
     out = []
     for i in range(engine.asset_count):
@@ -198,12 +211,12 @@ def _assets(engine):
     return out
 
 
-def _crypto(engine):
+def _crypto(engine: Engine) -> list[str]:
     v = engine.valuation_asset
     return [sym for i, (sym, _) in enumerate(_assets(engine)) if i != v and sym.upper() not in STABLECOINS]
 
 
-def hypothetical(engine, specs):
+def hypothetical(engine: Engine, specs: Iterable[str]) -> ScenarioSet:
     """Hypothetical scenarios, one per spec string:
 
     - ``crypto=-0.3``: every crypto asset (every asset but the valuation asset and
@@ -263,7 +276,7 @@ _HOURLY = ("BTC", "ETH", "SOL", "BNB", "XRP", "DOGE", "AVAX", "FTT", "LUNA")
 _DAILY = {"BTC": "btc_usdt_binance_1d.csv", "ETH": "eth_usdt_binance_1d.csv"}
 
 
-def default_data_dir():
+def default_data_dir() -> str:
     """``$LIBRISK_MARKET_DATA``, else ``../shared/data/market`` beside the repository root."""
     env = os.environ.get("LIBRISK_MARKET_DATA")
     if env:
@@ -272,13 +285,13 @@ def default_data_dir():
     return os.path.join(os.path.dirname(root), "shared", "data", "market")
 
 
-def _parse_time(text):
+def _parse_time(text: str) -> datetime.datetime:
     text = text.strip()
     fmt = "%Y-%m-%d %H:%M:%S" if " " in text else "%Y-%m-%d"
     return datetime.datetime.strptime(text, fmt).replace(tzinfo=datetime.timezone.utc)
 
 
-def _closes(path, column_time, start, end):
+def _closes(path: str, column_time: str, start: str, end: str) -> dict[datetime.datetime, float]:
     """{time: close} of the rows with start <= time < end (ISO times compare as text, so only
     the rows inside are parsed)."""
     out = {}
@@ -290,15 +303,16 @@ def _closes(path, column_time, start, end):
     return out
 
 
-_SERIES_CACHE = {}
+_Series = dict[str, dict[datetime.datetime, float]]  # asset symbol -> {close time: close}
+_SERIES_CACHE: dict[tuple[str, str], _Series] = {}
 
 
-def _episode_series(data_dir, episode):
+def _episode_series(data_dir: str, episode: str) -> _Series:
     key = (os.path.abspath(data_dir), episode)
     if key in _SERIES_CACHE:
         return _SERIES_CACHE[key]
     start, end, bar = EPISODES[episode]
-    series = {}
+    series: _Series = {}
     if bar == "1d":
         for sym, name in _DAILY.items():
             col = "timestamp" if sym == "BTC" else "time"
@@ -313,7 +327,7 @@ def _episode_series(data_dir, episode):
     return series
 
 
-def historical(episode, data_dir=None, engine=None):
+def historical(episode: str, data_dir: str | None = None, engine: Engine | None = None) -> ScenarioSet:
     """The worst 1-, 3- and 10-day moves of a crash episode, applied jointly across assets.
 
     For each horizon h: the window [t, t + h] inside the episode (both closes present) over
@@ -330,7 +344,7 @@ def historical(episode, data_dir=None, engine=None):
     except OSError as exc:
         raise ScenarioError("--historical", "cannot read the market data in %s: %s"
                             % (data_dir, exc.strerror or exc)) from None
-    known = None
+    known: set[str] | None = None
     if engine is not None:
         known = {sym for sym, _ in _assets(engine)}
     btc = series["BTC"]
@@ -338,7 +352,7 @@ def historical(episode, data_dir=None, engine=None):
     out = []
     for h in HORIZONS_DAYS:
         span = datetime.timedelta(days=h)
-        best = None
+        best: tuple[float, datetime.datetime, datetime.datetime] | None = None
         for t in times:
             u = t + span
             if u in btc:
@@ -360,14 +374,25 @@ def historical(episode, data_dir=None, engine=None):
 
 # ---------------------------------------------------------------- library calls
 
+if TYPE_CHECKING:
+    #: What the library calls take as scenarios: a ScenarioSet, a built struct, or Scenario
+    #: objects, dicts of Scenario's arguments or (name, moves) tuples.
+    _ScenarioRows = Iterable[Union[Scenario, dict[str, Any], Sequence[Any]]]
+    _Scenarios = Union[ScenarioSet, ffi.RiskScenarios, _ScenarioRows]
+    #: The arrays a RiskScenarios built by ScenarioSet.to_struct points into: moves, vols, weights.
+    _Keepalive = tuple["ctypes.Array[ctypes.c_double]", "ctypes.Array[ctypes.c_double] | None",
+                       "ctypes.Array[ctypes.c_double]"]
 
-def _struct(engine, scenarios):
+
+def _struct(engine: Engine, scenarios: _Scenarios) -> tuple[ffi.RiskScenarios, _Keepalive | None]:
     if isinstance(scenarios, ScenarioSet):
         return scenarios.to_struct(engine)
     if isinstance(scenarios, ffi.RiskScenarios):
         return scenarios, None
     rows = []
-    for s in scenarios:  # Scenario objects, dicts of Scenario's arguments, or (name, moves) tuples
+    # Scenario objects, dicts of Scenario's arguments, or (name, moves) tuples (no RiskScenarios
+    # here: mypy keeps it in the union, as ctypes structs have __getattr__)
+    for s in cast("_ScenarioRows", scenarios):
         if isinstance(s, dict):
             s = Scenario(**s)
         elif not isinstance(s, Scenario):
@@ -376,7 +401,8 @@ def _struct(engine, scenarios):
     return ScenarioSet(rows).to_struct(engine)
 
 
-def scenario_pnl(account, scenarios, summaries=False, out=None):
+def scenario_pnl(account: Account, scenarios: _Scenarios, summaries: bool = False,
+                 out: FloatBuffer | None = None) -> FloatBuffer | tuple[FloatBuffer, list[AccountSummary]]:
     """``risk_account_scenario_pnl``: the account's weighted P&L under each scenario (a list, or
     written into ``out``, any writable float64 buffer of at least n floats, returned as is); with
     ``summaries``, also the :class:`librisk.AccountSummary` after each scenario. The account is
@@ -399,13 +425,13 @@ def scenario_pnl(account, scenarios, summaries=False, out=None):
     L.risk_account_scenario_pnl(ptr, ctypes.byref(st), view, sums)
     del keep
     pnl = out if out is not None else list(view)
-    if not summaries:
+    if sums is None:  # not summaries
         return pnl
     aid = L.risk_account_id(ptr)
     return pnl, [AccountSummary._from_struct(aid, sums[i]) for i in range(n)]
 
 
-def _book_dict(r):
+def _book_dict(r: ffi.RiskStressScenario) -> dict[str, Any]:
     return {"pnl": r.pnl, "loss": r.loss, "deficit": r.deficit, "n_accounts": r.n_accounts,
             "n_liquidatable": r.n_liquidatable, "n_bankrupt": r.n_bankrupt,
             "n_new_liquidatable": r.n_new_liquidatable, "n_new_bankrupt": r.n_new_bankrupt}
@@ -417,17 +443,19 @@ class StressResult:
     of per-scenario lists, one per account) and ``state`` (names). ``raw`` holds the C results;
     :meth:`merge` adds another shard's (docs/stress.md, "Merge rules")."""
 
-    def __init__(self, raw, n_scenarios, ids=None, pnl=None, equity=None, health=None, state=None):
+    def __init__(self, raw: ctypes.Array[ffi.RiskStressScenario], n_scenarios: int, ids: list[int] | None = None,
+                 pnl: list[list[float]] | None = None, equity: list[list[float]] | None = None,
+                 health: list[list[float]] | None = None, state: list[list[str]] | None = None) -> None:
         self.raw = raw
         self.n_scenarios = n_scenarios
         self.ids = ids or []
         self.pnl, self.equity, self.health_factor, self.state = pnl, equity, health, state
 
     @property
-    def book(self):
+    def book(self) -> list[dict[str, Any]]:
         return [_book_dict(self.raw[s]) for s in range(self.n_scenarios)]
 
-    def merge(self, other):
+    def merge(self, other: StressResult) -> StressResult:
         """Merges another shard's result into this one (exact; any order gives the same bits)."""
         if other.n_scenarios != self.n_scenarios:
             raise errors.make(errors.InvalidError, "merge: %d scenarios against %d"
@@ -440,7 +468,7 @@ class StressResult:
         return self
 
 
-def stress(engine, scenarios, threads=1, per_account=True):
+def stress(engine: Engine, scenarios: _Scenarios, threads: int = 1, per_account: bool = True) -> StressResult:
     """``risk_engine_stress``: every account under every scenario (threads 1..256); returns a
     :class:`StressResult`."""
     ptr = engine._require()
@@ -460,7 +488,7 @@ def stress(engine, scenarios, threads=1, per_account=True):
                              ctypes.byref(count))
         k = count.value
 
-        def rows(arr, f=float):
+        def rows(arr: ctypes.Array[Any], f: Callable[[Any], float] = float) -> list[list[float]]:
             return [[f(arr[a * S + s]) for s in range(S)] for a in range(k)]
         res = StressResult(raw, S, [int(ids[a]) for a in range(k)], rows(pnl), rows(eq), rows(hf),
                            [[_STATES.get(state[a * S + s], str(state[a * S + s])) for s in range(S)]
@@ -473,14 +501,26 @@ def stress(engine, scenarios, threads=1, per_account=True):
     return res
 
 
-def _exposure_dict(engine, x):
+def _exposure_dict(engine: Engine, x: ffi.RiskExposure) -> dict[str, Any]:
     sym = engine.asset_info(x.asset)["symbol"]
     return {"asset": sym, "n_accounts": x.n_accounts, "long": x.long_notional, "short": x.short_notional,
             "net": x.net_notional, "top_share": x.top_share,
             "top": [{"id": int(x.top_ids[i]), "gross": x.top_gross[i]} for i in range(x.n_top)]}
 
 
-def exposures(engine, top_k=5, raw=False):
+@overload
+def exposures(engine: Engine, top_k: int = ..., raw: Literal[False] = ...) -> list[dict[str, Any]]: ...
+@overload
+def exposures(engine: Engine, top_k: int = ..., *, raw: Literal[True]) -> ctypes.Array[ffi.RiskExposure]: ...
+@overload
+def exposures(engine: Engine, top_k: int, raw: Literal[True]) -> ctypes.Array[ffi.RiskExposure]: ...
+@overload
+def exposures(engine: Engine, top_k: int = ...,
+              raw: bool = ...) -> list[dict[str, Any]] | ctypes.Array[ffi.RiskExposure]: ...
+
+
+def exposures(engine: Engine, top_k: int = 5,
+              raw: bool = False) -> list[dict[str, Any]] | ctypes.Array[ffi.RiskExposure]:
     """``risk_engine_exposures``: per underlying asset, long, short and net notional in the
     valuation asset, the accounts holding it, the ``top_k`` largest by gross exposure and their
     share. A list of dicts (assets that underlie nothing left out), or the C array with ``raw``."""
@@ -495,7 +535,8 @@ def exposures(engine, top_k=5, raw=False):
     return [_exposure_dict(engine, arr[u]) for u in range(count.value) if arr[u].n_accounts]
 
 
-def merge_exposures(into, other, top_k=5):
+def merge_exposures(into: ctypes.Array[ffi.RiskExposure], other: ctypes.Array[ffi.RiskExposure],
+                    top_k: int = 5) -> ctypes.Array[ffi.RiskExposure]:
     """``risk_exposure_merge`` of two raw exposure arrays (from ``exposures(..., raw=True)``)."""
     ffi.lib().risk_exposure_merge(into, other, min(len(into), len(other)), int(top_k))
     return into
@@ -504,7 +545,7 @@ def merge_exposures(into, other, top_k=5):
 # ---------------------------------------------------------------- command line
 
 
-def add_cli_parser(sub):
+def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Registers ``stress`` on the CLI's subparsers."""
     p = sub.add_parser("stress", help="stress-test a book under scenarios: per scenario the book's loss, "
                                       "liquidatable and bankrupt accounts and insurance-fund deficit, per "
@@ -523,9 +564,9 @@ def add_cli_parser(sub):
     p.add_argument("--compact", action="store_true", help="print the JSON on one line")
 
 
-def build_scenarios(engine, args):
+def build_scenarios(engine: Engine, args: argparse.Namespace) -> ScenarioSet:
     """The ScenarioSet the command line asks for (ScenarioError on bad input)."""
-    parts = []
+    parts: list[ScenarioSet] = []
     if args.scenarios:
         from .book import read_bytes, BookError
         try:
@@ -547,7 +588,7 @@ def build_scenarios(engine, args):
                        first.vol_term_power_short, first.vol_term_power_long)
 
 
-def stress_document(loaded, args):
+def stress_document(loaded: Book, args: argparse.Namespace) -> dict[str, Any]:
     """The ``librisk-stress/1`` document of a loaded book (ScenarioError, RiskError)."""
     from .grid import Grid
     from .book import _jnum
@@ -556,6 +597,8 @@ def stress_document(loaded, args):
     if not 0 <= args.top_k <= ffi.EXPOSURE_TOP_MAX:
         raise ScenarioError("--top-k", "must be between 0 and %d" % ffi.EXPOSURE_TOP_MAX)
     res = stress(engine, sset, threads=args.threads, per_account=True)
+    # per_account: every per-account result is there
+    assert res.pnl is not None and res.equity is not None and res.health_factor is not None and res.state is not None
     grid = Grid(loaded.spec)
     book = res.book
     scen = []
