@@ -256,6 +256,13 @@ static void test_option_margin_fills_and_settlement(void **state)
     ps.entry = 0.01;
     tu_assert_status(risk_account_open_position(a, &ps, NULL), RISK_ESTATE);
     tu_assert_errmsg(risk_account_errmsg(a));
+    /* a what-if refuses it as a fill would (found by fuzz_api) */
+    risk_order o = RISK_ORDER_INIT;
+    o.instrument = c;
+    o.qty = 1.0;
+    o.price = 0.01;
+    risk_account_summary ws = RISK_ACCOUNT_SUMMARY_INIT;
+    tu_assert_status(risk_account_whatif(a, &o, &ws), RISK_ESTATE);
     risk_account_free(a);
     risk_account_free(b);
     risk_engine_free(f.e);

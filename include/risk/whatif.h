@@ -66,7 +66,7 @@ typedef struct risk_order {
  * @retval RISK_EINVAL Unknown side; qty not finite or <= 0; price not finite, < 0 or outside the price domain; a position after the order above 2^53 lots; a new position past the account's limit.
  * @retval RISK_ELOT qty not a whole number of lots.
  * @retval RISK_ETICK price off the tick.
- * @retval RISK_ESTATE Leg does not fit the position mode, or a hedge leg would be reduced past zero (or reduced while absent).
+ * @retval RISK_ESTATE Leg does not fit the position mode, or a hedge leg would be reduced past zero (or reduced while absent); the instrument is a settled option.
  * @retval RISK_ENOMEM Out of memory for the scratch copy.
  * @par Thread safety
  * Reads the account and its engine; allocates one scratch block through the engine's

@@ -23,6 +23,8 @@ int risk__order_resolve(risk_account *a, uint32_t instrument, uint32_t side, uin
     if (instrument >= e->n_instruments)
         return risk__fail(e, &a->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
     const risk__instrument *in = &e->instruments[instrument];
+    if (in->settled) /* as a fill: a settled option trades no more */
+        return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s is settled", in->symbol);
     if (side != RISK_ORDER_BUY && side != RISK_ORDER_SELL)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: unknown order side %u", in->symbol, side);
     if (leg > RISK_SIDE_SHORT || (a->position_mode == RISK_POSITION_HEDGE) != (leg != RISK_SIDE_BOTH))
