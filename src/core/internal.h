@@ -324,6 +324,21 @@ static inline void risk__basket_entry_add(const risk__asset *a, double amount, d
 /* ---- interest rates (rates/rates.c) */
 void risk__rates_destroy(risk_engine *e);
 size_t risk__rates_bytes(const risk_engine *e);
+/* An asset's rate model and pool as the engine holds them (snapshot/snapshot.c): the model as
+ * set (accrual unresolved), the pool's sums of scaled amounts, its stable debt and average
+ * stable rate, reserves, clock. The indices stay in risk__asset. */
+typedef struct risk__rates_state {
+    risk_rate_model model;
+    uint32_t started;
+    double scaled_supply, scaled_borrow, stable_borrow, stable_rate, reserves;
+    int64_t updated;
+} risk__rates_state;
+/* 1 and *out filled when the asset has a rate model, else 0. */
+int risk__rates_state_get(const risk__asset *a, risk__rates_state *out);
+/* Gives the asset the model (validated as by risk_engine_set_rate_model) and the pool state and
+ * indices as they were held: RISK_OK, RISK_EINVAL (message in e's errmsg) or RISK_ENOMEM. */
+int risk__rates_state_restore(risk_engine *e, uint32_t asset, const risk__rates_state *s, double index_pos,
+                              double index_neg);
 
 /* ---- margin schedules (margin/schedule.c) */
 int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, const risk_margin_tier *tiers, size_t n);

@@ -242,6 +242,63 @@ static void emit_engine(sink *s, const risk_engine *e)
     put32(s, e->n_instruments);
 }
 
+static void emit_vol(sink *s, const risk__asset_vol *v)
+{
+    put32(s, v->has_live);
+    put32(s, v->has_time);
+    put32(s, v->first_scaled);
+    putf(s, v->ewma.lambda);
+    putf(s, v->ewma.variance);
+    putf(s, v->ewma.last_price);
+    put64(s, v->ewma.count);
+    putf(s, v->periods_per_year);
+    putf(s, v->stressed_set);
+    putf(s, v->floor_set);
+    putf(s, v->max_live);
+    putf(s, v->sum_r2);
+    put64(s, v->n_returns);
+    putf(s, v->release);
+    put64(s, (uint64_t)v->last_time);
+}
+
+/* The fields of risk_rate_model after kind, accrual and reserved, in the header's order: the
+ * rates block of an asset record carries them in this order (docs/snapshot.md). */
+#define RATE_MODEL_PARAMS(X)                                                                                        \
+    X(reserve_factor) X(aave_optimal_usage) X(aave_base_variable) X(aave_slope1) X(aave_slope2)                     \
+    X(aave_stable_slope1) X(aave_stable_slope2) X(aave_base_stable_offset) X(aave_excess_stable_offset)            \
+    X(aave_optimal_stable_ratio) X(comet_supply_kink) X(comet_supply_base) X(comet_supply_slope_low)               \
+    X(comet_supply_slope_high) X(comet_borrow_kink) X(comet_borrow_base) X(comet_borrow_slope_low)                 \
+    X(comet_borrow_slope_high) X(drift_optimal_utilisation) X(drift_optimal_rate) X(drift_max_rate)                \
+    X(drift_min_rate) X(flat_borrow_hourly) X(flat_supply_hourly)
+#define RATE_MODEL_N_PARAMS 24u
+#define RATES_BLOCK (2 * 8 + 4 * 4 + RATE_MODEL_N_PARAMS * 8 + 5 * 8 + 8)
+
+/* Format 2: an asset's rate model, pool and indices (1 and the block), or 0 when it has no model. */
+static void emit_rates(sink *s, const risk__asset *a)
+{
+    risk__rates_state st;
+    if (!risk__rates_state_get(a, &st)) {
+        put32(s, 0);
+        return;
+    }
+    put32(s, 1);
+    putf(s, a->index_pos);
+    putf(s, a->index_neg);
+    put32(s, st.model.kind);
+    put32(s, st.model.accrual);
+    put32(s, st.model.reserved);
+    put32(s, st.started);
+#define PUT_PARAM(f) putf(s, st.model.f);
+    RATE_MODEL_PARAMS(PUT_PARAM)
+#undef PUT_PARAM
+    putf(s, st.scaled_supply);
+    putf(s, st.scaled_borrow);
+    putf(s, st.stable_borrow);
+    putf(s, st.stable_rate);
+    putf(s, st.reserves);
+    put64(s, (uint64_t)st.updated);
+}
+
 static void emit_assets(sink *s, const risk_engine *e)
 {
     for (uint32_t i = 0; i < e->n_assets; i++) {
@@ -260,23 +317,9 @@ static void emit_assets(sink *s, const risk_engine *e)
         }
         const risk__asset_vol *v = a->vol;
         put32(s, v != NULL);
-        if (!v)
-            continue;
-        put32(s, v->has_live);
-        put32(s, v->has_time);
-        put32(s, v->first_scaled);
-        putf(s, v->ewma.lambda);
-        putf(s, v->ewma.variance);
-        putf(s, v->ewma.last_price);
-        put64(s, v->ewma.count);
-        putf(s, v->periods_per_year);
-        putf(s, v->stressed_set);
-        putf(s, v->floor_set);
-        putf(s, v->max_live);
-        putf(s, v->sum_r2);
-        put64(s, v->n_returns);
-        putf(s, v->release);
-        put64(s, (uint64_t)v->last_time);
+        if (v)
+            emit_vol(s, v);
+        emit_rates(s, a);
     }
 }
 
@@ -371,10 +414,9 @@ static void emit_accounts(sink *s, const risk_engine *e)
         put32(s, a->n_pos);
         put32(s, 0);
         put32s(s, a->basket.asset, a->basket.n);
-        /* balances, not the stored scaled amounts (rates/): format 1 carries no rate models,
-         * pools or indices, so a restored engine holds each balance as of the snapshot */
-        for (uint32_t i = 0; i < a->basket.n; i++)
-            putf(s, risk__balance_of(&e->assets[a->basket.asset[i]], a->basket.amount[i]));
+        /* the stored scaled amounts (rates/): with the assets' indices (ASSETS) they give each
+         * balance bit for bit, and accrual after a restore moves them as it would have */
+        putfs(s, a->basket.amount, a->basket.n);
         for (uint32_t i = 0; i < a->n_levs; i += 64) { /* the list is an array of pairs: split it */
             uint32_t m = a->n_levs - i < 64 ? a->n_levs - i : 64;
             for (uint32_t j = 0; j < m; j++)
@@ -599,6 +641,7 @@ typedef struct reader {
     const char *section;
     uint32_t *stamp;                 /* per asset, per instrument x leg: duplicate checks */
     size_t n_stamp;
+    uint32_t version;                /* format version of the snapshot being read */
 } reader;
 
 static int bad(reader *r, int code, const char *fmt, ...)
@@ -773,6 +816,41 @@ static int read_vol(reader *r, uint32_t asset)
     return RISK_OK;
 }
 
+/* Format 2: the rates block of asset `asset` (its flag first). */
+static int read_rates(reader *r, uint32_t asset)
+{
+    int rc = need(r, 4);
+    if (rc)
+        return rc;
+    uint32_t has = g32(r);
+    if (has > 1)
+        return bad(r, RISK_ECORRUPT, "asset %u: rates flag %u", asset, has);
+    if (!has)
+        return RISK_OK; /* no model: the indices stay 1, as risk_engine_add_asset left them */
+    if ((rc = need(r, RATES_BLOCK)))
+        return rc;
+    risk__rates_state st;
+    risk_rate_model init = RISK_RATE_MODEL_INIT;
+    st.model = init;
+    double index_pos = gf(r), index_neg = gf(r);
+    st.model.kind = g32(r);
+    st.model.accrual = g32(r);
+    st.model.reserved = g32(r);
+    st.started = g32(r);
+#define GET_PARAM(f) st.model.f = gf(r);
+    RATE_MODEL_PARAMS(GET_PARAM)
+#undef GET_PARAM
+    st.scaled_supply = gf(r);
+    st.scaled_borrow = gf(r);
+    st.stable_borrow = gf(r);
+    st.stable_rate = gf(r);
+    st.reserves = gf(r);
+    st.updated = (int64_t)g64(r);
+    if ((rc = risk__rates_state_restore(r->e, asset, &st, index_pos, index_neg)))
+        return refused(r, rc, "rates of asset", asset);
+    return RISK_OK;
+}
+
 static int read_assets(reader *r, uint32_t n_assets, uint32_t valuation)
 {
     risk_value_tier tiers[RISK__MAX_TIERS];
@@ -802,7 +880,7 @@ static int read_assets(reader *r, uint32_t n_assets, uint32_t valuation)
         spec.n_value_tiers = n_tiers;
         if ((rc = risk_engine_add_asset(r->e, &spec, NULL)))
             return refused(r, rc, "asset", i);
-        if ((rc = read_vol(r, i)))
+        if ((rc = read_vol(r, i)) || (r->version >= 2 && (rc = read_rates(r, i))))
             return rc;
     }
     if (valuation != RISK_ID_NONE && (valuation >= n_assets || r->e->assets[valuation].price != 1.0))
@@ -1241,9 +1319,11 @@ static int verify(reader *r, const unsigned char *d, size_t size, section_info *
     if (crc != ld32(d + 60))
         return bad(r, RISK_ECORRUPT, "header checksum mismatch");
     uint32_t version = ld32(d + 8);
-    if (version != RISK_SNAPSHOT_FORMAT_VERSION)
-        return bad(r, RISK_EVERSION, "format version %u (library %u.%u.%u), this library reads version %d", version,
-                   ld32(d + 16) / 10000, ld32(d + 16) / 100 % 100, ld32(d + 16) % 100, RISK_SNAPSHOT_FORMAT_VERSION);
+    if (version < 1 || version > RISK_SNAPSHOT_FORMAT_VERSION)
+        return bad(r, RISK_EVERSION, "format version %u (library %u.%u.%u), this library reads versions 1 to %d",
+                   version, ld32(d + 16) / 10000, ld32(d + 16) / 100 % 100, ld32(d + 16) % 100,
+                   RISK_SNAPSHOT_FORMAT_VERSION);
+    r->version = version;
     uint64_t total = ld64(d + 24);
     if (total != size)
         return bad(r, RISK_ECORRUPT, "%s: %zu bytes, the header says %llu", total > size ? "truncated" : "trailing bytes",
@@ -1252,7 +1332,7 @@ static int verify(reader *r, const unsigned char *d, size_t size, section_info *
         if (d[k] != 0)
             return bad(r, RISK_ECORRUPT, "header: unknown flags or reserved bytes set");
     if (n_sections != N_SECTIONS)
-        return bad(r, RISK_ECORRUPT, "%u sections, version 1 has %u", n_sections, N_SECTIONS);
+        return bad(r, RISK_ECORRUPT, "%u sections, version %u has %u", n_sections, version, N_SECTIONS);
     uint64_t at = header_bytes;
     for (uint32_t k = 0; k < N_SECTIONS; k++) {
         const unsigned char *t = d + HEADER_FIXED + k * SECTION_ENTRY;
