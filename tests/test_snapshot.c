@@ -697,6 +697,69 @@ static void test_snapshot_round_trip_rates_and_funding(void **state)
     book_free(&b);
 }
 
+/* Restored accounts keep their leverage lists in one engine block: setting one more moves the
+ * list out of it, and freeing, adopting or growing any of them leaves the block alone (ASan and
+ * the counting allocator check the frees). */
+static void test_snapshot_restored_leverage_lists_grow_and_free(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 40, 5);
+    size_t size = 0;
+    unsigned char *d = snapshot_of(b.e, &size);
+    tu_alloc ta;
+    tu_alloc_init(&ta);
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = tu_allocator(&ta);
+    risk_engine *twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&twin, d, size, &o), RISK_OK);
+    size_t n = 0;
+    tu_assert_status(risk_engine_account_count(twin, &n), RISK_OK);
+    risk_account **l = calloc(n, sizeof *l);
+    tu_assert_status(risk_engine_accounts(twin, l, n, &n), RISK_OK);
+    unsigned grown = 0, adopted = 0, freed = 0;
+    for (size_t i = 0; i < n; i++) {
+        double before[7];
+        uint32_t k_set = 7;
+        for (uint32_t k = 0; k < 7; k++) {
+            before[k] = 0.0;
+            if (risk_account_leverage(l[i], b.inst[k], &before[k]) != RISK_OK)
+                before[k] = 0.0;
+            if (before[k] == 0.0 && k_set == 7)
+                k_set = k;
+        }
+        if (k_set < 7 && i % 2 == 0) { /* one more setting: the list leaves the block */
+            tu_assert_status(risk_account_set_leverage(l[i], b.inst[k_set], 3.0), RISK_OK);
+            grown++;
+            for (uint32_t k = 0; k < 7; k++) {
+                double now = 0.0;
+                if (risk_account_leverage(l[i], b.inst[k], &now) != RISK_OK)
+                    now = 0.0;
+                tu_assert_bits(now, k == k_set ? 3.0 : before[k]);
+            }
+        }
+        if (i % 3 == 0) {
+            tu_assert_status(risk_account_adopt(l[i]), RISK_OK);
+            adopted++;
+        } else if (i % 3 == 1) {
+            risk_account_free(l[i]);
+            l[i] = NULL;
+            freed++;
+        }
+    }
+    assert_true(grown > 5 && adopted > 5 && freed > 5);
+    size_t bytes = 0;
+    tu_assert_status(risk_engine_memory_bytes(twin, &bytes), RISK_OK);
+    assert_true(bytes > 0);
+    risk_engine_free(twin);
+    for (size_t i = 0; i < n; i += 3) /* the adopted ones hold the engine until the last goes */
+        risk_account_free(l[i]);
+    assert_int_equal(ta.live_blocks, 0);
+    free(l);
+    free(d);
+    book_free(&b);
+}
+
 /* A snapshot of format 1 (tests/data/snapshot-v1.snap, written by the format-1 writer of
  * librisk 67463b1 from book_build(12, 99), which has no rate models) still reads, into the
  * engine that book_build makes today; written again it is the format-2 snapshot of that engine. */
@@ -1297,6 +1360,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_refuses_other_format_versions),
         cmocka_unit_test(test_snapshot_round_trip_rates_and_funding),
         cmocka_unit_test(test_snapshot_reads_format_1),
+        cmocka_unit_test(test_snapshot_restored_leverage_lists_grow_and_free),
         cmocka_unit_test(test_snapshot_refuses_crafted_rates),
         cmocka_unit_test(test_snapshot_refuses_crafted_values),
         cmocka_unit_test(test_snapshot_null_and_bad_arguments),

@@ -128,6 +128,8 @@ struct risk_engine {
     struct risk__liquidation *liq; /* policy, overrides, insurance funds; NULL until first set */
     risk_account *account_block;   /* restored accounts' structs, in one block (snapshot/); NULL when none */
     size_t account_block_n;
+    struct risk__leverage *levs_block; /* restored accounts' leverage lists, in one block; NULL when none */
+    size_t levs_block_n;
     char *errmsg;
 };
 
@@ -176,13 +178,19 @@ struct risk_account {
     uint32_t n_levs, cap_levs;
     uint32_t engine_owned; /* 1: restored from a snapshot and not adopted: holds no engine reference,
                             * freed with the engine (see risk/snapshot.h) */
-    uint32_t in_block;     /* 1: the struct lives in the engine's account block (a restore), which
-                            * goes with the engine: freeing the account leaves the struct there */
+    uint32_t in_block;     /* RISK__IN_BLOCK_* bits: the struct, or its leverage list, lives in one of
+                            * the engine's blocks for restored accounts (snapshot/), which go with
+                            * the engine: freeing the account leaves them there */
     char *errmsg;
 };
 
+#define RISK__IN_BLOCK_STRUCT 1u /* the account struct is in risk_engine.account_block */
+#define RISK__IN_BLOCK_LEVS 2u   /* its levs are in risk_engine.levs_block (cap_levs = n_levs) */
+
 /* ---- allocation and errors (core/alloc.c) */
 void *risk__malloc(const risk_engine *e, size_t size);
+/* n x size bytes, zeroed (NULL on overflow or without memory). */
+void *risk__calloc(const risk_engine *e, size_t n, size_t size);
 void *risk__realloc(const risk_engine *e, void *ptr, size_t size);
 void risk__free(const risk_engine *e, void *ptr);
 /* Records a message in *slot (allocated lazily through the engine) and returns code. */

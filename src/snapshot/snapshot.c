@@ -642,6 +642,7 @@ typedef struct reader {
     uint32_t *stamp;                 /* per asset, per instrument x leg: duplicate checks */
     size_t n_stamp;
     uint32_t version;                /* format version of the snapshot being read */
+    size_t levs_used;                /* entries of the engine's levs_block handed out */
 } reader;
 
 static int bad(reader *r, int code, const char *fmt, ...)
@@ -1145,7 +1146,7 @@ static int read_account(reader *r, uint64_t index)
         return rc;
 
     risk_account *a = &e->account_block[index]; /* zeroed by the caller */
-    a->in_block = 1;
+    a->in_block = RISK__IN_BLOCK_STRUCT;
     a->engine = e;
     a->id = id;
     a->margin_mode = margin_mode;
@@ -1174,9 +1175,13 @@ static int read_account(reader *r, uint64_t index)
     }
 
     if (n_lev) {
-        a->levs = risk__malloc(e, n_lev * sizeof *a->levs);
-        if (!a->levs)
-            return bad(r, RISK_ENOMEM, "out of memory");
+        /* from the block the first pass sized (a malformed record stopped that count early) */
+        if (n_lev > e->levs_block_n - r->levs_used)
+            return bad(r, RISK_ECORRUPT, "account %llu: %u leverages past the section's count", (unsigned long long)id,
+                       n_lev);
+        a->levs = e->levs_block + r->levs_used;
+        r->levs_used += n_lev;
+        a->in_block |= RISK__IN_BLOCK_LEVS;
         a->cap_levs = n_lev;
         const unsigned char *ids = r->p, *vals = r->p + 4 * (size_t)n_lev;
         for (uint32_t i = 0; i < n_lev; i++) {
@@ -1255,27 +1260,36 @@ static int read_accounts(reader *r)
     /* Memory for every account in a few large blocks, populated up front (risk__memory_hint): the
      * account structs in one block, the positions in one arena chunk sized by a first pass over
      * the records' counts (a malformed record stops the count; the second pass reports it). */
-    uint64_t slots = 0;
+    uint64_t slots = 0, levs = 0;
     const unsigned char *q = r->p;
     for (uint64_t k = 0; k < n && (size_t)(r->end - q) >= ACCOUNT_FIXED; k++) {
         uint64_t nb = ld32(q + 16), nl = ld32(q + 20), np = ld32(q + 24);
         uint64_t len = ACCOUNT_FIXED + 12 * nb + 12 * nl + 32 * np;
-        if (np > RISK__MAX_POSITIONS || len > (uint64_t)(r->end - q))
+        if (np > RISK__MAX_POSITIONS || nl > e->n_instruments || len > (uint64_t)(r->end - q))
             break;
         if (np && np <= RISK__CHUNK_MAX_SLOTS) /* larger ranges get dedicated chunks */
             slots += pow2_at_least((uint32_t)np);
+        levs += nl;
         q += len;
     }
     if (n) {
-        e->account_block = risk__malloc(e, (size_t)n * sizeof *e->account_block);
+        e->account_block = risk__calloc(e, (size_t)n, sizeof *e->account_block);
         if (!e->account_block)
             return bad(r, RISK_ENOMEM, "out of memory");
         risk__memory_hint(e->account_block, (size_t)n * sizeof *e->account_block);
-        memset(e->account_block, 0, (size_t)n * sizeof *e->account_block);
         e->account_block_n = (size_t)n;
     }
     if (slots > UINT32_MAX / 2 || risk__arena_reserve(e, (uint32_t)slots))
         return bad(r, RISK_ENOMEM, "out of memory");
+    /* every leverage list in one block too: a malloc per account would fault in the heap 4 KiB
+     * at a time (levs <= bytes / 12, so the block never exceeds what the data describes) */
+    if (levs) {
+        e->levs_block = risk__malloc(e, (size_t)levs * sizeof *e->levs_block);
+        if (!e->levs_block)
+            return bad(r, RISK_ENOMEM, "out of memory");
+        risk__memory_hint(e->levs_block, (size_t)levs * sizeof *e->levs_block);
+        e->levs_block_n = (size_t)levs;
+    }
     r->n_stamp = (size_t)e->n_assets + (size_t)e->n_instruments * 4;
     if (r->n_stamp) {
         r->stamp = risk__malloc(e, r->n_stamp * sizeof *r->stamp);
