@@ -415,6 +415,107 @@ RISK_API RISK_NODISCARD int risk_engine_asset_vol(const risk_engine *engine, uin
 
 /** @} */
 
+/**
+ * @name Size-scaled collateral and liability weights
+ * The venues' answer to concentration (docs/formulas.md, "Size-scaled weights"): a large
+ * balance counts for less as collateral and for more as a debt (Drift's IMF size premium and
+ * discount), and a venue-wide pile of deposits or borrows scales the initial weights (Drift's
+ * scaled initial asset weight, Mango v4's deposit and borrow scaling). A balance's weights
+ * depend on the balance and the venue-wide totals the caller sets, never on the account's other
+ * balances. They feed account summaries, what-if, max order, liquidation prices and plans as
+ * the static weights do.
+ * @{
+ */
+
+/** Version of ::risk_size_scaling this header describes. */
+#define RISK_SIZE_SCALING_VERSION 1
+
+/** Largest IMF factor (Drift's IMF precision 1e6 caps imf_factor at 1e6, i.e. 1.0). */
+#define RISK_IMF_MAX 1.0
+
+/** Largest factor the borrow scaling may put on an initial liability weight. */
+#define RISK_BORROW_SCALE_MAX 1e6
+
+/**
+ * @brief An asset's size scaling. Initialise with ::RISK_SIZE_SCALING_INIT (everything off).
+ *
+ * With S the balance in asset units, w0 a static weight, and D and B the venue-wide deposit
+ * and borrow values (units x price):
+ * - collateral weights (init and maint): min(w0, 1.1 / (1 + imf sqrt(S))) (Drift
+ *   `calculate_size_discount_asset_weight`), the initial one first scaled by
+ *   start / D when D > deposit_scale_start > 0;
+ * - liability weights (init and maint): max(w0, 0.8 w0 + imf sqrt(S)) (Drift
+ *   `calculate_size_premium_liability_weight`), the initial one then scaled by
+ *   min(B / start, ::RISK_BORROW_SCALE_MAX) when B > borrow_scale_start > 0 (Mango v4).
+ */
+typedef struct risk_size_scaling {
+    uint32_t version;           /**< ::RISK_SIZE_SCALING_VERSION. */
+    uint32_t reserved;          /**< 0. */
+    double imf;                 /**< IMF factor in [0, ::RISK_IMF_MAX]; 0: no size premium or discount. */
+    double deposit_scale_start; /**< Venue-wide deposit value where the initial asset weight starts to scale down; 0: off. */
+    double borrow_scale_start;  /**< Venue-wide borrow value where the initial liability weight starts to scale up; 0: off. */
+    double venue_deposits;      /**< Venue-wide deposits of the asset, in asset units (>= 0). */
+    double venue_borrows;       /**< Venue-wide borrows of the asset, in asset units (>= 0). */
+} risk_size_scaling;
+
+/** Initialiser: every scaling off. */
+#define RISK_SIZE_SCALING_INIT {RISK_SIZE_SCALING_VERSION, 0u, 0.0, 0.0, 0.0, 0.0, 0.0}
+
+/**
+ * @brief Sets (or turns off) an asset's size scaling.
+ *
+ * Venue-wide totals change as the venue trades: call again with new `venue_deposits` and
+ * `venue_borrows` when they move (an engine holding one shard of a venue's accounts cannot sum
+ * them itself). D and B use the asset's price at evaluation time.
+ * @param[in] engine The engine.
+ * @param[in] asset Asset id.
+ * @param[in] scaling The scaling (copied); NULL or all zero turns it off.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine.
+ * @retval RISK_EVERSION Unknown @p scaling version.
+ * @retval RISK_ENOTFOUND Unknown asset.
+ * @retval RISK_EINVAL A number not finite or negative, imf above ::RISK_IMF_MAX, a start or
+ *         total above ::RISK_NOTIONAL_MAX, reserved not 0 (nothing changed).
+ * @par Thread safety
+ * Mutates the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_set_asset_size_scaling(risk_engine *engine, uint32_t asset,
+                                                               const risk_size_scaling *scaling);
+
+/**
+ * @brief An asset's size scaling (::RISK_SIZE_SCALING_INIT values when off).
+ * @param[in] engine The engine.
+ * @param[in] asset Asset id.
+ * @param[out] out The scaling; its `version` must be set.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine or out.
+ * @retval RISK_EVERSION Unknown @p out version.
+ * @retval RISK_ENOTFOUND Unknown asset.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_asset_size_scaling(const risk_engine *engine, uint32_t asset,
+                                                           risk_size_scaling *out);
+
+/**
+ * @brief The weights of one balance of an asset after its size scaling, as evaluation uses them.
+ * @param[in] engine The engine.
+ * @param[in] asset Asset id.
+ * @param[in] balance The balance in asset units (> 0: collateral weights; < 0: liability weights).
+ * @param[out] init_out Initial weight (may be NULL).
+ * @param[out] maint_out Maintenance weight (may be NULL).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine.
+ * @retval RISK_ENOTFOUND Unknown asset.
+ * @retval RISK_EINVAL @p balance 0, not finite, or outside the asset's amount domain.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_asset_weights(const risk_engine *engine, uint32_t asset, double balance,
+                                                      double *init_out, double *maint_out);
+
+/** @} */
+
 RISK_END_DECLS
 
 /** @} */

@@ -37,6 +37,11 @@ typedef struct risk__asset {
     uint32_t n_tiers;
     struct risk__asset_vol *vol; /* volatility state (margin/scaling.c); NULL until first used */
     struct risk__rates *rates;   /* rate model and pool (rates/rates.c); NULL without a model */
+    /* size-scaled weights (margin/size.c): size_scaled 0 and the rest 0 when off */
+    uint32_t size_scaled;
+    double imf;                                      /* Drift IMF factor on this asset's balances */
+    double deposit_scale_start, borrow_scale_start;  /* venue-wide values where init scaling starts */
+    double venue_deposits, venue_borrows;            /* venue-wide totals, in asset units */
 } risk__asset;
 
 /* The balance (asset units) of a stored scaled amount, and the scaled amount that stores a
@@ -313,19 +318,39 @@ typedef struct risk__basket_values {
 void risk__basket_values_compute(const risk_basket *b, risk__basket_values *out);
 /* Adds sign x (what one balance contributes) to *v: the body of risk__basket_values_compute,
  * shared with incremental updates (sign -1 takes a balance out). */
+/* The weights of one balance (x > 0: collateral weights; x < 0: liability weights) once its
+ * asset's size scaling applies (margin/size.c, docs/formulas.md "Size-scaled weights"). A
+ * balance's weights depend on the balance and venue-wide totals, never on the account's other
+ * balances, so the incremental updates below stay exact. */
+void risk__size_weights(const risk__asset *a, double x, double *init, double *maint);
+static inline void risk__asset_weights(const risk__asset *a, double x, double *init, double *maint)
+{
+    if (x > 0.0) {
+        *init = a->weight_init;
+        *maint = a->weight_maint;
+    } else {
+        *init = a->liab_weight_init;
+        *maint = a->liab_weight_maint;
+    }
+    if (a->size_scaled)
+        risk__size_weights(a, x, init, maint);
+}
+
 static inline void risk__basket_entry_add(const risk__asset *a, double amount, double sign, risk__basket_values *v)
 {
     v->net_value += sign * (amount * a->price);
+    double w_init, w_maint;
+    risk__asset_weights(a, amount, &w_init, &w_maint);
     if (amount > 0.0) {
         double value = a->price * risk__tiered_qty(a, amount);
         v->collateral_value += sign * value;
-        v->collateral_init += sign * (value * a->weight_init);
-        v->collateral_maint += sign * (value * a->weight_maint);
+        v->collateral_init += sign * (value * w_init);
+        v->collateral_maint += sign * (value * w_maint);
     } else {
         double liab = -amount * a->price;
         v->liabilities += sign * liab;
-        v->liabilities_init += sign * (liab * a->liab_weight_init);
-        v->liabilities_maint += sign * (liab * a->liab_weight_maint);
+        v->liabilities_init += sign * (liab * w_init);
+        v->liabilities_maint += sign * (liab * w_maint);
     }
 }
 

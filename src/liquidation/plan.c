@@ -713,6 +713,15 @@ static void fast_commit(planner *p, fast_pool *f, uint32_t i, double lots)
     }
 }
 
+/* The heavier weight a size-scaled settle asset can put on a balance within `moved` of `amount`:
+ * the liability weight grows with the debt, so it is largest at the largest debt reachable. */
+static double size_scaled_weight_bound(const risk__asset *a, double amount, double moved, int initial)
+{
+    double w_init, w_maint;
+    risk__asset_weights(a, -(fabs(amount) + moved), &w_init, &w_maint);
+    return initial ? w_init : w_maint;
+}
+
 /* 1 when keeping the last lot of closed base slot i open would surely miss the target, from an
  * upper bound on the surplus that would leave (so no trial is needed): the lot's MM (or IM) and
  * buffer come back, its PnL at most returns to the pool in full, its settle-balance change is
@@ -734,6 +743,8 @@ static int last_lot_needed(const planner *p, const fast_pool *f, uint32_t i, dou
                    (pol->fee + pol->insurance_fee) * notional + 3.0 * settle_quantum;
     double w = initial ? fmax(settle->weight_init, settle->liab_weight_init)
                        : fmax(settle->weight_maint, settle->liab_weight_maint) + p->pol->buffer;
+    if (settle->size_scaled) /* the marginal weight of a size-scaled debt: d(y l(y))/dy <= 2 l(y) */
+        w = 2.0 * fmax(w, size_scaled_weight_bound(settle, f->amount[in->settle], moved, initial));
     double slack = p->v_scale > 0.0 ? 3.0 / p->v_scale : 0.0;
     double bound = surplus + fabs(one.upnl) + moved * sp * w - (initial ? one.im : one.mm + one.extra) + slack;
     return bound < 0.0;
@@ -1493,7 +1504,9 @@ static void plan_trigger(const planner *p, const risk_account_summary *s0, risk_
         return;
     for (uint32_t k = 0; k < a->basket.n; k++) {
         const risk__asset *as = &e->assets[a->basket.asset[k]];
-        double liab = -risk__balance_of(as, a->basket.amount[k]) * as->price * as->liab_weight_maint;
+        double x = risk__balance_of(as, a->basket.amount[k]), w_init, w_maint;
+        risk__asset_weights(as, x, &w_init, &w_maint);
+        double liab = -x * as->price * w_maint;
         if (a->basket.amount[k] < 0.0 && liab > largest) {
             largest = liab;
             plan->trigger_asset = a->basket.asset[k];

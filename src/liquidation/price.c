@@ -141,10 +141,11 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
             double x = risk__balance_of(as, bk->amount[j]), v;
             if (P->bankrupt)
                 v = x * as->price;
-            else if (x > 0.0)
-                v = as->price * risk__tiered_qty(as, x) * as->weight_maint;
-            else
-                v = x * as->price * as->liab_weight_maint;
+            else {
+                double w_init, w_maint; /* size-scaled maintenance weights do not move with the price */
+                risk__asset_weights(as, x, &w_init, &w_maint);
+                v = x > 0.0 ? as->price * risk__tiered_qty(as, x) * w_maint : x * as->price * w_maint;
+            }
             if (bk->asset[j] == P->u)
                 B += v;
             else

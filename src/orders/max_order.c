@@ -464,7 +464,7 @@ static double confirm(model *M, double n, double T, double lo, unsigned steps)
 static double topup_budget(const model *M, double b, double excess)
 {
     const risk__asset *as = M->settle;
-    if (as->tiers)
+    if (as->tiers || as->size_scaled) /* weights that move with the balance: the search decides */
         return -1.0;
     double pos = b > 0.0 ? b : 0.0, cw = as->price * as->weight_init, lw = as->price * as->liab_weight_init;
     if (excess <= cw * pos)

@@ -301,7 +301,9 @@ def _check_amount(value, path, symbol, decimals):
     return value
 
 _ASSET_FIELDS = ("symbol", "price", "decimals", "weight_init", "weight_maint", "liab_weight_init",
-                 "liab_weight_maint", "value_tiers", "vol", "rate_model", "rate_pool")
+                 "liab_weight_maint", "value_tiers", "vol", "rate_model", "rate_pool", "size_scaling")
+# An asset's "size_scaling" (docs/book-format.md 3.3): Engine.set_asset_size_scaling keywords.
+_SIZE_SCALING_FIELDS = ("imf", "deposit_scale_start", "borrow_scale_start", "venue_deposits", "venue_borrows")
 _INSTRUMENT_FIELDS = ("symbol", "kind", "expiry", "underlying", "settle", "inverse", "contract_size",
                       "lot_size", "tick_size", "mark", "margin", "vol_scaling", "liquidation", "fees",
                       "max_notional")
@@ -353,6 +355,11 @@ def _check_asset(a, p):
     if "rate_pool" in a and out["rate_model"] is None:
         raise BookError(p + ".rate_pool", "needs a rate_model")
     out["rate_pool"] = _check_rate_pool(a["rate_pool"], p + ".rate_pool") if "rate_pool" in a else None
+    out["size_scaling"] = None
+    if "size_scaling" in a:
+        sp = p + ".size_scaling"
+        _C.obj(a["size_scaling"], sp, optional=_SIZE_SCALING_FIELDS)
+        out["size_scaling"] = {k: _C.number(v, "%s.%s" % (sp, k)) for k, v in a["size_scaling"].items()}
     return out
 
 
@@ -668,6 +675,12 @@ def _load_into(eng, spec, accounts):
             _load_vol(eng, asset_ids[a["symbol"]], a["vol"], p + ".vol")
         if a.get("rate_model") is not None:
             _load_rates(eng, asset_ids[a["symbol"]], a, p)
+        if a.get("size_scaling") is not None:
+            try:
+                eng.set_asset_size_scaling(asset_ids[a["symbol"]], **a["size_scaling"])
+            except errors.RiskError as exc:
+                sp = p + ".size_scaling"
+                raise BookError(_field_in_message(exc.message, sp, _SIZE_SCALING_FIELDS, sp), _problem(exc)) from None
 
     def asset_ref(sym, path):
         if sym not in asset_ids:

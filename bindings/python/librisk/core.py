@@ -853,6 +853,37 @@ class Engine(_Handle):
         p.seed_vol_annual = float(seed_vol_annual)
         ffi.lib().risk_engine_set_asset_vol_params(self._require(), self._asset_id(asset), ctypes.byref(p))
 
+    def set_asset_size_scaling(self, asset, imf: float = 0.0, deposit_scale_start: float = 0.0,
+                               borrow_scale_start: float = 0.0, venue_deposits: float = 0.0,
+                               venue_borrows: float = 0.0) -> None:
+        """Sets an asset's size-scaled weights (docs/formulas.md, "Size-scaled weights"): Drift's
+        IMF size premium on debts and discount on deposits (``imf``), the initial asset weight
+        scaled down once venue-wide deposits pass ``deposit_scale_start`` (a value), the initial
+        liability weight scaled up once venue-wide borrows pass ``borrow_scale_start``. Venue
+        totals are in asset units. All zero turns it off."""
+        s = ffi.RiskSizeScaling.init()
+        s.imf = float(imf)
+        s.deposit_scale_start = float(deposit_scale_start)
+        s.borrow_scale_start = float(borrow_scale_start)
+        s.venue_deposits = float(venue_deposits)
+        s.venue_borrows = float(venue_borrows)
+        ffi.lib().risk_engine_set_asset_size_scaling(self._require(), self._asset_id(asset), ctypes.byref(s))
+
+    def asset_size_scaling(self, asset) -> dict:
+        """An asset's size scaling as a dict of the fields set by :meth:`set_asset_size_scaling`."""
+        s = ffi.RiskSizeScaling.init()
+        ffi.lib().risk_engine_asset_size_scaling(self._require(), self._asset_id(asset), ctypes.byref(s))
+        return {k: getattr(s, k) for k in ("imf", "deposit_scale_start", "borrow_scale_start",
+                                           "venue_deposits", "venue_borrows")}
+
+    def asset_weights(self, asset, balance: float) -> tuple:
+        """The (initial, maintenance) weights evaluation puts on ``balance`` of the asset:
+        collateral weights when positive, liability weights when negative, after size scaling."""
+        wi, wm = ctypes.c_double(), ctypes.c_double()
+        ffi.lib().risk_engine_asset_weights(self._require(), self._asset_id(asset), float(balance),
+                                            ctypes.byref(wi), ctypes.byref(wm))
+        return wi.value, wm.value
+
     def set_asset_vol(self, asset, vol_annual, time_s):
         """Sets an asset's live volatility (annualised, 0.6 = 60 %) at ``time_s`` (seconds, not
         before the asset's last update)."""

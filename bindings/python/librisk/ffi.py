@@ -35,7 +35,7 @@ __all__ = [
     "RiskVolGarchOptions", "RiskVolGarchResult", "RiskVolRangeState",
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
     "RiskInstrumentFees", "RiskOptionBatch", "RiskOptionGreeks", "RiskRateModel", "RiskRates", "RiskRatePool",
-    "RiskRateCost", "RiskFundingResult",
+    "RiskRateCost", "RiskFundingResult", "RiskSizeScaling",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -133,6 +133,7 @@ SCALING_TIERS = 1                    # RISK_SCALING_TIERS
 SCALING_VAR = 2                      # RISK_SCALING_VAR
 MARGIN_SCALING_VERSION = 1           # RISK_MARGIN_SCALING_VERSION
 ASSET_VOL_PARAMS_VERSION = 1         # RISK_ASSET_VOL_PARAMS_VERSION
+SIZE_SCALING_VERSION = 1             # RISK_SIZE_SCALING_VERSION
 ASSET_VOL_STATE_VERSION = 1          # RISK_ASSET_VOL_STATE_VERSION
 ASSET_VOL_STRESSED_SET = 0x1         # RISK_ASSET_VOL_STRESSED_SET
 ASSET_VOL_FLOOR_SET = 0x2            # RISK_ASSET_VOL_FLOOR_SET
@@ -619,6 +620,24 @@ class RiskAssetVolParams(ctypes.Structure):
         return cls(ASSET_VOL_PARAMS_VERSION, 0, 0.94, 365.0, 0.0)
 
 
+class RiskSizeScaling(ctypes.Structure):
+    """``risk_size_scaling`` (include/risk/margin.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("imf", ctypes.c_double),
+        ("deposit_scale_start", ctypes.c_double),
+        ("borrow_scale_start", ctypes.c_double),
+        ("venue_deposits", ctypes.c_double),
+        ("venue_borrows", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_SIZE_SCALING_INIT`` (every scaling off)."""
+        return cls(SIZE_SCALING_VERSION, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
 class RiskAssetVolState(ctypes.Structure):
     """``risk_asset_vol_state`` (include/risk/margin.h)."""
     _fields_ = [
@@ -924,6 +943,9 @@ _FUNCTIONS = {
     "risk_engine_set_asset_floor_vol": (_i32, [EngineP, _u32, _dbl], ("engine", 0)),
     "risk_engine_set_asset_buffer_release": (_i32, [EngineP, _u32, _dbl], ("engine", 0)),
     "risk_engine_asset_vol": (_i32, [EngineP, _u32, _P(RiskAssetVolState)], ("engine", 0)),
+    "risk_engine_set_asset_size_scaling": (_i32, [EngineP, _u32, _P(RiskSizeScaling)], ("engine", 0)),
+    "risk_engine_asset_size_scaling": (_i32, [EngineP, _u32, _P(RiskSizeScaling)], ("engine", 0)),
+    "risk_engine_asset_weights": (_i32, [EngineP, _u32, _dbl, _P(_dbl), _P(_dbl)], ("engine", 0)),
     # liquidation.h
     "risk_engine_set_liquidation_policy": (_i32, [EngineP, _P(RiskLiquidationPolicy)], ("engine", 0)),
     "risk_engine_liquidation_policy": (_i32, [EngineP, _P(RiskLiquidationPolicy)], ("engine", 0)),
