@@ -317,6 +317,24 @@ static void book_add_rates(book *b)
     tu_assert_status(risk_engine_settle_funding(e, b->inst[0], 0.0001, 0.0, &fr), RISK_OK);
 }
 
+/* Size-scaled weights (margin/size.c): Drift's IMF on BTC with a deposit-scaled initial
+ * weight, Mango's borrow scaling on USDT, and venue totals alone (scaling off) on SOL. */
+static void book_add_size(book *b)
+{
+    risk_size_scaling z = RISK_SIZE_SCALING_INIT;
+    z.imf = 0.0005;
+    z.deposit_scale_start = 2e7;
+    z.venue_deposits = 900.0;
+    tu_assert_status(risk_engine_set_asset_size_scaling(b->e, b->btc, &z), RISK_OK);
+    risk_size_scaling u = RISK_SIZE_SCALING_INIT;
+    u.borrow_scale_start = 1e7;
+    u.venue_borrows = 3e7;
+    tu_assert_status(risk_engine_set_asset_size_scaling(b->e, b->usdt, &u), RISK_OK);
+    risk_size_scaling t = RISK_SIZE_SCALING_INIT;
+    t.venue_deposits = 1e6;
+    tu_assert_status(risk_engine_set_asset_size_scaling(b->e, b->sol, &t), RISK_OK);
+}
+
 static void book_free(book *b)
 {
     for (size_t i = 0; i < b->n; i++)
@@ -519,7 +537,11 @@ static unsigned assert_same_engine(const risk_engine *e, const risk_engine *twin
         tu_assert_status(risk_engine_insurance_fund(twin, i, &f2), RISK_OK);
         assert_memory_equal(&f1, &f2, sizeof f1);
     }
-    for (uint32_t i = 0; i < na1; i++) { /* rate models, pools (indices, clock) and the rates now */
+    for (uint32_t i = 0; i < na1; i++) { /* size scaling, rate models, pools (indices, clock), rates now */
+        risk_size_scaling z1 = RISK_SIZE_SCALING_INIT, z2 = RISK_SIZE_SCALING_INIT;
+        tu_assert_status(risk_engine_asset_size_scaling(e, i, &z1), RISK_OK);
+        tu_assert_status(risk_engine_asset_size_scaling(twin, i, &z2), RISK_OK);
+        assert_memory_equal(&z1, &z2, sizeof z1);
         risk_rate_model m1 = RISK_RATE_MODEL_INIT, m2 = RISK_RATE_MODEL_INIT;
         tu_assert_status(risk_engine_rate_model(e, i, &m1), RISK_OK);
         tu_assert_status(risk_engine_rate_model(twin, i, &m2), RISK_OK);
@@ -662,6 +684,7 @@ static void test_snapshot_round_trip_rates_and_funding(void **state)
     static book b;
     book_build(&b, 90, 21);
     book_add_rates(&b);
+    book_add_size(&b);
     size_t size = 0;
     unsigned char *d = snapshot_of(b.e, &size);
     risk_engine *twin = NULL;
@@ -783,7 +806,7 @@ static void test_snapshot_reads_format_1(void **state)
     assert_int_equal(rd32(d2 + 8), RISK_SNAPSHOT_FORMAT_VERSION);
     assert_int_equal(s1, s2);
     assert_memory_equal(d1, d2, s1);
-    assert_int_equal(s1, n + 5 * 4); /* format 2 adds one rates flag (0) per asset */
+    assert_int_equal(s1, n + 5 * 8); /* format 2 adds a rates flag and a size-scaling flag (0) per asset */
     free(d1);
     free(d2);
     risk_engine_free(old);
@@ -851,11 +874,13 @@ static void test_snapshot_layout_matches_the_spec(void **state)
 
 /* ------------------------------------------------------------------ refusals */
 
-/* A small snapshot: 3 accounts with positions, scaling, funds, rate models and pools. */
+/* A small snapshot: 3 accounts with positions, scaling, funds, rate models and pools, size
+ * scaling. */
 static unsigned char *small_snapshot(book *b, size_t *size)
 {
     book_build(b, 4, 3);
     book_add_rates(b);
+    book_add_size(b);
     return snapshot_of(b->e, size);
 }
 
@@ -947,7 +972,7 @@ static void test_snapshot_refuses_other_format_versions(void **state)
     book_free(&b);
 }
 
-/* A crafted rates block behind valid checksums is refused, with the asset named. */
+/* A crafted rates or size-scaling block behind valid checksums is refused, with the asset named. */
 static void test_snapshot_refuses_crafted_rates(void **state)
 {
     (void)state;
@@ -960,6 +985,13 @@ static void test_snapshot_refuses_crafted_rates(void **state)
     assert_int_equal(rd32(d + usdt + 80), 0);
     assert_int_equal(rd32(d + rb), 1);
     assert_int_equal(rd32(d + rb + 20), RISK_RATE_MODEL_AAVE);
+    assert_int_equal(rd32(d + rb + 276), 1); /* USDT's size scaling: borrow-scaled */
+    {                                         /* its five numbers zeroed: the flag would say none */
+        memcpy(w, d, size);
+        memset(w + rb + 280, 0, 40);
+        reseal(w);
+        expect_refused(w, size, RISK_ECORRUPT);
+    }
     struct {
         size_t at;
         int width;
@@ -975,6 +1007,10 @@ static void test_snapshot_refuses_crafted_rates(void **state)
         {rb + 44, 8, 0},                           /* Aave optimal usage 0 */
         {rb + 36 + 24 * 8 + 16, 8, 0xbff0000000000000ull}, /* stable borrow -1 */
         {rb + 36 + 24 * 8 + 32, 8, 0x7ff8000000000000ull}, /* reserves NaN */
+        {rb + 276, 4, 2},                          /* size-scaling flag not 0 or 1 */
+        {rb + 280, 8, 0x4000000000000000ull},      /* imf 2 (above RISK_IMF_MAX) */
+        {rb + 296, 8, 0xbff0000000000000ull},      /* borrow_scale_start -1 */
+        {rb + 312, 8, 0x7ff0000000000000ull},      /* venue borrows +inf */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         memcpy(w, d, size);

@@ -299,6 +299,23 @@ static void emit_rates(sink *s, const risk__asset *a)
     put64(s, (uint64_t)st.updated);
 }
 
+/* Format 2: an asset's size scaling (margin/size.c): 1 and the five numbers of
+ * risk_size_scaling when any has other bits than +0 (venue totals included), else 0. */
+#define SIZE_BLOCK (5 * 8)
+static void emit_size(sink *s, const risk__asset *a)
+{
+    int any = (f64_bits(a->imf) | f64_bits(a->deposit_scale_start) | f64_bits(a->borrow_scale_start) |
+               f64_bits(a->venue_deposits) | f64_bits(a->venue_borrows)) != 0;
+    put32(s, (uint32_t)any);
+    if (!any)
+        return;
+    putf(s, a->imf);
+    putf(s, a->deposit_scale_start);
+    putf(s, a->borrow_scale_start);
+    putf(s, a->venue_deposits);
+    putf(s, a->venue_borrows);
+}
+
 static void emit_assets(sink *s, const risk_engine *e)
 {
     for (uint32_t i = 0; i < e->n_assets; i++) {
@@ -320,6 +337,7 @@ static void emit_assets(sink *s, const risk_engine *e)
         if (v)
             emit_vol(s, v);
         emit_rates(s, a);
+        emit_size(s, a);
     }
 }
 
@@ -852,6 +870,33 @@ static int read_rates(reader *r, uint32_t asset)
     return RISK_OK;
 }
 
+/* Format 2: the size-scaling block of asset `asset` (its flag first), through the setter. */
+static int read_size(reader *r, uint32_t asset)
+{
+    int rc = need(r, 4);
+    if (rc)
+        return rc;
+    uint32_t has = g32(r);
+    if (has > 1)
+        return bad(r, RISK_ECORRUPT, "asset %u: size-scaling flag %u", asset, has);
+    if (!has)
+        return RISK_OK;
+    if ((rc = need(r, SIZE_BLOCK)))
+        return rc;
+    risk_size_scaling sz = RISK_SIZE_SCALING_INIT;
+    sz.imf = gf(r);
+    sz.deposit_scale_start = gf(r);
+    sz.borrow_scale_start = gf(r);
+    sz.venue_deposits = gf(r);
+    sz.venue_borrows = gf(r);
+    if ((f64_bits(sz.imf) | f64_bits(sz.deposit_scale_start) | f64_bits(sz.borrow_scale_start) |
+         f64_bits(sz.venue_deposits) | f64_bits(sz.venue_borrows)) == 0)
+        return bad(r, RISK_ECORRUPT, "asset %u: size-scaling block of zeros (the flag says none)", asset);
+    if ((rc = risk_engine_set_asset_size_scaling(r->e, asset, &sz)))
+        return refused(r, rc, "size scaling of asset", asset);
+    return RISK_OK;
+}
+
 static int read_assets(reader *r, uint32_t n_assets, uint32_t valuation)
 {
     risk_value_tier tiers[RISK__MAX_TIERS];
@@ -881,7 +926,7 @@ static int read_assets(reader *r, uint32_t n_assets, uint32_t valuation)
         spec.n_value_tiers = n_tiers;
         if ((rc = risk_engine_add_asset(r->e, &spec, NULL)))
             return refused(r, rc, "asset", i);
-        if ((rc = read_vol(r, i)) || (r->version >= 2 && (rc = read_rates(r, i))))
+        if ((rc = read_vol(r, i)) || (r->version >= 2 && ((rc = read_rates(r, i)) || (rc = read_size(r, i)))))
             return rc;
     }
     if (valuation != RISK_ID_NONE && (valuation >= n_assets || r->e->assets[valuation].price != 1.0))

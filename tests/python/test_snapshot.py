@@ -76,9 +76,10 @@ class TestEngineSnapshot(unittest.TestCase):
         self.assertEqual(acc.evaluate(), before)
         acc.close()
 
-    def test_rate_models_pools_and_indices_round_trip(self):
-        """Format 2 carries each asset's rate model, pool and indices, and balances as scaled
-        amounts: the restored engine prices borrowing, accrues and settles funding as the original."""
+    def test_rate_models_pools_indices_and_size_scaling_round_trip(self):
+        """Format 2 carries each asset's rate model, pool, indices and size scaling, and balances
+        as scaled amounts: the restored engine prices borrowing, accrues and settles funding as
+        the original."""
         from librisk import rates
         e, accs = self._engine()
         u, b = e.find_asset("USDT"), e.find_asset("BTC")
@@ -87,12 +88,15 @@ class TestEngineSnapshot(unittest.TestCase):
         rates.set_rate_pool(e, u, supply=1e6, borrow=7e5, supply_index=1.02, borrow_index=1.05,
                             updated_unix_s=1700000000)
         rates.set_rate_model(e, b, "flat", flat_borrow_hourly=0.00001)
+        e.set_asset_size_scaling(b, imf=0.001, deposit_scale_start=1e6, venue_deposits=120.0)
+        e.set_asset_size_scaling(u, venue_borrows=5e5)
         rates.accrue(e, 1700000000 + 86400 * 3)
         for a in accs[::3]:
             rates.pool_transfer(a, u, -100.0)
         rates.accrue(e, 1700000000 + 86400 * 9 + 1800)
         twin = librisk.Engine.from_snapshot(e.snapshot())
         for asset in (u, b):
+            self.assertEqual(twin.asset_size_scaling(asset), e.asset_size_scaling(asset))
             self.assertEqual(rates.rate_model(twin, asset), rates.rate_model(e, asset))
             self.assertEqual(rates.rate_pool(twin, asset), rates.rate_pool(e, asset))
             self.assertEqual(rates.rates(twin, asset), rates.rates(e, asset))
