@@ -76,7 +76,7 @@ TEST_LIBS := -lcmocka -lm -pthread
 
 # ------------------------------------------------------------------ sources and outputs
 HEADERS := include/risk.h $(sort $(wildcard include/risk/*.h))
-SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/snapshot/*.c src/options/*.c src/rates/*.c))
+SRCS := $(sort $(wildcard src/core/*.c src/margin/*.c src/vol/*.c src/liquidation/*.c src/orders/*.c src/snapshot/*.c src/options/*.c src/rates/*.c src/stress/*.c))
 SRC_HEADERS := $(wildcard src/*.h src/*/*.h)
 OBJS := $(patsubst src/%.c,build/obj/%.o,$(SRCS))
 ASAN_OBJS := $(patsubst src/%.c,build/asan/obj/%.o,$(SRCS))
@@ -112,7 +112,7 @@ TSAN_OBJS := $(patsubst src/%.c,build/tsan/obj/%.o,$(SRCS))
 
 # The steps of `make check`, run in this order after the tools and the library are in place.
 # Each runs as `make check-STEP`; all run, and any failure fails `make check`.
-CHECK_STEPS := spdx unit asan headers symbols install examples cpp readme python demo docs fuzz
+CHECK_STEPS := spdx unit asan headers symbols install examples cpp readme python types demo docs fuzz
 
 # -j for the build parts of check, unless make already has a jobserver.
 SUBMAKE_J = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
@@ -345,14 +345,22 @@ check-readme: build/examples/quickstart
 	@$(PYENV) $(PYTHON) tools/check-readme.py README.md examples/quickstart.c build/examples/quickstart
 
 # Two passes, and no test may be skipped: the standard-library-only pass (the bindings need
-# nothing else; only the tests of optional numpy/pandas support may skip there), then the
-# suites with those tests under Debian's python, which has numpy and pandas, with no skip at all.
+# nothing else; only the tests of optional numpy/pandas support and of the matplotlib chart may
+# skip there), then the suites with those tests under Debian's python, which has numpy, pandas
+# and matplotlib, with no skip at all.
 check-python: $(LIB_OUTPUTS)
 	@if [ ! -d tests/python ]; then echo "python: tests/python is missing" >&2; exit 1; fi
-	@PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) tools/run-python-tests.py --allow-skip 'numpy not installed' tests/python
-	@echo "python (numpy, pandas): /usr/bin/python3 test_bindings test_vol test_repr test_options"
+	@PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) tools/run-python-tests.py \
+	  --allow-skip 'numpy not installed|matplotlib not installed' tests/python
+	@echo "python (numpy, pandas, scipy, matplotlib): /usr/bin/python3 test_bindings test_vol test_repr test_options test_var test_levtoken"
 	@PYTHONPATH=$(CURDIR)/bindings/python /usr/bin/python3 tools/run-python-tests.py tests/python \
-	  test_bindings test_vol test_repr test_options
+	  test_bindings test_vol test_repr test_options test_var test_levtoken
+
+# mypy over the Python package (Debian's mypy; settings in pyproject.toml [tool.mypy]): fails
+# when a function lacks annotations or when the annotations and the code disagree.
+MYPY ?= mypy
+check-types:
+	@cd bindings/python && $(MYPY) --config-file ../../pyproject.toml -p librisk
 
 # The optional, larger run on real market data (../shared/data/market or $$LIBRISK_MARKET_DATA):
 # fails when the data is missing.

@@ -24,13 +24,19 @@
  *  8. the largest order from risk_account_max_order_qty is whole lots and leaves available >= 0;
  *  9. risk_engine_evaluate_all gives, for any thread count, the same bits as evaluating each
  *     account alone.
+ *
+ * The fourth instrument is a coin-settled option (fixed terms, so that the bytes a setup reads
+ * are the futures' as before); the calls add the engine's time, the option's mark volatility and
+ * its settlement at expiry.
  */
 #include <risk.h>
 
 #include "fuzz_util.h"
 
 #define N_ASSETS 3
-#define N_INSTRUMENTS 3
+#define N_INSTRUMENTS 4 /* three futures and an option (the last) */
+#define N_FUTURES 3
+#define OPT_NOW 1767225600 /* 2026-01-01T00:00:00Z */
 #define MAX_ACCOUNTS 4
 #define MAX_OPS 64
 #define MAX_ACTIONS 64
@@ -115,6 +121,12 @@ static uint64_t world_digest(const world *w)
     risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
     if (risk_engine_liquidation_policy(w->engine, &pol) == RISK_OK)
         dg_bytes(&d, &pol, sizeof pol);
+    int64_t now = 0;
+    dg_u64(&d, (uint64_t)risk_engine_time(w->engine, &now));
+    dg_u64(&d, (uint64_t)now);
+    double vol = 0.0;
+    dg_u64(&d, (uint64_t)risk_engine_mark_vol(w->engine, w->ins[N_FUTURES], &vol));
+    dg_double(&d, vol);
     size_t n = 0;
     dg_u64(&d, (uint64_t)risk_engine_account_count(w->engine, &n));
     dg_u64(&d, n);
@@ -149,6 +161,17 @@ static uint64_t world_digest(const world *w)
         }
     }
     return d.h;
+}
+
+/* An option premium as the library posts it (risk__quantize down to 1/scale, snapping float
+ * noise: core/internal.h), so that a real fill can be compared bit for bit with a what-if. */
+static double premium_cash(double x, double scale)
+{
+    double n = x * scale, an = fabs(n);
+    double tol = 8.9e-16 * (an > 1.0 ? an : 1.0);
+    tol = tol < 0.0625 ? tol : 0.0625;
+    double v = n + tol, t = (double)(int64_t)v;
+    return (t > v ? t - 1.0 : t) / scale;
 }
 
 /* ------------------------------------------------------------------ invariants */
@@ -284,8 +307,8 @@ static int setup(world *w, fz_reader *r)
     const risk_margin_tier tiers[] = {
         {50000.0, 0.004, 125.0, 0.0, 0}, {250000.0, 0.005, 100.0, 0.0, 0}, {1e300, 0.01, 50.0, 0.0, 0},
     };
-    const char *sym[N_INSTRUMENTS] = {"BTCUSDT", "ETHUSD", "BTC-FUT"};
-    for (size_t i = 0; i < N_INSTRUMENTS; i++) {
+    const char *sym[N_FUTURES] = {"BTCUSDT", "ETHUSD", "BTC-FUT"};
+    for (size_t i = 0; i < N_FUTURES; i++) {
         risk_instrument_spec is = RISK_INSTRUMENT_SPEC_INIT;
         is.symbol = sym[i];
         is.underlying = i == 1 ? w->asset[2] : w->asset[1];
@@ -307,6 +330,24 @@ static int setup(world *w, fz_reader *r)
         w->lot[i] = is.lot_size;
         w->tick[i] = is.tick_size;
     }
+    if (risk_engine_set_time(w->engine, OPT_NOW) != RISK_OK)
+        return -1;
+    risk_instrument_spec os = RISK_INSTRUMENT_SPEC_INIT; /* Deribit's BTC call: coin-settled, W28 */
+    os.kind = RISK_KIND_OPTION;
+    os.symbol = "BTC-55000-C";
+    os.underlying = os.settle = w->asset[1];
+    os.inverse = 1;
+    os.expiry_unix_s = OPT_NOW + 30 * 86400;
+    os.lot_size = 0.1;
+    os.tick_size = 0.0001;
+    os.mark = 0.01;
+    os.strike = 55000.0;
+    os.option_type = RISK_OPTION_CALL;
+    os.underlying_tick = 0.5;
+    if (risk_engine_add_instrument(w->engine, &os, &w->ins[N_FUTURES]) != RISK_OK)
+        return -1;
+    w->lot[N_FUTURES] = os.lot_size;
+    w->tick[N_FUTURES] = os.tick_size;
     static const uint32_t modes[][2] = {
         {RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY},
         {RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY},
@@ -391,8 +432,8 @@ static void op_whatif(world *w, fz_reader *r)
               "fill_fee refused an order what-if took");
     risk_position *p = NULL;
     int frc = risk_account_find_position(acc, o.instrument, o.leg, &p);
+    uint32_t settle = ii == 1 ? w->asset[2] : ii == N_FUTURES ? w->asset[1] : w->asset[0];
     if (fee != 0.0 && (frc == RISK_OK || frc == RISK_ENOTFOUND)) {
-        uint32_t settle = ii == 1 ? w->asset[2] : w->asset[0];
         int brc = risk_basket_add_balance(risk_account_basket(acc), settle, -fee);
         FZ_ASSERT(brc == RISK_OK, "paying the fee %g refused: %s", fee, risk_errname(brc));
     }
@@ -412,6 +453,10 @@ static void op_whatif(world *w, fz_reader *r)
         if (o.leg != RISK_SIDE_BOTH && (o.leg == RISK_SIDE_LONG) != (o.side == RISK_ORDER_BUY))
             return; /* reducing an absent leg: what-if said OK? then it is a finding below */
         frc = risk_account_open_position(acc, &ps, &p);
+        if (frc == RISK_OK && ii == N_FUTURES) { /* a new option position pays its premium (a fill would) */
+            int brc = risk_basket_add_balance(risk_account_basket(acc), settle, premium_cash(-delta * fill_price, 1e8));
+            FZ_ASSERT(brc == RISK_OK, "paying the premium refused: %s", risk_errname(brc));
+        }
     }
     if (frc == RISK_ETICK && o.price == 0.0)
         return; /* at the mark, off the tick: what-if takes it as it is, a fill cannot */
@@ -580,7 +625,7 @@ static void op_policy(world *w, fz_reader *r)
 
 static void run_op(world *w, fz_reader *r)
 {
-    uint8_t op = fz_pick(r, 20);
+    uint8_t op = fz_pick(r, 22);
     risk_account *acc = NULL;
     risk_position *p = NULL;
     size_t ii, ai;
@@ -690,6 +735,24 @@ static void run_op(world *w, fz_reader *r)
         f.taker_fee = fz_frac(r) / 16.0;
         f.max_notional = fz_u8(r) & 1 ? 0.0 : fz_pos_grid(r, 1000.0);
         MUTATE(w, "set_instrument_fees", risk_engine_set_instrument_fees(w->engine, w->ins[ii], &f));
+        break;
+    }
+    case 20: { /* the clock (up to 60 days on, past the option's expiry), or a mark volatility */
+        if (fz_u8(r) & 1) {
+            int64_t t = OPT_NOW + (int64_t)(fz_frac(r) * 60.0 * 86400.0);
+            MUTATE(w, "set_time", risk_engine_set_time(w->engine, fz_u8(r) & 7 ? t : -t));
+        } else {
+            ii = fz_pick(r, N_INSTRUMENTS);
+            double vol = fz_u8(r) & 7 ? 0.05 + 2.0 * fz_frac(r) : fz_grid(r, 1.0);
+            MUTATE(w, "set_mark_vol", risk_engine_set_mark_vol(w->engine, w->ins[ii], vol));
+        }
+        break;
+    }
+    case 21: { /* settlement (refused before the expiry, and once settled) */
+        size_t n = 0;
+        ii = fz_u8(r) & 7 ? N_FUTURES : fz_pick(r, N_INSTRUMENTS);
+        MUTATE(w, "settle_expired",
+               risk_engine_settle_expired(w->engine, w->ins[ii], fz_pos_grid(r, 1000.0), &n));
         break;
     }
     }

@@ -8,7 +8,7 @@ fuzz/corpus/cli/, and mutations of them: structural (a value replaced by an edge
 another type, a huge or tiny number, a string with NUL or a lone surrogate, a key dropped or
 added, an element duplicated) and textual (bytes flipped, inserted or cut, a number replaced by
 thousands of digits). Each input runs through evaluate, report, liquidate, whatif, max-order
-(books) or vol and backtest (CSV files), in-process with stdout and stderr as strict UTF-8
+(books) or vol, backtest and var (CSV files), in-process with stdout and stderr as strict UTF-8
 streams, and the fuzzer checks:
 
   - the exit status is 0 or 2 and no exception escapes (no traceback);
@@ -46,7 +46,7 @@ from librisk import cli  # noqa: E402
 BOOKS = os.path.join(ROOT, "examples", "books")
 CORPUS = os.path.join(ROOT, "fuzz", "corpus", "cli")
 ARTIFACTS = os.path.join(ROOT, "build", "fuzz", "artifacts")
-JSON_COMMANDS = ("evaluate", "liquidate", "whatif", "max-order")
+JSON_COMMANDS = ("evaluate", "liquidate", "whatif", "max-order", "var")
 
 EDGE_NUMBERS = [0, -0.0, 1, -1, 0.5, 1e-300, 5e-324, 1e-12, 1e12, 1e15, 2 ** 53, 2 ** 53 + 1, 2 ** 64,
                 2 ** 64 - 1, -2 ** 63, 1e300, 1e308, -1e308, 1.7976931348623157e308, 10 ** 400, -10 ** 400,
@@ -189,7 +189,16 @@ def commands(rng, kind, doc):
     if kind == "csv":
         method = rng.choice(["ewma", "realized", "garch", "parkinson", "garman-klass", "rogers-satchell",
                              "yang-zhang"])
-        return [["vol", "--method", method, "--window", str(rng.choice([2, 5, 30]))], ["backtest"]]
+        var = ["var", "--method", rng.choice(["hs", "fhs", "normal", "mc"]), "--window", "20", "--scenarios", "100",
+               "--level", rng.choice(["0.99", "0.5", "1e-300", "0.999999999"])]
+        if rng.randrange(2) == 0:
+            var.append("--backtest")
+        lev = ["levtoken", "--leverage", rng.choice(["3", "-1", "0.5", "20", "2"])]
+        if rng.randrange(2):
+            lev += ["--band=" + rng.choice(["2.5,3.5", "-1.5,-0.5", "0.4,0.6", "1,30"])]
+        if rng.randrange(3) == 0:
+            lev += ["--cost", rng.choice(["0.001", "0.05", "nan"]), "--fee", rng.choice(["0.01", "2"])]
+        return [["vol", "--method", method, "--window", str(rng.choice([2, 5, 30]))], ["backtest"], var, lev]
     ids, syms = [1], ["BTCUSDT"]
     if isinstance(doc, dict):
         accounts = doc.get("accounts") if isinstance(doc.get("accounts"), list) else []
@@ -299,7 +308,7 @@ def check(argv, status, out, err):
     if "Traceback" in err:
         raise Failure("traceback on stderr:\n" + err[-4000:])
     if status == 2:
-        if argv[0] in ("vol", "backtest", "whatif", "max-order") and err.startswith("usage:"):
+        if argv[0] in ("vol", "backtest", "whatif", "max-order", "var") and err.startswith("usage:"):
             return  # argparse: usage line and error line
         if err.count("\n") != 1 or not err.endswith("\n") or len(err) < 2:
             raise Failure("exit 2 with %d stderr lines: %r" % (err.count("\n"), err[:2000]))

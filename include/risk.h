@@ -26,5 +26,6 @@
 #include "risk/trading.h"
 #include "risk/rates.h"
 #include "risk/snapshot.h"
+#include "risk/var.h"
 
 #endif /* RISK_H */

@@ -623,7 +623,7 @@ static int bad_instrument_case(int i, risk_instrument_spec *s, int *alt, const c
     case 12: *what = "inverse 2"; s->inverse = 2; return RISK_EINVAL;
     case 13: *what = "mm_price 2"; s->mm_price = 2; return RISK_EINVAL;
     case 14: *what = "kind 0"; s->kind = 0; return RISK_EINVAL;
-    case 15: *what = "kind 3"; s->kind = 3; return RISK_EINVAL;
+    case 15: *what = "kind 4"; s->kind = 4; return RISK_EINVAL; /* 3 is RISK_KIND_OPTION */
     case 16: *what = "future without expiry"; s->kind = RISK_KIND_FUTURE; s->expiry_unix_s = 0; return RISK_EINVAL;
     case 17: *what = "future negative expiry"; s->kind = RISK_KIND_FUTURE; s->expiry_unix_s = -5; return RISK_EINVAL;
     case 18: *what = "perpetual with expiry"; s->expiry_unix_s = 1719561600; return RISK_EINVAL;

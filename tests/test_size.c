@@ -239,6 +239,176 @@ static void test_size_bad_input_and_off(void **state)
     risk_engine_free(e);
 }
 
+/* ================================================================== perpetuals' size premium */
+
+static void set_premium(risk_engine *e, uint32_t inst, double imf, double base_share)
+{
+    risk_size_premium p = RISK_SIZE_PREMIUM_INIT;
+    p.imf = imf;
+    p.base_share = base_share;
+    tu_assert_status(risk_engine_set_instrument_size_premium(e, inst, &p), RISK_OK);
+}
+
+/* FTX W26 (cex-anchors): MNGO's IMF factor 0.00025 on 500,000,000 MNGO is 0.00025 x sqrt(5e8) =
+ * 5.59, capped at fully funded: IM = the notional. At 1,000,000 MNGO it is 0.25, above the
+ * schedule's 5 % (20x) and 3 %. */
+static void test_size_premium_ftx_w26(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t usd = tu_asset(e, "USD", 1.0, 6);
+    uint32_t mngo = tu_asset(e, "MNGO", 0.05, 6);
+    risk_margin_tier t = tu_tier(1e15, 0.03, 20.0);
+    uint32_t perp = tu_linear(e, "MNGO-PERP", mngo, usd, 1.0, 1.0, 0.00001, 0.05, &t, 1);
+    set_premium(e, perp, 0.00025, 0.0);
+    tu_assert_near(0.00025 * sqrt(5e8), 5.59, 1e-3);
+    risk_account *acc = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, usd, 1e8);
+    (void)tu_open_simple(acc, perp, 5e8, 0.05);
+    risk_position_result r = tu_result_of(acc, perp, RISK_SIDE_LONG);
+    tu_assert_near(r.initial_margin, 5e8 * 0.05, 1e-6);     /* fully funded */
+    tu_assert_near(r.maintenance_margin, 5e8 * 0.05, 1e-6);
+    risk_account_free(acc);
+
+    acc = tu_account(e, 2, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, usd, 1e6);
+    (void)tu_open_simple(acc, perp, 1e6, 0.05);
+    r = tu_result_of(acc, perp, RISK_SIDE_LONG);
+    tu_assert_near(r.initial_margin, 1e6 * 0.05 * 0.25, 1e-6);
+    tu_assert_near(r.maintenance_margin, 1e6 * 0.05 * 0.25, 1e-6);
+    risk_size_premium got = RISK_SIZE_PREMIUM_INIT;
+    tu_assert_status(risk_engine_instrument_size_premium(e, perp, &got), RISK_OK);
+    assert_true(got.imf == 0.00025 && got.base_share == 0.0);
+    risk_account_free(acc);
+    risk_engine_free(e);
+}
+
+typedef struct drift_perp {
+    tu_alloc a;
+    risk_engine *e;
+    uint32_t usdc, btc, perp;
+} drift_perp;
+
+/* BTC-PERP as Drift's D4: IMR 10 % (10x), MMR 5 %, imf 0.001 (base share 0.8), lot 1e-9. */
+static void drift_perp_init(drift_perp *d, double mark)
+{
+    tu_alloc_init(&d->a);
+    d->e = tu_engine(&d->a, 0);
+    d->usdc = tu_asset(d->e, "USDC", 1.0, 6);
+    d->btc = tu_asset(d->e, "BTC", mark, 8);
+    risk_margin_tier t = tu_tier(1e15, 0.05, 10.0);
+    d->perp = tu_linear(d->e, "BTC-PERP", d->btc, d->usdc, 1.0, 1e-9, 0.000001, mark, &t, 1);
+    set_premium(d->e, d->perp, 0.001, 0.8);
+}
+
+/* Drift D4 (calculate_user_equity_value_tests): a short of 6.147540983 BTC from 25,000 needs an
+ * initial margin of $13,555.327867 at 22,050 and $12,940.573769 at 21,050: the premium 0.8 x
+ * 10 % + 0.001 sqrt(6.1475) = 8.25 % does not bind. Drift truncates to $1e-6; a requirement
+ * here is rounded up, so the last digit may differ by one quantum. */
+static void test_size_premium_drift_d4(void **state)
+{
+    (void)state;
+    drift_perp d;
+    drift_perp_init(&d, 22050.0);
+    risk_account *acc = tu_account(d.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, d.usdc, 20000.0);
+    (void)tu_open_simple(acc, d.perp, -6.147540983, 25000.0);
+    tu_assert_near(tu_eval(acc).initial_margin, 13555.327867, 1.01e-6);
+    tu_assert_status(risk_engine_set_mark(d.e, d.perp, 21050.0), RISK_OK);
+    tu_assert_near(tu_eval(acc).initial_margin, 12940.573769, 1.01e-6);
+    risk_account_free(acc);
+    risk_engine_free(d.e);
+}
+
+/* Where the premium binds: 10,000 BTC long from 25,000 with 50,000,000 USDC. MMR 0.8 x 5 % +
+ * 0.001 x 100 = 14 %, IM rate 0.8 x 10 % + 0.1 = 18 %. The liquidation price solves
+ * 5e7 + 1e4 (P - 25,000) = 1e4 P x 0.14: P = 2e8 / 8,600 = 23,255.81...; the max order,
+ * what-if and a liquidation plan agree with the evaluation. */
+static void test_size_premium_binds(void **state)
+{
+    (void)state;
+    drift_perp d;
+    drift_perp_init(&d, 25000.0);
+    risk_account *acc = tu_account(d.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, d.usdc, 5e7);
+    (void)tu_open_simple(acc, d.perp, 1e4, 25000.0);
+    risk_position_result r = tu_result_of(acc, d.perp, RISK_SIDE_LONG);
+    tu_assert_near(r.maintenance_margin, 2.5e8 * 0.14, 1e-4);
+    tu_assert_near(r.initial_margin, 2.5e8 * 0.18, 1e-4);
+    tu_assert_near(r.liquidation_price_raw, 2e8 / 8600.0, 1e-8 * 23255.0);
+
+    /* the largest buy keeps available >= 0; one lot more does not */
+    double q = 0.0;
+    tu_assert_status(risk_account_max_order_qty(acc, d.perp, RISK_ORDER_BUY, RISK_SIDE_BOTH, 0.0, &q), RISK_OK);
+    assert_true(q > 0.0 && isfinite(q));
+    risk_order o = RISK_ORDER_INIT;
+    o.instrument = d.perp;
+    o.qty = q;
+    risk_account_summary s = RISK_ACCOUNT_SUMMARY_INIT;
+    tu_assert_status(risk_account_whatif(acc, &o, &s), RISK_OK);
+    assert_true(s.available >= 0.0);
+    o.qty = (nearbyint(q / 1e-9) + 1.0) * 1e-9;
+    tu_assert_status(risk_account_whatif(acc, &o, &s), RISK_OK);
+    assert_true(s.available < 0.0);
+
+    /* one tick under the liquidation price the account is liquidatable; a plan reaches its
+     * target when applied */
+    tu_assert_status(risk_engine_set_mark(d.e, d.perp, r.liquidation_price - 1.0), RISK_OK);
+    assert_int_equal(tu_eval(acc).state, RISK_STATE_LIQUIDATABLE);
+    tu_assert_status(risk_engine_set_mark(d.e, d.perp, r.liquidation_price + 1.0), RISK_OK);
+    assert_true(tu_eval(acc).state != RISK_STATE_LIQUIDATABLE);
+    tu_assert_status(risk_engine_set_mark(d.e, d.perp, 23000.0), RISK_OK);
+    risk_liquidation_plan plan = RISK_LIQUIDATION_PLAN_INIT;
+    risk_liquidation_action acts[16];
+    size_t n = 0;
+    tu_assert_status(risk_account_liquidation_plan(acc, &plan, acts, 16, &n), RISK_OK);
+    assert_int_equal(plan.outcome, RISK_PLAN_PARTIAL);
+    tu_assert_status(risk_account_apply_plan(acc, &plan, acts, n), RISK_OK);
+    s = tu_eval(acc);
+    assert_true(s.state != RISK_STATE_LIQUIDATABLE);
+    tu_assert_near(s.health_factor, plan.health_after, 1e-12);
+    risk_account_free(acc);
+    risk_engine_free(d.e);
+}
+
+/* A premium that never binds changes nothing, bit for bit (the general path against the fast
+ * path), and bad input changes nothing. */
+static void test_size_premium_idle_and_bad_input(void **state)
+{
+    (void)state;
+    drift_perp d;
+    drift_perp_init(&d, 25000.0);
+    risk_account *acc = tu_account(d.e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, d.usdc, 1e5);
+    (void)tu_open_simple(acc, d.perp, 3.0, 24000.0);
+    set_premium(d.e, d.perp, 1e-12, 0.8);
+    risk_account_summary idle = tu_eval(acc);
+    tu_assert_status(risk_engine_set_instrument_size_premium(d.e, d.perp, NULL), RISK_OK);
+    risk_account_summary off = tu_eval(acc);
+    assert_memory_equal(&idle, &off, sizeof idle);
+
+    risk_size_premium p = RISK_SIZE_PREMIUM_INIT;
+    const double bad[] = {NAN, -1.0, 1.5, INFINITY};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        p.imf = bad[k];
+        tu_assert_status(risk_engine_set_instrument_size_premium(d.e, d.perp, &p), RISK_EINVAL);
+        p.imf = 0.001;
+        p.base_share = bad[k];
+        tu_assert_status(risk_engine_set_instrument_size_premium(d.e, d.perp, &p), RISK_EINVAL);
+        p.base_share = 0.8;
+    }
+    p.version = 7;
+    tu_assert_status(risk_engine_set_instrument_size_premium(d.e, d.perp, &p), RISK_EVERSION);
+    p.version = RISK_SIZE_PREMIUM_VERSION;
+    tu_assert_status(risk_engine_set_instrument_size_premium(d.e, 99, &p), RISK_ENOTFOUND);
+    risk_account_summary after = tu_eval(acc);
+    assert_memory_equal(&after, &off, sizeof after);
+    risk_account_free(acc);
+    risk_engine_free(d.e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +417,10 @@ int main(void)
         cmocka_unit_test(test_size_mango_m1_cases_10_11),
         cmocka_unit_test(test_size_account_summary_and_plan),
         cmocka_unit_test(test_size_bad_input_and_off),
+        cmocka_unit_test(test_size_premium_ftx_w26),
+        cmocka_unit_test(test_size_premium_drift_d4),
+        cmocka_unit_test(test_size_premium_binds),
+        cmocka_unit_test(test_size_premium_idle_and_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,8 +96,16 @@ typedef struct risk_account_summary {
 /** Position-result flag: the position's margin pool is under its MM now. */
 #define RISK_RESULT_LIQUIDATABLE 0x4u
 
-/** Version of ::risk_position_result this header describes. */
-#define RISK_POSITION_RESULT_VERSION 1
+/** Position-result flag (version 2): a liquidation price below the current price exists (liquidation_price_below). */
+#define RISK_RESULT_HAS_LIQUIDATION_BELOW 0x8u
+/** Position-result flag (version 2): a liquidation price above the current price exists (liquidation_price_above). */
+#define RISK_RESULT_HAS_LIQUIDATION_ABOVE 0x10u
+/** Position-result flag (version 2): the pool holds an option with no implied volatility at its mark
+ *  (below intrinsic or past expiry), so its liquidation and bankruptcy prices were not solved (NaN). */
+#define RISK_RESULT_UNSOLVED 0x20u
+
+/** Version of ::risk_position_result this header describes (version 1, without the Greeks and the two-sided liquidation prices, is still accepted). */
+#define RISK_POSITION_RESULT_VERSION 2
 
 /**
  * @brief Per-position results. Money in the instrument's settle asset; prices in quote.
@@ -130,10 +138,21 @@ typedef struct risk_position_result {
     double bankruptcy_price;    /**< Rounded to the tick against the account; NaN when none. */
     double liquidation_price_raw; /**< The unrounded root; NaN when none. */
     double bankruptcy_price_raw;  /**< The unrounded root; NaN when none. */
+    /* version 2 */
+    double delta;               /**< Exposure to the underlying in underlying units: q x cs (linear future), q x cs / mark (inverse future), q x cs x the option's delta per unit of U (options; premium-adjusted for coin-settled ones, as Deribit shows it). */
+    double gamma;               /**< Options: q x cs x d(delta)/dU; others 0. */
+    double vega;                /**< Options: q x cs x d(mark)/d(vol), per unit of vol (1.0 = 100 vol points); others 0. */
+    double theta;               /**< Options: q x cs x -d(mark)/dT, per year; others 0. */
+    double mark_vol;            /**< Options: the mark implied volatility used (set, or implied from the mark); NaN for others or when none exists. */
+    double value;               /**< Options: q x cs x mark, the position's mark value counted in equity (premium convention); futures: the unrealized PnL. Settle asset. */
+    double underlying_price;    /**< Options: U, the underlying's price in quote that liquidation prices are given in; futures: the mark. */
+    double liquidation_price_below; /**< Nearest liquidation price below the current one (options: of the underlying), rounded against the account; NaN when none. */
+    double liquidation_price_above; /**< Nearest liquidation price above the current one, rounded against the account; NaN when none. */
 } risk_position_result;
 
 /** Initialiser for ::risk_position_result. */
-#define RISK_POSITION_RESULT_INIT {RISK_POSITION_RESULT_VERSION, 0u, 0u, 0u, 0u, 0u, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+#define RISK_POSITION_RESULT_INIT {RISK_POSITION_RESULT_VERSION, 0u, 0u, 0u, 0u, 0u, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+    0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /** Version of ::risk_position_spec this header describes. */
 #define RISK_POSITION_SPEC_VERSION 1

@@ -92,21 +92,33 @@ typedef struct risk_margin_tier {
 #define RISK_KIND_PERPETUAL 1u
 /** Instrument kind: dated future. */
 #define RISK_KIND_FUTURE 2u
+/** Instrument kind: European option on the underlying asset (needs ::risk_instrument_spec version 2; docs/options.md, section 6). */
+#define RISK_KIND_OPTION 3u
 
 /** Margin valuation price: the mark (default; Binance). */
 #define RISK_MM_PRICE_MARK 0u
 /** Margin valuation price: the entry price (Bybit USDT contracts). */
 #define RISK_MM_PRICE_ENTRY 1u
 
-/** Version of ::risk_instrument_spec this header describes. */
-#define RISK_INSTRUMENT_SPEC_VERSION 1
+/** Version of ::risk_instrument_spec this header describes (version 1, without the option fields, is still accepted). */
+#define RISK_INSTRUMENT_SPEC_VERSION 2
 
 /**
- * @brief A perpetual or dated future to register. Initialise with ::RISK_INSTRUMENT_SPEC_INIT.
+ * @brief A perpetual, dated future or option to register. Initialise with ::RISK_INSTRUMENT_SPEC_INIT.
  *
  * Linear: notional and PnL in the settle asset (which must differ from the underlying).
  * Inverse: contracts are quote-currency face value (contract_size in quote), notional and PnL
  * in the underlying, and the settle asset must be the underlying.
+ *
+ * Options (::RISK_KIND_OPTION, version 2): European, on the underlying asset, expiring at
+ * `expiry_unix_s`, which must be after the engine's time (risk_engine_set_time(), set first).
+ * `contract_size` is in underlying units for options, linear or inverse. The mark is the premium
+ * per unit of the underlying in the settle asset: coins for a coin-settled (inverse) option
+ * (Deribit BTC options), quote for a linear one (USDC options); it is given as a price (`mark`,
+ * `mark_vol` 0), or as a mark implied volatility (`mark_vol` > 0, `mark` ignored) from which the
+ * engine prices it with Black-76 on the forward F = U e^(carry_rate T), U the underlying's price
+ * in quote, T = (expiry - engine time) / 365 days, undiscounted. Options take no margin tiers:
+ * they are margined by the standard option rule (docs/options.md, section 7).
  */
 typedef struct risk_instrument_spec {
     uint32_t version;        /**< ::RISK_INSTRUMENT_SPEC_VERSION. */
@@ -121,13 +133,20 @@ typedef struct risk_instrument_spec {
     double lot_size;         /**< Quantity step in contracts, in [::RISK_SIZE_MIN, ::RISK_SIZE_MAX]. */
     double tick_size;        /**< Price step in quote, in [::RISK_SIZE_MIN, ::RISK_SIZE_MAX]. */
     double mark;             /**< Initial mark price in quote per underlying unit, as for risk_engine_set_mark(). */
-    const risk_margin_tier *tiers; /**< Margin schedule (copied), caps strictly increasing. */
-    size_t n_tiers;          /**< Number of tiers, 1..64. */
+    const risk_margin_tier *tiers; /**< Margin schedule (copied), caps strictly increasing; options: NULL and 0. */
+    size_t n_tiers;          /**< Number of tiers, 1..64 (options: 0). */
+    /* version 2 */
+    double strike;           /**< Options: strike in quote per underlying unit, in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX]; others: 0. */
+    int32_t option_type;     /**< Options: ::RISK_OPTION_CALL (1) or ::RISK_OPTION_PUT (-1); others: 0. */
+    uint32_t reserved;       /**< 0. */
+    double mark_vol;         /**< Options: mark implied volatility (annual fraction, in (0, 10]) from which the engine prices the mark, or 0 when the mark is given as a price; others: 0. */
+    double carry_rate;       /**< Options: carry rate of the forward, continuously compounded, in [-1, 1] (0: the forward is the underlying's price); others: 0. */
+    double underlying_tick;  /**< Options: price step of the underlying in quote, for liquidation prices reported in the underlying, in [::RISK_SIZE_MIN, ::RISK_SIZE_MAX]; default 0.01. */
 } risk_instrument_spec;
 
 /** Default instrument spec: linear perpetual, contract 1, lot and tick 1, MM at the mark; symbol, assets, mark and tiers must be given. */
 #define RISK_INSTRUMENT_SPEC_INIT {RISK_INSTRUMENT_SPEC_VERSION, RISK_KIND_PERPETUAL, NULL, \
-    RISK_ID_NONE, RISK_ID_NONE, 0u, RISK_MM_PRICE_MARK, 0, 1.0, 1.0, 1.0, 0.0, NULL, 0}
+    RISK_ID_NONE, RISK_ID_NONE, 0u, RISK_MM_PRICE_MARK, 0, 1.0, 1.0, 1.0, 0.0, NULL, 0, 0.0, 0, 0u, 0.0, 0.0, 0.01}
 
 /* ---------------------------------------------------------------- lifecycle */
 

@@ -497,6 +497,61 @@ RISK_API RISK_NODISCARD int risk_engine_set_asset_size_scaling(risk_engine *engi
 RISK_API RISK_NODISCARD int risk_engine_asset_size_scaling(const risk_engine *engine, uint32_t asset,
                                                            risk_size_scaling *out);
 
+/** Version of ::risk_size_premium this header describes. */
+#define RISK_SIZE_PREMIUM_VERSION 1
+
+/**
+ * @brief An instrument's size premium on its margin rates. Initialise with
+ *        ::RISK_SIZE_PREMIUM_INIT (off, Drift's base share).
+ *
+ * With S = |qty| x contract_size (base units for a linear contract, the contract's unit for an
+ * inverse one) and r a rate of the schedule's tier (MMR, and the IM rate 1 / max leverage):
+ * r' = min(max(r, base_share x r + imf x sqrt(S)), 1), before the user's leverage is applied
+ * (IM rate = max(1 / user leverage, r')). Drift v2's perp margin ratio has base_share 0.8
+ * (`calculate_size_premium_liability_weight`); FTX's IMF has base_share 0 (IMF = max(base IMF,
+ * imf x sqrt(size)), capped at fully funded). The tier's deduction (cum) is kept.
+ */
+typedef struct risk_size_premium {
+    uint32_t version;  /**< ::RISK_SIZE_PREMIUM_VERSION. */
+    uint32_t reserved; /**< 0. */
+    double imf;        /**< IMF factor in [0, ::RISK_IMF_MAX]; 0: off. */
+    double base_share; /**< Share of the schedule's rate kept under the premium, in [0, 1]: 0.8 (Drift), 0 (FTX). */
+} risk_size_premium;
+
+/** Initialiser: off, with Drift's base share 0.8. */
+#define RISK_SIZE_PREMIUM_INIT {RISK_SIZE_PREMIUM_VERSION, 0u, 0.0, 0.8}
+
+/**
+ * @brief Sets (or turns off) an instrument's size premium on its margin rates.
+ * @param[in] engine The engine.
+ * @param[in] instrument Instrument id.
+ * @param[in] premium The premium (copied); NULL or imf 0 turns it off.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine.
+ * @retval RISK_EVERSION Unknown @p premium version.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @retval RISK_EINVAL imf outside [0, ::RISK_IMF_MAX], base_share outside [0, 1], not finite, reserved not 0, or an option instrument (nothing changed).
+ * @par Thread safety
+ * Mutates the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_set_instrument_size_premium(risk_engine *engine, uint32_t instrument,
+                                                                    const risk_size_premium *premium);
+
+/**
+ * @brief An instrument's size premium (imf 0 when off).
+ * @param[in] engine The engine.
+ * @param[in] instrument Instrument id.
+ * @param[out] out The premium; its `version` must be set.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine or out.
+ * @retval RISK_EVERSION Unknown @p out version.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_instrument_size_premium(const risk_engine *engine, uint32_t instrument,
+                                                                risk_size_premium *out);
+
 /**
  * @brief The weights of one balance of an asset after its size scaling, as evaluation uses them.
  * @param[in] engine The engine.

@@ -207,6 +207,98 @@ RISK_API RISK_NODISCARD int risk_option_forward_from_future(double *out, const d
                                                             const double *future_mark, const double *future_years,
                                                             const double *years, size_t n);
 
+/* ---------------------------------------------------------------- options as instruments */
+
+/**
+ * @brief Sets the engine's time, which option instruments are priced and expired against.
+ *
+ * Vol-marked options (::risk_instrument_spec `mark_vol` > 0) are repriced at once, at their
+ * intrinsic value once the time is at or past their expiry; an option with a given mark keeps it
+ * (the caller marks an expired option, e.g. at its intrinsic value) until
+ * risk_engine_settle_expired() settles it. The time may move either way (a what-if in the past).
+ * @param[in] engine The engine.
+ * @param[in] now_unix_s Seconds since 1970-01-01 UTC, in [1, 2^53].
+ * @retval RISK_OK Set.
+ * @retval RISK_ENULL NULL engine.
+ * @retval RISK_EINVAL Out of range.
+ * @par Thread safety
+ * Mutates the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_set_time(risk_engine *engine, int64_t now_unix_s);
+
+/**
+ * @brief The engine's time.
+ * @param[in] engine The engine.
+ * @param[out] out Seconds since 1970-01-01 UTC; 0 until risk_engine_set_time().
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL A NULL argument.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_time(const risk_engine *engine, int64_t *out);
+
+/**
+ * @brief Sets an option's mark implied volatility: from now on the engine prices its mark
+ *        (Black-76 on the forward, docs/options.md, section 6.2), until risk_engine_set_mark()
+ *        gives a price again.
+ * @param[in] engine The engine.
+ * @param[in] instrument An option instrument.
+ * @param[in] vol_annual Annual volatility, a fraction, in (0, 10].
+ * @retval RISK_OK Set and the mark repriced.
+ * @retval RISK_ENULL NULL engine.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @retval RISK_EINVAL Not an option, or the volatility out of range (NaN, infinite, <= 0, > 10).
+ * @retval RISK_ESTATE The option is settled.
+ * @par Thread safety
+ * Mutates the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_set_mark_vol(risk_engine *engine, uint32_t instrument, double vol_annual);
+
+/**
+ * @brief The mark implied volatility of an option: the one set, or the one implied by its
+ *        given mark price at the engine's time and the underlying's price.
+ * @param[in] engine The engine.
+ * @param[in] instrument An option instrument.
+ * @param[out] out The volatility (annual fraction); NaN when the mark admits none (below the
+ *             intrinsic value, at or above the no-arbitrage maximum, or the option expired).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL A NULL argument.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @retval RISK_EINVAL Not an option.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_mark_vol(const risk_engine *engine, uint32_t instrument, double *out);
+
+/**
+ * @brief Settles an expired option at its settlement price: every position on it, in every
+ *        account of the engine, closes at the intrinsic value, paid into the settle asset.
+ *
+ * The intrinsic value per underlying unit is max(w (S - K), 0) in quote (linear) or
+ * max(w (S - K), 0) / S coins (inverse), w = +1 call, -1 put; a position of q contracts
+ * receives q x contract_size x that (a short pays), rounded down to the settle asset's
+ * quantum for the receiver. Isolated margin returns to the basket. The positions' handles are
+ * freed, as by risk_position_close(): they must not be used afterwards. The option's mark becomes the
+ * intrinsic value and the instrument is marked settled: positions on it can no longer be opened.
+ * All or nothing: every balance is checked and reserved before any position changes.
+ * @param[in] engine The engine.
+ * @param[in] instrument An option instrument whose expiry is at or before the engine's time.
+ * @param[in] settlement_price_quote The settlement (delivery) price of the underlying in quote,
+ *            in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX] (Deribit: the 30-minute TWAP of the index).
+ * @param[out] count_out Positions settled; may be NULL.
+ * @retval RISK_OK Settled (count 0 when no account held the option).
+ * @retval RISK_ENULL NULL engine.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @retval RISK_EINVAL Not an option, or the price outside the domain, or a balance after
+ *         settlement outside it (2^53 quanta).
+ * @retval RISK_ESTATE Not expired at the engine's time, or already settled.
+ * @retval RISK_ENOMEM Out of memory (nothing changed).
+ * @par Thread safety
+ * Mutates the engine and every account holding the option.
+ */
+RISK_API RISK_NODISCARD int risk_engine_settle_expired(risk_engine *engine, uint32_t instrument,
+                                                       double settlement_price_quote, size_t *count_out);
+
 RISK_END_DECLS
 
 /** @} */

@@ -18,6 +18,9 @@
  * Funding of perpetuals: Binance's and Drift's funding rates and the settlement of a funding rate
  * to every position of an instrument (::risk_engine_settle_funding).
  *
+ * Leveraged tokens: a constant-leverage product simulated over a price path
+ * (::risk_levtoken_simulate).
+ *
  * Rates are fractions per year of 365 days (31,536,000 s, the year of Aave, Compound and Drift)
  * unless a name says otherwise. Formulas, derivations and sources: docs/rates.md.
  */
@@ -450,6 +453,93 @@ typedef struct risk_funding_result {
  */
 RISK_API RISK_NODISCARD int risk_engine_settle_funding(risk_engine *engine, uint32_t instrument, double rate,
                                                        double price, risk_funding_result *out);
+
+/* ---------------------------------------------------------------- leveraged tokens */
+
+/** Largest |target leverage| of ::risk_levtoken_spec. */
+#define RISK_LEVTOKEN_LEVERAGE_MAX 20.0
+
+/** Version of ::risk_levtoken_spec this header describes. */
+#define RISK_LEVTOKEN_SPEC_VERSION 1
+
+/**
+ * @brief A constant-leverage product (leveraged token): target leverage, when it rebalances, and
+ * what it costs. Initialise with ::RISK_LEVTOKEN_SPEC_INIT.
+ *
+ * The token holds an exposure E (value of the underlying held, signed: short when < 0) against
+ * its net asset value N; leverage = E / N. Rates are fractions; per-year rates are charged
+ * `rate / periods_per_year` per step. docs/rates.md section 9 gives the accounting.
+ */
+typedef struct risk_levtoken_spec {
+    uint32_t version;         /**< ::RISK_LEVTOKEN_SPEC_VERSION, set by the caller. */
+    uint32_t rebalance_every; /**< Rebalance at every step i with i % rebalance_every == 0; 0: no time-based rebalance. */
+    double leverage;          /**< Target leverage L, in [-::RISK_LEVTOKEN_LEVERAGE_MAX, ::RISK_LEVTOKEN_LEVERAGE_MAX], not 0 (< 0: an inverse token). */
+    double band_low;          /**< Rebalance when the leverage falls below this; with band_high both 0 for no band, else band_low <= L <= band_high, both of L's sign and not 0. */
+    double band_high;         /**< Rebalance when the leverage rises above this (see band_low). */
+    double fee_annual;        /**< Management fee, fraction of NAV per year, in [0, 1]. */
+    double borrow_annual;     /**< Borrowing cost per year on what the token borrows (E - N when E > N > 0; |E| for a short token), in [0, 10]. */
+    double rebalance_cost;    /**< Cost per unit of notional traded at a rebalance (fees, slippage), in [0, 0.05], with rebalance_cost x |L| <= 0.5. */
+    double periods_per_year;  /**< Steps of the price path per year, in (0, ::RISK_PERIODS_PER_YEAR_MAX]. */
+    double nav0;              /**< NAV at step 0, in (0, 1e15]. */
+} risk_levtoken_spec;
+
+/** Initialiser for ::risk_levtoken_spec: leverage 1, no band, no time rebalance, no costs, daily steps (365 a year), NAV 1. */
+#define RISK_LEVTOKEN_SPEC_INIT {RISK_LEVTOKEN_SPEC_VERSION, 0u, 1.0, 0, 0, 0, 0, 0, 365.0, 1.0}
+
+/** Version of ::risk_levtoken_result this header describes. */
+#define RISK_LEVTOKEN_RESULT_VERSION 1
+
+/** @brief Totals of a leveraged-token simulation. Initialise with ::RISK_LEVTOKEN_RESULT_INIT. */
+typedef struct risk_levtoken_result {
+    uint32_t version;        /**< ::RISK_LEVTOKEN_RESULT_VERSION, set by the caller. */
+    uint32_t reserved;       /**< 0. */
+    uint64_t n_rebalances;   /**< Rebalances after step 0 (the initial purchase of L x nav0 is not counted). */
+    uint64_t wiped_out_at;   /**< First step whose NAV fell to 0 or below (NAV 0 from there on); 0 when it never did. */
+    double nav_final;        /**< NAV at the last step. */
+    double pnl;              /**< Sum of E x (price ratio - 1) over the steps: the exposure's gains and losses. */
+    double fees_paid;        /**< Management fee paid, NAV units. */
+    double funding_paid;     /**< Funding paid on the exposure (< 0: received), NAV units. */
+    double borrow_paid;      /**< Borrowing cost paid, NAV units. */
+    double rebalance_costs;  /**< Costs of the rebalance trades, NAV units. */
+    double turnover;         /**< Sum of |notional traded| at rebalances after step 0, NAV units. */
+    double shortfall;        /**< Loss beyond a NAV of 0 at the wipe-out step (not borne by holders), >= 0. */
+} risk_levtoken_result;
+
+/** Initialiser for ::risk_levtoken_result. */
+#define RISK_LEVTOKEN_RESULT_INIT {RISK_LEVTOKEN_RESULT_VERSION, 0u, 0u, 0u, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/**
+ * @brief Simulates a leveraged token over a price path (array form): NAV, leverage and
+ * rebalance trades at every step.
+ *
+ * Step 0 buys the exposure E = L x nav0. At each step i >= 1, with g = price[i] / price[i-1]
+ * and E, N the exposure and NAV after step i-1: the token gains E (g - 1) and pays the fee
+ * N x fee_annual / periods_per_year, the borrowing cost B x borrow_annual / periods_per_year (B
+ * = max(E - N, 0) for E > 0, |E| for E < 0) and the funding funding[i] x E; the exposure becomes
+ * E g. If the NAV is then <= 0 the token is wiped out (NAV 0 from step i on). Otherwise it
+ * rebalances when i is a multiple of rebalance_every or the leverage E / N is outside
+ * [band_low, band_high]: it trades d to E' = L N' where N' = N - rebalance_cost |d| (solved in
+ * closed form). Identity (tested): nav_final = nav0 + pnl - fees_paid - funding_paid -
+ * borrow_paid - rebalance_costs + shortfall. Continuous rebalancing gives NAV = nav0 (S/S0)^L
+ * exp(-(L^2 - L) sigma^2 t / 2) without costs (docs/rates.md section 9).
+ * @param[out] nav_out @p n NAVs (nav_out[0] = nav0).
+ * @param[out] leverage_out @p n leverages E / N after each step's rebalance (0 once wiped out), or NULL.
+ * @param[out] traded_out @p n signed notionals traded at each step (0 without a rebalance; traded_out[0] = L x nav0), or NULL.
+ * @param[out] result_out Totals (`version` set by the caller), or NULL.
+ * @param[in] price @p n prices, each in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX].
+ * @param[in] funding @p n funding rates per step on the exposure (longs pay when > 0), each in [-1, 1]; funding[0] is not used; NULL for none.
+ * @param[in] n Number of steps, >= 1.
+ * @param[in] spec The product.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL @p nav_out, @p price or @p spec is NULL.
+ * @retval RISK_EVERSION Unknown version in @p spec or @p result_out.
+ * @retval RISK_EINVAL @p n is 0, a price or funding rate out of its domain, or a field of @p spec out of range.
+ * @par Thread safety
+ * Reentrant. A failed call writes no output.
+ */
+RISK_API RISK_NODISCARD int risk_levtoken_simulate(double *nav_out, double *leverage_out, double *traded_out,
+                                                   risk_levtoken_result *result_out, const double *price,
+                                                   const double *funding, size_t n, const risk_levtoken_spec *spec);
 
 RISK_END_DECLS
 

@@ -81,6 +81,7 @@ typedef struct risk_snapshot_options {
  * @retval RISK_OK Written: the first *@p size_out bytes of @p out.
  * @retval RISK_ENULL NULL engine or size_out, or NULL out with capacity > 0.
  * @retval RISK_EBUFFER @p capacity is below *@p size_out; nothing written.
+ * @retval RISK_ESTATE The engine has option instruments, which this snapshot format does not hold.
  * @par Thread safety
  * Reads the engine and its accounts; no other thread may mutate them meanwhile.
  */
@@ -124,6 +125,7 @@ RISK_API RISK_NODISCARD int risk_engine_snapshot_read(risk_engine **out, const v
  * @retval RISK_ENULL NULL engine or path.
  * @retval RISK_EINVAL Empty path.
  * @retval RISK_EIO A system call failed (the engine's message names it and its errno).
+ * @retval RISK_ESTATE The engine has option instruments, which this snapshot format does not hold.
  * @retval RISK_ENOMEM Out of memory.
  * @par Thread safety
  * Reads the engine and its accounts; no other thread may mutate them meanwhile.

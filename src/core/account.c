@@ -273,6 +273,8 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: unknown margin mode %u", in->symbol, spec->margin_mode);
     if (!isfinite(spec->qty) || spec->qty == 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: qty must be finite and non-zero", in->symbol);
+    if (in->settled)
+        return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s is settled", in->symbol);
     int rc = risk__check_instrument_price(e, &a->errmsg, in, "entry", spec->entry, 0);
     if (rc)
         return rc;
@@ -333,6 +335,8 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
 
 double risk__realised_pnl(const risk__instrument *in, double dir, double closed, double entry, double price)
 {
+    if (in->kind == RISK_KIND_OPTION) /* premium convention: closing is the premium received (paid by a short) */
+        return dir * closed * in->contract_size * price;
     if (in->inverse)
         return dir * closed * in->contract_size * (1.0 / entry - 1.0 / price);
     return dir * closed * in->contract_size * (price - entry);
@@ -341,7 +345,7 @@ double risk__realised_pnl(const risk__instrument *in, double dir, double closed,
 /* Size-weighted average entry; inverse contracts average 1/E (their PnL is linear in 1/P). */
 static double average_entry(const risk__instrument *in, double held, double entry, double added, double price)
 {
-    if (in->inverse)
+    if (in->inverse && in->kind != RISK_KIND_OPTION) /* an option's premium averages linearly */
         return (held + added) / (held / entry + added / price);
     return (held * entry + added * price) / (held + added);
 }
@@ -349,6 +353,8 @@ static double average_entry(const risk__instrument *in, double held, double entr
 static int fill_check(risk_account *a, const risk__instrument *in, double qty, double price)
 {
     const risk_engine *e = a->engine;
+    if (in->settled)
+        return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s is settled", in->symbol);
     if (!isfinite(qty) || !isfinite(price) || price <= 0.0)
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: fill qty and price must be finite, price > 0", in->symbol);
     int rc = risk__check_qty(e, &a->errmsg, in, "qty", qty);
@@ -374,8 +380,37 @@ static int fill(risk_account *a, uint32_t i, double delta, double price, int def
     int closes = reduces && risk__is_whole_multiple(next, in->lot_size) && fabs(next) < 0.5 * in->lot_size;
     if (hedge && crosses && !closes)
         return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: a hedge leg cannot cross zero", in->symbol);
-    if (reduces && (!isolated || closes) && risk__basket_reserve(&a->basket, in->settle))
+    int option = in->kind == RISK_KIND_OPTION;
+    if ((reduces || option) && (!isolated || closes) && risk__basket_reserve(&a->basket, in->settle))
         return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for the settle balance");
+    if (option) {
+        /* premium convention (docs/options.md, section 6.3): every fill moves the premium, the
+         * buyer pays delta x cs x price; a ledger posting, rounded down (against the account) */
+        double cash = risk__quantize(-delta * in->contract_size * price, risk__asset_scale(&e->assets[in->settle]), 0);
+        if (isolated)
+            a->iso_margin[i] += cash;
+        else
+            risk__basket_add_unchecked(&a->basket, in->settle, cash);
+        if (closes) {
+            if (isolated)
+                risk__basket_add_unchecked(&a->basket, in->settle, a->iso_margin[i]);
+            if (defer) {
+                a->qty[i] = 0.0;
+                a->iso_margin[i] = 0.0;
+                a->pflags[i] |= RISK__PF_CLOSED;
+            } else {
+                position_remove(a, i);
+            }
+        } else {
+            if (!reduces)
+                a->entry[i] = average_entry(in, fabs(q), a->entry[i], fabs(delta), price);
+            else if (crosses)
+                a->entry[i] = price;
+            a->qty[i] = next;
+        }
+        risk__clear(&a->errmsg);
+        return RISK_OK;
+    }
 
     if (!reduces) {
         a->entry[i] = average_entry(in, fabs(q), a->entry[i], fabs(delta), price);
@@ -484,10 +519,12 @@ static int posting_check(risk_account *a, uint32_t i, double delta, double price
     const risk_engine *e = a->engine;
     const risk__instrument *in = &e->instruments[a->inst[i]];
     double q = a->qty[i];
-    if ((q > 0.0) == (delta > 0.0))
+    int option = in->kind == RISK_KIND_OPTION;
+    if ((q > 0.0) == (delta > 0.0) && !option)
         return RISK_OK;
     double closed = fabs(delta) < fabs(q) ? fabs(delta) : fabs(q);
-    double pnl = risk__realised_pnl(in, q > 0.0 ? 1.0 : -1.0, closed, a->entry[i], price);
+    double pnl = option ? -delta * in->contract_size * price /* the premium of the whole fill */
+                        : risk__realised_pnl(in, q > 0.0 ? 1.0 : -1.0, closed, a->entry[i], price);
     const risk__asset *settle = &e->assets[in->settle];
     double wallet = risk__basket_amount(&a->basket, in->settle);
     int rc;

@@ -229,15 +229,73 @@ RISK_API int risk_engine_add_asset(risk_engine *engine, const risk_asset_spec *s
     return RISK_OK;
 }
 
-RISK_API int risk_engine_add_instrument(risk_engine *engine, const risk_instrument_spec *spec, uint32_t *id_out)
+/* Bytes of an instrument spec of a given version: version 1 ends before `strike`. */
+static size_t instrument_spec_size(uint32_t version)
+{
+    return version == 1 ? offsetof(risk_instrument_spec, strike) : sizeof(risk_instrument_spec);
+}
+
+/* The option fields of a spec (version 2): RISK_OK or the status, with the message. */
+static int option_spec_check(risk_engine *e, const risk_instrument_spec *spec)
+{
+    const char *sym = spec->symbol;
+    int rc;
+    if (spec->reserved)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: reserved must be 0", sym);
+    if (spec->kind != RISK_KIND_OPTION) {
+        if (spec->strike != 0.0 || spec->option_type != 0 || spec->mark_vol != 0.0 || spec->carry_rate != 0.0)
+            return risk__fail(e, &e->errmsg, RISK_EINVAL,
+                              "instrument %s: strike, option_type, mark_vol and carry_rate are for options only", sym);
+        return RISK_OK;
+    }
+    if (e->now_unix_s <= 0)
+        return risk__fail(e, &e->errmsg, RISK_ESTATE,
+                          "instrument %s: an option needs the engine's time (risk_engine_set_time) first", sym);
+    if (spec->expiry_unix_s <= e->now_unix_s)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: expiry %lld is not after the engine's time %lld",
+                          sym, (long long)spec->expiry_unix_s, (long long)e->now_unix_s);
+    if (spec->option_type != RISK_OPTION_CALL && spec->option_type != RISK_OPTION_PUT)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: option_type %d is not 1 (call) or -1 (put)", sym,
+                          (int)spec->option_type);
+    if ((rc = risk__check_price(e, &e->errmsg, sym, "strike", spec->strike)))
+        return rc;
+    if (!(spec->mark_vol == 0.0 || (spec->mark_vol > 0.0 && spec->mark_vol <= 10.0)))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: mark_vol %s is not 0 or in (0, 10]", sym,
+                          RISK__NUM(spec->mark_vol));
+    if ((rc = risk__check_range(e, &e->errmsg, sym, "carry_rate", spec->carry_rate, -1.0, 1.0)) ||
+        (rc = risk__check_range(e, &e->errmsg, sym, "underlying_tick", spec->underlying_tick, RISK_SIZE_MIN,
+                                RISK_SIZE_MAX)))
+        return rc;
+    if (spec->mm_price != RISK_MM_PRICE_MARK)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: an option is margined at its mark", sym);
+    if (spec->n_tiers || spec->tiers)
+        return risk__fail(e, &e->errmsg, RISK_ETIERS,
+                          "instrument %s: an option takes no margin tiers (standard option margin)", sym);
+    return RISK_OK;
+}
+
+/* The one-tier schedule an option carries so that code reading schedules finds one: mmr 0,
+ * leverage 1; the option's margin is the standard option rule, not this. */
+static const risk_margin_tier option_tier = {INFINITY, 0.0, 1.0, 0.0, 0u};
+
+RISK_API int risk_engine_add_instrument(risk_engine *engine, const risk_instrument_spec *spec_in, uint32_t *id_out)
 {
     if (!engine)
         return RISK_ENULL;
     risk_engine *e = engine;
-    if (!spec)
+    if (!spec_in)
         return risk__fail(e, &e->errmsg, RISK_ENULL, "instrument spec is NULL");
-    if (spec->version != RISK_INSTRUMENT_SPEC_VERSION)
-        return risk__fail(e, &e->errmsg, RISK_EVERSION, "instrument spec version %u is not %d", spec->version,
+    if (spec_in->version != RISK_INSTRUMENT_SPEC_VERSION && spec_in->version != 1)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "instrument spec version %u is not 1 or %d", spec_in->version,
+                          RISK_INSTRUMENT_SPEC_VERSION);
+    /* the caller's spec as the current version: fields a version 1 caller cannot set keep their defaults */
+    risk_instrument_spec upgraded = RISK_INSTRUMENT_SPEC_INIT;
+    memcpy(&upgraded, spec_in, instrument_spec_size(spec_in->version));
+    upgraded.version = RISK_INSTRUMENT_SPEC_VERSION;
+    const risk_instrument_spec *spec = &upgraded;
+    int option = spec->kind == RISK_KIND_OPTION;
+    if (option && spec_in->version == 1)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "instrument spec version 1 has no option fields: use version %d",
                           RISK_INSTRUMENT_SPEC_VERSION);
     int rc = symbol_check(e, &e->errmsg, spec->symbol, "instrument");
     if (rc)
@@ -246,7 +304,7 @@ RISK_API int risk_engine_add_instrument(risk_engine *engine, const risk_instrume
     uint32_t dup;
     if (find_instrument(e, sym, &dup))
         return risk__fail(e, &e->errmsg, RISK_EDUPLICATE, "instrument %s is already registered", sym);
-    if (spec->kind != RISK_KIND_PERPETUAL && spec->kind != RISK_KIND_FUTURE)
+    if (spec->kind != RISK_KIND_PERPETUAL && spec->kind != RISK_KIND_FUTURE && !option)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: unknown kind %u", sym, spec->kind);
     if (spec->kind == RISK_KIND_FUTURE && spec->expiry_unix_s <= 0)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "instrument %s: a future needs an expiry > 0", sym);
@@ -275,17 +333,20 @@ RISK_API int risk_engine_add_instrument(risk_engine *engine, const risk_instrume
     memset(&shape, 0, sizeof shape);
     memcpy(shape.symbol, sym, strlen(sym) + 1);
     shape.tick_size = spec->tick_size;
-    if ((rc = risk__check_instrument_price(e, &e->errmsg, &shape, "mark", spec->mark, 0)))
+    if ((rc = option_spec_check(e, spec)))
         return rc;
-    if (spec->n_tiers == 0)
+    if (!(option && spec->mark_vol > 0.0) && (rc = risk__check_instrument_price(e, &e->errmsg, &shape, "mark", spec->mark, 0)))
+        return rc;
+    if (!option && spec->n_tiers == 0)
         return risk__fail(e, &e->errmsg, RISK_ETIERS, "instrument %s: the margin schedule has no tiers", sym);
-    if (!spec->tiers)
+    if (!option && !spec->tiers)
         return risk__fail(e, &e->errmsg, RISK_ENULL, "instrument %s: tiers is NULL", sym);
     if (e->n_instruments == RISK_ID_NONE - 1)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "too many instruments");
 
     risk__schedule sched;
-    rc = risk__schedule_build(e, &e->errmsg, &sched, spec->tiers, spec->n_tiers);
+    rc = option ? risk__schedule_build(e, &e->errmsg, &sched, &option_tier, 1)
+                : risk__schedule_build(e, &e->errmsg, &sched, spec->tiers, spec->n_tiers);
     if (rc) {
         /* prefix the instrument to the schedule's message */
         char buf[RISK__ERRMSG_LEN];
@@ -317,6 +378,20 @@ RISK_API int risk_engine_add_instrument(risk_engine *engine, const risk_instrume
     in->tick_size = spec->tick_size;
     in->mark = spec->mark;
     in->schedule = sched;
+    if (option) {
+        in->general = 1;
+        in->strike = spec->strike;
+        in->opt_w = spec->option_type == RISK_OPTION_CALL ? 1.0 : -1.0;
+        in->mark_vol = spec->mark_vol;
+        in->carry_rate = spec->carry_rate;
+        in->underlying_tick = spec->underlying_tick;
+        in->opt_under = risk__option_underlying_price(e, in);
+        if (in->mark_vol > 0.0)
+            in->mark = risk__option_mark_at(in, in->opt_under, in->mark_vol, e->now_unix_s);
+        e->n_options++;
+    } else {
+        in->underlying_tick = spec->underlying_tick;
+    }
     if (id_out)
         *id_out = e->n_instruments;
     e->n_instruments++;
@@ -372,6 +447,7 @@ RISK_API int risk_engine_set_asset_price(risk_engine *engine, uint32_t asset, do
     if (rc)
         return rc;
     engine->assets[asset].price = price;
+    risk__options_refresh(engine);
     risk__clear(&engine->errmsg);
     return RISK_OK;
 }
@@ -389,6 +465,7 @@ RISK_API int risk_engine_set_asset_prices(risk_engine *engine, const uint32_t *a
     }
     for (size_t i = 0; i < n; i++)
         engine->assets[assets[i]].price = prices[i];
+    risk__options_refresh(engine);
     risk__clear(&engine->errmsg);
     return RISK_OK;
 }
@@ -397,7 +474,17 @@ static int mark_check(risk_engine *e, uint32_t instrument, double mark)
 {
     if (instrument >= e->n_instruments)
         return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
+    if (e->instruments[instrument].settled)
+        return risk__fail(e, &e->errmsg, RISK_ESTATE, "%s is settled", e->instruments[instrument].symbol);
     return risk__check_instrument_price(e, &e->errmsg, &e->instruments[instrument], "mark", mark, 0);
+}
+
+/* A mark given as a price: an option's mark volatility no longer prices it. */
+static void mark_set(risk_engine *e, uint32_t instrument, double mark)
+{
+    risk__instrument *in = &e->instruments[instrument];
+    in->mark = mark;
+    in->mark_vol = 0.0;
 }
 
 RISK_API int risk_engine_set_mark(risk_engine *engine, uint32_t instrument, double mark)
@@ -407,7 +494,7 @@ RISK_API int risk_engine_set_mark(risk_engine *engine, uint32_t instrument, doub
     int rc = mark_check(engine, instrument, mark);
     if (rc)
         return rc;
-    engine->instruments[instrument].mark = mark;
+    mark_set(engine, instrument, mark);
     risk__clear(&engine->errmsg);
     return RISK_OK;
 }
@@ -424,7 +511,7 @@ RISK_API int risk_engine_set_marks(risk_engine *engine, const uint32_t *instrume
             return rc;
     }
     for (size_t i = 0; i < n; i++)
-        engine->instruments[instruments[i]].mark = marks[i];
+        mark_set(engine, instruments[i], marks[i]);
     risk__clear(&engine->errmsg);
     return RISK_OK;
 }
@@ -737,12 +824,24 @@ RISK_API int risk_engine_instrument_spec(const risk_engine *engine, uint32_t ins
     risk_engine *e = (risk_engine *)engine;
     if (!out)
         return risk__fail(e, &e->errmsg, RISK_ENULL, "out is NULL");
-    if (out->version != RISK_INSTRUMENT_SPEC_VERSION)
-        return risk__fail(e, &e->errmsg, RISK_EVERSION, "instrument spec version %u is not %d", out->version,
+    if (out->version != RISK_INSTRUMENT_SPEC_VERSION && out->version != 1)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "instrument spec version %u is not 1 or %d", out->version,
                           RISK_INSTRUMENT_SPEC_VERSION);
     if (instrument >= e->n_instruments)
         return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
     const risk__instrument *in = &e->instruments[instrument];
+    risk_instrument_spec full = RISK_INSTRUMENT_SPEC_INIT;
+    if (in->kind == RISK_KIND_OPTION) {
+        full.strike = in->strike;
+        full.option_type = in->opt_w > 0.0 ? RISK_OPTION_CALL : RISK_OPTION_PUT;
+        full.mark_vol = in->mark_vol;
+        full.carry_rate = in->carry_rate;
+    }
+    full.underlying_tick = in->underlying_tick;
+    uint32_t version = out->version;
+    size_t size = instrument_spec_size(version);
+    memcpy(out, &full, size); /* a version 1 caller's struct is not written past its size */
+    out->version = version;
     out->kind = in->kind;
     out->symbol = in->symbol;
     out->underlying = in->underlying;
@@ -754,8 +853,8 @@ RISK_API int risk_engine_instrument_spec(const risk_engine *engine, uint32_t ins
     out->lot_size = in->lot_size;
     out->tick_size = in->tick_size;
     out->mark = in->mark;
-    out->tiers = risk__instrument_base_tiers(in);
-    out->n_tiers = in->schedule.n_tiers;
+    out->tiers = in->kind == RISK_KIND_OPTION ? NULL : risk__instrument_base_tiers(in);
+    out->n_tiers = in->kind == RISK_KIND_OPTION ? 0 : in->schedule.n_tiers;
     return RISK_OK;
 }
 

@@ -157,9 +157,13 @@ RISK_API int risk_account_position_results(const risk_account *account, risk_pos
     *count_out = a->n_pos;
     if (capacity < a->n_pos)
         return risk__fail(a->engine, &a->errmsg, RISK_EBUFFER, "%u positions, capacity %zu", a->n_pos, capacity);
-    if (a->n_pos && out[0].version != RISK_POSITION_RESULT_VERSION)
-        return risk__fail(a->engine, &a->errmsg, RISK_EVERSION, "position result version %u is not %d",
+    uint32_t version = a->n_pos ? out[0].version : RISK_POSITION_RESULT_VERSION;
+    if (version != RISK_POSITION_RESULT_VERSION && version != 1)
+        return risk__fail(a->engine, &a->errmsg, RISK_EVERSION, "position result version %u is not 1 or %d",
                           out[0].version, RISK_POSITION_RESULT_VERSION);
+    /* element 0's version gives every element's size: version 1 ends before `delta` */
+    size_t size = version == 1 ? offsetof(risk_position_result, delta) : sizeof(risk_position_result);
+    unsigned char *dst = (unsigned char *)out;
     /* The cross pool's factors depend only on the underlying: solve each once (a fixed cache,
      * since this call never allocates; a book with more underlyings per account re-solves). */
     risk__pool_factors cross[POOL_CACHE];
@@ -181,7 +185,10 @@ RISK_API int risk_account_position_results(const risk_account *account, risk_pos
                 f = slot;
             }
         }
-        risk__position_result_fill(a, i, f, &out[i]);
+        risk_position_result r;
+        r.version = version;
+        risk__position_result_fill(a, i, f, &r);
+        memcpy(dst + i * size, &r, size);
     }
     return RISK_OK;
 }

@@ -79,6 +79,18 @@ typedef struct risk__instrument {
     double maker_fee, taker_fee;
     double max_notional;      /* largest margin notional of a position; 0: none */
     uint32_t liq_with_fee;    /* 1: liquidation and bankruptcy prices include the closing taker fee */
+    /* size premium (margin/size.c): margin rates max(r, base_share r + imf sqrt(S)), at most 1;
+     * imf 0 when off (an instrument with it leaves evaluation's linear fast path) */
+    double imf, imf_base_share;
+    /* options (RISK_KIND_OPTION; options/instrument.c). `mark` is the premium per underlying
+     * unit in the settle asset; opt_under is U, the underlying's price in quote, kept in step
+     * with asset prices so that evaluation reads it like the mark. */
+    double strike, opt_w;     /* opt_w: +1 call, -1 put */
+    double mark_vol;          /* > 0: the engine prices the mark from it; 0: the mark is given */
+    double carry_rate;        /* forward F = U e^(carry_rate T) */
+    double underlying_tick;
+    double opt_under;
+    uint32_t settled;         /* 1: settled by risk_engine_settle_expired */
 } risk__instrument;
 
 /* Position storage: chunks of slots laid out as structure of arrays. Each account owns one
@@ -129,6 +141,8 @@ struct risk_engine {
     size_t standalone_basket_bytes; /* accounts' memory is counted by walking them */
     risk__pos_chunk *chunks, *bump; /* all chunks; the one ranges are carved from */
     risk__range free_ranges[RISK__RANGE_CLASSES]; /* heads, by log2 of the capacity */
+    int64_t now_unix_s;  /* risk_engine_set_time; 0 until set */
+    uint32_t n_options;  /* option instruments: price updates refresh them only when > 0 */
     size_t chunk_bytes;
     struct risk__liquidation *liq; /* policy, overrides, insurance funds; NULL until first set */
     risk_account *account_block;   /* restored accounts' structs, in one block (snapshot/); NULL when none */
@@ -455,6 +469,51 @@ typedef struct risk__account_values {
 void risk__account_values_compute(const risk_account *a, risk__account_values *out);
 void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out);
 
+/* ---- options as instruments (options/instrument.c; docs/options.md, sections 6 to 8) */
+#define RISK__YEAR_S 31536000.0 /* ACT/365 */
+/* U: the underlying's price in the option's quote (the settle asset for a linear option, the
+ * valuation asset for a coin-settled one), from the engine's asset prices. */
+double risk__option_underlying_price(const risk_engine *e, const risk__instrument *in);
+/* The option's value per underlying unit, in its settle asset (the mark's units), at underlying
+ * price U (quote) and annual volatility vol, at time now_unix_s: Black-76 on F = U e^(carry T),
+ * undiscounted, coin premium V / F for an inverse option; the intrinsic value at or after the
+ * expiry, or with vol 0. This is the one revaluation function: evaluation, the liquidation-price
+ * solver and scenario revaluation (risk_account_scenario_pnl) price options through it. */
+double risk__option_mark_at(const risk__instrument *in, double underlying_price, double vol, int64_t now_unix_s);
+/* The vol a revaluation uses: mark_vol when the engine prices the mark, else the one implied by
+ * the given mark at U and now (NaN when none exists). */
+double risk__option_vol(const risk__instrument *in, int64_t now_unix_s);
+/* Reprices vol-marked options and refreshes every option's U from the engine's prices. */
+void risk__options_refresh(risk_engine *e);
+/* Per-contract-unit Greeks (in the premium's units) of an option at U: delta and gamma per unit
+ * of U, vega per unit of vol, theta per year. NaN when vol is NaN. */
+void risk__option_greeks(const risk__instrument *in, double underlying_price, double vol, int64_t now_unix_s,
+                         double *delta, double *gamma, double *vega, double *theta);
+
+/* Standard (Deribit) option margin per underlying unit of a SHORT option, in the settle asset,
+ * at underlying price U and option mark m (docs/options.md, section 7):
+ *   coin-settled: IM = max(0.15 - OTM/U, 0.10) + m, MM = 0.075 + m (call),
+ *                 MM = max(0.075, 0.075 m) + m and IM = max(IM, MM) (put);
+ *   linear: the 0.15, 0.10 and 0.075 terms times U (OTM in quote). Longs need none. */
+static inline void risk__option_unit_margin(const risk__instrument *in, double U, double m, double *im, double *mm)
+{
+    double otm = in->opt_w > 0.0 ? in->strike - U : U - in->strike;
+    otm = otm > 0.0 ? otm : 0.0;
+    double scale = in->inverse ? 1.0 : U; /* the rates are per unit of U, in coins */
+    double a = 0.15 * scale - (in->inverse ? otm / U : otm), floor = 0.10 * scale;
+    double i = (a > floor ? a : floor) + m;
+    double base = 0.075 * scale, mmv;
+    if (in->opt_w > 0.0) {
+        mmv = base + m;
+    } else {
+        double b2 = 0.075 * m;
+        mmv = (base > b2 ? base : b2) + m;
+        i = i > mmv ? i : mmv;
+    }
+    *im = i;
+    *mm = mmv;
+}
+
 /* ---- liquidation state (liquidation/policy.c) */
 void risk__liquidation_free(risk_engine *e);
 size_t risk__liquidation_bytes(const risk_engine *e);
@@ -469,6 +528,11 @@ typedef struct risk__pool_factors {
     uint32_t liquidatable;  /* surplus over MM below 0 now */
     uint32_t has_liquidation, liquidation_up, has_bankruptcy, bankruptcy_up; /* *_up: round up */
     double liquidation_k, bankruptcy_k;
+    /* both sides' nearest liquidation factors (below and above k = 1), *_up: round up */
+    uint32_t has_below, below_up, has_above, above_up;
+    double below_k, above_k;
+    uint32_t has_options; /* the pool holds an option on the underlying: f(k) solved numerically */
+    uint32_t unsolved;    /* an option of the pool has no volatility to reprice with: no prices */
 } risk__pool_factors;
 
 void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32_t isolated_slot,

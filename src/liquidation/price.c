@@ -79,19 +79,40 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
         if (!P->bankrupt) {
             Nm = margin_notional_at(in, q, E, um ? k_tier : 1.0);
             uint32_t t = risk__schedule_tier(&in->schedule, Nm);
-            mmr = in->schedule.tiers[t].mmr;
+            mmr = risk__size_premium_rate(in, fabs(q) * cs, in->schedule.tiers[t].mmr);
             cum = in->schedule.tiers[t].cum;
         }
         int entry_priced = in->mm_price == RISK_MM_PRICE_ENTRY;
         /* the taker fee of closing at factor k, when the instrument's prices include it: rate x
          * notional at the mark M k (linear: B; inverse: 1/(M k) in the underlying, which is
          * worth p k: A; held mark: fixed) */
-        double fee_rate = in->liq_with_fee ? in->taker_fee : 0.0;
+        double fee_rate = in->liq_with_fee && in->kind != RISK_KIND_OPTION ? in->taker_fee : 0.0;
         if (fee_rate != 0.0 && um) {
             if (in->inverse)
                 A -= fee_rate * fabs(q) * cs * ps / M;
             else
                 B -= fee_rate * fabs(q) * cs * M * ps;
+        }
+        if (in->kind == RISK_KIND_OPTION) {
+            /* an option on u is not affine in k: option_terms_at values it; one on another
+             * underlying holds its value and margin, in a settle asset that may move */
+            if (!um) {
+                risk__position_values pv;
+                risk__option_values_compute(in, q, &pv);
+                double surplus = (pv.upnl - (P->bankrupt ? 0.0 : pv.mm)) * ps;
+                if (us)
+                    B += surplus;
+                else
+                    A += surplus;
+            }
+            if (P->isolated && !um) {
+                double m = acct->iso_margin[i] * ps;
+                if (us)
+                    B += m;
+                else
+                    A += m;
+            }
+            continue;
         }
         if (!in->inverse && um) { /* upnl = q cs (M k - E) ps; MM = (|q| cs M k mmr - cum) ps */
             A -= q * cs * E * ps;
@@ -244,15 +265,142 @@ static int walk(const pool *P, int up, int above, double *root, double *slope)
     }
 }
 
+/* ------------------------------------------------------------ pools holding options
+ * An option on u makes f(k) non-linear (docs/options.md, section 8): f is evaluated exactly at
+ * each k (the affine terms with their tiers at k, plus every option on u revalued by
+ * risk__option_mark_at at U k with its mark volatility, its standard margin at U k), sign changes
+ * are found on a geometric grid of K_STEP over [K_MIN, K_MAX] walking away from k = 1, and each
+ * bracketed root is bisected to a relative width of 1e-13 (far below one tick). */
+#define K_STEP 1.005
+#define K_MIN 1e-3
+#define K_MAX 1e3
+
+static int pool_has_options(const pool *P)
+{
+    const risk_account *acct = P->a;
+    for (uint32_t i = 0; i < acct->n_pos; i++) {
+        const risk__instrument *in = &acct->engine->instruments[acct->inst[i]];
+        if (in->kind == RISK_KIND_OPTION && in->underlying == P->u && in_pool(P, i))
+            return 1;
+    }
+    return 0;
+}
+
+/* The options on u of the pool at factor k, in V; NaN when one has no volatility to reprice with. */
+static double option_terms_at(const pool *P, double k)
+{
+    const risk_account *acct = P->a;
+    const risk_engine *e = acct->engine;
+    double sum = 0.0;
+    for (uint32_t i = 0; i < acct->n_pos; i++) {
+        const risk__instrument *in = &e->instruments[acct->inst[i]];
+        if (in->kind != RISK_KIND_OPTION || in->underlying != P->u || !in_pool(P, i))
+            continue;
+        double vol = risk__option_vol(in, e->now_unix_s);
+        if (isnan(vol))
+            return NAN;
+        double U = in->opt_under * k;
+        double m = risk__option_mark_at(in, U, vol, e->now_unix_s);
+        double ps = e->assets[in->settle].price * (in->settle == P->u ? k : 1.0);
+        double q = acct->qty[i], v = q * in->contract_size * m;
+        if (!P->bankrupt && q < 0.0) {
+            double im, mm;
+            risk__option_unit_margin(in, U, m, &im, &mm);
+            v -= fabs(q) * in->contract_size * mm;
+        }
+        if (P->isolated)
+            v += acct->iso_margin[i];
+        sum += v * ps;
+    }
+    return sum;
+}
+
+static double surplus_at(const pool *P, double k)
+{
+    double A, B;
+    pool_coeffs(P, k, &A, &B);
+    return A + B * k + option_terms_at(P, k);
+}
+
+/* The first k away from 1 (up or down) at which f changes sign: 1 with the root and whether
+ * f rises with k there; 0 when none in the bracket; -1 when f is not defined (no volatility). */
+static int scan_root(const pool *P, int up, double f1, double *root, int *rising)
+{
+    double k0 = 1.0, f0 = f1;
+    for (;;) {
+        double k = up ? k0 * K_STEP : k0 / K_STEP;
+        if (k > K_MAX || k < K_MIN)
+            return 0;
+        double f = surplus_at(P, k);
+        if (isnan(f))
+            return -1;
+        if ((f < 0.0) != (f0 < 0.0)) {
+            double lo = up ? k0 : k, hi = up ? k : k0;
+            double flo = up ? f0 : f;
+            for (int it = 0; it < 200 && hi - lo > 1e-13 * hi; it++) {
+                double mid = 0.5 * (lo + hi), fm = surplus_at(P, mid);
+                if ((fm < 0.0) == (flo < 0.0))
+                    lo = mid, flo = fm;
+                else
+                    hi = mid;
+            }
+            /* the root is where the sign changes: the side of the bracket that has f1's sign
+             * changed; report the first point past it (hi going up, lo going down) */
+            *root = up ? hi : lo;
+            *rising = flo < 0.0;
+            return 1;
+        }
+        k0 = k;
+        f0 = f;
+    }
+}
+
+typedef struct roots {
+    int has_up, has_dn, up_rising, dn_rising;
+    double k_up, k_dn;
+} roots;
+
+/* Both sides' roots of a pool holding options; 0 when f is not defined. */
+static int pool_roots_options(const pool *P, roots *r)
+{
+    memset(r, 0, sizeof *r);
+    double f1 = surplus_at(P, 1.0);
+    if (isnan(f1))
+        return 0;
+    int u = scan_root(P, 1, f1, &r->k_up, &r->up_rising);
+    int d = scan_root(P, 0, f1, &r->k_dn, &r->dn_rising);
+    if (u < 0 || d < 0)
+        return 0;
+    r->has_up = u == 1;
+    r->has_dn = d == 1;
+    return 1;
+}
+
+/* Both sides' roots of an affine (futures-only) pool. */
+static void pool_roots_affine(const pool *P, roots *r)
+{
+    memset(r, 0, sizeof *r);
+    double A, B;
+    pool_coeffs(P, 1.0, &A, &B);
+    int above = A + B >= 0.0;
+    double s_up = 0, s_dn = 0;
+    r->has_up = walk(P, 1, above, &r->k_up, &s_up);
+    r->has_dn = walk(P, 0, above, &r->k_dn, &s_dn);
+    r->up_rising = s_up > 0.0;
+    r->dn_rising = s_dn > 0.0;
+}
+
 /* Solves for the factor; returns 1 and sets *k and *round_up when a root exists. */
-static int pool_solve(const pool *P, double *k, int *round_up)
+static int pool_solve(const pool *P, const roots *r, double *k, int *round_up)
 {
     double A, B;
     pool_coeffs(P, 1.0, &A, &B);
     int above = A + B >= 0.0;
-    double k_up = 0, s_up = 0, k_dn = 0, s_dn = 0;
-    int has_up = walk(P, 1, above, &k_up, &s_up);
-    int has_dn = walk(P, 0, above, &k_dn, &s_dn);
+    double k_up = r->k_up, k_dn = r->k_dn;
+    int has_up = r->has_up, has_dn = r->has_dn;
+    int options = pool_has_options(P);
+    if (options)
+        above = surplus_at(P, 1.0) >= 0.0;
     if (!has_up && !has_dn)
         return 0;
     int take_up = has_up && !has_dn;
@@ -261,12 +409,18 @@ static int pool_solve(const pool *P, double *k, int *round_up)
         eq.bankrupt = 1;
         eq.fixed_state = FIXED_NONE;
         double ea, eb;
-        pool_coeffs(&eq, 1.0, &ea, &eb);
-        int net_long = eb >= 0.0;
+        int net_long;
+        if (options) { /* the equity's slope at k = 1, by a central difference */
+            eq.fixed_state = FIXED_NONE;
+            net_long = surplus_at(&eq, 1.0 + 1e-6) >= surplus_at(&eq, 1.0 - 1e-6);
+        } else {
+            pool_coeffs(&eq, 1.0, &ea, &eb);
+            net_long = eb >= 0.0;
+        }
         take_up = above ? !net_long : net_long;
     }
     *k = take_up ? k_up : k_dn;
-    *round_up = (take_up ? s_up : s_dn) > 0.0; /* surplus rises with price: a long's price goes up */
+    *round_up = take_up ? r->up_rising : r->dn_rising; /* surplus rises with price: a long's price goes up */
     return 1;
 }
 
@@ -285,9 +439,26 @@ void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32
     double A, B, k;
     int up;
     pool_cache_fixed(&P);
+    int options = pool_has_options(&P);
+    out->has_options = (uint32_t)options;
     pool_coeffs(&P, 1.0, &A, &B);
-    out->liquidatable = A + B < 0.0;
-    if (pool_solve(&P, &k, &up)) {
+    out->liquidatable = options ? !(surplus_at(&P, 1.0) >= 0.0) : A + B < 0.0;
+    roots r;
+    int defined = 1;
+    if (options)
+        defined = pool_roots_options(&P, &r);
+    else
+        pool_roots_affine(&P, &r);
+    out->unsolved = (uint32_t)!defined;
+    if (defined) {
+        out->has_below = (uint32_t)r.has_dn;
+        out->below_k = r.k_dn;
+        out->below_up = (uint32_t)r.dn_rising;
+        out->has_above = (uint32_t)r.has_up;
+        out->above_k = r.k_up;
+        out->above_up = (uint32_t)r.up_rising;
+    }
+    if (defined && pool_solve(&P, &r, &k, &up)) {
         out->has_liquidation = 1;
         out->liquidation_k = k;
         out->liquidation_up = (uint32_t)up;
@@ -295,7 +466,11 @@ void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32
     P.bankrupt = 1;
     P.fixed_state = FIXED_NONE;
     pool_cache_fixed(&P);
-    if (pool_solve(&P, &k, &up)) {
+    if (options)
+        defined = pool_roots_options(&P, &r);
+    else
+        pool_roots_affine(&P, &r);
+    if (defined && pool_solve(&P, &r, &k, &up)) {
         out->has_bankruptcy = 1;
         out->bankruptcy_k = k;
         out->bankruptcy_up = (uint32_t)up;
@@ -336,14 +511,53 @@ void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk
         out->flags |= RISK_RESULT_LIQUIDATABLE;
     out->liquidation_price = out->bankruptcy_price = NAN;
     out->liquidation_price_raw = out->bankruptcy_price_raw = NAN;
-    if (f->has_liquidation) { /* the position's own mark is on the pool's underlying */
+    /* a future's prices are its own mark moved by k; an option's are the underlying's price
+     * (its mark is a premium), on the underlying's tick */
+    int option = in->kind == RISK_KIND_OPTION;
+    double ref = option ? in->opt_under : in->mark, tick = option ? in->underlying_tick : in->tick_size;
+    if (f->has_liquidation) {
         out->flags |= RISK_RESULT_HAS_LIQUIDATION_PRICE;
-        out->liquidation_price_raw = in->mark * f->liquidation_k;
-        out->liquidation_price = risk__round_to_step(out->liquidation_price_raw, in->tick_size, (int)f->liquidation_up);
+        out->liquidation_price_raw = ref * f->liquidation_k;
+        out->liquidation_price = risk__round_to_step(out->liquidation_price_raw, tick, (int)f->liquidation_up);
     }
     if (f->has_bankruptcy) {
         out->flags |= RISK_RESULT_HAS_BANKRUPTCY_PRICE;
-        out->bankruptcy_price_raw = in->mark * f->bankruptcy_k;
-        out->bankruptcy_price = risk__round_to_step(out->bankruptcy_price_raw, in->tick_size, (int)f->bankruptcy_up);
+        out->bankruptcy_price_raw = ref * f->bankruptcy_k;
+        out->bankruptcy_price = risk__round_to_step(out->bankruptcy_price_raw, tick, (int)f->bankruptcy_up);
+    }
+    if (version < 2)
+        return;
+    /* version 2: Greeks, both sides' liquidation prices */
+    double size = out->qty * in->contract_size;
+    out->mark_vol = NAN;
+    if (option) {
+        double vol = risk__option_vol(in, e->now_unix_s), d, g, v, th;
+        risk__option_greeks(in, in->opt_under, vol, e->now_unix_s, &d, &g, &v, &th);
+        out->mark_vol = vol;
+        out->delta = size * d;
+        out->gamma = size * g;
+        out->vega = size * v;
+        out->theta = size * th;
+        out->unrealized_pnl = size * (in->mark - out->entry);
+        if (!(e->flags & RISK_ENGINE_NO_QUANTIZE))
+            out->unrealized_pnl = risk__quantize(out->unrealized_pnl, risk__asset_scale(&e->assets[in->settle]), 0);
+        out->value = size * in->mark;
+        out->underlying_price = in->opt_under;
+    } else {
+        /* exposure in underlying units: q cs (linear), q cs / mark coins (inverse) */
+        out->delta = in->inverse ? size / in->mark : size;
+        out->value = pv.upnl;
+        out->underlying_price = in->mark;
+    }
+    if (f->unsolved)
+        out->flags |= RISK_RESULT_UNSOLVED;
+    out->liquidation_price_below = out->liquidation_price_above = NAN;
+    if (f->has_below) {
+        out->flags |= RISK_RESULT_HAS_LIQUIDATION_BELOW;
+        out->liquidation_price_below = risk__round_to_step(ref * f->below_k, tick, (int)f->below_up);
+    }
+    if (f->has_above) {
+        out->flags |= RISK_RESULT_HAS_LIQUIDATION_ABOVE;
+        out->liquidation_price_above = risk__round_to_step(ref * f->above_k, tick, (int)f->above_up);
     }
 }

@@ -31,15 +31,46 @@ static inline double risk__schedule_im_rate(const risk__schedule *s, uint32_t ti
 int risk__tiers_copy_out(risk_engine *e, const risk_margin_tier *tiers, uint32_t n, risk_margin_tier *out,
                          size_t capacity, size_t *count_out);
 
-/* Values of one position in its settle asset, at the current mark. */
+/* A margin rate r of a position of `size` (contracts x contract size) under the instrument's size
+ * premium: max(r, base_share r + imf sqrt(size)), at most 1 (docs/formulas.md 4.6). */
+static inline double risk__size_premium_rate(const risk__instrument *in, double size, double r)
+{
+    if (!(in->imf > 0.0))
+        return r;
+    double premium = in->imf_base_share * r + in->imf * sqrt(size);
+    return premium > r ? (premium < 1.0 ? premium : (r > 1.0 ? r : 1.0)) : r;
+}
+/* Values of one position in its settle asset, at the current mark. For an option, upnl is the
+ * position's mark value q x cs x mark (premium convention: the premium paid or received is in
+ * the balance, docs/options.md, section 6.3), the notional |q| x cs x U (linear) or |q| x cs
+ * (coin-settled), and im/mm the standard option margin. */
 typedef struct risk__position_values {
     double notional, margin_notional, upnl, im, mm;
     uint32_t tier;
 } risk__position_values;
 
+static inline void risk__option_values_compute(const risk__instrument *in, double qty, risk__position_values *out)
+{
+    double size = fabs(qty) * in->contract_size;
+    double notional = in->inverse ? size : size * in->opt_under;
+    double im = 0.0, mm = 0.0;
+    if (qty < 0.0)
+        risk__option_unit_margin(in, in->opt_under, in->mark, &im, &mm);
+    out->notional = notional;
+    out->margin_notional = notional;
+    out->upnl = qty * in->contract_size * in->mark;
+    out->im = size * im;
+    out->mm = size * mm;
+    out->tier = 0;
+}
+
 static inline void risk__position_values_compute(const risk__instrument *in, double qty, double entry,
                                                  double user_im_rate, risk__position_values *out)
 {
+    if (in->kind == RISK_KIND_OPTION) {
+        risk__option_values_compute(in, qty, out);
+        return;
+    }
     double size = fabs(qty) * in->contract_size;
     double mark = in->mark;
     double notional, upnl, margin_notional;
@@ -57,8 +88,13 @@ static inline void risk__position_values_compute(const risk__instrument *in, dou
     out->notional = notional;
     out->margin_notional = margin_notional;
     out->upnl = upnl;
-    out->mm = margin_notional * s->tiers[t].mmr - s->tiers[t].cum;
-    out->im = margin_notional * risk__schedule_im_rate(s, t, user_im_rate);
+    double mmr = s->tiers[t].mmr, tier_im_rate = s->im_rate[t];
+    if (in->imf > 0.0) { /* the premium on the schedule's rates; the user's leverage still caps it (Drift) */
+        mmr = risk__size_premium_rate(in, size, mmr);
+        tier_im_rate = risk__size_premium_rate(in, size, tier_im_rate);
+    }
+    out->mm = margin_notional * mmr - s->tiers[t].cum;
+    out->im = margin_notional * (user_im_rate > tier_im_rate ? user_im_rate : tier_im_rate);
     out->tier = t;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Size-scaled collateral and liability weights (docs/formulas.md, "Size-scaled weights").
+/* Size-scaled collateral and liability weights (docs/formulas.md 2.4) and the perpetuals' size
+ * premium on margin rates (4.6; the rate itself is risk__size_premium_rate in margin/schedule.h).
  * Drift v2 (programs/drift/src/math/margin.rs): a balance of S units counts as collateral at
  * min(w0, 1.1 / (1 + imf sqrt(S))) and as a debt at max(w0, 0.8 w0 + imf sqrt(S)); its initial
  * asset weight scales by start / D once the venue's deposits D pass a start value
@@ -112,6 +113,56 @@ RISK_API int risk_engine_asset_weights(const risk_engine *engine, uint32_t asset
         *init_out = w_init;
     if (maint_out)
         *maint_out = w_maint;
+    risk__clear(&e->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_set_instrument_size_premium(risk_engine *engine, uint32_t instrument,
+                                                     const risk_size_premium *premium)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = engine;
+    risk_size_premium off = RISK_SIZE_PREMIUM_INIT;
+    const risk_size_premium *p = premium ? premium : &off;
+    if (p->version != RISK_SIZE_PREMIUM_VERSION)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "size premium version %u is not %d", p->version,
+                          RISK_SIZE_PREMIUM_VERSION);
+    if (instrument >= e->n_instruments)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
+    risk__instrument *in = &e->instruments[instrument];
+    if (in->kind == RISK_KIND_OPTION)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: a size premium applies to perpetuals and futures, not options",
+                          in->symbol);
+    int rc;
+    if ((rc = risk__check_range(e, &e->errmsg, in->symbol, "imf", p->imf, 0.0, RISK_IMF_MAX)) ||
+        (rc = risk__check_range(e, &e->errmsg, in->symbol, "base_share", p->base_share, 0.0, 1.0)))
+        return rc;
+    if (p->reserved != 0)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "reserved must be 0");
+    in->imf = p->imf;
+    in->imf_base_share = p->base_share;
+    /* a premium depends on the position's size: off evaluation's linear fast path */
+    in->general = in->imf > 0.0 || in->inverse || in->mm_price == RISK_MM_PRICE_ENTRY;
+    risk__clear(&e->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_instrument_size_premium(const risk_engine *engine, uint32_t instrument, risk_size_premium *out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine; /* the message slot only */
+    if (!out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "out is NULL");
+    if (out->version != RISK_SIZE_PREMIUM_VERSION)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "size premium version %u is not %d", out->version,
+                          RISK_SIZE_PREMIUM_VERSION);
+    if (instrument >= e->n_instruments)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
+    const risk__instrument *in = &e->instruments[instrument];
+    risk_size_premium p = {RISK_SIZE_PREMIUM_VERSION, 0u, in->imf, in->imf > 0.0 ? in->imf_base_share : 0.8};
+    *out = p;
     risk__clear(&e->errmsg);
     return RISK_OK;
 }

@@ -97,6 +97,10 @@ int risk__order_fill(risk__shadow *s, int slot, const risk__order_ctx *o, double
     } else {
         uint32_t flags = o->leg | (sa->margin_mode == RISK_MARGIN_ISOLATED ? RISK__PF_ISOLATED : 0u);
         i = risk__shadow_append(s, o->instrument, flags, delta, o->price, risk__user_im_rate(sa, o->instrument));
+        if (o->in->kind == RISK_KIND_OPTION) /* a new option position pays its premium, as a fill does */
+            risk__basket_add_unchecked(&sa->basket, o->in->settle,
+                                       risk__quantize(-delta * o->in->contract_size * o->price,
+                                                      risk__asset_scale(&sa->engine->assets[o->in->settle]), 0));
     }
     int isolated = (sa->pflags[i] & RISK__PF_ISOLATED) != 0;
     if (pv || isolated) {

@@ -512,6 +512,14 @@ static uint64_t snapshot_size(const risk_engine *e)
     return count.total;
 }
 
+/* Formats 1 and 2 have no option fields (strike, type, mark volatility, engine time): an engine
+ * with options is refused rather than written without them. */
+static int no_options(risk_engine *e)
+{
+    return risk__fail(e, &e->errmsg, RISK_ESTATE, "snapshot format %d does not hold option instruments",
+                      RISK_SNAPSHOT_FORMAT_VERSION);
+}
+
 RISK_API int risk_engine_snapshot_write(const risk_engine *engine, void *out, size_t capacity, size_t *size_out)
 {
     if (!engine)
@@ -519,6 +527,8 @@ RISK_API int risk_engine_snapshot_write(const risk_engine *engine, void *out, si
     risk_engine *e = (risk_engine *)engine; /* the message buffer is not engine state */
     if (!size_out || (!out && capacity))
         return risk__fail(e, &e->errmsg, RISK_ENULL, "size_out is NULL, or out is NULL with capacity > 0");
+    if (e->n_options)
+        return no_options(e);
     uint64_t size = snapshot_size(e);
     if (size > SIZE_MAX)
         return risk__fail(e, &e->errmsg, RISK_ENOMEM, "a snapshot of %llu bytes does not fit in memory",
@@ -577,6 +587,8 @@ RISK_API int risk_engine_snapshot_write_file(const risk_engine *engine, const ch
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "path is empty");
     if (plen > 4000)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "path longer than 4000 bytes");
+    if (e->n_options)
+        return no_options(e);
     uint64_t size = snapshot_size(e);
     unsigned char *staging = risk__malloc(e, STAGING_BYTES);
     if (!staging)

@@ -271,7 +271,7 @@ class TestCli(unittest.TestCase):
             os.close(fd)
             try:
                 res = run_cli("backtest", "--horizon", "1", "--horizon", "3", "--calibration-days", "60",
-                              "--out", out, path)
+                              "--out", out, path, "--quiet")
                 self.assertEqual(res.returncode, 0, res.stderr)
                 self.assertEqual(res.stderr, "")
                 with open(out, newline="") as f:
@@ -321,6 +321,78 @@ class TestCli(unittest.TestCase):
                     self.assertEqual(res.stdout, "")
                     self.assertEqual(len(res.stderr.splitlines()), 1, res.stderr)
                     self.assertIn(words, res.stderr)
+
+
+class TestValidateFirstAndProgress(unittest.TestCase):
+    """Issue 14: a long job checks every input before it computes anything, then reports its
+    progress on stderr (a line per series when stderr is not a terminal, a bar when it is),
+    silenced by --quiet; stdout is the same either way."""
+
+    def test_bad_second_file_fails_before_any_work(self):
+        bad = daily_rows(synthetic_closes(80))
+        with TempCsv(("date", "price"), [(r[0], r[4]) for r in bad]) as no_close:
+            for second, words in ((no_close, "%s: no column named close" % no_close),
+                                  ("/nonexistent/second.csv", "/nonexistent/second.csv")):
+                with self.subTest(second=second):
+                    # the first file alone takes seconds (1,100 days, two horizons, 11 models)
+                    res = run_cli("backtest", SAMPLE_DAILY, second)
+                    self.assertEqual(res.returncode, 2)
+                    self.assertEqual(res.stdout, "")
+                    # one line naming the second file, and no progress line: nothing was computed
+                    self.assertEqual(res.stderr.splitlines(), [res.stderr.strip()], res.stderr)
+                    self.assertIn(words, res.stderr)
+                    self.assertNotIn("backtest: 1/", res.stderr)
+            # in the library: the progress callback is never called
+            calls = []
+            with self.assertRaises(bt.BacktestError):
+                bt.run([SAMPLE_DAILY, no_close], progress=lambda *a: calls.append(a))
+            self.assertEqual(calls, [])
+
+    def test_a_whole_file_too_short_fails_before_any_work(self):
+        short = daily_rows(synthetic_closes(80))
+        with TempCsv(("date", "close"), [(r[0], r[4]) for r in short]) as path:
+            res = run_cli("backtest", SAMPLE_DAILY, path)
+        self.assertEqual(res.returncode, 2)
+        self.assertEqual(len(res.stderr.splitlines()), 1, res.stderr)
+        self.assertIn("too short", res.stderr)
+
+    def test_progress_lines_on_stderr_quiet_and_stdout_unchanged(self):
+        closes = synthetic_closes(150)
+        rows = [r + (1,) for r in daily_rows(closes, "2020-01-01")]
+        with TempCsv(("date", "open", "high", "low", "close", "volume"), rows) as a, \
+                TempCsv(("date", "open", "high", "low", "close", "volume"), rows) as b:
+            args = ("backtest", "--horizon", "1", "--calibration-days", "60", a, b)
+            loud = run_cli(*args)
+            quiet = run_cli(*(args + ("--quiet",)))
+        self.assertEqual((loud.returncode, quiet.returncode), (0, 0), loud.stderr + quiet.stderr)
+        self.assertEqual(loud.stdout, quiet.stdout)
+        self.assertEqual(quiet.stderr, "")
+        lines = loud.stderr.splitlines()
+        names = [os.path.splitext(os.path.basename(p))[0] for p in (a, b)]
+        self.assertEqual(len(lines), 3, loud.stderr)
+        self.assertRegex(lines[0], r"^backtest: 1/2 %s \(\d+\.\d s\)$" % names[0])
+        self.assertRegex(lines[1], r"^backtest: 2/2 %s \(\d+\.\d s\)$" % names[1])
+        self.assertRegex(lines[2], r"^backtest: 2/2 done in \d+\.\d s$")
+        self.assertNotIn("\r", loud.stderr)
+
+    def test_terminal_bar_is_redrawn_in_place(self):
+        import io
+        from librisk.progress import Progress
+        f = io.StringIO()
+        p = Progress(f, "backtest", tty=True)
+        p(0, 4, "a")
+        p(2, 4, "c")
+        p(4, 4, "done")
+        text = f.getvalue()
+        draws = text.split("\r")[1:]
+        self.assertEqual(len(draws), 3)  # each step redraws the one line
+        self.assertTrue(draws[0].startswith("backtest [%s] 0/4" % ("." * 30)))
+        self.assertTrue(draws[1].startswith("backtest [%s%s] 2/4" % ("#" * 15, "." * 15)))
+        self.assertTrue(draws[2].startswith("backtest [%s] 4/4" % ("#" * 30)))
+        self.assertTrue(text.endswith("\n") and text.count("\n") == 1)
+        q = io.StringIO()
+        Progress(q, "backtest", quiet=True, tty=True)(1, 2, "x")
+        self.assertEqual(q.getvalue(), "")
 
 
 def assert_backtest_invariants(tc, results, notes, min_n, start, cap_lowers):

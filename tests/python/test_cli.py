@@ -23,6 +23,9 @@ POSITION_KEYS = ["instrument", "side", "qty", "notional", "unrealized_pnl", "ini
 POSITION_NUMBERS = ["qty", "notional", "unrealized_pnl", "initial_margin", "maintenance_margin", "liquidation_price",
                     "bankruptcy_price", "isolated_margin"]
 BALANCE_KEYS = ["asset", "amount", "liquidation_price"]
+# an option position's extra fields, after the others (docs/book-format.md, section 6)
+OPTION_POSITION_KEYS = ["value", "delta", "gamma", "vega", "theta", "mark_vol", "underlying_price",
+                        "liquidation_price_below", "liquidation_price_above"]
 STATES = {"healthy", "margin_call", "liquidatable", "bankrupt"}
 
 
@@ -157,7 +160,7 @@ BAD_INPUT = [
     ("balances as a list", mutated(_set(["accounts", 0, "balances"], [["USDT", 1]])), "accounts[0].balances"),
     ("positions as an object", mutated(_set(["accounts", 0, "positions"], {})), "accounts[0].positions"),
     ("balance as null", mutated(_set(["accounts", 0, "balances", "USDT"], None)), "accounts[0].balances.USDT"),
-    ("unknown kind", mutated(_set(["instruments", 0, "kind"], "option")), "instruments[0].kind"),
+    ("unknown kind", mutated(_set(["instruments", 0, "kind"], "swap")), "instruments[0].kind"),
     ("unknown mm_price", mutated(_set(["instruments", 0, "margin", "mm_price"], "index")),
      "instruments[0].margin.mm_price"),
     ("unknown margin mode", mutated(_set(["accounts", 0, "margin_mode"], "portfolio")),
@@ -284,7 +287,7 @@ class TestSampleBooks(unittest.TestCase):
                 lp = bal["liquidation_price"]
                 self.assertTrue(lp is None or (isinstance(lp, float) and lp > 0), lp)
             for pos in acc["positions"]:
-                self.assertEqual(list(pos), POSITION_KEYS)
+                self.assertIn(list(pos), (POSITION_KEYS, POSITION_KEYS + OPTION_POSITION_KEYS))
                 self.assertIn(pos["side"], ("long", "short"))
                 self.assertIn(pos["margin_mode"], ("cross", "isolated"))
                 self.assertIsInstance(pos["liquidatable"], bool)

@@ -86,6 +86,8 @@ class TestEveryNumberOnItsGrid(unittest.TestCase):
                 self.assertLessEqual(_places(acc[k]), g.asset_decimals[v], (acc["id"], k, acc[k]))
             for b in acc["balances"]:
                 self.assertLessEqual(_places(b["amount"]), g.asset_decimals[b["asset"]], b)
+                if b["liquidation_price"] is not None:  # a price in the valuation asset: its decimals
+                    self.assertLessEqual(_places(b["liquidation_price"]), g.asset_decimals[v], b)
             for p in acc["positions"]:
                 ins = p["instrument"]
                 self.assertLessEqual(_places(p["qty"]), g.lot_decimals[ins], p)
@@ -188,10 +190,41 @@ class TestSpotLiquidationPrice(unittest.TestCase):
             doc = _run_json("evaluate", path)
             r = run_cli("report", path)
         bal = {b["asset"]: b for b in doc["accounts"][1]["balances"]}
-        self.assertAlmostEqual(bal["BTC"]["liquidation_price"], 30000 / 0.95, delta=1e-9)
+        # 30,000 / 0.95 = 31,578.947368421...: on USDT's 6 decimals, up for collateral (issue 14)
+        self.assertEqual(bal["BTC"]["liquidation_price"], 31578.947369)
         self.assertEqual(bal["BTC"]["amount"], 1.0)
         self.assertEqual((bal["USDT"]["amount"], bal["USDT"]["liquidation_price"]), (-30000.0, None))
-        self.assertIn("BTC 1 (liq. price 31,578.947368)", r.stdout)
+        self.assertIn("BTC 1 (liq. price 31,578.947369)", r.stdout)
+
+    def test_printed_spot_price_is_rounded_against_the_account(self):
+        # every balance of every sample book: the printed price is the C root on the valuation
+        # asset's decimals, up for a positive balance, down for a debt, less than a quantum away
+        for name in SAMPLES:
+            doc = _run_json("evaluate", support.book_path(name))
+            spec = libbook.check(support.load_book(name))
+            q = 10.0 ** -libgrid.Grid(spec).asset_decimals[libgrid.Grid(spec).valuation]
+            with libbook.load(libbook.read(support.book_path(name))) as loaded:
+                accs = {a.id: a for a in loaded.accounts}
+                for acc in doc["accounts"]:
+                    for b in acc["balances"]:
+                        raw = accs[acc["id"]].spot_liquidation_price(b["asset"])
+                        out = b["liquidation_price"]
+                        with self.subTest(book=name, account=acc["id"], asset=b["asset"]):
+                            if raw is None:
+                                self.assertIsNone(out)
+                                continue
+                            if b["amount"] > 0:
+                                self.assertTrue(raw <= out < raw + q * (1 + 1e-9), (raw, out))
+                            else:
+                                self.assertTrue(raw - q * (1 + 1e-9) < out <= raw, (raw, out))
+
+    def test_directed_rounding(self):
+        self.assertEqual(libgrid.on_grid_directed(1174.4668345927798, 6, True), 1174.466835)
+        self.assertEqual(libgrid.on_grid_directed(1174.4668345927798, 6, False), 1174.466834)
+        self.assertEqual(libgrid.on_grid_directed(0.1 + 0.2, 1, True), 0.4)  # 0.30000000000000004 is above 0.3
+        self.assertEqual(libgrid.on_grid_directed(0.3, 1, True), 0.3)
+        self.assertEqual(libgrid.on_grid_directed(-2.55, 1, True), -2.5)
+        self.assertIsNone(libgrid.on_grid_directed(float("nan"), 2, True))
 
     def test_spot_price_matches_the_cross_positions_move(self):
         # demo account 1001: 0.1 BTC and a cross BTCUSDT long: the BTC price and the BTCUSDT mark

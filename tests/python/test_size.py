@@ -51,6 +51,25 @@ class TestSizeScaling(unittest.TestCase):
         s = b.accounts[0].evaluate()
         self.assertAlmostEqual(s.collateral_init, 296.666666, places=9)
 
+    def test_book_size_premium_ftx_w26(self):
+        """FTX W26 from a book: 1,000,000 MNGO at 0.05 under imf 0.00025 (base share 0) needs
+        0.00025 x 1,000 = 25 % of the notional."""
+        doc = {"format": "librisk-book/1", "valuation_asset": "USD",
+               "assets": [{"symbol": "USD", "price": 1, "decimals": 6}, {"symbol": "MNGO", "price": 0.05}],
+               "instruments": [{"symbol": "MNGO-PERP", "underlying": "MNGO", "settle": "USD", "lot_size": 1,
+                                "tick_size": 0.00001, "mark": 0.05,
+                                "margin": {"tiers": [{"notional_cap": None, "mmr": 0.03, "max_leverage": 20}]},
+                                "size_premium": {"imf": 0.00025, "base_share": 0}}],
+               "accounts": [{"id": 1, "balances": {"USD": 1e6},
+                             "positions": [{"instrument": "MNGO-PERP", "qty": 1e6, "entry": 0.05}]}]}
+        b = book.load(doc)
+        self.assertEqual(b.engine.instrument_size_premium("MNGO-PERP"), (0.00025, 0.0))
+        self.assertAlmostEqual(b.accounts[0].evaluate().initial_margin, 12500.0, places=6)
+        doc["instruments"][0]["size_premium"] = {"imf": 0.00025, "base_share": 2}
+        with self.assertRaises(book.BookError) as cm:
+            book.load(doc)
+        self.assertIn("instruments[0].size_premium.base_share", str(cm.exception))
+
     def test_book_bad_field_names_it(self):
         doc = {"format": "librisk-book/1", "assets": [{"symbol": "USDT", "price": 1,
                                                        "size_scaling": {"imf": 2}}],

@@ -16,7 +16,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
 from support import librisk, run_cli  # noqa: E402
-from librisk import book as libbook, ffi  # noqa: E402
+from librisk import book as libbook, errors, ffi  # noqa: E402
 from librisk.whatif import Order  # noqa: E402
 
 TIERS = [(50000, 0.005, 100), (250000, 0.01, 50), (None, 0.025, 20)]
@@ -174,6 +174,10 @@ class TestCli(unittest.TestCase):
                         for side in ("buy", "sell"):
                             legs = ["long", "short"] if a["position_mode"] == "hedge" else [None]
                             for leg in legs:
+                                if ins["kind"] == "option":  # not modelled: refused (docs/options.md, 6.4)
+                                    with self.assertRaises(errors.StateError):
+                                        acc.max_order_qty(ins["symbol"], side, leg=leg)
+                                    continue
                                 q = acc.max_order_qty(ins["symbol"], side, leg=leg)
                                 if math.isinf(q):
                                     continue
@@ -185,6 +189,8 @@ class TestCli(unittest.TestCase):
             if not spec["instruments"] or not spec["accounts"]:
                 continue  # a lending book (aave_hf.json) has nothing to order
             a0, ins0 = spec["accounts"][0], spec["instruments"][0]
+            if ins0["kind"] == "option":
+                continue  # refused, above
             leg = ["--leg", "long"] if a0["position_mode"] == "hedge" else []
             out = self.run_ok("max-order", path, "--account", str(a0["id"]), "--instrument", ins0["symbol"],
                               "--side", "buy", *leg)

@@ -19,6 +19,8 @@ installed package, ``$LIBRISK_LIBRARY``, the build tree's ``lib/``, or the syste
 (``ctypes.util.find_library('risk')``).
 """
 
+from __future__ import annotations
+
 from .errors import (RiskError, NullError, InvalidError, NotFoundError, DuplicateError, LotError, TickError,
                      LeverageError, TiersError, StateError, VersionError, BufferTooSmallError,
                      EngineMismatchError, LimitError, NoPriceError, OutOfMemoryError, ThreadError, InternalError,
@@ -29,6 +31,7 @@ from .core import (Engine, Basket, Account, Position, AccountSummary, BasketSumm
 
 from . import vol  # volatility estimators (librisk.vol)
 from . import options  # Black-76 pricing, Greeks, implied vol (librisk.options)
+from . import var  # Value-at-Risk, Expected Shortfall, back-tests (librisk.var)
 
 __version__ = "0.1.0"
 

@@ -26,6 +26,8 @@ Intraday files are resampled to daily closes (the close of each UTC day's last b
 ``bars='native'``. Only the close column is used. Standard library only.
 """
 
+from __future__ import annotations
+
 import array
 import bisect
 import calendar
@@ -35,11 +37,14 @@ import datetime
 import math
 import os
 import statistics
+import sys
 from dataclasses import dataclass, field
 
 from . import errors
 from . import vol as _vol
 from .core import Engine
+import argparse
+from typing import Any, Callable, Sequence, TextIO
 
 __all__ = [
     "CRASH_DAYS", "MODELS", "CSV_COLUMNS", "Config", "Series", "ModelResult", "BacktestError",
@@ -80,11 +85,11 @@ class Config:
     bars: str = "daily"           #: "daily" resamples intraday bars to daily closes; "native" keeps them
     max_gap_days: float = 7.0     #: a longer gap in the data splits the series into segments
 
-    def z(self):
+    def z(self) -> float:
         """Two-sided normal quantile for ``coverage``: Phi^-1((1 + coverage) / 2) (2.5758 at 99 %)."""
         return statistics.NormalDist().inv_cdf(0.5 + 0.5 * self.coverage)
 
-    def check(self):
+    def check(self) -> None:
         """Raises BacktestError naming the first parameter out of range."""
         ok = {
             "coverage": 0.0 < self.coverage < 1.0,
@@ -109,16 +114,16 @@ class Series:
     name: str
     bars: str            #: "1d", "1h", "2h", or "1h->1d" when resampled
     bar_seconds: int
-    times: tuple
-    closes: array.array
+    times: tuple[int, ...]
+    closes: array.array[float]
 
     @property
-    def periods_per_year(self):
+    def periods_per_year(self) -> float:
         """Bars per year of a market that trades every day: 365 daily, 8,760 hourly, 4,380 for 2 h."""
         return 365.0 * DAY_S / self.bar_seconds
 
     @property
-    def bars_per_day(self):
+    def bars_per_day(self) -> float:
         return DAY_S / self.bar_seconds
 
 
@@ -134,22 +139,23 @@ class ModelResult:
     end: str
     n: int
     breaches: int
-    breach_rate: object
-    kupiec_lr: object
-    kupiec_p: object
-    avg_margin: object
-    max_rise_5d: object
-    max_rise_30d: object
-    crash: dict = field(default_factory=dict)  #: day -> (margin in force, h-day move from the day's start)
-    times: list = field(default_factory=list, repr=False)    #: evaluation bars
-    margins: list = field(default_factory=list, repr=False)  #: margin set at each of their closes
-    moves: list = field(default_factory=list, repr=False)    #: h-day move from each of those closes
+    breach_rate: float
+    kupiec_lr: float
+    kupiec_p: float
+    avg_margin: float
+    max_rise_5d: float
+    max_rise_30d: float
+    #: day -> (margin in force, h-day move from the day's start)
+    crash: dict[str, tuple[float, float | None]] = field(default_factory=dict)
+    times: list[int] = field(default_factory=list, repr=False)      #: evaluation bars
+    margins: list[float] = field(default_factory=list, repr=False)  #: margin set at each of their closes
+    moves: list[float | None] = field(default_factory=list, repr=False)  #: h-day move from each of those closes
 
 
 # ---------------------------------------------------------------- reading
 
 
-def _parse_time(text):
+def _parse_time(text: str) -> int | None:
     """Unix seconds (UTC) of an ISO date/date-time or an epoch in s or ms; None if it is neither."""
     t = text.strip()
     if not t:
@@ -173,11 +179,11 @@ def _parse_time(text):
     return calendar.timegm(d.timetuple())
 
 
-def _date(ts):
+def _date(ts: int) -> str:
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%d")
 
 
-def _bars_label(seconds):
+def _bars_label(seconds: int) -> str:
     if seconds % DAY_S == 0:
         return "%dd" % (seconds // DAY_S)
     if seconds % 3600 == 0:
@@ -187,7 +193,7 @@ def _bars_label(seconds):
     return "%ds" % seconds
 
 
-def read_csv(path):
+def read_csv(path: str) -> Series:
     """Reads a CSV with a header naming ``close`` and a time column (the first of timestamp, time,
     date, ... whose first value is a date, a date-time or an epoch in s or ms); returns a
     :class:`Series` whose bar length is the median spacing of the times. Raises BacktestError."""
@@ -212,7 +218,8 @@ def read_csv(path):
     if ti is None:
         raise BacktestError("%s: no time column (a date, date-time or epoch column named like timestamp, time "
                             "or date)" % path)
-    times, closes = [], array.array("d")
+    times: list[int] = []
+    closes = array.array("d")
     for line, row in body:
         text = row[ci].strip() if ci < len(row) else ""
         try:
@@ -234,13 +241,14 @@ def read_csv(path):
     return Series(name, _bars_label(bar), bar, tuple(times), closes)
 
 
-def daily_closes(series):
+def daily_closes(series: Series) -> Series:
     """Resamples intraday bars to daily closes: each UTC day's close is its last bar's close, the
     day's time its 00:00; a last day whose final bar is missing (a partial day) is dropped.
     Daily (or longer) series are returned unchanged."""
     if series.bar_seconds >= DAY_S:
         return series
-    days, closes = [], array.array("d")
+    days: list[int] = []
+    closes = array.array("d")
     for t, c in zip(series.times, series.closes):
         d = t - t % DAY_S
         if days and days[-1] == d:
@@ -254,7 +262,7 @@ def daily_closes(series):
     return Series(series.name, series.bars + "->1d", DAY_S, tuple(days), closes)
 
 
-def split_at_gaps(series, max_gap_days=7.0):
+def split_at_gaps(series: Series, max_gap_days: float = 7.0) -> list[Series]:
     """Splits a series where consecutive bars are more than ``max_gap_days`` apart into segments
     named ``name#1``, ``name#2`` ... (a series without such a gap is returned as it is)."""
     cuts = [0] + [i for i in range(1, len(series.times))
@@ -269,7 +277,7 @@ def split_at_gaps(series, max_gap_days=7.0):
 # ---------------------------------------------------------------- metrics
 
 
-def kupiec(n, breaches, coverage=0.99):
+def kupiec(n: int, breaches: int, coverage: float = 0.99) -> tuple[float, float]:
     """Kupiec's (1995) proportion-of-failures test: (LR, p-value).
 
     LR = -2 ln[(1-p)^(n-x) p^x] + 2 ln[(1-x/n)^(n-x) (x/n)^x], p = 1 - coverage, x breaches in
@@ -281,7 +289,7 @@ def kupiec(n, breaches, coverage=0.99):
     p = 1.0 - coverage
     x = breaches
 
-    def xlogy(a, b):
+    def xlogy(a: int, b: float) -> float:
         return 0.0 if a == 0 else a * math.log(b)
 
     lr = -2.0 * (xlogy(n - x, 1.0 - p) + xlogy(x, p)) + 2.0 * (xlogy(n - x, 1.0 - x / n) + xlogy(x, x / n))
@@ -289,7 +297,7 @@ def kupiec(n, breaches, coverage=0.99):
     return lr, math.erfc(math.sqrt(lr / 2.0))
 
 
-def h_day_moves(series, horizon_days):
+def h_day_moves(series: Series, horizon_days: int) -> list[float | None]:
     """moves[t] = C_j / C_t - 1 for the bar j that opens exactly ``horizon_days`` days after bar t
     (None when the data have no such bar): the loss per unit notional of the side that loses."""
     index = {t: i for i, t in enumerate(series.times)}
@@ -301,7 +309,7 @@ def h_day_moves(series, horizon_days):
     return out
 
 
-def count_breaches(margins, moves):
+def count_breaches(margins: list[float], moves: list[float | None]) -> tuple[int, int]:
     """(trials, breaches): pairs where both are known; a breach is |move| > margin."""
     n = x = 0
     for m, mv in zip(margins, moves):
@@ -312,10 +320,10 @@ def count_breaches(margins, moves):
     return n, x
 
 
-def max_rise(times, margins, span_days):
+def max_rise(times: list[int], margins: list[float], span_days: int) -> float:
     """The largest relative rise of the margin within ``span_days``: max over s <= t with
     times[t] - times[s] <= span_days days of margins[t] / margins[s] - 1 (0 when it never rises)."""
-    best, window = 0.0, collections.deque()  # indices of increasing margins: a sliding minimum
+    best, window = 0.0, collections.deque[int]()  # indices of increasing margins: a sliding minimum
     for t, (ts, m) in enumerate(zip(times, margins)):
         while window and margins[window[-1]] >= m:
             window.pop()
@@ -329,7 +337,7 @@ def max_rise(times, margins, span_days):
 # ---------------------------------------------------------------- margin models
 
 
-def _start_index(series, config):
+def _start_index(series: Series, config: Config) -> int:
     """Index of the first evaluation bar: the first whose time is calibration_days after the start."""
     w = bisect.bisect_left(series.times, series.times[0] + config.calibration_days * DAY_S)
     if w < 11 or w >= len(series.times) - 1:
@@ -338,11 +346,11 @@ def _start_index(series, config):
     return w
 
 
-def _span(series):
+def _span(series: Series) -> str:
     return "%s..%s" % (_date(series.times[0]), _date(series.times[-1]))
 
 
-def _static_rate(series, moves, w, h, coverage):
+def _static_rate(series: Series, moves: list[float | None], w: int, h: int, coverage: float) -> float:
     """Empirical quantile of |moves| whose windows end inside the calibration window (bar <= w)."""
     end = series.times[w] - h * DAY_S
     sample = sorted(abs(mv) for t, mv in zip(series.times[:w], moves[:w]) if mv is not None and t <= end)
@@ -351,7 +359,7 @@ def _static_rate(series, moves, w, h, coverage):
     return sample[max(0, math.ceil(coverage * len(sample)) - 1)]
 
 
-def _apc_options(variant, config):
+def _apc_options(variant: str, config: Config) -> dict[str, Any]:
     opts = {}
     if variant in ("+buffer", "+apc"):
         opts["buffer"] = config.buffer
@@ -373,7 +381,7 @@ class _MarginEngine:
     on a shared asset a release meant for the buffered instrument could move the capped one.
     (On the files of section 4 a shared asset gives the same numbers.)"""
 
-    def __init__(self, family, horizon_days, periods_per_year, config):
+    def __init__(self, family: str, horizon_days: int, periods_per_year: float, config: Config) -> None:
         self.eng = Engine(no_quantize=True)
         self.eng.add_asset("USD", 1.0)
         self.names = [family + v for v in _VARIANTS]
@@ -387,24 +395,24 @@ class _MarginEngine:
                                             days_per_year=365.0, min_factor=1e-4, max_factor=1e4,
                                             **_apc_options(variant, config))
         self.release_ratio = config.release_ratio
-        self.released = set()
-        self.long_run = None  # set by set_long_run(); else each asset's own estimate from its fed returns
+        self.released: set[str] = set()
+        self.long_run: float | None = None  # set by set_long_run(); else each asset's own estimate from its fed returns
 
-    def feed_return(self, log_return, time_s):
+    def feed_return(self, log_return: float, time_s: int) -> None:
         for name in self.names:
             self.eng.feed_asset_return(name, log_return, time_s)
 
-    def set_vol(self, vol_annual, time_s):
+    def set_vol(self, vol_annual: float, time_s: int) -> None:
         for name in self.names:
             self.eng.set_asset_vol(name, vol_annual, time_s)
 
-    def set_long_run(self, vol_annual):
+    def set_long_run(self, vol_annual: float) -> None:
         """The long-run volatility: the floor of the floored variants and the stress test's yardstick."""
         self.long_run = vol_annual
         for name in self.floored:
             self.eng.set_asset_floor_vol(name, vol_annual)
 
-    def stress_release(self):
+    def stress_release(self) -> None:
         """Releases a buffer while its asset's live volatility is >= release_ratio x the long-run
         one, and restores it after."""
         for name in self.buffered:
@@ -416,15 +424,15 @@ class _MarginEngine:
                 self.eng.set_asset_buffer_release(name, 1.0 if stressed else 0.0)
                 (self.released.add if stressed else self.released.discard)(name)
 
-    def margins(self):
+    def margins(self) -> list[float]:
         """The maintenance rate of each instrument, read as the MM of a notional of 1."""
         return [self.eng.instrument_margin(name, 1.0)[1] for name in self.names]
 
-    def close(self):
+    def close(self) -> None:
         self.eng.close()
 
 
-def margin_paths(series, horizon_days, config=Config()):
+def margin_paths(series: Series, horizon_days: int, config: Config = Config()) -> tuple[int, dict[str, list[float]]]:
     """(w, {model: margins}): w is the first evaluation bar (``calibration_days`` after the
     start) and each path holds the margin rate set at the close of bars w, w+1, ..."""
     w = _start_index(series, config)
@@ -432,7 +440,7 @@ def margin_paths(series, horizon_days, config=Config()):
     moves = h_day_moves(series, h)
     n = len(series.times)
     P = series.periods_per_year
-    paths = {m: [] for m in MODELS}
+    paths: dict[str, list[float]] = {m: [] for m in MODELS}
     paths["static"] = [_static_rate(series, moves, w, h, config.coverage)] * (n - w)
     returns = _vol.log_returns(series.closes)
 
@@ -474,7 +482,7 @@ def margin_paths(series, horizon_days, config=Config()):
     return w, paths
 
 
-def _crash_index(series, day):
+def _crash_index(series: Series, day: str) -> int | None:
     """Index of the bar whose close is the start of ``day`` (00:00 UTC), or None."""
     midnight = calendar.timegm(datetime.date.fromisoformat(day).timetuple())
     i = bisect.bisect_right(series.times, midnight - series.bar_seconds) - 1
@@ -483,14 +491,22 @@ def _crash_index(series, day):
     return i
 
 
-def backtest_series(series, horizons=(1, 3), config=Config()):
-    """Back-tests every model of :data:`MODELS` on one series at each horizon (days); returns a
-    list of :class:`ModelResult`."""
-    config.check()
-    out = []
+def _check_testable(series: Series, horizons: Sequence[int], config: Config) -> None:
+    """Raises the BacktestError :func:`backtest_series` would raise on the shape of ``series``
+    (bars that do not divide a horizon, too few bars for the calibration window)."""
     for h in horizons:
         if series.bar_seconds > DAY_S or (h * DAY_S) % series.bar_seconds:
             raise BacktestError("%s: %s bars do not divide a %d-day horizon" % (series.name, series.bars, h))
+    _start_index(series, config)
+
+
+def backtest_series(series: Series, horizons: Sequence[int] = (1, 3), config: Config = Config()) -> list[ModelResult]:
+    """Back-tests every model of :data:`MODELS` on one series at each horizon (days); returns a
+    list of :class:`ModelResult`."""
+    config.check()
+    _check_testable(series, horizons, config)
+    out = []
+    for h in horizons:
         moves = h_day_moves(series, h)
         w, paths = margin_paths(series, h, config)
         keep = [i for i in range(len(series.times) - w) if moves[w + i] is not None]
@@ -503,7 +519,7 @@ def backtest_series(series, horizons=(1, 3), config=Config()):
             m = [paths[model][i] for i in keep]
             n, x = count_breaches(m, mv)
             lr, p = kupiec(n, x, config.coverage)
-            crash = {}
+            crash: dict[str, tuple[float, float | None]] = {}
             for d, i in crash_at.items():
                 if i is not None and i >= w and moves[i] is not None:
                     crash[d] = (paths[model][i - w], moves[i])
@@ -513,11 +529,19 @@ def backtest_series(series, horizons=(1, 3), config=Config()):
     return out
 
 
-def run(paths, horizons=(1, 3), config=Config()):
-    """Back-tests every file; returns (results, notes): the notes say how each file was read
-    (bars, resampling, segments split at gaps and segments too short to test)."""
+def load(paths: Sequence[str], config: Config = Config()) -> tuple[list[Series], list[str]]:
+    """Reads and checks every file before anything is computed (a bad file fails at once, whatever
+    its place in ``paths``); returns (series to test, notes): each file resampled as ``config.bars``
+    says and split at gaps, the notes saying how each file was read."""
+    tagged, notes = _load(paths, config)
+    return [part for part, _ in tagged], notes
+
+
+def _load(paths: Sequence[str], config: Config) -> tuple[list[tuple[Series, bool]], list[str]]:
+    """:func:`load`, each series tagged with whether it is a whole file (True) or a segment."""
     config.check()
-    results, notes = [], []
+    parts_all: list[tuple[Series, bool]] = []
+    notes: list[str] = []
     for path in paths:
         raw = read_csv(path)
         series = daily_closes(raw) if config.bars == "daily" else raw
@@ -528,24 +552,44 @@ def run(paths, horizons=(1, 3), config=Config()):
             notes.append("%s: split at %d gap(s) longer than %g days into %s" % (
                 raw.name, len(parts) - 1, config.max_gap_days, ", ".join("%s (%s)" % (s.name, _span(s))
                                                                           for s in parts)))
-        for part in parts:
-            try:
-                results.extend(backtest_series(part, horizons, config))
-            except BacktestError as exc:
-                if len(parts) == 1:
-                    raise
-                notes.append("%s: skipped: %s" % (part.name, exc))
+        parts_all.extend((part, len(parts) == 1) for part in parts)
+    return parts_all, notes
+
+
+def run(paths: Sequence[str], horizons: Sequence[int] = (1, 3), config: Config = Config(),
+        progress: Callable[[int, int, str], None] | None = None) -> tuple[list[ModelResult], list[str]]:
+    """Back-tests every file; returns (results, notes): the notes say how each file was read
+    (bars, resampling, segments split at gaps and segments too short to test).
+
+    Every file is read and checked first (:func:`load`). ``progress(done, total, label)`` is called
+    before each series is tested (``done`` of ``total`` series finished) and once at the end."""
+    parts, notes = _load(paths, config)
+    for part, whole_file in parts:  # what would fail a whole file fails it now, before any work
+        if whole_file:
+            _check_testable(part, horizons, config)
+    results: list[ModelResult] = []
+    for k, (part, whole_file) in enumerate(parts):
+        if progress is not None:
+            progress(k, len(parts), part.name)
+        try:
+            results.extend(backtest_series(part, horizons, config))
+        except BacktestError as exc:
+            if whole_file:
+                raise
+            notes.append("%s: skipped: %s" % (part.name, exc))
+    if progress is not None:
+        progress(len(parts), len(parts), "done")
     return results, notes
 
 
 # ---------------------------------------------------------------- output
 
 
-def _pct(x, places=2):
+def _pct(x: float | None, places: int = 2) -> str:
     return "-" if x is None else "%.*f%%" % (places, 100.0 * x)
 
 
-def format_table(results, notes=()):
+def format_table(results: list[ModelResult], notes: Sequence[str] = ()) -> str:
     """The report as text: one line per (series, horizon, model), then the crash days."""
     lines = ["%-22s %-7s %2s %-13s %6s %5s %7s %8s %6s %9s %8s %8s" % (
         "series", "bars", "h", "model", "n", "brch", "rate", "LR", "p", "avg marg", "rise 5d", "rise 30d")]
@@ -553,7 +597,7 @@ def format_table(results, notes=()):
         lines.append("%-22s %-7s %2d %-13s %6d %5d %7s %8.2f %6.3f %9s %8s %8s" % (
             r.series, r.bars, r.horizon_days, r.model, r.n, r.breaches, _pct(r.breach_rate), r.kupiec_lr, r.kupiec_p,
             _pct(r.avg_margin), _pct(r.max_rise_5d, 0), _pct(r.max_rise_30d, 0)))
-    groups = collections.OrderedDict()
+    groups: collections.OrderedDict[Any, Any] = collections.OrderedDict()
     for r in results:
         groups.setdefault((r.series, r.bars, r.horizon_days), []).append(r)
     crash_lines = []
@@ -574,7 +618,7 @@ def format_table(results, notes=()):
     return "\n".join(lines) + "\n"
 
 
-def _cell(x):
+def _cell(x: object) -> str:
     if x is None:
         return ""
     if isinstance(x, float):
@@ -582,7 +626,7 @@ def _cell(x):
     return str(x)
 
 
-def write_csv(results, f):
+def write_csv(results: list[ModelResult], f: TextIO) -> None:
     """Writes the results as CSV with the header :data:`CSV_COLUMNS` (fractions to 10 significant
     digits; empty = no value)."""
     w = csv.writer(f, lineterminator="\n")
@@ -598,7 +642,7 @@ def write_csv(results, f):
 # ---------------------------------------------------------------- command line
 
 
-def add_cli_parser(sub):
+def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     """Registers the ``backtest`` subcommand on the CLI's subparsers."""
     d = Config()
     p = sub.add_parser("backtest", help="back-test static, EWMA- and GARCH-scaled margin with and without "
@@ -618,11 +662,13 @@ def add_cli_parser(sub):
                    help="APC rate cap on the factor per day (default 0.2)")
     p.add_argument("--bars", choices=("daily", "native"), default=d.bars,
                    help="daily: resample intraday bars to daily closes (default); native: keep them")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress on stderr (by default a bar on a terminal, else a line per series)")
     p.add_argument("csv", nargs="+", metavar="FILE.csv", help="CSV with a header naming close and a time column")
     return p
 
 
-def _number(text, what, kind=float):
+def _number(text: str, what: str, kind: type = float) -> float:
     try:
         x = kind(text)
     except (TypeError, ValueError):
@@ -633,7 +679,7 @@ def _number(text, what, kind=float):
     return x
 
 
-def _horizons(values):
+def _horizons(values: list[str] | None) -> list[int]:
     out = []
     for text in values or ("1", "3"):
         try:
@@ -647,16 +693,26 @@ def _horizons(values):
     return out
 
 
-def cli_main(args, stdout):
+def cli_main(args: argparse.Namespace, stdout: TextIO) -> None:
     """Runs ``backtest`` with parsed arguments: the table on ``stdout``, the CSV to ``--out``."""
     horizons = _horizons(args.horizon)
     config = Config(coverage=_number(args.coverage, "coverage"),
-                    calibration_days=_number(args.calibration_days, "calibration-days", int),
-                    refit_days=_number(args.refit_days, "refit-days", int),
+                    calibration_days=int(_number(args.calibration_days, "calibration-days", int)),
+                    refit_days=int(_number(args.refit_days, "refit-days", int)),
                     lam=_number(args.lam, "lambda"),
                     max_daily_change=_number(args.max_daily_change, "max-daily-change"), bars=args.bars)
     config.check()
-    results, notes = run(args.csv, horizons, config)
+    if args.out:
+        where = os.path.dirname(os.path.abspath(args.out))
+        if not os.path.isdir(where) or not os.access(where, os.W_OK):
+            raise BacktestError("--out: %s: directory missing or not writable" % args.out)
+    from .progress import Progress
+    progress = Progress(sys.stderr, "backtest", quiet=args.quiet)
+    try:
+        results, notes = run(args.csv, horizons, config, progress)
+    except BaseException:
+        progress.abandon()
+        raise
     if args.out:
         try:
             with open(args.out, "w", newline="", encoding="utf-8") as f:

@@ -7,13 +7,25 @@ unknown fields, finite numbers), performs the calls in order and turns any failu
 :class:`BookError` naming the field. Risk numbers all come from the C library.
 """
 
+from __future__ import annotations
+
 import json
 import math
 import re
 import sys
 
 from . import errors
-from .core import Engine, Account, parse_iso8601_utc
+from .core import Engine, Account, parse_iso8601_utc, _expiry_seconds
+from typing import Any, Callable, Dict, Sequence, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .core import AccountSummary, PositionResult
+    from .errors import DuplicateError, InvalidError, LeverageError, LimitError, StateError, TiersError
+    from .grid import Grid
+
+#: A parsed JSON value: an object (a dict remembering its duplicated keys), an array, a string, a
+#: number (or a stand-in for a non-finite literal, rejected by the checker), a bool or None.
+Json = Any
 
 __all__ = ["BookError", "BOOK_FORMAT", "RESULT_FORMAT", "parse", "read", "Book", "load", "evaluate"]
 
@@ -24,7 +36,7 @@ RESULT_FORMAT = "librisk-result/1"
 class BookError(Exception):
     """Bad input: ``path`` names the field (``accounts[0].positions[1].qty``), ``problem`` what is wrong."""
 
-    def __init__(self, path, problem):
+    def __init__(self, path: str, problem: str) -> None:
         self.path = path or "book"
         self.problem = " ".join(str(problem).split())
         super().__init__("%s: %s" % (self.path, self.problem))
@@ -37,17 +49,18 @@ class _NonFinite:
     """Stands for a NaN/Infinity literal (or an overflowing number) until the checker names its field."""
     __slots__ = ("text", "problem")
 
-    def __init__(self, text, problem="is not a finite number"):
+    def __init__(self, text: str, problem: str = "is not a finite number") -> None:
         self.text = text
         self.problem = problem
 
 
-class _Obj(dict):
+class _Obj(Dict[str, Any]):
     """A JSON object that remembers its duplicated keys."""
     __slots__ = ("dups",)
+    dups: list[str]
 
 
-def _pairs(pairs):
+def _pairs(pairs: list[tuple[str, Any]]) -> _Obj:
     obj = _Obj()
     obj.dups = []
     for key, value in pairs:
@@ -57,7 +70,7 @@ def _pairs(pairs):
     return obj
 
 
-def _short(text):
+def _short(text: str) -> str:
     """A number's text for a message: as written when short, else its start and its length."""
     if len(text) <= 40:
         return text
@@ -70,14 +83,14 @@ def _short(text):
 _MAX_INT_DIGITS = 310
 
 
-def _parse_float(text):
+def _parse_float(text: str) -> _NonFinite | float:
     value = float(text)
     if not math.isfinite(value):
         return _NonFinite(_short(text))
     return value
 
 
-def _parse_int(text):
+def _parse_int(text: str) -> _NonFinite | int:
     out_of_range = "is out of range (more than a double holds)"
     if len(text.lstrip("-")) > _MAX_INT_DIGITS:
         return _NonFinite(_short(text), out_of_range)
@@ -89,7 +102,7 @@ def _parse_int(text):
     return value
 
 
-def parse(text):
+def parse(text: str) -> Json:
     """Parses book text into plain JSON values (raises BookError on malformed JSON)."""
     try:
         return json.loads(text, object_pairs_hook=_pairs, parse_constant=_NonFinite,
@@ -102,7 +115,7 @@ def parse(text):
         raise BookError("book", "malformed JSON: %s" % exc) from None
 
 
-def read_bytes(path):
+def read_bytes(path: str) -> bytes:
     """The bytes of a file, or of standard input when ``path`` is ``-`` (BookError when unreadable)."""
     try:
         if path == "-":
@@ -113,7 +126,7 @@ def read_bytes(path):
         raise BookError("book", "cannot read %s: %s" % (path, exc.strerror or exc)) from None
 
 
-def read(path, raw=None):
+def read(path: str, raw: bytes | None = None) -> Json:
     """Reads and parses a book file, ``-`` for standard input (BookError when unreadable or
     malformed); ``raw``: its bytes when already read."""
     if raw is None:
@@ -128,13 +141,13 @@ def read(path, raw=None):
 _IDENT = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
-def _key(path, key):
+def _key(path: str, key: str) -> str:
     if _IDENT.match(key):
         return "%s.%s" % (path, key) if path else key
     return "%s[%s]" % (path, json.dumps(key))
 
 
-def _kind(value):
+def _kind(value: Any) -> str:
     if isinstance(value, _NonFinite):
         return value.text
     if value is None:
@@ -150,7 +163,7 @@ def _kind(value):
     return "an object"
 
 
-def _fmt(x):
+def _fmt(x: float) -> str:
     """A number as the book would write it: 0.001, 5, 1e-08."""
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e16:
         return str(int(x))
@@ -161,11 +174,12 @@ class _Checker:
     """Type checks with field paths."""
 
     @staticmethod
-    def obj(value, path, required=(), optional=()):
+    def obj(value: Json, path: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> Json:
         if not isinstance(value, dict):
             raise BookError(path, "expected an object, got %s" % _kind(value))
-        if getattr(value, "dups", None):
-            raise BookError(_key(path, value.dups[0]), "duplicate key")
+        dups = getattr(value, "dups", None)
+        if dups:
+            raise BookError(_key(path, dups[0]), "duplicate key")
         allowed = set(required) | set(optional)
         for k in value:
             if k not in allowed:
@@ -176,15 +190,16 @@ class _Checker:
         return value
 
     @staticmethod
-    def mapping(value, path):
+    def mapping(value: Json, path: str) -> Json:
         if not isinstance(value, dict):
             raise BookError(path, "expected an object, got %s" % _kind(value))
-        if getattr(value, "dups", None):
-            raise BookError(_key(path, value.dups[0]), "duplicate key")
+        dups = getattr(value, "dups", None)
+        if dups:
+            raise BookError(_key(path, dups[0]), "duplicate key")
         return value
 
     @staticmethod
-    def array(value, path, nonempty=False):
+    def array(value: Json, path: str, nonempty: bool = False) -> list[Any]:
         if not isinstance(value, list):
             raise BookError(path, "expected an array, got %s" % _kind(value))
         if nonempty and not value:
@@ -192,7 +207,7 @@ class _Checker:
         return value
 
     @staticmethod
-    def number(value, path):
+    def number(value: Json, path: str) -> float:
         if isinstance(value, _NonFinite):
             raise BookError(path, "%s %s" % (value.text, value.problem))
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -206,14 +221,14 @@ class _Checker:
         return f
 
     @classmethod
-    def positive(cls, value, path):
+    def positive(cls, value: Json, path: str) -> float:
         f = cls.number(value, path)
         if not f > 0:
             raise BookError(path, "must be > 0 (got %s)" % _fmt(f))
         return f
 
     @staticmethod
-    def integer(value, path, lo, hi):
+    def integer(value: Json, path: str, lo: int, hi: int) -> int:
         if isinstance(value, _NonFinite):
             raise BookError(path, "%s %s" % (value.text, value.problem))
         if isinstance(value, bool) or not isinstance(value, int):
@@ -224,7 +239,7 @@ class _Checker:
         return value
 
     @staticmethod
-    def string(value, path):
+    def string(value: Json, path: str) -> str:
         if not isinstance(value, str):
             raise BookError(path, "expected a string, got %s" % _kind(value))
         if not value:
@@ -233,20 +248,20 @@ class _Checker:
         return value
 
     @staticmethod
-    def in_range(value, path, lo, hi, what):
+    def in_range(value: float, path: str, lo: float, hi: float, what: str) -> float:
         """A number already checked finite, within [lo, hi] (what: the bound's reason)."""
         if not lo <= value <= hi:
             raise BookError(path, "%s is out of range: %s" % (_fmt(value), what))
         return value
 
     @staticmethod
-    def boolean(value, path):
+    def boolean(value: Json, path: str) -> bool:
         if not isinstance(value, bool):
             raise BookError(path, "expected true or false, got %s" % _kind(value))
         return value
 
     @classmethod
-    def choice(cls, value, path, options):
+    def choice(cls, value: Json, path: str, options: Sequence[str]) -> str:
         cls.string(value, path)
         if value not in options:
             raise BookError(path, "must be %s (got %s)" % (" or ".join(json.dumps(o) for o in options),
@@ -254,7 +269,7 @@ class _Checker:
         return value
 
 
-def _check_text(value, path):
+def _check_text(value: str, path: str) -> None:
     """Strings reach C as UTF-8, NUL-terminated: no NUL (it would cut them short) and no lone
     surrogate (JSON's "\ud800" escape, which has no UTF-8 form)."""
     if "\x00" in value:
@@ -266,7 +281,7 @@ def _check_text(value, path):
                         % (ord(value[exc.start]), exc.start)) from None
 
 
-def _check_key(key, path):
+def _check_key(key: str, path: str) -> str:
     """An object key that names an asset or instrument (balances, leverage, insurance_fund)."""
     try:
         _check_text(key, path)
@@ -288,12 +303,12 @@ _PRICE_RANGE = "prices lie in [1e-12, 1e12]"
 _SIZE_RANGE = "sizes lie in [1e-12, 1e12]"
 
 
-def _amount_max(decimals):
+def _amount_max(decimals: int) -> float:
     """The largest |amount| of an asset with these decimals: 2^53 quanta of 10^-min(decimals, 8)."""
     return QUANTA_MAX / 10.0 ** min(decimals, 8)
 
 
-def _check_amount(value, path, symbol, decimals):
+def _check_amount(value: float, path: str, symbol: str, decimals: int) -> float:
     top = _amount_max(decimals)
     if abs(value) > top:
         raise BookError(path, "%s is out of range: amounts of %s lie within +-%s (2^53 quanta)"
@@ -306,7 +321,10 @@ _ASSET_FIELDS = ("symbol", "price", "decimals", "weight_init", "weight_maint", "
 _SIZE_SCALING_FIELDS = ("imf", "deposit_scale_start", "borrow_scale_start", "venue_deposits", "venue_borrows")
 _INSTRUMENT_FIELDS = ("symbol", "kind", "expiry", "underlying", "settle", "inverse", "contract_size",
                       "lot_size", "tick_size", "mark", "margin", "vol_scaling", "liquidation", "fees",
-                      "max_notional")
+                      "max_notional", "size_premium", "strike", "option_type", "mark_vol", "carry_rate",
+                      "underlying_tick", "settlement_price")
+# Fields only an option takes (docs/book-format.md, 4.3).
+_OPTION_FIELDS = ("strike", "option_type", "mark_vol", "carry_rate", "underlying_tick", "settlement_price")
 # An instrument's "fees" (docs/book-format.md, 4.2): book key -> Engine.set_instrument_fees keyword.
 _FEES_FIELDS = {"maker": "maker_fee", "taker": "taker_fee", "liquidation_price_with_fee": "liquidation_price_with_fee"}
 # An asset's "vol" and an instrument's "vol_scaling" (docs/book-format.md, 3.1 and 4.1).
@@ -326,9 +344,9 @@ _POSITION_FIELDS = ("instrument", "qty", "entry", "side", "margin_mode", "isolat
 # ---------------------------------------------------------------- shape check
 
 
-def _check_asset(a, p):
+def _check_asset(a: Json, p: str) -> dict[str, Any]:
     _C.obj(a, p, required=("symbol", "price"), optional=_ASSET_FIELDS)
-    out = {"symbol": _C.string(a["symbol"], p + ".symbol"),
+    out: dict[str, Any] = {"symbol": _C.string(a["symbol"], p + ".symbol"),
            "price": _C.in_range(_C.positive(a["price"], p + ".price"), p + ".price", PRICE_MIN, PRICE_MAX,
                                 _PRICE_RANGE),
            "decimals": _C.integer(a.get("decimals", 8), p + ".decimals", 0, 18)}
@@ -363,33 +381,33 @@ def _check_asset(a, p):
     return out
 
 
-def _check_rate_model(v, p):
+def _check_rate_model(v: Json, p: str) -> dict[str, Any]:
     """An asset's "rate_model" (docs/book-format.md 3.2): kind, accrual, risk_rate_model fields."""
     from . import rates
     _C.obj(v, p, required=("kind",), optional=("kind", "accrual") + rates.MODEL_FIELDS)
-    out = {"kind": _C.choice(v["kind"], p + ".kind", [k for k in rates.KINDS if k != "none"]),
+    out: dict[str, Any] = {"kind": _C.choice(v["kind"], p + ".kind", [k for k in rates.KINDS if k != "none"]),
            "accrual": _C.choice(v.get("accrual", "default"), p + ".accrual", list(rates.ACCRUALS))}
     out.update({k: _C.number(v[k], "%s.%s" % (p, k)) for k in rates.MODEL_FIELDS if k in v})
     return out
 
 
-def _check_rate_pool(v, p):
+def _check_rate_pool(v: Json, p: str) -> dict[str, float]:
     from . import rates
     _C.obj(v, p, optional=rates.POOL_FIELDS)
-    out = {k: _C.number(v[k], "%s.%s" % (p, k)) for k in rates.POOL_FIELDS if k in v and k != "updated_unix_s"}
+    out: dict[str, Any] = {k: _C.number(v[k], "%s.%s" % (p, k)) for k in rates.POOL_FIELDS if k in v and k != "updated_unix_s"}
     if "updated_unix_s" in v:
         out["updated_unix_s"] = _C.integer(v["updated_unix_s"], p + ".updated_unix_s", -2**62, 2**62)
     return out
 
 
-def _check_vol(v, p):
+def _check_vol(v: Json, p: str) -> dict[str, float]:
     _C.obj(v, p, optional=_VOL_FIELDS)
     return {k: _C.number(v[k], "%s.%s" % (p, k)) for k in _VOL_FIELDS if k in v}
 
 
-def _check_scaling(v, p):
+def _check_scaling(v: Json, p: str) -> dict[str, Any]:
     _C.obj(v, p, optional=_SCALING_FIELDS)
-    out = {"mode": _C.choice(v.get("mode", "tiers"), p + ".mode", ("tiers", "var")),
+    out: dict[str, Any] = {"mode": _C.choice(v.get("mode", "tiers"), p + ".mode", ("tiers", "var")),
            "vol_floor": _C.boolean(v.get("vol_floor", False), p + ".vol_floor")}
     for k in _SCALING_FIELDS:
         if k in v and k not in out:
@@ -397,10 +415,10 @@ def _check_scaling(v, p):
     return out
 
 
-def _check_liquidation(v, p, engine=True):
+def _check_liquidation(v: Json, p: str, engine: bool = True) -> dict[str, Any]:
     # deficit handling and the backstop concern the whole account: the engine's policy only
     _C.obj(v, p, optional=_LIQUIDATION_FIELDS if engine else _LIQUIDATION_FIELDS[:-2])
-    out = {}
+    out: dict[str, Any] = {}
     for k in _LIQUIDATION_FIELDS:
         if k not in v:
             continue
@@ -418,14 +436,70 @@ def _check_liquidation(v, p, engine=True):
     return out
 
 
-def _size(value, path):
+def _size(value: float, path: str) -> float:
     return _C.in_range(_C.positive(value, path), path, SIZE_MIN, SIZE_MAX, _SIZE_RANGE)
 
 
-def _check_instrument(ins, p):
+def _check_option(ins: Json, p: str) -> dict[str, Any]:
+    """An option instrument (docs/book-format.md, 4.3): no margin schedule (standard option
+    margin), a strike, a type, an expiry, a mark or a mark_vol, an optional settlement price."""
+    _C.obj(ins, p, required=("symbol", "underlying", "settle", "kind", "expiry", "strike", "option_type"),
+           optional=_INSTRUMENT_FIELDS)
+    for k in ("margin", "vol_scaling", "max_notional"):
+        if k in ins:
+            raise BookError("%s.%s" % (p, k), "an option has no %s (standard option margin)" % k)
+    if ("mark" in ins) == ("mark_vol" in ins):
+        raise BookError(p + ".mark", "an option gives either mark (a premium) or mark_vol, not both or neither")
+    out: dict[str, Any] = {"symbol": _C.string(ins["symbol"], p + ".symbol"), "kind": "option",
+           "underlying": _C.string(ins["underlying"], p + ".underlying"),
+           "settle": _C.string(ins["settle"], p + ".settle"),
+           "inverse": _C.boolean(ins.get("inverse", False), p + ".inverse"),
+           "contract_size": _size(ins.get("contract_size", 1), p + ".contract_size"),
+           "lot_size": _size(ins.get("lot_size", 1), p + ".lot_size"),
+           "tick_size": _size(ins.get("tick_size", 1), p + ".tick_size"),
+           "mark": None, "mark_vol": None, "tiers": None, "mm_price": "mark", "max_notional": None,
+           "strike": _C.in_range(_C.positive(ins["strike"], p + ".strike"), p + ".strike", PRICE_MIN, PRICE_MAX,
+                                 _PRICE_RANGE),
+           "option_type": _C.choice(ins["option_type"], p + ".option_type", ("call", "put")),
+           "carry_rate": _C.in_range(_C.number(ins.get("carry_rate", 0), p + ".carry_rate"), p + ".carry_rate",
+                                     -1.0, 1.0, "[-1, 1]"),
+           "underlying_tick": _size(ins.get("underlying_tick", 0.01), p + ".underlying_tick"),
+           "settlement_price": None, "vol_scaling": None, "liquidation": None, "fees": {}}
+    if "mark" in ins:
+        out["mark"] = _C.in_range(_C.positive(ins["mark"], p + ".mark"), p + ".mark", PRICE_MIN, PRICE_MAX,
+                                  _PRICE_RANGE)
+    else:
+        out["mark_vol"] = _C.in_range(_C.positive(ins["mark_vol"], p + ".mark_vol"), p + ".mark_vol", 0.0, 10.0,
+                                      "(0, 10]")
+    if ins.get("settlement_price") is not None:
+        out["settlement_price"] = _C.in_range(_C.positive(ins["settlement_price"], p + ".settlement_price"),
+                                              p + ".settlement_price", PRICE_MIN, PRICE_MAX, _PRICE_RANGE)
+    text = _C.string(ins["expiry"], p + ".expiry")
+    try:
+        out["expiry"] = parse_iso8601_utc(text)
+    except errors.RiskError as exc:
+        raise BookError(p + ".expiry", exc.message) from None
+    if "liquidation" in ins:
+        out["liquidation"] = _check_liquidation(ins["liquidation"], p + ".liquidation", engine=False)
+    if "fees" in ins:
+        fp = p + ".fees"
+        f = _C.obj(ins["fees"], fp, optional=tuple(_FEES_FIELDS))
+        for k, kw in _FEES_FIELDS.items():
+            if k in f:
+                q = "%s.%s" % (fp, k)
+                out["fees"][kw] = _C.boolean(f[k], q) if k == "liquidation_price_with_fee" else _C.number(f[k], q)
+    return out
+
+
+def _check_instrument(ins: Json, p: str) -> dict[str, Any]:
+    if isinstance(ins, dict) and ins.get("kind") == "option":
+        return _check_option(ins, p)
     _C.obj(ins, p, required=("symbol", "underlying", "settle", "mark", "margin"), optional=_INSTRUMENT_FIELDS)
-    kind = _C.choice(ins.get("kind", "perpetual"), p + ".kind", ("perpetual", "future"))
-    out = {"symbol": _C.string(ins["symbol"], p + ".symbol"), "kind": kind,
+    for k in _OPTION_FIELDS:
+        if k in ins:
+            raise BookError("%s.%s" % (p, k), "only an option has a %s" % k)
+    kind = _C.choice(ins.get("kind", "perpetual"), p + ".kind", ("perpetual", "future", "option"))
+    out: dict[str, Any] = {"symbol": _C.string(ins["symbol"], p + ".symbol"), "kind": kind,
            "underlying": _C.string(ins["underlying"], p + ".underlying"),
            "settle": _C.string(ins["settle"], p + ".settle"),
            "inverse": _C.boolean(ins.get("inverse", False), p + ".inverse"),
@@ -476,6 +550,11 @@ def _check_instrument(ins, p):
         if math.isinf(tiers[-1]["notional_cap"]):
             raise BookError("%s[%d].notional_cap" % (tp, len(tiers) - 1), "a bounded schedule needs the last cap")
         out["max_notional"] = tiers[-1]["notional_cap"]
+    out["size_premium"] = None
+    if "size_premium" in ins:
+        sp = p + ".size_premium"
+        _C.obj(ins["size_premium"], sp, required=("imf",), optional=("imf", "base_share"))
+        out["size_premium"] = {k: _C.number(v, "%s.%s" % (sp, k)) for k, v in ins["size_premium"].items()}
     out["fees"] = {}
     if "fees" in ins:
         fp = p + ".fees"
@@ -490,9 +569,9 @@ def _check_instrument(ins, p):
     return out
 
 
-def _check_account(acc, p):
+def _check_account(acc: Json, p: str) -> dict[str, Any]:
     _C.obj(acc, p, required=("id",), optional=_ACCOUNT_FIELDS)
-    out = {"id": _C.integer(acc["id"], p + ".id", 0, 2 ** 64 - 1),
+    out: dict[str, Any] = {"id": _C.integer(acc["id"], p + ".id", 0, 2 ** 64 - 1),
            "margin_mode": _C.choice(acc.get("margin_mode", "cross"), p + ".margin_mode", ("cross", "isolated")),
            "position_mode": _C.choice(acc.get("position_mode", "one-way"), p + ".position_mode",
                                       ("one-way", "hedge"))}
@@ -508,7 +587,7 @@ def _check_account(acc, p):
     for j, pos in enumerate(_C.array(acc.get("positions", []), pp)):
         q = "%s[%d]" % (pp, j)
         _C.obj(pos, q, required=("instrument", "qty", "entry"), optional=_POSITION_FIELDS)
-        item = {"instrument": _C.string(pos["instrument"], q + ".instrument"),
+        item: dict[str, Any] = {"instrument": _C.string(pos["instrument"], q + ".instrument"),
                 "qty": _C.number(pos["qty"], q + ".qty"),
                 "entry": _C.in_range(_C.positive(pos["entry"], q + ".entry"), q + ".entry", PRICE_MIN, PRICE_MAX,
                                      _PRICE_RANGE),
@@ -537,16 +616,21 @@ def _check_account(acc, p):
     return out
 
 
-def check(doc):
+def check(doc: Json) -> dict[str, Any]:
     """Checks a parsed book's shape; returns a normalised dict (BookError on bad input)."""
     root = _C.obj(doc, "", required=("format", "assets"),
                   optional=("format", "valuation_asset", "margin_call_health", "assets", "instruments", "accounts",
-                            "liquidation", "insurance_fund"))
+                            "liquidation", "insurance_fund", "time"))
     fmt = root["format"]
     if fmt != BOOK_FORMAT:
         raise BookError("format", "must be %s (got %s)" % (json.dumps(BOOK_FORMAT), json.dumps(fmt)
                                                           if not isinstance(fmt, _NonFinite) else fmt.text))
-    book = {"valuation_asset": None, "margin_call_health": None}
+    book: dict[str, Any] = {"valuation_asset": None, "margin_call_health": None, "time": None}
+    if "time" in root:
+        try:
+            book["time"] = parse_iso8601_utc(_C.string(root["time"], "time"))
+        except errors.RiskError as exc:
+            raise BookError("time", exc.message) from None
     if "valuation_asset" in root:
         book["valuation_asset"] = _C.string(root["valuation_asset"], "valuation_asset")
     if "margin_call_health" in root:
@@ -565,7 +649,7 @@ def check(doc):
     return book
 
 
-def _check_ranges(book):
+def _check_ranges(book: dict[str, Any]) -> None:
     """Amounts within 2^53 quanta of their asset and positions within 2^53 lots (unknown
     symbols are left for the loader to name)."""
     decimals = {a["symbol"]: a["decimals"] for a in book["assets"]}
@@ -593,7 +677,7 @@ def _check_ranges(book):
 # ---------------------------------------------------------------- loading into an engine
 
 
-def _field_in_message(msg, path, candidates, default):
+def _field_in_message(msg: str, path: str, candidates: tuple[str, ...], default: str) -> str:
     """The one candidate field the C message names, else ``default``."""
     low = (msg or "").lower()
     named = [name for name in candidates
@@ -603,7 +687,7 @@ def _field_in_message(msg, path, candidates, default):
     return "%s.%s" % (path, named[0])
 
 
-def _problem(exc):
+def _problem(exc: Any) -> str:
     msg = exc.message or exc.name
     return msg
 
@@ -612,33 +696,32 @@ class Book:
     """A book loaded into a fresh :class:`Engine`: ``engine``, ``accounts`` (book order),
     ``asset_ids`` and ``instrument_ids`` by symbol."""
 
-    def __init__(self, engine, accounts, spec):
+    def __init__(self, engine: Engine, accounts: list[Account], spec: dict[str, Any]) -> None:
         self.engine = engine
         self.accounts = accounts
         self.spec = spec
 
-    def close(self):
+    def close(self) -> None:
         """Frees the accounts and the engine."""
         for acc in self.accounts:
             acc.close()
         self.engine.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Book:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
 
-def load(doc, engine=None):
+def load(doc: Json, engine: Engine | None = None) -> Book:
     """Checks a parsed book and loads it into an engine; returns a :class:`Book`.
 
     Raises BookError naming the field for any bad input, including failures of the C calls.
     """
     spec = check(doc)
     eng = engine or Engine()
-    accounts = []
+    accounts: list[Account] = []
     try:
         _load_into(eng, spec, accounts)
     except BaseException:
@@ -650,7 +733,7 @@ def load(doc, engine=None):
     return Book(eng, accounts, spec)
 
 
-def _load_into(eng, spec, accounts):
+def _load_into(eng: Engine, spec: dict[str, Any], accounts: list[Any]) -> None:
     if spec["margin_call_health"] is not None:
         try:
             eng.set_margin_call_health(spec["margin_call_health"])
@@ -682,7 +765,7 @@ def _load_into(eng, spec, accounts):
                 sp = p + ".size_scaling"
                 raise BookError(_field_in_message(exc.message, sp, _SIZE_SCALING_FIELDS, sp), _problem(exc)) from None
 
-    def asset_ref(sym, path):
+    def asset_ref(sym: str, path: str) -> int:
         if sym not in asset_ids:
             raise BookError(path, "unknown asset %s" % json.dumps(sym))
         return asset_ids[sym]
@@ -694,17 +777,34 @@ def _load_into(eng, spec, accounts):
         except errors.RiskError as exc:
             raise BookError("valuation_asset", _problem(exc)) from None
 
+    if spec.get("time") is not None:
+        # Options are registered before their expiry: an expired one (to settle, or valued at its
+        # intrinsic value) is registered with the clock one second before the earliest expiry,
+        # and the clock moves to the book's time once the accounts are loaded.
+        now = _expiry_seconds(spec["time"])
+        expiries = [_expiry_seconds(x["expiry"]) for x in spec["instruments"] if x["kind"] == "option"]
+        start = min([now] + [t - 1 for t in expiries])
+        try:
+            eng.set_time(start if start >= 1 else now)
+        except errors.RiskError as exc:
+            raise BookError("time", _problem(exc)) from None
+
     instrument_ids = {}
     lots = {}
     for i, ins in enumerate(spec["instruments"]):
         p = "instruments[%d]" % i
         und = asset_ref(ins["underlying"], p + ".underlying")
         stl = asset_ref(ins["settle"], p + ".settle")
+        if ins["kind"] == "option" and spec.get("time") is None:
+            raise BookError(p + ".kind", "an option needs the book's time (the top-level \"time\")")
+        option = {}
+        if ins["kind"] == "option":
+            option = {k: ins[k] for k in ("strike", "option_type", "mark_vol", "carry_rate", "underlying_tick")}
         try:
             iid = eng.add_instrument(ins["symbol"], und, stl, ins["tiers"], kind=ins["kind"], inverse=ins["inverse"],
                                      contract_size=ins["contract_size"], lot_size=ins["lot_size"],
                                      tick_size=ins["tick_size"], mark=ins["mark"], expiry=ins["expiry"],
-                                     mm_price=ins["mm_price"])
+                                     mm_price=ins["mm_price"], **option)
         except errors.DuplicateError as exc:
             raise BookError(p + ".symbol", "duplicate symbol %s (%s)" % (json.dumps(ins["symbol"]), _problem(exc))) \
                 from None
@@ -724,8 +824,14 @@ def _load_into(eng, spec, accounts):
                 raise BookError("%s.%s" % (p, field), _problem(exc)) from None
         if ins["vol_scaling"] is not None:
             _load_scaling(eng, iid, ins["vol_scaling"], p + ".vol_scaling")
+        if ins.get("size_premium") is not None:
+            try:
+                eng.set_instrument_size_premium(iid, **ins["size_premium"])
+            except errors.RiskError as exc:
+                sp = p + ".size_premium"
+                raise BookError(_field_in_message(exc.message, sp, ("imf", "base_share"), sp), _problem(exc)) from None
 
-    def instrument_ref(sym, path):
+    def instrument_ref(sym: str, path: str) -> int:
         if sym not in instrument_ids:
             raise BookError(path, "unknown instrument %s" % json.dumps(sym))
         return instrument_ids[sym]
@@ -774,11 +880,24 @@ def _load_into(eng, spec, accounts):
             except errors.RiskError as exc:
                 raise BookError(_field_in_message(exc.message, q, _POSITION_FIELDS, q), _problem(exc)) from None
 
+    if spec.get("time") is not None:
+        try:
+            eng.set_time(spec["time"])
+        except errors.RiskError as exc:
+            raise BookError("time", _problem(exc)) from None
+    for i, ins in enumerate(spec["instruments"]):
+        if ins["kind"] == "option" and ins["settlement_price"] is not None:
+            try:
+                eng.settle_expired(instrument_ids[ins["symbol"]], ins["settlement_price"])
+            except errors.RiskError as exc:
+                raise BookError("instruments[%d].settlement_price" % i, _problem(exc)) from None
 
-def _load_liquidation(eng, spec, asset_ref, instrument_ids):
+
+def _load_liquidation(eng: Engine, spec: dict[str, Any], asset_ref: Callable[..., Any],
+                      instrument_ids: dict[str, int]) -> None:
     """The "liquidation" policies (engine, then instrument overrides) and the "insurance_fund"."""
     from . import liquidation as _liq
-    items = [("liquidation", spec["liquidation"], None)]
+    items: list[tuple[str, Any, int | None]] = [("liquidation", spec["liquidation"], None)]
     items += [("instruments[%d].liquidation" % i, ins["liquidation"], instrument_ids[ins["symbol"]])
               for i, ins in enumerate(spec["instruments"])]
     for p, fields, iid in items:
@@ -797,7 +916,7 @@ def _load_liquidation(eng, spec, asset_ref, instrument_ids):
             raise BookError(q, _problem(exc)) from None
 
 
-def _load_vol(eng, aid, vol, p):
+def _load_vol(eng: Engine, aid: int, vol: dict[str, float], p: str) -> None:
     """An asset's "vol": the estimator's parameters, then the values set directly (at time 0)."""
     try:
         eng.set_asset_vol_params(aid, vol.get("lambda", 0.94), vol.get("periods_per_year", 365.0),
@@ -818,7 +937,7 @@ def _load_vol(eng, aid, vol, p):
             raise BookError("%s.%s" % (p, key), _problem(exc)) from None
 
 
-def _load_rates(eng, aid, a, p):
+def _load_rates(eng: Engine, aid: int, a: dict[str, Any], p: str) -> None:
     """An asset's "rate_model" and "rate_pool" (before any balance: balances are then stored
     scaled by the pool's indices)."""
     from . import rates
@@ -835,7 +954,7 @@ def _load_rates(eng, aid, a, p):
             raise BookError(p + ".rate_pool", _problem(exc)) from None
 
 
-def _load_scaling(eng, iid, sc, p):
+def _load_scaling(eng: Engine, iid: int, sc: dict[str, Any], p: str) -> None:
     """An instrument's "vol_scaling" (risk_engine_set_instrument_scaling)."""
     kw = {_SCALING_C_NAMES[k]: v for k, v in sc.items()}
     try:
@@ -851,7 +970,7 @@ def _load_scaling(eng, iid, sc, p):
 # ---------------------------------------------------------------- evaluation
 
 
-def _jnum(x):
+def _jnum(x: float | None) -> float | None:
     """A float for JSON: None for NaN and infinities, -0.0 as 0.0."""
     if x is None or not math.isfinite(x):
         return None
@@ -864,17 +983,17 @@ _ACCOUNT_KEYS = ("state", "equity", "collateral_value", "unrealized_pnl", "initi
 _ACCOUNT_MONEY = ("equity", "collateral_value", "unrealized_pnl", "initial_margin", "maintenance_margin", "available")
 
 
-def account_fields(summary, grid):
+def account_fields(summary: AccountSummary, grid: Grid) -> dict[str, Any]:
     """The account fields of the result (``_ACCOUNT_KEYS``) from an AccountSummary: money in the
     valuation asset's decimals, ratios as computed, infinities as None."""
-    out = {}
+    out: dict[str, Any] = {}
     for k in _ACCOUNT_KEYS:
         v = getattr(summary, k)
         out[k] = v if k == "state" else grid.value(v) if k in _ACCOUNT_MONEY else _jnum(v)
     return out
 
 
-def position_fields(r, hedge, grid):
+def position_fields(r: PositionResult, hedge: bool, grid: Grid) -> dict[str, Any]:
     """One position of the result from a PositionResult: qty in whole lots, prices on the tick,
     money in the settle asset's decimals."""
     sym = r.symbol
@@ -886,28 +1005,44 @@ def position_fields(r, hedge, grid):
         "unrealized_pnl": grid.settle_money(sym, r.unrealized_pnl),
         "initial_margin": grid.settle_money(sym, r.initial_margin),
         "maintenance_margin": grid.settle_money(sym, r.maintenance_margin),
-        "liquidation_price": grid.price(sym, r.liquidation_price),
-        "bankruptcy_price": grid.price(sym, r.bankruptcy_price),
+        "liquidation_price": grid.liquidation_price(sym, r.liquidation_price),
+        "bankruptcy_price": grid.liquidation_price(sym, r.bankruptcy_price),
         "margin_mode": r.margin_mode,
         "isolated_margin": grid.settle_money(sym, r.isolated_margin),
         "liquidatable": r.liquidatable,
+        **(option_fields(r, grid) if sym in grid.underlying_tick_decimals else {}),
     }
 
 
-def balance_fields(acc, balances, grid):
+def option_fields(r: PositionResult, grid: Grid) -> dict[str, Any]:
+    """An option position's extra fields: its mark value (settle asset), Greeks (as computed:
+    they have no grid), mark volatility, the underlying's price and both sides' liquidation
+    prices of the underlying (docs/book-format.md, 7)."""
+    sym = r.symbol
+    return {"value": grid.settle_money(sym, r.value), "delta": _jnum(r.delta), "gamma": _jnum(r.gamma),
+            "vega": _jnum(r.vega), "theta": _jnum(r.theta), "mark_vol": _jnum(r.mark_vol),
+            "underlying_price": _jnum(r.underlying_price),
+            "liquidation_price_below": grid.liquidation_price(sym, r.liquidation_price_below),
+            "liquidation_price_above": grid.liquidation_price(sym, r.liquidation_price_above)}
+
+
+def balance_fields(acc: Account, balances: list[tuple[str, float]], grid: Grid) -> list[dict[str, Any]]:
     """The account's balances in the order given: amount (in the asset's decimals) and the spot
-    liquidation price (risk_account_spot_liquidation_price, None when none)."""
+    liquidation price (risk_account_spot_liquidation_price, None when none; on the valuation
+    asset's decimals, rounded against the account)."""
     out = []
     for sym, _ in balances:
         amount = acc.basket.balance(sym)
         if amount == 0.0:  # a basket holds no zero balance (a snapshot has none to list)
             continue
+        # on the valuation asset's decimals, against the account: up for collateral (liquidated
+        # when the price falls to it), down for a debt (when it rises to it)
         out.append({"asset": sym, "amount": grid.money(sym, amount),
-                    "liquidation_price": _jnum(acc.spot_liquidation_price(sym))})
+                    "liquidation_price": _jnum(grid.value_against(acc.spot_liquidation_price(sym), amount > 0))})
     return out
 
 
-def evaluate(book, threads=1):
+def evaluate(book: Book, threads: int = 1) -> dict[str, Any]:
     """Evaluates a loaded :class:`Book`; returns the "librisk-result/1" document as a dict."""
     from .grid import Grid
     try:
@@ -941,7 +1076,7 @@ def evaluate(book, threads=1):
     return {"format": RESULT_FORMAT, "accounts": out}
 
 
-def evaluate_file(path, threads=1):
+def evaluate_file(path: str, threads: int = 1) -> dict[str, Any]:
     """Reads, loads and evaluates a book file; returns the result document (BookError on bad input)."""
     doc = read(path)
     with load(doc) as book:

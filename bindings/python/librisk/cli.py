@@ -6,6 +6,8 @@ Exit status: 0 success; 2 bad input (one line on stderr naming the field, nothin
 the reader of stdout went away (``... | head``), quietly.
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import math
@@ -14,6 +16,14 @@ import sys
 
 from . import book as _book
 from . import ffi
+from typing import Any, NoReturn, Sequence, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .backtest import BacktestError
+    from .book import Book, BookError
+    from .funding import FundingError
+    from .options import OptionsCliError
+    from .vol import VolCliError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -22,13 +32,13 @@ EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         sys.stderr.write("%s: error: %s\n" % (self.prog, message))
         sys.exit(EXIT_BAD_INPUT)
 
 
-def _parser():
+def _parser() -> _Parser:
     p = _Parser(prog="python3 -m librisk",
                 description="Evaluate a librisk book (docs/book-format.md) with the librisk C library.")
     p.add_argument("--version", action="store_true", help="print the bindings' and the library's version")
@@ -55,10 +65,14 @@ def _parser():
     _snapshot.add_cli_parser(sub)
     from . import options as _options
     _options.add_cli_parser(sub)
+    from . import var as _var
+    _var.add_cli_parser(sub)
+    from . import levtoken as _levtoken
+    _levtoken.add_cli_parser(sub)
     return p
 
 
-def _money(x, places=2):
+def _money(x: float, places: int = 2) -> str:
     if x is None:
         return "-"
     if math.isinf(x):
@@ -66,7 +80,7 @@ def _money(x, places=2):
     return "{:,.{}f}".format(x, places)
 
 
-def _ratio(x, places=3):
+def _ratio(x: float, places: int = 3) -> str:
     if x is None:
         return "-"
     if math.isinf(x):
@@ -74,7 +88,7 @@ def _ratio(x, places=3):
     return "{:.{}f}".format(x, places)
 
 
-def _pct(x):
+def _pct(x: float) -> str:
     if x is None:
         return "-"
     if math.isinf(x):
@@ -82,11 +96,11 @@ def _pct(x):
     return "{:.2f}%".format(100.0 * x)
 
 
-def _qty(x):
+def _qty(x: float) -> str:
     return "{:,.8f}".format(x).rstrip("0").rstrip(".")
 
 
-def report_text(book, result, source=""):
+def report_text(book: Book, result: dict[str, Any], source: str = "") -> str:
     """A readable report of an evaluated book (the text `make demo` prints).
 
     Quantities are printed in whole lots, prices on the tick and money in its asset's decimals
@@ -100,15 +114,19 @@ def report_text(book, result, source=""):
     v = eng.asset_symbol(vid) if vid is not None else "?"
     vdec = grid.asset_decimals.get(v, 2)
 
-    def money(x, asset=v):
+    def money(x: float | None, asset: str | None = v) -> str:
         return grid.text(x, grid.asset_decimals.get(asset, 8), min(2, grid.asset_decimals.get(asset, 8)))
 
-    def qty(ins, x):
+    def qty(ins: str, x: float) -> str:
         d = grid.lot_decimals.get(ins, 8)
         return grid.text(x, d, d)
 
-    def price(ins, x):
+    def price(ins: str, x: float | None) -> str:
         d = grid.tick_decimals.get(ins, 8)
+        return grid.text(x, d, d)
+
+    def liq_price(ins, x):  # an option's are prices of the underlying, on its tick
+        d = grid.underlying_tick_decimals.get(ins, grid.tick_decimals.get(ins, 8))
         return grid.text(x, d, d)
 
     lines = []
@@ -122,9 +140,16 @@ def report_text(book, result, source=""):
     if spec["instruments"]:
         lines.append("Instruments:")
         for ins in spec["instruments"]:
-            tiers = eng.instrument_tiers(ins["symbol"])
             kind = ins["kind"] + (" " + ins["expiry"].strftime("%Y-%m-%d %H:%M UTC") if ins["expiry"] else "")
             style = "inverse" if ins["inverse"] else "linear"
+            if ins["kind"] == "option":
+                vol = eng.mark_vol(ins["symbol"])
+                lines.append("  %-14s %-8s %-27s %s, settle %s, contract %s, %s %s, mark %s%s, standard option margin"
+                             % (ins["symbol"], style, kind, ins["underlying"], ins["settle"], _qty(ins["contract_size"]),
+                                ins["option_type"], _qty(ins["strike"]), price(ins["symbol"], eng.mark(ins["symbol"])),
+                                "" if vol is None else " (vol %.2f%%)" % (100 * vol)))
+                continue
+            tiers = eng.instrument_tiers(ins["symbol"])
             lines.append("  %-14s %-8s %-27s %s, settle %s, contract %s, mark %s, %d tier%s (MMR %s..%s, max %gx)" % (
                 ins["symbol"], style, kind, ins["underlying"], ins["settle"], _qty(ins["contract_size"]),
                 price(ins["symbol"], eng.mark(ins["symbol"])), len(tiers), "" if len(tiers) == 1 else "s",
@@ -158,7 +183,7 @@ def report_text(book, result, source=""):
                     ins, pos["side"], pos["margin_mode"], qty(ins, pos["qty"]), money(pos["notional"], stl),
                     money(pos["unrealized_pnl"], stl), money(pos["initial_margin"], stl),
                     money(pos["maintenance_margin"], stl), money(pos["isolated_margin"], stl) if iso else "-", stl,
-                    price(ins, pos["liquidation_price"]), price(ins, pos["bankruptcy_price"]),
+                    liq_price(ins, pos["liquidation_price"]), liq_price(ins, pos["bankruptcy_price"]),
                     "LIQUIDATABLE" if pos["liquidatable"] else "")).rstrip())
             why = [p for p in r["positions"] if p["liquidatable"]]
             if why:
@@ -168,7 +193,7 @@ def report_text(book, result, source=""):
                                     else "cross pool under its MM, health factor < 1")
                     for p in why))
         lines.append("")
-    counts = {}
+    counts: dict[str, int] = {}
     for r in result["accounts"]:
         counts[r["state"]] = counts.get(r["state"], 0) + 1
     lines.append("%d account%s: %s" % (len(result["accounts"]), "" if len(result["accounts"]) == 1 else "s",
@@ -178,12 +203,12 @@ def report_text(book, result, source=""):
     return "\n".join(lines) + "\n"
 
 
-def _bad_input(exc):
+def _bad_input(exc: Any) -> int:
     sys.stderr.write("%s\n" % " ".join(str(exc).split()))
     return EXIT_BAD_INPUT
 
 
-def _bad_argument(args):
+def _bad_argument(args: argparse.Namespace) -> str | None:
     """The first command-line argument that cannot reach C as UTF-8 (undecodable bytes arrive
     as lone surrogates), or containing NUL, as a bad-input line; None when all are fine."""
     for name, value in sorted(vars(args).items()):
@@ -200,7 +225,7 @@ def _bad_argument(args):
     return None
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
     try:
         return _main(argv)
@@ -216,7 +241,7 @@ def main(argv=None):
         return EXIT_BROKEN_PIPE
 
 
-def _main(argv):
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     bad = _bad_argument(args)
     if bad is not None:
@@ -231,18 +256,24 @@ def _main(argv):
         if args.command is None:
             parser = _parser()
             parser.print_usage(sys.stderr)
-            names = [n for a in parser._subparsers._group_actions for n in a.choices]
+            assert parser._subparsers is not None
+            names = [n for a in parser._subparsers._group_actions for n in (a.choices or ())]
             sys.stderr.write("python3 -m librisk: error: a command is required: %s\n" % ", ".join(names))
             return EXIT_BAD_INPUT
-        if args.command in ("vol", "backtest", "options", "funding"):  # CSV in, text out: no book
+        if args.command in ("vol", "backtest", "options", "funding", "var", "levtoken"):  # CSV in, text out: no book
             from . import vol as _vol, backtest as _backtest, options as _options, funding as _funding
-            module, bad = {"vol": (_vol, _vol.VolCliError),
+            from . import var as _var, levtoken as _levtoken
+            module: Any
+            bad_input: type[Exception]
+            module, bad_input = {"vol": (_vol, _vol.VolCliError),
+                                 "var": (_var, _var.VarCliError),
                            "backtest": (_backtest, _backtest.BacktestError),
                            "options": (_options, _options.OptionsCliError),
-                           "funding": (_funding, _funding.FundingError)}[args.command]
+                           "funding": (_funding, _funding.FundingError),
+                           "levtoken": (_levtoken, _levtoken.LevtokenError)}[args.command]
             try:
                 module.cli_main(args, sys.stdout)
-            except bad as exc:
+            except bad_input as exc:
                 return _bad_input(exc)
             return EXIT_OK
         if getattr(args, "threads", 1) < 1 or getattr(args, "threads", 1) > 256:

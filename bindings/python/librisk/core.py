@@ -5,6 +5,8 @@ Every number comes from the C library; these classes only convert arguments (sym
 mode names to constants, Python sequences to C arrays) and results (structs to dataclasses).
 """
 
+from __future__ import annotations
+
 import ctypes
 import datetime
 import math
@@ -13,6 +15,14 @@ import weakref
 from dataclasses import dataclass, fields as dc_fields
 
 from . import errors, ffi
+from .ffi import FloatBuffer
+import array
+from typing import Any, Callable, Iterable, Mapping, Sequence, TYPE_CHECKING, TypeVar, cast
+
+if TYPE_CHECKING:
+    from .ffi import RiskAccountSummary, RiskBasketSummary, RiskMarginTier, RiskValueTier
+    from .funding import FundingError
+    from .whatif import Order
 
 __all__ = [
     "Engine", "Basket", "Account", "Position", "AccountSummary", "BasketSummary",
@@ -29,7 +39,8 @@ _POSITION_MODES = {"one-way": ffi.POSITION_ONE_WAY, "hedge": ffi.POSITION_HEDGE}
 _POSITION_NAMES = {v: k for k, v in _POSITION_MODES.items()}
 _SIDES = {"both": ffi.SIDE_BOTH, "long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
 _SIDE_NAMES = {v: k for k, v in _SIDES.items()}
-_KINDS = {"perpetual": ffi.KIND_PERPETUAL, "future": ffi.KIND_FUTURE}
+_KINDS = {"perpetual": ffi.KIND_PERPETUAL, "future": ffi.KIND_FUTURE, "option": ffi.KIND_OPTION}
+_OPTION_TYPES = {"call": 1, "put": -1}
 _MM_PRICES = {"mark": ffi.MM_PRICE_MARK, "entry": ffi.MM_PRICE_ENTRY}
 _SCALING_MODES = {"off": ffi.SCALING_OFF, "tiers": ffi.SCALING_TIERS, "var": ffi.SCALING_VAR}
 _SCALING_NAMES = {v: k for k, v in _SCALING_MODES.items()}
@@ -38,24 +49,24 @@ _SCALING_NAMES = {v: k for k, v in _SCALING_MODES.items()}
 SUMMARY_COLUMNS = tuple(name for name, ctype in ffi.RiskAccountSummary._fields_ if ctype is ctypes.c_double)
 
 
-def version():
+def version() -> str:
     """The loaded library's version string, e.g. ``"0.1.0"``."""
     return ffi.lib().risk_version_string().decode()
 
 
-def version_number():
+def version_number() -> int:
     """The loaded library's version number, MAJOR*10000 + MINOR*100 + PATCH."""
     return int(ffi.lib().risk_version_number())
 
 
-def _lookup(table, value, what):
+def _lookup(table: dict[str, int], value: str, what: str) -> int:
     if isinstance(value, str) and value in table:
         return table[value]
     raise errors.make(errors.InvalidError, "%s must be one of %s, not %r"
                       % (what, ", ".join(repr(k) for k in table), value))
 
 
-def _encode_symbol(symbol):
+def _encode_symbol(symbol: str) -> bytes:
     if isinstance(symbol, bytes):
         return symbol
     if not isinstance(symbol, str):
@@ -63,7 +74,7 @@ def _encode_symbol(symbol):
     return symbol.encode("utf-8")
 
 
-def _expiry_seconds(expiry):
+def _expiry_seconds(expiry: datetime.datetime | str | int | None) -> int:
     """None -> 0 (perpetual); int -> itself; ISO 8601 string or aware datetime -> Unix seconds."""
     if expiry is None:
         return 0
@@ -81,7 +92,7 @@ def _expiry_seconds(expiry):
     raise errors.make(errors.InvalidError, "expiry must be Unix seconds, an ISO 8601 string or a datetime")
 
 
-def parse_iso8601_utc(text):
+def parse_iso8601_utc(text: str) -> datetime.datetime:
     """Parses an ISO 8601 date-time with an explicit UTC designator ('Z' or +00:00)."""
     s = text.strip()
     if s.endswith("Z") or s.endswith("z"):
@@ -128,11 +139,11 @@ class AccountSummary:
     n_isolated_liquidatable: int
 
     @classmethod
-    def _from_struct(cls, account_id, s):
+    def _from_struct(cls, account_id: int, s: RiskAccountSummary) -> AccountSummary:
         names = _SUMMARY_VALUE_FIELDS
         return cls(int(account_id), _STATES.get(s.state, str(s.state)), *[getattr(s, n) for n in names])
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         """The summary as a plain dict."""
         return {f.name: getattr(self, f.name) for f in dc_fields(self)}
 
@@ -155,10 +166,10 @@ class BasketSummary:
     health_factor: float
 
     @classmethod
-    def _from_struct(cls, s):
+    def _from_struct(cls, s: RiskBasketSummary) -> BasketSummary:
         return cls(**{f.name: getattr(s, f.name) for f in dc_fields(cls)})
 
-    def as_dict(self):
+    def as_dict(self) -> Any:
         """The summary as a plain dict."""
         return {f.name: getattr(self, f.name) for f in dc_fields(self)}
 
@@ -172,7 +183,7 @@ class PositionResult:
     when absent.
     """
     instrument: int
-    symbol: str
+    symbol: str | None
     side: str
     leg: str
     margin_mode: str
@@ -186,13 +197,25 @@ class PositionResult:
     initial_margin: float
     maintenance_margin: float
     isolated_margin: float
-    liquidation_price: object
-    bankruptcy_price: object
-    liquidation_price_raw: object
-    bankruptcy_price_raw: object
+    liquidation_price: float | None
+    bankruptcy_price: float | None
+    liquidation_price_raw: float | None
+    bankruptcy_price_raw: float | None
     liquidatable: bool
+    # result version 2: Greeks (options; futures: delta only), the mark value, both sides'
+    # liquidation prices (of the underlying for options), None when absent
+    delta: float = 0.0
+    gamma: float = 0.0
+    vega: float = 0.0
+    theta: float = 0.0
+    mark_vol: object = None
+    value: float = 0.0
+    underlying_price: float = 0.0
+    liquidation_price_below: object = None
+    liquidation_price_above: object = None
+    unsolved: bool = False
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         """The result as a plain dict."""
         return {f.name: getattr(self, f.name) for f in dc_fields(self)}
 
@@ -207,7 +230,7 @@ class MarginTier:
     cum_given: bool
 
 
-def _value_or_none(x):
+def _value_or_none(x: float) -> float | None:
     """NaN (the C side's "no value yet") as None."""
     return None if math.isnan(x) else x
 
@@ -224,27 +247,27 @@ class MarginFactor:
     mode: str
     factor: float
     target: float
-    vol_annual: object
-    reference_vol_annual: object
+    vol_annual: float | None
+    reference_vol_annual: float | None
 
 
 @dataclass(frozen=True)
 class AssetVolState:
     """An asset's volatility state (``risk_asset_vol_state``): annualised fractions, None where
     there is no value yet; ``last_time_s`` is None before any stamped update."""
-    live_vol_annual: object
-    stressed_vol_annual: object
-    floor_vol_annual: object
+    live_vol_annual: float | None
+    stressed_vol_annual: float | None
+    floor_vol_annual: float | None
     buffer_release: float
     lambda_: float
     periods_per_year: float
-    last_time_s: object
+    last_time_s: float | None
     n_returns: int
     stressed_set: bool
     floor_set: bool
 
 
-def _tier_struct(tier, where):
+def _tier_struct(tier: Any, where: str) -> RiskMarginTier:
     """A RiskMarginTier from a dict {notional_cap, mmr, max_leverage, cum?} or a tuple."""
     if isinstance(tier, ffi.RiskMarginTier):
         return tier
@@ -267,11 +290,12 @@ def _tier_struct(tier, where):
         cap, mmr, lev = tier[:3]
         cum = tier[3] if len(tier) == 4 else None
     cap = math.inf if cap is None else float(cap)
+    assert mmr is not None and lev is not None  # float(None) would raise a TypeError
     return ffi.RiskMarginTier(cap, float(mmr), float(lev), 0.0 if cum is None else float(cum),
                               0 if cum is None else 1)
 
 
-def _value_tier_struct(tier, where):
+def _value_tier_struct(tier: tuple[float, float], where: str) -> RiskValueTier:
     if isinstance(tier, ffi.RiskValueTier):
         return tier
     if isinstance(tier, dict):
@@ -287,7 +311,7 @@ def _value_tier_struct(tier, where):
     return ffi.RiskValueTier(math.inf if up_to is None else float(up_to), float(ratio))
 
 
-def _float64_view(obj, what):
+def _float64_view(obj: Any, what: str) -> tuple[ctypes.Array[Any], int]:
     """A writable ctypes double array over ``obj``'s own memory (no copy).
 
     ``obj`` is any object exporting a writable, C-contiguous buffer of float64 (array('d'),
@@ -296,7 +320,7 @@ def _float64_view(obj, what):
     return _typed_view(obj, what, ctypes.c_double, "d", "float64")
 
 
-def _typed_view(obj, what, ctype, code, label):
+def _typed_view(obj: Any, what: str, ctype: Any, code: str, label: str) -> tuple[ctypes.Array[Any], int]:
     try:
         mv = memoryview(obj)
     except TypeError:
@@ -325,7 +349,7 @@ def _typed_view(obj, what, ctype, code, label):
 # ---------------------------------------------------------------- columns and DataFrames
 
 
-def columns(rows):
+def columns(rows: Iterable[Any]) -> dict[str, list[Any]]:
     """Results (:class:`AccountSummary`, :class:`PositionResult`, :class:`BasketSummary`, all of
     one type) as columns: ``{field: [value, ...]}`` in field order. Standard library only."""
     rows = list(rows)
@@ -335,7 +359,7 @@ def columns(rows):
     return {n: [getattr(r, n) for r in rows] for n in names}
 
 
-def to_pandas(rows, index=None):
+def to_pandas(rows: Iterable[Any], index: str | None = None) -> Any:
     """Results as a ``pandas.DataFrame`` (one row each, a column per field; ``index``: a field to
     index by, e.g. ``"id"``). Needs pandas (Debian ``python3-pandas``); the bindings do not."""
     try:
@@ -349,26 +373,32 @@ def to_pandas(rows, index=None):
 # ---------------------------------------------------------------- handle base
 
 
+_H = TypeVar("_H", bound="_Handle")
+
+
 class _Handle:
     __slots__ = ()
+    _ptr: Any  # the C handle (a ctypes pointer; NULL once closed)
 
-    def _require(self):
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _require(self) -> Any:
         ptr = self._ptr
         if not ptr:
             raise errors.make(errors.NullError, "%s is closed" % type(self).__name__)
         return ptr
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         """True once the object is closed (its handle released)."""
         return not self._ptr
 
-    def __enter__(self):
+    def __enter__(self: _H) -> _H:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
 
 # ---------------------------------------------------------------- engine
@@ -384,7 +414,7 @@ class Engine(_Handle):
     __slots__ = ("_ptr", "_finalizer", "_asset_symbols", "_instrument_symbols", "_instrument_lots",
                  "_instrument_settles", "_accounts", "_scratch", "_restored", "__weakref__")
 
-    def __init__(self, margin_call_health=None, no_quantize=False):
+    def __init__(self, margin_call_health: float | None = None, no_quantize: bool = False) -> None:
         L = ffi.lib()
         opts = ffi.RiskEngineOptions.init()
         if margin_call_health is not None:
@@ -395,15 +425,15 @@ class Engine(_Handle):
         L.risk_engine_new(ctypes.byref(ptr), ctypes.byref(opts))
         self._ptr = ptr
         self._finalizer = weakref.finalize(self, L.risk_engine_free, ptr)
-        self._asset_symbols = {}
-        self._instrument_symbols = {}
-        self._instrument_lots = {}
-        self._instrument_settles = {}
-        self._accounts = weakref.WeakValueDictionary()
-        self._scratch = None
-        self._restored = ()
+        self._asset_symbols: dict[str, int] = {}
+        self._instrument_symbols: dict[str, int] = {}
+        self._instrument_lots: dict[int, float] = {}
+        self._instrument_settles: dict[int, int] = {}
+        self._accounts: weakref.WeakValueDictionary[int, Account] = weakref.WeakValueDictionary()
+        self._scratch: Any = None  # ctypes buffers reused by evaluate_all
+        self._restored: tuple[Account, ...] = ()
 
-    def close(self):
+    def close(self) -> None:
         """Releases the engine handle (idempotent). Accounts already created keep working."""
         if self._ptr:
             self._ptr = ffi.EngineP()
@@ -412,7 +442,7 @@ class Engine(_Handle):
 
     # -- snapshots (include/risk/snapshot.h, docs/snapshot.md) ---------------------------------
 
-    def snapshot(self, path=None):
+    def snapshot(self, path: str | None = None) -> bytes | None:
         """Writes a snapshot of the whole engine: to ``path`` atomically (a temporary file beside it,
         fsync'd, renamed over it), or, without a path, returns it as ``bytes``."""
         L = ffi.lib()
@@ -430,7 +460,7 @@ class Engine(_Handle):
         return buf.raw[:size.value]
 
     @classmethod
-    def from_snapshot(cls, source):
+    def from_snapshot(cls, source: str | bytes) -> Engine:
         """An engine restored from a snapshot: ``source`` is a path or the snapshot's bytes.
 
         Every account comes back as an :class:`Account` this object holds (see :meth:`accounts`
@@ -472,7 +502,7 @@ class Engine(_Handle):
         self._restored = tuple(restored)
         return self
 
-    def _account_pointers(self):
+    def _account_pointers(self) -> list[Any]:
         L = ffi.lib()
         n = ctypes.c_size_t()
         try:
@@ -484,7 +514,7 @@ class Engine(_Handle):
         L.risk_engine_accounts(self._require(), arr, n.value, ctypes.byref(n))
         return list(arr[:n.value])
 
-    def accounts(self):
+    def accounts(self) -> list[Account]:
         """Every account of the engine, in creation order (:class:`Account` objects)."""
         out = []
         for aptr in self._account_pointers():
@@ -496,20 +526,20 @@ class Engine(_Handle):
         return out
 
     @property
-    def asset_count(self):
+    def asset_count(self) -> int:
         """Number of assets registered."""
         out = ctypes.c_size_t()
         ffi.lib().risk_engine_asset_count(self._require(), ctypes.byref(out))
         return out.value
 
     @property
-    def instrument_count(self):
+    def instrument_count(self) -> int:
         """Number of instruments registered."""
         out = ctypes.c_size_t()
         ffi.lib().risk_engine_instrument_count(self._require(), ctypes.byref(out))
         return out.value
 
-    def asset_info(self, asset):
+    def asset_info(self, asset: str | int) -> dict[str, Any]:
         """An asset as registered (``risk_engine_asset_spec``), as a dict."""
         spec = ffi.RiskAssetSpec.init()
         ffi.lib().risk_engine_asset_spec(self._require(), self._asset_id(asset), ctypes.byref(spec))
@@ -519,16 +549,22 @@ class Engine(_Handle):
                 "value_tiers": [(spec.value_tiers[k].up_to_qty, spec.value_tiers[k].ratio)
                                 for k in range(spec.n_value_tiers)]}
 
-    def instrument_info(self, instrument):
+    def instrument_info(self, instrument: str | int) -> dict[str, Any]:
         """An instrument as registered (``risk_engine_instrument_spec``), as a dict; ``tiers`` are
         the base (unscaled) :class:`MarginTier` list, ``expiry`` a UTC datetime or None."""
         spec = ffi.RiskInstrumentSpec.init()
         ffi.lib().risk_engine_instrument_spec(self._require(), self._instrument_id(instrument), ctypes.byref(spec))
         expiry = None
-        if spec.kind == ffi.KIND_FUTURE:
+        if spec.kind in (ffi.KIND_FUTURE, ffi.KIND_OPTION):
             expiry = datetime.datetime.fromtimestamp(spec.expiry_unix_s, tz=datetime.timezone.utc)
-        return {"symbol": spec.symbol.decode("utf-8"),
-                "kind": "future" if spec.kind == ffi.KIND_FUTURE else "perpetual",
+        kind = {ffi.KIND_FUTURE: "future", ffi.KIND_OPTION: "option"}.get(spec.kind, "perpetual")
+        option = {}
+        if spec.kind == ffi.KIND_OPTION:
+            option = {"strike": spec.strike, "option_type": "call" if spec.option_type == 1 else "put",
+                      "mark_vol": spec.mark_vol or None, "carry_rate": spec.carry_rate,
+                      "underlying_tick": spec.underlying_tick}
+        return {**option, "symbol": spec.symbol.decode("utf-8"),
+                "kind": kind,
                 "underlying": spec.underlying, "settle": spec.settle, "inverse": bool(spec.inverse),
                 "mm_price": "entry" if spec.mm_price == ffi.MM_PRICE_ENTRY else "mark", "expiry": expiry,
                 "contract_size": spec.contract_size, "lot_size": spec.lot_size, "tick_size": spec.tick_size,
@@ -539,8 +575,9 @@ class Engine(_Handle):
 
     # -- registry -------------------------------------------------------------------------------
 
-    def add_asset(self, symbol, price, decimals=8, weight_init=1.0, weight_maint=1.0,
-                  liab_weight_init=1.0, liab_weight_maint=1.0, value_tiers=None):
+    def add_asset(self, symbol: str, price: float, decimals: int = 8, weight_init: float = 1.0,
+                  weight_maint: float = 1.0, liab_weight_init: float = 1.0, liab_weight_maint: float = 1.0,
+                  value_tiers: list[tuple[float, float]] | None = None) -> int:
         """Registers an asset; returns its id. ``value_tiers``: [(up_to, ratio)] or
         [{"up_to", "ratio"}], ``up_to=None`` meaning unbounded."""
         ptr = self._require()
@@ -564,15 +601,22 @@ class Engine(_Handle):
         self._asset_symbols[sym.decode("utf-8")] = out.value
         return out.value
 
-    def add_instrument(self, symbol, underlying, settle, tiers, kind="perpetual", inverse=False,
-                       contract_size=1.0, lot_size=1.0, tick_size=1.0, mark=None, expiry=None,
-                       mm_price="mark"):
-        """Registers a perpetual or dated future; returns its id.
+    def add_instrument(self, symbol: str, underlying: str | int, settle: str | int, tiers: list[Any] | None,
+                       kind: str = "perpetual", inverse: bool = False, contract_size: float = 1.0,
+                       lot_size: float = 1.0, tick_size: float = 1.0, mark: float | None = None,
+                       expiry: datetime.datetime | str | int | None = None, mm_price: str = "mark",
+                       strike: float | None = None, option_type: str | None = None, mark_vol: float | None = None,
+                       carry_rate: float = 0.0, underlying_tick: float = 0.01) -> int:
+        """Registers a perpetual, dated future or option; returns its id.
 
         ``underlying``/``settle``: asset symbols or ids. ``tiers``: a list of dicts
         ``{"notional_cap", "mmr", "max_leverage", "cum"?}`` or tuples
         ``(notional_cap, mmr, max_leverage[, cum])``; a given cum is used as published.
         ``expiry``: None (perpetual), Unix seconds, an ISO 8601 UTC string or an aware datetime.
+        Options (``kind="option"``, after :meth:`set_time`): ``tiers`` None, ``strike``,
+        ``option_type`` 'call' or 'put', and either ``mark`` (a premium in the settle asset) or
+        ``mark_vol`` (the engine prices the mark); ``carry_rate`` of the forward; ``inverse``
+        True for coin-settled options (docs/options.md, section 6).
         """
         ptr = self._require()
         spec = ffi.RiskInstrumentSpec.init()
@@ -588,6 +632,12 @@ class Engine(_Handle):
         spec.lot_size = float(lot_size)
         spec.tick_size = float(tick_size)
         spec.mark = 0.0 if mark is None else float(mark)
+        if spec.kind == ffi.KIND_OPTION:
+            spec.strike = float(strike) if strike is not None else 0.0
+            spec.option_type = _lookup(_OPTION_TYPES, option_type, "option_type")
+            spec.mark_vol = 0.0 if mark_vol is None else float(mark_vol)
+            spec.carry_rate = float(carry_rate)
+            spec.underlying_tick = float(underlying_tick)
         items = [_tier_struct(t, "tiers[%d]" % i) for i, t in enumerate(tiers or ())]
         arr = (ffi.RiskMarginTier * max(len(items), 1))(*items)
         spec.tiers = ctypes.cast(arr, ctypes.POINTER(ffi.RiskMarginTier)) if items else None
@@ -599,19 +649,19 @@ class Engine(_Handle):
         self._instrument_settles[out.value] = spec.settle
         return out.value
 
-    def find_asset(self, symbol):
+    def find_asset(self, symbol: str) -> int:
         """The id of the asset ``symbol`` (NotFoundError when unknown)."""
         out = ctypes.c_uint32()
         ffi.lib().risk_engine_find_asset(self._require(), _encode_symbol(symbol), ctypes.byref(out))
         return out.value
 
-    def find_instrument(self, symbol):
+    def find_instrument(self, symbol: str) -> int:
         """The id of the instrument ``symbol`` (NotFoundError when unknown)."""
         out = ctypes.c_uint32()
         ffi.lib().risk_engine_find_instrument(self._require(), _encode_symbol(symbol), ctypes.byref(out))
         return out.value
 
-    def find_account(self, account_id):
+    def find_account(self, account_id: int) -> Account:
         """The :class:`Account` with external id ``account_id`` (NotFoundError when none)."""
         out = ffi.AccountP()
         ffi.lib().risk_engine_find_account(self._require(), int(account_id), ctypes.byref(out))
@@ -620,32 +670,34 @@ class Engine(_Handle):
             return acc
         return Account._borrowed(self, out)
 
-    def asset_symbol(self, asset_id):
+    def asset_symbol(self, asset_id: int) -> str | None:
         """Symbol of an asset registered through this object (None when unknown)."""
         for sym, aid in self._asset_symbols.items():
             if aid == asset_id:
                 return sym
         return None
 
-    def instrument_symbol(self, instrument_id):
+    def instrument_symbol(self, instrument_id: int) -> str | None:
         """Symbol of an instrument registered through this object (None when unknown)."""
         for sym, iid in self._instrument_symbols.items():
             if iid == instrument_id:
                 return sym
         return None
 
-    def _asset_id(self, asset):
+    def _asset_id(self, asset: str | int) -> int:
         if isinstance(asset, int) and not isinstance(asset, bool):
             return asset
+        asset = cast(str, asset)  # a bool goes on to find_asset, which rejects it
         if self._ptr:
             return self.find_asset(asset)
         if asset in self._asset_symbols:
             return self._asset_symbols[asset]
         raise errors.make(errors.NullError, "Engine is closed: pass asset ids, not symbols")
 
-    def _instrument_id(self, instrument):
+    def _instrument_id(self, instrument: str | int) -> int:
         if isinstance(instrument, int) and not isinstance(instrument, bool):
             return instrument
+        instrument = cast(str, instrument)  # a bool goes on to find_instrument, which rejects it
         if self._ptr:
             return self.find_instrument(instrument)
         if instrument in self._instrument_symbols:
@@ -654,34 +706,35 @@ class Engine(_Handle):
 
     # -- settings -------------------------------------------------------------------------------
 
-    def set_valuation_asset(self, asset):
+    def set_valuation_asset(self, asset: str | int) -> None:
         """Chooses the valuation asset (its price must be 1)."""
         ffi.lib().risk_engine_set_valuation_asset(self._require(), self._asset_id(asset))
 
     @property
-    def valuation_asset(self):
+    def valuation_asset(self) -> int | None:
         """Id of the valuation asset (None before any asset is registered)."""
         out = ctypes.c_uint32()
         ffi.lib().risk_engine_valuation_asset(self._require(), ctypes.byref(out))
         return None if out.value == ffi.ID_NONE else out.value
 
-    def set_margin_call_health(self, health):
+    def set_margin_call_health(self, health: float) -> None:
         """Sets the health factor under which an account is in margin call (>= 1)."""
         ffi.lib().risk_engine_set_margin_call_health(self._require(), float(health))
 
     # -- market data ----------------------------------------------------------------------------
 
-    def set_price(self, asset, price):
+    def set_price(self, asset: str, price: float) -> None:
         """Sets an asset's price in the valuation asset."""
         ffi.lib().risk_engine_set_asset_price(self._require(), self._asset_id(asset), float(price))
 
-    def price(self, asset):
+    def price(self, asset: str | int) -> float:
         """An asset's current price."""
         out = ctypes.c_double()
         ffi.lib().risk_engine_asset_price(self._require(), self._asset_id(asset), ctypes.byref(out))
         return out.value
 
-    def set_prices(self, prices, values=None):
+    def set_prices(self, prices: Mapping[str | int, float] | Sequence[str | int] | FloatBuffer,
+                   values: FloatBuffer | None = None) -> None:
         """Sets several asset prices, all or none.
 
         ``set_prices({"BTC": 50000, "ETH": 3000})`` or ``set_prices(ids, prices)`` with two
@@ -691,23 +744,60 @@ class Engine(_Handle):
         ids, vals, n = self._batch(prices, values, self._asset_id)
         ffi.lib().risk_engine_set_asset_prices(self._require(), ids, vals, n)
 
-    def set_mark(self, instrument, mark):
+    def set_mark(self, instrument: str | int, mark: float) -> None:
         """Sets an instrument's mark price."""
         ffi.lib().risk_engine_set_mark(self._require(), self._instrument_id(instrument), float(mark))
 
-    def mark(self, instrument):
+    def set_time(self, now: datetime.datetime | str | int) -> None:
+        """Sets the engine's time (Unix seconds, an ISO 8601 UTC string or an aware datetime),
+        against which options are priced and expire (``risk_engine_set_time``)."""
+        ffi.lib().risk_engine_set_time(self._require(), _expiry_seconds(now))
+
+    @property
+    def time(self) -> int:
+        """The engine's time in Unix seconds (0 until set)."""
+        out = ctypes.c_int64()
+        ffi.lib().risk_engine_time(self._require(), ctypes.byref(out))
+        return out.value
+
+    def set_mark_vol(self, instrument: str | int, vol: float) -> None:
+        """Prices an option's mark from a mark implied volatility from now on."""
+        ffi.lib().risk_engine_set_mark_vol(self._require(), self._instrument_id(instrument), float(vol))
+
+    def mark_vol(self, instrument: str | int) -> float | None:
+        """An option's mark implied volatility (set, or implied by its mark); None when none exists."""
+        out = ctypes.c_double()
+        ffi.lib().risk_engine_mark_vol(self._require(), self._instrument_id(instrument), ctypes.byref(out))
+        return _value_or_none(out.value)
+
+    def settle_expired(self, instrument: str | int, settlement_price: float) -> int:
+        """Settles an expired option at the underlying's settlement price: every position on it
+        closes at the intrinsic value, paid into the settle asset; returns how many settled."""
+        iid = self._instrument_id(instrument)
+        # the settled positions' handles are freed: their Position views go with them
+        doomed = [v for acc in list(self._accounts.values()) for v in list(acc._views.values())
+                  if not v.closed and ffi.lib().risk_position_instrument(v._ptr) == iid]
+        out = ctypes.c_size_t()
+        ffi.lib().risk_engine_settle_expired(self._require(), iid, float(settlement_price), ctypes.byref(out))
+        for v in doomed:
+            v._detach()
+        return out.value
+
+    def mark(self, instrument: str | int) -> float:
         """An instrument's current mark."""
         out = ctypes.c_double()
         ffi.lib().risk_engine_mark(self._require(), self._instrument_id(instrument), ctypes.byref(out))
         return out.value
 
-    def set_marks(self, marks, values=None):
+    def set_marks(self, marks: Mapping[str | int, float] | Sequence[str | int] | FloatBuffer,
+                  values: FloatBuffer | None = None) -> None:
         """Sets several marks, all or none (same forms as :meth:`set_prices`)."""
         ids, vals, n = self._batch(marks, values, self._instrument_id)
         ffi.lib().risk_engine_set_marks(self._require(), ids, vals, n)
 
     @staticmethod
-    def _batch(keys, values, resolve):
+    def _batch(keys: Any, values: Any,
+               resolve: Callable[..., Any]) -> tuple[ctypes.Array[Any], ctypes.Array[Any], int]:
         if values is None:
             items = list(dict(keys).items())
             n = len(items)
@@ -723,26 +813,26 @@ class Engine(_Handle):
         try:
             ids, ni = _typed_view(keys, "ids", ctypes.c_uint32, "I", "uint32")
         except errors.InvalidError:
-            seq = [resolve(k) for k in keys]
-            ni = len(seq)
-            ids = (ctypes.c_uint32 * max(ni, 1))(*seq)
+            id_seq = [resolve(k) for k in keys]
+            ni = len(id_seq)
+            ids = (ctypes.c_uint32 * max(ni, 1))(*id_seq)
         if ni != nv:
             raise errors.make(errors.InvalidError, "ids and values differ in length (%d vs %d)" % (ni, nv))
         return ids, vals, ni
 
     # -- margin schedules -----------------------------------------------------------------------
 
-    def instrument_tiers(self, instrument):
+    def instrument_tiers(self, instrument: str) -> list[MarginTier]:
         """An instrument's margin schedule with every cum filled in: a list of MarginTier.
 
         Under volatility scaling this is the effective schedule, the one evaluation uses."""
         return self._read_tiers(ffi.lib().risk_engine_instrument_tiers, instrument)
 
-    def instrument_base_tiers(self, instrument):
+    def instrument_base_tiers(self, instrument: str) -> list[MarginTier]:
         """An instrument's base (calibrated) schedule, as registered: a list of MarginTier."""
         return self._read_tiers(ffi.lib().risk_engine_instrument_base_tiers, instrument)
 
-    def _read_tiers(self, cfn, instrument):
+    def _read_tiers(self, cfn: Any, instrument: str) -> list[MarginTier]:
         ptr = self._require()
         iid = self._instrument_id(instrument)
         count = ctypes.c_size_t()
@@ -756,7 +846,7 @@ class Engine(_Handle):
         return [MarginTier(t.notional_cap, t.mmr, t.max_leverage, t.cum, bool(t.cum_given))
                 for t in arr[:count.value]]
 
-    def instrument_margin(self, instrument, notional, leverage=0.0):
+    def instrument_margin(self, instrument: str, notional: float, leverage: float = 0.0) -> tuple[float, float, int]:
         """(initial margin, maintenance margin, tier index) of a notional in the settle asset.
         ``leverage=0`` uses the tier's maximum."""
         im, mm, tier = ctypes.c_double(), ctypes.c_double(), ctypes.c_uint32()
@@ -767,9 +857,11 @@ class Engine(_Handle):
 
     # -- volatility-scaled margin (docs/volatility.md, sections 2 and 3) -------------------------
 
-    def set_instrument_scaling(self, instrument, mode="tiers", reference_vol_annual=0.0, min_factor=1.0,
-                               max_factor=4.0, z=2.326, horizon_days=1.0, days_per_year=365.0, buffer=0.0,
-                               stress_weight=0.0, max_daily_change=0.0, vol_floor=False):
+    def set_instrument_scaling(self, instrument: str | int, mode: str = "tiers", reference_vol_annual: float = 0.0,
+                               min_factor: float = 1.0, max_factor: float = 4.0, z: float = 2.326,
+                               horizon_days: float = 1.0, days_per_year: float = 365.0, buffer: float = 0.0,
+                               stress_weight: float = 0.0, max_daily_change: float = 0.0,
+                               vol_floor: bool = False) -> None:
         """Turns an instrument's volatility scaling on (``mode`` ``'tiers'`` or ``'var'``), changes
         it, or turns it off (``mode='off'`` or None). The defaults are ``RISK_MARGIN_SCALING_INIT``'s;
         ``buffer``, ``stress_weight``, ``vol_floor`` and ``max_daily_change`` are the
@@ -790,7 +882,7 @@ class Engine(_Handle):
         sc.vol_floor = 1 if vol_floor else 0
         ffi.lib().risk_engine_set_instrument_scaling(ptr, iid, ctypes.byref(sc))
 
-    def instrument_scaling(self, instrument):
+    def instrument_scaling(self, instrument: str) -> dict[str, float]:
         """An instrument's scaling parameters as a dict (the keyword arguments of
         :meth:`set_instrument_scaling`)."""
         sc = ffi.RiskMarginScaling.init()
@@ -801,8 +893,8 @@ class Engine(_Handle):
         out["vol_floor"] = bool(sc.vol_floor)
         return out
 
-    def set_instrument_fees(self, instrument, maker_fee=0.0, taker_fee=0.0, liquidation_price_with_fee=False,
-                            max_notional=None):
+    def set_instrument_fees(self, instrument: str | int, maker_fee: float = 0.0, taker_fee: float = 0.0,
+                            liquidation_price_with_fee: bool = False, max_notional: float | None = None) -> None:
         """Sets an instrument's trading terms (``risk_engine_set_instrument_fees``): maker and
         taker fee rates (fractions in [0, 0.1]; what-if and max order charge the taker fee,
         resting orders the maker fee), whether liquidation and bankruptcy prices include the
@@ -815,7 +907,7 @@ class Engine(_Handle):
         f.max_notional = 0.0 if max_notional is None else float(max_notional)
         ffi.lib().risk_engine_set_instrument_fees(self._require(), self._instrument_id(instrument), ctypes.byref(f))
 
-    def instrument_fees(self, instrument):
+    def instrument_fees(self, instrument: str) -> dict[str, Any]:
         """An instrument's trading terms as a dict (the keyword arguments of
         :meth:`set_instrument_fees`; ``max_notional`` None when there is no limit)."""
         f = ffi.RiskInstrumentFees.init()
@@ -824,11 +916,11 @@ class Engine(_Handle):
                 "liquidation_price_with_fee": bool(f.liquidation_price_with_fee),
                 "max_notional": f.max_notional if f.max_notional > 0.0 else None}
 
-    def instrument_settle(self, instrument):
+    def instrument_settle(self, instrument: str) -> int:
         """The settle asset id of an instrument registered through these bindings."""
         return self._instrument_settles[self._instrument_id(instrument)]
 
-    def fill_fee(self, instrument, qty, price, maker=False):
+    def fill_fee(self, instrument: str, qty: float, price: float, maker: bool = False) -> float:
         """The fee the engine charges for a fill of ``qty`` contracts at ``price``, in the settle
         asset (``risk_engine_fill_fee``): the taker fee, or the maker fee with ``maker=True``."""
         fee = ctypes.c_double()
@@ -837,14 +929,15 @@ class Engine(_Handle):
                                        ctypes.byref(fee))
         return fee.value
 
-    def instrument_factor(self, instrument):
+    def instrument_factor(self, instrument: str | int) -> MarginFactor:
         """An instrument's current factor and the volatility behind it: a :class:`MarginFactor`."""
         f = ffi.RiskMarginFactor.init()
         ffi.lib().risk_engine_instrument_factor(self._require(), self._instrument_id(instrument), ctypes.byref(f))
         return MarginFactor(_SCALING_NAMES.get(f.mode, str(f.mode)), f.factor, f.target,
                             _value_or_none(f.vol_annual), _value_or_none(f.reference_vol_annual))
 
-    def set_asset_vol_params(self, asset, lambda_=0.94, periods_per_year=365.0, seed_vol_annual=0.0):
+    def set_asset_vol_params(self, asset: str | int, lambda_: float = 0.94, periods_per_year: float = 365.0,
+                             seed_vol_annual: float = 0.0) -> None:
         """Sets how an asset's live volatility is estimated (EWMA decay, periods per year of the
         fed returns, starting volatility) and restarts its estimate."""
         p = ffi.RiskAssetVolParams.init()
@@ -853,7 +946,7 @@ class Engine(_Handle):
         p.seed_vol_annual = float(seed_vol_annual)
         ffi.lib().risk_engine_set_asset_vol_params(self._require(), self._asset_id(asset), ctypes.byref(p))
 
-    def set_asset_size_scaling(self, asset, imf: float = 0.0, deposit_scale_start: float = 0.0,
+    def set_asset_size_scaling(self, asset: str | int, imf: float = 0.0, deposit_scale_start: float = 0.0,
                                borrow_scale_start: float = 0.0, venue_deposits: float = 0.0,
                                venue_borrows: float = 0.0) -> None:
         """Sets an asset's size-scaled weights (docs/formulas.md, "Size-scaled weights"): Drift's
@@ -869,14 +962,14 @@ class Engine(_Handle):
         s.venue_borrows = float(venue_borrows)
         ffi.lib().risk_engine_set_asset_size_scaling(self._require(), self._asset_id(asset), ctypes.byref(s))
 
-    def asset_size_scaling(self, asset) -> dict:
+    def asset_size_scaling(self, asset: str | int) -> dict[str, float]:
         """An asset's size scaling as a dict of the fields set by :meth:`set_asset_size_scaling`."""
         s = ffi.RiskSizeScaling.init()
         ffi.lib().risk_engine_asset_size_scaling(self._require(), self._asset_id(asset), ctypes.byref(s))
         return {k: getattr(s, k) for k in ("imf", "deposit_scale_start", "borrow_scale_start",
                                            "venue_deposits", "venue_borrows")}
 
-    def asset_weights(self, asset, balance: float) -> tuple:
+    def asset_weights(self, asset: str | int, balance: float) -> tuple[float, float]:
         """The (initial, maintenance) weights evaluation puts on ``balance`` of the asset:
         collateral weights when positive, liability weights when negative, after size scaling."""
         wi, wm = ctypes.c_double(), ctypes.c_double()
@@ -884,33 +977,50 @@ class Engine(_Handle):
                                             ctypes.byref(wi), ctypes.byref(wm))
         return wi.value, wm.value
 
-    def set_asset_vol(self, asset, vol_annual, time_s):
+    def set_instrument_size_premium(self, instrument: str | int, imf: float = 0.0, base_share: float = 0.8) -> None:
+        """Sets an instrument's size premium on its margin rates (docs/formulas.md 4.6):
+        max(r, base_share r + imf sqrt(size)), at most 1; base_share 0.8 is Drift's, 0 FTX's.
+        ``imf`` 0 turns it off."""
+        p = ffi.RiskSizePremium.init()
+        p.imf = float(imf)
+        p.base_share = float(base_share)
+        ffi.lib().risk_engine_set_instrument_size_premium(self._require(), self._instrument_id(instrument),
+                                                          ctypes.byref(p))
+
+    def instrument_size_premium(self, instrument: str | int) -> tuple[float, float]:
+        """An instrument's size premium as (imf, base_share); imf 0 when off."""
+        p = ffi.RiskSizePremium.init()
+        ffi.lib().risk_engine_instrument_size_premium(self._require(), self._instrument_id(instrument),
+                                                      ctypes.byref(p))
+        return p.imf, p.base_share
+
+    def set_asset_vol(self, asset: str | int, vol_annual: float, time_s: int) -> None:
         """Sets an asset's live volatility (annualised, 0.6 = 60 %) at ``time_s`` (seconds, not
         before the asset's last update)."""
         ffi.lib().risk_engine_set_asset_vol(self._require(), self._asset_id(asset), float(vol_annual), int(time_s))
 
-    def feed_asset_return(self, asset, log_return, time_s):
+    def feed_asset_return(self, asset: str, log_return: float, time_s: int) -> None:
         """Feeds one log return of an asset (one period of its parameters) at ``time_s``."""
         ffi.lib().risk_engine_feed_asset_return(self._require(), self._asset_id(asset), float(log_return),
                                                 int(time_s))
 
-    def feed_asset_price(self, asset, price, time_s):
+    def feed_asset_price(self, asset: str, price: int, time_s: int) -> None:
         """Feeds one price (a close per period) of an asset at ``time_s``; the first only primes."""
         ffi.lib().risk_engine_feed_asset_price(self._require(), self._asset_id(asset), float(price), int(time_s))
 
-    def set_asset_stressed_vol(self, asset, vol_annual):
+    def set_asset_stressed_vol(self, asset: str | int, vol_annual: float) -> None:
         """Sets an asset's stressed volatility (0: the highest live volatility observed)."""
         ffi.lib().risk_engine_set_asset_stressed_vol(self._require(), self._asset_id(asset), float(vol_annual))
 
-    def set_asset_floor_vol(self, asset, vol_annual):
+    def set_asset_floor_vol(self, asset: str | int, vol_annual: float) -> None:
         """Sets an asset's long-run (floor) volatility (0: estimated from every fed return)."""
         ffi.lib().risk_engine_set_asset_floor_vol(self._require(), self._asset_id(asset), float(vol_annual))
 
-    def set_asset_buffer_release(self, asset, fraction):
+    def set_asset_buffer_release(self, asset: str | int, fraction: float) -> None:
         """Releases a fraction in [0, 1] of the buffers of the instruments on an asset (stress)."""
         ffi.lib().risk_engine_set_asset_buffer_release(self._require(), self._asset_id(asset), float(fraction))
 
-    def asset_vol(self, asset):
+    def asset_vol(self, asset: str) -> AssetVolState:
         """An asset's volatility state: an :class:`AssetVolState`."""
         s = ffi.RiskAssetVolState.init()
         ffi.lib().risk_engine_asset_vol(self._require(), self._asset_id(asset), ctypes.byref(s))
@@ -921,29 +1031,29 @@ class Engine(_Handle):
 
     # -- accounts -------------------------------------------------------------------------------
 
-    def new_account(self, account_id, margin_mode="cross", position_mode="one-way"):
+    def new_account(self, account_id: int, margin_mode: str = "cross", position_mode: str = "one-way") -> Account:
         """Creates an :class:`Account` in this engine."""
         return Account(self, account_id, margin_mode, position_mode)
 
-    def new_basket(self):
+    def new_basket(self) -> Any:
         """Creates a standalone :class:`Basket` valued by this engine."""
         return Basket(self)
 
     @property
-    def account_count(self):
+    def account_count(self) -> int:
         """Number of accounts alive in the engine."""
         out = ctypes.c_size_t()
         ffi.lib().risk_engine_account_count(self._require(), ctypes.byref(out))
         return out.value
 
     @property
-    def memory_bytes(self):
+    def memory_bytes(self) -> int:
         """Bytes the engine holds through its allocator."""
         out = ctypes.c_size_t()
         ffi.lib().risk_engine_memory_bytes(self._require(), ctypes.byref(out))
         return out.value
 
-    def _scratch_for(self, n):
+    def _scratch_for(self, n: int) -> ctypes.Array[Any]:
         """The engine's reusable summary array, grown to at least ``n`` (every version set)."""
         n = max(n, 1)
         if self._scratch is None or len(self._scratch) < n:
@@ -952,7 +1062,7 @@ class Engine(_Handle):
         self._scratch[0].version = ffi.ACCOUNT_SUMMARY_VERSION
         return self._scratch
 
-    def evaluate_all(self, threads=1, out=None):
+    def evaluate_all(self, threads: int = 1, out: ctypes.Array[Any] | None = None) -> list[AccountSummary]:
         """Evaluates every account (in creation order) and returns a list of AccountSummary.
 
         ``out``: optional ctypes array of :class:`librisk.ffi.RiskAccountSummary` to fill (reused
@@ -975,17 +1085,18 @@ class Engine(_Handle):
             raise
         return [AccountSummary._from_struct(ids[i], out[i]) for i in range(count.value)]
 
-    def to_pandas(self, threads=1):
+    def to_pandas(self, threads: int = 1) -> Any:
         """Every account's summary as a ``pandas.DataFrame`` indexed by account id."""
         return to_pandas(self.evaluate_all(threads), index="id")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self.closed:
             return "<Engine closed>"
         return "<Engine %d assets, %d instruments, %d accounts>" % (len(self._asset_symbols),
                                                                    len(self._instrument_symbols), self.account_count)
 
-    def evaluate_all_into(self, columns, threads=1, ids=None, state=None):
+    def evaluate_all_into(self, columns: dict[str, Any], threads: int = 1, ids: array.array[float] | None = None,
+                          state: array.array[float] | None = None) -> int:
         """Evaluates every account into caller-owned column buffers, without copying them.
 
         ``columns`` maps summary field names (see :data:`SUMMARY_COLUMNS`: ``equity``,
@@ -1060,8 +1171,11 @@ class Basket(_Handle):
     is a view of the account's own basket, valid while the account is open.
     """
     __slots__ = ("_ptr", "_finalizer", "_engine", "_owner", "__weakref__")
+    _finalizer: weakref.finalize | None  # None for a view of an account's basket
+    _engine: Engine
+    _owner: Account | None
 
-    def __init__(self, engine):
+    def __init__(self, engine: Engine) -> None:
         L = ffi.lib()
         ptr = ffi.BasketP()
         L.risk_basket_new(ctypes.byref(ptr), engine._require())
@@ -1071,7 +1185,7 @@ class Basket(_Handle):
         self._finalizer = weakref.finalize(self, L.risk_basket_free, ptr)
 
     @classmethod
-    def _view(cls, account, ptr):
+    def _view(cls, account: Account, ptr: Any) -> Basket:
         self = cls.__new__(cls)
         self._ptr = ptr
         self._engine = account._engine
@@ -1080,45 +1194,45 @@ class Basket(_Handle):
         return self
 
     @property
-    def engine(self):
+    def engine(self) -> Engine:
         """The :class:`Engine` whose prices value this basket."""
         return self._engine
 
-    def close(self):
+    def close(self) -> None:
         """Frees a standalone basket (idempotent); an account's basket is only detached."""
         if self._ptr:
             self._ptr = ffi.BasketP()
             if self._finalizer is not None:
                 self._finalizer()
 
-    def _invalidate(self):
+    def _invalidate(self) -> None:
         self._ptr = ffi.BasketP()
 
-    def set_balance(self, asset, amount):
+    def set_balance(self, asset: str | int, amount: float) -> None:
         """Sets an asset's balance in asset units (negative = borrowed, 0 removes it)."""
         ptr = self._require()
         ffi.lib().risk_basket_set_balance(ptr, self._engine._asset_id(asset), float(amount))
 
-    def add_balance(self, asset, delta):
+    def add_balance(self, asset: str | int, delta: float) -> None:
         """Adds a signed amount to an asset's balance."""
         ptr = self._require()
         ffi.lib().risk_basket_add_balance(ptr, self._engine._asset_id(asset), float(delta))
 
-    def balance(self, asset):
+    def balance(self, asset: str | int) -> float:
         """An asset's balance (0 when none is held)."""
         ptr = self._require()
         out = ctypes.c_double()
         ffi.lib().risk_basket_balance(ptr, self._engine._asset_id(asset), ctypes.byref(out))
         return out.value
 
-    def evaluate(self):
+    def evaluate(self) -> BasketSummary:
         """Values the basket: a :class:`BasketSummary`."""
         ptr = self._require()
         s = ffi.RiskBasketSummary.init()
         ffi.lib().risk_basket_evaluate(ptr, ctypes.byref(s))
         return BasketSummary._from_struct(s)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self.closed:
             return "<Basket closed>"
         held = {sym: self.balance(sym) for sym in self._engine._asset_symbols}
@@ -1128,7 +1242,7 @@ class Basket(_Handle):
 # ---------------------------------------------------------------- account
 
 
-def _free_account(ptr, views):
+def _free_account(ptr: Any, views: Any) -> None:
     for view in list(views.values()):
         view._invalidate()
     ffi.lib().risk_account_free(ptr)
@@ -1143,8 +1257,13 @@ class Account(_Handle):
     invalid).
     """
     __slots__ = ("_ptr", "_finalizer", "_engine", "_views", "_basket", "__weakref__")
+    _finalizer: weakref.finalize | None  # None for a borrowed view
+    _engine: Engine
+    _views: weakref.WeakValueDictionary[Any, Any]
+    _basket: Basket | None
 
-    def __init__(self, engine, account_id, margin_mode="cross", position_mode="one-way"):
+    def __init__(self, engine: Engine, account_id: int, margin_mode: str = "cross",
+                 position_mode: str = "one-way") -> None:
         L = ffi.lib()
         mm = _lookup(_MARGIN_MODES, margin_mode, "margin_mode")
         pm = _lookup(_POSITION_MODES, position_mode, "position_mode")
@@ -1158,12 +1277,12 @@ class Account(_Handle):
         engine._accounts[int(account_id)] = self
 
     @classmethod
-    def new(cls, engine, account_id, margin_mode="cross", position_mode="one-way"):
+    def new(cls, engine: Any, account_id: Any, margin_mode: str = "cross", position_mode: str = "one-way") -> Any:
         """Same as ``Account(engine, account_id, margin_mode, position_mode)``."""
         return cls(engine, account_id, margin_mode, position_mode)
 
     @classmethod
-    def _owning(cls, engine, ptr):
+    def _owning(cls, engine: Engine, ptr: Any) -> Account:
         """An object owning an account handle it did not create (one adopted from a restored engine)."""
         self = cls._borrowed(engine, ptr)
         self._finalizer = weakref.finalize(self, _free_account, ptr, self._views)
@@ -1171,7 +1290,7 @@ class Account(_Handle):
         return self
 
     @classmethod
-    def _borrowed(cls, engine, ptr):
+    def _borrowed(cls, engine: Engine, ptr: Any) -> Account:
         """A view of an account this object does not own (never freed by it)."""
         self = cls.__new__(cls)
         self._ptr = ptr
@@ -1181,7 +1300,7 @@ class Account(_Handle):
         self._finalizer = None
         return self
 
-    def close(self):
+    def close(self) -> None:
         """Frees the account, its basket and its positions (idempotent)."""
         if self._ptr:
             if self._basket is not None:
@@ -1194,59 +1313,59 @@ class Account(_Handle):
                     view._invalidate()
 
     @property
-    def engine(self):
+    def engine(self) -> Engine:
         """The :class:`Engine` this account belongs to."""
         return self._engine
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self.closed:
             return "<Account closed>"
         s = self.evaluate()
         return "<Account %d %s %s %s positions=%d equity=%r health_factor=%r>" % (
             self.id, self.margin_mode, self.position_mode, s.state, s.n_positions, s.equity, s.health_factor)
 
-    def to_pandas(self):
+    def to_pandas(self) -> Any:
         """The account's position results as a ``pandas.DataFrame``, a row per position."""
         return to_pandas(self.position_results())
 
     @property
-    def id(self):
+    def id(self) -> int:
         """The external account id."""
         return int(ffi.lib().risk_account_id(self._require()))
 
     @property
-    def margin_mode(self):
+    def margin_mode(self) -> str:
         """'cross' or 'isolated'."""
         return _MARGIN_NAMES[ffi.lib().risk_account_margin_mode(self._require())]
 
     @property
-    def position_mode(self):
+    def position_mode(self) -> str:
         """'one-way' or 'hedge'."""
         return _POSITION_NAMES[ffi.lib().risk_account_position_mode(self._require())]
 
     @property
-    def basket(self):
+    def basket(self) -> Basket:
         """The account's basket (its cross wallet), valid while the account is open."""
         ptr = self._require()
         if self._basket is None or self._basket.closed:
             self._basket = Basket._view(self, ffi.lib().risk_account_basket(ptr))
         return self._basket
 
-    def set_balance(self, asset, amount):
+    def set_balance(self, asset: str | int, amount: float) -> None:
         """Shortcut for ``account.basket.set_balance(asset, amount)``."""
         self.basket.set_balance(asset, amount)
 
-    def set_leverage(self, instrument, leverage):
+    def set_leverage(self, instrument: str | int, leverage: float) -> None:
         """Sets the user leverage for an instrument."""
         ffi.lib().risk_account_set_leverage(self._require(), self._engine._instrument_id(instrument), float(leverage))
 
-    def leverage(self, instrument):
+    def leverage(self, instrument: str | int) -> float:
         """The user leverage for an instrument (0 when unset)."""
         out = ctypes.c_double()
         ffi.lib().risk_account_leverage(self._require(), self._engine._instrument_id(instrument), ctypes.byref(out))
         return out.value
 
-    def _view(self, pptr):
+    def _view(self, pptr: Any) -> Position:
         key = ctypes.addressof(pptr.contents)
         view = self._views.get(key)
         if view is None or view.closed:
@@ -1254,7 +1373,8 @@ class Account(_Handle):
             self._views[key] = view
         return view
 
-    def open_position(self, instrument, qty, entry, side=None, margin_mode=None, isolated_margin=0.0):
+    def open_position(self, instrument: str | int, qty: float, entry: float, side: str | None = None,
+                      margin_mode: str | None = None, isolated_margin: float = 0.0) -> Position:
         """Opens a position and returns its :class:`Position` view.
 
         One-way mode: ``side=None`` and a signed ``qty``. Hedge mode: ``side='long'|'short'`` and
@@ -1275,7 +1395,7 @@ class Account(_Handle):
         return self._view(out)
 
     @property
-    def positions(self):
+    def positions(self) -> list[Position]:
         """The open positions, in position order, as :class:`Position` views."""
         ptr = self._require()
         L = ffi.lib()
@@ -1287,7 +1407,7 @@ class Account(_Handle):
             result.append(self._view(out))
         return result
 
-    def find_position(self, instrument, side=None):
+    def find_position(self, instrument: str, side: str | None = None) -> Position:
         """The position of an instrument (and leg, in hedge mode); NotFoundError when none."""
         ptr = self._require()
         out = ffi.PositionP()
@@ -1295,7 +1415,7 @@ class Account(_Handle):
         ffi.lib().risk_account_find_position(ptr, self._engine._instrument_id(instrument), leg, ctypes.byref(out))
         return self._view(out)
 
-    def evaluate(self):
+    def evaluate(self) -> AccountSummary:
         """The account's health: an :class:`AccountSummary`."""
         ptr = self._require()
         s = ffi.RiskAccountSummary.init()
@@ -1303,23 +1423,24 @@ class Account(_Handle):
         L.risk_account_evaluate(ptr, ctypes.byref(s))
         return AccountSummary._from_struct(L.risk_account_id(ptr), s)
 
-    def whatif(self, instrument, side, qty, price=0.0, leg=None):
+    def whatif(self, instrument: str | int, side: str, qty: float, price: float = 0.0,
+               leg: str | None = None) -> AccountSummary:
         """The :class:`AccountSummary` after a hypothetical fill (``side`` 'buy'/'sell', ``price`` 0:
         the mark, ``leg`` 'long'/'short' in hedge mode); the account is unchanged. See librisk.whatif."""
         from . import whatif as _whatif
         return _whatif.whatif(self, instrument, side, qty, price, leg)
 
-    def max_order_qty(self, instrument, side, price=0.0, leg=None):
+    def max_order_qty(self, instrument: str, side: str, price: float = 0.0, leg: str | None = None) -> float:
         """The largest whole-lot quantity of an order that keeps ``available >= 0`` (math.inf when unbounded)."""
         from . import whatif as _whatif
         return _whatif.max_order_qty(self, instrument, side, price, leg)
 
-    def orders_summary(self, orders):
+    def orders_summary(self, orders: list[Any]) -> tuple[AccountSummary, list[bool]]:
         """``(AccountSummary, fills)`` with resting ``orders`` under each instrument's worse side filling."""
         from . import whatif as _whatif
         return _whatif.orders_summary(self, orders)
 
-    def spot_liquidation_price(self, asset):
+    def spot_liquidation_price(self, asset: str) -> float | None:
         """The price of ``asset`` (symbol or id), in the valuation asset, at which the cross pool
         reaches its MM, the marks of the instruments on the asset moving with it; None when no
         price does (``risk_account_spot_liquidation_price``)."""
@@ -1328,7 +1449,7 @@ class Account(_Handle):
                                                       ctypes.byref(out))
         return _value_or_none(out.value)
 
-    def position_results(self):
+    def position_results(self) -> list[PositionResult]:
         """Per-position results with liquidation and bankruptcy prices: a list of PositionResult."""
         ptr = self._require()
         L = ffi.lib()
@@ -1357,7 +1478,14 @@ class Account(_Handle):
                 bankruptcy_price=r.bankruptcy_price if has_bp else None,
                 liquidation_price_raw=r.liquidation_price_raw if has_lp else None,
                 bankruptcy_price_raw=r.bankruptcy_price_raw if has_bp else None,
-                liquidatable=bool(r.flags & ffi.RESULT_LIQUIDATABLE)))
+                liquidatable=bool(r.flags & ffi.RESULT_LIQUIDATABLE),
+                delta=r.delta, gamma=r.gamma, vega=r.vega, theta=r.theta, mark_vol=_value_or_none(r.mark_vol),
+                value=r.value, underlying_price=r.underlying_price,
+                liquidation_price_below=(r.liquidation_price_below
+                                         if r.flags & ffi.RESULT_HAS_LIQUIDATION_BELOW else None),
+                liquidation_price_above=(r.liquidation_price_above
+                                         if r.flags & ffi.RESULT_HAS_LIQUIDATION_ABOVE else None),
+                unsolved=bool(r.flags & ffi.RESULT_UNSOLVED)))
         return out
 
 
@@ -1372,69 +1500,69 @@ class Position:
     """
     __slots__ = ("_ptr", "_account", "__weakref__")
 
-    def __init__(self, account, ptr):
+    def __init__(self, account: Account, ptr: Any) -> None:
         self._account = account
         self._ptr = ptr
 
-    def _invalidate(self):
+    def _invalidate(self) -> None:
         self._ptr = ffi.PositionP()
 
-    def _require(self):
+    def _require(self) -> Any:
         if not self._ptr or not self._account._ptr:
             raise errors.make(errors.NullError, "Position is closed")
         return self._ptr
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         """True once the position (or its account) is closed."""
         return not self._ptr or not self._account._ptr
 
     @property
-    def account(self):
+    def account(self) -> Account:
         """The owning :class:`Account`."""
         return self._account
 
     @property
-    def instrument(self):
+    def instrument(self) -> int:
         """Instrument id."""
         return int(ffi.lib().risk_position_instrument(self._require()))
 
     @property
-    def symbol(self):
-        """Instrument symbol (when registered through the Python Engine)."""
+    def symbol(self) -> str | None:
+        """Instrument symbol (when registered through the Python Engine; None otherwise)."""
         return self._account._engine.instrument_symbol(self.instrument)
 
     @property
-    def side(self):
+    def side(self) -> str:
         """'long' or 'short' (direction of the quantity)."""
         return _SIDE_NAMES[ffi.lib().risk_position_side(self._require())]
 
     @property
-    def leg(self):
+    def leg(self) -> str:
         """'both' in one-way mode, the hedge leg ('long'/'short') otherwise."""
         return _SIDE_NAMES[ffi.lib().risk_position_leg(self._require())]
 
     @property
-    def qty(self):
+    def qty(self) -> float:
         """Signed quantity in contracts."""
         return ffi.lib().risk_position_qty(self._require())
 
     @property
-    def entry(self):
+    def entry(self) -> float:
         """Average entry price."""
         return ffi.lib().risk_position_entry(self._require())
 
     @property
-    def isolated_margin(self):
+    def isolated_margin(self) -> float:
         """Isolated margin in the settle asset (0 under cross)."""
         return ffi.lib().risk_position_isolated_margin(self._require())
 
     @property
-    def margin_mode(self):
+    def margin_mode(self) -> str:
         """'cross' or 'isolated'."""
         return _MARGIN_NAMES[ffi.lib().risk_position_margin_mode(self._require())]
 
-    def adjust(self, qty, price):
+    def adjust(self, qty: float, price: float) -> None:
         """Applies a fill of ``qty`` contracts (buy > 0) at ``price``; reaching zero closes the position."""
         ptr = self._require()
         L = ffi.lib()
@@ -1449,24 +1577,24 @@ class Position:
         except errors.NotFoundError:
             self._detach()
 
-    def close(self, price):
+    def close(self, price: int) -> None:
         """Closes the position at ``price``, realising its PnL; the view becomes invalid."""
         ptr = self._require()
         ffi.lib().risk_position_close(ptr, float(price))
         self._detach()
 
-    def _detach(self):
+    def _detach(self) -> None:
         key = ctypes.addressof(self._ptr.contents)
         views = self._account._views
         if views.get(key) is self:
             del views[key]
         self._invalidate()
 
-    def set_isolated_margin(self, margin):
+    def set_isolated_margin(self, margin: float) -> None:
         """Sets the isolated margin, moving the difference from or to the basket."""
         ffi.lib().risk_position_set_isolated_margin(self._require(), float(margin))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self.closed:
             return "<Position closed>"
         mode = self.margin_mode

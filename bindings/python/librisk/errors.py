@@ -7,6 +7,12 @@ Every exception carries ``code`` (the C status number), ``name`` (its constant, 
 record theirs on the owning account).
 """
 
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+_E = TypeVar("_E", bound="RiskError")
+
 __all__ = [
     "RiskError", "NullError", "InvalidError", "NotFoundError", "DuplicateError", "LotError",
     "TickError", "LeverageError", "TiersError", "StateError", "VersionError",
@@ -18,10 +24,13 @@ __all__ = [
 class RiskError(Exception):
     """A librisk call failed. ``code``, ``name`` and ``message`` describe the failure."""
 
-    code = None
-    name = "RISK_UNKNOWN"
+    code: int | None = None
+    name: str = "RISK_UNKNOWN"
+    message: str
+    #: BufferTooSmallError: the number of elements the call needs.
+    needed: int | None = None
 
-    def __init__(self, code=None, name=None, message=""):
+    def __init__(self, code: int | None = None, name: str | None = None, message: str = "") -> None:
         if code is not None:
             self.code = code
         if name is not None:
@@ -29,12 +38,12 @@ class RiskError(Exception):
         self.message = message
         super().__init__(code, name, message)
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.message:
             return "%s (%s)" % (self.message, self.name)
         return self.name
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "%s(code=%r, name=%r, message=%r)" % (type(self).__name__, self.code, self.name, self.message)
 
 
@@ -91,7 +100,6 @@ class VersionError(RiskError):
 class BufferTooSmallError(RiskError):
     """RISK_EBUFFER: an output array is too small. ``needed`` tells the length, when known."""
     code, name = 11, "RISK_EBUFFER"
-    needed = None
 
 
 class EngineMismatchError(RiskError):
@@ -141,7 +149,7 @@ CODES = {cls.code: cls for cls in (
     NoPriceError, OutOfMemoryError, ThreadError, FileError, InternalError)}
 
 
-def from_code(code, message=""):
+def from_code(code: int, message: str = "") -> RiskError:
     """The exception for status ``code`` carrying ``message`` (unknown codes give RiskError)."""
     cls = CODES.get(code)
     if cls is None:
@@ -149,6 +157,6 @@ def from_code(code, message=""):
     return cls(code, cls.name, message)
 
 
-def make(cls, message):
+def make(cls: type[_E], message: str) -> _E:
     """An exception of class ``cls`` raised by the bindings themselves (not by a C call)."""
     return cls(cls.code, cls.name, message)

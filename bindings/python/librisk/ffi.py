@@ -19,12 +19,21 @@ The library's major version (``risk_version_number() // 10000``) must equal
 :data:`VERSION_MAJOR`; otherwise :class:`LibraryError` is raised.
 """
 
+from __future__ import annotations
+
 import ctypes
 import ctypes.util
 import os
 import threading
 
 from . import errors
+from typing import Any, Callable
+
+#: Type of the array arguments and results of the batch functions: any sequence of numbers, or a
+#: writable float64 buffer (``array.array('d')``, a numpy float64 array) used without a copy.
+FloatBuffer = Any
+#: A number, or a :data:`FloatBuffer` of them (the option functions broadcast scalars).
+FloatOrBuffer = Any
 
 __all__ = [
     "VERSION_MAJOR", "LibraryError", "lib", "library_path",
@@ -35,7 +44,8 @@ __all__ = [
     "RiskVolGarchOptions", "RiskVolGarchResult", "RiskVolRangeState",
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
     "RiskInstrumentFees", "RiskOptionBatch", "RiskOptionGreeks", "RiskRateModel", "RiskRates", "RiskRatePool",
-    "RiskRateCost", "RiskFundingResult", "RiskSizeScaling",
+    "RiskRateCost", "RiskFundingResult", "RiskSizeScaling", "RiskSizePremium", "RiskVarResult", "RiskVarFilter",
+    "RiskVarMcOptions", "RiskVarBacktestResult", "RiskLevtokenSpec", "RiskLevtokenResult",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -48,14 +58,15 @@ ID_NONE = 0xFFFFFFFF                 # RISK_ID_NONE
 ENGINE_OPTIONS_VERSION = 1           # RISK_ENGINE_OPTIONS_VERSION
 ENGINE_NO_QUANTIZE = 0x1             # RISK_ENGINE_NO_QUANTIZE
 ASSET_SPEC_VERSION = 1               # RISK_ASSET_SPEC_VERSION
-INSTRUMENT_SPEC_VERSION = 1          # RISK_INSTRUMENT_SPEC_VERSION
+INSTRUMENT_SPEC_VERSION = 2          # RISK_INSTRUMENT_SPEC_VERSION
 BASKET_SUMMARY_VERSION = 1           # RISK_BASKET_SUMMARY_VERSION
 ACCOUNT_SUMMARY_VERSION = 1          # RISK_ACCOUNT_SUMMARY_VERSION
-POSITION_RESULT_VERSION = 1          # RISK_POSITION_RESULT_VERSION
+POSITION_RESULT_VERSION = 2          # RISK_POSITION_RESULT_VERSION
 POSITION_SPEC_VERSION = 1            # RISK_POSITION_SPEC_VERSION
 
 KIND_PERPETUAL = 1                   # RISK_KIND_PERPETUAL
 KIND_FUTURE = 2                      # RISK_KIND_FUTURE
+KIND_OPTION = 3                      # RISK_KIND_OPTION
 MM_PRICE_MARK = 0                    # RISK_MM_PRICE_MARK
 MM_PRICE_ENTRY = 1                   # RISK_MM_PRICE_ENTRY
 
@@ -98,6 +109,9 @@ ACCRUAL_LINEAR = 2                   # RISK_ACCRUAL_LINEAR
 ACCRUAL_CONTINUOUS = 3               # RISK_ACCRUAL_CONTINUOUS
 ACCRUAL_HOURLY = 4                   # RISK_ACCRUAL_HOURLY
 FUNDING_RESULT_VERSION = 1           # RISK_FUNDING_RESULT_VERSION
+LEVTOKEN_SPEC_VERSION = 1            # RISK_LEVTOKEN_SPEC_VERSION
+LEVTOKEN_RESULT_VERSION = 1          # RISK_LEVTOKEN_RESULT_VERSION
+LEVTOKEN_LEVERAGE_MAX = 20.0         # RISK_LEVTOKEN_LEVERAGE_MAX
 ADL_ENTRY_VERSION = 2                # RISK_ADL_ENTRY_VERSION
 ADL_MERGE_MAX_QUEUES = 1024          # RISK_ADL_MERGE_MAX_QUEUES
 SNAPSHOT_FORMAT_VERSION = 2          # RISK_SNAPSHOT_FORMAT_VERSION
@@ -127,6 +141,9 @@ STATE_BANKRUPT = 3                   # RISK_STATE_BANKRUPT
 RESULT_HAS_LIQUIDATION_PRICE = 0x1   # RISK_RESULT_HAS_LIQUIDATION_PRICE
 RESULT_HAS_BANKRUPTCY_PRICE = 0x2    # RISK_RESULT_HAS_BANKRUPTCY_PRICE
 RESULT_LIQUIDATABLE = 0x4            # RISK_RESULT_LIQUIDATABLE
+RESULT_HAS_LIQUIDATION_BELOW = 0x8   # RISK_RESULT_HAS_LIQUIDATION_BELOW
+RESULT_HAS_LIQUIDATION_ABOVE = 0x10  # RISK_RESULT_HAS_LIQUIDATION_ABOVE
+RESULT_UNSOLVED = 0x20               # RISK_RESULT_UNSOLVED
 
 SCALING_OFF = 0                      # RISK_SCALING_OFF
 SCALING_TIERS = 1                    # RISK_SCALING_TIERS
@@ -134,6 +151,7 @@ SCALING_VAR = 2                      # RISK_SCALING_VAR
 MARGIN_SCALING_VERSION = 1           # RISK_MARGIN_SCALING_VERSION
 ASSET_VOL_PARAMS_VERSION = 1         # RISK_ASSET_VOL_PARAMS_VERSION
 SIZE_SCALING_VERSION = 1             # RISK_SIZE_SCALING_VERSION
+SIZE_PREMIUM_VERSION = 1             # RISK_SIZE_PREMIUM_VERSION
 ASSET_VOL_STATE_VERSION = 1          # RISK_ASSET_VOL_STATE_VERSION
 ASSET_VOL_STRESSED_SET = 0x1         # RISK_ASSET_VOL_STRESSED_SET
 ASSET_VOL_FLOOR_SET = 0x2            # RISK_ASSET_VOL_FLOOR_SET
@@ -164,6 +182,19 @@ OPTION_IV_BELOW_INTRINSIC = 1        # RISK_OPTION_IV_BELOW_INTRINSIC
 OPTION_IV_ABOVE_MAXIMUM = 2          # RISK_OPTION_IV_ABOVE_MAXIMUM
 OPTION_BATCH_VERSION = 1             # RISK_OPTION_BATCH_VERSION
 OPTION_GREEKS_VERSION = 1            # RISK_OPTION_GREEKS_VERSION
+
+VAR_LEVEL_DEFAULT = 0.99             # RISK_VAR_LEVEL_DEFAULT
+VAR_ES_LEVEL_DEFAULT = 0.975         # RISK_VAR_ES_LEVEL_DEFAULT
+VAR_FACTORS_MAX = 4096               # RISK_VAR_FACTORS_MAX
+VAR_DOF_MAX = 1e6                    # RISK_VAR_DOF_MAX
+VAR_RESULT_VERSION = 1               # RISK_VAR_RESULT_VERSION
+VAR_FILTER_EWMA = 1                  # RISK_VAR_FILTER_EWMA
+VAR_FILTER_GARCH = 2                 # RISK_VAR_FILTER_GARCH
+VAR_FILTER_VERSION = 1               # RISK_VAR_FILTER_VERSION
+VAR_MC_NORMAL = 1                    # RISK_VAR_MC_NORMAL
+VAR_MC_STUDENT_T = 2                 # RISK_VAR_MC_STUDENT_T
+VAR_MC_OPTIONS_VERSION = 1           # RISK_VAR_MC_OPTIONS_VERSION
+VAR_BACKTEST_RESULT_VERSION = 1      # RISK_VAR_BACKTEST_RESULT_VERSION
 
 # ---------------------------------------------------------------- opaque handles
 
@@ -216,7 +247,7 @@ class RiskEngineOptions(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskEngineOptions:
         """The equivalent of ``RISK_ENGINE_OPTIONS_INIT``."""
         return cls(ENGINE_OPTIONS_VERSION, 0, RiskAllocator(), 1.2)
 
@@ -232,7 +263,7 @@ class RiskSnapshotOptions(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskSnapshotOptions:
         """The equivalent of ``RISK_SNAPSHOT_OPTIONS_INIT``."""
         return cls(SNAPSHOT_OPTIONS_VERSION, 0, RiskAllocator(), None, 0)
 
@@ -261,7 +292,7 @@ class RiskAssetSpec(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskAssetSpec:
         """The equivalent of ``RISK_ASSET_SPEC_INIT``."""
         return cls(ASSET_SPEC_VERSION, 8, None, 0.0, 1.0, 1.0, 1.0, 1.0, None, 0)
 
@@ -294,13 +325,20 @@ class RiskInstrumentSpec(ctypes.Structure):
         ("mark", ctypes.c_double),
         ("tiers", ctypes.POINTER(RiskMarginTier)),
         ("n_tiers", ctypes.c_size_t),
+        # version 2
+        ("strike", ctypes.c_double),
+        ("option_type", ctypes.c_int32),
+        ("reserved", ctypes.c_uint32),
+        ("mark_vol", ctypes.c_double),
+        ("carry_rate", ctypes.c_double),
+        ("underlying_tick", ctypes.c_double),
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskInstrumentSpec:
         """The equivalent of ``RISK_INSTRUMENT_SPEC_INIT``."""
         return cls(INSTRUMENT_SPEC_VERSION, KIND_PERPETUAL, None, ID_NONE, ID_NONE, 0,
-                   MM_PRICE_MARK, 0, 1.0, 1.0, 1.0, 0.0, None, 0)
+                   MM_PRICE_MARK, 0, 1.0, 1.0, 1.0, 0.0, None, 0, 0.0, 0, 0, 0.0, 0.0, 0.01)
 
 
 class RiskBasketSummary(ctypes.Structure):
@@ -320,7 +358,7 @@ class RiskBasketSummary(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskBasketSummary:
         """The equivalent of ``RISK_BASKET_SUMMARY_INIT``."""
         return cls(version=BASKET_SUMMARY_VERSION)
 
@@ -350,7 +388,7 @@ class RiskAccountSummary(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskAccountSummary:
         """The equivalent of ``RISK_ACCOUNT_SUMMARY_INIT``."""
         return cls(version=ACCOUNT_SUMMARY_VERSION)
 
@@ -368,7 +406,7 @@ class RiskPositionSpec(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskPositionSpec:
         """The equivalent of ``RISK_POSITION_SPEC_INIT``."""
         return cls(POSITION_SPEC_VERSION, ID_NONE, SIDE_BOTH, MARGIN_DEFAULT, 0.0, 0.0, 0.0)
 
@@ -394,10 +432,20 @@ class RiskPositionResult(ctypes.Structure):
         ("bankruptcy_price", ctypes.c_double),
         ("liquidation_price_raw", ctypes.c_double),
         ("bankruptcy_price_raw", ctypes.c_double),
+        # version 2
+        ("delta", ctypes.c_double),
+        ("gamma", ctypes.c_double),
+        ("vega", ctypes.c_double),
+        ("theta", ctypes.c_double),
+        ("mark_vol", ctypes.c_double),
+        ("value", ctypes.c_double),
+        ("underlying_price", ctypes.c_double),
+        ("liquidation_price_below", ctypes.c_double),
+        ("liquidation_price_above", ctypes.c_double),
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> Any:
         """The equivalent of ``RISK_POSITION_RESULT_INIT``."""
         return cls(version=POSITION_RESULT_VERSION)
 
@@ -424,7 +472,7 @@ class RiskLiquidationPolicy(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskLiquidationPolicy:
         """The equivalent of ``RISK_LIQUIDATION_POLICY_INIT``."""
         return cls(LIQUIDATION_POLICY_VERSION, EXIT_BUFFER, 0.02, 0.0, 0.0, PRICE_MARK, 0, 0.1, 1.0, 0.0, 0.0,
                    0.0, 0.0, DEFICIT_REPORT, 0, 0)
@@ -475,7 +523,7 @@ class RiskLiquidationPlan(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskLiquidationPlan:
         """The equivalent of ``RISK_LIQUIDATION_PLAN_INIT``."""
         return cls(version=LIQUIDATION_PLAN_VERSION, trigger_instrument=ID_NONE, trigger_asset=ID_NONE)
 
@@ -493,7 +541,7 @@ class RiskRateModel(ctypes.Structure):
                     "flat_borrow_hourly", "flat_supply_hourly")]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskRateModel:
         """The equivalent of ``RISK_RATE_MODEL_INIT``."""
         return cls(version=RATE_MODEL_VERSION)
 
@@ -505,7 +553,7 @@ class RiskRates(ctypes.Structure):
                 ("stable_borrow_annual", ctypes.c_double), ("average_borrow_annual", ctypes.c_double)]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskRates:
         """The equivalent of ``RISK_RATES_INIT``."""
         return cls(version=RATES_VERSION)
 
@@ -519,7 +567,7 @@ class RiskRatePool(ctypes.Structure):
                 ("updated_unix_s", ctypes.c_int64)]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskRatePool:
         """The equivalent of ``RISK_RATE_POOL_INIT``."""
         return cls(version=RATE_POOL_VERSION, supply_index=1.0, borrow_index=1.0)
 
@@ -532,7 +580,7 @@ class RiskRateCost(ctypes.Structure):
                 ("cost_horizon_value", ctypes.c_double)]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> Any:
         """The equivalent of ``RISK_RATE_COST_INIT``."""
         return cls(version=RATE_COST_VERSION)
 
@@ -543,9 +591,35 @@ class RiskFundingResult(ctypes.Structure):
                 ("rate", ctypes.c_double), ("paid", ctypes.c_double), ("received", ctypes.c_double)]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskFundingResult:
         """The equivalent of ``RISK_FUNDING_RESULT_INIT``."""
         return cls(version=FUNDING_RESULT_VERSION)
+
+
+class RiskLevtokenSpec(ctypes.Structure):
+    """``risk_levtoken_spec`` (include/risk/rates.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("rebalance_every", ctypes.c_uint32), ("leverage", ctypes.c_double),
+                ("band_low", ctypes.c_double), ("band_high", ctypes.c_double), ("fee_annual", ctypes.c_double),
+                ("borrow_annual", ctypes.c_double), ("rebalance_cost", ctypes.c_double),
+                ("periods_per_year", ctypes.c_double), ("nav0", ctypes.c_double)]
+
+    @classmethod
+    def init(cls) -> RiskLevtokenSpec:
+        """The equivalent of ``RISK_LEVTOKEN_SPEC_INIT``."""
+        return cls(LEVTOKEN_SPEC_VERSION, 0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 365.0, 1.0)
+
+
+class RiskLevtokenResult(ctypes.Structure):
+    """``risk_levtoken_result`` (include/risk/rates.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("reserved", ctypes.c_uint32), ("n_rebalances", ctypes.c_uint64),
+                ("wiped_out_at", ctypes.c_uint64), ("nav_final", ctypes.c_double), ("pnl", ctypes.c_double),
+                ("fees_paid", ctypes.c_double), ("funding_paid", ctypes.c_double), ("borrow_paid", ctypes.c_double),
+                ("rebalance_costs", ctypes.c_double), ("turnover", ctypes.c_double), ("shortfall", ctypes.c_double)]
+
+    @classmethod
+    def init(cls) -> RiskLevtokenResult:
+        """The equivalent of ``RISK_LEVTOKEN_RESULT_INIT``."""
+        return cls(version=LEVTOKEN_RESULT_VERSION)
 
 
 class RiskInsuranceFund(ctypes.Structure):
@@ -560,7 +634,7 @@ class RiskInsuranceFund(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskInsuranceFund:
         """The equivalent of ``RISK_INSURANCE_FUND_INIT``."""
         return cls(version=INSURANCE_FUND_VERSION)
 
@@ -599,7 +673,7 @@ class RiskMarginScaling(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskMarginScaling:
         """The equivalent of ``RISK_MARGIN_SCALING_INIT``."""
         return cls(MARGIN_SCALING_VERSION, SCALING_OFF, 0.0, 1.0, 4.0, 2.326, 1.0, 365.0, 0.0, 0.0, 0.0, 0, 0)
 
@@ -615,7 +689,7 @@ class RiskAssetVolParams(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskAssetVolParams:
         """The equivalent of ``RISK_ASSET_VOL_PARAMS_INIT``."""
         return cls(ASSET_VOL_PARAMS_VERSION, 0, 0.94, 365.0, 0.0)
 
@@ -638,6 +712,21 @@ class RiskSizeScaling(ctypes.Structure):
         return cls(SIZE_SCALING_VERSION, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
+class RiskSizePremium(ctypes.Structure):
+    """``risk_size_premium`` (include/risk/margin.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("imf", ctypes.c_double),
+        ("base_share", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_SIZE_PREMIUM_INIT`` (off, Drift's base share 0.8)."""
+        return cls(SIZE_PREMIUM_VERSION, 0, 0.0, 0.8)
+
+
 class RiskAssetVolState(ctypes.Structure):
     """``risk_asset_vol_state`` (include/risk/margin.h)."""
     _fields_ = [
@@ -654,7 +743,7 @@ class RiskAssetVolState(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskAssetVolState:
         """The equivalent of ``RISK_ASSET_VOL_STATE_INIT``."""
         return cls(version=ASSET_VOL_STATE_VERSION)
 
@@ -671,7 +760,7 @@ class RiskMarginFactor(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskMarginFactor:
         """The equivalent of ``RISK_MARGIN_FACTOR_INIT``."""
         return cls(version=MARGIN_FACTOR_VERSION)
 
@@ -688,7 +777,7 @@ class RiskOrder(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskOrder:
         """The equivalent of ``RISK_ORDER_INIT``."""
         return cls(ORDER_VERSION, ID_NONE, ORDER_BUY, SIDE_BOTH, 0.0, 0.0)
 
@@ -704,7 +793,7 @@ class RiskInstrumentFees(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskInstrumentFees:
         """The equivalent of ``RISK_INSTRUMENT_FEES_INIT``."""
         return cls(INSTRUMENT_FEES_VERSION, 0, 0.0, 0.0, 0.0)
 
@@ -736,6 +825,87 @@ class RiskVolRealizedState(ctypes.Structure):
     ]
 
 
+class RiskVarResult(ctypes.Structure):
+    """``risk_var_result`` (include/risk/var.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("n", ctypes.c_size_t),
+        ("var_level", ctypes.c_double),
+        ("es_level", ctypes.c_double),
+        ("var", ctypes.c_double),
+        ("es", ctypes.c_double),
+        ("mean", ctypes.c_double),
+        ("stdev", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VAR_RESULT_INIT``."""
+        return cls(version=VAR_RESULT_VERSION)
+
+
+class RiskVarFilter(ctypes.Structure):
+    """``risk_var_filter`` (include/risk/var.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("model", ctypes.c_uint32),
+        ("lambda", ctypes.c_double),  # a keyword: getattr(f, "lambda")
+        ("omega", ctypes.c_double),
+        ("alpha", ctypes.c_double),
+        ("beta", ctypes.c_double),
+        ("seed_variance", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VAR_FILTER_INIT``."""
+        return cls(VAR_FILTER_VERSION, VAR_FILTER_EWMA, 0.94, 0.0, 0.0, 0.0, 0.0)
+
+
+class RiskVarMcOptions(ctypes.Structure):
+    """``risk_var_mc_options`` (include/risk/var.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("distribution", ctypes.c_uint32),
+        ("seed", ctypes.c_uint64),
+        ("dof", ctypes.c_double),
+        ("horizon_periods", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VAR_MC_OPTIONS_INIT``."""
+        return cls(VAR_MC_OPTIONS_VERSION, VAR_MC_NORMAL, 1, 4.0, 1.0)
+
+
+class RiskVarBacktestResult(ctypes.Structure):
+    """``risk_var_backtest_result`` (include/risk/var.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("n", ctypes.c_size_t),
+        ("breaches", ctypes.c_size_t),
+        ("n00", ctypes.c_size_t),
+        ("n01", ctypes.c_size_t),
+        ("n10", ctypes.c_size_t),
+        ("n11", ctypes.c_size_t),
+        ("level", ctypes.c_double),
+        ("breach_rate", ctypes.c_double),
+        ("lr_pof", ctypes.c_double),
+        ("p_pof", ctypes.c_double),
+        ("lr_ind", ctypes.c_double),
+        ("p_ind", ctypes.c_double),
+        ("lr_cc", ctypes.c_double),
+        ("p_cc", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_VAR_BACKTEST_RESULT_INIT``."""
+        return cls(version=VAR_BACKTEST_RESULT_VERSION)
+
+
 class RiskVolGarchState(ctypes.Structure):
     """``risk_vol_garch_state`` (include/risk/vol.h)."""
     _fields_ = [
@@ -761,7 +931,7 @@ class RiskVolGarchOptions(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskVolGarchOptions:
         """The equivalent of ``RISK_VOL_GARCH_OPTIONS_INIT``."""
         return cls(VOL_GARCH_OPTIONS_VERSION, 0, 200, 0, 1e-8)
 
@@ -790,7 +960,7 @@ class RiskVolGarchResult(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskVolGarchResult:
         """The equivalent of ``RISK_VOL_GARCH_RESULT_INIT``."""
         return cls(version=VOL_GARCH_RESULT_VERSION)
 
@@ -823,7 +993,7 @@ class RiskOptionBatch(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskOptionBatch:
         """The equivalent of ``RISK_OPTION_BATCH_INIT``."""
         return cls(OPTION_BATCH_VERSION, OPTION_PREMIUM_SPOT)
 
@@ -835,7 +1005,7 @@ class RiskOptionGreeks(ctypes.Structure):
         for name in ("price", "delta", "gamma", "vega", "theta", "rho", "vanna", "volga")]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskOptionGreeks:
         """The equivalent of ``RISK_OPTION_GREEKS_INIT``."""
         return cls(OPTION_GREEKS_VERSION, 0)
 
@@ -883,6 +1053,11 @@ _FUNCTIONS = {
     "risk_engine_find_account": (_i32, [EngineP, _u64, _P(AccountP)], ("engine", 0)),
     "risk_engine_asset_price": (_i32, [EngineP, _u32, _P(_dbl)], ("engine", 0)),
     "risk_engine_mark": (_i32, [EngineP, _u32, _P(_dbl)], ("engine", 0)),
+    "risk_engine_set_time": (_i32, [EngineP, _i64], ("engine", 0)),
+    "risk_engine_time": (_i32, [EngineP, _P(_i64)], ("engine", 0)),
+    "risk_engine_set_mark_vol": (_i32, [EngineP, _u32, _dbl], ("engine", 0)),
+    "risk_engine_mark_vol": (_i32, [EngineP, _u32, _P(_dbl)], ("engine", 0)),
+    "risk_engine_settle_expired": (_i32, [EngineP, _u32, _dbl, _P(_sz)], ("engine", 0)),
     "risk_engine_valuation_asset": (_i32, [EngineP, _P(_u32)], ("engine", 0)),
     "risk_engine_account_count": (_i32, [EngineP, _P(_sz)], ("engine", 0)),
     "risk_engine_memory_bytes": (_i32, [EngineP, _P(_sz)], ("engine", 0)),
@@ -946,6 +1121,8 @@ _FUNCTIONS = {
     "risk_engine_set_asset_size_scaling": (_i32, [EngineP, _u32, _P(RiskSizeScaling)], ("engine", 0)),
     "risk_engine_asset_size_scaling": (_i32, [EngineP, _u32, _P(RiskSizeScaling)], ("engine", 0)),
     "risk_engine_asset_weights": (_i32, [EngineP, _u32, _dbl, _P(_dbl), _P(_dbl)], ("engine", 0)),
+    "risk_engine_set_instrument_size_premium": (_i32, [EngineP, _u32, _P(RiskSizePremium)], ("engine", 0)),
+    "risk_engine_instrument_size_premium": (_i32, [EngineP, _u32, _P(RiskSizePremium)], ("engine", 0)),
     # liquidation.h
     "risk_engine_set_liquidation_policy": (_i32, [EngineP, _P(RiskLiquidationPolicy)], ("engine", 0)),
     "risk_engine_liquidation_policy": (_i32, [EngineP, _P(RiskLiquidationPolicy)], ("engine", 0)),
@@ -1012,6 +1189,8 @@ _FUNCTIONS = {
     "risk_basket_pool_transfer": (_i32, [BasketP, _u32, _dbl], ("basket", 0)),
     "risk_basket_scaled_balance": (_i32, [BasketP, _u32, _P(_dbl)], ("basket", 0)),
     "risk_basket_rate_costs": (_i32, [BasketP, _dbl, _P(RiskRateCost), _sz, _P(_sz)], ("basket", 0)),
+    "risk_levtoken_simulate": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(RiskLevtokenResult), _P(_dbl), _P(_dbl), _sz,
+                                      _P(RiskLevtokenSpec)], None),
     "risk_funding_rate_binance": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl], None),
     "risk_funding_rate_drift": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl, _dbl, _dbl], None),
     "risk_engine_settle_funding": (_i32, [EngineP, _u32, _dbl, _dbl, _P(RiskFundingResult)], ("engine", 0)),
@@ -1028,6 +1207,18 @@ _FUNCTIONS = {
     "risk_option_implied_vol": (_i32, [_P(_dbl), _P(ctypes.c_int32), _P(RiskOptionBatch), _P(_dbl), _sz], None),
     "risk_option_forward": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _sz], None),
     "risk_option_forward_from_future": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _P(_dbl), _sz], None),
+    # var.h (no handle: the status is the message)
+    "risk_var_historical": (_i32, [_P(RiskVarResult), _P(_dbl), _sz, _dbl, _dbl, _P(_dbl), _sz], None),
+    "risk_var_pnl_merge": (_i32, [_P(_dbl), _P(_P(_dbl)), _sz, _sz], None),
+    "risk_var_pnl_delta_gamma": (_i32, [_P(_dbl), _P(_dbl), _sz, _sz, _P(_dbl), _P(_dbl)], None),
+    "risk_var_fhs_returns": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _sz, _P(RiskVarFilter)], None),
+    "risk_var_delta_normal": (_i32, [_P(RiskVarResult), _P(_dbl), _P(_dbl), _sz, _dbl, _dbl, _dbl], None),
+    "risk_var_delta_gamma": (_i32, [_P(RiskVarResult), _P(_dbl), _P(_dbl), _P(_dbl), _sz, _dbl, _dbl, _dbl,
+                                    _P(_dbl), _sz], None),
+    "risk_var_norm_quantile": (_i32, [_dbl, _P(_dbl)], None),
+    "risk_var_ewma_cov": (_i32, [_P(_dbl), _P(_dbl), _sz, _sz, _dbl], None),
+    "risk_var_mc_scenarios": (_i32, [_P(_dbl), _P(_dbl), _sz, _sz, _P(RiskVarMcOptions), _P(_dbl), _sz], None),
+    "risk_var_backtest": (_i32, [_P(RiskVarBacktestResult), _P(_dbl), _P(_dbl), _sz, _dbl], None),
 }
 
 #: Names of every C function the bindings declare (a test compares them with the headers).
@@ -1041,7 +1232,7 @@ class LibraryError(ImportError):
 class _Lib:
     """Holds the loaded CDLL and its declared functions as attributes."""
 
-    def __init__(self, cdll, path):
+    def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
         self.cdll = cdll
         self.path = path
         for name, (restype, argtypes, source) in _FUNCTIONS.items():
@@ -1052,17 +1243,22 @@ class _Lib:
             fn.restype = restype
             fn.argtypes = argtypes
             if source != "plain":
-                fn.errcheck = self._make_errcheck(source)
+                fn.errcheck = self._make_errcheck(source)  # type: ignore[arg-type]  # "plain" excluded
             setattr(self, name, fn)
 
-    def _make_errcheck(self, source):
-        def errcheck(result, func, args):
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for a name that __init__ did not declare; tells type checkers that the
+        # declared C functions are attributes.
+        raise AttributeError("librisk: %s is not a declared C function" % name)
+
+    def _make_errcheck(self, source: tuple[str, int] | None) -> Callable[..., Any]:
+        def errcheck(result: int, func: Any, args: tuple[Any, ...]) -> int:
             if result == 0:
                 return result
             raise errors.from_code(result, self._message(result, source, args))
         return errcheck
 
-    def _message(self, code, source, args):
+    def _message(self, code: int, source: tuple[str, int] | None, args: tuple[Any, ...]) -> str:
         msg = b""
         try:
             if source is not None:
@@ -1084,11 +1280,11 @@ class _Lib:
             text = self.strerror(code)
         return text
 
-    def strerror(self, code):
+    def strerror(self, code: int) -> str:
         """risk_strerror(code) as str."""
         return (self.risk_strerror(code) or b"").decode("utf-8", "replace")
 
-    def errname(self, code):
+    def errname(self, code: int) -> str:
         """risk_errname(code) as str."""
         return (self.risk_errname(code) or b"").decode("utf-8", "replace")
 
@@ -1097,7 +1293,7 @@ _lock = threading.Lock()
 _loaded = None
 
 
-def _candidates():
+def _candidates() -> tuple[list[str], bool]:
     here = os.path.dirname(os.path.abspath(__file__))
     bundled = os.path.join(here, "_native", "librisk.so.%d" % VERSION_MAJOR)
     if os.path.exists(bundled):
@@ -1115,7 +1311,7 @@ def _candidates():
     return cands, False
 
 
-def lib():
+def lib() -> _Lib:
     """The loaded library (loading it on first use). Raises :class:`LibraryError`."""
     global _loaded
     if _loaded is not None:
@@ -1152,6 +1348,6 @@ def lib():
         raise LibraryError("cannot load librisk: " + "; ".join(problems))
 
 
-def library_path():
+def library_path() -> str:
     """Path of the loaded shared library."""
     return lib().path

@@ -20,6 +20,8 @@ Positive amounts are paid by the position, negative received. The chart is an SV
 cumulative funding paid, in the settle asset.
 """
 
+from __future__ import annotations
+
 import bisect
 import csv
 import datetime as _dt
@@ -29,6 +31,8 @@ import math
 from . import errors
 from .core import Account, Engine
 from . import rates
+import argparse
+from typing import Any, TextIO
 
 __all__ = ["FundingError", "VENUES", "read_funding", "read_prices", "backtest", "chart_svg", "add_cli_parser",
            "cli_main"]
@@ -47,7 +51,7 @@ class FundingError(ValueError):
     """Bad input to the funding back-test (the CLI prints it and exits 2)."""
 
 
-def _time(text, where):
+def _time(text: str, where: str) -> float:
     s = (text or "").strip()
     if not s:
         raise FundingError("%s: empty time" % where)
@@ -64,7 +68,7 @@ def _time(text, where):
     return t.timestamp()
 
 
-def _float(text, where):
+def _float(text: str, where: str) -> float:
     try:
         x = float(text)
     except (TypeError, ValueError):
@@ -74,7 +78,7 @@ def _float(text, where):
     return x
 
 
-def _rows(path):
+def _rows(path: str) -> list[dict[str, str]]:
     try:
         with open(path, newline="") as f:
             rows = list(csv.DictReader(f))
@@ -85,14 +89,14 @@ def _rows(path):
     return rows
 
 
-def _time_key(row, path):
+def _time_key(row: dict[str, str], path: str) -> str:
     for key in ("timestamp", "time", "date", "time_dt"):
         if key in row:
             return key
     raise FundingError("%s: no timestamp column" % path)
 
 
-def read_funding(path, venue):
+def read_funding(path: str, venue: str) -> list[tuple[float, float, float | None]]:
     """[(unix_s, rate, price or None)] in time order, from a venue's funding CSV."""
     rate_col = VENUES[venue][5]
     rows = _rows(path)
@@ -108,7 +112,7 @@ def read_funding(path, venue):
     return out
 
 
-def read_prices(path):
+def read_prices(path: str) -> tuple[list[float], list[float]]:
     """(times, closes) in time order from an OHLC CSV with a close column."""
     rows = _rows(path)
     key = _time_key(rows[0], path)
@@ -119,7 +123,9 @@ def read_prices(path):
     return [t for t, _ in pts], [c for _, c in pts]
 
 
-def backtest(funding, venue, qty, prices=None, start=None, end=None):
+def backtest(funding: list[tuple[float, float, float | None]], venue: str, qty: float,
+             prices: tuple[list[float], list[float]] | None = None, start: Any = None,
+             end: Any = None) -> tuple[dict[str, Any], list[tuple[float, float]]]:
     """Settles every funding event of ``funding`` (from :func:`read_funding`) within [start, end]
     to one position of ``qty`` contracts (long > 0); returns the result document (a dict) and
     the series [(unix_s, cumulative paid)] for the chart."""
@@ -179,11 +185,11 @@ def backtest(funding, venue, qty, prices=None, start=None, end=None):
     return doc, series
 
 
-def _iso(t):
+def _iso(t: float) -> str:
     return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def chart_svg(series, title, unit, width=900, height=360):
+def chart_svg(series: list[tuple[float, float]], title: str, unit: str, width: int = 900, height: int = 360) -> str:
     """An SVG line chart of [(unix_s, value)] (stdlib only)."""
     xs = [t for t, _ in series]
     ys = [v for _, v in series]
@@ -193,10 +199,10 @@ def chart_svg(series, title, unit, width=900, height=360):
         y1 = y0 + 1.0
     L, R, T, B = 70, 20, 30, 40
 
-    def px(t):
+    def px(t: float) -> float:
         return L + (t - x0) / (x1 - x0) * (width - L - R)
 
-    def py(v):
+    def py(v: float) -> float:
         return T + (y1 - v) / (y1 - y0) * (height - T - B)
 
     step = max(1, len(series) // 4000)  # at most ~4000 points
@@ -218,11 +224,11 @@ def chart_svg(series, title, unit, width=900, height=360):
     return "\n".join(out) + "\n"
 
 
-def _esc(s):
+def _esc(s: str) -> str:
     return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def add_cli_parser(sub):
+def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     """Registers the ``funding`` subcommand on the CLI's subparsers."""
     p = sub.add_parser("funding", help="back-test the funding a perpetual position paid over a funding history "
                                        "CSV (Binance, BitMEX, Deribit), with an SVG chart")
@@ -238,7 +244,7 @@ def add_cli_parser(sub):
     return p
 
 
-def cli_main(args, out):
+def cli_main(args: argparse.Namespace, out: TextIO) -> None:
     """Runs the ``funding`` subcommand: one JSON document on ``out``."""
     qty = _float(args.qty, "--qty")
     funding = read_funding(args.csv, args.venue)

@@ -10,9 +10,19 @@ structs and names ids by symbol. See docs/liquidation.md for the algorithm and i
 >>> liquidation.apply_plan(account, plan)                                       # doctest: +SKIP
 """
 
+from __future__ import annotations
+
 import ctypes
 
 from . import errors, ffi
+import argparse
+from typing import Any, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .book import Book
+    from .core import Account, Engine
+    from .ffi import RiskAdlEntry, RiskLiquidationAction, RiskLiquidationPlan, RiskLiquidationPolicy
+    from .grid import Grid
 
 __all__ = ["Policy", "Plan", "set_policy", "policy", "deposit", "insurance_fund", "plan", "apply_plan",
            "adl_ranking", "adl_merge", "EXIT_TARGETS", "PRICE_MODELS", "POLICY_FIELDS", "PLAN_FIELDS"]
@@ -41,7 +51,7 @@ class Policy:
     """
     __slots__ = POLICY_FIELDS
 
-    def __init__(self, **fields):
+    def __init__(self, **fields: float | str) -> None:
         c = ffi.RiskLiquidationPolicy.init()
         self.exit_target = "buffer"
         self.price_model = "mark"
@@ -55,7 +65,7 @@ class Policy:
                 raise TypeError("unknown policy field %r" % k)
             setattr(self, k, v)
 
-    def _struct(self):
+    def _struct(self) -> RiskLiquidationPolicy:
         c = ffi.RiskLiquidationPolicy.init()
         if self.exit_target not in EXIT_TARGETS:
             raise errors.make(errors.InvalidError, "exit_target must be 'buffer' or 'initial' (got %r)"
@@ -80,7 +90,7 @@ class Policy:
         return c
 
     @classmethod
-    def _from_struct(cls, c):
+    def _from_struct(cls, c: RiskLiquidationPolicy) -> Policy:
         p = cls()
         p.exit_target = next(k for k, v in EXIT_TARGETS.items() if v == c.exit_target)
         p.price_model = next(k for k, v in PRICE_MODELS.items() if v == c.price_model)
@@ -91,14 +101,15 @@ class Policy:
                 setattr(p, k, getattr(c, k))
         return p
 
-    def as_dict(self):
+    def as_dict(self) -> Any:
         return {k: getattr(self, k) for k in POLICY_FIELDS}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Policy(%s)" % ", ".join("%s=%r" % kv for kv in self.as_dict().items())
 
 
-def set_policy(engine, policy=None, instrument=None, **fields):
+def set_policy(engine: Engine, policy: Policy | None = None, instrument: str | int | None = None,
+               **fields: str | float) -> None:
     """Sets the engine's policy, or an instrument's override (``instrument=`` symbol or id).
 
     Pass a :class:`Policy` or its fields as keywords. ``set_policy(engine, None, instrument=X)``
@@ -119,7 +130,7 @@ def set_policy(engine, policy=None, instrument=None, **fields):
     L.risk_engine_set_instrument_liquidation_policy(engine._require(), iid, ptr)
 
 
-def policy(engine, instrument=None):
+def policy(engine: Engine, instrument: str | None = None) -> Policy:
     """The engine's policy, or the one that applies to an instrument's positions."""
     c = ffi.RiskLiquidationPolicy.init()
     L = ffi.lib()
@@ -131,12 +142,12 @@ def policy(engine, instrument=None):
     return Policy._from_struct(c)
 
 
-def deposit(engine, asset, amount):
+def deposit(engine: Engine, asset: str | int, amount: float) -> None:
     """Adds ``amount`` (>= 0) to the insurance fund of ``asset``."""
     ffi.lib().risk_engine_insurance_fund_deposit(engine._require(), engine._asset_id(asset), float(amount))
 
 
-def insurance_fund(engine, asset):
+def insurance_fund(engine: Engine, asset: str | int) -> dict[str, float]:
     """The insurance fund of ``asset``: ``{"balance", "deposits", "contributions", "draws"}``."""
     c = ffi.RiskInsuranceFund.init()
     ffi.lib().risk_engine_insurance_fund(engine._require(), engine._asset_id(asset), ctypes.byref(c))
@@ -151,16 +162,30 @@ class Plan:
     triggered) and ``actions`` (dicts in the ``librisk-plans/2`` shape)."""
     __slots__ = ("account_id", "outcome", "health_before", "health_after", "equity_before", "equity_after",
                  "deficit", "uncovered", "fund_drawn", "socialized", "trigger", "actions", "_header", "_raw")
+    account_id: int
+    outcome: str
+    health_before: float
+    health_after: float
+    equity_before: float
+    equity_after: float
+    deficit: float
+    uncovered: float
+    fund_drawn: float
+    socialized: float
+    trigger: dict[str, Any]
+    actions: list[dict[str, Any]]
+    _header: Any  # the C plan header (ffi.RiskLiquidationPlan)
+    _raw: Any  # the C actions array
 
-    def __repr__(self):
-        kinds = {}
+    def __repr__(self) -> str:
+        kinds: dict[str, int] = {}
         for a in self.actions:
             kinds[a["type"]] = kinds.get(a["type"], 0) + 1
         acts = ", ".join("%d %s" % (n, k) for k, n in kinds.items()) or "no actions"
         return "<Plan account=%d %s health %r -> %r (%s)>" % (self.account_id, self.outcome, self.health_before,
                                                              self.health_after, acts)
 
-    def as_dict(self):
+    def as_dict(self) -> Any:
         """The plan's header fields and actions as a dict (unrounded)."""
         return {"account": self.account_id, "outcome": self.outcome, "health_before": self.health_before,
                 "health_after": self.health_after, "equity_before": self.equity_before,
@@ -169,11 +194,11 @@ class Plan:
                 "actions": list(self.actions)}
 
 
-def _name(table, key):
+def _name(table: Any, key: Any) -> Any:
     return table.get(key, key)
 
 
-def _action_dict(engine, a):
+def _action_dict(engine: Engine, a: RiskLiquidationAction) -> dict[str, Any]:
     asset = engine.asset_symbol(a.asset) or a.asset
     if a.type == ffi.ACTION_REDUCE:
         d = {"type": "reduce", "instrument": engine.instrument_symbol(a.instrument) or a.instrument,
@@ -198,9 +223,9 @@ def _action_dict(engine, a):
     return d
 
 
-def _trigger_dict(engine, h):
+def _trigger_dict(engine: Engine, h: RiskLiquidationPlan) -> dict[str, Any]:
     """What made the account liquidatable, from a plan header."""
-    d = {"cross": bool(h.trigger & ffi.TRIGGER_CROSS), "isolated": bool(h.trigger & ffi.TRIGGER_ISOLATED),
+    d: dict[str, Any] = {"cross": bool(h.trigger & ffi.TRIGGER_CROSS), "isolated": bool(h.trigger & ffi.TRIGGER_ISOLATED),
          "bankrupt": bool(h.trigger & ffi.TRIGGER_BANKRUPT)}
     if h.trigger_instrument != ffi.ID_NONE:
         d["instrument"] = engine.instrument_symbol(h.trigger_instrument) or h.trigger_instrument
@@ -212,7 +237,7 @@ def _trigger_dict(engine, h):
     return d
 
 
-def plan(account):
+def plan(account: Account) -> Plan:
     """The liquidation :class:`Plan` of an account (empty when it is not liquidatable)."""
     L = ffi.lib()
     ptr = account._require()
@@ -239,7 +264,7 @@ def plan(account):
     return p
 
 
-def apply_plan(account, p):
+def apply_plan(account: Account, p: Plan) -> None:
     """Applies a :class:`Plan` made by :func:`plan` to the account, all or nothing."""
     ffi.lib().risk_account_apply_plan(account._require(), ctypes.byref(p._header), p._raw, p._header.n_actions)
 
@@ -248,7 +273,7 @@ _ADL_SIDES = {"long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
 _ADL_SIDE_NAMES = {v: k for k, v in _ADL_SIDES.items()}
 
 
-def adl_ranking(engine, instrument, side):
+def adl_ranking(engine: Engine, instrument: str | int, side: str) -> list[dict[str, Any]]:
     """The ADL queue of one side (``'long'`` or ``'short'``) of an instrument, best first: dicts
     ``{"account", "leg", "qty", "pnl_pct", "effective_leverage", "score", "instrument", "side"}``
     (``instrument`` the symbol, ``side`` the side ranked)."""
@@ -269,19 +294,19 @@ def adl_ranking(engine, instrument, side):
     return [_adl_dict(e, symbol) for e in out[:n.value]]
 
 
-def _adl_dict(e, instrument):
+def _adl_dict(e: RiskAdlEntry, instrument: str | int) -> dict[str, Any]:
     return {"account": e.account_id, "leg": _LEGS.get(e.leg), "qty": e.qty, "pnl_pct": e.pnl_pct,
             "effective_leverage": e.effective_leverage, "score": e.score, "instrument": instrument,
             "side": _ADL_SIDE_NAMES.get(e.side, e.side)}
 
 
-def adl_merge(*queues):
+def adl_merge(*queues: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Merges the ADL queues of several engines (shards), as :func:`adl_ranking` returns them,
     into the queue of one engine holding every account (``risk_adl_merge``): score descending,
     then account id, then leg. The queues must be of one instrument (by symbol) and side, each in
     ranking order, with no position twice (InvalidError otherwise)."""
     legs = {v: k for k, v in _LEGS.items()}
-    symbols = {}
+    symbols: dict[Any, int] = {}
     arrays, counts = [], []
     for q in queues:
         arr = (ffi.RiskAdlEntry * max(len(q), 1))()
@@ -313,7 +338,7 @@ def adl_merge(*queues):
 PLANS_FORMAT = "librisk-plans/2"
 
 
-def _round_action(d, grid):
+def _round_action(d: dict[str, Any], grid: Grid) -> dict[str, Any]:
     """An action dict with its numbers on their grids: qty in lots, price on the tick, money in
     the decimals of the asset it is in (the settle asset for reduce fees)."""
     out = dict(d)
@@ -334,7 +359,7 @@ def _round_action(d, grid):
     return out
 
 
-def _balances_after(book, acc, spec_account):
+def _balances_after(book: Book, acc: Account, spec_account: dict[str, Any]) -> dict[str, float]:
     """The account's balances once its plan is applied, ``{asset: amount}`` in the book's asset
     order: every asset held before or after (0 when the plan took all of it)."""
     held_before = {sym for sym, _ in spec_account["balances"]}
@@ -367,12 +392,12 @@ PLAN_FIELDS = (
 )
 
 
-def _jnum(x):
+def _jnum(x: float) -> float | None:
     from .book import _jnum as jnum
     return jnum(x)
 
 
-def add_cli_parser(sub):
+def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Registers ``liquidate`` on the CLI's subparsers."""
     lq = sub.add_parser("liquidate", help="print the liquidation plan of every liquidatable account as one JSON "
                                           "document (librisk-plans/2); plans are made in book order, each "
@@ -383,7 +408,7 @@ def add_cli_parser(sub):
     lq.add_argument("--compact", action="store_true", help="print the JSON on one line")
 
 
-def plans_document(book, account_ids=None):
+def plans_document(book: Book, account_ids: list[int] | None = None) -> dict[str, Any]:
     """Plans of every liquidatable account of a loaded book (or of ``account_ids``), in book
     order, each applied before the next is made (fund draws and ADL fills of earlier plans are
     seen by later ones). An id not in the book raises ``KeyError``. Each plan has the fields of

@@ -18,12 +18,20 @@ gamma per unit of F squared, vega/vanna/volga per unit of vol (1.0 = 100 vol poi
 year, rho per unit of rate. Bad input raises :class:`librisk.InvalidError` and writes nothing.
 """
 
+from __future__ import annotations
+
 import array
 import ctypes
 import math
 
 from . import errors, ffi
+from .ffi import FloatBuffer, FloatOrBuffer
 from .core import _float64_view, _typed_view
+import argparse
+from typing import Any, TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .ffi import RiskOptionBatch
 
 __all__ = [
     "CALL", "PUT", "GREEKS", "IV_OK", "IV_BELOW_INTRINSIC", "IV_ABOVE_MAXIMUM",
@@ -42,7 +50,7 @@ _TYPES = {"call": CALL, "c": CALL, "put": PUT, "p": PUT}
 _IV_STATUS = {IV_OK: "ok", IV_BELOW_INTRINSIC: "below_intrinsic", IV_ABOVE_MAXIMUM: "above_maximum"}
 
 
-def _length(obj):
+def _length(obj: Any) -> int | None:
     if isinstance(obj, (int, float, str)):
         return None
     try:
@@ -52,7 +60,7 @@ def _length(obj):
         return len(obj)
 
 
-def _count(named):
+def _count(named: dict[str, Any]) -> int:
     n = None
     for what, obj in named.items():
         m = _length(obj)
@@ -64,7 +72,7 @@ def _count(named):
     return 1 if n is None else n
 
 
-def _doubles(obj, n, what):
+def _doubles(obj: FloatBuffer, n: int, what: str) -> tuple[FloatBuffer, ctypes.Array[Any]]:
     """(keep-alive object, ctypes double array) over obj, in place when it is a float64 buffer."""
     if isinstance(obj, (int, float)):
         data = array.array("d", [float(obj)]) * n
@@ -85,7 +93,7 @@ def _doubles(obj, n, what):
     return data, view
 
 
-def _type_code(x):
+def _type_code(x: str | int) -> int:
     if isinstance(x, str):
         try:
             return _TYPES[x.strip().lower()]
@@ -94,7 +102,7 @@ def _type_code(x):
     return int(x)
 
 
-def _types(obj, n):
+def _types(obj: str | FloatBuffer, n: int) -> tuple[FloatBuffer, ctypes.Array[Any]]:
     if isinstance(obj, (int, str)):
         data = array.array("i", [_type_code(obj)]) * n
     else:
@@ -108,7 +116,7 @@ def _types(obj, n):
     return data, view
 
 
-def _output(out, n, what):
+def _output(out: FloatBuffer, n: int, what: str) -> tuple[FloatBuffer, ctypes.Array[Any]]:
     if out is None:
         out = array.array("d", bytes(8 * n))
     view, m = _float64_view(out, what)
@@ -119,14 +127,16 @@ def _output(out, n, what):
     return out, view
 
 
-def _premium(premium):
+def _premium(premium: str) -> int:
     try:
         return _PREMIUMS[premium]
     except KeyError:
         raise errors.make(errors.InvalidError, "premium: %r is not spot or coin" % (premium,)) from None
 
 
-def _batch(type, forward, strike, years, vol, rate, premium, **extra):
+def _batch(type: str | FloatBuffer, forward: FloatBuffer, strike: FloatBuffer, years: FloatOrBuffer,
+           vol: FloatOrBuffer, rate: FloatOrBuffer, premium: str,
+           **extra: FloatBuffer) -> tuple[RiskOptionBatch, int, list[FloatBuffer]]:
     """(risk_option_batch, n, objects to keep alive) over the inputs; ``extra`` only counts."""
     named = {"type": type, "forward": forward, "strike": strike, "years": years}
     if vol is not None:
@@ -150,7 +160,9 @@ def _batch(type, forward, strike, years, vol, rate, premium, **extra):
     return b, n, keep
 
 
-def black(type, forward, strike, years, vol, rate=None, premium="spot", greeks=GREEKS, out=None):
+def black(type: str | FloatBuffer, forward: FloatBuffer, strike: FloatBuffer, years: FloatOrBuffer,
+          vol: FloatOrBuffer, rate: FloatOrBuffer = None, premium: str = "spot", greeks: tuple[str, ...] = GREEKS,
+          out: dict[str, FloatBuffer] | None = None) -> dict[str, FloatBuffer]:
     """Black-76 price and Greeks: a dict {name: buffer} for each name in ``greeks``.
 
     ``out`` may map some names to caller buffers of at least n float64 values (written in place);
@@ -170,7 +182,9 @@ def black(type, forward, strike, years, vol, rate=None, premium="spot", greeks=G
     return result
 
 
-def implied_vol(type, forward, strike, years, price, rate=None, premium="spot", out=None, status=None):
+def implied_vol(type: str | FloatBuffer, forward: FloatOrBuffer, strike: FloatOrBuffer, years: FloatOrBuffer,
+                price: FloatBuffer, rate: FloatOrBuffer = None, premium: str = "spot", out: Any = None,
+                status: Any = None) -> tuple[FloatBuffer, FloatBuffer]:
     """Implied Black-76 volatility of prices (in the ``premium`` convention).
 
     Returns ``(vols, statuses)``: vols NaN where the price is below the intrinsic value or at or
@@ -192,7 +206,7 @@ def implied_vol(type, forward, strike, years, price, rate=None, premium="spot", 
     return out, status
 
 
-def forward(index, rate, years, out=None):
+def forward(index: float, rate: float, years: float, out: FloatBuffer | None = None) -> FloatBuffer:
     """Forwards from index prices and carry rates: index e^(rate years)."""
     named = {"index": index, "rate": rate, "years": years}
     n = _count(named)
@@ -202,7 +216,8 @@ def forward(index, rate, years, out=None):
     return out
 
 
-def forward_from_future(index, future_mark, future_years, years, out=None):
+def forward_from_future(index: float, future_mark: float, future_years: float, years: FloatBuffer,
+                        out: FloatBuffer | None = None) -> FloatBuffer:
     """Forwards to ``years`` from a future's mark at ``future_years``: index (mark/index)^(years/future_years)."""
     named = {"index": index, "future_mark": future_mark, "future_years": future_years, "years": years}
     n = _count(named)
@@ -221,7 +236,7 @@ class OptionsCliError(Exception):
 _REQUIRED = ("type", "forward", "strike", "years")
 
 
-def add_cli_parser(sub):
+def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     """Registers the ``options`` subcommand on the CLI's subparsers."""
     p = sub.add_parser("options", help="Black-76 price, Greeks and implied vol of a CSV of options, one row each")
     p.add_argument("csv", metavar="FILE.csv",
@@ -230,7 +245,7 @@ def add_cli_parser(sub):
     return p
 
 
-def _read_rows(path):
+def _read_rows(path: str) -> tuple[list[str], list[tuple[int, Any]]]:
     import csv
     import sys
     try:
@@ -254,7 +269,8 @@ def _read_rows(path):
     return header, [(i, r) for i, r in enumerate(rows[1:], start=2) if r and any(c.strip() for c in r)]
 
 
-def _cell(path, line, header, row, col, default=None):
+def _cell(path: str, line: int, header: list[str], row: list[str], col: str,
+          default: str | None = None) -> str | None:
     if col not in header:
         return default
     i = header.index(col)
@@ -262,9 +278,9 @@ def _cell(path, line, header, row, col, default=None):
     return text if text else default
 
 
-def _number(path, line, col, text, positive=True):
+def _number(path: str, line: int, col: str, text: str | None, positive: bool = True) -> float:
     try:
-        x = float(text)
+        x = float(text)  # type: ignore[arg-type]  # None raises the TypeError handled here
     except (TypeError, ValueError):
         raise OptionsCliError("%s:%d: column %s: %r is not a number" % (path, line, col, text)) from None
     if not math.isfinite(x) or (positive and x <= 0):
@@ -273,20 +289,20 @@ def _number(path, line, col, text, positive=True):
     return x
 
 
-def _fmt(x):
+def _fmt(x: float | None) -> str:
     return "" if x is None or math.isnan(x) else repr(x)
 
 
-def cli_main(args, stdout):
+def cli_main(args: argparse.Namespace, stdout: TextIO) -> None:
     """Runs ``options`` with parsed arguments, writing CSV to ``stdout``; raises OptionsCliError on bad input."""
     path = args.csv
     header, rows = _read_rows(path)
-    parsed = []
+    parsed: list[dict[str, Any]] = []
     for line, row in rows:
-        t = _cell(path, line, header, row, "type", "")
+        t = _cell(path, line, header, row, "type", "") or ""
         if t.lower() not in ("call", "put", "c", "p"):
             raise OptionsCliError("%s:%d: column type: %r is not call or put" % (path, line, t))
-        rec = {"line": line, "type": CALL if t.lower() in ("call", "c") else PUT}
+        rec: dict[str, Any] = {"line": line, "type": CALL if t.lower() in ("call", "c") else PUT}
         for col in ("forward", "strike", "years"):
             rec[col] = _number(path, line, col, _cell(path, line, header, row, col))
         vol = _cell(path, line, header, row, "vol")

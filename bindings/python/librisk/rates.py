@@ -25,9 +25,16 @@ fractions unless the name says hourly. Book support: an asset's ``"rate_model"``
 and :func:`settle_funding` (docs/rates.md section 8).
 """
 
+from __future__ import annotations
+
 import ctypes
 
 from . import errors, ffi
+from typing import Any, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .core import Account, Basket, Engine
+    from .ffi import RiskRateModel, RiskRates
 
 __all__ = ["KINDS", "ACCRUALS", "MODEL_FIELDS", "POOL_FIELDS", "rate_model_rates", "set_rate_model", "rate_model",
            "set_rate_pool", "rate_pool", "rates", "accrue", "pool_transfer", "scaled_balance", "rate_costs",
@@ -45,13 +52,13 @@ POOL_FIELDS = ("supply", "borrow", "stable_borrow", "stable_rate_annual", "reser
 _RATES_FIELDS = ("utilisation", "borrow_annual", "supply_annual", "stable_borrow_annual", "average_borrow_annual")
 
 
-def _lookup(table, value, what):
+def _lookup(table: dict[str, int], value: str, what: str) -> int:
     if value in table:
         return table[value]
     raise ValueError("%s must be one of %s (got %r)" % (what, ", ".join(sorted(table)), value))
 
 
-def _model(kind, accrual, params):
+def _model(kind: str, accrual: str, params: dict[str, float]) -> RiskRateModel:
     m = ffi.RiskRateModel.init()
     m.kind = _lookup(KINDS, kind, "kind")
     m.accrual = _lookup(ACCRUALS, accrual, "accrual")
@@ -62,16 +69,18 @@ def _model(kind, accrual, params):
     return m
 
 
-def _rates_dict(r):
+def _rates_dict(r: RiskRates) -> dict[str, float]:
     return {k: getattr(r, k) for k in _RATES_FIELDS}
 
 
-def _basket_of(holder):
+def _basket_of(holder: Account | Basket) -> Basket:
     """A Basket, or an Account's basket."""
-    return holder.basket if hasattr(holder, "open_position") else holder
+    from .core import Account as _Account  # at run time: core is loaded by then
+    return holder.basket if isinstance(holder, _Account) else holder
 
 
-def rate_model_rates(kind, utilisation, supply_usage=None, stable_share=0.0, stable_rate_annual=0.0, **params):
+def rate_model_rates(kind: str, utilisation: float, supply_usage: float | None = None, stable_share: float = 0.0,
+                     stable_rate_annual: float = 0.0, **params: float) -> dict[str, float]:
     """The rates of a model at a utilisation (``risk_rate_model_rates``), as a dict."""
     m = _model(kind, "default", params)
     r = ffi.RiskRates.init()
@@ -81,13 +90,13 @@ def rate_model_rates(kind, utilisation, supply_usage=None, stable_share=0.0, sta
     return _rates_dict(r)
 
 
-def set_rate_model(engine, asset, kind, accrual="default", **params):
+def set_rate_model(engine: Engine, asset: str | int, kind: str, accrual: str = "default", **params: float) -> None:
     """Gives an asset a rate model (``risk_engine_set_rate_model``)."""
     m = _model(kind, accrual, params)
     ffi.lib().risk_engine_set_rate_model(engine._require(), engine._asset_id(asset), ctypes.byref(m))
 
 
-def rate_model(engine, asset):
+def rate_model(engine: Engine, asset: str) -> dict[str, Any]:
     """An asset's model as a dict: ``kind``, ``accrual`` and every parameter."""
     m = ffi.RiskRateModel.init()
     ffi.lib().risk_engine_rate_model(engine._require(), engine._asset_id(asset), ctypes.byref(m))
@@ -98,7 +107,7 @@ def rate_model(engine, asset):
     return out
 
 
-def set_rate_pool(engine, asset, **fields):
+def set_rate_pool(engine: Engine, asset: str | int, **fields: float) -> None:
     """Loads an asset's pool (``risk_engine_set_rate_pool``); unnamed fields are those of an
     empty pool (indices 1, time 0)."""
     p = ffi.RiskRatePool.init()
@@ -109,7 +118,7 @@ def set_rate_pool(engine, asset, **fields):
     ffi.lib().risk_engine_set_rate_pool(engine._require(), engine._asset_id(asset), ctypes.byref(p))
 
 
-def rate_pool(engine, asset):
+def rate_pool(engine: Engine, asset: str) -> dict[str, float]:
     """An asset's pool as a dict (``risk_engine_rate_pool``)."""
     p = ffi.RiskRatePool.init()
     ffi.lib().risk_engine_rate_pool(engine._require(), engine._asset_id(asset), ctypes.byref(p))
@@ -118,26 +127,26 @@ def rate_pool(engine, asset):
     return out
 
 
-def rates(engine, asset):
+def rates(engine: Engine, asset: str) -> dict[str, float]:
     """An asset's rates at its pool's utilisation now (``risk_engine_rates``), as a dict."""
     r = ffi.RiskRates.init()
     ffi.lib().risk_engine_rates(engine._require(), engine._asset_id(asset), ctypes.byref(r))
     return _rates_dict(r)
 
 
-def accrue(engine, now_unix_s):
+def accrue(engine: Engine, now_unix_s: int) -> None:
     """Accrues every rate-bearing asset to ``now_unix_s`` (``risk_engine_accrue``): O(assets)."""
     ffi.lib().risk_engine_accrue(engine._require(), int(now_unix_s))
 
 
-def pool_transfer(holder, asset, delta):
+def pool_transfer(holder: Account | Basket, asset: str, delta: int) -> None:
     """Deposit or repay (delta > 0), withdraw or borrow (delta < 0) through the asset's pool
     (``risk_basket_pool_transfer``); ``holder`` is a Basket or an Account."""
     b = _basket_of(holder)
     ffi.lib().risk_basket_pool_transfer(b._require(), b.engine._asset_id(asset), float(delta))
 
 
-def scaled_balance(holder, asset):
+def scaled_balance(holder: Account, asset: str) -> float:
     """The scaled amount stored for an asset (``risk_basket_scaled_balance``)."""
     b = _basket_of(holder)
     out = ctypes.c_double()
@@ -145,7 +154,7 @@ def scaled_balance(holder, asset):
     return out.value
 
 
-def rate_costs(holder, horizon_s=0.0):
+def rate_costs(holder: Account, horizon_s: float = 0.0) -> list[dict[str, Any]]:
     """Per rate-bearing balance: what it costs (> 0) or earns (< 0) per year and over
     ``horizon_s`` seconds at today's rates (``risk_basket_rate_costs``); a list of dicts."""
     b = _basket_of(holder)
@@ -168,7 +177,8 @@ def rate_costs(holder, horizon_s=0.0):
     return out
 
 
-def funding_rate_binance(premium_index, interest_rate=0.0001, clamp=0.0005, cap=0.0):
+def funding_rate_binance(premium_index: float, interest_rate: float = 0.0001, clamp: float = 0.0005,
+                         cap: float = 0.0) -> float:
     """Binance's funding rate: P + clamp(I - P, -clamp, clamp), capped at +/- cap (0: none)."""
     out = ctypes.c_double()
     ffi.lib().risk_funding_rate_binance(ctypes.byref(out), float(premium_index), float(interest_rate), float(clamp),
@@ -176,8 +186,8 @@ def funding_rate_binance(premium_index, interest_rate=0.0001, clamp=0.0005, cap=
     return out.value
 
 
-def funding_rate_drift(mark_twap, oracle_twap, period_s=3600.0, max_divergence_divisor=10.0,
-                       offset_denominator=3333.0, dead_zone_denominator=2000.0):
+def funding_rate_drift(mark_twap: int, oracle_twap: int, period_s: float = 3600.0, max_divergence_divisor: float = 10.0,
+                       offset_denominator: float = 3333.0, dead_zone_denominator: float = 2000.0) -> float:
     """Drift's funding rate per period as a fraction of the oracle TWAP (``risk_funding_rate_drift``);
     the divisor is the contract tier's (33 tiers A and B, 20 C, 10 others)."""
     out = ctypes.c_double()
@@ -187,7 +197,7 @@ def funding_rate_drift(mark_twap, oracle_twap, period_s=3600.0, max_divergence_d
     return out.value
 
 
-def settle_funding(engine, instrument, rate, price=0.0):
+def settle_funding(engine: Engine, instrument: str, rate: float, price: float = 0.0) -> dict[str, float]:
     """Settles a funding rate to every position of a perpetual (``risk_engine_settle_funding``);
     returns ``{"n_positions", "rate", "paid", "received"}`` (settle asset)."""
     r = ffi.RiskFundingResult.init()

@@ -5,14 +5,22 @@
 FILE (atomically: a temporary file beside it, fsync'd, renamed over it). Every command that reads
 a book also reads a snapshot: :func:`load_path` tells them apart by the snapshot's magic.
 """
+
+from __future__ import annotations
+
 import os
 
 from . import book as _book
 from . import errors, ffi
 from .core import Engine
+import argparse
+from typing import Any, TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .book import Book
 
 
-def is_snapshot(path):
+def is_snapshot(path: str) -> bool:
     """True when the file starts with the snapshot magic (``RISK_SNAPSHOT_MAGIC``)."""
     try:
         with open(path, "rb") as f:
@@ -21,7 +29,7 @@ def is_snapshot(path):
         return False
 
 
-def load_snapshot(path):
+def load_snapshot(path: str) -> Book:
     """Restores an engine from a snapshot file; returns a :class:`librisk.book.Book` whose ``spec``
     describes the restored registry and accounts as a checked book would (balances and leverages in
     asset and instrument id order). BookError on a bad or unreadable snapshot."""
@@ -38,7 +46,7 @@ def load_snapshot(path):
         raise
 
 
-def _spec_of(eng):
+def _spec_of(eng: Engine) -> dict[str, Any]:
     assets = [eng.asset_info(i) for i in range(eng.asset_count)]
     sym = [a["symbol"] for a in assets]
     instruments = []
@@ -65,7 +73,7 @@ def _spec_of(eng):
             "liquidation": None, "insurance_fund": []}
 
 
-def load_path(path):
+def load_path(path: str) -> Book:
     """A book or a snapshot file (``-``: standard input), told apart by the magic, loaded into a
     fresh engine."""
     if path == "-":
@@ -85,7 +93,7 @@ def load_path(path):
     return _book.load(_book.read(path))
 
 
-def add_cli_parser(sub):
+def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """The ``snapshot`` subcommand."""
     sp = sub.add_parser("snapshot", help="load a book (or a snapshot) and write the engine's snapshot "
                                          "(docs/snapshot.md) to a file, atomically")
@@ -93,7 +101,7 @@ def add_cli_parser(sub):
     sp.add_argument("-o", "--output", required=True, metavar="FILE", help="the snapshot file to write")
 
 
-def cli_main(args, out):
+def cli_main(args: argparse.Namespace, out: TextIO) -> None:
     """Runs ``snapshot``: BookError on bad input."""
     with load_path(args.book) as loaded:
         try:

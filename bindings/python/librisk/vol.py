@@ -20,12 +20,20 @@ states, O(1) per update. Bad input raises :class:`librisk.InvalidError` (RISK_EI
 changes nothing.
 """
 
+from __future__ import annotations
+
 import array
 import ctypes
 import math
 
 from . import errors, ffi
+from .ffi import FloatBuffer, FloatOrBuffer
 from .core import _float64_view
+import argparse
+from typing import Any, TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .ffi import RiskVolGarchResult
 
 __all__ = [
     "PERIODS_DAILY", "PERIODS_HOURLY", "LAMBDA_DEFAULT", "METHODS",
@@ -49,7 +57,7 @@ METHODS = ("ewma", "garch", "realized") + tuple(_RANGE_METHODS)
 _DoubleP = ctypes.POINTER(ctypes.c_double)
 
 
-def _input(obj, what):
+def _input(obj: Any, what: str) -> tuple[ctypes.Array[Any], int]:
     """(ctypes double array, n) over ``obj``: in place when it is a writable float64 buffer."""
     try:
         return _float64_view(obj, what)
@@ -65,7 +73,7 @@ def _input(obj, what):
     return _float64_view(data, what)
 
 
-def _output(out, n, what="out"):
+def _output(out: Any, n: int, what: str = "out") -> tuple[Any, ctypes.Array[Any]]:
     """(result object, ctypes double array) with room for n values."""
     if out is None:
         out = array.array("d", bytes(8 * n))
@@ -77,7 +85,7 @@ def _output(out, n, what="out"):
     return out, view
 
 
-def _inputs(n_expected=None, **named):
+def _inputs(n_expected: Any = None, **named: Any) -> tuple[list[ctypes.Array[Any]], int]:
     """Views of several equal-length inputs, in keyword order; returns (list of views, n)."""
     views, n = [], n_expected
     for what, obj in named.items():
@@ -89,7 +97,7 @@ def _inputs(n_expected=None, **named):
     return views, n
 
 
-def log_returns(close, out=None):
+def log_returns(close: FloatBuffer, out: FloatBuffer | None = None) -> FloatBuffer:
     """out[0] = NaN, out[t] = ln(close[t] / close[t-1]). ``out`` may be ``close`` itself."""
     (c,), n = _inputs(close=close)
     out, o = _output(out, n)
@@ -97,7 +105,8 @@ def log_returns(close, out=None):
     return out
 
 
-def ewma(close, lam=LAMBDA_DEFAULT, seed_variance=0.0, periods_per_year=PERIODS_DAILY, out=None):
+def ewma(close: FloatBuffer, lam: float = LAMBDA_DEFAULT, seed_variance: float = 0.0,
+         periods_per_year: float = PERIODS_DAILY, out: FloatBuffer | None = None) -> FloatBuffer:
     """RiskMetrics EWMA volatility of closes: s2_t = lam s2_(t-1) + (1 - lam) r_t^2, annualised.
 
     ``seed_variance`` is s2_0 per period; 0 seeds with the first squared return. out[0] is NaN.
@@ -108,7 +117,8 @@ def ewma(close, lam=LAMBDA_DEFAULT, seed_variance=0.0, periods_per_year=PERIODS_
     return out
 
 
-def realized(close, window, periods_per_year=PERIODS_DAILY, out=None):
+def realized(close: FloatBuffer, window: float, periods_per_year: float = PERIODS_DAILY,
+             out: FloatBuffer | None = None) -> FloatBuffer:
     """Close-to-close realised volatility: sample standard deviation of the last ``window``
     returns (divisor window - 1), annualised; rows 0..window-1 are NaN."""
     (c,), n = _inputs(close=close)
@@ -117,7 +127,8 @@ def realized(close, window, periods_per_year=PERIODS_DAILY, out=None):
     return out
 
 
-def garch(close, omega, alpha, beta, seed_variance=0.0, periods_per_year=PERIODS_DAILY, out=None):
+def garch(close: FloatBuffer, omega: float, alpha: float, beta: float, seed_variance: float = 0.0,
+          periods_per_year: float = PERIODS_DAILY, out: FloatBuffer | None = None) -> FloatBuffer:
     """GARCH(1,1) conditional volatility of closes: out[t] = sqrt(s2_(t+1|t) x periods_per_year).
 
     ``seed_variance`` is s2_1; 0 takes the mean squared return, as :func:`garch_fit` does, so
@@ -130,7 +141,7 @@ def garch(close, omega, alpha, beta, seed_variance=0.0, periods_per_year=PERIODS
     return out
 
 
-def garch_loglik(returns, omega, alpha, beta):
+def garch_loglik(returns: FloatBuffer, omega: float, alpha: float, beta: float) -> float:
     """Gaussian log-likelihood of ``returns`` under GARCH(1,1) (s2_1 = mean squared return)."""
     (r,), n = _inputs(returns=returns)
     ll = ctypes.c_double()
@@ -145,8 +156,25 @@ class GarchFit:
     __slots__ = ("omega", "alpha", "beta", "se_omega", "se_alpha", "se_beta", "se_robust_omega",
                  "se_robust_alpha", "se_robust_beta", "log_likelihood", "long_run_variance", "sample_variance",
                  "variance_next", "converged", "iterations", "n", "variance_targeting")
+    omega: float
+    alpha: float
+    beta: float
+    se_omega: float
+    se_alpha: float
+    se_beta: float
+    se_robust_omega: float
+    se_robust_alpha: float
+    se_robust_beta: float
+    log_likelihood: float
+    long_run_variance: float
+    sample_variance: float
+    variance_next: float
+    converged: bool
+    iterations: int
+    n: int
+    variance_targeting: bool
 
-    def __init__(self, res):
+    def __init__(self, res: RiskVolGarchResult) -> None:
         for name in self.__slots__[:13]:
             setattr(self, name, getattr(res, name))
         self.converged = bool(res.converged)
@@ -155,26 +183,27 @@ class GarchFit:
         self.variance_targeting = bool(res.flags & ffi.VOL_GARCH_VARIANCE_TARGETING)
 
     @property
-    def persistence(self):
+    def persistence(self) -> float:
         """alpha + beta."""
         return self.alpha + self.beta
 
     @property
-    def half_life(self):
+    def half_life(self) -> float:
         """Periods for a variance shock to halve: ln 2 / -ln(alpha + beta)."""
         return math.log(2.0) / -math.log(self.persistence) if self.persistence > 0 else 0.0
 
-    def state(self):
+    def state(self) -> Garch:
         """A streaming :class:`Garch` that continues after the fitted sample."""
         return Garch(self.omega, self.alpha, self.beta, self.variance_next)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return ("GarchFit(omega=%.6g±%.2g, alpha=%.4f±%.4f, beta=%.4f±%.4f, log_likelihood=%.6f, converged=%s)"
                 % (self.omega, self.se_omega, self.alpha, self.se_alpha, self.beta, self.se_beta,
                    self.log_likelihood, self.converged))
 
 
-def garch_fit(returns, variance_targeting=False, max_iterations=200, tolerance=1e-8):
+def garch_fit(returns: FloatBuffer, variance_targeting: bool = False, max_iterations: int = 200,
+              tolerance: float = 1e-8) -> GarchFit:
     """Fits GARCH(1,1) to log ``returns`` (zero mean, at least 10) by Gaussian quasi maximum
     likelihood; returns a :class:`GarchFit`. With ``variance_targeting``,
     omega = V (1 - alpha - beta), V the mean squared return."""
@@ -188,7 +217,8 @@ def garch_fit(returns, variance_targeting=False, max_iterations=200, tolerance=1
     return GarchFit(res)
 
 
-def parkinson(high, low, window, periods_per_year=PERIODS_DAILY, out=None):
+def parkinson(high: FloatBuffer, low: FloatBuffer, window: int, periods_per_year: float = PERIODS_DAILY,
+              out: FloatBuffer | None = None) -> FloatBuffer:
     """Parkinson volatility over ``window`` bars, annualised: mean of (ln H/L)^2 / (4 ln 2)."""
     (h, lo), n = _inputs(high=high, low=low)
     out, o = _output(out, n)
@@ -196,29 +226,33 @@ def parkinson(high, low, window, periods_per_year=PERIODS_DAILY, out=None):
     return out
 
 
-def _ohlc(fn, open_, high, low, close, window, periods_per_year, out):
+def _ohlc(fn: str, open_: FloatBuffer, high: FloatBuffer, low: FloatBuffer, close: FloatBuffer, window: int,
+          periods_per_year: float, out: FloatBuffer) -> FloatBuffer:
     (op, h, lo, c), n = _inputs(open=open_, high=high, low=low, close=close)
     out, o = _output(out, n)
     getattr(ffi.lib(), fn)(o, op, h, lo, c, n, _count(window, "window"), periods_per_year)
     return out
 
 
-def garman_klass(open_, high, low, close, window, periods_per_year=PERIODS_DAILY, out=None):
+def garman_klass(open_: FloatBuffer, high: FloatBuffer, low: FloatBuffer, close: FloatBuffer, window: int,
+                 periods_per_year: float = PERIODS_DAILY, out: FloatBuffer | None = None) -> FloatBuffer:
     """Garman-Klass volatility over ``window`` bars, annualised."""
     return _ohlc("risk_vol_garman_klass", open_, high, low, close, window, periods_per_year, out)
 
 
-def rogers_satchell(open_, high, low, close, window, periods_per_year=PERIODS_DAILY, out=None):
+def rogers_satchell(open_: FloatBuffer, high: FloatBuffer, low: FloatBuffer, close: FloatBuffer, window: int,
+                    periods_per_year: float = PERIODS_DAILY, out: Any = None) -> FloatBuffer:
     """Rogers-Satchell volatility over ``window`` bars, annualised (drift-robust)."""
     return _ohlc("risk_vol_rogers_satchell", open_, high, low, close, window, periods_per_year, out)
 
 
-def yang_zhang(open_, high, low, close, window, periods_per_year=PERIODS_DAILY, out=None):
+def yang_zhang(open_: FloatBuffer, high: FloatBuffer, low: FloatBuffer, close: FloatBuffer, window: int,
+               periods_per_year: float = PERIODS_DAILY, out: Any = None) -> FloatBuffer:
     """Yang-Zhang volatility over ``window`` bars, annualised; rows 0..window-1 are NaN."""
     return _ohlc("risk_vol_yang_zhang", open_, high, low, close, window, periods_per_year, out)
 
 
-def _count(value, what):
+def _count(value: float, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise errors.make(errors.InvalidError, "%s: need a non-negative integer, got %r" % (what, value))
     return value
@@ -232,14 +266,16 @@ class _State:
     :meth:`vol_annual`."""
 
     __slots__ = ("_s", "_ring")
-    _variance_fn = None
-    _vol_fn = None
+    _s: Any  # the ctypes state struct
+    _ring: Any  # the ring buffer a windowed state points into (kept alive here), or None
+    _variance_fn: str = ""
+    _vol_fn: str = ""
 
-    def _call(self, name, *args):
+    def _call(self, name: str, *args: float) -> None:
         getattr(ffi.lib(), name)(ctypes.byref(self._s), *args)
 
     @property
-    def variance(self):
+    def variance(self) -> float | None:
         """Per-period variance, or None while the estimator has no value."""
         v = ctypes.c_double()
         try:
@@ -248,7 +284,7 @@ class _State:
             return None
         return v.value
 
-    def vol_annual(self, periods_per_year=PERIODS_DAILY):
+    def vol_annual(self, periods_per_year: float = PERIODS_DAILY) -> float | None:
         """Annualised volatility sqrt(variance x periods_per_year), or None while there is no value."""
         v = ctypes.c_double()
         try:
@@ -258,7 +294,7 @@ class _State:
         return v.value
 
     @property
-    def count(self):
+    def count(self) -> int:
         """Returns (bars, for :class:`Range`) folded in."""
         return self._s.count
 
@@ -270,16 +306,16 @@ class Ewma(_State):
     _variance_fn = "risk_vol_ewma_variance"
     _vol_fn = "risk_vol_ewma_vol_annual"
 
-    def __init__(self, lam=LAMBDA_DEFAULT, seed_variance=0.0):
+    def __init__(self, lam: float = LAMBDA_DEFAULT, seed_variance: float = 0.0) -> None:
         self._s = ffi.RiskVolEwmaState()
         self._ring = None
         ffi.lib().risk_vol_ewma_init(ctypes.byref(self._s), lam, seed_variance)
 
-    def update(self, log_return):
+    def update(self, log_return: float) -> None:
         """Folds in one log return."""
         self._call("risk_vol_ewma_update", log_return)
 
-    def update_price(self, price):
+    def update_price(self, price: float) -> None:
         """Folds in one price (the first only primes)."""
         self._call("risk_vol_ewma_update_price", price)
 
@@ -292,17 +328,17 @@ class Realized(_State):
     _variance_fn = "risk_vol_realized_variance"
     _vol_fn = "risk_vol_realized_vol_annual"
 
-    def __init__(self, window):
+    def __init__(self, window: int) -> None:
         window = _count(window, "window")
         self._s = ffi.RiskVolRealizedState()
         self._ring = (ctypes.c_double * max(window, 1))()
         ffi.lib().risk_vol_realized_init(ctypes.byref(self._s), self._ring, len(self._ring), window)
 
-    def update(self, log_return):
+    def update(self, log_return: Any) -> None:
         """Folds in one log return."""
         self._call("risk_vol_realized_update", log_return)
 
-    def update_price(self, price):
+    def update_price(self, price: float) -> None:
         """Folds in one price (the first only primes)."""
         self._call("risk_vol_realized_update_price", price)
 
@@ -315,20 +351,20 @@ class Garch(_State):
     _variance_fn = "risk_vol_garch_variance"
     _vol_fn = "risk_vol_garch_vol_annual"
 
-    def __init__(self, omega, alpha, beta, variance):
+    def __init__(self, omega: float, alpha: float, beta: float, variance: float) -> None:
         self._s = ffi.RiskVolGarchState()
         self._ring = None
         ffi.lib().risk_vol_garch_init(ctypes.byref(self._s), omega, alpha, beta, variance)
 
-    def update(self, log_return):
+    def update(self, log_return: float) -> None:
         """Folds in one log return."""
         self._call("risk_vol_garch_update", log_return)
 
-    def update_price(self, price):
+    def update_price(self, price: float) -> None:
         """Folds in one price (the first only primes)."""
         self._call("risk_vol_garch_update_price", price)
 
-    def forecast(self, horizon):
+    def forecast(self, horizon: int) -> tuple[float, float]:
         """(E[s2 of the return ``horizon`` periods ahead], variance of the sum of the next
         ``horizon`` returns), both per period."""
         f, c = ctypes.c_double(), ctypes.c_double()
@@ -345,7 +381,7 @@ class Range(_State):
     _variance_fn = "risk_vol_range_variance"
     _vol_fn = "risk_vol_range_vol_annual"
 
-    def __init__(self, method, window):
+    def __init__(self, method: str, window: int) -> None:
         if method not in _RANGE_METHODS:
             raise errors.make(errors.InvalidError, "method: %r is not one of %s" % (method, ", ".join(_RANGE_METHODS)))
         window = _count(window, "window")
@@ -354,7 +390,7 @@ class Range(_State):
         ffi.lib().risk_vol_range_init(ctypes.byref(self._s), _RANGE_METHODS[method], self._ring, len(self._ring),
                                       window)
 
-    def update(self, open_, high, low, close):
+    def update(self, open_: float, high: float, low: float, close: float) -> None:
         """Folds in one OHLC bar (Yang-Zhang: the first bar only gives its close)."""
         self._call("risk_vol_range_update", open_, high, low, close)
 
@@ -368,7 +404,7 @@ class VolCliError(Exception):
     """Bad input to ``python3 -m librisk vol`` (exit status 2, the message on stderr)."""
 
 
-def add_cli_parser(sub):
+def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     """Registers the ``vol`` subcommand on the CLI's subparsers."""
     p = sub.add_parser("vol", help="annualised volatility of a CSV of prices, one row per input row")
     p.add_argument("--method", required=True, choices=METHODS,
@@ -387,7 +423,7 @@ def add_cli_parser(sub):
     return p
 
 
-def _read_csv(path, needed):
+def _read_csv(path: str, needed: tuple[str, ...]) -> tuple[str | None, list[str] | None, dict[str, FloatBuffer]]:
     """(first column name or None, first column values or None, {column: array('d')})."""
     import csv
     import sys
@@ -413,7 +449,7 @@ def _read_csv(path, needed):
         index[col] = header.index(col)
     carry = header[0] if header and header[0] not in _PRICE_COLUMNS else None
     columns = {col: array.array("d") for col in needed}
-    first = [] if carry is not None else None
+    first: list[str] | None = [] if carry is not None else None
     for line, row in enumerate(rows[1:], start=2):
         if not row or all(not cell.strip() for cell in row):
             continue
@@ -432,7 +468,8 @@ def _read_csv(path, needed):
     return (rows[0][0].strip().lstrip("\ufeff") if carry is not None else None), first, columns
 
 
-def vol_column(method, columns, lam=LAMBDA_DEFAULT, window=30, periods_per_year=PERIODS_DAILY):
+def vol_column(method: str, columns: dict[str, FloatBuffer], lam: float = LAMBDA_DEFAULT, window: int = 30,
+               periods_per_year: float = PERIODS_DAILY) -> FloatBuffer:
     """The CLI's computation: annualised volatility for each row (array('d'), NaN = none)."""
     close = columns.get("close")
     if method == "ewma":
@@ -449,7 +486,7 @@ def vol_column(method, columns, lam=LAMBDA_DEFAULT, window=30, periods_per_year=
     return fn(columns["open"], columns["high"], columns["low"], close, window, periods_per_year)
 
 
-def _check_options(args, n):
+def _check_options(args: argparse.Namespace, n: int) -> None:
     if not (0.0 < args.lam < 1.0):
         raise VolCliError("--lambda: %r is outside (0, 1)" % args.lam)
     if not (math.isfinite(args.periods_per_year) and args.periods_per_year > 0):
@@ -464,14 +501,15 @@ def _check_options(args, n):
         raise VolCliError("garch: the fit needs at least 11 rows (10 returns), the file has %d" % n)
 
 
-def bar_periods_per_year(path, first):
+def bar_periods_per_year(path: str, first: list[str] | None) -> float:
     """Rows per year from the median spacing of the first column's times (dates, date-times or
     epochs, as the back-test reads them): 365 for daily rows, 8760 for hourly. Raises VolCliError
     when there is no time column to tell from: the caller must say."""
     from .backtest import _parse_time
     import statistics
-    times = [_parse_time(t) for t in (first or [])]
-    if len(times) < 2 or any(t is None for t in times):
+    parsed = [_parse_time(t) for t in (first or [])]
+    times = [t for t in parsed if t is not None]
+    if len(times) < 2 or len(times) != len(parsed):
         raise VolCliError("%s: no time column to tell the bar length from: give --periods-per-year (365 for "
                           "daily rows, 8760 for hourly)" % path)
     gaps = [b - a for a, b in zip(times, times[1:])]
@@ -480,7 +518,7 @@ def bar_periods_per_year(path, first):
     return 365.0 * 86400.0 / statistics.median(gaps)
 
 
-def cli_main(args, stdout):
+def cli_main(args: argparse.Namespace, stdout: TextIO) -> None:
     """Runs ``vol`` with parsed arguments, writing CSV to ``stdout``; raises VolCliError on bad input."""
     needed = ("open", "high", "low", "close") if args.method in _RANGE_METHODS else ("close",)
     if args.method == "parkinson":
@@ -510,7 +548,7 @@ def cli_main(args, stdout):
     stdout.write("\n".join(out) + "\n")
 
 
-def _csv_cell(text):
+def _csv_cell(text: str) -> str:
     if any(ch in text for ch in ',"\n\r'):
         return '"' + text.replace('"', '""') + '"'
     return text

@@ -11,12 +11,22 @@ Sides are ``'buy'`` or ``'sell'``; ``leg`` is ``None`` for a one-way account and
 ``'short'`` (the hedge leg traded) for a hedge-mode one; ``price=0`` fills at the mark.
 """
 
+from __future__ import annotations
+
 import ctypes
 import math
 from dataclasses import dataclass
 
 from . import errors, ffi
 from .core import AccountSummary, _lookup
+import argparse
+from typing import Any, Sequence, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .book import Book
+    from .core import Account
+    from .errors import InvalidError, LimitError, LotError, TickError
+    from .ffi import RiskOrder
 
 __all__ = ["Order", "whatif", "max_order_qty", "orders_summary"]
 
@@ -28,18 +38,18 @@ _LEGS = {"both": ffi.SIDE_BOTH, "long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
 class Order:
     """An order: ``instrument`` (symbol or id), ``side`` ('buy'/'sell'), ``qty`` in contracts,
     ``price`` in quote (0: the mark), ``leg`` (None one-way, 'long'/'short' hedge)."""
-    instrument: object
+    instrument: str | int
     side: str
     qty: float
     price: float = 0.0
-    leg: object = None
+    leg: str | None = None
 
 
-def _leg(leg):
+def _leg(leg: str | None) -> int:
     return ffi.SIDE_BOTH if leg is None else _lookup(_LEGS, leg, "leg")
 
 
-def _fill_struct(account, order, out):
+def _fill_struct(account: Account, order: Sequence[Any] | dict[str, Any] | Order, out: RiskOrder) -> None:
     if isinstance(order, dict):
         order = Order(**order)
     elif not isinstance(order, Order):
@@ -52,7 +62,8 @@ def _fill_struct(account, order, out):
     out.price = float(order.price)
 
 
-def whatif(account, instrument, side, qty, price=0.0, leg=None):
+def whatif(account: Account, instrument: str | int, side: str, qty: float, price: float = 0.0,
+           leg: str | None = None) -> AccountSummary:
     """The account's :class:`AccountSummary` after a hypothetical fill; the account is unchanged."""
     ptr = account._require()
     o = ffi.RiskOrder.init()
@@ -63,7 +74,7 @@ def whatif(account, instrument, side, qty, price=0.0, leg=None):
     return AccountSummary._from_struct(L.risk_account_id(ptr), s)
 
 
-def max_order_qty(account, instrument, side, price=0.0, leg=None):
+def max_order_qty(account: Account, instrument: str, side: str, price: float = 0.0, leg: str | None = None) -> float:
     """The largest whole-lot quantity (contracts) of the order that keeps ``available >= 0``
     (``math.inf`` when no quantity makes it negative); see docs/whatif.md."""
     ptr = account._require()
@@ -74,7 +85,7 @@ def max_order_qty(account, instrument, side, price=0.0, leg=None):
     return out.value
 
 
-def orders_summary(account, orders):
+def orders_summary(account: Account, orders: list[Any]) -> tuple[AccountSummary, list[bool]]:
     """The summary with resting ``orders`` (Order objects, tuples or dicts) under each instrument's
     worse side filling; returns ``(AccountSummary, fills)`` with one bool per order."""
     ptr = account._require()
@@ -92,7 +103,7 @@ def orders_summary(account, orders):
 # ---------------------------------------------------------------- command line
 
 
-def add_subcommands(sub):
+def add_subcommands(sub: argparse._SubParsersAction[Any]) -> None:
     """Registers ``whatif`` and ``max-order`` on the CLI's subparsers."""
     w = sub.add_parser("whatif", help="print an account's summary after a hypothetical fill (the shape of one "
                                       "account of `evaluate`, positions after the fill)")
@@ -110,7 +121,7 @@ def add_subcommands(sub):
     w.add_argument("--qty", required=True, type=float, help="contracts, a whole number of lots")
 
 
-def _target(loaded, args):
+def _target(loaded: Book, args: argparse.Namespace) -> Account:
     from .book import BookError
     spec = loaded.spec
     for acc, a in zip(loaded.accounts, spec["accounts"]):
@@ -129,7 +140,7 @@ def _target(loaded, args):
     return acc
 
 
-def _option_of(exc):
+def _option_of(exc: Any) -> str:
     msg = (exc.message or "").lower()
     if isinstance(exc, errors.LotError) or "qty" in msg:
         return "--qty"
@@ -138,7 +149,7 @@ def _option_of(exc):
     return "--leg" if isinstance(exc, errors.StateError) else "order"
 
 
-def _real_fill(acc, args, price):
+def _real_fill(acc: Account, args: argparse.Namespace, price: float) -> None:
     """The calls the what-if stands for, on the CLI's own copy of the book: the taker fee from the
     settle balance, the fill, then the isolated top-up (include/risk/whatif.h, risk/trading.h)."""
     sign = 1.0 if args.side == "buy" else -1.0
@@ -162,7 +173,7 @@ def _real_fill(acc, args, price):
                 pos.set_isolated_margin(r.initial_margin)
 
 
-def run(loaded, args):
+def run(loaded: Book, args: argparse.Namespace) -> dict[str, Any]:
     """Runs ``whatif`` or ``max-order`` on a loaded book; returns the JSON document (BookError on bad input)."""
     from . import book as _book
     acc = _target(loaded, args)
