@@ -333,6 +333,13 @@ static void book_add_size(book *b)
     risk_size_scaling t = RISK_SIZE_SCALING_INIT;
     t.venue_deposits = 1e6;
     tu_assert_status(risk_engine_set_asset_size_scaling(b->e, b->sol, &t), RISK_OK);
+    /* size premiums on margin rates: Drift's base share on BTCUSDT, FTX's IMF on ETHUSDT */
+    risk_size_premium p = RISK_SIZE_PREMIUM_INIT;
+    p.imf = 0.002;
+    tu_assert_status(risk_engine_set_instrument_size_premium(b->e, b->inst[0], &p), RISK_OK);
+    p.imf = 0.001;
+    p.base_share = 0.0;
+    tu_assert_status(risk_engine_set_instrument_size_premium(b->e, b->inst[1], &p), RISK_OK);
 }
 
 static void book_free(book *b)
@@ -521,6 +528,10 @@ static unsigned assert_same_engine(const risk_engine *e, const risk_engine *twin
             tu_assert_bits(t1[t].cum, t2[t].cum);
             assert_int_equal(t1[t].cum_given, t2[t].cum_given);
         }
+        risk_size_premium sp1 = RISK_SIZE_PREMIUM_INIT, sp2 = RISK_SIZE_PREMIUM_INIT;
+        tu_assert_status(risk_engine_instrument_size_premium(e, i, &sp1), RISK_OK);
+        tu_assert_status(risk_engine_instrument_size_premium(twin, i, &sp2), RISK_OK);
+        assert_memory_equal(&sp1, &sp2, sizeof sp1);
         risk_liquidation_policy p1 = RISK_LIQUIDATION_POLICY_INIT, p2 = RISK_LIQUIDATION_POLICY_INIT;
         tu_assert_status(risk_engine_instrument_liquidation_policy(e, i, &p1), RISK_OK);
         tu_assert_status(risk_engine_instrument_liquidation_policy(twin, i, &p2), RISK_OK);
@@ -806,7 +817,8 @@ static void test_snapshot_reads_format_1(void **state)
     assert_int_equal(rd32(d2 + 8), RISK_SNAPSHOT_FORMAT_VERSION);
     assert_int_equal(s1, s2);
     assert_memory_equal(d1, d2, s1);
-    assert_int_equal(s1, n + 5 * 8); /* format 2 adds a rates flag and a size-scaling flag (0) per asset */
+    /* format 2 adds a rates flag and a size-scaling flag (0) per asset, a size premium per instrument */
+    assert_int_equal(s1, n + 5 * 8 + 7 * 16);
     free(d1);
     free(d2);
     risk_engine_free(old);
@@ -986,6 +998,12 @@ static void test_snapshot_refuses_crafted_rates(void **state)
     assert_int_equal(rd32(d + rb), 1);
     assert_int_equal(rd32(d + rb + 20), RISK_RATE_MODEL_AAVE);
     assert_int_equal(rd32(d + rb + 276), 1); /* USDT's size scaling: borrow-scaled */
+    {                                         /* BTCUSDT's size premium after its trading terms */
+        uint64_t bits = rd64(d + section_at(d, 3) + 248);
+        double imf;
+        memcpy(&imf, &bits, sizeof imf);
+        tu_assert_bits(imf, 0.002);
+    }
     {                                         /* its five numbers zeroed: the flag would say none */
         memcpy(w, d, size);
         memset(w + rb + 280, 0, 40);
@@ -1011,6 +1029,8 @@ static void test_snapshot_refuses_crafted_rates(void **state)
         {rb + 280, 8, 0x4000000000000000ull},      /* imf 2 (above RISK_IMF_MAX) */
         {rb + 296, 8, 0xbff0000000000000ull},      /* borrow_scale_start -1 */
         {rb + 312, 8, 0x7ff0000000000000ull},      /* venue borrows +inf */
+        {section_at(d, 3) + 248, 8, 0x4000000000000000ull}, /* BTCUSDT's size premium imf 2 */
+        {section_at(d, 3) + 256, 8, 0x3ff8000000000000ull}, /* its base share 1.5 */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         memcpy(w, d, size);

@@ -14,7 +14,8 @@
  * overrides, the insurance funds, each asset's volatility state and each instrument's
  * volatility-scaling parameters and state, each asset's interest-rate model, lending pool and
  * interest indices (balances are kept as the scaled amounts the indices multiply) and size
- * scaling (risk_engine_set_asset_size_scaling). An engine
+ * scaling (risk_engine_set_asset_size_scaling), each instrument's size premium
+ * (risk_engine_set_instrument_size_premium). An engine
  * restored from it gives bit-identical results: every account summary, position result,
  * liquidation plan and borrowing cost, and accrues interest and settles funding as the original
  * would (funding keeps no engine state). The format is specified in docs/snapshot.md; this

@@ -367,6 +367,9 @@ static void emit_instruments(sink *s, const risk_engine *e)
         putf(s, in->maker_fee);
         putf(s, in->taker_fee);
         putf(s, in->max_notional);
+        /* format 2: the size premium on its margin rates (risk_size_premium, margin/size.c) */
+        putf(s, in->imf);
+        putf(s, in->imf_base_share);
         put32(s, sc != NULL);
         if (!sc)
             continue;
@@ -1092,6 +1095,17 @@ static int read_instruments(reader *r, uint32_t n_instruments)
         if ((rc = risk_engine_set_instrument_fees(e, i, &fees))) {
             rc = refused(r, rc, "trading terms of instrument", i);
             break;
+        }
+        if (r->version >= 2) {
+            if ((rc = need(r, 2 * 8)))
+                break;
+            risk_size_premium sp = RISK_SIZE_PREMIUM_INIT;
+            sp.imf = gf(r);
+            sp.base_share = gf(r);
+            if ((rc = risk_engine_set_instrument_size_premium(e, i, &sp))) {
+                rc = refused(r, rc, "size premium of instrument", i);
+                break;
+            }
         }
         rc = read_scaling(r, i, &next[i]);
     }
