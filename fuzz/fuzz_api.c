@@ -168,6 +168,8 @@ static uint64_t world_digest(const world *w)
 static double premium_cash(double x, double scale)
 {
     double n = x * scale, an = fabs(n);
+    if (!(an < 4503599627370496.0)) /* 2^52: already as coarse as the quantum, as risk__quantize */
+        return x;
     double tol = 8.9e-16 * (an > 1.0 ? an : 1.0);
     tol = tol < 0.0625 ? tol : 0.0625;
     double v = n + tol, t = (double)(int64_t)v;
@@ -739,7 +741,13 @@ static void run_op(world *w, fz_reader *r)
     }
     case 20: { /* the clock (up to 60 days on, past the option's expiry), or a mark volatility */
         if (fz_u8(r) & 1) {
-            int64_t t = OPT_NOW + (int64_t)(fz_frac(r) * 60.0 * 86400.0);
+            /* fz_frac may give an edge value (NaN, 1e300, -DBL_MAX) now that nothing clamps them:
+             * those become the farthest times, for the library to refuse or take */
+            double dt = fz_frac(r) * 60.0 * 86400.0;
+            int64_t t = dt != dt ? OPT_NOW
+                        : dt >= 9e18 ? INT64_MAX
+                        : dt <= -9e18 ? INT64_MIN + 1
+                                      : OPT_NOW + (int64_t)dt;
             MUTATE(w, "set_time", risk_engine_set_time(w->engine, fz_u8(r) & 7 ? t : -t));
         } else {
             ii = fz_pick(r, N_INSTRUMENTS);
