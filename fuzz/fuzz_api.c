@@ -578,6 +578,60 @@ static void op_plan(world *w, fz_reader *r)
 }
 
 /* Invariant 9. */
+/* Scenario revaluation and the book stress test on the evaluated book (no input consumed, so
+ * the corpora keep their meaning): the zero scenario, every other asset -50 % and +100 %. A move
+ * may take a mark below one tick (RISK_EINVAL, nothing written); otherwise the engine's
+ * per-account results equal the account call's bit for bit, the zero scenario gives P&L 0 and
+ * the evaluated state, and nothing changes. */
+static void op_stress(world *w, uint32_t threads, const risk_account_summary *evaluated)
+{
+    enum { S = 3 };
+    size_t na = 0;
+    FZ_ASSERT(risk_engine_asset_count(w->engine, &na) == RISK_OK && na <= 8, "asset count");
+    uint32_t v = RISK_ID_NONE;
+    FZ_ASSERT(risk_engine_valuation_asset(w->engine, &v) == RISK_OK, "valuation asset");
+    double moves[S * 8] = {0};
+    for (size_t a = 0; a < na; a++)
+        if (a != v) {
+            moves[1 * na + a] = -0.5;
+            moves[2 * na + a] = 1.0;
+        }
+    risk_scenarios sc = RISK_SCENARIOS_INIT;
+    sc.n_scenarios = S;
+    sc.n_assets = na;
+    sc.price_moves = moves;
+    risk_stress_scenario book[S];
+    book[0].version = RISK_STRESS_SCENARIO_VERSION;
+    double pnl[MAX_ACCOUNTS * S], eq[MAX_ACCOUNTS * S], hf[MAX_ACCOUNTS * S];
+    uint32_t st[MAX_ACCOUNTS * S];
+    uint64_t ids[MAX_ACCOUNTS];
+    size_t n = 0;
+    uint64_t before = world_digest(w);
+    int rc = risk_engine_stress(w->engine, &sc, book, pnl, eq, hf, st, ids, MAX_ACCOUNTS, threads, &n);
+    FZ_ASSERT(world_digest(w) == before, "stress changed the state");
+    FZ_ASSERT(rc == RISK_OK || rc == RISK_EINVAL, "stress: %s", risk_errname(rc));
+    for (size_t i = 0; i < w->n_acc; i++) {
+        double one[S];
+        risk_account_summary sums[S];
+        sums[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+        int rc1 = risk_account_scenario_pnl(w->acc[i], &sc, one, sums);
+        FZ_ASSERT(rc1 == rc, "scenario_pnl %s, stress %s", risk_errname(rc1), risk_errname(rc));
+        if (rc)
+            continue;
+        FZ_ASSERT(ids[i] == w->ids[i], "stress order");
+        FZ_ASSERT(one[0] == 0.0 && sums[0].state == evaluated[i].state, "zero scenario");
+        for (size_t s = 0; s < S; s++) {
+            FZ_ASSERT(memcmp(&one[s], &pnl[i * S + s], sizeof one[s]) == 0, "stress P&L differs");
+            FZ_ASSERT(memcmp(&sums[s].equity, &eq[i * S + s], sizeof eq[0]) == 0, "stress equity differs");
+            FZ_ASSERT(sums[s].state == st[i * S + s], "stress state differs");
+        }
+    }
+    FZ_ASSERT(world_digest(w) == before, "scenario_pnl changed the state");
+    if (rc == RISK_OK)
+        for (size_t s = 0; s < S; s++)
+            FZ_ASSERT(book[s].n_accounts == w->n_acc && book[s].loss >= 0.0 && book[s].deficit >= 0.0, "book");
+}
+
 static void op_evaluate_all(world *w, fz_reader *r)
 {
     risk_account_summary s[MAX_ACCOUNTS];
@@ -597,6 +651,56 @@ static void op_evaluate_all(world *w, fz_reader *r)
         FZ_ASSERT(risk_account_evaluate(w->acc[i], &one) == RISK_OK, "evaluate");
         FZ_ASSERT(memcmp(&one, &s[i], sizeof one) == 0, "evaluate_all (%u threads) differs from evaluate", threads);
         check_summary(w, &s[i], holds_liability(w, w->acc[i]), "evaluate_all");
+    }
+    op_stress(w, threads, s);
+}
+
+/* The borrowing-cost optimiser (include/risk/optimise.h): read-only, a documented status, and
+ * every optimal answer certified (no duality gap beyond rounding, floors met). */
+static void op_optimise(world *w, fz_reader *r)
+{
+    if (!w->n_acc)
+        return;
+    risk_account *acc = w->acc[fz_pick(r, (uint32_t)w->n_acc)];
+    risk_optimise_spec sp = RISK_OPTIMISE_SPEC_INIT;
+    sp.mode = fz_pick(r, 3); /* 2: an unknown mode */
+    sp.flags = fz_pick(r, 3);
+    sp.horizon_s = fz_u8(r) & 1 ? 31536000.0 : fz_pos_grid(r, 3600.0);
+    sp.health_init_min = 1.0 + fz_frac(r);
+    sp.health_maint_min = 1.0 + fz_frac(r);
+    sp.ltv_buffer_min = fz_frac(r) - 0.5;
+    sp.im_value = fz_u8(r) & 1 ? 0.0 : fz_pos_grid(r, 10.0);
+    sp.mm_value = fz_u8(r) & 1 ? 0.0 : fz_pos_grid(r, 5.0);
+    sp.cash_value = fz_u8(r) & 1 ? 0.0 : fz_pos_grid(r, 10.0);
+    sp.budget_value = fz_grid(r, 10.0);
+    risk_optimise_asset c[N_ASSETS];
+    risk_optimise_move mv[N_ASSETS];
+    size_t n = fz_pick(r, N_ASSETS + 1);
+    for (size_t k = 0; k < n; k++) {
+        c[k] = (risk_optimise_asset)RISK_OPTIMISE_ASSET_INIT;
+        c[k].asset = w->asset[fz_pick(r, N_ASSETS)];
+        c[k].flags = fz_pick(r, 4);
+        c[k].post_max = fz_pos_grid(r, 0.01);
+        c[k].withdraw_max = fz_pos_grid(r, 0.01);
+        c[k].borrow_max = fz_u8(r) & 1 ? 0.0 : fz_pos_grid(r, 0.01);
+        c[k].outside_annual = fz_frac(r) / 4.0;
+        c[k].borrow_annual = fz_frac(r);
+        c[k].supply_annual = c[k].borrow_annual * fz_frac(r);
+        mv[k] = (risk_optimise_move)RISK_OPTIMISE_MOVE_INIT;
+    }
+    risk_optimise_result res = RISK_OPTIMISE_RESULT_INIT;
+    uint64_t before = world_digest(w);
+    int rc = risk_account_optimise(acc, &sp, c, n, &res, mv);
+    FZ_ASSERT(world_digest(w) == before, "optimise changed the state");
+    FZ_ASSERT(rc == RISK_OK || rc == RISK_EINVAL || rc == RISK_ENOPRICE, "optimise: %s (%s)", risk_errname(rc),
+              risk_account_errmsg(acc));
+    if (rc == RISK_OK && res.outcome == RISK_OPTIMISE_OPTIMAL) {
+        FZ_ASSERT(res.duality_gap <= 1e-7 * (1.0 + fabs(res.cost_horizon)), "optimise: duality gap %g on cost %g",
+                  res.duality_gap, res.cost_horizon);
+        FZ_ASSERT(res.health_init >= sp.health_init_min * (1.0 - 1e-7), "optimise: health_init %g below %g",
+                  res.health_init, sp.health_init_min);
+        FZ_ASSERT(res.health_maint >= sp.health_maint_min * (1.0 - 1e-7), "optimise: health_maint %g below %g",
+                  res.health_maint, sp.health_maint_min);
     }
 }
 
@@ -660,7 +764,20 @@ static void run_op(world *w, fz_reader *r)
         ps.entry = fz_pos_grid(r, w->tick[ii] * 100.0);
         uint32_t mode = ps.margin_mode ? ps.margin_mode : risk_account_margin_mode(acc);
         ps.isolated_margin = mode == RISK_MARGIN_ISOLATED ? fz_pos_grid(r, 10.0) : 0.0;
-        MUTATE(w, "open_position", risk_account_open_position(acc, &ps, NULL));
+        if (op == 2) {
+            MUTATE(w, "open_position", risk_account_open_position(acc, &ps, NULL));
+        } else { /* the same row through the bulk call (risk/bulk.h): same rules, all or nothing */
+            uint64_t id = risk_account_id(acc);
+            risk_position_columns pc = RISK_POSITION_COLUMNS_INIT;
+            pc.account_ids = &id;
+            pc.instruments = &ps.instrument;
+            pc.sides = &ps.side;
+            pc.margin_modes = &ps.margin_mode;
+            pc.qty = &ps.qty;
+            pc.entry = &ps.entry;
+            pc.isolated_margin = &ps.isolated_margin;
+            MUTATE(w, "open_positions", risk_engine_open_positions(w->engine, &pc, 1));
+        }
         break;
     }
     case 4:
@@ -718,7 +835,10 @@ static void run_op(world *w, fz_reader *r)
         op_plan(w, r);
         break;
     case 17:
-        op_evaluate_all(w, r);
+        if (fz_u8(r) & 1)
+            op_evaluate_all(w, r);
+        else
+            op_optimise(w, r);
         break;
     case 18:
         if (fz_u8(r) & 1) {

@@ -7,8 +7,8 @@ on every machine. Inputs are the sample books of examples/books/, the books and 
 fuzz/corpus/cli/, and mutations of them: structural (a value replaced by an edge value of
 another type, a huge or tiny number, a string with NUL or a lone surrogate, a key dropped or
 added, an element duplicated) and textual (bytes flipped, inserted or cut, a number replaced by
-thousands of digits). Each input runs through evaluate, report, liquidate, whatif, max-order
-(books) or vol, backtest and var (CSV files), in-process with stdout and stderr as strict UTF-8
+thousands of digits). Each input runs through evaluate, report, liquidate, whatif, max-order,
+optimise (books) or vol, backtest and var (CSV files), in-process with stdout and stderr as strict UTF-8
 streams, and the fuzzer checks:
 
   - the exit status is 0 or 2 and no exception escapes (no traceback);
@@ -46,7 +46,7 @@ from librisk import cli  # noqa: E402
 BOOKS = os.path.join(ROOT, "examples", "books")
 CORPUS = os.path.join(ROOT, "fuzz", "corpus", "cli")
 ARTIFACTS = os.path.join(ROOT, "build", "fuzz", "artifacts")
-JSON_COMMANDS = ("evaluate", "liquidate", "whatif", "max-order", "var")
+JSON_COMMANDS = ("evaluate", "liquidate", "whatif", "max-order", "var", "optimise")
 
 EDGE_NUMBERS = [0, -0.0, 1, -1, 0.5, 1e-300, 5e-324, 1e-12, 1e12, 1e15, 2 ** 53, 2 ** 53 + 1, 2 ** 64,
                 2 ** 64 - 1, -2 ** 63, 1e300, 1e308, -1e308, 1.7976931348623157e308, 10 ** 400, -10 ** 400,
@@ -213,8 +213,14 @@ def commands(rng, kind, doc):
     if rng.randrange(3) == 0:
         order += ["--price", rng.choice(["0", "50000", "1e308", "nan", "-1", "2664.05"])]
     qty = rng.choice(["0.001", "1", "0.5", "1e15", "1e-300", "0", "-1", "inf", "3"])
+    target = rng.choice(["im=1000", "mm=nan", "cash=USDT:100", "cash=BTC:1e308", "position=%s:%s" % (sym, qty),
+                         "im=-1", "cash=USDT", "im"])
+    cand = rng.choice(["USDT:post=1000,withdraw=1000,borrow=1000,cash", "BTC:post=1", "USDT:post=-1",
+                       "BTC:borrow_rate=0.1,supply_rate=0.2", "USDT:post=1e308", "X:post=1", "USDT:lend=1"])
+    extra = rng.choice([[], ["--budget", rng.choice(["100", "nan", "-1e308"])], ["--health-init", "0.5"],
+                        ["--ltv-buffer", "0.9"], ["--horizon-days", rng.choice(["0", "1e9", "inf", "30"])]])
     return [["evaluate", "--compact"], ["report"], ["liquidate"], ["whatif"] + order + ["--qty", qty],
-            ["max-order"] + order]
+            ["max-order"] + order, ["optimise", "--account", acc, "--target", target, "--asset", cand] + extra]
 
 
 def cases(seed, count=None):
@@ -308,7 +314,7 @@ def check(argv, status, out, err):
     if "Traceback" in err:
         raise Failure("traceback on stderr:\n" + err[-4000:])
     if status == 2:
-        if argv[0] in ("vol", "backtest", "whatif", "max-order", "var") and err.startswith("usage:"):
+        if argv[0] in ("vol", "backtest", "whatif", "max-order", "var", "optimise") and err.startswith("usage:"):
             return  # argparse: usage line and error line
         if err.count("\n") != 1 or not err.endswith("\n") or len(err) < 2:
             raise Failure("exit 2 with %d stderr lines: %r" % (err.count("\n"), err[:2000]))

@@ -25,7 +25,11 @@
 #include "risk/whatif.h"
 #include "risk/trading.h"
 #include "risk/rates.h"
+#include "risk/optimise.h"
 #include "risk/snapshot.h"
+#include "risk/portfolio.h"
+#include "risk/stress.h"
 #include "risk/var.h"
+#include "risk/bulk.h"
 
 #endif /* RISK_H */

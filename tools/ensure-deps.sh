@@ -20,8 +20,9 @@ command -v "${CXX:-g++}" >/dev/null 2>&1 || missing="$missing g++"
 /usr/bin/python3 -c 'import wheel' >/dev/null 2>&1 || missing="$missing python3-wheel"
 # the DataFrame test of the results (tests/python/test_repr.py) runs under Debian's python
 /usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || missing="$missing python3-pandas"
-# the VaR/ES suite checks the library against scipy.stats and scipy.integrate (tests/python/test_var.py)
-/usr/bin/python3 -c 'import scipy.stats, scipy.integrate' >/dev/null 2>&1 || missing="$missing python3-scipy"
+# the VaR/ES suite checks the library against scipy.stats and scipy.integrate (tests/python/test_var.py),
+# the optimiser against scipy's HiGHS LP solver (tests/python/test_optimise.py)
+/usr/bin/python3 -c 'import scipy.stats, scipy.integrate, scipy.optimize' >/dev/null 2>&1 || missing="$missing python3-scipy"
 # the chart of `librisk levtoken --chart` (tests/python/test_levtoken.py) runs under Debian's python
 /usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1 || missing="$missing python3-matplotlib"
 # `make check-types` type-checks the Python package

@@ -252,6 +252,66 @@ static const char *side_name(uint32_t side)
     return side == RISK_SIDE_LONG ? "long" : side == RISK_SIDE_SHORT ? "short" : "one-way";
 }
 
+int risk__position_check(risk_account *a, char **err, const risk_position_spec *spec)
+{
+    const risk_engine *e = a->engine;
+    if (spec->version != RISK_POSITION_SPEC_VERSION)
+        return risk__fail(e, err, RISK_EVERSION, "position spec version %u is not %d", spec->version,
+                          RISK_POSITION_SPEC_VERSION);
+    if (spec->instrument >= e->n_instruments)
+        return risk__fail(e, err, RISK_ENOTFOUND, "unknown instrument %u", spec->instrument);
+    const risk__instrument *in = &e->instruments[spec->instrument];
+    if (spec->side > RISK_SIDE_SHORT)
+        return risk__fail(e, err, RISK_EINVAL, "%s: unknown side %u", in->symbol, spec->side);
+    if (spec->margin_mode > RISK_MARGIN_ISOLATED)
+        return risk__fail(e, err, RISK_EINVAL, "%s: unknown margin mode %u", in->symbol, spec->margin_mode);
+    if (!isfinite(spec->qty) || spec->qty == 0.0)
+        return risk__fail(e, err, RISK_EINVAL, "%s: qty must be finite and non-zero", in->symbol);
+    if (in->settled)
+        return risk__fail(e, err, RISK_ESTATE, "%s is settled", in->symbol);
+    int rc = risk__check_instrument_price(e, err, in, "entry", spec->entry, 0);
+    if (rc)
+        return rc;
+    if (a->position_mode == RISK_POSITION_HEDGE) {
+        if (spec->side == RISK_SIDE_BOTH)
+            return risk__fail(e, err, RISK_ESTATE, "%s: hedge mode needs side long or short", in->symbol);
+        if (spec->qty < 0.0)
+            return risk__fail(e, err, RISK_ESTATE, "%s: a hedge leg's qty must be > 0", in->symbol);
+    } else if (spec->side != RISK_SIDE_BOTH) {
+        return risk__fail(e, err, RISK_ESTATE, "%s: one-way mode takes side BOTH and a signed qty", in->symbol);
+    }
+    if ((rc = risk__check_qty(e, err, in, "qty", spec->qty)))
+        return rc;
+    uint32_t mode = spec->margin_mode == RISK_MARGIN_DEFAULT ? a->margin_mode : spec->margin_mode;
+    if (!isfinite(spec->isolated_margin) || spec->isolated_margin < 0.0)
+        return risk__fail(e, err, RISK_EINVAL, "%s: isolated_margin must be finite and >= 0", in->symbol);
+    if ((rc = risk__check_amount(e, err, &e->assets[in->settle], "isolated_margin", spec->isolated_margin)))
+        return rc;
+    if (mode == RISK_MARGIN_CROSS && spec->isolated_margin != 0.0)
+        return risk__fail(e, err, RISK_EINVAL, "%s: a cross position has no isolated_margin", in->symbol);
+    if (risk__position_find(a, spec->instrument, spec->side) >= 0)
+        return risk__fail(e, err, RISK_EDUPLICATE, "%s: the %s position already exists", in->symbol,
+                          side_name(spec->side));
+    if (a->n_pos >= RISK__MAX_POSITIONS)
+        return risk__fail(e, err, RISK_EINVAL, "an account holds at most %u positions", RISK__MAX_POSITIONS);
+    return risk__notional_limit_check(e, err, in, 0.0, spec->qty, spec->entry);
+}
+
+uint32_t risk__position_append(risk_account *a, const risk_position_spec *spec)
+{
+    uint32_t mode = spec->margin_mode == RISK_MARGIN_DEFAULT ? a->margin_mode : spec->margin_mode;
+    uint32_t i = a->n_pos++;
+    a->iso_margin[i] = mode == RISK_MARGIN_ISOLATED ? spec->isolated_margin : 0.0;
+    a->qty[i] = spec->side == RISK_SIDE_SHORT ? -spec->qty : spec->qty; /* stored signed */
+    a->entry[i] = spec->entry;
+    double user_leverage = leverage_of(a, spec->instrument);
+    a->im_rate[i] = user_leverage > 0.0 ? 1.0 / user_leverage : 0.0;
+    a->handles[i] = NULL;
+    a->inst[i] = spec->instrument;
+    a->pflags[i] = spec->side | (mode == RISK_MARGIN_ISOLATED ? RISK__PF_ISOLATED : 0u);
+    return i;
+}
+
 RISK_API int risk_account_open_position(risk_account *account, const risk_position_spec *spec,
                                         risk_position **pos_out)
 {
@@ -261,48 +321,8 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
     const risk_engine *e = a->engine;
     if (!spec)
         return risk__fail(e, &a->errmsg, RISK_ENULL, "position spec is NULL");
-    if (spec->version != RISK_POSITION_SPEC_VERSION)
-        return risk__fail(e, &a->errmsg, RISK_EVERSION, "position spec version %u is not %d", spec->version,
-                          RISK_POSITION_SPEC_VERSION);
-    if (spec->instrument >= e->n_instruments)
-        return risk__fail(e, &a->errmsg, RISK_ENOTFOUND, "unknown instrument %u", spec->instrument);
-    const risk__instrument *in = &e->instruments[spec->instrument];
-    if (spec->side > RISK_SIDE_SHORT)
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: unknown side %u", in->symbol, spec->side);
-    if (spec->margin_mode > RISK_MARGIN_ISOLATED)
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: unknown margin mode %u", in->symbol, spec->margin_mode);
-    if (!isfinite(spec->qty) || spec->qty == 0.0)
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: qty must be finite and non-zero", in->symbol);
-    if (in->settled)
-        return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s is settled", in->symbol);
-    int rc = risk__check_instrument_price(e, &a->errmsg, in, "entry", spec->entry, 0);
+    int rc = risk__position_check(a, &a->errmsg, spec);
     if (rc)
-        return rc;
-    if (a->position_mode == RISK_POSITION_HEDGE) {
-        if (spec->side == RISK_SIDE_BOTH)
-            return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: hedge mode needs side long or short", in->symbol);
-        if (spec->qty < 0.0)
-            return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: a hedge leg's qty must be > 0", in->symbol);
-    } else if (spec->side != RISK_SIDE_BOTH) {
-        return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: one-way mode takes side BOTH and a signed qty",
-                          in->symbol);
-    }
-    if ((rc = risk__check_qty(e, &a->errmsg, in, "qty", spec->qty)))
-        return rc;
-    uint32_t mode = spec->margin_mode == RISK_MARGIN_DEFAULT ? a->margin_mode : spec->margin_mode;
-    if (!isfinite(spec->isolated_margin) || spec->isolated_margin < 0.0)
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: isolated_margin must be finite and >= 0", in->symbol);
-    if ((rc = risk__check_amount(e, &a->errmsg, &e->assets[in->settle], "isolated_margin", spec->isolated_margin)))
-        return rc;
-    if (mode == RISK_MARGIN_CROSS && spec->isolated_margin != 0.0)
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: a cross position has no isolated_margin", in->symbol);
-    if (risk__position_find(a, spec->instrument, spec->side) >= 0)
-        return risk__fail(e, &a->errmsg, RISK_EDUPLICATE, "%s: the %s position already exists", in->symbol,
-                          side_name(spec->side));
-    if (a->n_pos >= RISK__MAX_POSITIONS)
-        return risk__fail(e, &a->errmsg, RISK_EINVAL, "an account holds at most %u positions",
-                          RISK__MAX_POSITIONS);
-    if ((rc = risk__notional_limit_check(e, &a->errmsg, in, 0.0, spec->qty, spec->entry)))
         return rc;
 
     risk_position *h = NULL;
@@ -312,19 +332,12 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
         risk__free(e, h);
         return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for a position");
     }
-    uint32_t i = a->n_pos++;
+    uint32_t i = risk__position_append(a, spec);
     if (h) {
         h->account = a;
         h->slot = i;
+        a->handles[i] = h;
     }
-    a->iso_margin[i] = mode == RISK_MARGIN_ISOLATED ? spec->isolated_margin : 0.0;
-    a->qty[i] = spec->side == RISK_SIDE_SHORT ? -spec->qty : spec->qty; /* stored signed */
-    a->entry[i] = spec->entry;
-    double user_leverage = leverage_of(a, spec->instrument);
-    a->im_rate[i] = user_leverage > 0.0 ? 1.0 / user_leverage : 0.0;
-    a->handles[i] = h;
-    a->inst[i] = spec->instrument;
-    a->pflags[i] = spec->side | (mode == RISK_MARGIN_ISOLATED ? RISK__PF_ISOLATED : 0u);
     if (pos_out)
         *pos_out = h;
     risk__clear(&a->errmsg);

@@ -109,6 +109,17 @@ void risk__basket_add_unchecked(risk_basket *b, uint32_t asset, double delta)
     }
 }
 
+void risk__basket_set_unchecked(risk_basket *b, uint32_t asset, double amount)
+{
+    int i = basket_index(b, asset);
+    if (i >= 0 && amount != 0.0)
+        b->amount[i] = risk__scaled_of(&b->engine->assets[asset], amount);
+    else if (i >= 0)
+        risk__basket_add_unchecked(b, asset, -risk__basket_amount(b, asset)); /* removes it */
+    else
+        risk__basket_add_unchecked(b, asset, amount);
+}
+
 double risk__tiered_qty(const risk__asset *a, double qty)
 {
     if (!a->tiers)
@@ -185,13 +196,7 @@ RISK_API int risk_basket_set_balance(risk_basket *basket, uint32_t asset, double
         return rc;
     if (risk__basket_reserve(basket, asset))
         return risk__fail(basket->engine, &basket->errmsg, RISK_ENOMEM, "out of memory for a balance");
-    int i = basket_index(basket, asset);
-    if (i >= 0 && amount != 0.0)
-        basket->amount[i] = risk__scaled_of(&basket->engine->assets[asset], amount);
-    else if (i >= 0)
-        risk__basket_add_unchecked(basket, asset, -risk__basket_amount(basket, asset)); /* removes it */
-    else
-        risk__basket_add_unchecked(basket, asset, amount);
+    risk__basket_set_unchecked(basket, asset, amount);
     risk__clear(&basket->errmsg);
     return RISK_OK;
 }

@@ -49,6 +49,11 @@ static void engine_destroy(risk_engine *e)
             risk__account_destroy(e->accounts[s]);
     risk__free(e, e->account_block);
     risk__free(e, e->levs_block);
+    while (e->bulk_blocks) {
+        void *next = *(void **)e->bulk_blocks;
+        risk__free(e, e->bulk_blocks);
+        e->bulk_blocks = next;
+    }
     risk__scaling_destroy(e);
     risk__rates_destroy(e);
     for (uint32_t i = 0; i < e->n_assets; i++)
@@ -664,6 +669,18 @@ int risk__engine_reserve_accounts(risk_engine *e, size_t n)
     return RISK_OK;
 }
 
+risk_account *risk__engine_account_lookup(const risk_engine *e, uint64_t account_id)
+{
+    return idmap_get(&e->ids, account_id);
+}
+
+void risk__engine_pop_account(risk_engine *e)
+{
+    risk_account *a = e->accounts[--e->n_account_slots];
+    idmap_remove(&e->ids, a->id);
+    e->n_accounts--;
+}
+
 void risk__engine_prefetch_id(const risk_engine *e, uint64_t account_id)
 {
 #if defined(__GNUC__) || defined(__clang__)
@@ -876,7 +893,7 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
     for (uint32_t i = 0; i < e->n_instruments; i++)
         bytes += e->instruments[i].schedule.n_tiers * (sizeof(risk_margin_tier) + sizeof(double));
     bytes += risk__scaling_bytes(e) + risk__rates_bytes(e) + e->account_block_n * sizeof *e->account_block +
-             e->levs_block_n * sizeof *e->levs_block;
+             e->levs_block_n * sizeof *e->levs_block + e->bulk_block_bytes;
     bytes += e->cap_account_slots * sizeof *e->accounts + risk__liquidation_bytes(e);
     bytes += e->ids.cap * (sizeof *e->ids.keys + sizeof *e->ids.vals);
     for (size_t s = 0; s < e->n_account_slots; s++) {

@@ -149,6 +149,9 @@ struct risk_engine {
     size_t account_block_n;
     struct risk__leverage *levs_block; /* restored accounts' leverage lists, in one block; NULL when none */
     size_t levs_block_n;
+    void *bulk_blocks;        /* bulk-created accounts' structs (core/bulk.c): a list of blocks, each
+                               * starting with the link to the next; freed with the engine */
+    size_t bulk_block_bytes;
     char *errmsg;
 };
 
@@ -294,6 +297,12 @@ int risk__engine_reserve_accounts(risk_engine *e, size_t n); /* RISK_ENOMEM */
 /* Prefetches the id map's slot of an account id (a restore inserts ids it has read ahead). */
 void risk__engine_prefetch_id(const risk_engine *e, uint64_t account_id);
 double risk__asset_scale(const risk__asset *a); /* 10^decimals */
+/* The account with this external id, or NULL (no message). */
+risk_account *risk__engine_account_lookup(const risk_engine *e, uint64_t account_id);
+/* Undoes the last risk__engine_attach_account (a bulk call rolling back): the last account slot
+ * and its id go; the account itself is the caller's to free. */
+void risk__engine_pop_account(risk_engine *e);
+
 
 /* Hints that a fresh block of n bytes is about to be written in full: on Linux, backs its 2 MiB
  * aligned interior with transparent huge pages and populates it in one call (MADV_HUGEPAGE,
@@ -320,6 +329,8 @@ double risk__basket_amount(const risk_basket *b, uint32_t asset); /* the balance
 /* Adds delta (asset units) to the balance: the stored scaled amount becomes the scaled amount
  * of (balance + delta), so that it is the plain sum while the indices are 1. */
 void risk__basket_add_unchecked(risk_basket *b, uint32_t asset, double delta);
+/* Sets the balance as risk_basket_set_balance does (0 removes it), room reserved (risk__basket_reserve). */
+void risk__basket_set_unchecked(risk_basket *b, uint32_t asset, double amount);
 double risk__tiered_qty(const risk__asset *a, double qty);
 
 /* Unquantized sums over a basket, in V. */
@@ -337,6 +348,9 @@ void risk__basket_values_compute(const risk_basket *b, risk__basket_values *out)
  * balance's weights depend on the balance and venue-wide totals, never on the account's other
  * balances, so the incremental updates below stay exact. */
 void risk__size_weights(const risk__asset *a, double x, double *init, double *maint);
+/* The same at a given price of the asset (scenario revaluation, src/portfolio/): the venue-wide
+ * totals are valued at it. risk__size_weights is this at the asset's price. */
+void risk__size_weights_at(const risk__asset *a, double x, double price, double *init, double *maint);
 static inline void risk__asset_weights(const risk__asset *a, double x, double *init, double *maint)
 {
     if (x > 0.0) {
@@ -428,6 +442,13 @@ int risk__account_reserve_positions(risk_account *a, uint32_t extra);
 /* A position taken over (a liquidation backstop): a fill of `delta` at `price` on the slot of
  * (instrument, leg), or a new cross position when there is none. RISK_ENOMEM without room. */
 int risk__account_take(risk_account *a, uint32_t instrument, uint32_t leg, double delta, double price);
+
+/* The checks of risk_account_open_position on a spec (version included), against the account's
+ * current positions; the message goes to *err. */
+int risk__position_check(risk_account *a, char **err, const risk_position_spec *spec);
+/* Appends a checked position without a handle (room reserved: risk__account_reserve_positions);
+ * returns its slot. */
+uint32_t risk__position_append(risk_account *a, const risk_position_spec *spec);
 
 /* ---- trading terms (orders/fees.c) */
 /* The fee of filling |qty| contracts at `price`, in the settle asset: rate x |qty| x cs x price

@@ -49,30 +49,34 @@ typedef struct risk__position_values {
     uint32_t tier;
 } risk__position_values;
 
-static inline void risk__option_values_compute(const risk__instrument *in, double qty, risk__position_values *out)
+/* An option position's values at underlying price `under` and premium `mark` (scenario
+ * revaluation and the liquidation-price scan pass moved ones; evaluation the instrument's own). */
+static inline void risk__option_values_at(const risk__instrument *in, double under, double mark, double qty,
+                                          risk__position_values *out)
 {
     double size = fabs(qty) * in->contract_size;
-    double notional = in->inverse ? size : size * in->opt_under;
+    double notional = in->inverse ? size : size * under;
     double im = 0.0, mm = 0.0;
     if (qty < 0.0)
-        risk__option_unit_margin(in, in->opt_under, in->mark, &im, &mm);
+        risk__option_unit_margin(in, under, mark, &im, &mm);
     out->notional = notional;
     out->margin_notional = notional;
-    out->upnl = qty * in->contract_size * in->mark;
+    out->upnl = qty * in->contract_size * mark;
     out->im = size * im;
     out->mm = size * mm;
     out->tier = 0;
 }
 
-static inline void risk__position_values_compute(const risk__instrument *in, double qty, double entry,
-                                                 double user_im_rate, risk__position_values *out)
+/* Values at a given mark (scenario revaluation, src/portfolio/); risk__position_values_compute is
+ * this at the instrument's mark, so both give the same bits for the same mark. */
+static inline void risk__position_values_at(const risk__instrument *in, double mark, double qty, double entry,
+                                            double user_im_rate, risk__position_values *out)
 {
-    if (in->kind == RISK_KIND_OPTION) {
-        risk__option_values_compute(in, qty, out);
+    if (in->kind == RISK_KIND_OPTION) { /* `mark` is the premium; the underlying is the instrument's */
+        risk__option_values_at(in, in->opt_under, mark, qty, out);
         return;
     }
     double size = fabs(qty) * in->contract_size;
-    double mark = in->mark;
     double notional, upnl, margin_notional;
     if (in->inverse) {
         notional = size / mark;
@@ -96,6 +100,17 @@ static inline void risk__position_values_compute(const risk__instrument *in, dou
     out->mm = margin_notional * mmr - s->tiers[t].cum;
     out->im = margin_notional * (user_im_rate > tier_im_rate ? user_im_rate : tier_im_rate);
     out->tier = t;
+}
+
+static inline void risk__position_values_compute(const risk__instrument *in, double qty, double entry,
+                                                 double user_im_rate, risk__position_values *out)
+{
+    risk__position_values_at(in, in->mark, qty, entry, user_im_rate, out);
+}
+
+static inline void risk__option_values_compute(const risk__instrument *in, double qty, risk__position_values *out)
+{
+    risk__option_values_at(in, in->opt_under, in->mark, qty, out);
 }
 
 #endif /* RISK_MARGIN_SCHEDULE_H */

@@ -14,9 +14,14 @@
 
 void risk__size_weights(const risk__asset *a, double x, double *init, double *maint)
 {
+    risk__size_weights_at(a, x, a->price, init, maint);
+}
+
+void risk__size_weights_at(const risk__asset *a, double x, double price, double *init, double *maint)
+{
     double size = fabs(x), root = a->imf > 0.0 ? sqrt(size) : 0.0;
     if (x > 0.0) {
-        double deposits = a->venue_deposits * a->price;
+        double deposits = a->venue_deposits * price;
         if (a->deposit_scale_start > 0.0 && deposits > a->deposit_scale_start)
             *init *= a->deposit_scale_start / deposits;
         if (a->imf > 0.0) {
@@ -29,7 +34,7 @@ void risk__size_weights(const risk__asset *a, double x, double *init, double *ma
             *init = fmax(*init, 0.8 * *init + a->imf * root);
             *maint = fmax(*maint, 0.8 * *maint + a->imf * root);
         }
-        double borrows = a->venue_borrows * a->price;
+        double borrows = a->venue_borrows * price;
         if (a->borrow_scale_start > 0.0 && borrows > a->borrow_scale_start)
             *init *= fmin(borrows / a->borrow_scale_start, RISK_BORROW_SCALE_MAX);
     }

@@ -9,7 +9,7 @@
  * borrow follow the indices too. Reserves take the difference between the interest debts pay
  * and the interest deposits earn, which keeps cash = supply + reserves - borrow - stable borrow
  * unchanged by accrual: no interest is created or lost. */
-#include "core/internal.h"
+#include "rates/rates_internal.h"
 
 #include <string.h>
 
@@ -344,6 +344,20 @@ int risk__rates_state_restore(risk_engine *e, uint32_t asset, const risk__rates_
     a->index_pos = index_pos;
     a->index_neg = index_neg;
     return RISK_OK;
+}
+
+void risk__rates_outlook(const risk__asset *a, double horizon_s, risk__rate_outlook *out)
+{
+    const risk__rates *p = a->rates;
+    out->borrow_annual = out->supply_annual = out->borrow_m1 = out->supply_m1 = 0.0;
+    if (!p || p->model.kind == RISK_RATE_MODEL_NONE)
+        return;
+    risk_rates r = RISK_RATES_INIT;
+    pool_rates(a, &r);
+    out->borrow_annual = r.borrow_annual;
+    out->supply_annual = r.supply_annual;
+    out->borrow_m1 = growth_m1(p->accrual, 1, r.borrow_annual, hourly_borrow(p, &r), (double)p->updated, horizon_s);
+    out->supply_m1 = growth_m1(p->accrual, 0, r.supply_annual, hourly_supply(p, &r), (double)p->updated, horizon_s);
 }
 
 /* ------------------------------------------------------------------ public API */

@@ -114,6 +114,8 @@ class TestStructLayout(unittest.TestCase):
         "risk_liquidation_plan": ffi.RiskLiquidationPlan, "risk_insurance_fund": ffi.RiskInsuranceFund,
         "risk_adl_entry": ffi.RiskAdlEntry,
         "risk_order": ffi.RiskOrder, "risk_instrument_fees": ffi.RiskInstrumentFees,
+        "risk_position_columns": ffi.RiskPositionColumns, "risk_summary_columns": ffi.RiskSummaryColumns,
+        "risk_position_result_columns": ffi.RiskPositionResultColumns,
     }
 
     def test_sizes_and_offsets_match_the_headers(self):

@@ -275,7 +275,10 @@ class TestSampleBooks(unittest.TestCase):
         self.assertEqual(list(result), ["format", "accounts"])
         self.assertEqual(result["format"], "librisk-result/1")
         for acc in result["accounts"]:
-            self.assertEqual(list(acc), ACCOUNT_KEYS)
+            # books with a rate model add each account's interest (docs/book-format.md 3.2)
+            self.assertEqual(list(acc), ACCOUNT_KEYS + (["interest"] if "interest" in acc else []))
+            for c in acc.get("interest", []):
+                self.assertEqual(list(c), ["asset", "rate_annual", "cost_annual", "cost_annual_value"])
             self.assertIn(acc["state"], STATES)
             self.assertIsInstance(acc["id"], int)
             for key in ACCOUNT_KEYS[2:-2]:
@@ -658,7 +661,7 @@ class TestStdinAndCommandList(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         last = r.stderr.strip().splitlines()[-1]
         for name in ("evaluate", "report", "liquidate", "whatif", "max-order", "vol", "backtest", "snapshot",
-                     "options", "funding"):
+                     "options", "funding", "optimise"):
             self.assertIn(name, last)
 
 

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Command line: ``python3 -m librisk evaluate BOOK.json`` and ``python3 -m librisk report BOOK.json``.
+"""Command line: ``python3 -m librisk evaluate BOOK.json``, ``python3 -m librisk report BOOK.json`` and the
+subcommands of the other modules (``stress``: librisk.stress).
 
 Exit status: 0 success; 2 bad input (one line on stderr naming the field, nothing on stdout);
 1 when the library cannot be loaded; 141 (128 + SIGPIPE, as other Unix tools report it) when
@@ -48,6 +49,9 @@ def _parser() -> _Parser:
     ev.add_argument("book", metavar="BOOK.json")
     ev.add_argument("--threads", type=int, default=1, help="worker threads for the batch evaluation (default 1)")
     ev.add_argument("--compact", action="store_true", help="print the JSON on one line")
+    ev.add_argument("--ndjson", action="store_true",
+                    help="print one account per line (newline-delimited JSON, each line an account object of the "
+                         "result), written as it is computed: for big books")
     rp = sub.add_parser("report", help="print a readable report of the book")
     rp.add_argument("book", metavar="BOOK.json")
     rp.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -65,10 +69,14 @@ def _parser() -> _Parser:
     _snapshot.add_cli_parser(sub)
     from . import options as _options
     _options.add_cli_parser(sub)
+    from . import stress as _stress
+    _stress.add_cli_parser(sub)
     from . import var as _var
     _var.add_cli_parser(sub)
     from . import levtoken as _levtoken
     _levtoken.add_cli_parser(sub)
+    from . import optimise as _optimise
+    _optimise.add_cli_parser(sub)
     return p
 
 
@@ -125,7 +133,7 @@ def report_text(book: Book, result: dict[str, Any], source: str = "") -> str:
         d = grid.tick_decimals.get(ins, 8)
         return grid.text(x, d, d)
 
-    def liq_price(ins, x):  # an option's are prices of the underlying, on its tick
+    def liq_price(ins: str, x: float | None) -> str:  # an option's are prices of the underlying, on its tick
         d = grid.underlying_tick_decimals.get(ins, grid.tick_decimals.get(ins, 8))
         return grid.text(x, d, d)
 
@@ -298,20 +306,44 @@ def _main(argv: Sequence[str] | None) -> int:
                 sys.stdout.write(text + "\n")
                 sys.stdout.flush()
                 return EXIT_OK
-            if args.command in ("whatif", "max-order"):
-                from . import whatif as _whatif
+            if args.command == "stress":
+                from . import stress as _stress
+                from . import errors as _errors
                 try:
-                    out = _whatif.run(loaded, args)
+                    doc = _stress.stress_document(loaded, args)
+                except _stress.ScenarioError as exc:
+                    return _bad_input(exc)
+                except _errors.RiskError as exc:
+                    return _bad_input("scenarios: %s" % exc)
+                sys.stdout.write(json.dumps(doc, indent=None if args.compact else 2, allow_nan=False) + "\n")
+                sys.stdout.flush()
+                return EXIT_OK
+            if args.command in ("whatif", "max-order", "optimise"):
+                from . import whatif as _whatif, optimise as _optimise
+                try:
+                    out = (_optimise if args.command == "optimise" else _whatif).run(loaded, args)
                 except _book.BookError as exc:
                     return _bad_input(exc)
                 sys.stdout.write(json.dumps(out, indent=None if args.compact else 2, allow_nan=False) + "\n")
                 sys.stdout.flush()
                 return EXIT_OK
+            if args.command == "evaluate":
+                from . import bulkbook
+                if bulkbook.streamable(loaded):  # written as computed, one account at a time
+                    try:
+                        bulkbook.write_evaluation(loaded, sys.stdout, compact=args.compact, threads=args.threads,
+                                                  ndjson=args.ndjson)
+                    except _book.BookError as exc:
+                        return _bad_input(exc)
+                    sys.stdout.flush()
+                    return EXIT_OK
             try:
                 result = _book.evaluate(loaded, threads=args.threads)
             except _book.BookError as exc:
                 return _bad_input(exc)
-            if args.command == "evaluate":
+            if args.command == "evaluate" and args.ndjson:
+                text = "".join(json.dumps(a, allow_nan=False) + "\n" for a in result["accounts"])
+            elif args.command == "evaluate":
                 text = json.dumps(result, indent=None if args.compact else 2, allow_nan=False)
             else:
                 text = report_text(loaded, result, args.book)

@@ -59,7 +59,8 @@ def version_number() -> int:
     return int(ffi.lib().risk_version_number())
 
 
-def _lookup(table: dict[str, int], value: str, what: str) -> int:
+def _lookup(table: dict[str, int], value: str | None, what: str) -> int:
+    # None (an option without option_type) is rejected here with the names that are allowed
     if isinstance(value, str) and value in table:
         return table[value]
     raise errors.make(errors.InvalidError, "%s must be one of %s, not %r"
@@ -208,11 +209,11 @@ class PositionResult:
     gamma: float = 0.0
     vega: float = 0.0
     theta: float = 0.0
-    mark_vol: object = None
+    mark_vol: float | None = None
     value: float = 0.0
     underlying_price: float = 0.0
-    liquidation_price_below: object = None
-    liquidation_price_above: object = None
+    liquidation_price_below: float | None = None
+    liquidation_price_above: float | None = None
     unsolved: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -347,6 +348,47 @@ def _typed_view(obj: Any, what: str, ctype: Any, code: str, label: str) -> tuple
 
 
 # ---------------------------------------------------------------- columns and DataFrames
+
+
+_CTYPE_CODES = {ctypes.c_double: ("d", "float64"), ctypes.c_uint32: ("I", "uint32"),
+                ctypes.c_uint64: ("Q", "uint64")}
+
+
+def _column_address(obj, what, ctype, n):
+    """The address of a writable, contiguous buffer of at least ``n`` elements of ``ctype``
+    (BufferTooSmallError with ``.needed`` when shorter); the buffer is not copied. Returns
+    (address, keep-alive view)."""
+    code, label = _CTYPE_CODES[ctype]
+    view, length = _typed_view(obj, what, ctype, code, label)
+    if length < n:
+        exc = errors.make(errors.BufferTooSmallError, "%s: %d elements for %d rows" % (what, length, n))
+        exc.needed = n
+        raise exc
+    return ctypes.addressof(view), view
+
+
+def _new_column(ctype, n, use_numpy):
+    """A fresh column of ``n`` elements: a numpy array when asked for (and installed), else an
+    ``array.array``."""
+    code, label = _CTYPE_CODES[ctype]
+    if use_numpy:
+        import numpy
+        return numpy.empty(n, dtype=label)
+    import array
+    col = array.array(code)
+    if n:
+        col.frombytes(bytes(n * ctypes.sizeof(ctype)))
+    return col
+
+
+def _numpy_wanted(use_numpy):
+    if use_numpy is None:
+        try:
+            import numpy  # noqa: F401
+            return True
+        except ImportError:
+            return False
+    return bool(use_numpy)
 
 
 def columns(rows: Iterable[Any]) -> dict[str, list[Any]]:
@@ -1085,9 +1127,167 @@ class Engine(_Handle):
             raise
         return [AccountSummary._from_struct(ids[i], out[i]) for i in range(count.value)]
 
-    def to_pandas(self, threads: int = 1) -> Any:
-        """Every account's summary as a ``pandas.DataFrame`` indexed by account id."""
-        return to_pandas(self.evaluate_all(threads), index="id")
+    def stress(self, scenarios: Any, threads: int = 1, per_account: bool = True) -> Any:
+        """Every account under every scenario (risk_engine_stress): a
+        :class:`librisk.stress.StressResult` (book results per scenario, per-account P&L, equity,
+        health and state). See librisk.stress and docs/stress.md."""
+        from . import stress as _stress
+        return _stress.stress(self, scenarios, threads, per_account)
+
+    def exposures(self, top_k: int = 5) -> Any:
+        """Exposure and concentration by underlying (risk_engine_exposures); see librisk.stress."""
+        from . import stress as _stress
+        return _stress.exposures(self, top_k)
+
+    def to_pandas(self, threads=1):
+        """Every account's summary as a ``pandas.DataFrame`` indexed by account id, built from the
+        columns of :meth:`summary_columns` (numpy arrays the C library wrote; no per-row Python
+        loop). ``state`` holds the state names."""
+        try:
+            import pandas
+            import numpy
+        except ImportError as exc:
+            raise ImportError("to_pandas needs pandas (Debian: python3-pandas); columns() needs nothing") from exc
+        cols = self.summary_columns(threads=threads, use_numpy=True)
+        names = numpy.array([_STATES[k] for k in sorted(_STATES)], dtype=object)
+        data = {"id": cols["ids"], "state": names[cols["state"]]}
+        data.update((name, cols[name]) for name in _SUMMARY_VALUE_FIELDS)
+        frame = pandas.DataFrame(data)
+        return frame.set_index("id") if len(frame) else frame
+
+    def summary_columns(self, fields=None, threads=1, out=None, use_numpy=None):
+        """Every account's summary as columns written by the C library
+        (``risk_engine_evaluate_columns``): a dict field -> column, accounts in creation order.
+
+        ``fields``: the fields wanted (default all of :data:`librisk.ffi.SUMMARY_COLUMN_FIELDS`:
+        ``ids``, ``state``, ``equity``, ...); ``out``: a dict field -> caller buffer (writable,
+        contiguous, of the field's type: uint64 ids, uint32 state and counts, float64 otherwise)
+        written in place, as many elements as accounts at least; missing fields get new columns,
+        numpy arrays when numpy is installed (``use_numpy``: force either way), else
+        ``array.array``. Nothing is copied: each buffer's address goes to C.
+        """
+        ptr = self._require()
+        types = dict(ffi.SUMMARY_COLUMN_FIELDS)
+        out = dict(out or {})
+        wanted = list(fields) if fields is not None else [name for name, _ in ffi.SUMMARY_COLUMN_FIELDS]
+        for name in list(wanted) + list(out):
+            if name not in types:
+                raise errors.make(errors.InvalidError, "unknown summary column %r (choose from %s)"
+                                  % (name, ", ".join(types)))
+        n = self.account_count
+        use_numpy = _numpy_wanted(use_numpy)
+        cols = ffi.RiskSummaryColumns(ffi.SUMMARY_COLUMNS_VERSION)
+        result, keep = {}, []
+        for name in dict.fromkeys(wanted + list(out)):
+            buf = out[name] if name in out else _new_column(types[name], n, use_numpy)
+            address, view = _column_address(buf, name, types[name], n)
+            setattr(cols, name, address)
+            keep.append(view)
+            result[name] = buf
+        count = ctypes.c_size_t()
+        try:
+            ffi.lib().risk_engine_evaluate_columns(ptr, ctypes.byref(cols), n, int(threads), ctypes.byref(count))
+        except errors.BufferTooSmallError as exc:
+            exc.needed = count.value
+            raise
+        return result
+
+    def position_columns(self, fields=None, threads=1, out=None, use_numpy=None):
+        """Every position of every account as columns written by the C library
+        (``risk_engine_position_results_columns``): notional, PnL, IM, MM, liquidation and
+        bankruptcy prices, ... (:data:`librisk.ffi.POSITION_RESULT_COLUMN_FIELDS`), one row per
+        position, accounts in creation order (``account_index`` is the row of
+        :meth:`summary_columns`). Absent prices are NaN. ``fields``, ``out`` and ``use_numpy`` as
+        for :meth:`summary_columns`."""
+        ptr = self._require()
+        L = ffi.lib()
+        types = dict(ffi.POSITION_RESULT_COLUMN_FIELDS)
+        out = dict(out or {})
+        wanted = list(fields) if fields is not None else [name for name, _ in ffi.POSITION_RESULT_COLUMN_FIELDS]
+        for name in list(wanted) + list(out):
+            if name not in types:
+                raise errors.make(errors.InvalidError, "unknown position column %r (choose from %s)"
+                                  % (name, ", ".join(types)))
+        cols = ffi.RiskPositionResultColumns(ffi.POSITION_RESULT_COLUMNS_VERSION)
+        count = ctypes.c_size_t()
+        try:
+            L.risk_engine_position_results_columns(ptr, ctypes.byref(cols), 0, 1, ctypes.byref(count))
+        except errors.BufferTooSmallError:
+            pass
+        n = count.value
+        use_numpy = _numpy_wanted(use_numpy)
+        result, keep = {}, []
+        for name in dict.fromkeys(wanted + list(out)):
+            buf = out[name] if name in out else _new_column(types[name], n, use_numpy)
+            address, view = _column_address(buf, name, types[name], n)
+            setattr(cols, name, address)
+            keep.append(view)
+            result[name] = buf
+        L.risk_engine_position_results_columns(ptr, ctypes.byref(cols), n, int(threads), ctypes.byref(count))
+        return result
+
+    # -- bulk loading (include/risk/bulk.h) --------------------------------------------------
+
+    def add_accounts(self, account_ids, margin_modes=None, position_modes=None):
+        """Creates accounts from columns (``risk_engine_add_accounts``): ``account_ids`` a uint64
+        buffer (array('Q'), numpy uint64), ``margin_modes`` / ``position_modes`` optional uint32
+        buffers of RISK_MARGIN_* / RISK_POSITION_* codes (default cross, one-way). All or none;
+        a bad row raises with its index in the message. The accounts belong to the engine (freed
+        with it); :meth:`accounts` lists them."""
+        ptr = self._require()
+        ids_addr, ids_view = _column_address(account_ids, "account_ids", ctypes.c_uint64, 0)
+        n = len(ids_view)
+        mm = _column_address(margin_modes, "margin_modes", ctypes.c_uint32, n) if margin_modes is not None else (None,)
+        pm = (_column_address(position_modes, "position_modes", ctypes.c_uint32, n)
+              if position_modes is not None else (None,))
+        ffi.lib().risk_engine_add_accounts(ptr, ids_addr, mm[0], pm[0], n, None)
+        return n
+
+    def set_balances(self, account_ids, assets, amounts):
+        """Sets balances from columns (``risk_engine_set_balances``): uint64 account ids, uint32
+        asset ids, float64 amounts, as many rows as ``account_ids`` holds. All or none."""
+        ptr = self._require()
+        ids_addr, ids_view = _column_address(account_ids, "account_ids", ctypes.c_uint64, 0)
+        n = len(ids_view)
+        a = _column_address(assets, "assets", ctypes.c_uint32, n)
+        x = _column_address(amounts, "amounts", ctypes.c_double, n)
+        ffi.lib().risk_engine_set_balances(ptr, ids_addr, a[0], x[0], n)
+        return n
+
+    def set_leverages(self, account_ids, instruments, leverages):
+        """Sets user leverages from columns (``risk_engine_set_leverages``): uint64 account ids,
+        uint32 instrument ids, float64 leverages. All or none."""
+        ptr = self._require()
+        ids_addr, ids_view = _column_address(account_ids, "account_ids", ctypes.c_uint64, 0)
+        n = len(ids_view)
+        i = _column_address(instruments, "instruments", ctypes.c_uint32, n)
+        x = _column_address(leverages, "leverages", ctypes.c_double, n)
+        ffi.lib().risk_engine_set_leverages(ptr, ids_addr, i[0], x[0], n)
+        return n
+
+    def open_positions(self, account_ids, instruments, qty, entry, sides=None, margin_modes=None,
+                       isolated_margin=None):
+        """Opens positions from columns (``risk_engine_open_positions``): uint64 account ids,
+        uint32 instrument ids, float64 qty and entry; optional uint32 sides (RISK_SIDE_*) and
+        margin modes (RISK_MARGIN_*), float64 isolated margins. All or none; a bad row raises
+        with its index in the message."""
+        ptr = self._require()
+        ids_addr, ids_view = _column_address(account_ids, "account_ids", ctypes.c_uint64, 0)
+        n = len(ids_view)
+        cols = ffi.RiskPositionColumns(ffi.POSITION_COLUMNS_VERSION)
+        keep = [ids_view]
+        cols.account_ids = ids_addr
+        for name, buf, ctype in (("instruments", instruments, ctypes.c_uint32), ("qty", qty, ctypes.c_double),
+                                 ("entry", entry, ctypes.c_double), ("sides", sides, ctypes.c_uint32),
+                                 ("margin_modes", margin_modes, ctypes.c_uint32),
+                                 ("isolated_margin", isolated_margin, ctypes.c_double)):
+            if buf is None:
+                continue
+            address, view = _column_address(buf, name, ctype, n)
+            setattr(cols, name, address)
+            keep.append(view)
+        ffi.lib().risk_engine_open_positions(ptr, ctypes.byref(cols), n)
+        return n
 
     def __repr__(self) -> str:
         if self.closed:
@@ -1104,9 +1304,9 @@ class Engine(_Handle):
         float64 array, ...) holding at least as many elements as there are accounts. ``ids``
         (uint64 buffer) is filled by the C library in place; ``state`` (uint32 buffer) gets the
         RISK_STATE_* codes. Each buffer's own memory is written: it is wrapped with
-        ``(ctypes.c_double * n).from_buffer(obj)``, never copied or replaced. The engine
-        evaluates into one reusable struct array and each column is scattered from it with a
-        strided memoryview copy done in C. Returns the number of accounts.
+        ``(ctypes.c_double * n).from_buffer(obj)``, never copied or replaced, and the C library
+        writes each field straight into it (``risk_engine_evaluate_columns``), bit-identical to
+        :meth:`evaluate_all`. Returns the number of accounts.
         """
         ptr = self._require()
         L = ffi.lib()
@@ -1136,29 +1336,22 @@ class Engine(_Handle):
                 exc = errors.make(errors.BufferTooSmallError, "state: %d elements for %d accounts" % (length, n))
                 exc.needed = n
                 raise exc
-        scratch = self._scratch_for(n)
+        cols = ffi.RiskSummaryColumns(ffi.SUMMARY_COLUMNS_VERSION)
+        cap = n
+        for name, view in targets:
+            setattr(cols, name, ctypes.addressof(view))
+            cap = min(cap, len(view))
+        if ids_view is not None:
+            cols.ids = ctypes.addressof(ids_view)
+        if state_view is not None:
+            cols.state = ctypes.addressof(state_view)
         count = ctypes.c_size_t()
         try:
-            L.risk_engine_evaluate_all(ptr, scratch, ids_view, len(scratch), int(threads), ctypes.byref(count))
+            L.risk_engine_evaluate_columns(ptr, ctypes.byref(cols), cap, int(threads), ctypes.byref(count))
         except errors.BufferTooSmallError as exc:
             exc.needed = count.value
             raise
-        n = count.value
-        if n == 0:
-            return 0
-        size = ctypes.sizeof(ffi.RiskAccountSummary)
-        raw = memoryview(scratch).cast("B")[: n * size]
-        as_d = raw.cast("d")
-        stride_d = size // 8
-        for name, view in targets:
-            offset = getattr(ffi.RiskAccountSummary, name).offset // 8
-            dst = memoryview(view).cast("B").cast("d")
-            dst[:n] = as_d[offset::stride_d]
-        if state_view is not None:
-            as_u = raw.cast("I")
-            dst = memoryview(state_view).cast("B").cast("I")
-            dst[:n] = as_u[ffi.RiskAccountSummary.state.offset // 4::size // 4]
-        return n
+        return count.value
 
 
 # ---------------------------------------------------------------- basket
@@ -1422,6 +1615,14 @@ class Account(_Handle):
         L = ffi.lib()
         L.risk_account_evaluate(ptr, ctypes.byref(s))
         return AccountSummary._from_struct(L.risk_account_id(ptr), s)
+
+    def scenario_pnl(self, scenarios: Any, summaries: bool = False, out: Any = None) -> Any:
+        """The account's weighted P&L under each scenario (a :class:`librisk.stress.ScenarioSet`, or
+        Scenario objects / dicts with ``moves`` {asset: relative move}); with ``summaries`` also the
+        AccountSummary after each. Bit for bit what moving the prices gives; the account is
+        unchanged. See librisk.stress and docs/stress.md."""
+        from . import stress as _stress
+        return _stress.scenario_pnl(self, scenarios, summaries, out)
 
     def whatif(self, instrument: str | int, side: str, qty: float, price: float = 0.0,
                leg: str | None = None) -> AccountSummary:

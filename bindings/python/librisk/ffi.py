@@ -45,7 +45,8 @@ __all__ = [
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
     "RiskInstrumentFees", "RiskOptionBatch", "RiskOptionGreeks", "RiskRateModel", "RiskRates", "RiskRatePool",
     "RiskRateCost", "RiskFundingResult", "RiskSizeScaling", "RiskSizePremium", "RiskVarResult", "RiskVarFilter",
-    "RiskVarMcOptions", "RiskVarBacktestResult", "RiskLevtokenSpec", "RiskLevtokenResult",
+    "RiskVarMcOptions", "RiskVarBacktestResult", "RiskLevtokenSpec", "RiskLevtokenResult", "RiskScenarios",
+    "RiskExactSum", "RiskStressScenario", "RiskExposure",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -63,6 +64,17 @@ BASKET_SUMMARY_VERSION = 1           # RISK_BASKET_SUMMARY_VERSION
 ACCOUNT_SUMMARY_VERSION = 1          # RISK_ACCOUNT_SUMMARY_VERSION
 POSITION_RESULT_VERSION = 2          # RISK_POSITION_RESULT_VERSION
 POSITION_SPEC_VERSION = 1            # RISK_POSITION_SPEC_VERSION
+SCENARIOS_VERSION = 1                # RISK_SCENARIOS_VERSION
+SCENARIOS_MAX = 16777216             # RISK_SCENARIOS_MAX
+VOL_MOVE_ABSOLUTE = 0                # RISK_VOL_MOVE_ABSOLUTE
+VOL_MOVE_RELATIVE = 1                # RISK_VOL_MOVE_RELATIVE
+VOL_MOVE_MAX = 100.0                 # RISK_VOL_MOVE_MAX
+STRESS_SCENARIO_VERSION = 1          # RISK_STRESS_SCENARIO_VERSION
+EXPOSURE_VERSION = 1                 # RISK_EXPOSURE_VERSION
+EXPOSURE_TOP_MAX = 16                # RISK_EXPOSURE_TOP_MAX
+POSITION_COLUMNS_VERSION = 1         # RISK_POSITION_COLUMNS_VERSION
+SUMMARY_COLUMNS_VERSION = 1          # RISK_SUMMARY_COLUMNS_VERSION
+POSITION_RESULT_COLUMNS_VERSION = 1  # RISK_POSITION_RESULT_COLUMNS_VERSION
 
 KIND_PERPETUAL = 1                   # RISK_KIND_PERPETUAL
 KIND_FUTURE = 2                      # RISK_KIND_FUTURE
@@ -98,6 +110,17 @@ RATE_MODEL_VERSION = 1               # RISK_RATE_MODEL_VERSION (include/risk/rat
 RATES_VERSION = 1                    # RISK_RATES_VERSION
 RATE_POOL_VERSION = 1                # RISK_RATE_POOL_VERSION
 RATE_COST_VERSION = 1                # RISK_RATE_COST_VERSION
+OPTIMISE_ASSET_VERSION = 1           # RISK_OPTIMISE_ASSET_VERSION (include/risk/optimise.h)
+OPTIMISE_SPEC_VERSION = 1            # RISK_OPTIMISE_SPEC_VERSION
+OPTIMISE_RESULT_VERSION = 1          # RISK_OPTIMISE_RESULT_VERSION
+OPTIMISE_MOVE_VERSION = 1            # RISK_OPTIMISE_MOVE_VERSION
+OPTIMISE_CASH = 0x1                  # RISK_OPTIMISE_CASH
+OPTIMISE_RATES_GIVEN = 0x2           # RISK_OPTIMISE_RATES_GIVEN
+OPTIMISE_MIN_COST = 0                # RISK_OPTIMISE_MIN_COST
+OPTIMISE_MAX_SIZE = 1                # RISK_OPTIMISE_MAX_SIZE
+OPTIMISE_LTV_BUFFER = 0x1            # RISK_OPTIMISE_LTV_BUFFER
+OPTIMISE_OPTIMAL = 0                 # RISK_OPTIMISE_OPTIMAL
+OPTIMISE_INFEASIBLE = 1              # RISK_OPTIMISE_INFEASIBLE
 RATE_MODEL_NONE = 0                  # RISK_RATE_MODEL_NONE
 RATE_MODEL_AAVE = 1                  # RISK_RATE_MODEL_AAVE
 RATE_MODEL_COMET = 2                 # RISK_RATE_MODEL_COMET
@@ -411,6 +434,53 @@ class RiskPositionSpec(ctypes.Structure):
         return cls(POSITION_SPEC_VERSION, ID_NONE, SIDE_BOTH, MARGIN_DEFAULT, 0.0, 0.0, 0.0)
 
 
+class RiskPositionColumns(ctypes.Structure):
+    """``risk_position_columns`` (include/risk/bulk.h): one pointer per column."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("account_ids", ctypes.c_void_p),
+        ("instruments", ctypes.c_void_p),
+        ("sides", ctypes.c_void_p),
+        ("margin_modes", ctypes.c_void_p),
+        ("qty", ctypes.c_void_p),
+        ("entry", ctypes.c_void_p),
+        ("isolated_margin", ctypes.c_void_p),
+    ]
+
+
+# (field, element type) of ``risk_summary_columns`` after its version, in order.
+SUMMARY_COLUMN_FIELDS = (
+    ("ids", ctypes.c_uint64), ("state", ctypes.c_uint32), ("equity", ctypes.c_double),
+    ("collateral_value", ctypes.c_double), ("unrealized_pnl", ctypes.c_double), ("initial_margin", ctypes.c_double),
+    ("maintenance_margin", ctypes.c_double), ("available", ctypes.c_double), ("health_factor", ctypes.c_double),
+    ("margin_ratio", ctypes.c_double), ("ltv", ctypes.c_double), ("ltv_buffer", ctypes.c_double),
+    ("leverage", ctypes.c_double), ("collateral_init", ctypes.c_double), ("collateral_maint", ctypes.c_double),
+    ("liabilities", ctypes.c_double), ("isolated_margin", ctypes.c_double), ("n_positions", ctypes.c_uint32),
+    ("n_isolated_liquidatable", ctypes.c_uint32))
+
+# (field, element type) of ``risk_position_result_columns`` after its version, in order.
+POSITION_RESULT_COLUMN_FIELDS = (
+    ("account_ids", ctypes.c_uint64), ("account_index", ctypes.c_uint32), ("instrument", ctypes.c_uint32),
+    ("side", ctypes.c_uint32), ("leg", ctypes.c_uint32), ("margin_mode", ctypes.c_uint32),
+    ("flags", ctypes.c_uint32), ("tier", ctypes.c_uint32), ("qty", ctypes.c_double), ("entry", ctypes.c_double),
+    ("mark", ctypes.c_double), ("notional", ctypes.c_double), ("unrealized_pnl", ctypes.c_double),
+    ("initial_margin", ctypes.c_double), ("maintenance_margin", ctypes.c_double),
+    ("isolated_margin", ctypes.c_double), ("liquidation_price", ctypes.c_double),
+    ("bankruptcy_price", ctypes.c_double), ("liquidation_price_raw", ctypes.c_double),
+    ("bankruptcy_price_raw", ctypes.c_double))
+
+
+class RiskSummaryColumns(ctypes.Structure):
+    """``risk_summary_columns`` (include/risk/bulk.h): one pointer per field, NULL to skip it."""
+    _fields_ = [("version", ctypes.c_uint32)] + [(name, ctypes.c_void_p) for name, _ in SUMMARY_COLUMN_FIELDS]
+
+
+class RiskPositionResultColumns(ctypes.Structure):
+    """``risk_position_result_columns`` (include/risk/bulk.h): one pointer per field, NULL to skip it."""
+    _fields_ = [("version", ctypes.c_uint32)] + [(name, ctypes.c_void_p)
+                                                 for name, _ in POSITION_RESULT_COLUMN_FIELDS]
+
+
 class RiskPositionResult(ctypes.Structure):
     """``risk_position_result`` (include/risk/account.h)."""
     _fields_ = [
@@ -585,6 +655,62 @@ class RiskRateCost(ctypes.Structure):
         return cls(version=RATE_COST_VERSION)
 
 
+class RiskOptimiseAsset(ctypes.Structure):
+    """``risk_optimise_asset`` (include/risk/optimise.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("asset", ctypes.c_uint32), ("flags", ctypes.c_uint32),
+                ("reserved", ctypes.c_uint32), ("post_max", ctypes.c_double), ("withdraw_max", ctypes.c_double),
+                ("borrow_max", ctypes.c_double), ("outside_annual", ctypes.c_double),
+                ("borrow_annual", ctypes.c_double), ("supply_annual", ctypes.c_double)]
+
+    @classmethod
+    def init(cls) -> Any:
+        """The equivalent of ``RISK_OPTIMISE_ASSET_INIT``."""
+        return cls(version=OPTIMISE_ASSET_VERSION)
+
+
+class RiskOptimiseSpec(ctypes.Structure):
+    """``risk_optimise_spec`` (include/risk/optimise.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("mode", ctypes.c_uint32), ("flags", ctypes.c_uint32),
+                ("reserved", ctypes.c_uint32), ("horizon_s", ctypes.c_double), ("health_init_min", ctypes.c_double),
+                ("health_maint_min", ctypes.c_double), ("ltv_buffer_min", ctypes.c_double),
+                ("im_value", ctypes.c_double), ("mm_value", ctypes.c_double), ("cash_value", ctypes.c_double),
+                ("budget_value", ctypes.c_double)]
+
+    @classmethod
+    def init(cls) -> Any:
+        """The equivalent of ``RISK_OPTIMISE_SPEC_INIT``."""
+        return cls(version=OPTIMISE_SPEC_VERSION, horizon_s=31536000.0, health_init_min=1.0, health_maint_min=1.0)
+
+
+class RiskOptimiseResult(ctypes.Structure):
+    """``risk_optimise_result`` (include/risk/optimise.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("outcome", ctypes.c_uint32), ("iterations", ctypes.c_uint32),
+                ("baseline_feasible", ctypes.c_uint32)] + [
+                    (name, ctypes.c_double) for name in (
+                        "size", "cost_horizon", "cost_annual", "baseline_cost_horizon", "baseline_cost_annual",
+                        "saving_horizon", "health_init", "health_maint", "ltv_buffer", "dual_health_init",
+                        "dual_health_maint", "dual_ltv", "dual_cash", "dual_budget", "duality_gap",
+                        "dual_infeasibility")]
+
+    @classmethod
+    def init(cls) -> Any:
+        """The equivalent of ``RISK_OPTIMISE_RESULT_INIT``."""
+        return cls(version=OPTIMISE_RESULT_VERSION)
+
+
+class RiskOptimiseMove(ctypes.Structure):
+    """``risk_optimise_move`` (include/risk/optimise.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("asset", ctypes.c_uint32)] + [
+        (name, ctypes.c_double) for name in (
+            "balance_before", "balance_after", "delta", "delta_grid", "borrowed", "rate_annual",
+            "cost_annual_value", "cost_horizon_value")]
+
+    @classmethod
+    def init(cls) -> Any:
+        """The equivalent of ``RISK_OPTIMISE_MOVE_INIT``."""
+        return cls(version=OPTIMISE_MOVE_VERSION)
+
+
 class RiskFundingResult(ctypes.Structure):
     """``risk_funding_result`` (include/risk/rates.h)."""
     _fields_ = [("version", ctypes.c_uint32), ("instrument", ctypes.c_uint32), ("n_positions", ctypes.c_uint64),
@@ -707,7 +833,7 @@ class RiskSizeScaling(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskSizeScaling:
         """The equivalent of ``RISK_SIZE_SCALING_INIT`` (every scaling off)."""
         return cls(SIZE_SCALING_VERSION, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
@@ -722,7 +848,7 @@ class RiskSizePremium(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskSizePremium:
         """The equivalent of ``RISK_SIZE_PREMIUM_INIT`` (off, Drift's base share 0.8)."""
         return cls(SIZE_PREMIUM_VERSION, 0, 0.0, 0.8)
 
@@ -840,7 +966,7 @@ class RiskVarResult(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskVarResult:
         """The equivalent of ``RISK_VAR_RESULT_INIT``."""
         return cls(version=VAR_RESULT_VERSION)
 
@@ -858,7 +984,7 @@ class RiskVarFilter(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskVarFilter:
         """The equivalent of ``RISK_VAR_FILTER_INIT``."""
         return cls(VAR_FILTER_VERSION, VAR_FILTER_EWMA, 0.94, 0.0, 0.0, 0.0, 0.0)
 
@@ -874,7 +1000,7 @@ class RiskVarMcOptions(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskVarMcOptions:
         """The equivalent of ``RISK_VAR_MC_OPTIONS_INIT``."""
         return cls(VAR_MC_OPTIONS_VERSION, VAR_MC_NORMAL, 1, 4.0, 1.0)
 
@@ -901,7 +1027,7 @@ class RiskVarBacktestResult(ctypes.Structure):
     ]
 
     @classmethod
-    def init(cls):
+    def init(cls) -> RiskVarBacktestResult:
         """The equivalent of ``RISK_VAR_BACKTEST_RESULT_INIT``."""
         return cls(version=VAR_BACKTEST_RESULT_VERSION)
 
@@ -979,6 +1105,80 @@ class RiskVolRangeState(ctypes.Structure):
     ]
 
 
+class RiskScenarios(ctypes.Structure):
+    """``risk_scenarios`` (include/risk/portfolio.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("vol_mode", ctypes.c_uint32),
+        ("n_scenarios", ctypes.c_size_t),
+        ("n_assets", ctypes.c_size_t),
+        ("price_moves", ctypes.POINTER(ctypes.c_double)),
+        ("vol_moves", ctypes.POINTER(ctypes.c_double)),
+        ("weights", ctypes.POINTER(ctypes.c_double)),
+        ("vol_term_days", ctypes.c_double),
+        ("vol_term_power_short", ctypes.c_double),
+        ("vol_term_power_long", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_SCENARIOS_INIT``."""
+        return cls(version=SCENARIOS_VERSION, vol_mode=VOL_MOVE_RELATIVE, vol_term_days=30.0)
+
+
+class RiskExactSum(ctypes.Structure):
+    """``risk_exact_sum`` (include/risk/stress.h): hi x 2^32 + lo quanta."""
+    _fields_ = [("hi", ctypes.c_int64), ("lo", ctypes.c_int64)]
+
+
+class RiskStressScenario(ctypes.Structure):
+    """``risk_stress_scenario`` (include/risk/stress.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("decimals", ctypes.c_uint32),
+        ("n_accounts", ctypes.c_uint64),
+        ("n_liquidatable", ctypes.c_uint64),
+        ("n_bankrupt", ctypes.c_uint64),
+        ("n_new_liquidatable", ctypes.c_uint64),
+        ("n_new_bankrupt", ctypes.c_uint64),
+        ("pnl", ctypes.c_double),
+        ("loss", ctypes.c_double),
+        ("deficit", ctypes.c_double),
+        ("pnl_sum", RiskExactSum),
+        ("loss_sum", RiskExactSum),
+        ("deficit_sum", RiskExactSum),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of ``RISK_STRESS_SCENARIO_INIT``."""
+        return cls(version=STRESS_SCENARIO_VERSION)
+
+
+class RiskExposure(ctypes.Structure):
+    """``risk_exposure`` (include/risk/stress.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("asset", ctypes.c_uint32),
+        ("decimals", ctypes.c_uint32),
+        ("n_top", ctypes.c_uint32),
+        ("n_accounts", ctypes.c_uint64),
+        ("long_notional", ctypes.c_double),
+        ("short_notional", ctypes.c_double),
+        ("net_notional", ctypes.c_double),
+        ("top_share", ctypes.c_double),
+        ("long_sum", RiskExactSum),
+        ("short_sum", RiskExactSum),
+        ("top_ids", ctypes.c_uint64 * EXPOSURE_TOP_MAX),
+        ("top_gross", ctypes.c_double * EXPOSURE_TOP_MAX),
+    ]
+
+    @classmethod
+    def init(cls):
+        """The equivalent of a zeroed ``risk_exposure`` with its version set."""
+        return cls(version=EXPOSURE_VERSION)
+
+
 class RiskOptionBatch(ctypes.Structure):
     """``risk_option_batch`` (include/risk/options.h): parallel input arrays, borrowed."""
     _fields_ = [
@@ -1048,6 +1248,17 @@ _FUNCTIONS = {
     "risk_engine_set_marks": (_i32, [EngineP, _P(_u32), _P(_dbl), _sz], ("engine", 0)),
     "risk_engine_evaluate_all": (_i32, [EngineP, _P(RiskAccountSummary), _P(_u64), _sz, _u32, _P(_sz)],
                                  ("engine", 0)),
+    # bulk.h
+    "risk_engine_add_accounts": (_i32, [EngineP, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, _sz,
+                                        ctypes.c_void_p], ("engine", 0)),
+    "risk_engine_set_balances": (_i32, [EngineP, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, _sz],
+                                 ("engine", 0)),
+    "risk_engine_set_leverages": (_i32, [EngineP, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, _sz],
+                                  ("engine", 0)),
+    "risk_engine_open_positions": (_i32, [EngineP, _P(RiskPositionColumns), _sz], ("engine", 0)),
+    "risk_engine_evaluate_columns": (_i32, [EngineP, _P(RiskSummaryColumns), _sz, _u32, _P(_sz)], ("engine", 0)),
+    "risk_engine_position_results_columns": (_i32, [EngineP, _P(RiskPositionResultColumns), _sz, _u32, _P(_sz)],
+                                             ("engine", 0)),
     "risk_engine_find_asset": (_i32, [EngineP, ctypes.c_char_p, _P(_u32)], ("engine", 0)),
     "risk_engine_find_instrument": (_i32, [EngineP, ctypes.c_char_p, _P(_u32)], ("engine", 0)),
     "risk_engine_find_account": (_i32, [EngineP, _u64, _P(AccountP)], ("engine", 0)),
@@ -1194,6 +1405,9 @@ _FUNCTIONS = {
     "risk_funding_rate_binance": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl], None),
     "risk_funding_rate_drift": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl, _dbl, _dbl], None),
     "risk_engine_settle_funding": (_i32, [EngineP, _u32, _dbl, _dbl, _P(RiskFundingResult)], ("engine", 0)),
+    # optimise.h
+    "risk_account_optimise": (_i32, [AccountP, _P(RiskOptimiseSpec), _P(RiskOptimiseAsset), _sz,
+                                     _P(RiskOptimiseResult), _P(RiskOptimiseMove)], ("account", 0)),
     # snapshot.h (the reads report through the options' message buffer: checked by the caller)
     "risk_engine_snapshot_write": (_i32, [EngineP, ctypes.c_void_p, _sz, _P(_sz)], ("engine", 0)),
     "risk_engine_snapshot_read": (_i32, [_P(EngineP), ctypes.c_void_p, _sz, _P(RiskSnapshotOptions)], "plain"),
@@ -1202,6 +1416,15 @@ _FUNCTIONS = {
     "risk_engine_accounts": (_i32, [EngineP, _P(AccountP), _sz, _P(_sz)], ("engine", 0)),
     "risk_account_adopt": (_i32, [AccountP], ("account", 0)),
     "risk_account_engine_owned": (_i32, [AccountP, _P(_u32)], None),
+    # portfolio.h, stress.h
+    "risk_account_scenario_pnl": (_i32, [AccountP, _P(RiskScenarios), _P(_dbl), _P(RiskAccountSummary)],
+                                  ("account", 0)),
+    "risk_scenario_vol": (_i32, [_P(_dbl), _P(RiskScenarios), _sz, _u32, _dbl, _dbl], None),
+    "risk_engine_stress": (_i32, [EngineP, _P(RiskScenarios), _P(RiskStressScenario), _P(_dbl), _P(_dbl), _P(_dbl),
+                                  _P(_u32), _P(_u64), _sz, _u32, _P(_sz)], ("engine", 0)),
+    "risk_stress_merge": (_i32, [_P(RiskStressScenario), _P(RiskStressScenario), _sz], None),
+    "risk_engine_exposures": (_i32, [EngineP, _P(RiskExposure), _sz, _u32, _P(_sz)], ("engine", 0)),
+    "risk_exposure_merge": (_i32, [_P(RiskExposure), _P(RiskExposure), _sz, _u32], None),
     # options.h (no handle: the status is the message)
     "risk_option_black": (_i32, [_P(RiskOptionGreeks), _P(RiskOptionBatch), _sz], None),
     "risk_option_implied_vol": (_i32, [_P(_dbl), _P(ctypes.c_int32), _P(RiskOptionBatch), _P(_dbl), _sz], None),

@@ -72,7 +72,7 @@ class Grid:
         """A price of an instrument, on its tick."""
         return on_grid(x, self.tick_decimals.get(instrument, 8))
 
-    def liquidation_price(self, instrument: str, x: float | None) -> float | None:
+    def liquidation_price(self, instrument: str | None, x: float | None) -> float | None:
         """A liquidation or bankruptcy price of a position: on the instrument's tick, or for an
         option on the underlying's tick (it is a price of the underlying)."""
         if instrument in self.underlying_tick_decimals:

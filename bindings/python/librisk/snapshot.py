@@ -79,7 +79,8 @@ def load_path(path: str) -> Book:
     if path == "-":
         raw = _book.read_bytes(path)
         if not raw.startswith(ffi.SNAPSHOT_MAGIC):
-            return _book.load(_book.read(path, raw))
+            from . import bulkbook
+            return bulkbook.load_bytes(path, raw)
         import tempfile
         fd, tmp = tempfile.mkstemp(prefix="librisk-stdin-", suffix=".snap")
         try:
@@ -90,7 +91,8 @@ def load_path(path: str) -> Book:
             os.unlink(tmp)
     if is_snapshot(path):
         return load_snapshot(path)
-    return _book.load(_book.read(path))
+    from . import bulkbook
+    return bulkbook.load_file(path)
 
 
 def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> None:

@@ -17,13 +17,18 @@ position of one unit of value in the series (P&L = exp(r) - 1 per scenario) and,
 Christoffersen).
 """
 
+from __future__ import annotations
+
+import argparse
 import array
 import ctypes
 import json
 import math
 from dataclasses import dataclass
+from typing import Any, Iterable, Sequence, TextIO
 
 from . import errors, ffi
+from .ffi import FloatBuffer
 from .vol import _input, _output, VolCliError
 
 __all__ = [
@@ -52,7 +57,7 @@ class VarResult:
     stdev: float
 
     @classmethod
-    def _from(cls, r):
+    def _from(cls, r: ffi.RiskVarResult) -> VarResult:
         return cls(r.var, r.es, r.var_level, r.es_level, r.n, r.mean, r.stdev)
 
 
@@ -75,24 +80,24 @@ class BacktestResult:
     p_cc: float
 
     @classmethod
-    def _from(cls, r):
+    def _from(cls, r: ffi.RiskVarBacktestResult) -> BacktestResult:
         return cls(*(getattr(r, f) for f, _ in ffi.RiskVarBacktestResult._fields_[2:]))
 
 
-def _count(value, what):
+def _count(value: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise errors.make(errors.InvalidError, "%s: need a non-negative integer, got %r" % (what, value))
     return value
 
 
-def _vec(obj, what, n=None):
+def _vec(obj: FloatBuffer, what: str, n: int | None = None) -> tuple[ctypes.Array[Any], int]:
     view, m = _input(obj, what)
     if n is not None and m != n:
         raise errors.make(errors.InvalidError, "%s: %d values, expected %d" % (what, m, n))
     return view, m
 
 
-def historical(pnl, level=LEVEL_DEFAULT, es_level=ES_LEVEL_DEFAULT):
+def historical(pnl: FloatBuffer, level: float = LEVEL_DEFAULT, es_level: float = ES_LEVEL_DEFAULT) -> VarResult:
     """Historical-simulation VaR and ES of a P&L vector (empirical quantile, ES with the
     fractional tail observation: docs/var.md 2.1)."""
     p, n = _vec(pnl, "pnl")
@@ -102,15 +107,16 @@ def historical(pnl, level=LEVEL_DEFAULT, es_level=ES_LEVEL_DEFAULT):
     return VarResult._from(res)
 
 
-def pnl_merge(vectors, out=None):
+def pnl_merge(vectors: Iterable[FloatBuffer], out: FloatBuffer | None = None) -> FloatBuffer:
     """out[s] = vectors[0][s] + vectors[1][s] + ... in that order: the book's P&L vector from
     its accounts' or shards' vectors (take its VaR; never add VaRs)."""
-    views, n = [], None
+    views: list[ctypes.Array[Any]] = []
+    n: int | None = None
     for j, v in enumerate(vectors):
         view, m = _vec(v, "vectors[%d]" % j, n)
         n = m
         views.append(view)
-    if not views:
+    if n is None:  # no vectors (the first one sets n)
         raise errors.make(errors.InvalidError, "vectors: need at least one P&L vector")
     ptrs = (_DoubleP * len(views))(*[ctypes.cast(v, _DoubleP) for v in views])
     out, o = _output(out, n)
@@ -118,7 +124,8 @@ def pnl_merge(vectors, out=None):
     return out
 
 
-def pnl_delta_gamma(moves, delta, gamma=None, out=None):
+def pnl_delta_gamma(moves: FloatBuffer, delta: FloatBuffer, gamma: FloatBuffer | None = None,
+                    out: FloatBuffer | None = None) -> FloatBuffer:
     """P&L per scenario of cash deltas (and cash gammas, k x k) under factor moves (n x k, flat):
     P&L_s = delta . x_s + 1/2 x_s' gamma x_s."""
     d, k = _vec(delta, "delta")
@@ -132,7 +139,9 @@ def pnl_delta_gamma(moves, delta, gamma=None, out=None):
     return out
 
 
-def fhs_returns(returns, model="ewma", lam=0.94, omega=0.0, alpha=0.0, beta=0.0, seed_variance=0.0, out=None):
+def fhs_returns(returns: FloatBuffer, model: str = "ewma", lam: float = 0.94, omega: float = 0.0, alpha: float = 0.0,
+                beta: float = 0.0, seed_variance: float = 0.0,
+                out: FloatBuffer | None = None) -> tuple[FloatBuffer, float]:
     """Filtered historical simulation: (returns devolatilised by the EWMA or GARCH(1,1) forecast
     and re-scaled to today's volatility, today's per-period volatility). ``seed_variance`` 0
     seeds with the mean squared return."""
@@ -150,11 +159,12 @@ def fhs_returns(returns, model="ewma", lam=0.94, omega=0.0, alpha=0.0, beta=0.0,
     return out, sigma.value
 
 
-def _matrix(obj, what, k):
+def _matrix(obj: FloatBuffer, what: str, k: int) -> ctypes.Array[Any]:
     return _vec(obj, what, k * k)[0]
 
 
-def delta_normal(delta, cov, level=LEVEL_DEFAULT, es_level=ES_LEVEL_DEFAULT, horizon=1.0):
+def delta_normal(delta: FloatBuffer, cov: FloatBuffer, level: float = LEVEL_DEFAULT,
+                 es_level: float = ES_LEVEL_DEFAULT, horizon: float = 1.0) -> VarResult:
     """Delta-normal VaR = z sigma, ES = sigma phi(z)/(1 - es_level), sigma^2 = h delta' cov delta."""
     d, k = _vec(delta, "delta")
     c = _matrix(cov, "cov", k)
@@ -163,7 +173,8 @@ def delta_normal(delta, cov, level=LEVEL_DEFAULT, es_level=ES_LEVEL_DEFAULT, hor
     return VarResult._from(res)
 
 
-def delta_gamma(delta, gamma, cov, level=LEVEL_DEFAULT, es_level=ES_LEVEL_DEFAULT, horizon=1.0):
+def delta_gamma(delta: FloatBuffer, gamma: FloatBuffer, cov: FloatBuffer, level: float = LEVEL_DEFAULT,
+                es_level: float = ES_LEVEL_DEFAULT, horizon: float = 1.0) -> VarResult:
     """Delta-gamma VaR and ES: exact cumulants of delta' x + 1/2 x' gamma x, x ~ N(0, h cov), and
     the Cornish-Fisher quantile (docs/var.md 3.2)."""
     d, k = _vec(delta, "delta")
@@ -176,14 +187,14 @@ def delta_gamma(delta, gamma, cov, level=LEVEL_DEFAULT, es_level=ES_LEVEL_DEFAUL
     return VarResult._from(res)
 
 
-def norm_quantile(p):
+def norm_quantile(p: float) -> float:
     """N^-1(p) (Wichura's AS 241)."""
     z = ctypes.c_double()
     ffi.lib().risk_var_norm_quantile(p, ctypes.byref(z))
     return z.value
 
 
-def ewma_cov(returns, k, lam=0.94, out=None):
+def ewma_cov(returns: FloatBuffer, k: int, lam: float = 0.94, out: FloatBuffer | None = None) -> FloatBuffer:
     """RiskMetrics EWMA covariance (k x k, flat) of n x k returns (flat), seeded by r_1 r_1'."""
     r, nk = _vec(returns, "returns")
     k = _count(k, "k")
@@ -194,7 +205,8 @@ def ewma_cov(returns, k, lam=0.94, out=None):
     return out
 
 
-def mc_scenarios(cov, k, n, seed=1, distribution="normal", dof=4.0, horizon=1.0, out=None):
+def mc_scenarios(cov: FloatBuffer, k: int, n: int, seed: int = 1, distribution: str = "normal", dof: float = 4.0,
+                 horizon: float = 1.0, out: FloatBuffer | None = None) -> FloatBuffer:
     """n x k correlated moves (flat) with covariance h cov: normal or Student t (``dof`` > 2),
     from xoshiro256** seeded by splitmix64; the same seed gives the same bits."""
     k, n = _count(k, "k"), _count(n, "n")
@@ -212,7 +224,7 @@ def mc_scenarios(cov, k, n, seed=1, distribution="normal", dof=4.0, horizon=1.0,
     return out
 
 
-def backtest(pnl, var, level=LEVEL_DEFAULT):
+def backtest(pnl: FloatBuffer, var: FloatBuffer, level: float = LEVEL_DEFAULT) -> BacktestResult:
     """Kupiec's proportion of failures and Christoffersen's independence and conditional-coverage
     tests of a VaR series (NaN = no forecast) against realised P&L."""
     p, n = _vec(pnl, "pnl")
@@ -224,7 +236,7 @@ def backtest(pnl, var, level=LEVEL_DEFAULT):
 
 # ---------------------------------------------------------------- one series (the command line)
 
-def _horizon_sums(r, h):
+def _horizon_sums(r: Sequence[float], h: int) -> array.array[float]:
     """Overlapping h-period log returns r_t + ... + r_(t+h-1) (len(r) - h + 1 of them)."""
     if h == 1:
         return array.array("d", r)
@@ -237,7 +249,7 @@ def _horizon_sums(r, h):
     return out
 
 
-def _filtered(r, filter_model, lam):
+def _filtered(r: FloatBuffer, filter_model: str, lam: float) -> tuple[FloatBuffer, float]:
     """(FHS returns, today's sigma) of a window: EWMA(lam), or GARCH(1,1) fitted on the window
     (risk_vol_garch_fit, seeded like the fit with the mean squared return)."""
     if filter_model == "garch":
@@ -247,8 +259,10 @@ def _filtered(r, filter_model, lam):
     return fhs_returns(r, "ewma", lam)
 
 
-def series_var(returns, method="hs", level=LEVEL_DEFAULT, es_level=ES_LEVEL_DEFAULT, horizon=1, lam=0.94,
-               scenarios=10000, seed=1, dof=None, filter_model="ewma"):
+def series_var(returns: FloatBuffer, method: str = "hs", level: float = LEVEL_DEFAULT,
+               es_level: float = ES_LEVEL_DEFAULT, horizon: int = 1, lam: float = 0.94, scenarios: int = 10000,
+               seed: int = 1, dof: float | None = None,
+               filter_model: str = "ewma") -> tuple[VarResult, float | None]:
     """VaR and ES of a long position of one unit of value over ``horizon`` periods, from the
     log returns of its price (the window is the whole sequence given). Returns (VarResult,
     sigma_now or None).
@@ -262,7 +276,7 @@ def series_var(returns, method="hs", level=LEVEL_DEFAULT, es_level=ES_LEVEL_DEFA
     """
     r = array.array("d", returns)
     if method in ("hs", "fhs"):
-        sigma = None
+        sigma: float | None = None
         if method == "fhs":
             r, sigma = _filtered(r, filter_model, lam)
         pnl = array.array("d", (math.expm1(x) for x in _horizon_sums(r, horizon)))
@@ -277,15 +291,16 @@ def series_var(returns, method="hs", level=LEVEL_DEFAULT, es_level=ES_LEVEL_DEFA
     raise errors.make(errors.InvalidError, "method: %r is not one of %s" % (method, ", ".join(METHODS)))
 
 
-def _var_of_log_pnl(x, level):
+def _var_of_log_pnl(x: FloatBuffer, level: float) -> float:
     """The historical VaR of P&L exp(x) - 1 from the order statistics of x itself: the loss
     1 - exp(x) falls as x rises, so its empirical quantile is the image of the same scenario,
     -expm1(-VaR_x): the same number as sorting exp(x) - 1, without building that vector."""
     return -math.expm1(-historical(x, level, level).var)
 
 
-def rolling_var(returns, window, method="hs", level=LEVEL_DEFAULT, lam=0.94, scenarios=10000, seed=1, dof=None,
-                filter_model="ewma"):
+def rolling_var(returns: FloatBuffer, window: int, method: str = "hs", level: float = LEVEL_DEFAULT, lam: float = 0.94,
+                scenarios: int = 10000, seed: int = 1, dof: float | None = None,
+                filter_model: str = "ewma") -> FloatBuffer:
     """One-period VaR forecasts: out[t] = the VaR from returns[t - window:t] (NaN for t < window),
     for back-testing against P&L_t = exp(r_t) - 1; each is :func:`series_var`'s VaR for that
     window. The Monte Carlo seed of day t is seed + t."""
@@ -310,7 +325,7 @@ class VarCliError(VolCliError):
     """Bad input to ``python3 -m librisk var`` (exit status 2)."""
 
 
-def add_cli_parser(sub):
+def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     p = sub.add_parser("var", help="VaR and ES of a long position in a price series (CSV with a close column), "
                                    "with an optional Kupiec/Christoffersen back-test, as JSON (librisk-var/1)")
     p.add_argument("csv", metavar="SERIES.csv", help="CSV with a header naming close; the first column gives the times")
@@ -335,7 +350,7 @@ def add_cli_parser(sub):
     return p
 
 
-def _check(args, n):
+def _check(args: argparse.Namespace, n: int) -> None:
     for name in ("level", "es_level"):
         v = getattr(args, name)
         if not (0.0 < v < 1.0):
@@ -361,17 +376,17 @@ def _check(args, n):
         raise VarCliError("--backtest: needs at least window + 2 returns, the file has %d" % n)
 
 
-def _g(x, digits=8):
+def _g(x: float, digits: int = 8) -> float:
     """A fraction on the printed grid: rounded to ``digits`` decimals."""
     return round(x, digits)
 
 
-def _sig(x):
+def _sig(x: float) -> float:
     """A statistic or p-value: 6 significant digits."""
     return float("%.6g" % x)
 
 
-def backtest_document(bt):
+def backtest_document(bt: BacktestResult) -> dict[str, Any]:
     return {"n": bt.n, "breaches": bt.breaches, "expected": _g(bt.n * (1.0 - bt.level), 2),
             "breach_rate": _g(bt.breach_rate), "n00": bt.n00, "n01": bt.n01, "n10": bt.n10, "n11": bt.n11,
             "kupiec_lr": _sig(bt.lr_pof), "kupiec_p": _sig(bt.p_pof),
@@ -379,7 +394,7 @@ def backtest_document(bt):
             "christoffersen_cc_lr": _sig(bt.lr_cc), "christoffersen_cc_p": _sig(bt.p_cc)}
 
 
-def run(path, first, close, args):
+def run(path: str, first: list[str] | None, close: FloatBuffer, args: argparse.Namespace) -> dict[str, Any]:
     """The command's document for parsed arguments (closes already read)."""
     from .vol import log_returns
     r = log_returns(close)[1:]
@@ -391,11 +406,11 @@ def run(path, first, close, args):
                                 args.scenarios, args.seed, args.dof, args.filter_model)
     except errors.RiskError as exc:
         raise VarCliError("%s: %s" % (args.method, exc)) from None
-    doc = {"format": "librisk-var/1", "series": path, "method": args.method, "rows": len(close),
-           "as_of": first[-1] if first else None, "window": args.window, "horizon": args.horizon,
-           "level": args.level, "es_level": args.es_level, "unit": "fraction of the position's value (long 1)",
-           "var": _g(res.var), "es": _g(res.es), "scenarios": res.n,
-           "sigma_now": None if sigma is None else _g(sigma)}
+    doc: dict[str, Any] = {"format": "librisk-var/1", "series": path, "method": args.method, "rows": len(close),
+                           "as_of": first[-1] if first else None, "window": args.window, "horizon": args.horizon,
+                           "level": args.level, "es_level": args.es_level,
+                           "unit": "fraction of the position's value (long 1)", "var": _g(res.var),
+                           "es": _g(res.es), "scenarios": res.n, "sigma_now": None if sigma is None else _g(sigma)}
     if args.method in ("normal", "mc") or (args.method == "fhs" and args.filter_model == "ewma"):
         doc["lambda"] = args.lam
     if args.method == "fhs":
@@ -414,7 +429,7 @@ def run(path, first, close, args):
     return doc
 
 
-def cli_main(args, stdout):
+def cli_main(args: argparse.Namespace, stdout: TextIO) -> None:
     """Runs ``var`` with parsed arguments, writing JSON to ``stdout``; raises VarCliError on bad input."""
     from .vol import _read_csv
     try:

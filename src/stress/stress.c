@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Book stress tests (docs/stress.md): every account revalued under a batch of scenarios with
+ * worker threads, reduced per scenario into exact, mergeable sums; exposure and concentration
+ * by underlying.
+ *
+ * Exactness: an account's contribution to a book sum is its value in whole quanta of the
+ * valuation asset (an int64), and the book sum is an integer (hi x 2^32 + lo), so the order in
+ * which threads or shards add does not matter: any split gives the same bits. */
+#include "portfolio/scenario.h"
+#include "margin/schedule.h"
+
+#include <pthread.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ exact sums */
+
+#define TWO32 4294967296.0
+#define Q_MAX 4611686018427387904.0 /* 2^62: |quanta| clamped here (outside the input domain) */
+
+static int64_t quanta_of(double value, double scale)
+{
+    double n = nearbyint(value * scale);
+    if (!(n == n))
+        return 0; /* NaN: a broken summary, reported by its state; contributes nothing */
+    if (n > Q_MAX)
+        n = Q_MAX;
+    if (n < -Q_MAX)
+        n = -Q_MAX;
+    return (int64_t)n;
+}
+
+static void xsum_add_q(risk_exact_sum *x, int64_t n)
+{
+    int64_t lo = (int64_t)((uint64_t)n & 0xffffffffu);
+    x->hi += (n - lo) / (int64_t)4294967296LL;
+    x->lo += lo;
+    x->hi += x->lo >> 32; /* lo >= 0 */
+    x->lo &= 0xffffffff;
+}
+
+static void xsum_merge(risk_exact_sum *into, const risk_exact_sum *from)
+{
+    into->hi += from->hi;
+    into->lo += from->lo;
+    into->hi += into->lo >> 32;
+    into->lo &= 0xffffffff;
+}
+
+static double xsum_value(const risk_exact_sum *x, double scale)
+{
+    return ((double)x->hi * TWO32 + (double)x->lo) / scale;
+}
+
+static int xsum_ok(const risk_exact_sum *x)
+{
+    return x->lo >= 0 && x->lo < (int64_t)4294967296LL;
+}
+
+static double v_scale(const risk_engine *e)
+{
+    return e->valuation == RISK_ID_NONE ? 1.0 : risk__asset_scale(&e->assets[e->valuation]);
+}
+
+/* ------------------------------------------------------------ stress */
+
+typedef struct part { /* one thread's per-scenario book partials */
+    uint64_t n_liq, n_bank, n_new_liq, n_new_bank;
+    risk_exact_sum pnl, loss, deficit;
+} part;
+
+typedef struct stress_chunk {
+    const risk_engine *engine;
+    const risk__scen_tables *t;
+    risk__scen_acc acc;
+    part *parts; /* S */
+    size_t slot_begin, slot_end, out_begin, n_accounts;
+    double *pnl, *equity, *health;
+    uint32_t *state;
+    uint64_t *ids;
+    double scale;
+} stress_chunk;
+
+static void *stress_run(void *arg)
+{
+    stress_chunk *c = arg;
+    const risk_engine *e = c->engine;
+    size_t S = c->t->n_s;
+    const double *w = c->t->weights;
+    size_t k = c->out_begin;
+    risk__scen_ctx ctx;
+    risk__scen_ctx_init(e, &ctx);
+    for (size_t slot = c->slot_begin; slot < c->slot_end; slot++) {
+        const risk_account *a = e->accounts[slot];
+        if (!a)
+            continue;
+        risk__account_values v0;
+        risk_account_summary base = RISK_ACCOUNT_SUMMARY_INIT;
+        risk__account_values_compute(a, &v0);
+        risk__account_summary_fill(a, &v0, &base);
+        risk__scen_revalue(a, c->t, &c->acc);
+        risk__scen_states(&ctx, a->n_pos, &c->acc, S);
+        for (size_t s = 0; s < S; s++) {
+            risk_account_summary sum; /* the three fields risk__scen_states gives */
+            sum.equity = c->acc.equity[s];
+            sum.health_factor = c->acc.health[s];
+            sum.state = c->acc.state[s];
+            double pnl = sum.equity - base.equity;
+            if (w)
+                pnl = w[s] * pnl;
+            size_t o = k * S + s;
+            if (c->pnl)
+                c->pnl[o] = pnl;
+            if (c->equity)
+                c->equity[o] = sum.equity;
+            if (c->health)
+                c->health[o] = sum.health_factor;
+            if (c->state)
+                c->state[o] = sum.state;
+            part *p = &c->parts[s];
+            int64_t q = quanta_of(pnl, c->scale);
+            xsum_add_q(&p->pnl, q);
+            if (q < 0)
+                xsum_add_q(&p->loss, -q);
+            if (sum.equity < 0.0)
+                xsum_add_q(&p->deficit, -quanta_of(sum.equity, c->scale));
+            if (sum.state == RISK_STATE_LIQUIDATABLE) {
+                p->n_liq++;
+                p->n_new_liq += base.state < RISK_STATE_LIQUIDATABLE;
+            } else if (sum.state == RISK_STATE_BANKRUPT) {
+                p->n_bank++;
+                p->n_new_bank += base.state != RISK_STATE_BANKRUPT;
+            }
+        }
+        if (c->ids)
+            c->ids[k] = a->id;
+        k++;
+        c->n_accounts++;
+    }
+    return NULL;
+}
+
+#define STRESS_MAX_THREADS 256
+
+RISK_API int risk_engine_stress(const risk_engine *engine, const risk_scenarios *scenarios,
+                                risk_stress_scenario *book_out, double *pnl_out, double *equity_out,
+                                double *health_out, uint32_t *state_out, uint64_t *ids_out, size_t capacity,
+                                uint32_t threads, size_t *count_out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine; /* the message buffer is not engine state */
+    if (!book_out || !count_out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "book_out or count_out is NULL");
+    int rc = risk__scenarios_check(e, &e->errmsg, scenarios);
+    if (rc)
+        return rc;
+    if (book_out[0].version != RISK_STRESS_SCENARIO_VERSION)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "stress scenario result version %u is not %d",
+                          book_out[0].version, RISK_STRESS_SCENARIO_VERSION);
+    *count_out = e->n_accounts;
+    int per_account = pnl_out || equity_out || health_out || state_out || ids_out;
+    if (per_account && capacity < e->n_accounts)
+        return risk__fail(e, &e->errmsg, RISK_EBUFFER, "%zu accounts, capacity %zu", e->n_accounts, capacity);
+    if (threads > STRESS_MAX_THREADS)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "threads %u above %d", threads, STRESS_MAX_THREADS);
+    if (threads == 0)
+        threads = 1;
+    if ((size_t)threads > e->n_account_slots / 64 + 1) /* a few accounts are not worth a thread */
+        threads = (uint32_t)(e->n_account_slots / 64 + 1);
+    size_t S = scenarios->n_scenarios;
+    risk__scen_tables t;
+    if ((rc = risk__scen_tables_build(e, &e->errmsg, scenarios, &t)))
+        return rc;
+    stress_chunk chunks[STRESS_MAX_THREADS];
+    part *parts = NULL;
+    uint32_t made = 0;
+    if (S <= SIZE_MAX / sizeof(part) / threads)
+        parts = risk__malloc(e, S * threads * sizeof(part));
+    if (parts) {
+        memset(parts, 0, S * threads * sizeof(part));
+        for (; made < threads; made++)
+            if (risk__scen_acc_init(e, S, &chunks[made].acc))
+                break;
+    }
+    if (!parts || made < threads) {
+        for (uint32_t i = 0; i < made; i++)
+            risk__scen_acc_release(e, &chunks[i].acc);
+        risk__free(e, parts);
+        risk__scen_tables_release(e, &t);
+        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %u x %zu scenario accumulators", threads, S);
+    }
+    size_t live_before = 0;
+    double scale = v_scale(e);
+    for (uint32_t i = 0; i < threads; i++) {
+        stress_chunk *c = &chunks[i];
+        c->engine = e;
+        c->t = &t;
+        c->parts = parts + (size_t)i * S;
+        c->slot_begin = e->n_account_slots * i / threads;
+        c->slot_end = e->n_account_slots * (i + 1) / threads;
+        c->out_begin = live_before;
+        c->n_accounts = 0;
+        c->pnl = pnl_out;
+        c->equity = equity_out;
+        c->health = health_out;
+        c->state = state_out;
+        c->ids = ids_out;
+        c->scale = scale;
+        for (size_t s = c->slot_begin; s < c->slot_end; s++)
+            live_before += e->accounts[s] != NULL;
+    }
+    pthread_t tids[STRESS_MAX_THREADS];
+    uint32_t started = 0;
+    for (uint32_t i = 1; i < threads; i++) {
+        if (pthread_create(&tids[i], NULL, stress_run, &chunks[i]) != 0) {
+            rc = RISK_ETHREAD;
+            break;
+        }
+        started = i;
+    }
+    if (rc == RISK_OK)
+        stress_run(&chunks[0]);
+    for (uint32_t i = 1; i <= started; i++)
+        pthread_join(tids[i], NULL);
+    if (rc == RISK_OK) {
+        uint32_t dec = e->valuation == RISK_ID_NONE ? 0u : e->assets[e->valuation].decimals;
+        for (size_t s = 0; s < S; s++) {
+            risk_stress_scenario r = RISK_STRESS_SCENARIO_INIT;
+            r.decimals = dec;
+            r.n_accounts = e->n_accounts;
+            for (uint32_t i = 0; i < threads; i++) { /* exact: the order does not matter */
+                const part *p = &chunks[i].parts[s];
+                r.n_liquidatable += p->n_liq;
+                r.n_bankrupt += p->n_bank;
+                r.n_new_liquidatable += p->n_new_liq;
+                r.n_new_bankrupt += p->n_new_bank;
+                xsum_merge(&r.pnl_sum, &p->pnl);
+                xsum_merge(&r.loss_sum, &p->loss);
+                xsum_merge(&r.deficit_sum, &p->deficit);
+            }
+            r.pnl = xsum_value(&r.pnl_sum, scale);
+            r.loss = xsum_value(&r.loss_sum, scale);
+            r.deficit = xsum_value(&r.deficit_sum, scale);
+            book_out[s] = r;
+        }
+    }
+    for (uint32_t i = 0; i < threads; i++)
+        risk__scen_acc_release(e, &chunks[i].acc);
+    risk__free(e, parts);
+    risk__scen_tables_release(e, &t);
+    if (rc)
+        return risk__fail(e, &e->errmsg, rc, "could not start %u worker threads", threads - 1);
+    risk__clear(&e->errmsg);
+    return RISK_OK;
+}
+
+static double pow10_of(uint32_t decimals)
+{
+    double s = 1.0;
+    for (uint32_t i = 0; i < decimals; i++)
+        s *= 10.0;
+    return s; /* exact for decimals <= 22 */
+}
+
+RISK_API int risk_stress_merge(risk_stress_scenario *into, const risk_stress_scenario *from, size_t n)
+{
+    if (n && (!into || !from))
+        return RISK_ENULL;
+    for (size_t s = 0; s < n; s++) {
+        if (into[s].version != RISK_STRESS_SCENARIO_VERSION || from[s].version != RISK_STRESS_SCENARIO_VERSION)
+            return RISK_EVERSION;
+        if (into[s].decimals != from[s].decimals || into[s].decimals > 18 || !xsum_ok(&into[s].pnl_sum) ||
+            !xsum_ok(&from[s].pnl_sum) || !xsum_ok(&into[s].loss_sum) || !xsum_ok(&from[s].loss_sum) ||
+            !xsum_ok(&into[s].deficit_sum) || !xsum_ok(&from[s].deficit_sum))
+            return RISK_EINVAL;
+    }
+    for (size_t s = 0; s < n; s++) {
+        risk_stress_scenario *r = &into[s];
+        const risk_stress_scenario *f = &from[s];
+        double scale = pow10_of(r->decimals);
+        r->n_accounts += f->n_accounts;
+        r->n_liquidatable += f->n_liquidatable;
+        r->n_bankrupt += f->n_bankrupt;
+        r->n_new_liquidatable += f->n_new_liquidatable;
+        r->n_new_bankrupt += f->n_new_bankrupt;
+        xsum_merge(&r->pnl_sum, &f->pnl_sum);
+        xsum_merge(&r->loss_sum, &f->loss_sum);
+        xsum_merge(&r->deficit_sum, &f->deficit_sum);
+        r->pnl = xsum_value(&r->pnl_sum, scale);
+        r->loss = xsum_value(&r->loss_sum, scale);
+        r->deficit = xsum_value(&r->deficit_sum, scale);
+    }
+    return RISK_OK;
+}
+
+/* ------------------------------------------------------------ exposures */
+
+/* Is (g1, id1) ahead of (g2, id2): larger gross first, then smaller id. */
+static int top_before(double g1, uint64_t id1, double g2, uint64_t id2)
+{
+    return g1 > g2 || (g1 == g2 && id1 < id2);
+}
+
+static void top_insert(risk_exposure *x, uint32_t top_k, uint64_t id, double gross)
+{
+    if (top_k == 0)
+        return;
+    uint32_t n = x->n_top;
+    if (n == top_k && !top_before(gross, id, x->top_gross[n - 1], x->top_ids[n - 1]))
+        return;
+    uint32_t i = n < top_k ? n : top_k - 1;
+    while (i > 0 && top_before(gross, id, x->top_gross[i - 1], x->top_ids[i - 1])) {
+        x->top_gross[i] = x->top_gross[i - 1];
+        x->top_ids[i] = x->top_ids[i - 1];
+        i--;
+    }
+    x->top_gross[i] = gross;
+    x->top_ids[i] = id;
+    if (n < top_k)
+        x->n_top = n + 1;
+}
+
+static void exposure_finish(risk_exposure *x, double scale)
+{
+    x->long_notional = xsum_value(&x->long_sum, scale);
+    x->short_notional = xsum_value(&x->short_sum, scale);
+    risk_exact_sum net = {x->long_sum.hi - x->short_sum.hi, x->long_sum.lo - x->short_sum.lo};
+    if (net.lo < 0) {
+        net.lo += (int64_t)4294967296LL;
+        net.hi -= 1;
+    }
+    x->net_notional = xsum_value(&net, scale);
+    risk_exact_sum gross = x->long_sum, top = {0, 0};
+    xsum_merge(&gross, &x->short_sum);
+    for (uint32_t i = 0; i < x->n_top; i++)
+        xsum_add_q(&top, quanta_of(x->top_gross[i], scale));
+    double g = xsum_value(&gross, scale);
+    x->top_share = g > 0.0 ? xsum_value(&top, scale) / g : 0.0;
+}
+
+RISK_API int risk_engine_exposures(const risk_engine *engine, risk_exposure *out, size_t capacity, uint32_t top_k,
+                                   size_t *count_out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine;
+    if (!out || !count_out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "out or count_out is NULL");
+    *count_out = e->n_assets;
+    if (capacity < e->n_assets)
+        return risk__fail(e, &e->errmsg, RISK_EBUFFER, "%u assets, capacity %zu", e->n_assets, capacity);
+    if (e->n_assets && out[0].version != RISK_EXPOSURE_VERSION)
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "exposure version %u is not %d", out[0].version,
+                          RISK_EXPOSURE_VERSION);
+    if (top_k > RISK_EXPOSURE_TOP_MAX)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "top_k %u above %d", top_k, RISK_EXPOSURE_TOP_MAX);
+    /* per account: its gross quanta on each underlying it touches, and the list of those */
+    size_t na = e->n_assets;
+    int64_t *gross = na ? risk__malloc(e, na * (sizeof(int64_t) + sizeof(uint32_t))) : NULL;
+    if (na && !gross)
+        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu exposure accumulators", na);
+    uint32_t *touched = (uint32_t *)(gross + na);
+    if (na)
+        memset(gross, 0, na * sizeof *gross);
+    double scale = v_scale(e);
+    uint32_t dec = e->valuation == RISK_ID_NONE ? 0u : e->assets[e->valuation].decimals;
+    for (uint32_t u = 0; u < na; u++) {
+        memset(&out[u], 0, sizeof out[u]);
+        out[u].version = RISK_EXPOSURE_VERSION;
+        out[u].asset = u;
+        out[u].decimals = dec;
+    }
+    for (size_t slot = 0; slot < e->n_account_slots; slot++) {
+        const risk_account *a = e->accounts[slot];
+        if (!a)
+            continue;
+        uint32_t nt = 0;
+        for (uint32_t i = 0; i < a->n_pos; i++) {
+            const risk__instrument *in = &e->instruments[a->inst[i]];
+            risk__position_values pv;
+            risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
+            int64_t q = quanta_of(pv.notional * e->assets[in->settle].price, scale);
+            uint32_t u = in->underlying;
+            xsum_add_q(a->qty[i] > 0.0 ? &out[u].long_sum : &out[u].short_sum, q);
+            uint32_t k = 0;
+            while (k < nt && touched[k] != u)
+                k++;
+            if (k == nt)
+                touched[nt++] = u;
+            gross[u] += q;
+        }
+        for (uint32_t k = 0; k < nt; k++) {
+            uint32_t u = touched[k];
+            out[u].n_accounts++;
+            top_insert(&out[u], top_k, a->id, (double)gross[u] / scale);
+            gross[u] = 0;
+        }
+    }
+    risk__free(e, gross);
+    for (uint32_t u = 0; u < na; u++)
+        exposure_finish(&out[u], scale);
+    risk__clear(&e->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_exposure_merge(risk_exposure *into, const risk_exposure *from, size_t n, uint32_t top_k)
+{
+    if (n && (!into || !from))
+        return RISK_ENULL;
+    if (top_k > RISK_EXPOSURE_TOP_MAX)
+        return RISK_EINVAL;
+    for (size_t u = 0; u < n; u++) {
+        if (into[u].version != RISK_EXPOSURE_VERSION || from[u].version != RISK_EXPOSURE_VERSION)
+            return RISK_EVERSION;
+        if (into[u].asset != from[u].asset || into[u].decimals != from[u].decimals || into[u].decimals > 18 ||
+            into[u].n_top > RISK_EXPOSURE_TOP_MAX || from[u].n_top > RISK_EXPOSURE_TOP_MAX ||
+            !xsum_ok(&into[u].long_sum) || !xsum_ok(&into[u].short_sum) || !xsum_ok(&from[u].long_sum) ||
+            !xsum_ok(&from[u].short_sum))
+            return RISK_EINVAL;
+    }
+    for (size_t u = 0; u < n; u++) {
+        risk_exposure *x = &into[u];
+        const risk_exposure *f = &from[u];
+        x->n_accounts += f->n_accounts;
+        xsum_merge(&x->long_sum, &f->long_sum);
+        xsum_merge(&x->short_sum, &f->short_sum);
+        if (x->n_top > top_k)
+            x->n_top = top_k;
+        for (uint32_t i = 0; i < f->n_top; i++)
+            top_insert(x, top_k, f->top_ids[i], f->top_gross[i]);
+        exposure_finish(x, pow10_of(x->decimals));
+    }
+    return RISK_OK;
+}
