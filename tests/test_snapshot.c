@@ -731,9 +731,9 @@ static void test_snapshot_round_trip_rates_and_funding(void **state)
     book_free(&b);
 }
 
-/* Restored accounts keep their leverage lists in one engine block: setting one more moves the
- * list out of it, and freeing, adopting or growing any of them leaves the block alone (ASan and
- * the counting allocator check the frees). */
+/* Restored accounts keep their leverage lists in one engine block: setting one more (one by one
+ * or through the bulk setter) moves the list out of it, and freeing, adopting or growing any of
+ * them leaves the block alone (ASan and the counting allocator check the frees). */
 static void test_snapshot_restored_leverage_lists_grow_and_free(void **state)
 {
     (void)state;
@@ -771,6 +771,16 @@ static void test_snapshot_restored_leverage_lists_grow_and_free(void **state)
                     now = 0.0;
                 tu_assert_bits(now, k == k_set ? 3.0 : before[k]);
             }
+        }
+        if (k_set < 7 && i % 2 == 1) { /* the same through the bulk setter (core/bulk.c) */
+            uint64_t id = risk_account_id(l[i]);
+            uint32_t inst = b.inst[k_set];
+            double lev = 4.0;
+            tu_assert_status(risk_engine_set_leverages(twin, &id, &inst, &lev, 1), RISK_OK);
+            double now = 0.0;
+            tu_assert_status(risk_account_leverage(l[i], inst, &now), RISK_OK);
+            tu_assert_bits(now, 4.0);
+            grown++;
         }
         if (i % 3 == 0) {
             tu_assert_status(risk_account_adopt(l[i]), RISK_OK);
