@@ -168,7 +168,7 @@ static uint64_t world_digest(const world *w)
 static double premium_cash(double x, double scale)
 {
     double n = x * scale, an = fabs(n);
-    if (!(an < 4503599627370496.0)) /* 2^52: already as coarse as the quantum, as risk__quantize */
+    if (!(an < 4503599627370496.0)) /* 2^52, as risk__quantize: no conversion of a huge value */
         return x;
     double tol = 8.9e-16 * (an > 1.0 ? an : 1.0);
     tol = tol < 0.0625 ? tol : 0.0625;
@@ -428,10 +428,13 @@ static void op_whatif(world *w, fz_reader *r)
     double fill_price = o.price;
     if (fill_price == 0.0 && risk_engine_mark(w->engine, o.instrument, &fill_price) != RISK_OK)
         return;
+    if (o.price == 0.0 && !(fill_price >= w->tick[ii]))
+        return; /* an option's mark below one tick (worthless): what-if values it there, no fill trades there */
     /* the taker fee first, from the settle balance (docs/whatif.md) */
     double fee = 0.0;
     FZ_ASSERT(risk_engine_fill_fee(w->engine, o.instrument, RISK_FEE_TAKER, o.qty, fill_price, &fee) == RISK_OK,
-              "fill_fee refused an order what-if took");
+              "fill_fee refused an order what-if took (qty %.17g at %.17g: %s)", o.qty, fill_price,
+              risk_engine_errmsg(w->engine));
     risk_position *p = NULL;
     int frc = risk_account_find_position(acc, o.instrument, o.leg, &p);
     uint32_t settle = ii == 1 ? w->asset[2] : ii == N_FUTURES ? w->asset[1] : w->asset[0];
@@ -861,13 +864,9 @@ static void run_op(world *w, fz_reader *r)
     }
     case 20: { /* the clock (up to 60 days on, past the option's expiry), or a mark volatility */
         if (fz_u8(r) & 1) {
-            /* fz_frac may give an edge value (NaN, 1e300, -DBL_MAX) now that nothing clamps them:
-             * those become the farthest times, for the library to refuse or take */
-            double dt = fz_frac(r) * 60.0 * 86400.0;
-            int64_t t = dt != dt ? OPT_NOW
-                        : dt >= 9e18 ? INT64_MAX
-                        : dt <= -9e18 ? INT64_MIN + 1
-                                      : OPT_NOW + (int64_t)dt;
+            /* fz_frac may give an edge value (inf, NaN, 1e300): converting those to an integer
+             * is undefined, so the clock takes a plain fraction of 60 days */
+            int64_t t = OPT_NOW + (int64_t)((double)fz_u8(r) / 255.0 * 60.0 * 86400.0);
             MUTATE(w, "set_time", risk_engine_set_time(w->engine, fz_u8(r) & 7 ? t : -t));
         } else {
             ii = fz_pick(r, N_INSTRUMENTS);

@@ -96,8 +96,8 @@ RISK_API RISK_NODISCARD int risk_engine_instrument_fees(const risk_engine *engin
 /**
  * @brief The fee the engine charges for a fill, as what-if fills charge it.
  *
- * rate x |qty| x contract_size x price (linear) or rate x |qty| x contract_size / price
- * (inverse), in the settle asset, rounded up to the settle asset's quantum (unless the engine
+ * rate x |qty| x contract_size x price (linear, and every option: its premium is per unit in
+ * the settle asset) or rate x |qty| x contract_size / price (inverse futures), in the settle asset, rounded up to the settle asset's quantum (unless the engine
  * has ::RISK_ENGINE_NO_QUANTIZE). A caller that books fills with risk_position_adjust() posts
  * this amount with risk_basket_add_balance(basket, settle, -fee) before the fill to reproduce a
  * what-if exactly.
@@ -105,12 +105,12 @@ RISK_API RISK_NODISCARD int risk_engine_instrument_fees(const risk_engine *engin
  * @param[in] instrument Instrument id.
  * @param[in] liquidity ::RISK_FEE_TAKER or ::RISK_FEE_MAKER.
  * @param[in] qty_contracts Filled contracts, at most 2^53 lots in magnitude (the sign is ignored).
- * @param[in] price_quote Fill price in quote, in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX].
+ * @param[in] price_quote Fill price in quote, in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX]; an option's premium may also be 0.
  * @param[out] fee_out The fee in the settle asset, >= 0; written only on success.
  * @retval RISK_OK Done.
  * @retval RISK_ENULL NULL engine or fee_out.
  * @retval RISK_ENOTFOUND Unknown instrument.
- * @retval RISK_EINVAL Unknown liquidity; qty not finite; price not finite or <= 0.
+ * @retval RISK_EINVAL Unknown liquidity; qty not finite; price not finite, < 0, or 0 for a future.
  * @par Thread safety
  * Reads the engine.
  */

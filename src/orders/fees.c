@@ -9,7 +9,9 @@ double risk__fill_fee(const risk_engine *e, const risk__instrument *in, double r
     if (rate == 0.0)
         return 0.0;
     double size = fabs(qty) * in->contract_size;
-    double fee = rate * (in->inverse ? size / price : size * price);
+    /* an option's fee is on its premium, which is per unit in the settle asset also when
+     * coin-settled (and may be 0: a worthless option); a future's on its notional */
+    double fee = rate * (in->inverse && in->kind != RISK_KIND_OPTION ? size / price : size * price);
     if (!(e->flags & RISK_ENGINE_NO_QUANTIZE)) /* a charge: rounded up, against the account */
         fee = risk__quantize(fee, risk__asset_scale(&e->assets[in->settle]), 1);
     return fee;
@@ -106,9 +108,11 @@ RISK_API int risk_engine_fill_fee(const risk_engine *engine, uint32_t instrument
     const risk__instrument *in = &e->instruments[instrument];
     if (liquidity != RISK_FEE_TAKER && liquidity != RISK_FEE_MAKER)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: unknown liquidity %u", in->symbol, liquidity);
-    if (!isfinite(qty_contracts) || !isfinite(price_quote) || price_quote <= 0.0)
-        return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: qty must be finite, price finite and > 0", in->symbol);
-    int rc = risk__check_price(e, &e->errmsg, in->symbol, "price", price_quote);
+    int option = in->kind == RISK_KIND_OPTION; /* a premium may be 0 */
+    if (!isfinite(qty_contracts) || !isfinite(price_quote) || price_quote < 0.0 || (price_quote == 0.0 && !option))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: qty must be finite, price finite and > 0 (>= 0 for an option)",
+                          in->symbol);
+    int rc = price_quote > 0.0 ? risk__check_price(e, &e->errmsg, in->symbol, "price", price_quote) : RISK_OK;
     if (rc)
         return rc;
     if (!risk__lots_in_domain(qty_contracts, in->lot_size))

@@ -118,8 +118,9 @@ static int option_marks(const risk_engine *e, char **err, const risk_scenarios *
             row[s] = in->mark;
             continue;
         }
-        double U = in->inverse ? pu[s] : pu[s] / ps[s];
-        row[s] = risk__option_mark_at(in, U, moved_vol(sc, s, in->underlying, vol, dte), e->now_unix_s);
+        double U = in->inverse ? pu[s] : pu[s] / ps[s], v = moved_vol(sc, s, in->underlying, vol, dte);
+        /* nothing moved: the mark itself (a given mark's implied vol reprices it only to ~1e-13) */
+        row[s] = U == in->opt_under && v == vol ? in->mark : risk__option_mark_at(in, U, v, e->now_unix_s);
         if (!(row[s] >= 0.0) || !isfinite(row[s]))
             return risk__fail(e, err, RISK_EINVAL, "%s: scenario %zu prices the option at %s", in->symbol, s,
                               RISK__NUM(row[s]));
