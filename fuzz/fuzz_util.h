@@ -82,21 +82,6 @@ static inline double fz_edge(fz_reader *r)
     return table[fz_pick(r, (uint32_t)(sizeof table / sizeof table[0]))];
 }
 
-/* FUZZ_DOMAIN_PENDING (set by the Makefile while issue 9's input domain is not enforced by the
- * library yet, see fuzz/findings/README.md): numbers of magnitude above 1e12 or below 1e-12 (but
- * not zero) are brought back to 1e12 and to 0, so that the harnesses do not keep reporting the
- * known overflow defects (issue 9 defect 5). NaN and infinities still pass. */
-static inline double fz_domain(double x)
-{
-#ifdef FUZZ_DOMAIN_PENDING
-    if (isfinite(x) && fabs(x) > 1e12)
-        return copysign(1e12, x);
-    if (isfinite(x) && x != 0.0 && fabs(x) < 1e-12)
-        return 0.0;
-#endif
-    return x;
-}
-
 /* A number on a grid of @p step: k x step with k a signed 16-bit count, or an edge value, or a
  * raw double (rarely). */
 static inline double fz_grid(fz_reader *r, double step)
@@ -105,8 +90,8 @@ static inline double fz_grid(fz_reader *r, double step)
     if (how < 200)
         return (double)(int16_t)fz_u16(r) * step;
     if (how < 245)
-        return fz_domain(fz_edge(r));
-    return fz_domain(fz_raw_double(r));
+        return fz_edge(r);
+    return fz_raw_double(r);
 }
 
 /* A positive number on a grid (count 1..65536), or an edge / raw value. */
@@ -116,8 +101,8 @@ static inline double fz_pos_grid(fz_reader *r, double step)
     if (how < 210)
         return ((double)fz_u16(r) + 1.0) * step;
     if (how < 245)
-        return fz_domain(fz_edge(r));
-    return fz_domain(fz_raw_double(r));
+        return fz_edge(r);
+    return fz_raw_double(r);
 }
 
 /* A fraction-like parameter: k/256, or an edge value. */
@@ -126,7 +111,7 @@ static inline double fz_frac(fz_reader *r)
     uint8_t how = fz_u8(r);
     if (how < 220)
         return (double)fz_u8(r) / 256.0;
-    return fz_domain(fz_edge(r));
+    return fz_edge(r);
 }
 
 /* Stops the run with a message naming the broken invariant (libFuzzer records the input). */

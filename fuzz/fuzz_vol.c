@@ -47,7 +47,7 @@ static size_t series(fz_reader *r, double *x, int *ordinary)
         }
     } else {
         for (size_t i = 0; i < n; i++)
-            x[i] = fz_domain(fz_u8(r) < 128 ? fz_edge(r) : fz_raw_double(r));
+            x[i] = fz_u8(r) < 128 ? fz_edge(r) : fz_raw_double(r);
     }
     return n;
 }

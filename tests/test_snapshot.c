@@ -233,6 +233,115 @@ static void book_build(book *b, size_t n_accounts, uint64_t seed)
     tu_price(e, b->eth, 2090.0);
 }
 
+/* Interest-rate models, pools, accrual, pool transfers and funding on the book (rates/): USDT
+ * under Aave v3's test strategy, BTC under Comet's, ETH flat (Binance W9), SOL under Drift's
+ * (the parameters of tests/test_rates.c), pools loaded (two with indices above 1), 40 days of accrual
+ * with deposits and borrows through the pools between, and a funding settlement on BTCUSDT. */
+static void book_add_rates(book *b)
+{
+    risk_engine *e = b->e;
+    risk_rate_model aave = RISK_RATE_MODEL_INIT;
+    aave.kind = RISK_RATE_MODEL_AAVE;
+    aave.reserve_factor = 0.10;
+    aave.aave_optimal_usage = 0.80;
+    aave.aave_slope1 = 0.04;
+    aave.aave_slope2 = 0.75;
+    aave.aave_stable_slope1 = 0.02;
+    aave.aave_stable_slope2 = 0.75;
+    aave.aave_base_stable_offset = 0.02;
+    aave.aave_excess_stable_offset = 0.05;
+    aave.aave_optimal_stable_ratio = 0.20;
+    risk_rate_model comet = RISK_RATE_MODEL_INIT;
+    comet.kind = RISK_RATE_MODEL_COMET;
+    comet.comet_supply_kink = 0.8;
+    comet.comet_supply_slope_low = 0.04;
+    comet.comet_supply_slope_high = 0.4;
+    comet.comet_borrow_kink = 0.8;
+    comet.comet_borrow_base = 0.01;
+    comet.comet_borrow_slope_low = 0.05;
+    comet.comet_borrow_slope_high = 0.3;
+    risk_rate_model flat = RISK_RATE_MODEL_INIT;
+    flat.kind = RISK_RATE_MODEL_FLAT;
+    flat.flat_borrow_hourly = 0.00001;
+    flat.flat_supply_hourly = 0.000005;
+    risk_rate_model drift = RISK_RATE_MODEL_INIT;
+    drift.kind = RISK_RATE_MODEL_DRIFT;
+    drift.drift_optimal_utilisation = 0.7;
+    drift.drift_optimal_rate = 0.10;
+    drift.drift_max_rate = 5.0;
+    drift.reserve_factor = 0.1;
+    drift.accrual = RISK_ACCRUAL_LINEAR;
+    tu_assert_status(risk_engine_set_rate_model(e, b->usdt, &aave), RISK_OK);
+    tu_assert_status(risk_engine_set_rate_model(e, b->btc, &comet), RISK_OK);
+    tu_assert_status(risk_engine_set_rate_model(e, b->eth, &flat), RISK_OK);
+    tu_assert_status(risk_engine_set_rate_model(e, b->sol, &drift), RISK_OK);
+    const int64_t t0 = 1700000000;
+    risk_rate_pool pool = RISK_RATE_POOL_INIT;
+    pool.supply = 5e7;
+    pool.borrow = 3.6e7;
+    pool.stable_borrow = 2e6;
+    pool.stable_rate_annual = 0.07;
+    pool.reserves = 12345.678;
+    pool.supply_index = 1.0234567;
+    pool.borrow_index = 1.0456789;
+    pool.updated_unix_s = t0;
+    tu_assert_status(risk_engine_set_rate_pool(e, b->usdt, &pool), RISK_OK);
+    risk_rate_pool bp = RISK_RATE_POOL_INIT;
+    bp.supply = 900.0;
+    bp.borrow = 650.0;
+    bp.supply_index = 1.01;
+    bp.borrow_index = 1.03;
+    bp.updated_unix_s = t0;
+    tu_assert_status(risk_engine_set_rate_pool(e, b->btc, &bp), RISK_OK);
+    risk_rate_pool ep = RISK_RATE_POOL_INIT; /* indices 1 */
+    ep.supply = 500.0;
+    ep.updated_unix_s = t0;
+    tu_assert_status(risk_engine_set_rate_pool(e, b->eth, &ep), RISK_OK);
+    /* SOL's empty pool starts its clock at the first accrual */
+    tu_assert_status(risk_engine_accrue(e, t0 + 86400 * 10), RISK_OK);
+    for (size_t i = 0; i < b->n; i++) { /* deposits and borrows through the pools */
+        if (!b->accs[i])
+            continue;
+        risk_basket *bk = risk_account_basket(b->accs[i]);
+        if (i % 3 == 1)
+            tu_assert_status(risk_basket_pool_transfer(bk, b->usdt, -250.0 - (double)i), RISK_OK);
+        if (i % 4 == 2)
+            tu_assert_status(risk_basket_pool_transfer(bk, b->btc, 0.125), RISK_OK);
+        if (i % 5 == 3) {
+            tu_assert_status(risk_basket_pool_transfer(bk, b->eth, 2.0), RISK_OK);
+            tu_assert_status(risk_basket_pool_transfer(bk, b->eth, -2.5), RISK_OK);
+        }
+    }
+    tu_assert_status(risk_engine_accrue(e, t0 + 86400 * 40 + 3599), RISK_OK);
+    risk_funding_result fr = RISK_FUNDING_RESULT_INIT;
+    tu_assert_status(risk_engine_settle_funding(e, b->inst[0], 0.0001, 0.0, &fr), RISK_OK);
+}
+
+/* Size-scaled weights (margin/size.c): Drift's IMF on BTC with a deposit-scaled initial
+ * weight, Mango's borrow scaling on USDT, and venue totals alone (scaling off) on SOL. */
+static void book_add_size(book *b)
+{
+    risk_size_scaling z = RISK_SIZE_SCALING_INIT;
+    z.imf = 0.0005;
+    z.deposit_scale_start = 2e7;
+    z.venue_deposits = 900.0;
+    tu_assert_status(risk_engine_set_asset_size_scaling(b->e, b->btc, &z), RISK_OK);
+    risk_size_scaling u = RISK_SIZE_SCALING_INIT;
+    u.borrow_scale_start = 1e7;
+    u.venue_borrows = 3e7;
+    tu_assert_status(risk_engine_set_asset_size_scaling(b->e, b->usdt, &u), RISK_OK);
+    risk_size_scaling t = RISK_SIZE_SCALING_INIT;
+    t.venue_deposits = 1e6;
+    tu_assert_status(risk_engine_set_asset_size_scaling(b->e, b->sol, &t), RISK_OK);
+    /* size premiums on margin rates: Drift's base share on BTCUSDT, FTX's IMF on ETHUSDT */
+    risk_size_premium p = RISK_SIZE_PREMIUM_INIT;
+    p.imf = 0.002;
+    tu_assert_status(risk_engine_set_instrument_size_premium(b->e, b->inst[0], &p), RISK_OK);
+    p.imf = 0.001;
+    p.base_share = 0.0;
+    tu_assert_status(risk_engine_set_instrument_size_premium(b->e, b->inst[1], &p), RISK_OK);
+}
+
 static void book_free(book *b)
 {
     for (size_t i = 0; i < b->n; i++)
@@ -290,6 +399,24 @@ static int assert_same_account(const risk_account *acc, const risk_account *twin
     tu_assert_status(risk_account_position_results(twin, r2, MAX_RESULTS, &n2), RISK_OK);
     assert_int_equal(n1, n2);
     assert_memory_equal(r1, r2, n1 * sizeof r1[0]);
+    /* balances as stored (scaled by the interest indices) and what they cost or earn */
+    const risk_basket *b1 = risk_account_basket((risk_account *)acc), *b2 = risk_account_basket((risk_account *)twin);
+    for (uint32_t k = 0; k < 5; k++) {
+        double x1 = 0.0, x2 = 0.0;
+        tu_assert_status(risk_basket_scaled_balance(b1, k, &x1), RISK_OK);
+        tu_assert_status(risk_basket_scaled_balance(b2, k, &x2), RISK_OK);
+        tu_assert_bits(x1, x2);
+    }
+    risk_rate_cost c1[5], c2[5];
+    memset(c1, 0, sizeof c1);
+    memset(c2, 0, sizeof c2);
+    for (int k = 0; k < 5; k++)
+        c1[k].version = c2[k].version = RISK_RATE_COST_VERSION;
+    size_t nc1 = 0, nc2 = 0;
+    tu_assert_status(risk_basket_rate_costs(b1, 30 * 86400.0, c1, 5, &nc1), RISK_OK);
+    tu_assert_status(risk_basket_rate_costs(b2, 30 * 86400.0, c2, 5, &nc2), RISK_OK);
+    assert_int_equal(nc1, nc2);
+    assert_memory_equal(c1, c2, nc1 * sizeof c1[0]);
     static plan_out p1, p2;
     plan_of(acc, &p1);
     plan_of(twin, &p2);
@@ -401,6 +528,10 @@ static unsigned assert_same_engine(const risk_engine *e, const risk_engine *twin
             tu_assert_bits(t1[t].cum, t2[t].cum);
             assert_int_equal(t1[t].cum_given, t2[t].cum_given);
         }
+        risk_size_premium sp1 = RISK_SIZE_PREMIUM_INIT, sp2 = RISK_SIZE_PREMIUM_INIT;
+        tu_assert_status(risk_engine_instrument_size_premium(e, i, &sp1), RISK_OK);
+        tu_assert_status(risk_engine_instrument_size_premium(twin, i, &sp2), RISK_OK);
+        assert_memory_equal(&sp1, &sp2, sizeof sp1);
         risk_liquidation_policy p1 = RISK_LIQUIDATION_POLICY_INIT, p2 = RISK_LIQUIDATION_POLICY_INIT;
         tu_assert_status(risk_engine_instrument_liquidation_policy(e, i, &p1), RISK_OK);
         tu_assert_status(risk_engine_instrument_liquidation_policy(twin, i, &p2), RISK_OK);
@@ -416,6 +547,24 @@ static unsigned assert_same_engine(const risk_engine *e, const risk_engine *twin
         tu_assert_status(risk_engine_insurance_fund(e, i, &f1), RISK_OK);
         tu_assert_status(risk_engine_insurance_fund(twin, i, &f2), RISK_OK);
         assert_memory_equal(&f1, &f2, sizeof f1);
+    }
+    for (uint32_t i = 0; i < na1; i++) { /* size scaling, rate models, pools (indices, clock), rates now */
+        risk_size_scaling z1 = RISK_SIZE_SCALING_INIT, z2 = RISK_SIZE_SCALING_INIT;
+        tu_assert_status(risk_engine_asset_size_scaling(e, i, &z1), RISK_OK);
+        tu_assert_status(risk_engine_asset_size_scaling(twin, i, &z2), RISK_OK);
+        assert_memory_equal(&z1, &z2, sizeof z1);
+        risk_rate_model m1 = RISK_RATE_MODEL_INIT, m2 = RISK_RATE_MODEL_INIT;
+        tu_assert_status(risk_engine_rate_model(e, i, &m1), RISK_OK);
+        tu_assert_status(risk_engine_rate_model(twin, i, &m2), RISK_OK);
+        assert_memory_equal(&m1, &m2, sizeof m1);
+        risk_rate_pool q1 = RISK_RATE_POOL_INIT, q2 = RISK_RATE_POOL_INIT;
+        int rc = risk_engine_rate_pool(e, i, &q1);
+        tu_assert_status(risk_engine_rate_pool(twin, i, &q2), rc);
+        assert_memory_equal(&q1, &q2, sizeof q1);
+        risk_rates r1 = RISK_RATES_INIT, r2 = RISK_RATES_INIT;
+        rc = risk_engine_rates(e, i, &r1);
+        tu_assert_status(risk_engine_rates(twin, i, &r2), rc);
+        assert_memory_equal(&r1, &r2, sizeof r1);
     }
     return liquidatable;
 }
@@ -538,6 +687,154 @@ static void test_snapshot_keeps_engine_options(void **state)
     free(snap);
 }
 
+/* Rate models, pools and indices come back bit for bit, and the restored engine keeps going as
+ * the original does: accrual, funding and pool transfers after the restore give the same bits. */
+static void test_snapshot_round_trip_rates_and_funding(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 90, 21);
+    book_add_rates(&b);
+    book_add_size(&b);
+    size_t size = 0;
+    unsigned char *d = snapshot_of(b.e, &size);
+    risk_engine *twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&twin, d, size, NULL), RISK_OK);
+    risk_rate_pool q = RISK_RATE_POOL_INIT;
+    tu_assert_status(risk_engine_rate_pool(twin, b.usdt, &q), RISK_OK);
+    assert_true(q.supply_index > 1.0234567 && q.borrow_index > 1.0456789 && q.started == 1);
+    assert_true(assert_same_engine(b.e, twin) > 0);
+    /* the same bytes again from the restored engine */
+    size_t size2 = 0;
+    unsigned char *d2 = snapshot_of(twin, &size2);
+    assert_int_equal(size, size2);
+    assert_memory_equal(d, d2, size);
+    free(d2);
+    /* ... and the same future: 30 days of accrual, funding both ways, a borrow through a pool */
+    const int64_t later = 1700000000 + 86400 * 70;
+    tu_assert_status(risk_engine_accrue(b.e, later), RISK_OK);
+    tu_assert_status(risk_engine_accrue(twin, later), RISK_OK);
+    risk_funding_result f1 = RISK_FUNDING_RESULT_INIT, f2 = RISK_FUNDING_RESULT_INIT;
+    tu_assert_status(risk_engine_settle_funding(b.e, b.inst[1], -0.00025, 0.0, &f1), RISK_OK);
+    tu_assert_status(risk_engine_settle_funding(twin, b.inst[1], -0.00025, 0.0, &f2), RISK_OK);
+    assert_memory_equal(&f1, &f2, sizeof f1);
+    assert_true(f1.n_positions > 0);
+    risk_account *a2 = NULL;
+    tu_assert_status(risk_engine_find_account(twin, 7, &a2), RISK_OK);
+    tu_assert_status(risk_basket_pool_transfer(risk_account_basket(b.accs[0]), b.usdt, -1234.5), RISK_OK);
+    tu_assert_status(risk_basket_pool_transfer(risk_account_basket(a2), b.usdt, -1234.5), RISK_OK);
+    tu_assert_status(risk_engine_accrue(b.e, later + 86400), RISK_OK);
+    tu_assert_status(risk_engine_accrue(twin, later + 86400), RISK_OK);
+    assert_same_engine(b.e, twin);
+    risk_engine_free(twin);
+    free(d);
+    book_free(&b);
+}
+
+/* Restored accounts keep their leverage lists in one engine block: setting one more (one by one
+ * or through the bulk setter) moves the list out of it, and freeing, adopting or growing any of
+ * them leaves the block alone (ASan and the counting allocator check the frees). */
+static void test_snapshot_restored_leverage_lists_grow_and_free(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 40, 5);
+    size_t size = 0;
+    unsigned char *d = snapshot_of(b.e, &size);
+    tu_alloc ta;
+    tu_alloc_init(&ta);
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = tu_allocator(&ta);
+    risk_engine *twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&twin, d, size, &o), RISK_OK);
+    size_t n = 0;
+    tu_assert_status(risk_engine_account_count(twin, &n), RISK_OK);
+    risk_account **l = calloc(n, sizeof *l);
+    tu_assert_status(risk_engine_accounts(twin, l, n, &n), RISK_OK);
+    unsigned grown = 0, adopted = 0, freed = 0;
+    for (size_t i = 0; i < n; i++) {
+        double before[7];
+        uint32_t k_set = 7;
+        for (uint32_t k = 0; k < 7; k++) {
+            before[k] = 0.0;
+            if (risk_account_leverage(l[i], b.inst[k], &before[k]) != RISK_OK)
+                before[k] = 0.0;
+            if (before[k] == 0.0 && k_set == 7)
+                k_set = k;
+        }
+        if (k_set < 7 && i % 2 == 0) { /* one more setting: the list leaves the block */
+            tu_assert_status(risk_account_set_leverage(l[i], b.inst[k_set], 3.0), RISK_OK);
+            grown++;
+            for (uint32_t k = 0; k < 7; k++) {
+                double now = 0.0;
+                if (risk_account_leverage(l[i], b.inst[k], &now) != RISK_OK)
+                    now = 0.0;
+                tu_assert_bits(now, k == k_set ? 3.0 : before[k]);
+            }
+        }
+        if (k_set < 7 && i % 2 == 1) { /* the same through the bulk setter (core/bulk.c) */
+            uint64_t id = risk_account_id(l[i]);
+            uint32_t inst = b.inst[k_set];
+            double lev = 4.0;
+            tu_assert_status(risk_engine_set_leverages(twin, &id, &inst, &lev, 1), RISK_OK);
+            double now = 0.0;
+            tu_assert_status(risk_account_leverage(l[i], inst, &now), RISK_OK);
+            tu_assert_bits(now, 4.0);
+            grown++;
+        }
+        if (i % 3 == 0) {
+            tu_assert_status(risk_account_adopt(l[i]), RISK_OK);
+            adopted++;
+        } else if (i % 3 == 1) {
+            risk_account_free(l[i]);
+            l[i] = NULL;
+            freed++;
+        }
+    }
+    assert_true(grown > 5 && adopted > 5 && freed > 5);
+    size_t bytes = 0;
+    tu_assert_status(risk_engine_memory_bytes(twin, &bytes), RISK_OK);
+    assert_true(bytes > 0);
+    risk_engine_free(twin);
+    for (size_t i = 0; i < n; i += 3) /* the adopted ones hold the engine until the last goes */
+        risk_account_free(l[i]);
+    assert_int_equal(ta.live_blocks, 0);
+    free(l);
+    free(d);
+    book_free(&b);
+}
+
+/* A snapshot of format 1 (tests/data/snapshot-v1.snap, written by the format-1 writer of
+ * librisk 67463b1 from book_build(12, 99), which has no rate models) still reads, into the
+ * engine that book_build makes today; written again it is the format-2 snapshot of that engine. */
+static void test_snapshot_reads_format_1(void **state)
+{
+    (void)state;
+    FILE *f = fopen("tests/data/snapshot-v1.snap", "rb");
+    assert_non_null(f);
+    static unsigned char v1[16384];
+    size_t n = fread(v1, 1, sizeof v1, f);
+    fclose(f);
+    assert_true(n > 64 && n < sizeof v1);
+    assert_int_equal(rd32(v1 + 8), 1);
+    risk_engine *old = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&old, v1, n, NULL), RISK_OK);
+    static book b;
+    book_build(&b, 12, 99);
+    assert_same_engine(b.e, old);
+    size_t s1 = 0, s2 = 0;
+    unsigned char *d1 = snapshot_of(b.e, &s1), *d2 = snapshot_of(old, &s2);
+    assert_int_equal(rd32(d2 + 8), RISK_SNAPSHOT_FORMAT_VERSION);
+    assert_int_equal(s1, s2);
+    assert_memory_equal(d1, d2, s1);
+    /* format 2 adds a rates flag and a size-scaling flag (0) per asset, a size premium per instrument */
+    assert_int_equal(s1, n + 5 * 8 + 7 * 16);
+    free(d1);
+    free(d2);
+    risk_engine_free(old);
+    book_free(&b);
+}
+
 /* ------------------------------------------------------------------ the byte layout */
 
 static void test_snapshot_layout_matches_the_spec(void **state)
@@ -599,10 +896,13 @@ static void test_snapshot_layout_matches_the_spec(void **state)
 
 /* ------------------------------------------------------------------ refusals */
 
-/* A small snapshot: 3 accounts with positions, scaling, funds. */
+/* A small snapshot: 3 accounts with positions, scaling, funds, rate models and pools, size
+ * scaling. */
 static unsigned char *small_snapshot(book *b, size_t *size)
 {
     book_build(b, 4, 3);
+    book_add_rates(b);
+    book_add_size(b);
     return snapshot_of(b->e, size);
 }
 
@@ -674,15 +974,95 @@ static void test_snapshot_refuses_other_format_versions(void **state)
     static book b;
     size_t size = 0;
     unsigned char *d = small_snapshot(&b, &size);
-    wr32(d + 8, 2); /* a well-formed snapshot of a later format */
+    wr32(d + 8, RISK_SNAPSHOT_FORMAT_VERSION + 1); /* a well-formed snapshot of a later format */
     reseal(d);
     expect_refused(d, size, RISK_EVERSION);
     wr32(d + 8, 0);
     reseal(d);
     expect_refused(d, size, RISK_EVERSION);
-    wr32(d + 8, 1);
+    wr32(d + 8, 1); /* format 2 bytes labelled 1 (sealed again): the rates blocks break the layout */
+    reseal(d);
+    expect_refused(d, size, RISK_ECORRUPT);
+    wr32(d + 8, RISK_SNAPSHOT_FORMAT_VERSION);
+    reseal(d);
+    risk_engine *ok = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&ok, d, size, NULL), RISK_OK);
+    risk_engine_free(ok);
     d[0] = '{'; /* a JSON book is not a snapshot */
     expect_refused(d, size, RISK_ECORRUPT);
+    free(d);
+    book_free(&b);
+}
+
+/* A crafted rates or size-scaling block behind valid checksums is refused, with the asset named. */
+static void test_snapshot_refuses_crafted_rates(void **state)
+{
+    (void)state;
+    static book b;
+    size_t size = 0;
+    unsigned char *d = small_snapshot(&b, &size);
+    unsigned char *w = malloc(size);
+    size_t usdt = section_at(d, 2); /* USDT: 80 bytes of record, no tiers, no volatility state */
+    size_t rb = usdt + 84;          /* its rates flag, then the block */
+    assert_int_equal(rd32(d + usdt + 80), 0);
+    assert_int_equal(rd32(d + rb), 1);
+    assert_int_equal(rd32(d + rb + 20), RISK_RATE_MODEL_AAVE);
+    assert_int_equal(rd32(d + rb + 276), 1); /* USDT's size scaling: borrow-scaled */
+    {                                         /* BTCUSDT's size premium after its trading terms */
+        uint64_t bits = rd64(d + section_at(d, 3) + 248);
+        double imf;
+        memcpy(&imf, &bits, sizeof imf);
+        tu_assert_bits(imf, 0.002);
+    }
+    {                                         /* its five numbers zeroed: the flag would say none */
+        memcpy(w, d, size);
+        memset(w + rb + 280, 0, 40);
+        reseal(w);
+        expect_refused(w, size, RISK_ECORRUPT);
+    }
+    struct {
+        size_t at;
+        int width;
+        uint64_t value;
+    } cases[] = {
+        {rb, 4, 2},                                /* rates flag not 0 or 1 */
+        {rb + 4, 8, 0},                            /* supply index 0 */
+        {rb + 12, 8, 0x7ff0000000000000ull},       /* borrow index +inf */
+        {rb + 20, 4, 9},                           /* unknown model kind */
+        {rb + 24, 4, 7},                           /* unknown accrual rule */
+        {rb + 32, 4, 2},                           /* started not 0 or 1 */
+        {rb + 36, 8, 0x3ff0000000000000ull},       /* reserve factor 1 */
+        {rb + 44, 8, 0},                           /* Aave optimal usage 0 */
+        {rb + 36 + 24 * 8 + 16, 8, 0xbff0000000000000ull}, /* stable borrow -1 */
+        {rb + 36 + 24 * 8 + 32, 8, 0x7ff8000000000000ull}, /* reserves NaN */
+        {rb + 276, 4, 2},                          /* size-scaling flag not 0 or 1 */
+        {rb + 280, 8, 0x4000000000000000ull},      /* imf 2 (above RISK_IMF_MAX) */
+        {rb + 296, 8, 0xbff0000000000000ull},      /* borrow_scale_start -1 */
+        {rb + 312, 8, 0x7ff0000000000000ull},      /* venue borrows +inf */
+        {section_at(d, 3) + 248, 8, 0x4000000000000000ull}, /* BTCUSDT's size premium imf 2 */
+        {section_at(d, 3) + 256, 8, 0x3ff8000000000000ull}, /* its base share 1.5 */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(w, d, size);
+        if (cases[k].width == 4)
+            wr32(w + cases[k].at, (uint32_t)cases[k].value);
+        else
+            wr64(w + cases[k].at, cases[k].value);
+        reseal(w);
+        expect_refused(w, size, RISK_ECORRUPT);
+    }
+    char msg[256];
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.errmsg_out = msg;
+    o.errmsg_capacity = sizeof msg;
+    memcpy(w, d, size);
+    wr64(w + rb + 4, 0);
+    reseal(w);
+    risk_engine *none = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&none, w, size, &o), RISK_ECORRUPT);
+    assert_null(none);
+    assert_non_null(strstr(msg, "section ASSETS: rates of asset 0"));
+    free(w);
     free(d);
     book_free(&b);
 }
@@ -972,6 +1352,7 @@ static void test_snapshot_read_out_of_memory_walk(void **state)
     (void)state;
     static book b;
     book_build(&b, 6, 21);
+    book_add_rates(&b); /* rate models are allocated on the way too */
     oom_snap = snapshot_of(b.e, &oom_size);
     tu_oom_case c = {oom_setup, oom_read, oom_failed, oom_ok, oom_teardown};
     unsigned n = tu_oom_walk(&c);
@@ -1043,6 +1424,10 @@ int main(void)
         cmocka_unit_test(test_snapshot_refuses_every_truncation),
         cmocka_unit_test(test_snapshot_refuses_every_bit_flip),
         cmocka_unit_test(test_snapshot_refuses_other_format_versions),
+        cmocka_unit_test(test_snapshot_round_trip_rates_and_funding),
+        cmocka_unit_test(test_snapshot_reads_format_1),
+        cmocka_unit_test(test_snapshot_restored_leverage_lists_grow_and_free),
+        cmocka_unit_test(test_snapshot_refuses_crafted_rates),
         cmocka_unit_test(test_snapshot_refuses_crafted_values),
         cmocka_unit_test(test_snapshot_null_and_bad_arguments),
         cmocka_unit_test(test_snapshot_file_round_trip_and_atomic_replace),

@@ -12,9 +12,14 @@
  * account (id, margin and position mode, balances in order, user leverages, positions with
  * their entries, isolated margins and flags), the liquidation policy and its per-instrument
  * overrides, the insurance funds, each asset's volatility state and each instrument's
- * volatility-scaling parameters and state. An engine restored from it gives bit-identical
- * results: every account summary, position result and liquidation plan. The format is
- * specified in docs/snapshot.md.
+ * volatility-scaling parameters and state, each asset's interest-rate model, lending pool and
+ * interest indices (balances are kept as the scaled amounts the indices multiply) and size
+ * scaling (risk_engine_set_asset_size_scaling), each instrument's size premium
+ * (risk_engine_set_instrument_size_premium). An engine
+ * restored from it gives bit-identical results: every account summary, position result,
+ * liquidation plan and borrowing cost, and accrues interest and settles funding as the original
+ * would (funding keeps no engine state). The format is specified in docs/snapshot.md; this
+ * library writes format 2 and reads formats 1 and 2 (a format-1 snapshot has no rate state).
  *
  * Not in a snapshot: the allocator hook (the reader gives one), error messages, position
  * handles (made again on demand), standalone baskets (they belong to their creator, not to the
@@ -41,8 +46,8 @@ RISK_BEGIN_DECLS
 
 /* ---------------------------------------------------------------- types */
 
-/** Format version this library writes and the only one it reads (docs/snapshot.md). */
-#define RISK_SNAPSHOT_FORMAT_VERSION 1
+/** Format version this library writes; it reads every version from 1 up to this one (docs/snapshot.md). */
+#define RISK_SNAPSHOT_FORMAT_VERSION 2
 /** Length of the magic that opens every snapshot. */
 #define RISK_SNAPSHOT_MAGIC_LEN 8
 /** The magic: bytes 0x89 'L' 'R' 'S' 'N' 'A' 'P' 0x0A (a binary first byte, then a line end). */

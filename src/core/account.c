@@ -50,10 +50,11 @@ RISK_API int risk_account_new(risk_account **out, risk_engine *engine, uint64_t 
 static void account_release(risk_account *account)
 {
     risk_engine *e = account->engine;
-    risk__free(e, account->levs);
+    if (!(account->in_block & RISK__IN_BLOCK_LEVS)) /* else the list stays in the block */
+        risk__free(e, account->levs);
     risk__free(e, account->errmsg);
     risk__basket_release(&account->basket);
-    if (!account->in_block) /* else the struct stays in the block until the engine goes */
+    if (!(account->in_block & RISK__IN_BLOCK_STRUCT)) /* else the struct stays in the block until the engine goes */
         risk__free(e, account);
 }
 
@@ -113,9 +114,17 @@ RISK_API int risk_account_set_leverage(risk_account *account, uint32_t instrumen
     if (!l) {
         if (a->n_levs == a->cap_levs) {
             uint32_t cap = a->cap_levs ? 2 * a->cap_levs : 4;
-            risk__leverage *grown = risk__realloc(e, a->levs, cap * sizeof *grown);
+            risk__leverage *grown;
+            if (a->in_block & RISK__IN_BLOCK_LEVS) { /* a restored list leaves the engine's block */
+                grown = risk__malloc(e, cap * sizeof *grown);
+                if (grown)
+                    memcpy(grown, a->levs, a->n_levs * sizeof *grown);
+            } else {
+                grown = risk__realloc(e, a->levs, cap * sizeof *grown);
+            }
             if (!grown)
                 return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for a leverage setting");
+            a->in_block &= ~RISK__IN_BLOCK_LEVS;
             a->levs = grown;
             a->cap_levs = cap;
         }

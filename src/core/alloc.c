@@ -11,11 +11,25 @@
 
 #include <float.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 void *risk__malloc(const risk_engine *e, size_t size)
 {
     return e->alloc.malloc_fn ? e->alloc.malloc_fn(e->alloc.ctx, size) : malloc(size);
+}
+
+void *risk__calloc(const risk_engine *e, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return NULL;
+    if (!e->alloc.malloc_fn)
+        return calloc(n, size); /* a large block comes as fresh zeroed pages: not written twice */
+    void *p = e->alloc.malloc_fn(e->alloc.ctx, n * size);
+    if (p)
+        memset(p, 0, n * size);
+    return p;
 }
 
 void *risk__realloc(const risk_engine *e, void *ptr, size_t size)

@@ -100,7 +100,7 @@ RISK_API int risk_engine_add_accounts(risk_engine *engine, const uint64_t *accou
         a->margin_mode = margin_modes ? margin_modes[i] : RISK_MARGIN_CROSS;
         a->position_mode = position_modes ? position_modes[i] : RISK_POSITION_ONE_WAY;
         a->engine_owned = 1; /* as a restored account: no engine reference, freed with the engine */
-        a->in_block = 1;     /* the struct goes with the block */
+        a->in_block = RISK__IN_BLOCK_STRUCT; /* the struct goes with the block */
         risk__basket_init(&a->basket, e, a);
         if (risk__engine_attach_account(e, a) != RISK_OK) /* room was reserved: only a duplicate fails */
             break;
@@ -234,11 +234,19 @@ RISK_API int risk_engine_set_leverages(risk_engine *engine, const uint64_t *acco
         *c = 0;
         if (a->n_levs + extra > a->cap_levs) {
             uint32_t cap = a->n_levs + extra;
-            risk__leverage *grown = risk__realloc(e, a->levs, cap * sizeof *grown);
+            risk__leverage *grown;
+            if (a->in_block & RISK__IN_BLOCK_LEVS) { /* a restored list leaves the engine's block (snapshot/) */
+                grown = risk__malloc(e, cap * sizeof *grown);
+                if (grown)
+                    memcpy(grown, a->levs, a->n_levs * sizeof *grown);
+            } else {
+                grown = risk__realloc(e, a->levs, cap * sizeof *grown);
+            }
             if (!grown) {
                 rc = risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu leverages", n);
                 break;
             }
+            a->in_block &= ~RISK__IN_BLOCK_LEVS;
             a->levs = grown;
             a->cap_levs = cap;
         }

@@ -48,6 +48,7 @@ static void engine_destroy(risk_engine *e)
         if (e->accounts[s])
             risk__account_destroy(e->accounts[s]);
     risk__free(e, e->account_block);
+    risk__free(e, e->levs_block);
     while (e->bulk_blocks) {
         void *next = *(void **)e->bulk_blocks;
         risk__free(e, e->bulk_blocks);
@@ -641,7 +642,7 @@ int risk__engine_reserve_accounts(risk_engine *e, size_t n)
             cap *= 2;
         risk__idmap grown = {NULL, NULL, cap, 0};
         grown.keys = risk__malloc(e, cap * sizeof *grown.keys);
-        grown.vals = risk__malloc(e, cap * sizeof *grown.vals);
+        grown.vals = risk__calloc(e, cap, sizeof *grown.vals);
         if (!grown.keys || !grown.vals) {
             risk__free(e, grown.keys);
             risk__free(e, grown.vals);
@@ -649,7 +650,6 @@ int risk__engine_reserve_accounts(risk_engine *e, size_t n)
         }
         risk__memory_hint(grown.keys, cap * sizeof *grown.keys);
         risk__memory_hint(grown.vals, cap * sizeof *grown.vals);
-        memset(grown.vals, 0, cap * sizeof *grown.vals);
         for (size_t i = 0; i < e->ids.cap; i++)
             if (e->ids.vals[i])
                 idmap_put_unchecked(&grown, e->ids.keys[i], e->ids.vals[i]);
@@ -662,6 +662,7 @@ int risk__engine_reserve_accounts(risk_engine *e, size_t n)
         risk_account **grown = risk__realloc(e, e->accounts, cap * sizeof *grown);
         if (!grown)
             return RISK_ENOMEM;
+        risk__memory_hint(grown, cap * sizeof *grown); /* 8 MB for 10^6 accounts: huge pages, faulted up front */
         e->accounts = grown;
         e->cap_account_slots = cap;
     }
@@ -892,18 +893,19 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
     for (uint32_t i = 0; i < e->n_instruments; i++)
         bytes += e->instruments[i].schedule.n_tiers * (sizeof(risk_margin_tier) + sizeof(double));
     bytes += risk__scaling_bytes(e) + risk__rates_bytes(e) + e->account_block_n * sizeof *e->account_block +
-             e->bulk_block_bytes;
+             e->levs_block_n * sizeof *e->levs_block + e->bulk_block_bytes;
     bytes += e->cap_account_slots * sizeof *e->accounts + risk__liquidation_bytes(e);
     bytes += e->ids.cap * (sizeof *e->ids.keys + sizeof *e->ids.vals);
     for (size_t s = 0; s < e->n_account_slots; s++) {
         const risk_account *a = e->accounts[s];
         if (!a)
             continue;
-        bytes += (a->in_block ? 0 : sizeof *a) + errmsg_bytes(a->errmsg) + errmsg_bytes(a->basket.errmsg);
+        bytes += (a->in_block & RISK__IN_BLOCK_STRUCT ? 0 : sizeof *a) + errmsg_bytes(a->errmsg) +
+                 errmsg_bytes(a->basket.errmsg);
         bytes += risk__basket_heap_bytes(&a->basket);
         for (uint32_t i = 0; i < a->n_pos; i++) /* positions themselves are in the arena's chunks */
             bytes += a->handles[i] ? sizeof(risk_position) : 0;
-        bytes += (size_t)a->cap_levs * sizeof *a->levs;
+        bytes += a->in_block & RISK__IN_BLOCK_LEVS ? 0 : (size_t)a->cap_levs * sizeof *a->levs;
     }
     *out = bytes;
     return RISK_OK;

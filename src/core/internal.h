@@ -147,6 +147,8 @@ struct risk_engine {
     struct risk__liquidation *liq; /* policy, overrides, insurance funds; NULL until first set */
     risk_account *account_block;   /* restored accounts' structs, in one block (snapshot/); NULL when none */
     size_t account_block_n;
+    struct risk__leverage *levs_block; /* restored accounts' leverage lists, in one block; NULL when none */
+    size_t levs_block_n;
     void *bulk_blocks;        /* bulk-created accounts' structs (core/bulk.c): a list of blocks, each
                                * starting with the link to the next; freed with the engine */
     size_t bulk_block_bytes;
@@ -198,13 +200,19 @@ struct risk_account {
     uint32_t n_levs, cap_levs;
     uint32_t engine_owned; /* 1: restored from a snapshot and not adopted: holds no engine reference,
                             * freed with the engine (see risk/snapshot.h) */
-    uint32_t in_block;     /* 1: the struct lives in the engine's account block (a restore), which
-                            * goes with the engine: freeing the account leaves the struct there */
+    uint32_t in_block;     /* RISK__IN_BLOCK_* bits: the struct, or its leverage list, lives in one of
+                            * the engine's blocks for restored accounts (snapshot/), which go with
+                            * the engine: freeing the account leaves them there */
     char *errmsg;
 };
 
+#define RISK__IN_BLOCK_STRUCT 1u /* the account struct is in risk_engine.account_block */
+#define RISK__IN_BLOCK_LEVS 2u   /* its levs are in risk_engine.levs_block (cap_levs = n_levs) */
+
 /* ---- allocation and errors (core/alloc.c) */
 void *risk__malloc(const risk_engine *e, size_t size);
+/* n x size bytes, zeroed (NULL on overflow or without memory). */
+void *risk__calloc(const risk_engine *e, size_t n, size_t size);
 void *risk__realloc(const risk_engine *e, void *ptr, size_t size);
 void risk__free(const risk_engine *e, void *ptr);
 /* Records a message in *slot (allocated lazily through the engine) and returns code. */
@@ -377,6 +385,21 @@ static inline void risk__basket_entry_add(const risk__asset *a, double amount, d
 /* ---- interest rates (rates/rates.c) */
 void risk__rates_destroy(risk_engine *e);
 size_t risk__rates_bytes(const risk_engine *e);
+/* An asset's rate model and pool as the engine holds them (snapshot/snapshot.c): the model as
+ * set (accrual unresolved), the pool's sums of scaled amounts, its stable debt and average
+ * stable rate, reserves, clock. The indices stay in risk__asset. */
+typedef struct risk__rates_state {
+    risk_rate_model model;
+    uint32_t started;
+    double scaled_supply, scaled_borrow, stable_borrow, stable_rate, reserves;
+    int64_t updated;
+} risk__rates_state;
+/* 1 and *out filled when the asset has a rate model, else 0. */
+int risk__rates_state_get(const risk__asset *a, risk__rates_state *out);
+/* Gives the asset the model (validated as by risk_engine_set_rate_model) and the pool state and
+ * indices as they were held: RISK_OK, RISK_EINVAL (message in e's errmsg) or RISK_ENOMEM. */
+int risk__rates_state_restore(risk_engine *e, uint32_t asset, const risk__rates_state *s, double index_pos,
+                              double index_neg);
 
 /* ---- margin schedules (margin/schedule.c) */
 int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, const risk_margin_tier *tiers, size_t n);

@@ -303,6 +303,49 @@ size_t risk__rates_bytes(const risk_engine *e)
     return n;
 }
 
+int risk__rates_state_get(const risk__asset *a, risk__rates_state *out)
+{
+    const risk__rates *p = a->rates;
+    if (!p)
+        return 0;
+    out->model = p->model;
+    out->started = p->started;
+    out->scaled_supply = p->scaled_supply;
+    out->scaled_borrow = p->scaled_borrow;
+    out->stable_borrow = p->stable_borrow;
+    out->stable_rate = p->stable_rate;
+    out->reserves = p->reserves;
+    out->updated = p->updated;
+    return 1;
+}
+
+int risk__rates_state_restore(risk_engine *e, uint32_t asset, const risk__rates_state *s, double index_pos,
+                              double index_neg)
+{
+    /* the ranges of risk_engine_set_rate_pool, on the stored (scaled) form: the sums of scaled
+     * amounts and the reserves finite (transfers may leave a sum a rounding error below 0), the
+     * stable debt and rate finite and >= 0, the indices finite and > 0, the flag 0 or 1 */
+    if (s->started > 1 || !isfinite(s->scaled_supply) || !isfinite(s->scaled_borrow) || !isfinite(s->reserves) ||
+        !(isfinite(s->stable_borrow) && s->stable_borrow >= 0.0) || !(isfinite(s->stable_rate) && s->stable_rate >= 0.0) ||
+        !(isfinite(index_pos) && index_pos > 0.0 && isfinite(index_neg) && index_neg > 0.0))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "pool of %s out of range", e->assets[asset].symbol);
+    int rc = risk_engine_set_rate_model(e, asset, &s->model);
+    if (rc)
+        return rc;
+    risk__asset *a = &e->assets[asset];
+    risk__rates *p = a->rates;
+    p->started = s->started;
+    p->scaled_supply = s->scaled_supply;
+    p->scaled_borrow = s->scaled_borrow;
+    p->stable_borrow = s->stable_borrow;
+    p->stable_rate = s->stable_rate;
+    p->reserves = s->reserves;
+    p->updated = s->updated;
+    a->index_pos = index_pos;
+    a->index_neg = index_neg;
+    return RISK_OK;
+}
+
 void risk__rates_outlook(const risk__asset *a, double horizon_s, risk__rate_outlook *out)
 {
     const risk__rates *p = a->rates;

@@ -242,6 +242,80 @@ static void emit_engine(sink *s, const risk_engine *e)
     put32(s, e->n_instruments);
 }
 
+static void emit_vol(sink *s, const risk__asset_vol *v)
+{
+    put32(s, v->has_live);
+    put32(s, v->has_time);
+    put32(s, v->first_scaled);
+    putf(s, v->ewma.lambda);
+    putf(s, v->ewma.variance);
+    putf(s, v->ewma.last_price);
+    put64(s, v->ewma.count);
+    putf(s, v->periods_per_year);
+    putf(s, v->stressed_set);
+    putf(s, v->floor_set);
+    putf(s, v->max_live);
+    putf(s, v->sum_r2);
+    put64(s, v->n_returns);
+    putf(s, v->release);
+    put64(s, (uint64_t)v->last_time);
+}
+
+/* The fields of risk_rate_model after kind, accrual and reserved, in the header's order: the
+ * rates block of an asset record carries them in this order (docs/snapshot.md). */
+#define RATE_MODEL_PARAMS(X)                                                                                        \
+    X(reserve_factor) X(aave_optimal_usage) X(aave_base_variable) X(aave_slope1) X(aave_slope2)                     \
+    X(aave_stable_slope1) X(aave_stable_slope2) X(aave_base_stable_offset) X(aave_excess_stable_offset)            \
+    X(aave_optimal_stable_ratio) X(comet_supply_kink) X(comet_supply_base) X(comet_supply_slope_low)               \
+    X(comet_supply_slope_high) X(comet_borrow_kink) X(comet_borrow_base) X(comet_borrow_slope_low)                 \
+    X(comet_borrow_slope_high) X(drift_optimal_utilisation) X(drift_optimal_rate) X(drift_max_rate)                \
+    X(drift_min_rate) X(flat_borrow_hourly) X(flat_supply_hourly)
+#define RATE_MODEL_N_PARAMS 24u
+#define RATES_BLOCK (2 * 8 + 4 * 4 + RATE_MODEL_N_PARAMS * 8 + 5 * 8 + 8)
+
+/* Format 2: an asset's rate model, pool and indices (1 and the block), or 0 when it has no model. */
+static void emit_rates(sink *s, const risk__asset *a)
+{
+    risk__rates_state st;
+    if (!risk__rates_state_get(a, &st)) {
+        put32(s, 0);
+        return;
+    }
+    put32(s, 1);
+    putf(s, a->index_pos);
+    putf(s, a->index_neg);
+    put32(s, st.model.kind);
+    put32(s, st.model.accrual);
+    put32(s, st.model.reserved);
+    put32(s, st.started);
+#define PUT_PARAM(f) putf(s, st.model.f);
+    RATE_MODEL_PARAMS(PUT_PARAM)
+#undef PUT_PARAM
+    putf(s, st.scaled_supply);
+    putf(s, st.scaled_borrow);
+    putf(s, st.stable_borrow);
+    putf(s, st.stable_rate);
+    putf(s, st.reserves);
+    put64(s, (uint64_t)st.updated);
+}
+
+/* Format 2: an asset's size scaling (margin/size.c): 1 and the five numbers of
+ * risk_size_scaling when any has other bits than +0 (venue totals included), else 0. */
+#define SIZE_BLOCK (5 * 8)
+static void emit_size(sink *s, const risk__asset *a)
+{
+    int any = (f64_bits(a->imf) | f64_bits(a->deposit_scale_start) | f64_bits(a->borrow_scale_start) |
+               f64_bits(a->venue_deposits) | f64_bits(a->venue_borrows)) != 0;
+    put32(s, (uint32_t)any);
+    if (!any)
+        return;
+    putf(s, a->imf);
+    putf(s, a->deposit_scale_start);
+    putf(s, a->borrow_scale_start);
+    putf(s, a->venue_deposits);
+    putf(s, a->venue_borrows);
+}
+
 static void emit_assets(sink *s, const risk_engine *e)
 {
     for (uint32_t i = 0; i < e->n_assets; i++) {
@@ -260,23 +334,10 @@ static void emit_assets(sink *s, const risk_engine *e)
         }
         const risk__asset_vol *v = a->vol;
         put32(s, v != NULL);
-        if (!v)
-            continue;
-        put32(s, v->has_live);
-        put32(s, v->has_time);
-        put32(s, v->first_scaled);
-        putf(s, v->ewma.lambda);
-        putf(s, v->ewma.variance);
-        putf(s, v->ewma.last_price);
-        put64(s, v->ewma.count);
-        putf(s, v->periods_per_year);
-        putf(s, v->stressed_set);
-        putf(s, v->floor_set);
-        putf(s, v->max_live);
-        putf(s, v->sum_r2);
-        put64(s, v->n_returns);
-        putf(s, v->release);
-        put64(s, (uint64_t)v->last_time);
+        if (v)
+            emit_vol(s, v);
+        emit_rates(s, a);
+        emit_size(s, a);
     }
 }
 
@@ -306,6 +367,9 @@ static void emit_instruments(sink *s, const risk_engine *e)
         putf(s, in->maker_fee);
         putf(s, in->taker_fee);
         putf(s, in->max_notional);
+        /* format 2: the size premium on its margin rates (risk_size_premium, margin/size.c) */
+        putf(s, in->imf);
+        putf(s, in->imf_base_share);
         put32(s, sc != NULL);
         if (!sc)
             continue;
@@ -371,10 +435,9 @@ static void emit_accounts(sink *s, const risk_engine *e)
         put32(s, a->n_pos);
         put32(s, 0);
         put32s(s, a->basket.asset, a->basket.n);
-        /* balances, not the stored scaled amounts (rates/): format 1 carries no rate models,
-         * pools or indices, so a restored engine holds each balance as of the snapshot */
-        for (uint32_t i = 0; i < a->basket.n; i++)
-            putf(s, risk__balance_of(&e->assets[a->basket.asset[i]], a->basket.amount[i]));
+        /* the stored scaled amounts (rates/): with the assets' indices (ASSETS) they give each
+         * balance bit for bit, and accrual after a restore moves them as it would have */
+        putfs(s, a->basket.amount, a->basket.n);
         for (uint32_t i = 0; i < a->n_levs; i += 64) { /* the list is an array of pairs: split it */
             uint32_t m = a->n_levs - i < 64 ? a->n_levs - i : 64;
             for (uint32_t j = 0; j < m; j++)
@@ -452,11 +515,12 @@ static uint64_t snapshot_size(const risk_engine *e)
     return count.total;
 }
 
-/* Format 1 has no option fields (strike, type, mark volatility, engine time): an engine with
- * options is refused rather than written without them. */
+/* Formats 1 and 2 have no option fields (strike, type, mark volatility, engine time): an engine
+ * with options is refused rather than written without them. */
 static int no_options(risk_engine *e)
 {
-    return risk__fail(e, &e->errmsg, RISK_ESTATE, "snapshot format 1 does not hold option instruments");
+    return risk__fail(e, &e->errmsg, RISK_ESTATE, "snapshot format %d does not hold option instruments",
+                      RISK_SNAPSHOT_FORMAT_VERSION);
 }
 
 RISK_API int risk_engine_snapshot_write(const risk_engine *engine, void *out, size_t capacity, size_t *size_out)
@@ -610,6 +674,8 @@ typedef struct reader {
     const char *section;
     uint32_t *stamp;                 /* per asset, per instrument x leg: duplicate checks */
     size_t n_stamp;
+    uint32_t version;                /* format version of the snapshot being read */
+    size_t levs_used;                /* entries of the engine's levs_block handed out */
 } reader;
 
 static int bad(reader *r, int code, const char *fmt, ...)
@@ -784,6 +850,68 @@ static int read_vol(reader *r, uint32_t asset)
     return RISK_OK;
 }
 
+/* Format 2: the rates block of asset `asset` (its flag first). */
+static int read_rates(reader *r, uint32_t asset)
+{
+    int rc = need(r, 4);
+    if (rc)
+        return rc;
+    uint32_t has = g32(r);
+    if (has > 1)
+        return bad(r, RISK_ECORRUPT, "asset %u: rates flag %u", asset, has);
+    if (!has)
+        return RISK_OK; /* no model: the indices stay 1, as risk_engine_add_asset left them */
+    if ((rc = need(r, RATES_BLOCK)))
+        return rc;
+    risk__rates_state st;
+    risk_rate_model init = RISK_RATE_MODEL_INIT;
+    st.model = init;
+    double index_pos = gf(r), index_neg = gf(r);
+    st.model.kind = g32(r);
+    st.model.accrual = g32(r);
+    st.model.reserved = g32(r);
+    st.started = g32(r);
+#define GET_PARAM(f) st.model.f = gf(r);
+    RATE_MODEL_PARAMS(GET_PARAM)
+#undef GET_PARAM
+    st.scaled_supply = gf(r);
+    st.scaled_borrow = gf(r);
+    st.stable_borrow = gf(r);
+    st.stable_rate = gf(r);
+    st.reserves = gf(r);
+    st.updated = (int64_t)g64(r);
+    if ((rc = risk__rates_state_restore(r->e, asset, &st, index_pos, index_neg)))
+        return refused(r, rc, "rates of asset", asset);
+    return RISK_OK;
+}
+
+/* Format 2: the size-scaling block of asset `asset` (its flag first), through the setter. */
+static int read_size(reader *r, uint32_t asset)
+{
+    int rc = need(r, 4);
+    if (rc)
+        return rc;
+    uint32_t has = g32(r);
+    if (has > 1)
+        return bad(r, RISK_ECORRUPT, "asset %u: size-scaling flag %u", asset, has);
+    if (!has)
+        return RISK_OK;
+    if ((rc = need(r, SIZE_BLOCK)))
+        return rc;
+    risk_size_scaling sz = RISK_SIZE_SCALING_INIT;
+    sz.imf = gf(r);
+    sz.deposit_scale_start = gf(r);
+    sz.borrow_scale_start = gf(r);
+    sz.venue_deposits = gf(r);
+    sz.venue_borrows = gf(r);
+    if ((f64_bits(sz.imf) | f64_bits(sz.deposit_scale_start) | f64_bits(sz.borrow_scale_start) |
+         f64_bits(sz.venue_deposits) | f64_bits(sz.venue_borrows)) == 0)
+        return bad(r, RISK_ECORRUPT, "asset %u: size-scaling block of zeros (the flag says none)", asset);
+    if ((rc = risk_engine_set_asset_size_scaling(r->e, asset, &sz)))
+        return refused(r, rc, "size scaling of asset", asset);
+    return RISK_OK;
+}
+
 static int read_assets(reader *r, uint32_t n_assets, uint32_t valuation)
 {
     risk_value_tier tiers[RISK__MAX_TIERS];
@@ -813,7 +941,7 @@ static int read_assets(reader *r, uint32_t n_assets, uint32_t valuation)
         spec.n_value_tiers = n_tiers;
         if ((rc = risk_engine_add_asset(r->e, &spec, NULL)))
             return refused(r, rc, "asset", i);
-        if ((rc = read_vol(r, i)))
+        if ((rc = read_vol(r, i)) || (r->version >= 2 && ((rc = read_rates(r, i)) || (rc = read_size(r, i)))))
             return rc;
     }
     if (valuation != RISK_ID_NONE && (valuation >= n_assets || r->e->assets[valuation].price != 1.0))
@@ -968,6 +1096,17 @@ static int read_instruments(reader *r, uint32_t n_instruments)
             rc = refused(r, rc, "trading terms of instrument", i);
             break;
         }
+        if (r->version >= 2) {
+            if ((rc = need(r, 2 * 8)))
+                break;
+            risk_size_premium sp = RISK_SIZE_PREMIUM_INIT;
+            sp.imf = gf(r);
+            sp.base_share = gf(r);
+            if ((rc = risk_engine_set_instrument_size_premium(e, i, &sp))) {
+                rc = refused(r, rc, "size premium of instrument", i);
+                break;
+            }
+        }
         rc = read_scaling(r, i, &next[i]);
     }
     if (!rc)
@@ -1078,7 +1217,7 @@ static int read_account(reader *r, uint64_t index)
         return rc;
 
     risk_account *a = &e->account_block[index]; /* zeroed by the caller */
-    a->in_block = 1;
+    a->in_block = RISK__IN_BLOCK_STRUCT;
     a->engine = e;
     a->id = id;
     a->margin_mode = margin_mode;
@@ -1107,9 +1246,13 @@ static int read_account(reader *r, uint64_t index)
     }
 
     if (n_lev) {
-        a->levs = risk__malloc(e, n_lev * sizeof *a->levs);
-        if (!a->levs)
-            return bad(r, RISK_ENOMEM, "out of memory");
+        /* from the block the first pass sized (a malformed record stopped that count early) */
+        if (n_lev > e->levs_block_n - r->levs_used)
+            return bad(r, RISK_ECORRUPT, "account %llu: %u leverages past the section's count", (unsigned long long)id,
+                       n_lev);
+        a->levs = e->levs_block + r->levs_used;
+        r->levs_used += n_lev;
+        a->in_block |= RISK__IN_BLOCK_LEVS;
         a->cap_levs = n_lev;
         const unsigned char *ids = r->p, *vals = r->p + 4 * (size_t)n_lev;
         for (uint32_t i = 0; i < n_lev; i++) {
@@ -1188,27 +1331,36 @@ static int read_accounts(reader *r)
     /* Memory for every account in a few large blocks, populated up front (risk__memory_hint): the
      * account structs in one block, the positions in one arena chunk sized by a first pass over
      * the records' counts (a malformed record stops the count; the second pass reports it). */
-    uint64_t slots = 0;
+    uint64_t slots = 0, levs = 0;
     const unsigned char *q = r->p;
     for (uint64_t k = 0; k < n && (size_t)(r->end - q) >= ACCOUNT_FIXED; k++) {
         uint64_t nb = ld32(q + 16), nl = ld32(q + 20), np = ld32(q + 24);
         uint64_t len = ACCOUNT_FIXED + 12 * nb + 12 * nl + 32 * np;
-        if (np > RISK__MAX_POSITIONS || len > (uint64_t)(r->end - q))
+        if (np > RISK__MAX_POSITIONS || nl > e->n_instruments || len > (uint64_t)(r->end - q))
             break;
         if (np && np <= RISK__CHUNK_MAX_SLOTS) /* larger ranges get dedicated chunks */
             slots += pow2_at_least((uint32_t)np);
+        levs += nl;
         q += len;
     }
     if (n) {
-        e->account_block = risk__malloc(e, (size_t)n * sizeof *e->account_block);
+        e->account_block = risk__calloc(e, (size_t)n, sizeof *e->account_block);
         if (!e->account_block)
             return bad(r, RISK_ENOMEM, "out of memory");
         risk__memory_hint(e->account_block, (size_t)n * sizeof *e->account_block);
-        memset(e->account_block, 0, (size_t)n * sizeof *e->account_block);
         e->account_block_n = (size_t)n;
     }
     if (slots > UINT32_MAX / 2 || risk__arena_reserve(e, (uint32_t)slots))
         return bad(r, RISK_ENOMEM, "out of memory");
+    /* every leverage list in one block too: a malloc per account would fault in the heap 4 KiB
+     * at a time (levs <= bytes / 12, so the block never exceeds what the data describes) */
+    if (levs) {
+        e->levs_block = risk__malloc(e, (size_t)levs * sizeof *e->levs_block);
+        if (!e->levs_block)
+            return bad(r, RISK_ENOMEM, "out of memory");
+        risk__memory_hint(e->levs_block, (size_t)levs * sizeof *e->levs_block);
+        e->levs_block_n = (size_t)levs;
+    }
     r->n_stamp = (size_t)e->n_assets + (size_t)e->n_instruments * 4;
     if (r->n_stamp) {
         r->stamp = risk__malloc(e, r->n_stamp * sizeof *r->stamp);
@@ -1252,9 +1404,11 @@ static int verify(reader *r, const unsigned char *d, size_t size, section_info *
     if (crc != ld32(d + 60))
         return bad(r, RISK_ECORRUPT, "header checksum mismatch");
     uint32_t version = ld32(d + 8);
-    if (version != RISK_SNAPSHOT_FORMAT_VERSION)
-        return bad(r, RISK_EVERSION, "format version %u (library %u.%u.%u), this library reads version %d", version,
-                   ld32(d + 16) / 10000, ld32(d + 16) / 100 % 100, ld32(d + 16) % 100, RISK_SNAPSHOT_FORMAT_VERSION);
+    if (version < 1 || version > RISK_SNAPSHOT_FORMAT_VERSION)
+        return bad(r, RISK_EVERSION, "format version %u (library %u.%u.%u), this library reads versions 1 to %d",
+                   version, ld32(d + 16) / 10000, ld32(d + 16) / 100 % 100, ld32(d + 16) % 100,
+                   RISK_SNAPSHOT_FORMAT_VERSION);
+    r->version = version;
     uint64_t total = ld64(d + 24);
     if (total != size)
         return bad(r, RISK_ECORRUPT, "%s: %zu bytes, the header says %llu", total > size ? "truncated" : "trailing bytes",
@@ -1263,7 +1417,7 @@ static int verify(reader *r, const unsigned char *d, size_t size, section_info *
         if (d[k] != 0)
             return bad(r, RISK_ECORRUPT, "header: unknown flags or reserved bytes set");
     if (n_sections != N_SECTIONS)
-        return bad(r, RISK_ECORRUPT, "%u sections, version 1 has %u", n_sections, N_SECTIONS);
+        return bad(r, RISK_ECORRUPT, "%u sections, version %u has %u", n_sections, version, N_SECTIONS);
     uint64_t at = header_bytes;
     for (uint32_t k = 0; k < N_SECTIONS; k++) {
         const unsigned char *t = d + HEADER_FIXED + k * SECTION_ENTRY;
