@@ -19,13 +19,13 @@ RISK_BEGIN_DECLS
 /** Major version: changes only with an ABI break (it is the soname's number). */
 #define RISK_VERSION_MAJOR 0
 /** Minor version: additions. */
-#define RISK_VERSION_MINOR 1
+#define RISK_VERSION_MINOR 2
 /** Patch version: fixes. */
 #define RISK_VERSION_PATCH 0
 /** The version as MAJOR*10000 + MINOR*100 + PATCH. */
 #define RISK_VERSION_NUMBER (RISK_VERSION_MAJOR * 10000 + RISK_VERSION_MINOR * 100 + RISK_VERSION_PATCH)
 /** The version as a string. */
-#define RISK_VERSION_STRING "0.1.0"
+#define RISK_VERSION_STRING "0.2.0"
 /** True when the headers are at least version @p maj.@p min.@p patch. */
 #define RISK_VERSION_CHECK(maj, min, patch) \
     (RISK_VERSION_NUMBER >= ((maj) * 10000 + (min) * 100 + (patch)))

@@ -33,7 +33,7 @@ from . import vol  # volatility estimators (librisk.vol)
 from . import options  # Black-76 pricing, Greeks, implied vol (librisk.options)
 from . import var  # Value-at-Risk, Expected Shortfall, back-tests (librisk.var)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Engine", "Basket", "Account", "Position", "AccountSummary", "BasketSummary", "PositionResult", "MarginTier",
