@@ -123,6 +123,25 @@ RISK_API int risk_engine_add_accounts(risk_engine *engine, const uint64_t *accou
                       (unsigned long long)account_ids[i], (unsigned long long)account_ids[i]);
 }
 
+/* A set call's working arrays: each row's account (looked up once) and a zeroed count per engine
+ * account slot. RISK_ENOMEM with the message set, nothing allocated. */
+static int rows_begin(risk_engine *e, size_t n, const char *what, risk_account ***rows, uint32_t **counts)
+{
+    *rows = n > SIZE_MAX / sizeof **rows ? NULL : risk__malloc(e, n * sizeof **rows);
+    *counts = slot_counts(e);
+    if (*rows && *counts)
+        return RISK_OK;
+    risk__free(e, *rows);
+    risk__free(e, *counts);
+    return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu %s", n, what);
+}
+
+static int no_account(risk_engine *e, size_t row, uint64_t id)
+{
+    return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "row %zu: no account %llu", row,
+                      (unsigned long long)id);
+}
+
 /* ------------------------------------------------------------ balances */
 
 RISK_API int risk_engine_set_balances(risk_engine *engine, const uint64_t *account_ids, const uint32_t *assets,
@@ -137,19 +156,15 @@ RISK_API int risk_engine_set_balances(risk_engine *engine, const uint64_t *accou
     }
     if (!account_ids || !assets || !amounts)
         return risk__fail(e, &e->errmsg, RISK_ENULL, "account_ids, assets or amounts is NULL");
-    risk_account **rows = risk__malloc(e, n * sizeof *rows); /* each row's account, looked up once */
-    uint32_t *counts = slot_counts(e);
-    if (!rows || !counts || n > SIZE_MAX / sizeof *rows) {
-        risk__free(e, rows);
-        risk__free(e, counts);
-        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu balances", n);
-    }
+    risk_account **rows;
+    uint32_t *counts;
+    if (rows_begin(e, n, "balances", &rows, &counts))
+        return RISK_ENOMEM;
     row_accounts r = {e, account_ids, n, NULL, 0};
     int rc = RISK_OK;
     for (size_t i = 0; i < n && !rc; i++) { /* checks, as risk_basket_set_balance makes them */
         if (!(rows[i] = account_of(&r, i))) {
-            rc = risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "row %zu: no account %llu", i,
-                            (unsigned long long)account_ids[i]);
+            rc = no_account(e, i, account_ids[i]);
             break;
         }
         counts[rows[i]->engine_slot]++;
@@ -195,19 +210,15 @@ RISK_API int risk_engine_set_leverages(risk_engine *engine, const uint64_t *acco
     }
     if (!account_ids || !instruments || !leverages)
         return risk__fail(e, &e->errmsg, RISK_ENULL, "account_ids, instruments or leverages is NULL");
-    risk_account **rows = risk__malloc(e, n * sizeof *rows); /* each row's account, looked up once */
-    uint32_t *counts = slot_counts(e);
-    if (!rows || !counts || n > SIZE_MAX / sizeof *rows) {
-        risk__free(e, rows);
-        risk__free(e, counts);
-        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for %zu leverages", n);
-    }
+    risk_account **rows;
+    uint32_t *counts;
+    if (rows_begin(e, n, "leverages", &rows, &counts))
+        return RISK_ENOMEM;
     row_accounts r = {e, account_ids, n, NULL, 0};
     int rc = RISK_OK;
     for (size_t i = 0; i < n && !rc; i++) { /* checks, as risk_account_set_leverage makes them */
         if (!(rows[i] = account_of(&r, i))) {
-            rc = risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "row %zu: no account %llu", i,
-                            (unsigned long long)account_ids[i]);
+            rc = no_account(e, i, account_ids[i]);
             break;
         }
         counts[rows[i]->engine_slot]++;
@@ -317,7 +328,7 @@ RISK_API int risk_engine_open_positions(risk_engine *engine, const risk_position
         uint64_t id = c->account_ids[i];
         if (!r.a || id != r.id) { /* a new run of rows: room for all of them */
             if (!account_of(&r, i)) {
-                rc = risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "row %zu: no account %llu", i, (unsigned long long)id);
+                rc = no_account(e, i, id);
                 break;
             }
             size_t run = 1;

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #define COLUMNS_MAX_THREADS 256
-#define POOL_CACHE 16
 
 typedef struct col_chunk {
     const risk_engine *engine;
@@ -130,27 +129,11 @@ static void result_store(const risk_position_result_columns *c, size_t k, const 
  * factors solved once per underlying, in a fixed cache). */
 static size_t account_results(const risk_position_result_columns *c, size_t k, const risk_account *a, uint32_t index)
 {
-    risk__pool_factors cross[POOL_CACHE];
-    uint32_t n_cross = 0;
+    risk__pool_cache cache;
+    cache.n_cross = 0;
     for (uint32_t i = 0; i < a->n_pos; i++) {
-        uint32_t u = a->engine->instruments[a->inst[i]].underlying;
-        risk__pool_factors own;
-        const risk__pool_factors *f = NULL;
-        if (a->pflags[i] & RISK__PF_ISOLATED) {
-            risk__pool_factors_solve(a, u, i, &own);
-            f = &own;
-        } else {
-            for (uint32_t j = 0; j < n_cross && !f; j++)
-                if (cross[j].underlying == u)
-                    f = &cross[j];
-            if (!f) {
-                risk__pool_factors *slot = n_cross < POOL_CACHE ? &cross[n_cross++] : &own;
-                risk__pool_factors_solve(a, u, RISK_ID_NONE, slot);
-                f = slot;
-            }
-        }
         risk_position_result r = RISK_POSITION_RESULT_INIT;
-        risk__position_result_fill(a, i, f, &r);
+        risk__position_result_fill(a, i, risk__pool_factors_for(a, i, &cache), &r);
         result_store(c, k++, a, index, i, &r);
     }
     return k;

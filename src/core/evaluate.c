@@ -144,7 +144,20 @@ RISK_API int risk_account_evaluate(const risk_account *account, risk_account_sum
     return RISK_OK;
 }
 
-#define POOL_CACHE 16
+const risk__pool_factors *risk__pool_factors_for(const risk_account *a, uint32_t slot, risk__pool_cache *cache)
+{
+    uint32_t u = a->engine->instruments[a->inst[slot]].underlying;
+    if (a->pflags[slot] & RISK__PF_ISOLATED) {
+        risk__pool_factors_solve(a, u, slot, &cache->own);
+        return &cache->own;
+    }
+    for (uint32_t c = 0; c < cache->n_cross; c++)
+        if (cache->cross[c].underlying == u)
+            return &cache->cross[c];
+    risk__pool_factors *f = cache->n_cross < RISK__POOL_CACHE ? &cache->cross[cache->n_cross++] : &cache->own;
+    risk__pool_factors_solve(a, u, RISK_ID_NONE, f);
+    return f;
+}
 
 RISK_API int risk_account_position_results(const risk_account *account, risk_position_result *out, size_t capacity,
                                            size_t *count_out)
@@ -164,27 +177,10 @@ RISK_API int risk_account_position_results(const risk_account *account, risk_pos
     /* element 0's version gives every element's size: version 1 ends before `delta` */
     size_t size = version == 1 ? offsetof(risk_position_result, delta) : sizeof(risk_position_result);
     unsigned char *dst = (unsigned char *)out;
-    /* The cross pool's factors depend only on the underlying: solve each once (a fixed cache,
-     * since this call never allocates; a book with more underlyings per account re-solves). */
-    risk__pool_factors cross[POOL_CACHE];
-    uint32_t n_cross = 0;
+    risk__pool_cache cache;
+    cache.n_cross = 0;
     for (uint32_t i = 0; i < a->n_pos; i++) {
-        uint32_t u = a->engine->instruments[a->inst[i]].underlying;
-        risk__pool_factors own;
-        const risk__pool_factors *f = NULL;
-        if (a->pflags[i] & RISK__PF_ISOLATED) {
-            risk__pool_factors_solve(a, u, i, &own);
-            f = &own;
-        } else {
-            for (uint32_t c = 0; c < n_cross && !f; c++)
-                if (cross[c].underlying == u)
-                    f = &cross[c];
-            if (!f) {
-                risk__pool_factors *slot = n_cross < POOL_CACHE ? &cross[n_cross++] : &own;
-                risk__pool_factors_solve(a, u, RISK_ID_NONE, slot);
-                f = slot;
-            }
-        }
+        const risk__pool_factors *f = risk__pool_factors_for(a, i, &cache);
         risk_position_result r;
         r.version = version;
         risk__position_result_fill(a, i, f, &r);

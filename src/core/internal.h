@@ -558,6 +558,17 @@ typedef struct risk__pool_factors {
 
 void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32_t isolated_slot,
                               risk__pool_factors *out);
+/* The pool factors of each position of one account, the cross pool's solved once per underlying
+ * (they depend only on it) in a fixed cache, since results never allocate; an account with more
+ * underlyings than the cache re-solves. Set n_cross to 0, then call risk__pool_factors_for for
+ * slots in any order; a result points into the cache until the next call. */
+#define RISK__POOL_CACHE 16
+typedef struct risk__pool_cache {
+    risk__pool_factors cross[RISK__POOL_CACHE];
+    risk__pool_factors own; /* an isolated position's, or a cross one past the cache */
+    uint32_t n_cross;
+} risk__pool_cache;
+const risk__pool_factors *risk__pool_factors_for(const risk_account *a, uint32_t slot, risk__pool_cache *cache);
 /* Fills one position's result from its values and its pool's factors. */
 void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk__pool_factors *f,
                                 risk_position_result *out);

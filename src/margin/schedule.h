@@ -38,7 +38,7 @@ static inline double risk__size_premium_rate(const risk__instrument *in, double 
     if (!(in->imf > 0.0))
         return r;
     double premium = in->imf_base_share * r + in->imf * sqrt(size);
-    return premium > r ? (premium < 1.0 ? premium : (r > 1.0 ? r : 1.0)) : r;
+    return fmax(r, fmin(premium, 1.0));
 }
 /* Values of one position in its settle asset, at the current mark. For an option, upnl is the
  * position's mark value q x cs x mark (premium convention: the premium paid or received is in

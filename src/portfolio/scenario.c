@@ -87,12 +87,12 @@ int risk__scenarios_check(const risk_engine *e, char **err, const risk_scenarios
 
 /* ------------------------------------------------------------ tables */
 
-/* The moved volatility of a scenario (risk_scenario_vol's formula, on checked inputs). */
+/* The moved volatility of a scenario, on checked inputs (risk_scenario_vol checks them first). */
 static double moved_vol(const risk_scenarios *sc, size_t s, uint32_t asset, double vol, double days_to_expiry)
 {
     double m = sc->vol_moves && asset < sc->n_assets ? sc->vol_moves[s * sc->n_assets + asset] : 0.0;
-    if (m == 0.0)
-        return vol; /* exactly: a scenario without a vol move prices at the vol evaluation uses */
+    if (m == 0.0) /* exactly: a scenario without a vol move prices at the vol evaluation uses */
+        return vol > 0.0 ? vol : 0.0;
     double p = days_to_expiry < sc->vol_term_days ? sc->vol_term_power_short : sc->vol_term_power_long;
     double t = p == 0.0 || !(days_to_expiry > 0.0) ? 1.0 : pow(sc->vol_term_days / days_to_expiry, p);
     double v = sc->vol_mode == RISK_VOL_MOVE_ABSOLUTE ? vol + m * t : vol * (1.0 + m * t);
@@ -230,6 +230,22 @@ void risk__scen_acc_release(const risk_engine *e, risk__scen_acc *acc)
 
 /* ------------------------------------------------------------ revaluation, one function per kind */
 
+/* One position's values in scenario s into the sums, as risk__account_values_compute adds them. */
+static inline void accumulate(const risk__scen_acc *restrict acc, size_t s, const risk__position_values *pv,
+                              double sp, uint32_t pflags, double iso_margin)
+{
+    acc->upnl[s] += pv->upnl * sp;
+    acc->gross[s] += pv->notional * sp;
+    if (pflags & RISK__PF_ISOLATED) {
+        acc->iso[s] += iso_margin * sp;
+        acc->n_iso_liq[s] += iso_margin + pv->upnl < pv->mm;
+    } else {
+        acc->cross_upnl[s] += pv->upnl * sp;
+        acc->cross_im[s] += pv->im * sp;
+        acc->cross_mm[s] += pv->mm * sp;
+    }
+}
+
 /* Perpetuals and dated futures (linear or inverse, margined at the mark or at entry, cross or
  * isolated). The same arithmetic as risk__account_values_compute, term for term. */
 static void revalue_future(const risk__instrument *in, double q, double entry, double imr, uint32_t pflags,
@@ -294,17 +310,7 @@ static void revalue_future(const risk__instrument *in, double q, double entry, d
     for (size_t s = 0; s < S; s++) {
         risk__position_values pv;
         risk__position_values_at(in, mark[s], q, entry, imr, &pv);
-        double sp = settle[s];
-        upnl_sum[s] += pv.upnl * sp;
-        gross[s] += pv.notional * sp;
-        if (pflags & RISK__PF_ISOLATED) {
-            acc->iso[s] += iso_margin * sp;
-            acc->n_iso_liq[s] += iso_margin + pv.upnl < pv.mm;
-        } else {
-            acc->cross_upnl[s] += pv.upnl * sp;
-            acc->cross_im[s] += pv.im * sp;
-            acc->cross_mm[s] += pv.mm * sp;
-        }
+        accumulate(acc, s, &pv, settle[s], pflags, iso_margin);
     }
 }
 
@@ -320,17 +326,7 @@ static void revalue_option(const risk__instrument *in, double q, uint32_t pflags
         risk__position_values pv;
         double U = in->inverse ? pu[s] : pu[s] / settle[s];
         risk__option_values_at(in, U, mark[s], q, &pv);
-        double sp = settle[s];
-        acc->upnl[s] += pv.upnl * sp;
-        acc->gross[s] += pv.notional * sp;
-        if (pflags & RISK__PF_ISOLATED) {
-            acc->iso[s] += iso_margin * sp;
-            acc->n_iso_liq[s] += iso_margin + pv.upnl < pv.mm;
-        } else {
-            acc->cross_upnl[s] += pv.upnl * sp;
-            acc->cross_im[s] += pv.im * sp;
-            acc->cross_mm[s] += pv.mm * sp;
-        }
+        accumulate(acc, s, &pv, settle[s], pflags, iso_margin);
     }
 }
 
@@ -507,10 +503,6 @@ RISK_API int risk_scenario_vol(double *out, const risk_scenarios *scenarios, siz
     }
     if (rc)
         return rc;
-    double p = days_to_expiry < scenarios->vol_term_days ? scenarios->vol_term_power_short
-                                                        : scenarios->vol_term_power_long;
-    double t = p == 0.0 ? 1.0 : pow(scenarios->vol_term_days / days_to_expiry, p);
-    double v = scenarios->vol_mode == RISK_VOL_MOVE_ABSOLUTE ? vol_annual + m * t : vol_annual * (1.0 + m * t);
-    *out = v > 0.0 ? v : 0.0;
+    *out = moved_vol(scenarios, scenario, asset, vol_annual, days_to_expiry);
     return RISK_OK;
 }

@@ -7,6 +7,7 @@ mode names to constants, Python sequences to C arrays) and results (structs to d
 
 from __future__ import annotations
 
+import abc
 import ctypes
 import datetime
 import math
@@ -418,12 +419,13 @@ def to_pandas(rows: Iterable[Any], index: str | None = None) -> Any:
 _H = TypeVar("_H", bound="_Handle")
 
 
-class _Handle:
+class _Handle(abc.ABC):
     __slots__ = ()
     _ptr: Any  # the C handle (a ctypes pointer; NULL once closed)
 
+    @abc.abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Releases the handle (each kind frees its own C object)."""
 
     def _require(self) -> Any:
         ptr = self._ptr
