@@ -30,6 +30,7 @@
 #include "risk/portfolio.h"
 #include "risk/stress.h"
 #include "risk/var.h"
+#include "risk/cascade.h"
 #include "risk/bulk.h"
 
 #endif /* RISK_H */
