@@ -116,6 +116,9 @@ class TestStructLayout(unittest.TestCase):
         "risk_order": ffi.RiskOrder, "risk_instrument_fees": ffi.RiskInstrumentFees,
         "risk_position_columns": ffi.RiskPositionColumns, "risk_summary_columns": ffi.RiskSummaryColumns,
         "risk_position_result_columns": ffi.RiskPositionResultColumns,
+        "risk_impact": ffi.RiskImpact, "risk_cascade_options": ffi.RiskCascadeOptions,
+        "risk_cascade_round": ffi.RiskCascadeRound, "risk_cover2": ffi.RiskCover2,
+        "risk_fund_survival": ffi.RiskFundSurvival,
     }
 
     def test_sizes_and_offsets_match_the_headers(self):

@@ -71,6 +71,8 @@ def _parser() -> _Parser:
     _options.add_cli_parser(sub)
     from . import stress as _stress
     _stress.add_cli_parser(sub)
+    from . import cascade as _cascade
+    _cascade.add_cli_parser(sub)
     from . import var as _var
     _var.add_cli_parser(sub)
     from . import levtoken as _levtoken
@@ -315,6 +317,21 @@ def _main(argv: Sequence[str] | None) -> int:
                     return _bad_input(exc)
                 except _errors.RiskError as exc:
                     return _bad_input("scenarios: %s" % exc)
+                sys.stdout.write(json.dumps(doc, indent=None if args.compact else 2, allow_nan=False) + "\n")
+                sys.stdout.flush()
+                return EXIT_OK
+            if args.command == "cascade":
+                from . import cascade as _cascade
+                from . import errors as _errors
+                from . import stress as _stress
+                try:
+                    doc = _cascade.cascade_document(loaded, args)
+                except (ValueError, _stress.ScenarioError) as exc:
+                    return _bad_input(exc)
+                except _errors.RiskError as exc:
+                    return _bad_input("cascade: %s" % exc)
+                if args.report:
+                    _cascade.write_report(doc, args.report)
                 sys.stdout.write(json.dumps(doc, indent=None if args.compact else 2, allow_nan=False) + "\n")
                 sys.stdout.flush()
                 return EXIT_OK

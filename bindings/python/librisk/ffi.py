@@ -47,6 +47,7 @@ __all__ = [
     "RiskRateCost", "RiskFundingResult", "RiskSizeScaling", "RiskSizePremium", "RiskVarResult", "RiskVarFilter",
     "RiskVarMcOptions", "RiskVarBacktestResult", "RiskLevtokenSpec", "RiskLevtokenResult", "RiskScenarios",
     "RiskExactSum", "RiskStressScenario", "RiskExposure",
+    "RiskImpact", "RiskCascadeOptions", "RiskCascadeRound", "RiskCover2", "RiskFundSurvival",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -75,6 +76,15 @@ EXPOSURE_TOP_MAX = 16                # RISK_EXPOSURE_TOP_MAX
 POSITION_COLUMNS_VERSION = 1         # RISK_POSITION_COLUMNS_VERSION
 SUMMARY_COLUMNS_VERSION = 1          # RISK_SUMMARY_COLUMNS_VERSION
 POSITION_RESULT_COLUMNS_VERSION = 1  # RISK_POSITION_RESULT_COLUMNS_VERSION
+IMPACT_NONE = 0                      # RISK_IMPACT_NONE
+IMPACT_SQRT = 1                      # RISK_IMPACT_SQRT
+IMPACT_LINEAR = 2                    # RISK_IMPACT_LINEAR
+IMPACT_VERSION = 1                   # RISK_IMPACT_VERSION
+CASCADE_ROUNDS_MAX = 100000          # RISK_CASCADE_ROUNDS_MAX
+CASCADE_OPTIONS_VERSION = 1          # RISK_CASCADE_OPTIONS_VERSION
+CASCADE_ROUND_VERSION = 1            # RISK_CASCADE_ROUND_VERSION
+COVER2_VERSION = 1                   # RISK_COVER2_VERSION
+FUND_SURVIVAL_VERSION = 1            # RISK_FUND_SURVIVAL_VERSION
 
 KIND_PERPETUAL = 1                   # RISK_KIND_PERPETUAL
 KIND_FUTURE = 2                      # RISK_KIND_FUTURE
@@ -1179,6 +1189,113 @@ class RiskExposure(ctypes.Structure):
         return cls(version=EXPOSURE_VERSION)
 
 
+class RiskImpact(ctypes.Structure):
+    """``risk_impact`` (include/risk/cascade.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("model", ctypes.c_uint32),
+        ("y", ctypes.c_double),
+        ("sigma", ctypes.c_double),
+        ("volume", ctypes.c_double),
+        ("depth", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls) -> RiskImpact:
+        """The equivalent of ``RISK_IMPACT_INIT``."""
+        return cls(IMPACT_VERSION, IMPACT_NONE, 0.7, 0.04, 1.0, 1.0)
+
+
+class RiskCascadeOptions(ctypes.Structure):
+    """``risk_cascade_options`` (include/risk/cascade.h): the arrays are borrowed."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("max_rounds", ctypes.c_uint32),
+        ("n_steps", ctypes.c_size_t),
+        ("n_assets", ctypes.c_size_t),
+        ("shocks", ctypes.POINTER(ctypes.c_double)),
+        ("impact", ctypes.POINTER(RiskImpact)),
+        ("n_impact", ctypes.c_size_t),
+    ]
+
+    @classmethod
+    def init(cls) -> RiskCascadeOptions:
+        """The equivalent of ``RISK_CASCADE_OPTIONS_INIT``."""
+        return cls(version=CASCADE_OPTIONS_VERSION, max_rounds=100)
+
+
+class RiskCascadeRound(ctypes.Structure):
+    """``risk_cascade_round`` (include/risk/cascade.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("step", ctypes.c_uint32),
+        ("round", ctypes.c_uint32),
+        ("capped", ctypes.c_uint32),
+        ("n_liquidated", ctypes.c_uint64),
+        ("n_close_outs", ctypes.c_uint64),
+        ("n_adl_fills", ctypes.c_uint64),
+        ("n_backstop_fills", ctypes.c_uint64),
+        ("market_volume", ctypes.c_double),
+        ("adl_volume", ctypes.c_double),
+        ("backstop_volume", ctypes.c_double),
+        ("fund_drawn", ctypes.c_double),
+        ("fund_paid_in", ctypes.c_double),
+        ("socialized", ctypes.c_double),
+        ("uncovered", ctypes.c_double),
+        ("liquidator_gain", ctypes.c_double),
+        ("fund_after", ctypes.c_double),
+        ("bad_debt", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls) -> RiskCascadeRound:
+        """The equivalent of ``RISK_CASCADE_ROUND_INIT``."""
+        return cls(version=CASCADE_ROUND_VERSION)
+
+
+class RiskCover2(ctypes.Structure):
+    """``risk_cover2`` (include/risk/cascade.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("n_top", ctypes.c_uint32),
+        ("top_ids", ctypes.c_uint64 * 3),
+        ("top_deficit", ctypes.c_double * 3),
+        ("cover1", ctypes.c_double),
+        ("cover2", ctypes.c_double),
+        ("emir", ctypes.c_double),
+        ("total_deficit", ctypes.c_double),
+        ("n_deficit", ctypes.c_uint64),
+    ]
+
+    @classmethod
+    def init(cls) -> RiskCover2:
+        """The equivalent of ``RISK_COVER2_INIT``."""
+        return cls(version=COVER2_VERSION)
+
+
+class RiskFundSurvival(ctypes.Structure):
+    """``risk_fund_survival`` (include/risk/cascade.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("n", ctypes.c_uint64),
+        ("n_survived", ctypes.c_uint64),
+        ("fund", ctypes.c_double),
+        ("survival", ctypes.c_double),
+        ("std_error", ctypes.c_double),
+        ("level", ctypes.c_double),
+        ("fund_needed", ctypes.c_double),
+        ("deficit_es", ctypes.c_double),
+        ("deficit_mean", ctypes.c_double),
+        ("deficit_max", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls) -> RiskFundSurvival:
+        """The equivalent of ``RISK_FUND_SURVIVAL_INIT``."""
+        return cls(version=FUND_SURVIVAL_VERSION)
+
+
 class RiskOptionBatch(ctypes.Structure):
     """``risk_option_batch`` (include/risk/options.h): parallel input arrays, borrowed."""
     _fields_ = [
@@ -1442,6 +1559,12 @@ _FUNCTIONS = {
     "risk_var_ewma_cov": (_i32, [_P(_dbl), _P(_dbl), _sz, _sz, _dbl], None),
     "risk_var_mc_scenarios": (_i32, [_P(_dbl), _P(_dbl), _sz, _sz, _P(RiskVarMcOptions), _P(_dbl), _sz], None),
     "risk_var_backtest": (_i32, [_P(RiskVarBacktestResult), _P(_dbl), _P(_dbl), _sz, _dbl], None),
+    # cascade.h
+    "risk_engine_cascade": (_i32, [EngineP, _P(RiskCascadeOptions), _P(RiskCascadeRound), _P(RiskCascadeRound),
+                                   _P(_dbl), _P(_dbl), _sz, _P(_sz)], ("engine", 0)),
+    "risk_engine_cover2": (_i32, [EngineP, _P(RiskScenarios), _P(RiskCover2), _u32], ("engine", 0)),
+    "risk_engine_fund_survival": (_i32, [EngineP, _P(_u32), _P(_dbl), _sz, _sz, _P(RiskVarMcOptions), _dbl, _dbl,
+                                         _u32, _P(RiskFundSurvival)], ("engine", 0)),
 }
 
 #: Names of every C function the bindings declare (a test compares them with the headers).
