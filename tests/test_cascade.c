@@ -161,6 +161,44 @@ static void test_cascade_sqrt_impact_by_hand(void **state)
     hbook_free(&b);
 }
 
+/* The square-root law on a step's whole flow: Y = 1, sigma = 0.05, V = 24 contracts a day. A sells
+ * 6 at 98: -0.05 sqrt(6 / 24) = -0.025, mark 98 e^-0.025 = 95.5804 -> 95.58. B (equity
+ * 80 - 44.2 = 35.8 < MM 47.79) sells to IM: 35.8 >= (10 - k) x 9.558 gives k = 7. The step's flow
+ * is now 13: the round moves by -0.05 (sqrt(13 / 24) - sqrt(6 / 24)) = -0.011799, mark
+ * 95.58 e^-0.011799 = 94.4589 -> 94.46 (a law applied to the round's 7 alone would give 93.03).
+ * A (4 long, 48 USDT) holds above 92.63, B (3 long, 49.06 USDT) above 88.05: two rounds. */
+static void test_cascade_sqrt_law_on_the_step_flow(void **state)
+{
+    (void)state;
+    hbook b;
+    hbook_init(&b);
+    double shock[2] = {0.0, -0.02};
+    risk_impact imp = RISK_IMPACT_INIT;
+    imp.model = RISK_IMPACT_SQRT;
+    imp.y = 1.0;
+    imp.sigma = 0.05;
+    imp.volume = 24.0;
+    risk_cascade_options o = RISK_CASCADE_OPTIONS_INIT;
+    o.n_steps = 1;
+    o.n_assets = 2;
+    o.shocks = shock;
+    o.impact = &imp;
+    o.n_impact = 1;
+    risk_cascade_round tot = RISK_CASCADE_ROUND_INIT, rounds[4] = {RISK_CASCADE_ROUND_INIT};
+    double marks[4], flow[4];
+    size_t n = 0;
+    tu_assert_status(risk_engine_cascade(b.e, &o, &tot, rounds, marks, flow, 4, &n), RISK_OK);
+    assert_int_equal(n, 2);
+    tu_assert_near(marks[1], 95.58, 1e-9);
+    tu_assert_near(flow[0], -6.0, 0.0);
+    tu_assert_near(flow[1], -7.0, 0.0);
+    double m = 0.0;
+    tu_assert_status(risk_engine_mark(b.e, b.perp, &m), RISK_OK);
+    tu_assert_near(m, 94.46, 1e-9);
+    tu_assert_near(qty_of(b.acc[1], b.perp), 3.0, 0.0);
+    hbook_free(&b);
+}
+
 /* ------------------------------------------------------------------ random books */
 
 #define R_ACC 40
@@ -251,15 +289,16 @@ static void rbook_free(rbook *b)
     risk_engine_free(b->e);
 }
 
-static void rbook_impact(const rbook *b, risk_impact imp[R_INST], double scale)
+/* Square root on BTCUSDT and BTCUSD, linear on ETHUSDT; all linear with all_linear. */
+static void rbook_impact(const rbook *b, risk_impact imp[R_INST], double scale, int all_linear)
 {
     for (int i = 0; i < R_INST; i++) {
         imp[i] = (risk_impact)RISK_IMPACT_INIT;
-        imp[i].model = i == 1 ? RISK_IMPACT_LINEAR : RISK_IMPACT_SQRT;
+        imp[i].model = i == 1 || all_linear ? RISK_IMPACT_LINEAR : RISK_IMPACT_SQRT;
         imp[i].y = 0.7;
         imp[i].sigma = 0.04;
         imp[i].volume = (i == 0 ? 20.0 : 2000.0) / scale; /* BTC, inverse contracts of 100 USD */
-        imp[i].depth = 50.0 / scale;
+        imp[i].depth = (i == 2 ? 500.0 : 50.0) / scale;
     }
     (void)b;
 }
@@ -326,7 +365,9 @@ static void shock_by_hand(rbook *b, const double *shock)
 /* Every round, driven one at a time: the equities of all parties plus the funds plus the
  * liquidators' gains, at the marks the round ran at, are what they were before it (within a
  * quantum per account and action); no fund goes negative; the cascade ends before the cap; and
- * one call with many rounds leaves the same book (bit for bit) and the same records. */
+ * one call with many rounds leaves the same book (bit for bit) and the same records. The
+ * impact is linear here: a call of one round is a step of its own, and only a linear law is the
+ * same whether a step's flow is taken at once or round by round. */
 static void test_cascade_conservation_every_round(void **state)
 {
     (void)state;
@@ -336,7 +377,7 @@ static void test_cascade_conservation_every_round(void **state)
             rbook b;
             rbook_init(&b, 1000 + (uint64_t)variant * 17 + (uint64_t)sh, variant);
             risk_impact imp[R_INST];
-            rbook_impact(&b, imp, 1.0);
+            rbook_impact(&b, imp, 1.0, 1);
             shock_by_hand(&b, shocks[sh]);
             risk_cascade_options o = RISK_CASCADE_OPTIONS_INIT;
             o.n_steps = 1;
@@ -384,7 +425,7 @@ static void test_cascade_conservation_every_round(void **state)
 
             /* the same cascade in one call */
             rbook_init(&b, 1000 + (uint64_t)variant * 17 + (uint64_t)sh, variant);
-            rbook_impact(&b, imp, 1.0);
+            rbook_impact(&b, imp, 1.0, 1);
             double shock[3];
             memcpy(shock, shocks[sh], sizeof shock);
             o.max_rounds = 1000;
@@ -428,7 +469,7 @@ static void test_cascade_deterministic_and_capped(void **state)
         rbook b;
         rbook_init(&b, 77, 0);
         risk_impact imp[R_INST];
-        rbook_impact(&b, imp, 4.0);
+        rbook_impact(&b, imp, 4.0, 0);
         risk_cascade_options o = RISK_CASCADE_OPTIONS_INIT;
         o.n_steps = 4;
         o.n_assets = 3;
@@ -464,7 +505,7 @@ static void test_cascade_deterministic_and_capped(void **state)
     rbook b;
     rbook_init(&b, 77, 0);
     risk_impact imp[R_INST];
-    rbook_impact(&b, imp, 50.0);
+    rbook_impact(&b, imp, 50.0, 0);
     risk_cascade_options o = RISK_CASCADE_OPTIONS_INIT;
     o.n_steps = 1;
     o.n_assets = 3;
@@ -788,6 +829,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cascade_two_accounts_by_hand),
         cmocka_unit_test(test_cascade_sqrt_impact_by_hand),
+        cmocka_unit_test(test_cascade_sqrt_law_on_the_step_flow),
         cmocka_unit_test(test_cascade_conservation_every_round),
         cmocka_unit_test(test_cascade_deterministic_and_capped),
         cmocka_unit_test(test_cascade_zero_impact_is_plans_once),

@@ -33,9 +33,9 @@ RISK_BEGIN_DECLS
 
 /** Impact model: the instrument's liquidation flow does not move its mark. */
 #define RISK_IMPACT_NONE 0u
-/** Impact model: square-root law, log move = -sign(Q) x Y x sigma x sqrt(|Q| / V) (Almgren et al. 2005, Bouchaud et al. 2018). */
+/** Impact model: square-root law, log move I(Q) = sign(Q) x Y x sigma x sqrt(|Q| / V) for a net flow Q (Almgren et al. 2005, Bouchaud et al. 2018). */
 #define RISK_IMPACT_SQRT 1u
-/** Impact model: linear order-book depth, log move = -0.01 x Q / depth1 (depth1 = contracts resting within 1 % of the mark). */
+/** Impact model: linear order-book depth, log move I(Q) = 0.01 x Q / depth (depth = contracts resting within 1 % of the mark). */
 #define RISK_IMPACT_LINEAR 2u
 
 /** Version of ::risk_impact this header describes. */
@@ -44,9 +44,9 @@ RISK_BEGIN_DECLS
 /**
  * @brief The market-impact model of one instrument. Initialise with ::RISK_IMPACT_INIT.
  *
- * Q is the round's net market flow on the instrument in contracts (buys > 0, sells < 0): the
- * reduce actions of the plans applied in the round (ADL and backstop fills do not reach the
- * market). docs/stress.md gives the laws, their sources and the defaults' calibration.
+ * Q is a net market flow on the instrument in contracts (buys > 0, sells < 0): the reduce
+ * actions of the plans applied (ADL and backstop fills do not reach the market), summed over the
+ * rounds of a step. docs/stress.md gives the laws, their sources and the defaults' calibration.
  */
 typedef struct risk_impact {
     uint32_t version;  /**< ::RISK_IMPACT_VERSION. */
@@ -125,9 +125,12 @@ typedef struct risk_cascade_round {
  * at least one tick; a price stays in [::RISK_PRICE_MIN, ::RISK_PRICE_MAX]), then rounds: every
  * account in creation order that is liquidatable or bankrupt gets its plan, applied at once when
  * it has actions (so later accounts of the round see earlier plans' ADL fills and fund draws);
- * the round's net market flow Q_i per instrument gives a log move r_i by the instrument's impact
- * model, and each underlying asset u (not the valuation asset) moves by exp(sum of r_i over the
- * instruments on u): its price and the marks of every perpetual and future on it. A round that
+ * the round's net market flow q_i per instrument gives a log move r_i = I_i(Q_i + q_i) - I_i(Q_i)
+ * by the instrument's impact law I_i, where Q_i is the flow of the step's earlier rounds (so the
+ * rounds of a step together move the mark by I_i of the step's whole flow, as one metaorder; the
+ * impact is permanent across steps), and each underlying asset u (not the valuation asset) moves
+ * by exp(sum of r_i over the instruments on u): its price and the marks of every perpetual and
+ * future on it. Option flows move nothing. A round that
  * applies no plan ends the step; so does the round cap (`capped`). Rounds are recorded in
  * order; a round that applies no plan is recorded only when it is round 0 of its step, so the
  * price path has every step.

@@ -138,20 +138,29 @@ static int move_asset(risk_engine *e, uint32_t u, double f)
     return rc;
 }
 
-/* Log move of an instrument's mark for a net market flow q (contracts, buys > 0). */
-static double impact_move(const risk_impact *m, double q)
+/* The impact law: the log move of an instrument's mark for a net market flow q (contracts,
+ * buys > 0) since the start of the step. */
+static double impact_law(const risk_impact *m, double q)
 {
     if (q == 0.0)
         return 0.0;
-    double sign = q > 0.0 ? 1.0 : -1.0;
     switch (m->model) {
     case RISK_IMPACT_SQRT:
-        return sign * m->y * m->sigma * sqrt(fabs(q) / m->volume);
+        return (q > 0.0 ? 1.0 : -1.0) * m->y * m->sigma * sqrt(fabs(q) / m->volume);
     case RISK_IMPACT_LINEAR:
         return 0.01 * q / m->depth;
     default:
         return 0.0;
     }
+}
+
+/* A round's log move: the law at the step's flow after the round less the law before it, so the
+ * rounds of a step together move the mark by the law of the step's whole flow (one metaorder). */
+static double impact_move(const risk_impact *m, double before, double q)
+{
+    if (q == 0.0)
+        return 0.0;
+    return impact_law(m, before + q) - impact_law(m, before);
 }
 
 /* ------------------------------------------------------------ one plan's flows */
@@ -240,7 +249,7 @@ typedef struct cascade_run {
     const risk_cascade_options *o;
     risk_liquidation_action *acts;
     size_t cap_acts;
-    double *flow, *move; /* per instrument, per asset */
+    double *flow, *cum, *move; /* per instrument: the round's flow, the step's flow; per asset */
 } cascade_run;
 
 /* Plans every liquidatable account of the engine in creation order and applies each at once. */
@@ -298,8 +307,10 @@ static int apply_impact(cascade_run *run, int *moved)
         const risk__instrument *in = &e->instruments[i];
         if (in->kind == RISK_KIND_OPTION || in->underlying == e->valuation)
             continue;
-        run->move[in->underlying] += impact_move(&o->impact[i], run->flow[i]);
+        run->move[in->underlying] += impact_move(&o->impact[i], run->cum[i], run->flow[i]);
     }
+    for (size_t i = 0; i < e->n_instruments; i++)
+        run->cum[i] += run->flow[i];
     for (uint32_t u = 0; u < e->n_assets; u++) {
         if (run->move[u] == 0.0)
             continue;
@@ -347,8 +358,8 @@ RISK_API int risk_engine_cascade(risk_engine *engine, const risk_cascade_options
         return FAILE(RISK_EVERSION, "cascade round version %u is not %d", rounds[0].version,
                      RISK_CASCADE_ROUND_VERSION);
     size_t NI = e->n_instruments, NA = e->n_assets;
-    cascade_run run = {e, options, NULL, 0, NULL, NULL};
-    double *block = risk__malloc(e, (2 * NI + NA + 1) * sizeof(double));
+    cascade_run run = {e, options, NULL, 0, NULL, NULL, NULL};
+    double *block = risk__malloc(e, (3 * NI + NA + 1) * sizeof(double));
     run.cap_acts = 16;
     run.acts = risk__malloc(e, run.cap_acts * sizeof *run.acts);
     if (!block || !run.acts) {
@@ -358,7 +369,8 @@ RISK_API int risk_engine_cascade(risk_engine *engine, const risk_cascade_options
     }
     double *marks = block;
     run.flow = block + NI;
-    run.move = block + 2 * NI;
+    run.cum = block + 2 * NI;
+    run.move = block + 3 * NI;
 
     risk_cascade_round tot = RISK_CASCADE_ROUND_INIT;
     size_t n_rec = 0;
@@ -367,6 +379,7 @@ RISK_API int risk_engine_cascade(risk_engine *engine, const risk_cascade_options
         for (uint32_t a = 0; a < A && !rc; a++)
             rc = move_asset(e, a, 1.0 + options->shocks[t * A + a]);
         tot.step = (uint32_t)(t + 1);
+        memset(run.cum, 0, NI * sizeof *run.cum);
         for (uint32_t r = 0; r < options->max_rounds && !rc; r++) {
             risk_cascade_round rr = RISK_CASCADE_ROUND_INIT;
             rr.step = (uint32_t)t;
