@@ -181,6 +181,9 @@ def main():
           "bad debt left %.0f; capped %s"
           % (res.totals["rounds"], max(rounds), res.totals["n_close_outs"], res.totals["n_adl_fills"],
              res.totals["fund_drawn"], res.totals["bad_debt"], res.totals["capped"]))
+    print("liquidated per hour (to the close, UTC), with / without impact, M USDT: %s"
+          % ", ".join("%s %.0f / %.0f" % ((times[t + 1]).strftime("%H:%M"), vol[t] / 1e6, vol0[t] / 1e6)
+                      for t in range(24) if vol[t] or vol0[t]))
     try:
         import matplotlib
         matplotlib.use("Agg")
