@@ -824,6 +824,115 @@ static void test_fund_survival_against_generator(void **state)
     rbook_free(&b);
 }
 
+/* ------------------------------------------------------------------ out of memory */
+
+typedef struct oomfx {
+    risk_engine *e;
+    risk_account *acc[6];
+    uint32_t perp;
+    risk_cover2 cover[2];
+    risk_fund_survival surv;
+    risk_cascade_round tot;
+    int which; /* 0 cover2, 1 fund survival, 2 cascade */
+} oomfx;
+
+static int oom_which;
+
+/* Six accounts on BTCUSDT at 100 (as test_cover2_by_hand), MM 5 %, IM 10 %, exit to IM. */
+static void *oom_setup(tu_alloc *a)
+{
+    oomfx *f = test_calloc(1, sizeof *f);
+    f->which = oom_which;
+    f->e = tu_engine(a, 0);
+    uint32_t usdt = tu_asset(f->e, "USDT", 1.0, 6);
+    uint32_t btc = tu_asset(f->e, "BTC", 100.0, 8);
+    risk_margin_tier t[1] = {tu_tier(1e15, 0.05, 10.0)};
+    f->perp = tu_linear(f->e, "BTCUSDT", btc, usdt, 1.0, 1.0, 0.01, 100.0, t, 1);
+    risk_liquidation_policy pol = RISK_LIQUIDATION_POLICY_INIT;
+    pol.exit_target = RISK_EXIT_INITIAL;
+    tu_assert_status(risk_engine_set_liquidation_policy(f->e, &pol), RISK_OK);
+    const double q[6] = {10.0, 8.0, 6.0, 2.0, -10.0, 6.0};
+    for (int i = 0; i < 6; i++) {
+        f->acc[i] = tu_account(f->e, (uint64_t)i + 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        tu_balance(f->acc[i], usdt, 100.0);
+        tu_open_simple(f->acc[i], f->perp, q[i], 100.0);
+    }
+    for (int i = 0; i < 2; i++)
+        f->cover[i] = (risk_cover2)RISK_COVER2_INIT;
+    f->surv = (risk_fund_survival)RISK_FUND_SURVIVAL_INIT;
+    f->tot = (risk_cascade_round)RISK_CASCADE_ROUND_INIT;
+    return f;
+}
+
+static int oom_op(void *p)
+{
+    oomfx *f = p;
+    double moves[4] = {0.0, -0.5, 0.0, 0.3};
+    if (f->which == 0) {
+        risk_scenarios sc = RISK_SCENARIOS_INIT;
+        sc.n_scenarios = 2;
+        sc.n_assets = 2;
+        sc.price_moves = moves;
+        return risk_engine_cover2(f->e, &sc, f->cover, 1);
+    }
+    if (f->which == 1) {
+        uint32_t btc = 1;
+        double cov = 0.04 * 0.04;
+        return risk_engine_fund_survival(f->e, &btc, &cov, 1, 50, NULL, 100.0, 0.95, 1, &f->surv);
+    }
+    double shock[2] = {0.0, -0.08};
+    risk_impact imp = RISK_IMPACT_INIT;
+    imp.model = RISK_IMPACT_LINEAR;
+    imp.depth = 3.0;
+    risk_cascade_options o = RISK_CASCADE_OPTIONS_INIT;
+    o.n_steps = 1;
+    o.n_assets = 2;
+    o.shocks = shock;
+    o.impact = &imp;
+    o.n_impact = 1;
+    size_t n = 0;
+    return risk_engine_cascade(f->e, &o, &f->tot, NULL, NULL, NULL, 0, &n);
+}
+
+/* A failed Cover 2 or survival call writes nothing; a failed cascade reports RISK_ENOMEM (the
+ * engine holds the rounds run before it: documented). */
+static void oom_check_failed(void *p)
+{
+    oomfx *f = p;
+    if (f->which == 0)
+        assert_int_equal(f->cover[0].n_top, 0);
+    if (f->which == 1)
+        assert_int_equal(f->surv.n, 0);
+}
+
+static void oom_check_ok(void *p)
+{
+    oomfx *f = p;
+    if (f->which == 0)
+        tu_assert_near(f->cover[0].cover2, 700.0, 0.0);
+    if (f->which == 1)
+        assert_int_equal(f->surv.n, 50);
+    if (f->which == 2)
+        assert_true(f->tot.n_liquidated > 0);
+}
+
+static void oom_teardown(void *p)
+{
+    oomfx *f = p;
+    for (int i = 0; i < 6; i++)
+        risk_account_free(f->acc[i]);
+    risk_engine_free(f->e);
+    test_free(f);
+}
+
+static void test_cascade_out_of_memory(void **state)
+{
+    (void)state;
+    const tu_oom_case c = {oom_setup, oom_op, oom_check_failed, oom_check_ok, oom_teardown};
+    for (oom_which = 0; oom_which < 3; oom_which++)
+        assert_true(tu_oom_walk(&c) > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -836,6 +945,7 @@ int main(void)
         cmocka_unit_test(test_cascade_bad_input_changes_nothing),
         cmocka_unit_test(test_cover2_by_hand),
         cmocka_unit_test(test_fund_survival_against_generator),
+        cmocka_unit_test(test_cascade_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
