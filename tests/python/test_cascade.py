@@ -52,6 +52,12 @@ class TestCascade(unittest.TestCase):
             self.assertAlmostEqual(amp["exogenous_move"], -0.02, places=12)
             self.assertAlmostEqual(amp["total_move"], 0.98 * 2.718281828459045 ** -0.04 - 1.0, places=12)
             self.assertGreater(amp["amplification"], 1.0)
+        with libbook.load(copy.deepcopy(HAND)) as b:  # on a copy: the same result, the engine unchanged
+            imp = {"BTCUSDT": libcascade.Impact("linear", depth=3.0)}
+            res = libcascade.cascade(b.engine, [{"BTC": -0.02}], imp, on_copy=True)
+            self.assertAlmostEqual(res.final["marks"]["BTCUSDT"], 94.16, places=9)
+            self.assertEqual(b.engine.mark("BTCUSDT"), 100.0)
+            self.assertEqual([a.evaluate().equity for a in b.engine.accounts()], [60.0, 80.0])
         with libbook.load(copy.deepcopy(HAND)) as b:  # without impact B stays healthy
             res = libcascade.cascade(b.engine, [{"BTC": -0.02}])
             self.assertEqual(res.totals["n_liquidated"], 1)

@@ -111,10 +111,21 @@ def _market(engine: Engine) -> dict[str, Any]:
 
 
 def cascade(engine: Engine, shocks: Sequence[Mapping[str, float]], impact: Mapping[str, Impact] | None = None,
-            max_rounds: int = 100) -> CascadeResult:
+            max_rounds: int = 100, on_copy: bool = False) -> CascadeResult:
     """``risk_engine_cascade``: pushes the shock path ``shocks`` (one {asset symbol: relative
     move} per step) through the book, with ``impact`` {instrument symbol: :class:`Impact`}, at
-    most ``max_rounds`` rounds per step. MUTATES ``engine``."""
+    most ``max_rounds`` rounds per step. MUTATES ``engine``, unless ``on_copy``: then it runs on
+    a copy made by a snapshot round trip (``Engine.from_snapshot(engine.snapshot())``), freed
+    after, and ``engine`` is left as it was."""
+    if on_copy:
+        from .core import Engine as _Engine
+        data = engine.snapshot()
+        assert data is not None  # no path: the bytes
+        clone = _Engine.from_snapshot(data)
+        try:
+            return cascade(clone, shocks, impact, max_rounds)
+        finally:
+            clone.close()
     L = ffi.lib()
     eng = engine._require()
     na, ni = engine.asset_count, engine.instrument_count
