@@ -98,7 +98,7 @@ typedef struct risk_cascade_round {
     uint32_t version;         /**< ::RISK_CASCADE_ROUND_VERSION, set by the caller (element 0 of an array gives all). */
     uint32_t step;            /**< The shock step (0-based); totals: number of steps. */
     uint32_t round;           /**< Round within the step, 0 right after the step's shock; totals: rounds that liquidated something. */
-    uint32_t capped;          /**< 1: the step stopped at max_rounds with accounts still liquidatable (totals: any step did). */
+    uint32_t capped;          /**< 1: this was the step's last allowed round (max_rounds) and it still liquidated, so the step was cut short (totals: any step was). */
     uint64_t n_liquidated;    /**< Plans applied (accounts liquidated in the round). */
     uint64_t n_close_outs;    /**< Of those, close-outs (::RISK_PLAN_CLOSE_OUT). */
     uint64_t n_adl_fills;     /**< ADL actions applied. */
