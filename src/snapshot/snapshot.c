@@ -240,6 +240,7 @@ static void emit_engine(sink *s, const risk_engine *e)
     putf(s, e->margin_call_health);
     put32(s, e->n_assets);
     put32(s, e->n_instruments);
+    put64(s, (uint64_t)e->now_unix_s); /* format 3: the engine's time (risk_engine_set_time), 0 when unset */
 }
 
 static void emit_vol(sink *s, const risk__asset_vol *v)
@@ -346,21 +347,33 @@ static void emit_instruments(sink *s, const risk_engine *e)
     for (uint32_t i = 0; i < e->n_instruments; i++) {
         const risk__instrument *in = &e->instruments[i];
         const risk__scaling *sc = in->scaling;
+        int option = in->kind == RISK_KIND_OPTION;
         put_symbol(s, in->symbol);
         put32(s, in->kind);
         put32(s, in->inverse);
         put32(s, in->mm_price);
         put32(s, in->underlying);
         put32(s, in->settle);
-        put32(s, in->schedule.n_tiers);
+        put32(s, in->kind == RISK_KIND_OPTION ? 0 : in->schedule.n_tiers);
         put64(s, (uint64_t)in->expiry_unix_s);
         putf(s, in->contract_size);
         putf(s, in->lot_size);
         putf(s, in->tick_size);
         putf(s, in->mark);
+        /* an option carries no margin tiers (its one-tier schedule is a constant of the engine) */
+        uint32_t n_tiers = option ? 0 : in->schedule.n_tiers;
         const risk_margin_tier *base = sc ? sc->base : in->schedule.tiers;
-        for (uint32_t t = 0; t < in->schedule.n_tiers; t++)
+        for (uint32_t t = 0; t < n_tiers; t++)
             put_tier(s, &base[t]);
+        /* format 3: the underlying's tick (every kind keeps one), then an option's own fields */
+        putf(s, in->underlying_tick);
+        if (option) {
+            putf(s, in->strike);
+            put32(s, in->opt_w > 0.0 ? (uint32_t)RISK_OPTION_CALL : (uint32_t)RISK_OPTION_PUT);
+            put32(s, in->settled);
+            putf(s, in->mark_vol);
+            putf(s, in->carry_rate);
+        }
         /* trading terms (docs/orders.md): fees, the fee-inclusive liquidation price, the size limit */
         put32(s, in->liq_with_fee);
         put32(s, 0);
@@ -515,14 +528,6 @@ static uint64_t snapshot_size(const risk_engine *e)
     return count.total;
 }
 
-/* Formats 1 and 2 have no option fields (strike, type, mark volatility, engine time): an engine
- * with options is refused rather than written without them. */
-static int no_options(risk_engine *e)
-{
-    return risk__fail(e, &e->errmsg, RISK_ESTATE, "snapshot format %d does not hold option instruments",
-                      RISK_SNAPSHOT_FORMAT_VERSION);
-}
-
 RISK_API int risk_engine_snapshot_write(const risk_engine *engine, void *out, size_t capacity, size_t *size_out)
 {
     if (!engine)
@@ -530,8 +535,6 @@ RISK_API int risk_engine_snapshot_write(const risk_engine *engine, void *out, si
     risk_engine *e = (risk_engine *)engine; /* the message buffer is not engine state */
     if (!size_out || (!out && capacity))
         return risk__fail(e, &e->errmsg, RISK_ENULL, "size_out is NULL, or out is NULL with capacity > 0");
-    if (e->n_options)
-        return no_options(e);
     uint64_t size = snapshot_size(e);
     if (size > SIZE_MAX)
         return risk__fail(e, &e->errmsg, RISK_ENOMEM, "a snapshot of %llu bytes does not fit in memory",
@@ -590,8 +593,6 @@ RISK_API int risk_engine_snapshot_write_file(const risk_engine *engine, const ch
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "path is empty");
     if (plen > 4000)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "path longer than 4000 bytes");
-    if (e->n_options)
-        return no_options(e);
     uint64_t size = snapshot_size(e);
     unsigned char *staging = risk__malloc(e, STAGING_BYTES);
     if (!staging)
@@ -790,7 +791,7 @@ static int section_end(reader *r)
 
 static int read_engine(reader *r, uint32_t *valuation, uint32_t *n_assets, uint32_t *n_instruments)
 {
-    int rc = need(r, 24);
+    int rc = need(r, r->version >= 3 ? 32 : 24);
     if (rc)
         return rc;
     risk_engine_options eo = RISK_ENGINE_OPTIONS_INIT;
@@ -800,6 +801,7 @@ static int read_engine(reader *r, uint32_t *valuation, uint32_t *n_assets, uint3
     eo.margin_call_health = gf(r);
     *n_assets = g32(r);
     *n_instruments = g32(r);
+    int64_t now = r->version >= 3 ? (int64_t)g64(r) : 0; /* format 3: the engine's time, 0 when unset */
     if ((rc = section_end(r)))
         return rc;
     rc = risk_engine_new(&r->e, &eo);
@@ -808,6 +810,9 @@ static int read_engine(reader *r, uint32_t *valuation, uint32_t *n_assets, uint3
     if (rc)
         return bad(r, RISK_ECORRUPT, "flags 0x%x or margin-call health %s out of range", eo.flags,
                    RISK__NUM(eo.margin_call_health));
+    /* the time first: options registered later must expire after it (read_option) */
+    if (now != 0 && risk_engine_set_time(r->e, now) != RISK_OK)
+        return bad(r, RISK_ECORRUPT, "engine time %lld out of range", (long long)now);
     return RISK_OK;
 }
 
@@ -1028,6 +1033,60 @@ static int relink_scaled(reader *r, const uint32_t *next)
     return RISK_OK;
 }
 
+/* Format 3: the underlying's tick and, for an option, its fields (strike, type, settled flag,
+ * mark volatility, carry rate), then the registration. The engine's time is already set; an
+ * option expired at it (expiry <= time) registers with the clock a second before its expiry,
+ * as when it was listed, and the clock goes back at once. Then the option is put back as it
+ * was: a settled one with its settlement value as mark; a vol-marked one with the mark written,
+ * which must be the engine's own price of it (to a relative 1e-9, for another host's libm). */
+static int read_instrument_v3(reader *r, uint32_t i, risk_instrument_spec *spec)
+{
+    risk_engine *e = r->e;
+    int rc = need(r, 8);
+    if (rc)
+        return rc;
+    spec->underlying_tick = gf(r);
+    int option = spec->kind == RISK_KIND_OPTION;
+    uint32_t settled = 0;
+    double mark = spec->mark, vol = 0.0;
+    if (option) {
+        if ((rc = need(r, 32)))
+            return rc;
+        spec->strike = gf(r);
+        spec->option_type = (int32_t)g32(r);
+        settled = g32(r);
+        vol = gf(r);
+        spec->carry_rate = gf(r);
+        if (settled > 1 || (settled && (f64_bits(vol) != 0 || !(isfinite(mark) && mark >= 0.0 && mark <= RISK_PRICE_MAX))))
+            return bad(r, RISK_ECORRUPT, "instrument %u: settled flag %u, mark vol or settlement value out of range", i,
+                       settled);
+        /* a settled option's mark (its settlement value, 0 when worthless) is not a price the
+         * setter takes: register it vol-marked and put the value back below */
+        spec->mark_vol = settled ? 1.0 : vol;
+    }
+    int64_t now = e->now_unix_s;
+    if (option && spec->expiry_unix_s <= now && spec->expiry_unix_s > 1)
+        e->now_unix_s = spec->expiry_unix_s - 1;
+    rc = risk_engine_add_instrument(e, spec, NULL);
+    e->now_unix_s = now;
+    if (rc)
+        return refused(r, rc, "instrument", i);
+    if (!option)
+        return RISK_OK;
+    risk__instrument *in = &e->instruments[i];
+    if (settled) {
+        in->settled = 1;
+        in->mark_vol = 0.0;
+    } else if (vol > 0.0) {
+        double m = risk__option_mark_at(in, in->opt_under, vol, now);
+        if (!(isnan(m) && isnan(mark)) && !(isfinite(mark) && mark >= 0.0 && fabs(mark - m) <= 1e-9 * fabs(m)))
+            return bad(r, RISK_ECORRUPT, "instrument %u: mark %s is not the price %s of its mark vol", i,
+                       RISK__NUM(mark), RISK__NUM(m));
+    }
+    in->mark = mark;
+    return RISK_OK;
+}
+
 static int read_instruments(reader *r, uint32_t n_instruments)
 {
     risk_engine *e = r->e;
@@ -1056,7 +1115,12 @@ static int read_instruments(reader *r, uint32_t n_instruments)
         spec.lot_size = gf(r);
         spec.tick_size = gf(r);
         spec.mark = gf(r);
-        if (n_tiers == 0 || n_tiers > RISK__MAX_TIERS) {
+        int option = spec.kind == RISK_KIND_OPTION;
+        if (option && r->version < 3) {
+            rc = bad(r, RISK_ECORRUPT, "instrument %u: an option in format %u", i, r->version);
+            break;
+        }
+        if (option ? n_tiers != 0 : n_tiers == 0 || n_tiers > RISK__MAX_TIERS) {
             rc = bad(r, RISK_ECORRUPT, "instrument %u: %u margin tiers", i, n_tiers);
             break;
         }
@@ -1075,12 +1139,15 @@ static int read_instruments(reader *r, uint32_t n_instruments)
         }
         if (rc)
             break;
-        spec.tiers = tiers;
+        spec.tiers = n_tiers ? tiers : NULL;
         spec.n_tiers = n_tiers;
-        if ((rc = risk_engine_add_instrument(e, &spec, NULL))) {
-            rc = refused(r, rc, "instrument", i);
+        if (r->version >= 3)
+            rc = read_instrument_v3(r, i, &spec);
+        else
+            if ((rc = risk_engine_add_instrument(e, &spec, NULL)))
+                rc = refused(r, rc, "instrument", i);
+        if (rc)
             break;
-        }
         if ((rc = need(r, 2 * 4 + 3 * 8)))
             break;
         risk_instrument_fees fees = RISK_INSTRUMENT_FEES_INIT;
@@ -1102,7 +1169,9 @@ static int read_instruments(reader *r, uint32_t n_instruments)
             risk_size_premium sp = RISK_SIZE_PREMIUM_INIT;
             sp.imf = gf(r);
             sp.base_share = gf(r);
-            if ((rc = risk_engine_set_instrument_size_premium(e, i, &sp))) {
+            if (option && (f64_bits(sp.imf) | f64_bits(sp.base_share)) == 0)
+                ; /* an option takes no size premium: the setter refuses even "off" */
+            else if ((rc = risk_engine_set_instrument_size_premium(e, i, &sp))) {
                 rc = refused(r, rc, "size premium of instrument", i);
                 break;
             }
