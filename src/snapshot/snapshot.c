@@ -429,6 +429,10 @@ static void emit_liquidation(sink *s, const risk_engine *e)
         putf(s, f->contributions);
         putf(s, f->draws);
     }
+    /* format 3: zeros to a multiple of 8 bytes from the start of the snapshot, so that ACCOUNTS
+     * and every array of doubles in it are 8-byte aligned (a mapped file is used in place) */
+    static const unsigned char zeros[8];
+    put_bytes(s, zeros, (size_t)((8 - s->total % 8) % 8));
 }
 
 static void emit_accounts(sink *s, const risk_engine *e)
@@ -463,6 +467,8 @@ static void emit_accounts(sink *s, const risk_engine *e)
                 levs_value[j] = a->levs[i + j].leverage;
             putfs(s, levs_value, m);
         }
+        if ((a->basket.n + a->n_levs) & 1) /* format 3: the positions' arrays 8-byte aligned */
+            put32(s, 0);
         put32s(s, a->inst, a->n_pos);
         for (uint32_t i = 0; i < a->n_pos; i++) /* the file's flags: leg and isolated */
             put32(s, a->pflags[i] & (RISK__PF_LEG_MASK | RISK__PF_ISOLATED));
@@ -672,6 +678,7 @@ typedef struct reader {
     risk_engine *e;                  /* being built; NULL before */
     const risk_snapshot_options *o;
     const unsigned char *p, *end;    /* the current section */
+    const unsigned char *base;       /* the snapshot's first byte (alignment of format 3) */
     const char *section;
     uint32_t *stamp;                 /* per asset, per instrument x leg: duplicate checks */
     size_t n_stamp;
@@ -1255,6 +1262,14 @@ static int read_liquidation(reader *r)
             return bad(r, RISK_ENOMEM, "out of memory");
         *risk__fund_at(e, i) = f;
     }
+    if (r->version >= 3) { /* zeros to a multiple of 8 bytes from the snapshot's start */
+        size_t pad = (size_t)((8 - (uint64_t)(r->p - r->base) % 8) % 8);
+        if ((rc = need(r, pad)))
+            return rc;
+        for (size_t k = 0; k < pad; k++)
+            if (*r->p++ != 0)
+                return bad(r, RISK_ECORRUPT, "alignment padding not zero");
+    }
     return section_end(r);
 }
 
@@ -1264,6 +1279,12 @@ static uint32_t pow2_at_least(uint32_t n)
     while (c < n)
         c *= 2;
     return c;
+}
+
+/* Bytes of an account record with nb balances, nl leverages and np positions. */
+static uint64_t record_bytes(uint32_t version, uint64_t nb, uint64_t nl, uint64_t np)
+{
+    return ACCOUNT_FIXED + 12 * (nb + nl) + (version >= 3 ? 4 * ((nb + nl) & 1) : 0) + 32 * np;
 }
 
 /* One account record (its fixed part already checked to be there). */
@@ -1281,7 +1302,7 @@ static int read_account(reader *r, uint64_t index)
     if (n_bal > e->n_assets || n_lev > e->n_instruments || n_pos > RISK__MAX_POSITIONS)
         return bad(r, RISK_ECORRUPT, "account %llu: %u balances, %u leverages, %u positions", (unsigned long long)id,
                    n_bal, n_lev, n_pos);
-    int rc = need(r, 12 * (uint64_t)n_bal + 12 * (uint64_t)n_lev + 32 * (uint64_t)n_pos);
+    int rc = need(r, record_bytes(r->version, n_bal, n_lev, n_pos) - ACCOUNT_FIXED);
     if (rc)
         return rc;
 
@@ -1338,6 +1359,8 @@ static int read_account(reader *r, uint64_t index)
         }
         r->p += 12 * (size_t)n_lev;
     }
+    if (r->version >= 3 && ((n_bal + n_lev) & 1) && g32(r) != 0)
+        return bad(r, RISK_ECORRUPT, "account %llu: alignment padding not zero", (unsigned long long)id);
 
     if (n_pos) {
         if (risk__arena_alloc(e, pow2_at_least(n_pos), &a->range))
@@ -1404,7 +1427,7 @@ static int read_accounts(reader *r)
     const unsigned char *q = r->p;
     for (uint64_t k = 0; k < n && (size_t)(r->end - q) >= ACCOUNT_FIXED; k++) {
         uint64_t nb = ld32(q + 16), nl = ld32(q + 20), np = ld32(q + 24);
-        uint64_t len = ACCOUNT_FIXED + 12 * nb + 12 * nl + 32 * np;
+        uint64_t len = record_bytes(r->version, nb, nl, np);
         if (np > RISK__MAX_POSITIONS || nl > e->n_instruments || len > (uint64_t)(r->end - q))
             break;
         if (np && np <= RISK__CHUNK_MAX_SLOTS) /* larger ranges get dedicated chunks */
@@ -1443,8 +1466,7 @@ static int read_accounts(reader *r)
     uint64_t k_ahead = 0;
     for (uint64_t k = 0; k < n; k++) {
         for (; k_ahead < n && k_ahead < k + PREFETCH_AHEAD && (size_t)(r->end - ahead) >= ACCOUNT_FIXED; k_ahead++) {
-            uint64_t len = ACCOUNT_FIXED + 12 * (uint64_t)ld32(ahead + 16) + 12 * (uint64_t)ld32(ahead + 20) +
-                           32 * (uint64_t)ld32(ahead + 24);
+            uint64_t len = record_bytes(r->version, ld32(ahead + 16), ld32(ahead + 20), ld32(ahead + 24));
             risk__engine_prefetch_id(e, ld64(ahead));
             if (len > (uint64_t)(r->end - ahead))
                 k_ahead = n; /* malformed: the reader will say so */
@@ -1526,6 +1548,7 @@ static int read_all(reader *r, const unsigned char *d, size_t size)
         return rc;
     uint32_t valuation = 0, n_assets = 0, n_instruments = 0;
     for (uint32_t k = 0; k < N_SECTIONS && !rc; k++) {
+        r->base = d;
         r->p = d + table[k].offset;
         r->end = r->p + table[k].length;
         r->section = SECTION_NAMES[k + 1];
