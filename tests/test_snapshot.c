@@ -1479,7 +1479,7 @@ static void test_snapshot_null_and_bad_arguments(void **state)
     half.allocator.malloc_fn = tu_allocator(NULL).malloc_fn;
     tu_assert_status(risk_engine_snapshot_read(&out, snap, size, &half), RISK_EINVAL);
     risk_snapshot_options flags = RISK_SNAPSHOT_OPTIONS_INIT;
-    flags.flags = 1;
+    flags.flags = 2; /* unknown */
     tu_assert_status(risk_engine_snapshot_read(&out, snap, size, &flags), RISK_EINVAL);
     assert_null(out);
     tu_assert_status(risk_engine_snapshot_write_file(NULL, "x"), RISK_ENULL);
@@ -1585,6 +1585,141 @@ static void test_snapshot_file_round_trip_and_atomic_replace(void **state)
     tu_assert_status(risk_engine_snapshot_read_file(&none, book_path, &om), RISK_ECORRUPT);
     assert_null(none);
     unlink(book_path);
+    unlink(path);
+    rmdir(tmp_dir);
+    free(snap);
+    book_free(&b);
+}
+
+/* One change to an account, made the same way on the original and on the restored one. */
+static int mutate_account(book *b, risk_engine *e, risk_account *acc, size_t k)
+{
+    int rc = RISK_OK;
+    risk_position *p = NULL;
+    size_t n = risk_account_position_count(acc);
+    switch (k % 4) {
+    case 0: /* a position more: the positions move out of the file to the arena */
+        if (risk_account_position_mode(acc) == RISK_POSITION_ONE_WAY &&
+            risk_account_find_position(acc, b->inst[0], RISK_SIDE_BOTH, &p) != RISK_OK)
+            tu_open(acc, b->inst[0], RISK_SIDE_BOTH, RISK_MARGIN_CROSS, 0.01, 28500.0, 0.0);
+        break;
+    case 1: /* the first position closed at its instrument's mark: the rest shift in place */
+        if (n && risk_account_position_at(acc, 0, &p) == RISK_OK) {
+            uint32_t in = risk_position_instrument(p);
+            double m = 0.0;
+            tu_assert_status(risk_engine_mark(e, in, &m), RISK_OK);
+            rc = risk_position_close(p, m); /* may be refused (a mark off the tick, a settled option) */
+        }
+        break;
+    case 2: /* a leverage set: the IM rates of its positions written */
+        if (n && risk_account_position_at(acc, 0, &p) == RISK_OK) {
+            rc = risk_account_set_leverage(acc, risk_position_instrument(p), 2.0); /* may be refused (an option) */
+        }
+        break;
+    default: /* a balance changed (the account header, not the file) */
+        tu_balance(acc, b->usdt, 12345.0);
+        break;
+    }
+    return rc;
+}
+
+/* RISK_SNAPSHOT_MAP_IN_PLACE: the restored accounts' positions are the mapped file's arrays. The
+ * engine is the same bit for bit, changes (positions opened, closed, leverages, plans,
+ * settlement) give the same results as on the original, the file on disk never changes (a
+ * private mapping), and the mapping lives until the last adopted account goes. */
+static void test_snapshot_file_in_place(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 80, 0x1e5u);
+    book_add_rates(&b);
+    book_add_options(&b);
+    make_tmp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/engine.snap", tmp_dir);
+    tu_assert_status(risk_engine_snapshot_write_file(b.e, path), RISK_OK);
+    size_t size = 0;
+    unsigned char *snap = snapshot_of(b.e, &size);
+    tu_alloc ta;
+    tu_alloc_init(&ta);
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = tu_allocator(&ta);
+    o.flags = RISK_SNAPSHOT_MAP_IN_PLACE;
+    risk_engine *twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read_file(&twin, path, &o), RISK_OK);
+    assert_true(assert_same_engine(b.e, twin) > 0);
+    size_t mem = 0;
+    tu_assert_status(risk_engine_memory_bytes(twin, &mem), RISK_OK);
+    assert_true(mem > size); /* the mapping is counted */
+    size_t size2 = 0;
+    unsigned char *again = snapshot_of(twin, &size2);
+    assert_int_equal(size, size2);
+    assert_memory_equal(snap, again, size);
+    free(again);
+    /* the same changes on both */
+    size_t n = 0;
+    tu_assert_status(risk_engine_account_count(twin, &n), RISK_OK);
+    risk_account **l = calloc(n, sizeof *l);
+    tu_assert_status(risk_engine_accounts(twin, l, n, &n), RISK_OK);
+    size_t changed = 0;
+    for (size_t k = 0; k < n; k++) {
+        risk_account *orig = NULL;
+        tu_assert_status(risk_engine_find_account(b.e, risk_account_id(l[k]), &orig), RISK_OK);
+        int rc = mutate_account(&b, b.e, orig, k);
+        tu_assert_status(mutate_account(&b, twin, l[k], k), rc);
+        changed += rc == RISK_OK;
+    }
+    assert_true(changed > n / 2);
+    assert_same_engine(b.e, twin);
+    risk_engine *both[2] = {b.e, twin};
+    for (int k = 0; k < 2; k++) {
+        size_t settled = 0;
+        tu_assert_status(risk_engine_settle_expired(both[k], b.opt[5], 28900.0, &settled), RISK_OK);
+        tu_price(both[k], b.btc, 26500.0);
+    }
+    for (size_t k = 0; k < n; k++) {
+        risk_account *orig = NULL;
+        tu_assert_status(risk_engine_find_account(b.e, risk_account_id(l[k]), &orig), RISK_OK);
+        static plan_out p1, p2;
+        plan_of(orig, &p1);
+        plan_of(l[k], &p2);
+        if (p1.rc == RISK_OK && p1.plan.outcome != RISK_PLAN_NONE) {
+            tu_assert_status(risk_account_apply_plan(orig, &p1.plan, p1.acts, p1.n), RISK_OK);
+            tu_assert_status(risk_account_apply_plan(l[k], &p2.plan, p2.acts, p2.n), RISK_OK);
+        }
+    }
+    assert_same_engine(b.e, twin);
+    /* the file is as written */
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *file = malloc(size + 1);
+    assert_int_equal(fread(file, 1, size + 1, f), size);
+    fclose(f);
+    assert_memory_equal(file, snap, size);
+    free(file);
+    /* an adopted account keeps the engine, and its mapping, alive */
+    risk_account *kept = l[n - 1];
+    risk_account_summary before = tu_eval(kept);
+    tu_assert_status(risk_account_adopt(kept), RISK_OK);
+    risk_engine_free(twin);
+    risk_account_summary after = tu_eval(kept);
+    assert_memory_equal(&before, &after, sizeof before);
+    risk_account_free(kept);
+    assert_int_equal(ta.live_blocks, 0);
+    free(l);
+    /* a format-2 file is read by copying, the flag notwithstanding */
+    FILE *v2 = fopen("tests/data/snapshot-v2.snap", "rb");
+    assert_non_null(v2);
+    static unsigned char buf[16384];
+    size_t nv2 = fread(buf, 1, sizeof buf, v2);
+    fclose(v2);
+    f = fopen(path, "wb");
+    assert_int_equal(fwrite(buf, 1, nv2, f), nv2);
+    fclose(f);
+    risk_engine *old = NULL;
+    tu_assert_status(risk_engine_snapshot_read_file(&old, path, &o), RISK_OK);
+    risk_engine_free(old);
+    assert_int_equal(ta.live_blocks, 0);
     unlink(path);
     rmdir(tmp_dir);
     free(snap);
@@ -1771,6 +1906,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_refuses_crafted_options),
         cmocka_unit_test(test_snapshot_null_and_bad_arguments),
         cmocka_unit_test(test_snapshot_file_round_trip_and_atomic_replace),
+        cmocka_unit_test(test_snapshot_file_in_place),
         cmocka_unit_test(test_snapshot_accounts_are_the_engines_until_adopted),
         cmocka_unit_test(test_snapshot_read_out_of_memory_walk),
         cmocka_unit_test(test_snapshot_write_file_out_of_memory_walk),

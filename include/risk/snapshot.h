@@ -59,10 +59,21 @@ RISK_BEGIN_DECLS
 /** Version of ::risk_snapshot_options this header describes. */
 #define RISK_SNAPSHOT_OPTIONS_VERSION 1
 
+/**
+ * risk_snapshot_options flag: risk_engine_snapshot_read_file() of a format-3 file on a
+ * little-endian host keeps the file mapped (private, copy-on-write) and the restored accounts'
+ * positions use their arrays where they lie in it, instead of copying them into fresh memory
+ * (docs/snapshot.md, "Speed"). The mapping goes with the engine. The file must then not be
+ * truncated or rewritten in place while the engine lives (risk_engine_snapshot_write_file()
+ * replaces a file by renaming a new one over it, which is safe). Ignored by
+ * risk_engine_snapshot_read() and for other files, which are read by copying.
+ */
+#define RISK_SNAPSHOT_MAP_IN_PLACE 1u
+
 /** @brief How to restore an engine. Initialise with ::RISK_SNAPSHOT_OPTIONS_INIT. */
 typedef struct risk_snapshot_options {
     uint32_t version;         /**< ::RISK_SNAPSHOT_OPTIONS_VERSION. */
-    uint32_t flags;           /**< 0 (reserved). */
+    uint32_t flags;           /**< 0, or ::RISK_SNAPSHOT_MAP_IN_PLACE. */
     risk_allocator allocator; /**< Memory hook of the restored engine (and of the read itself); all NULL for the C library. */
     char *errmsg_out;         /**< Optional buffer receiving the message of a failed read (NUL-terminated, truncated to fit); NULL for none. */
     size_t errmsg_capacity;   /**< Bytes of @ref errmsg_out. */
@@ -106,7 +117,7 @@ RISK_API RISK_NODISCARD int risk_engine_snapshot_write(const risk_engine *engine
  * @retval RISK_OK Restored.
  * @retval RISK_ENULL NULL out, or NULL data with size > 0.
  * @retval RISK_EVERSION Unknown options version, or a snapshot of another format version (intact, but not readable by this library).
- * @retval RISK_EINVAL Options: allocator half set or flags not 0.
+ * @retval RISK_EINVAL Options: allocator half set or an unknown flag.
  * @retval RISK_ECORRUPT Not a snapshot, truncated, a checksum mismatch, or a value out of range.
  * @retval RISK_ENOMEM Out of memory.
  * @par Thread safety
@@ -143,7 +154,7 @@ RISK_API RISK_NODISCARD int risk_engine_snapshot_write_file(const risk_engine *e
  * @retval RISK_OK Restored.
  * @retval RISK_ENULL NULL out or path.
  * @retval RISK_EVERSION Unknown options version, or another format version.
- * @retval RISK_EINVAL Options: allocator half set or flags not 0.
+ * @retval RISK_EINVAL Options: allocator half set or an unknown flag.
  * @retval RISK_EIO The file could not be opened or read.
  * @retval RISK_ECORRUPT Not a snapshot, truncated, a checksum mismatch, or a value out of range.
  * @retval RISK_ENOMEM Out of memory.

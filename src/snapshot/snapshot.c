@@ -684,7 +684,44 @@ typedef struct reader {
     size_t n_stamp;
     uint32_t version;                /* format version of the snapshot being read */
     size_t levs_used;                /* entries of the engine's levs_block handed out */
+    int in_place;                    /* the data is a private writable mapping the engine keeps */
+    size_t slots_used;               /* in place: positions handed out of the side blocks */
 } reader;
+
+/* ================================================================ a snapshot used in place */
+
+/* A format-3 file mapped privately (copy-on-write), whose per-account position arrays (instrument
+ * ids, flags, quantities, entries, isolated margins: the engine's own layout, 8-byte aligned)
+ * restored accounts use where they lie, with the two arrays the file has not (IM rates, handle
+ * slots) in side blocks of zero pages. An account that grows past its positions moves to the
+ * arena as any account does (core/account.c, positions_reserve); one that changes a position
+ * writes its own copy of that page. */
+typedef struct risk__snap_storage {
+    void *map;           /* set once the read succeeded; munmap'd with the engine */
+    size_t map_bytes;
+    double *im_rate;     /* one per position of the file, zero unless a leverage is set */
+    risk_position **handles;
+    size_t slots;
+} risk__snap_storage;
+
+void risk__snap_storage_free(risk_engine *e)
+{
+    risk__snap_storage *st = e->snap_storage;
+    if (!st)
+        return;
+    if (st->map)
+        munmap(st->map, st->map_bytes);
+    risk__free(e, st->im_rate);
+    risk__free(e, st->handles);
+    risk__free(e, st);
+    e->snap_storage = NULL;
+}
+
+size_t risk__snap_storage_bytes(const risk_engine *e)
+{
+    const risk__snap_storage *st = e->snap_storage;
+    return st ? sizeof *st + st->map_bytes + st->slots * (sizeof *st->im_rate + sizeof *st->handles) : 0;
+}
 
 static int bad(reader *r, int code, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -1362,7 +1399,24 @@ static int read_account(reader *r, uint64_t index)
     if (r->version >= 3 && ((n_bal + n_lev) & 1) && g32(r) != 0)
         return bad(r, RISK_ECORRUPT, "account %llu: alignment padding not zero", (unsigned long long)id);
 
-    if (n_pos) {
+    if (n_pos && r->in_place) {
+        risk__snap_storage *st = e->snap_storage;
+        if (n_pos > st->slots - r->slots_used || (uintptr_t)r->p % 8 != 0) /* aligned by the format's padding */
+            return bad(r, RISK_ECORRUPT, "account %llu: %u positions past the section's count or unaligned",
+                       (unsigned long long)id, n_pos);
+        /* the record is 8-byte aligned (format 3): its arrays are the engine's, where they lie */
+        unsigned char *at = (unsigned char *)(uintptr_t)r->p;
+        a->inst = (uint32_t *)(void *)at;
+        a->pflags = (uint32_t *)(void *)(at + 4 * (size_t)n_pos);
+        a->qty = (double *)(void *)(at + 8 * (size_t)n_pos);
+        a->entry = a->qty + n_pos;
+        a->iso_margin = a->entry + n_pos;
+        a->im_rate = st->im_rate + r->slots_used; /* zero pages */
+        a->handles = st->handles + r->slots_used;
+        r->slots_used += n_pos;
+        a->cap_pos = n_pos; /* no room: a new position moves them to the arena */
+        r->p += 32 * (size_t)n_pos;
+    } else if (n_pos) {
         if (risk__arena_alloc(e, pow2_at_least(n_pos), &a->range))
             return bad(r, RISK_ENOMEM, "out of memory");
         const risk__range *rg = &a->range;
@@ -1381,6 +1435,8 @@ static int read_account(reader *r, uint64_t index)
         gfs(r, a->entry, n_pos);
         gfs(r, a->iso_margin, n_pos);
         memset(a->handles, 0, n_pos * sizeof *a->handles);
+    }
+    if (n_pos) {
         uint32_t hedge = position_mode == RISK_POSITION_HEDGE;
         for (uint32_t i = 0; i < n_pos; i++) {
             uint32_t inst = a->inst[i], fl = a->pflags[i], leg = fl & RISK__PF_LEG_MASK;
@@ -1401,7 +1457,8 @@ static int read_account(reader *r, uint64_t index)
                     rate = 1.0 / a->levs[k].leverage;
                     break;
                 }
-            a->im_rate[i] = rate;
+            if (rate != 0.0 || !r->in_place) /* in place: the block is zero already */
+                a->im_rate[i] = rate;
             a->n_pos = i + 1;
         }
     }
@@ -1423,7 +1480,7 @@ static int read_accounts(reader *r)
     /* Memory for every account in a few large blocks, populated up front (risk__memory_hint): the
      * account structs in one block, the positions in one arena chunk sized by a first pass over
      * the records' counts (a malformed record stops the count; the second pass reports it). */
-    uint64_t slots = 0, levs = 0;
+    uint64_t slots = 0, levs = 0, positions = 0;
     const unsigned char *q = r->p;
     for (uint64_t k = 0; k < n && (size_t)(r->end - q) >= ACCOUNT_FIXED; k++) {
         uint64_t nb = ld32(q + 16), nl = ld32(q + 20), np = ld32(q + 24);
@@ -1432,6 +1489,7 @@ static int read_accounts(reader *r)
             break;
         if (np && np <= RISK__CHUNK_MAX_SLOTS) /* larger ranges get dedicated chunks */
             slots += pow2_at_least((uint32_t)np);
+        positions += np;
         levs += nl;
         q += len;
     }
@@ -1442,8 +1500,23 @@ static int read_accounts(reader *r)
         risk__memory_hint(e->account_block, (size_t)n * sizeof *e->account_block);
         e->account_block_n = (size_t)n;
     }
-    if (slots > UINT32_MAX / 2 || risk__arena_reserve(e, (uint32_t)slots))
+    if (r->in_place) {
+        /* positions stay in the file; their IM rates and handle slots come from zero pages
+         * (positions <= bytes / 32: the blocks never exceed what the data describes) */
+        risk__snap_storage *st = risk__calloc(e, 1, sizeof *st);
+        if (!st)
+            return bad(r, RISK_ENOMEM, "out of memory");
+        e->snap_storage = st; /* freed with the engine from now on */
+        if (positions) {
+            st->im_rate = risk__calloc(e, (size_t)positions, sizeof *st->im_rate);
+            st->handles = risk__calloc(e, (size_t)positions, sizeof *st->handles);
+            if (!st->im_rate || !st->handles)
+                return bad(r, RISK_ENOMEM, "out of memory");
+            st->slots = (size_t)positions;
+        }
+    } else if (slots > UINT32_MAX / 2 || risk__arena_reserve(e, (uint32_t)slots)) {
         return bad(r, RISK_ENOMEM, "out of memory");
+    }
     /* every leverage list in one block too: a malloc per account would fault in the heap 4 KiB
      * at a time (levs <= bytes / 12, so the block never exceeds what the data describes) */
     if (levs) {
@@ -1535,7 +1608,7 @@ static int options_check(const risk_snapshot_options *o)
         return RISK_EVERSION;
     const risk_allocator *al = &o->allocator;
     int n_set = (al->malloc_fn != NULL) + (al->realloc_fn != NULL) + (al->free_fn != NULL);
-    if ((n_set != 0 && n_set != 3) || o->flags != 0)
+    if ((n_set != 0 && n_set != 3) || (o->flags & ~RISK_SNAPSHOT_MAP_IN_PLACE) != 0)
         return RISK_EINVAL;
     return RISK_OK;
 }
@@ -1574,8 +1647,10 @@ static int read_all(reader *r, const unsigned char *d, size_t size)
     return rc;
 }
 
-RISK_API int risk_engine_snapshot_read(risk_engine **out, const void *data, size_t size,
-                                       const risk_snapshot_options *options)
+/* The read; map_bytes > 0: data is a private writable mapping of that many bytes, which a
+ * format-3 snapshot's engine keeps and uses in place (*kept set to 1 then). */
+static int read_snapshot(risk_engine **out, const void *data, size_t size, const risk_snapshot_options *options,
+                         size_t map_bytes, int *kept)
 {
     if (!out)
         return RISK_ENULL;
@@ -1585,11 +1660,12 @@ RISK_API int risk_engine_snapshot_read(risk_engine **out, const void *data, size
     reader r;
     memset(&r, 0, sizeof r);
     r.o = o;
+    r.in_place = HOST_LE && map_bytes > 0 && size >= 12 && ld32((const unsigned char *)data + 8) >= 3;
     if (o->version == RISK_SNAPSHOT_OPTIONS_VERSION && o->errmsg_out && o->errmsg_capacity)
         o->errmsg_out[0] = '\0';
     int rc = options_check(o);
     if (rc)
-        return o->version == RISK_SNAPSHOT_OPTIONS_VERSION ? bad(&r, rc, "options: allocator half set or flags not 0")
+        return o->version == RISK_SNAPSHOT_OPTIONS_VERSION ? bad(&r, rc, "options: allocator half set or an unknown flag")
                                                            : rc;
     if (!data && size)
         return bad(&r, RISK_ENULL, "data is NULL");
@@ -1601,9 +1677,21 @@ RISK_API int risk_engine_snapshot_read(risk_engine **out, const void *data, size
             return rc;
         }
         risk__clear(&r.e->errmsg);
+        if (r.in_place && r.e->snap_storage) {
+            r.e->snap_storage->map = (void *)(uintptr_t)data;
+            r.e->snap_storage->map_bytes = map_bytes;
+            *kept = 1;
+        }
         *out = r.e;
     }
     return rc;
+}
+
+RISK_API int risk_engine_snapshot_read(risk_engine **out, const void *data, size_t size,
+                                       const risk_snapshot_options *options)
+{
+    int kept = 0;
+    return read_snapshot(out, data, size, options, 0, &kept);
 }
 
 RISK_API int risk_engine_snapshot_read_file(risk_engine **out, const char *path, const risk_snapshot_options *options)
@@ -1639,8 +1727,15 @@ RISK_API int risk_engine_snapshot_read_file(risk_engine **out, const char *path,
         void *map = mmap(NULL, size, PROT_READ, flags, fd, 0);
         if (map != MAP_FAILED) {
             close(fd);
-            rc = risk_engine_snapshot_read(out, map, size, o);
-            munmap(map, size);
+            /* in place: writable, privately (populated read-only first, so that no page is
+             * copied until an account writes to it) */
+            size_t in_place = (o->flags & RISK_SNAPSHOT_MAP_IN_PLACE) && mprotect(map, size, PROT_READ | PROT_WRITE) == 0
+                                  ? size
+                                  : 0;
+            int kept = 0;
+            rc = read_snapshot(out, map, size, o, in_place, &kept);
+            if (!kept)
+                munmap(map, size);
             return rc;
         }
     }
