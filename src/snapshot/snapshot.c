@@ -1459,8 +1459,8 @@ static int read_account(reader *r, uint64_t index)
                 }
             if (rate != 0.0 || !r->in_place) /* in place: the block is zero already */
                 a->im_rate[i] = rate;
-            a->n_pos = i + 1;
         }
+        a->n_pos = n_pos;
     }
     return RISK_OK;
 }
@@ -1513,6 +1513,10 @@ static int read_accounts(reader *r)
             if (!st->im_rate || !st->handles)
                 return bad(r, RISK_ENOMEM, "out of memory");
             st->slots = (size_t)positions;
+            /* leverages write IM rates all over the block: fault it in at once, in huge pages,
+             * rather than 4 KiB at a time (the handle slots stay untouched zero pages) */
+            if (levs)
+                risk__memory_hint(st->im_rate, (size_t)positions * sizeof *st->im_rate);
         }
     } else if (slots > UINT32_MAX / 2 || risk__arena_reserve(e, (uint32_t)slots)) {
         return bad(r, RISK_ENOMEM, "out of memory");
