@@ -1843,6 +1843,37 @@ static void test_snapshot_read_out_of_memory_walk(void **state)
     book_free(&b);
 }
 
+/* The same walk through a file read in place (options included): every failure unmaps the
+ * file and frees the side blocks (ASan and the counting allocator check it). */
+static char oom_path[600];
+
+static int oom_read_in_place(void *p)
+{
+    oom_fx *fx = p;
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = fx->al;
+    o.flags = RISK_SNAPSHOT_MAP_IN_PLACE;
+    return risk_engine_snapshot_read_file(&fx->out, oom_path, &o);
+}
+
+static void test_snapshot_read_in_place_out_of_memory_walk(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 6, 21);
+    book_add_options(&b);
+    make_tmp_dir();
+    snprintf(oom_path, sizeof oom_path, "%s/oom.snap", tmp_dir);
+    tu_assert_status(risk_engine_snapshot_write_file(b.e, oom_path), RISK_OK);
+    tu_oom_case c = {oom_setup, oom_read_in_place, oom_failed, oom_ok, oom_teardown};
+    unsigned n = tu_oom_walk(&c);
+    print_message("read in place: %u allocations walked\n", n);
+    assert_true(n > 10);
+    unlink(oom_path);
+    rmdir(tmp_dir);
+    book_free(&b);
+}
+
 typedef struct oom_wfx {
     book b;
     char path[512];
@@ -1918,6 +1949,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_file_in_place),
         cmocka_unit_test(test_snapshot_accounts_are_the_engines_until_adopted),
         cmocka_unit_test(test_snapshot_read_out_of_memory_walk),
+        cmocka_unit_test(test_snapshot_read_in_place_out_of_memory_walk),
         cmocka_unit_test(test_snapshot_write_file_out_of_memory_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
