@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         seal(d, n);
 
     risk_snapshot_options bad = RISK_SNAPSHOT_OPTIONS_INIT;
-    bad.flags = 1;
+    bad.flags = 0x80000000u; /* an unknown flag */
     risk_engine *e = (risk_engine *)(uintptr_t)1;
     FZ_ASSERT(risk_engine_snapshot_read(&e, d, n, &bad) == RISK_EINVAL && e == NULL, "bad options taken");
 

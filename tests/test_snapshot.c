@@ -78,6 +78,7 @@ typedef struct book {
     tu_alloc a;
     risk_engine *e;
     uint32_t usdt, btc, eth, sol, doge, inst[7];
+    uint32_t usdc, opt[7], n_opt; /* book_add_options */
     risk_account *accs[400];
     size_t n;
 } book;
@@ -342,6 +343,86 @@ static void book_add_size(book *b)
     tu_assert_status(risk_engine_set_instrument_size_premium(b->e, b->inst[1], &p), RISK_OK);
 }
 
+/* Options on the book (options/instrument.c; docs/options.md, sections 6 to 8): the engine's
+ * time, a USDC asset, coin-settled (Deribit) and USDC/USDT-settled options, calls and puts, marks
+ * priced from a mark vol (with a carry rate) and marks given, one settled at expiry and two
+ * expired but not settled (one vol-marked, one marked by hand), held long and short, beside
+ * futures, by accounts of which one is liquidatable. */
+#define OPT_NOW 1703462400 /* 2023-12-25T00:00:00Z */
+#define OPT_DAY 86400
+
+static uint32_t book_option(book *b, const char *sym, uint32_t settle, int32_t type, double strike, double mark,
+                            double vol, int64_t expiry)
+{
+    risk_instrument_spec s = RISK_INSTRUMENT_SPEC_INIT;
+    s.kind = RISK_KIND_OPTION;
+    s.symbol = sym;
+    s.underlying = strstr(sym, "ETH") ? b->eth : b->btc;
+    s.settle = settle;
+    s.inverse = settle == s.underlying;
+    s.expiry_unix_s = expiry;
+    s.contract_size = 1.0;
+    s.lot_size = s.inverse ? 0.1 : 0.01;
+    s.tick_size = s.inverse ? 0.0001 : settle == b->usdc ? 5.0 : 0.1;
+    s.mark = mark;
+    s.mark_vol = vol;
+    s.carry_rate = vol > 0.0 ? 0.02 : 0.0;
+    s.strike = strike;
+    s.option_type = type;
+    s.underlying_tick = s.inverse ? 0.5 : 0.01;
+    return b->opt[b->n_opt++] = tu_instrument(b->e, &s);
+}
+
+static void book_add_options(book *b)
+{
+    risk_engine *e = b->e;
+    tu_assert_status(risk_engine_set_time(e, OPT_NOW), RISK_OK);
+    b->usdc = tu_asset(e, "USDC", 1.0, 6);
+    b->n_opt = 0;
+    const int64_t m1 = OPT_NOW + 30 * OPT_DAY, d1 = OPT_NOW + OPT_DAY;
+    uint32_t c0 = book_option(b, "BTC-C-30000", b->btc, RISK_OPTION_CALL, 30000.0, 0.0, 0.6, m1);
+    uint32_t p1 = book_option(b, "BTC-P-26000", b->btc, RISK_OPTION_PUT, 26000.0, 0.0105, 0.0, m1);
+    uint32_t c2 = book_option(b, "BTC-C-30000-USDC", b->usdc, RISK_OPTION_CALL, 30000.0, 0.0, 0.55, m1);
+    uint32_t p3 = book_option(b, "ETH-P-2000-USDT", b->usdt, RISK_OPTION_PUT, 2000.0, 61.2, 0.0, OPT_NOW + 7 * OPT_DAY);
+    uint32_t c4 = book_option(b, "BTC-C-28000-1D", b->btc, RISK_OPTION_CALL, 28000.0, 0.05, 0.0, d1);
+    uint32_t c5 = book_option(b, "BTC-C-28500-1D", b->btc, RISK_OPTION_CALL, 28500.0, 0.0, 0.7, d1);
+    uint32_t p6 = book_option(b, "ETH-P-2100-1D", b->usdt, RISK_OPTION_PUT, 2100.0, 35.0, 0.0, d1);
+    risk_account *a = tu_account(e, 900001, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(a, b->btc, 2.0);
+    tu_open_simple(a, c0, -1.0, 0.02);
+    tu_open_simple(a, p1, 0.5, 0.01);
+    tu_open_simple(a, c5, -0.3, 0.03);
+    tu_open_simple(a, b->inst[4], 100.0, 28600.0); /* BTCUSD inverse perpetual beside */
+    risk_account *c = tu_account(e, 900002, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(c, b->usdc, 50000.0);
+    tu_balance(c, b->usdt, 10000.0);
+    tu_open_simple(c, c2, -0.5, 500.0);
+    tu_open_simple(c, b->inst[0], 0.1, 28500.0);
+    risk_account *d = tu_account(e, 900003, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(d, b->usdt, 20000.0);
+    tu_open_simple(d, p3, -2.0, 60.0);
+    tu_open_simple(d, p6, 1.0, 35.0);
+    tu_open_simple(d, b->inst[1], -1.5, 2090.0);
+    risk_account *f = tu_account(e, 900004, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(f, b->btc, 0.5);
+    tu_open_simple(f, c4, 1.0, 0.05);
+    risk_account *g = tu_account(e, 900005, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY); /* liquidatable */
+    tu_balance(g, b->btc, 0.3);
+    tu_open_simple(g, c0, -3.0, 0.02);
+    tu_open_simple(g, c4, -0.5, 0.05);
+    risk_account *accs[5] = {a, c, d, f, g};
+    for (int k = 0; k < 5; k++)
+        b->accs[b->n++] = accs[k];
+    /* a day and an hour on: the one-day options expire; one is settled, two are left as they are */
+    tu_assert_status(risk_engine_set_time(e, d1 + 3600), RISK_OK);
+    size_t n = 0;
+    tu_assert_status(risk_engine_settle_expired(e, c4, 29000.0, &n), RISK_OK);
+    assert_int_equal(n, 2);
+    tu_assert_status(risk_engine_set_mark(e, p6, 30.0), RISK_OK);
+    tu_price(e, b->btc, 28750.0); /* vol-marked options repriced */
+    tu_assert_status(risk_engine_set_mark_vol(e, c2, 0.5), RISK_OK);
+}
+
 static void book_free(book *b)
 {
     for (size_t i = 0; i < b->n; i++)
@@ -417,6 +498,26 @@ static int assert_same_account(const risk_account *acc, const risk_account *twin
     tu_assert_status(risk_basket_rate_costs(b2, 30 * 86400.0, c2, 5, &nc2), RISK_OK);
     assert_int_equal(nc1, nc2);
     assert_memory_equal(c1, c2, nc1 * sizeof c1[0]);
+    /* scenario P&L: BTC and ETH moved both ways, volatilities shocked (options revalued) */
+    static const double moves[4 * 3] = {0.0, -0.1, 0.05, 0.0, 0.1, -0.05, 0.0, -0.3, -0.3, 0.0, 0.2, 0.0};
+    static const double vols[4 * 3] = {0.0, 0.5, 0.2, 0.0, -0.3, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, -0.5};
+    risk_scenarios sc = RISK_SCENARIOS_INIT;
+    sc.n_scenarios = 4;
+    sc.n_assets = 3;
+    sc.price_moves = moves;
+    sc.vol_moves = vols;
+    sc.vol_term_power_short = 0.3;
+    double pnl1[4], pnl2[4];
+    risk_account_summary ss1[4], ss2[4];
+    memset(ss1, 0, sizeof ss1);
+    memset(ss2, 0, sizeof ss2);
+    ss1[0].version = ss2[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+    int src = risk_account_scenario_pnl(acc, &sc, pnl1, ss1);
+    tu_assert_status(risk_account_scenario_pnl(twin, &sc, pnl2, ss2), src);
+    if (src == RISK_OK) {
+        assert_memory_equal(pnl1, pnl2, sizeof pnl1);
+        assert_memory_equal(ss1, ss2, sizeof ss1);
+    }
     static plan_out p1, p2;
     plan_of(acc, &p1);
     plan_of(twin, &p2);
@@ -458,6 +559,10 @@ static unsigned assert_same_engine(const risk_engine *e, const risk_engine *twin
     free(i2);
     free(l1);
     free(l2);
+    int64_t now1 = -1, now2 = -2;
+    tu_assert_status(risk_engine_time(e, &now1), RISK_OK);
+    tu_assert_status(risk_engine_time(twin, &now2), RISK_OK);
+    assert_true(now1 == now2);
     uint32_t v1, v2;
     tu_assert_status(risk_engine_valuation_asset(e, &v1), RISK_OK);
     tu_assert_status(risk_engine_valuation_asset(twin, &v2), RISK_OK);
@@ -498,6 +603,18 @@ static unsigned assert_same_engine(const risk_engine *e, const risk_engine *twin
         tu_assert_bits(s1.contract_size, s2.contract_size);
         tu_assert_bits(s1.mark, s2.mark);
         assert_int_equal(s1.n_tiers, s2.n_tiers);
+        /* format 3: options' fields, every instrument's underlying tick, the mark vol in force */
+        tu_assert_bits(s1.strike, s2.strike);
+        assert_int_equal(s1.option_type, s2.option_type);
+        tu_assert_bits(s1.mark_vol, s2.mark_vol);
+        tu_assert_bits(s1.carry_rate, s2.carry_rate);
+        tu_assert_bits(s1.underlying_tick, s2.underlying_tick);
+        if (s1.kind == RISK_KIND_OPTION) {
+            double mv1 = 0.0, mv2 = 0.0;
+            tu_assert_status(risk_engine_mark_vol(e, i, &mv1), RISK_OK);
+            tu_assert_status(risk_engine_mark_vol(twin, i, &mv2), RISK_OK);
+            tu_assert_bits(mv1, mv2);
+        }
         for (size_t t = 0; t < s1.n_tiers; t++) {
             tu_assert_bits(s1.tiers[t].mmr, s2.tiers[t].mmr);
             tu_assert_bits(s1.tiers[t].cum, s2.tiers[t].cum);
@@ -687,6 +804,81 @@ static void test_snapshot_keeps_engine_options(void **state)
     free(snap);
 }
 
+/* Format 3: an engine with options (coin- and USDC/USDT-settled, calls and puts, marks from a
+ * vol and given, one settled, two expired unsettled) comes back bit for bit: summaries, position
+ * results with their Greeks, plans, scenario P&L, the engine's time; it writes the same bytes and
+ * goes on as the original: time passes, prices move, the expired options are settled, plans apply. */
+static void test_snapshot_round_trip_options(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 60, 0x0971u);
+    book_add_rates(&b);
+    book_add_options(&b);
+    size_t size = 0;
+    unsigned char *d = snapshot_of(b.e, &size);
+    tu_alloc ta;
+    tu_alloc_init(&ta);
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = tu_allocator(&ta);
+    risk_engine *twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&twin, d, size, &o), RISK_OK);
+    unsigned liquidatable = assert_same_engine(b.e, twin);
+    assert_true(liquidatable > 0);
+    /* the option positions are there, with Greeks, on both sides */
+    risk_account *g = NULL;
+    tu_assert_status(risk_engine_find_account(twin, 900005, &g), RISK_OK);
+    risk_position_result r[4];
+    memset(r, 0, sizeof r);
+    r[0].version = RISK_POSITION_RESULT_VERSION;
+    size_t nr = 0;
+    tu_assert_status(risk_account_position_results(g, r, 4, &nr), RISK_OK);
+    assert_int_equal(nr, 1); /* the settled option's position went at settlement */
+    assert_true(r[0].delta < 0.0 && r[0].gamma < 0.0 && isfinite(r[0].vega));
+    { /* its scenario P&L (compared bit for bit above) is a real revaluation */
+        static const double up[3] = {0.0, 0.1, 0.0}, vol_up[3] = {0.0, 0.5, 0.0};
+        risk_scenarios sc = RISK_SCENARIOS_INIT;
+        sc.n_scenarios = 1;
+        sc.n_assets = 3;
+        sc.price_moves = up;
+        sc.vol_moves = vol_up;
+        double pnl = 0.0;
+        tu_assert_status(risk_account_scenario_pnl(g, &sc, &pnl, NULL), RISK_OK);
+        assert_true(pnl < 0.0); /* short calls lose when BTC and its vol rise */
+    }
+    size_t size2 = 0;
+    unsigned char *d2 = snapshot_of(twin, &size2);
+    assert_int_equal(size, size2);
+    assert_memory_equal(d, d2, size);
+    free(d2);
+    /* the same future on both */
+    risk_engine *both[2] = {b.e, twin};
+    for (int k = 0; k < 2; k++) {
+        size_t n = 0;
+        tu_assert_status(risk_engine_settle_expired(both[k], b.opt[5], 28900.0, &n), RISK_OK);
+        assert_int_equal(n, 1);
+        tu_assert_status(risk_engine_set_time(both[k], OPT_NOW + 10 * OPT_DAY), RISK_OK);
+        tu_price(both[k], b.btc, 27100.0);
+        tu_price(both[k], b.eth, 1990.0);
+        tu_assert_status(risk_engine_set_mark(both[k], b.opt[1], 0.0201), RISK_OK);
+    }
+    assert_same_engine(b.e, twin);
+    risk_account *g1 = NULL;
+    tu_assert_status(risk_engine_find_account(b.e, 900005, &g1), RISK_OK);
+    static plan_out p1, p2;
+    plan_of(g1, &p1);
+    plan_of(g, &p2);
+    tu_assert_status(p1.rc, RISK_OK);
+    assert_true(p1.plan.outcome != RISK_PLAN_NONE);
+    tu_assert_status(risk_account_apply_plan(g1, &p1.plan, p1.acts, p1.n), RISK_OK);
+    tu_assert_status(risk_account_apply_plan(g, &p2.plan, p2.acts, p2.n), RISK_OK);
+    assert_same_engine(b.e, twin);
+    risk_engine_free(twin);
+    assert_int_equal(ta.live_blocks, 0);
+    free(d);
+    book_free(&b);
+}
+
 /* Rate models, pools and indices come back bit for bit, and the restored engine keeps going as
  * the original does: accrual, funding and pool transfers after the restore give the same bits. */
 static void test_snapshot_round_trip_rates_and_funding(void **state)
@@ -804,6 +996,26 @@ static void test_snapshot_restored_leverage_lists_grow_and_free(void **state)
     book_free(&b);
 }
 
+/* Format 3 pads ACCOUNTS to start at a multiple of 8 and each account record whose balances and
+ * leverages are odd in number by 4 bytes, so that every array of doubles is 8-byte aligned:
+ * checks the alignment and returns the padding bytes of the accounts. */
+static size_t account_padding(const unsigned char *d)
+{
+    size_t at = section_at(d, 5);
+    assert_int_equal(at % 8, 0);
+    uint64_t n = rd64(d + at);
+    size_t pad = 0;
+    at += 8;
+    for (uint64_t k = 0; k < n; k++) {
+        uint32_t nb = rd32(d + at + 16), nl = rd32(d + at + 20), np = rd32(d + at + 24);
+        size_t odd = (nb + nl) & 1;
+        assert_int_equal((at + 32 + 12 * (size_t)(nb + nl) + 4 * odd) % 8, 0);
+        pad += 4 * odd;
+        at += 32 + 12 * (size_t)(nb + nl) + 4 * odd + 32 * (size_t)np;
+    }
+    return pad;
+}
+
 /* A snapshot of format 1 (tests/data/snapshot-v1.snap, written by the format-1 writer of
  * librisk 67463b1 from book_build(12, 99), which has no rate models) still reads, into the
  * engine that book_build makes today; written again it is the format-2 snapshot of that engine. */
@@ -827,8 +1039,45 @@ static void test_snapshot_reads_format_1(void **state)
     assert_int_equal(rd32(d2 + 8), RISK_SNAPSHOT_FORMAT_VERSION);
     assert_int_equal(s1, s2);
     assert_memory_equal(d1, d2, s1);
-    /* format 2 adds a rates flag and a size-scaling flag (0) per asset, a size premium per instrument */
-    assert_int_equal(s1, n + 5 * 8 + 7 * 16);
+    /* format 2 adds a rates flag and a size-scaling flag (0) per asset, a size premium per
+     * instrument; format 3 the engine's time, an underlying tick per instrument and alignment */
+    size_t grown = s1 - n - (5 * 8 + 7 * 16 + 8 + 7 * 8) - account_padding(d1);
+    assert_true(grown < 8); /* LIQUIDATION's padding */
+    free(d1);
+    free(d2);
+    risk_engine_free(old);
+    book_free(&b);
+}
+
+/* A snapshot of format 2 (tests/data/snapshot-v2.snap, written by the format-2 writer of
+ * librisk 12729ab from book_build(12, 99) with book_add_rates and book_add_size) still reads,
+ * rates, pools and size scaling included, into the engine those make today; written again it
+ * is the format-3 snapshot of that engine, 8 bytes of engine time and 8 of underlying tick per
+ * instrument longer. */
+static void test_snapshot_reads_format_2(void **state)
+{
+    (void)state;
+    FILE *f = fopen("tests/data/snapshot-v2.snap", "rb");
+    assert_non_null(f);
+    static unsigned char v2[16384];
+    size_t n = fread(v2, 1, sizeof v2, f);
+    fclose(f);
+    assert_true(n > 64 && n < sizeof v2);
+    assert_int_equal(rd32(v2 + 8), 2);
+    risk_engine *old = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&old, v2, n, NULL), RISK_OK);
+    static book b;
+    book_build(&b, 12, 99);
+    book_add_rates(&b);
+    book_add_size(&b);
+    assert_same_engine(b.e, old);
+    size_t s1 = 0, s2 = 0;
+    unsigned char *d1 = snapshot_of(b.e, &s1), *d2 = snapshot_of(old, &s2);
+    assert_int_equal(rd32(d2 + 8), 3);
+    assert_int_equal(s1, s2);
+    assert_memory_equal(d1, d2, s1);
+    size_t grown = s1 - n - (8 + 7 * 8) - account_padding(d1);
+    assert_true(grown < 8);
     free(d1);
     free(d2);
     risk_engine_free(old);
@@ -897,12 +1146,13 @@ static void test_snapshot_layout_matches_the_spec(void **state)
 /* ------------------------------------------------------------------ refusals */
 
 /* A small snapshot: 3 accounts with positions, scaling, funds, rate models and pools, size
- * scaling. */
+ * scaling, and the options of book_add_options with their 5 accounts. */
 static unsigned char *small_snapshot(book *b, size_t *size)
 {
     book_build(b, 4, 3);
     book_add_rates(b);
     book_add_size(b);
+    book_add_options(b);
     return snapshot_of(b->e, size);
 }
 
@@ -980,7 +1230,10 @@ static void test_snapshot_refuses_other_format_versions(void **state)
     wr32(d + 8, 0);
     reseal(d);
     expect_refused(d, size, RISK_EVERSION);
-    wr32(d + 8, 1); /* format 2 bytes labelled 1 (sealed again): the rates blocks break the layout */
+    wr32(d + 8, 1); /* format 3 bytes labelled 1 or 2 (sealed again): the new fields break the layout */
+    reseal(d);
+    expect_refused(d, size, RISK_ECORRUPT);
+    wr32(d + 8, 2);
     reseal(d);
     expect_refused(d, size, RISK_ECORRUPT);
     wr32(d + 8, RISK_SNAPSHOT_FORMAT_VERSION);
@@ -1008,8 +1261,8 @@ static void test_snapshot_refuses_crafted_rates(void **state)
     assert_int_equal(rd32(d + rb), 1);
     assert_int_equal(rd32(d + rb + 20), RISK_RATE_MODEL_AAVE);
     assert_int_equal(rd32(d + rb + 276), 1); /* USDT's size scaling: borrow-scaled */
-    {                                         /* BTCUSDT's size premium after its trading terms */
-        uint64_t bits = rd64(d + section_at(d, 3) + 248);
+    {                                         /* BTCUSDT's size premium after its underlying tick and trading terms */
+        uint64_t bits = rd64(d + section_at(d, 3) + 256);
         double imf;
         memcpy(&imf, &bits, sizeof imf);
         tu_assert_bits(imf, 0.002);
@@ -1039,8 +1292,8 @@ static void test_snapshot_refuses_crafted_rates(void **state)
         {rb + 280, 8, 0x4000000000000000ull},      /* imf 2 (above RISK_IMF_MAX) */
         {rb + 296, 8, 0xbff0000000000000ull},      /* borrow_scale_start -1 */
         {rb + 312, 8, 0x7ff0000000000000ull},      /* venue borrows +inf */
-        {section_at(d, 3) + 248, 8, 0x4000000000000000ull}, /* BTCUSDT's size premium imf 2 */
-        {section_at(d, 3) + 256, 8, 0x3ff8000000000000ull}, /* its base share 1.5 */
+        {section_at(d, 3) + 256, 8, 0x4000000000000000ull}, /* BTCUSDT's size premium imf 2 */
+        {section_at(d, 3) + 264, 8, 0x3ff8000000000000ull}, /* its base share 1.5 */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         memcpy(w, d, size);
@@ -1081,10 +1334,18 @@ static void test_snapshot_refuses_crafted_values(void **state)
     for (uint64_t k = 0; k < rd64(d + section_at(d, 5)) && !np; k++) { /* the first account with positions */
         uint32_t nb = rd32(d + rec + 16), nl = rd32(d + rec + 20);
         np = rd32(d + rec + 24);
-        pos = rec + 32 + 12 * (size_t)nb + 12 * (size_t)nl; /* its positions: instrument ids first */
+        pos = rec + 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1); /* its positions: instrument ids first */
         rec = pos + 32 * (size_t)np;
     }
     assert_true(np > 0);
+    size_t odd_pad = 0; /* the padding of the first record with an odd number of balances and leverages */
+    for (size_t at = ac, k = 0; k < rd64(d + section_at(d, 5)) && !odd_pad; k++) {
+        uint32_t nb = rd32(d + at + 16), nl = rd32(d + at + 20);
+        if ((nb + nl) & 1)
+            odd_pad = at + 32 + 12 * (size_t)(nb + nl);
+        at += 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1) + 32 * (size_t)rd32(d + at + 24);
+    }
+    assert_true(odd_pad > 0);
     struct {
         size_t at;
         int width;
@@ -1103,6 +1364,7 @@ static void test_snapshot_refuses_crafted_values(void **state)
         {pos + 8 * (size_t)np, 8, 0},              /* zero quantity */
         {pos + 16 * (size_t)np, 8, 0xbff0000000000000ull}, /* entry -1 */
         {section_at(d, 5), 8, 1000000},            /* more accounts than bytes */
+        {odd_pad, 4, 1},                           /* alignment padding not zero (format 3) */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         memcpy(w, d, size);
@@ -1113,6 +1375,90 @@ static void test_snapshot_refuses_crafted_values(void **state)
         reseal(w);
         expect_refused(w, size, RISK_ECORRUPT);
     }
+    free(w);
+    free(d);
+    book_free(&b);
+}
+
+/* Walks the INSTRUMENTS section as docs/snapshot.md lays it out (format 3): the offset of
+ * instrument `id`'s record, and of its option block (0 for another kind). */
+static size_t instrument_record(const unsigned char *d, uint32_t id, size_t *option_block)
+{
+    size_t at = section_at(d, 3);
+    for (uint32_t k = 0;; k++) {
+        uint32_t kind = rd32(d + at + 32), n_tiers = rd32(d + at + 52);
+        size_t opt = at + 96 + 40 * (size_t)n_tiers + 8;
+        if (k == id) {
+            *option_block = kind == RISK_KIND_OPTION ? opt : 0;
+            return at;
+        }
+        at = opt + (kind == RISK_KIND_OPTION ? 32 : 0) + 32 + 16;
+        at += 4 + (rd32(d + at) ? 104 : 0);
+    }
+}
+
+/* Option fields out of range behind valid checksums are refused, the instrument named. */
+static void test_snapshot_refuses_crafted_options(void **state)
+{
+    (void)state;
+    static book b;
+    size_t size = 0;
+    unsigned char *d = small_snapshot(&b, &size);
+    unsigned char *w = malloc(size);
+    size_t ob[7], rec[7];
+    for (uint32_t k = 0; k < 7; k++)
+        rec[k] = instrument_record(d, b.opt[k], &ob[k]);
+    assert_int_equal(ob[0] - rec[0], 96 + 8);
+    {
+        uint64_t bits = rd64(d + ob[0]);
+        double strike;
+        memcpy(&strike, &bits, sizeof strike);
+        tu_assert_bits(strike, 30000.0);
+        assert_int_equal(rd32(d + ob[1] + 8), (uint32_t)RISK_OPTION_PUT);
+        assert_int_equal(rd32(d + ob[4] + 12), 1); /* settled */
+        assert_int_equal(rd32(d + ob[5] + 12), 0); /* expired, not settled */
+    }
+    uint64_t mark0 = rd64(d + rec[0] + 88);
+    struct {
+        size_t at;
+        int width;
+        uint64_t value;
+    } cases[] = {
+        {section_at(d, 1) + 24, 8, 0},                      /* no engine time, but options */
+        {section_at(d, 1) + 24, 8, (1ull << 53) + 1},       /* engine time out of range */
+        {rec[0] + 52, 4, 1},                                /* an option with a margin tier */
+        {rec[0] + 36, 4, 0},                                /* made linear, yet settled in its underlying */
+        {ob[0], 8, 0x7ff8000000000000ull},                  /* strike NaN */
+        {ob[0] + 8, 4, 0},                                  /* neither call nor put */
+        {ob[0] + 12, 4, 2},                                 /* settled flag 2 */
+        {ob[0] + 16, 8, 0x4026000000000000ull},             /* mark vol 11 */
+        {ob[0] + 24, 8, 0x4000000000000000ull},             /* carry rate 2 */
+        {rec[0] + 88, 8, mark0 + (1ull << 40)},             /* a mark that is not the price of its vol */
+        {rec[1] + 88, 8, 0},                                /* a given mark of 0 (below one tick) */
+        {ob[4] + 16, 8, 0x3fe0000000000000ull},             /* settled, yet vol-marked */
+        {rec[4] + 88, 8, 0xbff0000000000000ull},            /* settlement value -1 */
+        {ob[1] + 32 + 32, 8, 0x3f50624dd2f1a9fcull},        /* a size premium on an option */
+        {rec[0] + 32, 4, RISK_KIND_FUTURE},                 /* an option's fields on a future */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(w, d, size);
+        if (cases[k].width == 4)
+            wr32(w + cases[k].at, (uint32_t)cases[k].value);
+        else
+            wr64(w + cases[k].at, cases[k].value);
+        reseal(w);
+        expect_refused(w, size, RISK_ECORRUPT);
+    }
+    char msg[256];
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.errmsg_out = msg;
+    o.errmsg_capacity = sizeof msg;
+    memcpy(w, d, size);
+    wr64(w + rec[0] + 88, mark0 + (1ull << 40));
+    reseal(w);
+    risk_engine *none = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&none, w, size, &o), RISK_ECORRUPT);
+    assert_non_null(strstr(msg, "section INSTRUMENTS: instrument 7: mark"));
     free(w);
     free(d);
     book_free(&b);
@@ -1142,7 +1488,7 @@ static void test_snapshot_null_and_bad_arguments(void **state)
     half.allocator.malloc_fn = tu_allocator(NULL).malloc_fn;
     tu_assert_status(risk_engine_snapshot_read(&out, snap, size, &half), RISK_EINVAL);
     risk_snapshot_options flags = RISK_SNAPSHOT_OPTIONS_INIT;
-    flags.flags = 1;
+    flags.flags = 2; /* unknown */
     tu_assert_status(risk_engine_snapshot_read(&out, snap, size, &flags), RISK_EINVAL);
     assert_null(out);
     tu_assert_status(risk_engine_snapshot_write_file(NULL, "x"), RISK_ENULL);
@@ -1248,6 +1594,141 @@ static void test_snapshot_file_round_trip_and_atomic_replace(void **state)
     tu_assert_status(risk_engine_snapshot_read_file(&none, book_path, &om), RISK_ECORRUPT);
     assert_null(none);
     unlink(book_path);
+    unlink(path);
+    rmdir(tmp_dir);
+    free(snap);
+    book_free(&b);
+}
+
+/* One change to an account, made the same way on the original and on the restored one. */
+static int mutate_account(book *b, risk_engine *e, risk_account *acc, size_t k)
+{
+    int rc = RISK_OK;
+    risk_position *p = NULL;
+    size_t n = risk_account_position_count(acc);
+    switch (k % 4) {
+    case 0: /* a position more: the positions move out of the file to the arena */
+        if (risk_account_position_mode(acc) == RISK_POSITION_ONE_WAY &&
+            risk_account_find_position(acc, b->inst[0], RISK_SIDE_BOTH, &p) != RISK_OK)
+            tu_open(acc, b->inst[0], RISK_SIDE_BOTH, RISK_MARGIN_CROSS, 0.01, 28500.0, 0.0);
+        break;
+    case 1: /* the first position closed at its instrument's mark: the rest shift in place */
+        if (n && risk_account_position_at(acc, 0, &p) == RISK_OK) {
+            uint32_t in = risk_position_instrument(p);
+            double m = 0.0;
+            tu_assert_status(risk_engine_mark(e, in, &m), RISK_OK);
+            rc = risk_position_close(p, m); /* may be refused (a mark off the tick, a settled option) */
+        }
+        break;
+    case 2: /* a leverage set: the IM rates of its positions written */
+        if (n && risk_account_position_at(acc, 0, &p) == RISK_OK) {
+            rc = risk_account_set_leverage(acc, risk_position_instrument(p), 2.0); /* may be refused (an option) */
+        }
+        break;
+    default: /* a balance changed (the account header, not the file) */
+        tu_balance(acc, b->usdt, 12345.0);
+        break;
+    }
+    return rc;
+}
+
+/* RISK_SNAPSHOT_MAP_IN_PLACE: the restored accounts' positions are the mapped file's arrays. The
+ * engine is the same bit for bit, changes (positions opened, closed, leverages, plans,
+ * settlement) give the same results as on the original, the file on disk never changes (a
+ * private mapping), and the mapping lives until the last adopted account goes. */
+static void test_snapshot_file_in_place(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 80, 0x1e5u);
+    book_add_rates(&b);
+    book_add_options(&b);
+    make_tmp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/engine.snap", tmp_dir);
+    tu_assert_status(risk_engine_snapshot_write_file(b.e, path), RISK_OK);
+    size_t size = 0;
+    unsigned char *snap = snapshot_of(b.e, &size);
+    tu_alloc ta;
+    tu_alloc_init(&ta);
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = tu_allocator(&ta);
+    o.flags = RISK_SNAPSHOT_MAP_IN_PLACE;
+    risk_engine *twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read_file(&twin, path, &o), RISK_OK);
+    assert_true(assert_same_engine(b.e, twin) > 0);
+    size_t mem = 0;
+    tu_assert_status(risk_engine_memory_bytes(twin, &mem), RISK_OK);
+    assert_true(mem > size); /* the mapping is counted */
+    size_t size2 = 0;
+    unsigned char *again = snapshot_of(twin, &size2);
+    assert_int_equal(size, size2);
+    assert_memory_equal(snap, again, size);
+    free(again);
+    /* the same changes on both */
+    size_t n = 0;
+    tu_assert_status(risk_engine_account_count(twin, &n), RISK_OK);
+    risk_account **l = calloc(n, sizeof *l);
+    tu_assert_status(risk_engine_accounts(twin, l, n, &n), RISK_OK);
+    size_t changed = 0;
+    for (size_t k = 0; k < n; k++) {
+        risk_account *orig = NULL;
+        tu_assert_status(risk_engine_find_account(b.e, risk_account_id(l[k]), &orig), RISK_OK);
+        int rc = mutate_account(&b, b.e, orig, k);
+        tu_assert_status(mutate_account(&b, twin, l[k], k), rc);
+        changed += rc == RISK_OK;
+    }
+    assert_true(changed > n / 2);
+    assert_same_engine(b.e, twin);
+    risk_engine *both[2] = {b.e, twin};
+    for (int k = 0; k < 2; k++) {
+        size_t settled = 0;
+        tu_assert_status(risk_engine_settle_expired(both[k], b.opt[5], 28900.0, &settled), RISK_OK);
+        tu_price(both[k], b.btc, 26500.0);
+    }
+    for (size_t k = 0; k < n; k++) {
+        risk_account *orig = NULL;
+        tu_assert_status(risk_engine_find_account(b.e, risk_account_id(l[k]), &orig), RISK_OK);
+        static plan_out p1, p2;
+        plan_of(orig, &p1);
+        plan_of(l[k], &p2);
+        if (p1.rc == RISK_OK && p1.plan.outcome != RISK_PLAN_NONE) {
+            tu_assert_status(risk_account_apply_plan(orig, &p1.plan, p1.acts, p1.n), RISK_OK);
+            tu_assert_status(risk_account_apply_plan(l[k], &p2.plan, p2.acts, p2.n), RISK_OK);
+        }
+    }
+    assert_same_engine(b.e, twin);
+    /* the file is as written */
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *file = malloc(size + 1);
+    assert_int_equal(fread(file, 1, size + 1, f), size);
+    fclose(f);
+    assert_memory_equal(file, snap, size);
+    free(file);
+    /* an adopted account keeps the engine, and its mapping, alive */
+    risk_account *kept = l[n - 1];
+    risk_account_summary before = tu_eval(kept);
+    tu_assert_status(risk_account_adopt(kept), RISK_OK);
+    risk_engine_free(twin);
+    risk_account_summary after = tu_eval(kept);
+    assert_memory_equal(&before, &after, sizeof before);
+    risk_account_free(kept);
+    assert_int_equal(ta.live_blocks, 0);
+    free(l);
+    /* a format-2 file is read by copying, the flag notwithstanding */
+    FILE *v2 = fopen("tests/data/snapshot-v2.snap", "rb");
+    assert_non_null(v2);
+    static unsigned char buf[16384];
+    size_t nv2 = fread(buf, 1, sizeof buf, v2);
+    fclose(v2);
+    f = fopen(path, "wb");
+    assert_int_equal(fwrite(buf, 1, nv2, f), nv2);
+    fclose(f);
+    risk_engine *old = NULL;
+    tu_assert_status(risk_engine_snapshot_read_file(&old, path, &o), RISK_OK);
+    risk_engine_free(old);
+    assert_int_equal(ta.live_blocks, 0);
     unlink(path);
     rmdir(tmp_dir);
     free(snap);
@@ -1362,6 +1843,37 @@ static void test_snapshot_read_out_of_memory_walk(void **state)
     book_free(&b);
 }
 
+/* The same walk through a file read in place (options included): every failure unmaps the
+ * file and frees the side blocks (ASan and the counting allocator check it). */
+static char oom_path[600];
+
+static int oom_read_in_place(void *p)
+{
+    oom_fx *fx = p;
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = fx->al;
+    o.flags = RISK_SNAPSHOT_MAP_IN_PLACE;
+    return risk_engine_snapshot_read_file(&fx->out, oom_path, &o);
+}
+
+static void test_snapshot_read_in_place_out_of_memory_walk(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 6, 21);
+    book_add_options(&b);
+    make_tmp_dir();
+    snprintf(oom_path, sizeof oom_path, "%s/oom.snap", tmp_dir);
+    tu_assert_status(risk_engine_snapshot_write_file(b.e, oom_path), RISK_OK);
+    tu_oom_case c = {oom_setup, oom_read_in_place, oom_failed, oom_ok, oom_teardown};
+    unsigned n = tu_oom_walk(&c);
+    print_message("read in place: %u allocations walked\n", n);
+    assert_true(n > 10);
+    unlink(oom_path);
+    rmdir(tmp_dir);
+    book_free(&b);
+}
+
 typedef struct oom_wfx {
     book b;
     char path[512];
@@ -1426,13 +1938,18 @@ int main(void)
         cmocka_unit_test(test_snapshot_refuses_other_format_versions),
         cmocka_unit_test(test_snapshot_round_trip_rates_and_funding),
         cmocka_unit_test(test_snapshot_reads_format_1),
+        cmocka_unit_test(test_snapshot_reads_format_2),
+        cmocka_unit_test(test_snapshot_round_trip_options),
         cmocka_unit_test(test_snapshot_restored_leverage_lists_grow_and_free),
         cmocka_unit_test(test_snapshot_refuses_crafted_rates),
         cmocka_unit_test(test_snapshot_refuses_crafted_values),
+        cmocka_unit_test(test_snapshot_refuses_crafted_options),
         cmocka_unit_test(test_snapshot_null_and_bad_arguments),
         cmocka_unit_test(test_snapshot_file_round_trip_and_atomic_replace),
+        cmocka_unit_test(test_snapshot_file_in_place),
         cmocka_unit_test(test_snapshot_accounts_are_the_engines_until_adopted),
         cmocka_unit_test(test_snapshot_read_out_of_memory_walk),
+        cmocka_unit_test(test_snapshot_read_in_place_out_of_memory_walk),
         cmocka_unit_test(test_snapshot_write_file_out_of_memory_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,11 +15,14 @@
  * volatility-scaling parameters and state, each asset's interest-rate model, lending pool and
  * interest indices (balances are kept as the scaled amounts the indices multiply) and size
  * scaling (risk_engine_set_asset_size_scaling), each instrument's size premium
- * (risk_engine_set_instrument_size_premium). An engine
+ * (risk_engine_set_instrument_size_premium), the engine's time (risk_engine_set_time) and option
+ * instruments (strike, call or put, mark volatility or given mark, carry rate, underlying tick,
+ * settled flag and settlement value; docs/options.md). An engine
  * restored from it gives bit-identical results: every account summary, position result,
  * liquidation plan and borrowing cost, and accrues interest and settles funding as the original
  * would (funding keeps no engine state). The format is specified in docs/snapshot.md; this
- * library writes format 2 and reads formats 1 and 2 (a format-1 snapshot has no rate state).
+ * library writes format 3 and reads formats 1 to 3 (a format-1 snapshot has no rate state;
+ * formats 1 and 2 have no options and no engine time).
  *
  * Not in a snapshot: the allocator hook (the reader gives one), error messages, position
  * handles (made again on demand), standalone baskets (they belong to their creator, not to the
@@ -47,7 +50,7 @@ RISK_BEGIN_DECLS
 /* ---------------------------------------------------------------- types */
 
 /** Format version this library writes; it reads every version from 1 up to this one (docs/snapshot.md). */
-#define RISK_SNAPSHOT_FORMAT_VERSION 2
+#define RISK_SNAPSHOT_FORMAT_VERSION 3
 /** Length of the magic that opens every snapshot. */
 #define RISK_SNAPSHOT_MAGIC_LEN 8
 /** The magic: bytes 0x89 'L' 'R' 'S' 'N' 'A' 'P' 0x0A (a binary first byte, then a line end). */
@@ -56,10 +59,21 @@ RISK_BEGIN_DECLS
 /** Version of ::risk_snapshot_options this header describes. */
 #define RISK_SNAPSHOT_OPTIONS_VERSION 1
 
+/**
+ * risk_snapshot_options flag: risk_engine_snapshot_read_file() of a format-3 file on a
+ * little-endian host keeps the file mapped (private, copy-on-write) and the restored accounts'
+ * positions use their arrays where they lie in it, instead of copying them into fresh memory
+ * (docs/snapshot.md, "Speed"). The mapping goes with the engine. The file must then not be
+ * truncated or rewritten in place while the engine lives (risk_engine_snapshot_write_file()
+ * replaces a file by renaming a new one over it, which is safe). Ignored by
+ * risk_engine_snapshot_read() and for other files, which are read by copying.
+ */
+#define RISK_SNAPSHOT_MAP_IN_PLACE 1u
+
 /** @brief How to restore an engine. Initialise with ::RISK_SNAPSHOT_OPTIONS_INIT. */
 typedef struct risk_snapshot_options {
     uint32_t version;         /**< ::RISK_SNAPSHOT_OPTIONS_VERSION. */
-    uint32_t flags;           /**< 0 (reserved). */
+    uint32_t flags;           /**< 0, or ::RISK_SNAPSHOT_MAP_IN_PLACE. */
     risk_allocator allocator; /**< Memory hook of the restored engine (and of the read itself); all NULL for the C library. */
     char *errmsg_out;         /**< Optional buffer receiving the message of a failed read (NUL-terminated, truncated to fit); NULL for none. */
     size_t errmsg_capacity;   /**< Bytes of @ref errmsg_out. */
@@ -82,7 +96,6 @@ typedef struct risk_snapshot_options {
  * @retval RISK_OK Written: the first *@p size_out bytes of @p out.
  * @retval RISK_ENULL NULL engine or size_out, or NULL out with capacity > 0.
  * @retval RISK_EBUFFER @p capacity is below *@p size_out; nothing written.
- * @retval RISK_ESTATE The engine has option instruments, which this snapshot format does not hold.
  * @par Thread safety
  * Reads the engine and its accounts; no other thread may mutate them meanwhile.
  */
@@ -104,7 +117,7 @@ RISK_API RISK_NODISCARD int risk_engine_snapshot_write(const risk_engine *engine
  * @retval RISK_OK Restored.
  * @retval RISK_ENULL NULL out, or NULL data with size > 0.
  * @retval RISK_EVERSION Unknown options version, or a snapshot of another format version (intact, but not readable by this library).
- * @retval RISK_EINVAL Options: allocator half set or flags not 0.
+ * @retval RISK_EINVAL Options: allocator half set or an unknown flag.
  * @retval RISK_ECORRUPT Not a snapshot, truncated, a checksum mismatch, or a value out of range.
  * @retval RISK_ENOMEM Out of memory.
  * @par Thread safety
@@ -126,7 +139,6 @@ RISK_API RISK_NODISCARD int risk_engine_snapshot_read(risk_engine **out, const v
  * @retval RISK_ENULL NULL engine or path.
  * @retval RISK_EINVAL Empty path.
  * @retval RISK_EIO A system call failed (the engine's message names it and its errno).
- * @retval RISK_ESTATE The engine has option instruments, which this snapshot format does not hold.
  * @retval RISK_ENOMEM Out of memory.
  * @par Thread safety
  * Reads the engine and its accounts; no other thread may mutate them meanwhile.
@@ -142,7 +154,7 @@ RISK_API RISK_NODISCARD int risk_engine_snapshot_write_file(const risk_engine *e
  * @retval RISK_OK Restored.
  * @retval RISK_ENULL NULL out or path.
  * @retval RISK_EVERSION Unknown options version, or another format version.
- * @retval RISK_EINVAL Options: allocator half set or flags not 0.
+ * @retval RISK_EINVAL Options: allocator half set or an unknown flag.
  * @retval RISK_EIO The file could not be opened or read.
  * @retval RISK_ECORRUPT Not a snapshot, truncated, a checksum mismatch, or a value out of range.
  * @retval RISK_ENOMEM Out of memory.

@@ -180,6 +180,8 @@ static int positions_reserve(risk_account *a)
     if (a->n_pos < a->cap_pos)
         return RISK_OK;
     uint32_t cap = a->cap_pos ? 2 * a->cap_pos : 1;
+    while (cap & (cap - 1)) /* positions used in place in a mapped snapshot (cap_pos = n_pos) move to a power of two */
+        cap += cap & (0u - cap);
     if (a->range.chunk && risk__arena_extend(a->engine, &a->range, cap)) {
         a->cap_pos = cap;
         return RISK_OK;

@@ -49,6 +49,7 @@ static void engine_destroy(risk_engine *e)
             risk__account_destroy(e->accounts[s]);
     risk__free(e, e->account_block);
     risk__free(e, e->levs_block);
+    risk__snap_storage_free(e);
     while (e->bulk_blocks) {
         void *next = *(void **)e->bulk_blocks;
         risk__free(e, e->bulk_blocks);
@@ -893,7 +894,7 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
     for (uint32_t i = 0; i < e->n_instruments; i++)
         bytes += e->instruments[i].schedule.n_tiers * (sizeof(risk_margin_tier) + sizeof(double));
     bytes += risk__scaling_bytes(e) + risk__rates_bytes(e) + e->account_block_n * sizeof *e->account_block +
-             e->levs_block_n * sizeof *e->levs_block + e->bulk_block_bytes;
+             e->levs_block_n * sizeof *e->levs_block + e->bulk_block_bytes + risk__snap_storage_bytes(e);
     bytes += e->cap_account_slots * sizeof *e->accounts + risk__liquidation_bytes(e);
     bytes += e->ids.cap * (sizeof *e->ids.keys + sizeof *e->ids.vals);
     for (size_t s = 0; s < e->n_account_slots; s++) {

@@ -149,6 +149,8 @@ struct risk_engine {
     size_t account_block_n;
     struct risk__leverage *levs_block; /* restored accounts' leverage lists, in one block; NULL when none */
     size_t levs_block_n;
+    struct risk__snap_storage *snap_storage; /* a snapshot file mapped in place (snapshot/), whose position
+                                              * arrays restored accounts use; NULL when none */
     void *bulk_blocks;        /* bulk-created accounts' structs (core/bulk.c): a list of blocks, each
                                * starting with the link to the next; freed with the engine */
     size_t bulk_block_bytes;
@@ -413,6 +415,11 @@ void risk__scaling_destroy(risk_engine *e);
 size_t risk__scaling_bytes(const risk_engine *e);
 /* The instrument's base (calibrated, unscaled) tiers. */
 const risk_margin_tier *risk__instrument_base_tiers(const risk__instrument *in);
+
+/* ---- snapshot storage (snapshot/snapshot.c) */
+/* Releases the engine's mapped snapshot and its side blocks (after its accounts), and counts them. */
+void risk__snap_storage_free(risk_engine *e);
+size_t risk__snap_storage_bytes(const risk_engine *e);
 
 /* ---- accounts (core/account.c) */
 /* Frees an account's memory (handles, leverage list, message, basket, the account) without

@@ -240,6 +240,7 @@ static void emit_engine(sink *s, const risk_engine *e)
     putf(s, e->margin_call_health);
     put32(s, e->n_assets);
     put32(s, e->n_instruments);
+    put64(s, (uint64_t)e->now_unix_s); /* format 3: the engine's time (risk_engine_set_time), 0 when unset */
 }
 
 static void emit_vol(sink *s, const risk__asset_vol *v)
@@ -346,21 +347,33 @@ static void emit_instruments(sink *s, const risk_engine *e)
     for (uint32_t i = 0; i < e->n_instruments; i++) {
         const risk__instrument *in = &e->instruments[i];
         const risk__scaling *sc = in->scaling;
+        int option = in->kind == RISK_KIND_OPTION;
         put_symbol(s, in->symbol);
         put32(s, in->kind);
         put32(s, in->inverse);
         put32(s, in->mm_price);
         put32(s, in->underlying);
         put32(s, in->settle);
-        put32(s, in->schedule.n_tiers);
+        put32(s, in->kind == RISK_KIND_OPTION ? 0 : in->schedule.n_tiers);
         put64(s, (uint64_t)in->expiry_unix_s);
         putf(s, in->contract_size);
         putf(s, in->lot_size);
         putf(s, in->tick_size);
         putf(s, in->mark);
+        /* an option carries no margin tiers (its one-tier schedule is a constant of the engine) */
+        uint32_t n_tiers = option ? 0 : in->schedule.n_tiers;
         const risk_margin_tier *base = sc ? sc->base : in->schedule.tiers;
-        for (uint32_t t = 0; t < in->schedule.n_tiers; t++)
+        for (uint32_t t = 0; t < n_tiers; t++)
             put_tier(s, &base[t]);
+        /* format 3: the underlying's tick (every kind keeps one), then an option's own fields */
+        putf(s, in->underlying_tick);
+        if (option) {
+            putf(s, in->strike);
+            put32(s, in->opt_w > 0.0 ? (uint32_t)RISK_OPTION_CALL : (uint32_t)RISK_OPTION_PUT);
+            put32(s, in->settled);
+            putf(s, in->mark_vol);
+            putf(s, in->carry_rate);
+        }
         /* trading terms (docs/orders.md): fees, the fee-inclusive liquidation price, the size limit */
         put32(s, in->liq_with_fee);
         put32(s, 0);
@@ -416,6 +429,10 @@ static void emit_liquidation(sink *s, const risk_engine *e)
         putf(s, f->contributions);
         putf(s, f->draws);
     }
+    /* format 3: zeros to a multiple of 8 bytes from the start of the snapshot, so that ACCOUNTS
+     * and every array of doubles in it are 8-byte aligned (a mapped file is used in place) */
+    static const unsigned char zeros[8];
+    put_bytes(s, zeros, (size_t)((8 - s->total % 8) % 8));
 }
 
 static void emit_accounts(sink *s, const risk_engine *e)
@@ -450,6 +467,8 @@ static void emit_accounts(sink *s, const risk_engine *e)
                 levs_value[j] = a->levs[i + j].leverage;
             putfs(s, levs_value, m);
         }
+        if ((a->basket.n + a->n_levs) & 1) /* format 3: the positions' arrays 8-byte aligned */
+            put32(s, 0);
         put32s(s, a->inst, a->n_pos);
         for (uint32_t i = 0; i < a->n_pos; i++) /* the file's flags: leg and isolated */
             put32(s, a->pflags[i] & (RISK__PF_LEG_MASK | RISK__PF_ISOLATED));
@@ -515,14 +534,6 @@ static uint64_t snapshot_size(const risk_engine *e)
     return count.total;
 }
 
-/* Formats 1 and 2 have no option fields (strike, type, mark volatility, engine time): an engine
- * with options is refused rather than written without them. */
-static int no_options(risk_engine *e)
-{
-    return risk__fail(e, &e->errmsg, RISK_ESTATE, "snapshot format %d does not hold option instruments",
-                      RISK_SNAPSHOT_FORMAT_VERSION);
-}
-
 RISK_API int risk_engine_snapshot_write(const risk_engine *engine, void *out, size_t capacity, size_t *size_out)
 {
     if (!engine)
@@ -530,8 +541,6 @@ RISK_API int risk_engine_snapshot_write(const risk_engine *engine, void *out, si
     risk_engine *e = (risk_engine *)engine; /* the message buffer is not engine state */
     if (!size_out || (!out && capacity))
         return risk__fail(e, &e->errmsg, RISK_ENULL, "size_out is NULL, or out is NULL with capacity > 0");
-    if (e->n_options)
-        return no_options(e);
     uint64_t size = snapshot_size(e);
     if (size > SIZE_MAX)
         return risk__fail(e, &e->errmsg, RISK_ENOMEM, "a snapshot of %llu bytes does not fit in memory",
@@ -590,8 +599,6 @@ RISK_API int risk_engine_snapshot_write_file(const risk_engine *engine, const ch
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "path is empty");
     if (plen > 4000)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "path longer than 4000 bytes");
-    if (e->n_options)
-        return no_options(e);
     uint64_t size = snapshot_size(e);
     unsigned char *staging = risk__malloc(e, STAGING_BYTES);
     if (!staging)
@@ -671,12 +678,50 @@ typedef struct reader {
     risk_engine *e;                  /* being built; NULL before */
     const risk_snapshot_options *o;
     const unsigned char *p, *end;    /* the current section */
+    const unsigned char *base;       /* the snapshot's first byte (alignment of format 3) */
     const char *section;
     uint32_t *stamp;                 /* per asset, per instrument x leg: duplicate checks */
     size_t n_stamp;
     uint32_t version;                /* format version of the snapshot being read */
     size_t levs_used;                /* entries of the engine's levs_block handed out */
+    int in_place;                    /* the data is a private writable mapping the engine keeps */
+    size_t slots_used;               /* in place: positions handed out of the side blocks */
 } reader;
+
+/* ================================================================ a snapshot used in place */
+
+/* A format-3 file mapped privately (copy-on-write), whose per-account position arrays (instrument
+ * ids, flags, quantities, entries, isolated margins: the engine's own layout, 8-byte aligned)
+ * restored accounts use where they lie, with the two arrays the file has not (IM rates, handle
+ * slots) in side blocks of zero pages. An account that grows past its positions moves to the
+ * arena as any account does (core/account.c, positions_reserve); one that changes a position
+ * writes its own copy of that page. */
+typedef struct risk__snap_storage {
+    void *map;           /* set once the read succeeded; munmap'd with the engine */
+    size_t map_bytes;
+    double *im_rate;     /* one per position of the file, zero unless a leverage is set */
+    risk_position **handles;
+    size_t slots;
+} risk__snap_storage;
+
+void risk__snap_storage_free(risk_engine *e)
+{
+    risk__snap_storage *st = e->snap_storage;
+    if (!st)
+        return;
+    if (st->map)
+        munmap(st->map, st->map_bytes);
+    risk__free(e, st->im_rate);
+    risk__free(e, st->handles);
+    risk__free(e, st);
+    e->snap_storage = NULL;
+}
+
+size_t risk__snap_storage_bytes(const risk_engine *e)
+{
+    const risk__snap_storage *st = e->snap_storage;
+    return st ? sizeof *st + st->map_bytes + st->slots * (sizeof *st->im_rate + sizeof *st->handles) : 0;
+}
 
 static int bad(reader *r, int code, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -790,7 +835,7 @@ static int section_end(reader *r)
 
 static int read_engine(reader *r, uint32_t *valuation, uint32_t *n_assets, uint32_t *n_instruments)
 {
-    int rc = need(r, 24);
+    int rc = need(r, r->version >= 3 ? 32 : 24);
     if (rc)
         return rc;
     risk_engine_options eo = RISK_ENGINE_OPTIONS_INIT;
@@ -800,6 +845,7 @@ static int read_engine(reader *r, uint32_t *valuation, uint32_t *n_assets, uint3
     eo.margin_call_health = gf(r);
     *n_assets = g32(r);
     *n_instruments = g32(r);
+    int64_t now = r->version >= 3 ? (int64_t)g64(r) : 0; /* format 3: the engine's time, 0 when unset */
     if ((rc = section_end(r)))
         return rc;
     rc = risk_engine_new(&r->e, &eo);
@@ -808,6 +854,9 @@ static int read_engine(reader *r, uint32_t *valuation, uint32_t *n_assets, uint3
     if (rc)
         return bad(r, RISK_ECORRUPT, "flags 0x%x or margin-call health %s out of range", eo.flags,
                    RISK__NUM(eo.margin_call_health));
+    /* the time first: options registered later must expire after it (read_option) */
+    if (now != 0 && risk_engine_set_time(r->e, now) != RISK_OK)
+        return bad(r, RISK_ECORRUPT, "engine time %lld out of range", (long long)now);
     return RISK_OK;
 }
 
@@ -1028,6 +1077,60 @@ static int relink_scaled(reader *r, const uint32_t *next)
     return RISK_OK;
 }
 
+/* Format 3: the underlying's tick and, for an option, its fields (strike, type, settled flag,
+ * mark volatility, carry rate), then the registration. The engine's time is already set; an
+ * option expired at it (expiry <= time) registers with the clock a second before its expiry,
+ * as when it was listed, and the clock goes back at once. Then the option is put back as it
+ * was: a settled one with its settlement value as mark; a vol-marked one with the mark written,
+ * which must be the engine's own price of it (to a relative 1e-9, for another host's libm). */
+static int read_instrument_v3(reader *r, uint32_t i, risk_instrument_spec *spec)
+{
+    risk_engine *e = r->e;
+    int rc = need(r, 8);
+    if (rc)
+        return rc;
+    spec->underlying_tick = gf(r);
+    int option = spec->kind == RISK_KIND_OPTION;
+    uint32_t settled = 0;
+    double mark = spec->mark, vol = 0.0;
+    if (option) {
+        if ((rc = need(r, 32)))
+            return rc;
+        spec->strike = gf(r);
+        spec->option_type = (int32_t)g32(r);
+        settled = g32(r);
+        vol = gf(r);
+        spec->carry_rate = gf(r);
+        if (settled > 1 || (settled && (f64_bits(vol) != 0 || !(isfinite(mark) && mark >= 0.0 && mark <= RISK_PRICE_MAX))))
+            return bad(r, RISK_ECORRUPT, "instrument %u: settled flag %u, mark vol or settlement value out of range", i,
+                       settled);
+        /* a settled option's mark (its settlement value, 0 when worthless) is not a price the
+         * setter takes: register it vol-marked and put the value back below */
+        spec->mark_vol = settled ? 1.0 : vol;
+    }
+    int64_t now = e->now_unix_s;
+    if (option && spec->expiry_unix_s <= now && spec->expiry_unix_s > 1)
+        e->now_unix_s = spec->expiry_unix_s - 1;
+    rc = risk_engine_add_instrument(e, spec, NULL);
+    e->now_unix_s = now;
+    if (rc)
+        return refused(r, rc, "instrument", i);
+    if (!option)
+        return RISK_OK;
+    risk__instrument *in = &e->instruments[i];
+    if (settled) {
+        in->settled = 1;
+        in->mark_vol = 0.0;
+    } else if (vol > 0.0) {
+        double m = risk__option_mark_at(in, in->opt_under, vol, now);
+        if (!(isnan(m) && isnan(mark)) && !(isfinite(mark) && mark >= 0.0 && fabs(mark - m) <= 1e-9 * fabs(m)))
+            return bad(r, RISK_ECORRUPT, "instrument %u: mark %s is not the price %s of its mark vol", i,
+                       RISK__NUM(mark), RISK__NUM(m));
+    }
+    in->mark = mark;
+    return RISK_OK;
+}
+
 static int read_instruments(reader *r, uint32_t n_instruments)
 {
     risk_engine *e = r->e;
@@ -1056,7 +1159,12 @@ static int read_instruments(reader *r, uint32_t n_instruments)
         spec.lot_size = gf(r);
         spec.tick_size = gf(r);
         spec.mark = gf(r);
-        if (n_tiers == 0 || n_tiers > RISK__MAX_TIERS) {
+        int option = spec.kind == RISK_KIND_OPTION;
+        if (option && r->version < 3) {
+            rc = bad(r, RISK_ECORRUPT, "instrument %u: an option in format %u", i, r->version);
+            break;
+        }
+        if (option ? n_tiers != 0 : n_tiers == 0 || n_tiers > RISK__MAX_TIERS) {
             rc = bad(r, RISK_ECORRUPT, "instrument %u: %u margin tiers", i, n_tiers);
             break;
         }
@@ -1075,12 +1183,15 @@ static int read_instruments(reader *r, uint32_t n_instruments)
         }
         if (rc)
             break;
-        spec.tiers = tiers;
+        spec.tiers = n_tiers ? tiers : NULL;
         spec.n_tiers = n_tiers;
-        if ((rc = risk_engine_add_instrument(e, &spec, NULL))) {
-            rc = refused(r, rc, "instrument", i);
+        if (r->version >= 3)
+            rc = read_instrument_v3(r, i, &spec);
+        else
+            if ((rc = risk_engine_add_instrument(e, &spec, NULL)))
+                rc = refused(r, rc, "instrument", i);
+        if (rc)
             break;
-        }
         if ((rc = need(r, 2 * 4 + 3 * 8)))
             break;
         risk_instrument_fees fees = RISK_INSTRUMENT_FEES_INIT;
@@ -1102,7 +1213,9 @@ static int read_instruments(reader *r, uint32_t n_instruments)
             risk_size_premium sp = RISK_SIZE_PREMIUM_INIT;
             sp.imf = gf(r);
             sp.base_share = gf(r);
-            if ((rc = risk_engine_set_instrument_size_premium(e, i, &sp))) {
+            if (option && (f64_bits(sp.imf) | f64_bits(sp.base_share)) == 0)
+                ; /* an option takes no size premium: the setter refuses even "off" */
+            else if ((rc = risk_engine_set_instrument_size_premium(e, i, &sp))) {
                 rc = refused(r, rc, "size premium of instrument", i);
                 break;
             }
@@ -1186,6 +1299,14 @@ static int read_liquidation(reader *r)
             return bad(r, RISK_ENOMEM, "out of memory");
         *risk__fund_at(e, i) = f;
     }
+    if (r->version >= 3) { /* zeros to a multiple of 8 bytes from the snapshot's start */
+        size_t pad = (size_t)((8 - (uint64_t)(r->p - r->base) % 8) % 8);
+        if ((rc = need(r, pad)))
+            return rc;
+        for (size_t k = 0; k < pad; k++)
+            if (*r->p++ != 0)
+                return bad(r, RISK_ECORRUPT, "alignment padding not zero");
+    }
     return section_end(r);
 }
 
@@ -1195,6 +1316,12 @@ static uint32_t pow2_at_least(uint32_t n)
     while (c < n)
         c *= 2;
     return c;
+}
+
+/* Bytes of an account record with nb balances, nl leverages and np positions. */
+static uint64_t record_bytes(uint32_t version, uint64_t nb, uint64_t nl, uint64_t np)
+{
+    return ACCOUNT_FIXED + 12 * (nb + nl) + (version >= 3 ? 4 * ((nb + nl) & 1) : 0) + 32 * np;
 }
 
 /* One account record (its fixed part already checked to be there). */
@@ -1212,7 +1339,7 @@ static int read_account(reader *r, uint64_t index)
     if (n_bal > e->n_assets || n_lev > e->n_instruments || n_pos > RISK__MAX_POSITIONS)
         return bad(r, RISK_ECORRUPT, "account %llu: %u balances, %u leverages, %u positions", (unsigned long long)id,
                    n_bal, n_lev, n_pos);
-    int rc = need(r, 12 * (uint64_t)n_bal + 12 * (uint64_t)n_lev + 32 * (uint64_t)n_pos);
+    int rc = need(r, record_bytes(r->version, n_bal, n_lev, n_pos) - ACCOUNT_FIXED);
     if (rc)
         return rc;
 
@@ -1269,8 +1396,27 @@ static int read_account(reader *r, uint64_t index)
         }
         r->p += 12 * (size_t)n_lev;
     }
+    if (r->version >= 3 && ((n_bal + n_lev) & 1) && g32(r) != 0)
+        return bad(r, RISK_ECORRUPT, "account %llu: alignment padding not zero", (unsigned long long)id);
 
-    if (n_pos) {
+    if (n_pos && r->in_place) {
+        risk__snap_storage *st = e->snap_storage;
+        if (n_pos > st->slots - r->slots_used || (uintptr_t)r->p % 8 != 0) /* aligned by the format's padding */
+            return bad(r, RISK_ECORRUPT, "account %llu: %u positions past the section's count or unaligned",
+                       (unsigned long long)id, n_pos);
+        /* the record is 8-byte aligned (format 3): its arrays are the engine's, where they lie */
+        unsigned char *at = (unsigned char *)(uintptr_t)r->p;
+        a->inst = (uint32_t *)(void *)at;
+        a->pflags = (uint32_t *)(void *)(at + 4 * (size_t)n_pos);
+        a->qty = (double *)(void *)(at + 8 * (size_t)n_pos);
+        a->entry = a->qty + n_pos;
+        a->iso_margin = a->entry + n_pos;
+        a->im_rate = st->im_rate + r->slots_used; /* zero pages */
+        a->handles = st->handles + r->slots_used;
+        r->slots_used += n_pos;
+        a->cap_pos = n_pos; /* no room: a new position moves them to the arena */
+        r->p += 32 * (size_t)n_pos;
+    } else if (n_pos) {
         if (risk__arena_alloc(e, pow2_at_least(n_pos), &a->range))
             return bad(r, RISK_ENOMEM, "out of memory");
         const risk__range *rg = &a->range;
@@ -1289,6 +1435,8 @@ static int read_account(reader *r, uint64_t index)
         gfs(r, a->entry, n_pos);
         gfs(r, a->iso_margin, n_pos);
         memset(a->handles, 0, n_pos * sizeof *a->handles);
+    }
+    if (n_pos) {
         uint32_t hedge = position_mode == RISK_POSITION_HEDGE;
         for (uint32_t i = 0; i < n_pos; i++) {
             uint32_t inst = a->inst[i], fl = a->pflags[i], leg = fl & RISK__PF_LEG_MASK;
@@ -1309,9 +1457,10 @@ static int read_account(reader *r, uint64_t index)
                     rate = 1.0 / a->levs[k].leverage;
                     break;
                 }
-            a->im_rate[i] = rate;
-            a->n_pos = i + 1;
+            if (rate != 0.0 || !r->in_place) /* in place: the block is zero already */
+                a->im_rate[i] = rate;
         }
+        a->n_pos = n_pos;
     }
     return RISK_OK;
 }
@@ -1331,15 +1480,16 @@ static int read_accounts(reader *r)
     /* Memory for every account in a few large blocks, populated up front (risk__memory_hint): the
      * account structs in one block, the positions in one arena chunk sized by a first pass over
      * the records' counts (a malformed record stops the count; the second pass reports it). */
-    uint64_t slots = 0, levs = 0;
+    uint64_t slots = 0, levs = 0, positions = 0;
     const unsigned char *q = r->p;
     for (uint64_t k = 0; k < n && (size_t)(r->end - q) >= ACCOUNT_FIXED; k++) {
         uint64_t nb = ld32(q + 16), nl = ld32(q + 20), np = ld32(q + 24);
-        uint64_t len = ACCOUNT_FIXED + 12 * nb + 12 * nl + 32 * np;
+        uint64_t len = record_bytes(r->version, nb, nl, np);
         if (np > RISK__MAX_POSITIONS || nl > e->n_instruments || len > (uint64_t)(r->end - q))
             break;
         if (np && np <= RISK__CHUNK_MAX_SLOTS) /* larger ranges get dedicated chunks */
             slots += pow2_at_least((uint32_t)np);
+        positions += np;
         levs += nl;
         q += len;
     }
@@ -1350,8 +1500,27 @@ static int read_accounts(reader *r)
         risk__memory_hint(e->account_block, (size_t)n * sizeof *e->account_block);
         e->account_block_n = (size_t)n;
     }
-    if (slots > UINT32_MAX / 2 || risk__arena_reserve(e, (uint32_t)slots))
+    if (r->in_place) {
+        /* positions stay in the file; their IM rates and handle slots come from zero pages
+         * (positions <= bytes / 32: the blocks never exceed what the data describes) */
+        risk__snap_storage *st = risk__calloc(e, 1, sizeof *st);
+        if (!st)
+            return bad(r, RISK_ENOMEM, "out of memory");
+        e->snap_storage = st; /* freed with the engine from now on */
+        if (positions) {
+            st->im_rate = risk__calloc(e, (size_t)positions, sizeof *st->im_rate);
+            st->handles = risk__calloc(e, (size_t)positions, sizeof *st->handles);
+            if (!st->im_rate || !st->handles)
+                return bad(r, RISK_ENOMEM, "out of memory");
+            st->slots = (size_t)positions;
+            /* leverages write IM rates all over the block: fault it in at once, in huge pages,
+             * rather than 4 KiB at a time (the handle slots stay untouched zero pages) */
+            if (levs)
+                risk__memory_hint(st->im_rate, (size_t)positions * sizeof *st->im_rate);
+        }
+    } else if (slots > UINT32_MAX / 2 || risk__arena_reserve(e, (uint32_t)slots)) {
         return bad(r, RISK_ENOMEM, "out of memory");
+    }
     /* every leverage list in one block too: a malloc per account would fault in the heap 4 KiB
      * at a time (levs <= bytes / 12, so the block never exceeds what the data describes) */
     if (levs) {
@@ -1374,8 +1543,7 @@ static int read_accounts(reader *r)
     uint64_t k_ahead = 0;
     for (uint64_t k = 0; k < n; k++) {
         for (; k_ahead < n && k_ahead < k + PREFETCH_AHEAD && (size_t)(r->end - ahead) >= ACCOUNT_FIXED; k_ahead++) {
-            uint64_t len = ACCOUNT_FIXED + 12 * (uint64_t)ld32(ahead + 16) + 12 * (uint64_t)ld32(ahead + 20) +
-                           32 * (uint64_t)ld32(ahead + 24);
+            uint64_t len = record_bytes(r->version, ld32(ahead + 16), ld32(ahead + 20), ld32(ahead + 24));
             risk__engine_prefetch_id(e, ld64(ahead));
             if (len > (uint64_t)(r->end - ahead))
                 k_ahead = n; /* malformed: the reader will say so */
@@ -1444,7 +1612,7 @@ static int options_check(const risk_snapshot_options *o)
         return RISK_EVERSION;
     const risk_allocator *al = &o->allocator;
     int n_set = (al->malloc_fn != NULL) + (al->realloc_fn != NULL) + (al->free_fn != NULL);
-    if ((n_set != 0 && n_set != 3) || o->flags != 0)
+    if ((n_set != 0 && n_set != 3) || (o->flags & ~RISK_SNAPSHOT_MAP_IN_PLACE) != 0)
         return RISK_EINVAL;
     return RISK_OK;
 }
@@ -1457,6 +1625,7 @@ static int read_all(reader *r, const unsigned char *d, size_t size)
         return rc;
     uint32_t valuation = 0, n_assets = 0, n_instruments = 0;
     for (uint32_t k = 0; k < N_SECTIONS && !rc; k++) {
+        r->base = d;
         r->p = d + table[k].offset;
         r->end = r->p + table[k].length;
         r->section = SECTION_NAMES[k + 1];
@@ -1482,8 +1651,10 @@ static int read_all(reader *r, const unsigned char *d, size_t size)
     return rc;
 }
 
-RISK_API int risk_engine_snapshot_read(risk_engine **out, const void *data, size_t size,
-                                       const risk_snapshot_options *options)
+/* The read; map_bytes > 0: data is a private writable mapping of that many bytes, which a
+ * format-3 snapshot's engine keeps and uses in place (*kept set to 1 then). */
+static int read_snapshot(risk_engine **out, const void *data, size_t size, const risk_snapshot_options *options,
+                         size_t map_bytes, int *kept)
 {
     if (!out)
         return RISK_ENULL;
@@ -1493,11 +1664,12 @@ RISK_API int risk_engine_snapshot_read(risk_engine **out, const void *data, size
     reader r;
     memset(&r, 0, sizeof r);
     r.o = o;
+    r.in_place = HOST_LE && map_bytes > 0 && size >= 12 && ld32((const unsigned char *)data + 8) >= 3;
     if (o->version == RISK_SNAPSHOT_OPTIONS_VERSION && o->errmsg_out && o->errmsg_capacity)
         o->errmsg_out[0] = '\0';
     int rc = options_check(o);
     if (rc)
-        return o->version == RISK_SNAPSHOT_OPTIONS_VERSION ? bad(&r, rc, "options: allocator half set or flags not 0")
+        return o->version == RISK_SNAPSHOT_OPTIONS_VERSION ? bad(&r, rc, "options: allocator half set or an unknown flag")
                                                            : rc;
     if (!data && size)
         return bad(&r, RISK_ENULL, "data is NULL");
@@ -1509,9 +1681,21 @@ RISK_API int risk_engine_snapshot_read(risk_engine **out, const void *data, size
             return rc;
         }
         risk__clear(&r.e->errmsg);
+        if (r.in_place && r.e->snap_storage) {
+            r.e->snap_storage->map = (void *)(uintptr_t)data;
+            r.e->snap_storage->map_bytes = map_bytes;
+            *kept = 1;
+        }
         *out = r.e;
     }
     return rc;
+}
+
+RISK_API int risk_engine_snapshot_read(risk_engine **out, const void *data, size_t size,
+                                       const risk_snapshot_options *options)
+{
+    int kept = 0;
+    return read_snapshot(out, data, size, options, 0, &kept);
 }
 
 RISK_API int risk_engine_snapshot_read_file(risk_engine **out, const char *path, const risk_snapshot_options *options)
@@ -1547,8 +1731,15 @@ RISK_API int risk_engine_snapshot_read_file(risk_engine **out, const char *path,
         void *map = mmap(NULL, size, PROT_READ, flags, fd, 0);
         if (map != MAP_FAILED) {
             close(fd);
-            rc = risk_engine_snapshot_read(out, map, size, o);
-            munmap(map, size);
+            /* in place: writable, privately (populated read-only first, so that no page is
+             * copied until an account writes to it) */
+            size_t in_place = (o->flags & RISK_SNAPSHOT_MAP_IN_PLACE) && mprotect(map, size, PROT_READ | PROT_WRITE) == 0
+                                  ? size
+                                  : 0;
+            int kept = 0;
+            rc = read_snapshot(out, map, size, o, in_place, &kept);
+            if (!kept)
+                munmap(map, size);
             return rc;
         }
     }

@@ -137,7 +137,7 @@ class TestSnapshotCli(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def test_snapshot_then_every_command_reads_it(self):
-        for name in ("demo.json", "liquidation.json", "binance_w1_w4.json"):
+        for name in ("demo.json", "liquidation.json", "binance_w1_w4.json", "options_deribit.json"):
             snap = os.path.join(self.dir, name + ".snap")
             r = run_cli("snapshot", book_path(name), "-o", snap)
             self.assertEqual(r.returncode, 0, r.stderr)
