@@ -75,6 +75,13 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
             continue;
         double q = acct->qty[i], E = acct->entry[i], M = in->mark, cs = in->contract_size;
         double ps = e->assets[in->settle].price;
+        if (e->funding_active) { /* pending funding: fixed in the settle asset (docs/rates.md 8.4) */
+            double got = risk__funding_pending(acct, i) * ps;
+            if (us)
+                B += got;
+            else
+                A += got;
+        }
         double mmr = 0.0, cum = 0.0, Nm = 0.0;
         if (!P->bankrupt) {
             Nm = margin_notional_at(in, q, E, um ? k_tier : 1.0);

@@ -396,6 +396,23 @@ void risk__scen_revalue(const risk_account *a, const risk__scen_tables *t, risk_
         const risk__asset *as = &e->assets[b->asset[k]];
         revalue_balance(as, risk__balance_of(as, b->amount[k]), t->price + (size_t)b->asset[k] * S, S, acc);
     }
+    if (e->funding_active) /* pending funding, as risk__funding_values_add counts it */
+        for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
+            double got = risk__funding_pending(a, i);
+            if (got == 0.0)
+                continue;
+            const double *settle = t->price + (size_t)e->instruments[a->inst[i]].settle * S;
+            int iso = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
+            for (size_t s = 0; s < S; s++) {
+                double v = got * settle[s];
+                if (iso) {
+                    acc->iso[s] += v;
+                } else {
+                    acc->upnl[s] += v;
+                    acc->cross_upnl[s] += v;
+                }
+            }
+        }
 }
 
 void risk__scen_values(const risk__scen_acc *acc, size_t s, uint32_t n_assets, risk__account_values *out)

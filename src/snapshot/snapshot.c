@@ -532,6 +532,8 @@ RISK_API int risk_engine_snapshot_write(const risk_engine *engine, void *out, si
         return risk__fail(e, &e->errmsg, RISK_ENULL, "size_out is NULL, or out is NULL with capacity > 0");
     if (e->n_options)
         return no_options(e);
+    if (risk__funding_unsnapshotable(e)) /* no funding state in formats 1 and 2 (rates/funding.c) */
+        return RISK_ESTATE;
     uint64_t size = snapshot_size(e);
     if (size > SIZE_MAX)
         return risk__fail(e, &e->errmsg, RISK_ENOMEM, "a snapshot of %llu bytes does not fit in memory",
@@ -592,6 +594,8 @@ RISK_API int risk_engine_snapshot_write_file(const risk_engine *engine, const ch
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "path longer than 4000 bytes");
     if (e->n_options)
         return no_options(e);
+    if (risk__funding_unsnapshotable(e)) /* no funding state in formats 1 and 2 (rates/funding.c) */
+        return RISK_ESTATE;
     uint64_t size = snapshot_size(e);
     unsigned char *staging = risk__malloc(e, STAGING_BYTES);
     if (!staging)
