@@ -416,6 +416,46 @@ static void test_funding_sides_and_flip(void **state)
     assert_int_equal(al.live_blocks, 0);
 }
 
+/* A liquidation plan with funding pending is the settled twin's, and applying it leaves the
+ * health it announced. */
+static void test_funding_liquidation_plan(void **state)
+{
+    (void)state;
+    tu_alloc al;
+    tu_alloc_init(&al);
+    risk_engine *e = tu_engine(&al, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
+    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    risk_account *a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    risk_account *b = tu_account(e, 2, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(a, usdt, 3000.0);
+    tu_balance(b, usdt, 3000.0);
+    tu_open_simple(a, perp, 1.0, 50000.0);
+    tu_open_simple(b, perp, 1.0, 50000.0);
+    tu_assert_status(risk_engine_accrue_funding(e, perp, 0.005, 0.005, 0.0, 1), RISK_OK); /* 250 owed */
+    tu_assert_status(risk_account_settle_funding(b, NULL), RISK_OK);
+    tu_mark(e, perp, 47300.0);
+    risk_account_summary sa = tu_eval(a);
+    assert_int_equal(sa.state, RISK_STATE_LIQUIDATABLE);
+    risk_liquidation_plan pa = RISK_LIQUIDATION_PLAN_INIT, pb = RISK_LIQUIDATION_PLAN_INIT;
+    risk_liquidation_action xa[8], xb[8];
+    size_t na = 0, nb = 0;
+    tu_assert_status(risk_account_liquidation_plan(a, &pa, xa, 8, &na), RISK_OK);
+    tu_assert_status(risk_account_liquidation_plan(b, &pb, xb, 8, &nb), RISK_OK);
+    assert_int_equal(na, nb);
+    assert_true(na > 0);
+    tu_assert_bits(xa[0].qty, xb[0].qty);
+    tu_assert_near(pa.health_after, pb.health_after, 1e-9);
+    tu_assert_status(risk_account_apply_plan(a, &pa, xa, na), RISK_OK);
+    risk_account_summary after = tu_eval(a);
+    tu_assert_near(after.health_factor, pa.health_after, 1e-9);
+    tu_assert_bits(pending(a, usdt), 0.0);
+    risk_account_free(a);
+    risk_account_free(b);
+    risk_engine_free(e);
+    assert_int_equal(al.live_blocks, 0);
+}
+
 static void test_funding_bad_input_and_snapshot(void **state)
 {
     (void)state;
@@ -472,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_funding_untouched_accounts_bit_identical),
         cmocka_unit_test(test_funding_pending_in_every_evaluation),
         cmocka_unit_test(test_funding_sides_and_flip),
+        cmocka_unit_test(test_funding_liquidation_plan),
         cmocka_unit_test(test_funding_bad_input_and_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
