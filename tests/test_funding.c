@@ -502,6 +502,155 @@ static void test_funding_bad_input_and_snapshot(void **state)
     assert_int_equal(al.live_blocks, 0);
 }
 
+/* ------------------------------------------------------------ Drift's unrealised-PnL weight (D3) */
+
+/* defi-anchors.md D3 (`calculate_user_equity_value_tests`): initial uPnL weight 1.0, upnl imf
+ * 0.001; Drift's integer weights (1e-4, truncated) are floor(1e4 w) of the real formula. */
+static void test_upnl_weight_d3(void **state)
+{
+    (void)state;
+    const double pnl[7] = {22699.05, 24282.79, 242827.9, 2428279.0, 24282790.0, 242827900.0, 24282.79 * 800000.0};
+    const double want[7] = {9559, 9516, 7368, 4299, 1855, 663, 78};
+    for (int i = 0; i < 7; i++) {
+        double wi = 0.0, wm = 0.0;
+        tu_assert_status(risk_upnl_weight(&wi, &wm, pnl[i], 1.0, 1.0, 0.001), RISK_OK);
+        tu_assert_bits(floor(wi * 1e4), want[i]);
+        tu_assert_bits(wm, 1.0);
+    }
+    double wi = 0.0, wm = 0.0;
+    tu_assert_status(risk_upnl_weight(&wi, &wm, -5.0, 0.5, 0.8, 0.001), RISK_OK); /* a loss counts in full */
+    tu_assert_bits(wi, 1.0);
+    tu_assert_bits(wm, 1.0);
+    tu_assert_status(risk_upnl_weight(&wi, &wm, 100.0, 0.5, 0.8, 0.0), RISK_OK);
+    tu_assert_bits(wi, 0.5);
+    tu_assert_bits(wm, 0.8);
+    tu_assert_status(risk_upnl_weight(NULL, &wm, 1.0, 1.0, 1.0, 0.0), RISK_ENULL);
+    tu_assert_status(risk_upnl_weight(&wi, &wm, NAN, 1.0, 1.0, 0.0), RISK_EINVAL);
+    tu_assert_status(risk_upnl_weight(&wi, &wm, 1.0, 0.9, 0.8, 0.0), RISK_EINVAL);
+    tu_assert_status(risk_upnl_weight(&wi, &wm, 1.0, 1.0, 1.0, 2.0), RISK_EINVAL);
+}
+
+/* By hand: long 1 BTC-PERP from 40,000 at a mark of 50,000 (PnL 10,000), short 10 ETH-PERP from
+ * 3,000 at 3,400 (PnL -4,000), MMR 1 %, no balances. Weights (0.4, 0.5, 0): C_init = 0.4 x 10,000
+ * - 4,000 = 0, C_maint = 5,000 - 4,000 = 1,000; equity 6,000 unchanged. The BTC liquidation price
+ * solves 0.5 (M - 40,000) - 4,000 - 0.01 M - 340 = 0: M = 24,340 / 0.49 = 49,673.47 (unweighted
+ * it would be 44,787.88). */
+static void test_upnl_weight_evaluation(void **state)
+{
+    (void)state;
+    tu_alloc al;
+    tu_alloc_init(&al);
+    risk_engine *e = tu_engine(&al, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8), eth = tu_asset(e, "ETH", 3400.0, 8);
+    risk_margin_tier t[1] = {tu_tier(1e12, 0.01, 50)};
+    uint32_t bp = tu_linear(e, "BTC-PERP", btc, usdt, 1.0, 0.001, 0.01, 50000.0, t, 1);
+    uint32_t ep = tu_linear(e, "ETH-PERP", eth, usdt, 1.0, 0.001, 0.01, 3400.0, t, 1);
+    risk_account *a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(a, usdt, 0.0);
+    risk_position *pb = tu_open_simple(a, bp, 1.0, 40000.0);
+    tu_open_simple(a, ep, -10.0, 3000.0);
+    risk_account_summary s0 = tu_eval(a);
+    risk_position_result r0 = tu_result_of(a, bp, RISK_SIDE_LONG);
+    tu_assert_near(r0.liquidation_price_raw, 44340.0 / 0.99, 1e-6);
+    tu_assert_status(risk_engine_set_instrument_upnl_weight(e, bp, 0.4, 0.5, 0.0), RISK_OK);
+    tu_assert_status(risk_engine_set_instrument_upnl_weight(e, ep, 0.4, 0.5, 0.0), RISK_OK);
+    risk_account_summary s1 = tu_eval(a);
+    tu_assert_bits(s1.equity, s0.equity);
+    tu_assert_near(s1.collateral_init, 0.0, 1e-9);
+    tu_assert_near(s1.collateral_maint, 1000.0, 1e-9);
+    risk_position_result r1 = tu_result_of(a, bp, RISK_SIDE_LONG);
+    tu_assert_near(r1.liquidation_price_raw, 24340.0 / 0.49, 1e-6);
+    /* at the liquidation price, C_maint = R_maint */
+    tu_mark(e, bp, 49673.47);
+    tu_price(e, btc, 49673.47);
+    risk_account_summary s2 = tu_eval(a);
+    tu_assert_near(s2.collateral_maint - s2.maintenance_margin, 0.0, 0.01);
+    tu_mark(e, bp, 50000.0);
+    tu_price(e, btc, 50000.0);
+    /* scenario P&L's summaries are the evaluation at the moved prices */
+    risk_scenarios sc = RISK_SCENARIOS_INIT;
+    double mv[2 * 3] = {0.0, -0.05, 0.0, 0.0, 0.0, 0.1};
+    sc.n_scenarios = 2;
+    sc.n_assets = 3;
+    sc.price_moves = mv;
+    double pnl[2];
+    risk_account_summary ss[2] = {RISK_ACCOUNT_SUMMARY_INIT, RISK_ACCOUNT_SUMMARY_INIT};
+    tu_assert_status(risk_account_scenario_pnl(a, &sc, pnl, ss), RISK_OK);
+    tu_mark(e, bp, 47500.0);
+    tu_price(e, btc, 47500.0);
+    risk_account_summary m0 = tu_eval(a);
+    tu_assert_near(ss[0].collateral_init, m0.collateral_init, 1e-6);
+    tu_assert_near(ss[0].collateral_maint, m0.collateral_maint, 1e-6);
+    tu_mark(e, bp, 50000.0);
+    tu_price(e, btc, 50000.0);
+    tu_mark(e, ep, 3740.0);
+    tu_price(e, eth, 3740.0);
+    risk_account_summary m1 = tu_eval(a);
+    tu_assert_near(ss[1].collateral_init, m1.collateral_init, 1e-6);
+    tu_assert_near(ss[1].health_factor, m1.health_factor, 1e-8); /* 3,400 x 1.1 is 3,740.0000000000005 */
+    tu_mark(e, ep, 3400.0);
+    tu_price(e, eth, 3400.0);
+    /* what-if equals the fill; max order's answer is feasible and one lot more is not */
+    tu_balance(a, usdt, 20000.0);
+    risk_order o = RISK_ORDER_INIT;
+    o.instrument = bp;
+    o.side = RISK_ORDER_BUY;
+    o.qty = 0.5;
+    risk_account_summary w = RISK_ACCOUNT_SUMMARY_INIT;
+    tu_assert_status(risk_account_whatif(a, &o, &w), RISK_OK);
+    double qmax = 0.0;
+    tu_assert_status(risk_account_max_order_qty(a, bp, RISK_ORDER_BUY, RISK_SIDE_BOTH, 0.0, &qmax), RISK_OK);
+    assert_true(qmax > 0.0);
+    risk_account_summary wm = RISK_ACCOUNT_SUMMARY_INIT;
+    o.qty = qmax;
+    tu_assert_status(risk_account_whatif(a, &o, &wm), RISK_OK);
+    assert_true(wm.available >= 0.0);
+    o.qty = qmax + 0.001;
+    tu_assert_status(risk_account_whatif(a, &o, &wm), RISK_OK);
+    assert_true(wm.available < 0.0);
+    tu_assert_status(risk_position_adjust(pb, 0.5, 50000.0), RISK_OK);
+    risk_account_summary f = tu_eval(a);
+    assert_memory_equal(&w, &f, sizeof w);
+    /* off again: bit for bit as never set */
+    tu_assert_status(risk_engine_set_instrument_upnl_weight(e, bp, 1.0, 1.0, 0.0), RISK_OK);
+    tu_assert_status(risk_engine_set_instrument_upnl_weight(e, ep, 1.0, 1.0, 0.0), RISK_OK);
+    risk_account_summary off = tu_eval(a);
+    risk_engine *g = tu_engine(&al, 0);
+    uint32_t usdt2 = tu_asset(g, "USDT", 1.0, 6), btc2 = tu_asset(g, "BTC", 50000.0, 8), eth2 = tu_asset(g, "ETH", 3400.0, 8);
+    uint32_t bp2 = tu_linear(g, "BTC-PERP", btc2, usdt2, 1.0, 0.001, 0.01, 50000.0, t, 1);
+    uint32_t ep2 = tu_linear(g, "ETH-PERP", eth2, usdt2, 1.0, 0.001, 0.01, 3400.0, t, 1);
+    risk_account *c = tu_account(g, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(c, usdt2, bal(risk_account_basket(a), usdt));
+    risk_position *pc = NULL;
+    tu_assert_status(risk_account_find_position(a, bp, RISK_SIDE_BOTH, &pc), RISK_OK);
+    tu_open_simple(c, bp2, risk_position_qty(pc), risk_position_entry(pc));
+    tu_open_simple(c, ep2, -10.0, 3000.0);
+    risk_account_summary ref = tu_eval(c);
+    assert_memory_equal(&off, &ref, sizeof off);
+    double wi, wmx, imf;
+    tu_assert_status(risk_engine_instrument_upnl_weight(e, bp, &wi, &wmx, &imf), RISK_OK);
+    tu_assert_bits(wi, 1.0);
+    tu_assert_bits(imf, 0.0);
+    /* bad input changes nothing; a snapshot refuses the weights */
+    tu_assert_status(risk_engine_set_instrument_upnl_weight(e, bp, 0.9, 0.8, 0.0), RISK_EINVAL);
+    tu_assert_status(risk_engine_set_instrument_upnl_weight(e, bp, 0.5, 1.5, 0.0), RISK_EINVAL);
+    tu_assert_status(risk_engine_set_instrument_upnl_weight(e, bp, 0.5, 0.5, NAN), RISK_EINVAL);
+    tu_assert_status(risk_engine_set_instrument_upnl_weight(e, 77, 0.5, 0.5, 0.0), RISK_ENOTFOUND);
+    tu_assert_status(risk_engine_set_instrument_upnl_weight(NULL, bp, 0.5, 0.5, 0.0), RISK_ENULL);
+    tu_assert_status(risk_engine_instrument_upnl_weight(e, bp, NULL, &wmx, &imf), RISK_ENULL);
+    tu_assert_status(risk_engine_instrument_upnl_weight(e, bp, &wi, &wmx, &imf), RISK_OK);
+    tu_assert_bits(wi, 1.0);
+    size_t size = 0;
+    tu_assert_status(risk_engine_snapshot_write(e, NULL, 0, &size), RISK_EBUFFER);
+    tu_assert_status(risk_engine_set_instrument_upnl_weight(e, bp, 0.5, 1.0, 0.001), RISK_OK);
+    tu_assert_status(risk_engine_snapshot_write(e, NULL, 0, &size), RISK_ESTATE);
+    risk_account_free(a);
+    risk_account_free(c);
+    risk_engine_free(e);
+    risk_engine_free(g);
+    assert_int_equal(al.live_blocks, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +663,8 @@ int main(void)
         cmocka_unit_test(test_funding_sides_and_flip),
         cmocka_unit_test(test_funding_liquidation_plan),
         cmocka_unit_test(test_funding_bad_input_and_snapshot),
+        cmocka_unit_test(test_upnl_weight_d3),
+        cmocka_unit_test(test_upnl_weight_evaluation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -536,6 +536,74 @@ RISK_API RISK_NODISCARD int risk_account_funding_pending(const risk_account *acc
  */
 RISK_API RISK_NODISCARD int risk_account_settle_funding(risk_account *account, risk_funding_result *out);
 
+/* ---------------------------------------------------------------- Drift's unrealised-PnL weight */
+
+/**
+ * @brief Drift's unrealised-PnL asset weights of a positive PnL P (research defi-anchors.md D3):
+ *        initial min(weight_init, 1.1 / (1 + imf sqrt(P))), maintenance weight_maint; 1 and 1
+ *        when P <= 0 (losses count in full).
+ *
+ * Source: drift-labs/protocol-v2 `state/perp_market.rs` `get_unrealized_asset_weight` with
+ * `math/margin.rs` `calculate_size_discount_asset_weight` (real numbers; Drift truncates the
+ * weight to 1e-4). docs/rates.md 8.3.
+ * @param[out] init_out Initial weight, in [0, 1].
+ * @param[out] maint_out Maintenance weight, in [0, 1].
+ * @param[in] pnl Unrealised PnL, settle asset units (Drift: quote), finite.
+ * @param[in] weight_init Initial weight in [0, weight_maint].
+ * @param[in] weight_maint Maintenance weight in [weight_init, 1].
+ * @param[in] imf Size-discount factor in [0, ::RISK_IMF_MAX] (Drift's unrealized_pnl_imf_factor / 1e6).
+ * @retval RISK_OK Filled.
+ * @retval RISK_ENULL NULL output.
+ * @retval RISK_EINVAL An input out of range.
+ * @par Thread safety
+ * Pure function.
+ */
+RISK_API RISK_NODISCARD int risk_upnl_weight(double *init_out, double *maint_out, double pnl, double weight_init,
+                                             double weight_maint, double imf);
+
+/**
+ * @brief Counts a perpetual's or future's positive unrealised PnL at Drift's unrealised-PnL
+ *        weights in the margin of cross positions (off by default).
+ *
+ * A cross position's PnL P (with its pending funding, section 8.2 of docs/rates.md) counts in
+ * C_init at the initial weight of ::risk_upnl_weight and in C_maint at the maintenance weight
+ * when P > 0, in full when P <= 0; equity is unchanged (Drift's total collateral, not its net
+ * value). Every evaluation carries it (summary, what-if, max order, liquidation prices, plans,
+ * scenario P&L). Weights 1, 1 and imf 0 switch it off: the instrument then evaluates bit for bit
+ * as without. Isolated positions are not weighted.
+ * @param[in,out] engine The engine.
+ * @param[in] instrument A perpetual or dated future.
+ * @param[in] weight_init Initial weight in [0, weight_maint] (Drift: unrealized_pnl_initial_asset_weight / 1e4).
+ * @param[in] weight_maint Maintenance weight in [weight_init, 1] (unrealized_pnl_maintenance_asset_weight / 1e4).
+ * @param[in] imf Size-discount factor of the initial weight, in [0, ::RISK_IMF_MAX] (unrealized_pnl_imf_factor / 1e6).
+ * @retval RISK_OK Set.
+ * @retval RISK_ENULL NULL engine.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @retval RISK_EINVAL An option, or a weight or imf out of range (nothing changed).
+ * @par Thread safety
+ * Writes the engine; no evaluation of its accounts may run concurrently.
+ */
+RISK_API RISK_NODISCARD int risk_engine_set_instrument_upnl_weight(risk_engine *engine, uint32_t instrument,
+                                                                   double weight_init, double weight_maint,
+                                                                   double imf);
+
+/**
+ * @brief An instrument's unrealised-PnL weights (1, 1, 0 when off).
+ * @param[in] engine The engine.
+ * @param[in] instrument Instrument id.
+ * @param[out] weight_init Initial weight.
+ * @param[out] weight_maint Maintenance weight.
+ * @param[out] imf Size-discount factor.
+ * @retval RISK_OK Filled.
+ * @retval RISK_ENULL NULL engine or output.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_instrument_upnl_weight(const risk_engine *engine, uint32_t instrument,
+                                                               double *weight_init, double *weight_maint,
+                                                               double *imf);
+
 /* ---------------------------------------------------------------- leveraged tokens */
 
 /** Largest |target leverage| of ::risk_levtoken_spec. */

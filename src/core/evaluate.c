@@ -62,6 +62,9 @@ void risk__account_values_compute(const risk_account *a, risk__account_values *o
      * sweep; an engine whose funding indices never moved evaluates as before, bit for bit */
     if (e->funding_active)
         risk__funding_values_add(a, out);
+    /* Drift's unrealised-PnL weights (rates/upnl_weight.c, docs/rates.md 8.3): likewise */
+    if (e->n_upnl_weighted)
+        risk__upnl_weight_values_add(a, out);
 }
 
 void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out)

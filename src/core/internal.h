@@ -95,6 +95,11 @@ typedef struct risk__instrument {
      * Drift's cumulative_funding_rate_long / _short. Both 0 until risk_engine_accrue_funding. */
     double fund_index_long, fund_index_short;
     int64_t fund_time_unix_s;
+    /* Drift's unrealised-PnL asset weights (rates/upnl_weight.c, docs/rates.md 8.3): a cross
+     * position's positive PnL counts in C_init at min(w_init, 1.1 / (1 + imf sqrt(P))) and in
+     * C_maint at w_maint. upnl_weighted 0 (and the weights 1, imf 0) when off. */
+    double upnl_w_init, upnl_w_maint, upnl_imf;
+    uint32_t upnl_weighted;
 } risk__instrument;
 
 /* Position storage: chunks of slots laid out as structure of arrays. Each account owns one
@@ -153,6 +158,7 @@ struct risk_engine {
     risk_account *account_block;   /* restored accounts' structs, in one block (snapshot/); NULL when none */
     size_t account_block_n;
     struct risk__leverage *levs_block; /* restored accounts' leverage lists, in one block; NULL when none */
+    uint32_t n_upnl_weighted; /* instruments with unrealised-PnL weights on (rates/upnl_weight.c) */
     uint32_t funding_active; /* 1 once risk_engine_accrue_funding moved an index: evaluation adds pending funding */
     size_t levs_block_n;
     void *bulk_blocks;        /* bulk-created accounts' structs (core/bulk.c): a list of blocks, each
@@ -524,6 +530,15 @@ void risk__account_summary_fill(const risk_account *a, const risk__account_value
  * the position's margin, and its liquidatable flag) when the engine's funding is active. The
  * one funding hook of evaluation, called after the sweep so that the sweep stays as it was. */
 void risk__funding_values_add(const risk_account *a, risk__account_values *v);
+/* Drift's discount of positive unrealised PnL (rates/upnl_weight.c, docs/rates.md 8.3): the part of
+ * a cross position's positive PnL (with its pending funding, settle asset units) that C_init and
+ * C_maint do not count, per unit (1 - weight), for PnL P: *cut_init = P (1 - w_i(P)), *cut_maint =
+ * P (1 - w_m). Both 0 when P <= 0 or the instrument has no weights. */
+void risk__upnl_cut(const risk__instrument *in, double pnl, double *cut_init, double *cut_maint);
+/* Takes every weighted cross position's cut (in V) out of v's collateral_init and
+ * collateral_maint, the sums that C_init and C_maint add the PnL to; called after the sweep when
+ * the engine has weighted instruments. */
+void risk__upnl_weight_values_add(const risk_account *a, risk__account_values *v);
 
 /* ---- options as instruments (options/instrument.c; docs/options.md, sections 6 to 8) */
 #define RISK__YEAR_S 31536000.0 /* ACT/365 */

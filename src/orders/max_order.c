@@ -60,6 +60,7 @@ typedef struct model {
     /* pending funding (docs/rates.md 8.4): the other cross positions', in V (added after the
      * sums, as evaluation adds it after its sweep), and the target's last index now */
     double fund_other, fund_last0;
+    double cut_other; /* Drift's unrealised-PnL discount of the other cross positions, in V (docs/rates.md 8.3) */
     probe p;
     /* the last few values of available, by n (searches come back to piece ends and to n + 1) */
     double memo_n[MEMO], memo_avail[MEMO];
@@ -122,9 +123,16 @@ static void model_eval(model *M, double n, point *pt, int full)
         u += pt->upnl_v;
         im += pv.im * M->ps;
     }
-    double fund = M->fund_other;
+    double fund = M->fund_other, own = 0.0;
     if (cross && n == 0.0 && M->a->engine->funding_active) /* a fill settles the target's */
-        fund += risk__funding_pending(pa, 0) * M->ps;
+        own = risk__funding_pending(pa, 0);
+    fund += own * M->ps;
+    double cut = M->cut_other;
+    if (cross && M->o.in->upnl_weighted) { /* with the weights: exact to rounding, not bit for bit */
+        double ci, cm;
+        risk__upnl_cut(M->o.in, pv.upnl + own, &ci, &cm);
+        cut += ci * M->ps;
+    }
     const double *t = M->suf;
     for (uint32_t k = 0; k < M->n_suf_pos; k++, t += 2) {
         u += t[0];
@@ -142,6 +150,8 @@ static void model_eval(model *M, double n, point *pt, int full)
     }
     if (fund != 0.0) /* with pending funding: exact to the rounding of the sums, not bit for bit */
         u += fund;
+    if (cut != 0.0)
+        c -= cut;
     c += u; /* C_init = collateral_init + cross PnL; R_init = liabilities_init + cross IM */
     r += im;
     if (M->scale > 0.0) {
@@ -182,7 +192,7 @@ static int model_init(model *M, const risk_account *a, const risk__order_ctx *o)
     M->scale = 0.0;
     if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
         M->scale = risk__asset_scale(&e->assets[e->valuation]);
-    M->q0 = M->e0 = M->im_rate0 = M->iso0 = M->b0 = M->fund_other = M->fund_last0 = 0.0;
+    M->q0 = M->e0 = M->im_rate0 = M->iso0 = M->b0 = M->fund_other = M->fund_last0 = M->cut_other = 0.0;
     M->pflags0 = 0;
     uint32_t first_after = a->n_pos; /* the first position after the target's slot */
     if (o->slot >= 0) {
@@ -221,8 +231,13 @@ static int model_init(model *M, const risk_account *a, const risk__order_ctx *o)
         risk__position_values pv;
         risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
         double upnl_v = pv.upnl * sp, im_v = pv.im * sp;
-        if (e->funding_active)
-            M->fund_other += risk__funding_pending(a, i) * sp;
+        double got = e->funding_active ? risk__funding_pending(a, i) : 0.0;
+        M->fund_other += got * sp;
+        if (in->upnl_weighted) {
+            double ci, cm;
+            risk__upnl_cut(in, pv.upnl + got, &ci, &cm);
+            M->cut_other += ci * sp;
+        }
         if (i < first_after) {
             M->pre_upnl += upnl_v;
             M->pre_im += im_v;

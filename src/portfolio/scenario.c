@@ -413,6 +413,25 @@ void risk__scen_revalue(const risk_account *a, const risk__scen_tables *t, risk_
                 }
             }
         }
+    if (e->n_upnl_weighted) /* Drift's unrealised-PnL weights, as risk__upnl_weight_values_add */
+        for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
+            const risk__instrument *in = &e->instruments[a->inst[i]];
+            if (!in->upnl_weighted || (a->pflags[i] & RISK__PF_ISOLATED))
+                continue;
+            const double *mark = t->mark + (size_t)a->inst[i] * S;
+            const double *settle = t->price + (size_t)in->settle * S;
+            double got = e->funding_active ? risk__funding_pending(a, i) : 0.0;
+            for (size_t s = 0; s < S; s++) {
+                risk__position_values pv;
+                risk__position_values_at(in, mark[s], a->qty[i], a->entry[i], a->im_rate[i], &pv);
+                double ci, cm;
+                risk__upnl_cut(in, pv.upnl + got, &ci, &cm);
+                if (ci != 0.0)
+                    acc->coll_init[s] -= ci * settle[s];
+                if (cm != 0.0)
+                    acc->coll_maint[s] -= cm * settle[s];
+            }
+        }
 }
 
 void risk__scen_values(const risk__scen_acc *acc, size_t s, uint32_t n_assets, risk__account_values *out)

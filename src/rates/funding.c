@@ -143,6 +143,11 @@ RISK_API int risk_engine_settle_funding(risk_engine *engine, uint32_t instrument
 
 int risk__funding_unsnapshotable(risk_engine *e)
 {
+    if (e->n_upnl_weighted) {
+        (void)risk__fail(e, &e->errmsg, RISK_ESTATE,
+                         "an instrument has unrealised-PnL weights: the snapshot format does not hold them");
+        return 1;
+    }
     for (uint32_t k = 0; k < e->n_instruments; k++) {
         const risk__instrument *in = &e->instruments[k];
         if (in->fund_index_long != 0.0 || in->fund_index_short != 0.0) {
