@@ -66,5 +66,40 @@ class TestFundingIndex(unittest.TestCase):
         self.assertIn("funding[0]", cm.exception.path)
 
 
+class TestUpnlWeight(unittest.TestCase):
+    def test_d3(self):
+        """defi-anchors.md D3: uPnL $22,699.05 with imf 0.001 -> Drift's 0.9559 (floor of 1e4 w)."""
+        wi, wm = rates.upnl_weight(22699.05, 1.0, 1.0, 0.001)
+        self.assertEqual(int(wi * 1e4), 9559)
+        self.assertEqual(wm, 1.0)
+        self.assertEqual(rates.upnl_weight(-1.0, 0.5, 0.8), (1.0, 1.0))
+
+    def test_engine_and_book(self):
+        eng = _engine()
+        acc = librisk.Account(eng, 1)
+        acc.basket.set_balance("USDT", 1000)
+        acc.open_position("BTCUSDT", 1, 40000)  # PnL 10,000 at the mark
+        s0 = acc.evaluate()
+        rates.set_upnl_weight(eng, "BTCUSDT", 0.5, 0.8)
+        self.assertEqual(rates.instrument_upnl_weight(eng, "BTCUSDT"),
+                         {"weight_init": 0.5, "weight_maint": 0.8, "imf": 0.0})
+        s1 = acc.evaluate()
+        self.assertEqual(s1.equity, s0.equity)
+        self.assertAlmostEqual(s0.collateral_init - s1.collateral_init, 5000.0, places=6)
+        self.assertAlmostEqual(s0.collateral_maint - s1.collateral_maint, 2000.0, places=6)
+        with self.assertRaises(librisk.InvalidError):
+            rates.set_upnl_weight(eng, "BTCUSDT", 0.9, 0.8)
+        with open(os.path.join(ROOT, "examples", "books", "demo.json")) as f:
+            doc = json.load(f)
+        ins = next(i for i in doc["instruments"] if i.get("kind", "perpetual") == "perpetual")
+        ins["upnl_weight"] = {"init": 0.5, "maint": 2}
+        with self.assertRaises(book.BookError) as cm:
+            book.load(doc)
+        self.assertIn("upnl_weight", cm.exception.path)
+        ins["upnl_weight"] = {"init": 0.5, "maint": 0.9, "imf": 0.001}
+        res = book.evaluate(book.load(doc))
+        self.assertTrue(res["accounts"])
+
+
 if __name__ == "__main__":
     unittest.main()

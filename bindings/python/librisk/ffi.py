@@ -1409,6 +1409,9 @@ _FUNCTIONS = {
     "risk_engine_funding_index": (_i32, [EngineP, _u32, _P(_dbl), _P(_dbl), _P(_i64)], ("engine", 0)),
     "risk_account_funding_pending": (_i32, [AccountP, _u32, _P(_dbl)], ("account", 0)),
     "risk_account_settle_funding": (_i32, [AccountP, _P(RiskFundingResult)], ("account", 0)),
+    "risk_upnl_weight": (_i32, [_P(_dbl), _P(_dbl), _dbl, _dbl, _dbl, _dbl], None),
+    "risk_engine_set_instrument_upnl_weight": (_i32, [EngineP, _u32, _dbl, _dbl, _dbl], ("engine", 0)),
+    "risk_engine_instrument_upnl_weight": (_i32, [EngineP, _u32, _P(_dbl), _P(_dbl), _P(_dbl)], ("engine", 0)),
     # optimise.h
     "risk_account_optimise": (_i32, [AccountP, _P(RiskOptimiseSpec), _P(RiskOptimiseAsset), _sz,
                                      _P(RiskOptimiseResult), _P(RiskOptimiseMove)], ("account", 0)),

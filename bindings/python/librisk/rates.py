@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "ACCRUALS", "MODEL_FIELDS", "POOL_FIELDS", "rate_model_rates", "set_rate_model", "rate_model",
            "set_rate_pool", "rate_pool", "rates", "accrue", "pool_transfer", "scaled_balance", "rate_costs",
            "funding_rate_binance", "funding_rate_drift", "settle_funding",
-           "accrue_funding", "funding_index", "funding_pending", "settle_account_funding"]
+           "accrue_funding", "funding_index", "funding_pending", "settle_account_funding",
+           "upnl_weight", "set_upnl_weight", "instrument_upnl_weight"]
 
 KINDS = {"none": ffi.RATE_MODEL_NONE, "aave": ffi.RATE_MODEL_AAVE, "comet": ffi.RATE_MODEL_COMET,
          "drift": ffi.RATE_MODEL_DRIFT, "flat": ffi.RATE_MODEL_FLAT}
@@ -241,3 +242,28 @@ def settle_account_funding(account: Account) -> dict[str, float]:
     r = ffi.RiskFundingResult.init()
     ffi.lib().risk_account_settle_funding(account._require(), ctypes.byref(r))
     return {"n_positions": r.n_positions, "paid": r.paid, "received": r.received}
+
+
+def upnl_weight(pnl: float, weight_init: float = 1.0, weight_maint: float = 1.0, imf: float = 0.0) -> tuple[float, float]:
+    """Drift's unrealised-PnL asset weights (initial, maintenance) of a PnL (``risk_upnl_weight``):
+    min(weight_init, 1.1 / (1 + imf sqrt(pnl))) and weight_maint when pnl > 0, (1, 1) otherwise."""
+    wi, wm = ctypes.c_double(), ctypes.c_double()
+    ffi.lib().risk_upnl_weight(ctypes.byref(wi), ctypes.byref(wm), float(pnl), float(weight_init),
+                               float(weight_maint), float(imf))
+    return wi.value, wm.value
+
+
+def set_upnl_weight(engine: Engine, instrument: str, weight_init: float = 1.0, weight_maint: float = 1.0,
+                    imf: float = 0.0) -> None:
+    """Counts the instrument's positive cross PnL at Drift's unrealised-PnL weights
+    (``risk_engine_set_instrument_upnl_weight``); (1, 1, 0) switches it off. docs/rates.md 8.3."""
+    ffi.lib().risk_engine_set_instrument_upnl_weight(engine._require(), engine._instrument_id(instrument),
+                                                     float(weight_init), float(weight_maint), float(imf))
+
+
+def instrument_upnl_weight(engine: Engine, instrument: str) -> dict[str, float]:
+    """The instrument's unrealised-PnL weights: ``{"weight_init", "weight_maint", "imf"}``."""
+    wi, wm, imf = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    ffi.lib().risk_engine_instrument_upnl_weight(engine._require(), engine._instrument_id(instrument),
+                                                 ctypes.byref(wi), ctypes.byref(wm), ctypes.byref(imf))
+    return {"weight_init": wi.value, "weight_maint": wm.value, "imf": imf.value}
