@@ -712,7 +712,10 @@ static int validate_convex(const ctx *x, const cand *c)
         double row[MAX_ROWS], cost;
         seg_slopes(x, c, from, to, row, &cost);
         if (have) {
-            if (cost < prev_cost)
+            /* chords of a linear stretch of the feedback cost (a rate floor, a flat curve) have
+             * slopes equal up to rounding: a fall of an ulp or so is that, not a concave cost */
+            double noise = c->fb ? 1e-12 * fabs(prev_cost) : 0.0;
+            if (cost < prev_cost - noise)
                 return risk__fail(x->e, &((risk_account *)x->acct)->errmsg, RISK_EINVAL,
                                   "optimise %s: its supply yield over the horizon exceeds its borrow cost: the cost "
                                   "is not convex (a netted balance cannot hold both)",
@@ -831,8 +834,13 @@ RISK_API int risk_account_optimise(const risk_account *account, const risk_optim
             if (!(c->fb_denom > 0.0))
                 rc = risk__fail(e, &acc->errmsg, RISK_EINVAL, "optimise %s: utilisation feedback needs a pool with "
                                 "deposits", c->a->symbol);
-            else
+            else {
+                /* the debt cannot pass the pool's cash (U = 1), where d x r would stop being convex */
+                double dmax = c->fb_denom - c->fb_dother - c->fb_ds;
+                dmax = dmax > 0.0 ? dmax : 0.0;
+                c->lo = c->lo > -dmax ? c->lo : -dmax;
                 fb_grid(c);
+            }
         }
         if (!(isfinite(c->gb) && isfinite(c->gs) && isfinite(c->rb) && isfinite(c->rs)))
             rc = risk__fail(e, &acc->errmsg, RISK_EINVAL, "optimise %s: its interest over the horizon is not finite",

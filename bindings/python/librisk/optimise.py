@@ -26,7 +26,8 @@ __all__ = ["MODES", "optimise"]
 
 MODES = {"min_cost": ffi.OPTIMISE_MIN_COST, "max_size": ffi.OPTIMISE_MAX_SIZE}
 _OUTCOMES = {ffi.OPTIMISE_OPTIMAL: "optimal", ffi.OPTIMISE_INFEASIBLE: "infeasible"}
-_CANDIDATE_KEYS = {"asset", "post_max", "withdraw_max", "borrow_max", "outside_annual", "cash", "borrow_annual",
+_CANDIDATE_KEYS = {"asset", "post_max", "withdraw_max", "borrow_max", "outside_annual", "cash", "utilisation",
+                   "borrow_annual",
                    "supply_annual"}
 _RESULT_FIELDS = [name for name, _ in ffi.RiskOptimiseResult._fields_[4:]]
 _MOVE_FIELDS = [name for name, _ in ffi.RiskOptimiseMove._fields_[2:]]
@@ -42,6 +43,8 @@ def _candidate(engine: Any, c: Dict[str, Any]) -> Any:
         setattr(a, key, float(c.get(key, 0.0)))
     if c.get("cash"):
         a.flags |= ffi.OPTIMISE_CASH
+    if c.get("utilisation"):  # the debt moves its pool's rate (docs/rates.md 10.9)
+        a.flags |= ffi.OPTIMISE_UTILISATION
     if "borrow_annual" in c or "supply_annual" in c:
         a.flags |= ffi.OPTIMISE_RATES_GIVEN
         a.borrow_annual = float(c.get("borrow_annual", 0.0))
