@@ -111,7 +111,7 @@ def add_cli_parser(sub: Any) -> None:
     p.add_argument("--asset", action="append", default=[], metavar="SYMBOL[:key=value,...]",
                    help="a candidate: post=, withdraw=, borrow= (asset units), outside= (annual yield outside), "
                         "borrow_rate= and supply_rate= (annual, instead of the book's rate model), cash (it may "
-                        "deliver the cash); repeatable")
+                        "deliver the cash), utilisation (its debt moves its pool's rate); repeatable")
     p.add_argument("--horizon-days", type=float, default=365.0, help="horizon of the cost (default 365)")
     p.add_argument("--health-init", type=float, default=1.0, help="floor of C_init / R_init after (default 1)")
     p.add_argument("--health-maint", type=float, default=1.0, help="floor of C_maint / R_maint after (default 1)")
@@ -147,11 +147,13 @@ def _parse_asset(text: str, symbols: Any) -> Dict[str, Any]:
         key, eq, value = item.partition("=")
         if key == "cash" and not eq:
             c["cash"] = True
+        elif key == "utilisation" and not eq:  # the debt moves its pool's rate (docs/rates.md 10.9)
+            c["utilisation"] = True
         elif key in _ASSET_KEYS and eq:
             c[_ASSET_KEYS[key]] = _num(value, "--asset %s %s" % (sym, key))
         else:
             raise BookError("--asset", "%r: expected post=, withdraw=, borrow=, outside=, borrow_rate=, "
-                                       "supply_rate= or cash" % item)
+                                       "supply_rate=, cash or utilisation" % item)
     return c
 
 
