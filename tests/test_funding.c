@@ -456,6 +456,52 @@ static void test_funding_liquidation_plan(void **state)
     assert_int_equal(al.live_blocks, 0);
 }
 
+/* An isolated position's pending funding is counted in its margin and its liquidatable test, in
+ * the summary and in scenario revaluation: 0.2 BTCUSDT at 50,000 with 1,000 of margin; 0.05 owes
+ * 500 (margin 500 left); 0.05 more owes the rest: margin 0 against an MM of 40, liquidatable. */
+static void test_funding_isolated(void **state)
+{
+    (void)state;
+    tu_alloc al;
+    tu_alloc_init(&al);
+    risk_engine *e = tu_engine(&al, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
+    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    risk_account *a = tu_account(e, 1, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
+    tu_balance(a, usdt, 100.0);
+    tu_open(a, perp, RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, 0.2, 50000.0, 1000.0);
+    risk_account_summary s0 = tu_eval(a);
+    tu_assert_status(risk_engine_accrue_funding(e, perp, 0.05, 0.05, 0.0, 1), RISK_OK);
+    risk_account_summary s1 = tu_eval(a);
+    tu_assert_near(s1.isolated_margin, 500.0, 1e-9);
+    tu_assert_near(s1.equity - s0.equity, -500.0, 1e-9);
+    assert_int_equal(s1.n_isolated_liquidatable, 0);
+    tu_assert_status(risk_engine_accrue_funding(e, perp, 0.05, 0.05, 0.0, 2), RISK_OK);
+    risk_account_summary s2 = tu_eval(a);
+    assert_int_equal(s2.n_isolated_liquidatable, 1);
+    assert_int_equal(s2.state, RISK_STATE_LIQUIDATABLE);
+    double mv[2] = {0.0, 0.0};
+    risk_scenarios sc = RISK_SCENARIOS_INIT;
+    sc.n_scenarios = 1;
+    sc.n_assets = 2;
+    sc.price_moves = mv;
+    double pnl;
+    risk_account_summary ss = RISK_ACCOUNT_SUMMARY_INIT;
+    tu_assert_status(risk_account_scenario_pnl(a, &sc, &pnl, &ss), RISK_OK);
+    assert_int_equal(ss.n_isolated_liquidatable, 1);
+    tu_assert_bits(ss.isolated_margin, s2.isolated_margin);
+    tu_assert_near(pnl, 0.0, 1e-9);
+    /* settled: the margin pays it all */
+    tu_assert_status(risk_account_settle_funding(a, NULL), RISK_OK);
+    risk_position *p = NULL;
+    tu_assert_status(risk_account_find_position(a, perp, RISK_SIDE_BOTH, &p), RISK_OK);
+    tu_assert_near(risk_position_isolated_margin(p), 0.0, 1e-9);
+    tu_assert_near(bal(risk_account_basket(a), usdt), 100.0, 1e-9);
+    risk_account_free(a);
+    risk_engine_free(e);
+    assert_int_equal(al.live_blocks, 0);
+}
+
 static void test_funding_bad_input_and_snapshot(void **state)
 {
     (void)state;
@@ -651,6 +697,64 @@ static void test_upnl_weight_evaluation(void **state)
     assert_int_equal(al.live_blocks, 0);
 }
 
+/* Out of memory: settling needs the settle balance's entry (a heap block past the basket's first
+ * balances); nothing is settled when it cannot have it. */
+typedef struct oom_fx {
+    risk_engine *e;
+    risk_account *a;
+    uint32_t usdt;
+} oom_fx;
+
+static void *oom_setup(tu_alloc *al)
+{
+    oom_fx *f = test_malloc(sizeof *f);
+    f->e = tu_engine(al, 0);
+    f->usdt = tu_asset(f->e, "USDT", 1.0, 6);
+    uint32_t btc = tu_asset(f->e, "BTC", 50000.0, 8), eth = tu_asset(f->e, "ETH", 3000.0, 8);
+    uint32_t perp = tu_binance_btcusdt_perp(f->e, "BTCUSDT", btc, f->usdt, 50000.0);
+    f->a = tu_account(f->e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(f->a, btc, 1.0);
+    tu_balance(f->a, eth, 1.0);
+    tu_open_simple(f->a, perp, -0.5, 50000.0);
+    tu_assert_status(risk_engine_accrue_funding(f->e, perp, 0.0001, 0.0001, 0.0, 1), RISK_OK);
+    return f;
+}
+
+static int oom_op(void *p)
+{
+    oom_fx *f = p;
+    return risk_account_settle_funding(f->a, NULL);
+}
+
+static void oom_failed(void *p)
+{
+    oom_fx *f = p;
+    tu_assert_bits(bal(risk_account_basket(f->a), f->usdt), 0.0);
+    tu_assert_near(pending(f->a, f->usdt), 2.5, 1e-12);
+}
+
+static void oom_ok(void *p)
+{
+    oom_fx *f = p;
+    tu_assert_near(bal(risk_account_basket(f->a), f->usdt), 2.5, 1e-9);
+    tu_assert_bits(pending(f->a, f->usdt), 0.0);
+}
+
+static void oom_teardown(void *p)
+{
+    oom_fx *f = p;
+    risk_account_free(f->a);
+    risk_engine_free(f->e);
+    test_free(f);
+}
+
+static void test_funding_out_of_memory(void **state)
+{
+    (void)state;
+    tu_oom_case c = {oom_setup, oom_op, oom_failed, oom_ok, oom_teardown};
+    assert_true(tu_oom_walk(&c) >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -662,7 +766,9 @@ int main(void)
         cmocka_unit_test(test_funding_pending_in_every_evaluation),
         cmocka_unit_test(test_funding_sides_and_flip),
         cmocka_unit_test(test_funding_liquidation_plan),
+        cmocka_unit_test(test_funding_isolated),
         cmocka_unit_test(test_funding_bad_input_and_snapshot),
+        cmocka_unit_test(test_funding_out_of_memory),
         cmocka_unit_test(test_upnl_weight_d3),
         cmocka_unit_test(test_upnl_weight_evaluation),
     };

@@ -401,11 +401,18 @@ void risk__scen_revalue(const risk_account *a, const risk__scen_tables *t, risk_
             double got = risk__funding_pending(a, i);
             if (got == 0.0)
                 continue;
-            const double *settle = t->price + (size_t)e->instruments[a->inst[i]].settle * S;
+            const risk__instrument *in = &e->instruments[a->inst[i]];
+            const double *settle = t->price + (size_t)in->settle * S;
+            const double *mark = t->mark + (size_t)a->inst[i] * S;
             int iso = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
             for (size_t s = 0; s < S; s++) {
                 double v = got * settle[s];
-                if (iso) {
+                if (iso) { /* in the margin, and its liquidatable test, as evaluation counts it */
+                    risk__position_values pv;
+                    risk__position_values_at(in, mark[s], a->qty[i], a->entry[i], a->im_rate[i], &pv);
+                    double m = a->iso_margin[i];
+                    acc->n_iso_liq[s] -= m + pv.upnl < pv.mm;
+                    acc->n_iso_liq[s] += (m + got) + pv.upnl < pv.mm;
                     acc->iso[s] += v;
                 } else {
                     acc->upnl[s] += v;
