@@ -491,6 +491,99 @@ static void test_optimise_out_of_memory(void **state)
 
 /* Random instances: every answer carries its certificate, and no other point of a grid of
  * feasible plans is cheaper (a brute-force check of optimality on two candidates). */
+/* A USDC-like pool on a Comet curve: borrow 1 % + 5 % x U up to the 80 % kink (steeper above), 1,000,000
+ * supplied, `borrowed` owed by others. */
+static uint32_t comet_pool(risk_engine *e, const char *sym, double borrowed)
+{
+    uint32_t id = tu_asset(e, sym, 1.0, 6);
+    risk_rate_model m = RISK_RATE_MODEL_INIT;
+    m.kind = RISK_RATE_MODEL_COMET;
+    m.comet_supply_kink = 0.8;
+    m.comet_supply_slope_low = 0.01;
+    m.comet_supply_slope_high = 0.5;
+    m.comet_borrow_kink = 0.8;
+    m.comet_borrow_base = 0.01;
+    m.comet_borrow_slope_low = 0.05;
+    m.comet_borrow_slope_high = 1.0;
+    tu_assert_status(risk_engine_set_rate_model(e, id, &m), RISK_OK);
+    risk_rate_pool p = RISK_RATE_POOL_INIT;
+    p.supply = 1e6;
+    p.borrow = borrowed;
+    p.updated_unix_s = 1704067200;
+    tu_assert_status(risk_engine_set_rate_pool(e, id, &p), RISK_OK);
+    return id;
+}
+
+/* Utilisation feedback (docs/rates.md 10.9). A debt d from a pool with D owed by others costs
+ * d x r(U), U = (D + d) / S, a year: on the curve 1 % + 5 % U with S = 1,000,000, d (0.01 + 0.05
+ * (D + d) / S), whose marginal cost is 0.01 + 0.05 D / S + 1e-7 d.
+ * (a) 30,000 of cash from pool A (D 100,000: 1.5 % now): U 13 %, 1.65 %: 495 a year (450 at
+ *     today's rate); the debt's end is a chord end: exact.
+ * (b) 200,000 of cash from A or B (D 300,000: 2.5 % now), each up to 200,000: today's rates take
+ *     all from A (3,000 + 0 at 1.5 %: 3,000 quoted, in fact 200,000 x 3.5 % = 7,000 with feedback);
+ *     with feedback the marginal costs 0.015 + 1e-7 dA and 0.025 + 1e-7 dB meet at dA = 150,000,
+ *     dB = 50,000: 150,000 x 2.25 % + 50,000 x 2.75 % = 3,375 + 1,375 = 4,750, both chord ends
+ *     (6,250 apart): exact, and cheaper than all from A under feedback (7,000). */
+static void test_optimise_utilisation_feedback(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    uint32_t pa = comet_pool(e, "USDA", 100000.0), pb = comet_pool(e, "USDB", 300000.0);
+    uint32_t btc = tu_asset_w(e, "BTC", 50000.0, 8, 0.8, 0.9, 1.0, 1.0);
+    risk_account *acc = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, btc, 20.0);
+    risk_optimise_spec sp = RISK_OPTIMISE_SPEC_INIT;
+    sp.horizon_s = YEAR_S;
+    sp.cash_value = 30000.0;
+    risk_optimise_asset c[2] = {RISK_OPTIMISE_ASSET_INIT, RISK_OPTIMISE_ASSET_INIT};
+    c[0].asset = pa;
+    c[0].flags = RISK_OPTIMISE_CASH | RISK_OPTIMISE_UTILISATION;
+    c[0].withdraw_max = c[0].borrow_max = 30000.0;
+    risk_optimise_result r;
+    risk_optimise_move mv[2];
+    tu_assert_status(run(acc, &sp, c, 1, &r, mv), RISK_OK);
+    assert_certified(&r);
+    tu_assert_rel(mv[0].balance_after, -30000.0, 1e-12);
+    tu_assert_rel(r.cost_annual, 495.0, 1e-12);
+    tu_assert_rel(r.cost_horizon, 495.0, 1e-12);
+    tu_assert_rel(mv[0].rate_annual, 0.0165, 1e-12);
+    c[0].flags = RISK_OPTIMISE_CASH; /* today's rate, compounded by Comet's per-second accrual */
+    tu_assert_status(run(acc, &sp, c, 1, &r, mv), RISK_OK);
+    tu_assert_rel(r.cost_annual, 450.0, 1e-12);
+    /* (b) */
+    sp.cash_value = 200000.0;
+    for (int k = 0; k < 2; k++) {
+        c[k] = (risk_optimise_asset)RISK_OPTIMISE_ASSET_INIT;
+        c[k].asset = k ? pb : pa;
+        c[k].flags = RISK_OPTIMISE_CASH | RISK_OPTIMISE_UTILISATION;
+        c[k].withdraw_max = c[k].borrow_max = 200000.0;
+    }
+    tu_assert_status(run(acc, &sp, c, 2, &r, mv), RISK_OK);
+    assert_certified(&r);
+    tu_assert_rel(mv[0].balance_after, -150000.0, 1e-9);
+    tu_assert_rel(mv[1].balance_after, -50000.0, 1e-9);
+    tu_assert_rel(r.cost_annual, 4750.0, 1e-9);
+    /* the common marginal cost, 0.015 + 1e-7 x 150,000 = 3 %: at a chord end the dual is in the
+     * subgradient, between the two chords' slopes 0.015 + 1e-7 x (150,000 -+ 3,125) */
+    assert_true(r.dual_cash >= 0.0296875 - 1e-12 && r.dual_cash <= 0.0303125 + 1e-12);
+    /* without feedback: all from the cheaper pool */
+    c[0].flags = c[1].flags = RISK_OPTIMISE_CASH;
+    tu_assert_status(run(acc, &sp, c, 2, &r, mv), RISK_OK);
+    tu_assert_rel(mv[0].balance_after, -200000.0, 1e-12);
+    /* refused: given rates, or an asset without a pool */
+    c[0].flags = RISK_OPTIMISE_CASH | RISK_OPTIMISE_UTILISATION | RISK_OPTIMISE_RATES_GIVEN;
+    tu_assert_status(risk_account_optimise(acc, &sp, c, 2, &r, mv), RISK_EINVAL);
+    c[0].flags = RISK_OPTIMISE_UTILISATION;
+    c[0].asset = btc;
+    tu_assert_status(risk_account_optimise(acc, &sp, c, 2, &r, mv), RISK_EINVAL);
+    tu_assert_errmsg(risk_account_errmsg(acc));
+    risk_account_free(acc);
+    risk_engine_free(e);
+    assert_int_equal(a.live_blocks, 0);
+}
+
 static void test_optimise_random_grid_never_beats_the_lp(void **state)
 {
     (void)state;
@@ -569,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_optimise_bad_input_changes_nothing),
         cmocka_unit_test(test_optimise_out_of_memory),
         cmocka_unit_test(test_optimise_random_grid_never_beats_the_lp),
+        cmocka_unit_test(test_optimise_utilisation_feedback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

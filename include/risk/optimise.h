@@ -35,6 +35,14 @@ RISK_BEGIN_DECLS
 /** Use ::risk_optimise_asset.borrow_annual and supply_annual (simple interest over the horizon)
  *  instead of the engine's rate model at the pool's utilisation now. */
 #define RISK_OPTIMISE_RATES_GIVEN 0x2u
+/** Utilisation feedback (docs/rates.md 10.9): the plan's debt of this asset moves its pool's
+ *  utilisation, so a debt d costs d x r_b(U(d)) a year (simple interest over the horizon), U(d)
+ *  the pool's borrow usage with the account's debt d in place of its debt now; the cost is
+ *  taken as its chords between the curve's kinks, each stretch in 32 equal chords (an upper bound,
+ *  exact at the chords' ends, above the exact cost by at most rho h^2 / 4 for a stretch where the
+ *  rate rises by rho per unit of debt and a chord of h units). Needs the engine's rate model and
+ *  pool; not with ::RISK_OPTIMISE_RATES_GIVEN. */
+#define RISK_OPTIMISE_UTILISATION 0x4u
 /** @} */
 
 /** Version of ::risk_optimise_asset this header describes. */

@@ -454,6 +454,156 @@ typedef struct risk_funding_result {
 RISK_API RISK_NODISCARD int risk_engine_settle_funding(risk_engine *engine, uint32_t instrument, double rate,
                                                        double price, risk_funding_result *out);
 
+/**
+ * @brief Advances a perpetual's cumulative funding indices by one funding period (Drift's
+ *        cumulative funding rate), touching no account: O(1).
+ *
+ * Each side's index, per contract in the settle asset, grows by rate x cs x price (linear) or
+ * rate x cs / price (inverse), the payment ::risk_engine_settle_funding makes for one contract.
+ * A position of q contracts then has pending funding -q x (I - last), I the index of its side and
+ * last the one it last settled at (set when it opens, fills or settles): longs pay when the rate
+ * is positive. Pending funding counts in every evaluation of the account (summary, what-if, max
+ * order, liquidation prices and plans, scenario P&L) as unrealised PnL of a cross position or as
+ * margin of an isolated one, rounded against the account as a settlement would round it, and
+ * becomes balance with ::risk_account_settle_funding or any fill of the position. Drift keeps one
+ * index per side because it may cap the receiving side's rate (defi-anchors.md D8): pass the same
+ * rate twice otherwise. docs/rates.md 8.4.
+ * @param[in,out] engine The engine.
+ * @param[in] instrument A perpetual.
+ * @param[in] rate_long Funding rate paid by longs for the period, a fraction in [-1, 1].
+ * @param[in] rate_short Funding rate received by shorts for the period, a fraction in [-1, 1].
+ * @param[in] price Price the contract is valued at (quote per base), finite and > 0, or 0 for
+ *            the instrument's mark.
+ * @param[in] time_unix_s Funding time, Unix seconds, not before the last accrual's (recorded).
+ * @retval RISK_OK Accrued.
+ * @retval RISK_ENULL NULL engine.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @retval RISK_ESTATE Not a perpetual.
+ * @retval RISK_EINVAL A rate, the price or the time out of range, or an index leaving the finite
+ *         range (nothing changed).
+ * @par Thread safety
+ * Writes the engine; no evaluation of its accounts may run concurrently.
+ */
+RISK_API RISK_NODISCARD int risk_engine_accrue_funding(risk_engine *engine, uint32_t instrument, double rate_long,
+                                                       double rate_short, double price, int64_t time_unix_s);
+
+/**
+ * @brief A perpetual's cumulative funding indices and the time of their last accrual.
+ * @param[in] engine The engine.
+ * @param[in] instrument An instrument (0 and 0 for one that never accrued).
+ * @param[out] long_out Longs' index, per contract, settle asset.
+ * @param[out] short_out Shorts' index, per contract, settle asset.
+ * @param[out] time_out Unix seconds of the last accrual (0 before any), or NULL.
+ * @retval RISK_OK Filled.
+ * @retval RISK_ENULL NULL engine, long_out or short_out.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_funding_index(const risk_engine *engine, uint32_t instrument,
+                                                      double *long_out, double *short_out, int64_t *time_out);
+
+/**
+ * @brief The funding an account's positions settled in one asset would receive (> 0) or pay
+ *        (< 0) if settled now: the sum of their pending funding, as evaluation counts it.
+ * @param[in] account The account.
+ * @param[in] asset The settle asset.
+ * @param[out] out Pending funding, asset units (each position's rounded against the account).
+ * @retval RISK_OK Filled.
+ * @retval RISK_ENULL NULL account or out.
+ * @retval RISK_ENOTFOUND Unknown asset.
+ * @par Thread safety
+ * Reads the account and its engine.
+ */
+RISK_API RISK_NODISCARD int risk_account_funding_pending(const risk_account *account, uint32_t asset, double *out);
+
+/**
+ * @brief Settles an account's pending funding (::risk_engine_accrue_funding) into balances.
+ *
+ * Each position's pending funding moves its settle balance (a cross position) or its isolated
+ * margin (then the settle balance for what the margin cannot pay), as ::risk_engine_settle_funding
+ * moves them, and its last index becomes the index of its side. The account's equity is unchanged
+ * (pending funding already counted, rounded as settled). O(positions of the account).
+ * @param[in,out] account The account.
+ * @param[in,out] out What moved (`instrument` RISK_ID_NONE, `rate` 0; `version` set by the
+ *                caller), or NULL.
+ * @retval RISK_OK Settled.
+ * @retval RISK_ENULL NULL account.
+ * @retval RISK_EVERSION Unknown version in out.
+ * @retval RISK_ENOMEM Out of memory for a settle balance (nothing settled).
+ * @par Thread safety
+ * Writes the account.
+ */
+RISK_API RISK_NODISCARD int risk_account_settle_funding(risk_account *account, risk_funding_result *out);
+
+/* ---------------------------------------------------------------- Drift's unrealised-PnL weight */
+
+/**
+ * @brief Drift's unrealised-PnL asset weights of a positive PnL P (research defi-anchors.md D3):
+ *        initial min(weight_init, 1.1 / (1 + imf sqrt(P))), maintenance weight_maint; 1 and 1
+ *        when P <= 0 (losses count in full).
+ *
+ * Source: drift-labs/protocol-v2 `state/perp_market.rs` `get_unrealized_asset_weight` with
+ * `math/margin.rs` `calculate_size_discount_asset_weight` (real numbers; Drift truncates the
+ * weight to 1e-4). docs/rates.md 8.3.
+ * @param[out] init_out Initial weight, in [0, 1].
+ * @param[out] maint_out Maintenance weight, in [0, 1].
+ * @param[in] pnl Unrealised PnL, settle asset units (Drift: quote), finite.
+ * @param[in] weight_init Initial weight in [0, weight_maint].
+ * @param[in] weight_maint Maintenance weight in [weight_init, 1].
+ * @param[in] imf Size-discount factor in [0, ::RISK_IMF_MAX] (Drift's unrealized_pnl_imf_factor / 1e6).
+ * @retval RISK_OK Filled.
+ * @retval RISK_ENULL NULL output.
+ * @retval RISK_EINVAL An input out of range.
+ * @par Thread safety
+ * Pure function.
+ */
+RISK_API RISK_NODISCARD int risk_upnl_weight(double *init_out, double *maint_out, double pnl, double weight_init,
+                                             double weight_maint, double imf);
+
+/**
+ * @brief Counts a perpetual's or future's positive unrealised PnL at Drift's unrealised-PnL
+ *        weights in the margin of cross positions (off by default).
+ *
+ * A cross position's PnL P (with its pending funding, section 8.2 of docs/rates.md) counts in
+ * C_init at the initial weight of ::risk_upnl_weight and in C_maint at the maintenance weight
+ * when P > 0, in full when P <= 0; equity is unchanged (Drift's total collateral, not its net
+ * value). Every evaluation carries it (summary, what-if, max order, liquidation prices, plans,
+ * scenario P&L). Weights 1, 1 and imf 0 switch it off: the instrument then evaluates bit for bit
+ * as without. Isolated positions are not weighted.
+ * @param[in,out] engine The engine.
+ * @param[in] instrument A perpetual or dated future.
+ * @param[in] weight_init Initial weight in [0, weight_maint] (Drift: unrealized_pnl_initial_asset_weight / 1e4).
+ * @param[in] weight_maint Maintenance weight in [weight_init, 1] (unrealized_pnl_maintenance_asset_weight / 1e4).
+ * @param[in] imf Size-discount factor of the initial weight, in [0, ::RISK_IMF_MAX] (unrealized_pnl_imf_factor / 1e6).
+ * @retval RISK_OK Set.
+ * @retval RISK_ENULL NULL engine.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @retval RISK_EINVAL An option, or a weight or imf out of range (nothing changed).
+ * @par Thread safety
+ * Writes the engine; no evaluation of its accounts may run concurrently.
+ */
+RISK_API RISK_NODISCARD int risk_engine_set_instrument_upnl_weight(risk_engine *engine, uint32_t instrument,
+                                                                   double weight_init, double weight_maint,
+                                                                   double imf);
+
+/**
+ * @brief An instrument's unrealised-PnL weights (1, 1, 0 when off).
+ * @param[in] engine The engine.
+ * @param[in] instrument Instrument id.
+ * @param[out] weight_init Initial weight.
+ * @param[out] weight_maint Maintenance weight.
+ * @param[out] imf Size-discount factor.
+ * @retval RISK_OK Filled.
+ * @retval RISK_ENULL NULL engine or output.
+ * @retval RISK_ENOTFOUND Unknown instrument.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_instrument_upnl_weight(const risk_engine *engine, uint32_t instrument,
+                                                               double *weight_init, double *weight_maint,
+                                                               double *imf);
+
 /* ---------------------------------------------------------------- leveraged tokens */
 
 /** Largest |target leverage| of ::risk_levtoken_spec. */

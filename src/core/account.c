@@ -167,6 +167,7 @@ static void bind_range(risk_account *a)
     a->entry = c->entry + r->base;
     a->im_rate = c->im_rate + r->base;
     a->iso_margin = c->iso_margin + r->base;
+    a->fund_last = c->fund_last + r->base;
     a->handles = c->handles + r->base;
     a->inst = c->inst + r->base;
     a->pflags = c->pflags + r->base;
@@ -191,7 +192,7 @@ static int positions_reserve(risk_account *a)
         return RISK_ENOMEM;
     risk__range old = a->range;
     a->range = fresh;
-    double *qty = a->qty, *entry = a->entry, *im_rate = a->im_rate, *iso = a->iso_margin;
+    double *qty = a->qty, *entry = a->entry, *im_rate = a->im_rate, *iso = a->iso_margin, *fl = a->fund_last;
     risk_position **handles = a->handles;
     uint32_t *inst = a->inst, *pflags = a->pflags;
     bind_range(a);
@@ -200,6 +201,10 @@ static int positions_reserve(risk_account *a)
         memcpy(a->entry, entry, a->n_pos * sizeof *entry);
         memcpy(a->im_rate, im_rate, a->n_pos * sizeof *im_rate);
         memcpy(a->iso_margin, iso, a->n_pos * sizeof *iso);
+        if (fl)
+            memcpy(a->fund_last, fl, a->n_pos * sizeof *fl);
+        else
+            memset(a->fund_last, 0, a->n_pos * sizeof *fl);
         memcpy(a->handles, handles, a->n_pos * sizeof *handles);
         memcpy(a->inst, inst, a->n_pos * sizeof *inst);
         memcpy(a->pflags, pflags, a->n_pos * sizeof *pflags);
@@ -217,6 +222,8 @@ static void position_remove(risk_account *a, uint32_t i)
     memmove(&a->entry[i], &a->entry[i + 1], tail * sizeof *a->entry);
     memmove(&a->im_rate[i], &a->im_rate[i + 1], tail * sizeof *a->im_rate);
     memmove(&a->iso_margin[i], &a->iso_margin[i + 1], tail * sizeof *a->iso_margin);
+    if (a->fund_last)
+        memmove(&a->fund_last[i], &a->fund_last[i + 1], tail * sizeof *a->fund_last);
     memmove(&a->handles[i], &a->handles[i + 1], tail * sizeof *a->handles);
     memmove(&a->inst[i], &a->inst[i + 1], tail * sizeof *a->inst);
     memmove(&a->pflags[i], &a->pflags[i + 1], tail * sizeof *a->pflags);
@@ -311,6 +318,9 @@ uint32_t risk__position_append(risk_account *a, const risk_position_spec *spec)
     a->handles[i] = NULL;
     a->inst[i] = spec->instrument;
     a->pflags[i] = spec->side | (mode == RISK_MARGIN_ISOLATED ? RISK__PF_ISOLATED : 0u);
+    risk__funding_bind(a);
+    if (a->fund_last)
+        a->fund_last[i] = risk__funding_index(&a->engine->instruments[spec->instrument], a->qty[i]);
     return i;
 }
 
@@ -396,8 +406,14 @@ static int fill(risk_account *a, uint32_t i, double delta, double price, int def
     if (hedge && crosses && !closes)
         return risk__fail(e, &a->errmsg, RISK_ESTATE, "%s: a hedge leg cannot cross zero", in->symbol);
     int option = in->kind == RISK_KIND_OPTION;
-    if ((reduces || option) && (!isolated || closes) && risk__basket_reserve(&a->basket, in->settle))
-        return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for the settle balance");
+    /* Drift settles a position's funding before changing it (docs/rates.md 8.4): the pending
+     * funding may reach the settle balance, whatever the fill */
+    double pending = e->funding_active ? risk__funding_pending(a, i) : 0.0;
+    if (((reduces || option) && (!isolated || closes)) || pending != 0.0)
+        if (risk__basket_reserve(&a->basket, in->settle))
+            return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for the settle balance");
+    if (e->funding_active && in->kind == RISK_KIND_PERPETUAL)
+        risk__funding_settle_slot(a, i);
     if (option) {
         /* premium convention (docs/options.md, section 6.3): every fill moves the premium, the
          * buyer pays delta x cs x price; a ledger posting, rounded down (against the account) */
@@ -453,6 +469,8 @@ static int fill(risk_account *a, uint32_t i, double delta, double price, int def
         } else if (crosses) {
             a->qty[i] = next;
             a->entry[i] = price;
+            if (a->fund_last) /* the other side's index from here */
+                a->fund_last[i] = risk__funding_index(in, next);
         } else {
             a->qty[i] = next;
         }
@@ -500,6 +518,9 @@ int risk__account_take(risk_account *a, uint32_t instrument, uint32_t leg, doubl
     a->handles[k] = NULL;
     a->inst[k] = instrument;
     a->pflags[k] = leg;
+    risk__funding_bind(a);
+    if (a->fund_last)
+        a->fund_last[k] = risk__funding_index(&a->engine->instruments[instrument], delta);
     return RISK_OK;
 }
 
@@ -516,6 +537,8 @@ void risk__account_compact(risk_account *a)
             a->entry[w] = a->entry[i];
             a->im_rate[w] = a->im_rate[i];
             a->iso_margin[w] = a->iso_margin[i];
+            if (a->fund_last)
+                a->fund_last[w] = a->fund_last[i];
             a->handles[w] = a->handles[i];
             a->inst[w] = a->inst[i];
             a->pflags[w] = a->pflags[i];

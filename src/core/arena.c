@@ -15,7 +15,7 @@ static uint32_t range_class(uint32_t cap)
 }
 
 /* Bytes of one slot across all arrays. */
-#define SLOT_BYTES (4 * sizeof(double) + sizeof(risk_position *) + 2 * sizeof(uint32_t))
+#define SLOT_BYTES (5 * sizeof(double) + sizeof(risk_position *) + 2 * sizeof(uint32_t))
 
 static risk__pos_chunk *chunk_new(risk_engine *e, uint32_t slots, uint32_t dedicated)
 {
@@ -30,7 +30,9 @@ static risk__pos_chunk *chunk_new(risk_engine *e, uint32_t slots, uint32_t dedic
     c->entry = c->qty + slots;
     c->im_rate = c->entry + slots;
     c->iso_margin = c->im_rate + slots;
-    c->handles = (risk_position **)(c->iso_margin + slots);
+    c->fund_last = c->iso_margin + slots;
+    memset(c->fund_last, 0, (size_t)slots * sizeof *c->fund_last); /* a restored position reads 0 */
+    c->handles = (risk_position **)(c->fund_last + slots);
     c->inst = (uint32_t *)(c->handles + slots);
     c->pflags = c->inst + slots;
     c->slots = slots;

@@ -58,6 +58,13 @@ void risk__account_values_compute(const risk_account *a, risk__account_values *o
     out->isolated_margin = isolated;
     out->gross_notional = gross;
     out->n_isolated_liquidatable = n_iso_liq;
+    /* pending funding (rates/funding.c, docs/rates.md 8.4): one branch per account, off the
+     * sweep; an engine whose funding indices never moved evaluates as before, bit for bit */
+    if (e->funding_active)
+        risk__funding_values_add(a, out);
+    /* Drift's unrealised-PnL weights (rates/upnl_weight.c, docs/rates.md 8.3): likewise */
+    if (e->n_upnl_weighted)
+        risk__upnl_weight_values_add(a, out);
 }
 
 void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out)

@@ -91,6 +91,15 @@ typedef struct risk__instrument {
     double underlying_tick;
     double opt_under;
     uint32_t settled;         /* 1: settled by risk_engine_settle_expired */
+    /* cumulative funding per contract, in the settle asset (rates/funding.c, docs/rates.md 8.4):
+     * Drift's cumulative_funding_rate_long / _short. Both 0 until risk_engine_accrue_funding. */
+    double fund_index_long, fund_index_short;
+    int64_t fund_time_unix_s;
+    /* Drift's unrealised-PnL asset weights (rates/upnl_weight.c, docs/rates.md 8.3): a cross
+     * position's positive PnL counts in C_init at min(w_init, 1.1 / (1 + imf sqrt(P))) and in
+     * C_maint at w_maint. upnl_weighted 0 (and the weights 1, imf 0) when off. */
+    double upnl_w_init, upnl_w_maint, upnl_imf;
+    uint32_t upnl_weighted;
 } risk__instrument;
 
 /* Position storage: chunks of slots laid out as structure of arrays. Each account owns one
@@ -105,6 +114,7 @@ typedef struct risk__instrument {
 typedef struct risk__pos_chunk {
     struct risk__pos_chunk *next, *prev; /* every chunk of the engine */
     double *qty, *entry, *im_rate, *iso_margin;
+    double *fund_last; /* funding index each position last settled at (zeroed with the chunk) */
     risk_position **handles; /* NULL until a caller asks for the position's handle */
     uint32_t *inst, *pflags;
     uint32_t slots, used; /* capacity and bump mark */
@@ -148,6 +158,8 @@ struct risk_engine {
     risk_account *account_block;   /* restored accounts' structs, in one block (snapshot/); NULL when none */
     size_t account_block_n;
     struct risk__leverage *levs_block; /* restored accounts' leverage lists, in one block; NULL when none */
+    uint32_t n_upnl_weighted; /* instruments with unrealised-PnL weights on (rates/upnl_weight.c) */
+    uint32_t funding_active; /* 1 once risk_engine_accrue_funding moved an index: evaluation adds pending funding */
     size_t levs_block_n;
     struct risk__snap_storage *snap_storage; /* a snapshot file mapped in place (snapshot/), whose position
                                               * arrays restored accounts use; NULL when none */
@@ -206,6 +218,10 @@ struct risk_account {
                             * the engine's blocks for restored accounts (snapshot/), which go with
                             * the engine: freeing the account leaves them there */
     char *errmsg;
+    /* The funding index (of its side) each position last settled at (rates/funding.c): a view
+     * into the arena range like qty. NULL reads as all 0 (an account restored from a snapshot,
+     * which holds no funding state): risk__funding_bind gives it the range's column. */
+    double *fund_last;
 };
 
 #define RISK__IN_BLOCK_STRUCT 1u /* the account struct is in risk_engine.account_block */
@@ -403,6 +419,27 @@ int risk__rates_state_get(const risk__asset *a, risk__rates_state *out);
 int risk__rates_state_restore(risk_engine *e, uint32_t asset, const risk__rates_state *s, double index_pos,
                               double index_neg);
 
+/* ---- pending funding (rates/funding.c; docs/rates.md 8.4) */
+/* The funding a position would receive (> 0) or pay (< 0) if settled now, in its settle asset:
+ * -q x (I - last), I the instrument's index of the position's side, rounded against the account
+ * as a settlement rounds it (paid up, received down) unless the engine leaves results
+ * unquantized. 0 for a position of an instrument whose indices never moved. */
+double risk__funding_pending(const risk_account *a, uint32_t slot);
+/* 1 (message recorded in e's errmsg) when the engine holds funding state a snapshot of formats
+ * 1 and 2 cannot keep: a non-zero funding index (hence possibly pending funding); else 0. */
+int risk__funding_unsnapshotable(risk_engine *e);
+/* Gives a restored account's positions the range's fund_last column (all 0), when it has none. */
+void risk__funding_bind(risk_account *a);
+/* The index a new position of sign q starts at on the instrument. */
+static inline double risk__funding_index(const risk__instrument *in, double q)
+{
+    return q > 0.0 ? in->fund_index_long : in->fund_index_short;
+}
+/* Settles slot i's pending funding (its settle balance entry reserved by the caller: the
+ * isolated margin pays first, the rest from the settle balance) and sets its last index to the
+ * index of its side now. Never fails. */
+void risk__funding_settle_slot(risk_account *a, uint32_t slot);
+
 /* ---- margin schedules (margin/schedule.c) */
 int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, const risk_margin_tier *tiers, size_t n);
 void risk__schedule_release(const risk_engine *e, risk__schedule *s);
@@ -496,6 +533,19 @@ typedef struct risk__account_values {
 } risk__account_values;
 void risk__account_values_compute(const risk_account *a, risk__account_values *out);
 void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out);
+/* Adds every position's pending funding to the account's values (cross: unrealised PnL; isolated:
+ * the position's margin, and its liquidatable flag) when the engine's funding is active. The
+ * one funding hook of evaluation, called after the sweep so that the sweep stays as it was. */
+void risk__funding_values_add(const risk_account *a, risk__account_values *v);
+/* Drift's discount of positive unrealised PnL (rates/upnl_weight.c, docs/rates.md 8.3): the part of
+ * a cross position's positive PnL (with its pending funding, settle asset units) that C_init and
+ * C_maint do not count, per unit (1 - weight), for PnL P: *cut_init = P (1 - w_i(P)), *cut_maint =
+ * P (1 - w_m). Both 0 when P <= 0 or the instrument has no weights. */
+void risk__upnl_cut(const risk__instrument *in, double pnl, double *cut_init, double *cut_maint);
+/* Takes every weighted cross position's cut (in V) out of v's collateral_init and
+ * collateral_maint, the sums that C_init and C_maint add the PnL to; called after the sweep when
+ * the engine has weighted instruments. */
+void risk__upnl_weight_values_add(const risk_account *a, risk__account_values *v);
 
 /* ---- options as instruments (options/instrument.c; docs/options.md, sections 6 to 8) */
 #define RISK__YEAR_S 31536000.0 /* ACT/365 */

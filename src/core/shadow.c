@@ -8,7 +8,7 @@
 
 static size_t block_bytes(uint32_t cap, uint32_t basket_cap)
 {
-    return (size_t)cap * (4 * sizeof(double) + sizeof(risk_position *) + 3 * sizeof(uint32_t)) +
+    return (size_t)cap * (5 * sizeof(double) + sizeof(risk_position *) + 3 * sizeof(uint32_t)) +
            (size_t)basket_cap * (sizeof(double) + sizeof(uint32_t));
 }
 
@@ -33,7 +33,8 @@ int risk__shadow_init(risk__shadow *s, const risk_account *a, uint32_t extra_pos
     sa->entry = d + cap;
     sa->im_rate = d + 2 * (size_t)cap;
     sa->iso_margin = d + 3 * (size_t)cap;
-    sa->basket.amount = d + 4 * (size_t)cap;
+    sa->fund_last = d + 4 * (size_t)cap;
+    sa->basket.amount = d + 5 * (size_t)cap;
     sa->handles = (risk_position **)(sa->basket.amount + basket_cap);
     uint32_t *u = (uint32_t *)(sa->handles + cap);
     sa->inst = u;
@@ -56,6 +57,10 @@ void risk__shadow_reset(risk__shadow *s, const risk_account *a)
         memcpy(sa->entry, a->entry, n * sizeof *sa->entry);
         memcpy(sa->im_rate, a->im_rate, n * sizeof *sa->im_rate);
         memcpy(sa->iso_margin, a->iso_margin, n * sizeof *sa->iso_margin);
+        if (a->fund_last)
+            memcpy(sa->fund_last, a->fund_last, n * sizeof *sa->fund_last);
+        else
+            memset(sa->fund_last, 0, n * sizeof *sa->fund_last);
         memcpy(sa->inst, a->inst, n * sizeof *sa->inst);
         memcpy(sa->pflags, a->pflags, n * sizeof *sa->pflags);
     }
@@ -97,6 +102,7 @@ uint32_t risk__shadow_append(risk__shadow *s, uint32_t instrument, uint32_t pfla
     sa->entry[i] = entry;
     sa->im_rate[i] = im_rate;
     sa->iso_margin[i] = 0.0;
+    sa->fund_last[i] = risk__funding_index(&sa->engine->instruments[instrument], qty);
     sa->inst[i] = instrument;
     sa->pflags[i] = pflags;
     sa->handles[i] = NULL;

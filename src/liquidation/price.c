@@ -75,6 +75,13 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
             continue;
         double q = acct->qty[i], E = acct->entry[i], M = in->mark, cs = in->contract_size;
         double ps = e->assets[in->settle].price;
+        if (e->funding_active) { /* pending funding: fixed in the settle asset (docs/rates.md 8.4) */
+            double got = risk__funding_pending(acct, i) * ps;
+            if (us)
+                B += got;
+            else
+                A += got;
+        }
         double mmr = 0.0, cum = 0.0, Nm = 0.0;
         if (!P->bankrupt) {
             Nm = margin_notional_at(in, q, E, um ? k_tier : 1.0);
@@ -275,6 +282,15 @@ static int walk(const pool *P, int up, int above, double *root, double *slope)
 #define K_MIN 1e-3
 #define K_MAX 1e3
 
+/* A cross position whose positive PnL counts at a maintenance weight below 1 (Drift's
+ * unrealised-PnL weight, docs/rates.md 8.3): f(k) then has a kink where its PnL crosses 0, and
+ * the pool is solved numerically like one holding options. */
+static int upnl_weighted_maint(const pool *P, uint32_t i)
+{
+    const risk__instrument *in = &P->a->engine->instruments[P->a->inst[i]];
+    return in->upnl_weighted && in->upnl_w_maint < 1.0 && !P->isolated && in_pool(P, i);
+}
+
 static int pool_has_options(const pool *P)
 {
     const risk_account *acct = P->a;
@@ -282,8 +298,34 @@ static int pool_has_options(const pool *P)
         const risk__instrument *in = &acct->engine->instruments[acct->inst[i]];
         if (in->kind == RISK_KIND_OPTION && in->underlying == P->u && in_pool(P, i))
             return 1;
+        if (acct->engine->n_upnl_weighted && upnl_weighted_maint(P, i))
+            return 1;
     }
     return 0;
+}
+
+/* The maintenance discount of weighted positive PnL at factor k, in V (<= 0; 0 for a bankruptcy
+ * pool, which counts unweighted equity). */
+static double upnl_cut_at(const pool *P, double k)
+{
+    const risk_account *acct = P->a;
+    const risk_engine *e = acct->engine;
+    double sum = 0.0;
+    if (P->bankrupt || !e->n_upnl_weighted)
+        return 0.0;
+    for (uint32_t i = 0; i < acct->n_pos; i++) {
+        if (!upnl_weighted_maint(P, i))
+            continue;
+        const risk__instrument *in = &e->instruments[acct->inst[i]];
+        double km = in->underlying == P->u ? k : 1.0;
+        double ps = e->assets[in->settle].price * (in->settle == P->u ? k : 1.0);
+        risk__position_values pv;
+        risk__position_values_at(in, in->mark * km, acct->qty[i], acct->entry[i], acct->im_rate[i], &pv);
+        double pnl = pv.upnl + (e->funding_active ? risk__funding_pending(acct, i) : 0.0), ci, cm;
+        risk__upnl_cut(in, pnl, &ci, &cm);
+        sum -= cm * ps;
+    }
+    return sum;
 }
 
 /* The options on u of the pool at factor k, in V; NaN when one has no volatility to reprice with. */
@@ -319,7 +361,7 @@ static double surplus_at(const pool *P, double k)
 {
     double A, B;
     pool_coeffs(P, k, &A, &B);
-    return A + B * k + option_terms_at(P, k);
+    return A + B * k + option_terms_at(P, k) + upnl_cut_at(P, k);
 }
 
 /* The first k away from 1 (up or down) at which f changes sign: 1 with the root and whether

@@ -28,7 +28,7 @@
  * code as the account. It points into itself: it lives in the model, set up once in place. */
 typedef struct probe {
     risk__shadow sh;
-    double qty, entry, im_rate, iso, amount;
+    double qty, entry, im_rate, iso, amount, fund_last;
     uint32_t inst, pflags, origin, asset;
     risk_position *handle;
 } probe;
@@ -57,6 +57,10 @@ typedef struct model {
     /* the target position and settle balance now, which the probe is reset to */
     double q0, e0, im_rate0, iso0, b0;
     uint32_t pflags0;
+    /* pending funding (docs/rates.md 8.4): the other cross positions', in V (added after the
+     * sums, as evaluation adds it after its sweep), and the target's last index now */
+    double fund_other, fund_last0;
+    double cut_other; /* Drift's unrealised-PnL discount of the other cross positions, in V (docs/rates.md 8.3) */
     probe p;
     /* the last few values of available, by n (searches come back to piece ends and to n + 1) */
     double memo_n[MEMO], memo_avail[MEMO];
@@ -96,6 +100,7 @@ static void model_eval(model *M, double n, point *pt, int full)
     p->im_rate = M->im_rate0;
     p->iso = M->iso0;
     p->pflags = M->pflags0;
+    p->fund_last = M->fund_last0;
     pa->basket.n = M->b0 != 0.0; /* (inst, asset and origin are never moved) */
     p->amount = M->b0;
     risk__position_values pv;
@@ -118,6 +123,16 @@ static void model_eval(model *M, double n, point *pt, int full)
         u += pt->upnl_v;
         im += pv.im * M->ps;
     }
+    double fund = M->fund_other, own = 0.0;
+    if (cross && n == 0.0 && M->a->engine->funding_active) /* a fill settles the target's */
+        own = risk__funding_pending(pa, 0);
+    fund += own * M->ps;
+    double cut = M->cut_other;
+    if (cross && M->o.in->upnl_weighted) { /* with the weights: exact to rounding, not bit for bit */
+        double ci, cm;
+        risk__upnl_cut(M->o.in, pv.upnl + own, &ci, &cm);
+        cut += ci * M->ps;
+    }
     const double *t = M->suf;
     for (uint32_t k = 0; k < M->n_suf_pos; k++, t += 2) {
         u += t[0];
@@ -133,6 +148,10 @@ static void model_eval(model *M, double n, point *pt, int full)
         c += t[0];
         r += t[1];
     }
+    if (fund != 0.0) /* with pending funding: exact to the rounding of the sums, not bit for bit */
+        u += fund;
+    if (cut != 0.0)
+        c -= cut;
     c += u; /* C_init = collateral_init + cross PnL; R_init = liabilities_init + cross IM */
     r += im;
     if (M->scale > 0.0) {
@@ -173,7 +192,7 @@ static int model_init(model *M, const risk_account *a, const risk__order_ctx *o)
     M->scale = 0.0;
     if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
         M->scale = risk__asset_scale(&e->assets[e->valuation]);
-    M->q0 = M->e0 = M->im_rate0 = M->iso0 = M->b0 = 0.0;
+    M->q0 = M->e0 = M->im_rate0 = M->iso0 = M->b0 = M->fund_other = M->fund_last0 = M->cut_other = 0.0;
     M->pflags0 = 0;
     uint32_t first_after = a->n_pos; /* the first position after the target's slot */
     if (o->slot >= 0) {
@@ -182,6 +201,7 @@ static int model_init(model *M, const risk_account *a, const risk__order_ctx *o)
         M->e0 = a->entry[i];
         M->im_rate0 = M->im_rate = a->im_rate[i];
         M->iso0 = a->iso_margin[i];
+        M->fund_last0 = a->fund_last ? a->fund_last[i] : 0.0;
         M->pflags0 = a->pflags[i];
         M->isolated = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
         first_after = i + 1;
@@ -211,6 +231,13 @@ static int model_init(model *M, const risk_account *a, const risk__order_ctx *o)
         risk__position_values pv;
         risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
         double upnl_v = pv.upnl * sp, im_v = pv.im * sp;
+        double got = e->funding_active ? risk__funding_pending(a, i) : 0.0;
+        M->fund_other += got * sp;
+        if (in->upnl_weighted) {
+            double ci, cm;
+            risk__upnl_cut(in, pv.upnl + got, &ci, &cm);
+            M->cut_other += ci * sp;
+        }
         if (i < first_after) {
             M->pre_upnl += upnl_v;
             M->pre_im += im_v;
@@ -241,6 +268,7 @@ static int model_init(model *M, const risk_account *a, const risk__order_ctx *o)
     pa->entry = &p->entry;
     pa->im_rate = &p->im_rate;
     pa->iso_margin = &p->iso;
+    pa->fund_last = &p->fund_last;
     pa->inst = &p->inst;
     pa->pflags = &p->pflags;
     pa->handles = &p->handle;

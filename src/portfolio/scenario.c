@@ -396,6 +396,49 @@ void risk__scen_revalue(const risk_account *a, const risk__scen_tables *t, risk_
         const risk__asset *as = &e->assets[b->asset[k]];
         revalue_balance(as, risk__balance_of(as, b->amount[k]), t->price + (size_t)b->asset[k] * S, S, acc);
     }
+    if (e->funding_active) /* pending funding, as risk__funding_values_add counts it */
+        for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
+            double got = risk__funding_pending(a, i);
+            if (got == 0.0)
+                continue;
+            const risk__instrument *in = &e->instruments[a->inst[i]];
+            const double *settle = t->price + (size_t)in->settle * S;
+            const double *mark = t->mark + (size_t)a->inst[i] * S;
+            int iso = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
+            for (size_t s = 0; s < S; s++) {
+                double v = got * settle[s];
+                if (iso) { /* in the margin, and its liquidatable test, as evaluation counts it */
+                    risk__position_values pv;
+                    risk__position_values_at(in, mark[s], a->qty[i], a->entry[i], a->im_rate[i], &pv);
+                    double m = a->iso_margin[i];
+                    acc->n_iso_liq[s] -= m + pv.upnl < pv.mm;
+                    acc->n_iso_liq[s] += (m + got) + pv.upnl < pv.mm;
+                    acc->iso[s] += v;
+                } else {
+                    acc->upnl[s] += v;
+                    acc->cross_upnl[s] += v;
+                }
+            }
+        }
+    if (e->n_upnl_weighted) /* Drift's unrealised-PnL weights, as risk__upnl_weight_values_add */
+        for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
+            const risk__instrument *in = &e->instruments[a->inst[i]];
+            if (!in->upnl_weighted || (a->pflags[i] & RISK__PF_ISOLATED))
+                continue;
+            const double *mark = t->mark + (size_t)a->inst[i] * S;
+            const double *settle = t->price + (size_t)in->settle * S;
+            double got = e->funding_active ? risk__funding_pending(a, i) : 0.0;
+            for (size_t s = 0; s < S; s++) {
+                risk__position_values pv;
+                risk__position_values_at(in, mark[s], a->qty[i], a->entry[i], a->im_rate[i], &pv);
+                double ci, cm;
+                risk__upnl_cut(in, pv.upnl + got, &ci, &cm);
+                if (ci != 0.0)
+                    acc->coll_init[s] -= ci * settle[s];
+                if (cm != 0.0)
+                    acc->coll_maint[s] -= cm * settle[s];
+            }
+        }
 }
 
 void risk__scen_values(const risk__scen_acc *acc, size_t s, uint32_t n_assets, risk__account_values *out)

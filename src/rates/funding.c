@@ -12,7 +12,7 @@
  * margin, and what the margin cannot pay comes from the settle balance. Unless the engine leaves
  * results unquantized, what is paid is rounded up and what is received down, to the settle
  * asset's quantum (against the account): the remainder is the venue's. */
-#include "core/internal.h"
+#include "margin/schedule.h"
 
 RISK_API int risk_funding_rate_binance(double *out, double premium_index, double interest_rate, double clamp,
                                        double cap)
@@ -131,5 +131,202 @@ RISK_API int risk_engine_settle_funding(risk_engine *engine, uint32_t instrument
     if (out)
         *out = r;
     risk__clear(&e->errmsg);
+    return RISK_OK;
+}
+
+/* ------------------------------------------------------------ cumulative funding (Drift) */
+/* docs/rates.md 8.4. Each perpetual keeps Drift's two cumulative funding indices (per contract,
+ * in the settle asset), one per side; each position the index of its side when it last settled.
+ * Accrual moves the indices only (O(1)); a position's pending funding -q x (I - last) counts in
+ * every evaluation of its account and becomes balance when the account settles or the position
+ * fills. */
+
+int risk__funding_unsnapshotable(risk_engine *e)
+{
+    if (e->n_upnl_weighted) {
+        (void)risk__fail(e, &e->errmsg, RISK_ESTATE,
+                         "an instrument has unrealised-PnL weights: the snapshot format does not hold them");
+        return 1;
+    }
+    for (uint32_t k = 0; k < e->n_instruments; k++) {
+        const risk__instrument *in = &e->instruments[k];
+        if (in->fund_index_long != 0.0 || in->fund_index_short != 0.0) {
+            (void)risk__fail(e, &e->errmsg, RISK_ESTATE,
+                             "%s has a cumulative funding index (and positions may hold pending funding): the "
+                             "snapshot format does not hold funding state; settle and use a format that does",
+                             in->symbol);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void risk__funding_bind(risk_account *a)
+{
+    if (!a->fund_last && a->range.chunk)
+        a->fund_last = a->range.chunk->fund_last + a->range.base;
+}
+
+double risk__funding_pending(const risk_account *a, uint32_t slot)
+{
+    const risk_engine *e = a->engine;
+    const risk__instrument *in = &e->instruments[a->inst[slot]];
+    double q = a->qty[slot];
+    double d = risk__funding_index(in, q) - (a->fund_last ? a->fund_last[slot] : 0.0);
+    if (d == 0.0 || q == 0.0)
+        return 0.0;
+    /* what the position pays, rounded against the account like risk_engine_settle_funding */
+    double pay = against_account(e, in, q * d);
+    return pay == 0.0 ? 0.0 : -pay;
+}
+
+void risk__funding_settle_slot(risk_account *a, uint32_t slot)
+{
+    risk__funding_bind(a);
+    if (!a->fund_last)
+        return; /* no range: no position */
+    const risk__instrument *in = &a->engine->instruments[a->inst[slot]];
+    double got = risk__funding_pending(a, slot);
+    a->fund_last[slot] = risk__funding_index(in, a->qty[slot]);
+    if (got == 0.0)
+        return;
+    double pay = -got, from_basket = pay;
+    if (a->pflags[slot] & RISK__PF_ISOLATED) { /* as risk_engine_settle_funding: the margin first */
+        double take = pay < a->iso_margin[slot] ? pay : a->iso_margin[slot];
+        a->iso_margin[slot] -= take;
+        from_basket = pay - take;
+    }
+    if (from_basket != 0.0)
+        risk__basket_add_unchecked(&a->basket, in->settle, -from_basket);
+}
+
+void risk__funding_values_add(const risk_account *a, risk__account_values *v)
+{
+    const risk_engine *e = a->engine;
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        double got = risk__funding_pending(a, i);
+        if (got == 0.0)
+            continue;
+        const risk__instrument *in = &e->instruments[a->inst[i]];
+        double ps = e->assets[in->settle].price, got_v = got * ps;
+        if (a->pflags[i] & RISK__PF_ISOLATED) {
+            /* counted in the position's margin, which pays it first */
+            risk__position_values pv;
+            risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
+            double m = a->iso_margin[i];
+            v->n_isolated_liquidatable -= m + pv.upnl < pv.mm;
+            v->n_isolated_liquidatable += (m + got) + pv.upnl < pv.mm;
+            v->isolated_margin += got_v;
+        } else {
+            v->upnl += got_v;
+            v->cross_upnl += got_v;
+        }
+    }
+}
+
+RISK_API int risk_engine_accrue_funding(risk_engine *engine, uint32_t instrument, double rate_long,
+                                        double rate_short, double price, int64_t time_unix_s)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = engine;
+    if (instrument >= e->n_instruments)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
+    risk__instrument *in = &e->instruments[instrument];
+    if (in->kind != RISK_KIND_PERPETUAL)
+        return risk__fail(e, &e->errmsg, RISK_ESTATE, "%s is not a perpetual: no funding", in->symbol);
+    if (!(isfinite(rate_long) && fabs(rate_long) <= 1.0) || !(isfinite(rate_short) && fabs(rate_short) <= 1.0))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "funding rates must be finite and within [-1, 1]");
+    if (!(isfinite(price) && price >= 0.0))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "price must be finite and >= 0 (0: the mark)");
+    if (time_unix_s < in->fund_time_unix_s)
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "funding time %lld is before the last accrual's %lld",
+                          (long long)time_unix_s, (long long)in->fund_time_unix_s);
+    double p = price > 0.0 ? price : in->mark;
+    /* one contract's payment, as risk_engine_settle_funding's payment() for q = 1 */
+    double il = in->fund_index_long + payment(in, 1.0, rate_long, p);
+    double is = in->fund_index_short + payment(in, 1.0, rate_short, p);
+    if (!(isfinite(il) && isfinite(is) && fabs(il) <= 1e300 && fabs(is) <= 1e300))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: the funding index would leave the finite range",
+                          in->symbol);
+    in->fund_index_long = il;
+    in->fund_index_short = is;
+    in->fund_time_unix_s = time_unix_s;
+    if (il != 0.0 || is != 0.0)
+        e->funding_active = 1;
+    risk__clear(&e->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_engine_funding_index(const risk_engine *engine, uint32_t instrument, double *long_out,
+                                       double *short_out, int64_t *time_out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine; /* the message buffer is not engine state */
+    if (!long_out || !short_out)
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "long_out or short_out is NULL");
+    if (instrument >= e->n_instruments)
+        return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
+    const risk__instrument *in = &e->instruments[instrument];
+    *long_out = in->fund_index_long;
+    *short_out = in->fund_index_short;
+    if (time_out)
+        *time_out = in->fund_time_unix_s;
+    return RISK_OK;
+}
+
+RISK_API int risk_account_funding_pending(const risk_account *account, uint32_t asset, double *out)
+{
+    if (!account)
+        return RISK_ENULL;
+    risk_account *a = (risk_account *)account; /* the message buffer is not account state */
+    const risk_engine *e = a->engine;
+    if (!out)
+        return risk__fail(e, &a->errmsg, RISK_ENULL, "out is NULL");
+    if (asset >= e->n_assets)
+        return risk__fail(e, &a->errmsg, RISK_ENOTFOUND, "unknown asset %u", asset);
+    double sum = 0.0;
+    if (e->funding_active)
+        for (uint32_t i = 0; i < a->n_pos; i++)
+            if (e->instruments[a->inst[i]].settle == asset)
+                sum += risk__funding_pending(a, i);
+    *out = sum;
+    return RISK_OK;
+}
+
+RISK_API int risk_account_settle_funding(risk_account *account, risk_funding_result *out)
+{
+    if (!account)
+        return RISK_ENULL;
+    risk_account *a = account;
+    const risk_engine *e = a->engine;
+    if (out && out->version != RISK_FUNDING_RESULT_VERSION)
+        return risk__fail(e, &a->errmsg, RISK_EVERSION, "funding result version %u is not %d", out->version,
+                          RISK_FUNDING_RESULT_VERSION);
+    risk_funding_result r = {RISK_FUNDING_RESULT_VERSION, RISK_ID_NONE, 0, 0.0, 0.0, 0.0};
+    if (e->funding_active) {
+        /* room for every settle balance a payment may reach: nothing is paid before all fit */
+        for (uint32_t i = 0; i < a->n_pos; i++)
+            if (risk__funding_pending(a, i) != 0.0 &&
+                risk__basket_reserve(&a->basket, e->instruments[a->inst[i]].settle))
+                return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for a settle balance");
+        for (uint32_t i = 0; i < a->n_pos; i++) {
+            if (e->instruments[a->inst[i]].kind != RISK_KIND_PERPETUAL)
+                continue;
+            double got = risk__funding_pending(a, i);
+            risk__funding_settle_slot(a, i);
+            if (got == 0.0)
+                continue;
+            r.n_positions++;
+            if (got < 0.0)
+                r.paid -= got;
+            else
+                r.received += got;
+        }
+    }
+    if (out)
+        *out = r;
+    risk__clear(&a->errmsg);
     return RISK_OK;
 }

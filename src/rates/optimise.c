@@ -36,6 +36,9 @@
 #define ST_BASIC 2
 
 #define TEN_YEARS_S (10.0 * RISK_RATE_YEAR_S)
+#define FB_SUB 32 /* chords per stretch between two kinks of the rate curve */
+#define FB_GRID_MAX (2 + (RISK__RATE_KINKS_MAX + 1) * FB_SUB)
+#define PTS_MAX (RISK__MAX_TIERS + 2 + FB_GRID_MAX)
 
 /* ------------------------------------------------------------------ the model */
 
@@ -46,6 +49,13 @@ typedef struct cand {
     double rb, rs;       /* annual borrow and supply rates */
     double gb, gs;       /* growth - 1 over the horizon of a debt and of a deposit */
     double out_h, out_a; /* outside yield over the horizon (simple) and per year */
+    /* utilisation feedback (RISK_OPTIMISE_UTILISATION, docs/rates.md 10.9): a debt d costs
+     * C(d) = d x r_b(U(d)) a year, U(d) = (fb_dother + d + fb_ds) / fb_denom, interpolated
+     * linearly between the grid points fb_d[] (ascending debts, 0 first) */
+    uint32_t fb, fb_n;
+    double fb_dother, fb_ds, fb_denom, fb_years;
+    risk_rate_model fb_model;
+    double fb_d[FB_GRID_MAX];
 } cand;
 
 typedef struct ctx {
@@ -67,6 +77,49 @@ typedef struct totals {
     double delivered;                              /* cash out through CASH candidates, V */
 } totals;
 
+/* The exact annual cost of a debt d >= 0 (asset units): d x r_b(U(d)). */
+static double fb_exact(const cand *c, double d)
+{
+    double u = (c->fb_dother + d + c->fb_ds) / c->fb_denom;
+    return d * risk__rates_borrow_at(&c->fb_model, u);
+}
+
+/* The model's annual cost of a debt d: the chord of fb_exact between the grid points around d. */
+static double fb_cost(const cand *c, double d)
+{
+    if (c->fb_n == 0 || d <= c->fb_d[0])
+        return fb_exact(c, d);
+    for (uint32_t i = 1; i < c->fb_n; i++)
+        if (d <= c->fb_d[i]) {
+            double d0 = c->fb_d[i - 1], d1 = c->fb_d[i], c0 = fb_exact(c, d0), c1 = fb_exact(c, d1);
+            return d == d1 ? c1 : c0 + (c1 - c0) * ((d - d0) / (d1 - d0));
+        }
+    return fb_exact(c, d);
+}
+
+/* The grid: the debts from the least to the most the plan may leave, cut at the curve's kinks,
+ * each stretch in FB_SUB equal chords. */
+static void fb_grid(cand *c)
+{
+    double dlo = c->hi < 0.0 ? -c->hi : 0.0, dhi = c->lo < 0.0 ? -c->lo : 0.0;
+    c->fb_n = 0;
+    if (!(dhi > dlo))
+        return;
+    double ku[RISK__RATE_KINKS_MAX], cuts[RISK__RATE_KINKS_MAX + 2];
+    uint32_t nk = risk__rates_kinks(&c->fb_model, ku), nc = 0;
+    cuts[nc++] = dlo;
+    for (uint32_t i = 0; i < nk; i++) {
+        double d = ku[i] * c->fb_denom - c->fb_dother - c->fb_ds;
+        if (d > cuts[nc - 1] && d < dhi)
+            cuts[nc++] = d;
+    }
+    cuts[nc++] = dhi;
+    for (uint32_t i = 0; i + 1 < nc; i++)
+        for (uint32_t j = 0; j < FB_SUB; j++)
+            c->fb_d[c->fb_n++] = cuts[i] + (cuts[i + 1] - cuts[i]) * ((double)j / FB_SUB);
+    c->fb_d[c->fb_n++] = dhi;
+}
+
 static void eval_plan(const ctx *x, const double *bal, totals *t)
 {
     risk__basket_values v = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -76,8 +129,14 @@ static void eval_plan(const ctx *x, const double *bal, totals *t)
         risk__basket_entry_add(c->a, bal[k], 1.0, &v);
         double g = bal[k] < 0.0 ? c->gb : c->gs, r = bal[k] < 0.0 ? c->rb : c->rs;
         double d = bal[k] - c->b;
-        cost_h += -bal[k] * g * c->price + d * c->out_h * c->price;
-        cost_a += -bal[k] * r * c->price + d * c->out_a * c->price;
+        if (c->fb && bal[k] < 0.0) { /* the debt's cost with utilisation feedback, simple interest */
+            double ca = fb_cost(c, -bal[k]);
+            cost_h += ca * c->fb_years * c->price + d * c->out_h * c->price;
+            cost_a += ca * c->price + d * c->out_a * c->price;
+        } else {
+            cost_h += -bal[k] * g * c->price + d * c->out_h * c->price;
+            cost_a += -bal[k] * r * c->price + d * c->out_a * c->price;
+        }
         if (c->flags & RISK_OPTIMISE_CASH)
             delivered += -d * c->price;
     }
@@ -116,8 +175,9 @@ static double tier_ratio(const risk__asset *a, double q)
 
 /* Per unit of value (z = price x units) on a segment whose midpoint is mid: the rows' slopes
  * (ROW_HI .. ROW_BUDGET; the budget row is the cost) and the cost's. */
-static void seg_slopes(const ctx *x, const cand *c, double mid, double row[MAX_ROWS], double *cost)
+static void seg_slopes(const ctx *x, const cand *c, double from, double to, double row[MAX_ROWS], double *cost)
 {
+    double mid = from + (to - from) / 2.0;
     const risk_optimise_spec *sp = x->sp;
     const risk__asset *a = c->a;
     if (mid < 0.0) { /* a debt shrinks as the balance rises */
@@ -125,6 +185,8 @@ static void seg_slopes(const ctx *x, const cand *c, double mid, double row[MAX_R
         row[ROW_HM] = sp->health_maint_min * a->liab_weight_maint;
         row[ROW_LTV] = 1.0;
         *cost = -c->gb + c->out_h;
+        if (c->fb) /* the chord's slope: the debt falls from -from to -to */
+            *cost = (fb_cost(c, -to) - fb_cost(c, -from)) / (to - from) * c->fb_years + c->out_h;
     } else {
         double r = tier_ratio(a, mid);
         row[ROW_HI] = a->weight_init * r;
@@ -143,6 +205,11 @@ static void seg_slopes(const ctx *x, const cand *c, double mid, double row[MAX_R
 static uint32_t breakpoints(const cand *c, double *pts)
 {
     uint32_t n = 0;
+    for (uint32_t i = c->fb_n; i-- > 0;) { /* debts, largest first: balances ascending */
+        double b = -c->fb_d[i];
+        if (b > c->lo && b < c->hi && b < 0.0)
+            pts[n++] = b;
+    }
     if (c->lo < 0.0 && 0.0 < c->hi)
         pts[n++] = 0.0;
     const risk__asset *a = c->a;
@@ -404,7 +471,7 @@ static int solve(const ctx *x, double fixed_size, risk_optimise_result *res, dou
             continue;
         p->b[B.row_of[r]] = r == ROW_BUDGET ? row0[r] : -row0[r];
     }
-    double pts[RISK__MAX_TIERS + 2];
+    double pts[PTS_MAX];
     uint32_t j = 0;
     double cmax = 0.0;
     for (size_t k = 0; k < x->n; k++) {
@@ -416,7 +483,7 @@ static int solve(const ctx *x, double fixed_size, risk_optimise_result *res, dou
             if (!(to > from))
                 continue;
             double slope[MAX_ROWS], cost;
-            seg_slopes(x, c, from + (to - from) / 2.0, slope, &cost);
+            seg_slopes(x, c, from, to, slope, &cost);
             for (uint32_t r = 0; r < MAX_ROWS; r++)
                 if (B.row_of[r] != UINT32_MAX)
                     p->A[(size_t)j * m + B.row_of[r]] = slope[r];
@@ -600,7 +667,7 @@ static int check_asset(const ctx *x, const risk_optimise_asset *in, size_t k, un
     if (seen[in->asset])
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: listed twice", who);
     seen[in->asset] = 1;
-    if (in->flags & ~(RISK_OPTIMISE_CASH | RISK_OPTIMISE_RATES_GIVEN))
+    if (in->flags & ~(RISK_OPTIMISE_CASH | RISK_OPTIMISE_RATES_GIVEN | RISK_OPTIMISE_UTILISATION))
         return risk__fail(e, &a->errmsg, RISK_EINVAL, "%s: unknown flags 0x%x", who, in->flags);
     if (!risk__price_in_domain(as->price))
         return risk__fail(e, &a->errmsg, RISK_ENOPRICE, "%s: no usable price", who);
@@ -613,6 +680,9 @@ static int check_asset(const ctx *x, const risk_optimise_asset *in, size_t k, un
         (rc = risk__check_amount(e, &a->errmsg, as, "borrow_max", in->borrow_max)) ||
         (rc = risk__check_range(e, &a->errmsg, who, "outside_annual", in->outside_annual, -10.0, 10.0)))
         return rc;
+    if ((in->flags & RISK_OPTIMISE_UTILISATION) && ((in->flags & RISK_OPTIMISE_RATES_GIVEN) || !as->rates))
+        return risk__fail(e, &a->errmsg, RISK_EINVAL,
+                          "%s: utilisation feedback needs the engine's rate model and pool (not given rates)", who);
     if (in->flags & RISK_OPTIMISE_RATES_GIVEN) {
         if ((rc = risk__check_range(e, &a->errmsg, who, "borrow_annual", in->borrow_annual, 0.0, 10.0)) ||
             (rc = risk__check_range(e, &a->errmsg, who, "supply_annual", in->supply_annual, 0.0, in->borrow_annual)))
@@ -631,7 +701,7 @@ static int validate_convex(const ctx *x, const cand *c)
                           "optimise %s: size-scaled weights (risk_engine_set_asset_size_scaling) are not in the "
                           "optimiser's piecewise-linear model",
                           c->a->symbol);
-    double pts[RISK__MAX_TIERS + 2];
+    double pts[PTS_MAX];
     uint32_t nb = breakpoints(c, pts);
     double prev[MAX_ROWS], prev_cost = 0.0, from = c->lo;
     int have = 0;
@@ -640,9 +710,12 @@ static int validate_convex(const ctx *x, const cand *c)
         if (!(to > from))
             continue;
         double row[MAX_ROWS], cost;
-        seg_slopes(x, c, from + (to - from) / 2.0, row, &cost);
+        seg_slopes(x, c, from, to, row, &cost);
         if (have) {
-            if (cost < prev_cost)
+            /* chords of a linear stretch of the feedback cost (a rate floor, a flat curve) have
+             * slopes equal up to rounding: a fall of an ulp or so is that, not a concave cost */
+            double noise = c->fb ? 1e-12 * fabs(prev_cost) : 0.0;
+            if (cost < prev_cost - noise)
                 return risk__fail(x->e, &((risk_account *)x->acct)->errmsg, RISK_EINVAL,
                                   "optimise %s: its supply yield over the horizon exceeds its borrow cost: the cost "
                                   "is not convex (a netted balance cannot hold both)",
@@ -704,7 +777,8 @@ RISK_API int risk_account_optimise(const risk_account *account, const risk_optim
     size_t n_seg_max = 0;
     for (size_t k = 0; k < n_assets; k++) {
         uint32_t id = assets[k].asset;
-        n_seg_max += 2 + (id < e->n_assets && e->assets[id].tiers ? e->assets[id].n_tiers : 0);
+        n_seg_max += 2 + (id < e->n_assets && e->assets[id].tiers ? e->assets[id].n_tiers : 0) +
+                     ((assets[k].flags & RISK_OPTIMISE_UTILISATION) ? FB_GRID_MAX : 0);
     }
     uint32_t m = 5, n_cols = (uint32_t)n_seg_max + 1 + 2 * m;
     size_t bytes = sizeof(cand) * (n_assets ? n_assets : 1) + e->n_assets + 8 + sizeof(double) * 3 * (n_assets + 1) +
@@ -746,6 +820,28 @@ RISK_API int risk_account_optimise(const risk_account *account, const risk_optim
         }
         c->out_a = in->outside_annual;
         c->out_h = in->outside_annual * years;
+        if (in->flags & RISK_OPTIMISE_UTILISATION) {
+            risk__rates_state st;
+            (void)risk__rates_state_get(c->a, &st); /* check_asset saw the model */
+            double S = st.scaled_supply * c->a->index_pos, D = st.scaled_borrow * c->a->index_neg;
+            double d0 = c->b < 0.0 ? -c->b : 0.0; /* the account's own debt, in D now */
+            c->fb = 1;
+            c->fb_model = st.model;
+            c->fb_years = years;
+            c->fb_dother = D - d0 > 0.0 ? D - d0 : 0.0;
+            c->fb_ds = st.model.kind == RISK_RATE_MODEL_AAVE ? st.stable_borrow : 0.0;
+            c->fb_denom = st.model.kind == RISK_RATE_MODEL_AAVE ? S + st.reserves : S;
+            if (!(c->fb_denom > 0.0))
+                rc = risk__fail(e, &acc->errmsg, RISK_EINVAL, "optimise %s: utilisation feedback needs a pool with "
+                                "deposits", c->a->symbol);
+            else {
+                /* the debt cannot pass the pool's cash (U = 1), where d x r would stop being convex */
+                double dmax = c->fb_denom - c->fb_dother - c->fb_ds;
+                dmax = dmax > 0.0 ? dmax : 0.0;
+                c->lo = c->lo > -dmax ? c->lo : -dmax;
+                fb_grid(c);
+            }
+        }
         if (!(isfinite(c->gb) && isfinite(c->gs) && isfinite(c->rb) && isfinite(c->rs)))
             rc = risk__fail(e, &acc->errmsg, RISK_EINVAL, "optimise %s: its interest over the horizon is not finite",
                             c->a->symbol);
@@ -878,6 +974,12 @@ RISK_API int risk_account_optimise(const risk_account *account, const risk_optim
             mv->rate_annual = debt ? c->rb : c->rs;
             mv->cost_annual_value = -bal[k] * mv->rate_annual * c->price;
             mv->cost_horizon_value = -bal[k] * (debt ? c->gb : c->gs) * c->price + mv->delta * c->out_h * c->price;
+            if (debt && c->fb) { /* the feedback model's cost: its rate is C(d) / d */
+                double ca = fb_cost(c, -bal[k]);
+                mv->rate_annual = ca / -bal[k];
+                mv->cost_annual_value = ca * c->price;
+                mv->cost_horizon_value = ca * c->fb_years * c->price + mv->delta * c->out_h * c->price;
+            }
         }
     }
     res.version = out->version;

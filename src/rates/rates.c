@@ -303,6 +303,41 @@ size_t risk__rates_bytes(const risk_engine *e)
     return n;
 }
 
+double risk__rates_borrow_at(const risk_rate_model *m, double u)
+{
+    risk_rates r;
+    rates_at(m, clamp01(u), clamp01(u), 0.0, 0.0, &r);
+    return r.borrow_annual;
+}
+
+uint32_t risk__rates_kinks(const risk_rate_model *m, double *u)
+{
+    uint32_t n = 0;
+    switch (m->kind) {
+    case RISK_RATE_MODEL_AAVE:
+        u[n++] = m->aave_optimal_usage;
+        break;
+    case RISK_RATE_MODEL_COMET:
+        u[n++] = m->comet_borrow_kink;
+        break;
+    case RISK_RATE_MODEL_DRIFT: {
+        static const double bp[5] = {0.85, 0.90, 0.95, 0.99, 0.995};
+        double uo = m->drift_optimal_utilisation, ro = m->drift_optimal_rate;
+        if (m->drift_min_rate > 0.0 && ro > 0.0 && m->drift_min_rate * uo / ro < uo)
+            u[n++] = m->drift_min_rate * uo / ro; /* where the floor stops */
+        u[n++] = uo;
+        for (int i = 0; i < 5; i++)
+            if (bp[i] > uo)
+                u[n++] = bp[i];
+        break;
+    }
+    default:
+        break;
+    }
+    u[n++] = 1.0; /* the clamp: the rate is constant beyond */
+    return n;
+}
+
 int risk__rates_state_get(const risk__asset *a, risk__rates_state *out)
 {
     const risk__rates *p = a->rates;

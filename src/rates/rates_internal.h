@@ -14,4 +14,11 @@ typedef struct risk__rate_outlook {
 } risk__rate_outlook;
 void risk__rates_outlook(const risk__asset *a, double horizon_s, risk__rate_outlook *out);
 
+/* The variable borrow rate of a model at utilisation u (clamped to [0, 1]), without stable debt. */
+double risk__rates_borrow_at(const risk_rate_model *m, double u);
+/* The utilisations in (0, 1] where the model's borrow rate changes slope, ascending (1 last: the
+ * clamp); at most RISK__RATE_KINKS_MAX. */
+#define RISK__RATE_KINKS_MAX 8
+uint32_t risk__rates_kinks(const risk_rate_model *m, double *u);
+
 #endif /* RISK_RATES_INTERNAL_H */

@@ -541,6 +541,8 @@ RISK_API int risk_engine_snapshot_write(const risk_engine *engine, void *out, si
     risk_engine *e = (risk_engine *)engine; /* the message buffer is not engine state */
     if (!size_out || (!out && capacity))
         return risk__fail(e, &e->errmsg, RISK_ENULL, "size_out is NULL, or out is NULL with capacity > 0");
+    if (risk__funding_unsnapshotable(e)) /* no funding state in the format yet (rates/funding.c) */
+        return RISK_ESTATE;
     uint64_t size = snapshot_size(e);
     if (size > SIZE_MAX)
         return risk__fail(e, &e->errmsg, RISK_ENOMEM, "a snapshot of %llu bytes does not fit in memory",
@@ -599,6 +601,8 @@ RISK_API int risk_engine_snapshot_write_file(const risk_engine *engine, const ch
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "path is empty");
     if (plen > 4000)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "path longer than 4000 bytes");
+    if (risk__funding_unsnapshotable(e)) /* no funding state in the format yet (rates/funding.c) */
+        return RISK_ESTATE;
     uint64_t size = snapshot_size(e);
     unsigned char *staging = risk__malloc(e, STAGING_BYTES);
     if (!staging)

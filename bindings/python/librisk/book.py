@@ -322,7 +322,7 @@ _SIZE_SCALING_FIELDS = ("imf", "deposit_scale_start", "borrow_scale_start", "ven
 _INSTRUMENT_FIELDS = ("symbol", "kind", "expiry", "underlying", "settle", "inverse", "contract_size",
                       "lot_size", "tick_size", "mark", "margin", "vol_scaling", "liquidation", "fees",
                       "max_notional", "size_premium", "strike", "option_type", "mark_vol", "carry_rate",
-                      "underlying_tick", "settlement_price")
+                      "underlying_tick", "settlement_price", "funding", "upnl_weight")
 # Fields only an option takes (docs/book-format.md, 4.3).
 _OPTION_FIELDS = ("strike", "option_type", "mark_vol", "carry_rate", "underlying_tick", "settlement_price")
 # An instrument's "fees" (docs/book-format.md, 4.2): book key -> Engine.set_instrument_fees keyword.
@@ -448,6 +448,9 @@ def _check_option(ins: Json, p: str) -> dict[str, Any]:
     for k in ("margin", "vol_scaling", "max_notional"):
         if k in ins:
             raise BookError("%s.%s" % (p, k), "an option has no %s (standard option margin)" % k)
+    for k in ("funding", "upnl_weight"):
+        if k in ins:
+            raise BookError("%s.%s" % (p, k), "an option has no %s (perpetuals and futures only)" % k)
     if ("mark" in ins) == ("mark_vol" in ins):
         raise BookError(p + ".mark", "an option gives either mark (a premium) or mark_vol, not both or neither")
     out: dict[str, Any] = {"symbol": _C.string(ins["symbol"], p + ".symbol"), "kind": "option",
@@ -555,6 +558,23 @@ def _check_instrument(ins: Json, p: str) -> dict[str, Any]:
         sp = p + ".size_premium"
         _C.obj(ins["size_premium"], sp, required=("imf",), optional=("imf", "base_share"))
         out["size_premium"] = {k: _C.number(v, "%s.%s" % (sp, k)) for k, v in ins["size_premium"].items()}
+    out["funding"] = []
+    if "funding" in ins:  # cumulative funding accrued after the positions open (docs/rates.md 8.2)
+        fp = p + ".funding"
+        for j, f in enumerate(_C.array(ins["funding"], fp)):
+            q = "%s[%d]" % (fp, j)
+            _C.obj(f, q, required=("rate",), optional=("rate", "rate_short", "price", "time"))
+            item = {"rate": _C.number(f["rate"], q + ".rate"), "price": _C.number(f.get("price", 0), q + ".price"),
+                    "time_unix_s": _C.integer(f.get("time", 0), q + ".time", 0, 2 ** 62)}
+            item["rate_short"] = _C.number(f["rate_short"], q + ".rate_short") if "rate_short" in f else item["rate"]
+            out["funding"].append(item)
+    out["upnl_weight"] = None
+    if "upnl_weight" in ins:  # Drift's unrealised-PnL weights (docs/rates.md 8.3)
+        up = p + ".upnl_weight"
+        w = _C.obj(ins["upnl_weight"], up, optional=("init", "maint", "imf"))
+        out["upnl_weight"] = {"weight_init": _C.number(w.get("init", 1), up + ".init"),
+                              "weight_maint": _C.number(w.get("maint", 1), up + ".maint"),
+                              "imf": _C.number(w.get("imf", 0), up + ".imf")}
     out["fees"] = {}
     if "fees" in ins:
         fp = p + ".fees"
@@ -824,6 +844,12 @@ def _load_into(eng: Engine, spec: dict[str, Any], accounts: list[Any]) -> None:
                 raise BookError("%s.%s" % (p, field), _problem(exc)) from None
         if ins["vol_scaling"] is not None:
             _load_scaling(eng, iid, ins["vol_scaling"], p + ".vol_scaling")
+        if ins.get("upnl_weight") is not None:
+            from . import rates as _rates
+            try:
+                _rates.set_upnl_weight(eng, ins["symbol"], **ins["upnl_weight"])
+            except errors.RiskError as exc:
+                raise BookError(p + ".upnl_weight", _problem(exc)) from None
         if ins.get("size_premium") is not None:
             try:
                 eng.set_instrument_size_premium(iid, **ins["size_premium"])
@@ -879,6 +905,15 @@ def _load_into(eng: Engine, spec: dict[str, Any], accounts: list[Any]) -> None:
                     from None
             except errors.RiskError as exc:
                 raise BookError(_field_in_message(exc.message, q, _POSITION_FIELDS, q), _problem(exc)) from None
+
+    for i, ins in enumerate(spec["instruments"]):
+        for j, f in enumerate(ins.get("funding") or []):
+            from . import rates as _rates
+            try:
+                _rates.accrue_funding(eng, ins["symbol"], f["rate"], price=f["price"], time_unix_s=f["time_unix_s"],
+                                      rate_short=f["rate_short"])
+            except errors.RiskError as exc:
+                raise BookError("instruments[%d].funding[%d]" % (i, j), _problem(exc)) from None
 
     if spec.get("time") is not None:
         try:
@@ -1072,6 +1107,12 @@ def evaluate(book: Book, threads: int = 1) -> dict[str, Any]:
                                   "cost_annual": grid.money(c["asset"], c["cost_annual"]),
                                   "cost_annual_value": grid.value(c["cost_annual_value"])}
                                  for c in rates.rate_costs(acc)]
+        if any(x.get("funding") for x in book.spec["instruments"]):
+            from . import rates
+            settle = sorted({x["settle"] for x in book.spec["instruments"] if x.get("funding")},
+                            key=lambda sym: rank.get(sym, len(rank)))
+            entry["funding_pending"] = [{"asset": sym, "amount": grid.money(sym, rates.funding_pending(acc, sym))}
+                                        for sym in settle]
         out.append(entry)
     return {"format": RESULT_FORMAT, "accounts": out}
 

@@ -126,6 +126,7 @@ OPTIMISE_RESULT_VERSION = 1          # RISK_OPTIMISE_RESULT_VERSION
 OPTIMISE_MOVE_VERSION = 1            # RISK_OPTIMISE_MOVE_VERSION
 OPTIMISE_CASH = 0x1                  # RISK_OPTIMISE_CASH
 OPTIMISE_RATES_GIVEN = 0x2           # RISK_OPTIMISE_RATES_GIVEN
+OPTIMISE_UTILISATION = 0x4           # RISK_OPTIMISE_UTILISATION
 OPTIMISE_MIN_COST = 0                # RISK_OPTIMISE_MIN_COST
 OPTIMISE_MAX_SIZE = 1                # RISK_OPTIMISE_MAX_SIZE
 OPTIMISE_LTV_BUFFER = 0x1            # RISK_OPTIMISE_LTV_BUFFER
@@ -1523,6 +1524,13 @@ _FUNCTIONS = {
     "risk_funding_rate_binance": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl], None),
     "risk_funding_rate_drift": (_i32, [_P(_dbl), _dbl, _dbl, _dbl, _dbl, _dbl, _dbl], None),
     "risk_engine_settle_funding": (_i32, [EngineP, _u32, _dbl, _dbl, _P(RiskFundingResult)], ("engine", 0)),
+    "risk_engine_accrue_funding": (_i32, [EngineP, _u32, _dbl, _dbl, _dbl, _i64], ("engine", 0)),
+    "risk_engine_funding_index": (_i32, [EngineP, _u32, _P(_dbl), _P(_dbl), _P(_i64)], ("engine", 0)),
+    "risk_account_funding_pending": (_i32, [AccountP, _u32, _P(_dbl)], ("account", 0)),
+    "risk_account_settle_funding": (_i32, [AccountP, _P(RiskFundingResult)], ("account", 0)),
+    "risk_upnl_weight": (_i32, [_P(_dbl), _P(_dbl), _dbl, _dbl, _dbl, _dbl], None),
+    "risk_engine_set_instrument_upnl_weight": (_i32, [EngineP, _u32, _dbl, _dbl, _dbl], ("engine", 0)),
+    "risk_engine_instrument_upnl_weight": (_i32, [EngineP, _u32, _P(_dbl), _P(_dbl), _P(_dbl)], ("engine", 0)),
     # optimise.h
     "risk_account_optimise": (_i32, [AccountP, _P(RiskOptimiseSpec), _P(RiskOptimiseAsset), _sz,
                                      _P(RiskOptimiseResult), _P(RiskOptimiseMove)], ("account", 0)),

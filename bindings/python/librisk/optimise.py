@@ -26,7 +26,8 @@ __all__ = ["MODES", "optimise"]
 
 MODES = {"min_cost": ffi.OPTIMISE_MIN_COST, "max_size": ffi.OPTIMISE_MAX_SIZE}
 _OUTCOMES = {ffi.OPTIMISE_OPTIMAL: "optimal", ffi.OPTIMISE_INFEASIBLE: "infeasible"}
-_CANDIDATE_KEYS = {"asset", "post_max", "withdraw_max", "borrow_max", "outside_annual", "cash", "borrow_annual",
+_CANDIDATE_KEYS = {"asset", "post_max", "withdraw_max", "borrow_max", "outside_annual", "cash", "utilisation",
+                   "borrow_annual",
                    "supply_annual"}
 _RESULT_FIELDS = [name for name, _ in ffi.RiskOptimiseResult._fields_[4:]]
 _MOVE_FIELDS = [name for name, _ in ffi.RiskOptimiseMove._fields_[2:]]
@@ -42,6 +43,8 @@ def _candidate(engine: Any, c: Dict[str, Any]) -> Any:
         setattr(a, key, float(c.get(key, 0.0)))
     if c.get("cash"):
         a.flags |= ffi.OPTIMISE_CASH
+    if c.get("utilisation"):  # the debt moves its pool's rate (docs/rates.md 10.9)
+        a.flags |= ffi.OPTIMISE_UTILISATION
     if "borrow_annual" in c or "supply_annual" in c:
         a.flags |= ffi.OPTIMISE_RATES_GIVEN
         a.borrow_annual = float(c.get("borrow_annual", 0.0))
@@ -108,7 +111,7 @@ def add_cli_parser(sub: Any) -> None:
     p.add_argument("--asset", action="append", default=[], metavar="SYMBOL[:key=value,...]",
                    help="a candidate: post=, withdraw=, borrow= (asset units), outside= (annual yield outside), "
                         "borrow_rate= and supply_rate= (annual, instead of the book's rate model), cash (it may "
-                        "deliver the cash); repeatable")
+                        "deliver the cash), utilisation (its debt moves its pool's rate); repeatable")
     p.add_argument("--horizon-days", type=float, default=365.0, help="horizon of the cost (default 365)")
     p.add_argument("--health-init", type=float, default=1.0, help="floor of C_init / R_init after (default 1)")
     p.add_argument("--health-maint", type=float, default=1.0, help="floor of C_maint / R_maint after (default 1)")
@@ -144,11 +147,13 @@ def _parse_asset(text: str, symbols: Any) -> Dict[str, Any]:
         key, eq, value = item.partition("=")
         if key == "cash" and not eq:
             c["cash"] = True
+        elif key == "utilisation" and not eq:  # the debt moves its pool's rate (docs/rates.md 10.9)
+            c["utilisation"] = True
         elif key in _ASSET_KEYS and eq:
             c[_ASSET_KEYS[key]] = _num(value, "--asset %s %s" % (sym, key))
         else:
             raise BookError("--asset", "%r: expected post=, withdraw=, borrow=, outside=, borrow_rate=, "
-                                       "supply_rate= or cash" % item)
+                                       "supply_rate=, cash or utilisation" % item)
     return c
 
 

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["KINDS", "ACCRUALS", "MODEL_FIELDS", "POOL_FIELDS", "rate_model_rates", "set_rate_model", "rate_model",
            "set_rate_pool", "rate_pool", "rates", "accrue", "pool_transfer", "scaled_balance", "rate_costs",
-           "funding_rate_binance", "funding_rate_drift", "settle_funding"]
+           "funding_rate_binance", "funding_rate_drift", "settle_funding",
+           "accrue_funding", "funding_index", "funding_pending", "settle_account_funding",
+           "upnl_weight", "set_upnl_weight", "instrument_upnl_weight"]
 
 KINDS = {"none": ffi.RATE_MODEL_NONE, "aave": ffi.RATE_MODEL_AAVE, "comet": ffi.RATE_MODEL_COMET,
          "drift": ffi.RATE_MODEL_DRIFT, "flat": ffi.RATE_MODEL_FLAT}
@@ -204,3 +206,64 @@ def settle_funding(engine: Engine, instrument: str, rate: float, price: float = 
     ffi.lib().risk_engine_settle_funding(engine._require(), engine._instrument_id(instrument), float(rate),
                                          float(price), ctypes.byref(r))
     return {"n_positions": r.n_positions, "rate": r.rate, "paid": r.paid, "received": r.received}
+
+
+def accrue_funding(engine: Engine, instrument: str, rate: float, price: float = 0.0, time_unix_s: int = 0,
+                   rate_short: float | None = None) -> None:
+    """Advances a perpetual's cumulative funding indices by one period (``risk_engine_accrue_funding``,
+    Drift's cumulative funding rate, O(1)): longs pay ``rate``, shorts receive ``rate_short``
+    (``rate`` when None). Positions then hold pending funding, counted in every evaluation until
+    settled (:func:`settle_account_funding` or a fill). docs/rates.md 8.2."""
+    rs = float(rate) if rate_short is None else float(rate_short)
+    ffi.lib().risk_engine_accrue_funding(engine._require(), engine._instrument_id(instrument), float(rate), rs,
+                                         float(price), int(time_unix_s))
+
+
+def funding_index(engine: Engine, instrument: str) -> dict[str, float]:
+    """A perpetual's cumulative funding indices per contract in its settle asset
+    (``risk_engine_funding_index``): ``{"long", "short", "time"}``."""
+    lo, sh, t = ctypes.c_double(), ctypes.c_double(), ctypes.c_int64()
+    ffi.lib().risk_engine_funding_index(engine._require(), engine._instrument_id(instrument), ctypes.byref(lo),
+                                        ctypes.byref(sh), ctypes.byref(t))
+    return {"long": lo.value, "short": sh.value, "time": float(t.value)}
+
+
+def funding_pending(account: Account, asset: str) -> float:
+    """The account's pending funding settled in ``asset`` (> 0 received, < 0 paid), as evaluation
+    counts it (``risk_account_funding_pending``)."""
+    out = ctypes.c_double()
+    ffi.lib().risk_account_funding_pending(account._require(), account.engine._asset_id(asset), ctypes.byref(out))
+    return out.value
+
+
+def settle_account_funding(account: Account) -> dict[str, float]:
+    """Settles the account's pending funding into balances (``risk_account_settle_funding``);
+    returns ``{"n_positions", "paid", "received"}``."""
+    r = ffi.RiskFundingResult.init()
+    ffi.lib().risk_account_settle_funding(account._require(), ctypes.byref(r))
+    return {"n_positions": r.n_positions, "paid": r.paid, "received": r.received}
+
+
+def upnl_weight(pnl: float, weight_init: float = 1.0, weight_maint: float = 1.0, imf: float = 0.0) -> tuple[float, float]:
+    """Drift's unrealised-PnL asset weights (initial, maintenance) of a PnL (``risk_upnl_weight``):
+    min(weight_init, 1.1 / (1 + imf sqrt(pnl))) and weight_maint when pnl > 0, (1, 1) otherwise."""
+    wi, wm = ctypes.c_double(), ctypes.c_double()
+    ffi.lib().risk_upnl_weight(ctypes.byref(wi), ctypes.byref(wm), float(pnl), float(weight_init),
+                               float(weight_maint), float(imf))
+    return wi.value, wm.value
+
+
+def set_upnl_weight(engine: Engine, instrument: str, weight_init: float = 1.0, weight_maint: float = 1.0,
+                    imf: float = 0.0) -> None:
+    """Counts the instrument's positive cross PnL at Drift's unrealised-PnL weights
+    (``risk_engine_set_instrument_upnl_weight``); (1, 1, 0) switches it off. docs/rates.md 8.3."""
+    ffi.lib().risk_engine_set_instrument_upnl_weight(engine._require(), engine._instrument_id(instrument),
+                                                     float(weight_init), float(weight_maint), float(imf))
+
+
+def instrument_upnl_weight(engine: Engine, instrument: str) -> dict[str, float]:
+    """The instrument's unrealised-PnL weights: ``{"weight_init", "weight_maint", "imf"}``."""
+    wi, wm, imf = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    ffi.lib().risk_engine_instrument_upnl_weight(engine._require(), engine._instrument_id(instrument),
+                                                 ctypes.byref(wi), ctypes.byref(wm), ctypes.byref(imf))
+    return {"weight_init": wi.value, "weight_maint": wm.value, "imf": imf.value}
