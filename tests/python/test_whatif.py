@@ -244,5 +244,21 @@ class TestCli(unittest.TestCase):
                 self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
 
 
+class TestOptionMaxOrder(unittest.TestCase):
+    def test_options_book(self):
+        # docs/whatif.md "Options": account 1 holds 1 BTC and is short one 55,000 call (W28's):
+        # available 44,000 USD, each contract more needs 0.11 BTC = 5,500 USD of IM -> 8.0
+        path = support.book_path("options_deribit.json")
+        r = run_cli("max-order", path, "--account", "1", "--instrument", "BTC-31JAN26-55000-C", "--side", "sell")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"qty": 8.0})
+        for qty, sign in (("8", 1), ("8.1", -1)):
+            w = run_cli("whatif", path, "--account", "1", "--instrument", "BTC-31JAN26-55000-C", "--side", "sell",
+                        "--qty", qty)
+            self.assertEqual(w.returncode, 0, w.stderr)
+            avail = json.loads(w.stdout)["available"]
+            self.assertTrue(avail >= 0 if sign > 0 else avail < 0, (qty, avail))
+
+
 if __name__ == "__main__":
     unittest.main()
