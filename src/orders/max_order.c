@@ -775,6 +775,13 @@ static int option_max_order(risk_account *a, const risk__order_ctx *o, double *n
         if (n < 1.0)
             n = 0.0;
     }
+    if (n < N_CAP) { /* concave up to the quantization of postings: check g(n) >= T > g(n + 1) where it stands */
+        double limit = T < 0.0 ? R : n_max;
+        for (unsigned k = 0; k < CONFIRM_STEPS && n > 0.0 && opt_g(&O, n) < T; k++)
+            n -= 1.0;
+        for (unsigned k = 0; k < CONFIRM_STEPS && n + 1.0 <= limit && opt_g(&O, n + 1.0) >= T; k++)
+            n += 1.0;
+    }
     risk__shadow_release(&O.sh);
     *n_out = n >= N_CAP ? INFINITY : n;
     return RISK_OK;
