@@ -14,7 +14,9 @@
  *     order with the exact derivatives db/ds = v, b''/b' = h^2/s - s/4,
  *     b'''/b' = (b''/b')^2 - 3 h^2/s^2 - 1/4, kept inside a bracket (bisection when a step
  *     would leave it), until a step is below 1e-4 relative (order 4: the error after it is
- *     below an ulp); at most RISK__IV_MAX_STEPS steps;
+ *     below an ulp); at most RISK__IV_MAX_STEPS steps; in the middle region, once the Newton
+ *     step is below 2e-3 s, a last step of order 5 instead (the series reversion of b's Taylor
+ *     polynomial with b''''), which saves the evaluation the order-4 test would need;
  *   - advance a block of 32 options one step at a time, so that the steps of independent
  *     options overlap in the processor.
  */
