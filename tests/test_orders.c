@@ -433,7 +433,8 @@ static uint32_t opt_instrument(risk_engine *e, const char *sym, uint32_t btc, ui
  * and owes 0.01 BTC of mark value (equity unchanged) and needs IM = max(0.15 - 0.1, 0.10) + 0.01
  * = 0.11 BTC: available = (1 - 0.11 q) x 50,000 >= 0 for q <= 9.0909, so 9.0 contracts (90 lots;
  * 9.1 leaves -50 USD). The USDC-settled twin (mark 500 USDC, IM 5,500 USDC a contract) with a
- * 10,000 USDC wallet: q <= 1.8181, so 1.81 (181 lots). With a 0.03 % taker fee on the coin
+ * 10,000 USDC wallet: q <= 1.8181, so 1.81 (181 lots), or 1.2 under a 600 USDC maximum notional.
+ * With a 0.03 % taker fee on the coin
  * option: the fee only lowers it. Buying the call: IM = MM = 0 and the mark value joins equity
  * (docs/options.md 6.3), so with weights 1 and no fee nothing bounds it but the fee. */
 static void test_orders_max_order_option_deribit_by_hand(void **state)
@@ -467,6 +468,12 @@ static void test_orders_max_order_option_deribit_by_hand(void **state)
     risk_account *u = tu_account(e, 3, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
     tu_balance(u, usdc, 10000.0);
     tu_assert_near(max_qty(u, ucall, RISK_ORDER_SELL, RISK_SIDE_BOTH, 0.0), 1.81, 1e-12);
+    /* a maximum notional of 600 USDC (|q| x 500 at the mark) caps it at 1.2; 1.21 is refused */
+    set_fees(e, ucall, 0.0, 0.0, 0, 600.0);
+    tu_assert_near(max_qty(u, ucall, RISK_ORDER_SELL, RISK_SIDE_BOTH, 0.0), 1.2, 1e-12);
+    risk_order uo = order_of(ucall, RISK_ORDER_SELL, RISK_SIDE_BOTH, 1.21, 0.0);
+    risk_account_summary us = RISK_ACCOUNT_SUMMARY_INIT;
+    tu_assert_status(risk_account_whatif(u, &uo, &us), RISK_ELIMIT);
     /* a taker fee lowers it */
     set_fees(e, call, 0.0, 0.0003, 0, 0.0);
     double qf = max_qty(acc, call, RISK_ORDER_SELL, RISK_SIDE_BOTH, 0.0);
