@@ -258,7 +258,7 @@ static void test_options_put_call_parity(void **state)
 }
 
 /* Inverts prices on the grid: prices from the library (round trip) and the quad reference
- * rounded to double (accuracy), both within 1e-13 relative where the price determines the
+ * rounded to double (accuracy), both within 1e-14 relative (the issue asks 1e-13; worst 3.3e-15) where the price determines the
  * volatility (condition number V / (sigma vega) <= 10; all out-of-the-money options). */
 static void test_options_implied_vol_round_trip(void **state)
 {
@@ -295,7 +295,7 @@ static void test_options_implied_vol_round_trip(void **state)
                                 tu_assert_status(risk_option_implied_vol(&iv, &st, &in, &prices[m], 1), RISK_OK);
                                 assert_int_equal(st, RISK_OPTION_IV_OK);
                                 double rel = fabs(iv - sigma) / sigma;
-                                if (!(rel <= 1e-13)) {
+                                if (!(rel <= 1e-14)) {
                                     print_error("iv: w %d K/F %g T %g vol %g r %g coin %d: got %.17g (rel %.3g)\n", w,
                                                 GRID_KF[a], T, sigma, r, coin, iv, rel);
                                     fail();

@@ -401,6 +401,247 @@ static void test_orders_max_order_random_books_with_fees_and_limits(void **state
     assert_true(limited > 200);
 }
 
+/* ================================================================== max order for options */
+
+#define OPT_NOW 1767225600 /* 2026-01-01T00:00:00Z */
+#define OPT_EXPIRY (OPT_NOW + 30 * 86400)
+
+/* A Deribit-style BTC option: coin-settled (inverse), 1 BTC a contract, lot 0.1, tick 0.0001 BTC;
+ * or the USDC-settled (linear) one: lot 0.01, tick 5 USDC. */
+static uint32_t opt_instrument(risk_engine *e, const char *sym, uint32_t btc, uint32_t usdc, int coin, int32_t type,
+                               double strike, double mark)
+{
+    risk_instrument_spec s = RISK_INSTRUMENT_SPEC_INIT;
+    s.kind = RISK_KIND_OPTION;
+    s.symbol = sym;
+    s.underlying = btc;
+    s.settle = coin ? btc : usdc;
+    s.inverse = coin ? 1 : 0;
+    s.expiry_unix_s = OPT_EXPIRY;
+    s.contract_size = 1.0;
+    s.lot_size = coin ? 0.1 : 0.01;
+    s.tick_size = coin ? 0.0001 : 5.0;
+    s.mark = mark;
+    s.strike = strike;
+    s.option_type = type;
+    s.underlying_tick = 0.5;
+    return tu_instrument(e, &s);
+}
+
+/* Deribit's standard margin by hand (W28's option, docs/options.md 7): BTC 50,000, a 1 BTC
+ * wallet, sell the 55,000 call at its mark 0.01 BTC. Each contract brings 0.01 BTC of premium
+ * and owes 0.01 BTC of mark value (equity unchanged) and needs IM = max(0.15 - 0.1, 0.10) + 0.01
+ * = 0.11 BTC: available = (1 - 0.11 q) x 50,000 >= 0 for q <= 9.0909, so 9.0 contracts (90 lots;
+ * 9.1 leaves -50 USD). The USDC-settled twin (mark 500 USDC, IM 5,500 USDC a contract) with a
+ * 10,000 USDC wallet: q <= 1.8181, so 1.81 (181 lots), or 1.2 under a 600 USDC maximum notional.
+ * With a 0.03 % taker fee on the coin
+ * option: the fee only lowers it. Buying the call: IM = MM = 0 and the mark value joins equity
+ * (docs/options.md 6.3), so with weights 1 and no fee nothing bounds it but the fee. */
+static void test_orders_max_order_option_deribit_by_hand(void **state)
+{
+    (void)state;
+    tu_alloc al;
+    tu_alloc_init(&al);
+    risk_engine *e = tu_engine(&al, 0);
+    uint32_t usd = tu_asset(e, "USD", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8), usdc = tu_asset(e, "USDC", 1.0, 6);
+    (void)usd;
+    tu_assert_status(risk_engine_set_time(e, OPT_NOW), RISK_OK);
+    uint32_t call = opt_instrument(e, "BTC-55000-C", btc, usdc, 1, RISK_OPTION_CALL, 55000.0, 0.01);
+    uint32_t ucall = opt_instrument(e, "BTC-55000-C-USDC", btc, usdc, 0, RISK_OPTION_CALL, 55000.0, 500.0);
+    risk_account *acc = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, btc, 1.0);
+    double q = max_qty(acc, call, RISK_ORDER_SELL, RISK_SIDE_BOTH, 0.0);
+    tu_assert_near(q, 9.0, 1e-12);
+    risk_order o = order_of(call, RISK_ORDER_SELL, RISK_SIDE_BOTH, 1.0, 0.0);
+    tu_assert_near(avail_after(acc, &o, 9.0), 50000.0 * (1.0 - 0.99), 1e-6);
+    tu_assert_near(avail_after(acc, &o, 9.1), -50.0, 1e-6);
+    /* a real fill on a twin: open at the mark, receive the premium (open_position moves no cash) */
+    risk_account *twin = tu_account(e, 2, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(twin, btc, 1.0 + 9.0 * 0.01);
+    (void)tu_open_simple(twin, call, -9.0, 0.01);
+    assert_true(tu_eval(twin).available >= 0.0);
+    risk_position *p = NULL;
+    tu_assert_status(risk_account_find_position(twin, call, RISK_SIDE_BOTH, &p), RISK_OK);
+    tu_assert_status(risk_position_adjust(p, -0.1, 0.01), RISK_OK); /* one lot more */
+    assert_true(tu_eval(twin).available < 0.0);
+    /* USDC-settled */
+    risk_account *u = tu_account(e, 3, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(u, usdc, 10000.0);
+    tu_assert_near(max_qty(u, ucall, RISK_ORDER_SELL, RISK_SIDE_BOTH, 0.0), 1.81, 1e-12);
+    /* a maximum notional of 600 USDC (|q| x 500 at the mark) caps it at 1.2; 1.21 is refused */
+    set_fees(e, ucall, 0.0, 0.0, 0, 600.0);
+    tu_assert_near(max_qty(u, ucall, RISK_ORDER_SELL, RISK_SIDE_BOTH, 0.0), 1.2, 1e-12);
+    risk_order uo = order_of(ucall, RISK_ORDER_SELL, RISK_SIDE_BOTH, 1.21, 0.0);
+    risk_account_summary us = RISK_ACCOUNT_SUMMARY_INIT;
+    tu_assert_status(risk_account_whatif(u, &uo, &us), RISK_ELIMIT);
+    /* a taker fee lowers it */
+    set_fees(e, call, 0.0, 0.0003, 0, 0.0);
+    double qf = max_qty(acc, call, RISK_ORDER_SELL, RISK_SIDE_BOTH, 0.0);
+    assert_true(qf <= 9.0);
+    assert_true(avail_after(acc, &o, qf) >= 0.0);
+    assert_true(avail_after(acc, &o, qf + 0.1) < 0.0);
+    /* buying: bounded by the fee alone (weights 1): available / fee per contract */
+    double qb = max_qty(acc, call, RISK_ORDER_BUY, RISK_SIDE_BOTH, 0.0);
+    risk_order b = order_of(call, RISK_ORDER_BUY, RISK_SIDE_BOTH, 1.0, 0.0);
+    assert_true(isfinite(qb) && qb > 9.0);
+    assert_true(avail_after(acc, &b, qb) >= 0.0);
+    assert_true(avail_after(acc, &b, qb + 0.1) < 0.0);
+    set_fees(e, call, 0.0, 0.0, 0, 0.0);
+    assert_true(isinf(max_qty(acc, call, RISK_ORDER_BUY, RISK_SIDE_BOTH, 0.0)));
+    risk_account_free(acc);
+    risk_account_free(twin);
+    risk_account_free(u);
+    risk_engine_free(e);
+}
+
+typedef struct obook {
+    tu_alloc a;
+    risk_engine *e;
+    uint32_t usd, btc, usdc, ids[6];
+    double lots[6], ticks[6], marks[6];
+} obook;
+
+/* Six options on BTC at 50,000: coin and USDC calls and puts at random strikes, marked at their
+ * intrinsic value plus a random time value; BTC and USDC with collateral and liability weights. */
+static void obook_init(obook *b, tu_rng *r, uint32_t flags)
+{
+    tu_alloc_init(&b->a);
+    b->e = tu_engine(&b->a, flags);
+    b->usd = tu_asset(b->e, "USD", 1.0, 6);
+    b->btc = tu_asset_w(b->e, "BTC", 50000.0, 8, 0.9, 0.95, 1.1, 1.05);
+    b->usdc = tu_asset_w(b->e, "USDC", 1.0, 6, 0.98, 0.99, 1.02, 1.01);
+    tu_assert_status(risk_engine_set_time(b->e, OPT_NOW), RISK_OK);
+    static const char *const syms[6] = {"C1", "P1", "C2", "UC1", "UP1", "UP2"};
+    for (int i = 0; i < 6; i++) {
+        int coin = i < 3;
+        int32_t type = i == 1 || i >= 4 ? RISK_OPTION_PUT : RISK_OPTION_CALL;
+        double k = 1000.0 * tu_rng_int(r, 35, 65), u = 50000.0;
+        double intrinsic = type == RISK_OPTION_CALL ? fmax(u - k, 0.0) : fmax(k - u, 0.0);
+        double mark = intrinsic + u * tu_rng_range(r, 0.001, 0.08);
+        b->ticks[i] = coin ? 0.0001 : 5.0;
+        b->lots[i] = coin ? 0.1 : 0.01;
+        if (coin)
+            mark /= u;
+        b->marks[i] = nearbyint(mark / b->ticks[i]) * b->ticks[i];
+        b->ids[i] = opt_instrument(b->e, syms[i], b->btc, b->usdc, coin, type, k, b->marks[i]);
+    }
+}
+
+static risk_account *ob_account(obook *b, tu_rng *r, uint64_t id, uint32_t mm, uint32_t pm)
+{
+    risk_account *acc = tu_account(b->e, id, mm, pm);
+    tu_balance(acc, b->usdc, tu_rng_range(r, -2000.0, 90000.0));
+    if (tu_rng_int(r, 0, 1))
+        tu_balance(acc, b->btc, tu_rng_int(r, -10, 80) * 0.01);
+    int hedge = pm == RISK_POSITION_HEDGE;
+    for (int i = 0; i < 6; i++)
+        for (uint32_t leg = hedge ? RISK_SIDE_LONG : RISK_SIDE_BOTH; leg <= (hedge ? RISK_SIDE_SHORT : RISK_SIDE_BOTH);
+             leg++) {
+            if (tu_rng_int(r, 0, 2) == 0)
+                continue;
+            double qty = tu_rng_int(r, 1, 60) * b->lots[i];
+            if (leg == RISK_SIDE_BOTH && tu_rng_int(r, 0, 1))
+                qty = -qty;
+            double entry = fmax(b->ticks[i], nearbyint(b->marks[i] * tu_rng_range(r, 0.8, 1.2) / b->ticks[i]) * b->ticks[i]);
+            (void)tu_open(acc, b->ids[i], leg, RISK_MARGIN_DEFAULT, qty, entry, 0.0);
+        }
+    return acc;
+}
+
+/* Max order size of options on random books (cross and isolated, one-way and hedge, random taker
+ * fees, prices at the mark or within 20 % of it, coin and USDC options, weighted collateral): q
+ * keeps available >= 0 (or, when the account is short of IM already, no lower than now with
+ * q at most the position) and one lot more does not, and neither do the next 20 lots (the
+ * feasible set is an interval); on cross one-way books with a position and no fee, a real fill
+ * on two twins (risk_position_adjust by q and by q + 1 lot) agrees. */
+static void test_orders_max_order_option_random_books(void **state)
+{
+    (void)state;
+    tu_rng r;
+    tu_rng_seed(&r, 10);
+    unsigned feasible = 0, short_already = 0, twins = 0, infinite = 0;
+    for (int k = 0; k < 600; k++) {
+        obook b;
+        obook_init(&b, &r, k % 5 == 0 ? RISK_ENGINE_NO_QUANTIZE : 0);
+        int i = tu_rng_int(&r, 0, 5);
+        int fee = tu_rng_int(&r, 0, 2) != 0;
+        if (fee)
+            set_fees(b.e, b.ids[i], 0.0, tu_rng_range(&r, 0.0, 0.003), 0, 0.0);
+        uint32_t mm = tu_rng_int(&r, 0, 3) == 0 ? RISK_MARGIN_ISOLATED : RISK_MARGIN_CROSS;
+        uint32_t pm = tu_rng_int(&r, 0, 2) == 0 ? RISK_POSITION_HEDGE : RISK_POSITION_ONE_WAY;
+        tu_rng r2 = r;
+        risk_account *acc = ob_account(&b, &r, 1, mm, pm);
+        uint32_t leg = RISK_SIDE_BOTH;
+        if (pm == RISK_POSITION_HEDGE)
+            leg = tu_rng_int(&r, 0, 1) ? RISK_SIDE_LONG : RISK_SIDE_SHORT;
+        double price = 0.0;
+        if (tu_rng_int(&r, 0, 1))
+            price = fmax(b.ticks[i], nearbyint(b.marks[i] * tu_rng_range(&r, 0.8, 1.2) / b.ticks[i]) * b.ticks[i]);
+        uint32_t side = tu_rng_int(&r, 0, 1) ? RISK_ORDER_BUY : RISK_ORDER_SELL;
+        risk_order o = order_of(b.ids[i], side, leg, 1.0, price);
+        double lot = b.lots[i];
+        double q = max_qty(acc, o.instrument, o.side, o.leg, o.price);
+        assert_true(q >= 0.0);
+        if (!isfinite(q)) { /* feasible at 2^40 lots (where the what-if takes such an order) */
+            risk_order far = o;
+            far.qty = 1099511627776.0 * lot;
+            risk_account_summary fs = RISK_ACCOUNT_SUMMARY_INIT;
+            if (risk_account_whatif(acc, &far, &fs) == RISK_OK)
+                assert_true(fs.available >= 0.0);
+            infinite++;
+            risk_account_free(acc);
+            risk_engine_free(b.e);
+            continue;
+        }
+        double n = nearbyint(q / lot), now = avail_after(acc, &o, 0.0), got = avail_after(acc, &o, q);
+        tu_assert_bits(q, n * lot);
+        risk_position *p = NULL;
+        double held = risk_account_find_position(acc, o.instrument, o.leg, &p) == RISK_OK ? risk_position_qty(p) : 0.0;
+        double dir = side == RISK_ORDER_BUY ? 1.0 : -1.0, leg_dir = leg == RISK_SIDE_SHORT ? -1.0 : 1.0;
+        double cap_lots = leg != RISK_SIDE_BOTH && dir != leg_dir ? nearbyint(fabs(held) / lot) : 1e300;
+        double T = 0.0;
+        if (n > 0.0 && got < 0.0) { /* short already: the largest reduction that leaves it no lower */
+            assert_true(now < 0.0);
+            assert_true(got >= now);
+            T = now;
+            int reduces = held != 0.0 && (held > 0.0) != (dir > 0.0);
+            cap_lots = reduces ? nearbyint(fabs(held) / lot) : 0.0;
+            short_already++;
+        } else if (n == 0.0 && now < 0.0) {
+            T = now;
+            short_already++;
+            int reduces = held != 0.0 && (held > 0.0) != (dir > 0.0);
+            cap_lots = reduces ? nearbyint(fabs(held) / lot) : 0.0;
+        } else {
+            assert_true(got >= 0.0);
+            feasible++;
+        }
+        for (double m = n + 1.0; m <= n + 21.0 && m <= cap_lots; m++)
+            assert_true(avail_after(acc, &o, m * lot) < T);
+        if (!fee && mm == RISK_MARGIN_CROSS && pm == RISK_POSITION_ONE_WAY && held != 0.0 && T == 0.0 && n > 0.0) {
+            for (int extra = 0; extra <= 1; extra++) { /* twins: the same account, filled for real */
+                tu_rng r3 = r2;
+                risk_account *tw = ob_account(&b, &r3, 2 + (uint64_t)extra, mm, pm);
+                risk_position *tp = NULL;
+                tu_assert_status(risk_account_find_position(tw, o.instrument, o.leg, &tp), RISK_OK);
+                double fill_price = price > 0.0 ? price : b.marks[i];
+                int rc = risk_position_adjust(tp, dir * (n + extra) * lot, fill_price);
+                tu_assert_status(rc, RISK_OK);
+                double av = tu_eval(tw).available;
+                assert_true(extra ? av < 0.0 : av >= 0.0);
+                risk_account_free(tw);
+            }
+            twins++;
+        }
+        risk_account_free(acc);
+        risk_engine_free(b.e);
+    }
+    printf("option max order: %u feasible, %u short already, %u twins, %u infinite\n", feasible, short_already, twins,
+           infinite);
+    assert_true(feasible > 300);
+    assert_true(twins > 20);
+}
+
 /* ================================================================== liquidation price with the fee */
 
 /*
@@ -674,6 +915,8 @@ int main(void)
         cmocka_unit_test(test_orders_max_order_reserves_the_fee_hummingbot),
         cmocka_unit_test(test_orders_whatif_charges_the_taker_fee),
         cmocka_unit_test(test_orders_max_order_random_books_with_fees_and_limits),
+        cmocka_unit_test(test_orders_max_order_option_deribit_by_hand),
+        cmocka_unit_test(test_orders_max_order_option_random_books),
         cmocka_unit_test(test_orders_liquidation_price_with_fee_bybit_w13),
         cmocka_unit_test(test_orders_liquidation_price_with_fee_is_closer_to_the_mark),
         cmocka_unit_test(test_orders_max_notional_refuses_and_caps),

@@ -100,12 +100,15 @@ RISK_API RISK_NODISCARD int risk_account_whatif(const risk_account *account, con
  * @retval RISK_ENOTFOUND Unknown instrument.
  * @retval RISK_EINVAL Unknown side; price not finite, < 0 or outside the price domain.
  * @retval RISK_ETICK price off the tick.
- * @retval RISK_ESTATE Leg does not fit the position mode; or the instrument is an option (not modelled: use risk_account_whatif()).
+ * Options: the same answer, found by a search on whole lots with risk_account_whatif() as the
+ * oracle (O(log n) what-ifs; docs/whatif.md).
+ * @retval RISK_ESTATE Leg does not fit the position mode; or the instrument is a settled option.
  * @retval RISK_ENOMEM Out of memory for the terms block (only accounts with more than 64
- *         positions and balances after the traded one).
+ *         positions and balances after the traded one), or for an option's scratch copy.
  * @par Thread safety
  * Reads the account and its engine; allocates through the engine's allocator only for the
- * large accounts above.
+ * large accounts above and for options (which must then be thread-safe for concurrent calls on
+ * distinct accounts).
  */
 RISK_API RISK_NODISCARD int risk_account_max_order_qty(const risk_account *account, uint32_t instrument,
                                                        uint32_t side, uint32_t leg, double price,

@@ -77,11 +77,6 @@ static double erfcx_pos(double w)
     return (INV_SQRT_PI + z * p / q) / w;
 }
 
-double risk__erfcx(double w)
-{
-    return erfcx_pos(w);
-}
-
 /* Y(z) = N(z) / phi(z) for z <= 0. */
 static double mills_neg(double z)
 {

@@ -33,9 +33,6 @@ double risk__black_bv(double a, double s, double eh, double *v_out);
 /* b_max - b(a, s) = e^(-a/2) N(-h-t) + e^(a/2) N(h-t) (no cancellation), and v into *v_out. */
 double risk__black_complement_v(double a, double s, double eh, double *v_out);
 
-/* erfcx(w) = exp(w^2) erfc(w) for w >= 0. */
-double risk__erfcx(double w);
-
 /* N(z), accurate in both tails (erfc-based). */
 double risk__norm_cdf(double z);
 

@@ -643,6 +643,178 @@ static double limit_lots(model *M, double lo, double hi)
     return a;
 }
 
+/* ------------------------------------------------------------ options */
+
+/* Options: the what-if is the oracle. An option position's equity (its mark value) and its
+ * standard margin are not affine in the notional per tier, so the model above does not apply;
+ * g(n) is the `available` of the what-if for n lots, computed on one shadow reset per call, bit
+ * for bit risk_account_whatif()'s. In each region (reduce 1 .. R - 1, close R, grow R + 1 ..) g
+ * is concave in n in exact arithmetic: the position's value and margin are linear in its size,
+ * the premium and fee move the settle balance linearly, and that balance is worth less per unit
+ * the larger it is (collateral weight <= 1 <= liability weight, value tiers falling). So
+ * {n : g(n) >= T} is an interval in each region, found by O(log n) what-ifs (docs/whatif.md). */
+typedef struct opt_oracle {
+    risk_account *a;
+    risk__order_ctx o;
+    risk__shadow sh;
+    double memo_n[MEMO], memo_g[MEMO];
+    unsigned memo_next;
+} opt_oracle;
+
+/* g(n): available after a fill of n lots (n = 0: as the account stands). */
+static double opt_g(opt_oracle *O, double n)
+{
+    for (unsigned k = 0; k < MEMO; k++)
+        if (O->memo_n[k] == n)
+            return O->memo_g[k];
+    risk__shadow_reset(&O->sh, O->a);
+    if (n > 0.0)
+        (void)risk__order_fill(&O->sh, O->o.slot, &O->o, n * O->o.in->lot_size, NULL);
+    risk__account_values v;
+    risk__account_values_compute(&O->sh.acct, &v);
+    risk_account_summary sum = RISK_ACCOUNT_SUMMARY_INIT;
+    risk__account_summary_fill(&O->sh.acct, &v, &sum);
+    unsigned k = O->memo_next++ % MEMO;
+    O->memo_n[k] = n;
+    O->memo_g[k] = sum.available;
+    return sum.available;
+}
+
+/* Whether a fill of n lots keeps the position within the instrument's max_notional (as the
+ * what-if checks it); the notional only grows with n in the grow region. */
+static int opt_within_limit(opt_oracle *O, double n)
+{
+    if (O->o.in->max_notional == 0.0)
+        return 1;
+    risk__shadow_reset(&O->sh, O->a);
+    double q0 = O->o.slot >= 0 ? O->a->qty[O->o.slot] : 0.0;
+    int i = risk__order_fill(&O->sh, O->o.slot, &O->o, n * O->o.in->lot_size, NULL);
+    if (i < 0)
+        return 1;
+    char *msg = NULL;
+    int rc = risk__notional_limit_check(O->a->engine, &msg, O->o.in, q0, O->sh.acct.qty[i], O->sh.acct.entry[i]);
+    risk__free(O->a->engine, msg);
+    return rc == RISK_OK;
+}
+
+/* The largest n in [lo, hi] with g(n) >= T when g is concave on [lo, hi] (feasible n form an
+ * interval); lo - 1 when none. The peak is found first (the slope's sign, galloping from lo, then
+ * bisecting), unless g(hi) >= T already; then the last feasible n after it, galloping from the
+ * peak, then bisecting. About 4 log2(hi - lo) what-ifs at most. */
+static double opt_search(opt_oracle *O, double lo, double hi, double T)
+{
+    if (hi < lo)
+        return lo - 1.0;
+    if (opt_g(O, hi) >= T)
+        return hi;
+    /* the peak: the first n in [lo, hi] with g(n + 1) <= g(n) (hi when none) */
+    double p = lo;
+    if (lo < hi && opt_g(O, lo + 1.0) > opt_g(O, lo)) {
+        double a = lo, b = hi, step = 1.0; /* rising at a; the peak is in (a, b] */
+        for (;;) {
+            double m = a + step;
+            if (m >= hi)
+                break;
+            if (opt_g(O, m) >= T) { /* feasible already: no need for the peak itself */
+                a = m;
+                b = a;
+                break;
+            }
+            if (opt_g(O, m + 1.0) > opt_g(O, m)) {
+                a = m;
+                step *= 2.0;
+            } else {
+                b = m;
+                break;
+            }
+        }
+        while (b - a > 1.0) {
+            double m = floor_lots(0.5 * (a + b));
+            if (opt_g(O, m + 1.0) > opt_g(O, m))
+                a = m;
+            else
+                b = m;
+        }
+        p = b;
+    }
+    if (opt_g(O, p) < T)
+        return lo - 1.0;
+    double a = p, b = hi, step = 1.0; /* g(a) >= T > g(b) */
+    while (a + step < b) {
+        if (opt_g(O, a + step) < T) {
+            b = a + step;
+            break;
+        }
+        a += step;
+        step *= 2.0;
+    }
+    while (b - a > 1.0) {
+        double m = floor_lots(0.5 * (a + b));
+        if (opt_g(O, m) >= T)
+            a = m;
+        else
+            b = m;
+    }
+    return a;
+}
+
+/* risk_account_max_order_qty for an option; *n_out in lots (INFINITY when past 2^40 lots). */
+static int option_max_order(risk_account *a, const risk__order_ctx *o, double *n_out)
+{
+    opt_oracle O;
+    O.a = a;
+    O.o = *o;
+    if (risk__shadow_init(&O.sh, a, 1))
+        return risk__fail(a->engine, &a->errmsg, RISK_ENOMEM, "out of memory for a max-order query");
+    for (unsigned k = 0; k < MEMO; k++)
+        O.memo_n[k] = -1.0;
+    O.memo_next = 0;
+    const double lot = o->in->lot_size;
+    double R = 0.0, n_max = N_CAP, T = 0.0;
+    if (o->slot >= 0 && (a->qty[o->slot] > 0.0) != (o->dir > 0.0))
+        R = nearbyint(fabs(a->qty[o->slot]) / lot);
+    if (o->leg != RISK_SIDE_BOTH && o->dir != (o->leg == RISK_SIDE_LONG ? 1.0 : -1.0))
+        n_max = R; /* a hedge leg is only reduced (0 when absent) */
+    if (n_max > R && o->in->max_notional != 0.0 && !opt_within_limit(&O, n_max)) {
+        double ok = R, bad = n_max, step = 1.0; /* within(ok) (R: no growth), not within(bad) */
+        while (ok + step < bad && opt_within_limit(&O, ok + step)) {
+            ok += step;
+            step *= 2.0;
+        }
+        if (ok + step < bad)
+            bad = ok + step;
+        while (bad - ok > 1.0) {
+            double m = floor_lots(0.5 * (ok + bad));
+            if (opt_within_limit(&O, m))
+                ok = m;
+            else
+                bad = m;
+        }
+        n_max = ok;
+    }
+    /* grow, then the close, then reduce: the largest feasible n overall */
+    double n = n_max > R ? opt_search(&O, R + 1.0, n_max, T) : R;
+    if (n < R + 1.0) {
+        n = R >= 1.0 && opt_g(&O, R) >= T ? R : opt_search(&O, 1.0, R - 1.0, T);
+        if (n < 1.0 && opt_g(&O, 0.0) < 0.0) { /* nothing restores it: the largest reduction that does no harm */
+            T = opt_g(&O, 0.0);
+            n = R >= 1.0 && opt_g(&O, R) >= T ? R : opt_search(&O, 1.0, R - 1.0, T);
+        }
+        if (n < 1.0)
+            n = 0.0;
+    }
+    if (n < N_CAP) { /* concave up to the quantization of postings: check g(n) >= T > g(n + 1) where it stands */
+        double limit = T < 0.0 ? R : n_max;
+        for (unsigned k = 0; k < CONFIRM_STEPS && n > 0.0 && opt_g(&O, n) < T; k++)
+            n -= 1.0;
+        for (unsigned k = 0; k < CONFIRM_STEPS && n + 1.0 <= limit && opt_g(&O, n + 1.0) >= T; k++)
+            n += 1.0;
+    }
+    risk__shadow_release(&O.sh);
+    *n_out = n >= N_CAP ? INFINITY : n;
+    return RISK_OK;
+}
+
 RISK_API int risk_account_max_order_qty(const risk_account *account, uint32_t instrument, uint32_t side,
                                         uint32_t leg, double price, double *qty_out)
 {
@@ -655,11 +827,16 @@ RISK_API int risk_account_max_order_qty(const risk_account *account, uint32_t in
     int rc = risk__order_resolve(a, instrument, side, leg, price, &o);
     if (rc)
         return rc;
-    if (o.in->kind == RISK_KIND_OPTION) /* the search models a margin affine in notional per tier */
-        return risk__fail(a->engine, &a->errmsg, RISK_ESTATE,
-                          "%s: max order is not available for options (use risk_account_whatif)", o.in->symbol);
     if (o.slot < 0 && a->n_pos >= RISK__MAX_POSITIONS)
         return risk__order_new_position_fail(a);
+    if (o.in->kind == RISK_KIND_OPTION) { /* not affine in the notional per tier: the what-if decides */
+        double n = 0.0;
+        if ((rc = option_max_order(a, &o, &n)))
+            return rc;
+        *qty_out = n * o.in->lot_size;
+        risk__clear(&a->errmsg);
+        return RISK_OK;
+    }
     model M;
     if (model_init(&M, a, &o))
         return risk__fail(a->engine, &a->errmsg, RISK_ENOMEM, "out of memory for a max-order query");

@@ -174,7 +174,7 @@ class TestCli(unittest.TestCase):
                         for side in ("buy", "sell"):
                             legs = ["long", "short"] if a["position_mode"] == "hedge" else [None]
                             for leg in legs:
-                                if ins["kind"] == "option":  # not modelled: refused (docs/options.md, 6.4)
+                                if ins.get("settlement_price") is not None:  # settled: trades no more
                                     with self.assertRaises(errors.StateError):
                                         acc.max_order_qty(ins["symbol"], side, leg=leg)
                                     continue
@@ -189,7 +189,7 @@ class TestCli(unittest.TestCase):
             if not spec["instruments"] or not spec["accounts"]:
                 continue  # a lending book (aave_hf.json) has nothing to order
             a0, ins0 = spec["accounts"][0], spec["instruments"][0]
-            if ins0["kind"] == "option":
+            if ins0.get("settlement_price") is not None:
                 continue  # refused, above
             leg = ["--leg", "long"] if a0["position_mode"] == "hedge" else []
             out = self.run_ok("max-order", path, "--account", str(a0["id"]), "--instrument", ins0["symbol"],
@@ -242,6 +242,22 @@ class TestCli(unittest.TestCase):
             self.assertTrue(r.stderr.strip())
             if "--side" in args and "hold" not in args and "--qty" in args or "NOPE" in args:
                 self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
+class TestOptionMaxOrder(unittest.TestCase):
+    def test_options_book(self):
+        # docs/whatif.md "Options": account 1 holds 1 BTC and is short one 55,000 call (W28's):
+        # available 44,000 USD, each contract more needs 0.11 BTC = 5,500 USD of IM -> 8.0
+        path = support.book_path("options_deribit.json")
+        r = run_cli("max-order", path, "--account", "1", "--instrument", "BTC-31JAN26-55000-C", "--side", "sell")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"qty": 8.0})
+        for qty, sign in (("8", 1), ("8.1", -1)):
+            w = run_cli("whatif", path, "--account", "1", "--instrument", "BTC-31JAN26-55000-C", "--side", "sell",
+                        "--qty", qty)
+            self.assertEqual(w.returncode, 0, w.stderr)
+            avail = json.loads(w.stdout)["available"]
+            self.assertTrue(avail >= 0 if sign > 0 else avail < 0, (qty, avail))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """Command line: ``python3 -m librisk evaluate BOOK.json``, ``python3 -m librisk report BOOK.json`` and the
-subcommands of the other modules (``stress``: librisk.stress).
+subcommands of the other modules (``stress``: librisk.stress; ``risk-matrix``: librisk.riskmatrix).
 
 Exit status: 0 success; 2 bad input (one line on stderr naming the field, nothing on stdout);
 1 when the library cannot be loaded; 141 (128 + SIGPIPE, as other Unix tools report it) when
@@ -73,6 +73,8 @@ def _parser() -> _Parser:
     _stress.add_cli_parser(sub)
     from . import cascade as _cascade
     _cascade.add_cli_parser(sub)
+    from . import riskmatrix as _riskmatrix
+    _riskmatrix.add_cli_parser(sub)
     from . import var as _var
     _var.add_cli_parser(sub)
     from . import levtoken as _levtoken
@@ -165,6 +167,7 @@ def report_text(book: Book, result: dict[str, Any], source: str = "") -> str:
                 price(ins["symbol"], eng.mark(ins["symbol"])), len(tiers), "" if len(tiers) == 1 else "s",
                 _pct(tiers[0].mmr), _pct(tiers[-1].mmr), tiers[0].max_leverage))
     lines.append("")
+    from .riskmatrix import holds_options, risk_matrix, text_table
     for a, r in zip(spec["accounts"], result["accounts"]):
         lines.append("Account %d  (%s margin, %s)  state: %s" % (
             a["id"], a["margin_mode"], a["position_mode"], r["state"].upper().replace("_", " ")))
@@ -202,6 +205,12 @@ def report_text(book: Book, result: dict[str, Any], source: str = "") -> str:
                                     "isolated margin + PnL under its MM" if p["margin_mode"] == "isolated"
                                     else "cross pool under its MM, health factor < 1")
                     for p in why))
+        if holds_options(book, r["positions"]):  # the account's risk matrix (docs/options.md 9)
+            rm = risk_matrix(book, a["id"])
+            lines.append("  risk matrix: P&L in %s, price moves of %s x implied-vol moves (x (30/DTE)^p)"
+                         % (v, ", ".join(rm.assets)))
+            cents = min(2, vdec)
+            lines.extend("    " + row for row in text_table(rm, lambda x: grid.text(x, cents, cents)))
         lines.append("")
     counts: dict[str, int] = {}
     for r in result["accounts"]:
@@ -333,6 +342,17 @@ def _main(argv: Sequence[str] | None) -> int:
                 if args.report:
                     _cascade.write_report(doc, args.report)
                 sys.stdout.write(json.dumps(doc, indent=None if args.compact else 2, allow_nan=False) + "\n")
+                sys.stdout.flush()
+                return EXIT_OK
+            if args.command == "risk-matrix":
+                from . import riskmatrix as _riskmatrix
+                from . import errors as _errors
+                try:
+                    _riskmatrix.cli_main(loaded, args, sys.stdout)
+                except _riskmatrix.RiskMatrixError as exc:
+                    return _bad_input(exc)
+                except _errors.RiskError as exc:
+                    return _bad_input("risk-matrix: %s" % exc)
                 sys.stdout.flush()
                 return EXIT_OK
             if args.command in ("whatif", "max-order", "optimise"):
