@@ -130,6 +130,188 @@ static void evaluate_one(const risk_account *a, risk_account_summary *out)
     risk__account_summary_fill(a, &v, out);
 }
 
+/* ------------------------------------------------------------ the sweep's fast path */
+
+/* The common account (linear perpetuals and futures margined at the mark, cross or isolated,
+ * schedules of at most RISK__SWEEP_CAPS tiers, balances of assets without value tiers or size
+ * scaling, no account feature in sweep_generic) evaluated by risk__account_values_compute's
+ * arithmetic in its order, so bit for bit the same values, with the work the general loop
+ * carries for every position left out: no option, inverse or size-premium code in the loop (so
+ * that the accumulators stay in registers), the tier by a branch-free search of the schedule's
+ * padded caps, the basket without its tier and size-scaling code. Returns 0, having written
+ * nothing, when the account is not one: the caller takes the generic path. Eligibility is read
+ * from state that every mutation keeps current: the account's sweep_generic bits and, per
+ * position and balance, in->general (inverse, entry-margined, size premium, option) and the
+ * asset's tiers and size scaling, so that a change to an instrument or an asset needs no walk
+ * over its holders. docs/performance.md, "The sweep's fast path". */
+static int account_values_fast(const risk_account *a, risk__account_values *out)
+{
+    if (a->sweep_generic)
+        return 0;
+    const risk_engine *e = a->engine;
+    const risk__asset *assets = e->assets;
+    const risk__instrument *instruments = e->instruments;
+    const double *qty = a->qty, *entry = a->entry, *im_rate = a->im_rate, *iso_margin = a->iso_margin;
+    const uint32_t *inst = a->inst, *pflags = a->pflags;
+    double upnl_sum = 0.0, gross = 0.0, cross_upnl = 0.0, cross_im = 0.0, cross_mm = 0.0, isolated = 0.0;
+    uint32_t n_iso_liq = 0, general = 0;
+    for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
+        const risk__instrument *in = &instruments[inst[i]];
+        const risk__schedule *s = &in->schedule;
+        general |= in->general | (s->caps == NULL);
+        double settle_price = assets[in->settle].price;
+        double q = qty[i], cs = in->contract_size, mark = in->mark;
+        double notional = fabs(q) * cs * mark;
+        double upnl = q * cs * (mark - entry[i]);
+        uint32_t t = s->caps ? risk__schedule_tier_fast(s->caps, notional) : 0;
+        double mm = notional * s->tiers[t].mmr - s->tiers[t].cum;
+        double user_rate = im_rate[i], tier_rate = s->im_rate[t];
+        double im = notional * (user_rate > tier_rate ? user_rate : tier_rate);
+        double upnl_v = upnl * settle_price;
+        upnl_sum += upnl_v;
+        gross += notional * settle_price;
+        if (pflags[i] & RISK__PF_ISOLATED) {
+            double m = iso_margin[i];
+            isolated += m * settle_price;
+            n_iso_liq += m + upnl < mm;
+        } else {
+            cross_upnl += upnl_v;
+            cross_im += im * settle_price;
+            cross_mm += mm * settle_price;
+        }
+    }
+    /* risk__basket_values_compute for balances of plain assets (no value tiers, no size
+     * scaling): the same sums in the same order (sign 1 and tiered quantity = the balance). */
+    const risk_basket *b = &a->basket;
+    risk__basket_values v = {0, 0, 0, 0, 0, 0, 0, b->n};
+    for (uint32_t i = 0; i < b->n; i++) {
+        const risk__asset *as = &assets[b->asset[i]];
+        general |= (as->tiers != NULL) | as->size_scaled;
+        double amount = risk__balance_of(as, b->amount[i]);
+        v.net_value += amount * as->price;
+        if (amount > 0.0) {
+            double value = as->price * amount;
+            v.collateral_value += value;
+            v.collateral_init += value * as->weight_init;
+            v.collateral_maint += value * as->weight_maint;
+        } else {
+            double liab = -amount * as->price;
+            v.liabilities += liab;
+            v.liabilities_init += liab * as->liab_weight_init;
+            v.liabilities_maint += liab * as->liab_weight_maint;
+        }
+    }
+    if (general)
+        return 0;
+    out->basket = v;
+    out->upnl = upnl_sum;
+    out->cross_upnl = cross_upnl;
+    out->cross_im = cross_im;
+    out->cross_mm = cross_mm;
+    out->isolated_margin = isolated;
+    out->gross_notional = gross;
+    out->n_isolated_liquidatable = n_iso_liq;
+    return 1;
+}
+
+/* risk__quantize, bit for bit, for a value that is often 0 or equal to one quantized just
+ * before in the same direction: quantize(+-0) is +0 and equal values quantize alike, so both
+ * skip the arithmetic and its division. */
+static inline double quantize_as(double value, double scale, int up, double prev, double prev_q)
+{
+    if (value == 0.0)
+        return 0.0;
+    if (value == prev)
+        return prev_q;
+    return risk__quantize(value, scale, up);
+}
+
+/* risk__account_summary_fill with fewer quantizations: in the common account equity, the
+ * initial and the maintenance collateral are the same number (weights 1, no isolated margin),
+ * and liabilities and isolated margin are 0. The same fields, bit for bit. */
+static void summary_fill_fast(const risk_account *a, const risk__account_values *v, risk_account_summary *out)
+{
+    const risk_engine *e = a->engine;
+    if ((e->flags & RISK_ENGINE_NO_QUANTIZE) || e->valuation == RISK_ID_NONE) {
+        risk__account_summary_fill(a, v, out);
+        return;
+    }
+    double equity = v->basket.net_value + v->upnl + v->isolated_margin;
+    double c_init = v->basket.collateral_init + v->cross_upnl;
+    double c_maint = v->basket.collateral_maint + v->cross_upnl;
+    double r_init = v->basket.liabilities_init + v->cross_im;
+    double r_maint = v->basket.liabilities_maint + v->cross_mm;
+    double coll = v->basket.collateral_value, liab = v->basket.liabilities;
+    double upnl = v->upnl, iso = v->isolated_margin;
+    double s = risk__asset_scale(&e->assets[e->valuation]);
+    double q_equity = risk__quantize(equity, s, 0);
+    double q_c_init = quantize_as(c_init, s, 0, equity, q_equity);
+    double q_c_maint = quantize_as(c_maint, s, 0, c_init, q_c_init);
+    double q_coll = quantize_as(coll, s, 0, c_maint, q_c_maint);
+    double q_upnl = quantize_as(upnl, s, 0, equity, q_equity);
+    double q_iso = quantize_as(iso, s, 0, 0.0, 0.0);
+    double q_r_init = quantize_as(r_init, s, 1, 0.0, 0.0);
+    double q_r_maint = quantize_as(r_maint, s, 1, r_init, q_r_init);
+    double q_liab = quantize_as(liab, s, 1, 0.0, 0.0);
+    equity = q_equity;
+    c_init = q_c_init;
+    c_maint = q_c_maint;
+    coll = q_coll;
+    upnl = q_upnl;
+    iso = q_iso;
+    r_init = q_r_init;
+    r_maint = q_r_maint;
+    liab = q_liab;
+    double hf = r_maint > 0.0 ? c_maint / r_maint : INFINITY;
+    double buffer = c_init - liab;
+    out->equity = equity;
+    out->collateral_value = coll;
+    out->unrealized_pnl = upnl;
+    out->initial_margin = r_init;
+    out->maintenance_margin = r_maint;
+    out->available = c_init - r_init;
+    out->health_factor = hf;
+    out->margin_ratio = r_maint > 0.0 ? (c_maint > 0.0 ? r_maint / c_maint : INFINITY) : 0.0;
+    if (coll > 0.0) {
+        out->ltv = liab / coll;
+        out->ltv_buffer = buffer / coll;
+    } else {
+        out->ltv = liab > 0.0 ? INFINITY : 0.0;
+        out->ltv_buffer = buffer == 0.0 ? 0.0 : copysign(INFINITY, buffer);
+    }
+    out->leverage = v->gross_notional > 0.0 ? (equity > 0.0 ? v->gross_notional / equity : INFINITY) : 0.0;
+    out->collateral_init = c_init;
+    out->collateral_maint = c_maint;
+    out->liabilities = liab;
+    out->isolated_margin = iso;
+    out->n_positions = a->n_pos;
+    out->n_isolated_liquidatable = v->n_isolated_liquidatable;
+    int owes = a->n_pos > 0 || v->basket.liabilities > 0.0;
+    int broken = !isfinite(equity) || !isfinite(c_init) || !isfinite(c_maint) || !isfinite(r_init) ||
+                 !isfinite(r_maint) || !isfinite(coll) || !isfinite(liab) || !isfinite(upnl) || !isfinite(iso) ||
+                 isnan(hf) || isnan(out->available);
+    if (broken || (owes && equity <= 0.0))
+        out->state = RISK_STATE_BANKRUPT;
+    else if (hf < 1.0 || v->n_isolated_liquidatable)
+        out->state = RISK_STATE_LIQUIDATABLE;
+    else if (hf < e->margin_call_health)
+        out->state = RISK_STATE_MARGIN_CALL;
+    else
+        out->state = RISK_STATE_HEALTHY;
+}
+
+/* One account's summary: the fast path when the account is a common one and the engine does
+ * not ask for the generic path (RISK_ENGINE_GENERIC_SWEEP), else the generic path. */
+static void evaluate_fast_or_generic(const risk_account *a, risk_account_summary *out)
+{
+    risk__account_values v;
+    if (!(a->engine->flags & RISK_ENGINE_GENERIC_SWEEP) && account_values_fast(a, &v)) {
+        summary_fill_fast(a, &v, out);
+        return;
+    }
+    evaluate_one(a, out);
+}
+
 RISK_API int risk_account_evaluate(const risk_account *account, risk_account_summary *out)
 {
     if (!account)
@@ -140,7 +322,7 @@ RISK_API int risk_account_evaluate(const risk_account *account, risk_account_sum
     if (out->version != RISK_ACCOUNT_SUMMARY_VERSION)
         return risk__fail(a->engine, &a->errmsg, RISK_EVERSION, "account summary version %u is not %d",
                           out->version, RISK_ACCOUNT_SUMMARY_VERSION);
-    evaluate_one(a, out);
+    evaluate_fast_or_generic(a, out);
     return RISK_OK;
 }
 
@@ -209,7 +391,7 @@ static void *batch_run(void *arg)
         if (!a)
             continue;
         c->summaries[k].version = RISK_ACCOUNT_SUMMARY_VERSION;
-        evaluate_one(a, &c->summaries[k]);
+        evaluate_fast_or_generic(a, &c->summaries[k]);
         if (c->ids)
             c->ids[k] = a->id;
         k++;
