@@ -132,6 +132,34 @@ static void evaluate_one(const risk_account *a, risk_account_summary *out)
 
 /* ------------------------------------------------------------ the sweep's fast path */
 
+/* risk__basket_values_compute for balances of plain assets (no value tiers, no size scaling):
+ * the same sums in the same order (sign 1 and tiered quantity = the balance). Returns nonzero,
+ * the sums then unusable, when a balance is of an asset that is not plain. */
+static uint32_t basket_values_plain(const risk_basket *b, const risk__asset *assets, risk__basket_values *out)
+{
+    uint32_t general = 0;
+    risk__basket_values v = {0, 0, 0, 0, 0, 0, 0, b->n};
+    for (uint32_t i = 0; i < b->n; i++) {
+        const risk__asset *as = &assets[b->asset[i]];
+        general |= (as->tiers != NULL) | as->size_scaled;
+        double amount = risk__balance_of(as, b->amount[i]);
+        v.net_value += amount * as->price;
+        if (amount > 0.0) {
+            double value = as->price * amount;
+            v.collateral_value += value;
+            v.collateral_init += value * as->weight_init;
+            v.collateral_maint += value * as->weight_maint;
+        } else {
+            double liab = -amount * as->price;
+            v.liabilities += liab;
+            v.liabilities_init += liab * as->liab_weight_init;
+            v.liabilities_maint += liab * as->liab_weight_maint;
+        }
+    }
+    *out = v;
+    return general;
+}
+
 /* The common account (linear perpetuals and futures margined at the mark, cross or isolated,
  * schedules of at most RISK__SWEEP_CAPS tiers, balances of assets without value tiers or size
  * scaling, no account feature in sweep_generic) evaluated by risk__account_values_compute's
@@ -180,27 +208,96 @@ static int account_values_fast(const risk_account *a, risk__account_values *out)
             cross_mm += mm * settle_price;
         }
     }
-    /* risk__basket_values_compute for balances of plain assets (no value tiers, no size
-     * scaling): the same sums in the same order (sign 1 and tiered quantity = the balance). */
-    const risk_basket *b = &a->basket;
-    risk__basket_values v = {0, 0, 0, 0, 0, 0, 0, b->n};
-    for (uint32_t i = 0; i < b->n; i++) {
-        const risk__asset *as = &assets[b->asset[i]];
-        general |= (as->tiers != NULL) | as->size_scaled;
-        double amount = risk__balance_of(as, b->amount[i]);
-        v.net_value += amount * as->price;
-        if (amount > 0.0) {
-            double value = as->price * amount;
-            v.collateral_value += value;
-            v.collateral_init += value * as->weight_init;
-            v.collateral_maint += value * as->weight_maint;
+    risk__basket_values v;
+    general |= basket_values_plain(&a->basket, assets, &v);
+    if (general)
+        return 0;
+    out->basket = v;
+    out->upnl = upnl_sum;
+    out->cross_upnl = cross_upnl;
+    out->cross_im = cross_im;
+    out->cross_mm = cross_mm;
+    out->isolated_margin = isolated;
+    out->gross_notional = gross;
+    out->n_isolated_liquidatable = n_iso_liq;
+    return 1;
+}
+
+/* What a batch sweep reads of an instrument for every position, gathered once per sweep into a
+ * table on the worker's stack (so nothing is allocated and concurrent sweeps share nothing):
+ * one 64-byte line per instrument at a power-of-two stride, instead of the instrument's record
+ * and its settle asset's. `generic`: the instrument is not on the fast path. */
+typedef struct sweep_inst {
+    double mark, contract_size, settle_price;
+    const double *caps;
+    const risk_margin_tier *tiers;
+    const double *im_rate;
+    uint32_t generic, pad;
+    double pad2;
+} sweep_inst;
+
+#define SWEEP_TABLE_MAX 128 /* instruments in the table; positions past it take the paths below */
+
+static uint32_t sweep_table_fill(const risk_engine *e, sweep_inst *table)
+{
+    uint32_t n = e->n_instruments < SWEEP_TABLE_MAX ? e->n_instruments : SWEEP_TABLE_MAX;
+    for (uint32_t k = 0; k < n; k++) {
+        const risk__instrument *in = &e->instruments[k];
+        sweep_inst *t = &table[k];
+        t->mark = in->mark;
+        t->contract_size = in->contract_size;
+        t->settle_price = e->assets[in->settle].price;
+        t->caps = in->schedule.caps;
+        t->tiers = in->schedule.tiers;
+        t->im_rate = in->schedule.im_rate;
+        t->generic = in->general | (in->schedule.caps == NULL);
+        t->pad = 0;
+        t->pad2 = 0.0;
+    }
+    return n;
+}
+
+/* account_values_fast reading the sweep's table: the same arithmetic on the same numbers in the
+ * same order. Returns 0, having written nothing, when the account is not a common one or holds
+ * an instrument past the table. */
+static int account_values_table(const risk_account *a, const sweep_inst *table, uint32_t n_table,
+                                risk__account_values *out)
+{
+    if (a->sweep_generic)
+        return 0;
+    const double *qty = a->qty, *entry = a->entry, *im_rate = a->im_rate, *iso_margin = a->iso_margin;
+    const uint32_t *inst = a->inst, *pflags = a->pflags;
+    double upnl_sum = 0.0, gross = 0.0, cross_upnl = 0.0, cross_im = 0.0, cross_mm = 0.0, isolated = 0.0;
+    uint32_t n_iso_liq = 0, general = 0;
+    for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
+        uint32_t k = inst[i];
+        if (k >= n_table)
+            return 0;
+        const sweep_inst *in = &table[k];
+        general |= in->generic;
+        double settle_price = in->settle_price;
+        double q = qty[i], cs = in->contract_size, mark = in->mark;
+        double notional = fabs(q) * cs * mark;
+        double upnl = q * cs * (mark - entry[i]);
+        uint32_t t = in->generic ? 0 : risk__schedule_tier_fast(in->caps, notional);
+        double mm = notional * in->tiers[t].mmr - in->tiers[t].cum;
+        double user_rate = im_rate[i], tier_rate = in->im_rate[t];
+        double im = notional * (user_rate > tier_rate ? user_rate : tier_rate);
+        double upnl_v = upnl * settle_price;
+        upnl_sum += upnl_v;
+        gross += notional * settle_price;
+        if (pflags[i] & RISK__PF_ISOLATED) {
+            double m = iso_margin[i];
+            isolated += m * settle_price;
+            n_iso_liq += m + upnl < mm;
         } else {
-            double liab = -amount * as->price;
-            v.liabilities += liab;
-            v.liabilities_init += liab * as->liab_weight_init;
-            v.liabilities_maint += liab * as->liab_weight_maint;
+            cross_upnl += upnl_v;
+            cross_im += im * settle_price;
+            cross_mm += mm * settle_price;
         }
     }
+    risk__basket_values v;
+    general |= basket_values_plain(&a->basket, a->engine->assets, &v);
     if (general)
         return 0;
     out->basket = v;
@@ -301,10 +398,16 @@ static void summary_fill_fast(const risk_account *a, const risk__account_values 
 }
 
 /* One account's summary: the fast path when the account is a common one and the engine does
- * not ask for the generic path (RISK_ENGINE_GENERIC_SWEEP), else the generic path. */
-static void evaluate_fast_or_generic(const risk_account *a, risk_account_summary *out)
+ * not ask for the generic path (RISK_ENGINE_GENERIC_SWEEP), else the generic path. With a
+ * sweep's table (n_table > 0) the fast path reads it. */
+static void evaluate_fast_or_generic(const risk_account *a, const sweep_inst *table, uint32_t n_table,
+                                     risk_account_summary *out)
 {
     risk__account_values v;
+    if (n_table && account_values_table(a, table, n_table, &v)) {
+        summary_fill_fast(a, &v, out);
+        return;
+    }
     if (!(a->engine->flags & RISK_ENGINE_GENERIC_SWEEP) && account_values_fast(a, &v)) {
         summary_fill_fast(a, &v, out);
         return;
@@ -322,7 +425,7 @@ RISK_API int risk_account_evaluate(const risk_account *account, risk_account_sum
     if (out->version != RISK_ACCOUNT_SUMMARY_VERSION)
         return risk__fail(a->engine, &a->errmsg, RISK_EVERSION, "account summary version %u is not %d",
                           out->version, RISK_ACCOUNT_SUMMARY_VERSION);
-    evaluate_fast_or_generic(a, out);
+    evaluate_fast_or_generic(a, NULL, 0, out);
     return RISK_OK;
 }
 
@@ -386,12 +489,14 @@ static void *batch_run(void *arg)
     const batch_chunk *c = arg;
     risk_account *const *accounts = c->engine->accounts;
     size_t k = c->out_begin;
+    _Alignas(64) sweep_inst table[SWEEP_TABLE_MAX];
+    uint32_t n_table = c->engine->flags & RISK_ENGINE_GENERIC_SWEEP ? 0 : sweep_table_fill(c->engine, table);
     for (size_t s = c->slot_begin; s < c->slot_end; s++) {
         const risk_account *a = accounts[s];
         if (!a)
             continue;
         c->summaries[k].version = RISK_ACCOUNT_SUMMARY_VERSION;
-        evaluate_fast_or_generic(a, &c->summaries[k]);
+        evaluate_fast_or_generic(a, table, n_table, &c->summaries[k]);
         if (c->ids)
             c->ids[k] = a->id;
         k++;
