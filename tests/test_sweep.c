@@ -259,6 +259,25 @@ static void compare_books(const book *fast, const book *ref, uint64_t seed, size
     assert_int_equal(nf, N_ACCOUNTS);
     assert_int_equal(nr, N_ACCOUNTS);
     assert_int_equal(n2, N_ACCOUNTS);
+    /* the column call evaluates through the same fast path */
+    risk_summary_columns cols = RISK_SUMMARY_COLUMNS_INIT;
+    double c_equity[N_ACCOUNTS], c_mm[N_ACCOUNTS], c_im[N_ACCOUNTS], c_hf[N_ACCOUNTS];
+    uint32_t c_state[N_ACCOUNTS];
+    cols.equity = c_equity;
+    cols.maintenance_margin = c_mm;
+    cols.initial_margin = c_im;
+    cols.health_factor = c_hf;
+    cols.state = c_state;
+    size_t nc = 0;
+    tu_assert_status(risk_engine_evaluate_columns(fast->e, &cols, N_ACCOUNTS, 1, &nc), RISK_OK);
+    assert_int_equal(nc, N_ACCOUNTS);
+    for (size_t k = 0; k < N_ACCOUNTS; k++) {
+        tu_assert_bits(c_equity[k], sr[k].equity);
+        tu_assert_bits(c_mm[k], sr[k].maintenance_margin);
+        tu_assert_bits(c_im[k], sr[k].initial_margin);
+        tu_assert_bits(c_hf[k], sr[k].health_factor);
+        assert_int_equal(c_state[k], sr[k].state);
+    }
     for (size_t k = 0; k < N_ACCOUNTS; k++) {
         assert_int_equal(idf[k], idr[k]);
         /* the books are the same book: the same positions and balances */

@@ -415,6 +415,11 @@ static void evaluate_fast_or_generic(const risk_account *a, const sweep_inst *ta
     evaluate_one(a, out);
 }
 
+void risk__account_summary_sweep(const risk_account *a, risk_account_summary *out)
+{
+    evaluate_fast_or_generic(a, NULL, 0, out);
+}
+
 RISK_API int risk_account_evaluate(const risk_account *account, risk_account_summary *out)
 {
     if (!account)

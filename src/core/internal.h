@@ -502,6 +502,10 @@ typedef struct risk__account_values {
 } risk__account_values;
 void risk__account_values_compute(const risk_account *a, risk__account_values *out);
 void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out);
+/* One account's summary as risk_account_evaluate gives it: the sweep's fast path for a common
+ * account (unless the engine has RISK_ENGINE_GENERIC_SWEEP), else the two calls above; the
+ * same bits either way (tests/test_sweep.c). */
+void risk__account_summary_sweep(const risk_account *a, risk_account_summary *out);
 
 /* ---- options as instruments (options/instrument.c; docs/options.md, sections 6 to 8) */
 #define RISK__YEAR_S 31536000.0 /* ACT/365 */
