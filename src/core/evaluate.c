@@ -236,32 +236,64 @@ typedef struct sweep_inst {
     double pad2;
 } sweep_inst;
 
-#define SWEEP_TABLE_MAX 128 /* instruments in the table; positions past it take the paths below */
+#define SWEEP_TABLE_MAX 128 /* engines with more instruments sweep without a table */
 
-static uint32_t sweep_table_fill(const risk_engine *e, sweep_inst *table)
+/* Caps for a table entry whose instrument is not on the fast path (or has more than 16 tiers):
+ * the search then gives tier 0, which exists in every schedule, and the account is sent to the
+ * generic path by the entry's `generic` anyway. */
+static const double no_caps[RISK__SWEEP_CAPS] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY,
+                                                 INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY,
+                                                 INFINITY, INFINITY, INFINITY, INFINITY};
+
+/* Fills the table; returns the number of entries (0: no table, the engine has more instruments
+ * than SWEEP_TABLE_MAX) and in *max_tiers the most tiers of a fast-path schedule. */
+static uint32_t sweep_table_fill(const risk_engine *e, sweep_inst *table, uint32_t *max_tiers)
 {
-    uint32_t n = e->n_instruments < SWEEP_TABLE_MAX ? e->n_instruments : SWEEP_TABLE_MAX;
+    uint32_t n = e->n_instruments;
+    *max_tiers = 0;
+    if (n > SWEEP_TABLE_MAX)
+        return 0;
     for (uint32_t k = 0; k < n; k++) {
         const risk__instrument *in = &e->instruments[k];
         sweep_inst *t = &table[k];
         t->mark = in->mark;
         t->contract_size = in->contract_size;
         t->settle_price = e->assets[in->settle].price;
-        t->caps = in->schedule.caps;
+        t->generic = in->general | (in->schedule.caps == NULL);
+        t->caps = t->generic ? no_caps : in->schedule.caps;
         t->tiers = in->schedule.tiers;
         t->im_rate = in->schedule.im_rate;
-        t->generic = in->general | (in->schedule.caps == NULL);
         t->pad = 0;
         t->pad2 = 0.0;
+        if (!t->generic && in->schedule.n_tiers > *max_tiers)
+            *max_tiers = in->schedule.n_tiers;
     }
     return n;
 }
 
+/* The tier for the table loop: the 4-step search of the 16 padded caps, or, when no schedule in
+ * the table has more than 4 tiers (caps[3] and on are then +inf), the same search's last two
+ * steps over the first 4: the same count. */
+static inline uint32_t table_tier(const double *caps, double notional, int upto4)
+{
+    if (upto4) {
+        uint32_t b = caps[1] < notional ? 2u : 0u;
+        return b + (caps[b] < notional ? 1u : 0u);
+    }
+    return risk__schedule_tier_fast(caps, notional);
+}
+
+#if defined(__GNUC__)
+#define SWEEP_INLINE static inline __attribute__((always_inline))
+#else
+#define SWEEP_INLINE static inline
+#endif
+
 /* account_values_fast reading the sweep's table: the same arithmetic on the same numbers in the
- * same order. Returns 0, having written nothing, when the account is not a common one or holds
- * an instrument past the table. */
-static int account_values_table(const risk_account *a, const sweep_inst *table, uint32_t n_table,
-                                risk__account_values *out)
+ * same order. Returns 0, having written nothing, when the account is not a common one. upto4:
+ * see table_tier (a constant at each call, so that each variant is compiled without the test). */
+SWEEP_INLINE int account_values_table(const risk_account *a, const sweep_inst *table, int upto4,
+                                      risk__account_values *out)
 {
     if (a->sweep_generic)
         return 0;
@@ -270,16 +302,13 @@ static int account_values_table(const risk_account *a, const sweep_inst *table, 
     double upnl_sum = 0.0, gross = 0.0, cross_upnl = 0.0, cross_im = 0.0, cross_mm = 0.0, isolated = 0.0;
     uint32_t n_iso_liq = 0, general = 0;
     for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
-        uint32_t k = inst[i];
-        if (k >= n_table)
-            return 0;
-        const sweep_inst *in = &table[k];
+        const sweep_inst *in = &table[inst[i]];
         general |= in->generic;
         double settle_price = in->settle_price;
         double q = qty[i], cs = in->contract_size, mark = in->mark;
         double notional = fabs(q) * cs * mark;
         double upnl = q * cs * (mark - entry[i]);
-        uint32_t t = in->generic ? 0 : risk__schedule_tier_fast(in->caps, notional);
+        uint32_t t = table_tier(in->caps, notional, upto4);
         double mm = notional * in->tiers[t].mmr - in->tiers[t].cum;
         double user_rate = im_rate[i], tier_rate = in->im_rate[t];
         double im = notional * (user_rate > tier_rate ? user_rate : tier_rate);
@@ -399,12 +428,12 @@ static void summary_fill_fast(const risk_account *a, const risk__account_values 
 
 /* One account's summary: the fast path when the account is a common one and the engine does
  * not ask for the generic path (RISK_ENGINE_GENERIC_SWEEP), else the generic path. With a
- * sweep's table (n_table > 0) the fast path reads it. */
-static void evaluate_fast_or_generic(const risk_account *a, const sweep_inst *table, uint32_t n_table,
+ * sweep's table (not NULL; max_tiers from sweep_table_fill) the fast path reads it. */
+static void evaluate_fast_or_generic(const risk_account *a, const sweep_inst *table, uint32_t max_tiers,
                                      risk_account_summary *out)
 {
     risk__account_values v;
-    if (n_table && account_values_table(a, table, n_table, &v)) {
+    if (table && (max_tiers <= 4 ? account_values_table(a, table, 1, &v) : account_values_table(a, table, 0, &v))) {
         summary_fill_fast(a, &v, out);
         return;
     }
@@ -495,13 +524,14 @@ static void *batch_run(void *arg)
     risk_account *const *accounts = c->engine->accounts;
     size_t k = c->out_begin;
     _Alignas(64) sweep_inst table[SWEEP_TABLE_MAX];
-    uint32_t n_table = c->engine->flags & RISK_ENGINE_GENERIC_SWEEP ? 0 : sweep_table_fill(c->engine, table);
+    uint32_t max_tiers = 0;
+    int use_table = !(c->engine->flags & RISK_ENGINE_GENERIC_SWEEP) && sweep_table_fill(c->engine, table, &max_tiers);
     for (size_t s = c->slot_begin; s < c->slot_end; s++) {
         const risk_account *a = accounts[s];
         if (!a)
             continue;
         c->summaries[k].version = RISK_ACCOUNT_SUMMARY_VERSION;
-        evaluate_fast_or_generic(a, table, n_table, &c->summaries[k]);
+        evaluate_fast_or_generic(a, use_table ? table : NULL, max_tiers, &c->summaries[k]);
         if (c->ids)
             c->ids[k] = a->id;
         k++;
