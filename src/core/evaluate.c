@@ -413,9 +413,11 @@ static void summary_fill_fast(const risk_account *a, const risk__account_values 
     out->n_positions = a->n_pos;
     out->n_isolated_liquidatable = v->n_isolated_liquidatable;
     int owes = a->n_pos > 0 || v->basket.liabilities > 0.0;
-    int broken = !isfinite(equity) || !isfinite(c_init) || !isfinite(c_maint) || !isfinite(r_init) ||
-                 !isfinite(r_maint) || !isfinite(coll) || !isfinite(liab) || !isfinite(upnl) || !isfinite(iso) ||
-                 isnan(hf) || isnan(out->available);
+    /* any of the nine not finite, as the generic path's nine isfinite() tests: x * 0 is +-0 for
+     * a finite x and NaN for an infinite or NaN one, and a sum of zeros is never NaN */
+    double nonfinite = equity * 0.0 + c_init * 0.0 + c_maint * 0.0 + r_init * 0.0 + r_maint * 0.0 + coll * 0.0 +
+                       liab * 0.0 + upnl * 0.0 + iso * 0.0;
+    int broken = isnan(nonfinite) || isnan(hf) || isnan(out->available);
     if (broken || (owes && equity <= 0.0))
         out->state = RISK_STATE_BANKRUPT;
     else if (hf < 1.0 || v->n_isolated_liquidatable)
