@@ -239,6 +239,7 @@ bench: $(LIB_OUTPUTS) $(BENCHES)
 	@if [ -z "$(BENCHES)" ]; then echo "bench: no bench/*.c"; fi
 	@set -e; for b in $(BENCHES); do echo "==> $$b $(BENCH_ARGS)"; ./$$b $(BENCH_ARGS); done
 	@echo "==> bench/bench_columns.py $(BENCH_ARGS)"; PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) bench/bench_columns.py $(BENCH_ARGS)
+	@echo "==> bench/bench_sweep_numpy.py $(BENCH_ARGS)"; PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) bench/bench_sweep_numpy.py $(BENCH_ARGS)
 	@echo "==> bench/bench_cli.py"; PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) bench/bench_cli.py
 
 # ------------------------------------------------------------------ demo

@@ -364,10 +364,12 @@ typedef struct market {
     uint32_t instrument[N_UNDERLYINGS];
 } market;
 
-static risk_engine *engine_build_registry(market *m)
+static risk_engine *engine_build_registry_flags(market *m, uint32_t flags)
 {
     risk_engine *e = NULL;
-    check_rc(risk_engine_new(&e, NULL), "risk_engine_new", "");
+    risk_engine_options eo = RISK_ENGINE_OPTIONS_INIT;
+    eo.flags = flags;
+    check_rc(risk_engine_new(&e, &eo), "risk_engine_new", "");
     risk_asset_spec as = RISK_ASSET_SPEC_INIT;
     as.symbol = "USDT";
     as.decimals = 6;
@@ -410,6 +412,11 @@ static risk_engine *engine_build_registry(market *m)
         check_rc(risk_engine_add_instrument(e, &is, &m->instrument[k]), "add_instrument", risk_engine_errmsg(e));
     }
     return e;
+}
+
+static risk_engine *engine_build_registry(market *m)
+{
+    return engine_build_registry_flags(m, 0);
 }
 
 static uint64_t account_id_of(size_t a)
@@ -462,6 +469,12 @@ typedef struct engine_job {
     size_t n;
     uint32_t threads;
 } engine_job;
+
+/* positions/s a triad moving `touched` bytes per position reaches */
+static double gb_t1_for_touched(double triad_bytes, double triad_s, double touched)
+{
+    return triad_bytes / triad_s / touched;
+}
 
 static double time_engine(const engine_job *j)
 {
@@ -696,6 +709,13 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("engine built in %.2f s (%.0f ns per position opened, accounts included)\n", t_build, t_build / (double)P * 1e9);
+    /* the same book in an engine that evaluates every account on the generic (reference) path
+     * (RISK_ENGINE_GENERIC_SWEEP): the sweep's fast path is timed against it in the same run */
+    market mk_generic;
+    risk_engine *geng = engine_build_registry_flags(&mk_generic, RISK_ENGINE_GENERIC_SWEEP);
+    risk_account **gaccs = xmalloc(sizeof(risk_account *) * n_accounts);
+    for (size_t a = 0; a < n_accounts; a++)
+        gaccs[a] = account_build(geng, &mk_generic, &bk, a, 1);
 
     double per_account = (double)(mem_accounts_only - mem_registry) / (double)n_accounts;
     double per_position_marginal = ((double)mem_full - (double)mem_accounts_only) / (double)P;
@@ -792,7 +812,15 @@ int main(int argc, char **argv)
     pool_init(&pl, MAX_THREADS);
 
     /* ---- timing: warm-up, then interleaved rounds */
+    risk_account_summary *sg = xalloc64(sizeof(risk_account_summary) * n_accounts);
+    for (size_t a = 0; a < n_accounts; a++) {
+        risk_account_summary init = RISK_ACCOUNT_SUMMARY_INIT;
+        sg[a] = init;
+    }
     engine_job e1 = {eng, s1, ids1, n_accounts, 1}, e2 = {eng, s2, ids2, n_accounts, 2};
+    engine_job eg1 = {geng, sg, NULL, n_accounts, 1};
+    timing tg1 = {{0}, 0};
+    (void)time_engine(&eg1);
     timing te1 = {{0}, 0}, te2 = {{0}, 0}, tn1 = {{0}, 0}, tn2 = {{0}, 0}, tt1 = {{0}, 0}, tt2 = {{0}, 0};
     timing tf1 = {{0}, 0}, tf2 = {{0}, 0};
     (void)time_engine(&e1);
@@ -802,6 +830,7 @@ int main(int argc, char **argv)
     pool_run(&pl, triad_kernel, &tj, 2);
     for (int r = 0; r < rounds; r++) {
         timing_add(&te1, time_engine(&e1));
+        timing_add(&tg1, time_engine(&eg1));
         timing_add(&te2, time_engine(&e2));
         t0 = bench_now_s();
         pool_run(&pl, naive_kernel, &nj, 1);
@@ -848,6 +877,9 @@ int main(int argc, char **argv)
     double sum_eq1 = 0.0, sum_eq2 = 0.0, max_eq_err = 0.0, max_mm_err = 0.0, max_im_err = 0.0;
     int bitwise_same = memcmp(s1, s2, sizeof(risk_account_summary) * n_accounts) == 0 &&
                        memcmp(ids1, ids2, sizeof(uint64_t) * n_accounts) == 0;
+    int generic_same = memcmp(s1, sg, sizeof(risk_account_summary) * n_accounts) == 0;
+    printf("fast path and generic path summaries bit-identical: %s\n", generic_same ? "yes" : "NO");
+    failures += !generic_same;
     for (size_t a = 0; a < n_accounts; a++) {
         sum_eq1 += s1[a].equity;
         sum_eq2 += s2[a].equity;
@@ -906,7 +938,12 @@ int main(int argc, char **argv)
 
     /* ---- report */
     double be1 = timing_best(&te1), be2 = timing_best(&te2), bn1 = timing_best(&tn1), bn2 = timing_best(&tn2);
-    double bt1 = timing_best(&tt1), bt2 = timing_best(&tt2), ba1 = timing_best(&ta1);
+    double bt1 = timing_best(&tt1), bt2 = timing_best(&tt2), ba1 = timing_best(&ta1), bg1 = timing_best(&tg1);
+    /* bytes the sweep touches per position: qty, entry, IM rate (8 B each), instrument id and
+     * flags (4 B each), plus per account its slot in the registry (8 B), its struct's first
+     * line (64 B), its summary (written) and its id (written), shared by its positions */
+    double touched = 32.0 + (8.0 + 64.0 + (double)sizeof(risk_account_summary) + 8.0) / (double)POS_PER_ACCOUNT;
+    double rt1_touched = gb_t1_for_touched(triad_bytes, bt1, touched);
     double bf1 = timing_best(&tf1), bf2 = timing_best(&tf2), rf1 = (double)P / bf1, rf2 = (double)P / bf2;
     double re1 = (double)P / be1, re2 = (double)P / be2, rn1 = (double)P / bn1, rn2 = (double)P / bn2;
     double gb_t1 = triad_bytes / bt1 / 1e9, gb_t2 = triad_bytes / bt2 / 1e9;
@@ -920,6 +957,7 @@ int main(int argc, char **argv)
            (best) / (double)P * 1e9)
     ROW("engine risk_engine_evaluate_all, 1 thread", te1, be1);
     ROW("engine risk_engine_evaluate_all, 2 threads", te2, be2);
+    ROW("engine, generic path only, 1 thread", tg1, bg1);
     ROW("engine risk_account_evaluate loop, 1 thread", ta1, ba1);
     ROW("naive SoA loop (fixed-rate MM), 1 thread", tn1, bn1);
     ROW("naive SoA loop (fixed-rate MM), 2 threads", tn2, bn2);
@@ -938,6 +976,9 @@ int main(int argc, char **argv)
            100.0 * re1 / rt1_min);
     printf("  engine 2T / triad 2T at %.1f B/pos:                     %6.1f %%\n", bytes_per_pos, 100.0 * re2 / rt2);
     printf("  engine 2T / triad 2T at %.0f B/pos:                       %6.1f %%\n", MIN_BYTES, 100.0 * re2 / rt2_min);
+    printf("  engine 1T fast path / generic path 1T (same book):       %6.2f x  (target >= 3)\n", bg1 / be1);
+    printf("  engine 1T / triad 1T at %.1f B/pos (bytes touched):     %6.1f %%  (target >= 50 %%)\n", touched,
+           100.0 * re1 / rt1_touched);
     printf("  engine 2T / engine 1T speed-up:                         %6.2f x  (target >= 1.6) %s\n", re2 / re1,
            re2 / re1 >= 1.6 ? "met" : "MISSED");
     printf("  triad 2T / triad 1T:                                    %6.2f x\n", gb_t2 / gb_t1);
@@ -972,6 +1013,11 @@ int main(int argc, char **argv)
     printf("result triad_2t_pos_per_s %.6g\n", rt2);
     printf("result ratio_engine_triad_1t %.6g\n", re1 / rt1);
     printf("result ratio_engine_triad20_1t %.6g\n", re1 / rt1_min);
+    printf("result engine_generic_1t_pos_per_s %.6g\n", (double)P / bg1);
+    printf("result speedup_fast_over_generic_1t %.6g\n", bg1 / be1);
+    printf("result touched_bytes_per_pos %.6g\n", touched);
+    printf("result triad_touched_1t_pos_per_s %.6g\n", rt1_touched);
+    printf("result ratio_engine_triad_touched_1t %.6g\n", re1 / rt1_touched);
     printf("result ratio_engine_triad_2t %.6g\n", re2 / rt2);
     printf("result speedup_engine_2t %.6g\n", re2 / re1);
     printf("result speedup_triad_2t %.6g\n", gb_t2 / gb_t1);
@@ -996,9 +1042,14 @@ int main(int argc, char **argv)
     risk_engine_free(eng);
     for (size_t a = 0; a < n_accounts; a++)
         risk_account_free(accs[a]);
+    risk_engine_free(geng);
+    for (size_t a = 0; a < n_accounts; a++)
+        risk_account_free(gaccs[a]);
+    free(gaccs);
     double t_free = bench_now_s() - t0;
     free(accs);
     free(s1);
+    free(sg);
     free(s2);
     free(ids1);
     free(ids2);

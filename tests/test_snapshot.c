@@ -1351,7 +1351,7 @@ static void test_snapshot_refuses_crafted_values(void **state)
         int width;
         uint64_t value;
     } cases[] = {
-        {section_at(d, 1), 4, 2},                  /* unknown engine flag */
+        {section_at(d, 1), 4, 4},                  /* unknown engine flag */
         {section_at(d, 1) + 4, 4, 3},              /* valuation asset priced 2000 */
         {section_at(d, 2) + 32, 4, 19},            /* decimals above 18 */
         {ac, 8, 1000 + 3 * 1},                     /* the first account's id repeats the second's */

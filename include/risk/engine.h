@@ -30,11 +30,15 @@ struct risk_account_summary;
 #define RISK_ENGINE_OPTIONS_VERSION 1
 /** Engine flag: leave results unquantized (for tests against exact references). */
 #define RISK_ENGINE_NO_QUANTIZE 0x1u
+/** Engine flag: evaluate every account on the generic (reference) path, never on the sweep's
+ *  fast path for common accounts. Results are the same bit for bit either way (the fast path is
+ *  tested against this one); the flag exists for differential tests and diagnosis. */
+#define RISK_ENGINE_GENERIC_SWEEP 0x2u
 
 /** @brief Options for risk_engine_new(). Initialise with ::RISK_ENGINE_OPTIONS_INIT. */
 typedef struct risk_engine_options {
     uint32_t version;          /**< ::RISK_ENGINE_OPTIONS_VERSION. */
-    uint32_t flags;            /**< 0, or ::RISK_ENGINE_NO_QUANTIZE. */
+    uint32_t flags;            /**< 0, or ::RISK_ENGINE_NO_QUANTIZE and/or ::RISK_ENGINE_GENERIC_SWEEP. */
     risk_allocator allocator;  /**< Memory hook; all NULL for the C library. */
     double margin_call_health; /**< Health factor under which an account is in margin call; >= 1, default 1.2. */
 } risk_engine_options;

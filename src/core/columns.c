@@ -71,10 +71,8 @@ static void *summary_run(void *arg)
         const risk_account *a = accounts[s];
         if (!a)
             continue;
-        risk__account_values v;
         risk_account_summary sum = RISK_ACCOUNT_SUMMARY_INIT;
-        risk__account_values_compute(a, &v);
-        risk__account_summary_fill(a, &v, &sum);
+        risk__account_summary_sweep(a, &sum);
         summary_store(ch->sc, k++, a->id, &sum);
     }
     return NULL;

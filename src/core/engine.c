@@ -23,7 +23,7 @@ RISK_API int risk_engine_new(risk_engine **out, const risk_engine_options *optio
         return RISK_EINVAL;
     if (!isfinite(o->margin_call_health) || o->margin_call_health < 1.0)
         return RISK_EINVAL;
-    if (o->flags & ~(uint32_t)RISK_ENGINE_NO_QUANTIZE)
+    if (o->flags & ~(uint32_t)(RISK_ENGINE_NO_QUANTIZE | RISK_ENGINE_GENERIC_SWEEP))
         return RISK_EINVAL;
     risk_engine boot;
     memset(&boot, 0, sizeof boot);
@@ -892,7 +892,8 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
         bytes += e->assets[i].n_tiers * sizeof(risk_value_tier);
     bytes += e->cap_instruments * sizeof *e->instruments;
     for (uint32_t i = 0; i < e->n_instruments; i++)
-        bytes += e->instruments[i].schedule.n_tiers * (sizeof(risk_margin_tier) + sizeof(double));
+        bytes += e->instruments[i].schedule.n_tiers * (sizeof(risk_margin_tier) + sizeof(double)) +
+                 (e->instruments[i].schedule.caps ? RISK__SWEEP_CAPS * sizeof(double) : 0);
     bytes += risk__scaling_bytes(e) + risk__rates_bytes(e) + e->account_block_n * sizeof *e->account_block +
              e->levs_block_n * sizeof *e->levs_block + e->bulk_block_bytes + risk__snap_storage_bytes(e);
     bytes += e->cap_account_slots * sizeof *e->accounts + risk__liquidation_bytes(e);

@@ -57,9 +57,13 @@ static inline double risk__scaled_of(const risk__asset *a, double balance)
 }
 
 /* A margin schedule with every cum filled in; caps of all but the last tier bound notional. */
+#define RISK__SWEEP_CAPS 16 /* tiers a schedule may have for the sweep's branch-free tier lookup */
 typedef struct risk__schedule {
     risk_margin_tier *tiers;
     double *im_rate;     /* per tier: 1 / max_leverage (shares the tiers' block) */
+    /* RISK__SWEEP_CAPS caps for risk__schedule_tier_fast (shares the block): caps[k] is tier
+     * k's cap for k < n_tiers - 1, +inf from there on; NULL when n_tiers > RISK__SWEEP_CAPS */
+    double *caps;
     uint32_t n_tiers;
     double max_leverage; /* highest max leverage of any tier (the first) */
 } risk__schedule;
@@ -195,10 +199,19 @@ typedef struct risk__leverage {
     double leverage;
 } risk__leverage;
 
+/* risk_account.sweep_generic bits: a feature of the account that the sweep's fast path
+ * (core/evaluate.c, risk__account_values_fast) does not compute, so that the account is
+ * evaluated on the generic path. A helper adding a per-account or per-position feature that
+ * changes the evaluation sets a bit while the feature is active on the account and clears it
+ * when it is not; per-instrument and per-asset features need no bit (the fast path checks
+ * in->general and the assets' tiers and size scaling for every position and balance). */
+#define RISK__SWEEP_GENERIC_ANY 0x1u /* set by a caller that wants the generic path (none today) */
+
 struct risk_account {
     /* read by every evaluation: kept at the front */
     risk_engine *engine;
     uint32_t n_pos, cap_pos;
+    uint32_t sweep_generic; /* RISK__SWEEP_GENERIC_* bits; 0: the fast path applies */
     /* Positions in opening order, views into the account's arena range. im_rate is
      * 1 / user leverage (0 when unset); iso_margin is in the settle asset (0 under cross). */
     double *qty, *entry, *im_rate, *iso_margin;
@@ -546,6 +559,10 @@ void risk__upnl_cut(const risk__instrument *in, double pnl, double *cut_init, do
  * collateral_maint, the sums that C_init and C_maint add the PnL to; called after the sweep when
  * the engine has weighted instruments. */
 void risk__upnl_weight_values_add(const risk_account *a, risk__account_values *v);
+/* One account's summary as risk_account_evaluate gives it: the sweep's fast path for a common
+ * account (unless the engine has RISK_ENGINE_GENERIC_SWEEP), else the two calls above; the
+ * same bits either way (tests/test_sweep.c). */
+void risk__account_summary_sweep(const risk_account *a, risk_account_summary *out);
 
 /* ---- options as instruments (options/instrument.c; docs/options.md, sections 6 to 8) */
 #define RISK__YEAR_S 31536000.0 /* ACT/365 */

@@ -44,11 +44,15 @@ int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, 
             return risk__fail(e, err, RISK_ETIERS, "tier %zu: cum %s above %s", t, RISK__NUM(x->cum),
                               RISK__NUM(RISK_NOTIONAL_MAX));
     }
-    risk_margin_tier *copy = risk__malloc(e, n * (sizeof *copy + sizeof(double)));
+    size_t n_caps = n <= RISK__SWEEP_CAPS ? RISK__SWEEP_CAPS : 0;
+    risk_margin_tier *copy = risk__malloc(e, n * (sizeof *copy + sizeof(double)) + n_caps * sizeof(double));
     if (!copy)
         return risk__fail(e, err, RISK_ENOMEM, "out of memory for margin tiers");
     memcpy(copy, tiers, n * sizeof *copy);
     double *im_rate = (double *)(copy + n);
+    double *caps = n_caps ? im_rate + n : NULL;
+    for (size_t k = 0; k < n_caps; k++) /* caps of all but the last tier, then +inf */
+        caps[k] = k + 1 < n ? copy[k].notional_cap : INFINITY;
     for (size_t t = 0; t < n; t++)
         im_rate[t] = 1.0 / copy[t].max_leverage;
     for (size_t t = 0; t < n; t++) {
@@ -59,6 +63,7 @@ int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, 
     copy[n - 1].notional_cap = INFINITY;
     out->tiers = copy;
     out->im_rate = im_rate;
+    out->caps = caps;
     out->n_tiers = (uint32_t)n;
     out->max_leverage = copy[0].max_leverage;
     return RISK_OK;

@@ -17,6 +17,21 @@ static inline uint32_t risk__schedule_tier(const risk__schedule *s, double notio
     return t;
 }
 
+/* risk__schedule_tier for a schedule with caps (at most RISK__SWEEP_CAPS tiers), without a
+ * loop: a branch-free binary search for the number of caps below the notional in the 16 padded
+ * caps, four dependent loads and compares. The same count, so the same tier, for every notional
+ * (NaN included: no compare holds, tier 0), because the caps strictly increase and the padding
+ * (+inf) is never below a notional. */
+static inline uint32_t risk__schedule_tier_fast(const double *caps, double notional)
+{
+    uint32_t b = 0;
+    b += caps[b + 7] < notional ? 8u : 0u;
+    b += caps[b + 3] < notional ? 4u : 0u;
+    b += caps[b + 1] < notional ? 2u : 0u;
+    b += caps[b] < notional ? 1u : 0u;
+    return b;
+}
+
 /* Initial margin rate in force, 1 / min(user leverage, tier max leverage): the larger of the
  * user's rate (0 when unset) and the tier's. IM = notional x rate, within an ulp of
  * notional / leverage and free of a division per position. */

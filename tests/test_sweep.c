@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_sweep.c: the sweep's fast path for common accounts (core/evaluate.c) against the generic
+ * path it replaces, bit for bit.
+ *
+ * Every test builds the same random book twice from one seed: once in an engine that takes the
+ * fast path where it applies, once in an engine created with RISK_ENGINE_GENERIC_SWEEP, which
+ * evaluates every account on the generic (reference) path. The books mix accounts the fast path
+ * takes (linear perpetuals margined at the mark, cross and isolated, one-way and hedge, plain
+ * balances, debts) with accounts it must leave to the generic path (inverse, entry-margined,
+ * size premium, schedules over 16 tiers, value-tiered collateral), put notionals exactly on
+ * tier caps and one lot either side, and span magnitudes from one lot to 1e9 USDT notionals.
+ * Summaries from risk_engine_evaluate_all (1 and 2 threads) and risk_account_evaluate must be
+ * identical to the last bit, before and after marks and prices move.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "test_util.h"
+
+#define N_ACCOUNTS 48
+#define MAX_POS 12
+
+typedef struct book {
+    risk_engine *e;
+    risk_account *acc[N_ACCOUNTS];
+    uint32_t usdt, usdc, btc, eth, tiered;
+    uint32_t inst[8];
+    double mark[8];
+    uint32_t n_inst;
+    size_t refused; /* calls the engine refused while building (the same in both books) */
+} book;
+
+/* A schedule of n tiers with random increasing caps (from `first`), mmr rising and max leverage
+ * falling with size. */
+static size_t random_tiers(tu_rng *r, risk_margin_tier *t, size_t n, double first)
+{
+    double cap = first, mmr = 0.004, lev = 125.0;
+    for (size_t k = 0; k < n; k++) {
+        t[k] = tu_tier(cap, mmr, lev);
+        cap = round(cap * tu_rng_range(r, 1.5, 6.0));
+        mmr += tu_rng_range(r, 0.0, 0.02);
+        if (mmr > 0.5)
+            mmr = 0.5;
+        lev = fmax(1.0, floor(lev / tu_rng_range(r, 1.0, 2.0)));
+    }
+    return n;
+}
+
+static double on_step(double x, double step)
+{
+    return round(x / step) * step;
+}
+
+/* Builds the book of `seed` into b->e (an engine with `flags`). Both engines of a test see the
+ * same calls in the same order with the same arguments, so the same book. */
+static void build(book *b, risk_engine *e, uint64_t seed)
+{
+    tu_rng r;
+    tu_rng_seed(&r, seed);
+    memset(b, 0, sizeof *b);
+    b->e = e;
+    b->usdt = tu_asset(e, "USDT", 1.0, 6);
+    b->usdc = tu_asset_w(e, "USDC", 0.9998, 6, tu_rng_range(&r, 0.8, 0.9), tu_rng_range(&r, 0.9, 1.0), 1.05, 1.02);
+    b->btc = tu_asset(e, "BTC", on_step(tu_rng_range(&r, 20000.0, 90000.0), 0.01), 8);
+    b->eth = tu_asset(e, "ETH", on_step(tu_rng_range(&r, 1000.0, 4000.0), 0.01), 8);
+    risk_value_tier vt[2] = {{10.0, 1.0}, {100.0, 0.5}};
+    risk_asset_spec as = RISK_ASSET_SPEC_INIT;
+    as.symbol = "TIERED";
+    as.price = 3.5;
+    as.decimals = 4;
+    as.value_tiers = vt;
+    as.n_value_tiers = 2;
+    uint32_t id = RISK_ID_NONE;
+    tu_assert_status(risk_engine_add_asset(e, &as, &id), RISK_OK);
+    b->tiered = id;
+
+    risk_margin_tier t[24];
+    double btc_mark = on_step(tu_rng_range(&r, 20000.0, 90000.0), 0.1);
+    /* odd seeds: every fast-path schedule has at most 4 tiers, so that the sweep takes its
+     * shorter tier search (the 20-tier instrument below is not on the fast path) */
+    int small = (int)(seed & 1u);
+    /* 0: Binance BTCUSDT brackets (10 tiers), or their first 4 */
+    b->mark[b->n_inst] = btc_mark;
+    if (small)
+        b->inst[b->n_inst++] = tu_linear(e, "BTCUSDT", b->btc, b->usdt, 1.0, 0.001, 0.1, btc_mark, tu_binance_btcusdt, 4);
+    else
+        b->inst[b->n_inst++] = tu_binance_btcusdt_perp(e, "BTCUSDT", b->btc, b->usdt, btc_mark);
+    /* 1: ETHUSDT, 1..16 random tiers (1..4 for odd seeds) */
+    size_t n1 = random_tiers(&r, t, (size_t)tu_rng_int(&r, 1, small ? 4 : 16), 10000.0);
+    b->mark[b->n_inst] = on_step(tu_rng_range(&r, 1000.0, 4000.0), 0.01);
+    b->inst[b->n_inst] = tu_linear(e, "ETHUSDT", b->eth, b->usdt, 1.0, 0.01, 0.01, b->mark[b->n_inst], t, n1);
+    b->n_inst++;
+    /* 2: tier edges: contract 1, lot 1, mark 10, caps multiples of 10 (a cap is hit exactly by
+     * a whole number of lots) */
+    risk_margin_tier edge[4] = {tu_tier(1000.0, 0.01, 50.0), tu_tier(5000.0, 0.02, 25.0), tu_tier(20000.0, 0.05, 10.0),
+                                tu_tier(100000.0, 0.1, 5.0)};
+    b->mark[b->n_inst] = 10.0;
+    b->inst[b->n_inst++] = tu_linear(e, "EDGEUSDT", b->eth, b->usdt, 1.0, 1.0, 0.1, 10.0, edge, 4);
+    /* 3: 20 tiers: over RISK__SWEEP_CAPS, generic */
+    size_t n3 = random_tiers(&r, t, 20, 1000.0);
+    b->mark[b->n_inst] = btc_mark;
+    b->inst[b->n_inst++] = tu_linear(e, "MANYUSDT", b->btc, b->usdt, 0.001, 0.001, 0.1, btc_mark, t, n3);
+    /* 4: inverse BTCUSD, generic */
+    risk_margin_tier inv[2] = {tu_tier(50.0, 0.005, 100.0), tu_tier(500.0, 0.01, 50.0)};
+    b->mark[b->n_inst] = on_step(btc_mark, 0.5);
+    b->inst[b->n_inst++] = tu_inverse(e, "BTCUSD", b->btc, 100.0, 1.0, 0.5, on_step(btc_mark, 0.5), inv, 2);
+    /* 5: margined at the entry (Bybit), generic */
+    b->mark[b->n_inst] = on_step(tu_rng_range(&r, 1000.0, 4000.0), 0.01);
+    risk_instrument_spec s = tu_linear_spec("ETHPERP", b->eth, b->usdc, 0.1, 0.1, 0.01, b->mark[b->n_inst], edge, 4);
+    s.mm_price = RISK_MM_PRICE_ENTRY;
+    b->inst[b->n_inst++] = tu_instrument(e, &s);
+    /* 6: USDC-settled, its size premium switched on after the positions open (below) */
+    size_t n6 = random_tiers(&r, t, 3, 50000.0);
+    b->mark[b->n_inst] = btc_mark;
+    b->inst[b->n_inst++] = tu_linear(e, "BTCUSDC", b->btc, b->usdc, 0.01, 0.01, 0.1, btc_mark, t, n6);
+
+    for (size_t i = 0; i < N_ACCOUNTS; i++) {
+        uint32_t mode = tu_rng_int(&r, 0, 3) == 0 ? RISK_MARGIN_ISOLATED : RISK_MARGIN_CROSS;
+        uint32_t pmode = tu_rng_int(&r, 0, 2) == 0 ? RISK_POSITION_HEDGE : RISK_POSITION_ONE_WAY;
+        risk_account *a = tu_account(e, 1000 + i, mode, pmode);
+        b->acc[i] = a;
+        /* balances: USDT from a cent to 1e9 (a debt one time in six), USDC, BTC, rarely tiered */
+        double usdt = on_step(pow(10.0, tu_rng_range(&r, -2.0, 9.0)), 1e-6);
+        if (tu_rng_int(&r, 0, 5) == 0)
+            usdt = -usdt / 10.0;
+        tu_balance(a, b->usdt, usdt);
+        if (tu_rng_int(&r, 0, 2) == 0)
+            tu_balance(a, b->usdc, on_step(tu_rng_range(&r, -1e5, 1e6), 1e-6));
+        if (tu_rng_int(&r, 0, 3) == 0)
+            tu_balance(a, b->btc, on_step(tu_rng_range(&r, 0.0, 50.0), 1e-8));
+        if (tu_rng_int(&r, 0, 15) == 0)
+            tu_balance(a, b->tiered, on_step(tu_rng_range(&r, 0.0, 500.0), 1e-4));
+        /* most accounts hold only fast-path instruments (0..2), a quarter also others */
+        int mixed = tu_rng_int(&r, 0, 3) == 0;
+        /* each instrument at most once per leg (one-way: one position, hedge: a long and a
+         * short leg), in a random order */
+        uint32_t order[14];
+        uint32_t n_legs = pmode == RISK_POSITION_HEDGE ? 14u : 7u;
+        for (uint32_t k = 0; k < n_legs; k++)
+            order[k] = k;
+        for (uint32_t k = n_legs - 1; k > 0; k--) {
+            uint32_t j = (uint32_t)tu_rng_int(&r, 0, (int)k), x = order[k];
+            order[k] = order[j];
+            order[j] = x;
+        }
+        int n_pos = tu_rng_int(&r, 0, MAX_POS);
+        for (int k = 0, opened = 0; k < (int)n_legs && opened < n_pos; k++) {
+            uint32_t which = order[k] % 7u;
+            if (!mixed && which > 2)
+                continue;
+            opened++;
+            uint32_t in = b->inst[which];
+            risk_position_spec p = RISK_POSITION_SPEC_INIT;
+            p.instrument = in;
+            double dir;
+            if (pmode == RISK_POSITION_HEDGE) {
+                p.side = order[k] < 7 ? RISK_SIDE_LONG : RISK_SIDE_SHORT;
+                dir = 1.0; /* a leg's qty is positive; its side gives the direction */
+            } else {
+                p.side = RISK_SIDE_BOTH;
+                dir = tu_rng_int(&r, 0, 1) ? 1.0 : -1.0;
+            }
+            double lots;
+            if (which == 2) { /* on a cap of EDGEUSDT (caps / mark 10), or one lot either side */
+                static const double caps_lots[4] = {100.0, 500.0, 2000.0, 10000.0};
+                lots = caps_lots[tu_rng_int(&r, 0, 3)] + (double)tu_rng_int(&r, -1, 1);
+            } else {
+                lots = floor(pow(10.0, tu_rng_range(&r, 0.0, 6.5)));
+            }
+            double lot = which == 0 ? 0.001 : which == 1 ? 0.01 : which == 2 ? 1.0 : which == 3 ? 0.001
+                       : which == 4 ? 1.0 : which == 5 ? 0.1 : 0.01;
+            double tick = which == 1 || which == 5 ? 0.01 : which == 4 ? 0.5 : 0.1;
+            double mark = b->mark[which];
+            p.qty = dir * lots * lot;
+            p.entry = on_step(mark * tu_rng_range(&r, 0.7, 1.3), tick);
+            p.margin_mode = tu_rng_int(&r, 0, 4) == 0 ? RISK_MARGIN_ISOLATED : RISK_MARGIN_DEFAULT;
+            int isolated = p.margin_mode == RISK_MARGIN_ISOLATED || mode == RISK_MARGIN_ISOLATED;
+            p.isolated_margin = isolated ? on_step(tu_rng_range(&r, 0.0, 2e5), 1e-6) : 0.0;
+            /* the same calls on both engines, so the same refusals (a notional past the
+             * domain): the builds must agree on them, which run_seeds checks */
+            risk_position *h = NULL;
+            int rc = risk_account_open_position(a, &p, &h);
+            if (tu_rng_int(&r, 0, 3) == 0) {
+                double lev = floor(tu_rng_range(&r, 1.0, 60.0));
+                rc |= risk_account_set_leverage(a, in, lev);
+            }
+            b->refused += rc != RISK_OK;
+        }
+    }
+    if (tu_rng_int(&r, 0, 1)) {
+        risk_size_premium sp = RISK_SIZE_PREMIUM_INIT;
+        sp.imf = 0.002;
+        sp.base_share = 0.5;
+        tu_assert_status(risk_engine_set_instrument_size_premium(e, b->inst[6], &sp), RISK_OK);
+    }
+}
+
+/* Moves every mark and price by the same random factors in both books (round r of a seed):
+ * small moves, and now and then a jump (x0.2 .. x5). */
+static void move(book *x, book *y, tu_rng *r)
+{
+    static const double ticks[7] = {0.1, 0.01, 0.1, 0.1, 0.5, 0.01, 0.1};
+    int jump = tu_rng_int(r, 0, 4) == 0;
+    for (uint32_t k = 0; k < x->n_inst; k++) {
+        double f = jump ? pow(5.0, tu_rng_range(r, -1.0, 1.0)) : tu_rng_range(r, 0.98, 1.02);
+        double m = fmax(ticks[k], on_step(x->mark[k] * f, ticks[k]));
+        x->mark[k] = y->mark[k] = m;
+        tu_mark(x->e, x->inst[k], m);
+        tu_mark(y->e, y->inst[k], m);
+    }
+    double f = tu_rng_range(r, 0.9, 1.1);
+    double p = on_step(0.9998 * f, 1e-4);
+    tu_price(x->e, x->usdc, p);
+    tu_price(y->e, y->usdc, p);
+    p = on_step(40000.0 * f, 0.01);
+    tu_price(x->e, x->btc, p);
+    tu_price(y->e, y->btc, p);
+}
+
+static void assert_same_summary(const risk_account_summary *got, const risk_account_summary *want, uint64_t seed,
+                                size_t k)
+{
+    if (memcmp(got, want, sizeof *got) == 0)
+        return;
+    print_error("seed %llu account %zu: fast and generic summaries differ\n", (unsigned long long)seed, k);
+    assert_int_equal(got->state, want->state);
+    tu_assert_bits(got->equity, want->equity);
+    tu_assert_bits(got->collateral_value, want->collateral_value);
+    tu_assert_bits(got->unrealized_pnl, want->unrealized_pnl);
+    tu_assert_bits(got->initial_margin, want->initial_margin);
+    tu_assert_bits(got->maintenance_margin, want->maintenance_margin);
+    tu_assert_bits(got->available, want->available);
+    tu_assert_bits(got->health_factor, want->health_factor);
+    tu_assert_bits(got->margin_ratio, want->margin_ratio);
+    tu_assert_bits(got->ltv, want->ltv);
+    tu_assert_bits(got->ltv_buffer, want->ltv_buffer);
+    tu_assert_bits(got->leverage, want->leverage);
+    tu_assert_bits(got->collateral_init, want->collateral_init);
+    tu_assert_bits(got->collateral_maint, want->collateral_maint);
+    tu_assert_bits(got->liabilities, want->liabilities);
+    tu_assert_bits(got->isolated_margin, want->isolated_margin);
+    assert_int_equal(got->n_positions, want->n_positions);
+    assert_int_equal(got->n_isolated_liquidatable, want->n_isolated_liquidatable);
+    fail();
+}
+
+/* Evaluates both books every way and compares; returns how many accounts the states counted
+ * as not healthy (so that a test can require the books to reach every state). */
+static void compare_books(const book *fast, const book *ref, uint64_t seed, size_t *states)
+{
+    risk_account_summary sf[N_ACCOUNTS], sr[N_ACCOUNTS], s2[N_ACCOUNTS];
+    uint64_t idf[N_ACCOUNTS], idr[N_ACCOUNTS];
+    for (size_t k = 0; k < N_ACCOUNTS; k++) {
+        memset(&sf[k], 0, sizeof sf[k]);
+        memset(&sr[k], 0, sizeof sr[k]);
+        memset(&s2[k], 0, sizeof s2[k]);
+        sf[k].version = sr[k].version = s2[k].version = RISK_ACCOUNT_SUMMARY_VERSION;
+    }
+    size_t nf = 0, nr = 0, n2 = 0;
+    tu_assert_status(risk_engine_evaluate_all(fast->e, sf, idf, N_ACCOUNTS, 1, &nf), RISK_OK);
+    tu_assert_status(risk_engine_evaluate_all(ref->e, sr, idr, N_ACCOUNTS, 1, &nr), RISK_OK);
+    tu_assert_status(risk_engine_evaluate_all(fast->e, s2, NULL, N_ACCOUNTS, 2, &n2), RISK_OK);
+    assert_int_equal(nf, N_ACCOUNTS);
+    assert_int_equal(nr, N_ACCOUNTS);
+    assert_int_equal(n2, N_ACCOUNTS);
+    /* the column call evaluates through the same fast path */
+    risk_summary_columns cols = RISK_SUMMARY_COLUMNS_INIT;
+    double c_equity[N_ACCOUNTS], c_mm[N_ACCOUNTS], c_im[N_ACCOUNTS], c_hf[N_ACCOUNTS];
+    uint32_t c_state[N_ACCOUNTS];
+    cols.equity = c_equity;
+    cols.maintenance_margin = c_mm;
+    cols.initial_margin = c_im;
+    cols.health_factor = c_hf;
+    cols.state = c_state;
+    size_t nc = 0;
+    tu_assert_status(risk_engine_evaluate_columns(fast->e, &cols, N_ACCOUNTS, 1, &nc), RISK_OK);
+    assert_int_equal(nc, N_ACCOUNTS);
+    for (size_t k = 0; k < N_ACCOUNTS; k++) {
+        tu_assert_bits(c_equity[k], sr[k].equity);
+        tu_assert_bits(c_mm[k], sr[k].maintenance_margin);
+        tu_assert_bits(c_im[k], sr[k].initial_margin);
+        tu_assert_bits(c_hf[k], sr[k].health_factor);
+        assert_int_equal(c_state[k], sr[k].state);
+    }
+    for (size_t k = 0; k < N_ACCOUNTS; k++) {
+        assert_int_equal(idf[k], idr[k]);
+        /* the books are the same book: the same positions and balances */
+        assert_int_equal(risk_account_position_count(fast->acc[k]), risk_account_position_count(ref->acc[k]));
+        assert_same_summary(&sf[k], &sr[k], seed, k);
+        assert_same_summary(&s2[k], &sr[k], seed, k);
+        risk_account_summary one = tu_eval(fast->acc[k]);
+        assert_same_summary(&one, &sr[k], seed, k);
+        states[sr[k].state]++;
+    }
+}
+
+static void run_seeds(uint64_t first, uint64_t n, uint32_t extra_flags)
+{
+    size_t states[4] = {0, 0, 0, 0};
+    for (uint64_t seed = first; seed < first + n; seed++) {
+        tu_alloc af, ar;
+        tu_alloc_init(&af);
+        tu_alloc_init(&ar);
+        book fast, ref;
+        build(&fast, tu_engine(&af, extra_flags), seed);
+        build(&ref, tu_engine(&ar, extra_flags | RISK_ENGINE_GENERIC_SWEEP), seed);
+        assert_int_equal(fast.refused, ref.refused);
+        tu_rng r;
+        tu_rng_seed(&r, seed ^ 0x9e3779b97f4a7c15ull);
+        for (int round = 0; round < 6; round++) {
+            compare_books(&fast, &ref, seed, states);
+            move(&fast, &ref, &r);
+        }
+        for (size_t k = 0; k < N_ACCOUNTS; k++) {
+            risk_account_free(fast.acc[k]);
+            risk_account_free(ref.acc[k]);
+        }
+        risk_engine_free(fast.e);
+        risk_engine_free(ref.e);
+    }
+    /* the books must reach every state, or the comparison misses the paths that lead there */
+    for (int s = 0; s < 4; s++)
+        assert_true(states[s] > 0);
+}
+
+static void test_sweep_fast_equals_generic_quantized(void **state)
+{
+    (void)state;
+    run_seeds(1, 150, 0);
+}
+
+static void test_sweep_fast_equals_generic_unquantized(void **state)
+{
+    (void)state;
+    run_seeds(1001, 60, RISK_ENGINE_NO_QUANTIZE);
+}
+
+/* The reference flag is a known engine flag; an unknown one is still refused. */
+static void test_sweep_generic_flag_accepted_and_unknown_refused(void **state)
+{
+    (void)state;
+    risk_engine *e = NULL;
+    risk_engine_options o = RISK_ENGINE_OPTIONS_INIT;
+    o.flags = RISK_ENGINE_GENERIC_SWEEP;
+    tu_assert_status(risk_engine_new(&e, &o), RISK_OK);
+    risk_engine_free(e);
+    e = NULL;
+    o.flags = 0x4u;
+    tu_assert_status(risk_engine_new(&e, &o), RISK_EINVAL);
+    assert_null(e);
+}
+
+/* Published brackets through the fast path: Binance BTCUSDT (W5 in research/cex-anchors.md:
+ * caps 50k .. 500M, MMR 0.4 % .. 50 %, published cum 0 .. 100,016,300). At a notional exactly on
+ * a cap the bracket of that cap applies (caps inclusive), one lot (0.001 BTC) above it the next:
+ * MM = N x mmr - cum with the published cum, IM = N / max leverage of the bracket. */
+static void test_sweep_binance_brackets_on_the_fast_path(void **state)
+{
+    (void)state;
+    static const double published_cum[TU_BINANCE_BTCUSDT_TIERS] = {
+        0.0, 50.0, 1300.0, 16300.0, 266300.0, 1266300.0, 2516300.0, 5016300.0, 25016300.0, 100016300.0};
+    tu_alloc al;
+    tu_alloc_init(&al);
+    risk_engine *e = tu_engine(&al, RISK_ENGINE_NO_QUANTIZE);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
+    uint32_t in = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    for (size_t k = 0; k + 1 < TU_BINANCE_BTCUSDT_TIERS; k++) {
+        double cap = tu_binance_btcusdt[k].notional_cap;
+        double qtys[2] = {cap / 50000.0, cap / 50000.0 + 0.001}; /* on the cap, one lot above */
+        for (size_t j = 0; j < 2; j++) {
+            risk_account *a = tu_account(e, 1 + k * 2 + j, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+            tu_balance(a, usdt, 1e9);
+            tu_open_simple(a, in, qtys[j], 50000.0);
+            risk_account_summary s = tu_eval(a);
+            double n = qtys[j] * 50000.0;
+            const risk_margin_tier *t = &tu_binance_btcusdt[k + j];
+            tu_assert_rel(s.maintenance_margin, n * t->mmr - published_cum[k + j], 1e-12);
+            tu_assert_rel(s.initial_margin, n / t->max_leverage, 1e-12);
+            risk_account_free(a);
+        }
+    }
+    risk_engine_free(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sweep_fast_equals_generic_quantized),
+        cmocka_unit_test(test_sweep_fast_equals_generic_unquantized),
+        cmocka_unit_test(test_sweep_generic_flag_accepted_and_unknown_refused),
+        cmocka_unit_test(test_sweep_binance_brackets_on_the_fast_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
