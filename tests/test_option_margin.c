@@ -141,7 +141,9 @@ static void test_option_margin_short_put_rule(void **state)
 }
 
 /* Longs need no margin beyond the premium paid; their mark value counts in equity. */
-static void test_option_margin_long_needs_none(void **state)
+/* A long option's IM and MM are its mark (Deribit, research/cex-anchors.md 3.3: "long call / put:
+ * IM = MM = premium (mark)"): its value counts in equity and supports no other position. */
+static void test_option_margin_long_margin_is_its_mark(void **state)
 {
     (void)state;
     fx f;
@@ -152,13 +154,15 @@ static void test_option_margin_long_needs_none(void **state)
     tu_balance(a, f.btc, 0.5);
     tu_open_simple(a, c, 3.0, 0.01);
     risk_position_result r = tu_result_of(a, c, RISK_SIDE_LONG);
-    tu_assert_near(r.initial_margin, 0.0, 0.0);
-    tu_assert_near(r.maintenance_margin, 0.0, 0.0);
+    tu_assert_near(r.initial_margin, 0.06, 1e-15);
+    tu_assert_near(r.maintenance_margin, 0.06, 1e-15);
     tu_assert_near(r.value, 0.06, 1e-15);
     tu_assert_near(r.unrealized_pnl, 0.03, 1e-15); /* vs the entry premium */
     risk_account_summary sm = tu_eval(a);
     tu_assert_near(sm.equity, (0.5 + 0.06) * 50000.0, 1e-9);
-    tu_assert_near(sm.maintenance_margin, 0.0, 0.0);
+    tu_assert_near(sm.maintenance_margin, 0.06 * 50000.0, 1e-9);
+    tu_assert_near(sm.initial_margin, 0.06 * 50000.0, 1e-9);
+    tu_assert_near(sm.available, 0.5 * 50000.0, 1e-9); /* the wallet alone */
     risk_account_free(a);
     risk_engine_free(f.e);
 }
@@ -611,7 +615,7 @@ int main(void)
         cmocka_unit_test(test_option_margin_w28_short_call),
         cmocka_unit_test(test_option_margin_w28_usd_margined),
         cmocka_unit_test(test_option_margin_short_put_rule),
-        cmocka_unit_test(test_option_margin_long_needs_none),
+        cmocka_unit_test(test_option_margin_long_margin_is_its_mark),
         cmocka_unit_test(test_option_margin_mark_from_vol),
         cmocka_unit_test(test_option_margin_fills_and_settlement),
         cmocka_unit_test(test_option_margin_rejects_bad_input),

@@ -480,14 +480,17 @@ static void test_orders_max_order_option_deribit_by_hand(void **state)
     assert_true(qf <= 9.0);
     assert_true(avail_after(acc, &o, qf) >= 0.0);
     assert_true(avail_after(acc, &o, qf + 0.1) < 0.0);
-    /* buying: bounded by the fee alone (weights 1): available / fee per contract */
+    /* buying: the premium and the fee (a long's IM is its mark, docs/options.md 7) */
     double qb = max_qty(acc, call, RISK_ORDER_BUY, RISK_SIDE_BOTH, 0.0);
     risk_order b = order_of(call, RISK_ORDER_BUY, RISK_SIDE_BOTH, 1.0, 0.0);
     assert_true(isfinite(qb) && qb > 9.0);
     assert_true(avail_after(acc, &b, qb) >= 0.0);
     assert_true(avail_after(acc, &b, qb + 0.1) < 0.0);
     set_fees(e, call, 0.0, 0.0, 0, 0.0);
-    assert_true(isinf(max_qty(acc, call, RISK_ORDER_BUY, RISK_SIDE_BOTH, 0.0)));
+    /* no fee: the premium alone, 1 BTC / 0.01 BTC a contract = 100 contracts */
+    tu_assert_near(max_qty(acc, call, RISK_ORDER_BUY, RISK_SIDE_BOTH, 0.0), 100.0, 1e-12);
+    assert_true(avail_after(acc, &b, 100.0) >= 0.0);
+    assert_true(avail_after(acc, &b, 100.1) < 0.0);
     risk_account_free(acc);
     risk_account_free(twin);
     risk_account_free(u);

@@ -589,7 +589,8 @@ void risk__option_greeks(const risk__instrument *in, double underlying_price, do
  * at underlying price U and option mark m (docs/options.md, section 7):
  *   coin-settled: IM = max(0.15 - OTM/U, 0.10) + m, MM = 0.075 + m (call),
  *                 MM = max(0.075, 0.075 m) + m and IM = max(IM, MM) (put);
- *   linear: the 0.15, 0.10 and 0.075 terms times U (OTM in quote). Longs need none. */
+ *   linear: the 0.15, 0.10 and 0.075 terms times U (OTM in quote). A long's IM = MM = m
+ * (risk__option_values_at). */
 static inline void risk__option_unit_margin(const risk__instrument *in, double U, double m, double *im, double *mm)
 {
     double otm = in->opt_w > 0.0 ? in->strike - U : U - in->strike;

@@ -349,6 +349,8 @@ static double option_terms_at(const pool *P, double k)
             double im, mm;
             risk__option_unit_margin(in, U, m, &im, &mm);
             v -= fabs(q) * in->contract_size * mm;
+        } else if (!P->bankrupt) { /* a long's MM is its mark: it supports nothing */
+            v -= q * in->contract_size * m;
         }
         if (P->isolated)
             v += acct->iso_margin[i];

@@ -71,7 +71,7 @@ static inline void risk__option_values_at(const risk__instrument *in, double und
 {
     double size = fabs(qty) * in->contract_size;
     double notional = in->inverse ? size : size * under;
-    double im = 0.0, mm = 0.0;
+    double im = mark, mm = mark; /* a long: IM = MM = its mark (Deribit, docs/options.md 7) */
     if (qty < 0.0)
         risk__option_unit_margin(in, under, mark, &im, &mm);
     out->notional = notional;
