@@ -58,6 +58,8 @@ void risk__account_values_compute(const risk_account *a, risk__account_values *o
     out->isolated_margin = isolated;
     out->gross_notional = gross;
     out->n_isolated_liquidatable = n_iso_liq;
+    if (a->margin_mode == RISK_MARGIN_PORTFOLIO) /* IM and MM from the portfolio model (portfolio/pm.c) */
+        risk__pm_account_values(a, out);
 }
 
 void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out)

@@ -153,6 +153,7 @@ struct risk_engine {
                                * starting with the link to the next; freed with the engine */
     size_t bulk_block_bytes;
     char *errmsg;
+    risk_portfolio_margin_params *pm; /* portfolio-margin model (portfolio/pm.c); NULL: the defaults */
 };
 
 #define RISK__BASKET_INLINE 2 /* balances held in the basket itself before a heap block */
@@ -489,6 +490,11 @@ typedef struct risk__account_values {
 } risk__account_values;
 void risk__account_values_compute(const risk_account *a, risk__account_values *out);
 void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out);
+/* ---- portfolio margin (portfolio/pm.c): a RISK_MARGIN_PORTFOLIO account's cross IM and MM are
+ * its portfolio margin (+inf when it cannot be computed: out of memory, a scenario outside the
+ * price domain) */
+void risk__pm_account_values(const risk_account *a, risk__account_values *v);
+void risk__pm_free(risk_engine *e);
 
 /* ---- options as instruments (options/instrument.c; docs/options.md, sections 6 to 8) */
 #define RISK__YEAR_S 31536000.0 /* ACT/365 */
