@@ -509,6 +509,43 @@ static void test_portfolio_margin_mode_summary(void **state)
     fx_free(&f);
 }
 
+
+/* A liquidation plan of a portfolio account reduces first the position whose close most lowers
+ * the worst-scenario loss per unit of notional (here the naked short puts, not the covered
+ * call's future), and brings the account back above the exit target as evaluation reports it. */
+static void test_portfolio_margin_liquidation_plan(void **state)
+{
+    (void)state;
+    pm_fx f;
+    fx_init(&f, "BTC", 50000.0, 6);
+    uint32_t perp = fx_future(&f, "PERP", 0, 50000.0, 1.0, 0.5, 0.16);
+    uint32_t c = fx_option(&f, "C50", RISK_OPTION_CALL, 50000.0, NOW + 20 * DAY, 0.6, 0.1, 0.01);
+    uint32_t put = fx_option(&f, "P50", RISK_OPTION_PUT, 50000.0, NOW + 20 * DAY, 0.6, 0.1, 0.01);
+    risk_account *a = tu_account(f.e, 1, RISK_MARGIN_PORTFOLIO, RISK_POSITION_ONE_WAY);
+    tu_balance(a, f.usd, 9000.0);
+    (void)tu_open_simple(a, perp, 1.0, 50000.0);
+    (void)tu_open_simple(a, c, -10.0, nearbyint(fx_mark(&f, c) / 0.01) * 0.01);
+    (void)tu_open_simple(a, put, -10.0, nearbyint(fx_mark(&f, put) / 0.01) * 0.01);
+    risk_account_summary s0 = tu_eval(a);
+    assert_int_equal(s0.state, RISK_STATE_LIQUIDATABLE);
+    risk_liquidation_plan plan = RISK_LIQUIDATION_PLAN_INIT;
+    risk_liquidation_action acts[8];
+    size_t n = 0;
+    tu_assert_status(risk_account_liquidation_plan(a, &plan, acts, 8, &n), RISK_OK);
+    assert_int_equal(plan.outcome, RISK_PLAN_PARTIAL);
+    assert_true(n >= 1);
+    assert_int_equal(acts[0].type, RISK_ACTION_REDUCE);
+    assert_int_equal(acts[0].instrument, put);
+    assert_true(plan.health_after >= 1.0);
+    /* applied, the account is where the plan said */
+    tu_assert_status(risk_account_apply_plan(a, &plan, acts, n), RISK_OK);
+    risk_account_summary s1 = tu_eval(a);
+    tu_assert_bits(s1.health_factor, plan.health_after);
+    assert_true(s1.state != RISK_STATE_LIQUIDATABLE && s1.state != RISK_STATE_BANKRUPT);
+    risk_account_free(a);
+    fx_free(&f);
+}
+
 /* ------------------------------------------------------------ properties */
 
 /* On random books (fixed seed; strikes within 10 % of the money, near expiries 7 to 30 days, far
@@ -698,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_portfolio_margin_w19_okx),
         cmocka_unit_test(test_portfolio_margin_w20_span_covered_write),
         cmocka_unit_test(test_portfolio_margin_mode_summary),
+        cmocka_unit_test(test_portfolio_margin_liquidation_plan),
         cmocka_unit_test(test_portfolio_margin_property_hedged_books),
         cmocka_unit_test(test_portfolio_margin_bad_input),
         cmocka_unit_test(test_portfolio_margin_out_of_memory),

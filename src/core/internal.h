@@ -494,6 +494,9 @@ void risk__account_summary_fill(const risk_account *a, const risk__account_value
  * its portfolio margin (+inf when it cannot be computed: out of memory, a scenario outside the
  * price domain) */
 void risk__pm_account_values(const risk_account *a, risk__account_values *v);
+/* The sum over the account's risk units of their worst weighted scenario loss (V), under the
+ * engine's model; NaN when it cannot be computed. Liquidation plans rank reductions by it. */
+double risk__pm_worst_loss(const risk_account *a);
 void risk__pm_free(risk_engine *e);
 
 /* ---- options as instruments (options/instrument.c; docs/options.md, sections 6 to 8) */

@@ -281,7 +281,7 @@ static double worst_of(const double *pnl, size_t b, size_t n, uint32_t *idx)
  * *err), RISK_ENOMEM. */
 static int pm_compute(const risk_account *a, const risk_portfolio_margin_params *p, char **err,
                       risk_portfolio_margin_result *res, risk_portfolio_margin_unit *units, size_t cap, double *mm_out,
-                      double *im_out)
+                      double *im_out, double *loss_out)
 {
     const risk_engine *e = a->engine;
     uint32_t NA = e->n_assets, n = a->n_pos;
@@ -329,7 +329,7 @@ static int pm_compute(const risk_account *a, const risk_portfolio_margin_params 
         un->gross += fabs(bal);
         unit_groups(a, x.delta, un);
     }
-    double mm = 0.0, worst_loss = -1.0;
+    double mm = 0.0, worst_loss = -1.0, loss_sum = 0.0;
     if (res) {
         res->model = p->model;
         res->n_units = nu;
@@ -341,6 +341,8 @@ static int pm_compute(const risk_account *a, const risk_portfolio_margin_params 
     if (nu == 0) {
         risk__free(e, x.block);
         *mm_out = *im_out = 0.0;
+        if (loss_out)
+            *loss_out = 0.0;
         return RISK_OK;
     }
     /* the batch: row 0 moves nothing, then K rows per unit */
@@ -439,6 +441,7 @@ static int pm_compute(const risk_account *a, const risk_portfolio_margin_params 
             break;
         }
         mm += mmu;
+        loss_sum += L;
         if (res && L > worst_loss) {
             worst_loss = L;
             res->worst_unit = un->u;
@@ -471,6 +474,8 @@ static int pm_compute(const risk_account *a, const risk_portfolio_margin_params 
     risk__free(e, x.block);
     *mm_out = mm;
     *im_out = mm * p->im_multiplier;
+    if (loss_out)
+        *loss_out = loss_sum;
     return RISK_OK;
 }
 
@@ -479,12 +484,22 @@ void risk__pm_account_values(const risk_account *a, risk__account_values *v)
     const risk_engine *e = a->engine;
     char *msg = NULL; /* evaluation reports no message: a failure makes the account bankrupt */
     double mm, im;
-    int rc = pm_compute(a, e->pm ? e->pm : &pm_defaults, &msg, NULL, NULL, 0, &mm, &im);
+    int rc = pm_compute(a, e->pm ? e->pm : &pm_defaults, &msg, NULL, NULL, 0, &mm, &im, NULL);
     risk__free(e, msg);
     if (rc)
         mm = im = INFINITY;
     v->cross_im = im;
     v->cross_mm = mm;
+}
+
+double risk__pm_worst_loss(const risk_account *a)
+{
+    const risk_engine *e = a->engine;
+    char *msg = NULL;
+    double mm, im, loss;
+    int rc = pm_compute(a, e->pm ? e->pm : &pm_defaults, &msg, NULL, NULL, 0, &mm, &im, &loss);
+    risk__free(e, msg);
+    return rc ? NAN : loss;
 }
 
 RISK_API int risk_account_portfolio_margin(risk_portfolio_margin_result *out, risk_portfolio_margin_unit *units,
@@ -509,7 +524,7 @@ RISK_API int risk_account_portfolio_margin(risk_portfolio_margin_result *out, ri
         return rc;
     risk_portfolio_margin_result r = *out;
     double mm, im;
-    if ((rc = pm_compute(a, p, &a->errmsg, &r, units, capacity, &mm, &im)))
+    if ((rc = pm_compute(a, p, &a->errmsg, &r, units, capacity, &mm, &im, NULL)))
         return rc;
     if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE) {
         double s = risk__asset_scale(&e->assets[e->valuation]);
