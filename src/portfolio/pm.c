@@ -385,7 +385,7 @@ static int pm_compute(const risk_account *a, const risk_portfolio_margin_params 
     sc.vol_term_power_short = p->vol_term_power_short;
     sc.vol_term_power_long = p->vol_term_power_long;
     risk__scen_tables t;
-    int rc = risk__scen_tables_build(e, err, &sc, &t);
+    int rc = risk__scen_tables_build_for(e, err, &sc, a, &t);
     if (rc) {
         risk__free(e, grid);
         risk__free(e, x.block);
