@@ -8,10 +8,12 @@
  * thread, best of rounds, in the same run:
  * - risk_account_portfolio_margin() under the default Deribit risk matrix (one risk unit,
  *   35 scenarios: 9 prices x 3 vols + 8 extended moves), us per account (target < 50 us);
+ * - risk_engine_portfolio_margin_all(): the same results for every portfolio account, each
+ *   underlying's grid priced once for the batch;
  * - risk_account_evaluate() of the same accounts in portfolio mode (the margin and the rest);
  * - risk_account_scenario_pnl() of the same 35 scenarios (the primitive alone);
  * - risk_account_evaluate() of the same book in cross mode (standard margin), the baseline.
- * Checks that the portfolio summaries' MM equals the portfolio margin call's.
+ * Checks that the portfolio summaries' MM and the batch's results equal the single call's.
  *
  * Usage: bench_portfolio [accounts [rounds]]    (defaults 2000, 5)
  */
@@ -128,6 +130,10 @@ int main(int argc, char **argv)
     sc.vol_term_power_short = p.vol_term_power_short;
     sc.vol_term_power_long = p.vol_term_power_long;
 
+    risk_portfolio_margin_result *batch = malloc(n * sizeof *batch);
+    if (!batch)
+        return 1;
+    double best_all = INFINITY;
     double best_pm = INFINITY, best_eval_pf = INFINITY, best_pnl = INFINITY, best_eval_cr = INFINITY, sink = 0.0;
     int bad = 0;
     for (int r = 0; r < rounds; r++) {
@@ -138,6 +144,12 @@ int main(int argc, char **argv)
             sink += res.maintenance_margin;
         }
         bench_keep_best(&best_pm, bench_now_s() - t);
+        t = bench_now_s();
+        size_t cnt = 0;
+        batch[0].version = RISK_PORTFOLIO_MARGIN_RESULT_VERSION;
+        CHECK(risk_engine_portfolio_margin_all(batch, NULL, n, e, NULL, &cnt));
+        bench_keep_best(&best_all, bench_now_s() - t);
+        sink += batch[cnt - 1].maintenance_margin;
         t = bench_now_s();
         for (size_t a = 0; a < n; a++) {
             risk_account_summary s = RISK_ACCOUNT_SUMMARY_INIT;
@@ -165,27 +177,32 @@ int main(int argc, char **argv)
         CHECK(risk_account_portfolio_margin(&res, NULL, 0, pf[a], NULL));
         CHECK(risk_account_evaluate(pf[a], &s));
         bad += s.maintenance_margin != res.maintenance_margin;
+        bad += batch[a].maintenance_margin != res.maintenance_margin || batch[a].worst_loss != res.worst_loss;
     }
     bench_use(sink);
     double us = 1e6 / (double)n;
     printf("bench_portfolio: %zu accounts x %d positions (%d futures, %d options), %zu scenarios a unit, best of %d\n",
            n, N_FUT + N_OPT, N_FUT, N_OPT, K, rounds);
     printf("  portfolio margin (risk_account_portfolio_margin)  %8.2f us/account\n", best_pm * us);
+    printf("  portfolio margin, engine batch (_all)            %8.2f us/account\n", best_all * us);
     printf("  evaluate, portfolio mode                         %8.2f us/account\n", best_eval_pf * us);
     printf("  scenario P&L, same %zu scenarios (primitive)      %8.2f us/account\n", K, best_pnl * us);
     printf("  evaluate, cross mode (standard margin, baseline) %8.2f us/account\n", best_eval_cr * us);
     printf("result portfolio_margin_us %.3f\n", best_pm * us);
+    printf("result portfolio_margin_batch_us %.3f\n", best_all * us);
     printf("result portfolio_evaluate_us %.3f\n", best_eval_pf * us);
     printf("result scenario_pnl_us %.3f\n", best_pnl * us);
     printf("result cross_evaluate_us %.3f\n", best_eval_cr * us);
     printf("result portfolio_vs_cross_ratio %.2f\n", best_pm / best_eval_cr);
     printf("result portfolio_margin_target_met %d\n", best_pm * us < 50.0);
+    printf("result portfolio_margin_batch_target_met %d\n", best_all * us < 50.0);
     for (size_t a = 0; a < n; a++) {
         risk_account_free(pf[a]);
         risk_account_free(cr[a]);
     }
     free(pf);
     free(cr);
+    free(batch);
     risk_engine_free(e);
     if (bad) {
         fprintf(stderr, "bench_portfolio: %d summaries disagree with the portfolio margin\n", bad);

@@ -546,6 +546,71 @@ static void test_portfolio_margin_liquidation_plan(void **state)
     fx_free(&f);
 }
 
+
+/* The engine-wide batch gives every portfolio account's result bit for bit as the single call,
+ * in creation order, skipping other accounts; two underlyings, futures and options. */
+static void test_portfolio_margin_batch_equals_accounts(void **state)
+{
+    (void)state;
+    pm_fx f;
+    fx_init(&f, "BTC", 50000.0, 6);
+    uint32_t eth = tu_asset(f.e, "ETH", 3000.0, 8);
+    uint32_t perp = fx_future(&f, "PERP", 0, 50000.0, 1.0, 0.5, 0.01);
+    uint32_t c = fx_option(&f, "C55", RISK_OPTION_CALL, 55000.0, NOW + 20 * DAY, 0.6, 0.1, 0.01);
+    uint32_t put = fx_option(&f, "P45", RISK_OPTION_PUT, 45000.0, NOW + 50 * DAY, 0.7, 0.1, 0.01);
+    risk_margin_tier t = tu_tier(1e15, 0.02, 50.0);
+    uint32_t ethp = tu_linear(f.e, "ETHPERP", eth, f.usd, 1.0, 0.01, 0.01, 3000.0, &t, 1);
+    tu_rng r;
+    tu_rng_seed(&r, 7);
+    risk_account *acc[8];
+    for (int k = 0; k < 8; k++) {
+        acc[k] = tu_account(f.e, (uint64_t)(100 + k), k % 3 == 2 ? RISK_MARGIN_CROSS : RISK_MARGIN_PORTFOLIO,
+                            RISK_POSITION_ONE_WAY);
+        tu_balance(acc[k], f.usd, 1e6);
+        if (k % 2)
+            tu_balance(acc[k], eth, 3.0);
+        (void)tu_open_simple(acc[k], perp, (double)(2 * tu_rng_int(&r, -10, 10) + 1), 50000.0);
+        (void)tu_open_simple(acc[k], c, (double)tu_rng_int(&r, 1, 30) * (k % 2 ? 1.0 : -1.0), 100.0);
+        if (k % 4)
+            (void)tu_open_simple(acc[k], put, (double)-tu_rng_int(&r, 1, 30), 100.0);
+        if (k > 3)
+            (void)tu_open_simple(acc[k], ethp, (double)(2 * tu_rng_int(&r, -250, 250) + 1) * 0.01, 3000.0);
+    }
+    risk_portfolio_margin_result res[8];
+    uint64_t ids[8];
+    size_t n = 0;
+    res[0].version = RISK_PORTFOLIO_MARGIN_RESULT_VERSION;
+    tu_assert_status(risk_engine_portfolio_margin_all(res, ids, 2, f.e, NULL, &n), RISK_EBUFFER);
+    assert_int_equal(n, 6);
+    tu_assert_status(risk_engine_portfolio_margin_all(res, ids, 8, f.e, NULL, &n), RISK_OK);
+    assert_int_equal(n, 6);
+    size_t j = 0;
+    for (int k = 0; k < 8; k++) {
+        if (k % 3 == 2)
+            continue;
+        assert_int_equal(ids[j], 100 + k);
+        risk_portfolio_margin_result one = pm_of(acc[k], NULL, NULL, 0);
+        assert_memory_equal(&res[j], &one, sizeof one);
+        risk_account_summary s = tu_eval(acc[k]);
+        tu_assert_bits(s.maintenance_margin, one.maintenance_margin);
+        j++;
+    }
+    /* a model passed in */
+    risk_portfolio_margin_params p = RISK_PORTFOLIO_MARGIN_PARAMS_INIT;
+    p.model = RISK_PM_OKX;
+    p.basis_rate = 0.01;
+    tu_assert_status(risk_engine_portfolio_margin_all(res, NULL, 8, f.e, &p, &n), RISK_OK);
+    risk_portfolio_margin_result one = pm_of(acc[0], &p, NULL, 0);
+    assert_memory_equal(&res[0], &one, sizeof one);
+    tu_assert_status(risk_engine_portfolio_margin_all(NULL, NULL, 8, f.e, NULL, &n), RISK_ENULL);
+    tu_assert_status(risk_engine_portfolio_margin_all(res, NULL, 8, NULL, NULL, &n), RISK_ENULL);
+    res[0].version = 5;
+    tu_assert_status(risk_engine_portfolio_margin_all(res, NULL, 8, f.e, NULL, &n), RISK_EVERSION);
+    for (int k = 0; k < 8; k++)
+        risk_account_free(acc[k]);
+    fx_free(&f);
+}
+
 /* ------------------------------------------------------------ properties */
 
 /* On random books (fixed seed; strikes within 10 % of the money, near expiries 7 to 30 days, far
@@ -736,6 +801,7 @@ int main(void)
         cmocka_unit_test(test_portfolio_margin_w20_span_covered_write),
         cmocka_unit_test(test_portfolio_margin_mode_summary),
         cmocka_unit_test(test_portfolio_margin_liquidation_plan),
+        cmocka_unit_test(test_portfolio_margin_batch_equals_accounts),
         cmocka_unit_test(test_portfolio_margin_property_hedged_books),
         cmocka_unit_test(test_portfolio_margin_bad_input),
         cmocka_unit_test(test_portfolio_margin_out_of_memory),

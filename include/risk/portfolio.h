@@ -325,6 +325,34 @@ RISK_API RISK_NODISCARD int risk_account_portfolio_margin(risk_portfolio_margin_
                                                           const risk_portfolio_margin_params *params);
 
 /**
+ * @brief The portfolio margin of every ::RISK_MARGIN_PORTFOLIO account of an engine, in creation order.
+ *
+ * The same results as risk_account_portfolio_margin() on each (bit for bit), computed faster: the
+ * moved marks of each underlying's grid depend on the market and the model only, so they are
+ * priced once for the batch instead of once per account (docs/portfolio-margin.md section 9).
+ * @param[out] results_out capacity results (element 0's version is read for all); without per-unit figures.
+ * @param[out] ids_out NULL, or capacity account ids, in the order of the results.
+ * @param[in] capacity Room in the outputs.
+ * @param[in] engine The engine.
+ * @param[in] params NULL (the engine's model) or a model.
+ * @param[out] count_out The number of portfolio accounts (set also when capacity is too small).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine or count_out, or results_out NULL with capacity > 0.
+ * @retval RISK_EVERSION Unknown result or params version.
+ * @retval RISK_EINVAL A parameter outside its domain, or a moved price or mark of an underlying a
+ *         portfolio account holds outside its domain (no result is then valid).
+ * @retval RISK_EBUFFER capacity below the number of portfolio accounts.
+ * @retval RISK_ENOMEM Out of memory.
+ * @par Thread safety
+ * Reads the engine and its accounts.
+ */
+RISK_API RISK_NODISCARD int risk_engine_portfolio_margin_all(risk_portfolio_margin_result *results_out,
+                                                             uint64_t *ids_out, size_t capacity,
+                                                             const risk_engine *engine,
+                                                             const risk_portfolio_margin_params *params,
+                                                             size_t *count_out);
+
+/**
  * @brief OKX's aggregation of one risk unit: max[max(MR1, MR2, MR6) + MR3 + MR4 + MR5, MR7].
  * @param[out] out The unit's MMR.
  * @param[in] mr MR1..MR7 (mr[0] is MR1), each finite and >= 0.

@@ -276,16 +276,93 @@ static double worst_of(const double *pnl, size_t b, size_t n, uint32_t *idx)
     return worst > 0.0 ? worst : 0.0;
 }
 
+/* The units' figures from the P&L of the batch (row 0 the base, then K rows per unit): their MM
+ * summed (returned), the sum of their worst losses in *loss_sum, the worst unit into res and
+ * per-unit figures into units (up to cap). */
+static double pm_units(const risk_account *a, const risk_portfolio_margin_params *p, const pm_scratch *x, uint32_t nu,
+                       const double *pnl, risk_portfolio_margin_result *res, risk_portfolio_margin_unit *units,
+                       size_t cap, double *loss_sum_out)
+{
+    const risk_engine *e = a->engine;
+    size_t K = grid_size(p), KC = core_size(p);
+    double mm = 0.0, worst_loss = -1.0, loss_sum = 0.0;
+    for (uint32_t j = 0; j < nu; j++) {
+        const pm_unit *un = &x->units[j];
+        double U = e->assets[un->u].price;
+        size_t b = 1 + j * K;
+        uint32_t wi;
+        double L = worst_of(pnl, b, K, &wi);
+        double net = un->pos - un->neg, hedged = un->pos < un->neg ? un->pos : un->neg;
+        double addons = 0.0, minimum = 0.0, mr[7] = {0, 0, 0, 0, 0, 0, 0}, mmu;
+        switch (p->model) {
+        case RISK_PM_OKX: {
+            uint32_t w1, w6;
+            mr[0] = worst_of(pnl, b, KC, &w1);
+            mr[5] = K > KC ? worst_of(pnl, b + KC, K - KC, &w6) : 0.0;
+            mr[3] = p->basis_rate * hedged * U;
+            mr[6] = p->min_charge_rate * un->gross * U;
+            double a1 = mr[0] > mr[1] ? mr[0] : mr[1];
+            a1 = (a1 > mr[5] ? a1 : mr[5]) + mr[2] + mr[3] + mr[4];
+            mmu = a1 > mr[6] ? a1 : mr[6];
+            minimum = mr[6];
+            break;
+        }
+        case RISK_PM_SPAN:
+            minimum = p->short_option_rate * un->short_contracts * U;
+            mmu = L > minimum ? L : minimum;
+            break;
+        case RISK_PM_RISK_MATRIX:
+        default:
+            minimum = (p->min_delta_net * fabs(net) + p->min_delta_hedged * hedged) * U;
+            addons = p->delta_shock * fabs(net) * U + p->roll_shock * un->roll_hedged * U +
+                     p->short_option_rate * un->short_strikes * U + p->option_gross_rate * un->option_contracts * U;
+            mmu = (L > minimum ? L : minimum) + addons;
+            break;
+        }
+        mm += mmu;
+        loss_sum += L;
+        if (res && L > worst_loss) {
+            worst_loss = L;
+            res->worst_unit = un->u;
+            res->worst_scenario = wi;
+            res->worst_loss = L;
+            res->worst_price_move = x->gm[wi];
+            res->worst_vol_move = x->gv[wi];
+        }
+        if (units && j < cap) {
+            risk_portfolio_margin_unit *o = &units[j];
+            o->version = RISK_PORTFOLIO_MARGIN_UNIT_VERSION;
+            o->underlying = un->u;
+            o->n_positions = un->n_pos;
+            o->worst_scenario = wi;
+            o->worst_loss = L;
+            o->worst_price_move = x->gm[wi];
+            o->worst_vol_move = x->gv[wi];
+            o->worst_weight = x->gw[wi];
+            o->underlying_price = U;
+            o->net_delta = net;
+            o->hedged_delta = hedged;
+            o->gross_delta = un->gross;
+            o->addons = addons;
+            o->minimum = minimum;
+            memcpy(o->mr, mr, sizeof mr);
+            o->maintenance_margin = mmu;
+        }
+    }
+    *loss_sum_out = loss_sum;
+    return mm;
+}
+
 /* The portfolio margin of an account (unquantized MM and IM in V), per-unit figures into units
  * (up to cap) and the worst unit into res (may be NULL). RISK_EINVAL (moved prices, message in
  * *err), RISK_ENOMEM. */
 static int pm_compute(const risk_account *a, const risk_portfolio_margin_params *p, char **err,
                       risk_portfolio_margin_result *res, risk_portfolio_margin_unit *units, size_t cap, double *mm_out,
-                      double *im_out, double *loss_out)
+                      double *im_out, double *loss_out, risk__scen_tables *const *shared)
 {
     const risk_engine *e = a->engine;
     uint32_t NA = e->n_assets, n = a->n_pos;
-    size_t K = grid_size(p), KC = core_size(p);
+    size_t K = grid_size(p);
     pm_scratch x;
     memset(&x, 0, sizeof x);
     /* the units: distinct underlyings of the positions, in asset-id order */
@@ -329,7 +406,7 @@ static int pm_compute(const risk_account *a, const risk_portfolio_margin_params 
         un->gross += fabs(bal);
         unit_groups(a, x.delta, un);
     }
-    double mm = 0.0, worst_loss = -1.0, loss_sum = 0.0;
+    double mm = 0.0, loss_sum = 0.0;
     if (res) {
         res->model = p->model;
         res->n_units = nu;
@@ -347,6 +424,34 @@ static int pm_compute(const risk_account *a, const risk_portfolio_margin_params 
     }
     /* the batch: row 0 moves nothing, then K rows per unit */
     size_t S = 1 + (size_t)nu * K;
+    if (shared) { /* an engine-wide batch: each unit's table is built once for every account */
+        double *pnl = S <= SIZE_MAX / sizeof(double) ? risk__malloc(e, S * sizeof(double)) : NULL;
+        risk__scen_acc acc;
+        if (!pnl || risk__scen_acc_init(e, K + 1, &acc)) {
+            risk__free(e, pnl);
+            risk__free(e, x.block);
+            return risk__fail(e, err, RISK_ENOMEM, "out of memory for %zu portfolio margin scenarios", S);
+        }
+        grid_fill(p, x.gm, x.gv, x.gw);
+        risk__scen_ctx ctx;
+        risk__scen_ctx_init(e, &ctx);
+        pnl[0] = 0.0;
+        for (uint32_t j = 0; j < nu; j++) {
+            risk__scen_revalue(a, shared[x.units[j].u], &acc);
+            risk__scen_states(&ctx, a->n_pos, &acc, K + 1);
+            for (size_t k = 0; k < K; k++)
+                pnl[1 + j * K + k] = x.gw[k] * (acc.equity[1 + k] - acc.equity[0]);
+        }
+        risk__scen_acc_release(e, &acc);
+        mm = pm_units(a, p, &x, nu, pnl, res, units, cap, &loss_sum);
+        risk__free(e, pnl);
+        risk__free(e, x.block);
+        *mm_out = mm;
+        *im_out = mm * p->im_multiplier;
+        if (loss_out)
+            *loss_out = loss_sum;
+        return RISK_OK;
+    }
     size_t cells = S * NA;
     if (S > RISK_SCENARIOS_MAX || cells / S != NA || cells > SIZE_MAX / (2 * sizeof(double)) - S) {
         risk__free(e, x.block);
@@ -407,69 +512,7 @@ static int pm_compute(const risk_account *a, const risk_portfolio_margin_params 
     risk__scen_acc_release(e, &acc);
     risk__scen_tables_release(e, &t);
 
-    for (uint32_t j = 0; j < nu; j++) {
-        const pm_unit *un = &x.units[j];
-        double U = e->assets[un->u].price;
-        size_t b = 1 + j * K;
-        uint32_t wi;
-        double L = worst_of(pnl, b, K, &wi);
-        double net = un->pos - un->neg, hedged = un->pos < un->neg ? un->pos : un->neg;
-        double addons = 0.0, minimum = 0.0, mr[7] = {0, 0, 0, 0, 0, 0, 0}, mmu;
-        switch (p->model) {
-        case RISK_PM_OKX: {
-            uint32_t w1, w6;
-            mr[0] = worst_of(pnl, b, KC, &w1);
-            mr[5] = K > KC ? worst_of(pnl, b + KC, K - KC, &w6) : 0.0;
-            mr[3] = p->basis_rate * hedged * U;
-            mr[6] = p->min_charge_rate * un->gross * U;
-            double a1 = mr[0] > mr[1] ? mr[0] : mr[1];
-            a1 = (a1 > mr[5] ? a1 : mr[5]) + mr[2] + mr[3] + mr[4];
-            mmu = a1 > mr[6] ? a1 : mr[6];
-            minimum = mr[6];
-            break;
-        }
-        case RISK_PM_SPAN:
-            minimum = p->short_option_rate * un->short_contracts * U;
-            mmu = L > minimum ? L : minimum;
-            break;
-        case RISK_PM_RISK_MATRIX:
-        default:
-            minimum = (p->min_delta_net * fabs(net) + p->min_delta_hedged * hedged) * U;
-            addons = p->delta_shock * fabs(net) * U + p->roll_shock * un->roll_hedged * U +
-                     p->short_option_rate * un->short_strikes * U + p->option_gross_rate * un->option_contracts * U;
-            mmu = (L > minimum ? L : minimum) + addons;
-            break;
-        }
-        mm += mmu;
-        loss_sum += L;
-        if (res && L > worst_loss) {
-            worst_loss = L;
-            res->worst_unit = un->u;
-            res->worst_scenario = wi;
-            res->worst_loss = L;
-            res->worst_price_move = x.gm[wi];
-            res->worst_vol_move = x.gv[wi];
-        }
-        if (units && j < cap) {
-            risk_portfolio_margin_unit *o = &units[j];
-            o->version = RISK_PORTFOLIO_MARGIN_UNIT_VERSION;
-            o->underlying = un->u;
-            o->n_positions = un->n_pos;
-            o->worst_scenario = wi;
-            o->worst_loss = L;
-            o->worst_price_move = x.gm[wi];
-            o->worst_vol_move = x.gv[wi];
-            o->worst_weight = x.gw[wi];
-            o->underlying_price = U;
-            o->net_delta = net;
-            o->hedged_delta = hedged;
-            o->gross_delta = un->gross;
-            o->addons = addons;
-            o->minimum = minimum;
-            memcpy(o->mr, mr, sizeof mr);
-            o->maintenance_margin = mmu;
-        }
-    }
+    mm = pm_units(a, p, &x, nu, pnl, res, units, cap, &loss_sum);
     risk__free(e, grid);
     risk__free(e, x.block);
     *mm_out = mm;
@@ -484,7 +527,7 @@ void risk__pm_account_values(const risk_account *a, risk__account_values *v)
     const risk_engine *e = a->engine;
     char *msg = NULL; /* evaluation reports no message: a failure makes the account bankrupt */
     double mm, im;
-    int rc = pm_compute(a, e->pm ? e->pm : &pm_defaults, &msg, NULL, NULL, 0, &mm, &im, NULL);
+    int rc = pm_compute(a, e->pm ? e->pm : &pm_defaults, &msg, NULL, NULL, 0, &mm, &im, NULL, NULL);
     risk__free(e, msg);
     if (rc)
         mm = im = INFINITY;
@@ -497,7 +540,7 @@ double risk__pm_worst_loss(const risk_account *a)
     const risk_engine *e = a->engine;
     char *msg = NULL;
     double mm, im, loss;
-    int rc = pm_compute(a, e->pm ? e->pm : &pm_defaults, &msg, NULL, NULL, 0, &mm, &im, &loss);
+    int rc = pm_compute(a, e->pm ? e->pm : &pm_defaults, &msg, NULL, NULL, 0, &mm, &im, &loss, NULL);
     risk__free(e, msg);
     return rc ? NAN : loss;
 }
@@ -524,7 +567,7 @@ RISK_API int risk_account_portfolio_margin(risk_portfolio_margin_result *out, ri
         return rc;
     risk_portfolio_margin_result r = *out;
     double mm, im;
-    if ((rc = pm_compute(a, p, &a->errmsg, &r, units, capacity, &mm, &im, NULL)))
+    if ((rc = pm_compute(a, p, &a->errmsg, &r, units, capacity, &mm, &im, NULL, NULL)))
         return rc;
     if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE) {
         double s = risk__asset_scale(&e->assets[e->valuation]);
@@ -535,5 +578,116 @@ RISK_API int risk_account_portfolio_margin(risk_portfolio_margin_result *out, ri
     r.initial_margin = im;
     *out = r;
     risk__clear(&a->errmsg);
+    return RISK_OK;
+}
+
+/* ------------------------------------------------------------ engine-wide batch */
+
+RISK_API int risk_engine_portfolio_margin_all(risk_portfolio_margin_result *results_out, uint64_t *ids_out,
+                                              size_t capacity, const risk_engine *engine,
+                                              const risk_portfolio_margin_params *params, size_t *count_out)
+{
+    if (!engine)
+        return RISK_ENULL;
+    risk_engine *e = (risk_engine *)engine; /* the message buffer is not engine state */
+    if (!count_out || (!results_out && capacity))
+        return risk__fail(e, &e->errmsg, RISK_ENULL, "count_out is NULL, or results_out is NULL with capacity > 0");
+    const risk_portfolio_margin_params *p = params ? params : e->pm ? e->pm : &pm_defaults;
+    int rc = params_check(e, &e->errmsg, p);
+    if (rc)
+        return rc;
+    size_t n = 0;
+    uint32_t NA = e->n_assets;
+    unsigned char *need = risk__calloc(e, NA ? NA : 1, 1);
+    if (!need)
+        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for the portfolio margin batch");
+    for (size_t k = 0; k < e->n_account_slots; k++) {
+        const risk_account *a = e->accounts[k];
+        if (!a || a->margin_mode != RISK_MARGIN_PORTFOLIO)
+            continue;
+        n++;
+        for (uint32_t i = 0; i < a->n_pos; i++)
+            need[e->instruments[a->inst[i]].underlying] = 1;
+    }
+    *count_out = n;
+    if (capacity < n) {
+        risk__free(e, need);
+        return risk__fail(e, &e->errmsg, RISK_EBUFFER, "%zu portfolio accounts, capacity %zu", n, capacity);
+    }
+    if (n && results_out[0].version != RISK_PORTFOLIO_MARGIN_RESULT_VERSION) {
+        risk__free(e, need);
+        return risk__fail(e, &e->errmsg, RISK_EVERSION, "portfolio margin result version %u is not %d",
+                          results_out[0].version, RISK_PORTFOLIO_MARGIN_RESULT_VERSION);
+    }
+    /* one table per underlying held: row 0 no move, then the unit grid moving that asset only */
+    size_t K = grid_size(p), S = K + 1;
+    risk__scen_tables *tables = risk__calloc(e, NA ? NA : 1, sizeof *tables);
+    risk__scen_tables **by_asset = risk__calloc(e, NA ? NA : 1, sizeof *by_asset);
+    double *moves = risk__calloc(e, 2 * S * (NA ? NA : 1) + S, sizeof(double));
+    if (!tables || !by_asset || !moves) {
+        risk__free(e, tables);
+        risk__free(e, by_asset);
+        risk__free(e, moves);
+        risk__free(e, need);
+        return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for the portfolio margin batch");
+    }
+    double *vols = moves + S * NA, *weights = vols + S * NA;
+    double gm[(2 * RISK_PM_STEPS_MAX + 1) * 3 + RISK_PM_EXTENDED_MAX], gv[sizeof gm / sizeof gm[0]],
+        gw[sizeof gm / sizeof gm[0]];
+    grid_fill(p, gm, gv, gw);
+    weights[0] = 1.0;
+    for (size_t k = 0; k < K; k++)
+        weights[1 + k] = gw[k];
+    for (uint32_t u = 0; u < NA && !rc; u++) {
+        if (!need[u])
+            continue;
+        memset(moves, 0, 2 * S * NA * sizeof(double));
+        if (u != e->valuation)
+            for (size_t k = 0; k < K; k++) {
+                moves[(1 + k) * NA + u] = gm[k];
+                vols[(1 + k) * NA + u] = gv[k];
+            }
+        risk_scenarios sc = RISK_SCENARIOS_INIT;
+        sc.vol_mode = p->vol_mode;
+        sc.n_scenarios = S;
+        sc.n_assets = NA;
+        sc.price_moves = moves;
+        sc.vol_moves = vols;
+        sc.weights = weights;
+        sc.vol_term_days = p->vol_term_days;
+        sc.vol_term_power_short = p->vol_term_power_short;
+        sc.vol_term_power_long = p->vol_term_power_long;
+        if (!(rc = risk__scen_tables_build_for(e, &e->errmsg, &sc, NULL, &tables[u])))
+            by_asset[u] = &tables[u];
+    }
+    size_t out = 0;
+    double scale = !(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE
+                       ? risk__asset_scale(&e->assets[e->valuation])
+                       : 0.0;
+    for (size_t k = 0; k < e->n_account_slots && !rc; k++) {
+        const risk_account *a = e->accounts[k];
+        if (!a || a->margin_mode != RISK_MARGIN_PORTFOLIO)
+            continue;
+        risk_portfolio_margin_result r = RISK_PORTFOLIO_MARGIN_RESULT_INIT;
+        double mm, im;
+        if ((rc = pm_compute(a, p, &e->errmsg, &r, NULL, 0, &mm, &im, NULL, by_asset)))
+            break;
+        r.maintenance_margin = scale > 0.0 ? risk__quantize(mm, scale, 1) : mm;
+        r.initial_margin = scale > 0.0 ? risk__quantize(im, scale, 1) : im;
+        results_out[out] = r;
+        if (ids_out)
+            ids_out[out] = a->id;
+        out++;
+    }
+    for (uint32_t u = 0; u < NA; u++)
+        if (by_asset[u])
+            risk__scen_tables_release(e, &tables[u]);
+    risk__free(e, tables);
+    risk__free(e, by_asset);
+    risk__free(e, moves);
+    risk__free(e, need);
+    if (rc)
+        return rc;
+    risk__clear(&e->errmsg);
     return RISK_OK;
 }
