@@ -487,6 +487,18 @@ static void test_portfolio_margin_mode_summary(void **state)
     tu_assert_bits(sy.initial_margin, r.initial_margin);
     tu_assert_near(r.initial_margin, 1.5 * r.maintenance_margin, 1e-6);
     assert_true(sy.maintenance_margin < sx.maintenance_margin); /* a covered call */
+    /* what-if reads the portfolio requirement (the shadow keeps the mode); max order is refused */
+    risk_account_summary w = RISK_ACCOUNT_SUMMARY_INIT;
+    risk_order o = RISK_ORDER_INIT;
+    o.instrument = perp;
+    o.side = RISK_ORDER_SELL;
+    o.qty = 1.0;
+    tu_assert_status(risk_account_whatif(y, &o, &w), RISK_OK);
+    risk_account_summary sx1 = w;
+    tu_assert_status(risk_account_whatif(x, &o, &sx1), RISK_OK);
+    assert_true(w.maintenance_margin != sx1.maintenance_margin); /* not the standard margin */
+    double mq;
+    tu_assert_status(risk_account_max_order_qty(y, perp, RISK_ORDER_BUY, RISK_SIDE_BOTH, 0.0, &mq), RISK_ESTATE);
     /* positions of a portfolio account are all in the portfolio */
     risk_position_spec s = RISK_POSITION_SPEC_INIT;
     s.instrument = perp;

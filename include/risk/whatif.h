@@ -100,7 +100,7 @@ RISK_API RISK_NODISCARD int risk_account_whatif(const risk_account *account, con
  * @retval RISK_ENOTFOUND Unknown instrument.
  * @retval RISK_EINVAL Unknown side; price not finite, < 0 or outside the price domain.
  * @retval RISK_ETICK price off the tick.
- * @retval RISK_ESTATE Leg does not fit the position mode; or the instrument is an option (not modelled: use risk_account_whatif()).
+ * @retval RISK_ESTATE Leg does not fit the position mode; or the instrument is an option, or the account is in the portfolio margin mode (not modelled: use risk_account_whatif()).
  * @retval RISK_ENOMEM Out of memory for the terms block (only accounts with more than 64
  *         positions and balances after the traded one).
  * @par Thread safety

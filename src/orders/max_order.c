@@ -630,6 +630,9 @@ RISK_API int risk_account_max_order_qty(const risk_account *account, uint32_t in
     if (o.in->kind == RISK_KIND_OPTION) /* the search models a margin affine in notional per tier */
         return risk__fail(a->engine, &a->errmsg, RISK_ESTATE,
                           "%s: max order is not available for options (use risk_account_whatif)", o.in->symbol);
+    if (a->margin_mode == RISK_MARGIN_PORTFOLIO) /* the requirement is a scenario grid, not affine per tier */
+        return risk__fail(a->engine, &a->errmsg, RISK_ESTATE,
+                          "max order is not available for a portfolio account (use risk_account_whatif)");
     if (o.slot < 0 && a->n_pos >= RISK__MAX_POSITIONS)
         return risk__order_new_position_fail(a);
     model M;
