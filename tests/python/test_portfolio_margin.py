@@ -88,6 +88,11 @@ class TestPortfolioMargin(unittest.TestCase):
                 other = acc.portfolio_margin({"model": "span", "price_range": 0.15, "price_steps": 3,
                                               "vol_same": False, "extended_moves": []})
                 self.assertAlmostEqual(other.maintenance_margin, 3380.0, delta=0.5)
+                # the engine-wide batch: the same numbers
+                allm = portfolio.engine_margins(eng)
+                self.assertEqual(list(allm), [1])
+                self.assertEqual(allm[1].maintenance_margin, pm.maintenance_margin)
+                self.assertEqual(allm[1].worst_loss, pm.worst_loss)
 
     def test_book_block_and_evaluate_output(self):
         res = bookmod.evaluate(bookmod.load(copy.deepcopy(BOOK)))

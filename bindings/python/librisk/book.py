@@ -1085,14 +1085,10 @@ def balance_fields(acc: Account, balances: list[tuple[str, float]], grid: Grid) 
     return out
 
 
-def portfolio_fields(acc: Account, grid: Grid, i: int) -> dict[str, Any]:
+def portfolio_fields(pm: Any, grid: Grid) -> dict[str, Any]:
     """A portfolio account's model, its worst scenario (underlying, index in the unit's grid,
     relative price move, vol move) and that scenario's weighted loss, in the valuation asset's
-    decimals (docs/portfolio-margin.md)."""
-    try:
-        pm = acc.portfolio_margin()
-    except errors.RiskError as exc:
-        raise BookError("accounts[%d]" % i, _problem(exc)) from None
+    decimals (docs/portfolio-margin.md); ``pm`` a librisk.portfolio.PortfolioMargin."""
     return {"model": pm.model,
             "worst_scenario": {"underlying": pm.worst_unit, "index": pm.worst_scenario,
                                "price_move": _jnum(pm.worst_price_move), "vol_move": _jnum(pm.worst_vol_move)},
@@ -1108,6 +1104,13 @@ def evaluate(book: Book, threads: int = 1) -> dict[str, Any]:
         raise BookError("accounts", _problem(exc)) from None
     grid = Grid(book.spec)
     by_id = {s.id: s for s in summaries}
+    pm_all: dict[int, Any] = {}
+    if any(a["margin_mode"] == "portfolio" for a in book.spec["accounts"]):
+        from . import portfolio as _pm
+        try:  # one engine-wide batch: each underlying's scenarios priced once
+            pm_all = _pm.engine_margins(book.engine)
+        except errors.RiskError as exc:
+            raise BookError("portfolio_margin", _problem(exc)) from None
     # balances in the assets' order, the registry's: the same for a book and for its snapshot
     rank = {a["symbol"]: k for k, a in enumerate(book.spec["assets"])}
     out = []
@@ -1124,7 +1127,7 @@ def evaluate(book: Book, threads: int = 1) -> dict[str, Any]:
         entry["balances"] = balances
         entry["positions"] = [position_fields(r, hedge, grid) for r in results]
         if a["margin_mode"] == "portfolio":
-            entry["portfolio_margin"] = portfolio_fields(acc, grid, i)
+            entry["portfolio_margin"] = portfolio_fields(pm_all[a["id"]], grid)
         if any(x.get("rate_model") is not None for x in book.spec["assets"]):
             from . import rates
             entry["interest"] = [{"asset": c["asset"], "rate_annual": c["rate_annual"],

@@ -1521,6 +1521,8 @@ _FUNCTIONS = {
     "risk_account_portfolio_margin": (_i32, [_P(RiskPortfolioMarginResult), _P(RiskPortfolioMarginUnit), _sz,
                                              AccountP, _P(RiskPortfolioMarginParams)], ("account", 3)),
     "risk_portfolio_okx_mmr": (_i32, [_P(_dbl), _P(_dbl), _sz], None),
+    "risk_engine_portfolio_margin_all": (_i32, [_P(RiskPortfolioMarginResult), _P(_u64), _sz, EngineP,
+                                                _P(RiskPortfolioMarginParams), _P(_sz)], ("engine", 3)),
     "risk_engine_stress": (_i32, [EngineP, _P(RiskScenarios), _P(RiskStressScenario), _P(_dbl), _P(_dbl), _P(_dbl),
                                   _P(_u32), _P(_u64), _sz, _u32, _P(_sz)], ("engine", 0)),
     "risk_stress_merge": (_i32, [_P(RiskStressScenario), _P(RiskStressScenario), _sz], None),

@@ -25,7 +25,8 @@ from . import errors, ffi
 if TYPE_CHECKING:
     from .core import Account, Engine
 
-__all__ = ["MODELS", "PortfolioMargin", "UnitMargin", "params_struct", "params_dict", "grid", "okx_mmr"]
+__all__ = ["MODELS", "PortfolioMargin", "UnitMargin", "params_struct", "params_dict", "grid", "okx_mmr",
+           "engine_margins"]
 
 MODELS = {"risk_matrix": ffi.PM_RISK_MATRIX, "okx": ffi.PM_OKX, "span": ffi.PM_SPAN}
 _MODEL_NAMES = {v: k for k, v in MODELS.items()}
@@ -178,3 +179,33 @@ def account_margin(account: Account, params: Mapping[str, Any] | None = None) ->
                            maintenance_margin=res.maintenance_margin, worst_unit=worst,
                            worst_scenario=res.worst_scenario, worst_loss=res.worst_loss,
                            worst_price_move=res.worst_price_move, worst_vol_move=res.worst_vol_move, units=out_units)
+
+
+def engine_margins(engine: Engine, params: Mapping[str, Any] | None = None) -> dict[int, PortfolioMargin]:
+    """Every ``'portfolio'`` account's margin, by account id, in one engine-wide batch
+    (``risk_engine_portfolio_margin_all``: each underlying's scenarios priced once; the same
+    numbers as :meth:`Account.portfolio_margin`, without the per-unit figures)."""
+    L = ffi.lib()
+    ptr = engine._require()
+    p = params_struct(params) if params is not None else None
+    pref = ctypes.byref(p) if p is not None else None
+    n = ctypes.c_size_t()
+    probe = ffi.RiskPortfolioMarginResult.init()
+    try:
+        L.risk_engine_portfolio_margin_all(ctypes.byref(probe), None, 0, ptr, pref, ctypes.byref(n))
+    except errors.BufferTooSmallError:
+        pass
+    cap = max(1, n.value)
+    res = (ffi.RiskPortfolioMarginResult * cap)()
+    res[0].version = ffi.PORTFOLIO_MARGIN_RESULT_VERSION
+    ids = (ctypes.c_uint64 * cap)()
+    L.risk_engine_portfolio_margin_all(res, ids, cap, ptr, pref, ctypes.byref(n))
+    out = {}
+    for k in range(n.value):
+        r = res[k]
+        worst = engine.asset_symbol(r.worst_unit) if r.worst_unit != ffi.ID_NONE else None
+        out[int(ids[k])] = PortfolioMargin(
+            model=_MODEL_NAMES.get(r.model, str(r.model)), initial_margin=r.initial_margin,
+            maintenance_margin=r.maintenance_margin, worst_unit=worst, worst_scenario=r.worst_scenario,
+            worst_loss=r.worst_loss, worst_price_move=r.worst_price_move, worst_vol_move=r.worst_vol_move)
+    return out
