@@ -98,7 +98,7 @@ static void test_account_new_rejects_bad_input(void **state)
         int want;
     } cases[] = {
         {6, RISK_MARGIN_DEFAULT, RISK_POSITION_ONE_WAY, RISK_EINVAL}, /* DEFAULT is for positions */
-        {6, 3u, RISK_POSITION_ONE_WAY, RISK_EINVAL},
+        {6, 4u, RISK_POSITION_ONE_WAY, RISK_EINVAL}, /* 3 is RISK_MARGIN_PORTFOLIO */
         {6, RISK_MARGIN_CROSS, 2u, RISK_EINVAL},
         {6, RISK_MARGIN_CROSS, 0xFFFFFFFFu, RISK_EINVAL},
         {5, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY, RISK_EDUPLICATE},

@@ -26,6 +26,10 @@ RISK_BEGIN_DECLS
 #define RISK_MARGIN_CROSS 1u
 /** Margin mode: isolated (the position's own margin). */
 #define RISK_MARGIN_ISOLATED 2u
+/** Margin mode (accounts only): portfolio margin. The account's IM and MM come from the engine's
+ * portfolio-margin model (risk/portfolio.h, risk_engine_set_portfolio_margin()) instead of the sum
+ * of its positions' margins; its positions are all in the portfolio (none isolated). */
+#define RISK_MARGIN_PORTFOLIO 3u
 
 /** Position mode: one position per instrument, signed quantity. */
 #define RISK_POSITION_ONE_WAY 0u
@@ -183,7 +187,8 @@ typedef struct risk_position_spec {
  * @param[out] out The account; NULL on failure.
  * @param[in] engine The engine (kept alive by the account).
  * @param[in] account_id External id, unique in the engine.
- * @param[in] margin_mode ::RISK_MARGIN_CROSS or ::RISK_MARGIN_ISOLATED (default for its positions).
+ * @param[in] margin_mode ::RISK_MARGIN_CROSS or ::RISK_MARGIN_ISOLATED (default for its positions), or
+ *            ::RISK_MARGIN_PORTFOLIO (IM and MM from the engine's portfolio-margin model).
  * @param[in] position_mode ::RISK_POSITION_ONE_WAY or ::RISK_POSITION_HEDGE.
  * @retval RISK_OK Created.
  * @retval RISK_ENULL NULL argument.
@@ -311,7 +316,7 @@ RISK_API uint64_t risk_account_id(const risk_account *account);
 /**
  * @brief The account's default margin mode.
  * @param[in] account The account; NULL gives ::RISK_ID_NONE.
- * @return ::RISK_MARGIN_CROSS or ::RISK_MARGIN_ISOLATED.
+ * @return ::RISK_MARGIN_CROSS, ::RISK_MARGIN_ISOLATED or ::RISK_MARGIN_PORTFOLIO.
  * @par Thread safety
  * Reads the account.
  */

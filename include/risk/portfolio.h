@@ -123,6 +123,248 @@ RISK_API RISK_NODISCARD int risk_account_scenario_pnl(const risk_account *accoun
 RISK_API RISK_NODISCARD int risk_scenario_vol(double *out, const risk_scenarios *scenarios, size_t scenario,
                                               uint32_t asset, double vol_annual, double days_to_expiry);
 
+/* ------------------------------------------------------------------ portfolio margin */
+
+/** Portfolio-margin model: the Deribit / Paradex risk matrix (research cex-anchors 3.4). */
+#define RISK_PM_RISK_MATRIX 0u
+/** Portfolio-margin model: OKX, MMR = max[max(MR1, MR2, MR6) + MR3 + MR4 + MR5, MR7] (cex-anchors 4.1). */
+#define RISK_PM_OKX 1u
+/** Portfolio-margin model: CME SPAN-style 16 scenarios (cex-anchors 5.1). */
+#define RISK_PM_SPAN 2u
+
+/** Largest number of extended (extreme) moves of a portfolio-margin model. */
+#define RISK_PM_EXTENDED_MAX 16
+/** Largest number of price steps on each side of a portfolio-margin grid. */
+#define RISK_PM_STEPS_MAX 64
+
+/** Version of ::risk_portfolio_margin_params this header describes. */
+#define RISK_PORTFOLIO_MARGIN_PARAMS_VERSION 1
+
+/**
+ * @brief A portfolio-margin model and its parameters. Initialise with ::RISK_PORTFOLIO_MARGIN_PARAMS_INIT.
+ *
+ * All three models are parameter sets on one engine (docs/portfolio-margin.md): for each risk
+ * unit (one per underlying asset: the perpetuals, dated futures and options on it, linear or
+ * inverse, and the account's balance of the asset itself) a grid of scenarios that move that
+ * underlying only is revalued with risk_account_scenario_pnl()'s revaluation:
+ * - the core grid: price moves k x price_range / price_steps for k = 0, +1, -1, ..., +N, -N,
+ *   each with the volatility moved up (+vol_up), unchanged (when vol_same is 1) and down
+ *   (-vol_down), in vol_mode, with the term structure (vol_term_days / DTE)^p;
+ * - the extended moves, each with the vol-up move when extended_vol_up is 1, weighted by
+ *   extended_weight, or by min(1, price_range / |move|) (the Paradex dampener) when
+ *   extended_weight is 0.
+ * The unit's loss L is the largest weighted loss (0 when every scenario gains). Per model:
+ * - risk matrix: MM_u = max(L, D_min) + delta shock + roll shock + option contingencies, with
+ *   D_min = (min_delta_net |net delta| + min_delta_hedged x hedged delta) x U;
+ * - OKX: MR1 = L over the core grid, MR6 = L over the extended moves, MR4 = basis_rate x
+ *   hedged delta x U, MR7 = min_charge_rate x gross delta x U (MR2, MR3, MR5 are 0: not
+ *   modelled); MM_u = max[max(MR1, MR2, MR6) + MR3 + MR4 + MR5, MR7];
+ * - SPAN: MM_u = max(short-option minimum, scanning risk L) (SPAN's 16 scenarios: price_steps 3,
+ *   vol_same 0, extended moves +-2 x price scan range at weight 0.35).
+ * MM = the sum over units, in the valuation asset; IM = MM x im_multiplier.
+ *
+ * The defaults (::RISK_PORTFOLIO_MARGIN_PARAMS_INIT) are Deribit's BTC risk matrix: R = 16 % in 4
+ * steps, vol up 50 % / down 25 % relative with p = 0.30 below 30 days and 0.13 from 30 days,
+ * extended moves -66 %, -33 %, +50 %, +100 %, +200 %, +300 %, +400 %, +500 % at vol up weighted
+ * R / |move| (35 scenarios a unit), delta shock and roll shock 1 %, IM = 1.3 x MM (Deribit's
+ * multiplier is not published: a design choice, docs/portfolio-margin.md).
+ */
+typedef struct risk_portfolio_margin_params {
+    uint32_t version;           /**< ::RISK_PORTFOLIO_MARGIN_PARAMS_VERSION. */
+    uint32_t model;             /**< ::RISK_PM_RISK_MATRIX, ::RISK_PM_OKX or ::RISK_PM_SPAN. */
+    double price_range;         /**< R, the largest relative move of the core grid, in (0, 0.95]. Deribit BTC 0.16; OKX MR1 0.12; SPAN: the price scan range over the price. */
+    uint32_t price_steps;       /**< N, steps on each side of the core grid, 1..::RISK_PM_STEPS_MAX. */
+    uint32_t vol_same;          /**< 1: the core grid has a vol-unchanged leg (Deribit), 0: up and down only (Paradex, SPAN). */
+    uint32_t vol_mode;          /**< ::RISK_VOL_MOVE_RELATIVE or ::RISK_VOL_MOVE_ABSOLUTE (SPAN's volatility scan range). */
+    uint32_t extended_vol_up;   /**< 1: extended moves with the vol-up move (Deribit), 0: vol unchanged (SPAN). */
+    double vol_up;              /**< Vol-up move, in [0, ::RISK_VOL_MOVE_MAX]. */
+    double vol_down;            /**< Vol-down move (the vol falls by it), in [0, ::RISK_VOL_MOVE_MAX]. */
+    double vol_term_days;       /**< Reference days of the term structure, in (0, 36500]. */
+    double vol_term_power_short;/**< p below the reference, in [0, 4]. */
+    double vol_term_power_long; /**< p at or above the reference, in [0, 4]. */
+    double extended_moves[RISK_PM_EXTENDED_MAX]; /**< Extended relative moves, each finite, in (-1, 10], non-zero. */
+    uint32_t n_extended;        /**< Extended moves used, 0..::RISK_PM_EXTENDED_MAX. */
+    uint32_t reserved;          /**< 0. */
+    double extended_weight;     /**< Weight of the extended moves in [0, 1]; 0: min(1, R / |move|). SPAN: 0.35. */
+    double delta_shock;         /**< Risk matrix: add-on rate on |net delta| x U, in [0, 1]. W17: 0.006. */
+    double roll_shock;          /**< Risk matrix: add-on rate on the calendar-hedged futures delta x U, in [0, 1]. W16: 0.01. */
+    double min_delta_net;       /**< Risk matrix: minimum-delta rate on |net delta|, in [0, 1]. Paradex 0.02. */
+    double min_delta_hedged;    /**< Risk matrix: minimum-delta rate on the hedged delta, in [0, 1]. Paradex 0.01. */
+    double short_option_rate;   /**< Risk matrix: contingency per net short option contract per strike, x U, in [0, 1] (old Deribit 0.01); SPAN: the short-option minimum per short contract, x U. */
+    double option_gross_rate;   /**< Risk matrix: contingency on every option contract, x U, in [0, 1] (earlier Deribit 0.01). */
+    double basis_rate;          /**< OKX MR4: rate on the hedged delta x U, in [0, 1]. */
+    double min_charge_rate;     /**< OKX MR7: rate on the gross delta x U, in [0, 1]. */
+    double im_multiplier;       /**< IM = MM x im_multiplier, in [1, 100]. Paradex 2. */
+} risk_portfolio_margin_params;
+
+/** Deribit BTC risk-matrix defaults (see ::risk_portfolio_margin_params). */
+#define RISK_PORTFOLIO_MARGIN_PARAMS_INIT {RISK_PORTFOLIO_MARGIN_PARAMS_VERSION, RISK_PM_RISK_MATRIX, 0.16, 4u, 1u, \
+    RISK_VOL_MOVE_RELATIVE, 1u, 0.5, 0.25, 30.0, 0.30, 0.13, \
+    {-0.66, -0.33, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 0, 0, 0, 0, 0, 0, 0, 0}, 8u, 0u, 0.0, 0.01, 0.01, 0.0, 0.0, 0.0, \
+    0.0, 0.0, 0.0, 1.3}
+
+/** Version of ::risk_portfolio_margin_unit this header describes. */
+#define RISK_PORTFOLIO_MARGIN_UNIT_VERSION 1
+
+/** @brief One risk unit's portfolio margin. Money in the valuation asset, deltas in underlying units. */
+typedef struct risk_portfolio_margin_unit {
+    uint32_t version;           /**< ::RISK_PORTFOLIO_MARGIN_UNIT_VERSION, set by the caller (element 0 is read). */
+    uint32_t underlying;        /**< Asset id of the underlying. */
+    uint32_t n_positions;       /**< Positions in the unit. */
+    uint32_t worst_scenario;    /**< Index in the unit's grid (risk_portfolio_margin_grid()) of the largest weighted loss. */
+    double worst_loss;          /**< L: the largest weighted loss, >= 0. */
+    double worst_price_move;    /**< Its relative price move. */
+    double worst_vol_move;      /**< Its vol move (0: unchanged). */
+    double worst_weight;        /**< Its weight. */
+    double underlying_price;    /**< U, the underlying's price in the valuation asset. */
+    double net_delta;           /**< Net delta: positions and the balance of the underlying. */
+    double hedged_delta;        /**< min(sum of positive deltas, sum of |negative deltas|). */
+    double gross_delta;         /**< Sum of |deltas|. */
+    double addons;              /**< Risk matrix: delta shock + roll shock + option contingencies; SPAN: 0. */
+    double minimum;             /**< Risk matrix: D_min; SPAN: the short-option minimum; OKX: MR7. */
+    double mr[7];               /**< OKX: MR1..MR7 (mr[0] is MR1); other models: 0. */
+    double maintenance_margin;  /**< MM_u. */
+} risk_portfolio_margin_unit;
+
+/** Version of ::risk_portfolio_margin_result this header describes. */
+#define RISK_PORTFOLIO_MARGIN_RESULT_VERSION 1
+
+/** @brief An account's portfolio margin. Money in the valuation asset. */
+typedef struct risk_portfolio_margin_result {
+    uint32_t version;           /**< ::RISK_PORTFOLIO_MARGIN_RESULT_VERSION, set by the caller. */
+    uint32_t model;             /**< The model used. */
+    double initial_margin;      /**< IM = MM x im_multiplier, rounded up to the valuation asset's quantum. */
+    double maintenance_margin;  /**< MM = the sum of the units' MM, rounded up likewise. */
+    uint32_t n_units;           /**< Risk units (underlyings with a position). */
+    uint32_t worst_unit;        /**< Underlying asset id of the unit with the largest loss; ::RISK_ID_NONE without units. */
+    uint32_t worst_scenario;    /**< That unit's worst scenario (index in its grid). */
+    uint32_t reserved;          /**< 0. */
+    double worst_loss;          /**< That loss (>= 0). */
+    double worst_price_move;    /**< Its relative price move. */
+    double worst_vol_move;      /**< Its vol move. */
+} risk_portfolio_margin_result;
+
+/** Initialiser for ::risk_portfolio_margin_result. */
+#define RISK_PORTFOLIO_MARGIN_RESULT_INIT {RISK_PORTFOLIO_MARGIN_RESULT_VERSION, 0u, 0, 0, 0u, 0u, 0u, 0u, 0, 0, 0}
+
+/**
+ * @brief Sets the engine's portfolio-margin model, used by every ::RISK_MARGIN_PORTFOLIO account.
+ *
+ * Until set, the engine uses ::RISK_PORTFOLIO_MARGIN_PARAMS_INIT.
+ * @param[in] engine The engine.
+ * @param[in] params The model and parameters (copied), each in the range its field documents.
+ * @retval RISK_OK Set.
+ * @retval RISK_ENULL NULL engine or params.
+ * @retval RISK_EVERSION Unknown params version.
+ * @retval RISK_EINVAL A model, count or parameter outside its domain (NaN, inf, negative).
+ * @retval RISK_ENOMEM Out of memory.
+ * @par Thread safety
+ * Mutates the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_set_portfolio_margin(risk_engine *engine,
+                                                             const risk_portfolio_margin_params *params);
+
+/**
+ * @brief The engine's portfolio-margin model.
+ * @param[out] out The parameters in force (the defaults until set).
+ * @param[in] engine The engine.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL argument.
+ * @par Thread safety
+ * Reads the engine.
+ */
+RISK_API RISK_NODISCARD int risk_engine_portfolio_margin(risk_portfolio_margin_params *out, const risk_engine *engine);
+
+/**
+ * @brief The scenario grid of one risk unit under a model: relative price moves, vol moves, weights.
+ *
+ * Order: the core grid k = 0, +1, -1, ..., +N, -N (price move k R / N), each with vol up,
+ * [unchanged,] down; then the extended moves in the given order. 35 for the defaults, 16 for SPAN.
+ * @param[out] price_moves NULL, or capacity relative price moves.
+ * @param[out] vol_moves NULL, or capacity vol moves (in the model's vol_mode, before the term structure).
+ * @param[out] weights NULL, or capacity weights in [0, 1].
+ * @param[in] capacity Room in each non-NULL array.
+ * @param[in] params The model (validated).
+ * @param[out] count_out The grid's size (set also when capacity is too small).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL params or count_out.
+ * @retval RISK_EVERSION Unknown params version.
+ * @retval RISK_EINVAL A parameter outside its domain.
+ * @retval RISK_EBUFFER capacity below the grid's size.
+ * @par Thread safety
+ * Always safe.
+ */
+RISK_API RISK_NODISCARD int risk_portfolio_margin_grid(double *price_moves, double *vol_moves, double *weights,
+                                                       size_t capacity, const risk_portfolio_margin_params *params,
+                                                       size_t *count_out);
+
+/**
+ * @brief An account's portfolio margin, its worst scenario and its loss, and per risk unit figures.
+ *
+ * Computed for any account (whatever its margin mode), without changing it, with the model
+ * @p params or, when NULL, the engine's. For a ::RISK_MARGIN_PORTFOLIO account, the IM and MM of
+ * risk_account_evaluate() are result.initial_margin and result.maintenance_margin plus the
+ * weighted liabilities. Each scenario is revalued as risk_account_scenario_pnl() does.
+ * @param[out] out The result.
+ * @param[out] units NULL, or room for @p capacity units (in the order of their underlyings' asset ids).
+ * @param[in] capacity Room in @p units.
+ * @param[in] account The account.
+ * @param[in] params NULL (the engine's model) or a model.
+ * @retval RISK_OK Done (out->n_units units; at most capacity of them written).
+ * @retval RISK_ENULL NULL account or out, or units NULL with capacity > 0.
+ * @retval RISK_EVERSION Unknown result, unit or params version.
+ * @retval RISK_EINVAL A parameter outside its domain, or a moved price or mark outside its domain.
+ * @retval RISK_ENOMEM Out of memory (scratch of about 200 bytes per scenario plus 8 bytes per
+ *         scenario per asset and instrument of the engine).
+ * @par Thread safety
+ * Reads the engine and the account.
+ */
+RISK_API RISK_NODISCARD int risk_account_portfolio_margin(risk_portfolio_margin_result *out,
+                                                          risk_portfolio_margin_unit *units, size_t capacity,
+                                                          const risk_account *account,
+                                                          const risk_portfolio_margin_params *params);
+
+/**
+ * @brief The portfolio margin of every ::RISK_MARGIN_PORTFOLIO account of an engine, in creation order.
+ *
+ * The same results as risk_account_portfolio_margin() on each (bit for bit), computed faster: the
+ * moved marks of each underlying's grid depend on the market and the model only, so they are
+ * priced once for the batch instead of once per account (docs/portfolio-margin.md section 9).
+ * @param[out] results_out capacity results (element 0's version is read for all); without per-unit figures.
+ * @param[out] ids_out NULL, or capacity account ids, in the order of the results.
+ * @param[in] capacity Room in the outputs.
+ * @param[in] engine The engine.
+ * @param[in] params NULL (the engine's model) or a model.
+ * @param[out] count_out The number of portfolio accounts (set also when capacity is too small).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine or count_out, or results_out NULL with capacity > 0.
+ * @retval RISK_EVERSION Unknown result or params version.
+ * @retval RISK_EINVAL A parameter outside its domain, or a moved price or mark of an underlying a
+ *         portfolio account holds outside its domain (no result is then valid).
+ * @retval RISK_EBUFFER capacity below the number of portfolio accounts.
+ * @retval RISK_ENOMEM Out of memory.
+ * @par Thread safety
+ * Reads the engine and its accounts.
+ */
+RISK_API RISK_NODISCARD int risk_engine_portfolio_margin_all(risk_portfolio_margin_result *results_out,
+                                                             uint64_t *ids_out, size_t capacity,
+                                                             const risk_engine *engine,
+                                                             const risk_portfolio_margin_params *params,
+                                                             size_t *count_out);
+
+/**
+ * @brief OKX's aggregation of one risk unit: max[max(MR1, MR2, MR6) + MR3 + MR4 + MR5, MR7].
+ * @param[out] out The unit's MMR.
+ * @param[in] mr MR1..MR7 (mr[0] is MR1), each finite and >= 0.
+ * @param[in] n 7.
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL argument.
+ * @retval RISK_EINVAL n is not 7, or a component is negative, NaN or infinite.
+ * @par Thread safety
+ * Always safe.
+ */
+RISK_API RISK_NODISCARD int risk_portfolio_okx_mmr(double *out, const double *mr, size_t n);
+
 RISK_END_DECLS
 
 /** @} */

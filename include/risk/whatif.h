@@ -101,7 +101,8 @@ RISK_API RISK_NODISCARD int risk_account_whatif(const risk_account *account, con
  * @retval RISK_EINVAL Unknown side; price not finite, < 0 or outside the price domain.
  * @retval RISK_ETICK price off the tick.
  * Options: the same answer, found by a search on whole lots with risk_account_whatif() as the
- * oracle (O(log n) what-ifs; docs/whatif.md).
+ * oracle (O(log n) what-ifs; docs/whatif.md); so are accounts in the portfolio margin mode,
+ * whose available margin is concave in the order's lots.
  * @retval RISK_ESTATE Leg does not fit the position mode; or the instrument is a settled option.
  * @retval RISK_ENOMEM Out of memory for the terms block (only accounts with more than 64
  *         positions and balances after the traded one), or for an option's scratch copy.

@@ -17,7 +17,7 @@ RISK_API int risk_account_new(risk_account **out, risk_engine *engine, uint64_t 
     *out = NULL;
     if (!engine)
         return RISK_ENULL;
-    if (margin_mode != RISK_MARGIN_CROSS && margin_mode != RISK_MARGIN_ISOLATED)
+    if (margin_mode != RISK_MARGIN_CROSS && margin_mode != RISK_MARGIN_ISOLATED && margin_mode != RISK_MARGIN_PORTFOLIO)
         return risk__fail(engine, &engine->errmsg, RISK_EINVAL, "account %llu: unknown margin mode %u",
                           (unsigned long long)account_id, margin_mode);
     if (position_mode != RISK_POSITION_ONE_WAY && position_mode != RISK_POSITION_HEDGE)
@@ -298,6 +298,9 @@ int risk__position_check(risk_account *a, char **err, const risk_position_spec *
         return rc;
     if (mode == RISK_MARGIN_CROSS && spec->isolated_margin != 0.0)
         return risk__fail(e, err, RISK_EINVAL, "%s: a cross position has no isolated_margin", in->symbol);
+    if (a->margin_mode == RISK_MARGIN_PORTFOLIO && (mode != RISK_MARGIN_PORTFOLIO || spec->isolated_margin != 0.0))
+        return risk__fail(e, err, RISK_EINVAL, "%s: a portfolio account's positions are all in its portfolio",
+                          in->symbol);
     if (risk__position_find(a, spec->instrument, spec->side) >= 0)
         return risk__fail(e, err, RISK_EDUPLICATE, "%s: the %s position already exists", in->symbol,
                           side_name(spec->side));

@@ -63,6 +63,7 @@ static void engine_destroy(risk_engine *e)
         risk__schedule_release(e, &e->instruments[i].schedule);
     risk__arena_destroy(e);
     risk__liquidation_free(e);
+    risk__pm_free(e);
     risk__free(e, e->assets);
     risk__free(e, e->instruments);
     risk__free(e, e->accounts);

@@ -65,6 +65,8 @@ void risk__account_values_compute(const risk_account *a, risk__account_values *o
     /* Drift's unrealised-PnL weights (rates/upnl_weight.c, docs/rates.md 8.3): likewise */
     if (e->n_upnl_weighted)
         risk__upnl_weight_values_add(a, out);
+    if (a->margin_mode == RISK_MARGIN_PORTFOLIO) /* IM and MM from the portfolio model (portfolio/pm.c) */
+        risk__pm_account_values(a, out);
 }
 
 void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out)
@@ -443,9 +445,9 @@ static void evaluate_fast_or_generic(const risk_account *a, const sweep_inst *ta
 {
     risk__account_values v;
     const risk_engine *e = a->engine;
-    /* pending funding and Drift's PnL weights are terms of the generic path only
-     * (risk__account_values_compute): an engine using them evaluates every account there */
-    if (e->funding_active || e->n_upnl_weighted) {
+    /* pending funding, Drift's PnL weights and portfolio margin are terms of the generic path
+     * only (risk__account_values_compute): accounts using them are evaluated there */
+    if (e->funding_active || e->n_upnl_weighted || a->margin_mode == RISK_MARGIN_PORTFOLIO) {
         evaluate_one(a, out);
         return;
     }

@@ -171,6 +171,7 @@ struct risk_engine {
                                * starting with the link to the next; freed with the engine */
     size_t bulk_block_bytes;
     char *errmsg;
+    risk_portfolio_margin_params *pm; /* portfolio-margin model (portfolio/pm.c); NULL: the defaults */
 };
 
 #define RISK__BASKET_INLINE 2 /* balances held in the basket itself before a heap block */
@@ -563,6 +564,14 @@ void risk__upnl_weight_values_add(const risk_account *a, risk__account_values *v
  * account (unless the engine has RISK_ENGINE_GENERIC_SWEEP), else the two calls above; the
  * same bits either way (tests/test_sweep.c). */
 void risk__account_summary_sweep(const risk_account *a, risk_account_summary *out);
+/* ---- portfolio margin (portfolio/pm.c): a RISK_MARGIN_PORTFOLIO account's cross IM and MM are
+ * its portfolio margin (+inf when it cannot be computed: out of memory, a scenario outside the
+ * price domain) */
+void risk__pm_account_values(const risk_account *a, risk__account_values *v);
+/* The sum over the account's risk units of their worst weighted scenario loss (V), under the
+ * engine's model; NaN when it cannot be computed. Liquidation plans rank reductions by it. */
+double risk__pm_worst_loss(const risk_account *a);
+void risk__pm_free(risk_engine *e);
 
 /* ---- options as instruments (options/instrument.c; docs/options.md, sections 6 to 8) */
 #define RISK__YEAR_S 31536000.0 /* ACT/365 */

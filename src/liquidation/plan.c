@@ -504,6 +504,30 @@ static void minimize_full_closes(planner *p, size_t first, size_t last)
     rebuild_base(p);
 }
 
+/* Portfolio accounts (docs/portfolio-margin.md, "Liquidation plans"): the position whose full
+ * close most lowers the worst-scenario loss per unit of notional (V) goes first; the key is that
+ * lowering, L(account) - L(account without it), over its notional. */
+static void portfolio_rank(planner *p, ranked *order, uint32_t n)
+{
+    const risk_account *a = p->a;
+    double base = risk__pm_worst_loss(a);
+    if (!work_of(p))
+        return;
+    risk_account *w = &p->work.acct;
+    for (uint32_t r = 0; r < n; r++) {
+        uint32_t i = order[r].slot;
+        const risk__instrument *in = &p->e->instruments[a->inst[i]];
+        risk__position_values pv;
+        risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
+        risk__shadow_reset(&p->work, a);
+        w->qty[i] = 0.0; /* without the position: a slot of no contracts adds nothing */
+        double lower = base - risk__pm_worst_loss(w);
+        double notional = pv.notional * p->e->assets[in->settle].price;
+        double key = notional > 0.0 ? lower / notional : 0.0;
+        order[r].mm = isfinite(key) ? key : -INFINITY;
+    }
+}
+
 /* The cross pool's positions, reduced in rank order until the target is reached. */
 static double plan_cross_positions(planner *p, double surplus)
 {
@@ -522,6 +546,8 @@ static double plan_cross_positions(planner *p, double surplus)
         risk__position_values_compute(in, a->qty[i], a->entry[i], a->im_rate[i], &pv);
         order[n++] = (ranked){pv.mm * p->e->assets[in->settle].price, a->inst[i], a->pflags[i] & RISK__PF_LEG_MASK, i};
     }
+    if (a->margin_mode == RISK_MARGIN_PORTFOLIO)
+        portfolio_rank(p, order, n);
     sort_ranked(order, n);
     size_t first = p->n;
     for (uint32_t r = 0; r < n && surplus < 0.0 && !p->nomem; r++) {
@@ -1540,7 +1566,8 @@ static double plan_partial(planner *p, double health_before)
     }
     p->base_extra = cross_extra(p, &p->base.acct);
     double surplus = surplus_of(p, &p->base_v, p->base_extra);
-    if (surplus < 0.0 && plan_cross_fast(p, surplus))
+    /* portfolio accounts: the requirement is not a sum over positions, so no incremental path */
+    if (surplus < 0.0 && p->a->margin_mode != RISK_MARGIN_PORTFOLIO && plan_cross_fast(p, surplus))
         surplus = 0.0; /* reached: checked on the replayed plan */
     else if (surplus < 0.0)
         surplus = plan_cross_positions(p, surplus);

@@ -829,7 +829,9 @@ RISK_API int risk_account_max_order_qty(const risk_account *account, uint32_t in
         return rc;
     if (o.slot < 0 && a->n_pos >= RISK__MAX_POSITIONS)
         return risk__order_new_position_fail(a);
-    if (o.in->kind == RISK_KIND_OPTION) { /* not affine in the notional per tier: the what-if decides */
+    /* an option's margin, and a portfolio account's scenario grid, are not affine in the notional
+     * per tier: the what-if decides (available is concave in lots for both, docs/whatif.md) */
+    if (o.in->kind == RISK_KIND_OPTION || a->margin_mode == RISK_MARGIN_PORTFOLIO) {
         double n = 0.0;
         if ((rc = option_max_order(a, &o, &n)))
             return rc;

@@ -87,16 +87,28 @@ int risk__scenarios_check(const risk_engine *e, char **err, const risk_scenarios
 
 /* ------------------------------------------------------------ tables */
 
-/* The moved volatility of a scenario, on checked inputs (risk_scenario_vol checks them first). */
-static double moved_vol(const risk_scenarios *sc, size_t s, uint32_t asset, double vol, double days_to_expiry)
+/* The term-structure factor t = (vol_term_days / DTE)^p of a batch for an expiry: it depends on
+ * the expiry only, so an option's scenarios share it (one pow per option, not per scenario). */
+static double term_factor(const risk_scenarios *sc, double days_to_expiry)
+{
+    double p = days_to_expiry < sc->vol_term_days ? sc->vol_term_power_short : sc->vol_term_power_long;
+    return p == 0.0 || !(days_to_expiry > 0.0) ? 1.0 : pow(sc->vol_term_days / days_to_expiry, p);
+}
+
+/* The moved volatility of a scenario with the term factor t of its expiry, on checked inputs. */
+static double moved_vol_t(const risk_scenarios *sc, size_t s, uint32_t asset, double vol, double t)
 {
     double m = sc->vol_moves && asset < sc->n_assets ? sc->vol_moves[s * sc->n_assets + asset] : 0.0;
     if (m == 0.0) /* exactly: a scenario without a vol move prices at the vol evaluation uses */
         return vol > 0.0 ? vol : 0.0;
-    double p = days_to_expiry < sc->vol_term_days ? sc->vol_term_power_short : sc->vol_term_power_long;
-    double t = p == 0.0 || !(days_to_expiry > 0.0) ? 1.0 : pow(sc->vol_term_days / days_to_expiry, p);
     double v = sc->vol_mode == RISK_VOL_MOVE_ABSOLUTE ? vol + m * t : vol * (1.0 + m * t);
     return v > 0.0 ? v : 0.0;
+}
+
+/* The moved volatility of a scenario, on checked inputs (risk_scenario_vol checks them first). */
+static double moved_vol(const risk_scenarios *sc, size_t s, uint32_t asset, double vol, double days_to_expiry)
+{
+    return moved_vol_t(sc, s, asset, vol, term_factor(sc, days_to_expiry));
 }
 
 /* The marks of an option under each scenario: repriced by Black-76 at the moved underlying
@@ -111,14 +123,14 @@ static int option_marks(const risk_engine *e, char **err, const risk_scenarios *
 {
     size_t S = t->n_s;
     double vol = in->settled ? NAN : risk__option_vol(in, e->now_unix_s);
-    double dte = (double)(in->expiry_unix_s - e->now_unix_s) / 86400.0;
+    double dte = (double)(in->expiry_unix_s - e->now_unix_s) / 86400.0, tf = term_factor(sc, dte);
     const double *pu = t->price + (size_t)in->underlying * S, *ps = t->price + (size_t)in->settle * S;
     for (size_t s = 0; s < S; s++) {
         if (isnan(vol)) {
             row[s] = in->mark;
             continue;
         }
-        double U = in->inverse ? pu[s] : pu[s] / ps[s], v = moved_vol(sc, s, in->underlying, vol, dte);
+        double U = in->inverse ? pu[s] : pu[s] / ps[s], v = moved_vol_t(sc, s, in->underlying, vol, tf);
         /* nothing moved: the mark itself (a given mark's implied vol reprices it only to ~1e-13) */
         row[s] = U == in->opt_under && v == vol ? in->mark : risk__option_mark_at(in, U, v, e->now_unix_s);
         if (!(row[s] >= 0.0) || !isfinite(row[s]))
@@ -129,6 +141,12 @@ static int option_marks(const risk_engine *e, char **err, const risk_scenarios *
 }
 
 int risk__scen_tables_build(const risk_engine *e, char **err, const risk_scenarios *sc, risk__scen_tables *t)
+{
+    return risk__scen_tables_build_for(e, err, sc, NULL, t);
+}
+
+int risk__scen_tables_build_for(const risk_engine *e, char **err, const risk_scenarios *sc, const risk_account *only,
+                                risk__scen_tables *t)
 {
     size_t S = sc->n_scenarios, A = sc->n_assets, NA = e->n_assets, NI = e->n_instruments;
     memset(t, 0, sizeof *t);
@@ -160,10 +178,18 @@ int risk__scen_tables_build(const risk_engine *e, char **err, const risk_scenari
             }
         }
     }
+    if (only) { /* the rows of the instruments the account holds: NaN marks the others, unread */
+        for (size_t i = 0; i < NI; i++)
+            t->mark[i * S] = NAN;
+        for (uint32_t k = 0; k < only->n_pos; k++)
+            t->mark[(size_t)only->inst[k] * S] = 0.0;
+    }
     for (size_t i = 0; i < NI; i++) {
         const risk__instrument *in = &e->instruments[i];
         uint32_t u = in->underlying;
         double *row = t->mark + i * S;
+        if (only && isnan(row[0]))
+            continue;
         if (in->kind == RISK_KIND_OPTION) {
             int rc = option_marks(e, err, sc, t, in, row);
             if (rc) {

@@ -32,6 +32,10 @@ int risk__scenarios_check(const risk_engine *e, char **err, const risk_scenarios
 /* Builds the tables of a validated batch; RISK_EINVAL (a moved price or mark outside its domain,
  * message in *err) or RISK_ENOMEM. */
 int risk__scen_tables_build(const risk_engine *e, char **err, const risk_scenarios *sc, risk__scen_tables *t);
+/* The same with only the mark rows of the instruments `only` holds (the others unset; NULL: every
+ * instrument), for a revaluation of that account alone (portfolio margin). */
+int risk__scen_tables_build_for(const risk_engine *e, char **err, const risk_scenarios *sc, const risk_account *only,
+                                risk__scen_tables *t);
 void risk__scen_tables_release(const risk_engine *e, risk__scen_tables *t);
 int risk__scen_acc_init(const risk_engine *e, size_t n_s, risk__scen_acc *acc); /* RISK_ENOMEM */
 void risk__scen_acc_release(const risk_engine *e, risk__scen_acc *acc);

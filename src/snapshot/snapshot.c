@@ -1337,7 +1337,7 @@ static int read_account(reader *r, uint64_t index)
     uint32_t n_bal = g32(r), n_lev = g32(r), n_pos = g32(r);
     if (g32(r) != 0)
         return bad(r, RISK_ECORRUPT, "account %llu: reserved not 0", (unsigned long long)id);
-    if ((margin_mode != RISK_MARGIN_CROSS && margin_mode != RISK_MARGIN_ISOLATED) ||
+    if ((margin_mode != RISK_MARGIN_CROSS && margin_mode != RISK_MARGIN_ISOLATED && margin_mode != RISK_MARGIN_PORTFOLIO) ||
         (position_mode != RISK_POSITION_ONE_WAY && position_mode != RISK_POSITION_HEDGE))
         return bad(r, RISK_ECORRUPT, "account %llu: unknown margin or position mode", (unsigned long long)id);
     if (n_bal > e->n_assets || n_lev > e->n_instruments || n_pos > RISK__MAX_POSITIONS)

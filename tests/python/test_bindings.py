@@ -282,7 +282,7 @@ class TestErrors(unittest.TestCase):
     def test_python_side_argument_errors(self):
         with make_engine() as eng:
             with self.assertRaises(librisk.InvalidError):
-                librisk.Account(eng, 1, margin_mode="portfolio")
+                librisk.Account(eng, 1, margin_mode="spread")
             with self.assertRaises(librisk.InvalidError):
                 eng.add_instrument("X", "BTC", "USDT", [(None, 0.01, 10)], kind="option", mark=1)
             with self.assertRaises(librisk.InvalidError):

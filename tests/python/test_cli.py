@@ -163,7 +163,7 @@ BAD_INPUT = [
     ("unknown kind", mutated(_set(["instruments", 0, "kind"], "swap")), "instruments[0].kind"),
     ("unknown mm_price", mutated(_set(["instruments", 0, "margin", "mm_price"], "index")),
      "instruments[0].margin.mm_price"),
-    ("unknown margin mode", mutated(_set(["accounts", 0, "margin_mode"], "portfolio")),
+    ("unknown margin mode", mutated(_set(["accounts", 0, "margin_mode"], "spread")),
      "accounts[0].margin_mode"),
     ("unknown position mode", mutated(_set(["accounts", 0, "position_mode"], "both")),
      "accounts[0].position_mode"),

@@ -592,7 +592,8 @@ def _check_instrument(ins: Json, p: str) -> dict[str, Any]:
 def _check_account(acc: Json, p: str) -> dict[str, Any]:
     _C.obj(acc, p, required=("id",), optional=_ACCOUNT_FIELDS)
     out: dict[str, Any] = {"id": _C.integer(acc["id"], p + ".id", 0, 2 ** 64 - 1),
-           "margin_mode": _C.choice(acc.get("margin_mode", "cross"), p + ".margin_mode", ("cross", "isolated")),
+           "margin_mode": _C.choice(acc.get("margin_mode", "cross"), p + ".margin_mode",
+                                    ("cross", "isolated", "portfolio")),
            "position_mode": _C.choice(acc.get("position_mode", "one-way"), p + ".position_mode",
                                       ("one-way", "hedge"))}
     bp = p + ".balances"
@@ -636,11 +637,50 @@ def _check_account(acc: Json, p: str) -> dict[str, Any]:
     return out
 
 
+# The "portfolio_margin" block (docs/book-format.md, docs/portfolio-margin.md): the engine's model.
+_PM_CHOICES = {"model": ("risk_matrix", "okx", "span"), "vol_mode": ("relative", "absolute")}
+_PM_BOOLS = ("vol_same", "extended_vol_up")
+
+
+def _check_portfolio_margin(block: Json, p: str) -> dict[str, Any]:
+    from . import portfolio as _pm
+    _C.obj(block, p, optional=_pm.FIELDS)
+    out: dict[str, Any] = {}
+    for key, value in block.items():
+        q = p + "." + key
+        if key in _PM_CHOICES:
+            out[key] = _C.choice(value, q, _PM_CHOICES[key])
+        elif key in _PM_BOOLS:
+            out[key] = _C.boolean(value, q)
+        elif key == "price_steps":
+            out[key] = _C.integer(value, q, 1, 64)
+        elif key == "extended_moves":
+            moves = _C.array(value, q)
+            if len(moves) > 16:
+                raise BookError(q, "at most 16 moves (got %d)" % len(moves))
+            out[key] = [_C.number(m, "%s[%d]" % (q, k)) for k, m in enumerate(moves)]
+        else:
+            out[key] = _C.number(value, q)
+    return out
+
+
+def _load_portfolio_margin(eng: Engine, spec: dict[str, Any]) -> None:
+    """The "portfolio_margin" block: risk_engine_set_portfolio_margin."""
+    if spec.get("portfolio_margin") is None:
+        return
+    from . import portfolio as _pm
+    try:
+        _pm.set_params(eng, spec["portfolio_margin"])
+    except errors.RiskError as exc:
+        raise BookError(_field_in_message(exc.message, "portfolio_margin", _pm.FIELDS, "portfolio_margin"),
+                        _problem(exc)) from None
+
+
 def check(doc: Json) -> dict[str, Any]:
     """Checks a parsed book's shape; returns a normalised dict (BookError on bad input)."""
     root = _C.obj(doc, "", required=("format", "assets"),
                   optional=("format", "valuation_asset", "margin_call_health", "assets", "instruments", "accounts",
-                            "liquidation", "insurance_fund", "time"))
+                            "liquidation", "insurance_fund", "time", "portfolio_margin"))
     fmt = root["format"]
     if fmt != BOOK_FORMAT:
         raise BookError("format", "must be %s (got %s)" % (json.dumps(BOOK_FORMAT), json.dumps(fmt)
@@ -662,6 +702,8 @@ def check(doc: Json) -> dict[str, Any]:
     book["accounts"] = [_check_account(x, "accounts[%d]" % i)
                         for i, x in enumerate(_C.array(root.get("accounts", []), "accounts"))]
     book["liquidation"] = _check_liquidation(root["liquidation"], "liquidation") if "liquidation" in root else None
+    book["portfolio_margin"] = (_check_portfolio_margin(root["portfolio_margin"], "portfolio_margin")
+                                if "portfolio_margin" in root else None)
     funds = _C.mapping(root.get("insurance_fund", {}), "insurance_fund")
     book["insurance_fund"] = [(_check_key(sym, _key("insurance_fund", sym)), _C.number(v, _key("insurance_fund", sym)))
                               for sym, v in funds.items()]
@@ -863,6 +905,7 @@ def _load_into(eng: Engine, spec: dict[str, Any], accounts: list[Any]) -> None:
         return instrument_ids[sym]
 
     _load_liquidation(eng, spec, asset_ref, instrument_ids)
+    _load_portfolio_margin(eng, spec)
 
     for i, a in enumerate(spec["accounts"]):
         p = "accounts[%d]" % i
@@ -1077,6 +1120,16 @@ def balance_fields(acc: Account, balances: list[tuple[str, float]], grid: Grid) 
     return out
 
 
+def portfolio_fields(pm: Any, grid: Grid) -> dict[str, Any]:
+    """A portfolio account's model, its worst scenario (underlying, index in the unit's grid,
+    relative price move, vol move) and that scenario's weighted loss, in the valuation asset's
+    decimals (docs/portfolio-margin.md); ``pm`` a librisk.portfolio.PortfolioMargin."""
+    return {"model": pm.model,
+            "worst_scenario": {"underlying": pm.worst_unit, "index": pm.worst_scenario,
+                               "price_move": _jnum(pm.worst_price_move), "vol_move": _jnum(pm.worst_vol_move)},
+            "worst_loss": grid.value(pm.worst_loss)}
+
+
 def evaluate(book: Book, threads: int = 1) -> dict[str, Any]:
     """Evaluates a loaded :class:`Book`; returns the "librisk-result/1" document as a dict."""
     from .grid import Grid
@@ -1086,6 +1139,13 @@ def evaluate(book: Book, threads: int = 1) -> dict[str, Any]:
         raise BookError("accounts", _problem(exc)) from None
     grid = Grid(book.spec)
     by_id = {s.id: s for s in summaries}
+    pm_all: dict[int, Any] = {}
+    if any(a["margin_mode"] == "portfolio" for a in book.spec["accounts"]):
+        from . import portfolio as _pm
+        try:  # one engine-wide batch: each underlying's scenarios priced once
+            pm_all = _pm.engine_margins(book.engine)
+        except errors.RiskError as exc:
+            raise BookError("portfolio_margin", _problem(exc)) from None
     # balances in the assets' order, the registry's: the same for a book and for its snapshot
     rank = {a["symbol"]: k for k, a in enumerate(book.spec["assets"])}
     out = []
@@ -1101,6 +1161,8 @@ def evaluate(book: Book, threads: int = 1) -> dict[str, Any]:
         entry.update(account_fields(s, grid))
         entry["balances"] = balances
         entry["positions"] = [position_fields(r, hedge, grid) for r in results]
+        if a["margin_mode"] == "portfolio":
+            entry["portfolio_margin"] = portfolio_fields(pm_all[a["id"]], grid)
         if any(x.get("rate_model") is not None for x in book.spec["assets"]):
             from . import rates
             entry["interest"] = [{"asset": c["asset"], "rate_annual": c["rate_annual"],

@@ -34,8 +34,9 @@ __all__ = [
 
 _STATES = {ffi.STATE_HEALTHY: "healthy", ffi.STATE_MARGIN_CALL: "margin_call",
            ffi.STATE_LIQUIDATABLE: "liquidatable", ffi.STATE_BANKRUPT: "bankrupt"}
-_MARGIN_MODES = {"cross": ffi.MARGIN_CROSS, "isolated": ffi.MARGIN_ISOLATED}
-_MARGIN_NAMES = {ffi.MARGIN_DEFAULT: "default", ffi.MARGIN_CROSS: "cross", ffi.MARGIN_ISOLATED: "isolated"}
+_MARGIN_MODES = {"cross": ffi.MARGIN_CROSS, "isolated": ffi.MARGIN_ISOLATED, "portfolio": ffi.MARGIN_PORTFOLIO}
+_MARGIN_NAMES = {ffi.MARGIN_DEFAULT: "default", ffi.MARGIN_CROSS: "cross", ffi.MARGIN_ISOLATED: "isolated",
+                 ffi.MARGIN_PORTFOLIO: "portfolio"}
 _POSITION_MODES = {"one-way": ffi.POSITION_ONE_WAY, "hedge": ffi.POSITION_HEDGE}
 _POSITION_NAMES = {v: k for k, v in _POSITION_MODES.items()}
 _SIDES = {"both": ffi.SIDE_BOTH, "long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
@@ -765,6 +766,17 @@ class Engine(_Handle):
         """Sets the health factor under which an account is in margin call (>= 1)."""
         ffi.lib().risk_engine_set_margin_call_health(self._require(), float(health))
 
+    def set_portfolio_margin(self, params: Mapping[str, Any] | None = None) -> None:
+        """Sets the portfolio-margin model of ``'portfolio'`` accounts: a mapping of
+        ``risk_portfolio_margin_params`` fields (see librisk.portfolio; None: the defaults)."""
+        from . import portfolio as _pm
+        _pm.set_params(self, params)
+
+    def portfolio_margin_params(self) -> dict[str, Any]:
+        """The portfolio-margin model in force, as a mapping (see librisk.portfolio)."""
+        from . import portfolio as _pm
+        return _pm.get_params(self)
+
     # -- market data ----------------------------------------------------------------------------
 
     def set_price(self, asset: str, price: float) -> None:
@@ -1450,7 +1462,8 @@ def _free_account(ptr: Any, views: Any) -> None:
 class Account(_Handle):
     """An account of an engine: ``Account(engine, id, margin_mode='cross', position_mode='one-way')``.
 
-    ``margin_mode`` is ``'cross'`` or ``'isolated'`` (the default for its positions);
+    ``margin_mode`` is ``'cross'`` or ``'isolated'`` (the default for its positions), or
+    ``'portfolio'`` (IM and MM from the engine's portfolio-margin model, librisk.portfolio);
     ``position_mode`` is ``'one-way'`` or ``'hedge'``. The account keeps its :class:`Engine`
     object alive. :meth:`close` frees it with its basket and positions (their views become
     invalid).
@@ -1629,6 +1642,12 @@ class Account(_Handle):
         unchanged. See librisk.stress and docs/stress.md."""
         from . import stress as _stress
         return _stress.scenario_pnl(self, scenarios, summaries, out)
+
+    def portfolio_margin(self, params: Mapping[str, Any] | None = None) -> Any:
+        """The account's portfolio margin (a librisk.portfolio.PortfolioMargin: IM, MM, the worst
+        scenario and its loss, per risk unit figures) under ``params`` or the engine's model."""
+        from . import portfolio as _pm
+        return _pm.account_margin(self, params)
 
     def whatif(self, instrument: str | int, side: str, qty: float, price: float = 0.0,
                leg: str | None = None) -> AccountSummary:

@@ -95,6 +95,14 @@ MM_PRICE_ENTRY = 1                   # RISK_MM_PRICE_ENTRY
 MARGIN_DEFAULT = 0                   # RISK_MARGIN_DEFAULT
 MARGIN_CROSS = 1                     # RISK_MARGIN_CROSS
 MARGIN_ISOLATED = 2                  # RISK_MARGIN_ISOLATED
+MARGIN_PORTFOLIO = 3                 # RISK_MARGIN_PORTFOLIO
+PM_RISK_MATRIX = 0                   # RISK_PM_RISK_MATRIX
+PM_OKX = 1                           # RISK_PM_OKX
+PM_SPAN = 2                          # RISK_PM_SPAN
+PM_EXTENDED_MAX = 16                 # RISK_PM_EXTENDED_MAX
+PORTFOLIO_MARGIN_PARAMS_VERSION = 1  # RISK_PORTFOLIO_MARGIN_PARAMS_VERSION
+PORTFOLIO_MARGIN_UNIT_VERSION = 1    # RISK_PORTFOLIO_MARGIN_UNIT_VERSION
+PORTFOLIO_MARGIN_RESULT_VERSION = 1  # RISK_PORTFOLIO_MARGIN_RESULT_VERSION
 POSITION_ONE_WAY = 0                 # RISK_POSITION_ONE_WAY
 POSITION_HEDGE = 1                   # RISK_POSITION_HEDGE
 SIDE_BOTH = 0                        # RISK_SIDE_BOTH
@@ -1138,6 +1146,92 @@ class RiskScenarios(ctypes.Structure):
         return cls(version=SCENARIOS_VERSION, vol_mode=VOL_MOVE_RELATIVE, vol_term_days=30.0)
 
 
+class RiskPortfolioMarginParams(ctypes.Structure):
+    """``risk_portfolio_margin_params`` (include/risk/portfolio.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("model", ctypes.c_uint32),
+        ("price_range", ctypes.c_double),
+        ("price_steps", ctypes.c_uint32),
+        ("vol_same", ctypes.c_uint32),
+        ("vol_mode", ctypes.c_uint32),
+        ("extended_vol_up", ctypes.c_uint32),
+        ("vol_up", ctypes.c_double),
+        ("vol_down", ctypes.c_double),
+        ("vol_term_days", ctypes.c_double),
+        ("vol_term_power_short", ctypes.c_double),
+        ("vol_term_power_long", ctypes.c_double),
+        ("extended_moves", ctypes.c_double * PM_EXTENDED_MAX),
+        ("n_extended", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("extended_weight", ctypes.c_double),
+        ("delta_shock", ctypes.c_double),
+        ("roll_shock", ctypes.c_double),
+        ("min_delta_net", ctypes.c_double),
+        ("min_delta_hedged", ctypes.c_double),
+        ("short_option_rate", ctypes.c_double),
+        ("option_gross_rate", ctypes.c_double),
+        ("basis_rate", ctypes.c_double),
+        ("min_charge_rate", ctypes.c_double),
+        ("im_multiplier", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls) -> RiskPortfolioMarginParams:
+        """The equivalent of ``RISK_PORTFOLIO_MARGIN_PARAMS_INIT`` (Deribit's BTC risk matrix)."""
+        p = cls(version=PORTFOLIO_MARGIN_PARAMS_VERSION, model=PM_RISK_MATRIX, price_range=0.16, price_steps=4,
+                vol_same=1, vol_mode=VOL_MOVE_RELATIVE, extended_vol_up=1, vol_up=0.5, vol_down=0.25,
+                vol_term_days=30.0, vol_term_power_short=0.30, vol_term_power_long=0.13, n_extended=8,
+                extended_weight=0.0, delta_shock=0.01, roll_shock=0.01, im_multiplier=1.3)
+        for k, m in enumerate((-0.66, -0.33, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0)):
+            p.extended_moves[k] = m
+        return p
+
+
+class RiskPortfolioMarginUnit(ctypes.Structure):
+    """``risk_portfolio_margin_unit`` (include/risk/portfolio.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("underlying", ctypes.c_uint32),
+        ("n_positions", ctypes.c_uint32),
+        ("worst_scenario", ctypes.c_uint32),
+        ("worst_loss", ctypes.c_double),
+        ("worst_price_move", ctypes.c_double),
+        ("worst_vol_move", ctypes.c_double),
+        ("worst_weight", ctypes.c_double),
+        ("underlying_price", ctypes.c_double),
+        ("net_delta", ctypes.c_double),
+        ("hedged_delta", ctypes.c_double),
+        ("gross_delta", ctypes.c_double),
+        ("addons", ctypes.c_double),
+        ("minimum", ctypes.c_double),
+        ("mr", ctypes.c_double * 7),
+        ("maintenance_margin", ctypes.c_double),
+    ]
+
+
+class RiskPortfolioMarginResult(ctypes.Structure):
+    """``risk_portfolio_margin_result`` (include/risk/portfolio.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("model", ctypes.c_uint32),
+        ("initial_margin", ctypes.c_double),
+        ("maintenance_margin", ctypes.c_double),
+        ("n_units", ctypes.c_uint32),
+        ("worst_unit", ctypes.c_uint32),
+        ("worst_scenario", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("worst_loss", ctypes.c_double),
+        ("worst_price_move", ctypes.c_double),
+        ("worst_vol_move", ctypes.c_double),
+    ]
+
+    @classmethod
+    def init(cls) -> RiskPortfolioMarginResult:
+        """The equivalent of ``RISK_PORTFOLIO_MARGIN_RESULT_INIT``."""
+        return cls(version=PORTFOLIO_MARGIN_RESULT_VERSION)
+
+
 class RiskExactSum(ctypes.Structure):
     """``risk_exact_sum`` (include/risk/stress.h): hi x 2^32 + lo quanta."""
     _fields_ = [("hi", ctypes.c_int64), ("lo", ctypes.c_int64)]
@@ -1546,6 +1640,15 @@ _FUNCTIONS = {
     "risk_account_scenario_pnl": (_i32, [AccountP, _P(RiskScenarios), _P(_dbl), _P(RiskAccountSummary)],
                                   ("account", 0)),
     "risk_scenario_vol": (_i32, [_P(_dbl), _P(RiskScenarios), _sz, _u32, _dbl, _dbl], None),
+    "risk_engine_set_portfolio_margin": (_i32, [EngineP, _P(RiskPortfolioMarginParams)], ("engine", 0)),
+    "risk_engine_portfolio_margin": (_i32, [_P(RiskPortfolioMarginParams), EngineP], None),
+    "risk_portfolio_margin_grid": (_i32, [_P(_dbl), _P(_dbl), _P(_dbl), _sz, _P(RiskPortfolioMarginParams), _P(_sz)],
+                                   None),
+    "risk_account_portfolio_margin": (_i32, [_P(RiskPortfolioMarginResult), _P(RiskPortfolioMarginUnit), _sz,
+                                             AccountP, _P(RiskPortfolioMarginParams)], ("account", 3)),
+    "risk_portfolio_okx_mmr": (_i32, [_P(_dbl), _P(_dbl), _sz], None),
+    "risk_engine_portfolio_margin_all": (_i32, [_P(RiskPortfolioMarginResult), _P(_u64), _sz, EngineP,
+                                                _P(RiskPortfolioMarginParams), _P(_sz)], ("engine", 3)),
     "risk_engine_stress": (_i32, [EngineP, _P(RiskScenarios), _P(RiskStressScenario), _P(_dbl), _P(_dbl), _P(_dbl),
                                   _P(_u32), _P(_u64), _sz, _u32, _P(_sz)], ("engine", 0)),
     "risk_stress_merge": (_i32, [_P(RiskStressScenario), _P(RiskStressScenario), _sz], None),
