@@ -6,10 +6,6 @@
 
 #include "core/internal.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 /* Moved market data of a batch of S scenarios, laid out asset-major and instrument-major so that
  * the inner (scenario) loop of a position or a balance reads a contiguous row:
  * price[a * S + s] = p_a x f_as, mark[i * S + s] = M_i x f_(u_i)s, f_as = 1 + m_sa. */
@@ -67,51 +63,10 @@ static inline void risk__scen_ctx_init(const risk_engine *e, risk__scen_ctx *c)
  * money field not finite) is the same test on the unquantized sums, since quantization keeps a
  * finite value finite and returns a non-finite one as it is; and with finite requirements
  * neither the health factor nor `available` can be NaN. */
-#if defined(__SSE2__)
-/* risk__quantize of two values at once, lane by lane the same bits: n = v x scale; where |n| <
- * 2^52, risk__whole_against's tolerance (maxpd and minpd are its two comparisons), then the floor
- * (down) or ceiling (up) of x = n -/+ tol, taken as the nearest whole number r (below 2^52, |x| +
- * 2^52 - 2^52 rounds |x| to a whole number; from 2^52 on x is whole) moved by one toward the
- * right side; + 0.0 turns the -0.0 a negative x above -1 gives into the +0.0 the truncation
- * gives; then / scale. Elsewhere (|n| >= 2^52, NaN, infinities) v itself. */
-static inline __m128d risk__quantize2(__m128d v, __m128d scale, int up)
-{
-    const __m128d sign = _mm_set1_pd(-0.0), two52 = _mm_set1_pd(4503599627370496.0), one = _mm_set1_pd(1.0);
-    __m128d n = _mm_mul_pd(v, scale);
-    __m128d an = _mm_andnot_pd(sign, n);
-    __m128d ok = _mm_cmplt_pd(an, two52);
-    __m128d tol = _mm_min_pd(_mm_mul_pd(_mm_set1_pd(8.9e-16), _mm_max_pd(an, one)), _mm_set1_pd(0.0625));
-    __m128d x = up ? _mm_sub_pd(n, tol) : _mm_add_pd(n, tol);
-    __m128d ax = _mm_andnot_pd(sign, x);
-    __m128d r = _mm_or_pd(_mm_sub_pd(_mm_add_pd(ax, two52), two52), _mm_and_pd(sign, x));
-    __m128d small = _mm_cmplt_pd(ax, two52);
-    r = _mm_or_pd(_mm_and_pd(small, r), _mm_andnot_pd(small, x));
-    __m128d step = up ? _mm_and_pd(_mm_cmplt_pd(r, x), one) : _mm_and_pd(_mm_cmpgt_pd(r, x), one);
-    __m128d w = up ? _mm_add_pd(r, step) : _mm_sub_pd(r, step);
-    w = _mm_div_pd(_mm_add_pd(w, _mm_setzero_pd()), scale);
-    return _mm_or_pd(_mm_and_pd(ok, w), _mm_andnot_pd(ok, v));
-}
-#endif
-
 static inline void risk__scen_states(const risk__scen_ctx *c, uint32_t n_pos, const risk__scen_acc *acc, size_t S)
 {
     double *restrict eq = acc->equity, *restrict hf = acc->health, *restrict rm = acc->r_maint;
-    size_t s0 = 0;
-#if defined(__SSE2__)
-    if (c->quantize) { /* the first pass two scenarios at a time; the tail below */
-        __m128d vs = _mm_set1_pd(c->scale);
-        for (; s0 + 2 <= S; s0 += 2) {
-            __m128d equity = _mm_add_pd(_mm_add_pd(_mm_loadu_pd(acc->net + s0), _mm_loadu_pd(acc->upnl + s0)),
-                                        _mm_loadu_pd(acc->iso + s0));
-            __m128d c_maint = _mm_add_pd(_mm_loadu_pd(acc->coll_maint + s0), _mm_loadu_pd(acc->cross_upnl + s0));
-            __m128d r_maint = _mm_add_pd(_mm_loadu_pd(acc->liab_maint + s0), _mm_loadu_pd(acc->cross_mm + s0));
-            _mm_storeu_pd(eq + s0, risk__quantize2(equity, vs, 0));
-            _mm_storeu_pd(hf + s0, risk__quantize2(c_maint, vs, 0));
-            _mm_storeu_pd(rm + s0, risk__quantize2(r_maint, vs, 1));
-        }
-    }
-#endif
-    for (size_t s = s0; s < S; s++) {
+    for (size_t s = 0; s < S; s++) {
         double equity = acc->net[s] + acc->upnl[s] + acc->iso[s];
         double c_maint = acc->coll_maint[s] + acc->cross_upnl[s];
         double r_maint = acc->liab_maint[s] + acc->cross_mm[s];

@@ -110,39 +110,37 @@ static void *stress_run(void *arg)
         risk__account_summary_fill(a, &v0, &base);
         risk__scen_revalue(a, c->t, &c->acc);
         risk__scen_states(&ctx, a->n_pos, &c->acc, S);
-        /* the weighted P&L into the states' scratch row (R_maint, read by nothing after them) */
-        const double *restrict eq = c->acc.equity;
-        const uint32_t *restrict st = c->acc.state;
-        double *restrict pn = c->acc.r_maint;
-        double base_equity = base.equity;
-        for (size_t s = 0; s < S; s++)
-            pn[s] = eq[s] - base_equity;
-        if (w)
-            for (size_t s = 0; s < S; s++)
-                pn[s] = w[s] * pn[s];
-        size_t o = k * S;
-        if (c->pnl)
-            memcpy(c->pnl + o, pn, S * sizeof *pn);
-        if (c->equity)
-            memcpy(c->equity + o, eq, S * sizeof *eq);
-        if (c->health)
-            memcpy(c->health + o, c->acc.health, S * sizeof *c->health);
-        if (c->state)
-            memcpy(c->state + o, st, S * sizeof *st);
-        uint32_t was_ok = base.state < RISK_STATE_LIQUIDATABLE, was_bank = base.state == RISK_STATE_BANKRUPT;
         for (size_t s = 0; s < S; s++) {
+            risk_account_summary sum; /* the three fields risk__scen_states gives */
+            sum.equity = c->acc.equity[s];
+            sum.health_factor = c->acc.health[s];
+            sum.state = c->acc.state[s];
+            double pnl = sum.equity - base.equity;
+            if (w)
+                pnl = w[s] * pnl;
+            size_t o = k * S + s;
+            if (c->pnl)
+                c->pnl[o] = pnl;
+            if (c->equity)
+                c->equity[o] = sum.equity;
+            if (c->health)
+                c->health[o] = sum.health_factor;
+            if (c->state)
+                c->state[o] = sum.state;
             part *p = &c->parts[s];
-            int64_t q = quanta_of(pn[s], c->scale);
+            int64_t q = quanta_of(pnl, c->scale);
             xsum_add_q(&p->pnl, q);
             if (q < 0)
                 xsum_add_q(&p->loss, -q);
-            if (eq[s] < 0.0)
-                xsum_add_q(&p->deficit, -quanta_of(eq[s], c->scale));
-            uint32_t liq = st[s] == RISK_STATE_LIQUIDATABLE, bank = st[s] == RISK_STATE_BANKRUPT;
-            p->n_liq += liq; /* counted without a branch: states change from scenario to scenario */
-            p->n_new_liq += liq & was_ok;
-            p->n_bank += bank;
-            p->n_new_bank += bank & !was_bank;
+            if (sum.equity < 0.0)
+                xsum_add_q(&p->deficit, -quanta_of(sum.equity, c->scale));
+            if (sum.state == RISK_STATE_LIQUIDATABLE) {
+                p->n_liq++;
+                p->n_new_liq += base.state < RISK_STATE_LIQUIDATABLE;
+            } else if (sum.state == RISK_STATE_BANKRUPT) {
+                p->n_bank++;
+                p->n_new_bank += base.state != RISK_STATE_BANKRUPT;
+            }
         }
         if (c->ids)
             c->ids[k] = a->id;
