@@ -117,11 +117,16 @@ class TestStressReport(ReportCase):
         self.assertEqual(heat[0][1:], [s["name"] for s in doc["scenarios"]])
         by_id = {str(a["id"]): a for a in doc["accounts"]}
         self.assertEqual(len(heat) - 1, min(len(by_id), libreport.HEATMAP_ROWS))
-        lowest = []
+        closest = []
         for row in heat[1:]:
-            self.assertEqual([value(c) for c in row[1:]], by_id[row[0]]["health_factor"])
-            lowest.append(min((h for h in by_id[row[0]]["health_factor"] if h is not None), default=float("inf")))
-        self.assertEqual(lowest, sorted(lowest))  # closest to liquidation first
+            a = by_id[row[0]]
+            self.assertEqual([value(c) for c in row[1:]], a["health_factor"])
+            d = [2.0 if h is None else max(0.0, min(2.0, h)) for h in a["health_factor"]]
+            d = [0.0 if st == "bankrupt" else min(x, 0.99) if st == "liquidatable" else x
+                 for x, st in zip(d, a["state"])]
+            closest.append(min(d))
+        self.assertEqual(closest, sorted(closest))  # closest to liquidation first
+        self.assertEqual(closest[0], 0.0)  # a bankrupt account under some scenario
         ex = as_dicts(page.tables["exposures"])
         self.assertEqual([(e["asset"], value(e["net"])) for e in ex], [(x["asset"], x["net"]) for x in doc["exposures"]])
 

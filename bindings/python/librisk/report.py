@@ -16,7 +16,7 @@ import os
 from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = ["ReportError", "Html", "check_dir", "have_matplotlib", "cell", "stress_report", "var_report",
-           "HEATMAP_ROWS"]
+           "HEATMAP_ROWS", "distance", "heatmap_accounts"]
 
 #: Accounts shown in the liquidation heat map: those closest to liquidation.
 HEATMAP_ROWS = 40
@@ -142,20 +142,32 @@ def _distribution(plt: Any, directory: str, name: str, pnl: Sequence[float], var
 # ---------------------------------------------------------------- stress
 
 
-def _health_value(h: float | None) -> float:
-    """The heat map's colour value: the health factor clipped to [0, 2] (liquidation at 1;
-    infinite, None in the document, is 2)."""
-    return 2.0 if h is None else max(0.0, min(2.0, h))
+#: The largest distance a liquidatable account is drawn at (an isolated position past its MM
+#: makes an account liquidatable whatever its cross health factor).
+LIQUIDATABLE_MAX = 0.99
+
+
+def distance(h: float | None, state: str) -> float:
+    """An account's distance to liquidation after a scenario, the heat map's colour: its health
+    factor (maint collateral / maint requirement; liquidation below 1) clipped to [0, 2];
+    infinite (None in the document) is 2; at most 0.99 when liquidatable, 0 when bankrupt."""
+    d = 2.0 if h is None else max(0.0, min(2.0, h))
+    if state == "bankrupt":
+        return 0.0
+    if state == "liquidatable":
+        return min(d, LIQUIDATABLE_MAX)
+    return d
 
 
 def heatmap_accounts(doc: Mapping[str, Any], rows: int = HEATMAP_ROWS) -> list[Mapping[str, Any]]:
-    """The accounts of the heat map: the ``rows`` with the lowest health factor under any
-    scenario (infinite last), ties by id."""
+    """The accounts of the heat map: the ``rows`` closest to liquidation (smallest
+    :func:`distance` under any scenario, then the smallest health factor), ties by id."""
     accounts = doc.get("accounts") or []
 
-    def key(a: Mapping[str, Any]) -> tuple[float, int]:
+    def key(a: Mapping[str, Any]) -> tuple[float, float, int]:
         hs = [h for h in a["health_factor"] if h is not None]
-        return (min(hs) if hs else math.inf, a["id"])
+        return (min(distance(h, st) for h, st in zip(a["health_factor"], a["state"])), min(hs) if hs else math.inf,
+                a["id"])
     return sorted(accounts, key=key)[:rows]
 
 
@@ -196,17 +208,23 @@ def stress_report(doc: Mapping[str, Any], directory: str) -> str:
     accounts = heatmap_accounts(doc)
     if accounts:
         page.h2("Liquidation heat map")
-        page.p("Health factor after each scenario (maint collateral / maint requirement: liquidatable below "
-               "1) of the %d accounts closest to liquidation; colours clipped to [0, 2]." % len(accounts))
+        page.p("Distance to liquidation after each scenario of the %d accounts closest to it: the health "
+               "factor (maint collateral / maint requirement; liquidation below 1) clipped to [0, 2], drawn at "
+               "most 0.99 when the account is liquidatable (an isolated position past its MM) and 0 when "
+               "bankrupt. The table gives the health factors." % len(accounts))
         fig, ax = plt.subplots(figsize=(max(6.0, 0.4 * len(scen) + 3), max(3.0, 0.22 * len(accounts) + 1.5)))
-        grid = [[_health_value(h) for h in a["health_factor"]] for a in accounts]
+        grid = [[distance(h, st) for h, st in zip(a["health_factor"], a["state"])] for a in accounts]
         im = ax.imshow(grid, aspect="auto", cmap="RdYlGn", vmin=0.0, vmax=2.0, interpolation="nearest")
         ax.set_yticks(range(len(accounts)))
         ax.set_yticklabels([str(a["id"]) for a in accounts], fontsize=7)
         ax.set_xticks(range(len(scen)))
         ax.set_xticklabels(names, fontsize=7, rotation=60, ha="right")
         ax.set_ylabel("account")
-        fig.colorbar(im, ax=ax, label="health factor (1 = liquidation)")
+        for i, a in enumerate(accounts):
+            for j, st in enumerate(a["state"]):
+                if st in ("liquidatable", "bankrupt"):
+                    ax.text(j, i, "L" if st == "liquidatable" else "B", ha="center", va="center", fontsize=7)
+        fig.colorbar(im, ax=ax, label="health factor (L liquidatable, B bankrupt)")
         fig.tight_layout()
         page.img(_save(plt, fig, directory, "liquidation_heatmap.png"), "liquidation heat map")
         page.table("heatmap", ["account"] + names,
