@@ -354,10 +354,10 @@ check-readme: build/examples/quickstart
 check-python: $(LIB_OUTPUTS)
 	@if [ ! -d tests/python ]; then echo "python: tests/python is missing" >&2; exit 1; fi
 	@PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) tools/run-python-tests.py \
-	  --allow-skip 'numpy not installed|matplotlib not installed' tests/python
-	@echo "python (numpy, pandas, scipy, matplotlib): /usr/bin/python3 test_bindings test_vol test_repr test_options test_var test_levtoken"
+	  --allow-skip 'numpy not installed|matplotlib not installed|distributed not installed' tests/python
+	@echo "python (numpy, pandas, scipy, matplotlib, distributed): /usr/bin/python3 test_bindings test_vol test_repr test_options test_var test_levtoken test_dask test_html_report"
 	@PYTHONPATH=$(CURDIR)/bindings/python /usr/bin/python3 tools/run-python-tests.py tests/python \
-	  test_bindings test_vol test_repr test_options test_var test_levtoken
+	  test_bindings test_vol test_repr test_options test_var test_levtoken test_dask test_html_report
 
 # mypy over the Python package (Debian's mypy; settings in pyproject.toml [tool.mypy]): fails
 # when a function lacks annotations or when the annotations and the code disagree.

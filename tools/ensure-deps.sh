@@ -3,7 +3,7 @@
 # Makes sure the tools `make check` needs are present: cmocka (headers and library),
 # doxygen, pkg-config, a C++ compiler, clang with its sanitizer and libFuzzer runtimes
 # (libclang-rt-14-dev, for the fuzz harnesses), valgrind when RISK_EXTRA=1 (make check-extra),
-# mypy (make check-types), and Debian's numpy and scipy for /usr/bin/python3 (the bindings'
+# mypy (make check-types), and Debian's numpy, scipy and distributed (Dask) for /usr/bin/python3 (the bindings'
 # zero-copy numpy test runs under it; the bindings themselves need no numpy). As root it installs the missing ones with
 # apt-get; otherwise it prints the exact command to run and fails.
 set -eu
@@ -25,6 +25,8 @@ command -v "${CXX:-g++}" >/dev/null 2>&1 || missing="$missing g++"
 /usr/bin/python3 -c 'import scipy.stats, scipy.integrate, scipy.optimize' >/dev/null 2>&1 || missing="$missing python3-scipy"
 # the chart of `librisk levtoken --chart` (tests/python/test_levtoken.py) runs under Debian's python
 /usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1 || missing="$missing python3-matplotlib"
+# the Dask shard driver (tests/python/test_dask.py, `stress --shards`) runs under Debian's python
+/usr/bin/python3 -c 'import distributed' >/dev/null 2>&1 || missing="$missing python3-distributed"
 # `make check-types` type-checks the Python package
 command -v "${MYPY:-mypy}" >/dev/null 2>&1 || missing="$missing mypy"
 fuzz_cc=${FUZZ_CC:-clang}
@@ -44,7 +46,7 @@ if [ -z "$missing" ]; then
 fi
 
 # Always ask for the full set, so that the command is the same whatever is missing.
-pkgs="libcmocka-dev doxygen pkg-config g++ python3-numpy python3-pip python3-setuptools python3-wheel python3-pandas python3-scipy python3-matplotlib mypy clang libclang-rt-14-dev"
+pkgs="libcmocka-dev doxygen pkg-config g++ python3-numpy python3-pip python3-setuptools python3-wheel python3-pandas python3-scipy python3-matplotlib python3-distributed mypy clang libclang-rt-14-dev"
 if [ "${RISK_EXTRA:-0}" = 1 ]; then
     pkgs="$pkgs valgrind"
 fi

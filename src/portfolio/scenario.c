@@ -18,6 +18,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ------------------------------------------------------------ validation */
 
@@ -151,8 +154,9 @@ int risk__scen_tables_build_for(const risk_engine *e, char **err, const risk_sce
     size_t S = sc->n_scenarios, A = sc->n_assets, NA = e->n_assets, NI = e->n_instruments;
     memset(t, 0, sizeof *t);
     size_t cells = (NA + NI) * S;
-    if (cells / S != NA + NI || cells > SIZE_MAX / sizeof(double))
+    if (cells / S != NA + NI || cells > SIZE_MAX / sizeof(double) - 2 * NI)
         return risk__fail(e, err, RISK_ENOMEM, "scenario tables of %zu x %zu cells do not fit", NA + NI, S);
+    cells += 2 * NI;
     double *block = cells ? risk__malloc(e, cells * sizeof(double)) : NULL;
     if (cells && !block)
         return risk__fail(e, err, RISK_ENOMEM, "out of memory for the scenario tables (%zu x %zu)", NA + NI, S);
@@ -160,6 +164,8 @@ int risk__scen_tables_build_for(const risk_engine *e, char **err, const risk_sce
     t->block = block;
     t->price = block;
     t->mark = block + NA * S;
+    t->mark_lo = t->mark + NI * S;
+    t->mark_hi = t->mark_lo + NI;
     t->weights = sc->weights;
     /* f = 1 + m: the double nearest the sum; p' = p x f, one rounded product. A caller who sets
      * price x (1 + m) with risk_engine_set_asset_price gets the same double. */
@@ -196,6 +202,7 @@ int risk__scen_tables_build_for(const risk_engine *e, char **err, const risk_sce
                 risk__scen_tables_release(e, t);
                 return rc;
             }
+            t->mark_lo[i] = t->mark_hi[i] = row[0];
             continue;
         }
         for (size_t s = 0; s < S; s++) {
@@ -212,6 +219,13 @@ int risk__scen_tables_build_for(const risk_engine *e, char **err, const risk_sce
                 return rc ? rc : RISK_EINTERNAL;
             }
         }
+        double lo = row[0], hi = row[0];
+        for (size_t s = 1; s < S; s++) {
+            lo = row[s] < lo ? row[s] : lo;
+            hi = row[s] > hi ? row[s] : hi;
+        }
+        t->mark_lo[i] = lo;
+        t->mark_hi[i] = hi;
     }
     return RISK_OK;
 }
@@ -220,7 +234,7 @@ void risk__scen_tables_release(const risk_engine *e, risk__scen_tables *t)
 {
     risk__free(e, t->block);
     t->block = NULL;
-    t->price = t->mark = NULL;
+    t->price = t->mark = t->mark_lo = t->mark_hi = NULL;
 }
 
 #define ACC_DOUBLES 13 /* the sums, zeroed per account */
@@ -272,11 +286,54 @@ static inline void accumulate(const risk__scen_acc *restrict acc, size_t s, cons
     }
 }
 
+/* A linear cross position whose notional stays in one tier over the whole batch (its tier at
+ * the lowest and at the highest moved mark agree, and the notional is monotone in the mark):
+ * the tier's numbers are constants, so two scenarios go through one SSE2 lane pair. Packed IEEE
+ * operations give each lane the scalar operation's bits, in the same order, so the sums are
+ * the scalar loop's bit for bit. With_gross: also the gross notional (summaries need it; the
+ * states do not). */
+static inline void linear_one_tier(size_t S, const double *restrict mark, const double *restrict settle, double aq,
+                                   double qc, double entry, double mr, double cu, double ra,
+                                   const risk__scen_acc *restrict acc, int with_gross)
+{
+    double *restrict upnl_sum = acc->upnl, *restrict gross = acc->gross, *restrict cross_upnl = acc->cross_upnl,
+                     *restrict cross_im = acc->cross_im, *restrict cross_mm = acc->cross_mm;
+    size_t s = 0;
+#if defined(__SSE2__)
+    __m128d vaq = _mm_set1_pd(aq), vqc = _mm_set1_pd(qc), ventry = _mm_set1_pd(entry), vmr = _mm_set1_pd(mr),
+            vcu = _mm_set1_pd(cu), vra = _mm_set1_pd(ra);
+    for (; s + 2 <= S; s += 2) {
+        __m128d m = _mm_loadu_pd(mark + s), sp = _mm_loadu_pd(settle + s);
+        __m128d notional = _mm_mul_pd(vaq, m);
+        __m128d upnl_v = _mm_mul_pd(_mm_mul_pd(vqc, _mm_sub_pd(m, ventry)), sp);
+        _mm_storeu_pd(upnl_sum + s, _mm_add_pd(_mm_loadu_pd(upnl_sum + s), upnl_v));
+        if (with_gross)
+            _mm_storeu_pd(gross + s, _mm_add_pd(_mm_loadu_pd(gross + s), _mm_mul_pd(notional, sp)));
+        _mm_storeu_pd(cross_upnl + s, _mm_add_pd(_mm_loadu_pd(cross_upnl + s), upnl_v));
+        _mm_storeu_pd(cross_im + s,
+                      _mm_add_pd(_mm_loadu_pd(cross_im + s), _mm_mul_pd(_mm_mul_pd(notional, vra), sp)));
+        _mm_storeu_pd(cross_mm + s, _mm_add_pd(_mm_loadu_pd(cross_mm + s),
+                                               _mm_mul_pd(_mm_sub_pd(_mm_mul_pd(notional, vmr), vcu), sp)));
+    }
+#endif
+    for (; s < S; s++) {
+        double m = mark[s], sp = settle[s];
+        double notional = aq * m;
+        double upnl_v = qc * (m - entry) * sp;
+        upnl_sum[s] += upnl_v;
+        if (with_gross)
+            gross[s] += notional * sp;
+        cross_upnl[s] += upnl_v;
+        cross_im[s] += notional * ra * sp;
+        cross_mm[s] += (notional * mr - cu) * sp;
+    }
+}
+
 /* Perpetuals and dated futures (linear or inverse, margined at the mark or at entry, cross or
  * isolated). The same arithmetic as risk__account_values_compute, term for term. */
 static void revalue_future(const risk__instrument *in, double q, double entry, double imr, uint32_t pflags,
                            double iso_margin, const double *restrict mark, const double *restrict settle, size_t S,
-                           const risk__scen_acc *restrict acc)
+                           double mark_lo, double mark_hi, const risk__scen_acc *restrict acc)
 {
     double *restrict upnl_sum = acc->upnl, *restrict gross = acc->gross;
     if (!in->general && !(pflags & RISK__PF_ISOLATED)) {
@@ -285,6 +342,16 @@ static void revalue_future(const risk__instrument *in, double q, double entry, d
         const risk__schedule *sch = &in->schedule;
         double *restrict cross_upnl = acc->cross_upnl, *restrict cross_im = acc->cross_im,
                          *restrict cross_mm = acc->cross_mm;
+        double aq = fabs(q) * cs, qc = q * cs;
+        uint32_t t_lo = risk__schedule_tier(sch, aq * mark_lo);
+        if (t_lo == risk__schedule_tier(sch, aq * mark_hi)) { /* x -> aq x is monotone: one tier */
+            double mr = sch->tiers[t_lo].mmr, cu = sch->tiers[t_lo].cum, ra = risk__schedule_im_rate(sch, t_lo, imr);
+            if (acc->lean)
+                linear_one_tier(S, mark, settle, aq, qc, entry, mr, cu, ra, acc, 0);
+            else
+                linear_one_tier(S, mark, settle, aq, qc, entry, mr, cu, ra, acc, 1);
+            return;
+        }
         if (sch->n_tiers <= 4) {
             /* Up to four tiers (most published schedules' first tiers; every bench book): the
              * tier's numbers copied to the stack, padded to four (missing caps infinite), and
@@ -301,7 +368,6 @@ static void revalue_future(const risk__instrument *in, double q, double entry, d
             }
             for (uint32_t k = 0; k < 3; k++)
                 cap[k] = k + 1 < nt ? sch->tiers[k].notional_cap : INFINITY;
-            double aq = fabs(q) * cs, qc = q * cs;
             for (size_t s = 0; s < S; s++) {
                 double m = mark[s], sp = settle[s];
                 double notional = aq * m;
@@ -413,7 +479,7 @@ void risk__scen_revalue(const risk_account *a, const risk__scen_tables *t, risk_
         case RISK_KIND_FUTURE:
         default:
             revalue_future(in, a->qty[i], a->entry[i], a->im_rate[i], a->pflags[i], a->iso_margin[i], mark, settle,
-                           S, acc);
+                           S, t->mark_lo[a->inst[i]], t->mark_hi[a->inst[i]], acc);
             break;
         }
     }

@@ -13,6 +13,8 @@ typedef struct risk__scen_tables {
     size_t n_s;
     double *price;         /* n_assets(engine) x S */
     double *mark;          /* n_instruments x S */
+    double *mark_lo;       /* n_instruments: the smallest of each instrument's mark row */
+    double *mark_hi;       /* n_instruments: the largest */
     const double *weights; /* NULL: all 1 */
     void *block;
 } risk__scen_tables;
@@ -25,6 +27,7 @@ typedef struct risk__scen_acc {
     uint32_t *n_iso_liq;
     uint32_t *state;
     void *block;
+    int lean; /* set by a caller that reads only risk__scen_states' results: gross is not summed */
 } risk__scen_acc;
 
 /* Validates a batch against the engine: RISK_ENULL, RISK_EVERSION, RISK_EINVAL (message in *err). */

@@ -17,9 +17,20 @@
 #define TWO32 4294967296.0
 #define Q_MAX 4611686018427387904.0 /* 2^62: |quanta| clamped here (outside the input domain) */
 
+/* nearbyint(x) in the default rounding mode (nearest, ties to even), without the library call
+ * (one per account and scenario): below 2^52, adding and subtracting 2^52 rounds |x| to a whole
+ * number by the addition's own rounding; from 2^52 on every double is whole. NaN stays NaN. */
+static inline double round_nearest(double x)
+{
+    double ax = fabs(x);
+    if (!(ax < 4503599627370496.0))
+        return x;
+    return copysign((ax + 4503599627370496.0) - 4503599627370496.0, x);
+}
+
 static int64_t quanta_of(double value, double scale)
 {
-    double n = nearbyint(value * scale);
+    double n = round_nearest(value * scale);
     if (!(n == n))
         return 0; /* NaN: a broken summary, reported by its state; contributes nothing */
     if (n > Q_MAX)
@@ -181,6 +192,8 @@ RISK_API int risk_engine_stress(const risk_engine *engine, const risk_scenarios 
         for (; made < threads; made++)
             if (risk__scen_acc_init(e, S, &chunks[made].acc))
                 break;
+            else
+                chunks[made].acc.lean = 1; /* only risk__scen_states' results are read */
     }
     if (!parts || made < threads) {
         for (uint32_t i = 0; i < made; i++)

@@ -222,6 +222,34 @@ def report_text(book: Book, result: dict[str, Any], source: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+def _stress_options(args: argparse.Namespace) -> str | None:
+    """The first bad ``stress`` option (shards, levels, report directory, matplotlib), or None."""
+    if args.shards < 0 or args.shards > 4096:
+        return "--shards: must be between 1 and 4096"
+    if args.scheduler and not args.shards:
+        return "--scheduler: only with --shards"
+    for name in ("level", "es_level"):
+        if not 0.0 < getattr(args, name) < 1.0:
+            return "--%s: %r is outside (0, 1)" % (name.replace("_", "-"), getattr(args, name))
+    if args.report:
+        from . import report as _report
+        return _report.check_dir(args.report)
+    return None
+
+
+def _stress_output(doc: dict[str, Any], args: argparse.Namespace) -> int:
+    """Writes the stress document (and its report with ``--report``)."""
+    if args.report:
+        from . import report as _report
+        try:
+            _report.stress_report(doc, args.report)
+        except _report.ReportError as exc:
+            return _bad_input(exc)
+    sys.stdout.write(json.dumps(doc, indent=None if args.compact else 2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+    return EXIT_OK
+
+
 def _bad_input(exc: Any) -> int:
     sys.stderr.write("%s\n" % " ".join(str(exc).split()))
     return EXIT_BAD_INPUT
@@ -299,6 +327,19 @@ def _main(argv: Sequence[str] | None) -> int:
             sys.stderr.write("--threads: must be between 1 and 256\n")
             return EXIT_BAD_INPUT
         from . import snapshot as _snapshot
+        if args.command == "stress":
+            bad = _stress_options(args)
+            if bad is not None:
+                return _bad_input(bad)
+        if args.command == "stress" and args.shards:  # the accounts are loaded on the Dask workers
+            from . import dask as _dask, stress as _stress, errors as _errors
+            try:
+                doc = _dask.stress_document(args.book, args)
+            except (_dask.ShardError, _stress.ScenarioError, _book.BookError) as exc:
+                return _bad_input(exc)
+            except _errors.RiskError as exc:
+                return _bad_input("scenarios: %s" % exc)
+            return _stress_output(doc, args)
         try:
             if args.command == "snapshot":
                 _snapshot.cli_main(args, sys.stdout)
@@ -326,9 +367,7 @@ def _main(argv: Sequence[str] | None) -> int:
                     return _bad_input(exc)
                 except _errors.RiskError as exc:
                     return _bad_input("scenarios: %s" % exc)
-                sys.stdout.write(json.dumps(doc, indent=None if args.compact else 2, allow_nan=False) + "\n")
-                sys.stdout.flush()
-                return EXIT_OK
+                return _stress_output(doc, args)
             if args.command == "cascade":
                 from . import cascade as _cascade
                 from . import errors as _errors

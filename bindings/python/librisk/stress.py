@@ -562,6 +562,18 @@ def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--no-accounts", action="store_true", help="leave out the per-account results")
     p.add_argument("--threads", type=int, default=1, help="worker threads (default 1)")
     p.add_argument("--compact", action="store_true", help="print the JSON on one line")
+    p.add_argument("--var", action="store_true",
+                   help="add book_var: historical VaR and ES of the book's P&L over the scenarios (docs/var.md 2.1)")
+    p.add_argument("--level", type=float, default=ffi.VAR_LEVEL_DEFAULT, help="VaR level (default 0.99)")
+    p.add_argument("--es-level", type=float, default=ffi.VAR_ES_LEVEL_DEFAULT, help="ES level (default 0.975)")
+    p.add_argument("--shards", type=int, default=0, metavar="K",
+                   help="split the book's accounts into K shards and run them on a Dask cluster (python3-distributed; "
+                        "docs/stress.md 4.1); the document is the one-engine document, bit for bit")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="with --shards: a Dask scheduler address (tcp://host:8786); default a LocalCluster")
+    p.add_argument("--report", metavar="DIR",
+                   help="also write an HTML report with charts into DIR (needs matplotlib; implies --var)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def build_scenarios(engine: Engine, args: argparse.Namespace) -> ScenarioSet:
@@ -588,18 +600,40 @@ def build_scenarios(engine: Engine, args: argparse.Namespace) -> ScenarioSet:
                        first.vol_term_power_short, first.vol_term_power_long)
 
 
-def stress_document(loaded: Book, args: argparse.Namespace) -> dict[str, Any]:
-    """The ``librisk-stress/1`` document of a loaded book (ScenarioError, RiskError)."""
-    from .grid import Grid
-    from .book import _jnum
-    engine = loaded.engine
-    sset = build_scenarios(engine, args)
+def check_top_k(args: argparse.Namespace) -> None:
+    """ScenarioError unless ``--top-k`` is within 0..RISK_EXPOSURE_TOP_MAX."""
     if not 0 <= args.top_k <= ffi.EXPOSURE_TOP_MAX:
         raise ScenarioError("--top-k", "must be between 0 and %d" % ffi.EXPOSURE_TOP_MAX)
+
+
+def stress_document(loaded: Book, args: argparse.Namespace) -> dict[str, Any]:
+    """The ``librisk-stress/1`` document of a loaded book (ScenarioError, RiskError)."""
+    engine = loaded.engine
+    sset = build_scenarios(engine, args)
+    check_top_k(args)
     res = stress(engine, sset, threads=args.threads, per_account=True)
+    base = {a.id: a.state for a in engine.evaluate_all(threads=args.threads)}
+    return document(engine, loaded.spec, sset, res, base, exposures(engine, args.top_k, raw=True), args)
+
+
+def book_var(book_pnl: Sequence[float], level: float, es_level: float) -> Any:
+    """Historical-simulation VaR and ES (docs/var.md 2.1) of the book's P&L vector over the
+    scenarios (``risk_var_historical``): a :class:`librisk.var.VarResult`."""
+    from . import var as _var
+    return _var.historical(list(book_pnl), level, es_level)
+
+
+def document(engine: Engine, spec: dict[str, Any], sset: ScenarioSet, res: StressResult, base: Mapping[int, str],
+             raw_exposures: ctypes.Array[ffi.RiskExposure], args: argparse.Namespace) -> dict[str, Any]:
+    """The ``librisk-stress/1`` document from a stress result with per-account results, the
+    accounts' states before the scenarios (``base``, by id) and the raw exposures: the same for
+    one engine and for shards merged by :mod:`librisk.dask`. ``engine`` names the assets (its
+    registry is all that is read)."""
+    from .grid import Grid
+    from .book import _jnum
     # per_account: every per-account result is there
     assert res.pnl is not None and res.equity is not None and res.health_factor is not None and res.state is not None
-    grid = Grid(loaded.spec)
+    grid = Grid(spec)
     book = res.book
     scen = []
     for s, sc in enumerate(sset):
@@ -613,18 +647,21 @@ def stress_document(loaded: Book, args: argparse.Namespace) -> dict[str, Any]:
                       "new_bankrupt": [res.ids[a] for a in range(len(res.ids)) if res.state[a][s] == "bankrupt"]})
         scen.append(entry)
     # "new_*": accounts in that state after the scenario that were not before (the zero scenario)
-    base = {a.id: a.state for a in engine.evaluate_all(threads=args.threads)}
     for entry in scen:
         entry["new_liquidatable"] = [i for i in entry["new_liquidatable"] if base[i] in ("healthy", "margin_call")]
         entry["new_bankrupt"] = [i for i in entry["new_bankrupt"] if base[i] != "bankrupt"]
     doc = {"format": STRESS_FORMAT, "valuation_asset": grid.valuation, "scenarios": scen}
+    if getattr(args, "var", False) or getattr(args, "report", None):
+        vr = book_var([b["pnl"] for b in book], args.level, args.es_level)
+        doc["book_var"] = {"method": "historical", "level": args.level, "es_level": args.es_level,
+                           "scenarios": vr.n, "var": grid.value(vr.var), "es": grid.value(vr.es)}
     if not args.no_accounts:
         doc["accounts"] = [{"id": res.ids[a],
                             "pnl": [grid.value(x) for x in res.pnl[a]],
                             "equity": [grid.value(x) for x in res.equity[a]],
                             "health_factor": [_jnum(x) for x in res.health_factor[a]],
                             "state": res.state[a]} for a in range(len(res.ids))]
-    ex = exposures(engine, args.top_k)
+    ex = [_exposure_dict(engine, x) for x in raw_exposures if x.n_accounts]
     for x in ex:
         for k in ("long", "short", "net"):
             x[k] = grid.value(x[k])

@@ -34,7 +34,7 @@ from .vol import _input, _output, VolCliError
 __all__ = [
     "LEVEL_DEFAULT", "ES_LEVEL_DEFAULT", "METHODS", "VarResult", "BacktestResult", "historical", "pnl_merge",
     "pnl_delta_gamma", "fhs_returns", "delta_normal", "delta_gamma", "norm_quantile", "ewma_cov", "mc_scenarios",
-    "backtest", "series_var", "rolling_var", "VarCliError", "add_cli_parser", "cli_main",
+    "backtest", "series_var", "series_pnl", "rolling_var", "VarCliError", "add_cli_parser", "cli_main",
 ]
 
 LEVEL_DEFAULT = ffi.VAR_LEVEL_DEFAULT
@@ -274,20 +274,30 @@ def series_var(returns: FloatBuffer, method: str = "hs", level: float = LEVEL_DE
     * ``mc``: ``scenarios`` normal (or Student-t with ``dof``) log returns of variance
       horizon x EWMA variance, P&L = exp(x) - 1, then historical VaR/ES over them.
     """
+    pnl, sigma = series_pnl(returns, method, horizon, lam, scenarios, seed, dof, filter_model)
+    if pnl is not None:
+        return historical(pnl, level, es_level), sigma
+    var1 = ewma_cov(array.array("d", returns), 1, lam)[0]
+    return delta_normal([1.0], [var1], level, es_level, float(horizon)), math.sqrt(var1)
+
+
+def series_pnl(returns: FloatBuffer, method: str = "hs", horizon: int = 1, lam: float = 0.94,
+               scenarios: int = 10000, seed: int = 1, dof: float | None = None,
+               filter_model: str = "ewma") -> tuple[array.array[float] | None, float | None]:
+    """The P&L scenarios :func:`series_var` takes its VaR and ES from, and sigma_now: (None,
+    sigma) for ``normal``, which has no scenarios (its report draws the normal density)."""
     r = array.array("d", returns)
     if method in ("hs", "fhs"):
         sigma: float | None = None
         if method == "fhs":
             r, sigma = _filtered(r, filter_model, lam)
-        pnl = array.array("d", (math.expm1(x) for x in _horizon_sums(r, horizon)))
-        return historical(pnl, level, es_level), sigma
+        return array.array("d", (math.expm1(x) for x in _horizon_sums(r, horizon))), sigma
     var1 = ewma_cov(r, 1, lam)[0]
     if method == "normal":
-        return delta_normal([1.0], [var1], level, es_level, float(horizon)), math.sqrt(var1)
+        return None, math.sqrt(var1)
     if method == "mc":
         x = mc_scenarios([var1], 1, scenarios, seed, "normal" if dof is None else "t", dof or 4.0, float(horizon))
-        pnl = array.array("d", (math.expm1(v) for v in x))
-        return historical(pnl, level, es_level), math.sqrt(var1)
+        return array.array("d", (math.expm1(v) for v in x)), math.sqrt(var1)
     raise errors.make(errors.InvalidError, "method: %r is not one of %s" % (method, ", ".join(METHODS)))
 
 
@@ -347,6 +357,8 @@ def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> argparse.ArgumentPar
     p.add_argument("--backtest", action="store_true",
                    help="also back-test the rolling one-period VaR over the file (Kupiec, Christoffersen)")
     p.add_argument("--compact", action="store_true", help="print the JSON on one line")
+    p.add_argument("--report", metavar="DIR", help="also write an HTML report with the loss distribution chart "
+                                                   "into DIR (needs matplotlib)")
     return p
 
 
@@ -436,5 +448,21 @@ def cli_main(args: argparse.Namespace, stdout: TextIO) -> None:
         _, first, columns = _read_csv(args.csv, ("close",))
     except VolCliError as exc:
         raise VarCliError(str(exc)) from None
+    if getattr(args, "report", None):
+        from . import report as _report
+        bad = _report.check_dir(args.report)
+        if bad is not None:
+            raise VarCliError(bad)
     doc = run(args.csv, first, columns["close"], args)
+    if getattr(args, "report", None):
+        from . import report as _report
+        from .vol import log_returns
+        r = log_returns(columns["close"])[1:]
+        window = r[len(r) - (args.window + args.horizon - 1):]
+        pnl, _ = series_pnl(window, args.method, args.horizon, args.lam, args.scenarios, args.seed, args.dof,
+                            args.filter_model)
+        try:
+            _report.var_report(doc, pnl, args.report)
+        except _report.ReportError as exc:
+            raise VarCliError(str(exc)) from None
     stdout.write(json.dumps(doc, indent=None if args.compact else 2, allow_nan=False) + "\n")
