@@ -31,5 +31,6 @@
 #include "risk/stress.h"
 #include "risk/var.h"
 #include "risk/bulk.h"
+#include "risk/tick.h"
 
 #endif /* RISK_H */

@@ -153,6 +153,7 @@ struct risk_engine {
                                * starting with the link to the next; freed with the engine */
     size_t bulk_block_bytes;
     char *errmsg;
+    struct risk_tick *tick; /* the tick tracker (core/tick.c), NULL when none */
 };
 
 #define RISK__BASKET_INLINE 2 /* balances held in the basket itself before a heap block */
@@ -533,6 +534,16 @@ static inline void risk__option_unit_margin(const risk__instrument *in, double U
     }
     *im = i;
     *mm = mmv;
+}
+
+/* ---- tick tracker hooks (core/tick.c): an account's change marks it for the next apply */
+void risk__tick_mark(struct risk_tick *t, const risk_account *a);
+void risk__tick_account_added(struct risk_tick *t, risk_account *a);
+void risk__tick_account_removed(struct risk_tick *t, const risk_account *a);
+static inline void risk__tick_touch(const risk_account *a)
+{
+    if (a && a->engine->tick)
+        risk__tick_mark(a->engine->tick, a);
 }
 
 /* ---- liquidation state (liquidation/policy.c) */

@@ -1,0 +1,821 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The tick path (risk/tick.h, docs/tick.md).
+ *
+ * Per price key (an instrument's mark, or an asset's price) two heaps hold the guard bands of
+ * the accounts exposed to it: a max-heap of lower edges and a min-heap of upper edges, each entry
+ * (edge, tracker slot, stamp). A tick pops the entries its new price crossed; an entry whose stamp
+ * is not its account's current one is stale (the account was re-evaluated since) and is dropped.
+ * Re-evaluating an account bumps its stamp and pushes fresh entries; heaps are compacted when
+ * stale entries outnumber live ones. Accounts are found by a pointer hash (tracker slot per
+ * account); account changes mark their slot through risk__tick_mark (core/account.c,
+ * core/basket.c, core/engine.c). */
+#include "margin/schedule.h"
+#include "risk/tick.h"
+
+#include <string.h>
+
+#define BAND_R 0.25 /* largest relative move a band covers: the bounds of docs/tick.md hold up to it */
+#define KEY_ASSET 0x80000000u
+
+#define SLOT_QUEUED 1u  /* in the queue of the next pass */
+#define SLOT_TRACKED 2u /* evaluated at least once: state is meaningful */
+#define SLOT_ALWAYS 4u  /* no band: re-evaluated at every apply */
+#define SLOT_LISTED 8u  /* in the always list */
+
+typedef struct band_entry {
+    double edge;
+    uint32_t slot, stamp;
+} band_entry;
+
+typedef struct band_heap {
+    band_entry *v;
+    size_t n, cap;
+} band_heap;
+
+typedef struct price_key {
+    band_heap lo, hi; /* lo: max-heap of lower edges; hi: min-heap of upper edges */
+    size_t live;      /* accounts with current entries here */
+} price_key;
+
+typedef struct tick_acct {
+    risk_account *a; /* NULL: free slot */
+    uint32_t state, stamp, flags, n_keys;
+    uint32_t *keys; /* the price keys of its current entries */
+} tick_acct;
+
+struct risk_tick {
+    risk_engine *e;
+    tick_acct *acc;
+    size_t n_acc, cap_acc;
+    uint32_t *free_slots;
+    size_t n_free, cap_free;
+    /* account pointer -> slot + 1 (0: empty; UINT32_MAX: deleted), open addressing */
+    risk_account **map_key;
+    uint32_t *map_val;
+    size_t map_cap, map_used;
+    price_key *keys_inst, *keys_asset;
+    size_t n_keys_inst, n_keys_asset;
+    uint32_t *queue;
+    size_t n_queue, cap_queue;
+    uint32_t *always; /* slots that were ALWAYS when listed (pruned lazily) */
+    size_t n_always_list, cap_always;
+    uint32_t overflow; /* a mark was lost to memory: the next pass re-evaluates every account */
+    risk_tick_change *changes;
+    size_t n_changes, cap_changes;
+    uint64_t evaluated, in_state[4], n_always;
+    uint32_t *keybuf; /* scratch for an account's keys */
+    size_t cap_keybuf;
+    char *errmsg;
+};
+
+/* ------------------------------------------------------------ growth helpers */
+
+static int grow(const risk_engine *e, void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < need)
+        c *= 2;
+    void *g = risk__realloc(e, *p, c * size);
+    if (!g)
+        return -1;
+    *p = g;
+    *cap = c;
+    return 0;
+}
+
+/* ------------------------------------------------------------ heaps */
+
+static int heap_before(const band_entry *x, const band_entry *y, int max)
+{
+    return max ? x->edge > y->edge : x->edge < y->edge;
+}
+
+static void heap_up(band_heap *h, size_t i, int max)
+{
+    band_entry x = h->v[i];
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!heap_before(&x, &h->v[p], max))
+            break;
+        h->v[i] = h->v[p];
+        i = p;
+    }
+    h->v[i] = x;
+}
+
+static void heap_down(band_heap *h, size_t i, int max)
+{
+    band_entry x = h->v[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && heap_before(&h->v[c + 1], &h->v[c], max))
+            c++;
+        if (!heap_before(&h->v[c], &x, max))
+            break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    h->v[i] = x;
+}
+
+static int heap_push(const risk_engine *e, band_heap *h, band_entry x, int max)
+{
+    if (grow(e, (void **)&h->v, &h->cap, h->n + 1, sizeof *h->v))
+        return -1;
+    h->v[h->n++] = x;
+    heap_up(h, h->n - 1, max);
+    return 0;
+}
+
+static void heap_pop(band_heap *h, int max)
+{
+    h->v[0] = h->v[--h->n];
+    if (h->n)
+        heap_down(h, 0, max);
+}
+
+/* Drops stale entries and re-heapifies. */
+static void heap_compact(risk_tick *t, band_heap *h, int max)
+{
+    size_t w = 0;
+    for (size_t r = 0; r < h->n; r++) {
+        const band_entry *x = &h->v[r];
+        if (x->slot < t->n_acc && t->acc[x->slot].a && t->acc[x->slot].stamp == x->stamp)
+            h->v[w++] = *x;
+    }
+    h->n = w;
+    for (size_t i = w / 2; i-- > 0;)
+        heap_down(h, i, max);
+}
+
+/* ------------------------------------------------------------ price keys */
+
+static price_key *key_get(risk_tick *t, uint32_t key)
+{
+    const risk_engine *e = t->e;
+    price_key **arr = key & KEY_ASSET ? &t->keys_asset : &t->keys_inst;
+    size_t *n = key & KEY_ASSET ? &t->n_keys_asset : &t->n_keys_inst;
+    size_t id = key & ~KEY_ASSET, want = key & KEY_ASSET ? e->n_assets : e->n_instruments;
+    if (id >= *n) { /* instruments or assets added since: grow to the engine's count */
+        if (want <= id)
+            want = id + 1;
+        price_key *g = risk__realloc(e, *arr, want * sizeof *g);
+        if (!g)
+            return NULL;
+        memset(g + *n, 0, (want - *n) * sizeof *g);
+        *arr = g;
+        *n = want;
+    }
+    return &(*arr)[id];
+}
+
+static double key_price(const risk_engine *e, uint32_t key)
+{
+    return key & KEY_ASSET ? e->assets[key & ~KEY_ASSET].price : e->instruments[key].mark;
+}
+
+/* ------------------------------------------------------------ account map */
+
+static size_t ptr_hash(const void *p, size_t mask)
+{
+    uint64_t k = (uint64_t)(uintptr_t)p;
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return (size_t)k & mask;
+}
+
+static uint32_t map_find(const risk_tick *t, const risk_account *a)
+{
+    if (!t->map_cap)
+        return RISK_ID_NONE;
+    size_t mask = t->map_cap - 1;
+    for (size_t i = ptr_hash(a, mask);; i = (i + 1) & mask) {
+        if (t->map_key[i] == a && t->map_val[i] != UINT32_MAX)
+            return t->map_val[i] - 1;
+        if (!t->map_key[i] && !t->map_val[i])
+            return RISK_ID_NONE;
+    }
+}
+
+static int map_put(risk_tick *t, risk_account *a, uint32_t slot)
+{
+    if (2 * (t->map_used + 1) > t->map_cap) {
+        size_t cap = t->map_cap ? 2 * t->map_cap : 1024;
+        risk_account **k = risk__calloc(t->e, cap, sizeof *k);
+        uint32_t *v = risk__calloc(t->e, cap, sizeof *v);
+        if (!k || !v) {
+            risk__free(t->e, k);
+            risk__free(t->e, v);
+            return -1;
+        }
+        size_t used = 0;
+        for (size_t i = 0; i < t->map_cap; i++)
+            if (t->map_key[i] && t->map_val[i] != UINT32_MAX) {
+                size_t j = ptr_hash(t->map_key[i], cap - 1);
+                while (k[j])
+                    j = (j + 1) & (cap - 1);
+                k[j] = t->map_key[i];
+                v[j] = t->map_val[i];
+                used++;
+            }
+        risk__free(t->e, t->map_key);
+        risk__free(t->e, t->map_val);
+        t->map_key = k;
+        t->map_val = v;
+        t->map_cap = cap;
+        t->map_used = used;
+    }
+    size_t mask = t->map_cap - 1, i = ptr_hash(a, mask);
+    while (t->map_key[i])
+        i = (i + 1) & mask;
+    t->map_key[i] = a;
+    t->map_val[i] = slot + 1;
+    t->map_used++;
+    return 0;
+}
+
+static void map_del(risk_tick *t, const risk_account *a)
+{
+    size_t mask = t->map_cap - 1;
+    for (size_t i = ptr_hash(a, mask);; i = (i + 1) & mask) {
+        if (t->map_key[i] == a && t->map_val[i] != UINT32_MAX) {
+            t->map_val[i] = UINT32_MAX; /* tombstone: the key stays so probes continue */
+            return;
+        }
+        if (!t->map_key[i] && !t->map_val[i])
+            return;
+    }
+}
+
+/* ------------------------------------------------------------ queue */
+
+static void enqueue(risk_tick *t, uint32_t slot)
+{
+    tick_acct *s = &t->acc[slot];
+    if (s->flags & SLOT_QUEUED)
+        return;
+    if (grow(t->e, (void **)&t->queue, &t->cap_queue, t->n_queue + 1, sizeof *t->queue)) {
+        t->overflow = 1;
+        return;
+    }
+    s->flags |= SLOT_QUEUED;
+    t->queue[t->n_queue++] = slot;
+}
+
+static int slot_add(risk_tick *t, risk_account *a, uint32_t *slot_out)
+{
+    uint32_t slot;
+    if (t->n_free)
+        slot = t->free_slots[--t->n_free];
+    else {
+        if (t->n_acc >= UINT32_MAX - 1 ||
+            grow(t->e, (void **)&t->acc, &t->cap_acc, t->n_acc + 1, sizeof *t->acc))
+            return -1;
+        slot = (uint32_t)t->n_acc++;
+        memset(&t->acc[slot], 0, sizeof t->acc[slot]);
+    }
+    if (map_put(t, a, slot)) {
+        if (grow(t->e, (void **)&t->free_slots, &t->cap_free, t->n_free + 1, sizeof *t->free_slots) == 0)
+            t->free_slots[t->n_free++] = slot;
+        return -1;
+    }
+    tick_acct *s = &t->acc[slot];
+    uint32_t stamp = s->stamp;
+    memset(s, 0, sizeof *s);
+    s->a = a;
+    s->stamp = stamp + 1;
+    *slot_out = slot;
+    return 0;
+}
+
+/* Takes the account's entries out of the live counts (they become stale with the stamp). */
+static void slot_release_keys(risk_tick *t, tick_acct *s)
+{
+    for (uint32_t k = 0; k < s->n_keys; k++) {
+        price_key *pk = key_get(t, s->keys[k]);
+        if (pk && pk->live)
+            pk->live--;
+    }
+    risk__free(t->e, s->keys);
+    s->keys = NULL;
+    s->n_keys = 0;
+    s->stamp++;
+}
+
+/* Marks the slot for re-evaluation at every apply. */
+static void set_always(risk_tick *t, uint32_t slot)
+{
+    tick_acct *s = &t->acc[slot];
+    s->flags |= SLOT_ALWAYS;
+    t->n_always++;
+    if (s->flags & SLOT_LISTED)
+        return;
+    if (grow(t->e, (void **)&t->always, &t->cap_always, t->n_always_list + 1, sizeof *t->always)) {
+        t->overflow = 1; /* the next pass re-evaluates everything, this slot included */
+        return;
+    }
+    s->flags |= SLOT_LISTED;
+    t->always[t->n_always_list++] = slot;
+}
+
+/* ------------------------------------------------------------ bands (docs/tick.md) */
+
+/* Adds w to the sensitivity of key, listing the key once. */
+static int sens_add(risk_tick *t, double *sens, uint32_t *n, uint32_t key, double w)
+{
+    for (uint32_t k = 0; k < *n; k++)
+        if (t->keybuf[k] == key) {
+            sens[k] += w;
+            return 0;
+        }
+    if (grow(t->e, (void **)&t->keybuf, &t->cap_keybuf, (size_t)*n + 1, sizeof *t->keybuf))
+        return -1;
+    t->keybuf[*n] = key;
+    sens[*n] = w;
+    (*n)++;
+    return 0;
+}
+
+/* The largest maintenance rate of the schedule for a position of `size` (size premium
+ * included), and the sum of its MM's jumps at the tier caps (0 for a continuous schedule). */
+static void schedule_bounds(const risk__instrument *in, double size, double *rmax, double *jumps)
+{
+    const risk__schedule *s = &in->schedule;
+    double r = 0.0, j = 0.0;
+    for (uint32_t k = 0; k < s->n_tiers; k++) {
+        double rk = risk__size_premium_rate(in, size, s->tiers[k].mmr);
+        r = rk > r ? rk : r;
+        if (k + 1 < s->n_tiers) {
+            double cap = s->tiers[k].notional_cap;
+            double rn = risk__size_premium_rate(in, size, s->tiers[k + 1].mmr);
+            j += fabs((cap * rn - s->tiers[k + 1].cum) - (cap * rk - s->tiers[k].cum));
+        }
+    }
+    *rmax = r;
+    *jumps = j;
+}
+
+#define SENS_MAX 4096 /* keys per account with a band; past it the account is re-evaluated always */
+
+/* Evaluates the account, records a change of state, and rebuilds its band. */
+static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
+{
+    risk_engine *e = t->e;
+    tick_acct *s = &t->acc[slot];
+    risk_account *a = s->a;
+    risk__account_values v;
+    risk__account_values_compute(a, &v);
+    risk_account_summary sum;
+    sum.version = RISK_ACCOUNT_SUMMARY_VERSION;
+    risk__account_summary_fill(a, &v, &sum);
+    t->evaluated++;
+    uint32_t old = s->flags & SLOT_TRACKED ? s->state : RISK_STATE_HEALTHY;
+    if (report && sum.state != old) {
+        if (grow(e, (void **)&t->changes, &t->cap_changes, t->n_changes + 1, sizeof *t->changes))
+            return -1; /* the state stays old: the caller re-marks the slot */
+        risk_tick_change *c = &t->changes[t->n_changes++];
+        c->version = RISK_TICK_CHANGE_VERSION;
+        c->old_state = old;
+        c->new_state = sum.state;
+        c->reserved = 0;
+        c->account_id = a->id;
+        c->summary = sum;
+    }
+    if (s->flags & SLOT_TRACKED)
+        t->in_state[s->state]--;
+    s->state = sum.state;
+    s->flags |= SLOT_TRACKED;
+    t->in_state[s->state]++;
+
+    /* the band: sensitivities per key, the distance to the nearest threshold */
+    slot_release_keys(t, s);
+    if (s->flags & SLOT_ALWAYS) {
+        s->flags &= ~SLOT_ALWAYS; /* stays listed until the list is pruned */
+        t->n_always--;
+    }
+    double sens[SENS_MAX];
+    uint32_t n = 0;
+    const double R = BAND_R, h = e->margin_call_health > 1.0 ? e->margin_call_health : 1.0;
+    double constant = 0.0, mag = 1.0, iso_min = INFINITY;
+    int always = 0;
+    for (uint32_t i = 0; i < a->n_pos && !always; i++) {
+        const risk__instrument *in = &e->instruments[a->inst[i]];
+        if (in->kind == RISK_KIND_OPTION || a->n_pos >= SENS_MAX / 2) {
+            always = 1;
+            break;
+        }
+        double q = a->qty[i], E = a->entry[i], M = in->mark, size = fabs(q) * in->contract_size;
+        uint32_t settle_key = in->settle == e->valuation ? RISK_ID_NONE : KEY_ASSET | in->settle;
+        double ps = e->assets[in->settle].price;
+        risk__position_values pv;
+        risk__position_values_compute(in, q, E, a->im_rate[i], &pv);
+        double rmax, jumps;
+        schedule_bounds(in, size, &rmax, &jumps);
+        int entry_mm = in->mm_price == RISK_MM_PRICE_ENTRY;
+        double dU_m, dMM_m, dU_s, dMM_s = fabs(pv.mm) * ps;
+        if (!in->inverse) {
+            dU_m = size * M * ps * (1.0 + R);
+            dMM_m = entry_mm ? 0.0 : rmax * size * M * ps * (1.0 + R);
+            dU_s = size * fabs(M - E) * ps;
+        } else {
+            double inv = ps * (1.0 + R) / (M * (1.0 - R));
+            dU_m = size * inv;
+            dMM_m = entry_mm ? 0.0 : rmax * size * inv;
+            dU_s = size * fabs(1.0 / E - 1.0 / M) * ps;
+        }
+        if (a->pflags[i] & RISK__PF_ISOLATED) {
+            double m = a->iso_margin[i];
+            dU_s += fabs(m) * ps;
+            double g = (m + pv.upnl - pv.mm) * ps;
+            iso_min = fabs(g) < iso_min ? fabs(g) : iso_min;
+        }
+        constant += h * jumps * ps * (1.0 + R);
+        mag += (size * M + fabs(pv.mm) + fabs(pv.upnl) + fabs(a->iso_margin[i])) * ps;
+        if (sens_add(t, sens, &n, a->inst[i], dU_m + h * dMM_m) ||
+            (settle_key != RISK_ID_NONE && sens_add(t, sens, &n, settle_key, dU_s + h * dMM_s)))
+            always = 1;
+        if (n >= SENS_MAX - 1)
+            always = 1;
+    }
+    const risk_basket *bk = &a->basket;
+    for (uint32_t j = 0; j < bk->n && !always; j++) {
+        uint32_t id = bk->asset[j];
+        const risk__asset *as = &e->assets[id];
+        double x = risk__balance_of(as, bk->amount[j]), wi, wm;
+        risk__asset_weights(as, x, &wi, &wm);
+        double vm = x > 0.0 ? as->price * risk__tiered_qty(as, x) * wm : x * as->price * wm;
+        mag += fabs(vm) + fabs(x) * as->price;
+        if (id == e->valuation)
+            continue;
+        if (sens_add(t, sens, &n, KEY_ASSET | id, h * fabs(vm) + fabs(x) * as->price) || n >= SENS_MAX - 1)
+            always = 1;
+    }
+    if (always) {
+        set_always(t, slot);
+        return 0;
+    }
+    if (n == 0)
+        return 0; /* exposed to no price: only an account change can change it */
+    double c = v.basket.collateral_maint + v.cross_upnl, r = v.basket.liabilities_maint + v.cross_mm;
+    double eq = v.basket.net_value + v.upnl + v.isolated_margin;
+    double d = fabs(c - r);
+    double d2 = fabs(c - e->margin_call_health * r);
+    d = d2 < d ? d2 : d;
+    if (a->n_pos > 0 || v.basket.liabilities > 0.0)
+        d = fabs(eq) < d ? fabs(eq) : d;
+    d = iso_min < d ? iso_min : d;
+    double quantum = 0.0;
+    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
+        quantum = 1.0 / risk__asset_scale(&e->assets[e->valuation]);
+    d -= 2.0 * (1.0 + h) * quantum + constant + 1e-9 * (mag + fabs(c) + h * fabs(r) + fabs(eq));
+    double total = 0.0;
+    for (uint32_t k = 0; k < n; k++)
+        total += sens[k];
+    double rho = d > 0.0 && total > 0.0 ? d / total : 0.0;
+    rho = rho < R ? rho : R;
+    if (!(rho >= 0.0))
+        rho = 0.0;
+    uint32_t *keys = risk__malloc(e, n * sizeof *keys);
+    if (!keys) {
+        set_always(t, slot);
+        return 0;
+    }
+    memcpy(keys, t->keybuf, n * sizeof *keys);
+    s->keys = keys;
+    for (uint32_t k = 0; k < n; k++) {
+        price_key *pk = key_get(t, keys[k]);
+        double p = key_price(e, keys[k]);
+        band_entry lo = {p * (1.0 - rho), slot, s->stamp}, hi = {p * (1.0 + rho), slot, s->stamp};
+        if (!pk || heap_push(e, &pk->lo, lo, 1) || heap_push(e, &pk->hi, hi, 0)) {
+            s->n_keys = k + (pk != NULL);
+            if (pk)
+                pk->live++;
+            set_always(t, slot); /* partial entries are harmless: the account is re-evaluated anyway */
+            return 0;
+        }
+        pk->live++;
+        s->n_keys = k + 1;
+        if (pk->lo.n > 2 * pk->live + 64)
+            heap_compact(t, &pk->lo, 1);
+        if (pk->hi.n > 2 * pk->live + 64)
+            heap_compact(t, &pk->hi, 0);
+    }
+    return 0;
+}
+
+/* Re-evaluates the queued accounts (and, after a lost mark, every account). */
+static int run_queue(risk_tick *t, int report)
+{
+    int rc = RISK_OK;
+    if (t->overflow) {
+        t->overflow = 0;
+        for (size_t s = 0; s < t->n_acc; s++)
+            if (t->acc[s].a)
+                enqueue(t, (uint32_t)s);
+        for (size_t k = 0; k < t->e->n_account_slots; k++) { /* accounts whose registration failed */
+            risk_account *a = t->e->accounts[k];
+            uint32_t slot;
+            if (a && map_find(t, a) == RISK_ID_NONE && slot_add(t, a, &slot) == 0)
+                enqueue(t, slot);
+        }
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < t->n_always_list; i++) { /* prune, and queue the ones still ALWAYS */
+        uint32_t slot = t->always[i];
+        tick_acct *s = &t->acc[slot];
+        if (s->a && (s->flags & SLOT_ALWAYS)) {
+            t->always[w++] = slot;
+            enqueue(t, slot);
+        } else
+            s->flags &= ~SLOT_LISTED;
+    }
+    t->n_always_list = w;
+    w = 0;
+    for (size_t i = 0; i < t->n_queue; i++) {
+        uint32_t slot = t->queue[i];
+        tick_acct *s = &t->acc[slot];
+        s->flags &= ~SLOT_QUEUED;
+        if (!s->a) { /* freed while queued: the slot is free now */
+            if (!(s->flags & SLOT_LISTED) &&
+                grow(t->e, (void **)&t->free_slots, &t->cap_free, t->n_free + 1, sizeof *t->free_slots) == 0)
+                t->free_slots[t->n_free++] = slot;
+            continue;
+        }
+        if (slot_evaluate(t, slot, report)) {
+            rc = RISK_ENOMEM;
+            s->flags |= SLOT_QUEUED; /* kept for the next pass */
+            t->queue[w++] = slot;
+        }
+    }
+    t->n_queue = w;
+    return rc;
+}
+
+/* ------------------------------------------------------------ hooks (internal.h) */
+
+void risk__tick_mark(risk_tick *t, const risk_account *a)
+{
+    uint32_t slot = map_find(t, a);
+    if (slot != RISK_ID_NONE) /* else a what-if or planning copy, or one whose registration failed
+                                * (which set overflow) */
+        enqueue(t, slot);
+}
+
+void risk__tick_account_added(risk_tick *t, risk_account *a)
+{
+    uint32_t slot;
+    if (slot_add(t, a, &slot)) {
+        t->overflow = 1;
+        return;
+    }
+    enqueue(t, slot);
+}
+
+void risk__tick_account_removed(risk_tick *t, const risk_account *a)
+{
+    uint32_t slot = map_find(t, a);
+    if (slot == RISK_ID_NONE)
+        return;
+    tick_acct *s = &t->acc[slot];
+    slot_release_keys(t, s);
+    if (s->flags & SLOT_TRACKED)
+        t->in_state[s->state]--;
+    if (s->flags & SLOT_ALWAYS)
+        t->n_always--;
+    s->a = NULL;
+    s->flags &= SLOT_QUEUED | SLOT_LISTED; /* a queued or listed free slot is skipped there */
+    map_del(t, a);
+    if (!(s->flags & (SLOT_QUEUED | SLOT_LISTED)) &&
+        grow(t->e, (void **)&t->free_slots, &t->cap_free, t->n_free + 1, sizeof *t->free_slots) == 0)
+        t->free_slots[t->n_free++] = slot;
+}
+
+/* ------------------------------------------------------------ public */
+
+RISK_API void risk_tick_free(risk_tick *tick)
+{
+    if (!tick)
+        return;
+    risk_engine *e = tick->e;
+    for (size_t s = 0; s < tick->n_acc; s++)
+        risk__free(e, tick->acc[s].keys);
+    for (size_t k = 0; k < tick->n_keys_inst; k++) {
+        risk__free(e, tick->keys_inst[k].lo.v);
+        risk__free(e, tick->keys_inst[k].hi.v);
+    }
+    for (size_t k = 0; k < tick->n_keys_asset; k++) {
+        risk__free(e, tick->keys_asset[k].lo.v);
+        risk__free(e, tick->keys_asset[k].hi.v);
+    }
+    risk__free(e, tick->keys_inst);
+    risk__free(e, tick->keys_asset);
+    risk__free(e, tick->acc);
+    risk__free(e, tick->free_slots);
+    risk__free(e, tick->map_key);
+    risk__free(e, tick->map_val);
+    risk__free(e, tick->queue);
+    risk__free(e, tick->always);
+    risk__free(e, tick->changes);
+    risk__free(e, tick->keybuf);
+    risk__free(e, tick->errmsg);
+    if (e->tick == tick)
+        e->tick = NULL;
+    risk__free(e, tick);
+}
+
+RISK_API int risk_tick_new(risk_tick **out, risk_engine *engine)
+{
+    if (!out || !engine) {
+        if (out)
+            *out = NULL;
+        return RISK_ENULL;
+    }
+    *out = NULL;
+    if (engine->tick)
+        return risk__fail(engine, &engine->errmsg, RISK_ESTATE, "the engine already has a tick tracker");
+    risk_tick *t = risk__calloc(engine, 1, sizeof *t);
+    if (!t)
+        return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory");
+    t->e = engine;
+    for (size_t k = 0; k < engine->n_account_slots; k++) {
+        risk_account *a = engine->accounts[k];
+        uint32_t slot;
+        if (!a)
+            continue;
+        if (slot_add(t, a, &slot)) {
+            risk_tick_free(t);
+            return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory");
+        }
+        enqueue(t, slot);
+        if (t->overflow) {
+            risk_tick_free(t);
+            return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory");
+        }
+    }
+    if (run_queue(t, 0) != RISK_OK) {
+        risk_tick_free(t);
+        return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory");
+    }
+    engine->tick = t;
+    *out = t;
+    risk__clear(&engine->errmsg);
+    return RISK_OK;
+}
+
+/* Pops the entries of key that its new price p left; queues their accounts. */
+static void key_crossed(risk_tick *t, uint32_t key, double p)
+{
+    price_key *pk = key_get(t, key);
+    if (!pk)
+        return;
+    while (pk->lo.n && pk->lo.v[0].edge > p) {
+        band_entry x = pk->lo.v[0];
+        heap_pop(&pk->lo, 1);
+        if (t->acc[x.slot].a && t->acc[x.slot].stamp == x.stamp)
+            enqueue(t, x.slot);
+    }
+    while (pk->hi.n && pk->hi.v[0].edge < p) {
+        band_entry x = pk->hi.v[0];
+        heap_pop(&pk->hi, 0);
+        if (t->acc[x.slot].a && t->acc[x.slot].stamp == x.stamp)
+            enqueue(t, x.slot);
+    }
+}
+
+RISK_API int risk_tick_apply(risk_tick *tick, const uint32_t *instruments, const double *marks, size_t n_marks,
+                             const uint32_t *assets, const double *prices, size_t n_prices, size_t *n_changes_out)
+{
+    if (!tick)
+        return RISK_ENULL;
+    risk_engine *e = tick->e;
+    if (!n_changes_out || (n_marks && (!instruments || !marks)) || (n_prices && (!assets || !prices)))
+        return risk__fail(e, &tick->errmsg, RISK_ENULL, "n_changes_out, or an array with a count, is NULL");
+    /* the old marks, to undo the marks should the prices be refused */
+    double *old = NULL;
+    if (n_marks && n_prices) {
+        for (size_t i = 0; i < n_marks; i++)
+            if (instruments[i] >= e->n_instruments)
+                return risk__fail(e, &tick->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instruments[i]);
+        old = risk__malloc(e, n_marks * sizeof *old);
+        if (!old)
+            return risk__fail(e, &tick->errmsg, RISK_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n_marks; i++)
+            old[i] = e->instruments[instruments[i]].mark;
+    }
+    int rc = risk_engine_set_marks(e, instruments, marks, n_marks);
+    if (rc != RISK_OK) {
+        risk__free(e, old);
+        return risk__fail(e, &tick->errmsg, rc, "%s", risk_engine_errmsg(e));
+    }
+    rc = risk_engine_set_asset_prices(e, assets, prices, n_prices);
+    if (rc != RISK_OK) {
+        rc = risk__fail(e, &tick->errmsg, rc, "%s", risk_engine_errmsg(e));
+        if (n_marks) {
+            int undo = risk_engine_set_marks(e, instruments, old, n_marks); /* were valid: cannot fail */
+            (void)undo;
+        }
+        risk__free(e, old);
+        return rc;
+    }
+    risk__free(e, old);
+    tick->n_changes = 0;
+    tick->evaluated = 0;
+    for (size_t i = 0; i < n_marks; i++)
+        key_crossed(tick, instruments[i], key_price(e, instruments[i]));
+    for (size_t i = 0; i < n_prices; i++)
+        key_crossed(tick, KEY_ASSET | assets[i], key_price(e, KEY_ASSET | assets[i]));
+    rc = run_queue(tick, 1);
+    *n_changes_out = tick->n_changes;
+    if (rc)
+        return risk__fail(e, &tick->errmsg, rc, "out of memory: changes kept for the next apply");
+    risk__clear(&tick->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_tick_rebuild(risk_tick *tick, size_t *n_changes_out)
+{
+    if (!tick)
+        return RISK_ENULL;
+    if (!n_changes_out)
+        return risk__fail(tick->e, &tick->errmsg, RISK_ENULL, "n_changes_out is NULL");
+    tick->n_changes = 0;
+    tick->evaluated = 0;
+    tick->overflow = 1; /* every account */
+    int rc = run_queue(tick, 1);
+    *n_changes_out = tick->n_changes;
+    if (rc)
+        return risk__fail(tick->e, &tick->errmsg, rc, "out of memory: changes kept for the next apply");
+    risk__clear(&tick->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_tick_changes(const risk_tick *tick, risk_tick_change *out, size_t capacity, size_t *count_out)
+{
+    if (!tick)
+        return RISK_ENULL;
+    risk_tick *t = (risk_tick *)tick; /* the message is not tracker state */
+    if (!count_out || (!out && capacity))
+        return risk__fail(t->e, &t->errmsg, RISK_ENULL, "count_out is NULL, or out is NULL with capacity > 0");
+    *count_out = t->n_changes;
+    if (capacity < t->n_changes)
+        return risk__fail(t->e, &t->errmsg, RISK_EBUFFER, "%zu changes, capacity %zu", t->n_changes, capacity);
+    if (t->n_changes && out[0].version != RISK_TICK_CHANGE_VERSION)
+        return risk__fail(t->e, &t->errmsg, RISK_EVERSION, "tick change version %u is not %d", out[0].version,
+                          RISK_TICK_CHANGE_VERSION);
+    if (t->n_changes)
+        memcpy(out, t->changes, t->n_changes * sizeof *out);
+    risk__clear(&t->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_tick_stats_get(const risk_tick *tick, risk_tick_stats *out)
+{
+    if (!tick)
+        return RISK_ENULL;
+    risk_tick *t = (risk_tick *)tick;
+    if (!out)
+        return risk__fail(t->e, &t->errmsg, RISK_ENULL, "out is NULL");
+    if (out->version != RISK_TICK_STATS_VERSION)
+        return risk__fail(t->e, &t->errmsg, RISK_EVERSION, "tick stats version %u is not %d", out->version,
+                          RISK_TICK_STATS_VERSION);
+    memset(out, 0, sizeof *out);
+    out->version = RISK_TICK_STATS_VERSION;
+    for (size_t s = 0; s < t->n_acc; s++)
+        out->accounts += t->acc[s].a != NULL;
+    out->evaluated = t->evaluated;
+    out->changed = t->n_changes;
+    for (int k = 0; k < 4; k++)
+        out->in_state[k] = t->in_state[k];
+    out->always = t->n_always;
+    for (size_t k = 0; k < t->n_keys_inst; k++)
+        out->band_entries += t->keys_inst[k].lo.n + t->keys_inst[k].hi.n;
+    for (size_t k = 0; k < t->n_keys_asset; k++)
+        out->band_entries += t->keys_asset[k].lo.n + t->keys_asset[k].hi.n;
+    risk__clear(&t->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_tick_state(const risk_tick *tick, const risk_account *account, uint32_t *state_out)
+{
+    if (!tick)
+        return RISK_ENULL;
+    risk_tick *t = (risk_tick *)tick;
+    if (!account || !state_out)
+        return risk__fail(t->e, &t->errmsg, RISK_ENULL, "account or state_out is NULL");
+    uint32_t slot = map_find(t, account);
+    if (slot == RISK_ID_NONE || !(t->acc[slot].flags & SLOT_TRACKED))
+        return risk__fail(t->e, &t->errmsg, RISK_ENOTFOUND, "account is not tracked");
+    *state_out = t->acc[slot].state;
+    risk__clear(&t->errmsg);
+    return RISK_OK;
+}
+
+RISK_API const char *risk_tick_errmsg(const risk_tick *tick)
+{
+    return tick && tick->errmsg ? tick->errmsg : "";
+}
