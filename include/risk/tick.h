@@ -74,7 +74,8 @@ typedef struct risk_tick_stats {
 /**
  * @brief Creates the tracker of an engine: evaluates every account and builds its bands.
  * @param[out] out       The tracker; NULL on failure.
- * @param engine         The engine (must outlive the tracker). One tracker per engine.
+ * @param engine         The engine; the tracker keeps it alive (risk_engine_free() before
+ *                       risk_tick_free() is safe). One tracker per engine.
  * @retval RISK_OK       Created.
  * @retval RISK_ENULL    @p out or @p engine is NULL.
  * @retval RISK_ESTATE   The engine already has a tracker.

@@ -66,6 +66,7 @@ struct risk_tick {
     uint32_t *keybuf; /* scratch for an account's keys */
     size_t cap_keybuf;
     char *errmsg;
+    uint32_t retained; /* holds a reference on the engine */
 };
 
 /* ------------------------------------------------------------ growth helpers */
@@ -625,7 +626,10 @@ RISK_API void risk_tick_free(risk_tick *tick)
     risk__free(e, tick->errmsg);
     if (e->tick == tick)
         e->tick = NULL;
+    uint32_t retained = tick->retained;
     risk__free(e, tick);
+    if (retained)
+        risk__engine_release(e); /* may free the engine, if the user freed it already */
 }
 
 RISK_API int risk_tick_new(risk_tick **out, risk_engine *engine)
@@ -662,6 +666,8 @@ RISK_API int risk_tick_new(risk_tick **out, risk_engine *engine)
         return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory");
     }
     engine->tick = t;
+    risk__engine_retain(engine);
+    t->retained = 1;
     *out = t;
     risk__clear(&engine->errmsg);
     return RISK_OK;
