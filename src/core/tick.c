@@ -39,8 +39,8 @@ typedef struct price_key {
 
 typedef struct tick_acct {
     risk_account *a; /* NULL: free slot */
-    uint32_t state, stamp, flags, n_keys;
-    uint32_t *keys; /* the price keys of its current entries */
+    uint32_t state, stamp, flags, n_keys, cap_keys;
+    uint32_t *keys; /* the price keys of its current entries (cap_keys allocated) */
 } tick_acct;
 
 struct risk_tick {
@@ -86,7 +86,10 @@ static int grow(const risk_engine *e, void **p, size_t *cap, size_t need, size_t
     return 0;
 }
 
-/* ------------------------------------------------------------ heaps */
+/* ------------------------------------------------------------ heaps
+ * 4-ary: half the levels of a binary heap, so half the cache misses of a push to the top (the
+ * accounts re-evaluated most are the ones nearest a threshold, whose edges sit at the top). */
+#define HEAP_D 4
 
 static int heap_before(const band_entry *x, const band_entry *y, int max)
 {
@@ -97,7 +100,7 @@ static void heap_up(band_heap *h, size_t i, int max)
 {
     band_entry x = h->v[i];
     while (i > 0) {
-        size_t p = (i - 1) / 2;
+        size_t p = (i - 1) / HEAP_D;
         if (!heap_before(&x, &h->v[p], max))
             break;
         h->v[i] = h->v[p];
@@ -110,11 +113,13 @@ static void heap_down(band_heap *h, size_t i, int max)
 {
     band_entry x = h->v[i];
     for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
+        size_t first = HEAP_D * i + 1, c = first;
+        if (first >= h->n)
             break;
-        if (c + 1 < h->n && heap_before(&h->v[c + 1], &h->v[c], max))
-            c++;
+        size_t last = first + HEAP_D < h->n ? first + HEAP_D : h->n;
+        for (size_t k = first + 1; k < last; k++)
+            if (heap_before(&h->v[k], &h->v[c], max))
+                c = k;
         if (!heap_before(&h->v[c], &x, max))
             break;
         h->v[i] = h->v[c];
@@ -149,8 +154,9 @@ static void heap_compact(risk_tick *t, band_heap *h, int max)
             h->v[w++] = *x;
     }
     h->n = w;
-    for (size_t i = w / 2; i-- > 0;)
-        heap_down(h, i, max);
+    for (size_t i = w / HEAP_D + 1; i-- > 0;)
+        if (i < w)
+            heap_down(h, i, max);
 }
 
 /* ------------------------------------------------------------ price keys */
@@ -302,9 +308,7 @@ static void slot_release_keys(risk_tick *t, tick_acct *s)
         if (pk && pk->live)
             pk->live--;
     }
-    risk__free(t->e, s->keys);
-    s->keys = NULL;
-    s->n_keys = 0;
+    s->n_keys = 0; /* the array is kept for the next band */
     s->stamp++;
 }
 
@@ -481,13 +485,17 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
     rho = rho < R ? rho : R;
     if (!(rho >= 0.0))
         rho = 0.0;
-    uint32_t *keys = risk__malloc(e, n * sizeof *keys);
-    if (!keys) {
-        set_always(t, slot);
-        return 0;
+    if (n > s->cap_keys) {
+        uint32_t *grown = risk__realloc(e, s->keys, n * sizeof *grown);
+        if (!grown) {
+            set_always(t, slot);
+            return 0;
+        }
+        s->keys = grown;
+        s->cap_keys = n;
     }
+    uint32_t *keys = s->keys;
     memcpy(keys, t->keybuf, n * sizeof *keys);
-    s->keys = keys;
     for (uint32_t k = 0; k < n; k++) {
         price_key *pk = key_get(t, keys[k]);
         double p = key_price(e, keys[k]);
@@ -584,6 +592,9 @@ void risk__tick_account_removed(risk_tick *t, const risk_account *a)
         return;
     tick_acct *s = &t->acc[slot];
     slot_release_keys(t, s);
+    risk__free(t->e, s->keys);
+    s->keys = NULL;
+    s->cap_keys = 0;
     if (s->flags & SLOT_TRACKED)
         t->in_state[s->state]--;
     if (s->flags & SLOT_ALWAYS)
