@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The tick path (risk/tick.h, docs/tick.md).
  *
- * Per price key (an instrument's mark, or an asset's price) two heaps hold the guard bands of
- * the accounts exposed to it: a max-heap of lower edges and a min-heap of upper edges, each entry
- * (edge, tracker slot, stamp). A tick pops the entries its new price crossed; an entry whose stamp
- * is not its account's current one is stale (the account was re-evaluated since) and is dropped.
- * Re-evaluating an account bumps its stamp and pushes fresh entries; heaps are compacted when
- * stale entries outnumber live ones. Accounts are found by a pointer hash (tracker slot per
+ * Per price key (an instrument's mark, or an asset's price) the guard bands of the accounts
+ * exposed to it are held as entries (edge, tracker slot, stamp) in log-price buckets, lower and
+ * upper edges apart. A tick scans the buckets between the key's previous and new price and
+ * queues the accounts whose edge it crossed; an entry whose stamp is not its account's current
+ * one is stale (the account was re-evaluated since) and is dropped. Re-evaluating an account
+ * bumps its stamp and appends fresh entries; a key is compacted when stale entries outnumber
+ * live ones 3 to 1. Accounts are found by a pointer hash (tracker slot per
  * account); account changes mark their slot through risk__tick_mark (core/account.c,
  * core/basket.c, core/engine.c). */
 #include "margin/schedule.h"
@@ -27,14 +28,26 @@ typedef struct band_entry {
     uint32_t slot, stamp;
 } band_entry;
 
-typedef struct band_heap {
+typedef struct bucket {
     band_entry *v;
-    size_t n, cap;
-} band_heap;
+    uint32_t n, cap;
+} bucket;
+
+/* Edges are bucketed by log-price: the bits of a positive double grow with its value, and their
+ * top bits are the binary exponent and mantissa, so (bits(p) - bits(ref)) >> BUCKET_SHIFT is a
+ * bucket of 2^-9 of a binade (0.14-0.27 % of the price), monotone in p and free of a log(). The
+ * BUCKET_HALF buckets each side of ref cover 3 binades (ref/8 to 8 ref); the two end buckets
+ * hold everything beyond. A move from `last` to p scans the buckets between. */
+#define BUCKET_SHIFT 43
+#define BUCKET_HALF 1536 /* 3 binades of 2^9 buckets */
+#define N_BUCKETS (2 * BUCKET_HALF)
 
 typedef struct price_key {
-    band_heap lo, hi; /* lo: max-heap of lower edges; hi: min-heap of upper edges */
-    size_t live;      /* accounts with current entries here */
+    bucket *lo, *hi; /* N_BUCKETS each, allocated with the first entry; lower and upper edges */
+    double ref;      /* the price the buckets are centred on */
+    double last;     /* the price at the tracker's last pass: valid lower edges are <= it, upper >= it */
+    size_t entries;  /* entries held, live and stale */
+    size_t live;     /* accounts with current entries here */
 } price_key;
 
 typedef struct tick_acct {
@@ -86,77 +99,69 @@ static int grow(const risk_engine *e, void **p, size_t *cap, size_t need, size_t
     return 0;
 }
 
-/* ------------------------------------------------------------ heaps
- * 4-ary: half the levels of a binary heap, so half the cache misses of a push to the top (the
- * accounts re-evaluated most are the ones nearest a threshold, whose edges sit at the top). */
-#define HEAP_D 4
+/* ------------------------------------------------------------ buckets */
 
-static int heap_before(const band_entry *x, const band_entry *y, int max)
+static int64_t price_bits(double p)
 {
-    return max ? x->edge > y->edge : x->edge < y->edge;
+    int64_t b;
+    memcpy(&b, &p, sizeof b);
+    return b;
 }
 
-static void heap_up(band_heap *h, size_t i, int max)
+static uint32_t bucket_of(const price_key *pk, double p)
 {
-    band_entry x = h->v[i];
-    while (i > 0) {
-        size_t p = (i - 1) / HEAP_D;
-        if (!heap_before(&x, &h->v[p], max))
-            break;
-        h->v[i] = h->v[p];
-        i = p;
+    if (!(p > 0.0)) /* NaN too (prices are in the domain: never) */
+        return 0;
+    int64_t d = price_bits(p) - price_bits(pk->ref); /* arithmetic shift of a signed difference */
+    int64_t b = (d >= 0 ? d >> BUCKET_SHIFT : -((-d - 1) >> BUCKET_SHIFT) - 1) + BUCKET_HALF;
+    return b < 0 ? 0 : b >= N_BUCKETS ? N_BUCKETS - 1 : (uint32_t)b;
+}
+
+static int bucket_push(const risk_engine *e, bucket *bk, band_entry x)
+{
+    if (bk->n == bk->cap) {
+        uint32_t cap = bk->cap ? 2 * bk->cap : 4;
+        band_entry *g = risk__realloc(e, bk->v, cap * sizeof *g);
+        if (!g)
+            return -1;
+        bk->v = g;
+        bk->cap = cap;
     }
-    h->v[i] = x;
-}
-
-static void heap_down(band_heap *h, size_t i, int max)
-{
-    band_entry x = h->v[i];
-    for (;;) {
-        size_t first = HEAP_D * i + 1, c = first;
-        if (first >= h->n)
-            break;
-        size_t last = first + HEAP_D < h->n ? first + HEAP_D : h->n;
-        for (size_t k = first + 1; k < last; k++)
-            if (heap_before(&h->v[k], &h->v[c], max))
-                c = k;
-        if (!heap_before(&h->v[c], &x, max))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    h->v[i] = x;
-}
-
-static int heap_push(const risk_engine *e, band_heap *h, band_entry x, int max)
-{
-    if (grow(e, (void **)&h->v, &h->cap, h->n + 1, sizeof *h->v))
-        return -1;
-    h->v[h->n++] = x;
-    heap_up(h, h->n - 1, max);
+    bk->v[bk->n++] = x;
     return 0;
 }
 
-static void heap_pop(band_heap *h, int max)
+static int entry_live(const risk_tick *t, const band_entry *x);
+
+/* Drops the stale entries of every bucket of the key. */
+static void key_compact(risk_tick *t, price_key *pk)
 {
-    h->v[0] = h->v[--h->n];
-    if (h->n)
-        heap_down(h, 0, max);
+    size_t kept = 0;
+    for (int side = 0; side < 2; side++) {
+        bucket *bs = side ? pk->hi : pk->lo;
+        for (uint32_t b = 0; b < N_BUCKETS; b++) {
+            bucket *bk = &bs[b];
+            uint32_t w = 0;
+            for (uint32_t r = 0; r < bk->n; r++)
+                if (entry_live(t, &bk->v[r]))
+                    bk->v[w++] = bk->v[r];
+            bk->n = w;
+            kept += w;
+        }
+    }
+    pk->entries = kept;
 }
 
-/* Drops stale entries and re-heapifies. */
-static void heap_compact(risk_tick *t, band_heap *h, int max)
+static void key_release(const risk_engine *e, price_key *pk)
 {
-    size_t w = 0;
-    for (size_t r = 0; r < h->n; r++) {
-        const band_entry *x = &h->v[r];
-        if (x->slot < t->n_acc && t->acc[x->slot].a && t->acc[x->slot].stamp == x->stamp)
-            h->v[w++] = *x;
+    for (int side = 0; side < 2; side++) {
+        bucket *bs = side ? pk->hi : pk->lo;
+        if (!bs)
+            continue;
+        for (uint32_t b = 0; b < N_BUCKETS; b++)
+            risk__free(e, bs[b].v);
+        risk__free(e, bs);
     }
-    h->n = w;
-    for (size_t i = w / HEAP_D + 1; i-- > 0;)
-        if (i < w)
-            heap_down(h, i, max);
 }
 
 /* ------------------------------------------------------------ price keys */
@@ -177,7 +182,28 @@ static price_key *key_get(risk_tick *t, uint32_t key)
         *arr = g;
         *n = want;
     }
-    return &(*arr)[id];
+    price_key *pk = &(*arr)[id];
+    if (!pk->lo) { /* no entries yet: follows the price */
+        double p = key & KEY_ASSET ? e->assets[id].price : e->instruments[id].mark;
+        pk->ref = pk->last = p;
+    }
+    return pk;
+}
+
+/* Allocates the key's buckets (with its first entry). */
+static int key_buckets(const risk_engine *e, price_key *pk)
+{
+    if (pk->lo)
+        return 0;
+    pk->lo = risk__calloc(e, N_BUCKETS, sizeof *pk->lo);
+    pk->hi = risk__calloc(e, N_BUCKETS, sizeof *pk->hi);
+    if (!pk->lo || !pk->hi) {
+        risk__free(e, pk->lo);
+        risk__free(e, pk->hi);
+        pk->lo = pk->hi = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 static double key_price(const risk_engine *e, uint32_t key)
@@ -298,6 +324,11 @@ static int slot_add(risk_tick *t, risk_account *a, uint32_t *slot_out)
     s->stamp = stamp + 1;
     *slot_out = slot;
     return 0;
+}
+
+static int entry_live(const risk_tick *t, const band_entry *x)
+{
+    return x->slot < t->n_acc && t->acc[x->slot].a && t->acc[x->slot].stamp == x->stamp;
 }
 
 /* Takes the account's entries out of the live counts (they become stale with the stamp). */
@@ -500,19 +531,19 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         price_key *pk = key_get(t, keys[k]);
         double p = key_price(e, keys[k]);
         band_entry lo = {p * (1.0 - rho), slot, s->stamp}, hi = {p * (1.0 + rho), slot, s->stamp};
-        if (!pk || heap_push(e, &pk->lo, lo, 1) || heap_push(e, &pk->hi, hi, 0)) {
+        if (!pk || key_buckets(e, pk) || bucket_push(e, &pk->lo[bucket_of(pk, lo.edge)], lo) ||
+            (pk->entries++, bucket_push(e, &pk->hi[bucket_of(pk, hi.edge)], hi))) {
             s->n_keys = k + (pk != NULL);
             if (pk)
                 pk->live++;
             set_always(t, slot); /* partial entries are harmless: the account is re-evaluated anyway */
             return 0;
         }
+        pk->entries++;
         pk->live++;
         s->n_keys = k + 1;
-        if (pk->lo.n > 2 * pk->live + 64)
-            heap_compact(t, &pk->lo, 1);
-        if (pk->hi.n > 2 * pk->live + 64)
-            heap_compact(t, &pk->hi, 0);
+        if (pk->entries > 4 * pk->live + 64)
+            key_compact(t, pk);
     }
     return 0;
 }
@@ -616,14 +647,10 @@ RISK_API void risk_tick_free(risk_tick *tick)
     risk_engine *e = tick->e;
     for (size_t s = 0; s < tick->n_acc; s++)
         risk__free(e, tick->acc[s].keys);
-    for (size_t k = 0; k < tick->n_keys_inst; k++) {
-        risk__free(e, tick->keys_inst[k].lo.v);
-        risk__free(e, tick->keys_inst[k].hi.v);
-    }
-    for (size_t k = 0; k < tick->n_keys_asset; k++) {
-        risk__free(e, tick->keys_asset[k].lo.v);
-        risk__free(e, tick->keys_asset[k].hi.v);
-    }
+    for (size_t k = 0; k < tick->n_keys_inst; k++)
+        key_release(e, &tick->keys_inst[k]);
+    for (size_t k = 0; k < tick->n_keys_asset; k++)
+        key_release(e, &tick->keys_asset[k]);
     risk__free(e, tick->keys_inst);
     risk__free(e, tick->keys_asset);
     risk__free(e, tick->acc);
@@ -684,24 +711,45 @@ RISK_API int risk_tick_new(risk_tick **out, risk_engine *engine)
     return RISK_OK;
 }
 
-/* Pops the entries of key that its new price p left; queues their accounts. */
+/* Scans the buckets between the key's last price and p: queues the accounts whose edge p
+ * crossed and drops their entries and stale ones. */
 static void key_crossed(risk_tick *t, uint32_t key, double p)
 {
     price_key *pk = key_get(t, key);
     if (!pk)
         return;
-    while (pk->lo.n && pk->lo.v[0].edge > p) {
-        band_entry x = pk->lo.v[0];
-        heap_pop(&pk->lo, 1);
-        if (t->acc[x.slot].a && t->acc[x.slot].stamp == x.stamp)
-            enqueue(t, x.slot);
+    double last = pk->last;
+    pk->last = p;
+    if (!pk->lo || p == last)
+        return;
+    int down = p < last;
+    bucket *bs = down ? pk->lo : pk->hi;
+    uint32_t b0 = bucket_of(pk, down ? p : last), b1 = bucket_of(pk, down ? last : p);
+    for (uint32_t b = b0; b <= b1; b++) {
+        bucket *bk = &bs[b];
+        uint32_t w = 0;
+        for (uint32_t r = 0; r < bk->n; r++) {
+            band_entry *x = &bk->v[r];
+            if (!entry_live(t, x))
+                continue;
+            if (down ? x->edge > p : x->edge < p) {
+                enqueue(t, x->slot);
+                continue;
+            }
+            bk->v[w++] = *x;
+        }
+        pk->entries -= bk->n - w;
+        bk->n = w;
     }
-    while (pk->hi.n && pk->hi.v[0].edge < p) {
-        band_entry x = pk->hi.v[0];
-        heap_pop(&pk->hi, 0);
-        if (t->acc[x.slot].a && t->acc[x.slot].stamp == x.stamp)
-            enqueue(t, x.slot);
-    }
+}
+
+/* After a rebuild every price is current: the keys follow it. */
+static void keys_resync(risk_tick *t)
+{
+    for (size_t k = 0; k < t->n_keys_inst; k++)
+        t->keys_inst[k].last = t->e->instruments[k].mark;
+    for (size_t k = 0; k < t->n_keys_asset; k++)
+        t->keys_asset[k].last = t->e->assets[k].price;
 }
 
 RISK_API int risk_tick_apply(risk_tick *tick, const uint32_t *instruments, const double *marks, size_t n_marks,
@@ -763,6 +811,7 @@ RISK_API int risk_tick_rebuild(risk_tick *tick, size_t *n_changes_out)
     tick->n_changes = 0;
     tick->evaluated = 0;
     tick->overflow = 1; /* every account */
+    keys_resync(tick);
     int rc = run_queue(tick, 1);
     *n_changes_out = tick->n_changes;
     if (rc)
@@ -810,9 +859,9 @@ RISK_API int risk_tick_stats_get(const risk_tick *tick, risk_tick_stats *out)
         out->in_state[k] = t->in_state[k];
     out->always = t->n_always;
     for (size_t k = 0; k < t->n_keys_inst; k++)
-        out->band_entries += t->keys_inst[k].lo.n + t->keys_inst[k].hi.n;
+        out->band_entries += t->keys_inst[k].entries;
     for (size_t k = 0; k < t->n_keys_asset; k++)
-        out->band_entries += t->keys_asset[k].lo.n + t->keys_asset[k].hi.n;
+        out->band_entries += t->keys_asset[k].entries;
     risk__clear(&t->errmsg);
     return RISK_OK;
 }
