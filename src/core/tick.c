@@ -361,20 +361,27 @@ static void set_always(risk_tick *t, uint32_t slot)
 
 /* ------------------------------------------------------------ bands (docs/tick.md) */
 
-/* Adds w to the sensitivity of key, listing the key once. */
-static int sens_add(risk_tick *t, double *sens, uint32_t *n, uint32_t key, double w)
+/* Lists key once among the account's keys. */
+static int key_list(risk_tick *t, uint32_t *n, uint32_t key)
 {
     for (uint32_t k = 0; k < *n; k++)
-        if (t->keybuf[k] == key) {
-            sens[k] += w;
+        if (t->keybuf[k] == key)
             return 0;
-        }
     if (grow(t->e, (void **)&t->keybuf, &t->cap_keybuf, (size_t)*n + 1, sizeof *t->keybuf))
         return -1;
-    t->keybuf[*n] = key;
-    sens[*n] = w;
-    (*n)++;
+    t->keybuf[(*n)++] = key;
     return 0;
+}
+
+/* The radius of a band whose sensitivities sum to s0 + s1 (1 + rb) + s2 (1 + rb) / (1 - rb) and
+ * whose distance is d minus the jumps c1 (1 + rb), valid for radii up to rb (docs/tick.md). */
+static double band_radius(double d, double c1, double s0, double s1, double s2, double rb)
+{
+    double total = s0 + s1 * (1.0 + rb) + s2 * (1.0 + rb) / (1.0 - rb);
+    double dd = d - c1 * (1.0 + rb);
+    double rho = dd > 0.0 && total > 0.0 ? dd / total : 0.0;
+    rho = rho < rb ? rho : rb;
+    return rho >= 0.0 ? rho : 0.0; /* NaN: 0 */
 }
 
 /* The largest maintenance rate of the schedule for a position of `size` (size premium
@@ -434,10 +441,12 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         s->flags &= ~SLOT_ALWAYS; /* stays listed until the list is pruned */
         t->n_always--;
     }
-    double sens[SENS_MAX];
+    /* the sensitivities summed over the keys (one radius for all): s0 plain, s1 times (1 + R),
+     * s2 times (1 + R) / (1 - R), for the R the band is computed at */
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0;
     uint32_t n = 0;
     const double R = BAND_R, h = e->margin_call_health > 1.0 ? e->margin_call_health : 1.0;
-    double constant = 0.0, mag = 1.0, iso_min = INFINITY;
+    double c1 = 0.0, mag = 1.0, iso_min = INFINITY;
     int always = 0;
     for (uint32_t i = 0; i < a->n_pos && !always; i++) {
         const risk__instrument *in = &e->instruments[a->inst[i]];
@@ -452,28 +461,24 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         risk__position_values_compute(in, q, E, a->im_rate[i], &pv);
         double rmax, jumps;
         schedule_bounds(in, size, &rmax, &jumps);
-        int entry_mm = in->mm_price == RISK_MM_PRICE_ENTRY;
-        double dU_m, dMM_m, dU_s, dMM_s = fabs(pv.mm) * ps;
-        if (!in->inverse) {
-            dU_m = size * M * ps * (1.0 + R);
-            dMM_m = entry_mm ? 0.0 : rmax * size * M * ps * (1.0 + R);
-            dU_s = size * fabs(M - E) * ps;
-        } else {
-            double inv = ps * (1.0 + R) / (M * (1.0 - R));
-            dU_m = size * inv;
-            dMM_m = entry_mm ? 0.0 : rmax * size * inv;
-            dU_s = size * fabs(1.0 / E - 1.0 / M) * ps;
+        double mm_rate = in->mm_price == RISK_MM_PRICE_ENTRY ? 0.0 : rmax;
+        if (!in->inverse) { /* mark: size M p_s (1 + R) (upnl) and r_max size M p_s (1 + R) (MM) */
+            s1 += size * M * ps * (1.0 + h * mm_rate);
+            s0 += size * fabs(M - E) * ps; /* settle price: upnl */
+        } else { /* mark: size p (1 + R) / (M (1 - R)), for upnl and times r_max for MM */
+            s2 += size * ps / M * (1.0 + h * mm_rate);
+            s0 += size * fabs(1.0 / E - 1.0 / M) * ps;
         }
+        s0 += h * fabs(pv.mm) * ps; /* settle price: MM */
         if (a->pflags[i] & RISK__PF_ISOLATED) {
             double m = a->iso_margin[i];
-            dU_s += fabs(m) * ps;
+            s0 += fabs(m) * ps;
             double g = (m + pv.upnl - pv.mm) * ps;
             iso_min = fabs(g) < iso_min ? fabs(g) : iso_min;
         }
-        constant += h * jumps * ps * (1.0 + R);
+        c1 += h * jumps * ps;
         mag += (size * M + fabs(pv.mm) + fabs(pv.upnl) + fabs(a->iso_margin[i])) * ps;
-        if (sens_add(t, sens, &n, a->inst[i], dU_m + h * dMM_m) ||
-            (settle_key != RISK_ID_NONE && sens_add(t, sens, &n, settle_key, dU_s + h * dMM_s)))
+        if (key_list(t, &n, a->inst[i]) || (settle_key != RISK_ID_NONE && key_list(t, &n, settle_key)))
             always = 1;
         if (n >= SENS_MAX - 1)
             always = 1;
@@ -488,7 +493,8 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         mag += fabs(vm) + fabs(x) * as->price;
         if (id == e->valuation)
             continue;
-        if (sens_add(t, sens, &n, KEY_ASSET | id, h * fabs(vm) + fabs(x) * as->price) || n >= SENS_MAX - 1)
+        s0 += h * fabs(vm) + fabs(x) * as->price;
+        if (key_list(t, &n, KEY_ASSET | id) || n >= SENS_MAX - 1)
             always = 1;
     }
     if (always) {
@@ -508,14 +514,14 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
     double quantum = 0.0;
     if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
         quantum = 1.0 / risk__asset_scale(&e->assets[e->valuation]);
-    d -= 2.0 * (1.0 + h) * quantum + constant + 1e-9 * (mag + fabs(c) + h * fabs(r) + fabs(eq));
-    double total = 0.0;
-    for (uint32_t k = 0; k < n; k++)
-        total += sens[k];
-    double rho = d > 0.0 && total > 0.0 ? d / total : 0.0;
-    rho = rho < R ? rho : R;
-    if (!(rho >= 0.0))
-        rho = 0.0;
+    d -= 2.0 * (1.0 + h) * quantum + 1e-9 * (mag + fabs(c) + h * fabs(r) + fabs(eq));
+    /* the radius at R, then at twice that radius (the (1 + R) factors shrink with it): both
+     * are valid bands, the larger is kept */
+    double rho = band_radius(d, c1, s0, s1, s2, R);
+    if (rho > 0.0 && 2.0 * rho < R) {
+        double rho2 = band_radius(d, c1, s0, s1, s2, 2.0 * rho);
+        rho = rho2 > rho ? rho2 : rho;
+    }
     if (n > s->cap_keys) {
         uint32_t *grown = risk__realloc(e, s->keys, n * sizeof *grown);
         if (!grown) {
