@@ -22,6 +22,8 @@
 #define SLOT_TRACKED 2u /* evaluated at least once: state is meaningful */
 #define SLOT_ALWAYS 4u  /* no band: re-evaluated at every apply */
 #define SLOT_LISTED 8u  /* in the always list */
+#define SLOT_DIRTY 16u  /* queued by a change of the account (or no band): evaluate, never re-band */
+#define SLOT_BANDED 32u /* kv and dprime hold its band: a crossing may re-band it (docs/tick.md) */
 
 typedef struct band_entry {
     double edge;
@@ -54,6 +56,9 @@ typedef struct tick_acct {
     risk_account *a; /* NULL: free slot */
     uint32_t state, stamp, flags, n_keys, cap_keys;
     uint32_t *keys; /* the price keys of its current entries (cap_keys allocated) */
+    double *kv;     /* per key: the price at evaluation P0, the sensitivity S, the radius rho */
+    double dprime;  /* the distance budget D' of the band (section 2 of docs/tick.md) */
+    double rb;      /* the radius up to which the sensitivities hold */
 } tick_acct;
 
 struct risk_tick {
@@ -287,9 +292,11 @@ static void map_del(risk_tick *t, const risk_account *a)
 
 /* ------------------------------------------------------------ queue */
 
-static void enqueue(risk_tick *t, uint32_t slot)
+static void enqueue(risk_tick *t, uint32_t slot, int dirty)
 {
     tick_acct *s = &t->acc[slot];
+    if (dirty)
+        s->flags |= SLOT_DIRTY;
     if (s->flags & SLOT_QUEUED)
         return;
     if (grow(t->e, (void **)&t->queue, &t->cap_queue, t->n_queue + 1, sizeof *t->queue)) {
@@ -340,6 +347,7 @@ static void slot_release_keys(risk_tick *t, tick_acct *s)
             pk->live--;
     }
     s->n_keys = 0; /* the array is kept for the next band */
+    s->flags &= ~SLOT_BANDED;
     s->stamp++;
 }
 
@@ -361,14 +369,21 @@ static void set_always(risk_tick *t, uint32_t slot)
 
 /* ------------------------------------------------------------ bands (docs/tick.md) */
 
-/* Lists key once among the account's keys. */
-static int key_list(risk_tick *t, uint32_t *n, uint32_t key)
+#define SENS_MAX 1024 /* keys per account with a band; past it the account is re-evaluated always */
+
+/* Lists key once among the account's keys (at most SENS_MAX); *at is its index. A new key's
+ * sensitivity parts start at 0. */
+static int key_list(risk_tick *t, uint32_t *n, uint32_t key, uint32_t *at, double *p0, double *p1, double *p2)
 {
     for (uint32_t k = 0; k < *n; k++)
-        if (t->keybuf[k] == key)
+        if (t->keybuf[k] == key) {
+            *at = k;
             return 0;
-    if (grow(t->e, (void **)&t->keybuf, &t->cap_keybuf, (size_t)*n + 1, sizeof *t->keybuf))
+        }
+    if (*n >= SENS_MAX || grow(t->e, (void **)&t->keybuf, &t->cap_keybuf, (size_t)*n + 1, sizeof *t->keybuf))
         return -1;
+    *at = *n;
+    p0[*n] = p1[*n] = p2[*n] = 0.0;
     t->keybuf[(*n)++] = key;
     return 0;
 }
@@ -403,7 +418,8 @@ static void schedule_bounds(const risk__instrument *in, double size, double *rma
     *jumps = j;
 }
 
-#define SENS_MAX 4096 /* keys per account with a band; past it the account is re-evaluated always */
+
+static int band_push(risk_tick *t, uint32_t slot, uint32_t n);
 
 /* Evaluates the account, records a change of state, and rebuilds its band. */
 static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
@@ -444,13 +460,14 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
     /* the sensitivities summed over the keys (one radius for all): s0 plain, s1 times (1 + R),
      * s2 times (1 + R) / (1 - R), for the R the band is computed at */
     double s0 = 0.0, s1 = 0.0, s2 = 0.0;
-    uint32_t n = 0;
+    double p0[SENS_MAX], p1[SENS_MAX], p2[SENS_MAX]; /* the same per key */
+    uint32_t n = 0, km, ks;
     const double R = BAND_R, h = e->margin_call_health > 1.0 ? e->margin_call_health : 1.0;
     double c1 = 0.0, mag = 1.0, iso_min = INFINITY;
     int always = 0;
     for (uint32_t i = 0; i < a->n_pos && !always; i++) {
         const risk__instrument *in = &e->instruments[a->inst[i]];
-        if (in->kind == RISK_KIND_OPTION || a->n_pos >= SENS_MAX / 2) {
+        if (in->kind == RISK_KIND_OPTION) {
             always = 1;
             break;
         }
@@ -462,26 +479,30 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         double rmax, jumps;
         schedule_bounds(in, size, &rmax, &jumps);
         double mm_rate = in->mm_price == RISK_MM_PRICE_ENTRY ? 0.0 : rmax;
-        if (!in->inverse) { /* mark: size M p_s (1 + R) (upnl) and r_max size M p_s (1 + R) (MM) */
-            s1 += size * M * ps * (1.0 + h * mm_rate);
-            s0 += size * fabs(M - E) * ps; /* settle price: upnl */
-        } else { /* mark: size p (1 + R) / (M (1 - R)), for upnl and times r_max for MM */
-            s2 += size * ps / M * (1.0 + h * mm_rate);
-            s0 += size * fabs(1.0 / E - 1.0 / M) * ps;
+        if (key_list(t, &n, a->inst[i], &km, p0, p1, p2) ||
+            (settle_key != RISK_ID_NONE && key_list(t, &n, settle_key, &ks, p0, p1, p2))) {
+            always = 1;
+            break;
         }
-        s0 += h * fabs(pv.mm) * ps; /* settle price: MM */
+        double ws; /* settle price: upnl, MM, isolated margin */
+        if (!in->inverse) { /* mark: size M p_s (1 + R) (upnl) and r_max size M p_s (1 + R) (MM) */
+            p1[km] += size * M * ps * (1.0 + h * mm_rate);
+            ws = size * fabs(M - E) * ps;
+        } else { /* mark: size p (1 + R) / (M (1 - R)), for upnl and times r_max for MM */
+            p2[km] += size * ps / M * (1.0 + h * mm_rate);
+            ws = size * fabs(1.0 / E - 1.0 / M) * ps;
+        }
+        ws += h * fabs(pv.mm) * ps;
         if (a->pflags[i] & RISK__PF_ISOLATED) {
             double m = a->iso_margin[i];
-            s0 += fabs(m) * ps;
+            ws += fabs(m) * ps;
             double g = (m + pv.upnl - pv.mm) * ps;
             iso_min = fabs(g) < iso_min ? fabs(g) : iso_min;
         }
+        if (settle_key != RISK_ID_NONE) /* the valuation asset's price is 1: it never moves */
+            p0[ks] += ws;
         c1 += h * jumps * ps;
         mag += (size * M + fabs(pv.mm) + fabs(pv.upnl) + fabs(a->iso_margin[i])) * ps;
-        if (key_list(t, &n, a->inst[i]) || (settle_key != RISK_ID_NONE && key_list(t, &n, settle_key)))
-            always = 1;
-        if (n >= SENS_MAX - 1)
-            always = 1;
     }
     const risk_basket *bk = &a->basket;
     for (uint32_t j = 0; j < bk->n && !always; j++) {
@@ -493,9 +514,17 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         mag += fabs(vm) + fabs(x) * as->price;
         if (id == e->valuation)
             continue;
-        s0 += h * fabs(vm) + fabs(x) * as->price;
-        if (key_list(t, &n, KEY_ASSET | id) || n >= SENS_MAX - 1)
+        uint32_t kb;
+        if (key_list(t, &n, KEY_ASSET | id, &kb, p0, p1, p2)) {
             always = 1;
+            break;
+        }
+        p0[kb] += h * fabs(vm) + fabs(x) * as->price;
+    }
+    for (uint32_t k = 0; k < n && !always; k++) {
+        s0 += p0[k];
+        s1 += p1[k];
+        s2 += p2[k];
     }
     if (always) {
         set_always(t, slot);
@@ -517,28 +546,48 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
     d -= 2.0 * (1.0 + h) * quantum + 1e-9 * (mag + fabs(c) + h * fabs(r) + fabs(eq));
     /* the radius at R, then at twice that radius (the (1 + R) factors shrink with it): both
      * are valid bands, the larger is kept */
-    double rho = band_radius(d, c1, s0, s1, s2, R);
+    double rho = band_radius(d, c1, s0, s1, s2, R), rb = R;
     if (rho > 0.0 && 2.0 * rho < R) {
         double rho2 = band_radius(d, c1, s0, s1, s2, 2.0 * rho);
-        rho = rho2 > rho ? rho2 : rho;
+        if (rho2 > rho) {
+            rho = rho2;
+            rb = 2.0 * rho;
+        }
     }
     if (n > s->cap_keys) {
         uint32_t *grown = risk__realloc(e, s->keys, n * sizeof *grown);
-        if (!grown) {
+        double *kv = risk__realloc(e, s->kv, 3 * (size_t)n * sizeof *kv);
+        if (grown)
+            s->keys = grown;
+        if (kv)
+            s->kv = kv;
+        if (!grown || !kv) {
             set_always(t, slot);
             return 0;
         }
-        s->keys = grown;
         s->cap_keys = n;
     }
-    uint32_t *keys = s->keys;
-    memcpy(keys, t->keybuf, n * sizeof *keys);
+    memcpy(s->keys, t->keybuf, n * sizeof *s->keys);
     for (uint32_t k = 0; k < n; k++) {
-        price_key *pk = key_get(t, keys[k]);
-        double p = key_price(e, keys[k]);
+        s->kv[3 * k] = key_price(e, s->keys[k]);
+        s->kv[3 * k + 1] = p0[k] + p1[k] * (1.0 + rb) + p2[k] * (1.0 + rb) / (1.0 - rb);
+        s->kv[3 * k + 2] = rho;
+    }
+    s->dprime = d - c1 * (1.0 + rb);
+    s->rb = rb;
+    return band_push(t, slot, n);
+}
+
+/* The account's entries at its radii kv[3k + 2] around kv[3k]; 0, or the account set ALWAYS. */
+static int band_push(risk_tick *t, uint32_t slot, uint32_t n)
+{
+    tick_acct *s = &t->acc[slot];
+    for (uint32_t k = 0; k < n; k++) {
+        price_key *pk = key_get(t, s->keys[k]);
+        double p = s->kv[3 * k], rho = s->kv[3 * k + 2];
         band_entry lo = {p * (1.0 - rho), slot, s->stamp}, hi = {p * (1.0 + rho), slot, s->stamp};
-        if (!pk || key_buckets(e, pk) || bucket_push(e, &pk->lo[bucket_of(pk, lo.edge)], lo) ||
-            (pk->entries++, bucket_push(e, &pk->hi[bucket_of(pk, hi.edge)], hi))) {
+        if (!pk || key_buckets(t->e, pk) || bucket_push(t->e, &pk->lo[bucket_of(pk, lo.edge)], lo) ||
+            (pk->entries++, bucket_push(t->e, &pk->hi[bucket_of(pk, hi.edge)], hi))) {
             s->n_keys = k + (pk != NULL);
             if (pk)
                 pk->live++;
@@ -551,7 +600,46 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         if (pk->entries > 4 * pk->live + 64)
             key_compact(t, pk);
     }
+    s->flags |= SLOT_BANDED;
     return 0;
+}
+
+/* A crossing without a change of the account: while the displacements d_k = |P_k/P0_k - 1|
+ * from the prices of its evaluation keep sum S_k d_k below the budget D' (and each d_k within
+ * rb), its state cannot have changed (docs/tick.md, section 2): the unspent budget is shared
+ * out again, rho_k = d_k + (D' - sum S_i d_i) / (n S_k), and the entries re-pushed, with no
+ * evaluation. Returns 0 when re-banded, 1 when the account must be evaluated. */
+static int slot_reband(risk_tick *t, uint32_t slot)
+{
+    tick_acct *s = &t->acc[slot];
+    uint32_t n = s->n_keys;
+    if (!(s->flags & SLOT_BANDED) || n == 0)
+        return 1;
+    double used = 0.0;
+    for (uint32_t k = 0; k < n; k++) {
+        double dk = fabs(key_price(t->e, s->keys[k]) / s->kv[3 * k] - 1.0);
+        if (!(dk <= s->rb))
+            return 1;
+        used += s->kv[3 * k + 1] * dk;
+    }
+    double spare = s->dprime - used;
+    if (!(spare > 0.0))
+        return 1;
+    /* the keys and their data stay; the entries are renewed */
+    for (uint32_t k = 0; k < n; k++) {
+        price_key *pk = key_get(t, s->keys[k]);
+        if (pk && pk->live)
+            pk->live--;
+    }
+    s->stamp++;
+    for (uint32_t k = 0; k < n; k++) {
+        double dk = fabs(key_price(t->e, s->keys[k]) / s->kv[3 * k] - 1.0), sk = s->kv[3 * k + 1];
+        double rho = sk > 0.0 ? dk + spare / ((double)n * sk) : s->rb;
+        s->kv[3 * k + 2] = rho < s->rb ? rho : s->rb;
+    }
+    s->n_keys = 0;
+    s->flags &= ~SLOT_BANDED;
+    return band_push(t, slot, n);
 }
 
 /* Re-evaluates the queued accounts (and, after a lost mark, every account). */
@@ -562,12 +650,12 @@ static int run_queue(risk_tick *t, int report)
         t->overflow = 0;
         for (size_t s = 0; s < t->n_acc; s++)
             if (t->acc[s].a)
-                enqueue(t, (uint32_t)s);
+                enqueue(t, (uint32_t)s, 1);
         for (size_t k = 0; k < t->e->n_account_slots; k++) { /* accounts whose registration failed */
             risk_account *a = t->e->accounts[k];
             uint32_t slot;
             if (a && map_find(t, a) == RISK_ID_NONE && slot_add(t, a, &slot) == 0)
-                enqueue(t, slot);
+                enqueue(t, slot, 1);
         }
     }
     size_t w = 0;
@@ -576,7 +664,7 @@ static int run_queue(risk_tick *t, int report)
         tick_acct *s = &t->acc[slot];
         if (s->a && (s->flags & SLOT_ALWAYS)) {
             t->always[w++] = slot;
-            enqueue(t, slot);
+            enqueue(t, slot, 1);
         } else
             s->flags &= ~SLOT_LISTED;
     }
@@ -592,9 +680,13 @@ static int run_queue(risk_tick *t, int report)
                 t->free_slots[t->n_free++] = slot;
             continue;
         }
+        int dirty = (s->flags & SLOT_DIRTY) != 0;
+        s->flags &= ~SLOT_DIRTY;
+        if (!dirty && slot_reband(t, slot) == 0)
+            continue;
         if (slot_evaluate(t, slot, report)) {
             rc = RISK_ENOMEM;
-            s->flags |= SLOT_QUEUED; /* kept for the next pass */
+            s->flags |= SLOT_QUEUED | SLOT_DIRTY; /* kept for the next pass */
             t->queue[w++] = slot;
         }
     }
@@ -609,7 +701,7 @@ void risk__tick_mark(risk_tick *t, const risk_account *a)
     uint32_t slot = map_find(t, a);
     if (slot != RISK_ID_NONE) /* else a what-if or planning copy, or one whose registration failed
                                 * (which set overflow) */
-        enqueue(t, slot);
+        enqueue(t, slot, 1);
 }
 
 void risk__tick_account_added(risk_tick *t, risk_account *a)
@@ -619,7 +711,7 @@ void risk__tick_account_added(risk_tick *t, risk_account *a)
         t->overflow = 1;
         return;
     }
-    enqueue(t, slot);
+    enqueue(t, slot, 1);
 }
 
 void risk__tick_account_removed(risk_tick *t, const risk_account *a)
@@ -630,7 +722,9 @@ void risk__tick_account_removed(risk_tick *t, const risk_account *a)
     tick_acct *s = &t->acc[slot];
     slot_release_keys(t, s);
     risk__free(t->e, s->keys);
+    risk__free(t->e, s->kv);
     s->keys = NULL;
+    s->kv = NULL;
     s->cap_keys = 0;
     if (s->flags & SLOT_TRACKED)
         t->in_state[s->state]--;
@@ -651,8 +745,10 @@ RISK_API void risk_tick_free(risk_tick *tick)
     if (!tick)
         return;
     risk_engine *e = tick->e;
-    for (size_t s = 0; s < tick->n_acc; s++)
+    for (size_t s = 0; s < tick->n_acc; s++) {
         risk__free(e, tick->acc[s].keys);
+        risk__free(e, tick->acc[s].kv);
+    }
     for (size_t k = 0; k < tick->n_keys_inst; k++)
         key_release(e, &tick->keys_inst[k]);
     for (size_t k = 0; k < tick->n_keys_asset; k++)
@@ -699,7 +795,7 @@ RISK_API int risk_tick_new(risk_tick **out, risk_engine *engine)
             risk_tick_free(t);
             return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory");
         }
-        enqueue(t, slot);
+        enqueue(t, slot, 1);
         if (t->overflow) {
             risk_tick_free(t);
             return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory");
@@ -739,7 +835,7 @@ static void key_crossed(risk_tick *t, uint32_t key, double p)
             if (!entry_live(t, x))
                 continue;
             if (down ? x->edge > p : x->edge < p) {
-                enqueue(t, x->slot);
+                enqueue(t, x->slot, 0);
                 continue;
             }
             bk->v[w++] = *x;
