@@ -18,9 +18,9 @@
  * Changes of an account (fills, positions opened or closed, balances) mark it for
  * re-evaluation at the next risk_tick_apply() automatically, as do new and freed accounts.
  * Changes the tracker cannot see must be followed by risk_tick_rebuild(): prices set other than
- * through risk_tick_apply(), the margin-call health, schedules, volatility scaling, interest
- * accrual, the engine's clock (option expiry). Accounts holding options are re-evaluated at every
- * apply (no band is claimed for them).
+ * through risk_tick_apply(), the valuation asset, the margin-call health, schedules, volatility
+ * scaling, interest accrual, funding settlement, the engine's clock (option expiry). Accounts
+ * holding options are re-evaluated at every apply (no band is claimed for them).
  */
 #ifndef RISK_TICK_H
 #define RISK_TICK_H
