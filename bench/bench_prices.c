@@ -3,14 +3,15 @@
  * Cost of liquidation and bankruptcy prices (risk_account_position_results) against the cost
  * of evaluating the same account (risk_account_evaluate), in the same run.
  *
- * Book: 10^5 cross accounts (one-way) with 1, 8 or 32 linear perpetual positions on distinct
- * underlyings, 3-tier schedules, a USDT balance of 2-10 % of the gross notional; plus the same
- * with every position isolated. Fixed seed. Prints ns per account for both calls and their
+ * Book: 10^5 cross accounts (one-way) with 1, 8, 32, 64 or 128 linear perpetual positions on
+ * distinct underlyings (past 8 positions, 8 x 10^5 / n accounts: the same number of positions),
+ * 3-tier schedules, a USDT balance of 2-10 % of the gross notional; plus the same with every
+ * position isolated. Fixed seed. Prints ns per account for both calls and their
  * ratio, and `result` lines for scripts. Usage: bench_prices [accounts] [rounds].
  */
 #include "bench_util.h"
 
-#define N_UNDERLYINGS 32
+#define N_UNDERLYINGS 128
 
 static void book_build(bench_book *b, size_t n_accounts, uint32_t n_positions, uint32_t margin_mode)
 {
@@ -59,23 +60,26 @@ int main(int argc, char **argv)
     int rounds = 5;
     if (!bench_args(argc, argv, "bench_prices [accounts > 0] [rounds > 0]", &n_accounts, &rounds, NULL))
         return 2;
-    const uint32_t sizes[] = {1, 8, 32};
+    const uint32_t sizes[] = {1, 8, 32, 64, 128};
+    const size_t n_sizes = sizeof sizes / sizeof sizes[0];
     const uint32_t modes[] = {RISK_MARGIN_CROSS, RISK_MARGIN_ISOLATED};
     printf("liquidation and bankruptcy prices vs evaluation, %zu accounts, best of %d rounds\n", n_accounts,
            rounds);
     printf("%-9s %9s %14s %16s %8s %12s\n", "margin", "positions", "evaluate ns", "prices ns", "ratio",
            "with LP");
     for (size_t m = 0; m < 2; m++)
-        for (size_t s = 0; s < 3; s++) {
+        for (size_t s = 0; s < n_sizes; s++) {
             bench_book b;
             bench_seed();
-            book_build(&b, n_accounts, sizes[s], modes[m]);
+            size_t n_book = sizes[s] > 8 ? n_accounts * 8 / sizes[s] : n_accounts;
+            n_book = n_book ? n_book : 1;
+            book_build(&b, n_book, sizes[s], modes[m]);
             double e_ns, p_ns;
             size_t priced;
             measure(&b, sizes[s], rounds, &e_ns, &p_ns, &priced);
             const char *mode = modes[m] == RISK_MARGIN_CROSS ? "cross" : "isolated";
             printf("%-9s %9u %14.1f %16.1f %7.1fx %11.1f%%\n", mode, sizes[s], e_ns, p_ns, p_ns / e_ns,
-                   100.0 * (double)priced / ((double)n_accounts * sizes[s]));
+                   100.0 * (double)priced / ((double)n_book * sizes[s]));
             printf("result %s_%u_evaluate_ns %.6g\nresult %s_%u_prices_ns %.6g\nresult %s_%u_ratio %.6g\n", mode,
                    sizes[s], e_ns, mode, sizes[s], p_ns, mode, sizes[s], p_ns / e_ns);
             bench_book_free(&b);

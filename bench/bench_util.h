@@ -25,7 +25,7 @@
 #include <time.h>
 
 #define BENCH_SEED 0x9e3779b97f4a7c15ULL
-#define BENCH_MAX_UNDERLYINGS 64
+#define BENCH_MAX_UNDERLYINGS 128
 
 static inline double bench_now_s(void)
 {

@@ -32,5 +32,6 @@
 #include "risk/var.h"
 #include "risk/cascade.h"
 #include "risk/bulk.h"
+#include "risk/tick.h"
 
 #endif /* RISK_H */

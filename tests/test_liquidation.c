@@ -6,6 +6,7 @@
 #include "test_util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Venues display prices to the cent: the unrounded root must be within half a cent. */
@@ -769,6 +770,117 @@ static void test_liquidation_flags(void **state)
     risk_engine_free(v.e);
 }
 
+/* ================================================================== linear-time solve
+ * position results index the cross pool once per call and solve each underlying over its own
+ * positions, the fixed part being the account's held sum less those positions' terms
+ * (docs/formulas.md 7.8); risk_account_spot_liquidation_price still solves one underlying by
+ * summing the pool directly, the former algorithm. On random books of 1 to 128 positions (linear
+ * and inverse contracts, several instruments per underlying, hedge legs, isolated positions,
+ * 3-tier schedules, balances in USDT and in the underlyings), every cross position's unrounded
+ * liquidation price is the mark times the spot solve's factor to 1e-9, and the same on the tick
+ * (at most one tick apart where the two roots straddle a tick edge). */
+#define DIFF_UNDERLYINGS 64
+
+static void test_liquidation_index_matches_direct_solve(void **state)
+{
+    (void)state;
+    tu_alloc al;
+    tu_alloc_init(&al);
+    risk_engine *e = tu_engine(&al, 0);
+    tu_rng rng;
+    tu_rng_seed(&rng, 0x7e57d1ffULL);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6);
+    uint32_t under[DIFF_UNDERLYINGS], inst[3 * DIFF_UNDERLYINGS], inst_under[3 * DIFF_UNDERLYINGS];
+    double tick[3 * DIFF_UNDERLYINGS], mark[3 * DIFF_UNDERLYINGS], lot[3 * DIFF_UNDERLYINGS];
+    double price_of[DIFF_UNDERLYINGS];
+    int inverse[3 * DIFF_UNDERLYINGS];
+    uint32_t n_inst = 0;
+    const risk_margin_tier t[] = {tu_tier(50000.0, 0.01, 50.0), tu_tier(500000.0, 0.025, 20.0),
+                                  tu_tier(1e12, 0.05, 10.0)};
+    for (uint32_t u = 0; u < DIFF_UNDERLYINGS; u++) {
+        char sym[32];
+        double price = floor(tu_rng_range(&rng, 1.0, 5000.0)) + 0.5;
+        snprintf(sym, sizeof sym, "U%u", u);
+        under[u] = tu_asset(e, sym, price, 8);
+        price_of[u] = price;
+        snprintf(sym, sizeof sym, "U%uUSDT", u);
+        tick[n_inst] = 0.001, mark[n_inst] = price * 1.001, lot[n_inst] = 0.001, inverse[n_inst] = 0;
+        inst_under[n_inst] = u;
+        inst[n_inst] = tu_linear(e, sym, under[u], usdt, 1.0, 0.001, 0.001, mark[n_inst], t, 3);
+        n_inst++;
+        if (u % 2 == 0) { /* a second contract on u, at another mark */
+            snprintf(sym, sizeof sym, "U%uUSDT-Q", u);
+            tick[n_inst] = 0.01, mark[n_inst] = floor(price * 1.02) + 0.01, lot[n_inst] = 0.001, inverse[n_inst] = 0;
+            inst_under[n_inst] = u;
+            inst[n_inst] = tu_linear(e, sym, under[u], usdt, 1.0, 0.001, 0.01, mark[n_inst], t, 3);
+            n_inst++;
+        }
+        if (u % 4 == 1) { /* an inverse contract: settles in u */
+            snprintf(sym, sizeof sym, "U%uUSD", u);
+            tick[n_inst] = 0.5, mark[n_inst] = floor(price) + 0.5, lot[n_inst] = 1.0, inverse[n_inst] = 1;
+            inst_under[n_inst] = u;
+            inst[n_inst] = tu_inverse(e, sym, under[u], 10.0, 1.0, 0.5, mark[n_inst], t, 3);
+            n_inst++;
+        }
+    }
+    static const uint32_t sizes[] = {1, 2, 5, 8, 16, 32, 64, 100, 128};
+    risk_position_result res[128];
+    size_t checked = 0;
+    for (uint64_t id = 1; id <= 90; id++) {
+        uint32_t n = sizes[id % 9];
+        risk_account *acc = tu_account(e, id, RISK_MARGIN_CROSS, RISK_POSITION_HEDGE);
+        double gross = 0.0;
+        unsigned char used[3 * DIFF_UNDERLYINGS][2];
+        memset(used, 0, sizeof used);
+        for (uint32_t p = 0; p < n;) {
+            uint32_t j = (uint32_t)tu_rng_int(&rng, 0, (int)n_inst - 1);
+            int s = tu_rng_int(&rng, 0, 1);
+            if (used[j][s])
+                continue;
+            used[j][s] = 1;
+            double notional = tu_rng_range(&rng, 100.0, 1e6);
+            double lots = floor(inverse[j] ? notional / 10.0 : notional / mark[j] / lot[j]) + 1.0;
+            double qty = lots * lot[j]; /* a hedge leg: its side gives the direction */
+            double entry = round(mark[j] * tu_rng_range(&rng, 0.9, 1.1) / tick[j]) * tick[j];
+            int iso = tu_rng_unit(&rng) < 0.2;
+            double value = inverse[j] ? lots * 10.0 : lots * lot[j] * mark[j];
+            /* isolated margin: 10 % of the value, in USDT or (inverse) in coins */
+            double margin = iso ? floor((inverse[j] ? value / mark[j] : value) * 0.1 * 1e4) * 1e-4 : 0.0;
+            (void)tu_open(acc, inst[j], s ? RISK_SIDE_SHORT : RISK_SIDE_LONG,
+                          iso ? RISK_MARGIN_ISOLATED : RISK_MARGIN_CROSS, qty, entry, margin);
+            gross += value;
+            p++;
+        }
+        tu_balance(acc, usdt, floor(gross * tu_rng_range(&rng, 0.01, 0.12)));
+        for (int b = tu_rng_int(&rng, 0, 3); b > 0; b--) { /* balances that move with an underlying */
+            uint32_t u = (uint32_t)tu_rng_int(&rng, 0, DIFF_UNDERLYINGS - 1);
+            tu_balance(acc, under[u], floor(tu_rng_range(&rng, -0.02, 0.05) * gross / price_of[u] * 1e4) * 1e-4);
+        }
+        assert_int_equal(tu_results(acc, res, 128), n);
+        for (uint32_t i = 0; i < n; i++) {
+            const risk_position_result *r = &res[i];
+            if (r->margin_mode != RISK_MARGIN_CROSS)
+                continue;
+            uint32_t j = 0;
+            while (inst[j] != r->instrument)
+                j++;
+            uint32_t ua = under[inst_under[j]];
+            double spot = 0.0;
+            tu_assert_status(risk_account_spot_liquidation_price(acc, ua, &spot), RISK_OK);
+            assert_int_equal(has_lp(r), !isnan(spot));
+            if (!has_lp(r))
+                continue;
+            double want = r->mark * (spot / price_of[inst_under[j]]);
+            tu_assert_rel(r->liquidation_price_raw, want, 1e-9);
+            assert_true(fabs(r->liquidation_price - want) <= tick[j] * (1.0 + 1e-9));
+            checked++;
+        }
+        risk_account_free(acc);
+    }
+    assert_true(checked > 1000);
+    risk_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -794,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_liquidation_cross_positions_share_the_factor),
         cmocka_unit_test(test_liquidation_resolves_in_the_tier_of_the_root),
         cmocka_unit_test(test_liquidation_flags),
+        cmocka_unit_test(test_liquidation_index_matches_direct_solve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -630,6 +630,8 @@ int risk__engine_attach_account(risk_engine *e, risk_account *a)
     a->engine_slot = e->n_account_slots;
     e->accounts[e->n_account_slots++] = a;
     e->n_accounts++;
+    if (e->tick)
+        risk__tick_account_added(e->tick, a);
     return RISK_OK;
 }
 
@@ -679,6 +681,8 @@ risk_account *risk__engine_account_lookup(const risk_engine *e, uint64_t account
 void risk__engine_pop_account(risk_engine *e)
 {
     risk_account *a = e->accounts[--e->n_account_slots];
+    if (e->tick)
+        risk__tick_account_removed(e->tick, a);
     idmap_remove(&e->ids, a->id);
     e->n_accounts--;
 }
@@ -699,6 +703,8 @@ void risk__engine_prefetch_id(const risk_engine *e, uint64_t account_id)
 
 void risk__engine_detach_account(risk_engine *e, risk_account *a)
 {
+    if (e->tick)
+        risk__tick_account_removed(e->tick, a);
     idmap_remove(&e->ids, a->id);
     e->accounts[a->engine_slot] = NULL;
     e->n_accounts--;

@@ -481,21 +481,6 @@ RISK_API int risk_account_evaluate(const risk_account *account, risk_account_sum
     return RISK_OK;
 }
 
-const risk__pool_factors *risk__pool_factors_for(const risk_account *a, uint32_t slot, risk__pool_cache *cache)
-{
-    uint32_t u = a->engine->instruments[a->inst[slot]].underlying;
-    if (a->pflags[slot] & RISK__PF_ISOLATED) {
-        risk__pool_factors_solve(a, u, slot, &cache->own);
-        return &cache->own;
-    }
-    for (uint32_t c = 0; c < cache->n_cross; c++)
-        if (cache->cross[c].underlying == u)
-            return &cache->cross[c];
-    risk__pool_factors *f = cache->n_cross < RISK__POOL_CACHE ? &cache->cross[cache->n_cross++] : &cache->own;
-    risk__pool_factors_solve(a, u, RISK_ID_NONE, f);
-    return f;
-}
-
 RISK_API int risk_account_position_results(const risk_account *account, risk_position_result *out, size_t capacity,
                                            size_t *count_out)
 {

@@ -172,6 +172,7 @@ struct risk_engine {
     size_t bulk_block_bytes;
     char *errmsg;
     risk_portfolio_margin_params *pm; /* portfolio-margin model (portfolio/pm.c); NULL: the defaults */
+    struct risk_tick *tick; /* the tick tracker (core/tick.c), NULL when none */
 };
 
 #define RISK__BASKET_INLINE 2 /* balances held in the basket itself before a heap block */
@@ -619,6 +620,16 @@ static inline void risk__option_unit_margin(const risk__instrument *in, double U
     *mm = mmv;
 }
 
+/* ---- tick tracker hooks (core/tick.c): an account's change marks it for the next apply */
+void risk__tick_mark(struct risk_tick *t, const risk_account *a);
+void risk__tick_account_added(struct risk_tick *t, risk_account *a);
+void risk__tick_account_removed(struct risk_tick *t, const risk_account *a);
+static inline void risk__tick_touch(const risk_account *a)
+{
+    if (a && a->engine->tick)
+        risk__tick_mark(a->engine->tick, a);
+}
+
 /* ---- liquidation state (liquidation/policy.c) */
 void risk__liquidation_free(risk_engine *e);
 size_t risk__liquidation_bytes(const risk_engine *e);
@@ -646,11 +657,26 @@ void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32
  * (they depend only on it) in a fixed cache, since results never allocate; an account with more
  * underlyings than the cache re-solves. Set n_cross to 0, then call risk__pool_factors_for for
  * slots in any order; a result points into the cache until the next call. */
-#define RISK__POOL_CACHE 16
+#define RISK__POOL_CACHE 64
+/* The account's cross pool indexed once per call (price.c), so that each underlying's solve
+ * visits its own positions only: every term's held value and their sum, the positions chained
+ * per asset (by underlying, and by settle asset when it differs), and the cache entry of each
+ * solved underlying. Off (n_pos 0) past RISK__POOL_INDEX_MAX positions. */
+#define RISK__POOL_INDEX_MAX 256
+#define RISK__POOL_INDEX_HASH 512 /* a power of 2, at least twice the assets of MAX positions */
+typedef struct risk__pool_index {
+    uint32_t n_pos;
+    double sum[2], comp[2]; /* [0]: at margin, [1]: unweighted; Neumaier sum and compensation */
+    uint32_t key[RISK__POOL_INDEX_HASH]; /* asset id, RISK_ID_NONE when empty */
+    uint32_t head_u[RISK__POOL_INDEX_HASH], head_s[RISK__POOL_INDEX_HASH], cached[RISK__POOL_INDEX_HASH];
+    uint32_t next_u[RISK__POOL_INDEX_MAX], next_s[RISK__POOL_INDEX_MAX], moving[RISK__POOL_INDEX_MAX];
+    double held[2][RISK__POOL_INDEX_MAX];
+} risk__pool_index;
 typedef struct risk__pool_cache {
     risk__pool_factors cross[RISK__POOL_CACHE];
     risk__pool_factors own; /* an isolated position's, or a cross one past the cache */
     uint32_t n_cross;
+    risk__pool_index index; /* built on the first cross solve (n_cross 0) */
 } risk__pool_cache;
 const risk__pool_factors *risk__pool_factors_for(const risk_account *a, uint32_t slot, risk__pool_cache *cache);
 /* Fills one position's result from its values and its pool's factors. */

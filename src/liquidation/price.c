@@ -8,7 +8,14 @@
  * term). Tier edges cut the k axis into segments; the liquidation factor is the first root met
  * walking away from k = 1 in each direction, and the bankruptcy factor the same for the pool's
  * unweighted equity (no tiers). When both directions have a root, the pool's net exposure to u
- * picks one: a net long is liquidated by a fall (or, already under water, rescued by a rise). */
+ * picks one: a net long is liquidated by a fall (or, already under water, rescued by a rise).
+ *
+ * Cost (docs/formulas.md 7.8): a pool's terms split into the fixed part, which does not move
+ * with u, and the moving positions (underlying or settle u). An isolated pool is its own
+ * position. For the cross pool, risk__pool_factors_for indexes the account once per call
+ * (risk__pool_index: each term's held value, summed once, and the positions of each asset), so
+ * that each underlying's solve visits only its own positions: linear in the positions of the
+ * account instead of quadratic. */
 #include "margin/schedule.h"
 
 #include <string.h>
@@ -21,13 +28,21 @@ typedef struct pool {
     uint32_t isolated; /* 1: the pool is position `slot` alone */
     uint32_t slot;
     uint32_t bankrupt; /* 1: unweighted equity, no margin */
+    uint32_t no_basket; /* 1: the listed positions' terms only (the index's held values) */
     /* The terms that do not move with u (other underlyings, other balances) are summed once
      * per solve: with them cached, each segment visits only the moving terms. */
     uint32_t fixed_state; /* FIXED_NONE, FIXED_ONLY (summing them) or FIXED_CACHED */
-    double fixed;
-    /* With the fixed part cached: the positions that move, when they fit in the list. */
-    uint32_t n_moving, moving_listed;
-    uint32_t moving[POOL_MOVING_MAX];
+    double fixed;         /* the fixed part in use: fixed_mm, or fixed_bk when bankrupt */
+    double fixed_mm, fixed_bk;
+    /* The positions visited: `list` (n_list of them), or every position when list is NULL. With
+     * the fixed part cached, the list holds the moving positions when they fit. */
+    const uint32_t *list;
+    uint32_t n_list;
+    /* f's coefficients at k = 1 in the current mode (c1_a + c1_b k), and the unweighted equity's
+     * slope there: computed once per solve. Unweighted, the coefficients hold for every k (no
+     * tiers), so the bankruptcy walks reuse them. */
+    double c1_a, c1_b, eq_b;
+    uint32_t own[POOL_MOVING_MAX];
 } pool;
 
 #define FIXED_NONE 0u
@@ -47,6 +62,16 @@ static int in_pool(const pool *P, uint32_t i)
     return P->isolated ? i == P->slot : !iso;
 }
 
+static uint32_t pool_n_visited(const pool *P)
+{
+    return P->list ? P->n_list : P->a->n_pos;
+}
+
+static uint32_t pool_visited(const pool *P, uint32_t j)
+{
+    return P->list ? P->list[j] : j;
+}
+
 /* Notional the tier is chosen by, at factor k. */
 static double margin_notional_at(const risk__instrument *in, double qty, double entry, double k_mark)
 {
@@ -63,10 +88,9 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
     const risk_account *acct = P->a;
     const risk_engine *e = acct->engine;
     double A = 0.0, B = 0.0;
-    int listed = P->fixed_state == FIXED_CACHED && P->moving_listed;
-    uint32_t n = listed ? P->n_moving : acct->n_pos;
+    uint32_t n = pool_n_visited(P);
     for (uint32_t j_pos = 0; j_pos < n; j_pos++) {
-        uint32_t i = listed ? P->moving[j_pos] : j_pos;
+        uint32_t i = pool_visited(P, j_pos);
         if (!in_pool(P, i))
             continue;
         const risk__instrument *in = &e->instruments[acct->inst[i]];
@@ -160,7 +184,7 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
                 A += m;
         }
     }
-    if (!P->isolated) {
+    if (!P->isolated && !P->no_basket) {
         const risk_basket *bk = &acct->basket;
         for (uint32_t j = 0; j < bk->n; j++) {
             if (term_skipped(P, bk->asset[j] == P->u))
@@ -186,27 +210,46 @@ static void pool_coeffs(const pool *P, double k_tier, double *a0, double *b1)
     *b1 = B;
 }
 
-/* Sums the fixed terms once and lists the moving positions; later pool_coeffs calls add the
- * cached sum and visit only the listed positions. */
+/* Sums the fixed terms once, at margin (fixed_mm) and unweighted (fixed_bk), and lists the
+ * moving positions; later pool_coeffs calls add the cached sum and visit only the listed
+ * positions. An isolated pool visits its own position only. */
 static void pool_cache_fixed(pool *P)
 {
     double A, B;
+    uint32_t bankrupt = P->bankrupt;
+    if (P->isolated) {
+        P->own[0] = P->slot;
+        P->list = P->own;
+        P->n_list = 1;
+    } else
+        P->list = NULL;
     P->fixed_state = FIXED_ONLY;
+    P->bankrupt = 0;
     pool_coeffs(P, 1.0, &A, &B);
-    P->fixed = A; /* B is 0: nothing fixed moves with k */
+    P->fixed_mm = A; /* B is 0: nothing fixed moves with k */
+    P->bankrupt = 1;
+    pool_coeffs(P, 1.0, &A, &B);
+    P->fixed_bk = A;
+    P->bankrupt = bankrupt;
+    P->fixed = bankrupt ? P->fixed_bk : P->fixed_mm;
     const risk_account *acct = P->a;
     const risk__instrument *instruments = acct->engine->instruments;
-    P->n_moving = 0;
-    P->moving_listed = 1;
-    for (uint32_t i = 0; i < acct->n_pos; i++) {
+    uint32_t n = pool_n_visited(P), n_moving = 0;
+    int fits = 1;
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t i = pool_visited(P, j);
         const risk__instrument *in = &instruments[acct->inst[i]];
         if (!in_pool(P, i) || (in->underlying != P->u && in->settle != P->u))
             continue;
-        if (P->n_moving == POOL_MOVING_MAX) {
-            P->moving_listed = 0; /* too many: pool_coeffs scans every position */
+        if (n_moving == POOL_MOVING_MAX) {
+            fits = 0; /* too many: pool_coeffs scans every position */
             break;
         }
-        P->moving[P->n_moving++] = i;
+        P->own[n_moving++] = i;
+    }
+    if (fits) {
+        P->list = P->own;
+        P->n_list = n_moving;
     }
     P->fixed_state = FIXED_CACHED;
 }
@@ -220,10 +263,9 @@ static double next_edge(const pool *P, double k, int up)
         return best;
     const risk_account *acct = P->a;
     const risk_engine *e = acct->engine;
-    int listed = P->fixed_state == FIXED_CACHED && P->moving_listed;
-    uint32_t n = listed ? P->n_moving : acct->n_pos;
+    uint32_t n = pool_n_visited(P);
     for (uint32_t j_pos = 0; j_pos < n; j_pos++) {
-        uint32_t i = listed ? P->moving[j_pos] : j_pos;
+        uint32_t i = pool_visited(P, j_pos);
         if (!in_pool(P, i))
             continue;
         const risk__instrument *in = &e->instruments[acct->inst[i]];
@@ -248,8 +290,9 @@ static int walk(const pool *P, int up, int above, double *root, double *slope)
     for (;;) {
         double edge = next_edge(P, lo, up);
         double mid = up ? (isinf(edge) ? 2.0 * lo : 0.5 * (lo + edge)) : 0.5 * (lo + edge);
-        double A, B;
-        pool_coeffs(P, mid, &A, &B);
+        double A = P->c1_a, B = P->c1_b;
+        if (!P->bankrupt)
+            pool_coeffs(P, mid, &A, &B);
         double f_near = A + B * lo;
         double f_far = isinf(edge) ? (B > 0.0 ? INFINITY : B < 0.0 ? -INFINITY : A) : A + B * edge;
         int crosses = above ? (f_near >= 0.0 && f_far < 0.0) || f_near == 0.0 : f_far >= 0.0;
@@ -294,7 +337,9 @@ static int upnl_weighted_maint(const pool *P, uint32_t i)
 static int pool_has_options(const pool *P)
 {
     const risk_account *acct = P->a;
-    for (uint32_t i = 0; i < acct->n_pos; i++) {
+    uint32_t n = pool_n_visited(P);
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t i = pool_visited(P, j);
         const risk__instrument *in = &acct->engine->instruments[acct->inst[i]];
         if (in->kind == RISK_KIND_OPTION && in->underlying == P->u && in_pool(P, i))
             return 1;
@@ -334,7 +379,9 @@ static double option_terms_at(const pool *P, double k)
     const risk_account *acct = P->a;
     const risk_engine *e = acct->engine;
     double sum = 0.0;
-    for (uint32_t i = 0; i < acct->n_pos; i++) {
+    uint32_t n = pool_n_visited(P);
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t i = pool_visited(P, j);
         const risk__instrument *in = &e->instruments[acct->inst[i]];
         if (in->kind != RISK_KIND_OPTION || in->underlying != P->u || !in_pool(P, i))
             continue;
@@ -424,9 +471,7 @@ static int pool_roots_options(const pool *P, roots *r)
 static void pool_roots_affine(const pool *P, roots *r)
 {
     memset(r, 0, sizeof *r);
-    double A, B;
-    pool_coeffs(P, 1.0, &A, &B);
-    int above = A + B >= 0.0;
+    int above = P->c1_a + P->c1_b >= 0.0;
     double s_up = 0, s_dn = 0;
     r->has_up = walk(P, 1, above, &r->k_up, &s_up);
     r->has_dn = walk(P, 0, above, &r->k_dn, &s_dn);
@@ -437,9 +482,7 @@ static void pool_roots_affine(const pool *P, roots *r)
 /* Solves for the factor; returns 1 and sets *k and *round_up when a root exists. */
 static int pool_solve(const pool *P, const roots *r, double *k, int *round_up)
 {
-    double A, B;
-    pool_coeffs(P, 1.0, &A, &B);
-    int above = A + B >= 0.0;
+    int above = P->c1_a + P->c1_b >= 0.0;
     double k_up = r->k_up, k_dn = r->k_dn;
     int has_up = r->has_up, has_dn = r->has_dn;
     int options = pool_has_options(P);
@@ -449,18 +492,14 @@ static int pool_solve(const pool *P, const roots *r, double *k, int *round_up)
         return 0;
     int take_up = has_up && !has_dn;
     if (has_up && has_dn) { /* net exposure: slope of the unweighted equity */
-        pool eq = *P;
-        eq.bankrupt = 1;
-        eq.fixed_state = FIXED_NONE;
-        double ea, eb;
         int net_long;
         if (options) { /* the equity's slope at k = 1, by a central difference */
-            eq.fixed_state = FIXED_NONE;
+            pool eq = *P; /* the same positions, unweighted */
+            eq.bankrupt = 1;
+            eq.fixed = eq.fixed_bk;
             net_long = surplus_at(&eq, 1.0 + 1e-6) >= surplus_at(&eq, 1.0 - 1e-6);
-        } else {
-            pool_coeffs(&eq, 1.0, &ea, &eb);
-            net_long = eb >= 0.0;
-        }
+        } else
+            net_long = P->eq_b >= 0.0;
         take_up = above ? !net_long : net_long;
     }
     *k = take_up ? k_up : k_dn;
@@ -468,31 +507,27 @@ static int pool_solve(const pool *P, const roots *r, double *k, int *round_up)
     return 1;
 }
 
-void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32_t isolated_slot,
-                              risk__pool_factors *out)
+/* Solves a pool whose fixed part is cached and whose moving positions are listed. */
+static void pool_factors_solve_cached(pool *P, risk__pool_factors *out)
 {
-    memset(out, 0, sizeof *out);
-    out->underlying = underlying;
-    out->isolated_slot = isolated_slot;
-    pool P;
-    memset(&P, 0, sizeof P);
-    P.a = a;
-    P.u = underlying;
-    P.isolated = isolated_slot != RISK_ID_NONE;
-    P.slot = isolated_slot;
-    double A, B, k;
+    double A_bk, B_bk, k;
     int up;
-    pool_cache_fixed(&P);
-    int options = pool_has_options(&P);
+    int options = pool_has_options(P);
     out->has_options = (uint32_t)options;
-    pool_coeffs(&P, 1.0, &A, &B);
-    out->liquidatable = options ? !(surplus_at(&P, 1.0) >= 0.0) : A + B < 0.0;
+    P->bankrupt = 1;
+    P->fixed = P->fixed_bk;
+    pool_coeffs(P, 1.0, &A_bk, &B_bk);
+    P->eq_b = B_bk;
+    P->bankrupt = 0;
+    P->fixed = P->fixed_mm;
+    pool_coeffs(P, 1.0, &P->c1_a, &P->c1_b);
+    out->liquidatable = options ? !(surplus_at(P, 1.0) >= 0.0) : P->c1_a + P->c1_b < 0.0;
     roots r;
     int defined = 1;
     if (options)
-        defined = pool_roots_options(&P, &r);
+        defined = pool_roots_options(P, &r);
     else
-        pool_roots_affine(&P, &r);
+        pool_roots_affine(P, &r);
     out->unsolved = (uint32_t)!defined;
     if (defined) {
         out->has_below = (uint32_t)r.has_dn;
@@ -502,23 +537,209 @@ void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32
         out->above_k = r.k_up;
         out->above_up = (uint32_t)r.up_rising;
     }
-    if (defined && pool_solve(&P, &r, &k, &up)) {
+    if (defined && pool_solve(P, &r, &k, &up)) {
         out->has_liquidation = 1;
         out->liquidation_k = k;
         out->liquidation_up = (uint32_t)up;
     }
-    P.bankrupt = 1;
-    P.fixed_state = FIXED_NONE;
-    pool_cache_fixed(&P);
+    P->bankrupt = 1;
+    P->fixed = P->fixed_bk;
+    P->c1_a = A_bk;
+    P->c1_b = B_bk;
     if (options)
-        defined = pool_roots_options(&P, &r);
+        defined = pool_roots_options(P, &r);
     else
-        pool_roots_affine(&P, &r);
-    if (defined && pool_solve(&P, &r, &k, &up)) {
+        pool_roots_affine(P, &r);
+    if (defined && pool_solve(P, &r, &k, &up)) {
         out->has_bankruptcy = 1;
         out->bankruptcy_k = k;
         out->bankruptcy_up = (uint32_t)up;
     }
+}
+
+static void pool_init(pool *P, const risk_account *a, uint32_t underlying, uint32_t isolated_slot)
+{
+    memset(P, 0, offsetof(pool, own));
+    P->a = a;
+    P->u = underlying;
+    P->isolated = isolated_slot != RISK_ID_NONE;
+    P->slot = isolated_slot;
+}
+
+void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32_t isolated_slot,
+                              risk__pool_factors *out)
+{
+    memset(out, 0, sizeof *out);
+    out->underlying = underlying;
+    out->isolated_slot = isolated_slot;
+    pool P;
+    pool_init(&P, a, underlying, isolated_slot);
+    pool_cache_fixed(&P);
+    pool_factors_solve_cached(&P, out);
+}
+
+/* ------------------------------------------------------------ the account's index
+ * Each cross term's held value h (its contribution with nothing moving: at margin and
+ * unweighted) is computed once, and the sum of all of them once, compensated (Neumaier), so
+ * that the fixed part for u is that sum less the h of u's moving terms, to rounding of the
+ * largest term: the roots agree with a direct sum far below one tick (differential test in
+ * tests/test_liquidation.c). Positions are chained per asset, by underlying and by settle. */
+
+static uint32_t index_find(const risk__pool_index *x, uint32_t asset)
+{
+    uint32_t h = (asset * 2654435761u) & (RISK__POOL_INDEX_HASH - 1);
+    while (x->key[h] != asset && x->key[h] != RISK_ID_NONE)
+        h = (h + 1) & (RISK__POOL_INDEX_HASH - 1);
+    return h;
+}
+
+static uint32_t index_slot(risk__pool_index *x, uint32_t asset)
+{
+    uint32_t h = index_find(x, asset);
+    if (x->key[h] == RISK_ID_NONE) {
+        x->key[h] = asset;
+        x->head_u[h] = x->head_s[h] = x->cached[h] = RISK_ID_NONE;
+    }
+    return h;
+}
+
+static void neumaier_add(double *sum, double *comp, double v)
+{
+    double t = *sum + v;
+    *comp += fabs(*sum) >= fabs(v) ? (*sum - t) + v : (v - t) + *sum;
+    *sum = t;
+}
+
+/* The held value of balance j of the cross pool (bankrupt: unweighted). */
+static double basket_held(const pool *P, uint32_t j)
+{
+    const risk_account *acct = P->a;
+    const risk__asset *as = &acct->engine->assets[acct->basket.asset[j]];
+    double x = risk__balance_of(as, acct->basket.amount[j]);
+    if (P->bankrupt)
+        return x * as->price;
+    double w_init, w_maint;
+    risk__asset_weights(as, x, &w_init, &w_maint);
+    return x > 0.0 ? as->price * risk__tiered_qty(as, x) * w_maint : x * as->price * w_maint;
+}
+
+/* Indexes the account's cross pool; leaves the index off (n_pos 0) past RISK__POOL_INDEX_MAX
+ * positions, where each solve scans the account. */
+static void index_build(const risk_account *a, risk__pool_index *x)
+{
+    x->n_pos = 0;
+    if (a->n_pos == 0 || a->n_pos > RISK__POOL_INDEX_MAX)
+        return;
+    for (uint32_t h = 0; h < RISK__POOL_INDEX_HASH; h++)
+        x->key[h] = RISK_ID_NONE;
+    pool P;
+    pool_init(&P, a, RISK_ID_NONE, RISK_ID_NONE); /* nothing moves: each term's held value */
+    P.no_basket = 1;
+    double sum[2] = {0.0, 0.0}, comp[2] = {0.0, 0.0};
+    const risk__instrument *instruments = a->engine->instruments;
+    for (uint32_t i = a->n_pos; i-- > 0;) { /* pushed in front: chains in slot order */
+        if (a->pflags[i] & RISK__PF_ISOLATED)
+            continue;
+        for (uint32_t b = 0; b < 2; b++) {
+            double A, B;
+            P.bankrupt = b;
+            P.list = &i;
+            P.n_list = 1;
+            pool_coeffs(&P, 1.0, &A, &B);
+            x->held[b][i] = A;
+            neumaier_add(&sum[b], &comp[b], A);
+        }
+        const risk__instrument *in = &instruments[a->inst[i]];
+        uint32_t h = index_slot(x, in->underlying);
+        x->next_u[i] = x->head_u[h];
+        x->head_u[h] = i;
+        if (in->settle != in->underlying) {
+            h = index_slot(x, in->settle);
+            x->next_s[i] = x->head_s[h];
+            x->head_s[h] = i;
+        }
+    }
+    for (uint32_t j = 0; j < a->basket.n; j++)
+        for (uint32_t b = 0; b < 2; b++) {
+            P.bankrupt = b;
+            neumaier_add(&sum[b], &comp[b], basket_held(&P, j));
+        }
+    for (uint32_t b = 0; b < 2; b++) {
+        x->sum[b] = sum[b];
+        x->comp[b] = comp[b];
+    }
+    x->n_pos = a->n_pos;
+}
+
+/* The cross pool's factors on u from the index: u's moving positions listed in slot order, the
+ * fixed part as the held sum less their held values and u's balance. */
+static void index_solve(const risk_account *a, risk__pool_index *x, uint32_t u, risk__pool_factors *out)
+{
+    memset(out, 0, sizeof *out);
+    out->underlying = u;
+    out->isolated_slot = RISK_ID_NONE;
+    pool P;
+    pool_init(&P, a, u, RISK_ID_NONE);
+    uint32_t h = index_find(x, u), n = 0;
+    uint32_t iu = x->head_u[h], is = x->head_s[h];
+    double moving[2] = {0.0, 0.0};
+    while (iu != RISK_ID_NONE || is != RISK_ID_NONE) { /* merge the two chains */
+        uint32_t i;
+        if (is == RISK_ID_NONE || (iu != RISK_ID_NONE && iu < is)) {
+            i = iu;
+            iu = x->next_u[iu];
+        } else {
+            i = is;
+            is = x->next_s[is];
+        }
+        x->moving[n++] = i;
+        moving[0] += x->held[0][i];
+        moving[1] += x->held[1][i];
+    }
+    for (uint32_t j = 0; j < a->basket.n; j++)
+        if (a->basket.asset[j] == u)
+            for (uint32_t b = 0; b < 2; b++) {
+                P.bankrupt = b;
+                moving[b] += basket_held(&P, j);
+            }
+    P.bankrupt = 0;
+    P.fixed_mm = (x->sum[0] - moving[0]) + x->comp[0];
+    P.fixed_bk = (x->sum[1] - moving[1]) + x->comp[1];
+    P.fixed = P.fixed_mm;
+    P.list = x->moving;
+    P.n_list = n;
+    P.fixed_state = FIXED_CACHED;
+    pool_factors_solve_cached(&P, out);
+}
+
+const risk__pool_factors *risk__pool_factors_for(const risk_account *a, uint32_t slot, risk__pool_cache *cache)
+{
+    uint32_t u = a->engine->instruments[a->inst[slot]].underlying;
+    if (a->pflags[slot] & RISK__PF_ISOLATED) {
+        risk__pool_factors_solve(a, u, slot, &cache->own);
+        return &cache->own;
+    }
+    risk__pool_index *x = &cache->index;
+    if (cache->n_cross == 0) /* the first cross solve of the account: index it */
+        index_build(a, x);
+    if (x->n_pos) {
+        uint32_t h = index_find(x, u);
+        if (x->cached[h] != RISK_ID_NONE)
+            return &cache->cross[x->cached[h]];
+        risk__pool_factors *f = &cache->own;
+        if (cache->n_cross < RISK__POOL_CACHE) {
+            x->cached[h] = cache->n_cross;
+            f = &cache->cross[cache->n_cross++];
+        }
+        index_solve(a, x, u, f);
+        return f;
+    }
+    for (uint32_t c = 0; c < cache->n_cross; c++)
+        if (cache->cross[c].underlying == u)
+            return &cache->cross[c];
+    risk__pool_factors *f = cache->n_cross < RISK__POOL_CACHE ? &cache->cross[cache->n_cross++] : &cache->own;
+    risk__pool_factors_solve(a, u, RISK_ID_NONE, f);
+    return f;
 }
 
 void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk__pool_factors *f,

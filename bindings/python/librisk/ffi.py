@@ -48,6 +48,7 @@ __all__ = [
     "RiskVarMcOptions", "RiskVarBacktestResult", "RiskLevtokenSpec", "RiskLevtokenResult", "RiskScenarios",
     "RiskExactSum", "RiskStressScenario", "RiskExposure",
     "RiskImpact", "RiskCascadeOptions", "RiskCascadeRound", "RiskCover2", "RiskFundSurvival",
+    "RiskTickChange", "RiskTickStats",
 ]
 
 # ---------------------------------------------------------------- constants (include/risk/*.h)
@@ -258,6 +259,11 @@ class _Position(ctypes.Structure):
     """Opaque ``risk_position``."""
 
 
+class _Tick(ctypes.Structure):
+    """Opaque ``risk_tick``."""
+
+
+TickP = ctypes.POINTER(_Tick)
 EngineP = ctypes.POINTER(_Engine)
 BasketP = ctypes.POINTER(_Basket)
 AccountP = ctypes.POINTER(_Account)
@@ -434,6 +440,36 @@ class RiskAccountSummary(ctypes.Structure):
     def init(cls) -> RiskAccountSummary:
         """The equivalent of ``RISK_ACCOUNT_SUMMARY_INIT``."""
         return cls(version=ACCOUNT_SUMMARY_VERSION)
+
+
+TICK_CHANGE_VERSION = 1             # RISK_TICK_CHANGE_VERSION
+TICK_STATS_VERSION = 1              # RISK_TICK_STATS_VERSION
+
+
+class RiskTickChange(ctypes.Structure):
+    """``risk_tick_change`` (include/risk/tick.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("old_state", ctypes.c_uint32),
+        ("new_state", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("account_id", ctypes.c_uint64),
+        ("summary", RiskAccountSummary),
+    ]
+
+
+class RiskTickStats(ctypes.Structure):
+    """``risk_tick_stats`` (include/risk/tick.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("accounts", ctypes.c_uint64),
+        ("evaluated", ctypes.c_uint64),
+        ("changed", ctypes.c_uint64),
+        ("in_state", ctypes.c_uint64 * 4),
+        ("always", ctypes.c_uint64),
+        ("band_entries", ctypes.c_uint64),
+    ]
 
 
 class RiskPositionSpec(ctypes.Structure):
@@ -1437,6 +1473,7 @@ _P = ctypes.POINTER
 #   ("engine", i)   risk_engine_errmsg(args[i])
 #   ("account", i)  risk_account_errmsg(args[i])
 #   ("basket", i)   risk_basket_errmsg(args[i])
+#   ("tick", i)     risk_tick_errmsg(args[i])
 #   ("position", i) risk_account_errmsg(risk_position_account(args[i]))
 #   None            no handle: risk_strerror(code)
 #
@@ -1461,6 +1498,15 @@ _FUNCTIONS = {
     "risk_engine_set_marks": (_i32, [EngineP, _P(_u32), _P(_dbl), _sz], ("engine", 0)),
     "risk_engine_evaluate_all": (_i32, [EngineP, _P(RiskAccountSummary), _P(_u64), _sz, _u32, _P(_sz)],
                                  ("engine", 0)),
+    # tick.h
+    "risk_tick_new": (_i32, [_P(TickP), EngineP], ("engine", 1)),
+    "risk_tick_free": (None, [TickP], "plain"),
+    "risk_tick_apply": (_i32, [TickP, _P(_u32), _P(_dbl), _sz, _P(_u32), _P(_dbl), _sz, _P(_sz)], ("tick", 0)),
+    "risk_tick_rebuild": (_i32, [TickP, _P(_sz)], ("tick", 0)),
+    "risk_tick_changes": (_i32, [TickP, _P(RiskTickChange), _sz, _P(_sz)], ("tick", 0)),
+    "risk_tick_stats_get": (_i32, [TickP, _P(RiskTickStats)], ("tick", 0)),
+    "risk_tick_state": (_i32, [TickP, AccountP, _P(_u32)], ("tick", 0)),
+    "risk_tick_errmsg": (ctypes.c_char_p, [TickP], "plain"),
     # bulk.h
     "risk_engine_add_accounts": (_i32, [EngineP, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, _sz,
                                         ctypes.c_void_p], ("engine", 0)),
@@ -1728,6 +1774,8 @@ class _Lib:
                     msg = self.risk_account_errmsg(handle)
                 elif kind == "basket":
                     msg = self.risk_basket_errmsg(handle)
+                elif kind == "tick":
+                    msg = self.risk_tick_errmsg(handle)
                 elif kind == "position":
                     if handle:
                         msg = self.risk_account_errmsg(self.risk_position_account(handle))

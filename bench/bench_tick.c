@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bench_tick.c - the tick path against a full sweep (issue 13, section 1).
+ *
+ * Book: N accounts (default 10^6; cross, one-way) each with 8 linear perpetuals (bench_market:
+ * C0USDT..C7USDT, 3-tier schedules; notionals 100..100k USDT, either side, entries within +-3 %
+ * of the mark) and a USDT balance: 99 % of the accounts hold 10-30 % of their gross notional,
+ * 1 % hold 0.5-2 % (near a threshold). Prints the share of accounts whose maintenance surplus is
+ * within 2 % of their gross notional.
+ *
+ * Times, one thread, best of ROUNDS:
+ *   - the full sweep a caller needs without a tick path: risk_engine_evaluate_all() plus the scan
+ *     of the states against the previous ones;
+ *   - risk_tick_apply() per tick, averaged over TICKS ticks, for: one mark moving 0.1 % (up and
+ *     back down, alternately), one mark moving 5 % (alternately), all 8 marks moving 0.1 %.
+ * and prints the ratio sweep / tick with the accounts re-evaluated per tick.
+ *
+ * Usage: bench_tick [accounts [rounds]]    (defaults 1000000 and 3)
+ * Lines starting with "result " are stable key/value pairs for scripts.
+ */
+#include "bench_util.h"
+
+#define N_INST 8
+#define TICKS 200
+
+static void book_build(bench_book *b, bench_market *m, size_t n, double *near_share)
+{
+    bench_market_new(m, N_INST);
+    bench_book_alloc(b, m, n);
+    size_t near = 0;
+    for (size_t k = 0; k < n; k++) {
+        risk_account *a;
+        CHECK(risk_account_new(&a, b->engine, k + 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY));
+        double gross = bench_open_positions(a, m, N_INST, RISK_MARGIN_CROSS, 0);
+        double share = bench_rnd() < 0.01 ? 0.005 + 0.015 * bench_rnd() : 0.10 + 0.20 * bench_rnd();
+        CHECK(risk_basket_set_balance(risk_account_basket(a), m->usdt, gross * share));
+        risk_account_summary s = RISK_ACCOUNT_SUMMARY_INIT;
+        CHECK(risk_account_evaluate(a, &s));
+        near += s.collateral_maint - s.maintenance_margin < 0.02 * gross;
+        b->accounts[k] = a;
+    }
+    *near_share = (double)near / (double)n;
+}
+
+/* One full sweep and the scan for transitions, in seconds. */
+static double sweep(const bench_book *b, risk_account_summary *s, uint32_t *states, size_t *changed)
+{
+    double t0 = bench_now_s();
+    size_t n = 0;
+    s[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+    CHECK(risk_engine_evaluate_all(b->engine, s, NULL, b->n, 1, &n));
+    size_t c = 0;
+    for (size_t k = 0; k < n; k++) {
+        c += s[k].state != states[k];
+        states[k] = s[k].state;
+    }
+    *changed = c;
+    return bench_now_s() - t0;
+}
+
+/* TICKS applies moving n_marks marks by the factor f and back, alternately: seconds per tick
+ * and accounts evaluated per tick. */
+static double ticks(risk_tick *t, const bench_market *m, uint32_t n_marks, double f, double *evaluated)
+{
+    uint32_t inst[N_INST];
+    double marks[N_INST];
+    double total = 0.0;
+    uint64_t ev = 0;
+    for (int k = 0; k < TICKS; k++) {
+        for (uint32_t i = 0; i < n_marks; i++) {
+            double mark;
+            CHECK(risk_engine_mark(m->engine, m->inst[i], &mark));
+            double next = k % 2 == 0 ? mark * f : mark / f;
+            inst[i] = m->inst[i];
+            marks[i] = (double)(long long)(next / 0.001 + 0.5) * 0.001; /* on the tick */
+        }
+        size_t changes;
+        double t0 = bench_now_s();
+        CHECK(risk_tick_apply(t, inst, marks, n_marks, NULL, NULL, 0, &changes));
+        total += bench_now_s() - t0;
+        risk_tick_stats st = RISK_TICK_STATS_INIT;
+        CHECK(risk_tick_stats_get(t, &st));
+        ev += st.evaluated;
+    }
+    *evaluated = (double)ev / TICKS;
+    return total / TICKS;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n_accounts = 1000000;
+    int rounds = 3;
+    if (!bench_args(argc, argv, "bench_tick [accounts > 0] [rounds > 0]", &n_accounts, &rounds, NULL))
+        return 2;
+    bench_market m;
+    bench_book b;
+    double near;
+    bench_seed();
+    book_build(&b, &m, n_accounts, &near);
+    risk_account_summary *s = malloc(n_accounts * sizeof *s);
+    uint32_t *states = calloc(n_accounts, sizeof *states);
+    if (!s || !states)
+        return 1;
+    double t0 = bench_now_s();
+    risk_tick *t;
+    CHECK(risk_tick_new(&t, b.engine));
+    double t_build = bench_now_s() - t0;
+    size_t changed;
+    (void)sweep(&b, s, states, &changed);
+    printf("tick path vs full sweep, %zu accounts x %d positions, %.2f %% within 2 %% of MM; tracker built in %.2f s\n",
+           n_accounts, N_INST, 100.0 * near, t_build);
+    static const struct {
+        const char *name;
+        uint32_t n_marks;
+        double f;
+    } cases[] = {{"one_mark_0.1pct", 1, 1.001}, {"one_mark_5pct", 1, 1.05}, {"all_marks_0.1pct", N_INST, 1.001}};
+    double best_sweep = 1e30;
+    double best_tick[3] = {1e30, 1e30, 1e30}, evaluated[3] = {0, 0, 0};
+    for (int r = 0; r < rounds; r++) {
+        bench_keep_best(&best_sweep, sweep(&b, s, states, &changed));
+        for (int c = 0; c < 3; c++)
+            bench_keep_best(&best_tick[c], ticks(t, &m, cases[c].n_marks, cases[c].f, &evaluated[c]));
+    }
+    risk_tick_stats st = RISK_TICK_STATS_INIT;
+    CHECK(risk_tick_stats_get(t, &st));
+    printf("full sweep (evaluate_all + scan, 1 thread): %.2f ms\n", 1e3 * best_sweep);
+    printf("%-18s %12s %14s %10s\n", "tick", "per tick", "evaluated", "ratio");
+    for (int c = 0; c < 3; c++) {
+        printf("%-18s %9.1f us %14.1f %9.0fx\n", cases[c].name, 1e6 * best_tick[c], evaluated[c],
+               best_sweep / best_tick[c]);
+        printf("result %s_us %.6g\nresult %s_evaluated %.6g\nresult %s_ratio %.6g\n", cases[c].name,
+               1e6 * best_tick[c], cases[c].name, evaluated[c], cases[c].name, best_sweep / best_tick[c]);
+    }
+    printf("result sweep_ms %.6g\nresult near_share %.6g\nresult build_s %.6g\nresult band_entries %llu\n",
+           1e3 * best_sweep, near, t_build, (unsigned long long)st.band_entries);
+    risk_tick_free(t);
+    free(s);
+    free(states);
+    bench_book_free(&b);
+    return 0;
+}

@@ -1,0 +1,991 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The tick path (risk/tick.h, docs/tick.md).
+ *
+ * Per price key (an instrument's mark, or an asset's price) the guard bands of the accounts
+ * exposed to it are held as entries (edge, tracker slot, stamp) in log-price buckets, lower and
+ * upper edges apart. A tick scans the buckets between the key's previous and new price and
+ * queues the accounts whose edge it crossed; an entry whose stamp is not its account's current
+ * one is stale (the account was re-evaluated since) and is dropped. Re-evaluating an account
+ * bumps its stamp and appends fresh entries; a key is compacted when stale entries outnumber
+ * live ones 3 to 1. Accounts are found by a pointer hash (tracker slot per
+ * account); account changes mark their slot through risk__tick_mark (core/account.c,
+ * core/basket.c, core/engine.c). */
+#include "margin/schedule.h"
+#include "risk/tick.h"
+
+#include <string.h>
+
+#define BAND_R 0.25 /* largest relative move a band covers: the bounds of docs/tick.md hold up to it */
+#define KEY_ASSET 0x80000000u
+
+#define SLOT_QUEUED 1u  /* in the queue of the next pass */
+#define SLOT_TRACKED 2u /* evaluated at least once: state is meaningful */
+#define SLOT_ALWAYS 4u  /* no band: re-evaluated at every apply */
+#define SLOT_LISTED 8u  /* in the always list */
+#define SLOT_DIRTY 16u  /* queued by a change of the account (or no band): evaluate, never re-band */
+#define SLOT_BANDED 32u /* kv and dprime hold its band: a crossing may re-band it (docs/tick.md) */
+
+typedef struct band_entry {
+    double edge;
+    uint32_t slot, stamp;
+} band_entry;
+
+typedef struct bucket {
+    band_entry *v;
+    uint32_t n, cap;
+} bucket;
+
+/* Edges are bucketed by log-price: the bits of a positive double grow with its value, and their
+ * top bits are the binary exponent and mantissa, so (bits(p) - bits(ref)) >> BUCKET_SHIFT is a
+ * bucket of 2^-9 of a binade (0.14-0.27 % of the price), monotone in p and free of a log(). The
+ * BUCKET_HALF buckets each side of ref cover 3 binades (ref/8 to 8 ref); the two end buckets
+ * hold everything beyond. A move from `last` to p scans the buckets between. */
+#define BUCKET_SHIFT 43
+#define BUCKET_HALF 1536 /* 3 binades of 2^9 buckets */
+#define N_BUCKETS (2 * BUCKET_HALF)
+
+typedef struct price_key {
+    bucket *lo, *hi; /* N_BUCKETS each, allocated with the first entry; lower and upper edges */
+    double ref;      /* the price the buckets are centred on */
+    double last;     /* the price at the tracker's last pass: valid lower edges are <= it, upper >= it */
+    size_t entries;  /* entries held, live and stale */
+    size_t live;     /* accounts with current entries here */
+} price_key;
+
+typedef struct tick_acct {
+    risk_account *a; /* NULL: free slot */
+    uint32_t state, stamp, flags, n_keys, cap_keys;
+    uint32_t *keys; /* the price keys of its current entries (cap_keys allocated) */
+    double *kv;     /* per key: the price at evaluation P0, the sensitivity S, the radius rho */
+    double dprime;  /* the distance budget D' of the band (section 2 of docs/tick.md) */
+    double rb;      /* the radius up to which the sensitivities hold */
+} tick_acct;
+
+struct risk_tick {
+    risk_engine *e;
+    tick_acct *acc;
+    size_t n_acc, cap_acc;
+    uint32_t *free_slots;
+    size_t n_free, cap_free;
+    /* account pointer -> slot + 1 (0: empty; UINT32_MAX: deleted), open addressing */
+    risk_account **map_key;
+    uint32_t *map_val;
+    size_t map_cap, map_used;
+    price_key *keys_inst, *keys_asset;
+    size_t n_keys_inst, n_keys_asset;
+    uint32_t *queue;
+    size_t n_queue, cap_queue;
+    uint32_t *always; /* slots that were ALWAYS when listed (pruned lazily) */
+    size_t n_always_list, cap_always;
+    uint32_t overflow; /* a mark was lost to memory: the next pass re-evaluates every account */
+    risk_tick_change *changes;
+    size_t n_changes, cap_changes;
+    uint64_t evaluated, in_state[4], n_always;
+    uint32_t *keybuf; /* scratch for an account's keys */
+    size_t cap_keybuf;
+    char *errmsg;
+    uint32_t retained; /* holds a reference on the engine */
+};
+
+/* ------------------------------------------------------------ growth helpers */
+
+static int grow(const risk_engine *e, void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < need)
+        c *= 2;
+    void *g = risk__realloc(e, *p, c * size);
+    if (!g)
+        return -1;
+    *p = g;
+    *cap = c;
+    return 0;
+}
+
+/* ------------------------------------------------------------ buckets */
+
+static int64_t price_bits(double p)
+{
+    int64_t b;
+    memcpy(&b, &p, sizeof b);
+    return b;
+}
+
+static uint32_t bucket_of(const price_key *pk, double p)
+{
+    if (!(p > 0.0)) /* NaN too (prices are in the domain: never) */
+        return 0;
+    int64_t d = price_bits(p) - price_bits(pk->ref); /* arithmetic shift of a signed difference */
+    int64_t b = (d >= 0 ? d >> BUCKET_SHIFT : -((-d - 1) >> BUCKET_SHIFT) - 1) + BUCKET_HALF;
+    return b < 0 ? 0 : b >= N_BUCKETS ? N_BUCKETS - 1 : (uint32_t)b;
+}
+
+static int bucket_push(const risk_engine *e, bucket *bk, band_entry x)
+{
+    if (bk->n == bk->cap) {
+        uint32_t cap = bk->cap ? 2 * bk->cap : 4;
+        band_entry *g = risk__realloc(e, bk->v, cap * sizeof *g);
+        if (!g)
+            return -1;
+        bk->v = g;
+        bk->cap = cap;
+    }
+    bk->v[bk->n++] = x;
+    return 0;
+}
+
+static int entry_live(const risk_tick *t, const band_entry *x);
+
+/* Drops the stale entries of every bucket of the key. */
+static void key_compact(risk_tick *t, price_key *pk)
+{
+    size_t kept = 0;
+    for (int side = 0; side < 2; side++) {
+        bucket *bs = side ? pk->hi : pk->lo;
+        for (uint32_t b = 0; b < N_BUCKETS; b++) {
+            bucket *bk = &bs[b];
+            uint32_t w = 0;
+            for (uint32_t r = 0; r < bk->n; r++)
+                if (entry_live(t, &bk->v[r]))
+                    bk->v[w++] = bk->v[r];
+            bk->n = w;
+            kept += w;
+        }
+    }
+    pk->entries = kept;
+}
+
+static void key_release(const risk_engine *e, price_key *pk)
+{
+    for (int side = 0; side < 2; side++) {
+        bucket *bs = side ? pk->hi : pk->lo;
+        if (!bs)
+            continue;
+        for (uint32_t b = 0; b < N_BUCKETS; b++)
+            risk__free(e, bs[b].v);
+        risk__free(e, bs);
+    }
+}
+
+/* ------------------------------------------------------------ price keys */
+
+static price_key *key_get(risk_tick *t, uint32_t key)
+{
+    const risk_engine *e = t->e;
+    price_key **arr = key & KEY_ASSET ? &t->keys_asset : &t->keys_inst;
+    size_t *n = key & KEY_ASSET ? &t->n_keys_asset : &t->n_keys_inst;
+    size_t id = key & ~KEY_ASSET, want = key & KEY_ASSET ? e->n_assets : e->n_instruments;
+    if (id >= *n) { /* instruments or assets added since: grow to the engine's count */
+        if (want <= id)
+            want = id + 1;
+        price_key *g = risk__realloc(e, *arr, want * sizeof *g);
+        if (!g)
+            return NULL;
+        memset(g + *n, 0, (want - *n) * sizeof *g);
+        *arr = g;
+        *n = want;
+    }
+    price_key *pk = &(*arr)[id];
+    if (!pk->lo) { /* no entries yet: follows the price */
+        double p = key & KEY_ASSET ? e->assets[id].price : e->instruments[id].mark;
+        pk->ref = pk->last = p;
+    }
+    return pk;
+}
+
+/* Allocates the key's buckets (with its first entry). */
+static int key_buckets(const risk_engine *e, price_key *pk)
+{
+    if (pk->lo)
+        return 0;
+    pk->lo = risk__calloc(e, N_BUCKETS, sizeof *pk->lo);
+    pk->hi = risk__calloc(e, N_BUCKETS, sizeof *pk->hi);
+    if (!pk->lo || !pk->hi) {
+        risk__free(e, pk->lo);
+        risk__free(e, pk->hi);
+        pk->lo = pk->hi = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static double key_price(const risk_engine *e, uint32_t key)
+{
+    return key & KEY_ASSET ? e->assets[key & ~KEY_ASSET].price : e->instruments[key].mark;
+}
+
+/* ------------------------------------------------------------ account map */
+
+static size_t ptr_hash(const void *p, size_t mask)
+{
+    uint64_t k = (uint64_t)(uintptr_t)p;
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return (size_t)k & mask;
+}
+
+static uint32_t map_find(const risk_tick *t, const risk_account *a)
+{
+    if (!t->map_cap)
+        return RISK_ID_NONE;
+    size_t mask = t->map_cap - 1;
+    for (size_t i = ptr_hash(a, mask);; i = (i + 1) & mask) {
+        if (t->map_key[i] == a && t->map_val[i] != UINT32_MAX)
+            return t->map_val[i] - 1;
+        if (!t->map_key[i] && !t->map_val[i])
+            return RISK_ID_NONE;
+    }
+}
+
+static int map_put(risk_tick *t, risk_account *a, uint32_t slot)
+{
+    if (2 * (t->map_used + 1) > t->map_cap) {
+        size_t cap = t->map_cap ? 2 * t->map_cap : 1024;
+        risk_account **k = risk__calloc(t->e, cap, sizeof *k);
+        uint32_t *v = risk__calloc(t->e, cap, sizeof *v);
+        if (!k || !v) {
+            risk__free(t->e, k);
+            risk__free(t->e, v);
+            return -1;
+        }
+        size_t used = 0;
+        for (size_t i = 0; i < t->map_cap; i++)
+            if (t->map_key[i] && t->map_val[i] != UINT32_MAX) {
+                size_t j = ptr_hash(t->map_key[i], cap - 1);
+                while (k[j])
+                    j = (j + 1) & (cap - 1);
+                k[j] = t->map_key[i];
+                v[j] = t->map_val[i];
+                used++;
+            }
+        risk__free(t->e, t->map_key);
+        risk__free(t->e, t->map_val);
+        t->map_key = k;
+        t->map_val = v;
+        t->map_cap = cap;
+        t->map_used = used;
+    }
+    size_t mask = t->map_cap - 1, i = ptr_hash(a, mask);
+    while (t->map_key[i])
+        i = (i + 1) & mask;
+    t->map_key[i] = a;
+    t->map_val[i] = slot + 1;
+    t->map_used++;
+    return 0;
+}
+
+static void map_del(risk_tick *t, const risk_account *a)
+{
+    size_t mask = t->map_cap - 1;
+    for (size_t i = ptr_hash(a, mask);; i = (i + 1) & mask) {
+        if (t->map_key[i] == a && t->map_val[i] != UINT32_MAX) {
+            t->map_val[i] = UINT32_MAX; /* tombstone: the key stays so probes continue */
+            return;
+        }
+        if (!t->map_key[i] && !t->map_val[i])
+            return;
+    }
+}
+
+/* ------------------------------------------------------------ queue */
+
+static void enqueue(risk_tick *t, uint32_t slot, int dirty)
+{
+    tick_acct *s = &t->acc[slot];
+    if (dirty)
+        s->flags |= SLOT_DIRTY;
+    if (s->flags & SLOT_QUEUED)
+        return;
+    if (grow(t->e, (void **)&t->queue, &t->cap_queue, t->n_queue + 1, sizeof *t->queue)) {
+        t->overflow = 1;
+        return;
+    }
+    s->flags |= SLOT_QUEUED;
+    t->queue[t->n_queue++] = slot;
+}
+
+static int slot_add(risk_tick *t, risk_account *a, uint32_t *slot_out)
+{
+    uint32_t slot;
+    if (t->n_free)
+        slot = t->free_slots[--t->n_free];
+    else {
+        if (t->n_acc >= UINT32_MAX - 1 ||
+            grow(t->e, (void **)&t->acc, &t->cap_acc, t->n_acc + 1, sizeof *t->acc))
+            return -1;
+        slot = (uint32_t)t->n_acc++;
+        memset(&t->acc[slot], 0, sizeof t->acc[slot]);
+    }
+    if (map_put(t, a, slot)) {
+        if (grow(t->e, (void **)&t->free_slots, &t->cap_free, t->n_free + 1, sizeof *t->free_slots) == 0)
+            t->free_slots[t->n_free++] = slot;
+        return -1;
+    }
+    tick_acct *s = &t->acc[slot];
+    uint32_t stamp = s->stamp;
+    memset(s, 0, sizeof *s);
+    s->a = a;
+    s->stamp = stamp + 1;
+    *slot_out = slot;
+    return 0;
+}
+
+static int entry_live(const risk_tick *t, const band_entry *x)
+{
+    return x->slot < t->n_acc && t->acc[x->slot].a && t->acc[x->slot].stamp == x->stamp;
+}
+
+/* Takes the account's entries out of the live counts (they become stale with the stamp). */
+static void slot_release_keys(risk_tick *t, tick_acct *s)
+{
+    for (uint32_t k = 0; k < s->n_keys; k++) {
+        price_key *pk = key_get(t, s->keys[k]);
+        if (pk && pk->live)
+            pk->live--;
+    }
+    s->n_keys = 0; /* the array is kept for the next band */
+    s->flags &= ~SLOT_BANDED;
+    s->stamp++;
+}
+
+/* Marks the slot for re-evaluation at every apply. */
+static void set_always(risk_tick *t, uint32_t slot)
+{
+    tick_acct *s = &t->acc[slot];
+    s->flags |= SLOT_ALWAYS;
+    t->n_always++;
+    if (s->flags & SLOT_LISTED)
+        return;
+    if (grow(t->e, (void **)&t->always, &t->cap_always, t->n_always_list + 1, sizeof *t->always)) {
+        t->overflow = 1; /* the next pass re-evaluates everything, this slot included */
+        return;
+    }
+    s->flags |= SLOT_LISTED;
+    t->always[t->n_always_list++] = slot;
+}
+
+/* ------------------------------------------------------------ bands (docs/tick.md) */
+
+#define SENS_MAX 1024 /* keys per account with a band; past it the account is re-evaluated always */
+
+/* Lists key once among the account's keys (at most SENS_MAX); *at is its index. A new key's
+ * sensitivity parts start at 0. */
+static int key_list(risk_tick *t, uint32_t *n, uint32_t key, uint32_t *at, double *p0, double *p1, double *p2)
+{
+    for (uint32_t k = 0; k < *n; k++)
+        if (t->keybuf[k] == key) {
+            *at = k;
+            return 0;
+        }
+    if (*n >= SENS_MAX || grow(t->e, (void **)&t->keybuf, &t->cap_keybuf, (size_t)*n + 1, sizeof *t->keybuf))
+        return -1;
+    *at = *n;
+    p0[*n] = p1[*n] = p2[*n] = 0.0;
+    t->keybuf[(*n)++] = key;
+    return 0;
+}
+
+/* The radius of a band whose sensitivities sum to s0 + s1 (1 + rb) + s2 (1 + rb) / (1 - rb) and
+ * whose distance is d minus the jumps c1 (1 + rb), valid for radii up to rb (docs/tick.md). */
+static double band_radius(double d, double c1, double s0, double s1, double s2, double rb)
+{
+    double total = s0 + s1 * (1.0 + rb) + s2 * (1.0 + rb) / (1.0 - rb);
+    double dd = d - c1 * (1.0 + rb);
+    double rho = dd > 0.0 && total > 0.0 ? dd / total : 0.0;
+    rho = rho < rb ? rho : rb;
+    return rho >= 0.0 ? rho : 0.0; /* NaN: 0 */
+}
+
+/* The largest maintenance rate of the schedule for a position of `size` (size premium
+ * included), and the sum of its MM's jumps at the tier caps (0 for a continuous schedule). */
+static void schedule_bounds(const risk__instrument *in, double size, double *rmax, double *jumps)
+{
+    const risk__schedule *s = &in->schedule;
+    double r = 0.0, j = 0.0;
+    for (uint32_t k = 0; k < s->n_tiers; k++) {
+        double rk = risk__size_premium_rate(in, size, s->tiers[k].mmr);
+        r = rk > r ? rk : r;
+        if (k + 1 < s->n_tiers) {
+            double cap = s->tiers[k].notional_cap;
+            double rn = risk__size_premium_rate(in, size, s->tiers[k + 1].mmr);
+            j += fabs((cap * rn - s->tiers[k + 1].cum) - (cap * rk - s->tiers[k].cum));
+        }
+    }
+    *rmax = r;
+    *jumps = j;
+}
+
+
+static int band_push(risk_tick *t, uint32_t slot, uint32_t n);
+
+/* Evaluates the account, records a change of state, and rebuilds its band. */
+static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
+{
+    risk_engine *e = t->e;
+    tick_acct *s = &t->acc[slot];
+    risk_account *a = s->a;
+    risk__account_values v;
+    risk__account_values_compute(a, &v);
+    risk_account_summary sum;
+    sum.version = RISK_ACCOUNT_SUMMARY_VERSION;
+    risk__account_summary_fill(a, &v, &sum);
+    t->evaluated++;
+    uint32_t old = s->flags & SLOT_TRACKED ? s->state : RISK_STATE_HEALTHY;
+    if (report && sum.state != old) {
+        if (grow(e, (void **)&t->changes, &t->cap_changes, t->n_changes + 1, sizeof *t->changes))
+            return -1; /* the state stays old: the caller re-marks the slot */
+        risk_tick_change *c = &t->changes[t->n_changes++];
+        c->version = RISK_TICK_CHANGE_VERSION;
+        c->old_state = old;
+        c->new_state = sum.state;
+        c->reserved = 0;
+        c->account_id = a->id;
+        c->summary = sum;
+    }
+    if (s->flags & SLOT_TRACKED)
+        t->in_state[s->state]--;
+    s->state = sum.state;
+    s->flags |= SLOT_TRACKED;
+    t->in_state[s->state]++;
+
+    /* the band: sensitivities per key, the distance to the nearest threshold */
+    slot_release_keys(t, s);
+    if (s->flags & SLOT_ALWAYS) {
+        s->flags &= ~SLOT_ALWAYS; /* stays listed until the list is pruned */
+        t->n_always--;
+    }
+    /* the sensitivities summed over the keys (one radius for all): s0 plain, s1 times (1 + R),
+     * s2 times (1 + R) / (1 - R), for the R the band is computed at */
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0;
+    double p0[SENS_MAX], p1[SENS_MAX], p2[SENS_MAX]; /* the same per key */
+    uint32_t n = 0, km, ks;
+    const double R = BAND_R, h = e->margin_call_health > 1.0 ? e->margin_call_health : 1.0;
+    double c1 = 0.0, mag = 1.0, iso_min = INFINITY;
+    /* a portfolio account's MM is a scenario grid, and Drift's PnL weights bend C_maint: neither has
+     * the band's bound (docs/tick.md), so such accounts are re-evaluated on every apply */
+    int always = a->margin_mode == RISK_MARGIN_PORTFOLIO || e->n_upnl_weighted != 0;
+    for (uint32_t i = 0; i < a->n_pos && !always; i++) {
+        const risk__instrument *in = &e->instruments[a->inst[i]];
+        if (in->kind == RISK_KIND_OPTION) {
+            always = 1;
+            break;
+        }
+        double q = a->qty[i], E = a->entry[i], M = in->mark, size = fabs(q) * in->contract_size;
+        uint32_t settle_key = in->settle == e->valuation ? RISK_ID_NONE : KEY_ASSET | in->settle;
+        double ps = e->assets[in->settle].price;
+        risk__position_values pv;
+        risk__position_values_compute(in, q, E, a->im_rate[i], &pv);
+        double rmax, jumps;
+        schedule_bounds(in, size, &rmax, &jumps);
+        double mm_rate = in->mm_price == RISK_MM_PRICE_ENTRY ? 0.0 : rmax;
+        if (key_list(t, &n, a->inst[i], &km, p0, p1, p2) ||
+            (settle_key != RISK_ID_NONE && key_list(t, &n, settle_key, &ks, p0, p1, p2))) {
+            always = 1;
+            break;
+        }
+        double ws; /* settle price: upnl, MM, isolated margin */
+        if (!in->inverse) { /* mark: size M p_s (1 + R) (upnl) and r_max size M p_s (1 + R) (MM) */
+            p1[km] += size * M * ps * (1.0 + h * mm_rate);
+            ws = size * fabs(M - E) * ps;
+        } else { /* mark: size p (1 + R) / (M (1 - R)), for upnl and times r_max for MM */
+            p2[km] += size * ps / M * (1.0 + h * mm_rate);
+            ws = size * fabs(1.0 / E - 1.0 / M) * ps;
+        }
+        ws += h * fabs(pv.mm) * ps;
+        if (a->pflags[i] & RISK__PF_ISOLATED) {
+            double m = a->iso_margin[i];
+            ws += fabs(m) * ps;
+            double g = (m + pv.upnl - pv.mm) * ps;
+            iso_min = fabs(g) < iso_min ? fabs(g) : iso_min;
+        }
+        if (settle_key != RISK_ID_NONE) /* the valuation asset's price is 1: it never moves */
+            p0[ks] += ws;
+        c1 += h * jumps * ps;
+        mag += (size * M + fabs(pv.mm) + fabs(pv.upnl) + fabs(a->iso_margin[i])) * ps;
+    }
+    const risk_basket *bk = &a->basket;
+    for (uint32_t j = 0; j < bk->n && !always; j++) {
+        uint32_t id = bk->asset[j];
+        const risk__asset *as = &e->assets[id];
+        double x = risk__balance_of(as, bk->amount[j]), wi, wm;
+        risk__asset_weights(as, x, &wi, &wm);
+        double vm = x > 0.0 ? as->price * risk__tiered_qty(as, x) * wm : x * as->price * wm;
+        mag += fabs(vm) + fabs(x) * as->price;
+        if (id == e->valuation)
+            continue;
+        uint32_t kb;
+        if (key_list(t, &n, KEY_ASSET | id, &kb, p0, p1, p2)) {
+            always = 1;
+            break;
+        }
+        p0[kb] += h * fabs(vm) + fabs(x) * as->price;
+    }
+    for (uint32_t k = 0; k < n && !always; k++) {
+        s0 += p0[k];
+        s1 += p1[k];
+        s2 += p2[k];
+    }
+    if (always) {
+        set_always(t, slot);
+        return 0;
+    }
+    if (n == 0)
+        return 0; /* exposed to no price: only an account change can change it */
+    double c = v.basket.collateral_maint + v.cross_upnl, r = v.basket.liabilities_maint + v.cross_mm;
+    double eq = v.basket.net_value + v.upnl + v.isolated_margin;
+    double d = fabs(c - r);
+    double d2 = fabs(c - e->margin_call_health * r);
+    d = d2 < d ? d2 : d;
+    if (a->n_pos > 0 || v.basket.liabilities > 0.0)
+        d = fabs(eq) < d ? fabs(eq) : d;
+    d = iso_min < d ? iso_min : d;
+    double quantum = 0.0;
+    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
+        quantum = 1.0 / risk__asset_scale(&e->assets[e->valuation]);
+    d -= 2.0 * (1.0 + h) * quantum + 1e-9 * (mag + fabs(c) + h * fabs(r) + fabs(eq));
+    /* the radius at R, then at twice that radius (the (1 + R) factors shrink with it): both
+     * are valid bands, the larger is kept */
+    double rho = band_radius(d, c1, s0, s1, s2, R), rb = R;
+    if (rho > 0.0 && 2.0 * rho < R) {
+        double rho2 = band_radius(d, c1, s0, s1, s2, 2.0 * rho);
+        if (rho2 > rho) {
+            rho = rho2;
+            rb = 2.0 * rho;
+        }
+    }
+    if (n > s->cap_keys) {
+        uint32_t *grown = risk__realloc(e, s->keys, n * sizeof *grown);
+        double *kv = risk__realloc(e, s->kv, 3 * (size_t)n * sizeof *kv);
+        if (grown)
+            s->keys = grown;
+        if (kv)
+            s->kv = kv;
+        if (!grown || !kv) {
+            set_always(t, slot);
+            return 0;
+        }
+        s->cap_keys = n;
+    }
+    memcpy(s->keys, t->keybuf, n * sizeof *s->keys);
+    for (uint32_t k = 0; k < n; k++) {
+        s->kv[3 * k] = key_price(e, s->keys[k]);
+        s->kv[3 * k + 1] = p0[k] + p1[k] * (1.0 + rb) + p2[k] * (1.0 + rb) / (1.0 - rb);
+        s->kv[3 * k + 2] = rho;
+    }
+    s->dprime = d - c1 * (1.0 + rb);
+    s->rb = rb;
+    return band_push(t, slot, n);
+}
+
+/* The account's entries at its radii kv[3k + 2] around kv[3k]; 0, or the account set ALWAYS. */
+static int band_push(risk_tick *t, uint32_t slot, uint32_t n)
+{
+    tick_acct *s = &t->acc[slot];
+    for (uint32_t k = 0; k < n; k++) {
+        price_key *pk = key_get(t, s->keys[k]);
+        double p = s->kv[3 * k], rho = s->kv[3 * k + 2];
+        band_entry lo = {p * (1.0 - rho), slot, s->stamp}, hi = {p * (1.0 + rho), slot, s->stamp};
+        if (!pk || key_buckets(t->e, pk) || bucket_push(t->e, &pk->lo[bucket_of(pk, lo.edge)], lo) ||
+            (pk->entries++, bucket_push(t->e, &pk->hi[bucket_of(pk, hi.edge)], hi))) {
+            s->n_keys = k + (pk != NULL);
+            if (pk)
+                pk->live++;
+            set_always(t, slot); /* partial entries are harmless: the account is re-evaluated anyway */
+            return 0;
+        }
+        pk->entries++;
+        pk->live++;
+        s->n_keys = k + 1;
+        if (pk->entries > 4 * pk->live + 64)
+            key_compact(t, pk);
+    }
+    s->flags |= SLOT_BANDED;
+    return 0;
+}
+
+/* A crossing without a change of the account: while the displacements d_k = |P_k/P0_k - 1|
+ * from the prices of its evaluation keep sum S_k d_k below the budget D' (and each d_k within
+ * rb), its state cannot have changed (docs/tick.md, section 2): the unspent budget is shared
+ * out again, rho_k = d_k + (D' - sum S_i d_i) / (n S_k), and the entries re-pushed, with no
+ * evaluation. Returns 0 when re-banded, 1 when the account must be evaluated. */
+static int slot_reband(risk_tick *t, uint32_t slot)
+{
+    tick_acct *s = &t->acc[slot];
+    uint32_t n = s->n_keys;
+    if (!(s->flags & SLOT_BANDED) || n == 0)
+        return 1;
+    double used = 0.0;
+    for (uint32_t k = 0; k < n; k++) {
+        double dk = fabs(key_price(t->e, s->keys[k]) / s->kv[3 * k] - 1.0);
+        if (!(dk <= s->rb))
+            return 1;
+        used += s->kv[3 * k + 1] * dk;
+    }
+    double spare = s->dprime - used;
+    if (!(spare > 0.0))
+        return 1;
+    /* the keys and their data stay; the entries are renewed */
+    for (uint32_t k = 0; k < n; k++) {
+        price_key *pk = key_get(t, s->keys[k]);
+        if (pk && pk->live)
+            pk->live--;
+    }
+    s->stamp++;
+    for (uint32_t k = 0; k < n; k++) {
+        double dk = fabs(key_price(t->e, s->keys[k]) / s->kv[3 * k] - 1.0), sk = s->kv[3 * k + 1];
+        double rho = sk > 0.0 ? dk + spare / ((double)n * sk) : s->rb;
+        s->kv[3 * k + 2] = rho < s->rb ? rho : s->rb;
+    }
+    s->n_keys = 0;
+    s->flags &= ~SLOT_BANDED;
+    return band_push(t, slot, n);
+}
+
+/* Re-evaluates the queued accounts (and, after a lost mark, every account). */
+static int run_queue(risk_tick *t, int report)
+{
+    int rc = RISK_OK;
+    if (t->overflow) {
+        t->overflow = 0;
+        for (size_t s = 0; s < t->n_acc; s++)
+            if (t->acc[s].a)
+                enqueue(t, (uint32_t)s, 1);
+        for (size_t k = 0; k < t->e->n_account_slots; k++) { /* accounts whose registration failed */
+            risk_account *a = t->e->accounts[k];
+            uint32_t slot;
+            if (a && map_find(t, a) == RISK_ID_NONE && slot_add(t, a, &slot) == 0)
+                enqueue(t, slot, 1);
+        }
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < t->n_always_list; i++) { /* prune, and queue the ones still ALWAYS */
+        uint32_t slot = t->always[i];
+        tick_acct *s = &t->acc[slot];
+        if (s->a && (s->flags & SLOT_ALWAYS)) {
+            t->always[w++] = slot;
+            enqueue(t, slot, 1);
+        } else
+            s->flags &= ~SLOT_LISTED;
+    }
+    t->n_always_list = w;
+    w = 0;
+    for (size_t i = 0; i < t->n_queue; i++) {
+        uint32_t slot = t->queue[i];
+        tick_acct *s = &t->acc[slot];
+        s->flags &= ~SLOT_QUEUED;
+        if (!s->a) { /* freed while queued: the slot is free now */
+            if (!(s->flags & SLOT_LISTED) &&
+                grow(t->e, (void **)&t->free_slots, &t->cap_free, t->n_free + 1, sizeof *t->free_slots) == 0)
+                t->free_slots[t->n_free++] = slot;
+            continue;
+        }
+        int dirty = (s->flags & SLOT_DIRTY) != 0;
+        s->flags &= ~SLOT_DIRTY;
+        if (!dirty && slot_reband(t, slot) == 0)
+            continue;
+        if (slot_evaluate(t, slot, report)) {
+            rc = RISK_ENOMEM;
+            s->flags |= SLOT_QUEUED | SLOT_DIRTY; /* kept for the next pass */
+            t->queue[w++] = slot;
+        }
+    }
+    t->n_queue = w;
+    return rc;
+}
+
+/* ------------------------------------------------------------ hooks (internal.h) */
+
+void risk__tick_mark(risk_tick *t, const risk_account *a)
+{
+    uint32_t slot = map_find(t, a);
+    if (slot != RISK_ID_NONE) /* else a what-if or planning copy, or one whose registration failed
+                                * (which set overflow) */
+        enqueue(t, slot, 1);
+}
+
+void risk__tick_account_added(risk_tick *t, risk_account *a)
+{
+    uint32_t slot;
+    if (slot_add(t, a, &slot)) {
+        t->overflow = 1;
+        return;
+    }
+    enqueue(t, slot, 1);
+}
+
+void risk__tick_account_removed(risk_tick *t, const risk_account *a)
+{
+    uint32_t slot = map_find(t, a);
+    if (slot == RISK_ID_NONE)
+        return;
+    tick_acct *s = &t->acc[slot];
+    slot_release_keys(t, s);
+    risk__free(t->e, s->keys);
+    risk__free(t->e, s->kv);
+    s->keys = NULL;
+    s->kv = NULL;
+    s->cap_keys = 0;
+    if (s->flags & SLOT_TRACKED)
+        t->in_state[s->state]--;
+    if (s->flags & SLOT_ALWAYS)
+        t->n_always--;
+    s->a = NULL;
+    s->flags &= SLOT_QUEUED | SLOT_LISTED; /* a queued or listed free slot is skipped there */
+    map_del(t, a);
+    if (!(s->flags & (SLOT_QUEUED | SLOT_LISTED)) &&
+        grow(t->e, (void **)&t->free_slots, &t->cap_free, t->n_free + 1, sizeof *t->free_slots) == 0)
+        t->free_slots[t->n_free++] = slot;
+}
+
+/* ------------------------------------------------------------ public */
+
+RISK_API void risk_tick_free(risk_tick *tick)
+{
+    if (!tick)
+        return;
+    risk_engine *e = tick->e;
+    for (size_t s = 0; s < tick->n_acc; s++) {
+        risk__free(e, tick->acc[s].keys);
+        risk__free(e, tick->acc[s].kv);
+    }
+    for (size_t k = 0; k < tick->n_keys_inst; k++)
+        key_release(e, &tick->keys_inst[k]);
+    for (size_t k = 0; k < tick->n_keys_asset; k++)
+        key_release(e, &tick->keys_asset[k]);
+    risk__free(e, tick->keys_inst);
+    risk__free(e, tick->keys_asset);
+    risk__free(e, tick->acc);
+    risk__free(e, tick->free_slots);
+    risk__free(e, tick->map_key);
+    risk__free(e, tick->map_val);
+    risk__free(e, tick->queue);
+    risk__free(e, tick->always);
+    risk__free(e, tick->changes);
+    risk__free(e, tick->keybuf);
+    risk__free(e, tick->errmsg);
+    if (e->tick == tick)
+        e->tick = NULL;
+    uint32_t retained = tick->retained;
+    risk__free(e, tick);
+    if (retained)
+        risk__engine_release(e); /* may free the engine, if the user freed it already */
+}
+
+RISK_API int risk_tick_new(risk_tick **out, risk_engine *engine)
+{
+    if (!out || !engine) {
+        if (out)
+            *out = NULL;
+        return RISK_ENULL;
+    }
+    *out = NULL;
+    if (engine->tick)
+        return risk__fail(engine, &engine->errmsg, RISK_ESTATE, "the engine already has a tick tracker");
+    risk_tick *t = risk__calloc(engine, 1, sizeof *t);
+    if (!t)
+        return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory");
+    t->e = engine;
+    for (size_t k = 0; k < engine->n_account_slots; k++) {
+        risk_account *a = engine->accounts[k];
+        uint32_t slot;
+        if (!a)
+            continue;
+        if (slot_add(t, a, &slot)) {
+            risk_tick_free(t);
+            return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory");
+        }
+        enqueue(t, slot, 1);
+        if (t->overflow) {
+            risk_tick_free(t);
+            return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory");
+        }
+    }
+    if (run_queue(t, 0) != RISK_OK) {
+        risk_tick_free(t);
+        return risk__fail(engine, &engine->errmsg, RISK_ENOMEM, "out of memory");
+    }
+    engine->tick = t;
+    risk__engine_retain(engine);
+    t->retained = 1;
+    *out = t;
+    risk__clear(&engine->errmsg);
+    return RISK_OK;
+}
+
+/* Scans the buckets between the key's last price and p: queues the accounts whose edge p
+ * crossed and drops their entries and stale ones. */
+static void key_crossed(risk_tick *t, uint32_t key, double p)
+{
+    price_key *pk = key_get(t, key);
+    if (!pk)
+        return;
+    double last = pk->last;
+    pk->last = p;
+    if (!pk->lo || p == last)
+        return;
+    int down = p < last;
+    bucket *bs = down ? pk->lo : pk->hi;
+    uint32_t b0 = bucket_of(pk, down ? p : last), b1 = bucket_of(pk, down ? last : p);
+    for (uint32_t b = b0; b <= b1; b++) {
+        bucket *bk = &bs[b];
+        uint32_t w = 0;
+        for (uint32_t r = 0; r < bk->n; r++) {
+            band_entry *x = &bk->v[r];
+            if (!entry_live(t, x))
+                continue;
+            if (down ? x->edge > p : x->edge < p) {
+                enqueue(t, x->slot, 0);
+                continue;
+            }
+            bk->v[w++] = *x;
+        }
+        pk->entries -= bk->n - w;
+        bk->n = w;
+    }
+}
+
+/* After a rebuild every price is current: the keys follow it. */
+static void keys_resync(risk_tick *t)
+{
+    for (size_t k = 0; k < t->n_keys_inst; k++)
+        t->keys_inst[k].last = t->e->instruments[k].mark;
+    for (size_t k = 0; k < t->n_keys_asset; k++)
+        t->keys_asset[k].last = t->e->assets[k].price;
+}
+
+RISK_API int risk_tick_apply(risk_tick *tick, const uint32_t *instruments, const double *marks, size_t n_marks,
+                             const uint32_t *assets, const double *prices, size_t n_prices, size_t *n_changes_out)
+{
+    if (!tick)
+        return RISK_ENULL;
+    risk_engine *e = tick->e;
+    if (!n_changes_out || (n_marks && (!instruments || !marks)) || (n_prices && (!assets || !prices)))
+        return risk__fail(e, &tick->errmsg, RISK_ENULL, "n_changes_out, or an array with a count, is NULL");
+    /* the old marks, to undo the marks should the prices be refused */
+    double *old = NULL;
+    if (n_marks && n_prices) {
+        for (size_t i = 0; i < n_marks; i++)
+            if (instruments[i] >= e->n_instruments)
+                return risk__fail(e, &tick->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instruments[i]);
+        old = risk__malloc(e, n_marks * sizeof *old);
+        if (!old)
+            return risk__fail(e, &tick->errmsg, RISK_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n_marks; i++)
+            old[i] = e->instruments[instruments[i]].mark;
+    }
+    int rc = risk_engine_set_marks(e, instruments, marks, n_marks);
+    if (rc != RISK_OK) {
+        risk__free(e, old);
+        return risk__fail(e, &tick->errmsg, rc, "%s", risk_engine_errmsg(e));
+    }
+    rc = risk_engine_set_asset_prices(e, assets, prices, n_prices);
+    if (rc != RISK_OK) {
+        rc = risk__fail(e, &tick->errmsg, rc, "%s", risk_engine_errmsg(e));
+        if (n_marks) {
+            int undo = risk_engine_set_marks(e, instruments, old, n_marks); /* were valid: cannot fail */
+            (void)undo;
+        }
+        risk__free(e, old);
+        return rc;
+    }
+    risk__free(e, old);
+    tick->n_changes = 0;
+    tick->evaluated = 0;
+    for (size_t i = 0; i < n_marks; i++)
+        key_crossed(tick, instruments[i], key_price(e, instruments[i]));
+    for (size_t i = 0; i < n_prices; i++)
+        key_crossed(tick, KEY_ASSET | assets[i], key_price(e, KEY_ASSET | assets[i]));
+    rc = run_queue(tick, 1);
+    *n_changes_out = tick->n_changes;
+    if (rc)
+        return risk__fail(e, &tick->errmsg, rc, "out of memory: changes kept for the next apply");
+    risk__clear(&tick->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_tick_rebuild(risk_tick *tick, size_t *n_changes_out)
+{
+    if (!tick)
+        return RISK_ENULL;
+    if (!n_changes_out)
+        return risk__fail(tick->e, &tick->errmsg, RISK_ENULL, "n_changes_out is NULL");
+    tick->n_changes = 0;
+    tick->evaluated = 0;
+    tick->overflow = 1; /* every account */
+    keys_resync(tick);
+    int rc = run_queue(tick, 1);
+    *n_changes_out = tick->n_changes;
+    if (rc)
+        return risk__fail(tick->e, &tick->errmsg, rc, "out of memory: changes kept for the next apply");
+    risk__clear(&tick->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_tick_changes(const risk_tick *tick, risk_tick_change *out, size_t capacity, size_t *count_out)
+{
+    if (!tick)
+        return RISK_ENULL;
+    risk_tick *t = (risk_tick *)tick; /* the message is not tracker state */
+    if (!count_out || (!out && capacity))
+        return risk__fail(t->e, &t->errmsg, RISK_ENULL, "count_out is NULL, or out is NULL with capacity > 0");
+    *count_out = t->n_changes;
+    if (capacity < t->n_changes)
+        return risk__fail(t->e, &t->errmsg, RISK_EBUFFER, "%zu changes, capacity %zu", t->n_changes, capacity);
+    if (t->n_changes && out[0].version != RISK_TICK_CHANGE_VERSION)
+        return risk__fail(t->e, &t->errmsg, RISK_EVERSION, "tick change version %u is not %d", out[0].version,
+                          RISK_TICK_CHANGE_VERSION);
+    if (t->n_changes)
+        memcpy(out, t->changes, t->n_changes * sizeof *out);
+    risk__clear(&t->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_tick_stats_get(const risk_tick *tick, risk_tick_stats *out)
+{
+    if (!tick)
+        return RISK_ENULL;
+    risk_tick *t = (risk_tick *)tick;
+    if (!out)
+        return risk__fail(t->e, &t->errmsg, RISK_ENULL, "out is NULL");
+    if (out->version != RISK_TICK_STATS_VERSION)
+        return risk__fail(t->e, &t->errmsg, RISK_EVERSION, "tick stats version %u is not %d", out->version,
+                          RISK_TICK_STATS_VERSION);
+    memset(out, 0, sizeof *out);
+    out->version = RISK_TICK_STATS_VERSION;
+    for (size_t s = 0; s < t->n_acc; s++)
+        out->accounts += t->acc[s].a != NULL;
+    out->evaluated = t->evaluated;
+    out->changed = t->n_changes;
+    for (int k = 0; k < 4; k++)
+        out->in_state[k] = t->in_state[k];
+    out->always = t->n_always;
+    for (size_t k = 0; k < t->n_keys_inst; k++)
+        out->band_entries += t->keys_inst[k].entries;
+    for (size_t k = 0; k < t->n_keys_asset; k++)
+        out->band_entries += t->keys_asset[k].entries;
+    risk__clear(&t->errmsg);
+    return RISK_OK;
+}
+
+RISK_API int risk_tick_state(const risk_tick *tick, const risk_account *account, uint32_t *state_out)
+{
+    if (!tick)
+        return RISK_ENULL;
+    risk_tick *t = (risk_tick *)tick;
+    if (!account || !state_out)
+        return risk__fail(t->e, &t->errmsg, RISK_ENULL, "account or state_out is NULL");
+    uint32_t slot = map_find(t, account);
+    if (slot == RISK_ID_NONE || !(t->acc[slot].flags & SLOT_TRACKED))
+        return risk__fail(t->e, &t->errmsg, RISK_ENOTFOUND, "account is not tracked");
+    *state_out = t->acc[slot].state;
+    risk__clear(&t->errmsg);
+    return RISK_OK;
+}
+
+RISK_API const char *risk_tick_errmsg(const risk_tick *tick)
+{
+    return tick && tick->errmsg ? tick->errmsg : "";
+}
