@@ -1531,6 +1531,96 @@ static void test_snapshot_refuses_crafted_options(void **state)
     book_free(&b);
 }
 
+/* Funding state out of range behind valid checksums is refused (format 3): indices, their clock,
+ * the unrealised-PnL weights and their flag, and positions' last indices. */
+static size_t funding_block(const unsigned char *d, uint32_t id)
+{
+    size_t ob = 0, at = instrument_record(d, id, &ob);
+    uint32_t n_tiers = rd32(d + at + 52);
+    return at + 96 + 40 * (size_t)n_tiers + 8 + (ob ? 32 : 0) + 32 + 16;
+}
+
+static void test_snapshot_refuses_crafted_funding(void **state)
+{
+    (void)state;
+    static book b;
+    size_t size = 0;
+    unsigned char *d = small_snapshot(&b, &size);
+    unsigned char *w = malloc(size);
+    size_t f0 = funding_block(d, b.inst[0]), f2 = funding_block(d, b.inst[2]), f5 = funding_block(d, b.inst[5]);
+    size_t fo = funding_block(d, b.opt[0]);
+    { /* the layout as docs/snapshot.md gives it: BTCUSDT's index moved, its weights on */
+        uint64_t bits = rd64(d + f0 + 24);
+        double wi;
+        memcpy(&wi, &bits, sizeof wi);
+        tu_assert_bits(wi, 0.5);
+        assert_int_equal(rd32(d + f0 + 48), 1);
+        assert_true(rd64(d + f0) != 0 && rd64(d + f0 + 16) == FUND_T0 + 28800);
+        assert_int_equal(rd32(d + f2 + 48), 0);
+        assert_true(rd64(d + f5) == 0 && rd64(d + fo) == 0);
+    }
+    /* a position on a perpetual and one on another kind: their last funding index */
+    size_t at = section_at(d, 5) + 8, perp_last = 0, other_last = 0;
+    for (uint64_t k = 0; k < rd64(d + section_at(d, 5)); k++) {
+        uint32_t nb = rd32(d + at + 16), nl = rd32(d + at + 20), np = rd32(d + at + 24);
+        size_t pos = at + 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1);
+        for (uint32_t i = 0; i < np; i++) {
+            uint32_t in = rd32(d + pos + 4 * (size_t)i);
+            size_t last = pos + 32 * (size_t)np + 8 * (size_t)i;
+            if ((in == b.inst[0] || in == b.inst[1] || in == b.inst[4]) && !perp_last)
+                perp_last = last;
+            if ((in == b.inst[5] || in >= b.opt[0]) && !other_last)
+                other_last = last;
+        }
+        at = pos + 40 * (size_t)np;
+    }
+    assert_true(perp_last && other_last);
+    struct {
+        size_t at;
+        int width;
+        uint64_t value;
+    } cases[] = {
+        {f0, 8, 0x7ff8000000000000ull},          /* long index NaN */
+        {f0 + 8, 8, 0x7ff0000000000000ull},      /* short index +inf */
+        {f0, 8, 0x7e6fffffffffffffull},          /* beyond accrual's bound 1e300 */
+        {f0 + 16, 8, (uint64_t)-1},              /* funding time before 1970 */
+        {f5, 8, 0x3ff0000000000000ull},          /* an index on a future (no accrual) */
+        {fo + 8, 8, 0x3ff0000000000000ull},      /* an index on an option */
+        {f5 + 16, 8, 5},                         /* a funding time on a future */
+        {f0 + 48, 4, 2},                         /* weights flag 2 */
+        {f0 + 52, 4, 1},                         /* reserved not 0 */
+        {f0 + 24, 8, 0x3fefae147ae147aeull},     /* w_init 0.99 above w_maint 0.95 */
+        {f0 + 40, 8, 0x7ff8000000000000ull},     /* imf NaN */
+        {f2 + 24, 8, 0x3fe0000000000000ull},     /* weights off, yet w_init 0.5 */
+        {f2 + 48, 4, 1},                         /* weights on, yet 1, 1, 0 */
+        {fo + 48, 4, 1},                         /* weights on an option (1, 1, 0 too) */
+        {perp_last, 8, 0x7ff8000000000000ull},   /* a position's last index NaN */
+        {other_last, 8, 0x3ff0000000000000ull},  /* a last index on a future or an option */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(w, d, size);
+        if (cases[k].width == 4)
+            wr32(w + cases[k].at, (uint32_t)cases[k].value);
+        else
+            wr64(w + cases[k].at, cases[k].value);
+        reseal(w);
+        expect_refused(w, size, RISK_ECORRUPT);
+    }
+    char msg[256];
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.errmsg_out = msg;
+    o.errmsg_capacity = sizeof msg;
+    memcpy(w, d, size);
+    wr64(w + f0, 0x7ff8000000000000ull);
+    reseal(w);
+    risk_engine *none = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&none, w, size, &o), RISK_ECORRUPT);
+    assert_non_null(strstr(msg, "section INSTRUMENTS: instrument 0: funding index"));
+    free(w);
+    free(d);
+    book_free(&b);
+}
+
 static void test_snapshot_null_and_bad_arguments(void **state)
 {
     (void)state;
@@ -2122,6 +2212,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_refuses_crafted_rates),
         cmocka_unit_test(test_snapshot_refuses_crafted_values),
         cmocka_unit_test(test_snapshot_refuses_crafted_options),
+        cmocka_unit_test(test_snapshot_refuses_crafted_funding),
         cmocka_unit_test(test_snapshot_null_and_bad_arguments),
         cmocka_unit_test(test_snapshot_file_round_trip_and_atomic_replace),
         cmocka_unit_test(test_snapshot_file_in_place),
