@@ -1512,11 +1512,11 @@ static int read_account(reader *r, uint64_t index)
         for (uint32_t i = 0; i < n_pos; i++) {
             uint32_t inst = a->inst[i], fl = a->pflags[i], leg = fl & RISK__PF_LEG_MASK;
             double q = a->qty[i], en = a->entry[i], iso = a->iso_margin[i], fund = a->fund_last[i];
-            /* the index a position last settled at is one its instrument's index held: finite
-             * and within accrual's bound on a perpetual, 0 on any other kind (no accrual) */
-            int fund_ok = inst < e->n_instruments &&
-                          (e->instruments[inst].kind == RISK_KIND_PERPETUAL ? isfinite(fund) && fabs(fund) <= 1e300
-                                                                             : fund == 0.0);
+            /* the index a position last settled at is one its instrument's index held: within
+             * accrual's bound 1e300 (so finite), and 0 unless a perpetual (no accrual); the kind
+             * is looked up only for a non-zero index, the rare case */
+            int fund_ok = fabs(fund) <= 1e300 &&
+                          (fund == 0.0 || (inst < e->n_instruments && e->instruments[inst].kind == RISK_KIND_PERPETUAL));
             int ok = fund_ok && inst < e->n_instruments && (fl & ~(RISK__PF_LEG_MASK | RISK__PF_ISOLATED)) == 0 &&
                      leg <= RISK_SIDE_SHORT && (leg != RISK_SIDE_BOTH) == hedge && isfinite(q) && q != 0.0 &&
                      (leg != RISK_SIDE_LONG || q > 0.0) && (leg != RISK_SIDE_SHORT || q < 0.0) && isfinite(en) &&
