@@ -538,11 +538,10 @@ static void test_funding_bad_input_and_snapshot(void **state)
     double il, is;
     tu_assert_status(risk_engine_funding_index(e, perp, NULL, &is, NULL), RISK_ENULL);
     tu_assert_status(risk_engine_funding_index(e, 99, &il, &is, NULL), RISK_ENOTFOUND);
-    /* funding state: the snapshot writer refuses */
+    /* funding state: snapshots carry it (format 3; tests/test_snapshot.c) */
     tu_assert_status(risk_engine_accrue_funding(e, perp, 0.001, 0.001, 0.0, 6), RISK_OK);
-    tu_assert_status(risk_engine_snapshot_write(e, NULL, 0, &size), RISK_ESTATE);
-    assert_non_null(strstr(risk_engine_errmsg(e), "funding"));
-    tu_assert_status(risk_engine_snapshot_write_file(e, "/nonexistent/x.snap"), RISK_ESTATE);
+    tu_assert_status(risk_engine_snapshot_write(e, NULL, 0, &size), RISK_EBUFFER);
+    tu_assert_status(risk_engine_snapshot_write_file(e, "/nonexistent/x.snap"), RISK_EIO);
     risk_account_free(a);
     risk_engine_free(e);
     assert_int_equal(al.live_blocks, 0);
@@ -677,7 +676,7 @@ static void test_upnl_weight_evaluation(void **state)
     tu_assert_status(risk_engine_instrument_upnl_weight(e, bp, &wi, &wmx, &imf), RISK_OK);
     tu_assert_bits(wi, 1.0);
     tu_assert_bits(imf, 0.0);
-    /* bad input changes nothing; a snapshot refuses the weights */
+    /* bad input changes nothing */
     tu_assert_status(risk_engine_set_instrument_upnl_weight(e, bp, 0.9, 0.8, 0.0), RISK_EINVAL);
     tu_assert_status(risk_engine_set_instrument_upnl_weight(e, bp, 0.5, 1.5, 0.0), RISK_EINVAL);
     tu_assert_status(risk_engine_set_instrument_upnl_weight(e, bp, 0.5, 0.5, NAN), RISK_EINVAL);
@@ -689,7 +688,7 @@ static void test_upnl_weight_evaluation(void **state)
     size_t size = 0;
     tu_assert_status(risk_engine_snapshot_write(e, NULL, 0, &size), RISK_EBUFFER);
     tu_assert_status(risk_engine_set_instrument_upnl_weight(e, bp, 0.5, 1.0, 0.001), RISK_OK);
-    tu_assert_status(risk_engine_snapshot_write(e, NULL, 0, &size), RISK_ESTATE);
+    tu_assert_status(risk_engine_snapshot_write(e, NULL, 0, &size), RISK_EBUFFER); /* format 3 carries them */
     risk_account_free(a);
     risk_account_free(c);
     risk_engine_free(e);

@@ -423,6 +423,45 @@ static void book_add_options(book *b)
     tu_assert_status(risk_engine_set_mark_vol(e, c2, 0.5), RISK_OK);
 }
 
+/* Funding state on the book (rates/funding.c, rates/upnl_weight.c; docs/rates.md 8.2-8.4):
+ * Drift's unrealised-PnL weights on BTCUSDT (init 0.5 with an IMF, maint 0.95) and on the ETH
+ * future (0.9, 1); cumulative funding accrued on BTCUSDT, ETHUSDT and the inverse BTCUSD, both
+ * sides, twice; between the two accruals every third account adds a lot to its first perpetual
+ * position, which settles its pending funding and moves its last index. So positions hold
+ * different last indices, pending funding of both signs, cross and isolated. */
+#define FUND_T0 1700003600
+static unsigned book_add_funding(book *b)
+{
+    risk_engine *e = b->e;
+    tu_assert_status(risk_engine_set_instrument_upnl_weight(e, b->inst[0], 0.5, 0.95, 0.0005), RISK_OK);
+    tu_assert_status(risk_engine_set_instrument_upnl_weight(e, b->inst[5], 0.9, 1.0, 0.0), RISK_OK);
+    const uint32_t perps[3] = {b->inst[0], b->inst[1], b->inst[4]};
+    for (int k = 0; k < 3; k++)
+        tu_assert_status(risk_engine_accrue_funding(e, perps[k], 0.0001 * (k + 1), -0.00008, 0.0, FUND_T0), RISK_OK);
+    unsigned moved = 0;
+    for (size_t i = 0; i < b->n; i += 3) {
+        risk_account *acc = b->accs[i];
+        risk_position *p = NULL;
+        for (size_t j = 0; acc && j < risk_account_position_count(acc); j++) {
+            tu_assert_status(risk_account_position_at(acc, j, &p), RISK_OK);
+            uint32_t in = risk_position_instrument(p);
+            int k = in == perps[0] ? 0 : in == perps[1] ? 1 : in == perps[2] ? 2 : -1;
+            if (k < 0)
+                continue;
+            static const double lots[3] = {0.001, 0.01, 1.0};
+            double q = risk_position_qty(p), m = 0.0;
+            tu_assert_status(risk_engine_mark(e, in, &m), RISK_OK);
+            if (risk_position_adjust(p, q > 0.0 ? lots[k] : -lots[k], m) == RISK_OK)
+                moved++;
+            break;
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        tu_assert_status(risk_engine_accrue_funding(e, perps[k], -0.00005, 0.00012 / (k + 1), 0.0, FUND_T0 + 28800),
+                         RISK_OK);
+    return moved;
+}
+
 static void book_free(book *b)
 {
     for (size_t i = 0; i < b->n; i++)
@@ -487,6 +526,16 @@ static int assert_same_account(const risk_account *acc, const risk_account *twin
         tu_assert_status(risk_basket_scaled_balance(b1, k, &x1), RISK_OK);
         tu_assert_status(risk_basket_scaled_balance(b2, k, &x2), RISK_OK);
         tu_assert_bits(x1, x2);
+    }
+    /* pending funding per asset (docs/rates.md 8.4) */
+    for (uint32_t k = 0;; k++) {
+        double f1 = 1.0, f2 = 2.0;
+        int rc = risk_account_funding_pending(acc, k, &f1);
+        tu_assert_status(risk_account_funding_pending(twin, k, &f2), rc);
+        if (rc == RISK_ENOTFOUND)
+            break;
+        tu_assert_status(rc, RISK_OK);
+        tu_assert_bits(f1, f2);
     }
     risk_rate_cost c1[5], c2[5];
     memset(c1, 0, sizeof c1);
@@ -609,6 +658,18 @@ static unsigned assert_same_engine(const risk_engine *e, const risk_engine *twin
         tu_assert_bits(s1.mark_vol, s2.mark_vol);
         tu_assert_bits(s1.carry_rate, s2.carry_rate);
         tu_assert_bits(s1.underlying_tick, s2.underlying_tick);
+        { /* funding indices, their clock, unrealised-PnL weights (format 3) */
+            double lo1, lo2, sh1, sh2, w1[3], w2[3];
+            int64_t t1 = -1, t2 = -2;
+            tu_assert_status(risk_engine_funding_index(e, i, &lo1, &sh1, &t1), RISK_OK);
+            tu_assert_status(risk_engine_funding_index(twin, i, &lo2, &sh2, &t2), RISK_OK);
+            tu_assert_bits(lo1, lo2);
+            tu_assert_bits(sh1, sh2);
+            assert_true(t1 == t2);
+            tu_assert_status(risk_engine_instrument_upnl_weight(e, i, &w1[0], &w1[1], &w1[2]), RISK_OK);
+            tu_assert_status(risk_engine_instrument_upnl_weight(twin, i, &w2[0], &w2[1], &w2[2]), RISK_OK);
+            assert_memory_equal(w1, w2, sizeof w1);
+        }
         if (s1.kind == RISK_KIND_OPTION) {
             double mv1 = 0.0, mv2 = 0.0;
             tu_assert_status(risk_engine_mark_vol(e, i, &mv1), RISK_OK);
@@ -999,8 +1060,9 @@ static void test_snapshot_restored_leverage_lists_grow_and_free(void **state)
 /* Format 3 pads ACCOUNTS to start at a multiple of 8 and each account record whose balances and
  * leverages are odd in number by 4 bytes, so that every array of doubles is 8-byte aligned:
  * checks the alignment and returns the padding bytes of the accounts. */
-static size_t account_padding(const unsigned char *d)
+static size_t account_padding(const unsigned char *d, size_t *positions)
 {
+    *positions = 0;
     size_t at = section_at(d, 5);
     assert_int_equal(at % 8, 0);
     uint64_t n = rd64(d + at);
@@ -1011,7 +1073,8 @@ static size_t account_padding(const unsigned char *d)
         size_t odd = (nb + nl) & 1;
         assert_int_equal((at + 32 + 12 * (size_t)(nb + nl) + 4 * odd) % 8, 0);
         pad += 4 * odd;
-        at += 32 + 12 * (size_t)(nb + nl) + 4 * odd + 32 * (size_t)np;
+        *positions += np;
+        at += 32 + 12 * (size_t)(nb + nl) + 4 * odd + 40 * (size_t)np;
     }
     return pad;
 }
@@ -1041,7 +1104,9 @@ static void test_snapshot_reads_format_1(void **state)
     assert_memory_equal(d1, d2, s1);
     /* format 2 adds a rates flag and a size-scaling flag (0) per asset, a size premium per
      * instrument; format 3 the engine's time, an underlying tick per instrument and alignment */
-    size_t grown = s1 - n - (5 * 8 + 7 * 16 + 8 + 7 * 8) - account_padding(d1);
+    /* ... and its funding block per instrument and last funding index per position */
+    size_t positions = 0, pad = account_padding(d1, &positions);
+    size_t grown = s1 - n - (5 * 8 + 7 * 16 + 8 + 7 * 8) - 7 * 56 - 8 * positions - pad;
     assert_true(grown < 8); /* LIQUIDATION's padding */
     free(d1);
     free(d2);
@@ -1076,7 +1141,8 @@ static void test_snapshot_reads_format_2(void **state)
     assert_int_equal(rd32(d2 + 8), 3);
     assert_int_equal(s1, s2);
     assert_memory_equal(d1, d2, s1);
-    size_t grown = s1 - n - (8 + 7 * 8) - account_padding(d1);
+    size_t positions = 0, pad = account_padding(d1, &positions);
+    size_t grown = s1 - n - (8 + 7 * 8) - 7 * 56 - 8 * positions - pad;
     assert_true(grown < 8);
     free(d1);
     free(d2);
@@ -1153,6 +1219,7 @@ static unsigned char *small_snapshot(book *b, size_t *size)
     book_add_rates(b);
     book_add_size(b);
     book_add_options(b);
+    (void)book_add_funding(b);
     return snapshot_of(b->e, size);
 }
 
@@ -1335,7 +1402,7 @@ static void test_snapshot_refuses_crafted_values(void **state)
         uint32_t nb = rd32(d + rec + 16), nl = rd32(d + rec + 20);
         np = rd32(d + rec + 24);
         pos = rec + 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1); /* its positions: instrument ids first */
-        rec = pos + 32 * (size_t)np;
+        rec = pos + 40 * (size_t)np;
     }
     assert_true(np > 0);
     size_t odd_pad = 0; /* the padding of the first record with an odd number of balances and leverages */
@@ -1343,7 +1410,7 @@ static void test_snapshot_refuses_crafted_values(void **state)
         uint32_t nb = rd32(d + at + 16), nl = rd32(d + at + 20);
         if ((nb + nl) & 1)
             odd_pad = at + 32 + 12 * (size_t)(nb + nl);
-        at += 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1) + 32 * (size_t)rd32(d + at + 24);
+        at += 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1) + 40 * (size_t)rd32(d + at + 24);
     }
     assert_true(odd_pad > 0);
     struct {
@@ -1392,7 +1459,7 @@ static size_t instrument_record(const unsigned char *d, uint32_t id, size_t *opt
             *option_block = kind == RISK_KIND_OPTION ? opt : 0;
             return at;
         }
-        at = opt + (kind == RISK_KIND_OPTION ? 32 : 0) + 32 + 16;
+        at = opt + (kind == RISK_KIND_OPTION ? 32 : 0) + 32 + 16 + 56;
         at += 4 + (rd32(d + at) ? 104 : 0);
     }
 }
@@ -1459,6 +1526,96 @@ static void test_snapshot_refuses_crafted_options(void **state)
     risk_engine *none = NULL;
     tu_assert_status(risk_engine_snapshot_read(&none, w, size, &o), RISK_ECORRUPT);
     assert_non_null(strstr(msg, "section INSTRUMENTS: instrument 7: mark"));
+    free(w);
+    free(d);
+    book_free(&b);
+}
+
+/* Funding state out of range behind valid checksums is refused (format 3): indices, their clock,
+ * the unrealised-PnL weights and their flag, and positions' last indices. */
+static size_t funding_block(const unsigned char *d, uint32_t id)
+{
+    size_t ob = 0, at = instrument_record(d, id, &ob);
+    uint32_t n_tiers = rd32(d + at + 52);
+    return at + 96 + 40 * (size_t)n_tiers + 8 + (ob ? 32 : 0) + 32 + 16;
+}
+
+static void test_snapshot_refuses_crafted_funding(void **state)
+{
+    (void)state;
+    static book b;
+    size_t size = 0;
+    unsigned char *d = small_snapshot(&b, &size);
+    unsigned char *w = malloc(size);
+    size_t f0 = funding_block(d, b.inst[0]), f2 = funding_block(d, b.inst[2]), f5 = funding_block(d, b.inst[5]);
+    size_t fo = funding_block(d, b.opt[0]);
+    { /* the layout as docs/snapshot.md gives it: BTCUSDT's index moved, its weights on */
+        uint64_t bits = rd64(d + f0 + 24);
+        double wi;
+        memcpy(&wi, &bits, sizeof wi);
+        tu_assert_bits(wi, 0.5);
+        assert_int_equal(rd32(d + f0 + 48), 1);
+        assert_true(rd64(d + f0) != 0 && rd64(d + f0 + 16) == FUND_T0 + 28800);
+        assert_int_equal(rd32(d + f2 + 48), 0);
+        assert_true(rd64(d + f5) == 0 && rd64(d + fo) == 0);
+    }
+    /* a position on a perpetual and one on another kind: their last funding index */
+    size_t at = section_at(d, 5) + 8, perp_last = 0, other_last = 0;
+    for (uint64_t k = 0; k < rd64(d + section_at(d, 5)); k++) {
+        uint32_t nb = rd32(d + at + 16), nl = rd32(d + at + 20), np = rd32(d + at + 24);
+        size_t pos = at + 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1);
+        for (uint32_t i = 0; i < np; i++) {
+            uint32_t in = rd32(d + pos + 4 * (size_t)i);
+            size_t last = pos + 32 * (size_t)np + 8 * (size_t)i;
+            if ((in == b.inst[0] || in == b.inst[1] || in == b.inst[4]) && !perp_last)
+                perp_last = last;
+            if ((in == b.inst[5] || in >= b.opt[0]) && !other_last)
+                other_last = last;
+        }
+        at = pos + 40 * (size_t)np;
+    }
+    assert_true(perp_last && other_last);
+    struct {
+        size_t at;
+        int width;
+        uint64_t value;
+    } cases[] = {
+        {f0, 8, 0x7ff8000000000000ull},          /* long index NaN */
+        {f0 + 8, 8, 0x7ff0000000000000ull},      /* short index +inf */
+        {f0, 8, 0x7e6fffffffffffffull},          /* beyond accrual's bound 1e300 */
+        {f0 + 16, 8, (uint64_t)-1},              /* funding time before 1970 */
+        {f5, 8, 0x3ff0000000000000ull},          /* an index on a future (no accrual) */
+        {fo + 8, 8, 0x3ff0000000000000ull},      /* an index on an option */
+        {f5 + 16, 8, 5},                         /* a funding time on a future */
+        {f0 + 48, 4, 2},                         /* weights flag 2 */
+        {f0 + 52, 4, 1},                         /* reserved not 0 */
+        {f0 + 24, 8, 0x3fefae147ae147aeull},     /* w_init 0.99 above w_maint 0.95 */
+        {f0 + 40, 8, 0x7ff8000000000000ull},     /* imf NaN */
+        {f2 + 24, 8, 0x3fe0000000000000ull},     /* weights off, yet w_init 0.5 */
+        {f2 + 48, 4, 1},                         /* weights on, yet 1, 1, 0 */
+        {fo + 48, 4, 1},                         /* weights on an option (1, 1, 0 too) */
+        {perp_last, 8, 0x7ff8000000000000ull},   /* a position's last index NaN */
+        {other_last, 8, 0x3ff0000000000000ull},  /* a last index on a future or an option */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(w, d, size);
+        if (cases[k].width == 4)
+            wr32(w + cases[k].at, (uint32_t)cases[k].value);
+        else
+            wr64(w + cases[k].at, cases[k].value);
+        reseal(w);
+        expect_refused(w, size, RISK_ECORRUPT);
+    }
+    char msg[256];
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.errmsg_out = msg;
+    o.errmsg_capacity = sizeof msg;
+    memcpy(w, d, size);
+    wr64(w + f0, 0x7ff8000000000000ull);
+    reseal(w);
+    risk_engine *none = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&none, w, size, &o), RISK_ECORRUPT);
+    assert_non_null(strstr(msg, "section INSTRUMENTS: instrument 0: funding index"));
     free(w);
     free(d);
     book_free(&b);
@@ -1735,6 +1892,117 @@ static void test_snapshot_file_in_place(void **state)
     book_free(&b);
 }
 
+/* Funding state round trips (format 3): the funding indices and their clock, Drift's
+ * unrealised-PnL weights and every position's last index come back, copying and in place,
+ * bit for bit (summaries, position results, plans, pending funding), and the restored engines
+ * write the same bytes. Then the same future on the original and both twins: funding accrues
+ * again, every perpetual position is reduced by a lot (a fill settles its pending funding
+ * first: in place, fund_last is the file's column, so nothing is lost), every account settles,
+ * and the balances and results agree bit for bit. */
+static void test_snapshot_round_trip_funding(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 90, 0xf0d1u);
+    book_add_rates(&b);
+    book_add_size(&b);
+    book_add_options(&b);
+    assert_true(book_add_funding(&b) > 5);
+    size_t size = 0;
+    unsigned char *snap = snapshot_of(b.e, &size);
+    make_tmp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/funding.snap", tmp_dir);
+    tu_assert_status(risk_engine_snapshot_write_file(b.e, path), RISK_OK);
+    tu_alloc ta;
+    tu_alloc_init(&ta);
+    risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+    o.allocator = tu_allocator(&ta);
+    risk_engine *twin[2] = {NULL, NULL};
+    tu_assert_status(risk_engine_snapshot_read(&twin[0], snap, size, &o), RISK_OK);
+    o.flags = RISK_SNAPSHOT_MAP_IN_PLACE;
+    tu_assert_status(risk_engine_snapshot_read_file(&twin[1], path, &o), RISK_OK);
+    size_t mem = 0;
+    tu_assert_status(risk_engine_memory_bytes(twin[1], &mem), RISK_OK);
+    assert_true(mem > size); /* really in place: the mapping is counted */
+    for (int t = 0; t < 2; t++) {
+        assert_true(assert_same_engine(b.e, twin[t]) > 0);
+        size_t size2 = 0;
+        unsigned char *again = snapshot_of(twin[t], &size2);
+        assert_int_equal(size, size2);
+        assert_memory_equal(snap, again, size);
+        free(again);
+    }
+    /* there is funding to lose: pending on many accounts, of both signs */
+    unsigned paying = 0, receiving = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        double f = 0.0;
+        if (b.accs[i] && risk_account_funding_pending(b.accs[i], b.usdt, &f) == RISK_OK)
+            paying += f < 0.0, receiving += f > 0.0;
+    }
+    assert_true(paying > 3 && receiving > 3);
+    /* the same future on all three */
+    risk_engine *all[3] = {b.e, twin[0], twin[1]};
+    const uint32_t perps[3] = {b.inst[0], b.inst[1], b.inst[4]};
+    static const double lots[3] = {0.001, 0.01, 1.0};
+    for (int k = 0; k < 3; k++)
+        for (int t = 0; t < 3; t++)
+            tu_assert_status(risk_engine_accrue_funding(all[t], perps[k], 0.0002, -0.0001, 0.0, FUND_T0 + 57600),
+                             RISK_OK);
+    unsigned reduced = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        if (!b.accs[i])
+            continue;
+        risk_account *acc[3] = {b.accs[i], NULL, NULL};
+        for (int t = 1; t < 3; t++)
+            tu_assert_status(risk_engine_find_account(all[t], risk_account_id(b.accs[i]), &acc[t]), RISK_OK);
+        for (size_t j = 0; j < risk_account_position_count(acc[0]); j++) {
+            risk_position *p = NULL;
+            tu_assert_status(risk_account_position_at(acc[0], j, &p), RISK_OK);
+            uint32_t in = risk_position_instrument(p);
+            int k = in == perps[0] ? 0 : in == perps[1] ? 1 : in == perps[2] ? 2 : -1;
+            double q = risk_position_qty(p), m = 0.0;
+            if (k < 0 || fabs(q) <= lots[k] * 1.5)
+                continue;
+            tu_assert_status(risk_engine_mark(b.e, in, &m), RISK_OK);
+            int rc = risk_position_adjust(p, q > 0.0 ? -lots[k] : lots[k], m);
+            for (int t = 1; t < 3; t++) {
+                risk_position *pt = NULL;
+                tu_assert_status(risk_account_position_at(acc[t], j, &pt), RISK_OK);
+                tu_assert_status(risk_position_adjust(pt, q > 0.0 ? -lots[k] : lots[k], m), rc);
+            }
+            reduced += rc == RISK_OK;
+        }
+        assert_same_account(acc[0], acc[1]);
+        assert_same_account(acc[0], acc[2]);
+    }
+    assert_true(reduced > 10);
+    for (size_t i = 0; i < b.n; i++) {
+        if (!b.accs[i])
+            continue;
+        risk_funding_result r[3];
+        for (int t = 0; t < 3; t++) {
+            risk_account *acc = b.accs[i];
+            if (t)
+                tu_assert_status(risk_engine_find_account(all[t], risk_account_id(b.accs[i]), &acc), RISK_OK);
+            risk_funding_result init = RISK_FUNDING_RESULT_INIT;
+            r[t] = init;
+            tu_assert_status(risk_account_settle_funding(acc, &r[t]), RISK_OK);
+        }
+        assert_memory_equal(&r[0], &r[1], sizeof r[0]);
+        assert_memory_equal(&r[0], &r[2], sizeof r[0]);
+    }
+    for (int t = 1; t < 3; t++)
+        assert_same_engine(b.e, all[t]);
+    for (int t = 1; t < 3; t++)
+        risk_engine_free(all[t]);
+    assert_int_equal(ta.live_blocks, 0);
+    unlink(path);
+    rmdir(tmp_dir);
+    free(snap);
+    book_free(&b);
+}
+
 /* ------------------------------------------------------------------ ownership */
 
 static void test_snapshot_accounts_are_the_engines_until_adopted(void **state)
@@ -1944,9 +2212,11 @@ int main(void)
         cmocka_unit_test(test_snapshot_refuses_crafted_rates),
         cmocka_unit_test(test_snapshot_refuses_crafted_values),
         cmocka_unit_test(test_snapshot_refuses_crafted_options),
+        cmocka_unit_test(test_snapshot_refuses_crafted_funding),
         cmocka_unit_test(test_snapshot_null_and_bad_arguments),
         cmocka_unit_test(test_snapshot_file_round_trip_and_atomic_replace),
         cmocka_unit_test(test_snapshot_file_in_place),
+        cmocka_unit_test(test_snapshot_round_trip_funding),
         cmocka_unit_test(test_snapshot_accounts_are_the_engines_until_adopted),
         cmocka_unit_test(test_snapshot_read_out_of_memory_walk),
         cmocka_unit_test(test_snapshot_read_in_place_out_of_memory_walk),

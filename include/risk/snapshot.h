@@ -17,12 +17,14 @@
  * scaling (risk_engine_set_asset_size_scaling), each instrument's size premium
  * (risk_engine_set_instrument_size_premium), the engine's time (risk_engine_set_time) and option
  * instruments (strike, call or put, mark volatility or given mark, carry rate, underlying tick,
- * settled flag and settlement value; docs/options.md). An engine
+ * settled flag and settlement value; docs/options.md), cumulative funding (each perpetual's
+ * funding indices and accrual time, each position's last index: risk_engine_accrue_funding) and
+ * unrealised-PnL weights (risk_engine_set_instrument_upnl_weight). An engine
  * restored from it gives bit-identical results: every account summary, position result,
- * liquidation plan and borrowing cost, and accrues interest and settles funding as the original
- * would (funding keeps no engine state). The format is specified in docs/snapshot.md; this
+ * liquidation plan, borrowing cost and pending funding, and accrues interest and accrues and
+ * settles funding as the original would. The format is specified in docs/snapshot.md; this
  * library writes format 3 and reads formats 1 to 3 (a format-1 snapshot has no rate state;
- * formats 1 and 2 have no options and no engine time).
+ * formats 1 and 2 have no options, no engine time and no funding state).
  *
  * Not in a snapshot: the allocator hook (the reader gives one), error messages, position
  * handles (made again on demand), standalone baskets (they belong to their creator, not to the

@@ -234,8 +234,9 @@ struct risk_account {
                             * the engine: freeing the account leaves them there */
     char *errmsg;
     /* The funding index (of its side) each position last settled at (rates/funding.c): a view
-     * into the arena range like qty. NULL reads as all 0 (an account restored from a snapshot,
-     * which holds no funding state): risk__funding_bind gives it the range's column. */
+     * into the arena range like qty, or into a snapshot mapped in place (format 3 carries it).
+     * NULL reads as all 0 (an account without positions): risk__funding_bind gives it the
+     * range's column. */
     double *fund_last;
 };
 
@@ -440,10 +441,7 @@ int risk__rates_state_restore(risk_engine *e, uint32_t asset, const risk__rates_
  * as a settlement rounds it (paid up, received down) unless the engine leaves results
  * unquantized. 0 for a position of an instrument whose indices never moved. */
 double risk__funding_pending(const risk_account *a, uint32_t slot);
-/* 1 (message recorded in e's errmsg) when the engine holds funding state a snapshot of formats
- * 1 and 2 cannot keep: a non-zero funding index (hence possibly pending funding); else 0. */
-int risk__funding_unsnapshotable(risk_engine *e);
-/* Gives a restored account's positions the range's fund_last column (all 0), when it has none. */
+/* Gives an account without a fund_last column its range's (all 0), when it has a range. */
 void risk__funding_bind(risk_account *a);
 /* The index a new position of sign q starts at on the instrument. */
 static inline double risk__funding_index(const risk__instrument *in, double q)

@@ -141,26 +141,6 @@ RISK_API int risk_engine_settle_funding(risk_engine *engine, uint32_t instrument
  * every evaluation of its account and becomes balance when the account settles or the position
  * fills. */
 
-int risk__funding_unsnapshotable(risk_engine *e)
-{
-    if (e->n_upnl_weighted) {
-        (void)risk__fail(e, &e->errmsg, RISK_ESTATE,
-                         "an instrument has unrealised-PnL weights: the snapshot format does not hold them");
-        return 1;
-    }
-    for (uint32_t k = 0; k < e->n_instruments; k++) {
-        const risk__instrument *in = &e->instruments[k];
-        if (in->fund_index_long != 0.0 || in->fund_index_short != 0.0) {
-            (void)risk__fail(e, &e->errmsg, RISK_ESTATE,
-                             "%s has a cumulative funding index (and positions may hold pending funding): the "
-                             "snapshot format does not hold funding state; settle and use a format that does",
-                             in->symbol);
-            return 1;
-        }
-    }
-    return 0;
-}
-
 void risk__funding_bind(risk_account *a)
 {
     if (!a->fund_last && a->range.chunk)

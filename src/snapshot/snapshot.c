@@ -342,6 +342,22 @@ static void emit_assets(sink *s, const risk_engine *e)
     }
 }
 
+/* Format 3: an instrument's funding state (rates/funding.c, docs/rates.md 8.2-8.4): the two
+ * cumulative funding indices and the time of the last accrual, then Drift's unrealised-PnL
+ * weights (rates/upnl_weight.c, 8.3) as the getter reports them (1, 1, 0 when off) and the flag. */
+#define FUNDING_BLOCK (6 * 8 + 2 * 4)
+static void emit_funding(sink *s, const risk__instrument *in)
+{
+    putf(s, in->fund_index_long);
+    putf(s, in->fund_index_short);
+    put64(s, (uint64_t)in->fund_time_unix_s);
+    putf(s, in->upnl_weighted ? in->upnl_w_init : 1.0);
+    putf(s, in->upnl_weighted ? in->upnl_w_maint : 1.0);
+    putf(s, in->upnl_weighted ? in->upnl_imf : 0.0);
+    put32(s, in->upnl_weighted);
+    put32(s, 0);
+}
+
 static void emit_instruments(sink *s, const risk_engine *e)
 {
     for (uint32_t i = 0; i < e->n_instruments; i++) {
@@ -383,6 +399,7 @@ static void emit_instruments(sink *s, const risk_engine *e)
         /* format 2: the size premium on its margin rates (risk_size_premium, margin/size.c) */
         putf(s, in->imf);
         putf(s, in->imf_base_share);
+        emit_funding(s, in);
         put32(s, sc != NULL);
         if (!sc)
             continue;
@@ -475,6 +492,15 @@ static void emit_accounts(sink *s, const risk_engine *e)
         putfs(s, a->qty, a->n_pos);
         putfs(s, a->entry, a->n_pos);
         putfs(s, a->iso_margin, a->n_pos);
+        /* format 3: the funding index each position last settled at (all 0 when the account
+         * holds no column yet: restored from format 1 or 2 and never bound) */
+        if (a->fund_last) {
+            putfs(s, a->fund_last, a->n_pos);
+        } else {
+            static const double zeros[64];
+            for (uint32_t i = 0; i < a->n_pos; i += 64)
+                putfs(s, zeros, a->n_pos - i < 64 ? a->n_pos - i : 64);
+        }
     }
 }
 
@@ -541,8 +567,6 @@ RISK_API int risk_engine_snapshot_write(const risk_engine *engine, void *out, si
     risk_engine *e = (risk_engine *)engine; /* the message buffer is not engine state */
     if (!size_out || (!out && capacity))
         return risk__fail(e, &e->errmsg, RISK_ENULL, "size_out is NULL, or out is NULL with capacity > 0");
-    if (risk__funding_unsnapshotable(e)) /* no funding state in the format yet (rates/funding.c) */
-        return RISK_ESTATE;
     uint64_t size = snapshot_size(e);
     if (size > SIZE_MAX)
         return risk__fail(e, &e->errmsg, RISK_ENOMEM, "a snapshot of %llu bytes does not fit in memory",
@@ -601,8 +625,6 @@ RISK_API int risk_engine_snapshot_write_file(const risk_engine *engine, const ch
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "path is empty");
     if (plen > 4000)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "path longer than 4000 bytes");
-    if (risk__funding_unsnapshotable(e)) /* no funding state in the format yet (rates/funding.c) */
-        return RISK_ESTATE;
     uint64_t size = snapshot_size(e);
     unsigned char *staging = risk__malloc(e, STAGING_BYTES);
     if (!staging)
@@ -1135,6 +1157,43 @@ static int read_instrument_v3(reader *r, uint32_t i, risk_instrument_spec *spec)
     return RISK_OK;
 }
 
+/* Format 3: instrument i's funding block (emit_funding). The indices and time must be ones
+ * risk_engine_accrue_funding can leave (finite, within 1e300, time >= 0; all 0 unless a
+ * perpetual); the weights go through risk_engine_set_instrument_upnl_weight, and a flag of 0
+ * carries the getter's defaults exactly. */
+static int read_funding(reader *r, uint32_t i)
+{
+    int rc = need(r, FUNDING_BLOCK);
+    if (rc)
+        return rc;
+    risk_engine *e = r->e;
+    risk__instrument *in = &e->instruments[i];
+    double il = gf(r), is = gf(r);
+    int64_t t = (int64_t)g64(r);
+    double wi = gf(r), wm = gf(r), imf = gf(r);
+    uint32_t weighted = g32(r), zero = g32(r);
+    int perp = in->kind == RISK_KIND_PERPETUAL;
+    if (!(isfinite(il) && isfinite(is) && fabs(il) <= 1e300 && fabs(is) <= 1e300 && t >= 0) ||
+        (!perp && (f64_bits(il) | f64_bits(is) | (uint64_t)t) != 0))
+        return bad(r, RISK_ECORRUPT, "instrument %u: funding index or time out of range", i);
+    if (weighted > 1 || zero != 0 ||
+        (!weighted && (f64_bits(wi) != f64_bits(1.0) || f64_bits(wm) != f64_bits(1.0) || f64_bits(imf) != 0)))
+        return bad(r, RISK_ECORRUPT, "instrument %u: unrealised-PnL weight flag %u, reserved %u or weights off "
+                   "but not 1, 1, 0", i, weighted, zero);
+    if (weighted) {
+        if ((rc = risk_engine_set_instrument_upnl_weight(e, i, wi, wm, imf)))
+            return refused(r, rc, "unrealised-PnL weights of instrument", i);
+        if (!in->upnl_weighted)
+            return bad(r, RISK_ECORRUPT, "instrument %u: unrealised-PnL weights on, but 1, 1, 0 (off)", i);
+    }
+    in->fund_index_long = il;
+    in->fund_index_short = is;
+    in->fund_time_unix_s = t;
+    if (il != 0.0 || is != 0.0)
+        e->funding_active = 1;
+    return RISK_OK;
+}
+
 static int read_instruments(reader *r, uint32_t n_instruments)
 {
     risk_engine *e = r->e;
@@ -1224,6 +1283,8 @@ static int read_instruments(reader *r, uint32_t n_instruments)
                 break;
             }
         }
+        if (r->version >= 3 && (rc = read_funding(r, i)))
+            break;
         rc = read_scaling(r, i, &next[i]);
     }
     if (!rc)
@@ -1325,7 +1386,7 @@ static uint32_t pow2_at_least(uint32_t n)
 /* Bytes of an account record with nb balances, nl leverages and np positions. */
 static uint64_t record_bytes(uint32_t version, uint64_t nb, uint64_t nl, uint64_t np)
 {
-    return ACCOUNT_FIXED + 12 * (nb + nl) + (version >= 3 ? 4 * ((nb + nl) & 1) : 0) + 32 * np;
+    return ACCOUNT_FIXED + 12 * (nb + nl) + (version >= 3 ? 4 * ((nb + nl) & 1) + 40 * np : 32 * np);
 }
 
 /* One account record (its fixed part already checked to be there). */
@@ -1415,11 +1476,12 @@ static int read_account(reader *r, uint64_t index)
         a->qty = (double *)(void *)(at + 8 * (size_t)n_pos);
         a->entry = a->qty + n_pos;
         a->iso_margin = a->entry + n_pos;
+        a->fund_last = a->iso_margin + n_pos; /* format 3: in the file too, so funding settles in place */
         a->im_rate = st->im_rate + r->slots_used; /* zero pages */
         a->handles = st->handles + r->slots_used;
         r->slots_used += n_pos;
         a->cap_pos = n_pos; /* no room: a new position moves them to the arena */
-        r->p += 32 * (size_t)n_pos;
+        r->p += 40 * (size_t)n_pos;
     } else if (n_pos) {
         if (risk__arena_alloc(e, pow2_at_least(n_pos), &a->range))
             return bad(r, RISK_ENOMEM, "out of memory");
@@ -1429,6 +1491,7 @@ static int read_account(reader *r, uint64_t index)
         a->entry = c->entry + rg->base;
         a->im_rate = c->im_rate + rg->base;
         a->iso_margin = c->iso_margin + rg->base;
+        a->fund_last = c->fund_last + rg->base;
         a->handles = c->handles + rg->base;
         a->inst = c->inst + rg->base;
         a->pflags = c->pflags + rg->base;
@@ -1438,14 +1501,23 @@ static int read_account(reader *r, uint64_t index)
         gfs(r, a->qty, n_pos);
         gfs(r, a->entry, n_pos);
         gfs(r, a->iso_margin, n_pos);
+        if (r->version >= 3)
+            gfs(r, a->fund_last, n_pos);
+        else /* formats 1 and 2 held no funding state: every position starts at index 0 */
+            memset(a->fund_last, 0, n_pos * sizeof *a->fund_last);
         memset(a->handles, 0, n_pos * sizeof *a->handles);
     }
     if (n_pos) {
         uint32_t hedge = position_mode == RISK_POSITION_HEDGE;
         for (uint32_t i = 0; i < n_pos; i++) {
             uint32_t inst = a->inst[i], fl = a->pflags[i], leg = fl & RISK__PF_LEG_MASK;
-            double q = a->qty[i], en = a->entry[i], iso = a->iso_margin[i];
-            int ok = inst < e->n_instruments && (fl & ~(RISK__PF_LEG_MASK | RISK__PF_ISOLATED)) == 0 &&
+            double q = a->qty[i], en = a->entry[i], iso = a->iso_margin[i], fund = a->fund_last[i];
+            /* the index a position last settled at is one its instrument's index held: within
+             * accrual's bound 1e300 (so finite), and 0 unless a perpetual (no accrual); the kind
+             * is looked up only for a non-zero index, the rare case */
+            int fund_ok = fabs(fund) <= 1e300 &&
+                          (fund == 0.0 || (inst < e->n_instruments && e->instruments[inst].kind == RISK_KIND_PERPETUAL));
+            int ok = fund_ok && inst < e->n_instruments && (fl & ~(RISK__PF_LEG_MASK | RISK__PF_ISOLATED)) == 0 &&
                      leg <= RISK_SIDE_SHORT && (leg != RISK_SIDE_BOTH) == hedge && isfinite(q) && q != 0.0 &&
                      (leg != RISK_SIDE_LONG || q > 0.0) && (leg != RISK_SIDE_SHORT || q < 0.0) && isfinite(en) &&
                      en > 0.0 && isfinite(iso) && ((fl & RISK__PF_ISOLATED) || iso == 0.0);
@@ -1455,6 +1527,8 @@ static int read_account(reader *r, uint64_t index)
             if (*seen == stamp)
                 return bad(r, RISK_ECORRUPT, "account %llu: position %u repeats a leg", (unsigned long long)id, i);
             *seen = stamp;
+            if (fund != 0.0)
+                e->funding_active = 1; /* as accrual left it: evaluation adds pending funding */
             double rate = 0.0;
             for (uint32_t k = 0; k < a->n_levs; k++)
                 if (a->levs[k].instrument == inst) {
