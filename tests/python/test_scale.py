@@ -89,6 +89,17 @@ class TestSameDocument(unittest.TestCase):
                         continue
                     self.check(doc)
 
+    def test_funding_book_goes_through_the_ordinary_reader(self):
+        # a book's funding accrues after its positions open: the bulk loaders would open them
+        # afterwards, at today's index, and lose the pending funding
+        doc = support.load_book("demo.json")
+        doc["instruments"][0]["funding"] = [{"rate": 0.0003, "price": 65000, "time": 1764633600}]
+        raw = json.dumps(doc).encode()
+        want = ordinary(raw)
+        self.assertEqual(fast_or_error(raw), want)
+        del doc["instruments"][0]["funding"]
+        self.assertNotEqual(want, ordinary(json.dumps(doc).encode()))  # the funding is in the equity
+
     def test_generated_book(self):
         doc = generated(400)
         self.assertTrue(any(a.get("position_mode") == "hedge" for a in doc["accounts"]))
