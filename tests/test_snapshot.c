@@ -1104,9 +1104,10 @@ static void test_snapshot_reads_format_1(void **state)
     assert_memory_equal(d1, d2, s1);
     /* format 2 adds a rates flag and a size-scaling flag (0) per asset, a size premium per
      * instrument; format 3 the engine's time, an underlying tick per instrument and alignment */
-    /* ... and its funding block per instrument and last funding index per position */
+    /* ... and its funding block per instrument and last funding index per position, and the
+     * engine's portfolio-margin block (296 bytes) */
     size_t positions = 0, pad = account_padding(d1, &positions);
-    size_t grown = s1 - n - (5 * 8 + 7 * 16 + 8 + 7 * 8) - 7 * 56 - 8 * positions - pad;
+    size_t grown = s1 - n - (5 * 8 + 7 * 16 + 8 + 7 * 8) - 7 * 56 - 8 * positions - pad - 296;
     assert_true(grown < 8); /* LIQUIDATION's padding */
     free(d1);
     free(d2);
@@ -1142,7 +1143,7 @@ static void test_snapshot_reads_format_2(void **state)
     assert_int_equal(s1, s2);
     assert_memory_equal(d1, d2, s1);
     size_t positions = 0, pad = account_padding(d1, &positions);
-    size_t grown = s1 - n - (8 + 7 * 8) - 7 * 56 - 8 * positions - pad;
+    size_t grown = s1 - n - (8 + 7 * 8) - 7 * 56 - 8 * positions - pad - 296; /* 296: portfolio margin */
     assert_true(grown < 8);
     free(d1);
     free(d2);
@@ -1616,6 +1617,86 @@ static void test_snapshot_refuses_crafted_funding(void **state)
     risk_engine *none = NULL;
     tu_assert_status(risk_engine_snapshot_read(&none, w, size, &o), RISK_ECORRUPT);
     assert_non_null(strstr(msg, "section INSTRUMENTS: instrument 0: funding index"));
+    free(w);
+    free(d);
+    book_free(&b);
+}
+
+/* The engine's portfolio-margin model is in the ENGINE section (format 3): an engine with a SPAN
+ * model and a portfolio account reads back with the same model and the same summaries, and
+ * writes the same bytes; an engine with none writes the flag 0 and the defaults; a flag that is
+ * neither 0 nor 1, parameters given with the flag unset, and parameters the setter refuses are
+ * refused. */
+static void test_snapshot_portfolio_margin(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 4, 5);
+    size_t size = 0;
+    unsigned char *d = snapshot_of(b.e, &size);
+    size_t pm = section_at(d, 1) + 32; /* after flags, valuation, health, counts and time */
+    assert_int_equal(rd32(d + pm), 0);
+    risk_engine *twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&twin, d, size, NULL), RISK_OK);
+    risk_portfolio_margin_params want = RISK_PORTFOLIO_MARGIN_PARAMS_INIT, got;
+    tu_assert_status(risk_engine_portfolio_margin(&got, twin), RISK_OK);
+    assert_memory_equal(&got, &want, sizeof got);
+    risk_engine_free(twin);
+    free(d);
+
+    want.model = RISK_PM_SPAN;
+    want.price_range = 0.2;
+    want.im_multiplier = 2.0;
+    want.extended_weight = 0.35;
+    tu_assert_status(risk_engine_set_portfolio_margin(b.e, &want), RISK_OK);
+    risk_account *acc = tu_account(b.e, 900001, RISK_MARGIN_PORTFOLIO, RISK_POSITION_ONE_WAY);
+    tu_balance(acc, b.usdt, 50000.0);
+    (void)tu_open_simple(acc, b.inst[0], 0.5, 30000.0);
+    b.accs[b.n++] = acc;
+    d = snapshot_of(b.e, &size);
+    assert_int_equal(rd32(d + pm), 1);
+    twin = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&twin, d, size, NULL), RISK_OK);
+    tu_assert_status(risk_engine_portfolio_margin(&got, twin), RISK_OK);
+    assert_memory_equal(&got, &want, sizeof got);
+    assert_same_engine(b.e, twin);
+    risk_account *back = NULL;
+    tu_assert_status(risk_engine_find_account(twin, 900001, &back), RISK_OK);
+    assert_int_equal(risk_account_margin_mode(back), RISK_MARGIN_PORTFOLIO);
+    risk_account_summary s1 = tu_eval(acc), s2 = tu_eval(back);
+    assert_memory_equal(&s1, &s2, sizeof s1);
+    size_t size2 = 0;
+    unsigned char *d2 = snapshot_of(twin, &size2);
+    assert_int_equal(size2, size);
+    assert_memory_equal(d2, d, size);
+    free(d2);
+    risk_engine_free(twin);
+
+    unsigned char *w = malloc(size);
+    struct {
+        size_t at;
+        int width;
+        uint64_t value;
+    } cases[] = {
+        {pm, 4, 2},                           /* flag 2 */
+        {pm + 4, 4, 1},                       /* pad not 0 */
+        {pm + 16, 8, 0x3fee666666666667ull},  /* price range one ulp above 0.95 */
+        {pm + 12, 4, 7},                      /* unknown model */
+        {pm + 16, 8, 0x7ff8000000000000ull},  /* price range NaN */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(w, d, size);
+        if (cases[k].width == 4)
+            wr32(w + cases[k].at, (uint32_t)cases[k].value);
+        else
+            wr64(w + cases[k].at, cases[k].value);
+        reseal(w);
+        expect_refused(w, size, RISK_ECORRUPT);
+    }
+    memcpy(w, d, size); /* the flag unset, the fields not the defaults */
+    wr32(w + pm, 0);
+    reseal(w);
+    expect_refused(w, size, RISK_ECORRUPT);
     free(w);
     free(d);
     book_free(&b);
@@ -2213,6 +2294,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_refuses_crafted_values),
         cmocka_unit_test(test_snapshot_refuses_crafted_options),
         cmocka_unit_test(test_snapshot_refuses_crafted_funding),
+        cmocka_unit_test(test_snapshot_portfolio_margin),
         cmocka_unit_test(test_snapshot_null_and_bad_arguments),
         cmocka_unit_test(test_snapshot_file_round_trip_and_atomic_replace),
         cmocka_unit_test(test_snapshot_file_in_place),

@@ -233,6 +233,44 @@ static void put_tier(sink *s, const risk_margin_tier *t)
     put32(s, 0);
 }
 
+/* Format 3: the engine's portfolio-margin model (risk_engine_set_portfolio_margin), 296 bytes: a
+ * set flag (0: the defaults are in force and the fields are the defaults), then every field of
+ * risk_portfolio_margin_params in order. */
+static void emit_portfolio_margin(sink *s, const risk_engine *e)
+{
+    risk_portfolio_margin_params p = RISK_PORTFOLIO_MARGIN_PARAMS_INIT;
+    if (e->pm)
+        p = *e->pm;
+    put32(s, e->pm != NULL);
+    put32(s, 0);
+    put32(s, p.version);
+    put32(s, p.model);
+    putf(s, p.price_range);
+    put32(s, p.price_steps);
+    put32(s, p.vol_same);
+    put32(s, p.vol_mode);
+    put32(s, p.extended_vol_up);
+    putf(s, p.vol_up);
+    putf(s, p.vol_down);
+    putf(s, p.vol_term_days);
+    putf(s, p.vol_term_power_short);
+    putf(s, p.vol_term_power_long);
+    for (uint32_t k = 0; k < RISK_PM_EXTENDED_MAX; k++)
+        putf(s, p.extended_moves[k]);
+    put32(s, p.n_extended);
+    put32(s, p.reserved);
+    putf(s, p.extended_weight);
+    putf(s, p.delta_shock);
+    putf(s, p.roll_shock);
+    putf(s, p.min_delta_net);
+    putf(s, p.min_delta_hedged);
+    putf(s, p.short_option_rate);
+    putf(s, p.option_gross_rate);
+    putf(s, p.basis_rate);
+    putf(s, p.min_charge_rate);
+    putf(s, p.im_multiplier);
+}
+
 static void emit_engine(sink *s, const risk_engine *e)
 {
     put32(s, e->flags);
@@ -241,6 +279,7 @@ static void emit_engine(sink *s, const risk_engine *e)
     put32(s, e->n_assets);
     put32(s, e->n_instruments);
     put64(s, (uint64_t)e->now_unix_s); /* format 3: the engine's time (risk_engine_set_time), 0 when unset */
+    emit_portfolio_margin(s, e);
 }
 
 static void emit_vol(sink *s, const risk__asset_vol *v)
@@ -859,9 +898,47 @@ static int section_end(reader *r)
     return RISK_OK;
 }
 
+#define PM_BLOCK_BYTES 296u
+
+/* Reads emit_portfolio_margin's block (the caller checked its length) into *p; returns the set flag
+ * (any value: the caller refuses what is not 0 or 1). */
+static uint32_t read_portfolio_margin(reader *r, risk_portfolio_margin_params *p)
+{
+    uint32_t set = g32(r);
+    p->reserved = g32(r); /* the pad: read into a field the setter requires to be 0 */
+    uint32_t pad = p->reserved;
+    p->version = g32(r);
+    p->model = g32(r);
+    p->price_range = gf(r);
+    p->price_steps = g32(r);
+    p->vol_same = g32(r);
+    p->vol_mode = g32(r);
+    p->extended_vol_up = g32(r);
+    p->vol_up = gf(r);
+    p->vol_down = gf(r);
+    p->vol_term_days = gf(r);
+    p->vol_term_power_short = gf(r);
+    p->vol_term_power_long = gf(r);
+    for (uint32_t k = 0; k < RISK_PM_EXTENDED_MAX; k++)
+        p->extended_moves[k] = gf(r);
+    p->n_extended = g32(r);
+    p->reserved = g32(r) | pad;
+    p->extended_weight = gf(r);
+    p->delta_shock = gf(r);
+    p->roll_shock = gf(r);
+    p->min_delta_net = gf(r);
+    p->min_delta_hedged = gf(r);
+    p->short_option_rate = gf(r);
+    p->option_gross_rate = gf(r);
+    p->basis_rate = gf(r);
+    p->min_charge_rate = gf(r);
+    p->im_multiplier = gf(r);
+    return set;
+}
+
 static int read_engine(reader *r, uint32_t *valuation, uint32_t *n_assets, uint32_t *n_instruments)
 {
-    int rc = need(r, r->version >= 3 ? 32 : 24);
+    int rc = need(r, r->version >= 3 ? 32 + PM_BLOCK_BYTES : 24);
     if (rc)
         return rc;
     risk_engine_options eo = RISK_ENGINE_OPTIONS_INIT;
@@ -872,6 +949,10 @@ static int read_engine(reader *r, uint32_t *valuation, uint32_t *n_assets, uint3
     *n_assets = g32(r);
     *n_instruments = g32(r);
     int64_t now = r->version >= 3 ? (int64_t)g64(r) : 0; /* format 3: the engine's time, 0 when unset */
+    risk_portfolio_margin_params pm = RISK_PORTFOLIO_MARGIN_PARAMS_INIT;
+    uint32_t pm_set = 0;
+    if (r->version >= 3)
+        pm_set = read_portfolio_margin(r, &pm);
     if ((rc = section_end(r)))
         return rc;
     rc = risk_engine_new(&r->e, &eo);
@@ -883,6 +964,19 @@ static int read_engine(reader *r, uint32_t *valuation, uint32_t *n_assets, uint3
     /* the time first: options registered later must expire after it (read_option) */
     if (now != 0 && risk_engine_set_time(r->e, now) != RISK_OK)
         return bad(r, RISK_ECORRUPT, "engine time %lld out of range", (long long)now);
+    if (pm_set > 1)
+        return bad(r, RISK_ECORRUPT, "portfolio-margin flag %u is neither 0 nor 1", pm_set);
+    if (pm_set) { /* the setter checks every field */
+        rc = risk_engine_set_portfolio_margin(r->e, &pm);
+        if (rc == RISK_ENOMEM)
+            return bad(r, rc, "out of memory");
+        if (rc)
+            return bad(r, RISK_ECORRUPT, "portfolio-margin parameters out of range: %s", risk_engine_errmsg(r->e));
+    } else {
+        risk_portfolio_margin_params d = RISK_PORTFOLIO_MARGIN_PARAMS_INIT;
+        if (memcmp(&pm, &d, sizeof pm) != 0) /* unset: the defaults, bit for bit */
+            return bad(r, RISK_ECORRUPT, "portfolio-margin parameters given with the flag unset");
+    }
     return RISK_OK;
 }
 
