@@ -69,28 +69,13 @@ void risk__account_values_compute(const risk_account *a, risk__account_values *o
         risk__pm_account_values(a, out);
 }
 
-void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out)
+/* The summary's fields and state from the account's (quantized) sums; nonfinite: one of the nine
+ * sums is not finite. The one place both evaluation paths (risk__account_summary_fill and the
+ * sweep's summary_fill_fast) derive ratios and state from them, so they give the same bits. */
+static inline void summary_set(const risk_account *a, const risk__account_values *v, double equity, double coll,
+                               double upnl, double c_init, double c_maint, double r_init, double r_maint,
+                               double liab, double iso, int nonfinite, risk_account_summary *out)
 {
-    const risk_engine *e = a->engine;
-    double equity = v->basket.net_value + v->upnl + v->isolated_margin;
-    double c_init = v->basket.collateral_init + v->cross_upnl;
-    double c_maint = v->basket.collateral_maint + v->cross_upnl;
-    double r_init = v->basket.liabilities_init + v->cross_im;
-    double r_maint = v->basket.liabilities_maint + v->cross_mm;
-    double coll = v->basket.collateral_value, liab = v->basket.liabilities;
-    double upnl = v->upnl, iso = v->isolated_margin;
-    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE) {
-        double s = risk__asset_scale(&e->assets[e->valuation]);
-        equity = risk__quantize(equity, s, 0); /* what the account has: down */
-        c_init = risk__quantize(c_init, s, 0);
-        c_maint = risk__quantize(c_maint, s, 0);
-        coll = risk__quantize(coll, s, 0);
-        upnl = risk__quantize(upnl, s, 0);
-        iso = risk__quantize(iso, s, 0);
-        r_init = risk__quantize(r_init, s, 1); /* what it owes or needs: up */
-        r_maint = risk__quantize(r_maint, s, 1);
-        liab = risk__quantize(liab, s, 1);
-    }
     double hf = r_maint > 0.0 ? c_maint / r_maint : INFINITY;
     double buffer = c_init - liab;
     out->equity = equity;
@@ -116,20 +101,44 @@ void risk__account_summary_fill(const risk_account *a, const risk__account_value
     out->n_positions = a->n_pos;
     out->n_isolated_liquidatable = v->n_isolated_liquidatable;
     int owes = a->n_pos > 0 || v->basket.liabilities > 0.0;
-    /* Inside the input domain every money field is finite. Should one ever not be (a bug, or a
-     * book loaded past the domain by other means), the account is not healthy: it is reported
-     * bankrupt, the state that stops everything, never healthy with NaN equity. */
-    int broken = !isfinite(equity) || !isfinite(c_init) || !isfinite(c_maint) || !isfinite(r_init) ||
-                 !isfinite(r_maint) || !isfinite(coll) || !isfinite(liab) || !isfinite(upnl) || !isfinite(iso) ||
-                 isnan(hf) || isnan(out->available);
-    if (broken || (owes && equity <= 0.0))
+    if (nonfinite || isnan(hf) || isnan(out->available) || (owes && equity <= 0.0))
         out->state = RISK_STATE_BANKRUPT;
     else if (hf < 1.0 || v->n_isolated_liquidatable)
         out->state = RISK_STATE_LIQUIDATABLE;
-    else if (hf < e->margin_call_health)
+    else if (hf < a->engine->margin_call_health)
         out->state = RISK_STATE_MARGIN_CALL;
     else
         out->state = RISK_STATE_HEALTHY;
+}
+
+void risk__account_summary_fill(const risk_account *a, const risk__account_values *v, risk_account_summary *out)
+{
+    const risk_engine *e = a->engine;
+    double equity = v->basket.net_value + v->upnl + v->isolated_margin;
+    double c_init = v->basket.collateral_init + v->cross_upnl;
+    double c_maint = v->basket.collateral_maint + v->cross_upnl;
+    double r_init = v->basket.liabilities_init + v->cross_im;
+    double r_maint = v->basket.liabilities_maint + v->cross_mm;
+    double coll = v->basket.collateral_value, liab = v->basket.liabilities;
+    double upnl = v->upnl, iso = v->isolated_margin;
+    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE) {
+        double s = risk__asset_scale(&e->assets[e->valuation]);
+        equity = risk__quantize(equity, s, 0); /* what the account has: down */
+        c_init = risk__quantize(c_init, s, 0);
+        c_maint = risk__quantize(c_maint, s, 0);
+        coll = risk__quantize(coll, s, 0);
+        upnl = risk__quantize(upnl, s, 0);
+        iso = risk__quantize(iso, s, 0);
+        r_init = risk__quantize(r_init, s, 1); /* what it owes or needs: up */
+        r_maint = risk__quantize(r_maint, s, 1);
+        liab = risk__quantize(liab, s, 1);
+    }
+    /* Inside the input domain every money field is finite. Should one ever not be (a bug, or a
+     * book loaded past the domain by other means), the account is not healthy: it is reported
+     * bankrupt, the state that stops everything, never healthy with NaN equity. */
+    int nonfinite = !isfinite(equity) || !isfinite(c_init) || !isfinite(c_maint) || !isfinite(r_init) ||
+                    !isfinite(r_maint) || !isfinite(coll) || !isfinite(liab) || !isfinite(upnl) || !isfinite(iso);
+    summary_set(a, v, equity, coll, upnl, c_init, c_maint, r_init, r_maint, liab, iso, nonfinite, out);
 }
 
 static void evaluate_one(const risk_account *a, risk_account_summary *out)
@@ -397,44 +406,11 @@ static void summary_fill_fast(const risk_account *a, const risk__account_values 
     r_init = q_r_init;
     r_maint = q_r_maint;
     liab = q_liab;
-    double hf = r_maint > 0.0 ? c_maint / r_maint : INFINITY;
-    double buffer = c_init - liab;
-    out->equity = equity;
-    out->collateral_value = coll;
-    out->unrealized_pnl = upnl;
-    out->initial_margin = r_init;
-    out->maintenance_margin = r_maint;
-    out->available = c_init - r_init;
-    out->health_factor = hf;
-    out->margin_ratio = r_maint > 0.0 ? (c_maint > 0.0 ? r_maint / c_maint : INFINITY) : 0.0;
-    if (coll > 0.0) {
-        out->ltv = liab / coll;
-        out->ltv_buffer = buffer / coll;
-    } else {
-        out->ltv = liab > 0.0 ? INFINITY : 0.0;
-        out->ltv_buffer = buffer == 0.0 ? 0.0 : copysign(INFINITY, buffer);
-    }
-    out->leverage = v->gross_notional > 0.0 ? (equity > 0.0 ? v->gross_notional / equity : INFINITY) : 0.0;
-    out->collateral_init = c_init;
-    out->collateral_maint = c_maint;
-    out->liabilities = liab;
-    out->isolated_margin = iso;
-    out->n_positions = a->n_pos;
-    out->n_isolated_liquidatable = v->n_isolated_liquidatable;
-    int owes = a->n_pos > 0 || v->basket.liabilities > 0.0;
     /* any of the nine not finite, as the generic path's nine isfinite() tests: x * 0 is +-0 for
      * a finite x and NaN for an infinite or NaN one, and a sum of zeros is never NaN */
     double nonfinite = equity * 0.0 + c_init * 0.0 + c_maint * 0.0 + r_init * 0.0 + r_maint * 0.0 + coll * 0.0 +
                        liab * 0.0 + upnl * 0.0 + iso * 0.0;
-    int broken = isnan(nonfinite) || isnan(hf) || isnan(out->available);
-    if (broken || (owes && equity <= 0.0))
-        out->state = RISK_STATE_BANKRUPT;
-    else if (hf < 1.0 || v->n_isolated_liquidatable)
-        out->state = RISK_STATE_LIQUIDATABLE;
-    else if (hf < e->margin_call_health)
-        out->state = RISK_STATE_MARGIN_CALL;
-    else
-        out->state = RISK_STATE_HEALTHY;
+    summary_set(a, v, equity, coll, upnl, c_init, c_maint, r_init, r_maint, liab, iso, isnan(nonfinite), out);
 }
 
 /* One account's summary: the fast path when the account is a common one and the engine does
