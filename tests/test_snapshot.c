@@ -1243,6 +1243,31 @@ static void expect_refused(const unsigned char *d, size_t size, int want)
     assert_int_equal(ta.live_blocks, 0); /* nothing half loaded, nothing left behind */
 }
 
+/* One value written over a snapshot: `width` bytes (4 or 8) at `at`. */
+typedef struct crafted {
+    size_t at;
+    int width;
+    uint64_t value;
+} crafted;
+
+/* Each case written over a copy of d, resealed (so that the checksums pass), is refused as
+ * corrupt and leaves nothing behind. */
+static void expect_each_refused(const unsigned char *d, size_t size, const crafted *cases, size_t n)
+{
+    unsigned char *w = malloc(size);
+    assert_non_null(w);
+    for (size_t k = 0; k < n; k++) {
+        memcpy(w, d, size);
+        if (cases[k].width == 4)
+            wr32(w + cases[k].at, (uint32_t)cases[k].value);
+        else
+            wr64(w + cases[k].at, cases[k].value);
+        reseal(w);
+        expect_refused(w, size, RISK_ECORRUPT);
+    }
+    free(w);
+}
+
 static void test_snapshot_refuses_every_truncation(void **state)
 {
     (void)state;
@@ -1341,11 +1366,7 @@ static void test_snapshot_refuses_crafted_rates(void **state)
         reseal(w);
         expect_refused(w, size, RISK_ECORRUPT);
     }
-    struct {
-        size_t at;
-        int width;
-        uint64_t value;
-    } cases[] = {
+    crafted cases[] = {
         {rb, 4, 2},                                /* rates flag not 0 or 1 */
         {rb + 4, 8, 0},                            /* supply index 0 */
         {rb + 12, 8, 0x7ff0000000000000ull},       /* borrow index +inf */
@@ -1363,15 +1384,7 @@ static void test_snapshot_refuses_crafted_rates(void **state)
         {section_at(d, 3) + 256, 8, 0x4000000000000000ull}, /* BTCUSDT's size premium imf 2 */
         {section_at(d, 3) + 264, 8, 0x3ff8000000000000ull}, /* its base share 1.5 */
     };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        memcpy(w, d, size);
-        if (cases[k].width == 4)
-            wr32(w + cases[k].at, (uint32_t)cases[k].value);
-        else
-            wr64(w + cases[k].at, cases[k].value);
-        reseal(w);
-        expect_refused(w, size, RISK_ECORRUPT);
-    }
+    expect_each_refused(d, size, cases, sizeof cases / sizeof cases[0]);
     char msg[256];
     risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
     o.errmsg_out = msg;
@@ -1414,11 +1427,7 @@ static void test_snapshot_refuses_crafted_values(void **state)
         at += 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1) + 40 * (size_t)rd32(d + at + 24);
     }
     assert_true(odd_pad > 0);
-    struct {
-        size_t at;
-        int width;
-        uint64_t value;
-    } cases[] = {
+    crafted cases[] = {
         {section_at(d, 1), 4, 4},                  /* unknown engine flag */
         {section_at(d, 1) + 4, 4, 3},              /* valuation asset priced 2000 */
         {section_at(d, 2) + 32, 4, 19},            /* decimals above 18 */
@@ -1434,15 +1443,7 @@ static void test_snapshot_refuses_crafted_values(void **state)
         {section_at(d, 5), 8, 1000000},            /* more accounts than bytes */
         {odd_pad, 4, 1},                           /* alignment padding not zero (format 3) */
     };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        memcpy(w, d, size);
-        if (cases[k].width == 4)
-            wr32(w + cases[k].at, (uint32_t)cases[k].value);
-        else
-            wr64(w + cases[k].at, cases[k].value);
-        reseal(w);
-        expect_refused(w, size, RISK_ECORRUPT);
-    }
+    expect_each_refused(d, size, cases, sizeof cases / sizeof cases[0]);
     free(w);
     free(d);
     book_free(&b);
@@ -1487,11 +1488,7 @@ static void test_snapshot_refuses_crafted_options(void **state)
         assert_int_equal(rd32(d + ob[5] + 12), 0); /* expired, not settled */
     }
     uint64_t mark0 = rd64(d + rec[0] + 88);
-    struct {
-        size_t at;
-        int width;
-        uint64_t value;
-    } cases[] = {
+    crafted cases[] = {
         {section_at(d, 1) + 24, 8, 0},                      /* no engine time, but options */
         {section_at(d, 1) + 24, 8, (1ull << 53) + 1},       /* engine time out of range */
         {rec[0] + 52, 4, 1},                                /* an option with a margin tier */
@@ -1508,15 +1505,7 @@ static void test_snapshot_refuses_crafted_options(void **state)
         {ob[1] + 32 + 32, 8, 0x3f50624dd2f1a9fcull},        /* a size premium on an option */
         {rec[0] + 32, 4, RISK_KIND_FUTURE},                 /* an option's fields on a future */
     };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        memcpy(w, d, size);
-        if (cases[k].width == 4)
-            wr32(w + cases[k].at, (uint32_t)cases[k].value);
-        else
-            wr64(w + cases[k].at, cases[k].value);
-        reseal(w);
-        expect_refused(w, size, RISK_ECORRUPT);
-    }
+    expect_each_refused(d, size, cases, sizeof cases / sizeof cases[0]);
     char msg[256];
     risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
     o.errmsg_out = msg;
@@ -1576,11 +1565,7 @@ static void test_snapshot_refuses_crafted_funding(void **state)
         at = pos + 40 * (size_t)np;
     }
     assert_true(perp_last && other_last);
-    struct {
-        size_t at;
-        int width;
-        uint64_t value;
-    } cases[] = {
+    crafted cases[] = {
         {f0, 8, 0x7ff8000000000000ull},          /* long index NaN */
         {f0 + 8, 8, 0x7ff0000000000000ull},      /* short index +inf */
         {f0, 8, 0x7e6fffffffffffffull},          /* beyond accrual's bound 1e300 */
@@ -1598,15 +1583,7 @@ static void test_snapshot_refuses_crafted_funding(void **state)
         {perp_last, 8, 0x7ff8000000000000ull},   /* a position's last index NaN */
         {other_last, 8, 0x3ff0000000000000ull},  /* a last index on a future or an option */
     };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        memcpy(w, d, size);
-        if (cases[k].width == 4)
-            wr32(w + cases[k].at, (uint32_t)cases[k].value);
-        else
-            wr64(w + cases[k].at, cases[k].value);
-        reseal(w);
-        expect_refused(w, size, RISK_ECORRUPT);
-    }
+    expect_each_refused(d, size, cases, sizeof cases / sizeof cases[0]);
     char msg[256];
     risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
     o.errmsg_out = msg;
@@ -1673,26 +1650,14 @@ static void test_snapshot_portfolio_margin(void **state)
     risk_engine_free(twin);
 
     unsigned char *w = malloc(size);
-    struct {
-        size_t at;
-        int width;
-        uint64_t value;
-    } cases[] = {
+    crafted cases[] = {
         {pm, 4, 2},                           /* flag 2 */
         {pm + 4, 4, 1},                       /* pad not 0 */
         {pm + 16, 8, 0x3fee666666666667ull},  /* price range one ulp above 0.95 */
         {pm + 12, 4, 7},                      /* unknown model */
         {pm + 16, 8, 0x7ff8000000000000ull},  /* price range NaN */
     };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        memcpy(w, d, size);
-        if (cases[k].width == 4)
-            wr32(w + cases[k].at, (uint32_t)cases[k].value);
-        else
-            wr64(w + cases[k].at, cases[k].value);
-        reseal(w);
-        expect_refused(w, size, RISK_ECORRUPT);
-    }
+    expect_each_refused(d, size, cases, sizeof cases / sizeof cases[0]);
     memcpy(w, d, size); /* the flag unset, the fields not the defaults */
     wr32(w + pm, 0);
     reseal(w);
