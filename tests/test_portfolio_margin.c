@@ -637,6 +637,116 @@ static void test_portfolio_margin_batch_equals_accounts(void **state)
     fx_free(&f);
 }
 
+/* Scenario revaluation and stress of a portfolio account report, after each scenario, the state
+ * that moving the market and evaluating gives, bit for bit: the portfolio requirement at the
+ * moved prices (docs/portfolio-margin.md section 7). The reference moves the engine with the
+ * public calls (asset prices, the futures' marks, the options' mark volatilities moved as
+ * risk_scenario_vol moves them), evaluates, and puts everything back. Scenario 0 moves nothing
+ * (the fuzzer's finding: its state was the standard margin's, not the evaluated one's). */
+static void test_portfolio_margin_scenario_states(void **state)
+{
+    (void)state;
+    pm_fx f;
+    fx_init(&f, "BTC", 50000.0, 6);
+    uint32_t eth = tu_asset(f.e, "ETH", 3000.0, 8);
+    uint32_t perp = fx_future(&f, "PERP", 0, 50000.0, 1.0, 0.5, 0.01);
+    uint32_t c = fx_option(&f, "C55", RISK_OPTION_CALL, 55000.0, NOW + 20 * DAY, 0.6, 0.1, 0.01);
+    uint32_t put = fx_option(&f, "P45", RISK_OPTION_PUT, 45000.0, NOW + 50 * DAY, 0.7, 0.1, 0.01);
+    risk_margin_tier t = tu_tier(1e15, 0.02, 50.0);
+    uint32_t ethp = tu_linear(f.e, "ETHPERP", eth, f.usd, 1.0, 0.01, 0.01, 3000.0, &t, 1);
+    risk_account *a = tu_account(f.e, 1, RISK_MARGIN_PORTFOLIO, RISK_POSITION_ONE_WAY);
+    risk_account *x = tu_account(f.e, 2, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY); /* the same book */
+    risk_account *both[2] = {a, x};
+    for (int k = 0; k < 2; k++) {
+        tu_balance(both[k], f.usd, 60000.0);
+        tu_balance(both[k], eth, 2.0);
+        (void)tu_open_simple(both[k], perp, 3.0, 50000.0);
+        (void)tu_open_simple(both[k], c, -30.0, nearbyint(fx_mark(&f, c) / 0.01) * 0.01);
+        (void)tu_open_simple(both[k], put, -40.0, nearbyint(fx_mark(&f, put) / 0.01) * 0.01);
+        (void)tu_open_simple(both[k], ethp, -5.0, 3000.0);
+    }
+    enum { S = 7, NA = 3 };
+    const double bm[S] = {0.0, -0.1, 0.12, -0.3, 0.45, -0.6, 0.05}, em[S] = {0.0, 0.05, -0.2, 0.1, 0.3, -0.5, 0.0};
+    const double vm[S] = {0.0, 0.5, -0.25, 0.0, 0.3, 1.0, -0.5};
+    double moves[S * NA] = {0}, vols[S * NA] = {0};
+    for (size_t s = 0; s < S; s++) {
+        moves[s * NA + f.und] = bm[s];
+        moves[s * NA + eth] = em[s];
+        vols[s * NA + f.und] = vm[s];
+    }
+    risk_scenarios sc = RISK_SCENARIOS_INIT;
+    sc.n_scenarios = S;
+    sc.n_assets = NA;
+    sc.price_moves = moves;
+    sc.vol_moves = vols;
+    sc.vol_term_power_short = 0.3;
+    sc.vol_term_power_long = 0.13;
+    double pnl[S], pnl_x[S];
+    risk_account_summary sums[S], sums_x[S];
+    sums[0].version = sums_x[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+    tu_assert_status(risk_account_scenario_pnl(a, &sc, pnl, sums), RISK_OK);
+    tu_assert_status(risk_account_scenario_pnl(x, &sc, pnl_x, sums_x), RISK_OK);
+    risk_stress_scenario book[S];
+    book[0].version = RISK_STRESS_SCENARIO_VERSION;
+    double spnl[2 * S], seq[2 * S], shf[2 * S];
+    uint32_t sst[2 * S];
+    uint64_t ids[2];
+    size_t n = 0;
+    tu_assert_status(risk_engine_stress(f.e, &sc, book, spnl, seq, shf, sst, ids, 2, 1, &n), RISK_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(ids[0], 1);
+    /* the P&L alone (no summaries) and the states agree with the summaries */
+    double pnl_only[S];
+    tu_assert_status(risk_account_scenario_pnl(a, &sc, pnl_only, NULL), RISK_OK);
+    risk_account_summary s0 = tu_eval(a), x0 = tu_eval(x);
+    double U0 = 50000.0, E0 = 3000.0, perp0 = fx_mark(&f, perp), ethp0 = fx_mark(&f, ethp);
+    const uint32_t opts[2] = {c, put};
+    const double vol0[2] = {0.6, 0.7};
+    const int64_t exp0[2] = {NOW + 20 * DAY, NOW + 50 * DAY};
+    int differs = 0, states = 0;
+    for (size_t s = 0; s < S; s++) {
+        tu_price(f.e, f.und, U0 * (1.0 + bm[s]));
+        tu_price(f.e, eth, E0 * (1.0 + em[s]));
+        tu_mark(f.e, perp, perp0 * (1.0 + bm[s]));
+        tu_mark(f.e, ethp, ethp0 * (1.0 + em[s]));
+        for (int k = 0; k < 2; k++) {
+            double v;
+            tu_assert_status(risk_scenario_vol(&v, &sc, s, f.und, vol0[k], (double)(exp0[k] - NOW) / (double)DAY),
+                             RISK_OK);
+            tu_assert_status(risk_engine_set_mark_vol(f.e, opts[k], v), RISK_OK);
+        }
+        risk_account_summary moved = tu_eval(a), moved_x = tu_eval(x);
+        assert_memory_equal(&sums[s], &moved, sizeof moved);
+        assert_memory_equal(&sums_x[s], &moved_x, sizeof moved_x); /* cross accounts: as before */
+        tu_assert_bits(pnl_only[s], pnl[s]);
+        tu_assert_bits(seq[s], moved.equity);
+        tu_assert_bits(shf[s], moved.health_factor);
+        assert_int_equal(sst[s], moved.state);
+        tu_assert_bits(spnl[s], pnl[s]);
+        /* the requirement is the model's at the moved prices, not the standard margin */
+        risk_portfolio_margin_result r = pm_of(a, NULL, NULL, 0);
+        tu_assert_bits(moved.maintenance_margin, r.maintenance_margin);
+        differs += moved.maintenance_margin != moved_x.maintenance_margin;
+        states |= 1 << moved.state;
+        /* back to the start */
+        tu_price(f.e, f.und, U0);
+        tu_price(f.e, eth, E0);
+        tu_mark(f.e, perp, perp0);
+        tu_mark(f.e, ethp, ethp0);
+        for (int k = 0; k < 2; k++)
+            tu_assert_status(risk_engine_set_mark_vol(f.e, opts[k], vol0[k]), RISK_OK);
+    }
+    assert_int_equal(sums[0].state, s0.state);
+    risk_account_summary back = tu_eval(a), back_x = tu_eval(x);
+    assert_memory_equal(&back, &s0, sizeof s0);
+    assert_memory_equal(&back_x, &x0, sizeof x0);
+    assert_int_equal(differs, S);
+    assert_true((states & (states - 1)) != 0); /* the scenarios reach more than one state */
+    risk_account_free(a);
+    risk_account_free(x);
+    fx_free(&f);
+}
+
 /* ------------------------------------------------------------ properties */
 
 /* On random books (fixed seed; strikes within 10 % of the money, near expiries 7 to 30 days, far
@@ -828,6 +938,7 @@ int main(void)
         cmocka_unit_test(test_portfolio_margin_mode_summary),
         cmocka_unit_test(test_portfolio_margin_liquidation_plan),
         cmocka_unit_test(test_portfolio_margin_batch_equals_accounts),
+        cmocka_unit_test(test_portfolio_margin_scenario_states),
         cmocka_unit_test(test_portfolio_margin_property_hedged_books),
         cmocka_unit_test(test_portfolio_margin_bad_input),
         cmocka_unit_test(test_portfolio_margin_out_of_memory),

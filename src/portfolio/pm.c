@@ -535,6 +535,74 @@ void risk__pm_account_values(const risk_account *a, risk__account_values *v)
     v->cross_mm = mm;
 }
 
+/* The portfolio margin under each scenario of a batch (docs/portfolio-margin.md, section 7): for
+ * scenario s, a view of the engine whose asset prices and held instruments' marks are the
+ * scenario's (the tables' rows: what risk_engine_set_asset_prices and risk_engine_set_marks
+ * would set; an option priced from a mark volatility keeps being priced from it, moved as the
+ * scenario moves it, as risk_engine_set_mark_vol would set it; its underlying price follows as
+ * risk__options_refresh updates it), and of the account on that view; pm_compute on them reads
+ * the same numbers as on an engine the caller moved, so it gives the same bits. The view shares
+ * everything else with the engine, read only: nothing is written but its own copies of the
+ * asset and instrument arrays. */
+void risk__pm_scen_margins(const risk_account *a, const risk_scenarios *sc, const risk__scen_tables *t,
+                           risk__scen_acc *acc)
+{
+    const risk_engine *e = a->engine;
+    const risk_portfolio_margin_params *p = e->pm ? e->pm : &pm_defaults;
+    size_t S = t->n_s, NA = e->n_assets, NI = e->n_instruments;
+    risk__asset *assets = risk__malloc(e, (NA ? NA : 1) * sizeof *assets);
+    risk__instrument *ins = risk__malloc(e, (NI ? NI : 1) * sizeof *ins);
+    if (!assets || !ins) { /* as evaluation without memory: no requirement can be shown to hold */
+        risk__free(e, assets);
+        risk__free(e, ins);
+        for (size_t s = 0; s < S; s++)
+            acc->cross_im[s] = acc->cross_mm[s] = INFINITY;
+        return;
+    }
+    memcpy(assets, e->assets, NA * sizeof *assets);
+    memcpy(ins, e->instruments, NI * sizeof *ins);
+    risk_engine ve = *e;
+    ve.assets = assets;
+    ve.instruments = ins;
+    ve.errmsg = NULL;
+    risk_account va = *a;
+    va.engine = &ve;
+    va.basket.engine = &ve;
+    va.errmsg = NULL;
+    for (size_t s = 0; s < S; s++) {
+        for (size_t k = 0; k < NA; k++)
+            assets[k].price = t->price[k * S + s];
+        for (uint32_t i = 0; i < a->n_pos; i++) {
+            uint32_t k = a->inst[i];
+            risk__instrument *in = &ins[k];
+            const risk__instrument *orig = &e->instruments[k];
+            double mark = t->mark[(size_t)k * S + s];
+            if (in->kind != RISK_KIND_OPTION) {
+                in->mark = mark;
+                continue;
+            }
+            in->opt_under = risk__option_underlying_price(&ve, in);
+            if (in->settled)
+                continue;
+            if (orig->mark_vol > 0.0) {
+                double v = risk__scen_moved_mark_vol(e, sc, s, orig);
+                in->mark_vol = v > 0.0 ? v : 0.0; /* a vol moved to 0: a given mark, as a caller would set */
+            }
+            in->mark = mark;
+        }
+        char *msg = NULL;
+        double mm, im;
+        int rc = pm_compute(&va, p, &msg, NULL, NULL, 0, &mm, &im, NULL, NULL);
+        risk__free(e, msg);
+        if (rc)
+            mm = im = INFINITY;
+        acc->cross_im[s] = im;
+        acc->cross_mm[s] = mm;
+    }
+    risk__free(e, assets);
+    risk__free(e, ins);
+}
+
 double risk__pm_worst_loss(const risk_account *a)
 {
     const risk_engine *e = a->engine;
