@@ -573,6 +573,75 @@ static void test_portfolio_margin_liquidation_plan(void **state)
 }
 
 
+/* The maintenance surplus C_maint - R_maint of an account's summary with the underlying (and the
+ * perpetual's mark) at price P; the options follow from their mark volatilities. */
+static double surplus_at_price(pm_fx *f, risk_account *a, uint32_t perp, double P)
+{
+    tu_price(f->e, f->und, P);
+    tu_mark(f->e, perp, P);
+    risk_account_summary s = tu_eval(a);
+    return s.collateral_maint - s.maintenance_margin;
+}
+
+/* Liquidation prices of a portfolio account's positions are where C_maint - R_maint, with the
+ * portfolio MM at each trial price, crosses zero (docs/portfolio-margin.md section 7): at the
+ * reported price the surplus is within one tick's move of zero, and it has the sign of a
+ * liquidatable account beyond the price and of a healthy one on the current side. Not the
+ * standard margin's prices (the same book in a cross account). */
+static void test_portfolio_margin_liquidation_prices(void **state)
+{
+    (void)state;
+    pm_fx f;
+    double U0 = 50000.0, tick = 0.5;
+    fx_init(&f, "BTC", U0, 6);
+    uint32_t perp = fx_future(&f, "PERP", 0, U0, 1.0, tick, 0.01);
+    uint32_t c = fx_option(&f, "C55", RISK_OPTION_CALL, 55000.0, NOW + 20 * DAY, 0.6, 0.1, 0.01);
+    uint32_t put = fx_option(&f, "P45", RISK_OPTION_PUT, 45000.0, NOW + 30 * DAY, 0.7, 0.1, 0.01);
+    risk_account *a = tu_account(f.e, 1, RISK_MARGIN_PORTFOLIO, RISK_POSITION_ONE_WAY);
+    risk_account *x = tu_account(f.e, 2, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    risk_account *both[2] = {a, x};
+    for (int k = 0; k < 2; k++) {
+        tu_balance(both[k], f.usd, 60000.0);
+        (void)tu_open_simple(both[k], perp, 2.0, U0);
+        (void)tu_open_simple(both[k], c, -50.0, nearbyint(fx_mark(&f, c) / 0.01) * 0.01);
+        (void)tu_open_simple(both[k], put, -30.0, nearbyint(fx_mark(&f, put) / 0.01) * 0.01);
+    }
+    risk_account_summary s0 = tu_eval(a);
+    assert_true(s0.state == RISK_STATE_HEALTHY || s0.state == RISK_STATE_MARGIN_CALL);
+    risk_position_result r = tu_result_of(a, perp, RISK_SIDE_LONG), rx = tu_result_of(x, perp, RISK_SIDE_LONG);
+    risk_position_result ro = tu_result_of(a, put, RISK_SIDE_SHORT);
+    assert_true(r.flags & RISK_RESULT_HAS_LIQUIDATION_PRICE);
+    assert_true(r.flags & RISK_RESULT_HAS_LIQUIDATION_BELOW);
+    assert_false(r.flags & RISK_RESULT_LIQUIDATABLE);
+    assert_false(r.flags & RISK_RESULT_UNSOLVED);
+    assert_true(r.liquidation_price_below < U0 && r.liquidation_price_below > 0.05 * U0);
+    assert_true(r.liquidation_price_below != rx.liquidation_price_below); /* not the standard margin's */
+    /* one pool: the option's prices are the same factor on the underlying (both at 1 here) */
+    tu_assert_near(ro.liquidation_price_below, r.liquidation_price_below, 0.5);
+    double prices[2] = {r.liquidation_price_below, r.liquidation_price_above};
+    assert_true(r.flags & RISK_RESULT_HAS_LIQUIDATION_ABOVE); /* 5 BTC of short calls against 2 long */
+    assert_true(r.liquidation_price_above > U0 && r.liquidation_price_above != rx.liquidation_price_above);
+    for (int side = 0; side < 2; side++) {
+        double P = prices[side], beyond = side == 0 ? -tick : tick;
+        assert_true(P == nearbyint(P / tick) * tick); /* on the tick grid */
+        double f0 = surplus_at_price(&f, a, perp, P);
+        double fin = surplus_at_price(&f, a, perp, P - beyond), fout = surplus_at_price(&f, a, perp, P + beyond);
+        assert_true(fin >= 0.0);  /* the current side: not liquidatable */
+        assert_true(fout < 0.0);  /* beyond the price: liquidatable */
+        assert_true(fabs(f0) <= fin - fout);
+        risk_account_summary sb = tu_eval(a);
+        assert_true(sb.state == RISK_STATE_LIQUIDATABLE || sb.state == RISK_STATE_BANKRUPT);
+    }
+    tu_price(f.e, f.und, U0);
+    tu_mark(f.e, perp, U0);
+    risk_account_summary back = tu_eval(a);
+    assert_memory_equal(&back, &s0, sizeof s0);
+    risk_account_free(a);
+    risk_account_free(x);
+    fx_free(&f);
+}
+
+
 /* The engine-wide batch gives every portfolio account's result bit for bit as the single call,
  * in creation order, skipping other accounts; two underlyings, futures and options. */
 static void test_portfolio_margin_batch_equals_accounts(void **state)
@@ -939,6 +1008,7 @@ int main(void)
         cmocka_unit_test(test_portfolio_margin_liquidation_plan),
         cmocka_unit_test(test_portfolio_margin_batch_equals_accounts),
         cmocka_unit_test(test_portfolio_margin_scenario_states),
+        cmocka_unit_test(test_portfolio_margin_liquidation_prices),
         cmocka_unit_test(test_portfolio_margin_property_hedged_books),
         cmocka_unit_test(test_portfolio_margin_bad_input),
         cmocka_unit_test(test_portfolio_margin_out_of_memory),

@@ -519,6 +519,8 @@ void risk__pool_factors_solve(const risk_account *a, uint32_t underlying, uint32
         out->bankruptcy_k = k;
         out->bankruptcy_up = (uint32_t)up;
     }
+    if (a->margin_mode == RISK_MARGIN_PORTFOLIO) /* liquidation by the portfolio model (portfolio/pm.c) */
+        risk__pm_pool_factors(a, out);
 }
 
 void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk__pool_factors *f,
