@@ -28,6 +28,13 @@
  * The fourth instrument is a coin-settled option (fixed terms, so that the bytes a setup reads
  * are the futures' as before); the calls add the engine's time, the option's mark volatility and
  * its settlement at expiry.
+ *
+ * The fourth account is a portfolio account (RISK_MARGIN_PORTFOLIO, docs/portfolio-margin.md):
+ * every invariant above applies to it as it stands, and one more call sets the engine's
+ * portfolio-margin model from the input (valid sets of the three models, or one field out of its
+ * domain: a failed set changes nothing, the params are part of the digest) or reads it
+ * (risk_account_portfolio_margin and risk_engine_portfolio_margin_all: read-only, a documented
+ * status, IM >= MM >= 0 and not NaN, the batch equal to each account's call bit for bit).
  */
 #include <risk.h>
 
@@ -127,6 +134,9 @@ static uint64_t world_digest(const world *w)
     double vol = 0.0;
     dg_u64(&d, (uint64_t)risk_engine_mark_vol(w->engine, w->ins[N_FUTURES], &vol));
     dg_double(&d, vol);
+    risk_portfolio_margin_params pmp = RISK_PORTFOLIO_MARGIN_PARAMS_INIT;
+    dg_u64(&d, (uint64_t)risk_engine_portfolio_margin(&pmp, w->engine));
+    dg_bytes(&d, &pmp, sizeof pmp);
     size_t n = 0;
     dg_u64(&d, (uint64_t)risk_engine_account_count(w->engine, &n));
     dg_u64(&d, n);
@@ -354,9 +364,9 @@ static int setup(world *w, fz_reader *r)
         {RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY},
         {RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY},
         {RISK_MARGIN_CROSS, RISK_POSITION_HEDGE},
-        {RISK_MARGIN_ISOLATED, RISK_POSITION_HEDGE},
+        {RISK_MARGIN_PORTFOLIO, RISK_POSITION_ONE_WAY},
     };
-    w->n_acc = 3;
+    w->n_acc = 4;
     for (size_t a = 0; a < w->n_acc; a++) {
         w->ids[a] = a + 1;
         if (risk_account_new(&w->acc[a], w->engine, w->ids[a], modes[a][0], modes[a][1]) != RISK_OK)
@@ -732,9 +742,98 @@ static void op_policy(world *w, fz_reader *r)
                                                              fz_u8(r) & 1 ? NULL : &p));
 }
 
+/* The portfolio-margin model: set from the input (one of the three models' shapes, then maybe
+ * one field out of its domain), or read (single account, engine batch). */
+static void op_portfolio(world *w, fz_reader *r)
+{
+    risk_portfolio_margin_params p = RISK_PORTFOLIO_MARGIN_PARAMS_INIT;
+    uint8_t how = fz_u8(r);
+    if (how & 1) {
+        p.model = fz_pick(r, 3);
+        p.price_range = 0.01 + 0.94 * (fz_u8(r) / 255.0);
+        p.price_steps = 1 + fz_pick(r, 6);
+        p.vol_same = fz_u8(r) & 1;
+        p.vol_mode = fz_u8(r) & 1 ? RISK_VOL_MOVE_RELATIVE : RISK_VOL_MOVE_ABSOLUTE;
+        p.extended_vol_up = fz_u8(r) & 1;
+        p.vol_up = fz_u8(r) / 255.0;
+        p.vol_down = fz_u8(r) / 510.0;
+        p.n_extended = fz_pick(r, RISK_PM_EXTENDED_MAX + 1);
+        for (uint32_t k = 0; k < p.n_extended; k++) {
+            double m = -0.95 + 5.0 * (fz_u8(r) / 255.0);
+            p.extended_moves[k] = m == 0.0 ? 0.5 : m;
+        }
+        p.extended_weight = fz_u8(r) & 1 ? 0.0 : fz_u8(r) / 255.0;
+        p.delta_shock = fz_u8(r) / 2550.0;
+        p.min_delta_net = fz_u8(r) / 2550.0;
+        p.min_delta_hedged = fz_u8(r) / 2550.0;
+        p.short_option_rate = fz_u8(r) / 2550.0;
+        p.basis_rate = fz_u8(r) / 2550.0;
+        p.min_charge_rate = fz_u8(r) / 2550.0;
+        p.im_multiplier = 1.0 + fz_u8(r) / 64.0;
+        if (!(fz_u8(r) & 3)) { /* one field out of its domain, or an edge value */
+            switch (fz_pick(r, 8)) {
+            case 0: p.price_range = fz_edge(r); break;
+            case 1: p.price_steps = fz_u8(r) + 60u; break;
+            case 2: p.vol_up = fz_edge(r); break;
+            case 3: p.n_extended = 17u; break;
+            case 4: p.extended_moves[0] = fz_edge(r); p.n_extended = p.n_extended ? p.n_extended : 1u; break;
+            case 5: p.im_multiplier = fz_edge(r); break;
+            case 6: p.model = 3u + fz_u8(r); break;
+            default: p.version = 0u; break;
+            }
+        }
+        MUTATE(w, "set_portfolio_margin", risk_engine_set_portfolio_margin(w->engine, fz_u8(r) == 255 ? NULL : &p));
+        return;
+    }
+    risk_portfolio_margin_result one[MAX_ACCOUNTS], all[MAX_ACCOUNTS];
+    risk_portfolio_margin_unit units[N_ASSETS];
+    uint64_t ids[MAX_ACCOUNTS];
+    int rcs[MAX_ACCOUNTS];
+    uint64_t before = world_digest(w);
+    size_t n = 0, k = 0;
+    for (size_t a = 0; a < w->n_acc; a++) {
+        one[a] = (risk_portfolio_margin_result)RISK_PORTFOLIO_MARGIN_RESULT_INIT;
+        units[0].version = RISK_PORTFOLIO_MARGIN_UNIT_VERSION;
+        rcs[a] = risk_account_portfolio_margin(&one[a], units, N_ASSETS, w->acc[a], NULL);
+        FZ_ASSERT(rcs[a] == RISK_OK || rcs[a] == RISK_EINVAL || rcs[a] == RISK_ENOMEM, "portfolio_margin: %s",
+                  risk_errname(rcs[a]));
+        if (rcs[a] == RISK_OK) {
+            const risk_portfolio_margin_result *x = &one[a];
+            FZ_ASSERT(x->maintenance_margin >= 0.0 && x->initial_margin >= x->maintenance_margin,
+                      "portfolio margin: MM %.17g, IM %.17g", x->maintenance_margin, x->initial_margin);
+            FZ_ASSERT(x->worst_loss >= 0.0 && x->n_units <= N_ASSETS, "portfolio margin: worst loss %.17g, %u units",
+                      x->worst_loss, x->n_units);
+            double sum = 0.0;
+            for (uint32_t u = 0; u < x->n_units; u++) {
+                FZ_ASSERT(units[u].maintenance_margin >= 0.0, "unit MM %.17g", units[u].maintenance_margin);
+                sum += units[u].maintenance_margin;
+            }
+            FZ_ASSERT(!isnan(sum), "units' MM sum NaN");
+        }
+    }
+    for (size_t a = 0; a < MAX_ACCOUNTS; a++)
+        all[a] = (risk_portfolio_margin_result)RISK_PORTFOLIO_MARGIN_RESULT_INIT;
+    int rc = risk_engine_portfolio_margin_all(all, ids, MAX_ACCOUNTS, w->engine, NULL, &n);
+    FZ_ASSERT(world_digest(w) == before, "portfolio margin reads changed the state");
+    FZ_ASSERT(rc == RISK_OK || rc == RISK_EINVAL || rc == RISK_ENOMEM, "portfolio_margin_all: %s", risk_errname(rc));
+    if (rc != RISK_OK)
+        return;
+    for (size_t a = 0; a < w->n_acc; a++) {
+        if (risk_account_margin_mode(w->acc[a]) != RISK_MARGIN_PORTFOLIO)
+            continue;
+        FZ_ASSERT(k < n && ids[k] == w->ids[a], "portfolio_margin_all: account order");
+        FZ_ASSERT(rcs[a] == RISK_OK, "the batch succeeded, the account's call did not (%s)", risk_errname(rcs[a]));
+        FZ_ASSERT(memcmp(&all[k], &one[a], sizeof one[a]) == 0,
+                  "portfolio_margin_all differs from the account's call: MM %.17g vs %.17g", all[k].maintenance_margin,
+                  one[a].maintenance_margin);
+        k++;
+    }
+    FZ_ASSERT(k == n, "portfolio_margin_all counted %zu accounts, %zu are portfolio accounts", n, k);
+}
+
 static void run_op(world *w, fz_reader *r)
 {
-    uint8_t op = fz_pick(r, 22);
+    uint8_t op = fz_pick(r, 23);
     risk_account *acc = NULL;
     risk_position *p = NULL;
     size_t ii, ai;
@@ -882,6 +981,9 @@ static void run_op(world *w, fz_reader *r)
                risk_engine_settle_expired(w->engine, w->ins[ii], fz_pos_grid(r, 1000.0), &n));
         break;
     }
+    case 22:
+        op_portfolio(w, r);
+        break;
     }
 }
 

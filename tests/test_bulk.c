@@ -365,6 +365,70 @@ static void test_bulk_add_accounts_bad_rows_change_nothing(void **state)
     fixture_free(&f);
 }
 
+/* Portfolio accounts (RISK_MARGIN_PORTFOLIO, docs/portfolio-margin.md) load in bulk as
+ * risk_account_new() makes them: the same mode, their positions all in the portfolio (a row
+ * opening one isolated, cross, or with an isolated margin is refused, row named, nothing
+ * changed), and the same summary bit for bit as a twin built with the single calls. */
+static void test_bulk_portfolio_accounts(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_build(&f);
+    uint64_t ids[3] = {10, 11, 12};
+    uint32_t mm[3] = {RISK_MARGIN_PORTFOLIO, RISK_MARGIN_CROSS, RISK_MARGIN_PORTFOLIO};
+    uint32_t pmode[3] = {RISK_POSITION_ONE_WAY, RISK_POSITION_ONE_WAY, RISK_POSITION_HEDGE};
+    risk_account *out[3];
+    tu_assert_status(risk_engine_add_accounts(f.e, ids, mm, pmode, 3, out), RISK_OK);
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(risk_account_margin_mode(out[k]), mm[k]);
+        assert_int_equal(risk_account_position_mode(out[k]), pmode[k]);
+    }
+    risk_account *twin = tu_account(f.e, 20, RISK_MARGIN_PORTFOLIO, RISK_POSITION_ONE_WAY);
+    uint64_t bacc[2] = {10, 20};
+    uint32_t basset[2] = {f.m.usdt, f.m.usdt};
+    double bamt[2] = {20000.0, 20000.0};
+    tu_assert_status(risk_engine_set_balances(f.e, bacc, basset, bamt, 2), RISK_OK);
+    /* rows: account 10 gets two positions in bulk, in the account's mode (RISK_MARGIN_DEFAULT) */
+    uint64_t acc[2] = {10, 10};
+    uint32_t inst[2] = {f.m.btcusdt, f.m.ethusdt};
+    uint32_t modes[2] = {RISK_MARGIN_DEFAULT, RISK_MARGIN_DEFAULT};
+    double qty[2] = {0.5, -4.0}, entry[2] = {50000.0, 3000.0}, iso[2] = {0.0, 0.0};
+    risk_position_columns c = RISK_POSITION_COLUMNS_INIT;
+    c.account_ids = acc;
+    c.instruments = inst;
+    c.margin_modes = modes;
+    c.qty = qty;
+    c.entry = entry;
+    c.isolated_margin = iso;
+    tu_account_snap s10;
+    tu_account_snap_take(out[0], 3, 3, &s10);
+    /* refused rows: isolated, explicit cross, an isolated margin, a position mode "portfolio" */
+    const uint32_t bad_mode[4] = {RISK_MARGIN_ISOLATED, RISK_MARGIN_CROSS, RISK_MARGIN_DEFAULT, RISK_MARGIN_PORTFOLIO};
+    const double bad_iso[4] = {100.0, 0.0, 100.0, 0.0};
+    for (int k = 0; k < 4; k++) {
+        modes[1] = bad_mode[k];
+        iso[1] = bad_iso[k];
+        tu_assert_status(risk_engine_open_positions(f.e, &c, 2), RISK_EINVAL);
+        assert_row_named(f.e, "row 1 (account 10): ETHUSDT");
+        tu_account_snap_check(out[0], &s10);
+    }
+    modes[1] = RISK_MARGIN_DEFAULT;
+    iso[1] = 0.0;
+    tu_assert_status(risk_engine_open_positions(f.e, &c, 2), RISK_OK);
+    (void)tu_open_simple(twin, f.m.btcusdt, 0.5, 50000.0);
+    (void)tu_open_simple(twin, f.m.ethusdt, -4.0, 3000.0);
+    risk_account_summary sb = tu_eval(out[0]), st = tu_eval(twin);
+    assert_memory_equal(&sb, &st, sizeof sb);
+    risk_portfolio_margin_result rb = RISK_PORTFOLIO_MARGIN_RESULT_INIT, rt = RISK_PORTFOLIO_MARGIN_RESULT_INIT;
+    tu_assert_status(risk_account_portfolio_margin(&rb, NULL, 0, out[0], NULL), RISK_OK);
+    tu_assert_status(risk_account_portfolio_margin(&rt, NULL, 0, twin, NULL), RISK_OK);
+    assert_memory_equal(&rb, &rt, sizeof rb);
+    assert_int_equal(rb.n_units, 2);
+    tu_assert_bits(sb.maintenance_margin, rb.maintenance_margin); /* the portfolio requirement */
+    risk_account_free(twin);
+    fixture_free(&f);
+}
+
 static void test_bulk_set_balances_bad_rows_change_nothing(void **state)
 {
     (void)state;
@@ -805,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_bulk_load_matches_single_calls),
         cmocka_unit_test(test_bulk_accounts_out_and_defaults),
         cmocka_unit_test(test_bulk_add_accounts_bad_rows_change_nothing),
+        cmocka_unit_test(test_bulk_portfolio_accounts),
         cmocka_unit_test(test_bulk_set_balances_bad_rows_change_nothing),
         cmocka_unit_test(test_bulk_set_leverages_bad_rows_change_nothing),
         cmocka_unit_test(test_bulk_open_positions_bad_rows_change_nothing),

@@ -51,7 +51,7 @@ typedef struct risk_position_columns {
     const uint64_t *account_ids;     /**< External account ids (required). */
     const uint32_t *instruments;     /**< Instrument ids (required). */
     const uint32_t *sides;           /**< ::RISK_SIDE_BOTH (one-way), ::RISK_SIDE_LONG or ::RISK_SIDE_SHORT (hedge); NULL: all ::RISK_SIDE_BOTH. */
-    const uint32_t *margin_modes;    /**< ::RISK_MARGIN_DEFAULT, ::RISK_MARGIN_CROSS or ::RISK_MARGIN_ISOLATED; NULL: all ::RISK_MARGIN_DEFAULT. */
+    const uint32_t *margin_modes;    /**< ::RISK_MARGIN_DEFAULT, ::RISK_MARGIN_CROSS or ::RISK_MARGIN_ISOLATED; NULL: all ::RISK_MARGIN_DEFAULT. In a ::RISK_MARGIN_PORTFOLIO account only ::RISK_MARGIN_DEFAULT, with no isolated margin (else RISK_EINVAL, as risk_account_open_position()). */
     const double *qty;               /**< Contracts, as risk_position_spec::qty (required). */
     const double *entry;             /**< Average entry prices in quote, as risk_position_spec::entry (required). */
     const double *isolated_margin;   /**< Isolated margin in the settle asset, as risk_position_spec::isolated_margin; NULL: all 0. */
@@ -143,7 +143,8 @@ typedef struct risk_position_result_columns {
  * risk_account_adopt(). Creation order is row order.
  * @param[in] engine The engine.
  * @param[in] account_ids @p n external ids, unique in the engine and among the rows.
- * @param[in] margin_modes @p n of ::RISK_MARGIN_CROSS or ::RISK_MARGIN_ISOLATED; NULL: all cross.
+ * @param[in] margin_modes @p n of ::RISK_MARGIN_CROSS, ::RISK_MARGIN_ISOLATED or ::RISK_MARGIN_PORTFOLIO
+ *            (docs/portfolio-margin.md); NULL: all cross.
  * @param[in] position_modes @p n of ::RISK_POSITION_ONE_WAY or ::RISK_POSITION_HEDGE; NULL: all one-way.
  * @param[in] n Rows (0 is a no-op).
  * @param[out] accounts_out Optional array of @p n handles (borrowed: owned by the engine until

@@ -71,7 +71,7 @@ RISK_API int risk_engine_add_accounts(risk_engine *engine, const uint64_t *accou
     for (size_t i = 0; i < n; i++) {
         uint32_t mm = margin_modes ? margin_modes[i] : RISK_MARGIN_CROSS;
         uint32_t pm = position_modes ? position_modes[i] : RISK_POSITION_ONE_WAY;
-        if (mm != RISK_MARGIN_CROSS && mm != RISK_MARGIN_ISOLATED)
+        if (mm != RISK_MARGIN_CROSS && mm != RISK_MARGIN_ISOLATED && mm != RISK_MARGIN_PORTFOLIO)
             return risk__fail(e, &e->errmsg, RISK_EINVAL, "row %zu (account %llu): unknown margin mode %u", i,
                               (unsigned long long)account_ids[i], mm);
         if (pm != RISK_POSITION_ONE_WAY && pm != RISK_POSITION_HEDGE)

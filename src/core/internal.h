@@ -570,6 +570,11 @@ void risk__pm_account_values(const risk_account *a, risk__account_values *v);
 /* The sum over the account's risk units of their worst weighted scenario loss (V), under the
  * engine's model; NaN when it cannot be computed. Liquidation plans rank reductions by it. */
 double risk__pm_worst_loss(const risk_account *a);
+/* A portfolio account's liquidation factors on out->underlying (liquidatable, has_liquidation,
+ * below / above, unsolved), with the portfolio MM at each trial price; the bankruptcy factors
+ * are left as they are. Called by risk__pool_factors_solve (liquidation/price.c). */
+struct risk__pool_factors;
+void risk__pm_pool_factors(const risk_account *a, struct risk__pool_factors *out);
 void risk__pm_free(risk_engine *e);
 
 /* ---- options as instruments (options/instrument.c; docs/options.md, sections 6 to 8) */

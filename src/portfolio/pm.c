@@ -535,6 +535,240 @@ void risk__pm_account_values(const risk_account *a, risk__account_values *v)
     v->cross_mm = mm;
 }
 
+/* ------------------------------------------------------------ the model at moved markets */
+
+/* A view of the engine at a moved market, and of the account on it: the view shares everything
+ * with the engine, read only, but its own copies of the asset and instrument arrays, whose
+ * prices and marks the caller moves as the public calls would (risk_engine_set_asset_prices,
+ * risk_engine_set_marks, risk_engine_set_mark_vol, with the options' underlying prices
+ * following as risk__options_refresh updates them). pm_compute and evaluation on the view read
+ * the same numbers as on an engine the caller moved, so they give the same bits. */
+typedef struct pm_view {
+    risk_engine e;
+    risk_account a;
+    risk__asset *assets;
+    risk__instrument *ins;
+} pm_view;
+
+static int view_init(pm_view *v, const risk_account *a) /* RISK_ENOMEM */
+{
+    const risk_engine *e = a->engine;
+    size_t NA = e->n_assets, NI = e->n_instruments;
+    v->assets = risk__malloc(e, (NA ? NA : 1) * sizeof *v->assets);
+    v->ins = risk__malloc(e, (NI ? NI : 1) * sizeof *v->ins);
+    if (!v->assets || !v->ins) {
+        risk__free(e, v->assets);
+        risk__free(e, v->ins);
+        return RISK_ENOMEM;
+    }
+    memcpy(v->assets, e->assets, NA * sizeof *v->assets);
+    memcpy(v->ins, e->instruments, NI * sizeof *v->ins);
+    v->e = *e;
+    v->e.assets = v->assets;
+    v->e.instruments = v->ins;
+    v->e.errmsg = NULL;
+    v->a = *a;
+    v->a.engine = &v->e;
+    v->a.basket.engine = &v->e;
+    v->a.errmsg = NULL;
+    return RISK_OK;
+}
+
+static void view_release(const risk_engine *e, pm_view *v)
+{
+    risk__free(e, v->assets);
+    risk__free(e, v->ins);
+}
+
+/* The model's IM and MM of the view's account (+inf when they cannot be computed). */
+static void view_margins(const pm_view *v, const risk_portfolio_margin_params *p, double *im, double *mm)
+{
+    char *msg = NULL;
+    int rc = pm_compute(&v->a, p, &msg, NULL, NULL, 0, mm, im, NULL, NULL);
+    risk__free(v->a.engine, msg);
+    if (rc)
+        *mm = *im = INFINITY;
+}
+
+/* The portfolio margin under each scenario of a batch (docs/portfolio-margin.md, section 7): for
+ * scenario s, the view's asset prices and held instruments' marks are the scenario's (the
+ * tables' rows); an option priced from a mark volatility keeps being priced from it, moved as the
+ * scenario moves it. */
+void risk__pm_scen_margins(const risk_account *a, const risk_scenarios *sc, const risk__scen_tables *t,
+                           risk__scen_acc *acc)
+{
+    const risk_engine *e = a->engine;
+    const risk_portfolio_margin_params *p = e->pm ? e->pm : &pm_defaults;
+    size_t S = t->n_s, NA = e->n_assets;
+    pm_view v;
+    if (view_init(&v, a)) { /* as evaluation without memory: no requirement can be shown to hold */
+        for (size_t s = 0; s < S; s++)
+            acc->cross_im[s] = acc->cross_mm[s] = INFINITY;
+        return;
+    }
+    for (size_t s = 0; s < S; s++) {
+        for (size_t k = 0; k < NA; k++)
+            v.assets[k].price = t->price[k * S + s];
+        for (uint32_t i = 0; i < a->n_pos; i++) {
+            uint32_t k = a->inst[i];
+            risk__instrument *in = &v.ins[k];
+            const risk__instrument *orig = &e->instruments[k];
+            double mark = t->mark[(size_t)k * S + s];
+            if (in->kind != RISK_KIND_OPTION) {
+                in->mark = mark;
+                continue;
+            }
+            in->opt_under = risk__option_underlying_price(&v.e, in);
+            if (in->settled)
+                continue;
+            if (orig->mark_vol > 0.0) {
+                double vol = risk__scen_moved_mark_vol(e, sc, s, orig);
+                in->mark_vol = vol > 0.0 ? vol : 0.0; /* a vol moved to 0: a given mark, as a caller would set */
+            }
+            in->mark = mark;
+        }
+        view_margins(&v, p, &acc->cross_im[s], &acc->cross_mm[s]);
+    }
+    view_release(e, &v);
+}
+
+/* ------------------------------------------------------------ liquidation prices
+ * The maintenance surplus f(k) = C_maint - R_maint of a portfolio account with underlying u's
+ * price and every mark on u moved by the factor k (the options on u repriced at U k with the vol
+ * they price at now: sticky strike, as docs/options.md 8 does), R_maint = liabilities_maint +
+ * MM_portfolio at the moved market: evaluation of the account on a view moved by k. Sign
+ * changes are found on a geometric grid of PM_K_STEP over [PM_K_MIN, PM_K_MAX] walking away
+ * from k = 1 and bisected to a relative width of 1e-13 (price.c's option pools do the same with
+ * a finer step: each point here is a whole portfolio margin). Where the model cannot be
+ * computed (a grid price out of its domain) the walk stops: no root beyond it. */
+#define PM_K_STEP 1.01
+#define PM_K_MIN 0.05
+#define PM_K_MAX 20.0
+
+typedef struct pm_liq {
+    pm_view v;
+    const risk_account *a;
+    uint32_t u;
+    double *vol; /* per position: the vol an option on u reprices at */
+} pm_liq;
+
+/* The view moved by k; 0 when an option on u has no vol to reprice with. */
+static void liq_move(pm_liq *L, double k)
+{
+    const risk_engine *e = L->a->engine;
+    const risk_account *a = L->a;
+    L->v.assets[L->u].price = e->assets[L->u].price * k;
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        uint32_t id = a->inst[i];
+        const risk__instrument *orig = &e->instruments[id];
+        risk__instrument *in = &L->v.ins[id];
+        if (orig->kind != RISK_KIND_OPTION) {
+            if (orig->underlying == L->u)
+                in->mark = orig->mark * k;
+            continue;
+        }
+        in->opt_under = risk__option_underlying_price(&L->v.e, in);
+        if (orig->underlying == L->u && !orig->settled)
+            in->mark = risk__option_mark_at(in, in->opt_under, L->vol[i], e->now_unix_s);
+    }
+}
+
+/* f(k) (see above) and the unweighted equity at k into *equity. */
+static double liq_surplus(pm_liq *L, double k, double *equity)
+{
+    risk__account_values val;
+    liq_move(L, k);
+    risk__account_values_compute(&L->v.a, &val);
+    if (equity)
+        *equity = val.basket.net_value + val.upnl + val.isolated_margin;
+    double f = (val.basket.collateral_maint + val.cross_upnl) - (val.basket.liabilities_maint + val.cross_mm);
+    return isfinite(val.cross_mm) ? f : NAN;
+}
+
+/* The first k away from 1 at which f changes sign: 1 with the root (the first point past it)
+ * and whether f rises there; 0 when none. */
+static int liq_scan(pm_liq *L, int up, double f1, double *root, int *rising)
+{
+    double k0 = 1.0, f0 = f1;
+    for (;;) {
+        double k = up ? k0 * PM_K_STEP : k0 / PM_K_STEP;
+        if (k > PM_K_MAX || k < PM_K_MIN)
+            return 0;
+        double f = liq_surplus(L, k, NULL);
+        if (isnan(f))
+            return 0;
+        if ((f < 0.0) != (f0 < 0.0)) {
+            double lo = up ? k0 : k, hi = up ? k : k0, flo = up ? f0 : f;
+            for (int it = 0; it < 200 && hi - lo > 1e-13 * hi; it++) {
+                double mid = 0.5 * (lo + hi), fm = liq_surplus(L, mid, NULL);
+                if ((fm < 0.0) == (flo < 0.0) && !isnan(fm))
+                    lo = mid, flo = fm;
+                else
+                    hi = mid;
+            }
+            *root = up ? hi : lo;
+            *rising = flo < 0.0;
+            return 1;
+        }
+        k0 = k;
+        f0 = f;
+    }
+}
+
+void risk__pm_pool_factors(const risk_account *a, risk__pool_factors *out)
+{
+    const risk_engine *e = a->engine;
+    pm_liq L;
+    L.a = a;
+    L.u = out->underlying;
+    out->has_liquidation = out->has_below = out->has_above = 0;
+    out->liquidation_k = out->below_k = out->above_k = 0.0;
+    out->liquidation_up = out->below_up = out->above_up = 0;
+    out->has_options = 1; /* solved numerically */
+    out->unsolved = 1;
+    L.vol = risk__malloc(e, (a->n_pos ? a->n_pos : 1) * sizeof(double));
+    if (!L.vol || view_init(&L.v, a)) {
+        risk__free(e, L.vol);
+        return;
+    }
+    int defined = 1;
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        const risk__instrument *in = &e->instruments[a->inst[i]];
+        L.vol[i] = in->kind == RISK_KIND_OPTION ? risk__option_vol(in, e->now_unix_s) : 0.0;
+        if (in->kind == RISK_KIND_OPTION && in->underlying == L.u && isnan(L.vol[i]))
+            defined = 0; /* no vol to reprice with, as price.c */
+    }
+    double f1 = defined ? liq_surplus(&L, 1.0, NULL) : NAN;
+    if (!isnan(f1)) {
+        out->unsolved = 0;
+        out->liquidatable = !(f1 >= 0.0);
+        double kd = 0.0, ku = 0.0;
+        int rd = 0, ru = 0;
+        int dn = liq_scan(&L, 0, f1, &kd, &rd), up = liq_scan(&L, 1, f1, &ku, &ru);
+        out->has_below = (uint32_t)dn;
+        out->below_k = kd;
+        out->below_up = (uint32_t)rd;
+        out->has_above = (uint32_t)up;
+        out->above_k = ku;
+        out->above_up = (uint32_t)ru;
+        int take_up = up && !dn;
+        if (up && dn) { /* net exposure: the unweighted equity's slope at k = 1, as price.c */
+            double eu, ed;
+            (void)liq_surplus(&L, 1.0 + 1e-6, &eu);
+            (void)liq_surplus(&L, 1.0 - 1e-6, &ed);
+            int net_long = eu >= ed;
+            take_up = f1 >= 0.0 ? !net_long : net_long;
+        }
+        if (up || dn) {
+            out->has_liquidation = 1;
+            out->liquidation_k = take_up ? ku : kd;
+            out->liquidation_up = (uint32_t)(take_up ? ru : rd);
+        }
+    }
+    view_release(e, &L.v);
+    risk__free(e, L.vol);
+}
+
 double risk__pm_worst_loss(const risk_account *a)
 {
     const risk_engine *e = a->engine;

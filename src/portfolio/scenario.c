@@ -114,6 +114,14 @@ static double moved_vol(const risk_scenarios *sc, size_t s, uint32_t asset, doub
     return moved_vol_t(sc, s, asset, vol, term_factor(sc, days_to_expiry));
 }
 
+/* The volatility an option's mark is priced at in scenario s: its mark volatility moved as
+ * option_marks moves it (the term factor of its expiry), for risk__pm_scen_margins. */
+double risk__scen_moved_mark_vol(const risk_engine *e, const risk_scenarios *sc, size_t s, const risk__instrument *in)
+{
+    double dte = (double)(in->expiry_unix_s - e->now_unix_s) / 86400.0;
+    return moved_vol_t(sc, s, in->underlying, in->mark_vol, term_factor(sc, dte));
+}
+
 /* The marks of an option under each scenario: repriced by Black-76 at the moved underlying
  * price U' (risk__option_underlying_price's arithmetic on the moved prices) and the moved
  * volatility (the mark vol, or the vol its given mark implies: sticky strike). Without a vol
@@ -582,6 +590,8 @@ RISK_API int risk_account_scenario_pnl(const risk_account *account, const risk_s
     risk__account_values_compute(a, &v0);
     risk__account_summary_fill(a, &v0, &base);
     risk__scen_revalue(a, &t, &acc);
+    if (a->margin_mode == RISK_MARGIN_PORTFOLIO) /* IM and MM from the portfolio model at each scenario */
+        risk__pm_scen_margins(a, scenarios, &t, &acc);
     if (!summaries_out) {
         risk__scen_ctx ctx;
         risk__scen_ctx_init(e, &ctx);

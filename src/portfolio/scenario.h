@@ -46,6 +46,14 @@ void risk__scen_acc_release(const risk_engine *e, risk__scen_acc *acc);
  * first). Then risk__scen_values(acc, s) gives the risk__account_values of scenario s. */
 void risk__scen_revalue(const risk_account *a, const risk__scen_tables *t, risk__scen_acc *acc);
 void risk__scen_values(const risk__scen_acc *acc, size_t s, uint32_t n_assets, risk__account_values *out);
+/* An option's mark volatility (> 0) moved as scenario s of sc moves it. */
+double risk__scen_moved_mark_vol(const risk_engine *e, const risk_scenarios *sc, size_t s, const risk__instrument *in);
+/* A portfolio account's IM and MM under each scenario (portfolio/pm.c): acc->cross_im[s] and
+ * acc->cross_mm[s] become what risk_account_evaluate() reports after scenario s's prices and
+ * marks are set, bit for bit (+inf when the model cannot be computed there). acc holds the
+ * account's revaluation (risk__scen_revalue) under the tables t of sc. */
+void risk__pm_scen_margins(const risk_account *a, const risk_scenarios *sc, const risk__scen_tables *t,
+                           risk__scen_acc *acc);
 /* What the state of scenario s needs from the engine, read once per batch. */
 typedef struct risk__scen_ctx {
     int quantize;

@@ -82,6 +82,7 @@ typedef struct part { /* one thread's per-scenario book partials */
 typedef struct stress_chunk {
     const risk_engine *engine;
     const risk__scen_tables *t;
+    const risk_scenarios *sc;
     risk__scen_acc acc;
     part *parts; /* S */
     size_t slot_begin, slot_end, out_begin, n_accounts;
@@ -109,6 +110,8 @@ static void *stress_run(void *arg)
         risk__account_values_compute(a, &v0);
         risk__account_summary_fill(a, &v0, &base);
         risk__scen_revalue(a, c->t, &c->acc);
+        if (a->margin_mode == RISK_MARGIN_PORTFOLIO) /* the portfolio requirement at each scenario */
+            risk__pm_scen_margins(a, c->sc, c->t, &c->acc);
         risk__scen_states(&ctx, a->n_pos, &c->acc, S);
         for (size_t s = 0; s < S; s++) {
             risk_account_summary sum; /* the three fields risk__scen_states gives */
@@ -208,6 +211,7 @@ RISK_API int risk_engine_stress(const risk_engine *engine, const risk_scenarios 
         stress_chunk *c = &chunks[i];
         c->engine = e;
         c->t = &t;
+        c->sc = scenarios;
         c->parts = parts + (size_t)i * S;
         c->slot_begin = e->n_account_slots * i / threads;
         c->slot_end = e->n_account_slots * (i + 1) / threads;
