@@ -555,8 +555,8 @@ static void pool_factors_solve_cached(pool *P, risk__pool_factors *out)
         out->bankruptcy_k = k;
         out->bankruptcy_up = (uint32_t)up;
     }
-    if (a->margin_mode == RISK_MARGIN_PORTFOLIO) /* liquidation by the portfolio model (portfolio/pm.c) */
-        risk__pm_pool_factors(a, out);
+    if (P->a->margin_mode == RISK_MARGIN_PORTFOLIO) /* liquidation by the portfolio model (portfolio/pm.c) */
+        risk__pm_pool_factors(P->a, out);
 }
 
 static void pool_init(pool *P, const risk_account *a, uint32_t underlying, uint32_t isolated_slot)
