@@ -19,6 +19,7 @@
  * seed: plan + apply account by account in creation order, then risk_engine_liquidate_all. Prints
  * ns per account of each against one evaluation sweep of the book (the batch's target: a bounded
  * ratio, whatever the book's size; account by account the ratio grows with it).
+ * BENCH_PLANS_NO_LOOP=1 skips the account-by-account run (e.g. under callgrind).
  * Usage: bench_plans [accounts] [rounds] [positions] [scenario] (positions, scenario: only that
  * book size and scenario, e.g. to count instructions under callgrind).
  */
@@ -208,6 +209,6 @@ int main(int argc, char **argv)
             bench_book_free(&b);
         }
     if (!only && (!only_scenario || strcmp(only_scenario, "liquidate") == 0))
-        liquidate_case(n_accounts / 4 ? n_accounts / 4 : 1, 1);
+        liquidate_case(n_accounts / 4 ? n_accounts / 4 : 1, getenv("BENCH_PLANS_NO_LOOP") == NULL);
     return 0;
 }
