@@ -1668,6 +1668,48 @@ static void test_plan_batch_matches_loop_socialize(void **state)
     run_batch_differential(&full, &adl, &bs, &so);
 }
 
+/* Every allocation of the batch failed in turn: RISK_ENOMEM (failed_account named when plans
+ * were made), nothing leaked, and the call succeeds again once memory is back. */
+static void test_plan_batch_out_of_memory(void **state)
+{
+    (void)state;
+    book_cfg cfg = {RISK_EXIT_BUFFER, 0, 0, 1, 1, 0, 1, 0, 26, 40};
+    static risk_account *accs[64];
+    unsigned failed = 0;
+    for (uint64_t n = 0;; n++) {
+        book b;
+        book_init(&b, &cfg);
+        tu_rng r;
+        tu_rng_seed(&r, cfg.seed);
+        for (size_t i = 0; i < cfg.n; i++)
+            accs[i] = random_account(&b, &r, 1000 + i);
+        book_move(&b, 0.9);
+        risk_liquidate_all_result res = RISK_LIQUIDATE_ALL_RESULT_INIT;
+        tu_alloc_arm(&b.a, n);
+        int rc = risk_engine_liquidate_all(b.e, NULL, &res);
+        uint64_t refused = b.a.failures;
+        tu_alloc_disarm(&b.a);
+        if (rc == RISK_OK)
+            assert_true(refused == 0 || res.n_plans > 0);
+        else {
+            tu_assert_status(rc, RISK_ENOMEM);
+            assert_true(res.n_applied <= res.n_plans);
+            failed++;
+            risk_liquidate_all_result again = RISK_LIQUIDATE_ALL_RESULT_INIT;
+            tu_assert_status(risk_engine_liquidate_all(b.e, NULL, &again), RISK_OK);
+        }
+        for (size_t i = 0; i < cfg.n; i++)
+            risk_account_free(accs[i]);
+        risk_account_free(b.backstop);
+        risk_engine_free(b.e);
+        assert_int_equal(b.a.live_blocks, 0);
+        if (rc == RISK_OK && refused == 0)
+            break;
+    }
+    print_message("batch out of memory: %u allocations refused in turn\n", failed);
+    assert_true(failed > 20);
+}
+
 static void test_plan_batch_bad_input(void **state)
 {
     (void)state;
@@ -2074,6 +2116,7 @@ int main(void)
         cmocka_unit_test(test_plan_batch_matches_loop_adl_balanced),
         cmocka_unit_test(test_plan_batch_matches_loop_socialize),
         cmocka_unit_test(test_plan_batch_bad_input),
+        cmocka_unit_test(test_plan_batch_out_of_memory),
         cmocka_unit_test(test_plan_bad_input_changes_nothing),
         cmocka_unit_test(test_plan_out_of_memory),
         cmocka_unit_test(test_plan_out_of_memory_backstop_and_release),
