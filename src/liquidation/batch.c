@@ -371,7 +371,8 @@ RISK_API int risk_engine_liquidate_all(risk_engine *engine, const risk_liquidate
     risk__liq_index x;
     risk_liquidation_action *acts = NULL;
     size_t cap = 0;
-    uint32_t *mark = NULL; /* per slot: the plan number that last touched it, + 1 */
+    uint32_t *mark = NULL; /* per slot: the number (gen) of the plan that last touched it */
+    uint32_t gen = 0;
     int rc = index_build(&x, e);
     if (rc == RISK_OK && !(mark = risk__calloc(e, x.n_slots ? x.n_slots : 1, sizeof *mark)))
         rc = RISK_ENOMEM;
@@ -409,7 +410,10 @@ RISK_API int risk_engine_liquidate_all(risk_engine *engine, const risk_liquidate
         }
         res.n_applied++;
         /* the accounts the plan changed, each scored again once */
-        uint32_t gen = (uint32_t)res.n_applied; /* wraps after 2^32 plans: at worst an account scored twice */
+        if (++gen == 0) { /* after 2^32 plans: marks start again */
+            memset(mark, 0, x.n_slots * sizeof *mark);
+            gen = 1;
+        }
         if (plan.n_actions) {
             mark[s] = gen;
             rc = index_touch(&x, s);
