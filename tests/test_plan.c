@@ -1478,6 +1478,259 @@ static void test_plan_invariants_random_socialize_empty_fund(void **state)
     assert_true(c.closed > 5 && c.socialized > 0);
 }
 
+/* ------------------------------------------------------------ risk_engine_liquidate_all */
+
+/* Every plan applied, headers and actions in order. */
+typedef struct plan_log {
+    size_t n, cap, n_acts, cap_acts;
+    risk_liquidation_plan *plans;
+    risk_liquidation_action *acts;
+} plan_log;
+
+static void log_plan(plan_log *l, const risk_liquidation_plan *p, const risk_liquidation_action *acts, size_t n)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->plans = test_realloc(l->plans, l->cap * sizeof *l->plans);
+    }
+    l->plans[l->n++] = *p;
+    if (l->n_acts + n > l->cap_acts) {
+        l->cap_acts = 2 * (l->n_acts + n) + 64;
+        l->acts = test_realloc(l->acts, l->cap_acts * sizeof *l->acts);
+    }
+    if (n)
+        memcpy(&l->acts[l->n_acts], acts, n * sizeof *acts);
+    l->n_acts += n;
+}
+
+static int log_cb(void *user, const risk_liquidation_plan *p, const risk_liquidation_action *acts, size_t n)
+{
+    assert_int_equal(n, p->n_actions);
+    log_plan(user, p, acts, n);
+    return RISK_OK;
+}
+
+static void log_free(plan_log *l)
+{
+    test_free(l->plans);
+    test_free(l->acts);
+}
+
+/* The reference: plan + apply account by account, in creation order, as the CLI does. */
+static void liquidate_one_by_one(risk_account **accs, size_t n, plan_log *l)
+{
+    size_t cap = 64;
+    risk_liquidation_action *buf = test_malloc(cap * sizeof *buf);
+    for (size_t i = 0; i < n; i++) {
+        risk_liquidation_plan p = RISK_LIQUIDATION_PLAN_INIT;
+        size_t k = 0;
+        int rc = risk_account_liquidation_plan(accs[i], &p, buf, cap, &k);
+        if (rc == RISK_EBUFFER) {
+            cap = k;
+            buf = test_realloc(buf, cap * sizeof *buf);
+            p = (risk_liquidation_plan)RISK_LIQUIDATION_PLAN_INIT;
+            rc = risk_account_liquidation_plan(accs[i], &p, buf, cap, &k);
+        }
+        tu_assert_status(rc, RISK_OK);
+        if (p.outcome == RISK_PLAN_NONE)
+            continue;
+        tu_assert_status(risk_account_apply_plan(accs[i], &p, buf, p.n_actions), RISK_OK);
+        log_plan(l, &p, buf, p.n_actions);
+    }
+    test_free(buf);
+}
+
+static risk_account *lb_loop[2002], *lb_batch[2002];
+
+/* Two copies of a random book: one liquidated account by account, one by the batch call; the
+ * plans, actions, accounts and funds must agree bit for bit. */
+static void run_batch_differential(const book_cfg *cfg, unsigned *n_adl, unsigned *n_backstop, unsigned *n_social)
+{
+    size_t N = cfg->n;
+    assert_true(N <= 2000);
+    book b, t;
+    book_init(&b, cfg);
+    book_init(&t, cfg);
+    size_t n_all = 0;
+    if (b.backstop) {
+        lb_loop[0] = b.backstop;
+        lb_batch[0] = t.backstop;
+        n_all = 1;
+    }
+    tu_rng r;
+    tu_rng_seed(&r, cfg->seed);
+    for (size_t i = 0; i < N; i++)
+        lb_loop[n_all + i] = random_account(&b, &r, 1000 + i);
+    tu_rng_seed(&r, cfg->seed);
+    for (size_t i = 0; i < N; i++)
+        lb_batch[n_all + i] = random_account(&t, &r, 1000 + i);
+    n_all += N;
+    book_move(&b, 0.9);
+    book_move(&t, 0.9);
+
+    plan_log want = {0}, got = {0};
+    liquidate_one_by_one(lb_loop, n_all, &want);
+    risk_liquidate_all_options o = RISK_LIQUIDATE_ALL_OPTIONS_INIT;
+    o.on_plan = log_cb;
+    o.user = &got;
+    risk_liquidate_all_result res = RISK_LIQUIDATE_ALL_RESULT_INIT;
+    tu_assert_status(risk_engine_liquidate_all(t.e, &o, &res), RISK_OK);
+
+    assert_int_equal(res.n_plans, want.n);
+    assert_int_equal(res.n_applied, want.n);
+    assert_int_equal(res.n_actions, want.n_acts);
+    assert_true(res.failed_account == UINT64_MAX);
+    assert_int_equal(got.n, want.n);
+    assert_int_equal(got.n_acts, want.n_acts);
+    uint64_t close_outs = 0;
+    for (size_t k = 0; k < want.n; k++) {
+        close_outs += want.plans[k].outcome == RISK_PLAN_CLOSE_OUT;
+        assert_memory_equal(&got.plans[k], &want.plans[k], sizeof want.plans[k]);
+    }
+    assert_int_equal(res.n_close_outs, close_outs);
+    *n_adl = *n_backstop = *n_social = 0;
+    for (size_t k = 0; k < want.n_acts; k++) {
+        assert_memory_equal(&got.acts[k], &want.acts[k], sizeof want.acts[k]);
+        *n_adl += want.acts[k].type == RISK_ACTION_ADL;
+        *n_backstop += want.acts[k].type == RISK_ACTION_BACKSTOP;
+        *n_social += want.acts[k].type == RISK_ACTION_SOCIALIZE;
+    }
+    for (size_t i = 0; i < n_all; i++) {
+        static tu_account_snap snap;
+        tu_account_snap_take(lb_loop[i], 5, 5, &snap);
+        tu_account_snap_check(lb_batch[i], &snap);
+    }
+    for (uint32_t asset = 0; asset < 5; asset++) {
+        risk_insurance_fund fw = RISK_INSURANCE_FUND_INIT, fg = RISK_INSURANCE_FUND_INIT;
+        tu_assert_status(risk_engine_insurance_fund(b.e, asset, &fw), RISK_OK);
+        tu_assert_status(risk_engine_insurance_fund(t.e, asset, &fg), RISK_OK);
+        assert_memory_equal(&fg, &fw, sizeof fw);
+    }
+    print_message("batch vs loop, seed %llu: %zu plans (%llu close-outs), %zu actions, %u ADL, %u backstop, "
+                  "%u socialize: identical\n",
+                  (unsigned long long)cfg->seed, want.n, (unsigned long long)close_outs, want.n_acts, *n_adl,
+                  *n_backstop, *n_social);
+    /* a second batch on the liquidated book: what is left liquidatable, again identical */
+    plan_log want2 = {0};
+    liquidate_one_by_one(lb_loop, n_all, &want2);
+    risk_liquidate_all_result res2 = RISK_LIQUIDATE_ALL_RESULT_INIT;
+    tu_assert_status(risk_engine_liquidate_all(t.e, NULL, &res2), RISK_OK);
+    assert_int_equal(res2.n_plans, want2.n);
+    assert_int_equal(res2.n_actions, want2.n_acts);
+    log_free(&want);
+    log_free(&got);
+    log_free(&want2);
+    for (size_t i = 0; i < n_all; i++) {
+        risk_account_free(lb_loop[i]);
+        risk_account_free(lb_batch[i]);
+    }
+    risk_engine_free(b.e);
+    risk_engine_free(t.e);
+}
+
+static void test_plan_batch_matches_loop_fund(void **state)
+{
+    (void)state;
+    unsigned adl, bs, so;
+    book_cfg cfg = {RISK_EXIT_BUFFER, 0, 0, 0, 0, 0, 0, 0, 21, 1500};
+    run_batch_differential(&cfg, &adl, &bs, &so);
+}
+
+/* No fund, thin queues for longs: ADL fills, then the backstop. */
+static void test_plan_batch_matches_loop_adl_backstop(void **state)
+{
+    (void)state;
+    unsigned adl, bs, so;
+    book_cfg cfg = {RISK_EXIT_BUFFER, 0, 0, 1, 1, 0, 1, 1, 22, 1500};
+    run_batch_differential(&cfg, &adl, &bs, &so);
+    assert_true(adl > 50 && bs > 0);
+}
+
+/* No fund, no backstop: ADL until the queues run dry, then the market. */
+static void test_plan_batch_matches_loop_adl_balanced(void **state)
+{
+    (void)state;
+    unsigned adl, bs, so;
+    book_cfg cfg = {RISK_EXIT_INITIAL, 1, 0, 1, 0, 0, 0, 0, 23, 1500};
+    run_batch_differential(&cfg, &adl, &bs, &so);
+    assert_true(adl > 50);
+}
+
+/* Socialised losses, with and without a fund; loans and Aave's close factor. */
+static void test_plan_batch_matches_loop_socialize(void **state)
+{
+    (void)state;
+    unsigned adl, bs, so;
+    book_cfg empty = {RISK_EXIT_INITIAL, 1, 0, 1, 0, 1, 1, 0, 24, 1000};
+    run_batch_differential(&empty, &adl, &bs, &so);
+    assert_true(so > 50);
+    book_cfg full = {RISK_EXIT_BUFFER, 0, 1, 0, 0, 1, 0, 1, 25, 1000};
+    run_batch_differential(&full, &adl, &bs, &so);
+}
+
+/* Every allocation of the batch failed in turn: RISK_ENOMEM (failed_account named when plans
+ * were made), nothing leaked, and the call succeeds again once memory is back. */
+static void test_plan_batch_out_of_memory(void **state)
+{
+    (void)state;
+    book_cfg cfg = {RISK_EXIT_BUFFER, 0, 0, 1, 1, 0, 1, 0, 26, 40};
+    static risk_account *accs[64];
+    unsigned failed = 0;
+    for (uint64_t n = 0;; n++) {
+        book b;
+        book_init(&b, &cfg);
+        tu_rng r;
+        tu_rng_seed(&r, cfg.seed);
+        for (size_t i = 0; i < cfg.n; i++)
+            accs[i] = random_account(&b, &r, 1000 + i);
+        book_move(&b, 0.9);
+        risk_liquidate_all_result res = RISK_LIQUIDATE_ALL_RESULT_INIT;
+        tu_alloc_arm(&b.a, n);
+        int rc = risk_engine_liquidate_all(b.e, NULL, &res);
+        uint64_t refused = b.a.failures;
+        tu_alloc_disarm(&b.a);
+        if (rc == RISK_OK)
+            assert_true(refused == 0 || res.n_plans > 0);
+        else {
+            tu_assert_status(rc, RISK_ENOMEM);
+            assert_true(res.n_applied <= res.n_plans);
+            failed++;
+            risk_liquidate_all_result again = RISK_LIQUIDATE_ALL_RESULT_INIT;
+            tu_assert_status(risk_engine_liquidate_all(b.e, NULL, &again), RISK_OK);
+        }
+        for (size_t i = 0; i < cfg.n; i++)
+            risk_account_free(accs[i]);
+        risk_account_free(b.backstop);
+        risk_engine_free(b.e);
+        assert_int_equal(b.a.live_blocks, 0);
+        if (rc == RISK_OK && refused == 0)
+            break;
+    }
+    print_message("batch out of memory: %u allocations refused in turn\n", failed);
+    assert_true(failed > 20);
+}
+
+static void test_plan_batch_bad_input(void **state)
+{
+    (void)state;
+    tu_alloc a;
+    tu_alloc_init(&a);
+    risk_engine *e = tu_engine(&a, 0);
+    risk_liquidate_all_result res = RISK_LIQUIDATE_ALL_RESULT_INIT;
+    risk_liquidate_all_options o = RISK_LIQUIDATE_ALL_OPTIONS_INIT;
+    tu_assert_status(risk_engine_liquidate_all(NULL, &o, &res), RISK_ENULL);
+    tu_assert_status(risk_engine_liquidate_all(e, &o, NULL), RISK_ENULL);
+    o.version = 99;
+    tu_assert_status(risk_engine_liquidate_all(e, &o, &res), RISK_EVERSION);
+    o.version = RISK_LIQUIDATE_ALL_OPTIONS_VERSION;
+    res.version = 99;
+    tu_assert_status(risk_engine_liquidate_all(e, &o, &res), RISK_EVERSION);
+    res.version = RISK_LIQUIDATE_ALL_RESULT_VERSION;
+    tu_assert_status(risk_engine_liquidate_all(e, &o, &res), RISK_OK); /* an empty engine */
+    assert_int_equal(res.n_plans, 0);
+    risk_engine_free(e);
+}
+
 static void test_plan_bad_input_changes_nothing(void **state)
 {
     (void)state;
@@ -1858,6 +2111,12 @@ int main(void)
         cmocka_unit_test(test_plan_invariants_random_aave_loans),
         cmocka_unit_test(test_plan_invariants_random_backstop_unbalanced),
         cmocka_unit_test(test_plan_invariants_random_socialize_empty_fund),
+        cmocka_unit_test(test_plan_batch_matches_loop_fund),
+        cmocka_unit_test(test_plan_batch_matches_loop_adl_backstop),
+        cmocka_unit_test(test_plan_batch_matches_loop_adl_balanced),
+        cmocka_unit_test(test_plan_batch_matches_loop_socialize),
+        cmocka_unit_test(test_plan_batch_bad_input),
+        cmocka_unit_test(test_plan_batch_out_of_memory),
         cmocka_unit_test(test_plan_bad_input_changes_nothing),
         cmocka_unit_test(test_plan_out_of_memory),
         cmocka_unit_test(test_plan_out_of_memory_backstop_and_release),

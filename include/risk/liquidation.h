@@ -382,6 +382,79 @@ RISK_API RISK_NODISCARD int risk_account_apply_plan(risk_account *account, const
                                                     const risk_liquidation_action *actions, size_t n);
 
 /**
+ * @brief Receives each plan risk_engine_liquidate_all() applies, right after it is applied.
+ *
+ * @param[in] user The options' `user` pointer.
+ * @param[in] plan The plan's header (version ::RISK_LIQUIDATION_PLAN_VERSION), as
+ *            risk_account_liquidation_plan() gives it.
+ * @param[in] actions The plan's @p n actions, valid during the call only.
+ * @param[in] n Number of actions (plan->n_actions; 0 for a plan with nothing to do).
+ * @return ::RISK_OK to go on; any other value stops the batch, which returns it.
+ * The callback may read the engine and its accounts (the balances after the plan), not change them.
+ */
+typedef int (*risk_liquidate_all_fn)(void *user, const risk_liquidation_plan *plan,
+                                     const risk_liquidation_action *actions, size_t n);
+
+/** @brief Version of ::risk_liquidate_all_options. */
+#define RISK_LIQUIDATE_ALL_OPTIONS_VERSION 1
+
+/** @brief Options of risk_engine_liquidate_all(). Initialise with ::RISK_LIQUIDATE_ALL_OPTIONS_INIT. */
+typedef struct risk_liquidate_all_options {
+    uint32_t version;          /**< ::RISK_LIQUIDATE_ALL_OPTIONS_VERSION, set by the caller. */
+    uint32_t reserved;         /**< 0. */
+    risk_liquidate_all_fn on_plan; /**< Called after each plan is applied; NULL for none. */
+    void *user;                /**< Passed to @c on_plan. */
+} risk_liquidate_all_options;
+
+/** @brief Initialiser of ::risk_liquidate_all_options: no callback. */
+#define RISK_LIQUIDATE_ALL_OPTIONS_INIT {RISK_LIQUIDATE_ALL_OPTIONS_VERSION, 0u, NULL, NULL}
+
+/** @brief Version of ::risk_liquidate_all_result. */
+#define RISK_LIQUIDATE_ALL_RESULT_VERSION 1
+
+/** @brief What risk_engine_liquidate_all() did. Initialise with ::RISK_LIQUIDATE_ALL_RESULT_INIT. */
+typedef struct risk_liquidate_all_result {
+    uint32_t version;          /**< ::RISK_LIQUIDATE_ALL_RESULT_VERSION, set by the caller. */
+    uint32_t reserved;         /**< 0. */
+    uint64_t n_plans;          /**< Plans made (accounts liquidatable or bankrupt when their turn came). */
+    uint64_t n_applied;        /**< Plans applied (all of them unless the call failed). */
+    uint64_t n_close_outs;     /**< Plans with outcome ::RISK_PLAN_CLOSE_OUT. */
+    uint64_t n_actions;        /**< Actions over all plans made. */
+    uint64_t failed_account;   /**< The account whose plan failed or was stopped; UINT64_MAX when none. */
+} risk_liquidate_all_result;
+
+/** @brief Initialiser of ::risk_liquidate_all_result. */
+#define RISK_LIQUIDATE_ALL_RESULT_INIT {RISK_LIQUIDATE_ALL_RESULT_VERSION, 0u, 0u, 0u, 0u, 0u, UINT64_MAX}
+
+/**
+ * @brief Liquidates the book: the plan of every liquidatable or bankrupt account, in engine
+ * (creation) order, each applied before the next account is looked at.
+ *
+ * The result is bit for bit what calling risk_account_liquidation_plan() and
+ * risk_account_apply_plan() on every account in engine order gives (same plans, same actions,
+ * same balances, positions and funds after), but the cost is O(n log n) in the book, not
+ * O(n^2): the ADL queues and the holders that socialised losses read are built once and, after
+ * each plan, updated for the accounts that plan touched (docs/liquidation.md section 6.1).
+ * Marks and prices are not moved.
+ *
+ * @param[in,out] engine The engine.
+ * @param[in] options ::risk_liquidate_all_options, or NULL for none.
+ * @param[out] out What was done, also when the call fails (its version set by the caller).
+ * @retval RISK_OK Done.
+ * @retval RISK_ENULL NULL engine or out.
+ * @retval RISK_EVERSION Unknown options or result version.
+ * @retval RISK_ENOMEM Out of memory: before the first plan, nothing changed; later, the plans
+ *         before out->failed_account stay applied (out->n_applied), as in the loop.
+ * @retval other A status risk_account_apply_plan() returned (never for a plan just made), or the
+ *         callback's non-zero return: the plans before stay applied.
+ * @par Thread safety
+ * Writes the engine and every account: nothing else may use them during the call. O(n log n)
+ * in the positions of the book, plus the plans' own work.
+ */
+RISK_API RISK_NODISCARD int risk_engine_liquidate_all(risk_engine *engine, const risk_liquidate_all_options *options,
+                                                      risk_liquidate_all_result *out);
+
+/**
  * @brief The auto-deleveraging queue of one side of an instrument, highest score first.
  *
  * Ties are broken by account id, then leg, both ascending. Pass the side whose positions would

@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* The ranking's total order (scores are never NaN): score descending, account id, leg. */
-static int entry_order(const void *x, const void *y)
+int risk__adl_entry_order(const void *x, const void *y)
 {
     const risk_adl_entry *a = x, *b = y;
     if (a->score != b->score)
@@ -23,7 +23,7 @@ static int entry_order(const void *x, const void *y)
 #define ADL_ENTRY_V1_SIZE offsetof(risk_adl_entry, instrument)
 
 /* Scores one position. equity_v is the account's equity in V (used for cross positions). */
-static void score(const risk_account *a, uint32_t i, uint32_t side, double equity_v, risk_adl_entry *out)
+void risk__adl_score(const risk_account *a, uint32_t i, uint32_t side, double equity_v, risk_adl_entry *out)
 {
     const risk_engine *e = a->engine;
     const risk__instrument *in = &e->instruments[a->inst[i]];
@@ -50,6 +50,13 @@ static void score(const risk_account *a, uint32_t i, uint32_t side, double equit
     }
 }
 
+double risk__adl_equity(const risk_account *a)
+{
+    risk__account_values v;
+    risk__account_values_compute(a, &v);
+    return v.basket.net_value + v.upnl + v.isolated_margin;
+}
+
 int risk__adl_queue(const risk_engine *e, uint32_t instrument, uint32_t side, const risk_account *exclude,
                     risk_adl_entry **out, size_t *n_out)
 {
@@ -73,15 +80,12 @@ int risk__adl_queue(const risk_engine *e, uint32_t instrument, uint32_t side, co
         for (uint32_t i = 0; i < a->n_pos; i++) {
             if (a->inst[i] != instrument || !(side == RISK_SIDE_LONG ? a->qty[i] > 0.0 : a->qty[i] < 0.0))
                 continue;
-            if (isnan(equity)) { /* one evaluation per account */
-                risk__account_values v;
-                risk__account_values_compute(a, &v);
-                equity = v.basket.net_value + v.upnl + v.isolated_margin;
-            }
-            score(a, i, side, equity, &q[k++]);
+            if (isnan(equity)) /* one evaluation per account */
+                equity = risk__adl_equity(a);
+            risk__adl_score(a, i, side, equity, &q[k++]);
         }
     }
-    qsort(q, n, sizeof *q, entry_order);
+    qsort(q, n, sizeof *q, risk__adl_entry_order);
     *out = q;
     *n_out = n;
     return RISK_OK;
@@ -153,7 +157,7 @@ RISK_API int risk_adl_merge(risk_adl_entry *out, size_t capacity, const risk_adl
                 first = x;
             else if (x->instrument != first->instrument || x->side != first->side)
                 return RISK_EINVAL;
-            if (i && entry_order(&qj[i - 1], x) >= 0) /* out of order, or a position twice */
+            if (i && risk__adl_entry_order(&qj[i - 1], x) >= 0) /* out of order, or a position twice */
                 return RISK_EINVAL;
         }
         if (counts[j] > SIZE_MAX - total)
@@ -178,7 +182,7 @@ RISK_API int risk_adl_merge(risk_adl_entry *out, size_t capacity, const risk_adl
                     best = j;
                     continue;
                 }
-                int c = entry_order(&queues[j][cur[j]], &queues[best][cur[best]]);
+                int c = risk__adl_entry_order(&queues[j][cur[j]], &queues[best][cur[best]]);
                 if (c == 0)
                     return RISK_EINVAL; /* only in the dry run: the write run meets the same heads */
                 if (c < 0)

@@ -259,30 +259,80 @@ static int is_counterparty_action(uint32_t type)
     return type == RISK_ACTION_ADL || type == RISK_ACTION_BACKSTOP || type == RISK_ACTION_SOCIALIZE;
 }
 
-/* Index of the first action naming action k's counterparty: each counterparty is reserved once. */
-static size_t first_of_counterparty(const risk_liquidation_action *acts, size_t k)
+/* Orders counterparty actions by counterparty id, then by position in the plan. */
+static int by_counterparty(const void *x, const void *y, const risk_liquidation_action *acts)
 {
-    for (size_t m = 0; m < k; m++)
-        if (is_counterparty_action(acts[m].type) && acts[m].counterparty == acts[k].counterparty)
-            return m;
-    return k;
+    size_t i = *(const size_t *)x, j = *(const size_t *)y;
+    if (acts[i].counterparty != acts[j].counterparty)
+        return acts[i].counterparty < acts[j].counterparty ? -1 : 1;
+    return i < j ? -1 : i > j;
 }
 
-/* Distinct assets a counterparty's basket may gain over all the actions naming it: one slot per
- * action was not enough when ADL fills in two settle assets, or an ADL fill and a socialised loss,
- * land on the same account (found by fuzz_api). */
-static uint32_t counterparty_new_assets(const risk_account *c, const risk_liquidation_action *acts, size_t n,
-                                        uint32_t *seen)
+/* Sorts idx[0..n) with by_counterparty (a merge sort: qsort has no context argument in C11). */
+static void sort_by_counterparty(size_t *idx, size_t *tmp, size_t n, const risk_liquidation_action *acts)
 {
-    uint32_t count = 0;
-    for (size_t k = 0; k < n; k++) {
-        uint32_t id = acts[k].asset;
-        if (!is_counterparty_action(acts[k].type) || acts[k].counterparty != c->id || seen[id])
-            continue;
-        seen[id] = 1;
-        count += risk__basket_amount(&c->basket, id) == 0.0;
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    sort_by_counterparty(idx, tmp, h, acts);
+    sort_by_counterparty(idx + h, tmp, n - h, acts);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = by_counterparty(&idx[i], &idx[j], acts) <= 0 ? idx[i++] : idx[j++];
+    while (i < h)
+        tmp[k++] = idx[i++];
+    while (j < n)
+        tmp[k++] = idx[j++];
+    memcpy(idx, tmp, n * sizeof *idx);
+}
+
+/* Reserves, for each counterparty the plan names, room for the distinct assets its basket may
+ * gain over all the actions naming it (one slot per action was not enough when ADL fills in two
+ * settle assets, or an ADL fill and a socialised loss, land on the same account: found by
+ * fuzz_api), and the backstop's new positions. The actions are grouped by counterparty with one
+ * sort: a socialised loss names thousands of counterparties, and a scan of the plan per
+ * counterparty made that quadratic in the plan. */
+static int reserve_counterparties(risk_account *a, const risk_liquidation_action *acts, size_t n, uint32_t *seen,
+                                  uint32_t backstop_new)
+{
+    risk_engine *e = a->engine;
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++)
+        m += is_counterparty_action(acts[k].type);
+    if (m == 0)
+        return RISK_OK;
+    size_t *idx = risk__malloc(e, 2 * m * sizeof *idx);
+    if (!idx)
+        return RISK_ENOMEM;
+    m = 0;
+    for (size_t k = 0; k < n; k++)
+        if (is_counterparty_action(acts[k].type))
+            idx[m++] = k;
+    sort_by_counterparty(idx, idx + m, m, acts);
+    int rc = RISK_OK;
+    risk_account *backstop = risk__backstop_of(e, a);
+    for (size_t g = 0; g < m && rc == RISK_OK;) {
+        size_t end = g + 1;
+        while (end < m && acts[idx[end]].counterparty == acts[idx[g]].counterparty)
+            end++;
+        risk_account *c = account_by_id(e, acts[idx[g]].counterparty);
+        uint32_t count = 0;
+        for (size_t t = g; t < end; t++) {
+            uint32_t id = acts[idx[t]].asset;
+            if (seen[id])
+                continue;
+            seen[id] = 1;
+            count += risk__basket_amount(&c->basket, id) == 0.0;
+        }
+        for (size_t t = g; t < end; t++)
+            seen[acts[idx[t]].asset] = 0;
+        if (risk__basket_reserve_n(&c->basket, count) ||
+            (backstop_new && c == backstop && risk__account_reserve_positions(c, backstop_new)))
+            rc = RISK_ENOMEM;
+        g = end;
     }
-    return count;
+    risk__free(e, idx);
+    return rc;
 }
 
 RISK_API int risk_account_apply_plan(risk_account *account, const risk_liquidation_plan *plan,
@@ -329,14 +379,9 @@ RISK_API int risk_account_apply_plan(risk_account *account, const risk_liquidati
     /* 2. reserve: the account's new balances, the counterparties' settle balances, the funds */
     if (rc == RISK_OK && (risk__basket_reserve_n(&a->basket, new_assets(a, actions, n, seen)) || risk__funds_reserve(e)))
         rc = risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory applying the plan");
-    for (size_t k = 0; k < n && rc == RISK_OK; k++) {
-        uint32_t type = actions[k].type;
-        if (!is_counterparty_action(type) || first_of_counterparty(actions, k) != k)
-            continue;
-        risk_account *c = account_by_id(e, actions[k].counterparty);
+    if (rc == RISK_OK) {
         memset(seen, 0, e->n_assets * sizeof *seen);
-        if (risk__basket_reserve_n(&c->basket, counterparty_new_assets(c, actions, n, seen)) ||
-            (ck.backstop_new && c == risk__backstop_of(e, a) && risk__account_reserve_positions(c, ck.backstop_new)))
+        if (reserve_counterparties(a, actions, n, seen, ck.backstop_new))
             rc = risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory applying the plan");
     }
     risk__free(e, fund_delta);

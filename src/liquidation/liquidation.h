@@ -55,4 +55,32 @@ uint32_t risk__backstop_leg(const risk_account *backstop, const risk_liquidation
 int risk__adl_queue(const risk_engine *e, uint32_t instrument, uint32_t side, const risk_account *exclude,
                     risk_adl_entry **out, size_t *n_out); /* RISK_ENOMEM */
 
+/* The ranking's total order (scores are never NaN): score descending, account id, leg. */
+int risk__adl_entry_order(const void *x, const void *y);
+/* An account's equity in V as the ADL score reads it (cross positions' backing). */
+double risk__adl_equity(const risk_account *a);
+/* Scores position i of an account on `side`; equity_v from risk__adl_equity. */
+void risk__adl_score(const risk_account *a, uint32_t i, uint32_t side, double equity_v, risk_adl_entry *out);
+
+/* ---- risk_engine_liquidate_all (batch.c): the engine's ADL queues kept up to date through a
+ * batch of plans, so that a close-out reads its queue without scanning the engine. */
+typedef struct risk__liq_index risk__liq_index;
+typedef struct risk__liq_cursor {
+    const risk__liq_index *x;
+    size_t list, block, pos;
+} risk__liq_cursor;
+/* The first entry of the queue of one side of an instrument (best first), NULL when empty. */
+const risk_adl_entry *risk__liq_first(const risk__liq_index *x, uint32_t instrument, uint32_t side,
+                                      risk__liq_cursor *c);
+/* The next entry, NULL at the end. */
+const risk_adl_entry *risk__liq_next(risk__liq_cursor *c);
+/* Engine slots of the accounts holding a position on `side` of the instrument, ascending and
+ * distinct; *out allocated through the engine (NULL when none). */
+int risk__liq_holders(const risk__liq_index *x, uint32_t instrument, uint32_t side, size_t **out,
+                      size_t *n_out); /* RISK_ENOMEM */
+/* The plan of account a, with ADL queues and holders read from x (NULL: scanned from the
+ * engine); the actions go to *buf (grown through the engine, *cap its length). */
+int risk__liquidation_plan_into(const risk_account *a, const risk__liq_index *x, risk_liquidation_plan *plan,
+                                risk_liquidation_action **buf, size_t *cap); /* RISK_ENOMEM */
+
 #endif

@@ -21,6 +21,7 @@ typedef struct planner {
     const risk_account *a;
     const risk_engine *e;
     const risk_liquidation_policy *pol; /* the engine's: exit target and loan fields */
+    const risk__liq_index *idx; /* a batch's ADL queues and holders; NULL: scan the engine */
     risk__shadow base;  /* the account after the actions fixed so far */
     risk__shadow work;  /* base plus one trial */
     risk_liquidation_action *acts;
@@ -1308,6 +1309,26 @@ static double loss_share(const loss_totals *t, const risk__position_values *pv, 
     return t->mm > 0.0 ? pv->mm * settle_price / t->mm : pv->notional * settle_price / t->notional;
 }
 
+/* One ADL fill of position i against a queue entry, at the bankruptcy price; returns what is left. */
+static double adl_fill(planner *p, uint32_t i, int sell, double price, const risk_adl_entry *x, double left)
+{
+    const risk_account *a = p->a;
+    const risk__instrument *in = &p->e->instruments[a->inst[i]];
+    double take = fabs(x->qty) < left ? fabs(x->qty) : left;
+    risk_liquidation_action act;
+    action_init(&act, RISK_ACTION_ADL);
+    act.instrument = a->inst[i];
+    act.side = sell ? RISK_ORDER_SELL : RISK_ORDER_BUY;
+    act.leg = a->pflags[i] & RISK__PF_LEG_MASK;
+    act.asset = in->settle;
+    act.counterparty = x->account_id;
+    act.qty = take;
+    act.price = price;
+    push(p, &act);
+    /* on the lot grid: the difference of two on-grid doubles can fall off it */
+    return risk__steps_to_value(nearbyint((left - take) / in->lot_size), in->lot_size);
+}
+
 /* Auto-deleveraging: each position goes to the opposite side's queue at its bankruptcy price,
  * the equity shared out by MM (dYdX's allocation), so the account ends at zero equity. Prices
  * go on the tick in the account's favour, as Bybit publishes (W14). What the queue cannot take
@@ -1331,29 +1352,25 @@ static void deleverage(planner *p)
                                    : in->mark + gain;
         int sell = dir > 0.0;
         price = plan_price_in_domain(in, risk__round_to_step(price, in->tick_size, sell));
-        risk_adl_entry *queue;
-        size_t nq;
-        if (risk__adl_queue(e, a->inst[i], sell ? RISK_SIDE_SHORT : RISK_SIDE_LONG, a, &queue, &nq)) {
-            p->nomem = 1;
-            return;
-        }
         double left = q;
-        for (size_t c = 0; c < nq && left > 0.0; c++) {
-            double take = fabs(queue[c].qty) < left ? fabs(queue[c].qty) : left;
-            risk_liquidation_action act;
-            action_init(&act, RISK_ACTION_ADL);
-            act.instrument = a->inst[i];
-            act.side = sell ? RISK_ORDER_SELL : RISK_ORDER_BUY;
-            act.leg = a->pflags[i] & RISK__PF_LEG_MASK;
-            act.asset = in->settle;
-            act.counterparty = queue[c].account_id;
-            act.qty = take;
-            act.price = price;
-            push(p, &act);
-            /* on the lot grid: the difference of two on-grid doubles can fall off it */
-            left = risk__steps_to_value(nearbyint((left - take) / in->lot_size), in->lot_size);
+        uint32_t side = sell ? RISK_SIDE_SHORT : RISK_SIDE_LONG;
+        if (p->idx) { /* a batch: the queue kept up to date, read as far as needed */
+            risk__liq_cursor cur;
+            for (const risk_adl_entry *x = risk__liq_first(p->idx, a->inst[i], side, &cur); x && left > 0.0;
+                 x = risk__liq_next(&cur))
+                if (x->account_id != a->id)
+                    left = adl_fill(p, i, sell, price, x, left);
+        } else {
+            risk_adl_entry *queue;
+            size_t nq;
+            if (risk__adl_queue(e, a->inst[i], side, a, &queue, &nq)) {
+                p->nomem = 1;
+                return;
+            }
+            for (size_t c = 0; c < nq && left > 0.0; c++)
+                left = adl_fill(p, i, sell, price, &queue[c], left);
+            risk__free(e, queue);
         }
-        risk__free(e, queue);
         if (!(left > 0.5 * in->lot_size))
             continue;
         /* no counterparty for the rest: the backstop takes it over at the bankruptcy price, or,
@@ -1403,9 +1420,17 @@ static void socialize(planner *p)
         double profits = 0.0, floors = 0.0; /* the opposite side's positive PnL, the pays rounded down */
         double quantum = (e->flags & RISK_ENGINE_NO_QUANTIZE) ? 0.0 : 1.0 / scale_of(e, in->settle);
         double extra = 0.0; /* quanta the rounding down left over, handed out one each in engine order */
+        /* the accounts to visit, in engine order: every slot, or a batch's holders of the
+         * opposite side (the only accounts the passes below find anything in) */
+        size_t *holders = NULL, n_visit = e->n_account_slots;
+        if (p->idx && risk__liq_holders(p->idx, a->inst[i], dir > 0.0 ? RISK_SIDE_SHORT : RISK_SIDE_LONG, &holders,
+                                        &n_visit)) {
+            p->nomem = 1;
+            return;
+        }
         for (int pass = 0; pass < 3 && !p->nomem; pass++) {
-            for (size_t s = 0; s < e->n_account_slots; s++) {
-                const risk_account *c = e->accounts[s];
+            for (size_t t = 0; t < n_visit; t++) {
+                const risk_account *c = e->accounts[p->idx ? holders[t] : t];
                 if (!c || c == a)
                     continue;
                 for (uint32_t j = 0; j < c->n_pos; j++) {
@@ -1449,6 +1474,7 @@ static void socialize(planner *p)
                 extra = nearbyint((target - floors) / quantum);
             }
         }
+        risk__free(e, holders);
     }
 }
 
@@ -1604,6 +1630,7 @@ static int unreachable_at_full_factor(const planner *p, double health_before, in
     q.a = p->a;
     q.e = p->e;
     q.pol = p->pol;
+    q.idx = p->idx;
     q.acts = q.acts_small;
     q.cap = PLAN_SMALL_ACTIONS;
     q.v_scale = p->v_scale;
@@ -1741,5 +1768,47 @@ RISK_API int risk_account_liquidation_plan(const risk_account *account, risk_liq
     plan.version = plan_out->version; /* a version 1 caller gets the version 1 fields only */
     memcpy(plan_out, &plan, plan.version == 1 ? offsetof(risk_liquidation_plan, trigger) : sizeof plan);
     risk__clear(&a->errmsg);
+    return RISK_OK;
+}
+
+int risk__liquidation_plan_into(const risk_account *a, const risk__liq_index *x, risk_liquidation_plan *plan,
+                                risk_liquidation_action **buf, size_t *cap)
+{
+    const risk_engine *e = a->engine;
+    planner p;
+    memset(&p, 0, sizeof p);
+    p.a = a;
+    p.e = e;
+    p.pol = risk__engine_policy(e);
+    p.idx = x;
+    p.acts = p.acts_small;
+    p.cap = PLAN_SMALL_ACTIONS;
+    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
+        p.v_scale = scale_of(e, e->valuation);
+    risk_liquidation_plan made = RISK_LIQUIDATION_PLAN_INIT;
+    int rc = plan_make(&p, &made);
+    if (p.base.block)
+        risk__shadow_release(&p.base);
+    if (p.work_ready)
+        risk__shadow_release(&p.work);
+    if (p.price != p.price_small)
+        risk__free(e, p.price);
+    if (rc == RISK_OK && p.n > *cap) {
+        risk_liquidation_action *grown = risk__realloc(e, *buf, p.n * sizeof *grown);
+        if (grown) {
+            *buf = grown;
+            *cap = p.n;
+        } else {
+            rc = RISK_ENOMEM;
+        }
+    }
+    if (rc == RISK_OK && p.n)
+        memcpy(*buf, p.acts, p.n * sizeof *p.acts);
+    if (p.acts != p.acts_small)
+        risk__free(e, p.acts);
+    if (rc)
+        return rc;
+    made.n_actions = p.n;
+    *plan = made;
     return RISK_OK;
 }

@@ -247,53 +247,35 @@ static void totals_add(risk_cascade_round *t, const risk_cascade_round *r)
 typedef struct cascade_run {
     risk_engine *e;
     const risk_cascade_options *o;
-    risk_liquidation_action *acts;
-    size_t cap_acts;
     double *flow, *cum, *move; /* per instrument: the round's flow, the step's flow; per asset */
 } cascade_run;
 
-/* Plans every liquidatable account of the engine in creation order and applies each at once. */
+typedef struct round_acc {
+    const risk_engine *e;
+    risk_cascade_round *r;
+    double *flow;
+} round_acc;
+
+/* Accounts one applied plan: marks and prices are those it ran at (applying moves neither). */
+static int on_plan(void *user, const risk_liquidation_plan *p, const risk_liquidation_action *acts, size_t n)
+{
+    round_acc *ra = user;
+    if (p->outcome != RISK_PLAN_NONE && n)
+        account_plan(ra->e, p, acts, ra->r, ra->flow);
+    return RISK_OK;
+}
+
+/* Plans every liquidatable account of the engine in creation order and applies each at once:
+ * risk_engine_liquidate_all, which gives what plan + apply account by account give, bit for bit,
+ * without rebuilding an ADL queue per close-out. */
 static int liquidate_round(cascade_run *run, risk_cascade_round *r)
 {
-    risk_engine *e = run->e;
-    for (size_t k = 0; k < e->n_account_slots; k++) {
-        risk_account *a = e->accounts[k];
-        if (!a)
-            continue;
-        risk_account_summary s = RISK_ACCOUNT_SUMMARY_INIT;
-        int rc = risk_account_evaluate(a, &s);
-        if (rc)
-            return rc;
-        if (s.state < RISK_STATE_LIQUIDATABLE)
-            continue;
-        risk_liquidation_plan p = RISK_LIQUIDATION_PLAN_INIT;
-        size_t n = 0;
-        rc = risk_account_liquidation_plan(a, &p, run->acts, run->cap_acts, &n);
-        if (rc == RISK_EBUFFER) {
-            size_t cap = n + n / 2 + 8;
-            risk_liquidation_action *grown = risk__malloc(e, cap * sizeof *grown);
-            if (!grown)
-                return FAILE(RISK_ENOMEM, "cascade: out of memory for %zu plan actions", cap);
-            risk__free(e, run->acts);
-            run->acts = grown;
-            run->cap_acts = cap;
-            p = (risk_liquidation_plan)RISK_LIQUIDATION_PLAN_INIT;
-            rc = risk_account_liquidation_plan(a, &p, run->acts, run->cap_acts, &n);
-        }
-        if (rc)
-            return FAILE(rc, "cascade: plan of account %llu: %s", (unsigned long long)a->id,
-                         risk_account_errmsg(a) ? risk_account_errmsg(a) : "failed");
-        if (p.outcome == RISK_PLAN_NONE || p.n_actions == 0)
-            continue;
-        risk_cascade_round flows = *r; /* accounted before the apply, at the marks it runs at */
-        account_plan(e, &p, run->acts, &flows, run->flow);
-        rc = risk_account_apply_plan(a, &p, run->acts, p.n_actions);
-        if (rc)
-            return FAILE(rc, "cascade: applying the plan of account %llu: %s", (unsigned long long)a->id,
-                         risk_account_errmsg(a) ? risk_account_errmsg(a) : "failed");
-        *r = flows;
-    }
-    return RISK_OK;
+    round_acc ra = {run->e, r, run->flow};
+    risk_liquidate_all_options o = RISK_LIQUIDATE_ALL_OPTIONS_INIT;
+    o.on_plan = on_plan;
+    o.user = &ra;
+    risk_liquidate_all_result res = RISK_LIQUIDATE_ALL_RESULT_INIT;
+    return risk_engine_liquidate_all(run->e, &o, &res);
 }
 
 /* Moves every underlying by the impact of the round's flows; returns whether anything moved. */
@@ -358,13 +340,9 @@ RISK_API int risk_engine_cascade(risk_engine *engine, const risk_cascade_options
         return FAILE(RISK_EVERSION, "cascade round version %u is not %d", rounds[0].version,
                      RISK_CASCADE_ROUND_VERSION);
     size_t NI = e->n_instruments, NA = e->n_assets;
-    cascade_run run = {e, options, NULL, 0, NULL, NULL, NULL};
+    cascade_run run = {e, options, NULL, NULL, NULL};
     double *block = risk__malloc(e, (3 * NI + NA + 1) * sizeof(double));
-    run.cap_acts = 16;
-    run.acts = risk__malloc(e, run.cap_acts * sizeof *run.acts);
-    if (!block || !run.acts) {
-        risk__free(e, block);
-        risk__free(e, run.acts);
+    if (!block) {
         return FAILE(RISK_ENOMEM, "cascade: out of memory for %zu instruments", NI);
     }
     double *marks = block;
@@ -410,7 +388,6 @@ RISK_API int risk_engine_cascade(risk_engine *engine, const risk_cascade_options
         }
     }
     risk__free(e, block);
-    risk__free(e, run.acts);
     tot.version = totals->version;
     *totals = tot;
     *count_out = n_rec;

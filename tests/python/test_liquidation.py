@@ -151,6 +151,49 @@ class TestCloseOuts(unittest.TestCase):
         self.assertEqual((plan["socialized"], plan["uncovered"]), (0.005, 0.0))
 
 
+class TestLiquidateAll(unittest.TestCase):
+    """liquidation.liquidate_all against plan + apply account by account on the sample book."""
+
+    def test_matches_plan_and_apply_one_by_one(self):
+        from librisk import book as book_mod
+        doc = support.load_book("liquidation.json")
+        loop = book_mod.load(json.loads(json.dumps(doc)))
+        want = []
+        for acc in loop.accounts:
+            p = liquidation.plan(acc)
+            if p.outcome == "none":
+                continue
+            liquidation.apply_plan(acc, p)
+            want.append((p.as_dict(), {a: acc.basket.balance(a) for a in ("USDC", "WETH", "SOL")}))
+        batch = book_mod.load(json.loads(json.dumps(doc)))
+        by_id = {acc.id: acc for acc in batch.accounts}
+        got = []
+
+        def on_plan(p: liquidation.Plan) -> None:
+            acc = by_id[p.account_id]
+            got.append((p.as_dict(), {a: acc.basket.balance(a) for a in ("USDC", "WETH", "SOL")}))
+        counts = liquidation.liquidate_all(batch.engine, on_plan)
+        self.assertEqual([d["account"] for d, _ in want], [7, 8, 9])
+        self.assertEqual(got, want)  # floats compared exactly
+        self.assertEqual(counts["plans"], 3)
+        self.assertEqual(counts["applied"], 3)
+        self.assertEqual(counts["actions"], sum(len(d["actions"]) for d, _ in want))
+        self.assertEqual(liquidation.liquidate_all(batch.engine)["plans"], 0)  # nothing left to do
+
+    def test_callback_error_stops_the_batch(self):
+        from librisk import book as book_mod
+        batch = book_mod.load(support.load_book("liquidation.json"))
+        seen = []
+
+        def on_plan(p: liquidation.Plan) -> None:
+            seen.append(p.account_id)
+            raise ValueError("stop here")
+        with self.assertRaises(ValueError):
+            liquidation.liquidate_all(batch.engine, on_plan)
+        self.assertEqual(seen, [7])  # the first plan was applied, the rest not made
+        self.assertEqual(liquidation.plan(batch.accounts[[a.id for a in batch.accounts].index(7)]).outcome, "none")
+
+
 class TestLiquidateCommand(unittest.TestCase):
     def test_sample_book(self):
         r = support.run_cli("liquidate", support.book_path("liquidation.json"))

@@ -40,7 +40,7 @@ __all__ = [
     "RiskAllocator", "RiskEngineOptions", "RiskValueTier", "RiskAssetSpec", "RiskMarginTier",
     "RiskInstrumentSpec", "RiskBasketSummary", "RiskAccountSummary", "RiskPositionSpec",
     "RiskPositionResult", "RiskLiquidationPolicy", "RiskLiquidationAction", "RiskLiquidationPlan",
-    "RiskInsuranceFund", "RiskAdlEntry", "RiskOrder", "RiskVolEwmaState", "RiskVolRealizedState", "RiskVolGarchState",
+    "RiskInsuranceFund", "RiskLiquidateAllOptions", "RiskLiquidateAllResult", "LiquidateAllFn", "RiskAdlEntry", "RiskOrder", "RiskVolEwmaState", "RiskVolRealizedState", "RiskVolGarchState",
     "RiskVolGarchOptions", "RiskVolGarchResult", "RiskVolRangeState",
     "RiskMarginScaling", "RiskAssetVolParams", "RiskAssetVolState", "RiskMarginFactor",
     "RiskInstrumentFees", "RiskOptionBatch", "RiskOptionGreeks", "RiskRateModel", "RiskRates", "RiskRatePool",
@@ -125,6 +125,8 @@ LIQUIDATION_POLICY_VERSION = 2       # RISK_LIQUIDATION_POLICY_VERSION
 LIQUIDATION_ACTION_VERSION = 1       # RISK_LIQUIDATION_ACTION_VERSION
 LIQUIDATION_PLAN_VERSION = 2         # RISK_LIQUIDATION_PLAN_VERSION
 INSURANCE_FUND_VERSION = 1           # RISK_INSURANCE_FUND_VERSION
+LIQUIDATE_ALL_OPTIONS_VERSION = 1    # RISK_LIQUIDATE_ALL_OPTIONS_VERSION
+LIQUIDATE_ALL_RESULT_VERSION = 1     # RISK_LIQUIDATE_ALL_RESULT_VERSION
 RATE_MODEL_VERSION = 1               # RISK_RATE_MODEL_VERSION (include/risk/rates.h)
 RATES_VERSION = 1                    # RISK_RATES_VERSION
 RATE_POOL_VERSION = 1                # RISK_RATE_POOL_VERSION
@@ -819,6 +821,37 @@ class RiskInsuranceFund(ctypes.Structure):
     def init(cls) -> RiskInsuranceFund:
         """The equivalent of ``RISK_INSURANCE_FUND_INIT``."""
         return cls(version=INSURANCE_FUND_VERSION)
+
+
+#: ``risk_liquidate_all_fn``: (user, plan header, actions, n) -> status; called after each plan is applied.
+LiquidateAllFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(RiskLiquidationPlan),
+                                  ctypes.POINTER(RiskLiquidationAction), ctypes.c_size_t)
+
+
+class RiskLiquidateAllOptions(ctypes.Structure):
+    """``risk_liquidate_all_options`` (include/risk/liquidation.h)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+        ("on_plan", LiquidateAllFn),
+        ("user", ctypes.c_void_p),
+    ]
+
+    @classmethod
+    def init(cls) -> RiskLiquidateAllOptions:
+        """The equivalent of ``RISK_LIQUIDATE_ALL_OPTIONS_INIT``."""
+        return cls(version=LIQUIDATE_ALL_OPTIONS_VERSION)
+
+
+class RiskLiquidateAllResult(ctypes.Structure):
+    """``risk_liquidate_all_result`` (include/risk/liquidation.h)."""
+    _fields_ = [("version", ctypes.c_uint32), ("reserved", ctypes.c_uint32)] + [
+        (name, ctypes.c_uint64) for name in ("n_plans", "n_applied", "n_close_outs", "n_actions", "failed_account")]
+
+    @classmethod
+    def init(cls) -> RiskLiquidateAllResult:
+        """The equivalent of ``RISK_LIQUIDATE_ALL_RESULT_INIT``."""
+        return cls(version=LIQUIDATE_ALL_RESULT_VERSION, failed_account=2 ** 64 - 1)
 
 
 class RiskAdlEntry(ctypes.Structure):
@@ -1605,6 +1638,8 @@ _FUNCTIONS = {
                                              _P(_sz)], ("account", 0)),
     "risk_account_apply_plan": (_i32, [AccountP, _P(RiskLiquidationPlan), _P(RiskLiquidationAction), _sz],
                                 ("account", 0)),
+    "risk_engine_liquidate_all": (_i32, [EngineP, _P(RiskLiquidateAllOptions), _P(RiskLiquidateAllResult)],
+                                  ("engine", 0)),
     "risk_engine_adl_ranking": (_i32, [EngineP, _u32, _u32, _P(RiskAdlEntry), _sz, _P(_sz)], ("engine", 0)),
     "risk_account_spot_liquidation_price": (_i32, [AccountP, _u32, _P(_dbl)], ("account", 0)),
     "risk_adl_merge": (_i32, [_P(RiskAdlEntry), _sz, _P(_P(RiskAdlEntry)), _P(_sz), _sz, _P(_sz)], None),

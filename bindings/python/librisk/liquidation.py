@@ -16,7 +16,7 @@ import ctypes
 
 from . import errors, ffi
 import argparse
-from typing import Any, TYPE_CHECKING
+from typing import Any, Callable, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .book import Book
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .grid import Grid
 
 __all__ = ["Policy", "Plan", "set_policy", "policy", "deposit", "insurance_fund", "plan", "apply_plan",
-           "adl_ranking", "adl_merge", "EXIT_TARGETS", "PRICE_MODELS", "POLICY_FIELDS", "PLAN_FIELDS"]
+           "liquidate_all", "adl_ranking", "adl_merge", "EXIT_TARGETS", "PRICE_MODELS", "POLICY_FIELDS", "PLAN_FIELDS"]
 
 EXIT_TARGETS = {"buffer": ffi.EXIT_BUFFER, "initial": ffi.EXIT_INITIAL}
 PRICE_MODELS = {"mark": ffi.PRICE_MARK, "penalty": ffi.PRICE_PENALTY}
@@ -250,7 +250,11 @@ def plan(account: Account) -> Plan:
         raw = (ffi.RiskLiquidationAction * n.value)()
         header = ffi.RiskLiquidationPlan.init()
         L.risk_account_liquidation_plan(ptr, ctypes.byref(header), raw, n.value, ctypes.byref(n))
-    engine = account.engine
+    return _plan_from(account.engine, header, raw)
+
+
+def _plan_from(engine: Engine, header: Any, raw: Any) -> Plan:
+    """A :class:`Plan` from a C plan header and its actions array (both kept)."""
     p = Plan()
     p.account_id = header.account_id
     p.outcome = OUTCOMES[header.outcome]
@@ -267,6 +271,43 @@ def plan(account: Account) -> Plan:
 def apply_plan(account: Account, p: Plan) -> None:
     """Applies a :class:`Plan` made by :func:`plan` to the account, all or nothing."""
     ffi.lib().risk_account_apply_plan(account._require(), ctypes.byref(p._header), p._raw, p._header.n_actions)
+
+
+def liquidate_all(engine: Engine, on_plan: Callable[[Plan], None] | None = None) -> dict[str, int]:
+    """Plans and applies the plan of every liquidatable account of the engine, in creation order,
+    each applied before the next is made: what :func:`plan` and :func:`apply_plan` account by
+    account give, bit for bit, in one call linear in the book (``risk_engine_liquidate_all``).
+    ``on_plan`` receives each applied :class:`Plan` right after it is applied (the accounts then
+    show the balances after it); it must not change the engine. Returns the counts ``plans``,
+    ``applied``, ``close_outs`` and ``actions``."""
+    L = ffi.lib()
+    failure: list[BaseException] = []
+
+    def cb(user: Any, header_p: Any, acts_p: Any, n: int) -> int:
+        try:
+            if on_plan is not None:
+                header = ffi.RiskLiquidationPlan.from_buffer_copy(header_p.contents)
+                raw = (ffi.RiskLiquidationAction * n)()
+                if n:
+                    ctypes.memmove(raw, acts_p, n * ctypes.sizeof(ffi.RiskLiquidationAction))
+                on_plan(_plan_from(engine, header, raw))
+            return 0
+        except BaseException as exc:  # raised again once the C call has returned
+            failure.append(exc)
+            return 2  # RISK_EINVAL: stops the batch
+
+    opts = ffi.RiskLiquidateAllOptions.init()
+    fn = ffi.LiquidateAllFn(cb)
+    opts.on_plan = fn
+    res = ffi.RiskLiquidateAllResult.init()
+    try:
+        L.risk_engine_liquidate_all(engine._require(), ctypes.byref(opts), ctypes.byref(res))
+    except errors.RiskError:
+        if failure:
+            raise failure[0] from None
+        raise
+    return {"plans": res.n_plans, "applied": res.n_applied, "close_outs": res.n_close_outs,
+            "actions": res.n_actions}
 
 
 _ADL_SIDES = {"long": ffi.SIDE_LONG, "short": ffi.SIDE_SHORT}
@@ -422,9 +463,18 @@ def plans_document(book: Book, account_ids: list[int] | None = None) -> dict[str
                 raise KeyError("--account: no account %d in the book" % aid)
         wanted = set(account_ids)
     grid = Grid(book.spec)
-    plans = []
+    plans: list[dict[str, Any]] = []
+    if wanted is None:  # the whole book: one batch call, linear in the book
+        by_id = {acc.id: (acc, spec_account) for acc, spec_account in zip(book.accounts, book.spec["accounts"])}
+
+        def record(p: Plan) -> None:
+            acc, spec_account = by_id[p.account_id]
+            after = _balances_after(book, acc, spec_account)
+            plans.append({key: value(p, after, grid) for key, value in PLAN_FIELDS})
+        liquidate_all(book.engine, record)
+        return {"format": PLANS_FORMAT, "plans": plans}
     for acc, spec_account in zip(book.accounts, book.spec["accounts"]):
-        if wanted is not None and acc.id not in wanted:
+        if acc.id not in wanted:
             continue
         p = plan(acc)
         if p.outcome == "none":
