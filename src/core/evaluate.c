@@ -178,6 +178,53 @@ static uint32_t basket_values_plain(const risk_basket *b, const risk__asset *ass
     return general;
 }
 
+#if defined(__GNUC__)
+#define SWEEP_INLINE static inline __attribute__((always_inline))
+#else
+#define SWEEP_INLINE static inline
+#endif
+
+/* The fast path's sums over an account's positions, in risk__account_values_compute's order. */
+typedef struct fast_sums {
+    double upnl, gross, cross_upnl, cross_im, cross_mm, isolated;
+    uint32_t n_iso_liq;
+} fast_sums;
+
+/* One linear position at the mark into the sums: tier (mmr, cum, tier IM rate) already chosen. */
+SWEEP_INLINE void fast_position_add(fast_sums *S, double q, double cs, double mark, double entry,
+                                    double settle_price, double mmr, double cum, double tier_rate,
+                                    double user_rate, uint32_t pflags, double iso_margin)
+{
+    double notional = fabs(q) * cs * mark;
+    double upnl = q * cs * (mark - entry);
+    double mm = notional * mmr - cum;
+    double im = notional * (user_rate > tier_rate ? user_rate : tier_rate);
+    double upnl_v = upnl * settle_price;
+    S->upnl += upnl_v;
+    S->gross += notional * settle_price;
+    if (pflags & RISK__PF_ISOLATED) {
+        S->isolated += iso_margin * settle_price;
+        S->n_iso_liq += iso_margin + upnl < mm;
+    } else {
+        S->cross_upnl += upnl_v;
+        S->cross_im += im * settle_price;
+        S->cross_mm += mm * settle_price;
+    }
+}
+
+/* The account's values from the sums and the basket's (the fast path's write-out). */
+SWEEP_INLINE void fast_values_set(risk__account_values *out, const fast_sums *S, const risk__basket_values *v)
+{
+    out->basket = *v;
+    out->upnl = S->upnl;
+    out->cross_upnl = S->cross_upnl;
+    out->cross_im = S->cross_im;
+    out->cross_mm = S->cross_mm;
+    out->isolated_margin = S->isolated;
+    out->gross_notional = S->gross;
+    out->n_isolated_liquidatable = S->n_iso_liq;
+}
+
 /* The common account (linear perpetuals and futures margined at the mark, cross or isolated,
  * schedules of at most RISK__SWEEP_CAPS tiers, balances of assets without value tiers or size
  * scaling, no account feature in sweep_generic) evaluated by risk__account_values_compute's
@@ -199,45 +246,22 @@ static int account_values_fast(const risk_account *a, risk__account_values *out)
     const risk__instrument *instruments = e->instruments;
     const double *qty = a->qty, *entry = a->entry, *im_rate = a->im_rate, *iso_margin = a->iso_margin;
     const uint32_t *inst = a->inst, *pflags = a->pflags;
-    double upnl_sum = 0.0, gross = 0.0, cross_upnl = 0.0, cross_im = 0.0, cross_mm = 0.0, isolated = 0.0;
-    uint32_t n_iso_liq = 0, general = 0;
+    fast_sums S = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0};
+    uint32_t general = 0;
     for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
         const risk__instrument *in = &instruments[inst[i]];
         const risk__schedule *s = &in->schedule;
         general |= in->general | (s->caps == NULL);
-        double settle_price = assets[in->settle].price;
         double q = qty[i], cs = in->contract_size, mark = in->mark;
-        double notional = fabs(q) * cs * mark;
-        double upnl = q * cs * (mark - entry[i]);
-        uint32_t t = s->caps ? risk__schedule_tier_fast(s->caps, notional) : 0;
-        double mm = notional * s->tiers[t].mmr - s->tiers[t].cum;
-        double user_rate = im_rate[i], tier_rate = s->im_rate[t];
-        double im = notional * (user_rate > tier_rate ? user_rate : tier_rate);
-        double upnl_v = upnl * settle_price;
-        upnl_sum += upnl_v;
-        gross += notional * settle_price;
-        if (pflags[i] & RISK__PF_ISOLATED) {
-            double m = iso_margin[i];
-            isolated += m * settle_price;
-            n_iso_liq += m + upnl < mm;
-        } else {
-            cross_upnl += upnl_v;
-            cross_im += im * settle_price;
-            cross_mm += mm * settle_price;
-        }
+        uint32_t t = s->caps ? risk__schedule_tier_fast(s->caps, fabs(q) * cs * mark) : 0;
+        fast_position_add(&S, q, cs, mark, entry[i], assets[in->settle].price, s->tiers[t].mmr, s->tiers[t].cum,
+                          s->im_rate[t], im_rate[i], pflags[i], iso_margin[i]);
     }
     risk__basket_values v;
     general |= basket_values_plain(&a->basket, assets, &v);
     if (general)
         return 0;
-    out->basket = v;
-    out->upnl = upnl_sum;
-    out->cross_upnl = cross_upnl;
-    out->cross_im = cross_im;
-    out->cross_mm = cross_mm;
-    out->isolated_margin = isolated;
-    out->gross_notional = gross;
-    out->n_isolated_liquidatable = n_iso_liq;
+    fast_values_set(out, &S, &v);
     return 1;
 }
 
@@ -301,12 +325,6 @@ static inline uint32_t table_tier(const double *caps, double notional, int upto4
     return risk__schedule_tier_fast(caps, notional);
 }
 
-#if defined(__GNUC__)
-#define SWEEP_INLINE static inline __attribute__((always_inline))
-#else
-#define SWEEP_INLINE static inline
-#endif
-
 /* account_values_fast reading the sweep's table: the same arithmetic on the same numbers in the
  * same order. Returns 0, having written nothing, when the account is not a common one. upto4:
  * see table_tier (a constant at each call, so that each variant is compiled without the test). */
@@ -317,44 +335,21 @@ SWEEP_INLINE int account_values_table(const risk_account *a, const sweep_inst *t
         return 0;
     const double *qty = a->qty, *entry = a->entry, *im_rate = a->im_rate, *iso_margin = a->iso_margin;
     const uint32_t *inst = a->inst, *pflags = a->pflags;
-    double upnl_sum = 0.0, gross = 0.0, cross_upnl = 0.0, cross_im = 0.0, cross_mm = 0.0, isolated = 0.0;
-    uint32_t n_iso_liq = 0, general = 0;
+    fast_sums S = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0};
+    uint32_t general = 0;
     for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
         const sweep_inst *in = &table[inst[i]];
         general |= in->generic;
-        double settle_price = in->settle_price;
         double q = qty[i], cs = in->contract_size, mark = in->mark;
-        double notional = fabs(q) * cs * mark;
-        double upnl = q * cs * (mark - entry[i]);
-        uint32_t t = table_tier(in->caps, notional, upto4);
-        double mm = notional * in->tiers[t].mmr - in->tiers[t].cum;
-        double user_rate = im_rate[i], tier_rate = in->im_rate[t];
-        double im = notional * (user_rate > tier_rate ? user_rate : tier_rate);
-        double upnl_v = upnl * settle_price;
-        upnl_sum += upnl_v;
-        gross += notional * settle_price;
-        if (pflags[i] & RISK__PF_ISOLATED) {
-            double m = iso_margin[i];
-            isolated += m * settle_price;
-            n_iso_liq += m + upnl < mm;
-        } else {
-            cross_upnl += upnl_v;
-            cross_im += im * settle_price;
-            cross_mm += mm * settle_price;
-        }
+        uint32_t t = table_tier(in->caps, fabs(q) * cs * mark, upto4);
+        fast_position_add(&S, q, cs, mark, entry[i], in->settle_price, in->tiers[t].mmr, in->tiers[t].cum,
+                          in->im_rate[t], im_rate[i], pflags[i], iso_margin[i]);
     }
     risk__basket_values v;
     general |= basket_values_plain(&a->basket, a->engine->assets, &v);
     if (general)
         return 0;
-    out->basket = v;
-    out->upnl = upnl_sum;
-    out->cross_upnl = cross_upnl;
-    out->cross_im = cross_im;
-    out->cross_mm = cross_mm;
-    out->isolated_margin = isolated;
-    out->gross_notional = gross;
-    out->n_isolated_liquidatable = n_iso_liq;
+    fast_values_set(out, &S, &v);
     return 1;
 }
 

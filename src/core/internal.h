@@ -638,6 +638,12 @@ void risk__liquidation_free(risk_engine *e);
 size_t risk__liquidation_bytes(const risk_engine *e);
 
 /* ---- liquidation and bankruptcy prices (liquidation/price.c) */
+/* The first k away from 1 (up or down, k x step per try, within [k_min, k_max]) at which f(ctx, k)
+ * changes sign from f1 = f(ctx, 1), bisected to a relative width of 1e-13: 1 with the first point
+ * past the root and whether f rises there; 0 when none in the bracket; -1 when f is NaN at a
+ * grid point. The scan of pools holding options (price.c) and of portfolio accounts (pm.c). */
+int risk__scan_sign_change(double (*f)(void *ctx, double k), void *ctx, int up, double f1, double step,
+                           double k_min, double k_max, double *root, int *rising);
 
 /* Where one margin pool (an account's cross pool, or one isolated position) reaches its MM and
  * its zero equity, as factors k on the prices of one underlying. */

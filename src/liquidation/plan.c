@@ -1720,6 +1720,31 @@ static int plan_make(planner *p, risk_liquidation_plan *plan)
     return RISK_OK;
 }
 
+/* Makes a's plan into *plan with the planner p (a batch's index x, NULL: scan the engine) and
+ * releases the planner's scratch state; its actions (p->acts, which is p->acts_small when they
+ * fit there) are the caller's to copy out and, when allocated, free. */
+static int plan_run(planner *p, const risk_account *a, const risk__liq_index *x, risk_liquidation_plan *plan)
+{
+    const risk_engine *e = a->engine;
+    memset(p, 0, sizeof *p);
+    p->a = a;
+    p->e = e;
+    p->pol = risk__engine_policy(e);
+    p->idx = x;
+    p->acts = p->acts_small;
+    p->cap = PLAN_SMALL_ACTIONS;
+    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
+        p->v_scale = scale_of(e, e->valuation);
+    int rc = plan_make(p, plan);
+    if (p->base.block)
+        risk__shadow_release(&p->base);
+    if (p->work_ready)
+        risk__shadow_release(&p->work);
+    if (p->price != p->price_small)
+        risk__free(e, p->price);
+    return rc;
+}
+
 RISK_API int risk_account_liquidation_plan(const risk_account *account, risk_liquidation_plan *plan_out,
                                            risk_liquidation_action *actions_out, size_t capacity, size_t *count_out)
 {
@@ -1733,22 +1758,8 @@ RISK_API int risk_account_liquidation_plan(const risk_account *account, risk_liq
         return risk__fail(e, &a->errmsg, RISK_EVERSION, "plan version %u is not 1 or %d", plan_out->version,
                           RISK_LIQUIDATION_PLAN_VERSION);
     planner p;
-    memset(&p, 0, sizeof p);
-    p.a = a;
-    p.e = e;
-    p.pol = risk__engine_policy(e);
-    p.acts = p.acts_small;
-    p.cap = PLAN_SMALL_ACTIONS;
-    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
-        p.v_scale = scale_of(e, e->valuation);
     risk_liquidation_plan plan = RISK_LIQUIDATION_PLAN_INIT;
-    int rc = plan_make(&p, &plan);
-    if (p.base.block)
-        risk__shadow_release(&p.base);
-    if (p.work_ready)
-        risk__shadow_release(&p.work);
-    if (p.price != p.price_small)
-        risk__free(e, p.price);
+    int rc = plan_run(&p, a, NULL, &plan);
     if (p.acts == p.acts_small)
         p.acts = NULL; /* nothing to free below */
     if (rc) {
@@ -1776,23 +1787,8 @@ int risk__liquidation_plan_into(const risk_account *a, const risk__liq_index *x,
 {
     const risk_engine *e = a->engine;
     planner p;
-    memset(&p, 0, sizeof p);
-    p.a = a;
-    p.e = e;
-    p.pol = risk__engine_policy(e);
-    p.idx = x;
-    p.acts = p.acts_small;
-    p.cap = PLAN_SMALL_ACTIONS;
-    if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
-        p.v_scale = scale_of(e, e->valuation);
     risk_liquidation_plan made = RISK_LIQUIDATION_PLAN_INIT;
-    int rc = plan_make(&p, &made);
-    if (p.base.block)
-        risk__shadow_release(&p.base);
-    if (p.work_ready)
-        risk__shadow_release(&p.work);
-    if (p.price != p.price_small)
-        risk__free(e, p.price);
+    int rc = plan_run(&p, a, x, &made);
     if (rc == RISK_OK && p.n > *cap) {
         risk_liquidation_action *grown = risk__realloc(e, *buf, p.n * sizeof *grown);
         if (grown) {

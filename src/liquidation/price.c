@@ -413,24 +413,23 @@ static double surplus_at(const pool *P, double k)
     return A + B * k + option_terms_at(P, k) + upnl_cut_at(P, k);
 }
 
-/* The first k away from 1 (up or down) at which f changes sign: 1 with the root and whether
- * f rises with k there; 0 when none in the bracket; -1 when f is not defined (no volatility). */
-static int scan_root(const pool *P, int up, double f1, double *root, int *rising)
+int risk__scan_sign_change(double (*f)(void *ctx, double k), void *ctx, int up, double f1, double step,
+                           double k_min, double k_max, double *root, int *rising)
 {
     double k0 = 1.0, f0 = f1;
     for (;;) {
-        double k = up ? k0 * K_STEP : k0 / K_STEP;
-        if (k > K_MAX || k < K_MIN)
+        double k = up ? k0 * step : k0 / step;
+        if (k > k_max || k < k_min)
             return 0;
-        double f = surplus_at(P, k);
-        if (isnan(f))
+        double fk = f(ctx, k);
+        if (isnan(fk))
             return -1;
-        if ((f < 0.0) != (f0 < 0.0)) {
+        if ((fk < 0.0) != (f0 < 0.0)) {
             double lo = up ? k0 : k, hi = up ? k : k0;
-            double flo = up ? f0 : f;
+            double flo = up ? f0 : fk;
             for (int it = 0; it < 200 && hi - lo > 1e-13 * hi; it++) {
-                double mid = 0.5 * (lo + hi), fm = surplus_at(P, mid);
-                if ((fm < 0.0) == (flo < 0.0))
+                double mid = 0.5 * (lo + hi), fm = f(ctx, mid);
+                if ((fm < 0.0) == (flo < 0.0) && !isnan(fm))
                     lo = mid, flo = fm;
                 else
                     hi = mid;
@@ -442,8 +441,13 @@ static int scan_root(const pool *P, int up, double f1, double *root, int *rising
             return 1;
         }
         k0 = k;
-        f0 = f;
+        f0 = fk;
     }
+}
+
+static double pool_surplus_at(void *P, double k)
+{
+    return surplus_at((const pool *)P, k);
 }
 
 typedef struct roots {
@@ -458,8 +462,9 @@ static int pool_roots_options(const pool *P, roots *r)
     double f1 = surplus_at(P, 1.0);
     if (isnan(f1))
         return 0;
-    int u = scan_root(P, 1, f1, &r->k_up, &r->up_rising);
-    int d = scan_root(P, 0, f1, &r->k_dn, &r->dn_rising);
+    void *ctx = (void *)(uintptr_t)P; /* read only: the callback takes it back as const */
+    int u = risk__scan_sign_change(pool_surplus_at, ctx, 1, f1, K_STEP, K_MIN, K_MAX, &r->k_up, &r->up_rising);
+    int d = risk__scan_sign_change(pool_surplus_at, ctx, 0, f1, K_STEP, K_MIN, K_MAX, &r->k_dn, &r->dn_rising);
     if (u < 0 || d < 0)
         return 0;
     r->has_up = u == 1;

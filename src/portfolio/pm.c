@@ -685,34 +685,16 @@ static double liq_surplus(pm_liq *L, double k, double *equity)
     return isfinite(val.cross_mm) ? f : NAN;
 }
 
+static double liq_surplus_at(void *L, double k)
+{
+    return liq_surplus((pm_liq *)L, k, NULL);
+}
+
 /* The first k away from 1 at which f changes sign: 1 with the root (the first point past it)
- * and whether f rises there; 0 when none. */
+ * and whether f rises there; 0 when none (or f undefined on the way). */
 static int liq_scan(pm_liq *L, int up, double f1, double *root, int *rising)
 {
-    double k0 = 1.0, f0 = f1;
-    for (;;) {
-        double k = up ? k0 * PM_K_STEP : k0 / PM_K_STEP;
-        if (k > PM_K_MAX || k < PM_K_MIN)
-            return 0;
-        double f = liq_surplus(L, k, NULL);
-        if (isnan(f))
-            return 0;
-        if ((f < 0.0) != (f0 < 0.0)) {
-            double lo = up ? k0 : k, hi = up ? k : k0, flo = up ? f0 : f;
-            for (int it = 0; it < 200 && hi - lo > 1e-13 * hi; it++) {
-                double mid = 0.5 * (lo + hi), fm = liq_surplus(L, mid, NULL);
-                if ((fm < 0.0) == (flo < 0.0) && !isnan(fm))
-                    lo = mid, flo = fm;
-                else
-                    hi = mid;
-            }
-            *root = up ? hi : lo;
-            *rising = flo < 0.0;
-            return 1;
-        }
-        k0 = k;
-        f0 = f;
-    }
+    return risk__scan_sign_change(liq_surplus_at, L, up, f1, PM_K_STEP, PM_K_MIN, PM_K_MAX, root, rising) == 1;
 }
 
 void risk__pm_pool_factors(const risk_account *a, risk__pool_factors *out)
