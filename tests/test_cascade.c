@@ -457,6 +457,26 @@ static void test_cascade_conservation_every_round(void **state)
 
 /* Two runs of the same book and path give the same records and the same book, bit for bit; a
  * path of several steps; the round cap stops a step and says so. */
+/* What the progress callback saw: every round, in order. */
+typedef struct seen_rounds {
+    risk_cascade_round r[128];
+    size_t n, n_steps_bad;
+} seen_rounds;
+
+static void seen_round(void *user, const struct risk_cascade_round *round, size_t n_steps)
+{
+    seen_rounds *s = user;
+    if (n_steps != 4)
+        s->n_steps_bad++;
+    if (s->n < 128)
+        s->r[s->n] = *round;
+    s->n++;
+}
+
+/* The same path twice, the second run with a progress callback: the same engine and records
+ * (the callback only observes), and the callback saw every round: the recorded ones (those that
+ * liquidated, and each step's round 0) in the same order with the same contents, plus each
+ * step's closing round that liquidated nothing. */
 static void test_cascade_deterministic_and_capped(void **state)
 {
     (void)state;
@@ -465,6 +485,8 @@ static void test_cascade_deterministic_and_capped(void **state)
     double marks[2][64 * R_INST], flow[2][64 * R_INST], eq[2][R_ACC + 1];
     size_t n[2];
     risk_cascade_round tot[2];
+    static seen_rounds seen;
+    seen.n = seen.n_steps_bad = 0;
     for (int run = 0; run < 2; run++) {
         rbook b;
         rbook_init(&b, 77, 0);
@@ -476,6 +498,10 @@ static void test_cascade_deterministic_and_capped(void **state)
         o.shocks = path;
         o.impact = imp;
         o.n_impact = R_INST;
+        if (run == 1) {
+            o.progress = seen_round;
+            o.progress_user = &seen;
+        }
         tot[run] = (risk_cascade_round)RISK_CASCADE_ROUND_INIT;
         rec[run][0] = (risk_cascade_round)RISK_CASCADE_ROUND_INIT;
         tu_assert_status(risk_engine_cascade(b.e, &o, &tot[run], rec[run], marks[run], flow[run], 64, &n[run]),
@@ -500,6 +526,19 @@ static void test_cascade_deterministic_and_capped(void **state)
         assert_true(rec[0][r].fund_after >= 0.0);
     }
     assert_int_equal(last_step, 3);
+    assert_int_equal(seen.n_steps_bad, 0);
+    assert_true(seen.n > n[0] && seen.n <= 128);
+    size_t k = 0, liquidating = 0;
+    for (size_t r = 0; r < seen.n; r++) {
+        liquidating += seen.r[r].n_liquidated > 0;
+        if (seen.r[r].n_liquidated || seen.r[r].round == 0) {
+            assert_true(k < n[0]);
+            assert_memory_equal(&seen.r[r], &rec[1][k], sizeof seen.r[r]);
+            k++;
+        }
+    }
+    assert_int_equal(k, n[1]);
+    assert_int_equal(liquidating, tot[1].round);
 
     /* the cap: one round per step with a strong impact stops with capped set */
     rbook b;

@@ -63,6 +63,22 @@ typedef struct risk_impact {
 /** Most rounds per step of a cascade. */
 #define RISK_CASCADE_ROUNDS_MAX 100000u
 
+struct risk_cascade_round; /* defined below */
+
+/**
+ * @brief Progress of a cascade: called after every round (risk_cascade_options::progress).
+ *
+ * @param[in] user risk_cascade_options::progress_user, as given.
+ * @param[in] round The round just run (valid during the call only): its step, its number within
+ *            the step and what it liquidated, as the round records report it.
+ * @param[in] n_steps The shock path's steps (risk_cascade_options::n_steps), so that a caller can
+ *            show "step t of n".
+ *
+ * Observational: the callback must not use the engine or its accounts (the cascade is between
+ * rounds and holds them), and it cannot stop the run. It runs on the calling thread.
+ */
+typedef void (*risk_cascade_progress_fn)(void *user, const struct risk_cascade_round *round, size_t n_steps);
+
 /** Version of ::risk_cascade_options this header describes. */
 #define RISK_CASCADE_OPTIONS_VERSION 1
 
@@ -82,10 +98,12 @@ typedef struct risk_cascade_options {
     const double *shocks;       /**< n_steps x n_assets relative moves, each finite and > -1; the valuation asset's column 0. May be NULL when n_assets is 0. */
     const risk_impact *impact;  /**< NULL (no impact anywhere), or @ref n_impact models, element i for instrument id i. */
     size_t n_impact;            /**< Length of @ref impact, 0..the engine's instrument count (instruments beyond have no impact). */
+    risk_cascade_progress_fn progress; /**< NULL, or called after every round (for progress on a long run). */
+    void *progress_user;        /**< Passed to @ref progress as it is. */
 } risk_cascade_options;
 
 /** Initialiser for ::risk_cascade_options: 100 rounds per step, no shock rows set yet. */
-#define RISK_CASCADE_OPTIONS_INIT {RISK_CASCADE_OPTIONS_VERSION, 100u, 0, 0, NULL, NULL, 0}
+#define RISK_CASCADE_OPTIONS_INIT {RISK_CASCADE_OPTIONS_VERSION, 100u, 0, 0, NULL, NULL, 0, NULL, NULL}
 
 /** Version of ::risk_cascade_round this header describes. */
 #define RISK_CASCADE_ROUND_VERSION 1

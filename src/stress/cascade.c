@@ -381,6 +381,8 @@ RISK_API int risk_engine_cascade(risk_engine *engine, const risk_cascade_options
             totals_add(&tot, &rr);
             tot.fund_after = rr.fund_after;
             tot.bad_debt = rr.bad_debt;
+            if (options->progress && !rc)
+                options->progress(options->progress_user, &rr, options->n_steps);
             if (rc || !rr.n_liquidated)
                 break;
             int moved = 0;

@@ -58,6 +58,21 @@ class TestCascade(unittest.TestCase):
             self.assertAlmostEqual(res.final["marks"]["BTCUSDT"], 94.16, places=9)
             self.assertEqual(b.engine.mark("BTCUSDT"), 100.0)
             self.assertEqual([a.evaluate().equity for a in b.engine.accounts()], [60.0, 80.0])
+        with libbook.load(copy.deepcopy(HAND)) as b:  # progress: every round, the records among them
+            seen: list[tuple[dict, int]] = []
+            res = libcascade.cascade(b.engine, [{"BTC": -0.02}], {"BTCUSDT": libcascade.Impact("linear", depth=3.0)},
+                                     progress=lambda r, n: seen.append((r, n)))
+            self.assertEqual([(r["step"], r["round"], r["n_liquidated"]) for r, _ in seen], [(0, 0, 1), (0, 1, 1),
+                                                                                          (0, 2, 0)])
+            self.assertEqual({n for _, n in seen}, {1})
+            for (r, _), rec in zip(seen, res.rounds):
+                self.assertEqual(r["market_volume"], rec["market_volume"])
+                self.assertEqual(r["bad_debt"], rec["bad_debt"])
+
+            def boom(r: dict, n: int) -> None:
+                raise KeyboardInterrupt
+            with self.assertRaises(KeyboardInterrupt):  # raised after the call, not lost in the C frame
+                libcascade.cascade(b.engine, [{"BTC": -0.02}], progress=boom)
         with libbook.load(copy.deepcopy(HAND)) as b:  # without impact B stays healthy
             res = libcascade.cascade(b.engine, [{"BTC": -0.02}])
             self.assertEqual(res.totals["n_liquidated"], 1)
@@ -108,6 +123,14 @@ class TestCli(unittest.TestCase):
                 self.assertEqual(round(v, 3), v)
         self.assertLess(doc["final_marks"]["SOL-PERP"], 90.0)  # impact beyond the exogenous -10 %
         self.assertGreater(doc["amplification"]["SOL"]["amplification"], 1.0)
+        # progress on stderr: a line per round that liquidated, then the end; none with --quiet
+        lines = r.stderr.splitlines()
+        liquidating = [r0 for r0 in doc["rounds"] if r0["n_liquidated"]]
+        self.assertEqual(len(lines), len(liquidating) + 1, r.stderr)
+        self.assertIn("step 1 round 0: %d liquidated" % liquidating[0]["n_liquidated"], lines[0])
+        self.assertTrue(lines[-1].startswith("cascade: ") and "done in" in lines[-1], lines[-1])
+        q = run_cli("cascade", LIQ, "--shock", "SOL=-0.1", "--impact", "SOL-PERP=linear:0.5", "--compact", "--quiet")
+        self.assertEqual((q.returncode, q.stdout, q.stderr), (0, r.stdout, ""))
 
     def test_report(self):
         with tempfile.TemporaryDirectory() as d:

@@ -206,6 +206,36 @@ class TestStressCli(unittest.TestCase):
         self.assertEqual(crash["n_bankrupt"], len(crash["new_bankrupt"]) + sum(
             1 for a in doc["accounts"] if a["state"][0] == "bankrupt" and a["id"] not in crash["new_bankrupt"]))
         self.assertIn("BTC", {x["asset"] for x in doc["exposures"]})
+        self.assertEqual(r.stderr, "")  # a small run: no progress
+
+    def test_progress_of_long_runs(self):
+        """From PROGRESS_MIN_WORK accounts x scenarios on: the stress run, the document and the end
+        on stderr; none with --quiet; the same document either way."""
+        import argparse
+        import contextlib
+        import io
+        args = argparse.Namespace(scenarios=None, hypothetical=["crypto=-0.3", "crypto=0.1"], historical=None,
+                                  data=None, top_k=5, no_accounts=False, threads=1, var=False, report=None,
+                                  quiet=False, level=0.99, es_level=0.975)
+        docs, errs = [], []
+        old = libstress.PROGRESS_MIN_WORK
+        libstress.PROGRESS_MIN_WORK = 12  # 6 accounts x 2 scenarios
+        try:
+            for quiet in (False, True):
+                args.quiet = quiet
+                err = io.StringIO()
+                with libbook.load(libbook.read(DEMO)) as b, contextlib.redirect_stderr(err):
+                    docs.append(libstress.stress_document(b, args))
+                errs.append(err.getvalue())
+        finally:
+            libstress.PROGRESS_MIN_WORK = old
+        lines = errs[0].splitlines()
+        self.assertEqual(len(lines), 3, errs[0])
+        self.assertEqual(lines[0].split(" (")[0], "stress: 1/2 6 accounts x 2 scenarios")
+        self.assertEqual(lines[1].split(" (")[0], "stress: 2/2 document")
+        self.assertIn("done in", lines[2])
+        self.assertEqual(errs[1], "")
+        self.assertEqual(docs[0], docs[1])
 
     def test_user_file(self):
         sc = {"format": "librisk-scenarios/1", "scenarios": [{"name": "btc-20", "moves": {"BTC": -0.2}}]}

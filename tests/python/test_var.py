@@ -359,6 +359,14 @@ class VarCommand(unittest.TestCase):
         self.assertEqual(doc["es"], 0.12297694)
         self.assertEqual(doc["backtest"]["breaches"], 8)
         self.assertEqual(doc["backtest"]["kupiec_lr"], 0.616423)
+        # the back-test's progress on stderr: a line per 10 % of the windows, then the end;
+        # nothing with --quiet, and the same document either way
+        lines = p.stderr.splitlines()
+        self.assertTrue(10 <= len(lines) <= 12, p.stderr)
+        self.assertTrue(lines[0].startswith("var backtest: 1/%d window 1 of " % doc["backtest"]["n"]), lines[0])
+        self.assertIn("done in", lines[-1])
+        q = support.run_cli("var", SAMPLE, "--compact", "--backtest", "--quiet")
+        self.assertEqual((q.returncode, q.stdout, q.stderr), (0, p.stdout, ""))
 
     def test_methods_and_horizon(self):
         for method in ("fhs", "normal", "mc"):

@@ -16,7 +16,8 @@ import ctypes
 import html
 import math
 import os
-from typing import Any, Mapping, Sequence, TYPE_CHECKING
+import sys
+from typing import Any, Callable, Mapping, Sequence, TYPE_CHECKING
 
 from . import errors, ffi
 
@@ -111,19 +112,22 @@ def _market(engine: Engine) -> dict[str, Any]:
 
 
 def cascade(engine: Engine, shocks: Sequence[Mapping[str, float]], impact: Mapping[str, Impact] | None = None,
-            max_rounds: int = 100, on_copy: bool = False) -> CascadeResult:
+            max_rounds: int = 100, on_copy: bool = False,
+            progress: Callable[[dict[str, Any], int], None] | None = None) -> CascadeResult:
     """``risk_engine_cascade``: pushes the shock path ``shocks`` (one {asset symbol: relative
     move} per step) through the book, with ``impact`` {instrument symbol: :class:`Impact`}, at
     most ``max_rounds`` rounds per step. MUTATES ``engine``, unless ``on_copy``: then it runs on
     a copy made by a snapshot round trip (``Engine.from_snapshot(engine.snapshot())``), freed
-    after, and ``engine`` is left as it was."""
+    after, and ``engine`` is left as it was. ``progress(round, n_steps)`` is called after every
+    round with the round as a dict (step, round, counts and money, as in the records); an
+    exception it raises is reported after the cascade ends (the C call cannot be unwound)."""
     if on_copy:
         from .core import Engine as _Engine
         data = engine.snapshot()
         assert data is not None  # no path: the bytes
         clone = _Engine.from_snapshot(data)
         try:
-            return cascade(clone, shocks, impact, max_rounds)
+            return cascade(clone, shocks, impact, max_rounds, progress=progress)
         finally:
             clone.close()
     L = ffi.lib()
@@ -148,6 +152,18 @@ def cascade(engine: Engine, shocks: Sequence[Mapping[str, float]], impact: Mappi
     o.shocks = ctypes.cast(table, ctypes.POINTER(ctypes.c_double))
     o.impact = ctypes.cast(imp, ctypes.POINTER(ffi.RiskImpact))
     o.n_impact = ni
+    raised: list[BaseException] = []
+    if progress is not None:
+        report = progress  # narrowed for the closure
+
+        def _seen(_user: int | None, rec: int | None, n_steps: int) -> None:
+            if raised or rec is None:
+                return
+            try:
+                report(_round_dict(ctypes.cast(rec, ctypes.POINTER(ffi.RiskCascadeRound)).contents), n_steps)
+            except BaseException as exc:  # noqa: BLE001 - carried across the C frame, raised below
+                raised.append(exc)
+        o.progress = ffi.CascadeProgressFn(_seen)  # kept alive by o until the call returns
     start = _market(engine)
     exo = dict(start["prices"])
     for step in steps:
@@ -163,6 +179,8 @@ def cascade(engine: Engine, shocks: Sequence[Mapping[str, float]], impact: Mappi
     tot = ffi.RiskCascadeRound.init()
     n = ctypes.c_size_t()
     L.risk_engine_cascade(eng, ctypes.byref(o), ctypes.byref(tot), recs, marks, flow, cap, ctypes.byref(n))
+    if raised:
+        raise raised[0]
     syms = [engine.instrument_info(i)["symbol"] for i in range(ni)]
     rounds = []
     for r in range(min(n.value, cap)):
@@ -282,6 +300,7 @@ def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--threads", type=int, default=1, help="worker threads for Cover 2 (default 1)")
     p.add_argument("--report", metavar="DIR", help="write DIR/index.html with the price path and volume charts")
     p.add_argument("--compact", action="store_true", help="print the JSON on one line")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def cascade_document(loaded: Book, args: argparse.Namespace) -> dict[str, Any]:
@@ -308,7 +327,21 @@ def cascade_document(loaded: Book, args: argparse.Namespace) -> dict[str, Any]:
                         "n_deficit": c["n_deficit"],
                         "top": [{"id": t["id"], "deficit": grid.value(t["deficit"])} for t in c["top"]]})
     needed = max(c["cover2"] for c in covers)
-    res = cascade(engine, [shock], impact, max_rounds=args.rounds)
+    from .progress import Progress
+    shown = Progress(sys.stderr, "cascade", quiet=getattr(args, "quiet", False))
+
+    def on_round(r: dict[str, Any], n_steps: int) -> None:
+        # one line per round that liquidated (a bar on a terminal): the rounds are not known ahead
+        if r["n_liquidated"]:
+            shown(r["round"], args.rounds, "step %d round %d: %d liquidated" % (r["step"] + 1, r["round"],
+                                                                                 r["n_liquidated"]))
+
+    try:
+        res = cascade(engine, [shock], impact, max_rounds=args.rounds, progress=on_round)
+    except BaseException:
+        shown.abandon()
+        raise
+    shown(args.rounds, args.rounds, "done")
 
     def marks(m: Mapping[str, float]) -> dict[str, float | None]:
         return {s: grid.price(s, x) for s, x in m.items()}

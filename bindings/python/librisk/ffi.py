@@ -1371,6 +1371,11 @@ class RiskImpact(ctypes.Structure):
         return cls(IMPACT_VERSION, IMPACT_NONE, 0.7, 0.04, 1.0, 1.0)
 
 
+#: ``risk_cascade_progress_fn``: (user, const risk_cascade_round *, n_steps); the round as a void
+#: pointer (cast it to ``POINTER(RiskCascadeRound)``), since that struct is declared below.
+CascadeProgressFn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+
+
 class RiskCascadeOptions(ctypes.Structure):
     """``risk_cascade_options`` (include/risk/cascade.h): the arrays are borrowed."""
     _fields_ = [
@@ -1381,6 +1386,8 @@ class RiskCascadeOptions(ctypes.Structure):
         ("shocks", ctypes.POINTER(ctypes.c_double)),
         ("impact", ctypes.POINTER(RiskImpact)),
         ("n_impact", ctypes.c_size_t),
+        ("progress", CascadeProgressFn),
+        ("progress_user", ctypes.c_void_p),
     ]
 
     @classmethod

@@ -23,6 +23,7 @@ import datetime
 import json
 import math
 import os
+import sys
 from typing import (Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence, TYPE_CHECKING, Union, cast,
                     overload)
 
@@ -606,14 +607,31 @@ def check_top_k(args: argparse.Namespace) -> None:
         raise ScenarioError("--top-k", "must be between 0 and %d" % ffi.EXPOSURE_TOP_MAX)
 
 
+#: Accounts x scenarios from which ``stress`` shows progress on stderr (about a second of work).
+PROGRESS_MIN_WORK = 1_000_000
+
+
 def stress_document(loaded: Book, args: argparse.Namespace) -> dict[str, Any]:
     """The ``librisk-stress/1`` document of a loaded book (ScenarioError, RiskError)."""
+    from .progress import Progress
     engine = loaded.engine
     sset = build_scenarios(engine, args)
     check_top_k(args)
-    res = stress(engine, sset, threads=args.threads, per_account=True)
-    base = {a.id: a.state for a in engine.evaluate_all(threads=args.threads)}
-    return document(engine, loaded.spec, sset, res, base, exposures(engine, args.top_k, raw=True), args)
+    # progress for long runs only: a small one (or one the C library refuses) prints its result
+    # or its one line of error alone
+    long_run = engine.account_count * len(sset) >= PROGRESS_MIN_WORK
+    shown = Progress(sys.stderr, "stress", quiet=getattr(args, "quiet", False) or not long_run)
+    try:
+        shown(0, 2, "%d accounts x %d scenarios" % (engine.account_count, len(sset)))
+        res = stress(engine, sset, threads=args.threads, per_account=True)
+        base = {a.id: a.state for a in engine.evaluate_all(threads=args.threads)}
+        shown(1, 2, "document")
+        doc = document(engine, loaded.spec, sset, res, base, exposures(engine, args.top_k, raw=True), args)
+    except BaseException:
+        shown.abandon()
+        raise
+    shown(2, 2, "done")
+    return doc
 
 
 def book_var(book_pnl: Sequence[float], level: float, es_level: float) -> Any:

@@ -24,8 +24,9 @@ import array
 import ctypes
 import json
 import math
+import sys
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence, TextIO
+from typing import Any, Callable, Iterable, Sequence, TextIO
 
 from . import errors, ffi
 from .ffi import FloatBuffer
@@ -310,13 +311,19 @@ def _var_of_log_pnl(x: FloatBuffer, level: float) -> float:
 
 def rolling_var(returns: FloatBuffer, window: int, method: str = "hs", level: float = LEVEL_DEFAULT, lam: float = 0.94,
                 scenarios: int = 10000, seed: int = 1, dof: float | None = None,
-                filter_model: str = "ewma") -> FloatBuffer:
+                filter_model: str = "ewma",
+                progress: Callable[[int, int, str], None] | None = None) -> FloatBuffer:
     """One-period VaR forecasts: out[t] = the VaR from returns[t - window:t] (NaN for t < window),
     for back-testing against P&L_t = exp(r_t) - 1; each is :func:`series_var`'s VaR for that
-    window. The Monte Carlo seed of day t is seed + t."""
+    window. The Monte Carlo seed of day t is seed + t. ``progress(done, total, label)`` is called
+    every 10 % of the windows (and at the end)."""
     r = array.array("d", returns)
     out = array.array("d", [math.nan] * len(r))
+    total = max(len(r) - window, 0)
+    every = max(total // 10, 1)
     for t in range(window, len(r)):
+        if progress is not None and (t - window) % every == 0:
+            progress(t - window, total, "window %d of %d" % (t - window + 1, total))
         w = r[t - window:t]
         if method == "hs":
             out[t] = _var_of_log_pnl(w, level)
@@ -328,6 +335,8 @@ def rolling_var(returns: FloatBuffer, window: int, method: str = "hs", level: fl
             out[t] = _var_of_log_pnl(x, level)
         else:
             out[t] = series_var(w, method, level, level, 1, lam)[0].var
+    if progress is not None:
+        progress(total, total, "done")
     return out
 
 
@@ -359,6 +368,7 @@ def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> argparse.ArgumentPar
     p.add_argument("--compact", action="store_true", help="print the JSON on one line")
     p.add_argument("--report", metavar="DIR", help="also write an HTML report with the loss distribution chart "
                                                    "into DIR (needs matplotlib)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr (shown for --backtest)")
     return p
 
 
@@ -430,12 +440,15 @@ def run(path: str, first: list[str] | None, close: FloatBuffer, args: argparse.N
     if args.method == "mc":
         doc.update({"seed": args.seed, "distribution": "normal" if args.dof is None else "t", "dof": args.dof})
     if args.backtest:
+        from .progress import Progress
+        shown = Progress(sys.stderr, "var backtest", quiet=getattr(args, "quiet", False))
         try:
             v = rolling_var(r, args.window, args.method, args.level, args.lam, args.scenarios, args.seed, args.dof,
-                            args.filter_model)
+                            args.filter_model, progress=shown)
             pnl = array.array("d", (math.expm1(x) for x in r))
             bt = backtest(pnl, v, args.level)
         except errors.RiskError as exc:
+            shown.abandon()
             raise VarCliError("backtest: %s" % exc) from None
         doc["backtest"] = backtest_document(bt)
     return doc
