@@ -237,10 +237,12 @@ endif
 
 bench: $(LIB_OUTPUTS) $(BENCHES)
 	@if [ -z "$(BENCHES)" ]; then echo "bench: no bench/*.c"; fi
+	@echo "==> conditions"; date -u; uname -srm; uptime  # tools/bench_summary.py reads the load
 	@set -e; for b in $(BENCHES); do echo "==> $$b $(BENCH_ARGS)"; ./$$b $(BENCH_ARGS); done
 	@echo "==> bench/bench_columns.py $(BENCH_ARGS)"; PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) bench/bench_columns.py $(BENCH_ARGS)
 	@echo "==> bench/bench_sweep_numpy.py $(BENCH_ARGS)"; PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) bench/bench_sweep_numpy.py $(BENCH_ARGS)
 	@echo "==> bench/bench_cli.py"; PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) bench/bench_cli.py
+	@echo "==> conditions"; date -u; uptime
 
 # ------------------------------------------------------------------ demo
 demo: $(LIB_OUTPUTS)
