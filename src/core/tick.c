@@ -171,7 +171,22 @@ static void key_release(const risk_engine *e, price_key *pk)
 
 /* ------------------------------------------------------------ price keys */
 
-static price_key *key_get(risk_tick *t, uint32_t key)
+static price_key *key_get_slow(risk_tick *t, uint32_t key);
+
+/* The key's record: every call but the first for a key (or after instruments or assets were
+ * added) finds it allocated with its buckets, which the inline test returns at once. */
+static inline price_key *key_get(risk_tick *t, uint32_t key)
+{
+    size_t id = key & ~KEY_ASSET;
+    if (key & KEY_ASSET) {
+        if (id < t->n_keys_asset && t->keys_asset[id].lo)
+            return &t->keys_asset[id];
+    } else if (id < t->n_keys_inst && t->keys_inst[id].lo)
+        return &t->keys_inst[id];
+    return key_get_slow(t, key);
+}
+
+static price_key *key_get_slow(risk_tick *t, uint32_t key)
 {
     const risk_engine *e = t->e;
     price_key **arr = key & KEY_ASSET ? &t->keys_asset : &t->keys_inst;
