@@ -346,8 +346,11 @@ class VarCliError(VolCliError):
 
 def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     p = sub.add_parser("var", help="VaR and ES of a long position in a price series (CSV with a close column), "
-                                   "with an optional Kupiec/Christoffersen back-test, as JSON (librisk-var/1)")
-    p.add_argument("csv", metavar="SERIES.csv", help="CSV with a header naming close; the first column gives the times")
+                                   "with an optional Kupiec/Christoffersen back-test, as JSON (librisk-var/1); or "
+                                   "of a book and each of its accounts by full revaluation under joint moves "
+                                   "from the market data (BOOK.json or a snapshot: librisk-var-book/1)")
+    p.add_argument("csv", metavar="SERIES.csv|BOOK.json",
+                   help="CSV with a header naming close (the first column gives the times), or a book or snapshot")
     p.add_argument("--method", choices=METHODS, default="hs",
                    help="hs (historical), fhs (EWMA-filtered historical), normal (delta-normal on the EWMA "
                         "volatility), mc (Monte Carlo on the EWMA volatility); default hs")
@@ -369,10 +372,39 @@ def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> argparse.ArgumentPar
     p.add_argument("--report", metavar="DIR", help="also write an HTML report with the loss distribution chart "
                                                    "into DIR (needs matplotlib)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr (shown for --backtest)")
+    b = p.add_argument_group("a book (BOOK.json or a snapshot; methods hs, fhs, mc)")
+    b.add_argument("--data", metavar="DIR", help="market data directory (default: ../shared/data/market)")
+    b.add_argument("--as-of", metavar="YYYY-MM-DD", help="the window's last day (default: the data's last common day)")
+    b.add_argument("--threads", type=int, default=1, help="worker threads of the revaluation (default 1)")
+    b.add_argument("--no-accounts", action="store_true", help="the book's figure only, no per-account VaR")
     return p
 
 
+def _is_book(path: str) -> bool:
+    """A JSON book or a snapshot (told by their first bytes), not a CSV series."""
+    if path == "-":
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return False  # the series reader reports it
+    return head.startswith(ffi.SNAPSHOT_MAGIC) or head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+
+
 def _check(args: argparse.Namespace, n: int) -> None:
+    _check_params(args)
+    if n < args.window + args.horizon - 1:
+        raise VarCliError("--window: %d returns (+ horizon %d - 1) needed, the file has %d"
+                          % (args.window, args.horizon, n))
+    if args.backtest and args.horizon != 1:
+        raise VarCliError("--backtest: only for --horizon 1 (overlapping multi-period windows are not independent)")
+    if args.backtest and n < args.window + 2:
+        raise VarCliError("--backtest: needs at least window + 2 returns, the file has %d" % n)
+
+
+def _check_params(args: argparse.Namespace) -> None:
+    """The options' domains, whatever the input (a series or a book)."""
     for name in ("level", "es_level"):
         v = getattr(args, name)
         if not (0.0 < v < 1.0):
@@ -389,13 +421,6 @@ def _check(args: argparse.Namespace, n: int) -> None:
         raise VarCliError("--seed: %d is outside 0..2^64-1" % args.seed)
     if args.dof is not None and not (2.0 < args.dof <= ffi.VAR_DOF_MAX):
         raise VarCliError("--dof: %r is outside (2, 1e6]" % args.dof)
-    if n < args.window + args.horizon - 1:
-        raise VarCliError("--window: %d returns (+ horizon %d - 1) needed, the file has %d"
-                          % (args.window, args.horizon, n))
-    if args.backtest and args.horizon != 1:
-        raise VarCliError("--backtest: only for --horizon 1 (overlapping multi-period windows are not independent)")
-    if args.backtest and n < args.window + 2:
-        raise VarCliError("--backtest: needs at least window + 2 returns, the file has %d" % n)
 
 
 def _g(x: float, digits: int = 8) -> float:
@@ -457,6 +482,14 @@ def run(path: str, first: list[str] | None, close: FloatBuffer, args: argparse.N
 def cli_main(args: argparse.Namespace, stdout: TextIO) -> None:
     """Runs ``var`` with parsed arguments, writing JSON to ``stdout``; raises VarCliError on bad input."""
     from .vol import _read_csv
+    if _is_book(args.csv):
+        from . import bookvar
+        _check_params(args)
+        try:
+            bookvar.cli_main(args.csv, args, stdout)
+        except bookvar.BookVarError as exc:
+            raise VarCliError(str(exc)) from None
+        return
     try:
         _, first, columns = _read_csv(args.csv, ("close",))
     except VolCliError as exc:
