@@ -8,7 +8,7 @@ fuzz/corpus/cli/, and mutations of them: structural (a value replaced by an edge
 another type, a huge or tiny number, a string with NUL or a lone surrogate, a key dropped or
 added, an element duplicated) and textual (bytes flipped, inserted or cut, a number replaced by
 thousands of digits). Each input runs through evaluate, report, liquidate, whatif, max-order,
-optimise (books) or vol, backtest and var (CSV files), in-process with stdout and stderr as strict UTF-8
+optimise, stress, cascade, var (books) or vol, backtest and var (CSV files), in-process with stdout and stderr as strict UTF-8
 streams, and the fuzzer checks:
 
   - the exit status is 0 or 2 and no exception escapes (no traceback);
@@ -46,7 +46,7 @@ from librisk import cli  # noqa: E402
 BOOKS = os.path.join(ROOT, "examples", "books")
 CORPUS = os.path.join(ROOT, "fuzz", "corpus", "cli")
 ARTIFACTS = os.path.join(ROOT, "build", "fuzz", "artifacts")
-JSON_COMMANDS = ("evaluate", "liquidate", "whatif", "max-order", "var", "optimise")
+JSON_COMMANDS = ("evaluate", "liquidate", "whatif", "max-order", "var", "optimise", "stress", "cascade")
 
 EDGE_NUMBERS = [0, -0.0, 1, -1, 0.5, 1e-300, 5e-324, 1e-12, 1e12, 1e15, 2 ** 53, 2 ** 53 + 1, 2 ** 64,
                 2 ** 64 - 1, -2 ** 63, 1e300, 1e308, -1e308, 1.7976931348623157e308, 10 ** 400, -10 ** 400,
@@ -219,8 +219,21 @@ def commands(rng, kind, doc):
                        "BTC:borrow_rate=0.1,supply_rate=0.2", "USDT:post=1e308", "X:post=1", "USDT:lend=1"])
     extra = rng.choice([[], ["--budget", rng.choice(["100", "nan", "-1e308"])], ["--health-init", "0.5"],
                         ["--ltv-buffer", "0.9"], ["--horizon-days", rng.choice(["0", "1e9", "inf", "30"])]])
-    return [["evaluate", "--compact"], ["report"], ["liquidate"], ["whatif"] + order + ["--qty", qty],
-            ["max-order"] + order, ["optimise", "--account", acc, "--target", target, "--asset", cand] + extra]
+    stress = ["stress", "--hypothetical", rng.choice(["crypto=-0.3", "asset=BTC:-0.5", "depeg=USDC:0.9", "vol=1.5",
+                                                      "crypto=-1", "asset=XYZ:0.1", "crypto=1e308"]),
+              "--compact", "--quiet"] + rng.choice([[], ["--var"], ["--no-accounts"], ["--top-k", "99"]])
+    cascade = ["cascade", "--shock", rng.choice(["BTC=-0.2", "ETH=-0.5", "BTC=-1", "XYZ=0.1", "BTC=nan"]),
+               "--impact", "%s=%s" % (sym, rng.choice(["linear:0.5", "sqrt:0.7:0.04:1000", "none", "linear:-1",
+                                                       "sqrt:1e308:1:1"])),
+               "--rounds", rng.choice(["1", "5", "0"]), "--compact", "--quiet"]
+    cmds = [["evaluate", "--compact"], ["report"], ["liquidate"], ["whatif"] + order + ["--qty", qty],
+            ["max-order"] + order, ["optimise", "--account", acc, "--target", target, "--asset", cand] + extra,
+            stress, cascade]
+    if rng.randrange(8) == 0:  # a book's VaR reads the market data: one case in eight
+        cmds.append(["var", "--method", rng.choice(["hs", "fhs", "mc", "normal"]), "--window", "20",
+                     "--scenarios", "100", "--compact", "--quiet"]
+                    + rng.choice([[], ["--as-of", "2022-11-15"], ["--horizon", "3"], ["--as-of", "1999-01-01"]]))
+    return cmds
 
 
 def cases(seed, count=None):
