@@ -386,7 +386,7 @@ static int lean_add(double *terms, uint32_t *n, double v)
 }
 
 /* Writes tiered position p's MM terms in tier t into its slots (pool_coeffs's expressions). */
-static void lean_tier_set(lean *L, lean_tiered *p, uint32_t t)
+LEAN_INLINE void lean_tier_set(lean *L, lean_tiered *p, uint32_t t)
 {
     const risk__instrument *in = p->in;
     double M = p->M, ps = p->ps;
@@ -767,21 +767,13 @@ static int pool_roots_options(const pool *P, roots *r)
 }
 
 /* Both sides' roots of an affine (futures-only) pool. */
-static void pool_roots_affine(const pool *P, lean *L, roots *r)
+static void pool_roots_affine(const pool *P, roots *r)
 {
     memset(r, 0, sizeof *r);
     int above = P->c1_a + P->c1_b >= 0.0;
     double s_up = 0, s_dn = 0;
-    if (P->bankrupt) { /* unweighted: no tier, one segment each way (walk's first and last) */
-        r->has_up = segment_root(P->c1_a, P->c1_b, 1.0, INFINITY, 1, above, &r->k_up, &s_up);
-        r->has_dn = segment_root(P->c1_a, P->c1_b, 1.0, 0.0, 0, above, &r->k_dn, &s_dn);
-    } else if (L) {
-        r->has_up = lean_walk(L, 1, above, &r->k_up, &s_up);
-        r->has_dn = lean_walk(L, 0, above, &r->k_dn, &s_dn);
-    } else {
-        r->has_up = walk(P, 1, above, &r->k_up, &s_up);
-        r->has_dn = walk(P, 0, above, &r->k_dn, &s_dn);
-    }
+    r->has_up = walk(P, 1, above, &r->k_up, &s_up);
+    r->has_dn = walk(P, 0, above, &r->k_dn, &s_dn);
     r->up_rising = s_up > 0.0;
     r->dn_rising = s_dn > 0.0;
 }
@@ -814,35 +806,81 @@ static int pool_solve(const pool *P, int options, const roots *r, double *k, int
     return 1;
 }
 
-/* Solves a pool whose fixed part is cached and whose moving positions are listed: on a lean
- * copy of its moving terms when it has one (the same bits), else by pool_coeffs. */
+/* The factor a pool's affine roots give (pool_solve without options): none, the only root, or
+ * by the net exposure (the unweighted slope eq_b) when both sides have one. */
+LEAN_INLINE void lean_pick(int above, double eq_b, int has_up, double k_up, int up_rising, int has_dn, double k_dn,
+                           int dn_rising, uint32_t *has, double *k, uint32_t *round_up)
+{
+    if (!has_up && !has_dn)
+        return;
+    int take_up = has_up && !has_dn;
+    if (has_up && has_dn) {
+        int net_long = eq_b >= 0.0;
+        take_up = above ? !net_long : net_long;
+    }
+    *has = 1;
+    *k = take_up ? k_up : k_dn;
+    *round_up = (uint32_t)(take_up ? up_rising : dn_rising);
+}
+
+/* pool_factors_solve_cached on the lean pool: the same steps (walks at margin, one segment each
+ * way unweighted, pool_solve's choice) on locals. */
+static void lean_factors(const pool *P, lean *L, risk__pool_factors *out)
+{
+    double A_bk = L->a_bk, B_bk = L->b_bk, c1_a, c1_b;
+    lean_coeffs(L, 1.0, &c1_a, &c1_b);
+    out->has_options = 0;
+    out->unsolved = 0;
+    out->liquidatable = c1_a + c1_b < 0.0;
+    int above = c1_a + c1_b >= 0.0;
+    double k_up = 0.0, k_dn = 0.0, s_up = 0.0, s_dn = 0.0;
+    int has_up = lean_walk(L, 1, above, &k_up, &s_up);
+    int has_dn = lean_walk(L, 0, above, &k_dn, &s_dn);
+    out->has_below = (uint32_t)has_dn;
+    out->below_k = k_dn;
+    out->below_up = s_dn > 0.0;
+    out->has_above = (uint32_t)has_up;
+    out->above_k = k_up;
+    out->above_up = s_up > 0.0;
+    lean_pick(above, B_bk, has_up, k_up, s_up > 0.0, has_dn, k_dn, s_dn > 0.0, &out->has_liquidation,
+              &out->liquidation_k, &out->liquidation_up);
+    above = A_bk + B_bk >= 0.0; /* unweighted: no tier, one segment each way */
+    k_up = k_dn = s_up = s_dn = 0.0;
+    has_up = segment_root(A_bk, B_bk, 1.0, INFINITY, 1, above, &k_up, &s_up);
+    has_dn = segment_root(A_bk, B_bk, 1.0, 0.0, 0, above, &k_dn, &s_dn);
+    lean_pick(above, B_bk, has_up, k_up, s_up > 0.0, has_dn, k_dn, s_dn > 0.0, &out->has_bankruptcy,
+              &out->bankruptcy_k, &out->bankruptcy_up);
+    if (P->a->margin_mode == RISK_MARGIN_PORTFOLIO) /* liquidation by the portfolio model (portfolio/pm.c) */
+        risk__pm_pool_factors(P->a, out);
+}
+
+/* Solves a pool whose fixed part is cached and whose moving positions are listed: on its lean
+ * program when it has one (the same bits), else by pool_coeffs. */
 static void pool_factors_solve_cached(pool *P, risk__pool_factors *out)
 {
     double A_bk, B_bk, k;
     int up;
-    lean lean_copy, *L = lean_build(P, &lean_copy) ? &lean_copy : NULL;
-    int options = L ? 0 : pool_has_options(P); /* a lean pool has none */
+    lean lean_copy;
+    if (lean_build(P, &lean_copy)) {
+        lean_factors(P, &lean_copy, out);
+        return;
+    }
+    int options = pool_has_options(P);
     out->has_options = (uint32_t)options;
     P->bankrupt = 1;
     P->fixed = P->fixed_bk;
-    if (L)
-        A_bk = L->a_bk, B_bk = L->b_bk;
-    else
-        pool_coeffs(P, 1.0, &A_bk, &B_bk);
+    pool_coeffs(P, 1.0, &A_bk, &B_bk);
     P->eq_b = B_bk;
     P->bankrupt = 0;
     P->fixed = P->fixed_mm;
-    if (L)
-        lean_coeffs(L, 1.0, &P->c1_a, &P->c1_b);
-    else
-        pool_coeffs(P, 1.0, &P->c1_a, &P->c1_b);
+    pool_coeffs(P, 1.0, &P->c1_a, &P->c1_b);
     out->liquidatable = options ? !(surplus_at(P, 1.0) >= 0.0) : P->c1_a + P->c1_b < 0.0;
     roots r;
     int defined = 1;
     if (options)
         defined = pool_roots_options(P, &r);
     else
-        pool_roots_affine(P, L, &r);
+        pool_roots_affine(P, &r);
     out->unsolved = (uint32_t)!defined;
     if (defined) {
         out->has_below = (uint32_t)r.has_dn;
@@ -864,7 +902,7 @@ static void pool_factors_solve_cached(pool *P, risk__pool_factors *out)
     if (options)
         defined = pool_roots_options(P, &r);
     else
-        pool_roots_affine(P, L, &r);
+        pool_roots_affine(P, &r);
     if (defined && pool_solve(P, options, &r, &k, &up)) {
         out->has_bankruptcy = 1;
         out->bankruptcy_k = k;
@@ -1088,6 +1126,29 @@ const risk__pool_factors *risk__pool_factors_for(const risk_account *a, uint32_t
     return f;
 }
 
+/* risk__round_to_step on one step for several values: the step's integral reciprocal (when it
+ * has one) found once. The same bits. */
+typedef struct tick_round {
+    double step, inv;
+    int use_inv;
+} tick_round;
+
+static void tick_round_init(tick_round *r, double step)
+{
+    r->step = step;
+    r->inv = nearbyint(1.0 / step);
+    r->use_inv = r->inv >= 1.0 && fabs(r->inv * step - 1.0) <= 1e-12;
+}
+
+static double tick_round_apply(const tick_round *r, double value, int up)
+{
+    double n = value / r->step;
+    if (!(fabs(n) < 4503599627370496.0)) /* 2^52 */
+        return value;
+    double whole = risk__whole_against(n, up);
+    return r->use_inv ? whole / r->inv : whole * r->step;
+}
+
 void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk__pool_factors *f,
                                 risk_position_result *out)
 {
@@ -1097,9 +1158,8 @@ void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk
     risk__position_values_compute(in, a->qty[slot], a->entry[slot], a->im_rate[slot], &pv);
     int isolated = (a->pflags[slot] & RISK__PF_ISOLATED) != 0;
 
-    uint32_t version = out->version;
-    memset(out, 0, sizeof *out);
-    out->version = version;
+    uint32_t version = out->version, flags = 0;
+    /* every field is written (no memset: the struct has no padding) */
     out->instrument = a->inst[slot];
     out->side = a->qty[slot] > 0.0 ? RISK_SIDE_LONG : RISK_SIDE_SHORT;
     out->margin_mode = isolated ? RISK_MARGIN_ISOLATED : RISK_MARGIN_CROSS;
@@ -1119,25 +1179,32 @@ void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk
         out->maintenance_margin = risk__quantize(pv.mm, s, 1);
     }
     if (f->liquidatable)
-        out->flags |= RISK_RESULT_LIQUIDATABLE;
+        flags |= RISK_RESULT_LIQUIDATABLE;
     out->liquidation_price = out->bankruptcy_price = NAN;
     out->liquidation_price_raw = out->bankruptcy_price_raw = NAN;
     /* a future's prices are its own mark moved by k; an option's are the underlying's price
      * (its mark is a premium), on the underlying's tick */
     int option = in->kind == RISK_KIND_OPTION;
     double ref = option ? in->opt_under : in->mark, tick = option ? in->underlying_tick : in->tick_size;
+    tick_round tr;
+    if (f->has_liquidation | f->has_bankruptcy | f->has_below | f->has_above)
+        tick_round_init(&tr, tick);
     if (f->has_liquidation) {
-        out->flags |= RISK_RESULT_HAS_LIQUIDATION_PRICE;
+        flags |= RISK_RESULT_HAS_LIQUIDATION_PRICE;
         out->liquidation_price_raw = ref * f->liquidation_k;
-        out->liquidation_price = risk__round_to_step(out->liquidation_price_raw, tick, (int)f->liquidation_up);
+        out->liquidation_price = tick_round_apply(&tr, out->liquidation_price_raw, (int)f->liquidation_up);
     }
     if (f->has_bankruptcy) {
-        out->flags |= RISK_RESULT_HAS_BANKRUPTCY_PRICE;
+        flags |= RISK_RESULT_HAS_BANKRUPTCY_PRICE;
         out->bankruptcy_price_raw = ref * f->bankruptcy_k;
-        out->bankruptcy_price = risk__round_to_step(out->bankruptcy_price_raw, tick, (int)f->bankruptcy_up);
+        out->bankruptcy_price = tick_round_apply(&tr, out->bankruptcy_price_raw, (int)f->bankruptcy_up);
     }
-    if (version < 2)
+    out->delta = out->gamma = out->vega = out->theta = out->mark_vol = 0.0;
+    out->value = out->underlying_price = out->liquidation_price_below = out->liquidation_price_above = 0.0;
+    if (version < 2) {
+        out->flags = flags;
         return;
+    }
     /* version 2: Greeks, both sides' liquidation prices */
     double size = out->qty * in->contract_size;
     out->mark_vol = NAN;
@@ -1161,14 +1228,15 @@ void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk
         out->underlying_price = in->mark;
     }
     if (f->unsolved)
-        out->flags |= RISK_RESULT_UNSOLVED;
+        flags |= RISK_RESULT_UNSOLVED;
     out->liquidation_price_below = out->liquidation_price_above = NAN;
     if (f->has_below) {
-        out->flags |= RISK_RESULT_HAS_LIQUIDATION_BELOW;
-        out->liquidation_price_below = risk__round_to_step(ref * f->below_k, tick, (int)f->below_up);
+        flags |= RISK_RESULT_HAS_LIQUIDATION_BELOW;
+        out->liquidation_price_below = tick_round_apply(&tr, ref * f->below_k, (int)f->below_up);
     }
     if (f->has_above) {
-        out->flags |= RISK_RESULT_HAS_LIQUIDATION_ABOVE;
-        out->liquidation_price_above = risk__round_to_step(ref * f->above_k, tick, (int)f->above_up);
+        flags |= RISK_RESULT_HAS_LIQUIDATION_ABOVE;
+        out->liquidation_price_above = tick_round_apply(&tr, ref * f->above_k, (int)f->above_up);
     }
+    out->flags = flags;
 }
