@@ -304,8 +304,9 @@ LEAN_INLINE int segment_root(double A, double B, double lo, double edge, int up,
 {
     double f_near = A + B * lo;
     double f_far = isinf(edge) ? (B > 0.0 ? INFINITY : B < 0.0 ? -INFINITY : A) : A + B * edge;
-    int crosses = above ? (f_near >= 0.0 && f_far < 0.0) || f_near == 0.0 : f_far >= 0.0;
-    if (crosses && B != 0.0) {
+    /* & and | instead of && and ||: the same truth, without a branch per compare */
+    int crosses = above ? ((f_near >= 0.0) & (f_far < 0.0)) | (f_near == 0.0) : f_far >= 0.0;
+    if (crosses & (B != 0.0)) {
         double k = -A / B;
         double k_lo = up ? lo : edge, k_hi = up ? edge : lo;
         if (k < k_lo)
@@ -592,6 +593,41 @@ LEAN_INLINE void lean_coeffs(lean *L, double k_tier, double *a0, double *b1)
 static int lean_walk(lean *L, int up, int above, double *root, double *slope)
 {
     double lo = 1.0;
+    if (L->n_tiered == 1) { /* one tiered position (the common pool): its tier alone moves */
+        lean_tiered *p = &L->tp[0];
+        const risk__schedule *sch = &p->in->schedule;
+        const double *edges = L->edge;
+        uint32_t n_edges = L->n_edges;
+        double size = p->size, M = p->M;
+        int inverse = (int)p->inverse;
+        for (;;) {
+            double edge = up ? INFINITY : 0.0;
+            for (uint32_t j = 0; j < n_edges; j++) {
+                double x = edges[j];
+                if (up ? (x > lo && x < edge) : (x < lo && x > edge))
+                    edge = x;
+            }
+            double mid = up ? (isinf(edge) ? 2.0 * lo : 0.5 * (lo + edge)) : 0.5 * (lo + edge);
+            double mark = M * mid; /* margin_notional_at(in, q, E, mid) */
+            uint32_t t = risk__schedule_tier(sch, inverse ? size / mark : size * mark);
+            if (t != p->tier || !L->summed) {
+                if (t != p->tier)
+                    lean_tier_set(L, p, t);
+                double A = L->pre_a, B = L->pre_b;
+                for (uint32_t j = L->first_a; j < L->n_a; j++)
+                    A += L->term_a[j];
+                for (uint32_t j = L->first_b; j < L->n_b; j++)
+                    B += L->term_b[j];
+                L->sum_a = A;
+                L->sum_b = B;
+                L->summed = 1;
+            }
+            int found = segment_root(L->sum_a, L->sum_b, lo, edge, up, above, root, slope);
+            if (found >= 0)
+                return found;
+            lo = edge;
+        }
+    }
     for (;;) {
         double edge = up ? INFINITY : 0.0;
         for (uint32_t j = 0; j < L->n_edges; j++) {
@@ -811,13 +847,11 @@ static int pool_solve(const pool *P, int options, const roots *r, double *k, int
 LEAN_INLINE void lean_pick(int above, double eq_b, int has_up, double k_up, int up_rising, int has_dn, double k_dn,
                            int dn_rising, uint32_t *has, double *k, uint32_t *round_up)
 {
-    if (!has_up && !has_dn)
+    /* in integer arithmetic: which side is random from one position to the next */
+    int both = has_up & has_dn, net_long = eq_b >= 0.0;
+    int take_up = (has_up & !has_dn) | (both & (above ? !net_long : net_long));
+    if (!(has_up | has_dn))
         return;
-    int take_up = has_up && !has_dn;
-    if (has_up && has_dn) {
-        int net_long = eq_b >= 0.0;
-        take_up = above ? !net_long : net_long;
-    }
     *has = 1;
     *k = take_up ? k_up : k_dn;
     *round_up = (uint32_t)(take_up ? up_rising : dn_rising);
@@ -1126,6 +1160,30 @@ const risk__pool_factors *risk__pool_factors_for(const risk_account *a, uint32_t
     return f;
 }
 
+/* risk__whole_against without a branch on the fraction (the sign of a PnL, the side of a
+ * root: a data-dependent branch mispredicts about every other position): the compare's 0 or 1
+ * moves the truncated integer, which converts to the same whole number, the same bits (a zero
+ * converts to +0, as risk__whole_against's truncation gives it). */
+LEAN_INLINE double whole_against(double n, int up)
+{
+    double an = fabs(n);
+    double tol = 8.9e-16 * (an > 1.0 ? an : 1.0);
+    tol = tol < 0.0625 ? tol : 0.0625;
+    double x = up ? n - tol : n + tol;
+    int64_t i = (int64_t)x; /* toward zero; |x| < 2^52 + 1/16, so i +- 1 converts exactly */
+    i += up ? (int64_t)((double)i < x) : -(int64_t)((double)i > x);
+    return (double)i;
+}
+
+/* risk__quantize by whole_against. */
+LEAN_INLINE double quantize(double value, double quantum_scale, int up)
+{
+    double n = value * quantum_scale;
+    if (!(fabs(n) < 4503599627370496.0)) /* 2^52: already as coarse as the quantum */
+        return value;
+    return whole_against(n, up) / quantum_scale;
+}
+
 /* risk__round_to_step on one step for several values: the step's integral reciprocal (when it
  * has one) found once. The same bits. */
 typedef struct tick_round {
@@ -1140,12 +1198,24 @@ static void tick_round_init(tick_round *r, double step)
     r->use_inv = r->inv >= 1.0 && fabs(r->inv * step - 1.0) <= 1e-12;
 }
 
-static double tick_round_apply(const tick_round *r, double value, int up)
+/* v when has, else NaN, by a mask on the bits (no branch). */
+LEAN_INLINE double nan_unless(uint32_t has, double v)
+{
+    double nan = NAN;
+    uint64_t bits, nan_bits, keep = (uint64_t)0 - (uint64_t)(has != 0);
+    memcpy(&bits, &v, sizeof bits);
+    memcpy(&nan_bits, &nan, sizeof nan_bits);
+    bits = (bits & keep) | (nan_bits & ~keep);
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+LEAN_INLINE double tick_round_apply(const tick_round *r, double value, int up)
 {
     double n = value / r->step;
     if (!(fabs(n) < 4503599627370496.0)) /* 2^52 */
         return value;
-    double whole = risk__whole_against(n, up);
+    double whole = whole_against(n, up);
     return r->use_inv ? whole / r->inv : whole * r->step;
 }
 
@@ -1174,9 +1244,9 @@ void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk
     out->isolated_margin = a->iso_margin[slot];
     if (!(e->flags & RISK_ENGINE_NO_QUANTIZE)) {
         double s = risk__asset_scale(&e->assets[in->settle]);
-        out->unrealized_pnl = risk__quantize(pv.upnl, s, 0);
-        out->initial_margin = risk__quantize(pv.im, s, 1);
-        out->maintenance_margin = risk__quantize(pv.mm, s, 1);
+        out->unrealized_pnl = quantize(pv.upnl, s, 0);
+        out->initial_margin = quantize(pv.im, s, 1);
+        out->maintenance_margin = quantize(pv.mm, s, 1);
     }
     if (f->liquidatable)
         flags |= RISK_RESULT_LIQUIDATABLE;
@@ -1186,19 +1256,18 @@ void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk
      * (its mark is a premium), on the underlying's tick */
     int option = in->kind == RISK_KIND_OPTION;
     double ref = option ? in->opt_under : in->mark, tick = option ? in->underlying_tick : in->tick_size;
-    tick_round tr;
+    tick_round tr = {0.0, 0.0, 0};
     if (f->has_liquidation | f->has_bankruptcy | f->has_below | f->has_above)
         tick_round_init(&tr, tick);
-    if (f->has_liquidation) {
-        flags |= RISK_RESULT_HAS_LIQUIDATION_PRICE;
-        out->liquidation_price_raw = ref * f->liquidation_k;
-        out->liquidation_price = tick_round_apply(&tr, out->liquidation_price_raw, (int)f->liquidation_up);
-    }
-    if (f->has_bankruptcy) {
-        flags |= RISK_RESULT_HAS_BANKRUPTCY_PRICE;
-        out->bankruptcy_price_raw = ref * f->bankruptcy_k;
-        out->bankruptcy_price = tick_round_apply(&tr, out->bankruptcy_price_raw, (int)f->bankruptcy_up);
-    }
+    /* each price computed, kept or replaced by NaN without a branch: whether a position has one
+     * is random from one position to the next (a long's liquidation price, a short's ...) */
+    double lp_raw = ref * f->liquidation_k, bp_raw = ref * f->bankruptcy_k;
+    flags |= f->has_liquidation ? RISK_RESULT_HAS_LIQUIDATION_PRICE : 0u;
+    flags |= f->has_bankruptcy ? RISK_RESULT_HAS_BANKRUPTCY_PRICE : 0u;
+    out->liquidation_price_raw = nan_unless(f->has_liquidation, lp_raw);
+    out->liquidation_price = nan_unless(f->has_liquidation, tick_round_apply(&tr, lp_raw, (int)f->liquidation_up));
+    out->bankruptcy_price_raw = nan_unless(f->has_bankruptcy, bp_raw);
+    out->bankruptcy_price = nan_unless(f->has_bankruptcy, tick_round_apply(&tr, bp_raw, (int)f->bankruptcy_up));
     out->delta = out->gamma = out->vega = out->theta = out->mark_vol = 0.0;
     out->value = out->underlying_price = out->liquidation_price_below = out->liquidation_price_above = 0.0;
     if (version < 2) {
@@ -1218,7 +1287,7 @@ void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk
         out->theta = size * th;
         out->unrealized_pnl = size * (in->mark - out->entry);
         if (!(e->flags & RISK_ENGINE_NO_QUANTIZE))
-            out->unrealized_pnl = risk__quantize(out->unrealized_pnl, risk__asset_scale(&e->assets[in->settle]), 0);
+            out->unrealized_pnl = quantize(out->unrealized_pnl, risk__asset_scale(&e->assets[in->settle]), 0);
         out->value = size * in->mark;
         out->underlying_price = in->opt_under;
     } else {
@@ -1229,14 +1298,9 @@ void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk
     }
     if (f->unsolved)
         flags |= RISK_RESULT_UNSOLVED;
-    out->liquidation_price_below = out->liquidation_price_above = NAN;
-    if (f->has_below) {
-        flags |= RISK_RESULT_HAS_LIQUIDATION_BELOW;
-        out->liquidation_price_below = tick_round_apply(&tr, ref * f->below_k, (int)f->below_up);
-    }
-    if (f->has_above) {
-        flags |= RISK_RESULT_HAS_LIQUIDATION_ABOVE;
-        out->liquidation_price_above = tick_round_apply(&tr, ref * f->above_k, (int)f->above_up);
-    }
+    flags |= f->has_below ? RISK_RESULT_HAS_LIQUIDATION_BELOW : 0u;
+    flags |= f->has_above ? RISK_RESULT_HAS_LIQUIDATION_ABOVE : 0u;
+    out->liquidation_price_below = nan_unless(f->has_below, tick_round_apply(&tr, ref * f->below_k, (int)f->below_up));
+    out->liquidation_price_above = nan_unless(f->has_above, tick_round_apply(&tr, ref * f->above_k, (int)f->above_up));
     out->flags = flags;
 }
