@@ -1198,18 +1198,6 @@ static void tick_round_init(tick_round *r, double step)
     r->use_inv = r->inv >= 1.0 && fabs(r->inv * step - 1.0) <= 1e-12;
 }
 
-/* v when has, else NaN, by a mask on the bits (no branch). */
-LEAN_INLINE double nan_unless(uint32_t has, double v)
-{
-    double nan = NAN;
-    uint64_t bits, nan_bits, keep = (uint64_t)0 - (uint64_t)(has != 0);
-    memcpy(&bits, &v, sizeof bits);
-    memcpy(&nan_bits, &nan, sizeof nan_bits);
-    bits = (bits & keep) | (nan_bits & ~keep);
-    memcpy(&v, &bits, sizeof v);
-    return v;
-}
-
 LEAN_INLINE double tick_round_apply(const tick_round *r, double value, int up)
 {
     double n = value / r->step;
@@ -1259,15 +1247,16 @@ void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk
     tick_round tr = {0.0, 0.0, 0};
     if (f->has_liquidation | f->has_bankruptcy | f->has_below | f->has_above)
         tick_round_init(&tr, tick);
-    /* each price computed, kept or replaced by NaN without a branch: whether a position has one
-     * is random from one position to the next (a long's liquidation price, a short's ...) */
-    double lp_raw = ref * f->liquidation_k, bp_raw = ref * f->bankruptcy_k;
-    flags |= f->has_liquidation ? RISK_RESULT_HAS_LIQUIDATION_PRICE : 0u;
-    flags |= f->has_bankruptcy ? RISK_RESULT_HAS_BANKRUPTCY_PRICE : 0u;
-    out->liquidation_price_raw = nan_unless(f->has_liquidation, lp_raw);
-    out->liquidation_price = nan_unless(f->has_liquidation, tick_round_apply(&tr, lp_raw, (int)f->liquidation_up));
-    out->bankruptcy_price_raw = nan_unless(f->has_bankruptcy, bp_raw);
-    out->bankruptcy_price = nan_unless(f->has_bankruptcy, tick_round_apply(&tr, bp_raw, (int)f->bankruptcy_up));
+    if (f->has_liquidation) {
+        flags |= RISK_RESULT_HAS_LIQUIDATION_PRICE;
+        out->liquidation_price_raw = ref * f->liquidation_k;
+        out->liquidation_price = tick_round_apply(&tr, out->liquidation_price_raw, (int)f->liquidation_up);
+    }
+    if (f->has_bankruptcy) {
+        flags |= RISK_RESULT_HAS_BANKRUPTCY_PRICE;
+        out->bankruptcy_price_raw = ref * f->bankruptcy_k;
+        out->bankruptcy_price = tick_round_apply(&tr, out->bankruptcy_price_raw, (int)f->bankruptcy_up);
+    }
     out->delta = out->gamma = out->vega = out->theta = out->mark_vol = 0.0;
     out->value = out->underlying_price = out->liquidation_price_below = out->liquidation_price_above = 0.0;
     if (version < 2) {
@@ -1298,9 +1287,14 @@ void risk__position_result_fill(const risk_account *a, uint32_t slot, const risk
     }
     if (f->unsolved)
         flags |= RISK_RESULT_UNSOLVED;
-    flags |= f->has_below ? RISK_RESULT_HAS_LIQUIDATION_BELOW : 0u;
-    flags |= f->has_above ? RISK_RESULT_HAS_LIQUIDATION_ABOVE : 0u;
-    out->liquidation_price_below = nan_unless(f->has_below, tick_round_apply(&tr, ref * f->below_k, (int)f->below_up));
-    out->liquidation_price_above = nan_unless(f->has_above, tick_round_apply(&tr, ref * f->above_k, (int)f->above_up));
+    out->liquidation_price_below = out->liquidation_price_above = NAN;
+    if (f->has_below) {
+        flags |= RISK_RESULT_HAS_LIQUIDATION_BELOW;
+        out->liquidation_price_below = tick_round_apply(&tr, ref * f->below_k, (int)f->below_up);
+    }
+    if (f->has_above) {
+        flags |= RISK_RESULT_HAS_LIQUIDATION_ABOVE;
+        out->liquidation_price_above = tick_round_apply(&tr, ref * f->above_k, (int)f->above_up);
+    }
     out->flags = flags;
 }
