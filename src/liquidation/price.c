@@ -15,7 +15,8 @@
  * position. For the cross pool, risk__pool_factors_for indexes the account once per call
  * (risk__pool_index: each term's held value, summed once, and the positions of each asset), so
  * that each underlying's solve visits only its own positions: linear in the positions of the
- * account instead of quadratic. */
+ * account instead of quadratic. A pool of futures is then solved on a program of its moving
+ * terms taken once per solve ("the lean solve" below), the same bits as pool_coeffs's walk. */
 #include "margin/schedule.h"
 
 #include <string.h>
