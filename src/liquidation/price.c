@@ -590,8 +590,8 @@ LEAN_INLINE void lean_coeffs(lean *L, double k_tier, double *a0, double *b1)
 }
 
 /* walk() at margin on the lean pool: next_edge over the copied edges (the same set, so the same
- * nearest one), lean_coeffs at each segment. */
-static int lean_walk(lean *L, int up, int above, double *root, double *slope)
+ * nearest one), lean_coeffs at each segment. Inlined into its two calls, one per direction. */
+LEAN_INLINE int lean_walk(lean *L, int up, int above, double *root, double *slope)
 {
     double lo = 1.0;
     if (L->n_tiered == 1) { /* one tiered position (the common pool): its tier alone moves */
