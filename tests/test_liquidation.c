@@ -881,6 +881,156 @@ static void test_liquidation_index_matches_direct_solve(void **state)
     risk_engine_free(e);
 }
 
+/* ================================================================== lean solve
+ * A pool of futures is solved on a program of its terms taken once per solve (price.c, "the
+ * lean solve"), which must give the bits pool_coeffs gives. An engine with unrealised-PnL
+ * weights on takes the general walk for every pool; weights on an instrument no account holds
+ * (maintenance weight 1) change nothing else. So the same random book in two engines, one with
+ * such an instrument, gives the same results to the bit: linear, entry-priced, inverse (settled
+ * in the underlying, one entry-priced) and quanto futures (settled in another coin), 1, 3 and 5
+ * tiers, a size premium, closing fees in the prices, pending funding, isolated and hedged
+ * positions, balances in the underlyings. */
+#define LEAN_UNDERLYINGS 6
+
+static void lean_book(risk_engine *e, int generic, risk_account **acc, int n_acc)
+{
+    tu_rng rng;
+    tu_rng_seed(&rng, 0x1ea9b00cULL);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), coin[LEAN_UNDERLYINGS];
+    double price[LEAN_UNDERLYINGS];
+    const risk_margin_tier t1[] = {tu_tier(1e12, 0.02, 25.0)};
+    const risk_margin_tier t3[] = {tu_tier(50000.0, 0.01, 50.0), tu_tier(250000.0, 0.02, 25.0),
+                                   tu_tier(1e9, 0.05, 10.0)};
+    const risk_margin_tier t5[] = {tu_tier(10000.0, 0.004, 125.0), tu_tier(50000.0, 0.005, 100.0),
+                                   tu_tier(200000.0, 0.01, 50.0), tu_tier(1e6, 0.025, 20.0),
+                                   tu_tier(1e10, 0.05, 10.0)};
+    const risk_margin_tier t3_coin[] = {tu_tier(10.0, 0.01, 50.0), tu_tier(100.0, 0.02, 25.0), tu_tier(1e9, 0.05, 10.0)};
+    for (int u = 0; u < LEAN_UNDERLYINGS; u++) {
+        char sym[16];
+        snprintf(sym, sizeof sym, "C%d", u);
+        price[u] = floor(tu_rng_range(&rng, 1.0, 3000.0)) + 0.25;
+        double w = u % 3 == 0 ? 0.9 : 1.0;
+        coin[u] = tu_asset_w(e, sym, price[u], 8, w * 0.95, w, 2.0 - w, 2.0 - w);
+    }
+    uint32_t inst[6 * LEAN_UNDERLYINGS];
+    double mark[6 * LEAN_UNDERLYINGS], lot[6 * LEAN_UNDERLYINGS], cs[6 * LEAN_UNDERLYINGS];
+    int inverse[6 * LEAN_UNDERLYINGS], n_inst = 0;
+    for (int u = 0; u < LEAN_UNDERLYINGS; u++)
+        for (int k = 0; k < 5; k++) {
+            char sym[24];
+            snprintf(sym, sizeof sym, "C%d-%d", u, k);
+            const risk_margin_tier *t = u == 4 ? t1 : k == 1 || k == 4 ? t5 : t3;
+            size_t nt = u == 4 ? 1 : k == 1 || k == 4 ? 5 : 3;
+            double m = floor(price[u] * tu_rng_range(&rng, 0.99, 1.01) * 100.0) / 100.0 + 0.01;
+            risk_instrument_spec is = tu_linear_spec(sym, coin[u], usdt, 1.0, 0.001, 0.01, m, t, nt);
+            if (k == 1) /* entry-priced */
+                is.mm_price = RISK_MM_PRICE_ENTRY;
+            if (k == 2 || k == 4) { /* inverse, settled in u; k 4 entry-priced */
+                is = tu_inverse_spec(sym, coin[u], k == 2 ? 10.0 : 100.0, 1.0, 0.5, floor(price[u]) + 0.5,
+                                     k == 2 && u != 4 ? t3_coin : t, nt); /* tiers in coins */
+                if (k == 4)
+                    is.mm_price = RISK_MM_PRICE_ENTRY;
+            }
+            if (k == 3) /* quanto: settled in another coin, whose pool it moves */
+                is.settle = coin[(u + 1) % LEAN_UNDERLYINGS];
+            inst[n_inst] = tu_instrument(e, &is);
+            mark[n_inst] = is.mark, lot[n_inst] = is.lot_size, cs[n_inst] = is.contract_size;
+            inverse[n_inst] = (int)is.inverse;
+            if (k == 0 && u % 2 == 0) {
+                risk_size_premium sp = RISK_SIZE_PREMIUM_INIT;
+                sp.imf = 0.0005;
+                tu_assert_status(risk_engine_set_instrument_size_premium(e, inst[n_inst], &sp), RISK_OK);
+            }
+            if ((k == 0 && u % 3 == 0) || (k == 2 && u % 3 == 1) || k == 3) {
+                risk_instrument_fees f = RISK_INSTRUMENT_FEES_INIT;
+                f.liquidation_price_with_fee = 1;
+                f.taker_fee = 0.0006;
+                tu_assert_status(risk_engine_set_instrument_fees(e, inst[n_inst], &f), RISK_OK);
+            }
+            n_inst++;
+        }
+    if (generic) { /* weights on an instrument no one holds: every pool takes the general walk */
+        uint32_t idle = tu_linear(e, "IDLE", coin[0], usdt, 1.0, 0.001, 0.01, price[0], t3, 3);
+        tu_assert_status(risk_engine_set_instrument_upnl_weight(e, idle, 0.5, 1.0, 0.0), RISK_OK);
+    }
+    for (int a = 0; a < n_acc; a++) {
+        int hedge = a % 2;
+        acc[a] = tu_account(e, (uint64_t)a + 1, RISK_MARGIN_CROSS, hedge ? RISK_POSITION_HEDGE : RISK_POSITION_ONE_WAY);
+        int n_pos = a % 10 == 0 ? 60 : tu_rng_int(&rng, 1, 12);
+        double gross = 0.0;
+        unsigned char used[6 * LEAN_UNDERLYINGS][2];
+        memset(used, 0, sizeof used);
+        for (int p = 0; p < n_pos && p < n_inst;) {
+            int j = tu_rng_int(&rng, 0, n_inst - 1), s = tu_rng_int(&rng, 0, 1);
+            if (used[j][hedge ? s : 0])
+                continue;
+            used[j][hedge ? s : 0] = 1;
+            double notional = exp(tu_rng_range(&rng, log(100.0), log(3e6)));
+            double lots = floor(inverse[j] ? notional / cs[j] : notional / mark[j] / lot[j]) + 1.0;
+            double entry = floor(mark[j] * tu_rng_range(&rng, 0.9, 1.1) / 0.5) * 0.5 + 0.5;
+            int iso = tu_rng_unit(&rng) < 0.2;
+            double value = inverse[j] ? lots * cs[j] : lots * lot[j] * mark[j];
+            double margin = iso ? floor((inverse[j] ? value / mark[j] : value) * 0.05 * 1e4) * 1e-4 : 0.0;
+            (void)tu_open(acc[a], inst[j], hedge ? (s ? RISK_SIDE_SHORT : RISK_SIDE_LONG) : RISK_SIDE_BOTH,
+                          iso ? RISK_MARGIN_ISOLATED : RISK_MARGIN_CROSS, (s && !hedge ? -1.0 : 1.0) * lots * lot[j],
+                          entry, margin); /* a hedge leg's side gives the direction */
+            gross += value;
+            p++;
+        }
+        tu_balance(acc[a], usdt, floor(gross * tu_rng_range(&rng, 0.01, 0.15)));
+        for (int b = tu_rng_int(&rng, 0, 2); b > 0; b--) {
+            int u = tu_rng_int(&rng, 0, LEAN_UNDERLYINGS - 1);
+            tu_balance(acc[a], coin[u], floor(tu_rng_range(&rng, -0.02, 0.06) * gross / price[u] * 1e4) * 1e-4);
+        }
+    }
+    for (int j = 0; j < n_inst; j += 2) /* pending funding on every other contract */
+        tu_assert_status(risk_engine_accrue_funding(e, inst[j], 0.0001, -0.0001, 0.0, 1700000000), RISK_OK);
+}
+
+#define LEAN_ACCOUNTS 80
+
+static void test_liquidation_lean_solve_matches_general_walk(void **state)
+{
+    (void)state;
+    tu_alloc al;
+    tu_alloc_init(&al);
+    risk_engine *e[2];
+    static risk_account *acc[2][LEAN_ACCOUNTS];
+    for (int g = 0; g < 2; g++) {
+        e[g] = tu_engine(&al, 0);
+        lean_book(e[g], g, acc[g], LEAN_ACCOUNTS);
+    }
+    static risk_position_result r[2][64];
+    size_t n_priced = 0, n_results = 0;
+    for (int a = 0; a < LEAN_ACCOUNTS; a++) {
+        size_t n[2];
+        for (int g = 0; g < 2; g++) {
+            memset(r[g], 0, sizeof r[g]);
+            n[g] = tu_results(acc[g][a], r[g], 64);
+        }
+        assert_int_equal(n[0], n[1]);
+        assert_true(n[0] > 0);
+        for (size_t i = 0; i < n[0]; i++) {
+            assert_memory_equal(&r[0][i], &r[1][i], sizeof r[0][i]);
+            n_priced += (r[0][i].flags & RISK_RESULT_HAS_LIQUIDATION_PRICE) != 0;
+        }
+        n_results += n[0];
+        for (uint32_t u = 1; u <= LEAN_UNDERLYINGS; u++) { /* the spot liquidation prices too */
+            double p0 = 0.0, p1 = 0.0;
+            tu_assert_status(risk_account_spot_liquidation_price(acc[0][a], u, &p0), RISK_OK);
+            tu_assert_status(risk_account_spot_liquidation_price(acc[1][a], u, &p1), RISK_OK);
+            tu_assert_bits(p0, p1);
+        }
+    }
+    assert_true(n_results > 500);
+    assert_true(n_priced > n_results / 4);
+    for (int g = 0; g < 2; g++) {
+        for (int a = 0; a < LEAN_ACCOUNTS; a++)
+            risk_account_free(acc[g][a]);
+        risk_engine_free(e[g]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -907,6 +1057,7 @@ int main(void)
         cmocka_unit_test(test_liquidation_resolves_in_the_tier_of_the_root),
         cmocka_unit_test(test_liquidation_flags),
         cmocka_unit_test(test_liquidation_index_matches_direct_solve),
+        cmocka_unit_test(test_liquidation_lean_solve_matches_general_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
