@@ -90,15 +90,23 @@ static double v_scale(const risk_engine *e)
 #define FAST_MAX_POS 64       /* larger accounts take the scalar path */
 #define FAST_MAX_BAL 32
 #define FAST_PAD 8            /* scenario rows padded to a multiple of every kernel's width */
-#define FAST_SUMS 10          /* book partials a scenario: see stress_lanes.h */
-#define FAST_SPILL (1u << 30) /* accounts between two carries of the low words (each < 2^32) */
+#define FAST_SUMS 12          /* book partials a scenario: see stress_lanes.h */
+#define FAST_RAW 2048         /* accounts between two carries (fast_carry) */
 
 typedef struct fast_pos {
     const double *mark, *settle; /* padded rows */
     double aq, qc, entry;
-    uint32_t multi; /* 0: one tier over the batch, its numbers in [0] */
+    /* FAST_ONE: one tier over the batch, its numbers in [0]; FAST_TWO: tiers [0] and [1] on either
+     * side of cap[0]; FAST_FOUR: up to four tiers, caps cap[0..2] (+inf past the last); plus
+     * FAST_UNIT when the settle asset's price is 1 in every scenario (x 1 is exact: skipped) */
+    uint32_t mode;
     double cap[3], mmr[4], cum[4], rate[4];
 } fast_pos;
+
+#define FAST_ONE 0u
+#define FAST_TWO 1u
+#define FAST_FOUR 2u
+#define FAST_UNIT 4u
 
 typedef struct fast_bal {
     const double *price;
@@ -126,6 +134,7 @@ typedef struct fast_ctx {
     double qscale;   /* the quantization's scale (risk__scen_ctx) */
     double vscale;   /* quanta of the book sums */
     double mch;      /* margin-call health */
+    double clear_k, clear_e; /* 4 x mch and two quanta: see stress_lanes.h */
     const double *w; /* padded weights, or NULL */
 } fast_ctx;
 
@@ -180,7 +189,8 @@ typedef struct fast_tables {
     size_t S8;
     double *price, *mark, *w;
     const double *mark_lo, *mark_hi;
-    unsigned char *inst_ok;
+    unsigned char *inst_ok; /* per instrument: the vector path takes it */
+    unsigned char *unit;    /* per asset: its price is exactly 1 in every scenario */
     void *block;
 } fast_tables;
 
@@ -212,7 +222,7 @@ static int fast_tables_build(const risk_engine *e, const risk__scen_tables *t, f
     size_t rows = NA + NI + 1;
     if (S8 > SIZE_MAX / sizeof(double) / rows)
         return RISK_ENOMEM;
-    double *block = risk__malloc(e, rows * S8 * sizeof(double) + NI + 1);
+    double *block = risk__malloc(e, rows * S8 * sizeof(double) + NI + NA + 1);
     if (!block)
         return RISK_ENOMEM;
     ft->block = block;
@@ -223,6 +233,7 @@ static int fast_tables_build(const risk_engine *e, const risk__scen_tables *t, f
     ft->mark_lo = t->mark_lo;
     ft->mark_hi = t->mark_hi;
     ft->inst_ok = (unsigned char *)(block + rows * S8);
+    ft->unit = ft->inst_ok + NI;
     for (size_t r = 0; r < NA + NI; r++) {
         const double *src = r < NA ? t->price + r * S : t->mark + (r - NA) * S;
         double *dst = block + r * S8;
@@ -234,6 +245,13 @@ static int fast_tables_build(const risk_engine *e, const risk__scen_tables *t, f
         memcpy(ft->w, t->weights, S * sizeof(double));
         for (size_t s = S; s < S8; s++)
             ft->w[s] = 0.0;
+    }
+    for (size_t a = 0; a < NA; a++) {
+        const double *row = ft->price + a * S8;
+        size_t s = 0;
+        while (s < S8 && row[s] == 1.0)
+            s++;
+        ft->unit[a] = s == S8;
     }
     for (size_t i = 0; i < NI; i++) {
         const risk__instrument *in = &e->instruments[i];
@@ -270,27 +288,26 @@ static int fast_setup(const risk_engine *e, const risk_account *a, const fast_ta
         p->aq = fabs(q) * cs;
         p->qc = q * cs;
         p->entry = a->entry[i];
-        /* as revalue_future decides: one tier when the extreme marks' tiers agree */
+        /* The tiers at the lowest and highest moved marks (revalue_future's test): the notional
+         * |q| cs m is monotone in m, so every scenario's tier lies in [t_lo, t_hi], and there it
+         * is t_lo plus the number of the caps t_lo .. t_hi - 1 below the notional (the caps
+         * below t_lo are below every notional, those from t_hi on above). The same tier, so the
+         * same numbers, as risk__schedule_tier gives. */
         uint32_t t_lo = risk__schedule_tier(sch, p->aq * ft->mark_lo[ii]);
-        if (t_lo == risk__schedule_tier(sch, p->aq * ft->mark_hi[ii])) {
-            p->multi = 0;
-            p->mmr[0] = sch->tiers[t_lo].mmr;
-            p->cum[0] = sch->tiers[t_lo].cum;
-            p->rate[0] = risk__schedule_im_rate(sch, t_lo, imr);
-        } else {
-            uint32_t nt = sch->n_tiers;
-            if (nt > 4)
-                return 0;
-            p->multi = 1;
-            for (uint32_t k = 0; k < 4; k++) {
-                uint32_t j = k < nt ? k : nt - 1;
-                p->mmr[k] = sch->tiers[j].mmr;
-                p->cum[k] = sch->tiers[j].cum;
-                p->rate[k] = risk__schedule_im_rate(sch, j, imr);
-            }
-            for (uint32_t k = 0; k < 3; k++)
-                p->cap[k] = k + 1 < nt ? sch->tiers[k].notional_cap : INFINITY;
+        uint32_t t_hi = risk__schedule_tier(sch, p->aq * ft->mark_hi[ii]);
+        if (t_hi - t_lo > 3)
+            return 0;
+        p->mode = t_hi == t_lo ? FAST_ONE : t_hi == t_lo + 1 ? FAST_TWO : FAST_FOUR;
+        for (uint32_t k = 0; k < 4; k++) {
+            uint32_t j = t_lo + k < t_hi ? t_lo + k : t_hi;
+            p->mmr[k] = sch->tiers[j].mmr;
+            p->cum[k] = sch->tiers[j].cum;
+            p->rate[k] = risk__schedule_im_rate(sch, j, imr);
         }
+        for (uint32_t k = 0; k < 3; k++)
+            p->cap[k] = t_lo + k < t_hi ? sch->tiers[t_lo + k].notional_cap : INFINITY;
+        if (ft->unit[in->settle])
+            p->mode |= FAST_UNIT;
         if (e->funding_active) { /* pending funding, added after the positions (risk__scen_revalue) */
             double got = risk__funding_pending(a, i);
             if (got != 0.0) {
@@ -325,10 +342,19 @@ static int fast_setup(const risk_engine *e, const risk_account *a, const fast_ta
     return 1;
 }
 
-/* Carries the low words of the vector path's sums into the high ones (each add is below 2^32,
- * so this is due before 2^31 accounts). */
+/* Carries the raw rows of the vector path's sums into their hi and lo rows, and the lo rows'
+ * excess into hi: due every FAST_RAW accounts, long before an int64 could overflow (a raw add
+ * is below 2^51 in magnitude, a lo add below 2^32). */
 static void fast_carry(int64_t *sums, size_t S8)
 {
+    for (int pair = 0; pair < 2; pair++) /* the raw rows into hi and lo, exactly */
+        for (size_t s = 0; s < S8; s++) {
+            int64_t *raw = &sums[(10 + pair) * S8 + s];
+            int64_t lo = (int64_t)((uint64_t)*raw & 0xffffffffu); /* *raw = hi x 2^32 + lo, lo >= 0 */
+            sums[2 * pair * S8 + s] += (*raw - lo) / (int64_t)4294967296LL;
+            sums[(2 * pair + 1) * S8 + s] += lo;
+            *raw = 0;
+        }
     for (int pair = 0; pair < 3; pair++)
         for (size_t s = 0; s < S8; s++) {
             int64_t *hi = &sums[2 * pair * S8 + s], *lo = &sums[(2 * pair + 1) * S8 + s];
@@ -389,7 +415,15 @@ static void *stress_run(void *arg)
     risk__scen_ctx ctx;
     risk__scen_ctx_init(e, &ctx);
     const fast_tables *ft = c->ft;
-    fast_ctx fc = {S, ft->S8, ctx.quantize, ctx.scale, c->scale, ctx.margin_call_health, ft->w};
+    fast_ctx fc = {S,
+                   ft->S8,
+                   ctx.quantize,
+                   ctx.scale,
+                   c->scale,
+                   ctx.margin_call_health,
+                   4.0 * ctx.margin_call_health,
+                   ctx.quantize ? 2.0 / ctx.scale : 0.0,
+                   ft->w};
     fast_out fo = {c->pnl, c->equity, c->health, c->state};
     fast_acct fa;
     uint32_t since_carry = 0;
@@ -406,7 +440,7 @@ static void *stress_run(void *arg)
             fa.new_liq = base.state < RISK_STATE_LIQUIDATABLE;
             fa.new_bank = base.state != RISK_STATE_BANKRUPT;
             ft->fn(&fc, &fa, c->fast, &fo, k * S);
-            if (++since_carry == FAST_SPILL) {
+            if (++since_carry == FAST_RAW) {
                 fast_carry(c->fast, ft->S8);
                 since_carry = 0;
             }
@@ -457,9 +491,11 @@ static void *stress_run(void *arg)
         k++;
         c->n_accounts++;
     }
-    if (ft->fn)
+    if (ft->fn) {
+        fast_carry(c->fast, ft->S8);
         for (size_t s = 0; s < S; s++)
             fast_sums_into(c->fast, ft->S8, s, &c->parts[s]);
+    }
     return NULL;
 }
 

@@ -58,6 +58,11 @@ FW_INLINE VD H(sel)(VI m, VD a, VD b) /* m ? a : b, lane by lane (m all ones or 
     return (VD)(((VI)a & m) | ((VI)b & ~m));
 }
 
+FW_INLINE VD H(abs)(VD x)
+{
+    return (VD)((VI)x & ~FW_SIGN);
+}
+
 FW_INLINE int H(any)(VI m)
 {
     int64_t x = 0;
@@ -66,9 +71,12 @@ FW_INLINE int H(any)(VI m)
     return x != 0;
 }
 
-FW_INLINE VD H(splat)(double x)
+FW_INLINE VD H(splat)(double x) /* x in every lane (a broadcast; 0 + x would be an addition) */
 {
-    return (VD){0} + x;
+    VD v;
+    for (int i = 0; i < FW; i++)
+        v[i] = x;
+    return v;
 }
 
 /* |x| < 2^52 (or 2^52 itself): the nearest whole number (ties to even) with x's sign, |x|
@@ -125,9 +133,54 @@ FW_INLINE void H(split)(VD n, VI *hi, VI *lo)
     *lo = (VI)((n - fl * 0x1p32) + MAGIC) - magic;
 }
 
+/* One position's terms of scenarios s0 .. s0 + FW - 1 into the sums, as revalue_future adds
+ * them: upnl_v = qc (m - entry) sp, IM = notional ra sp, MM = (notional mr - cu) sp, with the
+ * tier's numbers picked lane by lane (tiers, a constant: FAST_ONE, FAST_TWO or FAST_FOUR). With
+ * unit (the settle price 1 in every scenario), the products by sp, exact, are left out. */
+FW_INLINE void H(pos_add)(const fast_pos *p, size_t s0, VD *upnl, VD *im, VD *mm, const uint32_t tiers,
+                          const int unit)
+{
+    VD m = H(load)(p->mark + s0);
+    VD notional = p->aq * m;
+    VD u = p->qc * (m - p->entry);
+    VD mr, cu, ra;
+    if (tiers == FAST_ONE) {
+        mr = H(splat)(p->mmr[0]);
+        cu = H(splat)(p->cum[0]);
+        ra = H(splat)(p->rate[0]);
+    } else if (tiers == FAST_TWO) {
+        VI g0 = notional > p->cap[0];
+        mr = H(sel)(g0, H(splat)(p->mmr[1]), H(splat)(p->mmr[0]));
+        cu = H(sel)(g0, H(splat)(p->cum[1]), H(splat)(p->cum[0]));
+        ra = H(sel)(g0, H(splat)(p->rate[1]), H(splat)(p->rate[0]));
+    } else { /* the caps below the notional (they strictly increase) */
+        VI g0 = notional > p->cap[0], g1 = notional > p->cap[1], g2 = notional > p->cap[2];
+        mr = H(sel)(g0, H(splat)(p->mmr[1]), H(splat)(p->mmr[0]));
+        cu = H(sel)(g0, H(splat)(p->cum[1]), H(splat)(p->cum[0]));
+        ra = H(sel)(g0, H(splat)(p->rate[1]), H(splat)(p->rate[0]));
+        mr = H(sel)(g1, H(splat)(p->mmr[2]), mr);
+        cu = H(sel)(g1, H(splat)(p->cum[2]), cu);
+        ra = H(sel)(g1, H(splat)(p->rate[2]), ra);
+        mr = H(sel)(g2, H(splat)(p->mmr[3]), mr);
+        cu = H(sel)(g2, H(splat)(p->cum[3]), cu);
+        ra = H(sel)(g2, H(splat)(p->rate[3]), ra);
+    }
+    VD i_v = notional * ra, m_v = notional * mr - cu;
+    if (!unit) {
+        VD sp = H(load)(p->settle + s0);
+        u = u * sp;
+        i_v = i_v * sp;
+        m_v = m_v * sp;
+    }
+    *upnl += u;
+    *im += i_v;
+    *mm += m_v;
+}
+
 /* One account under every scenario. sums: FAST_SUMS rows of S8 int64 (pnl hi, lo; negative pnl
- * hi, lo; negative equity hi, lo; liquidatable; bankrupt; newly liquidatable; newly bankrupt),
- * the negative ones summing the negative quanta (stress.c negates them when it merges). */
+ * hi, lo; negative equity hi, lo; liquidatable; bankrupt; newly liquidatable; newly bankrupt;
+ * raw pnl, raw negative pnl), the negative ones summing the negative quanta (stress.c negates
+ * them when it merges). The raw rows take whole quanta below 2^51 as they are. */
 FW_TARGET static void H(fast_account)(const fast_ctx *c, const fast_acct *a, int64_t *sums, const fast_out *o,
                                       size_t row)
 {
@@ -138,25 +191,25 @@ FW_TARGET static void H(fast_account)(const fast_ctx *c, const fast_acct *a, int
         VD upnl = zero, im = zero, mm = zero;
         for (uint32_t i = 0; i < a->n_pos; i++) { /* revalue_future, linear cross */
             const fast_pos *p = &a->pos[i];
-            VD m = H(load)(p->mark + s0), sp = H(load)(p->settle + s0);
-            VD notional = p->aq * m;
-            upnl += p->qc * (m - p->entry) * sp;
-            if (!p->multi) {
-                im += notional * p->rate[0] * sp;
-                mm += (notional * p->mmr[0] - p->cum[0]) * sp;
-            } else { /* the tier: the caps below the notional (they strictly increase) */
-                VI g0 = notional > p->cap[0], g1 = notional > p->cap[1], g2 = notional > p->cap[2];
-                VD mr = H(sel)(g0, H(splat)(p->mmr[1]), H(splat)(p->mmr[0]));
-                VD cu = H(sel)(g0, H(splat)(p->cum[1]), H(splat)(p->cum[0]));
-                VD ra = H(sel)(g0, H(splat)(p->rate[1]), H(splat)(p->rate[0]));
-                mr = H(sel)(g1, H(splat)(p->mmr[2]), mr);
-                cu = H(sel)(g1, H(splat)(p->cum[2]), cu);
-                ra = H(sel)(g1, H(splat)(p->rate[2]), ra);
-                mr = H(sel)(g2, H(splat)(p->mmr[3]), mr);
-                cu = H(sel)(g2, H(splat)(p->cum[3]), cu);
-                ra = H(sel)(g2, H(splat)(p->rate[3]), ra);
-                im += notional * ra * sp;
-                mm += (notional * mr - cu) * sp;
+            switch (p->mode) {
+            case FAST_ONE | FAST_UNIT:
+                H(pos_add)(p, s0, &upnl, &im, &mm, FAST_ONE, 1);
+                break;
+            case FAST_TWO | FAST_UNIT:
+                H(pos_add)(p, s0, &upnl, &im, &mm, FAST_TWO, 1);
+                break;
+            case FAST_FOUR | FAST_UNIT:
+                H(pos_add)(p, s0, &upnl, &im, &mm, FAST_FOUR, 1);
+                break;
+            case FAST_ONE:
+                H(pos_add)(p, s0, &upnl, &im, &mm, FAST_ONE, 0);
+                break;
+            case FAST_TWO:
+                H(pos_add)(p, s0, &upnl, &im, &mm, FAST_TWO, 0);
+                break;
+            default:
+                H(pos_add)(p, s0, &upnl, &im, &mm, FAST_FOUR, 0);
+                break;
             }
         }
         VD net = zero, cv = zero, ci = zero, cm = zero, l = zero, li = zero, lm = zero;
@@ -182,21 +235,39 @@ FW_TARGET static void H(fast_account)(const fast_ctx *c, const fast_acct *a, int
         VD equity = net + upnl + zero;
         VD c_maint = cm + upnl;
         VD r_maint = lm + mm;
-        if (c->quantize) {
-            equity = H(quantize)(equity, c->qscale, 0);
-            c_maint = H(quantize)(c_maint, c->qscale, 0);
-            r_maint = H(quantize)(r_maint, c->qscale, 1);
-        }
-        VD h = H(sel)(r_maint > 0.0, c_maint / r_maint, H(splat)(INFINITY));
         VD c_init = ci + upnl, r_init = li + im;
-        /* broken: some value not finite; x x 0 is +-0 for a finite x and NaN otherwise */
-        VD nf = equity * 0.0 + c_init * 0.0 + c_maint * 0.0 + r_init * 0.0 + r_maint * 0.0 + cv * 0.0 + l * 0.0 +
-                upnl * 0.0;
-        VI broken = ~(nf == 0.0);
+        /* broken: some value not finite (quantization keeps a value finite or not, so the test
+         * runs on the unquantized ones). Their sum is finite when all are (a sum with an
+         * infinite or NaN term is not), so only a block whose sum is not (that, or an overflow)
+         * needs the exact test, where x x 0 is +-0 for a finite x and NaN otherwise. */
+        VD all = equity + c_init + c_maint + r_init + r_maint + cv + l + upnl;
+        VI broken = ~((all - all) == 0.0);
+        if (H(any)(broken)) {
+            VD nf = equity * 0.0 + c_init * 0.0 + c_maint * 0.0 + r_init * 0.0 + r_maint * 0.0 + cv * 0.0 +
+                    l * 0.0 + upnl * 0.0;
+            broken = ~(nf == 0.0);
+        }
+        if (c->quantize)
+            equity = H(quantize)(equity, c->qscale, 0);
         VI owes = a->owes_pos ? ones : (l > 0.0);
         VI bank = broken | (owes & (equity <= 0.0));
-        VI liq = (h < 1.0) & ~bank;
-        VI mc = (h < c->mch) & ~bank & ~liq;
+        VI liq = (VI){0}, mc = (VI){0};
+        VD h = zero;
+        /* Without a health factor to report, a block whose every scenario is clear of the
+         * thresholds needs neither the quantization of C_maint and R_maint nor the division: R_maint
+         * <= 0 stays <= 0 when rounded up (h is +inf), and C_maint - e >= k (R_maint + e), with e
+         * two quanta (more than either rounding moves them) and k = 4 x margin-call health
+         * (>= 1), leaves h >= k / 2 after both roundings and the division: neither below 1 nor
+         * below the margin-call health. Any other block, or NaN, takes the exact test. */
+        if (o->health || H(any)(~((r_maint <= 0.0) | (c_maint - c->clear_e >= c->clear_k * (r_maint + c->clear_e))))) {
+            if (c->quantize) {
+                c_maint = H(quantize)(c_maint, c->qscale, 0);
+                r_maint = H(quantize)(r_maint, c->qscale, 1);
+            }
+            h = H(sel)(r_maint > 0.0, c_maint / r_maint, H(splat)(INFINITY));
+            liq = (h < 1.0) & ~bank;
+            mc = (h < c->mch) & ~bank & ~liq;
+        }
         /* stress_run */
         VD pnl = equity - a->base_equity;
         if (c->w)
@@ -215,13 +286,23 @@ FW_TARGET static void H(fast_account)(const fast_ctx *c, const fast_acct *a, int
         }
         int64_t *x = sums + s0;
         VI hi, lo;
-        VD q = H(quanta)(pnl, c->vscale);
-        H(split)(q, &hi, &lo);
-        VI neg = q < 0.0;
-        H(addi)(x, hi);
-        H(addi)(x + S8, lo);
-        H(addi)(x + 2 * S8, hi & neg);
-        H(addi)(x + 3 * S8, lo & neg);
+        VD xq = pnl * c->vscale;
+        if (!H(any)(~(H(abs)(xq) < 0x1p51))) {
+            /* every lane below 2^51 quanta (the usual case): the whole number nearest (ties to
+             * even, round_nearest's) read from the MAGIC sum, into the raw rows (stress.c
+             * carries them into hi and lo before they could overflow) */
+            VI q = (VI)(xq + MAGIC) - (VI)H(splat)(MAGIC);
+            H(addi)(x + 10 * S8, q);
+            H(addi)(x + 11 * S8, q & (xq < 0.0)); /* q is 0 or below there */
+        } else {
+            VD q = H(quanta)(pnl, c->vscale);
+            H(split)(q, &hi, &lo);
+            VI neg = q < 0.0;
+            H(addi)(x, hi);
+            H(addi)(x + S8, lo);
+            H(addi)(x + 2 * S8, hi & neg);
+            H(addi)(x + 3 * S8, lo & neg);
+        }
         VI def = equity < 0.0;
         if (H(any)(def)) {
             H(split)(H(quanta)(equity, c->vscale), &hi, &lo);
