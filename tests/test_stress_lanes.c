@@ -211,6 +211,7 @@ typedef struct lane_case {
     int funding, weighted;
     size_t S;
     double range;
+    double lift; /* > 0: every move of BTC, ETH and SOL (row 0 too) is |m| + lift, all above today */
 } lane_case;
 
 static lane_out ref, got;
@@ -225,6 +226,10 @@ static void lane_check(const lane_case *c)
     static double moves[S_MAX * N_ASSETS];
     double w[S_MAX];
     lane_moves(c->seed * 7 + 1, moves, c->S, c->range);
+    if (c->lift > 0.0) /* the market as it is lies below every scenario's (the vector path's base lane) */
+        for (size_t k = 0; k < c->S * N_ASSETS; k++)
+            if (k % N_ASSETS >= 2)
+                moves[k] = fabs(moves[k]) + c->lift;
     for (size_t s = 0; s < c->S; s++)
         w[s] = s % 3 == 1 ? 0.25 : 1.0;
     risk_scenarios sc = RISK_SCENARIOS_INIT;
@@ -316,13 +321,15 @@ static void test_stress_lanes_equal_scalar_path(void **state)
     (void)state;
     memset(seen, 0, sizeof seen);
     const lane_case cases[] = {
-        {1, 0, 0, 0, 13, 0.3},   /* a tail of 5 (8 lanes), 1 (4), 1 (2) */
-        {2, 0, 0, 1, 8, 0.6},    /* whole vectors, weights, tiers crossed */
-        {3, 0, 0, 0, 1, 0.3},    /* one scenario: the zero one */
-        {4, 0, 0, 0, 9, 0.004},  /* nearly every position in one tier */
-        {5, RISK_ENGINE_NO_QUANTIZE, 0, 1, 13, 0.5},
-        {6, 0, 1, 0, 13, 0.4},   /* pending funding */
-        {7, 0, 0, 0, 100, 0.5},  /* the bench's batch size */
+        {1, 0, 0, 0, 13, 0.3, 0.0},  /* a tail of 5 (8 lanes), 1 (4), 1 (2) */
+        {2, 0, 0, 1, 8, 0.6, 0.0},   /* whole vectors, weights, tiers crossed */
+        {3, 0, 0, 0, 1, 0.3, 0.0},   /* one scenario: the zero one */
+        {4, 0, 0, 0, 9, 0.004, 0.0}, /* nearly every position in one tier */
+        {5, RISK_ENGINE_NO_QUANTIZE, 0, 1, 13, 0.5, 0.0},
+        {6, 0, 1, 0, 13, 0.4, 0.0},  /* pending funding */
+        {7, 0, 0, 0, 100, 0.5, 0.0},  /* the bench's batch size */
+        {8, 0, 0, 0, 16, 0.2, 0.05},  /* every price up: tiers crossed only from today's to the moved */
+        {9, 0, 1, 1, 7, 0.2, 0.3},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         lane_check(&cases[i]);
@@ -385,12 +392,61 @@ static void test_stress_lanes_deficit_by_hand(void **state)
     assert_int_equal(al.live_bytes, 0);
 }
 
+/* The vector path's base lane (the market as it is) can lie outside every scenario's moves, and
+ * in another margin tier: a hedged pair at 48,000 USDT notional each (tier 0, MM 480 each) with
+ * 930 USDT is liquidatable now (h = 930 / 960); BTC +5 % puts both in tier 1 (MM 510 each, h =
+ * 930 / 1020): liquidatable, not newly. Read with the scenarios' tier (450 each now) the account
+ * would seem healthy now and newly liquidatable after. */
+static void test_stress_lanes_base_lane_in_its_own_tier(void **state)
+{
+    (void)state;
+    tu_alloc al;
+    tu_alloc_init(&al);
+    risk_engine *e = tu_engine(&al, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 30000.0, 8);
+    risk_margin_tier t[3] = {tu_tier(50000.0, 0.01, 50.0), tu_tier(250000.0, 0.025, 20.0), tu_tier(1e15, 0.05, 10.0)};
+    uint32_t perp = tu_linear(e, "BTCUSDT", btc, usdt, 1.0, 0.001, 0.1, 30000.0, t, 3);
+    risk_account *x = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_HEDGE);
+    tu_balance(x, usdt, 930.0);
+    (void)tu_open(x, perp, RISK_SIDE_LONG, RISK_MARGIN_DEFAULT, 1.6, 30000.0, 0.0);
+    (void)tu_open(x, perp, RISK_SIDE_SHORT, RISK_MARGIN_DEFAULT, 1.6, 30000.0, 0.0);
+    assert_int_equal(tu_eval(x).state, RISK_STATE_LIQUIDATABLE);
+    double moves[2] = {0.0, 0.05};
+    risk_scenarios sc = RISK_SCENARIOS_INIT;
+    sc.n_scenarios = 1;
+    sc.n_assets = 2;
+    sc.price_moves = moves;
+    const char *simd[4] = {"baseline", "avx2", "avx512", "off"};
+    for (int v = 0; v < 4; v++)
+        for (int with_health = 0; with_health < 2; with_health++) {
+            risk_stress_scenario book[1] = {RISK_STRESS_SCENARIO_INIT};
+            double pnl = 1.0, health = 0.0;
+            uint32_t st = 9;
+            size_t n = 0;
+            tu_assert_status(setenv("RISK_STRESS_SIMD", simd[v], 1), 0);
+            tu_assert_status(risk_engine_stress(e, &sc, book, &pnl, NULL, with_health ? &health : NULL, &st, NULL, 1,
+                                                1, &n),
+                             RISK_OK);
+            unsetenv("RISK_STRESS_SIMD");
+            assert_int_equal(st, RISK_STATE_LIQUIDATABLE);
+            tu_assert_bits(pnl, 0.0);
+            assert_int_equal(book[0].n_liquidatable, 1);
+            assert_int_equal(book[0].n_new_liquidatable, 0);
+            if (with_health)
+                tu_assert_bits(health, 930.0 / 1020.0);
+        }
+    risk_account_free(x);
+    risk_engine_free(e);
+    assert_int_equal(al.live_bytes, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stress_lanes_equal_scalar_path),
         cmocka_unit_test(test_stress_lanes_equal_moving_prices),
         cmocka_unit_test(test_stress_lanes_deficit_by_hand),
+        cmocka_unit_test(test_stress_lanes_base_lane_in_its_own_tier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

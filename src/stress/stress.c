@@ -89,7 +89,7 @@ static double v_scale(const risk_engine *e)
 
 #define FAST_MAX_POS 64       /* larger accounts take the scalar path */
 #define FAST_MAX_BAL 32
-#define FAST_PAD 8            /* scenario rows padded to a multiple of every kernel's width */
+#define FAST_PAD 8            /* scenario rows (and the base lane) padded to a multiple of every width */
 #define FAST_SUMS 12          /* book partials a scenario: see stress_lanes.h */
 #define FAST_RAW 2048         /* accounts between two carries (fast_carry) */
 
@@ -124,7 +124,7 @@ typedef struct fast_acct {
     fast_bal bal[FAST_MAX_BAL];
     fast_fund fund[FAST_MAX_POS];
     uint32_t n_pos, n_bal, n_fund, owes_pos;
-    double base_equity;
+    double base_equity;         /* set by the kernel from the base lane */
     uint32_t new_liq, new_bank; /* the account is below liquidatable / not bankrupt before */
 } fast_acct;
 
@@ -143,7 +143,7 @@ typedef struct fast_out { /* per-account rows at [k x S], or NULL */
     uint32_t *state;
 } fast_out;
 
-typedef void (*fast_fn)(const fast_ctx *, const fast_acct *, int64_t *, const fast_out *, size_t);
+typedef void (*fast_fn)(const fast_ctx *, fast_acct *, int64_t *, const fast_out *, size_t);
 
 #define TWO52 4503599627370496.0
 #define MAGIC 6755399441055744.0 /* 1.5 x 2^52: v + MAGIC holds the whole v (|v| < 2^51) in its low bits */
@@ -156,13 +156,17 @@ typedef void (*fast_fn)(const fast_ctx *, const fast_acct *, int64_t *, const fa
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define FAST_X86 1
+#include <immintrin.h>
+#endif
+
 #define FW 2
 #define FW_NAME(x) x##_base
 #define FW_TARGET
 #include "stress/stress_lanes.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define FAST_X86 1
+#if defined(FAST_X86)
 #define FW 4
 #define FW_NAME(x) x##_avx2
 #define FW_TARGET __attribute__((target("avx2")))
@@ -218,11 +222,12 @@ static int fast_tables_build(const risk_engine *e, const risk__scen_tables *t, f
     ft->fn = fast_pick();
     if (!ft->fn)
         return RISK_OK;
-    size_t S = t->n_s, S8 = (S + FAST_PAD - 1) / FAST_PAD * FAST_PAD, NA = e->n_assets, NI = e->n_instruments;
+    /* lane S: the market as it is (the base lane), then padding */
+    size_t S = t->n_s, S8 = (S + 1 + FAST_PAD - 1) / FAST_PAD * FAST_PAD, NA = e->n_assets, NI = e->n_instruments;
     size_t rows = NA + NI + 1;
-    if (S8 > SIZE_MAX / sizeof(double) / rows)
+    if (S8 > SIZE_MAX / sizeof(double) / (rows + 1))
         return RISK_ENOMEM;
-    double *block = risk__malloc(e, rows * S8 * sizeof(double) + NI + NA + 1);
+    double *block = risk__malloc(e, (rows * S8 + 2 * NI) * sizeof(double) + NI + NA + 1);
     if (!block)
         return RISK_ENOMEM;
     ft->block = block;
@@ -230,16 +235,30 @@ static int fast_tables_build(const risk_engine *e, const risk__scen_tables *t, f
     ft->price = block;
     ft->mark = block + NA * S8;
     ft->w = t->weights ? ft->mark + NI * S8 : NULL;
-    ft->mark_lo = t->mark_lo;
-    ft->mark_hi = t->mark_hi;
-    ft->inst_ok = (unsigned char *)(block + rows * S8);
+    double *lo = block + rows * S8, *hi = lo + NI;
+    ft->mark_lo = lo;
+    ft->mark_hi = hi;
+    ft->inst_ok = (unsigned char *)(hi + NI);
     ft->unit = ft->inst_ok + NI;
+    /* The base lane holds the prices and marks as they are, which a move of 0 gives (x (1 + 0)
+     * is exact): its equity and state are the account's before any move, the bits evaluation
+     * gives (the zero scenario's contract, docs/stress.md 1.4), so the vector path needs no
+     * separate evaluation. Options' rows (never read by the vector path) repeat their last
+     * scenario. The extreme marks take in the base lane, so the tier windows cover it. */
     for (size_t r = 0; r < NA + NI; r++) {
         const double *src = r < NA ? t->price + r * S : t->mark + (r - NA) * S;
         double *dst = block + r * S8;
         memcpy(dst, src, S * sizeof(double));
+        double now = r < NA ? e->assets[r].price : e->instruments[r - NA].kind == RISK_KIND_OPTION
+                                                       ? src[S - 1]
+                                                       : e->instruments[r - NA].mark;
         for (size_t s = S; s < S8; s++)
-            dst[s] = src[S - 1];
+            dst[s] = now;
+        if (r >= NA) {
+            size_t i = r - NA;
+            lo[i] = now < t->mark_lo[i] ? now : t->mark_lo[i];
+            hi[i] = now > t->mark_hi[i] ? now : t->mark_hi[i];
+        }
     }
     if (ft->w) {
         memcpy(ft->w, t->weights, S * sizeof(double));
@@ -431,14 +450,7 @@ static void *stress_run(void *arg)
         const risk_account *a = e->accounts[slot];
         if (!a)
             continue;
-        risk__account_values v0;
-        risk_account_summary base = RISK_ACCOUNT_SUMMARY_INIT;
-        risk__account_values_compute(a, &v0);
-        risk__account_summary_fill(a, &v0, &base);
-        if (ft->fn && fast_setup(e, a, ft, &fa)) {
-            fa.base_equity = base.equity;
-            fa.new_liq = base.state < RISK_STATE_LIQUIDATABLE;
-            fa.new_bank = base.state != RISK_STATE_BANKRUPT;
+        if (ft->fn && fast_setup(e, a, ft, &fa)) { /* the base from the base lane */
             ft->fn(&fc, &fa, c->fast, &fo, k * S);
             if (++since_carry == FAST_RAW) {
                 fast_carry(c->fast, ft->S8);
@@ -450,6 +462,10 @@ static void *stress_run(void *arg)
             c->n_accounts++;
             continue;
         }
+        risk__account_values v0;
+        risk_account_summary base = RISK_ACCOUNT_SUMMARY_INIT;
+        risk__account_values_compute(a, &v0);
+        risk__account_summary_fill(a, &v0, &base);
         risk__scen_revalue(a, c->t, &c->acc);
         if (a->margin_mode == RISK_MARGIN_PORTFOLIO) /* the portfolio requirement at each scenario */
             risk__pm_scen_margins(a, c->sc, c->t, &c->acc);

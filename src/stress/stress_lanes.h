@@ -63,12 +63,20 @@ FW_INLINE VD H(abs)(VD x)
     return (VD)((VI)x & ~FW_SIGN);
 }
 
-FW_INLINE int H(any)(VI m)
+FW_INLINE int H(any)(VI m) /* some lane of a mask set */
 {
+#if defined(FAST_X86) && FW == 8
+    return _mm512_test_epi64_mask((__m512i)m, (__m512i)m) != 0;
+#elif defined(FAST_X86) && FW == 4
+    return _mm256_movemask_pd((__m256d)m) != 0;
+#elif defined(FAST_X86) && FW == 2
+    return _mm_movemask_pd((__m128d)m) != 0;
+#else
     int64_t x = 0;
     for (int i = 0; i < FW; i++)
         x |= m[i];
     return x != 0;
+#endif
 }
 
 FW_INLINE VD H(splat)(double x) /* x in every lane (a broadcast; 0 + x would be an addition) */
@@ -177,17 +185,18 @@ FW_INLINE void H(pos_add)(const fast_pos *p, size_t s0, VD *upnl, VD *im, VD *mm
     *mm += m_v;
 }
 
-/* One account under every scenario. sums: FAST_SUMS rows of S8 int64 (pnl hi, lo; negative pnl
+/* The scenarios s0 .. s0 + FW - 1 of one account (base: the block holding the base lane S, whose
+ * equity and state it records first). sums: FAST_SUMS rows of S8 int64 (pnl hi, lo; negative pnl
  * hi, lo; negative equity hi, lo; liquidatable; bankrupt; newly liquidatable; newly bankrupt;
  * raw pnl, raw negative pnl), the negative ones summing the negative quanta (stress.c negates
  * them when it merges). The raw rows take whole quanta below 2^51 as they are. */
-FW_TARGET static void H(fast_account)(const fast_ctx *c, const fast_acct *a, int64_t *sums, const fast_out *o,
-                                      size_t row)
+FW_INLINE void H(block)(const fast_ctx *c, fast_acct *a, int64_t *sums, const fast_out *o, size_t row, size_t s0,
+                        const int base)
 {
     const VD zero = {0};
     const VI ones = ~(VI){0};
     const size_t S8 = c->S8;
-    for (size_t s0 = 0; s0 < S8; s0 += FW) {
+    {
         VD upnl = zero, im = zero, mm = zero;
         for (uint32_t i = 0; i < a->n_pos; i++) { /* revalue_future, linear cross */
             const fast_pos *p = &a->pos[i];
@@ -268,6 +277,12 @@ FW_TARGET static void H(fast_account)(const fast_ctx *c, const fast_acct *a, int
             liq = (h < 1.0) & ~bank;
             mc = (h < c->mch) & ~bank & ~liq;
         }
+        if (base) { /* lane S: the account before any move (stress.c, fast_tables_build) */
+            size_t i = c->S - s0;
+            a->base_equity = equity[i];
+            a->new_liq = !(bank[i] | liq[i]);
+            a->new_bank = !bank[i];
+        }
         /* stress_run */
         VD pnl = equity - a->base_equity;
         if (c->w)
@@ -318,6 +333,17 @@ FW_TARGET static void H(fast_account)(const fast_ctx *c, const fast_acct *a, int
                 H(addi)(x + 9 * S8, -bank);
         }
     }
+}
+
+/* One account under every scenario: the block holding the base lane first (the others' P&L
+ * need its equity), then the others. sums: FAST_SUMS rows of S8 int64 (see H(block)). */
+FW_TARGET static void H(fast_account)(const fast_ctx *c, fast_acct *a, int64_t *sums, const fast_out *o, size_t row)
+{
+    size_t sb = c->S / FW * FW;
+    H(block)(c, a, sums, o, row, sb, 1);
+    for (size_t s0 = 0; s0 < c->S8; s0 += FW)
+        if (s0 != sb)
+            H(block)(c, a, sums, o, row, s0, 0);
 }
 
 #undef FW_SIGN
