@@ -317,13 +317,14 @@ static int fast_setup(const risk_engine *e, const risk_account *a, const fast_ta
         if (t_hi - t_lo > 3)
             return 0;
         p->mode = t_hi == t_lo ? FAST_ONE : t_hi == t_lo + 1 ? FAST_TWO : FAST_FOUR;
-        for (uint32_t k = 0; k < 4; k++) {
+        uint32_t nk = p->mode == FAST_FOUR ? 4 : t_hi - t_lo + 1; /* the entries the mode reads */
+        for (uint32_t k = 0; k < nk; k++) {
             uint32_t j = t_lo + k < t_hi ? t_lo + k : t_hi;
             p->mmr[k] = sch->tiers[j].mmr;
             p->cum[k] = sch->tiers[j].cum;
             p->rate[k] = risk__schedule_im_rate(sch, j, imr);
         }
-        for (uint32_t k = 0; k < 3; k++)
+        for (uint32_t k = 0; k + 1 < nk; k++)
             p->cap[k] = t_lo + k < t_hi ? sch->tiers[t_lo + k].notional_cap : INFINITY;
         if (ft->unit[in->settle])
             p->mode |= FAST_UNIT;
