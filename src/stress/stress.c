@@ -76,11 +76,13 @@ static double v_scale(const risk_engine *e)
 /* ------------------------------------------------------------ the vector path
 
    Accounts whose every position is a linear cross perpetual or future margined at the mark (the
-   instrument not `general`, no unrealised-PnL weight) on a schedule that is either one tier over
-   the batch or has at most four tiers, and whose balances are in assets without size-scaled
-   weights, go through a lane kernel (stress/stress_lanes.h): scenarios outer, a vector of them at
-   a time, positions inner, the sums in registers; then the equity, health factor and state of
-   those scenarios and their book partials, without storing the sums. Each lane does, in the same
+   instrument not `general`, no unrealised-PnL weight) whose notional crosses at most three tier
+   caps over the batch (today's mark included), and whose balances are in assets without
+   size-scaled weights, in an account that is not a portfolio account, go through a lane kernel
+   (stress/stress_lanes.h): scenarios outer, a vector of them at a time, positions inner, the sums
+   in registers; then the equity, health factor and state of those scenarios and their book
+   partials, without storing the sums; the account's own equity and state (the base of its P&L)
+   come from one more lane holding today's prices (fast_tables_build). Each lane does, in the same
    order, the IEEE operations risk__scen_revalue and risk__scen_states do for its scenario, so
    the results are the same bits. The kernel is one source compiled at three widths: AVX-512 (8
    lanes) and AVX2 (4) clones chosen at run time on x86-64, and the baseline (2 lanes: SSE2 on
@@ -286,8 +288,8 @@ static void fast_tables_release(const risk_engine *e, fast_tables *ft)
 }
 
 /* An account's positions and balances for the vector path; 0 when it must take the scalar path
- * (a portfolio account, an isolated position, an instrument the path does not take, a schedule
- * of more than four tiers crossed by the batch, a size-scaled asset, too many entries). */
+ * (a portfolio account, an isolated position, an instrument the path does not take, more than
+ * four tiers spanned over the batch, a size-scaled asset, too many entries). */
 static int fast_setup(const risk_engine *e, const risk_account *a, const fast_tables *ft, fast_acct *fa)
 {
     if (a->margin_mode == RISK_MARGIN_PORTFOLIO || a->n_pos > FAST_MAX_POS || a->basket.n > FAST_MAX_BAL)
