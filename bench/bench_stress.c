@@ -19,6 +19,10 @@
  * disturbs less than wall time. It checks that the 1- and 2-thread book results are bit-identical and, on the first
  * 1,000 accounts, that risk_account_scenario_pnl() agrees with the engine's per-account P&L.
  *
+ * The library picks the stress test's vector kernel for the CPU (docs/stress.md 1.5); the
+ * environment variable RISK_STRESS_SIMD (off, baseline, avx2, avx512) caps it, e.g. to time the
+ * scalar path: RISK_STRESS_SIMD=off bench_stress.
+ *
  * Usage: bench_stress [accounts [rounds [scenarios]]]    (defaults 1000000, 3, 100)
  * Lines starting with "result " are stable key/value pairs for scripts.
  */
@@ -93,6 +97,8 @@ int main(int argc, char **argv)
     sc.price_moves = moves;
     printf("bench_stress: %zu accounts x %d positions x %zu scenarios (built in %.1f s), best of %d rounds\n", n, POS,
            S, bench_now_s() - t0, rounds);
+    const char *simd = getenv("RISK_STRESS_SIMD");
+    printf("  stress kernel: %s\n", simd ? simd : "the CPU's widest (RISK_STRESS_SIMD unset)");
 
     double best_sweep[3] = {INFINITY, INFINITY, INFINITY}, best_stress[3] = {INFINITY, INFINITY, INFINITY};
     double cpu_sweep = INFINITY, cpu_stress = INFINITY; /* 1 thread: CPU time, robust to a busy VM */
