@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: Apache-2.0
+"""risk_text_rows (include/risk/bulk.h) through librisk.bulkbook.number_texts: numbers on a grid
+of d decimals are written as Python's repr(round(x, d)) and other numbers as repr(x), over
+random values of every shape (whole numbers of quanta, their neighbours, exact ties, random
+magnitudes and random bit patterns); NaN and infinities as null, -0.0 as 0.0."""
+
+import math
+import random
+import struct
+import unittest
+
+import support  # noqa: F401  (sets up the path to the library)
+from librisk import bulkbook
+
+
+def want_grid(x, d):
+    if not math.isfinite(x):
+        return "null"
+    return repr(round(x, d) + 0.0)
+
+
+def want_shortest(x):
+    return repr(x + 0.0) if math.isfinite(x) else "null"
+
+
+class TestNumberTexts(unittest.TestCase):
+
+    def setUp(self):
+        self.rnd = random.Random(13)
+
+    def bits(self, n):
+        return [struct.unpack("<d", struct.pack("<Q", self.rnd.getrandbits(64)))[0] for _ in range(n)]
+
+    def magnitudes(self, n, lo=-10, hi=22):
+        return [self.rnd.uniform(-1, 1) * 10 ** self.rnd.uniform(lo, hi) for _ in range(n)]
+
+    def check(self, values, decimals=None):
+        got = bulkbook.number_texts(values, decimals)
+        want = [want_shortest(x) for x in values] if decimals is None else [want_grid(x, decimals) for x in values]
+        bad = [(x, g, w) for x, g, w in zip(values, got, want) if g != w]
+        self.assertEqual(len(got), len(values))
+        self.assertEqual(bad[:5], [], "%d of %d differ" % (len(bad), len(values)))
+
+    def test_grid_values(self):
+        rnd = self.rnd
+        for d in list(range(0, 13)) + [15, 18, 22]:
+            with self.subTest(decimals=d):
+                quanta = [rnd.randint(-10 ** rnd.randint(0, 17), 10 ** rnd.randint(0, 17)) for _ in range(20000)]
+                values = [q / 10 ** d for q in quanta]                              # on the grid
+                values += [x * (1 + rnd.uniform(-1e-12, 1e-12)) for x in values[:10000]]  # just off it
+                values += [(q + rnd.choice((0.5, -0.5, 0.25, 0.49999999))) / 10 ** d for q in quanta[:10000]]  # ties
+                values += [0.1 * q for q in quanta[:5000]]                          # sums off the grid
+                values += self.magnitudes(10000) + self.bits(2000)
+                values += [0.0, -0.0, math.nan, math.inf, -math.inf, 5e-324, 1e-5, 1e-4, 1e15, 1e16, 2.0 ** 52,
+                           2.0 ** 53 + 2, 0.125, 2.675, -2.5, 1.7976931348623157e308]
+                self.check(values, d)
+
+    def test_shortest_values(self):
+        values = self.magnitudes(50000, -30, 30) + self.bits(50000)
+        values += [self.rnd.uniform(0.0, 100.0) for _ in range(20000)]             # ratios
+        values += [self.rnd.randint(1, 10 ** 6) / self.rnd.randint(1, 10 ** 6) for _ in range(20000)]
+        values += [0.0, -0.0, math.nan, math.inf, -math.inf, 5e-324, 2.2250738585072014e-308, 1e-5, 1e-4,
+                   0.1 + 0.2, 1e15, 1e16, 9007199254740993.0, 1.7976931348623157e308]
+        values += [2.0 ** k for k in range(-1074, 1024, 7)] + [10.0 ** k for k in range(-300, 300, 3)]
+        self.check(values)
+
+
+if __name__ == "__main__":
+    unittest.main()
