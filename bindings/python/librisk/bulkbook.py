@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import gc
 import json
 import math
 import re
@@ -295,7 +296,8 @@ class _Accounts(Sequence[Account]):
 
 class FastBook(_book.Book):
     """A :class:`book.Book` loaded through the bulk calls: ``accounts`` and ``spec["accounts"]``
-    are sequences that make their items when read; ``columns`` holds the loaded rows."""
+    are sequences that make their items when read; ``columns`` holds the loaded account and
+    balance rows (the leverage and position rows are let go once in the engine)."""
 
     accounts: _Accounts
 
@@ -427,10 +429,15 @@ class _until_int:
 
 
 def _try_fast(text: str) -> FastBook:
+    collecting = gc.isenabled()
+    gc.disable()  # parsed JSON makes no cycles: no collector passes over the parsed objects
     try:
         spec, cols, spans = _scan(text)
     except (ValueError, RecursionError, OverflowError):  # malformed JSON, a number Python refuses
         raise _Fallback from None
+    finally:
+        if collecting:
+            gc.enable()
     if any(ins.get("funding") for ins in spec["instruments"]):
         # _load_into accrues a book's funding after its accounts' positions (docs/rates.md 8.2);
         # the bulk loaders open them afterwards, which would start them at today's index
@@ -453,6 +460,9 @@ def _try_fast(text: str) -> FastBook:
     except BaseException:
         eng.close()
         raise
+    for name in ("lev_acc", "lev_inst", "lev", "pos_acc", "pos_inst", "pos_side", "pos_mm", "pos_qty", "pos_entry",
+                 "pos_iso"):  # in the engine now: their memory goes back before the evaluation's columns come
+        setattr(cols, name, array.array(getattr(cols, name).typecode))
     return FastBook(eng, spec, _SpecAccounts(text, spans), cols)
 
 
@@ -468,13 +478,23 @@ def load_bytes(path: str, raw: bytes) -> _book.Book:
 
 def load_file(path: str) -> _book.Book:
     """A book file (``-``: standard input) loaded as :func:`load_bytes` does, without keeping
-    its bytes once decoded."""
-    raw = _book.read_bytes(path)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return _book.load(_book.read(path, raw))
-    del raw
+    its bytes once decoded (a regular file is decoded straight from its mapping: no copy of its
+    bytes is made)."""
+    text = None
+    if path != "-":
+        import mmap
+        try:
+            with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                text = str(m, "utf-8-sig")
+        except (OSError, ValueError, UnicodeDecodeError):  # not mappable (empty, a pipe), or not UTF-8
+            text = None
+    if text is None:
+        raw = _book.read_bytes(path)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return _book.load(_book.read(path, raw))
+        del raw
     return _load_text(path, text)
 
 
