@@ -4,13 +4,18 @@ of d decimals are written as Python's repr(round(x, d)) and other numbers as rep
 random values of every shape (whole numbers of quanta, their neighbours, exact ties, random
 magnitudes and random bit patterns); NaN and infinities as null, -0.0 as 0.0."""
 
+import ctypes
 import math
+import os
 import random
+import shutil
 import struct
+import subprocess
+import tempfile
 import unittest
 
-import support  # noqa: F401  (sets up the path to the library)
-from librisk import bulkbook
+import support
+from librisk import bulkbook, ffi
 
 
 def want_grid(x, d):
@@ -63,6 +68,33 @@ class TestNumberTexts(unittest.TestCase):
                    0.1 + 0.2, 1e15, 1e16, 9007199254740993.0, 1.7976931348623157e308]
         values += [2.0 ** k for k in range(-1074, 1024, 7)] + [10.0 ** k for k in range(-300, 300, 3)]
         self.check(values)
+
+
+@unittest.skipUnless(shutil.which(os.environ.get("CC", "cc")), "no C compiler")
+class TestTextColumnLayout(unittest.TestCase):
+    """ffi.RiskTextColumn has risk_text_column's size and offsets, and the constants match."""
+
+    def test_layout_and_constants(self):
+        lines = ["#include <stdio.h>", "#include <stddef.h>", "#include \"risk.h\"", "int main(void) {",
+                 'printf("%zu\\n", sizeof(risk_text_column));']
+        expected = [ctypes.sizeof(ffi.RiskTextColumn)]
+        for fname, _ in ffi.RiskTextColumn._fields_:
+            lines.append('printf("%%zu\\n", offsetof(risk_text_column, %s));' % fname)
+            expected.append(getattr(ffi.RiskTextColumn, fname).offset)
+        for name in ("RISK_TEXT_COLUMN_VERSION", "RISK_TEXT_GRID", "RISK_TEXT_SHORTEST", "RISK_TEXT_UINT",
+                     "RISK_TEXT_LABEL", "RISK_TEXT_LIST", "RISK_TEXT_NUMBER_MAX"):
+            lines.append('printf("%%d\\n", (int)%s);' % name)
+        expected += [ffi.TEXT_COLUMN_VERSION, ffi.TEXT_GRID, ffi.TEXT_SHORTEST, ffi.TEXT_UINT, ffi.TEXT_LABEL,
+                     ffi.TEXT_LIST, ffi.TEXT_NUMBER_MAX]
+        lines += ["return 0;", "}"]
+        with tempfile.TemporaryDirectory() as d:
+            src, exe = os.path.join(d, "layout.c"), os.path.join(d, "layout")
+            with open(src, "w") as f:
+                f.write("\n".join(lines))
+            cc = os.environ.get("CC", "cc")
+            subprocess.check_call([cc, "-std=c11", "-I", os.path.join(support.ROOT, "include"), src, "-o", exe])
+            out = subprocess.check_output([exe], universal_newlines=True).split()
+        self.assertEqual([int(x) for x in out], expected)
 
 
 if __name__ == "__main__":
