@@ -556,7 +556,7 @@ BLOCK_ACCOUNTS = 4096  # accounts turned into text at a time: bounds the memory 
 def _address(column: Any, row: int = 0) -> int:
     """Address of ``column[row]`` (an array.array or a writable memoryview; no copy)."""
     if type(column) is array.array:
-        return cast(int, column.buffer_info()[0]) + row * column.itemsize
+        return column.buffer_info()[0] + row * column.itemsize
     return ctypes.addressof(ctypes.c_char.from_buffer(column)) + row * column.itemsize
 
 

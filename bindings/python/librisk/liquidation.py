@@ -467,8 +467,8 @@ def plans_document(book: Book, account_ids: list[int] | None = None) -> dict[str
     if wanted is None:  # the whole book: one batch call, linear in the book
         # account id -> row, from the ids alone: a bulk-loaded book makes the account and spec
         # objects of the planned accounts only (a tenth of a typical book), not of every account
-        from .bulkbook import account_ids
-        row_of = {aid: i for i, aid in enumerate(account_ids(book))}
+        from .bulkbook import account_ids as book_ids
+        row_of = {aid: i for i, aid in enumerate(book_ids(book))}
 
         def record(p: Plan) -> None:
             i = row_of[p.account_id]
