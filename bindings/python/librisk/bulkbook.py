@@ -648,7 +648,8 @@ def number_texts(values: Sequence[float], decimals: int | None = None) -> list[s
     return str(text, "ascii").split("\n")[:-1]
 
 
-_ASCII = frozenset(("utf-8", "utf8", "ascii", "us-ascii", "latin-1", "latin1", "iso-8859-1", "iso8859-1"))
+_ASCII = frozenset(("utf-8", "utf8", "ascii", "us-ascii", "ansi_x3.4-1968", "latin-1", "latin1", "iso-8859-1",
+                    "iso8859-1"))
 
 
 def write_evaluation(book: FastBook, out: TextIO, compact: bool = False, threads: int = 1,
