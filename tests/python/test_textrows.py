@@ -70,6 +70,34 @@ class TestNumberTexts(unittest.TestCase):
         self.check(values)
 
 
+class TestStreamedBlocks(unittest.TestCase):
+    """The streamed evaluation (written by risk_text_rows) equals the ordinary document when
+    blocks hold no position at all, hedge accounts included (empty column views)."""
+
+    def test_blocks_without_positions(self):
+        import json
+        import test_scale as ts
+        doc = ts.generated(12, 3)
+        doc["accounts"][2]["positions"] = []
+        doc["accounts"][3]["positions"] = []
+        doc["accounts"][3]["position_mode"] = "hedge"
+        for a in doc["accounts"][4:]:
+            if a["id"] % 2:
+                del a["positions"]
+        raw = json.dumps(doc).encode()
+        saved = bulkbook.BLOCK_ACCOUNTS
+        try:
+            for size in (1, 2, 5):
+                bulkbook.BLOCK_ACCOUNTS = size
+                with self.subTest(block=size):
+                    for compact in (False, True):
+                        self.assertEqual(ts.streamed(raw, compact), ts.ordinary(raw, compact))
+                    lines = ts.streamed(raw, ndjson=True).splitlines()
+                    self.assertEqual([json.loads(x) for x in lines], json.loads(ts.ordinary(raw))["accounts"])
+        finally:
+            bulkbook.BLOCK_ACCOUNTS = saved
+
+
 @unittest.skipUnless(shutil.which(os.environ.get("CC", "cc")), "no C compiler")
 class TestTextColumnLayout(unittest.TestCase):
     """ffi.RiskTextColumn has risk_text_column's size and offsets, and the constants match."""

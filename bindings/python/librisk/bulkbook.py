@@ -557,6 +557,8 @@ def _address(column: Any, row: int = 0) -> int:
     """Address of ``column[row]`` (an array.array or a writable memoryview; no copy)."""
     if type(column) is array.array:
         return column.buffer_info()[0] + row * column.itemsize
+    if not column.nbytes:  # an empty view (no rows to read)
+        return 0
     return ctypes.addressof(ctypes.c_char.from_buffer(column)) + row * column.itemsize
 
 
