@@ -271,6 +271,91 @@ RISK_API RISK_NODISCARD int risk_engine_position_results_columns(const risk_engi
                                                                  size_t capacity, uint32_t threads,
                                                                  size_t *count_out);
 
+/* ---------------------------------------------------------------- result columns as text */
+
+/** Version of ::risk_text_column this header describes. */
+#define RISK_TEXT_COLUMN_VERSION 1
+/** Most columns in one risk_text_rows() call. */
+#define RISK_TEXT_COLUMNS_MAX 64
+/** Most bytes a ::RISK_TEXT_GRID or ::RISK_TEXT_SHORTEST number takes ("-1.2345678901234567e-308"). */
+#define RISK_TEXT_NUMBER_MAX 24
+
+/** ::risk_text_column kind: a double on a decimal grid, as Python's `repr(round(x, d) + 0.0)`
+ *  ("null" for NaN and infinities). */
+#define RISK_TEXT_GRID 1
+/** ::risk_text_column kind: a double as Python's `repr(x + 0.0)`, the shortest decimal that
+ *  reads back as x ("null" for NaN and infinities). */
+#define RISK_TEXT_SHORTEST 2
+/** ::risk_text_column kind: a uint64_t in decimal. */
+#define RISK_TEXT_UINT 3
+/** ::risk_text_column kind: a uint32_t index into the column's labels, whose text is written. */
+#define RISK_TEXT_LABEL 4
+/** ::risk_text_column kind: a uint32_t count of items taken in turn from the column's items,
+ *  written as a list: open, the items with separators between them, close; or the empty text
+ *  for a count of 0. */
+#define RISK_TEXT_LIST 5
+
+/**
+ * @brief One column of text rows written by risk_text_rows(): where its values are and how
+ *        they are written. Initialise with ::RISK_TEXT_COLUMN_INIT.
+ */
+typedef struct risk_text_column {
+    uint32_t version;               /**< ::RISK_TEXT_COLUMN_VERSION. */
+    uint32_t kind;                  /**< ::RISK_TEXT_GRID ... ::RISK_TEXT_LIST. */
+    const void *values;             /**< One per row: double (GRID, SHORTEST), uint64_t (UINT), uint32_t (LABEL index, LIST count). */
+    int32_t decimals;               /**< GRID: decimal places (0..22) of every row, when @c keys is NULL. */
+    const uint32_t *keys;           /**< GRID: per row an index into @c decimals_of (NULL: @c decimals for all). */
+    const int32_t *decimals_of;     /**< GRID: @c n_keys decimal places (0..22), chosen by @c keys. */
+    uint32_t n_keys;                /**< Length of @c decimals_of (GRID) or @c labels (LABEL; at least 4 for LIST). */
+    const char *const *labels;      /**< LABEL: the texts; LIST: open, separator, close, empty. NUL-terminated. */
+    const char *items;              /**< LIST: the items' text (not NUL-terminated). */
+    const uint64_t *item_offsets;   /**< LIST: @c n_items + 1 offsets into @c items: item k is [offsets[k], offsets[k+1]). */
+    size_t n_items;                 /**< LIST: items available (the counts of the rows add up to at most this). */
+} risk_text_column;
+
+/** A column with every field zero or NULL (set @c kind and the fields it uses). */
+#define RISK_TEXT_COLUMN_INIT {RISK_TEXT_COLUMN_VERSION, 0, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL, 0}
+
+/**
+ * @brief Writes rows of text from columns: each row is pieces[0], column 0's value,
+ *        pieces[1], ..., column n-1's value, pieces[n]; rows one after another.
+ *
+ * Pure formatting into the caller's buffer, no I/O and no allocation: with the pieces of a JSON
+ * object and one column per field it writes JSON records (JSON Lines, or a document's items),
+ * with ::RISK_TEXT_LIST a nested list whose items are the rows of an earlier call (pass its
+ * @p row_offsets as the item offsets). Numbers are written as Python's `repr` writes them:
+ * a value on a grid of d decimal places is a whole number of 10^-d quanta, rounded half-even
+ * from the exact double, and printed as that integer with its decimal point (fixed notation for
+ * exponents -4..15, else as `1.5e-05`); other doubles as the shortest decimal that reads back.
+ * Whole rows are written: when the buffer is full the call stops before the row that does not
+ * fit and returns ::RISK_EBUFFER; the caller writes out what it got and calls again for the
+ * rest (advancing every values pointer by *rows_out rows, and each LIST column's counts,
+ * and its item offsets by the items those rows used).
+ * @param[in] pieces @p n_columns + 1 NUL-terminated texts around the columns.
+ * @param[in] columns @p n_columns columns (at most ::RISK_TEXT_COLUMNS_MAX).
+ * @param[in] n_columns Number of columns.
+ * @param[in] n_rows Rows to write.
+ * @param[out] out Where to write (not NUL-terminated).
+ * @param[in] capacity Bytes available at @p out. A row takes at most the length of its pieces
+ *            plus ::RISK_TEXT_NUMBER_MAX per number (20 per UINT), its labels and its lists.
+ * @param[out] rows_out Whole rows written.
+ * @param[out] bytes_out Bytes written.
+ * @param[out] row_offsets NULL, or @p n_rows + 1 elements: 0, then the end of each row written.
+ * @retval RISK_OK Every row written.
+ * @retval RISK_EBUFFER The buffer filled first; *rows_out and *bytes_out tell what was written.
+ * @retval RISK_ENULL NULL pieces, a NULL piece, columns, rows_out, bytes_out, or a column's
+ *         values, labels, label, items or item offsets that its kind needs.
+ * @retval RISK_EVERSION A column of unknown version.
+ * @retval RISK_EINVAL Unknown kind, more than ::RISK_TEXT_COLUMNS_MAX columns, decimals out of
+ *         0..22, a key or label index out of range, LIST counts beyond @c n_items or item
+ *         offsets going backwards (checked before anything is written).
+ * @par Thread safety
+ * Reads only its arguments; always safe.
+ */
+RISK_API RISK_NODISCARD int risk_text_rows(const char *const *pieces, const risk_text_column *columns,
+                                           size_t n_columns, size_t n_rows, char *out, size_t capacity,
+                                           size_t *rows_out, size_t *bytes_out, uint64_t *row_offsets);
+
 RISK_END_DECLS
 
 /** @} */

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import array
 import ctypes
+import gc
 import json
+import math
 import re
 from itertools import repeat
 from collections.abc import Sequence
@@ -34,7 +36,6 @@ from .core import Engine, Account
 from .grid import on_grid_directed
 
 if TYPE_CHECKING:
-    from types import ModuleType
     from typing import TypeGuard
     from .grid import Grid
 
@@ -295,7 +296,8 @@ class _Accounts(Sequence[Account]):
 
 class FastBook(_book.Book):
     """A :class:`book.Book` loaded through the bulk calls: ``accounts`` and ``spec["accounts"]``
-    are sequences that make their items when read; ``columns`` holds the loaded rows."""
+    are sequences that make their items when read; ``columns`` holds the loaded account and
+    balance rows (the leverage and position rows are let go once in the engine)."""
 
     accounts: _Accounts
 
@@ -427,10 +429,15 @@ class _until_int:
 
 
 def _try_fast(text: str) -> FastBook:
+    collecting = gc.isenabled()
+    gc.disable()  # parsed JSON makes no cycles: no collector passes over the parsed objects
     try:
         spec, cols, spans = _scan(text)
     except (ValueError, RecursionError, OverflowError):  # malformed JSON, a number Python refuses
         raise _Fallback from None
+    finally:
+        if collecting:
+            gc.enable()
     if any(ins.get("funding") for ins in spec["instruments"]):
         # _load_into accrues a book's funding after its accounts' positions (docs/rates.md 8.2);
         # the bulk loaders open them afterwards, which would start them at today's index
@@ -453,7 +460,18 @@ def _try_fast(text: str) -> FastBook:
     except BaseException:
         eng.close()
         raise
+    for name in ("lev_acc", "lev_inst", "lev", "pos_acc", "pos_inst", "pos_side", "pos_mm", "pos_qty", "pos_entry",
+                 "pos_iso"):  # in the engine now: their memory goes back before the evaluation's columns come
+        setattr(cols, name, array.array(getattr(cols, name).typecode))
     return FastBook(eng, spec, _SpecAccounts(text, spans), cols)
+
+
+def account_ids(book: _book.Book) -> Sequence[int]:
+    """The ids of a book's accounts in book order, without making an :class:`Account` per
+    account when the book was bulk-loaded."""
+    if isinstance(book, FastBook):
+        return book.columns.acc_id
+    return [acc.id for acc in book.accounts]
 
 
 def load_bytes(path: str, raw: bytes) -> _book.Book:
@@ -468,13 +486,23 @@ def load_bytes(path: str, raw: bytes) -> _book.Book:
 
 def load_file(path: str) -> _book.Book:
     """A book file (``-``: standard input) loaded as :func:`load_bytes` does, without keeping
-    its bytes once decoded."""
-    raw = _book.read_bytes(path)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return _book.load(_book.read(path, raw))
-    del raw
+    its bytes once decoded (a regular file is decoded straight from its mapping: no copy of its
+    bytes is made)."""
+    text = None
+    if path != "-":
+        import mmap
+        try:
+            with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                text = str(m, "utf-8-sig")
+        except (OSError, ValueError, UnicodeDecodeError):  # not mappable (empty, a pipe), or not UTF-8
+            text = None
+    if text is None:
+        raw = _book.read_bytes(path)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return _book.load(_book.read(path, raw))
+        del raw
     return _load_text(path, text)
 
 
@@ -522,65 +550,108 @@ def streamable(book: _book.Book) -> TypeGuard[FastBook]:
     return isinstance(book, FastBook) and not any(a.get("rate_model") is not None for a in book.spec["assets"])
 
 
-# decimals -> fullmatch of a repr with at most that many decimals (no exponent)
-_ON_GRID: dict[int, Callable[[str], re.Match[str] | None]] = {}
+BLOCK_ACCOUNTS = 4096  # accounts turned into text at a time: bounds the memory the text takes
 
 
-def _texts(values: Sequence[float], decimals: int | list[int]) -> list[str]:
-    """JSON texts of grid.on_grid(x, d) for a column (``decimals``: one int, or one per row).
-
-    repr(x) is the shortest text that reads back as x, so when it has at most d decimals (and
-    no exponent), x is the double nearest a d-decimal number and round(x, d) gives x back: the
-    text is repr(x) itself. Those are found with a regular expression mapped over the column
-    (the loop runs in C); only the others are rounded. NaN and infinities become null and -0.0
-    0.0 (what on_grid's ``+ 0.0`` and json.dumps make of them)."""
-    texts = list(map(repr, values))
-    if isinstance(decimals, int):
-        match = _ON_GRID.get(decimals)
-        if match is None:
-            match = _ON_GRID[decimals] = re.compile(r"-?[0-9]+\.[0-9]{1,%d}" % max(decimals, 1)).fullmatch
-        bad = [k for k, m in enumerate(map(match, texts)) if m is None or decimals == 0]
-        for k in bad:
-            texts[k] = repr(round(values[k], decimals))
-    else:
-        for k, (t, d) in enumerate(zip(texts, decimals)):
-            if "." not in t or "e" in t or len(t) - t.index(".") > d + 1 or d == 0:
-                texts[k] = repr(round(values[k], d))
-    return list(map(_FIX.get, texts, texts))
+def _address(column: Any, row: int = 0) -> int:
+    """Address of ``column[row]`` (an array.array or a writable memoryview; no copy)."""
+    if type(column) is array.array:
+        return column.buffer_info()[0] + row * column.itemsize
+    if not column.nbytes:  # an empty view (no rows to read)
+        return 0
+    return ctypes.addressof(ctypes.c_char.from_buffer(column)) + row * column.itemsize
 
 
-_abs: Callable[[float], float] = abs  # the builtin, typed for map(): mypy infers no map(abs, floats)
+def _zeros(fields: Iterable[tuple[str, Any]], n: int) -> dict[str, Any]:
+    """Fresh columns of ``n`` elements for the column calls, in anonymous memory (zero pages
+    the C library touches once, rather than zeros written and copied by Python)."""
+    import mmap
+    out = {}
+    for name, ctype in fields:
+        size = n * ctypes.sizeof(ctype)
+        if size == 0:
+            continue
+        code = {ctypes.c_double: "d", ctypes.c_uint32: "I", ctypes.c_uint64: "Q"}[ctype]
+        out[name] = memoryview(mmap.mmap(-1, size)).cast(code)
+    return out
 
 
-def _quantized_texts(values: Sequence[float], decimals: int) -> list[str]:
-    """_texts for a column the C library quantized to ``decimals`` (risk__quantize: a whole
-    number of quanta divided by the exact 10^decimals, so the double nearest the decimal, which
-    round() gives back unchanged): repr alone. Quantization stops at 2^52 quanta; a column
-    reaching that far is rounded as any other."""
-    if values and max(map(_abs, values)) * 10.0 ** decimals >= 2.0 ** 51:
-        return _texts(values, decimals)
-    texts = list(map(repr, values))
-    return list(map(_FIX.get, texts, texts))
+class _Rows:
+    """One row template of risk_text_rows (include/risk/bulk.h): the pieces around the columns,
+    and a reusable output buffer."""
+
+    def __init__(self, pieces: Sequence[str]) -> None:
+        raw = [x.encode("ascii") for x in pieces]
+        self.fixed = sum(map(len, raw))
+        self.pieces = (ctypes.c_char_p * len(raw))(*raw)
+        self.keep: list[Any] = []  # label tables the columns point to
+        self.buf = bytearray(0)
+        self.rows_n = ctypes.c_size_t()
+        self.bytes_n = ctypes.c_size_t()
+        self.offsets = array.array("Q")
+
+    def labels(self, texts: Sequence[str]) -> tuple[int, int]:
+        """A label table (address, length) kept alive with the template."""
+        raw = [t.encode("ascii") for t in texts]
+        table = (ctypes.c_char_p * len(raw))(*raw)
+        self.keep.append(table)
+        return ctypes.addressof(table), len(raw)
+
+    def write(self, columns: list[ffi.RiskTextColumn], n_rows: int, bound: int,
+              offsets: bool = False) -> memoryview:
+        """The text of ``n_rows`` rows (``bound``: bytes they may take at most); with ``offsets``,
+        their offsets are left in ``self.offsets`` (n_rows + 1 of them)."""
+        cols = (ffi.RiskTextColumn * len(columns))(*columns)
+        if offsets:
+            if len(self.offsets) < n_rows + 1:
+                self.offsets = array.array("Q", bytes(8 * (n_rows + 1)))
+            off = _address(self.offsets)
+        else:
+            off = None
+        L = ffi.lib()
+        while True:
+            if len(self.buf) < bound:
+                self.buf = bytearray(bound)
+            out = (ctypes.c_char * len(self.buf)).from_buffer(self.buf)
+            try:
+                L.risk_text_rows(ctypes.addressof(self.pieces), cols, len(columns), n_rows, out, len(self.buf),
+                                 ctypes.byref(self.rows_n), ctypes.byref(self.bytes_n), off)
+            except errors.BufferTooSmallError:  # the bound was short (it should not be): more room
+                bound = 2 * max(bound, len(self.buf), 64)
+                continue
+            finally:
+                del out
+            return memoryview(self.buf)[:self.bytes_n.value]
 
 
-def _ratio_texts(values: Iterable[float]) -> list[str]:
-    """JSON texts of book._jnum(x) for a column."""
-    texts = list(map(repr, values))
-    return list(map(_FIX.get, texts, texts))
+def _column(kind: int, values: int, decimals: int = 0, keys: int | None = None,
+            table: tuple[int, int] | None = None, labels: tuple[int, int] | None = None,
+            items: int | None = None, item_offsets: int | None = None, n_items: int = 0) -> ffi.RiskTextColumn:
+    col = ffi.RiskTextColumn(ffi.TEXT_COLUMN_VERSION, kind, values, decimals)
+    if keys is not None and table is not None:
+        col.keys, col.decimals_of, col.n_keys = keys, table[0], table[1]
+    if labels is not None:
+        col.labels, col.n_keys = labels
+    if items is not None:
+        col.items, col.item_offsets, col.n_items = items, item_offsets, n_items
+    return col
 
 
-_FIX = {"nan": "null", "inf": "null", "-inf": "null", "-0.0": "0.0"}
+def number_texts(values: Sequence[float], decimals: int | None = None) -> list[str]:
+    """The JSON texts ``risk_text_rows`` writes for a column of doubles: ``repr(round(x,
+    decimals) + 0.0)`` on a grid of ``decimals`` places (0..22), ``repr(x + 0.0)`` when
+    ``decimals`` is None; "null" for NaN and infinities. (What the streamed evaluation writes;
+    the test suite checks it against ``repr``.)"""
+    column = array.array("d", values)
+    rows = _Rows(["", "\n"])
+    kind = ffi.TEXT_SHORTEST if decimals is None else ffi.TEXT_GRID
+    text = rows.write([_column(kind, _address(column), decimals=decimals or 0)], len(column),
+                      len(column) * (ffi.TEXT_NUMBER_MAX + 1))
+    return str(text, "ascii").split("\n")[:-1]
 
 
-def _per_row(table: list[int], keys: Iterable[int]) -> int | list[int]:
-    """``table[key]`` for each row's key: one int when every key maps alike."""
-    values = set(table)
-    if len(values) == 1:
-        return values.pop()
-    return list(map(table.__getitem__, keys))
-
-
-BLOCK_ACCOUNTS = 8192  # accounts turned into text at a time: bounds the memory the text takes
+_ASCII = frozenset(("utf-8", "utf8", "ascii", "us-ascii", "ansi_x3.4-1968", "latin-1", "latin1", "iso-8859-1",
+                    "iso8859-1"))
 
 
 def write_evaluation(book: FastBook, out: TextIO, compact: bool = False, threads: int = 1,
@@ -589,157 +660,236 @@ def write_evaluation(book: FastBook, out: TextIO, compact: bool = False, threads
     what ``json.dumps(book.evaluate(...), indent=2 or None)`` gives, plus a newline. ``ndjson``:
     one account object per line instead (compact), no enclosing document.
 
-    The C library writes every result into columns; they are turned into text a block of
-    :data:`BLOCK_ACCOUNTS` accounts at a time, column by column (map() over the column, so the
-    loop runs in C), then joined per position and per account, and written."""
-    from .grid import Grid, step_decimals
+    The C library writes every result into columns, and turns them into text a block of
+    :data:`BLOCK_ACCOUNTS` accounts at a time (``risk_text_rows``: positions, balances, then the
+    accounts with their lists, numbers on their grids as ``repr`` writes them); the text goes
+    to ``out``'s binary buffer when it has one (the text is ASCII), else to ``out``."""
+    from .grid import Grid
     eng = book.engine
     spec = book.spec
+    s_fields = ("state", "n_positions") + _ACCOUNT_MONEY + _ACCOUNT_RATIOS
+    p_fields = ("instrument", "side", "leg", "margin_mode", "flags", "qty", "notional", "unrealized_pnl",
+                "initial_margin", "maintenance_margin", "isolated_margin", "liquidation_price", "bankruptcy_price")
     try:
-        s = eng.summary_columns(fields=("state", "n_positions") + _ACCOUNT_MONEY + _ACCOUNT_RATIOS, threads=threads,
-                                use_numpy=False)
-        p = eng.position_columns(fields=("instrument", "side", "leg", "margin_mode", "flags", "qty", "notional",
-                                         "unrealized_pnl", "initial_margin", "maintenance_margin", "isolated_margin",
-                                         "liquidation_price", "bankruptcy_price"),
-                                 threads=threads, use_numpy=False)
+        types = dict(ffi.SUMMARY_COLUMN_FIELDS)
+        s = eng.summary_columns(fields=s_fields, threads=threads, use_numpy=False,
+                                out=_zeros(((k, types[k]) for k in s_fields), eng.account_count))
+        n_pos = ctypes.c_size_t()
+        try:  # how many positions (every column NULL)
+            ffi.lib().risk_engine_position_results_columns(
+                eng._require(), ctypes.byref(ffi.RiskPositionResultColumns(ffi.POSITION_RESULT_COLUMNS_VERSION)), 0, 1,
+                ctypes.byref(n_pos))
+        except errors.BufferTooSmallError:
+            pass
+        types = dict(ffi.POSITION_RESULT_COLUMN_FIELDS)
+        p = eng.position_columns(fields=p_fields, threads=threads, use_numpy=False,
+                                 out=_zeros(((k, types[k]) for k in p_fields), n_pos.value))
     except errors.RiskError as exc:
         raise _book.BookError("accounts", _book._problem(exc)) from None
     grid = Grid(spec)
-    vdec = grid.asset_decimals.get(grid.valuation, 8)
-    vid = eng.valuation_asset
-    instruments = spec["instruments"]
     lay = _Layout(compact or ndjson)
-    cols = book.columns
-    n_acc = len(cols.acc_id)
-    write = out.write
+    n_acc = len(book.columns.acc_id)
+    raw = getattr(out, "buffer", None)
+    if raw is not None and str(getattr(out, "encoding", "")).lower() in _ASCII:
+        out.flush()
+        put: Callable[[memoryview], Any] = raw.write
+    else:
+        def put(text: memoryview) -> Any:
+            return out.write(str(text, "ascii"))
     if not ndjson and n_acc == 0:
-        write(lay.doc_empty + "\n")
+        out.write(lay.doc_empty + "\n")
         return
-    w = _Writer(book, lay, ndjson, grid, vdec, vid, instruments, step_decimals, ctypes)
+    w = _Writer(book, lay, ndjson, grid, s, p)
     if not ndjson:
-        write(lay.doc_open)
+        put(memoryview(lay.doc_open.encode("ascii")))
     n_positions = s["n_positions"]
     p0 = 0
     for a0 in range(0, n_acc, BLOCK_ACCOUNTS):
         a1 = min(n_acc, a0 + BLOCK_ACCOUNTS)
         p1 = p0 + sum(n_positions[a0:a1])
-        write(w.block(a0, a1, {k: v[a0:a1] for k, v in s.items()}, {k: v[p0:p1] for k, v in p.items()}))
+        put(w.block(a0, a1, p0, p1))
         p0 = p1
     if not ndjson:
-        write(lay.doc_close + "\n")
+        put(memoryview((lay.doc_close + "\n").encode("ascii")))
 
 
 class _Writer:
     """Turns blocks of accounts' columns into the document's text (write_evaluation)."""
 
-    def __init__(self, book: FastBook, lay: _Layout, ndjson: bool, grid: Grid, vdec: int, vid: int | None,
-                 instruments: list[dict[str, Any]], step_decimals: Callable[[float], int],
-                 ctypes: ModuleType) -> None:
+    def __init__(self, book: FastBook, lay: _Layout, ndjson: bool, grid: Grid, s: dict[str, Any],
+                 p: dict[str, Any]) -> None:
+        from .grid import step_decimals
         spec = book.spec
-        self.book, self.lay, self.ndjson, self.vdec, self.vid = book, lay, ndjson, vdec, vid
-        self.asset_names = [json.dumps(a["symbol"]) for a in spec["assets"]]
-        self.asset_dec = [a["decimals"] for a in spec["assets"]]
-        self.ins_names = [json.dumps(i["symbol"]) for i in instruments]
-        self.lot_dec = [step_decimals(i["lot_size"]) for i in instruments]
-        self.tick_dec = [step_decimals(i["tick_size"]) for i in instruments]
-        self.settle_dec = [grid.asset_decimals.get(i["settle"], 8) for i in instruments]
-        self.sides = {k: json.dumps(v) for k, v in _SIDE_NAMES.items()}
-        self.modes = {k: json.dumps(v) for k, v in _MODE_NAMES.items()}
-        keys = ("instrument", "side", "qty", "notional", "unrealized_pnl", "initial_margin", "maintenance_margin",
-                "liquidation_price", "bankruptcy_price", "margin_mode", "isolated_margin", "liquidatable")
-        self.item = lay.item_open + lay.item_sep.join('"%s": %%s' % k for k in keys) + lay.item_close
+        instruments = spec["instruments"]
+        self.book, self.lay, self.ndjson, self.s, self.p = book, lay, ndjson, s, p
+        self.vdec = grid.asset_decimals.get(grid.valuation, 8)
+        self.vid = book.engine.valuation_asset
+        self.asset_dec = array.array("i", [a["decimals"] for a in spec["assets"]] or [0])
+        self.lot_dec = array.array("i", [step_decimals(i["lot_size"]) for i in instruments] or [0])
+        self.tick_dec = array.array("i", [step_decimals(i["tick_size"]) for i in instruments] or [0])
+        self.settle_dec = array.array("i", [grid.asset_decimals.get(i["settle"], 8) for i in instruments] or [0])
+        pkeys = ("instrument", "side", "qty", "notional", "unrealized_pnl", "initial_margin", "maintenance_margin",
+                 "liquidation_price", "bankruptcy_price", "margin_mode", "isolated_margin", "liquidatable")
+        self.pos = _Rows(self._pieces(lay.item_open, lay.item_sep, lay.item_close, pkeys))
+        self.ins_labels = self.pos.labels([json.dumps(i["symbol"]) for i in instruments] or ["null"])
+        sides = ["null"] * (max(_SIDE_NAMES) + 1)
+        for k, v in _SIDE_NAMES.items():
+            sides[k] = json.dumps(v)
+        self.side_labels = self.pos.labels(sides)
+        modes = ["null"] * (max(_MODE_NAMES) + 1)
+        for k, v in _MODE_NAMES.items():
+            modes[k] = json.dumps(v)
+        self.mode_labels = self.pos.labels(modes)
+        flags = p["flags"]
+        top = max(flags) if len(flags) else 0
+        self.flag_table = top < 4096  # a label per flags value: "true" where bit 2 (liquidatable) is set
+        if self.flag_table:
+            self.flag_labels = self.pos.labels([("false", "true")[(f >> 2) & 1] for f in range(top + 1)])
+        else:
+            self.flag_labels = self.pos.labels(["false", "true"])
+        self.bal = _Rows(self._pieces(lay.item_open, lay.item_sep, lay.item_close,
+                                      ("asset", "amount", "liquidation_price")))
+        self.asset_labels = self.bal.labels([json.dumps(a["symbol"]) for a in spec["assets"]] or ["null"])
         akeys = ("id", "state") + _ACCOUNT_MONEY + _ACCOUNT_RATIOS + ("balances", "positions")
         acc_open, acc_close = ("{", "}") if ndjson else (lay.acc_open, lay.acc_close)
-        self.acc_tpl = acc_open + lay.acc_sep.join('"%s": %%s' % k for k in akeys) + acc_close
-        self.bal_tpl = lay.item_open + lay.item_sep.join('"%s": %%s' % k for k in
-                                                         ("asset", "amount", "liquidation_price")) + lay.item_close
-        # money the library quantized to the valuation asset, when the grid's is the engine's
-        # ("available" is a difference of two quantized values: rounded)
-        self.quantized: tuple[str, ...] = ()
-        if vid is not None and spec["assets"][vid]["symbol"] == grid.valuation:
-            self.quantized = ("equity", "collateral_value", "unrealized_pnl", "initial_margin", "maintenance_margin")
+        pieces = self._pieces(acc_open, lay.acc_sep, acc_close + ("\n" if ndjson else ""), akeys)
+        self.acc = _Rows([""] + pieces)  # a first column: the separator before every account but the first
+        self.prefix_labels = self.acc.labels(["", "" if ndjson else lay.doc_sep])
+        self.state_labels = self.acc.labels(list(_STATE_TEXTS))
+        self.list_labels = self.acc.labels([lay.list_open, lay.list_sep, lay.list_close, "[]"])
         cols = book.columns
-        self.any_hedge = ffi.POSITION_HEDGE in set(cols.acc_pm)
+        self.hedge = ffi.POSITION_HEDGE in set(cols.acc_pm)
         self.b = 0  # next balance row
         self.spot = ffi.lib().risk_account_spot_liquidation_price
         self.price = ctypes.c_double()
         self.price_ref = ctypes.byref(self.price)
         self.first = True
 
-    def block(self, a0: int, a1: int, s: dict[str, Any], p: dict[str, Any]) -> str:
-        lay, cols = self.lay, self.book.columns
-        # positions: every field as text, column by column, then one text per position
-        p_inst = p["instrument"]
-        n_positions = s["n_positions"]
-        if self.any_hedge:
-            pm = cols.acc_pm
-            hedge_rows = [pm[a0 + i] == ffi.POSITION_HEDGE for i, k in enumerate(n_positions) for _ in range(k)]
-            side_codes = list(map(lambda h, leg, side: leg if h else side, hedge_rows, p["leg"], p["side"]))
-            qty = list(map(lambda h, q: abs(q) if h else q, hedge_rows, p["qty"]))
+    @staticmethod
+    def _pieces(open_: str, sep: str, close: str, keys: Sequence[str]) -> list[str]:
+        """The pieces of an object template with one column per key."""
+        return [open_ + '"%s": ' % keys[0]] + [sep + '"%s": ' % k for k in keys[1:]] + [close]
+
+    def _positions(self, a0: int, a1: int, p0: int, p1: int) -> memoryview:
+        p, n = self.p, p1 - p0
+        inst = _address(p["instrument"], p0)
+        side, qty = p["side"], p["qty"]
+        side_at, qty_at = _address(side, p0), _address(qty, p0)
+        if self.hedge:  # a hedge account's legs: the leg as side, the quantity without its sign
+            pm = self.book.columns.acc_pm
+            n_positions, leg = self.s["n_positions"], p["leg"]
+            side, qty = side[p0:p1], qty[p0:p1]
+            r = 0
+            for i in range(a0, a1):
+                k = n_positions[i]
+                if pm[i] == ffi.POSITION_HEDGE:
+                    for j in range(r, r + k):
+                        side[j] = leg[p0 + j]
+                        qty[j] = abs(qty[j])
+                r += k
+            self.keep_block = (side, qty)
+            side_at, qty_at = _address(side), _address(qty)
+        flags = p["flags"]
+        if self.flag_table:
+            flags_at = _address(flags, p0)
         else:
-            side_codes, qty = p["side"], p["qty"]
-        lot = _per_row(self.lot_dec, p_inst)
-        tick = _per_row(self.tick_dec, p_inst)
-        settle = _per_row(self.settle_dec, p_inst)
+            bits = array.array("I", [(f >> 2) & 1 for f in flags[p0:p1]])
+            self.keep_flags = bits
+            flags_at = _address(bits)
+        lot, settle, tick = (_address(self.lot_dec), len(self.lot_dec)), \
+            (_address(self.settle_dec), len(self.settle_dec)), (_address(self.tick_dec), len(self.tick_dec))
+        grid = ffi.TEXT_GRID
+        columns = [_column(ffi.TEXT_LABEL, inst, labels=self.ins_labels),
+                   _column(ffi.TEXT_LABEL, side_at, labels=self.side_labels),
+                   _column(grid, qty_at, keys=inst, table=lot)] + \
+            [_column(grid, _address(p[k], p0), keys=inst, table=settle)
+             for k in ("notional", "unrealized_pnl", "initial_margin", "maintenance_margin")] + \
+            [_column(grid, _address(p[k], p0), keys=inst, table=tick) for k in ("liquidation_price", "bankruptcy_price")] + \
+            [_column(ffi.TEXT_LABEL, _address(p["margin_mode"], p0), labels=self.mode_labels),
+             _column(grid, _address(p["isolated_margin"], p0), keys=inst, table=settle),
+             _column(ffi.TEXT_LABEL, flags_at, labels=self.flag_labels)]
+        labels = max(map(len, (json.dumps(i["symbol"]) for i in self.book.spec["instruments"])), default=4)
+        bound = n * (self.pos.fixed + 9 * ffi.TEXT_NUMBER_MAX + labels + 3 * 16) + 64
+        return self.pos.write(columns, n, bound, offsets=True)
 
-        # quantized by the library to the settle asset's decimals
-        def money(values: Sequence[float], decimals: int | list[int]) -> list[str]:
-            return _quantized_texts(values, decimals) if isinstance(decimals, int) else _texts(values, decimals)
-
-        fields = (list(map(self.ins_names.__getitem__, p_inst)), list(map(self.sides.__getitem__, side_codes)),
-                  _texts(qty, lot), _texts(p["notional"], settle), money(p["unrealized_pnl"], settle),
-                  money(p["initial_margin"], settle), money(p["maintenance_margin"], settle),
-                  _texts(p["liquidation_price"], tick), _texts(p["bankruptcy_price"], tick),
-                  list(map(self.modes.__getitem__, p["margin_mode"])), _texts(p["isolated_margin"], settle),
-                  [("false", "true")[(f >> 2) & 1] for f in p["flags"]])
-        pos_texts = list(map(self.item.__mod__, zip(*fields))) if len(p_inst) else []
-        del fields
-        # accounts
-        vdec = self.vdec
-        acc_fields = ([str(x) for x in cols.acc_id[a0:a1]], [_STATE_TEXTS[k] for k in s["state"]]) + \
-            tuple((_quantized_texts if k in self.quantized else _texts)(s[k], vdec) for k in _ACCOUNT_MONEY) + \
-            tuple(_ratio_texts(s[k]) for k in _ACCOUNT_RATIOS)
-        list_open, list_sep, list_close = lay.list_open, lay.list_sep, lay.list_close
+    def _balances(self, a0: int, a1: int) -> tuple[memoryview, array.array[int], int]:
+        """The text of the balances of accounts a0..a1 (in the assets' order, zeros left out),
+        the count of each account's, and their number."""
+        cols = self.book.columns
         bal_index, bal_asset, bal_amount = cols.bal_index, cols.bal_asset, cols.bal_amount
         n_bal = len(bal_index)
-        b = self.b
-        b1 = b
+        b = b1 = self.b
         while b1 < n_bal and bal_index[b1] < a1:
             b1 += 1
-        amount_texts = _texts(bal_amount[b:b1], _per_row(self.asset_dec, bal_asset[b:b1])) if b1 > b else []
-        vid, spot, price, price_ref = self.vid, self.spot, self.price, self.price_ref
-        accounts, asset_names, bal_tpl, acc_tpl = self.book.accounts, self.asset_names, self.bal_tpl, self.acc_tpl
-        doc_sep = "" if self.ndjson else lay.doc_sep
-        end = "\n" if self.ndjson else ""
-        chunk = []
-        j = 0
-        for i, row in enumerate(zip(*acc_fields), a0):
-            rows = []
-            while b < b1 and bal_index[b] == i:
-                rows.append(b)
-                b += 1
-            items = []
-            if len(rows) > 1:  # in the assets' order, as book.balance_fields (one row per asset)
-                rows.sort(key=bal_asset.__getitem__)
-            for r in rows:
+        self.b = b1
+        counts = array.array("I", bytes(4 * (a1 - a0)))
+        vid = self.vid
+        if b1 > b and set(bal_asset[b:b1]) == {vid} and 0.0 not in bal_amount[b:b1]:
+            # every balance in the valuation asset (one per account at most), none zero: as loaded
+            for i in bal_index[b:b1]:
+                counts[i - a0] += 1
+            asset, amount, n = bal_asset[b:b1], bal_amount[b:b1], b1 - b
+            liq = array.array("d", [math.nan]) * n
+        else:
+            rows: list[int] = []
+            for r in range(b, b1):
+                if bal_amount[r] != 0.0:  # a basket holds no zero balance
+                    rows.append(r)
+            rows.sort(key=lambda r: (bal_index[r], bal_asset[r]))  # in the assets' order (book.balance_fields)
+            asset = array.array("I", [bal_asset[r] for r in rows])
+            amount = array.array("d", [bal_amount[r] for r in rows])
+            liq = array.array("d", [math.nan]) * len(rows)
+            accounts, spot, price, price_ref = self.book.accounts, self.spot, self.price, self.price_ref
+            for j, r in enumerate(rows):
+                i = bal_index[r]
+                counts[i - a0] += 1
                 a = bal_asset[r]
-                if bal_amount[r] == 0.0:  # a basket holds no zero balance
-                    continue
-                if a == vid:  # the valuation asset has no liquidation price
-                    liq = "null"
-                else:  # on the valuation asset's decimals, against the account (book.balance_fields)
+                if a != vid:  # on the valuation asset's decimals, against the account (book.balance_fields)
                     spot(accounts.pointer(i), a, price_ref)
-                    v = _book._jnum(on_grid_directed(price.value, vdec, bal_amount[r] > 0))
-                    liq = "null" if v is None else repr(v)
-                items.append(bal_tpl % (asset_names[a], amount_texts[r - self.b], liq))
-            k = n_positions[i - a0]
-            text = acc_tpl % (row + (list_open + list_sep.join(items) + list_close if items else "[]",
-                                     list_open + list_sep.join(pos_texts[j:j + k]) + list_close if k else "[]"))
-            j += k
-            if self.first:
-                self.first = False
-                chunk.append(text + end)
-            else:
-                chunk.append(doc_sep + text + end)
-        self.b = b
-        return "".join(chunk)
+                    v = _book._jnum(on_grid_directed(price.value, self.vdec, bal_amount[r] > 0))
+                    if v is not None:
+                        liq[j] = v
+            n = len(rows)
+        self.keep_bal = (asset, amount, liq)
+        if n == 0:
+            return memoryview(b""), counts, 0
+        columns = [_column(ffi.TEXT_LABEL, _address(asset), labels=self.asset_labels),
+                   _column(ffi.TEXT_GRID, _address(amount), keys=_address(asset),
+                           table=(_address(self.asset_dec), len(self.asset_dec))),
+                   _column(ffi.TEXT_SHORTEST, _address(liq))]
+        labels = max(map(len, (json.dumps(a["symbol"]) for a in self.book.spec["assets"])), default=4)
+        bound = n * (self.bal.fixed + 2 * ffi.TEXT_NUMBER_MAX + labels) + 64
+        return self.bal.write(columns, n, bound, offsets=True), counts, n
+
+    def block(self, a0: int, a1: int, p0: int, p1: int) -> memoryview:
+        n, s = a1 - a0, self.s
+        pos_text = self._positions(a0, a1, p0, p1)
+        pos_offsets = self.pos.offsets
+        bal_text, bal_counts, n_bal = self._balances(a0, a1)
+        bal_offsets = self.bal.offsets
+        prefix = array.array("I", [1]) * n
+        if self.first:
+            prefix[0] = 0
+            self.first = False
+        pos_buf = (ctypes.c_char * len(pos_text)).from_buffer(pos_text) if len(pos_text) else None
+        bal_buf = (ctypes.c_char * len(bal_text)).from_buffer(bal_text) if len(bal_text) else None
+        grid, shortest = ffi.TEXT_GRID, ffi.TEXT_SHORTEST
+        columns = [_column(ffi.TEXT_LABEL, _address(prefix), labels=self.prefix_labels),
+                   _column(ffi.TEXT_UINT, _address(self.book.columns.acc_id, a0)),
+                   _column(ffi.TEXT_LABEL, _address(s["state"], a0), labels=self.state_labels)] + \
+            [_column(grid, _address(s[k], a0), decimals=self.vdec) for k in _ACCOUNT_MONEY] + \
+            [_column(shortest, _address(s[k], a0)) for k in _ACCOUNT_RATIOS] + \
+            [_column(ffi.TEXT_LIST, _address(bal_counts), labels=self.list_labels,
+                     items=ctypes.addressof(bal_buf) if bal_buf is not None else None,
+                     item_offsets=_address(bal_offsets), n_items=n_bal),
+             _column(ffi.TEXT_LIST, _address(s["n_positions"], a0), labels=self.list_labels,
+                     items=ctypes.addressof(pos_buf) if pos_buf is not None else None,
+                     item_offsets=_address(pos_offsets), n_items=p1 - p0)]
+        lay = self.lay
+        per_list = len(lay.list_open) + len(lay.list_close) + 2
+        bound = (n * (self.acc.fixed + 11 * ffi.TEXT_NUMBER_MAX + 20 + 20 + len(lay.doc_sep) + 2 * per_list)
+                 + len(pos_text) + (p1 - p0) * len(lay.list_sep) + len(bal_text) + n_bal * len(lay.list_sep) + 64)
+        try:
+            return self.acc.write(columns, n, bound)
+        finally:
+            del pos_buf, bal_buf

@@ -539,6 +539,19 @@ class RiskPositionResultColumns(ctypes.Structure):
                                                  for name, _ in POSITION_RESULT_COLUMN_FIELDS]
 
 
+TEXT_COLUMN_VERSION = 1              # RISK_TEXT_COLUMN_VERSION
+TEXT_GRID, TEXT_SHORTEST, TEXT_UINT, TEXT_LABEL, TEXT_LIST = 1, 2, 3, 4, 5  # RISK_TEXT_GRID ...
+TEXT_NUMBER_MAX = 24                 # RISK_TEXT_NUMBER_MAX
+
+
+class RiskTextColumn(ctypes.Structure):
+    """``risk_text_column`` (include/risk/bulk.h): one column of :func:`risk_text_rows`."""
+    _fields_ = [("version", ctypes.c_uint32), ("kind", ctypes.c_uint32), ("values", ctypes.c_void_p),
+                ("decimals", ctypes.c_int32), ("keys", ctypes.c_void_p), ("decimals_of", ctypes.c_void_p),
+                ("n_keys", ctypes.c_uint32), ("labels", ctypes.c_void_p), ("items", ctypes.c_void_p),
+                ("item_offsets", ctypes.c_void_p), ("n_items", ctypes.c_size_t)]
+
+
 class RiskPositionResult(ctypes.Structure):
     """``risk_position_result`` (include/risk/account.h)."""
     _fields_ = [
@@ -1558,6 +1571,8 @@ _FUNCTIONS = {
     "risk_engine_evaluate_columns": (_i32, [EngineP, _P(RiskSummaryColumns), _sz, _u32, _P(_sz)], ("engine", 0)),
     "risk_engine_position_results_columns": (_i32, [EngineP, _P(RiskPositionResultColumns), _sz, _u32, _P(_sz)],
                                              ("engine", 0)),
+    "risk_text_rows": (_i32, [ctypes.c_void_p, _P(RiskTextColumn), _sz, _sz, ctypes.c_void_p, _sz, _P(_sz), _P(_sz),
+                              ctypes.c_void_p], None),
     "risk_engine_find_asset": (_i32, [EngineP, ctypes.c_char_p, _P(_u32)], ("engine", 0)),
     "risk_engine_find_instrument": (_i32, [EngineP, ctypes.c_char_p, _P(_u32)], ("engine", 0)),
     "risk_engine_find_account": (_i32, [EngineP, _u64, _P(AccountP)], ("engine", 0)),

@@ -465,10 +465,14 @@ def plans_document(book: Book, account_ids: list[int] | None = None) -> dict[str
     grid = Grid(book.spec)
     plans: list[dict[str, Any]] = []
     if wanted is None:  # the whole book: one batch call, linear in the book
-        by_id = {acc.id: (acc, spec_account) for acc, spec_account in zip(book.accounts, book.spec["accounts"])}
+        # account id -> row, from the ids alone: a bulk-loaded book makes the account and spec
+        # objects of the planned accounts only (a tenth of a typical book), not of every account
+        from .bulkbook import account_ids as book_ids
+        row_of = {aid: i for i, aid in enumerate(book_ids(book))}
 
         def record(p: Plan) -> None:
-            acc, spec_account = by_id[p.account_id]
+            i = row_of[p.account_id]
+            acc, spec_account = book.accounts[i], book.spec["accounts"][i]
             after = _balances_after(book, acc, spec_account)
             plans.append({key: value(p, after, grid) for key, value in PLAN_FIELDS})
         liquidate_all(book.engine, record)
