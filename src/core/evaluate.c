@@ -603,6 +603,17 @@ SIMD_INL __m512d simd_quantize(__m512d v, __m512d s, int up)
     return _mm512_mask_div_pd(v, in, w, s);
 }
 
+/* quantize_as across accounts: when every lane is 0 or equal to the lane of a value quantized
+ * just before in the same direction, its quantization without the arithmetic (and division) */
+SIMD_INL __m512d simd_quantize_as(__m512d v, __m512d s, int up, __m512d prev, __m512d prev_q)
+{
+    __mmask8 same = _mm512_cmp_pd_mask(v, prev, _CMP_EQ_OQ);
+    __mmask8 zero = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_EQ_OQ);
+    if ((__mmask8)(same | zero) != 0xff)
+        return simd_quantize(v, s, up);
+    return _mm512_maskz_mov_pd(same, prev_q); /* quantize(+-0) is +0 */
+}
+
 SIMD_INL __mmask8 simd_finite(__m512d x)
 {
     return _mm512_cmp_pd_mask(_mm512_abs_pd(x), _mm512_set1_pd(INFINITY), _CMP_LT_OQ);
@@ -620,6 +631,7 @@ SIMD_FN uint32_t simd_accounts8(const simd_table *st, const risk__asset *assets,
     const __m512d negz = _mm512_set1_pd(-0.0);
     const __m512i iso_bit = _mm512_set1_epi64(RISK__PF_ISOLATED);
     uint32_t general = 0, nt = st->n_tiers;
+    __mmask8 any_iso = 0;
     for (uint32_t i = 0; i < 8; i++) {
         if (i >= n) {
             for (int k = 0; k < 6; k++)
@@ -656,7 +668,9 @@ SIMD_FN uint32_t simd_accounts8(const simd_table *st, const risk__asset *assets,
         __m512d im = _mm512_mul_pd(notional, _mm512_max_pd(ur, tr)); /* ur > tr ? ur : tr */
         __m512d upnl_v = _mm512_mul_pd(upnl, sp);
         __mmask8 iso = _mm512_mask_test_epi64_mask(m, fl, iso_bit), cross = m & (__mmask8)~iso;
-        __m512d iso_m = _mm512_maskz_loadu_pd(iso, a->iso_margin);
+        /* only with an isolated lane: AMD's masked loads read the whole line whatever the mask */
+        __m512d iso_m = iso ? _mm512_maskz_loadu_pd(iso, a->iso_margin) : _mm512_setzero_pd();
+        any_iso |= iso;
         __mmask8 liq = _mm512_mask_cmp_pd_mask(iso, _mm512_add_pd(iso_m, upnl), mm, _CMP_LT_OQ);
         _mm512_store_pd(pv[0][i], _mm512_mask_mov_pd(negz, m, upnl_v));
         _mm512_store_pd(pv[1][i], _mm512_mask_mov_pd(negz, m, _mm512_mul_pd(notional, sp)));
@@ -677,9 +691,15 @@ SIMD_FN uint32_t simd_accounts8(const simd_table *st, const risk__asset *assets,
         b_li[i] = bv.liabilities_init;
         b_lm[i] = bv.liabilities_maint;
     }
-    /* the sums, account by account in the lanes, position by position */
+    /* the sums, account by account in the lanes, position by position. Without an isolated
+     * position in the group the cross PnL is the PnL, term by term (the same bits), and the
+     * isolated margin +0 (a sum of -0.0 terms from +0.0): two transposes fewer. */
     __m512d sum[6];
+    sum[2] = _mm512_setzero_pd();
+    sum[5] = _mm512_setzero_pd();
     for (int k = 0; k < 6; k++) {
+        if (!any_iso && (k == 2 || k == 5))
+            continue;
         __m512d r[8];
         for (int i = 0; i < 8; i++)
             r[i] = _mm512_load_pd(pv[k][i]);
@@ -689,7 +709,7 @@ SIMD_FN uint32_t simd_accounts8(const simd_table *st, const risk__asset *assets,
             s = _mm512_add_pd(s, r[j]);
         sum[k] = s;
     }
-    __m512d upnl = sum[0], gross = sum[1], cross_upnl = sum[2], iso = sum[5];
+    __m512d upnl = sum[0], gross = sum[1], cross_upnl = any_iso ? sum[2] : sum[0], iso = sum[5];
     __m512d liab_raw = _mm512_load_pd(b_liab);
     __m512d equity = _mm512_add_pd(_mm512_add_pd(_mm512_load_pd(b_net), upnl), iso);
     __m512d c_init = _mm512_add_pd(_mm512_load_pd(b_ci), cross_upnl);
@@ -699,15 +719,25 @@ SIMD_FN uint32_t simd_accounts8(const simd_table *st, const risk__asset *assets,
     __m512d coll = _mm512_load_pd(b_coll), liab = liab_raw;
     if (st->quantize) {
         __m512d s = _mm512_set1_pd(st->scale);
-        equity = simd_quantize(equity, s, 0);
-        c_init = simd_quantize(c_init, s, 0);
-        c_maint = simd_quantize(c_maint, s, 0);
-        coll = simd_quantize(coll, s, 0);
-        upnl = simd_quantize(upnl, s, 0);
-        iso = simd_quantize(iso, s, 0);
-        r_init = simd_quantize(r_init, s, 1);
-        r_maint = simd_quantize(r_maint, s, 1);
-        liab = simd_quantize(liab, s, 1);
+        const __m512d z = _mm512_setzero_pd();
+        __m512d q_equity = simd_quantize(equity, s, 0);
+        __m512d q_c_init = simd_quantize_as(c_init, s, 0, equity, q_equity);
+        __m512d q_c_maint = simd_quantize_as(c_maint, s, 0, c_init, q_c_init);
+        __m512d q_coll = simd_quantize_as(coll, s, 0, c_maint, q_c_maint);
+        __m512d q_upnl = simd_quantize_as(upnl, s, 0, equity, q_equity);
+        __m512d q_iso = simd_quantize_as(iso, s, 0, z, z);
+        __m512d q_r_init = simd_quantize_as(r_init, s, 1, z, z);
+        __m512d q_r_maint = simd_quantize_as(r_maint, s, 1, r_init, q_r_init);
+        __m512d q_liab = simd_quantize_as(liab, s, 1, z, z);
+        equity = q_equity;
+        c_init = q_c_init;
+        c_maint = q_c_maint;
+        coll = q_coll;
+        upnl = q_upnl;
+        iso = q_iso;
+        r_init = q_r_init;
+        r_maint = q_r_maint;
+        liab = q_liab;
     }
     __mmask8 finite = simd_finite(equity) & simd_finite(c_init) & simd_finite(c_maint) & simd_finite(r_init) &
                       simd_finite(r_maint) & simd_finite(coll) & simd_finite(liab) & simd_finite(upnl) &
