@@ -504,6 +504,10 @@ RISK_API int risk_account_position_results(const risk_account *account, risk_pos
 #include <immintrin.h>
 
 #define SIMD_INSTS 16 /* instruments a SIMD sweep takes: two 8-lane registers per field */
+/* Summaries of books above this size are written around the caches (non-temporal stores of
+ * whole lines: 8 summaries are 17 lines), which saves reading each line before writing it; a
+ * smaller output may still be in cache when the caller reads it, and is written normally. */
+#define SIMD_STREAM_BYTES (16.0 * 1048576.0)
 
 /* Per-instrument fields and per-tier data, [tier][instrument], 16 entries each. */
 typedef struct simd_table {
@@ -514,6 +518,7 @@ typedef struct simd_table {
     double imr[RISK__SWEEP_CAPS][SIMD_INSTS];
     uint32_t n_tiers; /* most tiers of a fast-path schedule (at least 1) */
     int quantize;
+    int stream; /* write whole groups' summaries with non-temporal stores (SIMD_STREAM_BYTES) */
     double scale, margin_call_health;
 } simd_table;
 
@@ -547,6 +552,7 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
     st->quantize = !(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE;
     st->scale = st->quantize ? risk__asset_scale(&e->assets[e->valuation]) : 1.0;
     st->margin_call_health = e->margin_call_health;
+    st->stream = (double)e->n_accounts * (double)sizeof(risk_account_summary) >= SIMD_STREAM_BYTES;
     return 1;
 }
 
@@ -780,6 +786,22 @@ SIMD_FN uint32_t simd_accounts8(const simd_table *st, const risk__asset *assets,
     _mm512_store_si512(last, _mm512_or_si512(np, _mm512_slli_epi64(ni, 32)));
     simd_transpose8(lo);
     simd_transpose8(hi);
+    int whole = st->stream && n == 8 && !general && ((uintptr_t)out[0] & 63u) == 0;
+    for (uint32_t i = 1; whole && i < 8; i++)
+        whole = out[i] == out[0] + i;
+    if (whole) { /* eight consecutive summaries = 17 aligned lines: built in L1, streamed out */
+        _Alignas(64) unsigned char buf[8 * sizeof(risk_account_summary)];
+        for (uint32_t i = 0; i < 8; i++) {
+            unsigned char *o = buf + i * sizeof(risk_account_summary);
+            _mm512_storeu_pd(o, lo[i]);
+            _mm512_storeu_pd(o + 64, hi[i]);
+            memcpy(o + 128, &last[i], 8);
+        }
+        double *dst = (double *)(void *)out[0];
+        for (uint32_t l = 0; l < sizeof buf / 64; l++)
+            _mm512_stream_pd(dst + 8 * l, _mm512_load_pd((const double *)(const void *)(buf + 64 * l)));
+        return 0;
+    }
     for (uint32_t i = 0; i < n; i++) {
         if (general & (1u << i))
             continue;
@@ -790,14 +812,21 @@ SIMD_FN uint32_t simd_accounts8(const simd_table *st, const risk__asset *assets,
     }
     return general;
 }
+SIMD_FN void simd_fence(void)
+{
+    _mm_sfence();
+}
+
 /* A group of candidates: the SIMD path, then the generic path for those it did not take. */
 static void simd_group_run(const simd_table *st, const risk_account *const *group, uint32_t n,
                            risk_account_summary *const *out)
 {
     uint32_t rest = simd_accounts8(st, group[0]->engine->assets, group, n, out);
     for (uint32_t i = 0; rest; i++, rest >>= 1)
-        if (rest & 1u)
+        if (rest & 1u) {
+            out[i]->version = RISK_ACCOUNT_SUMMARY_VERSION;
             evaluate_one(group[i], out[i]);
+        }
 }
 #else
 #define SWEEP_SIMD 0
@@ -833,26 +862,30 @@ static void *batch_run(void *arg)
         const risk_account *a = accounts[s];
         if (!a)
             continue;
-        c->summaries[k].version = RISK_ACCOUNT_SUMMARY_VERSION;
         if (c->ids)
             c->ids[k] = a->id;
 #if SWEEP_SIMD
-        if (use_simd && simd_candidate(a)) {
+        if (use_simd && simd_candidate(a)) { /* the SIMD path writes the whole summary, version too */
             group[n_group] = a;
             group_out[n_group++] = &c->summaries[k++];
-            if (n_group == 8) {
+            /* when streaming, groups end where the summaries' lines do, so that the next one
+             * can be written in whole lines */
+            if (n_group == 8 || (st.stream && ((uintptr_t)&c->summaries[k] & 63u) == 0)) {
                 simd_group_run(&st, group, n_group, group_out);
                 n_group = 0;
             }
             continue;
         }
 #endif
+        c->summaries[k].version = RISK_ACCOUNT_SUMMARY_VERSION;
         evaluate_fast_or_generic(a, use_table ? table : NULL, max_tiers, &c->summaries[k]);
         k++;
     }
 #if SWEEP_SIMD
     if (n_group)
         simd_group_run(&st, group, n_group, group_out);
+    if (use_simd && st.stream)
+        simd_fence(); /* the streamed lines are visible before the call returns */
 #endif
     return NULL;
 }
