@@ -384,6 +384,112 @@ static void test_sweep_binance_brackets_on_the_fast_path(void **state)
     risk_engine_free(e);
 }
 
+/* A book whose summaries pass 16 MiB, where the AVX-512 sweep writes whole groups of 8 with
+ * non-temporal stores (evaluate.c, SIMD_STREAM_BYTES): runs of common accounts broken by
+ * accounts it does not take (over 8 positions, an inverse position, a tiered balance), the
+ * output at both alignments, 1 and 2 threads, against the generic path bit for bit. On a CPU
+ * without AVX-512 it checks the scalar paths the same way. */
+#define BIG_ACCOUNTS 126000
+static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc)
+{
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 40000.0, 8);
+    risk_asset_spec as = RISK_ASSET_SPEC_INIT;
+    risk_value_tier vt[2] = {{100.0, 0.9}, {INFINITY, 0.5}};
+    as.symbol = "TIER";
+    as.price = 3.0;
+    as.decimals = 4;
+    as.value_tiers = vt;
+    as.n_value_tiers = 2;
+    uint32_t tiered;
+    tu_assert_status(risk_engine_add_asset(e, &as, &tiered), RISK_OK);
+    const risk_margin_tier t3[3] = {tu_tier(50000.0, 0.004, 125.0), tu_tier(250000.0, 0.005, 100.0),
+                                    tu_tier(1e12, 0.01, 50.0)};
+    static const char *const sym[5] = {"AUSDT", "BUSDT", "CUSDT", "DUSDT", "EUSDT"};
+    for (int k = 0; k < 5; k++) /* even: contract 1, lot 0.001 at 40,000; odd: contract 0.01, lot 0.01 at 2,500 */
+        inst[k] = k % 2 ? tu_linear(e, sym[k], btc, usdt, 0.01, 0.01, 0.01, 2500.0, t3, 3)
+                        : tu_linear(e, sym[k], btc, usdt, 1.0, 0.001, 0.5, 40000.0, t3, 3);
+    inst[5] = tu_inverse(e, "AUSD", btc, 100.0, 1.0, 0.5, 40000.0, t3, 3);
+    tu_rng r;
+    tu_rng_seed(&r, 77);
+    for (uint32_t i = 0; i < BIG_ACCOUNTS; i++) {
+        risk_account *a = tu_account(e, 5000 + i, RISK_MARGIN_CROSS, RISK_POSITION_HEDGE);
+        acc[i] = a;
+        tu_balance(a, usdt, on_step(pow(10.0, tu_rng_range(&r, 1.0, 6.0)), 1e-6));
+        int odd = tu_rng_int(&r, 0, 99);
+        if (odd == 0)
+            tu_balance(a, tiered, 250.0);
+        int n = odd == 1 ? 9 : tu_rng_int(&r, 0, 3);
+        for (int k = 0; k < n; k++) { /* legs: each instrument long, then short */
+            uint32_t w = odd == 2 && k == 0 ? 5u : (uint32_t)k % 5u;
+            uint32_t side = k >= 5 ? RISK_SIDE_SHORT : RISK_SIDE_LONG;
+            double lot = w == 5 ? 1.0 : w % 2 ? 0.01 : 0.001, mark = w % 2 && w != 5 ? 2500.0 : 40000.0;
+            double tick = w % 2 && w != 5 ? 0.01 : 0.5;
+            double qty = floor(pow(10.0, tu_rng_range(&r, 0.0, 5.0))) * lot;
+            int iso = w != 5 && tu_rng_int(&r, 0, 20) == 0;
+            tu_open(a, inst[w], side, iso ? RISK_MARGIN_ISOLATED : RISK_MARGIN_DEFAULT, qty,
+                    on_step(mark * tu_rng_range(&r, 0.9, 1.1), tick), iso ? 1000.0 : 0.0);
+        }
+    }
+}
+
+static void test_sweep_big_book_streamed_equals_generic(void **state)
+{
+    (void)state;
+    tu_alloc af, ar;
+    tu_alloc_init(&af);
+    tu_alloc_init(&ar);
+    risk_engine *ef = tu_engine(&af, 0), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
+    uint32_t inst_f[6], inst_r[6];
+    risk_account **af_acc = test_malloc(sizeof(risk_account *) * BIG_ACCOUNTS);
+    risk_account **ar_acc = test_malloc(sizeof(risk_account *) * BIG_ACCOUNTS);
+    big_book(ef, inst_f, af_acc);
+    big_book(er, inst_r, ar_acc);
+    size_t n = BIG_ACCOUNTS, bytes = sizeof(risk_account_summary) * (n + 8);
+    assert_true(sizeof(risk_account_summary) * n > 16u * 1048576u);
+    risk_account_summary *want = test_malloc(bytes), *got = test_malloc(bytes + 64);
+    /* the first difference, kept so that everything is freed before the test fails (cmocka
+     * would otherwise list 250,000 leaked blocks) */
+    risk_account_summary bad_got, bad_want;
+    size_t bad = n, bad_round = 0;
+    for (int round = 0; round < 2 && bad == n; round++) {
+        memset(want, 0, bytes);
+        want[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+        size_t count = 0;
+        tu_assert_status(risk_engine_evaluate_all(er, want, NULL, n, 1, &count), RISK_OK);
+        assert_int_equal(count, n);
+        for (uint32_t threads = 1; threads <= 2; threads++)
+            for (size_t shift = 0; shift < 2; shift++) { /* the output at two alignments mod 64 */
+                risk_account_summary *out = (risk_account_summary *)(void *)((unsigned char *)got + 8 * shift);
+                memset(out, 0xa5, sizeof(risk_account_summary) * n);
+                out[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+                tu_assert_status(risk_engine_evaluate_all(ef, out, NULL, n, threads, &count), RISK_OK);
+                for (size_t k = 0; k < n && bad == n; k++)
+                    if (memcmp(&out[k], &want[k], sizeof out[k]) != 0) {
+                        bad = k;
+                        bad_round = (size_t)round;
+                        bad_got = out[k];
+                        bad_want = want[k];
+                    }
+            }
+        tu_mark(ef, inst_f[0], 31000.0); /* the second round: a move that makes many liquidatable */
+        tu_mark(er, inst_r[0], 31000.0);
+        tu_mark(ef, inst_f[1], 3300.0);
+        tu_mark(er, inst_r[1], 3300.0);
+    }
+    for (size_t k = 0; k < n; k++) {
+        risk_account_free(af_acc[k]);
+        risk_account_free(ar_acc[k]);
+    }
+    test_free(want);
+    test_free(got);
+    test_free(af_acc);
+    test_free(ar_acc);
+    risk_engine_free(ef);
+    risk_engine_free(er);
+    if (bad != n)
+        assert_same_summary(&bad_got, &bad_want, (uint64_t)bad_round, bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_sweep_fast_equals_generic_unquantized),
         cmocka_unit_test(test_sweep_generic_flag_accepted_and_unknown_refused),
         cmocka_unit_test(test_sweep_binance_brackets_on_the_fast_path),
+        cmocka_unit_test(test_sweep_big_book_streamed_equals_generic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
