@@ -150,10 +150,16 @@ static void evaluate_one(const risk_account *a, risk_account_summary *out)
 
 /* ------------------------------------------------------------ the sweep's fast path */
 
+#if defined(__GNUC__)
+#define SWEEP_INLINE static inline __attribute__((always_inline))
+#else
+#define SWEEP_INLINE static inline
+#endif
+
 /* risk__basket_values_compute for balances of plain assets (no value tiers, no size scaling):
  * the same sums in the same order (sign 1 and tiered quantity = the balance). Returns nonzero,
  * the sums then unusable, when a balance is of an asset that is not plain. */
-static uint32_t basket_values_plain(const risk_basket *b, const risk__asset *assets, risk__basket_values *out)
+SWEEP_INLINE uint32_t basket_values_plain(const risk_basket *b, const risk__asset *assets, risk__basket_values *out)
 {
     uint32_t general = 0;
     risk__basket_values v = {0, 0, 0, 0, 0, 0, 0, b->n};
@@ -178,11 +184,6 @@ static uint32_t basket_values_plain(const risk_basket *b, const risk__asset *ass
     return general;
 }
 
-#if defined(__GNUC__)
-#define SWEEP_INLINE static inline __attribute__((always_inline))
-#else
-#define SWEEP_INLINE static inline
-#endif
 
 /* The fast path's sums over an account's positions, in risk__account_values_compute's order. */
 typedef struct fast_sums {
