@@ -18,6 +18,8 @@
  *   - a STREAM triad a[i] = b[i] + s c[i] over as many bytes as the engine holds per position
  *     times the number of positions, 1 and 2 threads (bytes counted the STREAM way, 24 per
  *     element, write-allocate traffic not counted).
+ * The evaluate_all calls are also timed in CPU seconds (CLOCK_PROCESS_CPUTIME_ID, all threads:
+ * what perf stat's task-clock counts), which a shared VM disturbs less than wall time.
  * It also times a single-thread loop of risk_account_evaluate() over every account, reports
  * the engine's memory (risk_engine_memory_bytes) with no accounts, with accounts but no
  * positions (a separate engine) and with positions, and checks the results: 1- and 2-thread
