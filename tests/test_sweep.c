@@ -296,7 +296,19 @@ static void compare_books(const book *fast, const book *ref, uint64_t seed, size
     }
 }
 
-static void run_seeds(uint64_t first, uint64_t n, uint32_t extra_flags)
+/* Ten more instruments nobody holds: an engine of over 16 instruments, which the AVX-512 sweep
+ * leaves to the scalar table path (evaluate.c, SIMD_INSTS), so that path is compared too. */
+static void add_idle_instruments(book *b)
+{
+    const risk_margin_tier t2[2] = {tu_tier(1e5, 0.01, 50.0), tu_tier(1e12, 0.02, 25.0)};
+    for (int k = 0; k < 10; k++) {
+        char sym[16];
+        snprintf(sym, sizeof sym, "IDLE%dUSDT", k);
+        (void)tu_linear(b->e, sym, b->eth, b->usdt, 1.0, 0.01, 0.01, 100.0 + k, t2, 2);
+    }
+}
+
+static void run_seeds_idle(uint64_t first, uint64_t n, uint32_t extra_flags, int idle)
 {
     size_t states[4] = {0, 0, 0, 0};
     for (uint64_t seed = first; seed < first + n; seed++) {
@@ -307,6 +319,10 @@ static void run_seeds(uint64_t first, uint64_t n, uint32_t extra_flags)
         build(&fast, tu_engine(&af, extra_flags), seed);
         build(&ref, tu_engine(&ar, extra_flags | RISK_ENGINE_GENERIC_SWEEP), seed);
         assert_int_equal(fast.refused, ref.refused);
+        if (idle) {
+            add_idle_instruments(&fast);
+            add_idle_instruments(&ref);
+        }
         tu_rng r;
         tu_rng_seed(&r, seed ^ 0x9e3779b97f4a7c15ull);
         for (int round = 0; round < 6; round++) {
@@ -323,6 +339,17 @@ static void run_seeds(uint64_t first, uint64_t n, uint32_t extra_flags)
     /* the books must reach every state, or the comparison misses the paths that lead there */
     for (int s = 0; s < 4; s++)
         assert_true(states[s] > 0);
+}
+
+static void run_seeds(uint64_t first, uint64_t n, uint32_t extra_flags)
+{
+    run_seeds_idle(first, n, extra_flags, 0);
+}
+
+static void test_sweep_fast_equals_generic_many_instruments(void **state)
+{
+    (void)state;
+    run_seeds_idle(2001, 40, 0, 1);
 }
 
 static void test_sweep_fast_equals_generic_quantized(void **state)
@@ -495,6 +522,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sweep_fast_equals_generic_quantized),
         cmocka_unit_test(test_sweep_fast_equals_generic_unquantized),
+        cmocka_unit_test(test_sweep_fast_equals_generic_many_instruments),
         cmocka_unit_test(test_sweep_generic_flag_accepted_and_unknown_refused),
         cmocka_unit_test(test_sweep_binance_brackets_on_the_fast_path),
         cmocka_unit_test(test_sweep_big_book_streamed_equals_generic),
