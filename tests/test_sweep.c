@@ -417,7 +417,9 @@ static void test_sweep_binance_brackets_on_the_fast_path(void **state)
  * output at both alignments, 1 and 2 threads, against the generic path bit for bit. On a CPU
  * without AVX-512 it checks the scalar paths the same way. */
 #define BIG_ACCOUNTS 126000
-static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc)
+/* unit: every instrument linear with contract size 1 and settled in USDT at 1 (the SIMD sweep's
+ * variant without those lookups and products), and no inverse positions */
+static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc, uint32_t n_accounts, int unit)
 {
     uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 40000.0, 8);
     risk_asset_spec as = RISK_ASSET_SPEC_INIT;
@@ -433,12 +435,12 @@ static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc)
                                     tu_tier(1e12, 0.01, 50.0)};
     static const char *const sym[5] = {"AUSDT", "BUSDT", "CUSDT", "DUSDT", "EUSDT"};
     for (int k = 0; k < 5; k++) /* even: contract 1, lot 0.001 at 40,000; odd: contract 0.01, lot 0.01 at 2,500 */
-        inst[k] = k % 2 ? tu_linear(e, sym[k], btc, usdt, 0.01, 0.01, 0.01, 2500.0, t3, 3)
+        inst[k] = k % 2 ? tu_linear(e, sym[k], btc, usdt, unit ? 1.0 : 0.01, 0.01, 0.01, 2500.0, t3, 3)
                         : tu_linear(e, sym[k], btc, usdt, 1.0, 0.001, 0.5, 40000.0, t3, 3);
-    inst[5] = tu_inverse(e, "AUSD", btc, 100.0, 1.0, 0.5, 40000.0, t3, 3);
+    inst[5] = unit ? inst[0] : tu_inverse(e, "AUSD", btc, 100.0, 1.0, 0.5, 40000.0, t3, 3);
     tu_rng r;
     tu_rng_seed(&r, 77);
-    for (uint32_t i = 0; i < BIG_ACCOUNTS; i++) {
+    for (uint32_t i = 0; i < n_accounts; i++) {
         risk_account *a = tu_account(e, 5000 + i, RISK_MARGIN_CROSS, RISK_POSITION_HEDGE);
         acc[i] = a;
         tu_balance(a, usdt, on_step(pow(10.0, tu_rng_range(&r, 1.0, 6.0)), 1e-6));
@@ -447,7 +449,7 @@ static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc)
             tu_balance(a, tiered, 250.0);
         int n = odd == 1 ? 9 : tu_rng_int(&r, 0, 3);
         for (int k = 0; k < n; k++) { /* legs: each instrument long, then short */
-            uint32_t w = odd == 2 && k == 0 ? 5u : (uint32_t)k % 5u;
+            uint32_t w = odd == 2 && k == 0 && !unit ? 5u : (uint32_t)k % 5u;
             uint32_t side = k >= 5 ? RISK_SIDE_SHORT : RISK_SIDE_LONG;
             double lot = w == 5 ? 1.0 : w % 2 ? 0.01 : 0.001, mark = w % 2 && w != 5 ? 2500.0 : 40000.0;
             double tick = w % 2 && w != 5 ? 0.01 : 0.5;
@@ -459,20 +461,18 @@ static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc)
     }
 }
 
-static void test_sweep_big_book_streamed_equals_generic(void **state)
+static void big_book_compare(uint32_t n_accounts, int unit)
 {
-    (void)state;
     tu_alloc af, ar;
     tu_alloc_init(&af);
     tu_alloc_init(&ar);
     risk_engine *ef = tu_engine(&af, 0), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
     uint32_t inst_f[6], inst_r[6];
-    risk_account **af_acc = test_malloc(sizeof(risk_account *) * BIG_ACCOUNTS);
-    risk_account **ar_acc = test_malloc(sizeof(risk_account *) * BIG_ACCOUNTS);
-    big_book(ef, inst_f, af_acc);
-    big_book(er, inst_r, ar_acc);
-    size_t n = BIG_ACCOUNTS, bytes = sizeof(risk_account_summary) * (n + 8);
-    assert_true(sizeof(risk_account_summary) * n > 16u * 1048576u);
+    risk_account **af_acc = test_malloc(sizeof(risk_account *) * n_accounts);
+    risk_account **ar_acc = test_malloc(sizeof(risk_account *) * n_accounts);
+    big_book(ef, inst_f, af_acc, n_accounts, unit);
+    big_book(er, inst_r, ar_acc, n_accounts, unit);
+    size_t n = n_accounts, bytes = sizeof(risk_account_summary) * (n + 8);
     risk_account_summary *want = test_malloc(bytes), *got = test_malloc(bytes + 64);
     /* the first difference, kept so that everything is freed before the test fails (cmocka
      * would otherwise list 250,000 leaked blocks) */
@@ -517,6 +517,21 @@ static void test_sweep_big_book_streamed_equals_generic(void **state)
         assert_same_summary(&bad_got, &bad_want, (uint64_t)bad_round, bad);
 }
 
+static void test_sweep_big_book_streamed_equals_generic(void **state)
+{
+    (void)state;
+    assert_true(sizeof(risk_account_summary) * BIG_ACCOUNTS > 16u * 1048576u);
+    big_book_compare(BIG_ACCOUNTS, 0);
+}
+
+/* The unit variant (contract sizes and settle prices 1), streamed and not */
+static void test_sweep_unit_book_equals_generic(void **state)
+{
+    (void)state;
+    big_book_compare(BIG_ACCOUNTS, 1);
+    big_book_compare(5000, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_sweep_generic_flag_accepted_and_unknown_refused),
         cmocka_unit_test(test_sweep_binance_brackets_on_the_fast_path),
         cmocka_unit_test(test_sweep_big_book_streamed_equals_generic),
+        cmocka_unit_test(test_sweep_unit_book_equals_generic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
