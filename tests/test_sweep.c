@@ -417,8 +417,10 @@ static void test_sweep_binance_brackets_on_the_fast_path(void **state)
  * output at both alignments, 1 and 2 threads, against the generic path bit for bit. On a CPU
  * without AVX-512 it checks the scalar paths the same way. */
 #define BIG_ACCOUNTS 126000
-/* unit: every instrument linear with contract size 1 and settled in USDT at 1 (the SIMD sweep's
- * variant without those lookups and products), and no inverse positions */
+/* unit 0: contract sizes 1 and 0.01 and an inverse instrument; 1: no inverse instrument (every
+ * settle price 1: the SIMD sweep's variant without the settle price); 2: and every contract
+ * size 1 (its variant without either); 3: as 2 with a 20-tier USDT perpetual (not on the fast
+ * path), which must keep the sweep off those variants */
 static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc, uint32_t n_accounts, int unit)
 {
     uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 40000.0, 8);
@@ -435,9 +437,15 @@ static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc, uint32_
                                     tu_tier(1e12, 0.01, 50.0)};
     static const char *const sym[5] = {"AUSDT", "BUSDT", "CUSDT", "DUSDT", "EUSDT"};
     for (int k = 0; k < 5; k++) /* even: contract 1, lot 0.001 at 40,000; odd: contract 0.01, lot 0.01 at 2,500 */
-        inst[k] = k % 2 ? tu_linear(e, sym[k], btc, usdt, unit ? 1.0 : 0.01, 0.01, 0.01, 2500.0, t3, 3)
+        inst[k] = k % 2 ? tu_linear(e, sym[k], btc, usdt, unit >= 2 ? 1.0 : 0.01, 0.01, 0.01, 2500.0, t3, 3)
                         : tu_linear(e, sym[k], btc, usdt, 1.0, 0.001, 0.5, 40000.0, t3, 3);
     inst[5] = unit ? inst[0] : tu_inverse(e, "AUSD", btc, 100.0, 1.0, 0.5, 40000.0, t3, 3);
+    if (unit == 3) {
+        risk_margin_tier t20[20];
+        for (int k = 0; k < 20; k++)
+            t20[k] = tu_tier(k == 19 ? 1e15 : 1000.0 * pow(2.0, k), 0.004 + 0.001 * k, 125.0 - 5.0 * k);
+        inst[5] = tu_linear(e, "MANYUSDT", btc, usdt, 1.0, 0.001, 0.5, 40000.0, t20, 20);
+    }
     tu_rng r;
     tu_rng_seed(&r, 77);
     for (uint32_t i = 0; i < n_accounts; i++) {
@@ -449,9 +457,10 @@ static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc, uint32_
             tu_balance(a, tiered, 250.0);
         int n = odd == 1 ? 9 : tu_rng_int(&r, 0, 3);
         for (int k = 0; k < n; k++) { /* legs: each instrument long, then short */
-            uint32_t w = odd == 2 && k == 0 && !unit ? 5u : (uint32_t)k % 5u;
+            uint32_t w = odd == 2 && k == 0 && unit != 1 && unit != 2 ? 5u : (uint32_t)k % 5u;
             uint32_t side = k >= 5 ? RISK_SIDE_SHORT : RISK_SIDE_LONG;
-            double lot = w == 5 ? 1.0 : w % 2 ? 0.01 : 0.001, mark = w % 2 && w != 5 ? 2500.0 : 40000.0;
+            double lot = w == 5 ? (unit == 3 ? 0.001 : 1.0) : w % 2 ? 0.01 : 0.001;
+            double mark = w % 2 && w != 5 ? 2500.0 : 40000.0;
             double tick = w % 2 && w != 5 ? 0.01 : 0.5;
             double qty = floor(pow(10.0, tu_rng_range(&r, 0.0, 5.0))) * lot;
             int iso = w != 5 && tu_rng_int(&r, 0, 20) == 0;
@@ -524,12 +533,15 @@ static void test_sweep_big_book_streamed_equals_generic(void **state)
     big_book_compare(BIG_ACCOUNTS, 0);
 }
 
-/* The unit variant (contract sizes and settle prices 1), streamed and not */
+/* The variants for settle prices 1 and for contract sizes 1 too, streamed and not */
 static void test_sweep_unit_book_equals_generic(void **state)
 {
     (void)state;
     big_book_compare(BIG_ACCOUNTS, 1);
     big_book_compare(5000, 1);
+    big_book_compare(BIG_ACCOUNTS, 2);
+    big_book_compare(5000, 2);
+    big_book_compare(5000, 3);
 }
 
 int main(void)

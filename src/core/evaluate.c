@@ -505,6 +505,8 @@ RISK_API int risk_account_position_results(const risk_account *account, risk_pos
 #include <immintrin.h>
 
 #define SIMD_INSTS 16 /* instruments a SIMD sweep takes: two 8-lane registers per field */
+#define SIMD_UNIT_SETTLE 1 /* every instrument of the table: settle price 1, on the fast path */
+#define SIMD_UNIT_CS 2     /* and contract size 1 */
 /* Summaries of books above this size are written around the caches (non-temporal stores of
  * whole lines: 8 summaries are 17 lines), which saves reading each line before writing it; a
  * smaller output may still be in cache when the caller reads it, and is written normally. */
@@ -520,7 +522,7 @@ typedef struct simd_table {
     uint32_t n_tiers; /* most tiers of a fast-path schedule (at least 1) */
     int quantize;
     int stream; /* write whole groups' summaries with non-temporal stores (SIMD_STREAM_BYTES) */
-    int unit;   /* every instrument: contract size 1, settle price 1, on the fast path */
+    int unit;   /* SIMD_UNIT_* bits: settle price 1 and on the fast path, contract size 1 too */
     double scale, margin_call_health;
 } simd_table;
 
@@ -534,9 +536,12 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
     if (!__builtin_cpu_supports("avx512f"))
         return 0;
     uint32_t nt = max_tiers ? max_tiers : 1;
-    st->unit = 1;
-    for (uint32_t k = 0; k < n; k++)
-        st->unit &= table[k].contract_size == 1.0 && table[k].settle_price == 1.0 && !table[k].generic;
+    int settle1 = 1, cs1 = 1;
+    for (uint32_t k = 0; k < n; k++) {
+        settle1 &= table[k].settle_price == 1.0 && !table[k].generic;
+        cs1 &= table[k].contract_size == 1.0;
+    }
+    st->unit = settle1 ? SIMD_UNIT_SETTLE | (cs1 ? SIMD_UNIT_CS : 0) : 0;
     for (uint32_t k = 0; k < SIMD_INSTS; k++) {
         const sweep_inst *t = &table[k < n ? k : 0]; /* entries past n: copies of entry 0, never read */
         const risk__schedule *s = &e->instruments[k < n ? k : 0].schedule;
@@ -639,8 +644,8 @@ SIMD_INL __m512d simd_mul_unit(__m512d x, __m512d y, int unit)
 /* Evaluates acc[0..n) (n <= 8, candidates) into out[0..n). Returns the mask of the accounts it
  * did not evaluate (not common: a generic instrument or a balance of a tiered or size-scaled
  * asset); their summaries are untouched, the caller's to fill. unit (a constant at each call):
- * every instrument of the table has contract size 1, a settle price of 1 and is on the fast
- * path, so that the lookups and products by them are left out (the same bits). */
+ * SIMD_UNIT_* bits, what is 1 for every instrument of the table, so that the lookups and
+ * products by it are left out (the same bits). */
 SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *assets,
                                       const risk_account *const *acc, uint32_t n, risk_account_summary *const *out,
                                       const int unit)
@@ -668,13 +673,14 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
         __m512d ur = _mm512_maskz_loadu_pd(m, a->im_rate);
         __m512i idx = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, a->inst)));
         __m512i fl = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, a->pflags)));
-        if (!unit && _mm512_mask_cmp_pd_mask(m, simd_lookup(st->generic, idx), _mm512_setzero_pd(), _CMP_NEQ_UQ))
+        const int u_sp = unit & SIMD_UNIT_SETTLE, u_cs = unit & SIMD_UNIT_CS;
+        if (!u_sp && _mm512_mask_cmp_pd_mask(m, simd_lookup(st->generic, idx), _mm512_setzero_pd(), _CMP_NEQ_UQ))
             general |= 1u << i;
         __m512d mark = simd_lookup(st->mark, idx);
-        __m512d cs = unit ? _mm512_set1_pd(1.0) : simd_lookup(st->cs, idx);
-        __m512d sp = unit ? _mm512_set1_pd(1.0) : simd_lookup(st->settle, idx);
-        __m512d notional = _mm512_mul_pd(simd_mul_unit(_mm512_abs_pd(q), cs, unit), mark);
-        __m512d upnl = _mm512_mul_pd(simd_mul_unit(q, cs, unit), _mm512_sub_pd(mark, entry));
+        __m512d cs = u_cs ? _mm512_set1_pd(1.0) : simd_lookup(st->cs, idx);
+        __m512d sp = u_sp ? _mm512_set1_pd(1.0) : simd_lookup(st->settle, idx);
+        __m512d notional = _mm512_mul_pd(simd_mul_unit(_mm512_abs_pd(q), cs, u_cs), mark);
+        __m512d upnl = _mm512_mul_pd(simd_mul_unit(q, cs, u_cs), _mm512_sub_pd(mark, entry));
         __m512d mmr = simd_lookup(st->mmr[0], idx), cum = simd_lookup(st->cum[0], idx);
         __m512d tr = simd_lookup(st->imr[0], idx);
         for (uint32_t t = 1; t < nt; t++) { /* tier t when cap t - 1 is below the notional */
@@ -687,18 +693,18 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
         }
         __m512d mm = _mm512_sub_pd(_mm512_mul_pd(notional, mmr), cum);
         __m512d im = _mm512_mul_pd(notional, _mm512_max_pd(ur, tr)); /* ur > tr ? ur : tr */
-        __m512d upnl_v = simd_mul_unit(upnl, sp, unit);
+        __m512d upnl_v = simd_mul_unit(upnl, sp, u_sp);
         __mmask8 iso = _mm512_mask_test_epi64_mask(m, fl, iso_bit), cross = m & (__mmask8)~iso;
         /* only with an isolated lane: AMD's masked loads read the whole line whatever the mask */
         __m512d iso_m = iso ? _mm512_maskz_loadu_pd(iso, a->iso_margin) : _mm512_setzero_pd();
         any_iso |= iso;
         __mmask8 liq = _mm512_mask_cmp_pd_mask(iso, _mm512_add_pd(iso_m, upnl), mm, _CMP_LT_OQ);
         _mm512_store_pd(pv[0][i], _mm512_mask_mov_pd(negz, m, upnl_v));
-        _mm512_store_pd(pv[1][i], _mm512_mask_mov_pd(negz, m, simd_mul_unit(notional, sp, unit)));
+        _mm512_store_pd(pv[1][i], _mm512_mask_mov_pd(negz, m, simd_mul_unit(notional, sp, u_sp)));
         _mm512_store_pd(pv[2][i], _mm512_mask_mov_pd(negz, cross, upnl_v));
-        _mm512_store_pd(pv[3][i], _mm512_mask_mov_pd(negz, cross, simd_mul_unit(im, sp, unit)));
-        _mm512_store_pd(pv[4][i], _mm512_mask_mov_pd(negz, cross, simd_mul_unit(mm, sp, unit)));
-        _mm512_store_pd(pv[5][i], _mm512_mask_mov_pd(negz, iso, simd_mul_unit(iso_m, sp, unit)));
+        _mm512_store_pd(pv[3][i], _mm512_mask_mov_pd(negz, cross, simd_mul_unit(im, sp, u_sp)));
+        _mm512_store_pd(pv[4][i], _mm512_mask_mov_pd(negz, cross, simd_mul_unit(mm, sp, u_sp)));
+        _mm512_store_pd(pv[5][i], _mm512_mask_mov_pd(negz, iso, simd_mul_unit(iso_m, sp, u_sp)));
         npos[i] = np;
         niso[i] = __builtin_popcount(liq);
         risk__basket_values bv;
@@ -833,10 +839,16 @@ SIMD_FN uint32_t simd_accounts8(const simd_table *st, const risk__asset *assets,
     return simd_accounts8_body(st, assets, acc, n, out, 0);
 }
 
+SIMD_FN uint32_t simd_accounts8_settle1(const simd_table *st, const risk__asset *assets,
+                                        const risk_account *const *acc, uint32_t n, risk_account_summary *const *out)
+{
+    return simd_accounts8_body(st, assets, acc, n, out, SIMD_UNIT_SETTLE);
+}
+
 SIMD_FN uint32_t simd_accounts8_unit(const simd_table *st, const risk__asset *assets,
                                      const risk_account *const *acc, uint32_t n, risk_account_summary *const *out)
 {
-    return simd_accounts8_body(st, assets, acc, n, out, 1);
+    return simd_accounts8_body(st, assets, acc, n, out, SIMD_UNIT_SETTLE | SIMD_UNIT_CS);
 }
 
 SIMD_FN void simd_fence(void)
@@ -849,7 +861,9 @@ static void simd_group_run(const simd_table *st, const risk_account *const *grou
                            risk_account_summary *const *out)
 {
     const risk__asset *assets = group[0]->engine->assets;
-    uint32_t rest = st->unit ? simd_accounts8_unit(st, assets, group, n, out) : simd_accounts8(st, assets, group, n, out);
+    uint32_t rest = st->unit == (SIMD_UNIT_SETTLE | SIMD_UNIT_CS) ? simd_accounts8_unit(st, assets, group, n, out)
+                    : st->unit == SIMD_UNIT_SETTLE                  ? simd_accounts8_settle1(st, assets, group, n, out)
+                                                                    : simd_accounts8(st, assets, group, n, out);
     for (uint32_t i = 0; rest; i++, rest >>= 1)
         if (rest & 1u) {
             out[i]->version = RISK_ACCOUNT_SUMMARY_VERSION;
