@@ -533,6 +533,7 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
 {
     if (n == 0 || n > SIMD_INSTS || max_tiers > RISK__SWEEP_CAPS || e->funding_active || e->n_upnl_weighted)
         return 0;
+    __builtin_cpu_init(); /* idempotent; needed should a sweep run before the constructors */
     if (!__builtin_cpu_supports("avx512f"))
         return 0;
     uint32_t nt = max_tiers ? max_tiers : 1;
