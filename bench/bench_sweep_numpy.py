@@ -8,6 +8,9 @@ unbounded, MMR 0.4 / 0.5 / 1 %, max leverage 125 / 100 / 50, a USDT balance; def
 accounts) and times, best of `rounds`, interleaved:
   c_sweep      risk_engine_evaluate_columns with equity, IM, MM, health factor and state, 1
                thread, into caller columns (one foreign call: the library's time);
+  c_sweep_all  risk_engine_evaluate_all, 1 thread: the full 17-field summary of every account
+               (the batch sweep, which takes the SIMD path on AVX-512 CPUs), checked bit for bit
+               against c_sweep's columns;
   numpy_sweep  the same formula vectorised with numpy on the position columns: notional =
                |q| cs mark, uPnL = q cs (mark - entry), the tier by comparing the notional with
                the caps, MM = N mmr_t - cum_t, IM = N max(user rate, 1 / max leverage_t), sums per
@@ -15,7 +18,7 @@ accounts) and times, best of `rounds`, interleaved:
                health factor, state.
 numpy is not bit-identical to the engine (its sums are in another order); the check requires
 equity, IM and MM within 2e-6 and the same state for every account. Prints `result` lines: the
-ratio numpy / C (target >= 10) and the check. Without numpy it prints the skip and exits 0.
+ratios numpy / C for both C calls (target >= 10) and the check. Without numpy it prints the skip and exits 0.
 """
 
 import os
@@ -105,7 +108,14 @@ def main():
     def c_sweep():
         L.risk_engine_evaluate_columns(ptr, ctypes.byref(cols), n, 1, ctypes.byref(count))
 
-    variants = {"c_sweep": c_sweep, "numpy_sweep": lambda: numpy_sweep(book)}
+    summaries = (ffi.RiskAccountSummary * n)()
+    summaries[0].version = ffi.ACCOUNT_SUMMARY_VERSION
+    count_all = ctypes.c_size_t()
+
+    def c_sweep_all():
+        L.risk_engine_evaluate_all(ptr, summaries, None, n, 1, ctypes.byref(count_all))
+
+    variants = {"c_sweep": c_sweep, "c_sweep_all": c_sweep_all, "numpy_sweep": lambda: numpy_sweep(book)}
     for fn in variants.values():
         fn()
     times = {k: float("inf") for k in variants}
@@ -115,16 +125,28 @@ def main():
             fn()
             times[k] = min(times[k], time.perf_counter() - t0)
     c_sweep()
+    c_sweep_all()
+    # the batch sweep's summaries, as columns, must be the columns' bits
+    rec = np.frombuffer(summaries, dtype=np.dtype([("version", "<u4"), ("state", "<u4"), ("f", "<f8", 15),
+                                                   ("n_positions", "<u4"), ("n_iso", "<u4")]), count=n)
+    same_all = (np.array_equal(rec["f"][:, 0].view(np.uint64), out["equity"].view(np.uint64))
+                and np.array_equal(rec["f"][:, 3].view(np.uint64), out["initial_margin"].view(np.uint64))
+                and np.array_equal(rec["f"][:, 4].view(np.uint64), out["maintenance_margin"].view(np.uint64))
+                and np.array_equal(rec["f"][:, 6].view(np.uint64), out["health_factor"].view(np.uint64))
+                and np.array_equal(rec["state"], out["state"]) and count_all.value == n)
     eq, ri, rm, hf, st = numpy_sweep(book)
     bad = int(np.sum(np.abs(eq - out["equity"]) > 2e-6) + np.sum(np.abs(ri - out["initial_margin"]) > 2e-6)
-              + np.sum(np.abs(rm - out["maintenance_margin"]) > 2e-6) + np.sum(st != out["state"]))
+              + np.sum(np.abs(rm - out["maintenance_margin"]) > 2e-6) + np.sum(st != out["state"])) + (not same_all)
     print("book: %d accounts x %d positions, best of %d rounds; load average %.1f" % (n, N_POS, rounds,
                                                                                     os.getloadavg()[0]))
     for k, t in times.items():
         print("%-12s %8.1f ms  %7.1f M positions/s" % (k, 1e3 * t, n * N_POS / t / 1e6))
     print("result numpy_over_c %.2f" % (times["numpy_sweep"] / times["c_sweep"]))
+    print("result numpy_over_c_all %.2f" % (times["numpy_sweep"] / times["c_sweep_all"]))
+    print("result c_sweep_all_pos_per_s %.4g" % (n * N_POS / times["c_sweep_all"]))
     print("result c_sweep_pos_per_s %.4g" % (n * N_POS / times["c_sweep"]))
     print("result numpy_sweep_pos_per_s %.4g" % (n * N_POS / times["numpy_sweep"]))
+    print("result evaluate_all_equals_columns %s" % ("yes" if same_all else "NO"))
     print("result checks %s (%d differences)" % ("ok" if bad == 0 else "FAILED", bad))
     eng.close()
     return 0 if bad == 0 else 1

@@ -296,7 +296,19 @@ static void compare_books(const book *fast, const book *ref, uint64_t seed, size
     }
 }
 
-static void run_seeds(uint64_t first, uint64_t n, uint32_t extra_flags)
+/* Ten more instruments nobody holds: an engine of over 16 instruments, which the AVX-512 sweep
+ * leaves to the scalar table path (evaluate.c, SIMD_INSTS), so that path is compared too. */
+static void add_idle_instruments(book *b)
+{
+    const risk_margin_tier t2[2] = {tu_tier(1e5, 0.01, 50.0), tu_tier(1e12, 0.02, 25.0)};
+    for (int k = 0; k < 10; k++) {
+        char sym[16];
+        snprintf(sym, sizeof sym, "IDLE%dUSDT", k);
+        (void)tu_linear(b->e, sym, b->eth, b->usdt, 1.0, 0.01, 0.01, 100.0 + k, t2, 2);
+    }
+}
+
+static void run_seeds_idle(uint64_t first, uint64_t n, uint32_t extra_flags, int idle)
 {
     size_t states[4] = {0, 0, 0, 0};
     for (uint64_t seed = first; seed < first + n; seed++) {
@@ -307,6 +319,10 @@ static void run_seeds(uint64_t first, uint64_t n, uint32_t extra_flags)
         build(&fast, tu_engine(&af, extra_flags), seed);
         build(&ref, tu_engine(&ar, extra_flags | RISK_ENGINE_GENERIC_SWEEP), seed);
         assert_int_equal(fast.refused, ref.refused);
+        if (idle) {
+            add_idle_instruments(&fast);
+            add_idle_instruments(&ref);
+        }
         tu_rng r;
         tu_rng_seed(&r, seed ^ 0x9e3779b97f4a7c15ull);
         for (int round = 0; round < 6; round++) {
@@ -323,6 +339,17 @@ static void run_seeds(uint64_t first, uint64_t n, uint32_t extra_flags)
     /* the books must reach every state, or the comparison misses the paths that lead there */
     for (int s = 0; s < 4; s++)
         assert_true(states[s] > 0);
+}
+
+static void run_seeds(uint64_t first, uint64_t n, uint32_t extra_flags)
+{
+    run_seeds_idle(first, n, extra_flags, 0);
+}
+
+static void test_sweep_fast_equals_generic_many_instruments(void **state)
+{
+    (void)state;
+    run_seeds_idle(2001, 40, 0, 1);
 }
 
 static void test_sweep_fast_equals_generic_quantized(void **state)
@@ -384,13 +411,149 @@ static void test_sweep_binance_brackets_on_the_fast_path(void **state)
     risk_engine_free(e);
 }
 
+/* A book whose summaries pass 16 MiB, where the AVX-512 sweep writes whole groups of 8 with
+ * non-temporal stores (evaluate.c, SIMD_STREAM_BYTES): runs of common accounts broken by
+ * accounts it does not take (over 8 positions, an inverse position, a tiered balance), the
+ * output at both alignments, 1 and 2 threads, against the generic path bit for bit. On a CPU
+ * without AVX-512 it checks the scalar paths the same way. */
+#define BIG_ACCOUNTS 126000
+/* unit 0: contract sizes 1 and 0.01 and an inverse instrument; 1: no inverse instrument (every
+ * settle price 1: the SIMD sweep's variant without the settle price); 2: and every contract
+ * size 1 (its variant without either); 3: as 2 with a 20-tier USDT perpetual (not on the fast
+ * path), which must keep the sweep off those variants */
+static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc, uint32_t n_accounts, int unit)
+{
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 40000.0, 8);
+    risk_asset_spec as = RISK_ASSET_SPEC_INIT;
+    risk_value_tier vt[2] = {{100.0, 0.9}, {INFINITY, 0.5}};
+    as.symbol = "TIER";
+    as.price = 3.0;
+    as.decimals = 4;
+    as.value_tiers = vt;
+    as.n_value_tiers = 2;
+    uint32_t tiered;
+    tu_assert_status(risk_engine_add_asset(e, &as, &tiered), RISK_OK);
+    const risk_margin_tier t3[3] = {tu_tier(50000.0, 0.004, 125.0), tu_tier(250000.0, 0.005, 100.0),
+                                    tu_tier(1e12, 0.01, 50.0)};
+    static const char *const sym[5] = {"AUSDT", "BUSDT", "CUSDT", "DUSDT", "EUSDT"};
+    for (int k = 0; k < 5; k++) /* even: contract 1, lot 0.001 at 40,000; odd: contract 0.01, lot 0.01 at 2,500 */
+        inst[k] = k % 2 ? tu_linear(e, sym[k], btc, usdt, unit >= 2 ? 1.0 : 0.01, 0.01, 0.01, 2500.0, t3, 3)
+                        : tu_linear(e, sym[k], btc, usdt, 1.0, 0.001, 0.5, 40000.0, t3, 3);
+    inst[5] = unit ? inst[0] : tu_inverse(e, "AUSD", btc, 100.0, 1.0, 0.5, 40000.0, t3, 3);
+    if (unit == 3) {
+        risk_margin_tier t20[20];
+        for (int k = 0; k < 20; k++)
+            t20[k] = tu_tier(k == 19 ? 1e15 : 1000.0 * pow(2.0, k), 0.004 + 0.001 * k, 125.0 - 5.0 * k);
+        inst[5] = tu_linear(e, "MANYUSDT", btc, usdt, 1.0, 0.001, 0.5, 40000.0, t20, 20);
+    }
+    tu_rng r;
+    tu_rng_seed(&r, 77);
+    for (uint32_t i = 0; i < n_accounts; i++) {
+        risk_account *a = tu_account(e, 5000 + i, RISK_MARGIN_CROSS, RISK_POSITION_HEDGE);
+        acc[i] = a;
+        tu_balance(a, usdt, on_step(pow(10.0, tu_rng_range(&r, 1.0, 6.0)), 1e-6));
+        int odd = tu_rng_int(&r, 0, 99);
+        if (odd == 0)
+            tu_balance(a, tiered, 250.0);
+        int n = odd == 1 ? 9 : tu_rng_int(&r, 0, 3);
+        for (int k = 0; k < n; k++) { /* legs: each instrument long, then short */
+            uint32_t w = odd == 2 && k == 0 && unit != 1 && unit != 2 ? 5u : (uint32_t)k % 5u;
+            uint32_t side = k >= 5 ? RISK_SIDE_SHORT : RISK_SIDE_LONG;
+            double lot = w == 5 ? (unit == 3 ? 0.001 : 1.0) : w % 2 ? 0.01 : 0.001;
+            double mark = w % 2 && w != 5 ? 2500.0 : 40000.0;
+            double tick = w % 2 && w != 5 ? 0.01 : 0.5;
+            double qty = floor(pow(10.0, tu_rng_range(&r, 0.0, 5.0))) * lot;
+            int iso = w != 5 && tu_rng_int(&r, 0, 20) == 0;
+            tu_open(a, inst[w], side, iso ? RISK_MARGIN_ISOLATED : RISK_MARGIN_DEFAULT, qty,
+                    on_step(mark * tu_rng_range(&r, 0.9, 1.1), tick), iso ? 1000.0 : 0.0);
+        }
+    }
+}
+
+static void big_book_compare(uint32_t n_accounts, int unit)
+{
+    tu_alloc af, ar;
+    tu_alloc_init(&af);
+    tu_alloc_init(&ar);
+    risk_engine *ef = tu_engine(&af, 0), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
+    uint32_t inst_f[6], inst_r[6];
+    risk_account **af_acc = test_malloc(sizeof(risk_account *) * n_accounts);
+    risk_account **ar_acc = test_malloc(sizeof(risk_account *) * n_accounts);
+    big_book(ef, inst_f, af_acc, n_accounts, unit);
+    big_book(er, inst_r, ar_acc, n_accounts, unit);
+    size_t n = n_accounts, bytes = sizeof(risk_account_summary) * (n + 8);
+    risk_account_summary *want = test_malloc(bytes), *got = test_malloc(bytes + 64);
+    /* the first difference, kept so that everything is freed before the test fails (cmocka
+     * would otherwise list 250,000 leaked blocks) */
+    risk_account_summary bad_got, bad_want;
+    size_t bad = n, bad_round = 0;
+    for (int round = 0; round < 2 && bad == n; round++) {
+        memset(want, 0, bytes);
+        want[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+        size_t count = 0;
+        tu_assert_status(risk_engine_evaluate_all(er, want, NULL, n, 1, &count), RISK_OK);
+        assert_int_equal(count, n);
+        for (uint32_t threads = 1; threads <= 2; threads++)
+            for (size_t shift = 0; shift < 2; shift++) { /* the output at two alignments mod 64 */
+                risk_account_summary *out = (risk_account_summary *)(void *)((unsigned char *)got + 8 * shift);
+                memset(out, 0xa5, sizeof(risk_account_summary) * n);
+                out[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+                tu_assert_status(risk_engine_evaluate_all(ef, out, NULL, n, threads, &count), RISK_OK);
+                for (size_t k = 0; k < n && bad == n; k++)
+                    if (memcmp(&out[k], &want[k], sizeof out[k]) != 0) {
+                        bad = k;
+                        bad_round = (size_t)round;
+                        bad_got = out[k];
+                        bad_want = want[k];
+                    }
+            }
+        tu_mark(ef, inst_f[0], 31000.0); /* the second round: a move that makes many liquidatable */
+        tu_mark(er, inst_r[0], 31000.0);
+        tu_mark(ef, inst_f[1], 3300.0);
+        tu_mark(er, inst_r[1], 3300.0);
+    }
+    for (size_t k = 0; k < n; k++) {
+        risk_account_free(af_acc[k]);
+        risk_account_free(ar_acc[k]);
+    }
+    test_free(want);
+    test_free(got);
+    test_free(af_acc);
+    test_free(ar_acc);
+    risk_engine_free(ef);
+    risk_engine_free(er);
+    if (bad != n)
+        assert_same_summary(&bad_got, &bad_want, (uint64_t)bad_round, bad);
+}
+
+static void test_sweep_big_book_streamed_equals_generic(void **state)
+{
+    (void)state;
+    assert_true(sizeof(risk_account_summary) * BIG_ACCOUNTS > 16u * 1048576u);
+    big_book_compare(BIG_ACCOUNTS, 0);
+}
+
+/* The variants for settle prices 1 and for contract sizes 1 too, streamed and not */
+static void test_sweep_unit_book_equals_generic(void **state)
+{
+    (void)state;
+    big_book_compare(BIG_ACCOUNTS, 1);
+    big_book_compare(5000, 1);
+    big_book_compare(BIG_ACCOUNTS, 2);
+    big_book_compare(5000, 2);
+    big_book_compare(5000, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sweep_fast_equals_generic_quantized),
         cmocka_unit_test(test_sweep_fast_equals_generic_unquantized),
+        cmocka_unit_test(test_sweep_fast_equals_generic_many_instruments),
         cmocka_unit_test(test_sweep_generic_flag_accepted_and_unknown_refused),
         cmocka_unit_test(test_sweep_binance_brackets_on_the_fast_path),
+        cmocka_unit_test(test_sweep_big_book_streamed_equals_generic),
+        cmocka_unit_test(test_sweep_unit_book_equals_generic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

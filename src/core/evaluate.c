@@ -150,10 +150,16 @@ static void evaluate_one(const risk_account *a, risk_account_summary *out)
 
 /* ------------------------------------------------------------ the sweep's fast path */
 
+#if defined(__GNUC__)
+#define SWEEP_INLINE static inline __attribute__((always_inline))
+#else
+#define SWEEP_INLINE static inline
+#endif
+
 /* risk__basket_values_compute for balances of plain assets (no value tiers, no size scaling):
  * the same sums in the same order (sign 1 and tiered quantity = the balance). Returns nonzero,
  * the sums then unusable, when a balance is of an asset that is not plain. */
-static uint32_t basket_values_plain(const risk_basket *b, const risk__asset *assets, risk__basket_values *out)
+SWEEP_INLINE uint32_t basket_values_plain(const risk_basket *b, const risk__asset *assets, risk__basket_values *out)
 {
     uint32_t general = 0;
     risk__basket_values v = {0, 0, 0, 0, 0, 0, 0, b->n};
@@ -178,11 +184,6 @@ static uint32_t basket_values_plain(const risk_basket *b, const risk__asset *ass
     return general;
 }
 
-#if defined(__GNUC__)
-#define SWEEP_INLINE static inline __attribute__((always_inline))
-#else
-#define SWEEP_INLINE static inline
-#endif
 
 /* The fast path's sums over an account's positions, in risk__account_values_compute's order. */
 typedef struct fast_sums {
@@ -482,6 +483,398 @@ RISK_API int risk_account_position_results(const risk_account *account, risk_pos
     return RISK_OK;
 }
 
+/* ------------------------------------------------------------ the sweep's AVX-512 path */
+
+/* Eight common accounts at a time on x86-64 CPUs with AVX-512F (checked at run time with
+ * __builtin_cpu_supports; every other CPU, and every other build target, takes the scalar table
+ * path above, which gives the same bits). The same arithmetic as account_values_table and
+ * summary_fill_fast, operation by operation, in the same order per account:
+ * - positions: one account's (at most 8) positions in the lanes of one vector, instrument fields
+ *   and tier data looked up from 16-entry in-register tables (vpermt2pd) instead of loaded
+ *   through pointers; the tier by counting the caps below the notional (the generic loop's
+ *   count); masked-out and other-margin lanes give -0.0, the exact identity of IEEE addition;
+ * - sums: the six per-position vectors of eight accounts transposed (8 x 8), then added
+ *   position by position, so each account's sums run in position order, as the scalar loop's;
+ * - summary: the nine quantizations, five ratios and the state of eight accounts in the lanes of
+ *   one vector each (lanes that take the other branch are masked, divisions included, so no lane
+ *   computes what the scalar code does not), written out by two 8 x 8 transposes.
+ * Used by risk_engine_evaluate_all when the engine has at most 16 instruments; accounts with
+ * more than 8 positions, or not common, go to the scalar paths. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(RISK_NO_SIMD)
+#define SWEEP_SIMD 1
+#include <immintrin.h>
+
+#define SIMD_INSTS 16 /* instruments a SIMD sweep takes: two 8-lane registers per field */
+#define SIMD_UNIT_SETTLE 1 /* every instrument of the table: settle price 1, on the fast path */
+#define SIMD_UNIT_CS 2     /* and contract size 1 */
+/* Summaries of books above this size are written around the caches (non-temporal stores of
+ * whole lines: 8 summaries are 17 lines), which saves reading each line before writing it; a
+ * smaller output may still be in cache when the caller reads it, and is written normally. */
+#define SIMD_STREAM_BYTES (16.0 * 1048576.0)
+
+/* Per-instrument fields and per-tier data, [tier][instrument], 16 entries each. */
+typedef struct simd_table {
+    _Alignas(64) double mark[SIMD_INSTS];
+    double cs[SIMD_INSTS], settle[SIMD_INSTS], generic[SIMD_INSTS];
+    double caps[RISK__SWEEP_CAPS - 1][SIMD_INSTS]; /* caps[k]: tier k's cap (+inf from n_tiers - 1 on) */
+    double mmr[RISK__SWEEP_CAPS][SIMD_INSTS], cum[RISK__SWEEP_CAPS][SIMD_INSTS];
+    double imr[RISK__SWEEP_CAPS][SIMD_INSTS];
+    uint32_t n_tiers; /* most tiers of a fast-path schedule (at least 1) */
+    int quantize;
+    int stream; /* write whole groups' summaries with non-temporal stores (SIMD_STREAM_BYTES) */
+    int unit;   /* SIMD_UNIT_* bits: settle price 1 and on the fast path, contract size 1 too */
+    double scale, margin_call_health;
+} simd_table;
+
+/* Fills the table from the sweep's scalar table (filled, n entries, max_tiers); returns 0 when
+ * the engine does not qualify or the CPU lacks AVX-512F. */
+static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32_t n, uint32_t max_tiers,
+                           simd_table *st)
+{
+    if (n == 0 || n > SIMD_INSTS || max_tiers > RISK__SWEEP_CAPS || e->funding_active || e->n_upnl_weighted)
+        return 0;
+    __builtin_cpu_init(); /* idempotent; needed should a sweep run before the constructors */
+    if (!__builtin_cpu_supports("avx512f"))
+        return 0;
+    uint32_t nt = max_tiers ? max_tiers : 1;
+    int settle1 = 1, cs1 = 1;
+    for (uint32_t k = 0; k < n; k++) {
+        settle1 &= table[k].settle_price == 1.0 && !table[k].generic;
+        cs1 &= table[k].contract_size == 1.0;
+    }
+    st->unit = settle1 ? SIMD_UNIT_SETTLE | (cs1 ? SIMD_UNIT_CS : 0) : 0;
+    for (uint32_t k = 0; k < SIMD_INSTS; k++) {
+        const sweep_inst *t = &table[k < n ? k : 0]; /* entries past n: copies of entry 0, never read */
+        const risk__schedule *s = &e->instruments[k < n ? k : 0].schedule;
+        st->mark[k] = t->mark;
+        st->cs[k] = t->contract_size;
+        st->settle[k] = t->settle_price;
+        st->generic[k] = t->generic ? 1.0 : 0.0;
+        for (uint32_t j = 0; j + 1 < nt; j++)
+            st->caps[j][k] = t->caps[j];
+        for (uint32_t j = 0; j < nt; j++) {
+            uint32_t tj = j < s->n_tiers ? j : s->n_tiers - 1; /* past its last tier: never chosen */
+            st->mmr[j][k] = s->tiers[tj].mmr;
+            st->cum[j][k] = s->tiers[tj].cum;
+            st->imr[j][k] = s->im_rate[tj];
+        }
+    }
+    st->n_tiers = nt;
+    st->quantize = !(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE;
+    st->scale = st->quantize ? risk__asset_scale(&e->assets[e->valuation]) : 1.0;
+    st->margin_call_health = e->margin_call_health;
+    st->stream = (double)e->n_accounts * (double)sizeof(risk_account_summary) >= SIMD_STREAM_BYTES;
+    return 1;
+}
+
+/* An account the SIMD path takes (it may still turn out not common: simd_accounts8 says so). */
+static inline int simd_candidate(const risk_account *a)
+{
+    return !a->sweep_generic && a->n_pos <= 8 && a->margin_mode != RISK_MARGIN_PORTFOLIO;
+}
+
+#define SIMD_FN static __attribute__((target("avx512f")))
+#define SIMD_INL static inline __attribute__((always_inline, target("avx512f")))
+
+SIMD_INL __m512d simd_lookup(const double *t16, __m512i idx)
+{
+    return _mm512_permutex2var_pd(_mm512_load_pd(t16), idx, _mm512_load_pd(t16 + 8));
+}
+
+/* r[i] lane j -> r[j] lane i */
+SIMD_INL void simd_transpose8(__m512d r[8])
+{
+    __m512d t0 = _mm512_unpacklo_pd(r[0], r[1]), t1 = _mm512_unpackhi_pd(r[0], r[1]);
+    __m512d t2 = _mm512_unpacklo_pd(r[2], r[3]), t3 = _mm512_unpackhi_pd(r[2], r[3]);
+    __m512d t4 = _mm512_unpacklo_pd(r[4], r[5]), t5 = _mm512_unpackhi_pd(r[4], r[5]);
+    __m512d t6 = _mm512_unpacklo_pd(r[6], r[7]), t7 = _mm512_unpackhi_pd(r[6], r[7]);
+    __m512d u0 = _mm512_shuffle_f64x2(t0, t2, 0x88), u1 = _mm512_shuffle_f64x2(t0, t2, 0xdd);
+    __m512d u2 = _mm512_shuffle_f64x2(t1, t3, 0x88), u3 = _mm512_shuffle_f64x2(t1, t3, 0xdd);
+    __m512d u4 = _mm512_shuffle_f64x2(t4, t6, 0x88), u5 = _mm512_shuffle_f64x2(t4, t6, 0xdd);
+    __m512d u6 = _mm512_shuffle_f64x2(t5, t7, 0x88), u7 = _mm512_shuffle_f64x2(t5, t7, 0xdd);
+    r[0] = _mm512_shuffle_f64x2(u0, u4, 0x88);
+    r[4] = _mm512_shuffle_f64x2(u0, u4, 0xdd);
+    r[2] = _mm512_shuffle_f64x2(u1, u5, 0x88);
+    r[6] = _mm512_shuffle_f64x2(u1, u5, 0xdd);
+    r[1] = _mm512_shuffle_f64x2(u2, u6, 0x88);
+    r[5] = _mm512_shuffle_f64x2(u2, u6, 0xdd);
+    r[3] = _mm512_shuffle_f64x2(u3, u7, 0x88);
+    r[7] = _mm512_shuffle_f64x2(u3, u7, 0xdd);
+}
+
+/* risk__quantize lane by lane: the same operations (the truncation by roundscale, then + 0.0
+ * so that (-1, 0) gives +0 as the integer conversion does), the division only in the lanes
+ * below 2^52 quanta, the others returned as they are. */
+SIMD_INL __m512d simd_quantize(__m512d v, __m512d s, int up)
+{
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d n = _mm512_mul_pd(v, s);
+    __m512d an = _mm512_abs_pd(n);
+    __mmask8 in = _mm512_cmp_pd_mask(an, _mm512_set1_pd(4503599627370496.0), _CMP_LT_OQ);
+    __m512d tol = _mm512_mul_pd(_mm512_set1_pd(8.9e-16), _mm512_max_pd(an, one));
+    tol = _mm512_min_pd(tol, _mm512_set1_pd(0.0625));
+    __m512d x = up ? _mm512_sub_pd(n, tol) : _mm512_add_pd(n, tol);
+    __m512d t = _mm512_add_pd(_mm512_roundscale_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC), _mm512_setzero_pd());
+    __m512d w = up ? _mm512_mask_add_pd(t, _mm512_cmp_pd_mask(t, x, _CMP_LT_OQ), t, one)
+                   : _mm512_mask_sub_pd(t, _mm512_cmp_pd_mask(t, x, _CMP_GT_OQ), t, one);
+    return _mm512_mask_div_pd(v, in, w, s);
+}
+
+/* quantize_as across accounts: when every lane is 0 or equal to the lane of a value quantized
+ * just before in the same direction, its quantization without the arithmetic (and division) */
+SIMD_INL __m512d simd_quantize_as(__m512d v, __m512d s, int up, __m512d prev, __m512d prev_q)
+{
+    __mmask8 same = _mm512_cmp_pd_mask(v, prev, _CMP_EQ_OQ);
+    __mmask8 zero = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_EQ_OQ);
+    if ((__mmask8)(same | zero) != 0xff)
+        return simd_quantize(v, s, up);
+    return _mm512_maskz_mov_pd(same, prev_q); /* quantize(+-0) is +0 */
+}
+
+SIMD_INL __mmask8 simd_finite(__m512d x)
+{
+    return _mm512_cmp_pd_mask(_mm512_abs_pd(x), _mm512_set1_pd(INFINITY), _CMP_LT_OQ);
+}
+
+/* x * y, or x where every y is 1.0 (unit): x * 1.0 is x, bit for bit, for every x */
+SIMD_INL __m512d simd_mul_unit(__m512d x, __m512d y, int unit)
+{
+    return unit ? x : _mm512_mul_pd(x, y);
+}
+
+/* Evaluates acc[0..n) (n <= 8, candidates) into out[0..n). Returns the mask of the accounts it
+ * did not evaluate (not common: a generic instrument or a balance of a tiered or size-scaled
+ * asset); their summaries are untouched, the caller's to fill. unit (a constant at each call):
+ * SIMD_UNIT_* bits, what is 1 for every instrument of the table, so that the lookups and
+ * products by it are left out (the same bits). */
+SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *assets,
+                                      const risk_account *const *acc, uint32_t n, risk_account_summary *const *out,
+                                      const int unit)
+{
+    _Alignas(64) double pv[6][8][8]; /* [sum][account][position] */
+    _Alignas(64) double b_net[8], b_coll[8], b_ci[8], b_cm[8], b_liab[8], b_li[8], b_lm[8];
+    _Alignas(64) int64_t npos[8], niso[8];
+    const __m512d negz = _mm512_set1_pd(-0.0);
+    const __m512i iso_bit = _mm512_set1_epi64(RISK__PF_ISOLATED);
+    uint32_t general = 0, nt = st->n_tiers;
+    __mmask8 any_iso = 0;
+    for (uint32_t i = 0; i < 8; i++) {
+        if (i >= n) {
+            for (int k = 0; k < 6; k++)
+                _mm512_store_pd(pv[k][i], _mm512_setzero_pd());
+            b_net[i] = b_coll[i] = b_ci[i] = b_cm[i] = b_liab[i] = b_li[i] = b_lm[i] = 0.0;
+            npos[i] = niso[i] = 0;
+            continue;
+        }
+        const risk_account *a = acc[i];
+        uint32_t np = a->n_pos;
+        __mmask8 m = (__mmask8)((1u << np) - 1u);
+        __m512d q = _mm512_maskz_loadu_pd(m, a->qty);
+        __m512d entry = _mm512_maskz_loadu_pd(m, a->entry);
+        __m512d ur = _mm512_maskz_loadu_pd(m, a->im_rate);
+        __m512i idx = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, a->inst)));
+        __m512i fl = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, a->pflags)));
+        const int u_sp = unit & SIMD_UNIT_SETTLE, u_cs = unit & SIMD_UNIT_CS;
+        if (!u_sp && _mm512_mask_cmp_pd_mask(m, simd_lookup(st->generic, idx), _mm512_setzero_pd(), _CMP_NEQ_UQ))
+            general |= 1u << i;
+        __m512d mark = simd_lookup(st->mark, idx);
+        __m512d cs = u_cs ? _mm512_set1_pd(1.0) : simd_lookup(st->cs, idx);
+        __m512d sp = u_sp ? _mm512_set1_pd(1.0) : simd_lookup(st->settle, idx);
+        __m512d notional = _mm512_mul_pd(simd_mul_unit(_mm512_abs_pd(q), cs, u_cs), mark);
+        __m512d upnl = _mm512_mul_pd(simd_mul_unit(q, cs, u_cs), _mm512_sub_pd(mark, entry));
+        __m512d mmr = simd_lookup(st->mmr[0], idx), cum = simd_lookup(st->cum[0], idx);
+        __m512d tr = simd_lookup(st->imr[0], idx);
+        for (uint32_t t = 1; t < nt; t++) { /* tier t when cap t - 1 is below the notional */
+            __mmask8 above = _mm512_cmp_pd_mask(simd_lookup(st->caps[t - 1], idx), notional, _CMP_LT_OQ);
+            if (t >= 3 && !above) /* caps increase: none above a later one either */
+                break;
+            mmr = _mm512_mask_mov_pd(mmr, above, simd_lookup(st->mmr[t], idx));
+            cum = _mm512_mask_mov_pd(cum, above, simd_lookup(st->cum[t], idx));
+            tr = _mm512_mask_mov_pd(tr, above, simd_lookup(st->imr[t], idx));
+        }
+        __m512d mm = _mm512_sub_pd(_mm512_mul_pd(notional, mmr), cum);
+        __m512d im = _mm512_mul_pd(notional, _mm512_max_pd(ur, tr)); /* ur > tr ? ur : tr */
+        __m512d upnl_v = simd_mul_unit(upnl, sp, u_sp);
+        __mmask8 iso = _mm512_mask_test_epi64_mask(m, fl, iso_bit), cross = m & (__mmask8)~iso;
+        /* only with an isolated lane: AMD's masked loads read the whole line whatever the mask */
+        __m512d iso_m = iso ? _mm512_maskz_loadu_pd(iso, a->iso_margin) : _mm512_setzero_pd();
+        any_iso |= iso;
+        __mmask8 liq = _mm512_mask_cmp_pd_mask(iso, _mm512_add_pd(iso_m, upnl), mm, _CMP_LT_OQ);
+        _mm512_store_pd(pv[0][i], _mm512_mask_mov_pd(negz, m, upnl_v));
+        _mm512_store_pd(pv[1][i], _mm512_mask_mov_pd(negz, m, simd_mul_unit(notional, sp, u_sp)));
+        _mm512_store_pd(pv[2][i], _mm512_mask_mov_pd(negz, cross, upnl_v));
+        _mm512_store_pd(pv[3][i], _mm512_mask_mov_pd(negz, cross, simd_mul_unit(im, sp, u_sp)));
+        _mm512_store_pd(pv[4][i], _mm512_mask_mov_pd(negz, cross, simd_mul_unit(mm, sp, u_sp)));
+        _mm512_store_pd(pv[5][i], _mm512_mask_mov_pd(negz, iso, simd_mul_unit(iso_m, sp, u_sp)));
+        npos[i] = np;
+        niso[i] = __builtin_popcount(liq);
+        risk__basket_values bv;
+        if (basket_values_plain(&a->basket, assets, &bv))
+            general |= 1u << i;
+        b_net[i] = bv.net_value;
+        b_coll[i] = bv.collateral_value;
+        b_ci[i] = bv.collateral_init;
+        b_cm[i] = bv.collateral_maint;
+        b_liab[i] = bv.liabilities;
+        b_li[i] = bv.liabilities_init;
+        b_lm[i] = bv.liabilities_maint;
+    }
+    /* the sums, account by account in the lanes, position by position. Without an isolated
+     * position in the group the cross PnL is the PnL, term by term (the same bits), and the
+     * isolated margin +0 (a sum of -0.0 terms from +0.0): two transposes fewer. */
+    __m512d sum[6];
+    sum[2] = _mm512_setzero_pd();
+    sum[5] = _mm512_setzero_pd();
+    for (int k = 0; k < 6; k++) {
+        if (!any_iso && (k == 2 || k == 5))
+            continue;
+        __m512d r[8];
+        for (int i = 0; i < 8; i++)
+            r[i] = _mm512_load_pd(pv[k][i]);
+        simd_transpose8(r);
+        __m512d s = _mm512_setzero_pd();
+        for (int j = 0; j < 8; j++)
+            s = _mm512_add_pd(s, r[j]);
+        sum[k] = s;
+    }
+    __m512d upnl = sum[0], gross = sum[1], cross_upnl = any_iso ? sum[2] : sum[0], iso = sum[5];
+    __m512d liab_raw = _mm512_load_pd(b_liab);
+    __m512d equity = _mm512_add_pd(_mm512_add_pd(_mm512_load_pd(b_net), upnl), iso);
+    __m512d c_init = _mm512_add_pd(_mm512_load_pd(b_ci), cross_upnl);
+    __m512d c_maint = _mm512_add_pd(_mm512_load_pd(b_cm), cross_upnl);
+    __m512d r_init = _mm512_add_pd(_mm512_load_pd(b_li), sum[3]);
+    __m512d r_maint = _mm512_add_pd(_mm512_load_pd(b_lm), sum[4]);
+    __m512d coll = _mm512_load_pd(b_coll), liab = liab_raw;
+    if (st->quantize) {
+        __m512d s = _mm512_set1_pd(st->scale);
+        const __m512d z = _mm512_setzero_pd();
+        __m512d q_equity = simd_quantize(equity, s, 0);
+        __m512d q_c_init = simd_quantize_as(c_init, s, 0, equity, q_equity);
+        __m512d q_c_maint = simd_quantize_as(c_maint, s, 0, c_init, q_c_init);
+        __m512d q_coll = simd_quantize_as(coll, s, 0, c_maint, q_c_maint);
+        __m512d q_upnl = simd_quantize_as(upnl, s, 0, equity, q_equity);
+        __m512d q_iso = simd_quantize_as(iso, s, 0, z, z);
+        __m512d q_r_init = simd_quantize_as(r_init, s, 1, z, z);
+        __m512d q_r_maint = simd_quantize_as(r_maint, s, 1, r_init, q_r_init);
+        __m512d q_liab = simd_quantize_as(liab, s, 1, z, z);
+        equity = q_equity;
+        c_init = q_c_init;
+        c_maint = q_c_maint;
+        coll = q_coll;
+        upnl = q_upnl;
+        iso = q_iso;
+        r_init = q_r_init;
+        r_maint = q_r_maint;
+        liab = q_liab;
+    }
+    __mmask8 finite = simd_finite(equity) & simd_finite(c_init) & simd_finite(c_maint) & simd_finite(r_init) &
+                      simd_finite(r_maint) & simd_finite(coll) & simd_finite(liab) & simd_finite(upnl) &
+                      simd_finite(iso);
+    /* summary_set, lane by lane */
+    const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(INFINITY);
+    __mmask8 rm_pos = _mm512_cmp_pd_mask(r_maint, zero, _CMP_GT_OQ);
+    __mmask8 cm_pos = _mm512_cmp_pd_mask(c_maint, zero, _CMP_GT_OQ);
+    __mmask8 coll_pos = _mm512_cmp_pd_mask(coll, zero, _CMP_GT_OQ);
+    __m512d hf = _mm512_mask_div_pd(inf, rm_pos, c_maint, r_maint);
+    __m512d buffer = _mm512_sub_pd(c_init, liab);
+    __m512d available = _mm512_sub_pd(c_init, r_init);
+    __m512d mr = _mm512_maskz_mov_pd(rm_pos, _mm512_mask_div_pd(inf, cm_pos, r_maint, c_maint));
+    __m512d ltv = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(liab, zero, _CMP_GT_OQ), inf);
+    ltv = _mm512_mask_div_pd(ltv, coll_pos, liab, coll);
+    __m512i sign = _mm512_and_si512(_mm512_castpd_si512(buffer), _mm512_set1_epi64(INT64_MIN));
+    __m512d signed_inf = _mm512_castsi512_pd(_mm512_or_si512(sign, _mm512_castpd_si512(inf)));
+    __m512d ltvb = _mm512_mask_mov_pd(signed_inf, _mm512_cmp_pd_mask(buffer, zero, _CMP_EQ_OQ), zero);
+    ltvb = _mm512_mask_div_pd(ltvb, coll_pos, buffer, coll);
+    __m512d lev = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(gross, zero, _CMP_GT_OQ),
+                                      _mm512_mask_div_pd(inf, _mm512_cmp_pd_mask(equity, zero, _CMP_GT_OQ), gross, equity));
+    __m512i np = _mm512_load_si512(npos), ni = _mm512_load_si512(niso);
+    __mmask8 owes = _mm512_cmp_epi64_mask(np, _mm512_setzero_si512(), _MM_CMPINT_NE) |
+                    _mm512_cmp_pd_mask(liab_raw, zero, _CMP_GT_OQ);
+    __mmask8 bankrupt = (__mmask8)~finite | _mm512_cmp_pd_mask(hf, hf, _CMP_UNORD_Q) |
+                        _mm512_cmp_pd_mask(available, available, _CMP_UNORD_Q) |
+                        (owes & _mm512_cmp_pd_mask(equity, zero, _CMP_LE_OQ));
+    __mmask8 liquidatable = _mm512_cmp_pd_mask(hf, _mm512_set1_pd(1.0), _CMP_LT_OQ) |
+                            _mm512_cmp_epi64_mask(ni, _mm512_setzero_si512(), _MM_CMPINT_NE);
+    __mmask8 call = _mm512_cmp_pd_mask(hf, _mm512_set1_pd(st->margin_call_health), _CMP_LT_OQ);
+    __m512i state = _mm512_maskz_mov_epi64(call, _mm512_set1_epi64(RISK_STATE_MARGIN_CALL));
+    state = _mm512_mask_mov_epi64(state, liquidatable, _mm512_set1_epi64(RISK_STATE_LIQUIDATABLE));
+    state = _mm512_mask_mov_epi64(state, bankrupt, _mm512_set1_epi64(RISK_STATE_BANKRUPT));
+    /* the 17 words of each summary: version | state << 32, 15 doubles, n_positions | n_iso << 32 */
+    __m512d w0 = _mm512_castsi512_pd(
+        _mm512_or_si512(_mm512_slli_epi64(state, 32), _mm512_set1_epi64(RISK_ACCOUNT_SUMMARY_VERSION)));
+    __m512d lo[8] = {w0, equity, coll, upnl, r_init, r_maint, available, hf};
+    __m512d hi[8] = {mr, ltv, ltvb, lev, c_init, c_maint, liab, iso};
+    _Alignas(64) int64_t last[8];
+    _mm512_store_si512(last, _mm512_or_si512(np, _mm512_slli_epi64(ni, 32)));
+    simd_transpose8(lo);
+    simd_transpose8(hi);
+    int whole = st->stream && n == 8 && !general && ((uintptr_t)out[0] & 63u) == 0;
+    for (uint32_t i = 1; whole && i < 8; i++)
+        whole = out[i] == out[0] + i;
+    if (whole) { /* eight consecutive summaries = 17 aligned lines: built in L1, streamed out */
+        _Alignas(64) unsigned char buf[8 * sizeof(risk_account_summary)];
+        for (uint32_t i = 0; i < 8; i++) {
+            unsigned char *o = buf + i * sizeof(risk_account_summary);
+            _mm512_storeu_pd(o, lo[i]);
+            _mm512_storeu_pd(o + 64, hi[i]);
+            memcpy(o + 128, &last[i], 8);
+        }
+        double *dst = (double *)(void *)out[0];
+        for (uint32_t l = 0; l < sizeof buf / 64; l++)
+            _mm512_stream_pd(dst + 8 * l, _mm512_load_pd((const double *)(const void *)(buf + 64 * l)));
+        return 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (general & (1u << i))
+            continue;
+        unsigned char *o = (unsigned char *)out[i];
+        _mm512_storeu_pd(o, lo[i]);
+        _mm512_storeu_pd(o + 64, hi[i]);
+        memcpy(o + 128, &last[i], 8);
+    }
+    return general;
+}
+SIMD_FN uint32_t simd_accounts8(const simd_table *st, const risk__asset *assets, const risk_account *const *acc,
+                                uint32_t n, risk_account_summary *const *out)
+{
+    return simd_accounts8_body(st, assets, acc, n, out, 0);
+}
+
+SIMD_FN uint32_t simd_accounts8_settle1(const simd_table *st, const risk__asset *assets,
+                                        const risk_account *const *acc, uint32_t n, risk_account_summary *const *out)
+{
+    return simd_accounts8_body(st, assets, acc, n, out, SIMD_UNIT_SETTLE);
+}
+
+SIMD_FN uint32_t simd_accounts8_unit(const simd_table *st, const risk__asset *assets,
+                                     const risk_account *const *acc, uint32_t n, risk_account_summary *const *out)
+{
+    return simd_accounts8_body(st, assets, acc, n, out, SIMD_UNIT_SETTLE | SIMD_UNIT_CS);
+}
+
+SIMD_FN void simd_fence(void)
+{
+    _mm_sfence();
+}
+
+/* A group of candidates: the SIMD path, then the generic path for those it did not take. */
+static void simd_group_run(const simd_table *st, const risk_account *const *group, uint32_t n,
+                           risk_account_summary *const *out)
+{
+    const risk__asset *assets = group[0]->engine->assets;
+    uint32_t rest = st->unit == (SIMD_UNIT_SETTLE | SIMD_UNIT_CS) ? simd_accounts8_unit(st, assets, group, n, out)
+                    : st->unit == SIMD_UNIT_SETTLE                  ? simd_accounts8_settle1(st, assets, group, n, out)
+                                                                    : simd_accounts8(st, assets, group, n, out);
+    for (uint32_t i = 0; rest; i++, rest >>= 1)
+        if (rest & 1u) {
+            out[i]->version = RISK_ACCOUNT_SUMMARY_VERSION;
+            evaluate_one(group[i], out[i]);
+        }
+}
+#else
+#define SWEEP_SIMD 0
+#endif /* SWEEP_SIMD */
+
 /* ------------------------------------------------------------ batch */
 
 typedef struct batch_chunk {
@@ -499,17 +892,44 @@ static void *batch_run(void *arg)
     size_t k = c->out_begin;
     _Alignas(64) sweep_inst table[SWEEP_TABLE_MAX];
     uint32_t max_tiers = 0;
-    int use_table = !(c->engine->flags & RISK_ENGINE_GENERIC_SWEEP) && sweep_table_fill(c->engine, table, &max_tiers);
+    uint32_t n_table = c->engine->flags & RISK_ENGINE_GENERIC_SWEEP ? 0 : sweep_table_fill(c->engine, table, &max_tiers);
+    int use_table = n_table != 0;
+#if SWEEP_SIMD
+    _Alignas(64) simd_table st;
+    int use_simd = use_table && simd_table_fill(c->engine, table, n_table, max_tiers, &st);
+    const risk_account *group[8];
+    risk_account_summary *group_out[8];
+    uint32_t n_group = 0;
+#endif
     for (size_t s = c->slot_begin; s < c->slot_end; s++) {
         const risk_account *a = accounts[s];
         if (!a)
             continue;
-        c->summaries[k].version = RISK_ACCOUNT_SUMMARY_VERSION;
-        evaluate_fast_or_generic(a, use_table ? table : NULL, max_tiers, &c->summaries[k]);
         if (c->ids)
             c->ids[k] = a->id;
+#if SWEEP_SIMD
+        if (use_simd && simd_candidate(a)) { /* the SIMD path writes the whole summary, version too */
+            group[n_group] = a;
+            group_out[n_group++] = &c->summaries[k++];
+            /* when streaming, groups end where the summaries' lines do, so that the next one
+             * can be written in whole lines */
+            if (n_group == 8 || (st.stream && ((uintptr_t)&c->summaries[k] & 63u) == 0)) {
+                simd_group_run(&st, group, n_group, group_out);
+                n_group = 0;
+            }
+            continue;
+        }
+#endif
+        c->summaries[k].version = RISK_ACCOUNT_SUMMARY_VERSION;
+        evaluate_fast_or_generic(a, use_table ? table : NULL, max_tiers, &c->summaries[k]);
         k++;
     }
+#if SWEEP_SIMD
+    if (n_group)
+        simd_group_run(&st, group, n_group, group_out);
+    if (use_simd && st.stream)
+        simd_fence(); /* the streamed lines are visible before the call returns */
+#endif
     return NULL;
 }
 
