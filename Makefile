@@ -235,12 +235,14 @@ build/bench/bench_options: bench/bench_options.c build/bench/ql_black.o $(wildca
 	  build/bench/ql_black.o lib/librisk.a -lQuantLib -lstdc++ $(LIBS)
 endif
 
+NUMPY_PYTHON ?= /usr/bin/python3
 bench: $(LIB_OUTPUTS) $(BENCHES)
 	@if [ -z "$(BENCHES)" ]; then echo "bench: no bench/*.c"; fi
 	@echo "==> conditions"; date -u; uname -srm; uptime  # tools/bench_summary.py reads the load
 	@set -e; for b in $(BENCHES); do echo "==> $$b $(BENCH_ARGS)"; ./$$b $(BENCH_ARGS); done
-	@echo "==> bench/bench_columns.py $(BENCH_ARGS)"; PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) bench/bench_columns.py $(BENCH_ARGS)
-	@echo "==> bench/bench_sweep_numpy.py $(BENCH_ARGS)"; PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) bench/bench_sweep_numpy.py $(BENCH_ARGS)
+	@# the numpy baselines run under Debian's python, which has numpy (tools/ensure-deps.sh)
+	@echo "==> bench/bench_columns.py $(BENCH_ARGS)"; PYTHONPATH=$(CURDIR)/bindings/python $(NUMPY_PYTHON) bench/bench_columns.py $(BENCH_ARGS)
+	@echo "==> bench/bench_sweep_numpy.py $(BENCH_ARGS)"; PYTHONPATH=$(CURDIR)/bindings/python $(NUMPY_PYTHON) bench/bench_sweep_numpy.py $(BENCH_ARGS)
 	@echo "==> bench/bench_cli.py"; PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) bench/bench_cli.py
 	@echo "==> conditions"; date -u; uptime
 

@@ -42,6 +42,8 @@ class TestBenchSummary(unittest.TestCase):
         self.assertIn("| 20 | < 20 | **missed** |", rows["12.6 the same in CPU time"])  # strict
         self.assertIn("| 4.2 | <= 5 | **met** |", rows["13.5 CLI evaluate, 10^5 x 5, wall s"])
         self.assertIn("not in this run (`bench_tick` one_mark_0.1pct_ratio)", rows["13.1 sweep / tick, one mark 0.1 % (wall)"])
+        self.assertIn("not in this run (`bench_sweep_numpy.py` numpy_over_c_all)",
+                      rows["13.2 numpy's vectorised formula / the C sweep (evaluate_all)"])
         # a non-number (the checks line) is listed but judged nothing
         self.assertIn("checks ok", bench_summary.summary(LOG.splitlines()))
 
