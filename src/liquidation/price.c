@@ -561,6 +561,19 @@ static int lean_build(const pool *P, lean *L)
     return 1;
 }
 
+/* The pool's sums from the held prefix and the terms after it (the tiered ones), in term order. */
+LEAN_INLINE void lean_sum(lean *L)
+{
+    double A = L->pre_a, B = L->pre_b;
+    for (uint32_t j = L->first_a; j < L->n_a; j++)
+        A += L->term_a[j];
+    for (uint32_t j = L->first_b; j < L->n_b; j++)
+        B += L->term_b[j];
+    L->sum_a = A;
+    L->sum_b = B;
+    L->summed = 1;
+}
+
 /* pool_coeffs at margin of the lean pool: f(k) = *a0 + *b1 k with the tiers at k_tier. The same
  * tiers give the same terms, hence the same sums: they are kept until a tier changes. */
 LEAN_INLINE void lean_coeffs(lean *L, double k_tier, double *a0, double *b1)
@@ -575,16 +588,8 @@ LEAN_INLINE void lean_coeffs(lean *L, double k_tier, double *a0, double *b1)
             summed = 0;
         }
     }
-    if (!summed) {
-        double A = L->pre_a, B = L->pre_b;
-        for (uint32_t j = L->first_a; j < L->n_a; j++)
-            A += L->term_a[j];
-        for (uint32_t j = L->first_b; j < L->n_b; j++)
-            B += L->term_b[j];
-        L->sum_a = A;
-        L->sum_b = B;
-        L->summed = 1;
-    }
+    if (!summed)
+        lean_sum(L);
     *a0 = L->sum_a;
     *b1 = L->sum_b;
 }
@@ -614,14 +619,7 @@ LEAN_INLINE int lean_walk(lean *L, int up, int above, double *root, double *slop
             if (t != p->tier || !L->summed) {
                 if (t != p->tier)
                     lean_tier_set(L, p, t);
-                double A = L->pre_a, B = L->pre_b;
-                for (uint32_t j = L->first_a; j < L->n_a; j++)
-                    A += L->term_a[j];
-                for (uint32_t j = L->first_b; j < L->n_b; j++)
-                    B += L->term_b[j];
-                L->sum_a = A;
-                L->sum_b = B;
-                L->summed = 1;
+                lean_sum(L);
             }
             int found = segment_root(L->sum_a, L->sum_b, lo, edge, up, above, root, slope);
             if (found >= 0)
