@@ -103,7 +103,7 @@ class TestBookVar(unittest.TestCase):
         rets = [math.log(b[d1] / b[d0]) for d0, d1 in zip(days, days[1:])]
         self.assertAlmostEqual(fhs["sigma_now"]["BTC"], libvar.fhs_returns(rets, "ewma", 0.94)[1], delta=1e-8)
         self.assertGreater(fhs["book_var"]["var"], 0.0)
-        args = ("--method", "mc", "--scenarios", "10000", "--window", "250", "--as-of", "2023-06-30")
+        args = ("--method", "mc", "--scenarios", "2000", "--window", "250", "--as-of", "2023-06-30")
         one = run([LONG_BTC], *args, "--seed", "7")
         again = run([LONG_BTC], *args, "--seed", "7")
         other = run([LONG_BTC], *args, "--seed", "8")
