@@ -91,6 +91,21 @@ static void action_init(risk_liquidation_action *act, uint32_t type)
     act->repay_asset = RISK_ID_NONE;
 }
 
+/* An ADL or backstop action: qty of position i of a closed against the counterparty's account
+ * at price (sell: the account sells), settled in the asset settle. */
+static void counterparty_close(risk_liquidation_action *act, uint32_t type, const risk_account *a, uint32_t i,
+                               int sell, uint32_t settle, uint64_t counterparty, double qty, double price)
+{
+    action_init(act, type);
+    act->instrument = a->inst[i];
+    act->side = sell ? RISK_ORDER_SELL : RISK_ORDER_BUY;
+    act->leg = a->pflags[i] & RISK__PF_LEG_MASK;
+    act->asset = settle;
+    act->counterparty = counterparty;
+    act->qty = qty;
+    act->price = price;
+}
+
 /* Notional of qty contracts at price, in the settle asset. */
 static double notional_at(const risk__instrument *in, double qty, double price)
 {
@@ -1316,14 +1331,7 @@ static double adl_fill(planner *p, uint32_t i, int sell, double price, const ris
     const risk__instrument *in = &p->e->instruments[a->inst[i]];
     double take = fabs(x->qty) < left ? fabs(x->qty) : left;
     risk_liquidation_action act;
-    action_init(&act, RISK_ACTION_ADL);
-    act.instrument = a->inst[i];
-    act.side = sell ? RISK_ORDER_SELL : RISK_ORDER_BUY;
-    act.leg = a->pflags[i] & RISK__PF_LEG_MASK;
-    act.asset = in->settle;
-    act.counterparty = x->account_id;
-    act.qty = take;
-    act.price = price;
+    counterparty_close(&act, RISK_ACTION_ADL, a, i, sell, in->settle, x->account_id, take, price);
     push(p, &act);
     /* on the lot grid: the difference of two on-grid doubles can fall off it */
     return risk__steps_to_value(nearbyint((left - take) / in->lot_size), in->lot_size);
@@ -1378,14 +1386,7 @@ static void deleverage(planner *p)
         risk_account *backstop = risk__backstop_of(e, a);
         risk_liquidation_action act;
         if (backstop) {
-            action_init(&act, RISK_ACTION_BACKSTOP);
-            act.instrument = a->inst[i];
-            act.side = sell ? RISK_ORDER_SELL : RISK_ORDER_BUY;
-            act.leg = a->pflags[i] & RISK__PF_LEG_MASK;
-            act.asset = in->settle;
-            act.counterparty = backstop->id;
-            act.qty = left;
-            act.price = price;
+            counterparty_close(&act, RISK_ACTION_BACKSTOP, a, i, sell, in->settle, backstop->id, left, price);
         } else {
             reduce_fill(p, a, (int)i, left, p->price[i], &act);
             act.fee = act.insurance_fee = 0.0;

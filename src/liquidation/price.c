@@ -327,12 +327,19 @@ LEAN_INLINE int segment_root(double A, double B, double lo, double edge, int up,
 
 /* Walks away from k = 1 until f changes sign relative to f(1) (f(1) >= 0: first k with f < 0 ...
  * reaching 0; f(1) < 0: first k with f >= 0). Returns 1 with the root and the slope there. */
+/* The point of the segment from lo to edge at which the tiers are read: its middle, or 2 lo
+ * when the segment runs up to infinity. */
+static inline double segment_mid(double lo, double edge, int up)
+{
+    return up ? (isinf(edge) ? 2.0 * lo : 0.5 * (lo + edge)) : 0.5 * (lo + edge);
+}
+
 static int walk(const pool *P, int up, int above, double *root, double *slope)
 {
     double lo = 1.0;
     for (;;) {
         double edge = next_edge(P, lo, up);
-        double mid = up ? (isinf(edge) ? 2.0 * lo : 0.5 * (lo + edge)) : 0.5 * (lo + edge);
+        double mid = segment_mid(lo, edge, up);
         double A = P->c1_a, B = P->c1_b;
         if (!P->bankrupt)
             pool_coeffs(P, mid, &A, &B);
@@ -594,8 +601,20 @@ LEAN_INLINE void lean_coeffs(lean *L, double k_tier, double *a0, double *b1)
     *b1 = L->sum_b;
 }
 
-/* walk() at margin on the lean pool: next_edge over the copied edges (the same set, so the same
- * nearest one), lean_coeffs at each segment. Inlined into its two calls, one per direction. */
+/* next_edge over the lean pool's copied edges: the same set, so the same nearest one. */
+LEAN_INLINE double lean_next_edge(const double *edges, uint32_t n_edges, double lo, int up)
+{
+    double edge = up ? INFINITY : 0.0;
+    for (uint32_t j = 0; j < n_edges; j++) {
+        double x = edges[j];
+        if (up ? (x > lo && x < edge) : (x < lo && x > edge))
+            edge = x;
+    }
+    return edge;
+}
+
+/* walk() at margin on the lean pool: lean_next_edge, then lean_coeffs at each segment. Inlined
+ * into its two calls, one per direction. */
 LEAN_INLINE int lean_walk(lean *L, int up, int above, double *root, double *slope)
 {
     double lo = 1.0;
@@ -607,13 +626,8 @@ LEAN_INLINE int lean_walk(lean *L, int up, int above, double *root, double *slop
         double size = p->size, M = p->M;
         int inverse = (int)p->inverse;
         for (;;) {
-            double edge = up ? INFINITY : 0.0;
-            for (uint32_t j = 0; j < n_edges; j++) {
-                double x = edges[j];
-                if (up ? (x > lo && x < edge) : (x < lo && x > edge))
-                    edge = x;
-            }
-            double mid = up ? (isinf(edge) ? 2.0 * lo : 0.5 * (lo + edge)) : 0.5 * (lo + edge);
+            double edge = lean_next_edge(edges, n_edges, lo, up);
+            double mid = segment_mid(lo, edge, up);
             double mark = M * mid; /* margin_notional_at(in, q, E, mid) */
             uint32_t t = risk__schedule_tier(sch, inverse ? size / mark : size * mark);
             if (t != p->tier || !L->summed) {
@@ -628,13 +642,8 @@ LEAN_INLINE int lean_walk(lean *L, int up, int above, double *root, double *slop
         }
     }
     for (;;) {
-        double edge = up ? INFINITY : 0.0;
-        for (uint32_t j = 0; j < L->n_edges; j++) {
-            double x = L->edge[j];
-            if (up ? (x > lo && x < edge) : (x < lo && x > edge))
-                edge = x;
-        }
-        double mid = up ? (isinf(edge) ? 2.0 * lo : 0.5 * (lo + edge)) : 0.5 * (lo + edge);
+        double edge = lean_next_edge(L->edge, L->n_edges, lo, up);
+        double mid = segment_mid(lo, edge, up);
         double A, B;
         lean_coeffs(L, mid, &A, &B);
         int found = segment_root(A, B, lo, edge, up, above, root, slope);

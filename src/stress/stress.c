@@ -158,7 +158,9 @@ typedef void (*fast_fn)(const fast_ctx *, fast_acct *, int64_t *, const fast_out
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* -DRISK_NO_SIMD leaves the x86 clones out here as it does the sweep's (core/evaluate.c): one
+ * build switch for every hand-vectorised path; the baseline kernel stays */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(RISK_NO_SIMD)
 #define FAST_X86 1
 #include <immintrin.h>
 #endif
@@ -209,6 +211,7 @@ static fast_fn fast_pick(void)
     if (cap && strcmp(cap, "off") == 0)
         return NULL;
 #if defined(FAST_X86)
+    __builtin_cpu_init(); /* idempotent; as the sweep's check, should a stress run before the constructors */
     int allow512 = !cap || strcmp(cap, "avx512") == 0, allow2 = allow512 || strcmp(cap, "avx2") == 0;
     if (allow512 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
         return fast_account_avx512;

@@ -34,7 +34,6 @@ from . import errors
 
 if TYPE_CHECKING:
     from .book import Book
-    from .core import Engine
 
 __all__ = ["BookVarError", "daily_closes", "joint_returns", "scenario_moves", "book_var_document",
            "BOOK_VAR_FORMAT", "METHODS"]
@@ -123,18 +122,12 @@ def scenario_moves(rows: Sequence[Sequence[float]], method: str, horizon: int, l
     raise BookVarError("--method: %r is not one of %s for a book" % (method, ", ".join(METHODS)))
 
 
-def book_assets(engine: Engine) -> list[str]:
-    """The crypto assets of the book (every asset but the valuation asset and stablecoins), by id."""
-    from .stress import _crypto
-    return _crypto(engine)
-
-
 def book_var_document(loaded: Book, path: str, args: argparse.Namespace) -> dict[str, Any]:
     """The ``librisk-var-book/1`` document of a loaded book (BookVarError on bad input)."""
     from . import var as _var
     from .grid import Grid
     from .progress import Progress
-    from .stress import Scenario, ScenarioSet, default_data_dir, stress
+    from .stress import Scenario, ScenarioSet, _crypto, default_data_dir, stress
     if args.method not in METHODS:
         raise BookVarError("--method: %s is not one of %s for a book (the delta-normal method takes a price "
                            "series)" % (args.method, ", ".join(METHODS)))
@@ -154,7 +147,7 @@ def book_var_document(loaded: Book, path: str, args: argparse.Namespace) -> dict
         except ValueError:
             raise BookVarError("--as-of: %r is not a date YYYY-MM-DD" % args.as_of) from None
     engine = loaded.engine
-    assets = book_assets(engine)
+    assets = _crypto(engine)  # every asset but the valuation asset and the stablecoins, by id
     if not assets:
         raise BookVarError("the book has no crypto asset to move (every asset is the valuation asset or a stablecoin)")
     data_dir = getattr(args, "data", None) or default_data_dir()
