@@ -885,6 +885,38 @@ typedef struct batch_chunk {
     uint64_t *ids;
 } batch_chunk;
 
+/* Software prefetch, two stages ahead of the sweep at slot s: the struct lines of the account
+ * PF_STRUCT_AHEAD slots on (what decides its path and points to its columns: the first 112 bytes,
+ * internal.h), and the position columns of the account PF_COLUMNS_AHEAD slots on, whose struct
+ * arrived meanwhile. The hardware prefetchers follow the registry, but not the chain from a slot
+ * to its struct to its columns: with it a 10^6-account sweep ran 1.4x faster on a quiet machine
+ * (docs/performance.md, "Prefetching"). Nothing is read that the sweep would not read. Always
+ * inlined: gcc 12 takes a function made only of prefetches for one without effect and drops the
+ * call. */
+#define PF_STRUCT_AHEAD 16
+#define PF_COLUMNS_AHEAD 8
+SWEEP_INLINE void sweep_prefetch(risk_account *const *accounts, size_t s, size_t end)
+{
+    if (s + PF_STRUCT_AHEAD < end) {
+        const char *f = (const char *)accounts[s + PF_STRUCT_AHEAD];
+        if (f) {
+            __builtin_prefetch(f);
+            __builtin_prefetch(f + 64);
+            __builtin_prefetch(f + 111); /* the struct need not start a line */
+        }
+    }
+    if (s + PF_COLUMNS_AHEAD < end) {
+        const risk_account *f = accounts[s + PF_COLUMNS_AHEAD];
+        if (f && f->n_pos) {
+            __builtin_prefetch(f->qty);
+            __builtin_prefetch(f->entry);
+            __builtin_prefetch(f->im_rate);
+            __builtin_prefetch(f->inst);
+            __builtin_prefetch(f->pflags);
+        }
+    }
+}
+
 static void *batch_run(void *arg)
 {
     const batch_chunk *c = arg;
@@ -905,6 +937,7 @@ static void *batch_run(void *arg)
         const risk_account *a = accounts[s];
         if (!a)
             continue;
+        sweep_prefetch(accounts, s, c->slot_end);
         if (c->ids)
             c->ids[k] = a->id;
 #if SWEEP_SIMD
@@ -966,7 +999,7 @@ RISK_API int risk_engine_evaluate_all(const risk_engine *engine, risk_account_su
         c->out_begin = live_before;
         c->summaries = summaries_out;
         c->ids = ids_out;
-        for (size_t s = c->slot_begin; s < c->slot_end; s++)
+        for (size_t s = c->slot_begin; t + 1 < threads && s < c->slot_end; s++) /* not the last chunk's */
             live_before += e->accounts[s] != NULL;
     }
     pthread_t tids[BATCH_MAX_THREADS];

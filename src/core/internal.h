@@ -178,13 +178,15 @@ struct risk_engine {
 #define RISK__BASKET_INLINE 2 /* balances held in the basket itself before a heap block */
 
 struct risk_basket {
-    risk_engine *engine;
-    risk_account *owner; /* NULL when standalone */
+    /* what an evaluation reads first (48 B), so that an account's sweep fields share its first
+     * two cache lines (struct risk_account) */
     uint32_t *asset;     /* the inline arrays, or one heap block: amounts then asset ids */
     double *amount;      /* SCALED amounts (risk__balance_of gives the balance), see risk__asset */
     uint32_t n, cap;
     uint32_t inline_asset[RISK__BASKET_INLINE];
     double inline_amount[RISK__BASKET_INLINE];
+    risk_engine *engine;
+    risk_account *owner; /* NULL when standalone */
     char *errmsg;        /* standalone: allocated with the basket; owned: allocated on first error */
 };
 
@@ -210,20 +212,25 @@ typedef struct risk__leverage {
 #define RISK__SWEEP_GENERIC_ANY 0x1u /* set by a caller that wants the generic path (none today) */
 
 struct risk_account {
-    /* read by every evaluation: kept at the front */
-    risk_engine *engine;
-    uint32_t n_pos, cap_pos;
+    /* Read by every evaluation, in the order of the sweep's reads (core/evaluate.c): the first
+     * 64 bytes hold what decides the path and every position column but iso_margin, the next
+     * 48 the basket's balances, so that a sweep touches two lines of the struct (three when the
+     * struct is not line-aligned) instead of four. */
+    uint32_t n_pos;
     uint32_t sweep_generic; /* RISK__SWEEP_GENERIC_* bits; 0: the fast path applies */
+    uint64_t id;
     /* Positions in opening order, views into the account's arena range. im_rate is
      * 1 / user leverage (0 when unset); iso_margin is in the settle asset (0 under cross). */
-    double *qty, *entry, *im_rate, *iso_margin;
+    double *qty, *entry, *im_rate;
     uint32_t *inst, *pflags;
-    risk_position **handles;
+    uint32_t margin_mode, cap_pos;
     risk_basket basket;
+    double *iso_margin;
+    risk_engine *engine;
     /* cold */
+    risk_position **handles;
     risk__range range;
-    uint64_t id;
-    uint32_t margin_mode, position_mode;
+    uint32_t position_mode;
     size_t engine_slot;
     risk__leverage *levs;
     uint32_t n_levs, cap_levs;
