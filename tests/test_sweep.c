@@ -470,6 +470,51 @@ static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc, uint32_
     }
 }
 
+/* risk_engine_evaluate_columns with every field, against the summaries want[0..n): the index of
+ * the first account that differs in any field's bits, or n. The column call sweeps in blocks of
+ * 64 accounts (RISK__SWEEP_BLOCK) through the same paths, so books of thousands cross many
+ * block boundaries and the AVX-512 groups inside them. */
+static size_t columns_first_difference(risk_engine *e, const risk_account_summary *want, size_t n, uint32_t threads)
+{
+    enum { NF = 15 };
+    double *col[NF];
+    for (int f = 0; f < NF; f++)
+        col[f] = test_malloc(sizeof(double) * n);
+    uint32_t *state = test_malloc(sizeof(uint32_t) * n), *npos = test_malloc(sizeof(uint32_t) * n);
+    uint32_t *niso = test_malloc(sizeof(uint32_t) * n);
+    risk_summary_columns c = RISK_SUMMARY_COLUMNS_INIT;
+    c.state = state;
+    c.n_positions = npos;
+    c.n_isolated_liquidatable = niso;
+    double **fields[NF] = {&c.equity, &c.collateral_value, &c.unrealized_pnl, &c.initial_margin,
+                           &c.maintenance_margin, &c.available, &c.health_factor, &c.margin_ratio,
+                           &c.ltv, &c.ltv_buffer, &c.leverage, &c.collateral_init,
+                           &c.collateral_maint, &c.liabilities, &c.isolated_margin};
+    for (int f = 0; f < NF; f++)
+        *fields[f] = col[f];
+    size_t count = 0, bad = n;
+    tu_assert_status(risk_engine_evaluate_columns(e, &c, n, threads, &count), RISK_OK);
+    assert_int_equal(count, n);
+    for (size_t k = 0; k < n && bad == n; k++) {
+        const risk_account_summary *w = &want[k];
+        double wf[NF] = {w->equity, w->collateral_value, w->unrealized_pnl, w->initial_margin,
+                         w->maintenance_margin, w->available, w->health_factor, w->margin_ratio,
+                         w->ltv, w->ltv_buffer, w->leverage, w->collateral_init,
+                         w->collateral_maint, w->liabilities, w->isolated_margin};
+        int same = state[k] == w->state && npos[k] == w->n_positions && niso[k] == w->n_isolated_liquidatable;
+        for (int f = 0; f < NF; f++)
+            same = same && memcmp(&col[f][k], &wf[f], sizeof(double)) == 0;
+        if (!same)
+            bad = k;
+    }
+    for (int f = 0; f < NF; f++)
+        test_free(col[f]);
+    test_free(state);
+    test_free(npos);
+    test_free(niso);
+    return bad;
+}
+
 static void big_book_compare(uint32_t n_accounts, int unit)
 {
     tu_alloc af, ar;
@@ -486,8 +531,8 @@ static void big_book_compare(uint32_t n_accounts, int unit)
     /* the first difference, kept so that everything is freed before the test fails (cmocka
      * would otherwise list 250,000 leaked blocks) */
     risk_account_summary bad_got, bad_want;
-    size_t bad = n, bad_round = 0;
-    for (int round = 0; round < 2 && bad == n; round++) {
+    size_t bad = n, bad_col = n, bad_round = 0;
+    for (int round = 0; round < 2 && bad == n && bad_col == n; round++) {
         memset(want, 0, bytes);
         want[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
         size_t count = 0;
@@ -507,6 +552,10 @@ static void big_book_compare(uint32_t n_accounts, int unit)
                         bad_want = want[k];
                     }
             }
+        for (uint32_t threads = 1; threads <= 2 && bad == n && bad_col == n; threads++) {
+            bad_col = columns_first_difference(ef, want, n, threads);
+            bad_round = (size_t)round;
+        }
         tu_mark(ef, inst_f[0], 31000.0); /* the second round: a move that makes many liquidatable */
         tu_mark(er, inst_r[0], 31000.0);
         tu_mark(ef, inst_f[1], 3300.0);
@@ -524,6 +573,8 @@ static void big_book_compare(uint32_t n_accounts, int unit)
     risk_engine_free(er);
     if (bad != n)
         assert_same_summary(&bad_got, &bad_want, (uint64_t)bad_round, bad);
+    if (bad_col != n)
+        fail_msg("evaluate_columns differs from evaluate_all at account %zu (round %zu)", bad_col, bad_round);
 }
 
 static void test_sweep_big_book_streamed_equals_generic(void **state)

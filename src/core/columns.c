@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Columnar results (risk/bulk.h): every account's summary and every position's result written
- * field by field into caller arrays. Each account is evaluated by the same internal calls as
- * risk_engine_evaluate_all() and risk_account_position_results() into a struct on the stack,
- * whose chosen fields are then stored: bit-identical by construction, and the struct stays in
- * L1, so the cost over the struct-returning calls is the stores alone. */
+ * field by field into caller arrays. Accounts are evaluated by the same internal calls as
+ * risk_engine_evaluate_all() (risk__sweep_slots: blocks of 64 summaries on the stack, the SIMD
+ * path included) and risk_account_position_results(), whose chosen fields are then stored:
+ * bit-identical by construction, and the block stays in L1, so the cost over the
+ * struct-returning calls is the stores alone. */
 #include "core/internal.h"
 
 #include <pthread.h>
@@ -62,19 +63,24 @@ static void summary_store(const risk_summary_columns *c, size_t k, uint64_t id, 
         c->n_isolated_liquidatable[k] = s->n_isolated_liquidatable;
 }
 
+typedef struct summary_sink_ctx {
+    const risk_summary_columns *sc;
+    size_t k; /* next output row */
+} summary_sink_ctx;
+
+static void summary_sink(void *user, const risk_account *const *accounts, const risk_account_summary *summaries,
+                         size_t n)
+{
+    summary_sink_ctx *ctx = user;
+    for (size_t i = 0; i < n; i++)
+        summary_store(ctx->sc, ctx->k++, accounts[i]->id, &summaries[i]);
+}
+
 static void *summary_run(void *arg)
 {
     const col_chunk *ch = arg;
-    risk_account *const *accounts = ch->engine->accounts;
-    size_t k = ch->out_begin;
-    for (size_t s = ch->slot_begin; s < ch->slot_end; s++) {
-        const risk_account *a = accounts[s];
-        if (!a)
-            continue;
-        risk_account_summary sum = RISK_ACCOUNT_SUMMARY_INIT;
-        risk__account_summary_sweep(a, &sum);
-        summary_store(ch->sc, k++, a->id, &sum);
-    }
+    summary_sink_ctx ctx = {ch->sc, ch->out_begin};
+    risk__sweep_slots(ch->engine, ch->slot_begin, ch->slot_end, summary_sink, &ctx);
     return NULL;
 }
 

@@ -917,22 +917,79 @@ SWEEP_INLINE void sweep_prefetch(risk_account *const *accounts, size_t s, size_t
     }
 }
 
+/* One sweep's state for one thread: the instrument tables, filled once, and the group of SIMD
+ * candidates waiting for eight (src/core/evaluate.c). On the caller's stack (about 17 KiB), so
+ * nothing is allocated and concurrent sweeps share nothing. */
+typedef struct sweep_state {
+    _Alignas(64) sweep_inst table[SWEEP_TABLE_MAX];
+    uint32_t max_tiers;
+    int use_table;
+#if SWEEP_SIMD
+    _Alignas(64) simd_table st;
+    int use_simd;
+    const risk_account *group[8];
+    risk_account_summary *group_out[8];
+    uint32_t n_group;
+#endif
+} sweep_state;
+
+/* stream: the outputs are the caller's large array (risk_engine_evaluate_all), which the SIMD path
+ * may write around the caches; 0 for outputs the caller reads at once. */
+static void sweep_begin(sweep_state *S, const risk_engine *e, int stream)
+{
+    uint32_t n_table = e->flags & RISK_ENGINE_GENERIC_SWEEP ? 0 : sweep_table_fill(e, S->table, &S->max_tiers);
+    S->use_table = n_table != 0;
+#if SWEEP_SIMD
+    S->use_simd = S->use_table && simd_table_fill(e, S->table, n_table, S->max_tiers, &S->st);
+    if (S->use_simd && !stream)
+        S->st.stream = 0;
+    S->n_group = 0;
+#else
+    (void)stream;
+#endif
+}
+
+/* Evaluates a into *out (the version written too), now or when its group of eight is full. */
+SWEEP_INLINE void sweep_account(sweep_state *S, const risk_account *a, risk_account_summary *out)
+{
+#if SWEEP_SIMD
+    if (S->use_simd && simd_candidate(a)) { /* the SIMD path writes the whole summary, version too */
+        S->group[S->n_group] = a;
+        S->group_out[S->n_group++] = out;
+        /* when streaming, groups end where the summaries' lines do, so that the next one can be
+         * written in whole lines */
+        if (S->n_group == 8 || (S->st.stream && ((uintptr_t)(out + 1) & 63u) == 0)) {
+            simd_group_run(&S->st, S->group, S->n_group, S->group_out);
+            S->n_group = 0;
+        }
+        return;
+    }
+#endif
+    out->version = RISK_ACCOUNT_SUMMARY_VERSION;
+    evaluate_fast_or_generic(a, S->use_table ? S->table : NULL, S->max_tiers, out);
+}
+
+/* Evaluates what is still waiting: every summary is written when it returns. */
+static void sweep_end(sweep_state *S)
+{
+#if SWEEP_SIMD
+    if (S->n_group)
+        simd_group_run(&S->st, S->group, S->n_group, S->group_out);
+    S->n_group = 0;
+    if (S->use_simd && S->st.stream)
+        simd_fence(); /* the streamed lines are visible before the call returns */
+#else
+    (void)S;
+#endif
+}
+
 static void *batch_run(void *arg)
 {
     const batch_chunk *c = arg;
     risk_account *const *accounts = c->engine->accounts;
     size_t k = c->out_begin;
-    _Alignas(64) sweep_inst table[SWEEP_TABLE_MAX];
-    uint32_t max_tiers = 0;
-    uint32_t n_table = c->engine->flags & RISK_ENGINE_GENERIC_SWEEP ? 0 : sweep_table_fill(c->engine, table, &max_tiers);
-    int use_table = n_table != 0;
-#if SWEEP_SIMD
-    _Alignas(64) simd_table st;
-    int use_simd = use_table && simd_table_fill(c->engine, table, n_table, max_tiers, &st);
-    const risk_account *group[8];
-    risk_account_summary *group_out[8];
-    uint32_t n_group = 0;
-#endif
+    sweep_state S;
+    sweep_begin(&S, c->engine, 1);
     for (size_t s = c->slot_begin; s < c->slot_end; s++) {
         const risk_account *a = accounts[s];
         if (!a)
@@ -940,30 +997,45 @@ static void *batch_run(void *arg)
         sweep_prefetch(accounts, s, c->slot_end);
         if (c->ids)
             c->ids[k] = a->id;
-#if SWEEP_SIMD
-        if (use_simd && simd_candidate(a)) { /* the SIMD path writes the whole summary, version too */
-            group[n_group] = a;
-            group_out[n_group++] = &c->summaries[k++];
-            /* when streaming, groups end where the summaries' lines do, so that the next one
-             * can be written in whole lines */
-            if (n_group == 8 || (st.stream && ((uintptr_t)&c->summaries[k] & 63u) == 0)) {
-                simd_group_run(&st, group, n_group, group_out);
-                n_group = 0;
-            }
-            continue;
-        }
-#endif
-        c->summaries[k].version = RISK_ACCOUNT_SUMMARY_VERSION;
-        evaluate_fast_or_generic(a, use_table ? table : NULL, max_tiers, &c->summaries[k]);
-        k++;
+        sweep_account(&S, a, &c->summaries[k++]);
     }
-#if SWEEP_SIMD
-    if (n_group)
-        simd_group_run(&st, group, n_group, group_out);
-    if (use_simd && st.stream)
-        simd_fence(); /* the streamed lines are visible before the call returns */
-#endif
+    sweep_end(&S);
     return NULL;
+}
+
+void risk__sweep_slots(const risk_engine *e, size_t slot_begin, size_t slot_end, risk__sweep_sink sink, void *user)
+{
+    risk_account *const *accounts = e->accounts;
+    const risk_account *block[RISK__SWEEP_BLOCK];
+    _Alignas(64) risk_account_summary out[RISK__SWEEP_BLOCK];
+    size_t n = 0;
+    sweep_state S;
+    sweep_begin(&S, e, 0);
+    for (size_t s = slot_begin; s < slot_end; s++) {
+        const risk_account *a = accounts[s];
+        if (!a)
+            continue;
+        sweep_prefetch(accounts, s, slot_end);
+        block[n] = a;
+        sweep_account(&S, a, &out[n]);
+        if (++n == RISK__SWEEP_BLOCK) {
+            sweep_end(&S);
+            sink(user, block, out, n);
+            n = 0;
+        }
+    }
+    sweep_end(&S);
+    if (n)
+        sink(user, block, out, n);
+}
+
+void risk__sweep_list(const risk_engine *e, const risk_account *const *accounts, size_t n, risk_account_summary *out)
+{
+    sweep_state S;
+    sweep_begin(&S, e, 0);
+    for (size_t i = 0; i < n; i++)
+        sweep_account(&S, accounts[i], &out[i]);
+    sweep_end(&S);
 }
 
 #define BATCH_MAX_THREADS 256
