@@ -58,6 +58,8 @@ typedef struct world {
     double lot[N_INSTRUMENTS];
     double tick[N_INSTRUMENTS];
     double margin_call_health;
+    risk_tick *tracker; /* a tick tracker, made by the first tick op (op_tick) */
+    int tick_stale;  /* an op the tracker cannot see ran since its last rebuild (risk/tick.h) */
 } world;
 
 /* ------------------------------------------------------------------ state digest */
@@ -382,6 +384,7 @@ static void teardown(world *w)
     for (size_t a = 0; a < MAX_ACCOUNTS; a++)
         risk_account_free(w->acc[a]);
     risk_engine_free(w->engine);
+    risk_tick_free(w->tracker); /* after the engine: the tracker keeps it alive */
 }
 
 /* ------------------------------------------------------------------ operations */
@@ -831,9 +834,89 @@ static void op_portfolio(world *w, fz_reader *r)
     FZ_ASSERT(k == n, "portfolio_margin_all counted %zu accounts, %zu are portfolio accounts", n, k);
 }
 
+/* The tick path (risk/tick.h): a batch of marks and prices through risk_tick_apply, after a
+ * rebuild when an op the tracker cannot see ran since the last one (its documented contract).
+ * Invariants: a refused batch changes nothing; after an apply or a rebuild every account's
+ * tracked state is its state by risk_account_evaluate, and each reported change carries the
+ * account's evaluation bit for bit, its old state the one tracked before. */
+static void op_tick(world *w, fz_reader *r)
+{
+    if (!w->tracker) {
+        int rc = risk_tick_new(&w->tracker, w->engine);
+        FZ_ASSERT(rc == RISK_OK, "tick_new: %s", risk_errname(rc));
+        w->tick_stale = 0;
+    }
+    uint32_t before[MAX_ACCOUNTS];
+    size_t n_changes = 0;
+    if (w->tick_stale || !(fz_u8(r) & 15)) {
+        int rc = risk_tick_rebuild(w->tracker, &n_changes);
+        FZ_ASSERT(rc == RISK_OK, "tick_rebuild: %s", risk_errname(rc));
+        w->tick_stale = 0;
+    }
+    for (size_t a = 0; a < MAX_ACCOUNTS; a++) {
+        int rc = risk_tick_state(w->tracker, w->acc[a], &before[a]);
+        FZ_ASSERT(rc == RISK_OK, "tick_state: %s", risk_errname(rc));
+    }
+    uint32_t ins[N_INSTRUMENTS], assets[N_ASSETS];
+    double marks[N_INSTRUMENTS], prices[N_ASSETS];
+    size_t n_marks = fz_pick(r, N_INSTRUMENTS + 1), n_prices = fz_pick(r, N_ASSETS);
+    for (size_t i = 0; i < n_marks; i++) {
+        size_t k = fz_pick(r, N_INSTRUMENTS);
+        ins[i] = w->ins[k];
+        /* mostly a small move of the present mark (inside or just past a band), else anything */
+        double mark = 0.0;
+        int known = risk_engine_mark(w->engine, w->ins[k], &mark) == RISK_OK && mark > 0.0;
+        uint8_t how = fz_u8(r);
+        marks[i] = known && (how & 3) ? mark * (1.0 + ((double)fz_u8(r) - 128.0) / (how & 1 ? 12800.0 : 256.0))
+                                      : fz_pos_grid(r, w->tick[k] * 10.0);
+    }
+    for (size_t i = 0; i < n_prices; i++) {
+        assets[i] = w->asset[1 + fz_pick(r, N_ASSETS - 1)];
+        prices[i] = fz_pos_grid(r, 1.0);
+    }
+    uint64_t digest_before = world_digest(w);
+    int rc = risk_tick_apply(w->tracker, ins, marks, n_marks, assets, prices, n_prices, &n_changes);
+    if (rc != RISK_OK) {
+        FZ_ASSERT(rc != RISK_ENOMEM, "tick_apply: out of memory");
+        FZ_ASSERT(world_digest(w) == digest_before, "tick_apply failed (%s) but changed the state", risk_errname(rc));
+        for (size_t a = 0; a < MAX_ACCOUNTS; a++) {
+            uint32_t st = 0;
+            FZ_ASSERT(risk_tick_state(w->tracker, w->acc[a], &st) == RISK_OK && st == before[a],
+                      "tick_apply failed (%s) but changed a tracked state", risk_errname(rc));
+        }
+        return;
+    }
+    check_all(w, "tick_apply");
+    risk_tick_change changes[MAX_ACCOUNTS];
+    for (size_t c = 0; c < MAX_ACCOUNTS; c++)
+        changes[c] = (risk_tick_change)RISK_TICK_CHANGE_INIT;
+    size_t count = 0;
+    rc = risk_tick_changes(w->tracker, changes, MAX_ACCOUNTS, &count);
+    FZ_ASSERT(rc == RISK_OK && count == n_changes, "tick_changes: %s, %zu of %zu", risk_errname(rc), count,
+              n_changes);
+    for (size_t a = 0; a < MAX_ACCOUNTS; a++) {
+        risk_account_summary s = RISK_ACCOUNT_SUMMARY_INIT;
+        FZ_ASSERT(risk_account_evaluate(w->acc[a], &s) == RISK_OK, "evaluate after tick_apply");
+        uint32_t st = 0;
+        FZ_ASSERT(risk_tick_state(w->tracker, w->acc[a], &st) == RISK_OK, "tick_state after apply");
+        FZ_ASSERT(st == s.state, "account %zu: tracked state %u, evaluated %u after tick_apply", a, st, s.state);
+        size_t seen = 0;
+        for (size_t c = 0; c < count; c++) {
+            if (changes[c].account_id != w->ids[a])
+                continue;
+            seen++;
+            FZ_ASSERT(memcmp(&changes[c].summary, &s, sizeof s) == 0 && changes[c].new_state == s.state &&
+                          changes[c].old_state == before[a] && changes[c].old_state != changes[c].new_state,
+                      "account %zu: tick change differs from its evaluation", a);
+        }
+        FZ_ASSERT(seen == (st != before[a]), "account %zu: %zu changes reported, state %u -> %u", a, seen,
+                  before[a], st);
+    }
+}
+
 static void run_op(world *w, fz_reader *r)
 {
-    uint8_t op = fz_pick(r, 23);
+    uint8_t op = fz_pick(r, 24);
     risk_account *acc = NULL;
     risk_position *p = NULL;
     size_t ii, ai;
@@ -984,7 +1067,14 @@ static void run_op(world *w, fz_reader *r)
     case 22:
         op_portfolio(w, r);
         break;
+    case 23:
+        op_tick(w, r);
+        break;
     }
+    /* what the tick tracker cannot see (risk/tick.h): prices set past it, fees, policies, the
+     * clock, volatilities, settlement, portfolio parameters; account changes it sees itself */
+    if ((op >= 8 && op <= 10) || (op >= 17 && op <= 22))
+        w->tick_stale = 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
