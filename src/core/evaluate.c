@@ -937,6 +937,7 @@ typedef struct sweep_state {
  * may write around the caches; 0 for outputs the caller reads at once. */
 static void sweep_begin(sweep_state *S, const risk_engine *e, int stream)
 {
+    S->max_tiers = 0;
     uint32_t n_table = e->flags & RISK_ENGINE_GENERIC_SWEEP ? 0 : sweep_table_fill(e, S->table, &S->max_tiers);
     S->use_table = n_table != 0;
 #if SWEEP_SIMD
