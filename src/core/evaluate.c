@@ -1030,15 +1030,6 @@ void risk__sweep_slots(const risk_engine *e, size_t slot_begin, size_t slot_end,
         sink(user, block, out, n);
 }
 
-void risk__sweep_list(const risk_engine *e, const risk_account *const *accounts, size_t n, risk_account_summary *out)
-{
-    sweep_state S;
-    sweep_begin(&S, e, 0);
-    for (size_t i = 0; i < n; i++)
-        sweep_account(&S, accounts[i], &out[i]);
-    sweep_end(&S);
-}
-
 #define BATCH_MAX_THREADS 256
 
 RISK_API int risk_engine_evaluate_all(const risk_engine *engine, risk_account_summary *summaries_out,

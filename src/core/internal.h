@@ -570,18 +570,15 @@ void risk__upnl_weight_values_add(const risk_account *a, risk__account_values *v
  * account (unless the engine has RISK_ENGINE_GENERIC_SWEEP), else the two calls above; the
  * same bits either way (tests/test_sweep.c). */
 void risk__account_summary_sweep(const risk_account *a, risk_account_summary *out);
-/* Many accounts as risk_engine_evaluate_all evaluates them (the same bits): the instrument tables
- * filled once, the AVX-512 path eight accounts at a time where it applies, the position columns
- * prefetched ahead (core/evaluate.c). risk__sweep_slots evaluates the live accounts of the
- * engine's slots [slot_begin, slot_end) and hands them over in blocks of at most
- * RISK__SWEEP_BLOCK, in slot order, with their summaries (on the sweep's stack: copy what is
- * needed); risk__sweep_list evaluates accounts[0..n) into out[0..n). One thread each; no
- * allocation. */
+/* The live accounts of the engine's slots [slot_begin, slot_end) evaluated as
+ * risk_engine_evaluate_all evaluates them (the same bits: the instrument tables filled once, the
+ * AVX-512 path eight accounts at a time where it applies, the position columns prefetched ahead;
+ * core/evaluate.c), handed to sink in blocks of at most RISK__SWEEP_BLOCK, in slot order, with
+ * their summaries (on the sweep's stack: copy what is needed). One thread; no allocation. */
 #define RISK__SWEEP_BLOCK 64
 typedef void (*risk__sweep_sink)(void *user, const risk_account *const *accounts,
                                  const risk_account_summary *summaries, size_t n);
 void risk__sweep_slots(const risk_engine *e, size_t slot_begin, size_t slot_end, risk__sweep_sink sink, void *user);
-void risk__sweep_list(const risk_engine *e, const risk_account *const *accounts, size_t n, risk_account_summary *out);
 /* ---- portfolio margin (portfolio/pm.c): a RISK_MARGIN_PORTFOLIO account's cross IM and MM are
  * its portfolio margin (+inf when it cannot be computed: out of memory, a scenario outside the
  * price domain) */
