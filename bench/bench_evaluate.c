@@ -472,6 +472,22 @@ typedef struct engine_job {
     uint32_t threads;
 } engine_job;
 
+/* The sweep reads the first 112 bytes of an account's struct (src/core/internal.h: what decides
+ * the path, the position columns' pointers, the basket's balances) and no more of it. */
+#define SWEEP_STRUCT_BYTES 112u
+
+/* The mean number of cache lines those bytes span, from the accounts' addresses: 2 when a struct
+ * starts in the first 16 bytes of a line, 3 otherwise. */
+static double struct_lines_mean(risk_account *const *accs, size_t n)
+{
+    double lines = 0.0;
+    for (size_t a = 0; a < n; a++) {
+        uintptr_t p = (uintptr_t)accs[a];
+        lines += (double)(((p + SWEEP_STRUCT_BYTES - 1) >> 6) - (p >> 6) + 1);
+    }
+    return n ? lines / (double)n : 0.0;
+}
+
 /* positions/s a triad moving `touched` bytes per position reaches */
 static double gb_t1_for_touched(double triad_bytes, double triad_s, double touched)
 {
@@ -720,6 +736,7 @@ int main(int argc, char **argv)
         accs[a] = account_build(eng, &mk, &bk, a, 1);
     double t_build = bench_now_s() - t0;
     double heap_engine = heap_in_use() - heap0;
+    double struct_lines = struct_lines_mean(accs, n_accounts);
     heap_per_position = (heap_engine - heap_per_account * (double)n_accounts) / (double)P;
     size_t mem_full = engine_memory(eng);
     size_t n_alive = 0;
@@ -965,9 +982,11 @@ int main(int argc, char **argv)
     double be1 = timing_best(&te1), be2 = timing_best(&te2), bn1 = timing_best(&tn1), bn2 = timing_best(&tn2);
     double bt1 = timing_best(&tt1), bt2 = timing_best(&tt2), ba1 = timing_best(&ta1), bg1 = timing_best(&tg1);
     /* bytes the sweep touches per position: qty, entry, IM rate (8 B each), instrument id and
-     * flags (4 B each), plus per account its slot in the registry (8 B), its struct's first
-     * line (64 B), its summary (written) and its id (written), shared by its positions */
-    double touched = 32.0 + (8.0 + 64.0 + (double)sizeof(risk_account_summary) + 8.0) / (double)POS_PER_ACCOUNT;
+     * flags (4 B each), plus per account its slot in the registry (8 B), the cache lines of its
+     * struct's first SWEEP_STRUCT_BYTES (two or three by its alignment, counted account by
+     * account), its summary (written) and its id (written), shared by its positions */
+    double touched = 32.0 + (8.0 + 64.0 * struct_lines + (double)sizeof(risk_account_summary) + 8.0) /
+                                (double)POS_PER_ACCOUNT;
     double rt1_touched = gb_t1_for_touched(triad_bytes, bt1, touched);
     double bf1 = timing_best(&tf1), bf2 = timing_best(&tf2), rf1 = (double)P / bf1, rf2 = (double)P / bf2;
     double re1 = (double)P / be1, re2 = (double)P / be2, rn1 = (double)P / bn1, rn2 = (double)P / bn2;
@@ -1057,6 +1076,7 @@ int main(int argc, char **argv)
     printf("result speedup_fast_over_generic_1t_cpu %.6g\n", cg1b / ce1b);
     printf("result cpu_2t_over_1t_median %.6g\n", timing_median(&ce2) / timing_median(&ce1));
     printf("result touched_bytes_per_pos %.6g\n", touched);
+    printf("result struct_lines_per_account %.6g\n", struct_lines);
     printf("result triad_touched_1t_pos_per_s %.6g\n", rt1_touched);
     printf("result ratio_engine_triad_touched_1t %.6g\n", re1 / rt1_touched);
     printf("result ratio_engine_triad_2t %.6g\n", re2 / rt2);

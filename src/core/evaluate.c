@@ -733,6 +733,7 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
             r[i] = _mm512_load_pd(pv[k][i]);
         simd_transpose8(r);
         __m512d s = _mm512_setzero_pd();
+#pragma GCC unroll 8
         for (int j = 0; j < 8; j++)
             s = _mm512_add_pd(s, r[j]);
         sum[k] = s;
