@@ -14,6 +14,7 @@
  * identical to the last bit, before and after marks and prices move.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -296,8 +297,8 @@ static void compare_books(const book *fast, const book *ref, uint64_t seed, size
     }
 }
 
-/* Ten more instruments nobody holds: an engine of over 16 instruments, which the AVX-512 sweep
- * leaves to the scalar table path (evaluate.c, SIMD_INSTS), so that path is compared too. */
+/* Ten more instruments nobody holds: an engine of over 16 instruments, whose AVX-512 sweep looks
+ * instrument fields up by gathers rather than permutes (evaluate.c, SIMD_INSTS). */
 static void add_idle_instruments(book *b)
 {
     const risk_margin_tier t2[2] = {tu_tier(1e5, 0.01, 50.0), tu_tier(1e12, 0.02, 25.0)};
@@ -420,10 +421,19 @@ static void test_sweep_binance_brackets_on_the_fast_path(void **state)
 /* unit 0: contract sizes 1 and 0.01 and an inverse instrument; 1: no inverse instrument (every
  * settle price 1: the SIMD sweep's variant without the settle price); 2: and every contract
  * size 1 (its variant without either); 3: as 2 with a 20-tier USDT perpetual (not on the fast
- * path), which must keep the sweep off those variants */
-static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc, uint32_t n_accounts, int unit)
+ * path), which must keep the sweep off those variants. idle: instruments nobody holds, made
+ * first, so that the held ones have ids from `idle` on: over 16 instruments the AVX-512 sweep
+ * gathers (from ids of 16 and more), over 128 the scalar table is allocated (SWEEP_TABLE_MAX). */
+static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc, uint32_t n_accounts, int unit,
+                     uint32_t idle)
 {
     uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 40000.0, 8);
+    const risk_margin_tier t2[2] = {tu_tier(1e5, 0.01, 50.0), tu_tier(1e12, 0.02, 25.0)};
+    for (uint32_t k = 0; k < idle; k++) {
+        char isym[24];
+        snprintf(isym, sizeof isym, "IDLE%uUSDT", k);
+        (void)tu_linear(e, isym, btc, usdt, 1.0, 0.001, 0.5, 100.0 + k, t2, 2);
+    }
     risk_asset_spec as = RISK_ASSET_SPEC_INIT;
     risk_value_tier vt[2] = {{100.0, 0.9}, {INFINITY, 0.5}};
     as.symbol = "TIER";
@@ -515,7 +525,7 @@ static size_t columns_first_difference(risk_engine *e, const risk_account_summar
     return bad;
 }
 
-static void big_book_compare(uint32_t n_accounts, int unit)
+static void big_book_compare(uint32_t n_accounts, int unit, uint32_t idle)
 {
     tu_alloc af, ar;
     tu_alloc_init(&af);
@@ -524,8 +534,8 @@ static void big_book_compare(uint32_t n_accounts, int unit)
     uint32_t inst_f[6], inst_r[6];
     risk_account **af_acc = test_malloc(sizeof(risk_account *) * n_accounts);
     risk_account **ar_acc = test_malloc(sizeof(risk_account *) * n_accounts);
-    big_book(ef, inst_f, af_acc, n_accounts, unit);
-    big_book(er, inst_r, ar_acc, n_accounts, unit);
+    big_book(ef, inst_f, af_acc, n_accounts, unit, idle);
+    big_book(er, inst_r, ar_acc, n_accounts, unit, idle);
     size_t n = n_accounts, bytes = sizeof(risk_account_summary) * (n + 8);
     risk_account_summary *want = test_malloc(bytes), *got = test_malloc(bytes + 64);
     /* the first difference, kept so that everything is freed before the test fails (cmocka
@@ -581,18 +591,96 @@ static void test_sweep_big_book_streamed_equals_generic(void **state)
 {
     (void)state;
     assert_true(sizeof(risk_account_summary) * BIG_ACCOUNTS > 16u * 1048576u);
-    big_book_compare(BIG_ACCOUNTS, 0);
+    big_book_compare(BIG_ACCOUNTS, 0, 0);
 }
 
 /* The variants for settle prices 1 and for contract sizes 1 too, streamed and not */
 static void test_sweep_unit_book_equals_generic(void **state)
 {
     (void)state;
-    big_book_compare(BIG_ACCOUNTS, 1);
-    big_book_compare(5000, 1);
-    big_book_compare(BIG_ACCOUNTS, 2);
-    big_book_compare(5000, 2);
-    big_book_compare(5000, 3);
+    big_book_compare(BIG_ACCOUNTS, 1, 0);
+    big_book_compare(5000, 1, 0);
+    big_book_compare(BIG_ACCOUNTS, 2, 0);
+    big_book_compare(5000, 2, 0);
+    big_book_compare(5000, 3, 0);
+}
+
+/* Engines of many instruments: the AVX-512 sweep's gathers (20 and 300 instruments before the
+ * held ones) and the allocated scalar table (300), in every variant, streamed and not */
+static void test_sweep_many_instruments_book_equals_generic(void **state)
+{
+    (void)state;
+    for (int unit = 0; unit <= 3; unit++)
+        big_book_compare(5000, unit, 20);
+    big_book_compare(BIG_ACCOUNTS, 0, 300);
+    big_book_compare(5000, 1, 300);
+    big_book_compare(5000, 2, 300);
+}
+
+/* Concurrent sweeps of one engine of many instruments: one call at a time borrows the engine's
+ * sweep scratch (its gather arrays and scalar table), the others fill their own tables or go
+ * without; every call must give the generic path's bits. */
+typedef struct sweep_race {
+    risk_engine *e;
+    const risk_account_summary *want;
+    risk_account_summary *got; /* the thread's output */
+    size_t n, bad;             /* bad: calls whose summaries differed */
+} sweep_race;
+
+static void *sweep_race_run(void *arg)
+{
+    sweep_race *r = arg;
+    risk_account_summary *got = r->got;
+    for (int k = 0; k < 12; k++) {
+        size_t count = 0;
+        got[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+        if (risk_engine_evaluate_all(r->e, got, NULL, r->n, (uint32_t)(1 + k % 2), &count) != RISK_OK ||
+            count != r->n || memcmp(got, r->want, sizeof *got * r->n) != 0)
+            r->bad++;
+    }
+    return NULL;
+}
+
+static void test_sweep_concurrent_calls_many_instruments(void **state)
+{
+    (void)state;
+    const uint32_t n = 20000;
+    tu_alloc af, ar;
+    tu_alloc_init(&af);
+    tu_alloc_init(&ar);
+    risk_engine *ef = tu_engine(&af, 0), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
+    uint32_t inst_f[6], inst_r[6];
+    risk_account **fa = test_malloc(sizeof(risk_account *) * n), **ra = test_malloc(sizeof(risk_account *) * n);
+    big_book(ef, inst_f, fa, n, 2, 300);
+    big_book(er, inst_r, ra, n, 2, 300);
+    risk_account_summary *want = test_malloc(sizeof *want * n);
+    size_t count = 0;
+    want[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+    tu_assert_status(risk_engine_evaluate_all(er, want, NULL, n, 1, &count), RISK_OK);
+    sweep_race r[3];
+    pthread_t t[3];
+    uint64_t calls = af.calls; /* sweeps never allocate (risk/alloc.h), scratch or not */
+    for (int k = 0; k < 3; k++) {
+        r[k] = (sweep_race){ef, want, test_malloc(sizeof *want * n), n, 0};
+        assert_int_equal(pthread_create(&t[k], NULL, sweep_race_run, &r[k]), 0);
+    }
+    for (int k = 0; k < 3; k++)
+        pthread_join(t[k], NULL);
+    uint64_t calls_during = af.calls - calls;
+    for (int k = 0; k < 3; k++)
+        test_free(r[k].got);
+    for (uint32_t k = 0; k < n; k++) {
+        risk_account_free(fa[k]);
+        risk_account_free(ra[k]);
+    }
+    test_free(fa);
+    test_free(ra);
+    test_free(want);
+    risk_engine_free(ef);
+    risk_engine_free(er);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(r[k].bad, 0);
+    assert_int_equal(calls_during, 0);
 }
 
 int main(void)
@@ -605,6 +693,8 @@ int main(void)
         cmocka_unit_test(test_sweep_binance_brackets_on_the_fast_path),
         cmocka_unit_test(test_sweep_big_book_streamed_equals_generic),
         cmocka_unit_test(test_sweep_unit_book_equals_generic),
+        cmocka_unit_test(test_sweep_many_instruments_book_equals_generic),
+        cmocka_unit_test(test_sweep_concurrent_calls_many_instruments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

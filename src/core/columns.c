@@ -19,6 +19,7 @@ typedef struct col_chunk {
     size_t pos_begin;            /* first output row of the chunk's positions */
     const risk_summary_columns *sc;
     const risk_position_result_columns *pc;
+    const risk__sweep_shared *shared; /* the call's sweep tables, or NULL: each worker fills its own */
 } col_chunk;
 
 static void summary_store(const risk_summary_columns *c, size_t k, uint64_t id, const risk_account_summary *s)
@@ -80,7 +81,7 @@ static void *summary_run(void *arg)
 {
     const col_chunk *ch = arg;
     summary_sink_ctx ctx = {ch->sc, ch->out_begin};
-    risk__sweep_slots(ch->engine, ch->slot_begin, ch->slot_end, summary_sink, &ctx);
+    risk__sweep_slots(ch->engine, ch->shared, ch->slot_begin, ch->slot_end, summary_sink, &ctx);
     return NULL;
 }
 
@@ -166,6 +167,8 @@ static int run_chunks(risk_engine *e, uint32_t threads, const risk_summary_colum
     if ((size_t)threads > e->n_account_slots / 1024 + 1) /* small books are not worth a thread */
         threads = (uint32_t)(e->n_account_slots / 1024 + 1);
     col_chunk chunks[COLUMNS_MAX_THREADS];
+    /* the summaries' sweep shares its instrument tables (engines of over 16 instruments) */
+    const risk__sweep_shared *shared = sc ? risk__sweep_shared_borrow(e, 0) : NULL;
     size_t live_before = 0, pos_before = 0;
     for (uint32_t t = 0; t < threads; t++) {
         col_chunk *c = &chunks[t];
@@ -176,6 +179,7 @@ static int run_chunks(risk_engine *e, uint32_t threads, const risk_summary_colum
         c->pos_begin = pos_before;
         c->sc = sc;
         c->pc = pc;
+        c->shared = shared;
         for (size_t s = c->slot_begin; s < c->slot_end; s++) {
             const risk_account *a = e->accounts[s];
             if (a) {
@@ -198,6 +202,7 @@ static int run_chunks(risk_engine *e, uint32_t threads, const risk_summary_colum
         fn(&chunks[0]);
     for (uint32_t t = 1; t <= started; t++)
         pthread_join(tids[t], NULL);
+    risk__sweep_shared_return(e, shared);
     if (rc)
         return risk__fail(e, &e->errmsg, rc, "could not start %u worker threads", threads - 1);
     return RISK_OK;

@@ -49,6 +49,7 @@ static void engine_destroy(risk_engine *e)
             risk__account_destroy(e->accounts[s]);
     risk__free(e, e->account_block);
     risk__free(e, e->levs_block);
+    risk__free(e, e->sweep_scratch);
     risk__snap_storage_free(e);
     while (e->bulk_blocks) {
         void *next = *(void **)e->bulk_blocks;
@@ -402,6 +403,7 @@ RISK_API int risk_engine_add_instrument(risk_engine *engine, const risk_instrume
     if (id_out)
         *id_out = e->n_instruments;
     e->n_instruments++;
+    risk__sweep_scratch_reserve(e); /* may fail: sweeps then go without it (the same bits) */
     risk__clear(&e->errmsg);
     return RISK_OK;
 }
@@ -902,7 +904,8 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
         bytes += e->instruments[i].schedule.n_tiers * (sizeof(risk_margin_tier) + sizeof(double)) +
                  (e->instruments[i].schedule.caps ? RISK__SWEEP_CAPS * sizeof(double) : 0);
     bytes += risk__scaling_bytes(e) + risk__rates_bytes(e) + e->account_block_n * sizeof *e->account_block +
-             e->levs_block_n * sizeof *e->levs_block + e->bulk_block_bytes + risk__snap_storage_bytes(e);
+             e->levs_block_n * sizeof *e->levs_block + e->bulk_block_bytes + risk__snap_storage_bytes(e) +
+             risk__sweep_scratch_bytes(e);
     bytes += e->cap_account_slots * sizeof *e->accounts + risk__liquidation_bytes(e);
     bytes += e->ids.cap * (sizeof *e->ids.keys + sizeof *e->ids.vals);
     for (size_t s = 0; s < e->n_account_slots; s++) {

@@ -5,6 +5,7 @@
 #include "margin/schedule.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 void risk__account_values_compute(const risk_account *a, risk__account_values *out)
@@ -279,7 +280,7 @@ typedef struct sweep_inst {
     double pad2;
 } sweep_inst;
 
-#define SWEEP_TABLE_MAX 128 /* engines with more instruments sweep without a table */
+#define SWEEP_TABLE_MAX 128 /* entries on a worker's stack; larger engines use the engine's scratch */
 
 /* Caps for a table entry whose instrument is not on the fast path (or has more than 16 tiers):
  * the search then gives tier 0, which exists in every schedule, and the account is sent to the
@@ -288,14 +289,12 @@ static const double no_caps[RISK__SWEEP_CAPS] = {INFINITY, INFINITY, INFINITY, I
                                                  INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY,
                                                  INFINITY, INFINITY, INFINITY, INFINITY};
 
-/* Fills the table; returns the number of entries (0: no table, the engine has more instruments
- * than SWEEP_TABLE_MAX) and in *max_tiers the most tiers of a fast-path schedule. */
+/* Fills the table (room for e->n_instruments entries); returns the number of entries and in
+ * *max_tiers the most tiers of a fast-path schedule. */
 static uint32_t sweep_table_fill(const risk_engine *e, sweep_inst *table, uint32_t *max_tiers)
 {
     uint32_t n = e->n_instruments;
     *max_tiers = 0;
-    if (n > SWEEP_TABLE_MAX)
-        return 0;
     for (uint32_t k = 0; k < n; k++) {
         const risk__instrument *in = &e->instruments[k];
         sweep_inst *t = &table[k];
@@ -491,20 +490,23 @@ RISK_API int risk_account_position_results(const risk_account *account, risk_pos
  * summary_fill_fast, operation by operation, in the same order per account:
  * - positions: one account's (at most 8) positions in the lanes of one vector, instrument fields
  *   and tier data looked up from 16-entry in-register tables (vpermt2pd) instead of loaded
- *   through pointers; the tier by counting the caps below the notional (the generic loop's
- *   count); masked-out and other-margin lanes give -0.0, the exact identity of IEEE addition;
+ *   through pointers, or, in engines of more than 16 instruments, gathered (vgatherqpd) from
+ *   arrays of one entry per instrument; the tier by counting the caps below the notional (the
+ *   generic loop's count); masked-out and other-margin lanes give -0.0, the exact identity of
+ *   IEEE addition;
  * - sums: the six per-position vectors of eight accounts transposed (8 x 8), then added
  *   position by position, so each account's sums run in position order, as the scalar loop's;
  * - summary: the nine quantizations, five ratios and the state of eight accounts in the lanes of
  *   one vector each (lanes that take the other branch are masked, divisions included, so no lane
  *   computes what the scalar code does not), written out by two 8 x 8 transposes.
- * Used by risk_engine_evaluate_all when the engine has at most 16 instruments; accounts with
- * more than 8 positions, or not common, go to the scalar paths. */
+ * Used by the batch sweeps (risk_engine_evaluate_all, risk_engine_evaluate_columns) whatever the
+ * number of instruments; accounts with more than 8 positions, or not common, go to the scalar
+ * paths. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(RISK_NO_SIMD)
 #define SWEEP_SIMD 1
 #include <immintrin.h>
 
-#define SIMD_INSTS 16 /* instruments a SIMD sweep takes: two 8-lane registers per field */
+#define SIMD_INSTS 16 /* instruments a SIMD sweep looks up by permutes: two 8-lane registers per field */
 #define SIMD_UNIT_SETTLE 1 /* every instrument of the table: settle price 1, on the fast path */
 #define SIMD_UNIT_CS 2     /* and contract size 1 */
 /* Summaries of books above this size are written around the caches (non-temporal stores of
@@ -524,14 +526,63 @@ typedef struct simd_table {
     int stream; /* write whole groups' summaries with non-temporal stores (SIMD_STREAM_BYTES) */
     int unit;   /* SIMD_UNIT_* bits: settle price 1 and on the fast path, contract size 1 too */
     double scale, margin_call_health;
+    /* Engines of more than SIMD_INSTS instruments: the same fields as arrays of n entries in one
+     * allocated block (NULL otherwise), looked up by gathers; tier t's entries at t x n. */
+    double *g;
+    const double *g_mark, *g_cs, *g_settle, *g_generic, *g_caps, *g_mmr, *g_cum, *g_imr;
+    uint32_t n;
 } simd_table;
 
-/* Fills the table from the sweep's scalar table (filled, n entries, max_tiers); returns 0 when
- * the engine does not qualify or the CPU lacks AVX-512F. */
-static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32_t n, uint32_t max_tiers,
-                           simd_table *st)
+/* Doubles per instrument of the gather arrays for schedules of at most nt tiers. */
+static size_t simd_gather_per(uint32_t nt)
 {
-    if (n == 0 || n > SIMD_INSTS || max_tiers > RISK__SWEEP_CAPS || e->funding_active || e->n_upnl_weighted)
+    return 4 + (size_t)(nt - 1) + 3 * (size_t)nt;
+}
+
+/* The gather arrays of an engine of more than SIMD_INSTS instruments, from the scalar table,
+ * into g (n x simd_gather_per(nt) doubles: the engine's sweep scratch). */
+static void simd_gather_fill(const risk_engine *e, const sweep_inst *table, uint32_t n, uint32_t nt, simd_table *st,
+                             double *g)
+{
+    st->g = g;
+    st->n = n;
+    double *mark = g, *cs = g + n, *settle = g + 2 * (size_t)n, *generic = g + 3 * (size_t)n;
+    double *caps = g + 4 * (size_t)n, *mmr = caps + (size_t)(nt - 1) * n, *cum = mmr + (size_t)nt * n;
+    double *imr = cum + (size_t)nt * n;
+    for (uint32_t k = 0; k < n; k++) {
+        const sweep_inst *t = &table[k];
+        const risk__schedule *s = &e->instruments[k].schedule;
+        mark[k] = t->mark;
+        cs[k] = t->contract_size;
+        settle[k] = t->settle_price;
+        generic[k] = t->generic ? 1.0 : 0.0;
+        for (uint32_t j = 0; j + 1 < nt; j++)
+            caps[(size_t)j * n + k] = t->caps[j];
+        for (uint32_t j = 0; j < nt; j++) {
+            uint32_t tj = j < s->n_tiers ? j : s->n_tiers - 1; /* past its last tier: never chosen */
+            mmr[(size_t)j * n + k] = s->tiers[tj].mmr;
+            cum[(size_t)j * n + k] = s->tiers[tj].cum;
+            imr[(size_t)j * n + k] = s->im_rate[tj];
+        }
+    }
+    st->g_mark = mark;
+    st->g_cs = cs;
+    st->g_settle = settle;
+    st->g_generic = generic;
+    st->g_caps = caps;
+    st->g_mmr = mmr;
+    st->g_cum = cum;
+    st->g_imr = imr;
+}
+
+/* Fills the table from the sweep's scalar table (filled, n entries, max_tiers); returns 0 when
+ * the engine does not qualify or the CPU lacks AVX-512F, or when it has more than SIMD_INSTS
+ * instruments and g (room for the gather arrays, see simd_gather_fill) is NULL. */
+static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32_t n, uint32_t max_tiers,
+                           simd_table *st, double *g)
+{
+    st->g = NULL;
+    if (n == 0 || max_tiers > RISK__SWEEP_CAPS || e->funding_active || e->n_upnl_weighted)
         return 0;
     __builtin_cpu_init(); /* idempotent; needed should a sweep run before the constructors */
     if (!__builtin_cpu_supports("avx512f"))
@@ -543,7 +594,12 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
         cs1 &= table[k].contract_size == 1.0;
     }
     st->unit = settle1 ? SIMD_UNIT_SETTLE | (cs1 ? SIMD_UNIT_CS : 0) : 0;
-    for (uint32_t k = 0; k < SIMD_INSTS; k++) {
+    if (n > SIMD_INSTS) {
+        if (!g)
+            return 0;
+        simd_gather_fill(e, table, n, nt, st, g);
+    }
+    for (uint32_t k = 0; n <= SIMD_INSTS && k < SIMD_INSTS; k++) {
         const sweep_inst *t = &table[k < n ? k : 0]; /* entries past n: copies of entry 0, never read */
         const risk__schedule *s = &e->instruments[k < n ? k : 0].schedule;
         st->mark[k] = t->mark;
@@ -567,6 +623,7 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
     return 1;
 }
 
+
 /* An account the SIMD path takes (it may still turn out not common: simd_accounts8 says so). */
 static inline int simd_candidate(const risk_account *a)
 {
@@ -579,6 +636,13 @@ static inline int simd_candidate(const risk_account *a)
 SIMD_INL __m512d simd_lookup(const double *t16, __m512i idx)
 {
     return _mm512_permutex2var_pd(_mm512_load_pd(t16), idx, _mm512_load_pd(t16 + 8));
+}
+
+/* An instrument field for the instruments idx: from the 16-entry table t16 by permutes, or
+ * (gather, a constant at each call) from the n-entry array tn */
+SIMD_INL __m512d simd_field(const double *t16, const double *tn, __m512i idx, const int gather)
+{
+    return gather ? _mm512_i64gather_pd(idx, tn, 8) : simd_lookup(t16, idx);
 }
 
 /* r[i] lane j -> r[j] lane i */
@@ -649,7 +713,7 @@ SIMD_INL __m512d simd_mul_unit(__m512d x, __m512d y, int unit)
  * products by it are left out (the same bits). */
 SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *assets,
                                       const risk_account *const *acc, uint32_t n, risk_account_summary *const *out,
-                                      const int unit)
+                                      const int unit, const int gather)
 {
     _Alignas(64) double pv[6][8][8]; /* [sum][account][position] */
     _Alignas(64) double b_net[8], b_coll[8], b_ci[8], b_cm[8], b_liab[8], b_li[8], b_lm[8];
@@ -675,22 +739,41 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
         __m512i idx = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, a->inst)));
         __m512i fl = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, a->pflags)));
         const int u_sp = unit & SIMD_UNIT_SETTLE, u_cs = unit & SIMD_UNIT_CS;
-        if (!u_sp && _mm512_mask_cmp_pd_mask(m, simd_lookup(st->generic, idx), _mm512_setzero_pd(), _CMP_NEQ_UQ))
+        if (!u_sp &&
+            _mm512_mask_cmp_pd_mask(m, simd_field(st->generic, st->g_generic, idx, gather), _mm512_setzero_pd(),
+                                    _CMP_NEQ_UQ))
             general |= 1u << i;
-        __m512d mark = simd_lookup(st->mark, idx);
-        __m512d cs = u_cs ? _mm512_set1_pd(1.0) : simd_lookup(st->cs, idx);
-        __m512d sp = u_sp ? _mm512_set1_pd(1.0) : simd_lookup(st->settle, idx);
+        __m512d mark = simd_field(st->mark, st->g_mark, idx, gather);
+        __m512d cs = u_cs ? _mm512_set1_pd(1.0) : simd_field(st->cs, st->g_cs, idx, gather);
+        __m512d sp = u_sp ? _mm512_set1_pd(1.0) : simd_field(st->settle, st->g_settle, idx, gather);
         __m512d notional = _mm512_mul_pd(simd_mul_unit(_mm512_abs_pd(q), cs, u_cs), mark);
         __m512d upnl = _mm512_mul_pd(simd_mul_unit(q, cs, u_cs), _mm512_sub_pd(mark, entry));
-        __m512d mmr = simd_lookup(st->mmr[0], idx), cum = simd_lookup(st->cum[0], idx);
-        __m512d tr = simd_lookup(st->imr[0], idx);
-        for (uint32_t t = 1; t < nt; t++) { /* tier t when cap t - 1 is below the notional */
-            __mmask8 above = _mm512_cmp_pd_mask(simd_lookup(st->caps[t - 1], idx), notional, _CMP_LT_OQ);
-            if (t >= 3 && !above) /* caps increase: none above a later one either */
-                break;
-            mmr = _mm512_mask_mov_pd(mmr, above, simd_lookup(st->mmr[t], idx));
-            cum = _mm512_mask_mov_pd(cum, above, simd_lookup(st->cum[t], idx));
-            tr = _mm512_mask_mov_pd(tr, above, simd_lookup(st->imr[t], idx));
+        __m512d mmr, cum, tr;
+        if (gather) { /* the tier first (the same count), then one gather per field */
+            __m512i tier = _mm512_setzero_si512();
+            for (uint32_t t = 1; t < nt; t++) {
+                __m512d cap = _mm512_i64gather_pd(idx, st->g_caps + (size_t)(t - 1) * st->n, 8);
+                __mmask8 above = _mm512_cmp_pd_mask(cap, notional, _CMP_LT_OQ);
+                if (t >= 3 && !above) /* caps increase: none above a later one either */
+                    break;
+                tier = _mm512_mask_mov_epi64(tier, above, _mm512_set1_epi64(t));
+            }
+            __m512i at = _mm512_add_epi64(idx, _mm512_mul_epu32(tier, _mm512_set1_epi64(st->n)));
+            mmr = _mm512_i64gather_pd(at, st->g_mmr, 8);
+            cum = _mm512_i64gather_pd(at, st->g_cum, 8);
+            tr = _mm512_i64gather_pd(at, st->g_imr, 8);
+        } else {
+            mmr = simd_lookup(st->mmr[0], idx);
+            cum = simd_lookup(st->cum[0], idx);
+            tr = simd_lookup(st->imr[0], idx);
+            for (uint32_t t = 1; t < nt; t++) { /* tier t when cap t - 1 is below the notional */
+                __mmask8 above = _mm512_cmp_pd_mask(simd_lookup(st->caps[t - 1], idx), notional, _CMP_LT_OQ);
+                if (t >= 3 && !above) /* caps increase: none above a later one either */
+                    break;
+                mmr = _mm512_mask_mov_pd(mmr, above, simd_lookup(st->mmr[t], idx));
+                cum = _mm512_mask_mov_pd(cum, above, simd_lookup(st->cum[t], idx));
+                tr = _mm512_mask_mov_pd(tr, above, simd_lookup(st->imr[t], idx));
+            }
         }
         __m512d mm = _mm512_sub_pd(_mm512_mul_pd(notional, mmr), cum);
         __m512d im = _mm512_mul_pd(notional, _mm512_max_pd(ur, tr)); /* ur > tr ? ur : tr */
@@ -835,23 +918,20 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
     }
     return general;
 }
-SIMD_FN uint32_t simd_accounts8(const simd_table *st, const risk__asset *assets, const risk_account *const *acc,
-                                uint32_t n, risk_account_summary *const *out)
-{
-    return simd_accounts8_body(st, assets, acc, n, out, 0);
-}
-
-SIMD_FN uint32_t simd_accounts8_settle1(const simd_table *st, const risk__asset *assets,
-                                        const risk_account *const *acc, uint32_t n, risk_account_summary *const *out)
-{
-    return simd_accounts8_body(st, assets, acc, n, out, SIMD_UNIT_SETTLE);
-}
-
-SIMD_FN uint32_t simd_accounts8_unit(const simd_table *st, const risk__asset *assets,
-                                     const risk_account *const *acc, uint32_t n, risk_account_summary *const *out)
-{
-    return simd_accounts8_body(st, assets, acc, n, out, SIMD_UNIT_SETTLE | SIMD_UNIT_CS);
-}
+/* The variants: what is 1 for every instrument (unit), and lookups by permutes or gathers */
+#define SIMD_VARIANT(name, unit, gather)                                                                  \
+    SIMD_FN uint32_t name(const simd_table *st, const risk__asset *assets, const risk_account *const *acc, \
+                          uint32_t n, risk_account_summary *const *out)                                   \
+    {                                                                                                     \
+        return simd_accounts8_body(st, assets, acc, n, out, unit, gather);                                \
+    }
+SIMD_VARIANT(simd_accounts8, 0, 0)
+SIMD_VARIANT(simd_accounts8_settle1, SIMD_UNIT_SETTLE, 0)
+SIMD_VARIANT(simd_accounts8_unit, SIMD_UNIT_SETTLE | SIMD_UNIT_CS, 0)
+SIMD_VARIANT(simd_accounts8_g, 0, 1)
+SIMD_VARIANT(simd_accounts8_settle1_g, SIMD_UNIT_SETTLE, 1)
+SIMD_VARIANT(simd_accounts8_unit_g, SIMD_UNIT_SETTLE | SIMD_UNIT_CS, 1)
+#undef SIMD_VARIANT
 
 SIMD_FN void simd_fence(void)
 {
@@ -863,9 +943,15 @@ static void simd_group_run(const simd_table *st, const risk_account *const *grou
                            risk_account_summary *const *out)
 {
     const risk__asset *assets = group[0]->engine->assets;
-    uint32_t rest = st->unit == (SIMD_UNIT_SETTLE | SIMD_UNIT_CS) ? simd_accounts8_unit(st, assets, group, n, out)
-                    : st->unit == SIMD_UNIT_SETTLE                  ? simd_accounts8_settle1(st, assets, group, n, out)
-                                                                    : simd_accounts8(st, assets, group, n, out);
+    uint32_t rest;
+    if (st->g)
+        rest = st->unit == (SIMD_UNIT_SETTLE | SIMD_UNIT_CS) ? simd_accounts8_unit_g(st, assets, group, n, out)
+               : st->unit == SIMD_UNIT_SETTLE                  ? simd_accounts8_settle1_g(st, assets, group, n, out)
+                                                               : simd_accounts8_g(st, assets, group, n, out);
+    else
+        rest = st->unit == (SIMD_UNIT_SETTLE | SIMD_UNIT_CS) ? simd_accounts8_unit(st, assets, group, n, out)
+               : st->unit == SIMD_UNIT_SETTLE                  ? simd_accounts8_settle1(st, assets, group, n, out)
+                                                               : simd_accounts8(st, assets, group, n, out);
     for (uint32_t i = 0; rest; i++, rest >>= 1)
         if (rest & 1u) {
             out[i]->version = RISK_ACCOUNT_SUMMARY_VERSION;
@@ -884,6 +970,7 @@ typedef struct batch_chunk {
     size_t out_begin;            /* index of the chunk's first live account in the outputs */
     risk_account_summary *summaries;
     uint64_t *ids;
+    const risk__sweep_shared *shared; /* the call's tables, or NULL: each worker fills its own */
 } batch_chunk;
 
 /* Software prefetch, two stages ahead of the sweep at slot s: the struct lines of the account
@@ -918,16 +1005,118 @@ SWEEP_INLINE void sweep_prefetch(risk_account *const *accounts, size_t s, size_t
     }
 }
 
-/* One sweep's state for one thread: the instrument tables, filled once, and the group of SIMD
- * candidates waiting for eight (src/core/evaluate.c). On the caller's stack (about 17 KiB), so
- * nothing is allocated and concurrent sweeps share nothing. */
+/* ---- the engine's sweep scratch: the tables of engines of more than SIMD_INSTS instruments
+ *
+ * An engine of more than 16 instruments needs tables larger than a worker's stack should hold
+ * (the AVX-512 path's gather arrays, and the scalar table beyond SWEEP_TABLE_MAX entries), and a
+ * sweep never allocates (risk/alloc.h). So the engine keeps one block for them, sized when
+ * instruments are added (risk__sweep_scratch_reserve), and one call at a time borrows it
+ * (risk__sweep_shared_borrow: an atomic flag), fills it once and lends it to its workers, which
+ * only read it. A concurrent call that finds it taken, or an engine whose block could not be
+ * allocated, fills its tables on each worker's stack as before (up to SWEEP_TABLE_MAX entries,
+ * scalar only) or sweeps without a table: the same bits on every path, only slower. */
+struct risk__sweep_shared {
+    sweep_inst *table;
+    uint32_t n_table, max_tiers;
+    int use_simd;
+#if SWEEP_SIMD
+    simd_table st;
+#endif
+};
+
+#define SCRATCH_HEAD ((sizeof(struct risk__sweep_shared) + 63) & ~(size_t)63)
+/* engines of more instruments keep a scratch: the AVX-512 path's gather arrays from 17, the
+ * scalar table from SWEEP_TABLE_MAX + 1 where the path is not compiled */
+#if SWEEP_SIMD
+#define SCRATCH_FROM SIMD_INSTS
+#else
+#define SCRATCH_FROM SWEEP_TABLE_MAX
+#endif
+
+/* Bytes of scratch for n instruments whose fast-path schedules have at most nt tiers. */
+static size_t scratch_bytes(uint32_t n, uint32_t nt)
+{
+    size_t bytes = 63 + SCRATCH_HEAD + (size_t)n * sizeof(sweep_inst); /* 63: to align the head to 64 */
+#if SWEEP_SIMD
+    bytes += (size_t)n * simd_gather_per(nt ? nt : 1) * sizeof(double);
+#else
+    (void)nt;
+#endif
+    return bytes;
+}
+
+void risk__sweep_scratch_reserve(risk_engine *e)
+{
+    uint32_t n = e->n_instruments, nt = 1;
+    if (n <= SCRATCH_FROM)
+        return;
+    for (uint32_t k = 0; k < n; k++) { /* the most tiers a fast-path schedule may have */
+        uint32_t t = e->instruments[k].schedule.n_tiers;
+        if (t <= RISK__SWEEP_CAPS && t > nt)
+            nt = t;
+    }
+    if (e->sweep_scratch && e->sweep_scratch_n >= n && e->sweep_scratch_nt >= nt)
+        return;
+    /* room for the instrument array's capacity, so that adding instruments reallocates rarely */
+    uint32_t room = e->cap_instruments > n ? e->cap_instruments : n;
+    void *block = risk__malloc(e, scratch_bytes(room, nt));
+    if (!block)
+        return; /* sweeps go without it: slower, the same bits */
+    risk__free(e, e->sweep_scratch);
+    e->sweep_scratch = block;
+    e->sweep_scratch_n = room;
+    e->sweep_scratch_nt = nt;
+}
+
+size_t risk__sweep_scratch_bytes(const risk_engine *e)
+{
+    return e->sweep_scratch ? scratch_bytes(e->sweep_scratch_n, e->sweep_scratch_nt) : 0;
+}
+
+const risk__sweep_shared *risk__sweep_shared_borrow(const risk_engine *e, int stream)
+{
+    if (!e->sweep_scratch || e->n_instruments <= SCRATCH_FROM || (e->flags & RISK_ENGINE_GENERIC_SWEEP))
+        return NULL;
+    risk_engine *m = (risk_engine *)e; /* the flag and the scratch are not engine state */
+    int free_flag = 0;
+    if (!atomic_compare_exchange_strong(&m->sweep_scratch_busy, &free_flag, 1))
+        return NULL;
+    struct risk__sweep_shared *sh = (struct risk__sweep_shared *)(((uintptr_t)m->sweep_scratch + 63) & ~(uintptr_t)63);
+    sh->table = (sweep_inst *)(void *)((unsigned char *)sh + SCRATCH_HEAD);
+    sh->n_table = sweep_table_fill(e, sh->table, &sh->max_tiers);
+    sh->use_simd = 0;
+#if SWEEP_SIMD
+    double *g = (double *)(void *)(sh->table + e->sweep_scratch_n);
+    sh->st.g = NULL;
+    /* a schedule of more tiers than reserved for cannot be (the reservation counts them all) */
+    if (sh->max_tiers <= e->sweep_scratch_nt)
+        sh->use_simd = simd_table_fill(e, sh->table, sh->n_table, sh->max_tiers, &sh->st, g);
+    if (sh->use_simd && !stream)
+        sh->st.stream = 0;
+#else
+    (void)stream;
+#endif
+    return sh;
+}
+
+void risk__sweep_shared_return(const risk_engine *e, const risk__sweep_shared *sh)
+{
+    if (sh)
+        atomic_store(&((risk_engine *)e)->sweep_scratch_busy, 0);
+}
+
+/* One sweep's state for one thread: the instrument tables (its own, filled once, or the call's
+ * shared ones) and the group of SIMD candidates waiting for eight (src/core/evaluate.c). On the
+ * caller's stack (about 17 KiB), so nothing is allocated. */
 typedef struct sweep_state {
-    _Alignas(64) sweep_inst table[SWEEP_TABLE_MAX];
+    const sweep_inst *table;
     uint32_t max_tiers;
     int use_table;
+    _Alignas(64) sweep_inst table_own[SWEEP_TABLE_MAX];
 #if SWEEP_SIMD
-    _Alignas(64) simd_table st;
+    const simd_table *st;
     int use_simd;
+    _Alignas(64) simd_table st_own;
     const risk_account *group[8];
     risk_account_summary *group_out[8];
     uint32_t n_group;
@@ -935,17 +1124,35 @@ typedef struct sweep_state {
 } sweep_state;
 
 /* stream: the outputs are the caller's large array (risk_engine_evaluate_all), which the SIMD path
- * may write around the caches; 0 for outputs the caller reads at once. */
-static void sweep_begin(sweep_state *S, const risk_engine *e, int stream)
+ * may write around the caches; 0 for outputs the caller reads at once. sh: the call's shared
+ * tables, or NULL to fill the worker's own. */
+static void sweep_begin(sweep_state *S, const risk_engine *e, const risk__sweep_shared *sh, int stream)
 {
     S->max_tiers = 0;
-    uint32_t n_table = e->flags & RISK_ENGINE_GENERIC_SWEEP ? 0 : sweep_table_fill(e, S->table, &S->max_tiers);
+    S->table = S->table_own;
+    uint32_t n_table = 0;
+#if SWEEP_SIMD
+    S->st = &S->st_own;
+    S->use_simd = 0;
+    S->n_group = 0;
+#endif
+    if (sh) {
+        S->table = sh->table;
+        S->max_tiers = sh->max_tiers;
+        S->use_table = sh->n_table != 0;
+#if SWEEP_SIMD
+        S->st = &sh->st;
+        S->use_simd = sh->use_simd;
+#endif
+        return;
+    }
+    if (!(e->flags & RISK_ENGINE_GENERIC_SWEEP) && e->n_instruments <= SWEEP_TABLE_MAX)
+        n_table = sweep_table_fill(e, S->table_own, &S->max_tiers);
     S->use_table = n_table != 0;
 #if SWEEP_SIMD
-    S->use_simd = S->use_table && simd_table_fill(e, S->table, n_table, S->max_tiers, &S->st);
+    S->use_simd = S->use_table && simd_table_fill(e, S->table_own, n_table, S->max_tiers, &S->st_own, NULL);
     if (S->use_simd && !stream)
-        S->st.stream = 0;
-    S->n_group = 0;
+        S->st_own.stream = 0;
 #else
     (void)stream;
 #endif
@@ -960,8 +1167,8 @@ SWEEP_INLINE void sweep_account(sweep_state *S, const risk_account *a, risk_acco
         S->group_out[S->n_group++] = out;
         /* when streaming, groups end where the summaries' lines do, so that the next one can be
          * written in whole lines */
-        if (S->n_group == 8 || (S->st.stream && ((uintptr_t)(out + 1) & 63u) == 0)) {
-            simd_group_run(&S->st, S->group, S->n_group, S->group_out);
+        if (S->n_group == 8 || (S->st->stream && ((uintptr_t)(out + 1) & 63u) == 0)) {
+            simd_group_run(S->st, S->group, S->n_group, S->group_out);
             S->n_group = 0;
         }
         return;
@@ -976,9 +1183,9 @@ static void sweep_end(sweep_state *S)
 {
 #if SWEEP_SIMD
     if (S->n_group)
-        simd_group_run(&S->st, S->group, S->n_group, S->group_out);
+        simd_group_run(S->st, S->group, S->n_group, S->group_out);
     S->n_group = 0;
-    if (S->use_simd && S->st.stream)
+    if (S->use_simd && S->st->stream)
         simd_fence(); /* the streamed lines are visible before the call returns */
 #else
     (void)S;
@@ -991,7 +1198,7 @@ static void *batch_run(void *arg)
     risk_account *const *accounts = c->engine->accounts;
     size_t k = c->out_begin;
     sweep_state S;
-    sweep_begin(&S, c->engine, 1);
+    sweep_begin(&S, c->engine, c->shared, 1);
     for (size_t s = c->slot_begin; s < c->slot_end; s++) {
         const risk_account *a = accounts[s];
         if (!a)
@@ -1005,14 +1212,15 @@ static void *batch_run(void *arg)
     return NULL;
 }
 
-void risk__sweep_slots(const risk_engine *e, size_t slot_begin, size_t slot_end, risk__sweep_sink sink, void *user)
+void risk__sweep_slots(const risk_engine *e, const risk__sweep_shared *sh, size_t slot_begin, size_t slot_end,
+                       risk__sweep_sink sink, void *user)
 {
     risk_account *const *accounts = e->accounts;
     const risk_account *block[RISK__SWEEP_BLOCK];
     _Alignas(64) risk_account_summary out[RISK__SWEEP_BLOCK];
     size_t n = 0;
     sweep_state S;
-    sweep_begin(&S, e, 0);
+    sweep_begin(&S, e, sh, 0);
     for (size_t s = slot_begin; s < slot_end; s++) {
         const risk_account *a = accounts[s];
         if (!a)
@@ -1055,6 +1263,7 @@ RISK_API int risk_engine_evaluate_all(const risk_engine *engine, risk_account_su
         threads = (uint32_t)(e->n_account_slots / 1024 + 1);
 
     batch_chunk chunks[BATCH_MAX_THREADS];
+    const risk__sweep_shared *shared = risk__sweep_shared_borrow(e, 1);
     size_t live_before = 0;
     for (uint32_t t = 0; t < threads; t++) {
         batch_chunk *c = &chunks[t];
@@ -1064,6 +1273,7 @@ RISK_API int risk_engine_evaluate_all(const risk_engine *engine, risk_account_su
         c->out_begin = live_before;
         c->summaries = summaries_out;
         c->ids = ids_out;
+        c->shared = shared;
         for (size_t s = c->slot_begin; t + 1 < threads && s < c->slot_end; s++) /* not the last chunk's */
             live_before += e->accounts[s] != NULL;
     }
@@ -1081,6 +1291,7 @@ RISK_API int risk_engine_evaluate_all(const risk_engine *engine, risk_account_su
         batch_run(&chunks[0]);
     for (uint32_t t = 1; t <= started; t++)
         pthread_join(tids[t], NULL);
+    risk__sweep_shared_return(e, shared);
     if (rc)
         return risk__fail(e, &e->errmsg, rc, "could not start %u worker threads", threads - 1);
     return RISK_OK;

@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 
 #define RISK__SYMBOL_MAX 31
 #define RISK__MAX_TIERS 64
@@ -167,6 +168,12 @@ struct risk_engine {
     size_t levs_block_n;
     struct risk__snap_storage *snap_storage; /* a snapshot file mapped in place (snapshot/), whose position
                                               * arrays restored accounts use; NULL when none */
+    /* The sweep's tables for engines of more than 16 instruments (core/evaluate.c, "the engine's
+     * sweep scratch"): reserved when instruments are added, borrowed by one sweep call at a time
+     * (sweep_scratch_busy), so that sweeps never allocate. NULL: not needed, or not allocated. */
+    void *sweep_scratch;
+    uint32_t sweep_scratch_n, sweep_scratch_nt; /* instruments and tiers it has room for */
+    atomic_int sweep_scratch_busy;
     void *bulk_blocks;        /* bulk-created accounts' structs (core/bulk.c): a list of blocks, each
                                * starting with the link to the next; freed with the engine */
     size_t bulk_block_bytes;
@@ -578,7 +585,19 @@ void risk__account_summary_sweep(const risk_account *a, risk_account_summary *ou
 #define RISK__SWEEP_BLOCK 64
 typedef void (*risk__sweep_sink)(void *user, const risk_account *const *accounts,
                                  const risk_account_summary *summaries, size_t n);
-void risk__sweep_slots(const risk_engine *e, size_t slot_begin, size_t slot_end, risk__sweep_sink sink, void *user);
+typedef struct risk__sweep_shared risk__sweep_shared;
+void risk__sweep_slots(const risk_engine *e, const risk__sweep_shared *shared, size_t slot_begin, size_t slot_end,
+                       risk__sweep_sink sink, void *user);
+/* The instrument tables of one sweep call, filled once from the engine's sweep scratch for its
+ * workers to share (stream: as risk_engine_evaluate_all's outputs); NULL when the engine needs
+ * none (at most 16 instruments), has none, or another call holds it: each worker then fills its
+ * own. Give it back with risk__sweep_shared_return (NULL is a no-op). */
+const risk__sweep_shared *risk__sweep_shared_borrow(const risk_engine *e, int stream);
+void risk__sweep_shared_return(const risk_engine *e, const risk__sweep_shared *shared);
+/* Sizes the engine's sweep scratch for its instruments (after adding one); without memory it
+ * stays as it was and sweeps do without (slower, the same bits). */
+void risk__sweep_scratch_reserve(risk_engine *e);
+size_t risk__sweep_scratch_bytes(const risk_engine *e);
 /* ---- portfolio margin (portfolio/pm.c): a RISK_MARGIN_PORTFOLIO account's cross IM and MM are
  * its portfolio margin (+inf when it cannot be computed: out of memory, a scenario outside the
  * price domain) */

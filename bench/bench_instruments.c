@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bench_instruments.c - the sweep on engines of many instruments (issue 13, section 2).
+ *
+ * An exchange lists hundreds of perpetuals; the sweep's AVX-512 path looks instrument fields up
+ * by permutes of 16-entry tables in engines of at most 16 instruments and by gathers beyond, and
+ * its scalar table lives on the stack up to 128 instruments and is allocated beyond
+ * (src/core/evaluate.c). This bench times one-thread risk_engine_evaluate_all on the same shape
+ * of book in engines of 16, 17, 128, 129 and 400 instruments, and the 400-instrument book in an
+ * engine that evaluates every account on the generic path (RISK_ENGINE_GENERIC_SWEEP), in the
+ * same run:
+ *   - N accounts (default 10^6; cross, one-way), each with a USDT balance of 20 % of its gross
+ *     notional and 8 linear USDT perpetuals on distinct instruments drawn at random from all of
+ *     the engine's (3-tier schedules as bench_util.h's market; notionals 100..100k USDT, either
+ *     side, entries within +-3 % of the mark);
+ *   - best of ROUNDS sweeps, wall time.
+ * Prints positions/s for each engine, the ratio of each to the 16-instrument engine (the cost
+ * of the engine's size), and fast / generic at 400 instruments; checks that the fast and the
+ * generic engine's summaries of the 400-instrument book are bit-identical.
+ *
+ * Usage: bench_instruments [accounts [rounds]]    (defaults 1000000 and 7)
+ * Lines starting with "result " are stable key/value pairs for scripts.
+ */
+#include <string.h>
+
+#include "bench_util.h"
+
+/* An engine of n_inst linear perpetuals and n accounts on it (their handles into acc[0..n)).
+ * The random stream is re-seeded, so every engine of the same n_inst holds the same book. */
+static risk_engine *book_new(uint32_t n_inst, size_t n, uint32_t flags, risk_account **acc)
+{
+    risk_engine_options o = RISK_ENGINE_OPTIONS_INIT;
+    o.flags = flags;
+    risk_engine *e;
+    CHECK(risk_engine_new(&e, &o));
+    risk_asset_spec as = RISK_ASSET_SPEC_INIT;
+    as.symbol = "USDT";
+    as.price = 1.0;
+    as.decimals = 6;
+    uint32_t usdt;
+    CHECK(risk_engine_add_asset(e, &as, &usdt));
+    const risk_margin_tier tiers[] = {{50000, 0.004, 125, 0, 0}, {250000, 0.005, 100, 0, 0}, {1e9, 0.01, 50, 0, 0}};
+    uint32_t *inst = malloc(n_inst * sizeof *inst);
+    double *mark = malloc(n_inst * sizeof *mark);
+    if (!inst || !mark)
+        exit(1);
+    for (uint32_t u = 0; u < n_inst; u++) {
+        char sym[16], isym[24];
+        snprintf(sym, sizeof sym, "C%u", u);
+        snprintf(isym, sizeof isym, "C%uUSDT", u);
+        uint32_t asset;
+        as.symbol = sym;
+        as.price = 10.0 * (u % 50 + 1);
+        as.decimals = 8;
+        mark[u] = as.price;
+        CHECK(risk_engine_add_asset(e, &as, &asset));
+        risk_instrument_spec is = RISK_INSTRUMENT_SPEC_INIT;
+        is.symbol = isym;
+        is.underlying = asset;
+        is.settle = usdt;
+        is.lot_size = 0.001;
+        is.tick_size = 0.001;
+        is.mark = as.price;
+        is.tiers = tiers;
+        is.n_tiers = 3;
+        CHECK(risk_engine_add_instrument(e, &is, &inst[u]));
+    }
+    bench_seed();
+    for (size_t k = 0; k < n; k++) {
+        risk_account *a;
+        CHECK(risk_account_new(&a, e, k + 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY));
+        uint32_t used[8];
+        double gross = 0.0;
+        for (int p = 0; p < 8; p++) {
+            uint32_t u;
+            int dup;
+            do { /* 8 distinct instruments */
+                u = (uint32_t)(bench_rnd() * n_inst) % n_inst;
+                dup = 0;
+                for (int q = 0; q < p; q++)
+                    dup |= used[q] == u;
+            } while (dup);
+            used[p] = u;
+            double notional = 100.0 * (1.0 + 999.0 * bench_rnd());
+            double lots = (double)(long long)(notional / mark[u] / 0.001) + 1.0;
+            risk_position_spec ps = RISK_POSITION_SPEC_INIT;
+            ps.instrument = inst[u];
+            ps.qty = (bench_rnd() < 0.5 ? -1.0 : 1.0) * lots * 0.001;
+            ps.entry = mark[u] * (0.97 + 0.06 * bench_rnd());
+            CHECK(risk_account_open_position(a, &ps, NULL));
+            gross += lots * 0.001 * mark[u];
+        }
+        CHECK(risk_basket_set_balance(risk_account_basket(a), usdt, gross * 0.2));
+        acc[k] = a;
+    }
+    free(inst);
+    free(mark);
+    return e;
+}
+
+/* Best of `rounds` one-thread sweeps, in seconds. */
+static double sweep_best(risk_engine *e, risk_account_summary *s, size_t n, int rounds)
+{
+    double best = 1e30;
+    for (int r = 0; r < rounds; r++) {
+        size_t count = 0;
+        s[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+        double t0 = bench_now_s();
+        CHECK(risk_engine_evaluate_all(e, s, NULL, n, 1, &count));
+        bench_keep_best(&best, bench_now_s() - t0);
+        if (count != n)
+            exit(1);
+    }
+    return best;
+}
+
+/* Accounts hold references to their engine: free them, then the engine. */
+static void book_free(risk_engine *e, risk_account **acc, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        risk_account_free(acc[k]);
+    risk_engine_free(e);
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = 1000000;
+    int rounds = 7;
+    if (!bench_args(argc, argv, "bench_instruments [accounts > 0] [rounds > 0]", &n, &rounds, NULL))
+        return 2;
+    risk_account_summary *s = malloc(n * sizeof *s), *ref = malloc(n * sizeof *ref);
+    risk_account **acc = malloc(n * sizeof *acc), **gacc = malloc(n * sizeof *gacc);
+    if (!s || !ref || !acc || !gacc)
+        return 1;
+    static const uint32_t counts[] = {16, 17, 128, 129, 400};
+    enum { N_COUNTS = sizeof counts / sizeof counts[0] };
+    double pos_per_s[N_COUNTS];
+    double positions = 8.0 * (double)n;
+    printf("sweep (evaluate_all, 1 thread) by the engine's number of instruments, %zu accounts x 8 positions, "
+           "best of %d\n",
+           n, rounds);
+    for (int c = 0; c < N_COUNTS; c++) {
+        risk_engine *e = book_new(counts[c], n, 0, acc);
+        double t = sweep_best(e, s, n, rounds);
+        pos_per_s[c] = positions / t;
+        printf("  %4u instruments: %8.2f ms  %7.1f M positions/s  %.2fx the 16-instrument engine\n", counts[c],
+               1e3 * t, pos_per_s[c] / 1e6, pos_per_s[c] / pos_per_s[0]);
+        printf("result inst%u_pos_per_s %.6g\nresult inst%u_over_inst16 %.6g\n", counts[c], pos_per_s[c], counts[c],
+               pos_per_s[c] / pos_per_s[0]);
+        if (c != N_COUNTS - 1)
+            book_free(e, acc, n);
+        else { /* the generic path on the same 400-instrument book: the speed-up, and the same bits */
+            risk_engine *g = book_new(counts[c], n, RISK_ENGINE_GENERIC_SWEEP, gacc);
+            double tg = sweep_best(g, ref, n, rounds);
+            (void)sweep_best(e, s, n, 1);
+            int same = memcmp(s, ref, n * sizeof *s) == 0;
+            printf("  %4u instruments, generic path: %8.2f ms  %7.1f M positions/s; fast / generic %.2fx; "
+                   "summaries bit-identical: %s\n",
+                   counts[c], 1e3 * tg, positions / tg / 1e6, tg / t, same ? "yes" : "NO");
+            printf("result inst%u_generic_pos_per_s %.6g\nresult inst%u_fast_over_generic %.6g\nresult checks %s\n",
+                   counts[c], positions / tg, counts[c], tg / t, same ? "ok" : "FAILED");
+            book_free(g, gacc, n);
+            book_free(e, acc, n);
+            if (!same)
+                return 1;
+        }
+    }
+    free(s);
+    free(ref);
+    free(acc);
+    free(gacc);
+    return 0;
+}
