@@ -429,10 +429,11 @@ static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc, uint32_
 {
     uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 40000.0, 8);
     const risk_margin_tier t2[2] = {tu_tier(1e5, 0.01, 50.0), tu_tier(1e12, 0.02, 25.0)};
-    for (uint32_t k = 0; k < idle; k++) {
+    uint32_t idle_inst[512];
+    for (uint32_t k = 0; k < idle && k < 512; k++) {
         char isym[24];
         snprintf(isym, sizeof isym, "IDLE%uUSDT", k);
-        (void)tu_linear(e, isym, btc, usdt, 1.0, 0.001, 0.5, 100.0 + k, t2, 2);
+        idle_inst[k] = tu_linear(e, isym, btc, usdt, 1.0, 0.001, 0.5, 100.0 + k, t2, 2);
     }
     risk_asset_spec as = RISK_ASSET_SPEC_INIT;
     risk_value_tier vt[2] = {{100.0, 0.9}, {INFINITY, 0.5}};
@@ -476,6 +477,16 @@ static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc, uint32_
             int iso = w != 5 && tu_rng_int(&r, 0, 20) == 0;
             tu_open(a, inst[w], side, iso ? RISK_MARGIN_ISOLATED : RISK_MARGIN_DEFAULT, qty,
                     on_step(mark * tu_rng_range(&r, 0.9, 1.1), tick), iso ? 1000.0 : 0.0);
+        }
+        /* with 9 or more idle instruments, 2 % of the accounts hold 13 to 17 positions: the SIMD
+         * path's two vectors (up to 16) and the scalar path beyond; legs long, then short */
+        int total = odd == 3 ? tu_rng_int(&r, 13, 16) : odd == 4 ? 17 : 0;
+        for (int k = 0; idle >= 9 && k < total - n; k++) {
+            uint32_t w = (uint32_t)k % idle, side = (uint32_t)k < idle ? RISK_SIDE_LONG : RISK_SIDE_SHORT;
+            int iso = tu_rng_int(&r, 0, 6) == 0;
+            tu_open(a, idle_inst[w], side, iso ? RISK_MARGIN_ISOLATED : RISK_MARGIN_DEFAULT,
+                    floor(pow(10.0, tu_rng_range(&r, 0.0, 4.0))) * 0.001,
+                    on_step((100.0 + w) * tu_rng_range(&r, 0.9, 1.1), 0.5), iso ? 5.0 : 0.0);
         }
     }
 }
@@ -606,10 +617,14 @@ static void test_sweep_unit_book_equals_generic(void **state)
 }
 
 /* Engines of many instruments: the AVX-512 sweep's gathers (20 and 300 instruments before the
- * held ones) and the allocated scalar table (300), in every variant, streamed and not */
+ * held ones) and the scalar table in the engine's scratch (300), in every variant, streamed and
+ * not; accounts of 13 to 17 positions (two vectors, or the scalar path) with permutes (11 idle
+ * instruments: 16 in all with units 1 and 2) and with gathers */
 static void test_sweep_many_instruments_book_equals_generic(void **state)
 {
     (void)state;
+    big_book_compare(5000, 1, 11);
+    big_book_compare(5000, 2, 11);
     for (int unit = 0; unit <= 3; unit++)
         big_book_compare(5000, unit, 20);
     big_book_compare(BIG_ACCOUNTS, 0, 300);

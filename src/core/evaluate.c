@@ -488,7 +488,7 @@ RISK_API int risk_account_position_results(const risk_account *account, risk_pos
  * __builtin_cpu_supports; every other CPU, and every other build target, takes the scalar table
  * path above, which gives the same bits). The same arithmetic as account_values_table and
  * summary_fill_fast, operation by operation, in the same order per account:
- * - positions: one account's (at most 8) positions in the lanes of one vector, instrument fields
+ * - positions: one account's positions in the lanes of one vector (two for 9 to 16), instrument fields
  *   and tier data looked up from 16-entry in-register tables (vpermt2pd) instead of loaded
  *   through pointers, or, in engines of more than 16 instruments, gathered (vgatherqpd) from
  *   arrays of one entry per instrument; the tier by counting the caps below the notional (the
@@ -500,7 +500,7 @@ RISK_API int risk_account_position_results(const risk_account *account, risk_pos
  *   one vector each (lanes that take the other branch are masked, divisions included, so no lane
  *   computes what the scalar code does not), written out by two 8 x 8 transposes.
  * Used by the batch sweeps (risk_engine_evaluate_all, risk_engine_evaluate_columns) whatever the
- * number of instruments; accounts with more than 8 positions, or not common, go to the scalar
+ * number of instruments; accounts with more than 16 positions, or not common, go to the scalar
  * paths. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(RISK_NO_SIMD)
 #define SWEEP_SIMD 1
@@ -624,10 +624,11 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
 }
 
 
-/* An account the SIMD path takes (it may still turn out not common: simd_accounts8 says so). */
+/* An account the SIMD path takes (it may still turn out not common: simd_accounts8 says so):
+ * up to 16 positions, in one or two vectors. */
 static inline int simd_candidate(const risk_account *a)
 {
-    return !a->sweep_generic && a->n_pos <= 8 && a->margin_mode != RISK_MARGIN_PORTFOLIO;
+    return !a->sweep_generic && a->n_pos <= 16 && a->margin_mode != RISK_MARGIN_PORTFOLIO;
 }
 
 #define SIMD_FN static __attribute__((target("avx512f")))
@@ -711,101 +712,87 @@ SIMD_INL __m512d simd_mul_unit(__m512d x, __m512d y, int unit)
  * asset); their summaries are untouched, the caller's to fill. unit (a constant at each call):
  * SIMD_UNIT_* bits, what is 1 for every instrument of the table, so that the lookups and
  * products by it are left out (the same bits). */
-SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *assets,
-                                      const risk_account *const *acc, uint32_t n, risk_account_summary *const *out,
-                                      const int unit, const int gather)
+/* Up to 8 positions of an account, from slot base (mask m of the slots that exist), into the six
+ * per-position vectors pv[k] (-0.0 in the lanes a sum does not take). Returns the mask of the
+ * isolated positions liquidatable by themselves; *iso gets the isolated lanes and *general 1 when
+ * a position's instrument is not on the fast path. */
+/* p + base, without arithmetic on the NULL columns of an account with no positions (base 0) */
+#define SIMD_AT(p, base) ((base) ? (p) + (base) : (p))
+
+SIMD_INL __mmask8 simd_positions8(const simd_table *st, const risk_account *a, uint32_t base, __mmask8 m,
+                                  double (*pv)[8][8], uint32_t i, __mmask8 *iso_out, uint32_t *general,
+                                  const int unit, const int gather)
 {
-    _Alignas(64) double pv[6][8][8]; /* [sum][account][position] */
-    _Alignas(64) double b_net[8], b_coll[8], b_ci[8], b_cm[8], b_liab[8], b_li[8], b_lm[8];
-    _Alignas(64) int64_t npos[8], niso[8];
     const __m512d negz = _mm512_set1_pd(-0.0);
     const __m512i iso_bit = _mm512_set1_epi64(RISK__PF_ISOLATED);
-    uint32_t general = 0, nt = st->n_tiers;
-    __mmask8 any_iso = 0;
-    for (uint32_t i = 0; i < 8; i++) {
-        if (i >= n) {
-            for (int k = 0; k < 6; k++)
-                _mm512_store_pd(pv[k][i], _mm512_setzero_pd());
-            b_net[i] = b_coll[i] = b_ci[i] = b_cm[i] = b_liab[i] = b_li[i] = b_lm[i] = 0.0;
-            npos[i] = niso[i] = 0;
-            continue;
+    const uint32_t nt = st->n_tiers;
+    __m512d q = _mm512_maskz_loadu_pd(m, SIMD_AT(a->qty, base));
+    __m512d entry = _mm512_maskz_loadu_pd(m, SIMD_AT(a->entry, base));
+    __m512d ur = _mm512_maskz_loadu_pd(m, SIMD_AT(a->im_rate, base));
+    __m512i idx =
+        _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, SIMD_AT(a->inst, base))));
+    __m512i fl =
+        _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, SIMD_AT(a->pflags, base))));
+    const int u_sp = unit & SIMD_UNIT_SETTLE, u_cs = unit & SIMD_UNIT_CS;
+    if (!u_sp &&
+        _mm512_mask_cmp_pd_mask(m, simd_field(st->generic, st->g_generic, idx, gather), _mm512_setzero_pd(),
+                                _CMP_NEQ_UQ))
+        *general = 1;
+    __m512d mark = simd_field(st->mark, st->g_mark, idx, gather);
+    __m512d cs = u_cs ? _mm512_set1_pd(1.0) : simd_field(st->cs, st->g_cs, idx, gather);
+    __m512d sp = u_sp ? _mm512_set1_pd(1.0) : simd_field(st->settle, st->g_settle, idx, gather);
+    __m512d notional = _mm512_mul_pd(simd_mul_unit(_mm512_abs_pd(q), cs, u_cs), mark);
+    __m512d upnl = _mm512_mul_pd(simd_mul_unit(q, cs, u_cs), _mm512_sub_pd(mark, entry));
+    __m512d mmr, cum, tr;
+    if (gather) { /* the tier first (the same count), then one gather per field */
+        __m512i tier = _mm512_setzero_si512();
+        for (uint32_t t = 1; t < nt; t++) {
+            __m512d cap = _mm512_i64gather_pd(idx, st->g_caps + (size_t)(t - 1) * st->n, 8);
+            __mmask8 above = _mm512_cmp_pd_mask(cap, notional, _CMP_LT_OQ);
+            if (t >= 3 && !above) /* caps increase: none above a later one either */
+                break;
+            tier = _mm512_mask_mov_epi64(tier, above, _mm512_set1_epi64(t));
         }
-        const risk_account *a = acc[i];
-        uint32_t np = a->n_pos;
-        __mmask8 m = (__mmask8)((1u << np) - 1u);
-        __m512d q = _mm512_maskz_loadu_pd(m, a->qty);
-        __m512d entry = _mm512_maskz_loadu_pd(m, a->entry);
-        __m512d ur = _mm512_maskz_loadu_pd(m, a->im_rate);
-        __m512i idx = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, a->inst)));
-        __m512i fl = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, a->pflags)));
-        const int u_sp = unit & SIMD_UNIT_SETTLE, u_cs = unit & SIMD_UNIT_CS;
-        if (!u_sp &&
-            _mm512_mask_cmp_pd_mask(m, simd_field(st->generic, st->g_generic, idx, gather), _mm512_setzero_pd(),
-                                    _CMP_NEQ_UQ))
-            general |= 1u << i;
-        __m512d mark = simd_field(st->mark, st->g_mark, idx, gather);
-        __m512d cs = u_cs ? _mm512_set1_pd(1.0) : simd_field(st->cs, st->g_cs, idx, gather);
-        __m512d sp = u_sp ? _mm512_set1_pd(1.0) : simd_field(st->settle, st->g_settle, idx, gather);
-        __m512d notional = _mm512_mul_pd(simd_mul_unit(_mm512_abs_pd(q), cs, u_cs), mark);
-        __m512d upnl = _mm512_mul_pd(simd_mul_unit(q, cs, u_cs), _mm512_sub_pd(mark, entry));
-        __m512d mmr, cum, tr;
-        if (gather) { /* the tier first (the same count), then one gather per field */
-            __m512i tier = _mm512_setzero_si512();
-            for (uint32_t t = 1; t < nt; t++) {
-                __m512d cap = _mm512_i64gather_pd(idx, st->g_caps + (size_t)(t - 1) * st->n, 8);
-                __mmask8 above = _mm512_cmp_pd_mask(cap, notional, _CMP_LT_OQ);
-                if (t >= 3 && !above) /* caps increase: none above a later one either */
-                    break;
-                tier = _mm512_mask_mov_epi64(tier, above, _mm512_set1_epi64(t));
-            }
-            __m512i at = _mm512_add_epi64(idx, _mm512_mul_epu32(tier, _mm512_set1_epi64(st->n)));
-            mmr = _mm512_i64gather_pd(at, st->g_mmr, 8);
-            cum = _mm512_i64gather_pd(at, st->g_cum, 8);
-            tr = _mm512_i64gather_pd(at, st->g_imr, 8);
-        } else {
-            mmr = simd_lookup(st->mmr[0], idx);
-            cum = simd_lookup(st->cum[0], idx);
-            tr = simd_lookup(st->imr[0], idx);
-            for (uint32_t t = 1; t < nt; t++) { /* tier t when cap t - 1 is below the notional */
-                __mmask8 above = _mm512_cmp_pd_mask(simd_lookup(st->caps[t - 1], idx), notional, _CMP_LT_OQ);
-                if (t >= 3 && !above) /* caps increase: none above a later one either */
-                    break;
-                mmr = _mm512_mask_mov_pd(mmr, above, simd_lookup(st->mmr[t], idx));
-                cum = _mm512_mask_mov_pd(cum, above, simd_lookup(st->cum[t], idx));
-                tr = _mm512_mask_mov_pd(tr, above, simd_lookup(st->imr[t], idx));
-            }
+        __m512i at = _mm512_add_epi64(idx, _mm512_mul_epu32(tier, _mm512_set1_epi64(st->n)));
+        mmr = _mm512_i64gather_pd(at, st->g_mmr, 8);
+        cum = _mm512_i64gather_pd(at, st->g_cum, 8);
+        tr = _mm512_i64gather_pd(at, st->g_imr, 8);
+    } else {
+        mmr = simd_lookup(st->mmr[0], idx);
+        cum = simd_lookup(st->cum[0], idx);
+        tr = simd_lookup(st->imr[0], idx);
+        for (uint32_t t = 1; t < nt; t++) { /* tier t when cap t - 1 is below the notional */
+            __mmask8 above = _mm512_cmp_pd_mask(simd_lookup(st->caps[t - 1], idx), notional, _CMP_LT_OQ);
+            if (t >= 3 && !above) /* caps increase: none above a later one either */
+                break;
+            mmr = _mm512_mask_mov_pd(mmr, above, simd_lookup(st->mmr[t], idx));
+            cum = _mm512_mask_mov_pd(cum, above, simd_lookup(st->cum[t], idx));
+            tr = _mm512_mask_mov_pd(tr, above, simd_lookup(st->imr[t], idx));
         }
-        __m512d mm = _mm512_sub_pd(_mm512_mul_pd(notional, mmr), cum);
-        __m512d im = _mm512_mul_pd(notional, _mm512_max_pd(ur, tr)); /* ur > tr ? ur : tr */
-        __m512d upnl_v = simd_mul_unit(upnl, sp, u_sp);
-        __mmask8 iso = _mm512_mask_test_epi64_mask(m, fl, iso_bit), cross = m & (__mmask8)~iso;
-        /* only with an isolated lane: AMD's masked loads read the whole line whatever the mask */
-        __m512d iso_m = iso ? _mm512_maskz_loadu_pd(iso, a->iso_margin) : _mm512_setzero_pd();
-        any_iso |= iso;
-        __mmask8 liq = _mm512_mask_cmp_pd_mask(iso, _mm512_add_pd(iso_m, upnl), mm, _CMP_LT_OQ);
-        _mm512_store_pd(pv[0][i], _mm512_mask_mov_pd(negz, m, upnl_v));
-        _mm512_store_pd(pv[1][i], _mm512_mask_mov_pd(negz, m, simd_mul_unit(notional, sp, u_sp)));
-        _mm512_store_pd(pv[2][i], _mm512_mask_mov_pd(negz, cross, upnl_v));
-        _mm512_store_pd(pv[3][i], _mm512_mask_mov_pd(negz, cross, simd_mul_unit(im, sp, u_sp)));
-        _mm512_store_pd(pv[4][i], _mm512_mask_mov_pd(negz, cross, simd_mul_unit(mm, sp, u_sp)));
-        _mm512_store_pd(pv[5][i], _mm512_mask_mov_pd(negz, iso, simd_mul_unit(iso_m, sp, u_sp)));
-        npos[i] = np;
-        niso[i] = __builtin_popcount(liq);
-        risk__basket_values bv;
-        if (basket_values_plain(&a->basket, assets, &bv))
-            general |= 1u << i;
-        b_net[i] = bv.net_value;
-        b_coll[i] = bv.collateral_value;
-        b_ci[i] = bv.collateral_init;
-        b_cm[i] = bv.collateral_maint;
-        b_liab[i] = bv.liabilities;
-        b_li[i] = bv.liabilities_init;
-        b_lm[i] = bv.liabilities_maint;
     }
-    /* the sums, account by account in the lanes, position by position. Without an isolated
-     * position in the group the cross PnL is the PnL, term by term (the same bits), and the
-     * isolated margin +0 (a sum of -0.0 terms from +0.0): two transposes fewer. */
-    __m512d sum[6];
+    __m512d mm = _mm512_sub_pd(_mm512_mul_pd(notional, mmr), cum);
+    __m512d im = _mm512_mul_pd(notional, _mm512_max_pd(ur, tr)); /* ur > tr ? ur : tr */
+    __m512d upnl_v = simd_mul_unit(upnl, sp, u_sp);
+    __mmask8 iso = _mm512_mask_test_epi64_mask(m, fl, iso_bit), cross = m & (__mmask8)~iso;
+    /* only with an isolated lane: AMD's masked loads read the whole line whatever the mask */
+    __m512d iso_m = iso ? _mm512_maskz_loadu_pd(iso, SIMD_AT(a->iso_margin, base)) : _mm512_setzero_pd();
+    *iso_out = iso;
+    __mmask8 liq = _mm512_mask_cmp_pd_mask(iso, _mm512_add_pd(iso_m, upnl), mm, _CMP_LT_OQ);
+    _mm512_store_pd(pv[0][i], _mm512_mask_mov_pd(negz, m, upnl_v));
+    _mm512_store_pd(pv[1][i], _mm512_mask_mov_pd(negz, m, simd_mul_unit(notional, sp, u_sp)));
+    _mm512_store_pd(pv[2][i], _mm512_mask_mov_pd(negz, cross, upnl_v));
+    _mm512_store_pd(pv[3][i], _mm512_mask_mov_pd(negz, cross, simd_mul_unit(im, sp, u_sp)));
+    _mm512_store_pd(pv[4][i], _mm512_mask_mov_pd(negz, cross, simd_mul_unit(mm, sp, u_sp)));
+    _mm512_store_pd(pv[5][i], _mm512_mask_mov_pd(negz, iso, simd_mul_unit(iso_m, sp, u_sp)));
+    return liq;
+}
+
+/* The sums of the six per-position vectors of eight accounts (pv: positions 0-7; pv_hi: 8-15,
+ * when hi): each transposed (8 x 8) so that the lanes are the accounts, then added position by
+ * position, so each account's sums run in position order, as the scalar loop's. -0.0 terms
+ * (positions an account does not have, or that a sum does not take) are the exact identity. */
+SIMD_INL void simd_sums(double (*pv)[8][8], double (*pv_hi)[8][8], int hi, __mmask8 any_iso, __m512d *sum)
+{
     sum[2] = _mm512_setzero_pd();
     sum[5] = _mm512_setzero_pd();
     for (int k = 0; k < 6; k++) {
@@ -819,8 +806,72 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
 #pragma GCC unroll 8
         for (int j = 0; j < 8; j++)
             s = _mm512_add_pd(s, r[j]);
+        if (hi) {
+            for (int i = 0; i < 8; i++)
+                r[i] = _mm512_load_pd(pv_hi[k][i]);
+            simd_transpose8(r);
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++)
+                s = _mm512_add_pd(s, r[j]);
+        }
         sum[k] = s;
     }
+}
+
+SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *assets,
+                                      const risk_account *const *acc, uint32_t n, risk_account_summary *const *out,
+                                      const int unit, const int gather, const int two)
+{
+    _Alignas(64) double pv[6][8][8];    /* [sum][account][position] */
+    _Alignas(64) double pv_hi[6][8][8]; /* positions 8-15, when an account of the group has them */
+    _Alignas(64) double b_net[8], b_coll[8], b_ci[8], b_cm[8], b_liab[8], b_li[8], b_lm[8];
+    _Alignas(64) int64_t npos[8], niso[8];
+    uint32_t general = 0;
+    __mmask8 any_iso = 0;
+    for (uint32_t i = 0; i < 8; i++) {
+        if (i >= n) {
+            for (int k = 0; k < 6; k++) {
+                _mm512_store_pd(pv[k][i], _mm512_setzero_pd());
+                if (two)
+                    _mm512_store_pd(pv_hi[k][i], _mm512_setzero_pd());
+            }
+            b_net[i] = b_coll[i] = b_ci[i] = b_cm[i] = b_liab[i] = b_li[i] = b_lm[i] = 0.0;
+            npos[i] = niso[i] = 0;
+            continue;
+        }
+        const risk_account *a = acc[i];
+        uint32_t np = a->n_pos, gen = 0;
+        __mmask8 iso;
+        __mmask8 m = (__mmask8)(!two || np < 8 ? (1u << np) - 1u : 0xffu);
+        int liq = __builtin_popcount(simd_positions8(st, a, 0, m, pv, i, &iso, &gen, unit, gather));
+        any_iso |= iso;
+        if (two && np > 8) {
+            liq += __builtin_popcount(
+                simd_positions8(st, a, 8, (__mmask8)((1u << (np - 8)) - 1u), pv_hi, i, &iso, &gen, unit, gather));
+            any_iso |= iso;
+        } else if (two) {
+            for (int k = 0; k < 6; k++)
+                _mm512_store_pd(pv_hi[k][i], _mm512_set1_pd(-0.0));
+        }
+        general |= gen << i;
+        npos[i] = np;
+        niso[i] = liq;
+        risk__basket_values bv;
+        if (basket_values_plain(&a->basket, assets, &bv))
+            general |= 1u << i;
+        b_net[i] = bv.net_value;
+        b_coll[i] = bv.collateral_value;
+        b_ci[i] = bv.collateral_init;
+        b_cm[i] = bv.collateral_maint;
+        b_liab[i] = bv.liabilities;
+        b_li[i] = bv.liabilities_init;
+        b_lm[i] = bv.liabilities_maint;
+    }
+    /* Without an isolated position in the group the cross PnL is the PnL, term by term (the
+     * same bits), and the isolated margin +0 (a sum of -0.0 terms from +0.0): two transposes
+     * fewer. */
+    __m512d sum[6];
+    simd_sums(pv, pv_hi, two, any_iso, sum);
     __m512d upnl = sum[0], gross = sum[1], cross_upnl = any_iso ? sum[2] : sum[0], iso = sum[5];
     __m512d liab_raw = _mm512_load_pd(b_liab);
     __m512d equity = _mm512_add_pd(_mm512_add_pd(_mm512_load_pd(b_net), upnl), iso);
@@ -918,40 +969,50 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
     }
     return general;
 }
-/* The variants: what is 1 for every instrument (unit), and lookups by permutes or gathers */
-#define SIMD_VARIANT(name, unit, gather)                                                                  \
+/* The variants: what is 1 for every instrument (unit), lookups by permutes or gathers, and
+ * accounts of up to 8 positions or of up to 16 (two vectors) in the group */
+typedef uint32_t (*simd_variant_fn)(const simd_table *, const risk__asset *, const risk_account *const *, uint32_t,
+                                    risk_account_summary *const *);
+#define SIMD_VARIANT(name, unit, gather, two)                                                             \
     SIMD_FN uint32_t name(const simd_table *st, const risk__asset *assets, const risk_account *const *acc, \
                           uint32_t n, risk_account_summary *const *out)                                   \
     {                                                                                                     \
-        return simd_accounts8_body(st, assets, acc, n, out, unit, gather);                                \
+        return simd_accounts8_body(st, assets, acc, n, out, unit, gather, two);                           \
     }
-SIMD_VARIANT(simd_accounts8, 0, 0)
-SIMD_VARIANT(simd_accounts8_settle1, SIMD_UNIT_SETTLE, 0)
-SIMD_VARIANT(simd_accounts8_unit, SIMD_UNIT_SETTLE | SIMD_UNIT_CS, 0)
-SIMD_VARIANT(simd_accounts8_g, 0, 1)
-SIMD_VARIANT(simd_accounts8_settle1_g, SIMD_UNIT_SETTLE, 1)
-SIMD_VARIANT(simd_accounts8_unit_g, SIMD_UNIT_SETTLE | SIMD_UNIT_CS, 1)
+SIMD_VARIANT(simd_accounts8, 0, 0, 0)
+SIMD_VARIANT(simd_accounts8_settle1, SIMD_UNIT_SETTLE, 0, 0)
+SIMD_VARIANT(simd_accounts8_unit, SIMD_UNIT_SETTLE | SIMD_UNIT_CS, 0, 0)
+SIMD_VARIANT(simd_accounts8_g, 0, 1, 0)
+SIMD_VARIANT(simd_accounts8_settle1_g, SIMD_UNIT_SETTLE, 1, 0)
+SIMD_VARIANT(simd_accounts8_unit_g, SIMD_UNIT_SETTLE | SIMD_UNIT_CS, 1, 0)
+SIMD_VARIANT(simd_accounts16, 0, 0, 1)
+SIMD_VARIANT(simd_accounts16_settle1, SIMD_UNIT_SETTLE, 0, 1)
+SIMD_VARIANT(simd_accounts16_unit, SIMD_UNIT_SETTLE | SIMD_UNIT_CS, 0, 1)
+SIMD_VARIANT(simd_accounts16_g, 0, 1, 1)
+SIMD_VARIANT(simd_accounts16_settle1_g, SIMD_UNIT_SETTLE, 1, 1)
+SIMD_VARIANT(simd_accounts16_unit_g, SIMD_UNIT_SETTLE | SIMD_UNIT_CS, 1, 1)
 #undef SIMD_VARIANT
+
+/* [two][gather][unit: 0, settle 1, settle and contract size 1] */
+static const simd_variant_fn simd_variants[2][2][3] = {
+    {{simd_accounts8, simd_accounts8_settle1, simd_accounts8_unit},
+     {simd_accounts8_g, simd_accounts8_settle1_g, simd_accounts8_unit_g}},
+    {{simd_accounts16, simd_accounts16_settle1, simd_accounts16_unit},
+     {simd_accounts16_g, simd_accounts16_settle1_g, simd_accounts16_unit_g}}};
 
 SIMD_FN void simd_fence(void)
 {
     _mm_sfence();
 }
 
-/* A group of candidates: the SIMD path, then the generic path for those it did not take. */
+/* A group of candidates (two: one of them has more than 8 positions): the SIMD path, then the
+ * generic path for those it did not take. */
 static void simd_group_run(const simd_table *st, const risk_account *const *group, uint32_t n,
-                           risk_account_summary *const *out)
+                           risk_account_summary *const *out, int two)
 {
     const risk__asset *assets = group[0]->engine->assets;
-    uint32_t rest;
-    if (st->g)
-        rest = st->unit == (SIMD_UNIT_SETTLE | SIMD_UNIT_CS) ? simd_accounts8_unit_g(st, assets, group, n, out)
-               : st->unit == SIMD_UNIT_SETTLE                  ? simd_accounts8_settle1_g(st, assets, group, n, out)
-                                                               : simd_accounts8_g(st, assets, group, n, out);
-    else
-        rest = st->unit == (SIMD_UNIT_SETTLE | SIMD_UNIT_CS) ? simd_accounts8_unit(st, assets, group, n, out)
-               : st->unit == SIMD_UNIT_SETTLE                  ? simd_accounts8_settle1(st, assets, group, n, out)
-                                                               : simd_accounts8(st, assets, group, n, out);
+    int unit = st->unit == (SIMD_UNIT_SETTLE | SIMD_UNIT_CS) ? 2 : st->unit == SIMD_UNIT_SETTLE ? 1 : 0;
+    uint32_t rest = simd_variants[two != 0][st->g != NULL][unit](st, assets, group, n, out);
     for (uint32_t i = 0; rest; i++, rest >>= 1)
         if (rest & 1u) {
             out[i]->version = RISK_ACCOUNT_SUMMARY_VERSION;
@@ -1001,6 +1062,13 @@ SWEEP_INLINE void sweep_prefetch(risk_account *const *accounts, size_t s, size_t
             __builtin_prefetch(f->im_rate);
             __builtin_prefetch(f->inst);
             __builtin_prefetch(f->pflags);
+            if (f->n_pos > 8) { /* the second vector's lines (the SIMD path reads up to 16) */
+                __builtin_prefetch(f->qty + 8);
+                __builtin_prefetch(f->entry + 8);
+                __builtin_prefetch(f->im_rate + 8);
+                __builtin_prefetch(f->inst + 8);
+                __builtin_prefetch(f->pflags + 8);
+            }
         }
     }
 }
@@ -1120,6 +1188,7 @@ typedef struct sweep_state {
     const risk_account *group[8];
     risk_account_summary *group_out[8];
     uint32_t n_group;
+    int group_two; /* an account of the group has more than 8 positions */
 #endif
 } sweep_state;
 
@@ -1135,6 +1204,7 @@ static void sweep_begin(sweep_state *S, const risk_engine *e, const risk__sweep_
     S->st = &S->st_own;
     S->use_simd = 0;
     S->n_group = 0;
+    S->group_two = 0;
 #endif
     if (sh) {
         S->table = sh->table;
@@ -1165,11 +1235,13 @@ SWEEP_INLINE void sweep_account(sweep_state *S, const risk_account *a, risk_acco
     if (S->use_simd && simd_candidate(a)) { /* the SIMD path writes the whole summary, version too */
         S->group[S->n_group] = a;
         S->group_out[S->n_group++] = out;
+        S->group_two |= a->n_pos > 8;
         /* when streaming, groups end where the summaries' lines do, so that the next one can be
          * written in whole lines */
         if (S->n_group == 8 || (S->st->stream && ((uintptr_t)(out + 1) & 63u) == 0)) {
-            simd_group_run(S->st, S->group, S->n_group, S->group_out);
+            simd_group_run(S->st, S->group, S->n_group, S->group_out, S->group_two);
             S->n_group = 0;
+            S->group_two = 0;
         }
         return;
     }
@@ -1183,8 +1255,9 @@ static void sweep_end(sweep_state *S)
 {
 #if SWEEP_SIMD
     if (S->n_group)
-        simd_group_run(S->st, S->group, S->n_group, S->group_out);
+        simd_group_run(S->st, S->group, S->n_group, S->group_out, S->group_two);
     S->n_group = 0;
+    S->group_two = 0;
     if (S->use_simd && S->st->stream)
         simd_fence(); /* the streamed lines are visible before the call returns */
 #else
