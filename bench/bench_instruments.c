@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * bench_instruments.c - the sweep on engines of many instruments (issue 13, section 2).
+ * bench_instruments.c - the sweep on engines of many instruments and accounts of many positions
+ * (issue 13, section 2).
  *
  * An exchange lists hundreds of perpetuals; the sweep's AVX-512 path looks instrument fields up
  * by permutes of 16-entry tables in engines of at most 16 instruments and by gathers beyond, and
@@ -16,7 +17,10 @@
  *   - best of ROUNDS sweeps, wall time.
  * Prints positions/s for each engine, the ratio of each to the 16-instrument engine (the cost
  * of the engine's size), and fast / generic at 400 instruments; checks that the fast and the
- * generic engine's summaries of the 400-instrument book are bit-identical.
+ * generic engine's summaries of the 400-instrument book are bit-identical. Then, on the
+ * 16-instrument engine, books of the same 8 x N positions in accounts of 4, 12 and 16 positions
+ * (N / 2, 2 N / 3 and N / 2 accounts): positions/s and the ratio to the 8-position book (the AVX-512
+ * path takes up to 16 positions an account in two vectors).
  *
  * Usage: bench_instruments [accounts [rounds]]    (defaults 1000000 and 7)
  * Lines starting with "result " are stable key/value pairs for scripts.
@@ -27,7 +31,7 @@
 
 /* An engine of n_inst linear perpetuals and n accounts on it (their handles into acc[0..n)).
  * The random stream is re-seeded, so every engine of the same n_inst holds the same book. */
-static risk_engine *book_new(uint32_t n_inst, size_t n, uint32_t flags, risk_account **acc)
+static risk_engine *book_new(uint32_t n_inst, size_t n, uint32_t flags, risk_account **acc, uint32_t n_pos)
 {
     risk_engine_options o = RISK_ENGINE_OPTIONS_INIT;
     o.flags = flags;
@@ -69,15 +73,15 @@ static risk_engine *book_new(uint32_t n_inst, size_t n, uint32_t flags, risk_acc
     for (size_t k = 0; k < n; k++) {
         risk_account *a;
         CHECK(risk_account_new(&a, e, k + 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY));
-        uint32_t used[8];
+        uint32_t used[16];
         double gross = 0.0;
-        for (int p = 0; p < 8; p++) {
+        for (uint32_t p = 0; p < n_pos; p++) {
             uint32_t u;
             int dup;
             do { /* 8 distinct instruments */
                 u = (uint32_t)(bench_rnd() * n_inst) % n_inst;
                 dup = 0;
-                for (int q = 0; q < p; q++)
+                for (uint32_t q = 0; q < p; q++)
                     dup |= used[q] == u;
             } while (dup);
             used[p] = u;
@@ -140,7 +144,7 @@ int main(int argc, char **argv)
            "best of %d\n",
            n, rounds);
     for (int c = 0; c < N_COUNTS; c++) {
-        risk_engine *e = book_new(counts[c], n, 0, acc);
+        risk_engine *e = book_new(counts[c], n, 0, acc, 8);
         double t = sweep_best(e, s, n, rounds);
         pos_per_s[c] = positions / t;
         printf("  %4u instruments: %8.2f ms  %7.1f M positions/s  %.2fx the 16-instrument engine\n", counts[c],
@@ -150,7 +154,7 @@ int main(int argc, char **argv)
         if (c != N_COUNTS - 1)
             book_free(e, acc, n);
         else { /* the generic path on the same 400-instrument book: the speed-up, and the same bits */
-            risk_engine *g = book_new(counts[c], n, RISK_ENGINE_GENERIC_SWEEP, gacc);
+            risk_engine *g = book_new(counts[c], n, RISK_ENGINE_GENERIC_SWEEP, gacc, 8);
             double tg = sweep_best(g, ref, n, rounds);
             (void)sweep_best(e, s, n, 1);
             int same = memcmp(s, ref, n * sizeof *s) == 0;
@@ -164,6 +168,25 @@ int main(int argc, char **argv)
             if (!same)
                 return 1;
         }
+    }
+    static const uint32_t shapes[] = {4, 12, 16};
+    printf("the same 8 x %zu positions in accounts of other sizes, 16 instruments:\n", n);
+    for (int c = 0; c < 3; c++) {
+        size_t m = 8 * n / shapes[c];
+        risk_account **more = m > n ? realloc(acc, m * sizeof *acc) : acc;
+        risk_account_summary *sm = m > n ? realloc(s, m * sizeof *s) : s;
+        if (!more || !sm)
+            return 1;
+        acc = more;
+        s = sm;
+        risk_engine *e = book_new(16, m, 0, acc, shapes[c]);
+        double t = sweep_best(e, s, m, rounds);
+        double rate = (double)m * shapes[c] / t;
+        printf("  %2u positions an account: %8.2f ms  %7.1f M positions/s  %.2fx the 8-position book\n", shapes[c],
+               1e3 * t, rate / 1e6, rate / pos_per_s[0]);
+        printf("result pos%u_pos_per_s %.6g\nresult pos%u_over_pos8 %.6g\n", shapes[c], rate, shapes[c],
+               rate / pos_per_s[0]);
+        book_free(e, acc, m);
     }
     free(s);
     free(ref);
