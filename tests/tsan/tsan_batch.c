@@ -2,8 +2,10 @@
 /* tsan_batch.c: batch evaluation with several threads, built with -fsanitize=thread by
  * `make check-extra` (docs/fuzzing.md, docs/threading.md).
  *
- * Two kinds of concurrency the threading contract allows:
+ * Three kinds of concurrency the threading contract allows:
  *  - risk_engine_evaluate_all() with 2..8 worker threads over one engine;
+ *  - several application threads calling risk_engine_evaluate_all() on one engine of more than
+ *    16 instruments at once (one call borrows the engine's sweep scratch, the others do without);
  *  - several application threads evaluating distinct accounts of one engine at once
  *    (risk_account_evaluate, risk_account_position_results, risk_account_whatif,
  *    risk_account_liquidation_plan), while no thread mutates it.
@@ -69,6 +71,21 @@ static void build(void)
     }
 }
 
+static risk_account_summary one[N_ACCOUNTS];
+
+/* An application thread sweeping the whole engine, 2 workers, against one thread's summaries. */
+static void *sweeper(void *arg)
+{
+    static _Thread_local risk_account_summary out[N_ACCOUNTS];
+    size_t *bad = arg, n = 0;
+    for (int round = 0; round < 4; round++) {
+        out[0] = (risk_account_summary)RISK_ACCOUNT_SUMMARY_INIT;
+        CHECK(risk_engine_evaluate_all(engine, out, NULL, N_ACCOUNTS, 2, &n));
+        *bad += n != N_ACCOUNTS || memcmp(out, one, sizeof out) != 0;
+    }
+    return NULL;
+}
+
 /* An application thread: reads its share of accounts several ways. */
 static void *reader(void *arg)
 {
@@ -98,7 +115,7 @@ static void *reader(void *arg)
 
 int main(void)
 {
-    static risk_account_summary one[N_ACCOUNTS], many[N_ACCOUNTS];
+    static risk_account_summary many[N_ACCOUNTS];
     build();
     size_t n = 0;
     /* a price move that puts some accounts under water */
@@ -129,8 +146,33 @@ int main(void)
     size_t liquidatable = 0;
     for (size_t i = 0; i < N_ACCOUNTS; i++)
         liquidatable += one[i].state >= RISK_STATE_LIQUIDATABLE;
+    /* 20 more instruments nobody holds: the sweep now gathers from the engine's scratch */
+    const risk_margin_tier tiers[] = {{1e5, 0.01, 50.0, 0.0, 0}, {1e12, 0.02, 25.0, 0.0, 0}};
+    for (int k = 0; k < 20; k++) {
+        char sym[24];
+        snprintf(sym, sizeof sym, "IDLE%dUSDT", k);
+        risk_instrument_spec is = RISK_INSTRUMENT_SPEC_INIT;
+        is.symbol = sym; is.underlying = btc; is.settle = usdt; is.lot_size = 0.001; is.tick_size = 0.1;
+        is.mark = 100.0 + k; is.tiers = tiers; is.n_tiers = 2;
+        CHECK(risk_engine_add_instrument(engine, &is, NULL));
+    }
+    pthread_t sw[N_READERS];
+    size_t bad[N_READERS] = {0};
+    for (size_t k = 0; k < N_READERS; k++)
+        if (pthread_create(&sw[k], NULL, sweeper, &bad[k]) != 0) {
+            fprintf(stderr, "pthread_create failed\n");
+            return 1;
+        }
+    for (size_t k = 0; k < N_READERS; k++) {
+        pthread_join(sw[k], NULL);
+        if (bad[k]) {
+            fprintf(stderr, "a concurrent sweep of the 22-instrument engine differs from one thread's\n");
+            return 1;
+        }
+    }
     printf("tsan_batch: %d accounts, evaluate_all with 1, 2, 3, 4, 8 threads identical (%zu liquidatable); "
-           "%d reader threads\n", N_ACCOUNTS, liquidatable, N_READERS);
+           "%d reader threads; %d concurrent sweeps of a 22-instrument engine identical\n", N_ACCOUNTS, liquidatable,
+           N_READERS, N_READERS);
     for (size_t i = 0; i < N_ACCOUNTS; i++)
         risk_account_free(accounts[i]);
     risk_engine_free(engine);
