@@ -267,6 +267,16 @@ static int account_values_fast(const risk_account *a, risk__account_values *out)
     return 1;
 }
 
+/* An inverse perpetual or future margined at the mark, without a size premium, with a schedule
+ * the branch-free tier search takes: not on the scalar fast paths (its entry says generic), but
+ * on the AVX-512 path, which evaluates it lane by lane with risk__position_values_at's inverse
+ * arithmetic. */
+static inline int risk__inverse_on_simd(const risk__instrument *in)
+{
+    return in->inverse && in->kind != RISK_KIND_OPTION && in->mm_price == RISK_MM_PRICE_MARK && in->imf == 0.0 &&
+           in->schedule.caps != NULL;
+}
+
 /* What a batch sweep reads of an instrument for every position, gathered once per sweep into a
  * table on the worker's stack (so nothing is allocated and concurrent sweeps share nothing):
  * one 64-byte line per instrument at a power-of-two stride, instead of the instrument's record
@@ -307,7 +317,7 @@ static uint32_t sweep_table_fill(const risk_engine *e, sweep_inst *table, uint32
         t->im_rate = in->schedule.im_rate;
         t->pad = 0;
         t->pad2 = 0.0;
-        if (!t->generic && in->schedule.n_tiers > *max_tiers)
+        if ((!t->generic || risk__inverse_on_simd(in)) && in->schedule.n_tiers > *max_tiers)
             *max_tiers = in->schedule.n_tiers;
     }
     return n;
@@ -518,6 +528,7 @@ RISK_API int risk_account_position_results(const risk_account *account, risk_pos
 typedef struct simd_table {
     _Alignas(64) double mark[SIMD_INSTS];
     double cs[SIMD_INSTS], settle[SIMD_INSTS], generic[SIMD_INSTS];
+    double inverse[SIMD_INSTS]; /* 1.0: an inverse contract (risk__inverse_on_simd) */
     double caps[RISK__SWEEP_CAPS - 1][SIMD_INSTS]; /* caps[k]: tier k's cap (+inf from n_tiers - 1 on) */
     double mmr[RISK__SWEEP_CAPS][SIMD_INSTS], cum[RISK__SWEEP_CAPS][SIMD_INSTS];
     double imr[RISK__SWEEP_CAPS][SIMD_INSTS];
@@ -529,14 +540,14 @@ typedef struct simd_table {
     /* Engines of more than SIMD_INSTS instruments: the same fields as arrays of n entries in one
      * allocated block (NULL otherwise), looked up by gathers; tier t's entries at t x n. */
     double *g;
-    const double *g_mark, *g_cs, *g_settle, *g_generic, *g_caps, *g_mmr, *g_cum, *g_imr;
+    const double *g_mark, *g_cs, *g_settle, *g_generic, *g_inverse, *g_caps, *g_mmr, *g_cum, *g_imr;
     uint32_t n;
 } simd_table;
 
 /* Doubles per instrument of the gather arrays for schedules of at most nt tiers. */
 static size_t simd_gather_per(uint32_t nt)
 {
-    return 4 + (size_t)(nt - 1) + 3 * (size_t)nt;
+    return 5 + (size_t)(nt - 1) + 3 * (size_t)nt;
 }
 
 /* The gather arrays of an engine of more than SIMD_INSTS instruments, from the scalar table,
@@ -547,7 +558,8 @@ static void simd_gather_fill(const risk_engine *e, const sweep_inst *table, uint
     st->g = g;
     st->n = n;
     double *mark = g, *cs = g + n, *settle = g + 2 * (size_t)n, *generic = g + 3 * (size_t)n;
-    double *caps = g + 4 * (size_t)n, *mmr = caps + (size_t)(nt - 1) * n, *cum = mmr + (size_t)nt * n;
+    double *inverse = g + 4 * (size_t)n;
+    double *caps = g + 5 * (size_t)n, *mmr = caps + (size_t)(nt - 1) * n, *cum = mmr + (size_t)nt * n;
     double *imr = cum + (size_t)nt * n;
     for (uint32_t k = 0; k < n; k++) {
         const sweep_inst *t = &table[k];
@@ -555,9 +567,12 @@ static void simd_gather_fill(const risk_engine *e, const sweep_inst *table, uint
         mark[k] = t->mark;
         cs[k] = t->contract_size;
         settle[k] = t->settle_price;
-        generic[k] = t->generic ? 1.0 : 0.0;
+        int inv = risk__inverse_on_simd(&e->instruments[k]);
+        const double *tcaps = inv ? s->caps : t->caps;
+        generic[k] = t->generic && !inv ? 1.0 : 0.0;
+        inverse[k] = inv ? 1.0 : 0.0;
         for (uint32_t j = 0; j + 1 < nt; j++)
-            caps[(size_t)j * n + k] = t->caps[j];
+            caps[(size_t)j * n + k] = tcaps[j];
         for (uint32_t j = 0; j < nt; j++) {
             uint32_t tj = j < s->n_tiers ? j : s->n_tiers - 1; /* past its last tier: never chosen */
             mmr[(size_t)j * n + k] = s->tiers[tj].mmr;
@@ -569,6 +584,7 @@ static void simd_gather_fill(const risk_engine *e, const sweep_inst *table, uint
     st->g_cs = cs;
     st->g_settle = settle;
     st->g_generic = generic;
+    st->g_inverse = inverse;
     st->g_caps = caps;
     st->g_mmr = mmr;
     st->g_cum = cum;
@@ -605,9 +621,12 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
         st->mark[k] = t->mark;
         st->cs[k] = t->contract_size;
         st->settle[k] = t->settle_price;
-        st->generic[k] = t->generic ? 1.0 : 0.0;
+        int inv = k < n && risk__inverse_on_simd(&e->instruments[k]);
+        const double *tcaps = inv ? s->caps : t->caps;
+        st->generic[k] = t->generic && !inv ? 1.0 : 0.0;
+        st->inverse[k] = inv ? 1.0 : 0.0;
         for (uint32_t j = 0; j + 1 < nt; j++)
-            st->caps[j][k] = t->caps[j];
+            st->caps[j][k] = tcaps[j];
         for (uint32_t j = 0; j < nt; j++) {
             uint32_t tj = j < s->n_tiers ? j : s->n_tiers - 1; /* past its last tier: never chosen */
             st->mmr[j][k] = s->tiers[tj].mmr;
@@ -741,8 +760,19 @@ SIMD_INL __mmask8 simd_positions8(const simd_table *st, const risk_account *a, u
     __m512d mark = simd_field(st->mark, st->g_mark, idx, gather);
     __m512d cs = u_cs ? _mm512_set1_pd(1.0) : simd_field(st->cs, st->g_cs, idx, gather);
     __m512d sp = u_sp ? _mm512_set1_pd(1.0) : simd_field(st->settle, st->g_settle, idx, gather);
-    __m512d notional = _mm512_mul_pd(simd_mul_unit(_mm512_abs_pd(q), cs, u_cs), mark);
-    __m512d upnl = _mm512_mul_pd(simd_mul_unit(q, cs, u_cs), _mm512_sub_pd(mark, entry));
+    __m512d size = simd_mul_unit(_mm512_abs_pd(q), cs, u_cs), qcs = simd_mul_unit(q, cs, u_cs);
+    __m512d notional = _mm512_mul_pd(size, mark);
+    __m512d upnl = _mm512_mul_pd(qcs, _mm512_sub_pd(mark, entry));
+    if (!u_sp) { /* inverse lanes (only where settle prices are not all 1): size / M, q cs (1/E - 1/M) */
+        __mmask8 inv = _mm512_mask_cmp_pd_mask(m, simd_field(st->inverse, st->g_inverse, idx, gather),
+                                               _mm512_setzero_pd(), _CMP_NEQ_UQ);
+        if (inv) {
+            const __m512d one = _mm512_set1_pd(1.0);
+            notional = _mm512_mask_div_pd(notional, inv, size, mark);
+            __m512d d = _mm512_sub_pd(_mm512_maskz_div_pd(inv, one, entry), _mm512_maskz_div_pd(inv, one, mark));
+            upnl = _mm512_mask_mul_pd(upnl, inv, qcs, d);
+        }
+    }
     __m512d mmr, cum, tr;
     if (gather) { /* the tier first (the same count), then one gather per field */
         __m512i tier = _mm512_setzero_si512();
