@@ -20,7 +20,9 @@
  * generic engine's summaries of the 400-instrument book are bit-identical. Then, on the
  * 16-instrument engine, books of the same 8 x N positions in accounts of 4, 12 and 16 positions
  * (N / 2, 2 N / 3 and N / 2 accounts): positions/s and the ratio to the 8-position book (the AVX-512
- * path takes up to 16 positions an account in two vectors).
+ * path takes up to 16 positions an account in two vectors). Last, a 16-instrument book of which
+ * every odd instrument is a coin-margined inverse perpetual, on the fast and the generic path:
+ * positions/s, fast / generic, and a bit-for-bit check.
  *
  * Usage: bench_instruments [accounts [rounds]]    (defaults 1000000 and 7)
  * Lines starting with "result " are stable key/value pairs for scripts.
@@ -29,9 +31,12 @@
 
 #include "bench_util.h"
 
-/* An engine of n_inst linear perpetuals and n accounts on it (their handles into acc[0..n)).
- * The random stream is re-seeded, so every engine of the same n_inst holds the same book. */
-static risk_engine *book_new(uint32_t n_inst, size_t n, uint32_t flags, risk_account **acc, uint32_t n_pos)
+/* An engine of n_inst perpetuals and n accounts on it (their handles into acc[0..n)), n_pos
+ * positions each; inverse: every odd instrument is a coin-margined inverse perpetual (contract
+ * 100 USD, lot 1, settled in its coin) instead of a linear one. The random stream is re-seeded,
+ * so every engine of the same arguments holds the same book. */
+static risk_engine *book_new(uint32_t n_inst, size_t n, uint32_t flags, risk_account **acc, uint32_t n_pos,
+                             int inverse)
 {
     risk_engine_options o = RISK_ENGINE_OPTIONS_INIT;
     o.flags = flags;
@@ -44,6 +49,7 @@ static risk_engine *book_new(uint32_t n_inst, size_t n, uint32_t flags, risk_acc
     uint32_t usdt;
     CHECK(risk_engine_add_asset(e, &as, &usdt));
     const risk_margin_tier tiers[] = {{50000, 0.004, 125, 0, 0}, {250000, 0.005, 100, 0, 0}, {1e9, 0.01, 50, 0, 0}};
+    const risk_margin_tier coin_tiers[] = {{500, 0.004, 125, 0, 0}, {2500, 0.005, 100, 0, 0}, {1e9, 0.01, 50, 0, 0}};
     uint32_t *inst = malloc(n_inst * sizeof *inst);
     double *mark = malloc(n_inst * sizeof *mark);
     if (!inst || !mark)
@@ -59,13 +65,18 @@ static risk_engine *book_new(uint32_t n_inst, size_t n, uint32_t flags, risk_acc
         mark[u] = as.price;
         CHECK(risk_engine_add_asset(e, &as, &asset));
         risk_instrument_spec is = RISK_INSTRUMENT_SPEC_INIT;
+        int inv = inverse && u % 2;
+        if (inv)
+            snprintf(isym, sizeof isym, "C%uUSD", u);
         is.symbol = isym;
         is.underlying = asset;
-        is.settle = usdt;
-        is.lot_size = 0.001;
+        is.settle = inv ? asset : usdt;
+        is.inverse = (uint32_t)inv;
+        is.contract_size = inv ? 100.0 : 1.0;
+        is.lot_size = inv ? 1.0 : 0.001;
         is.tick_size = 0.001;
         is.mark = as.price;
-        is.tiers = tiers;
+        is.tiers = inv ? coin_tiers : tiers;
         is.n_tiers = 3;
         CHECK(risk_engine_add_instrument(e, &is, &inst[u]));
     }
@@ -86,13 +97,14 @@ static risk_engine *book_new(uint32_t n_inst, size_t n, uint32_t flags, risk_acc
             } while (dup);
             used[p] = u;
             double notional = 100.0 * (1.0 + 999.0 * bench_rnd());
-            double lots = (double)(long long)(notional / mark[u] / 0.001) + 1.0;
+            int inv = inverse && u % 2;
+            double lot = inv ? 1.0 : 0.001, lots = (double)(long long)(notional / (inv ? 100.0 : mark[u]) / lot) + 1.0;
             risk_position_spec ps = RISK_POSITION_SPEC_INIT;
             ps.instrument = inst[u];
-            ps.qty = (bench_rnd() < 0.5 ? -1.0 : 1.0) * lots * 0.001;
+            ps.qty = (bench_rnd() < 0.5 ? -1.0 : 1.0) * lots * lot;
             ps.entry = mark[u] * (0.97 + 0.06 * bench_rnd());
             CHECK(risk_account_open_position(a, &ps, NULL));
-            gross += lots * 0.001 * mark[u];
+            gross += inv ? lots * 100.0 : lots * 0.001 * mark[u];
         }
         CHECK(risk_basket_set_balance(risk_account_basket(a), usdt, gross * 0.2));
         acc[k] = a;
@@ -144,7 +156,7 @@ int main(int argc, char **argv)
            "best of %d\n",
            n, rounds);
     for (int c = 0; c < N_COUNTS; c++) {
-        risk_engine *e = book_new(counts[c], n, 0, acc, 8);
+        risk_engine *e = book_new(counts[c], n, 0, acc, 8, 0);
         double t = sweep_best(e, s, n, rounds);
         pos_per_s[c] = positions / t;
         printf("  %4u instruments: %8.2f ms  %7.1f M positions/s  %.2fx the 16-instrument engine\n", counts[c],
@@ -154,7 +166,7 @@ int main(int argc, char **argv)
         if (c != N_COUNTS - 1)
             book_free(e, acc, n);
         else { /* the generic path on the same 400-instrument book: the speed-up, and the same bits */
-            risk_engine *g = book_new(counts[c], n, RISK_ENGINE_GENERIC_SWEEP, gacc, 8);
+            risk_engine *g = book_new(counts[c], n, RISK_ENGINE_GENERIC_SWEEP, gacc, 8, 0);
             double tg = sweep_best(g, ref, n, rounds);
             (void)sweep_best(e, s, n, 1);
             int same = memcmp(s, ref, n * sizeof *s) == 0;
@@ -179,7 +191,7 @@ int main(int argc, char **argv)
             return 1;
         acc = more;
         s = sm;
-        risk_engine *e = book_new(16, m, 0, acc, shapes[c]);
+        risk_engine *e = book_new(16, m, 0, acc, shapes[c], 0);
         double t = sweep_best(e, s, m, rounds);
         double rate = (double)m * shapes[c] / t;
         printf("  %2u positions an account: %8.2f ms  %7.1f M positions/s  %.2fx the 8-position book\n", shapes[c],
@@ -187,6 +199,24 @@ int main(int argc, char **argv)
         printf("result pos%u_pos_per_s %.6g\nresult pos%u_over_pos8 %.6g\n", shapes[c], rate, shapes[c],
                rate / pos_per_s[0]);
         book_free(e, acc, m);
+    }
+    /* half the instruments coin-margined inverse perpetuals: the same book on the generic path */
+    {
+        risk_engine *e = book_new(16, n, 0, acc, 8, 1), *g = book_new(16, n, RISK_ENGINE_GENERIC_SWEEP, gacc, 8, 1);
+        double t = sweep_best(e, s, n, rounds), tg = sweep_best(g, ref, n, rounds);
+        (void)sweep_best(e, s, n, 1);
+        int same = memcmp(s, ref, n * sizeof *s) == 0;
+        printf("half of 16 instruments inverse, 8 positions an account: %8.2f ms  %7.1f M positions/s  %.2fx the "
+               "linear book; generic path %.1f M/s (fast / generic %.2fx); bit-identical: %s\n",
+               1e3 * t, positions / t / 1e6, positions / t / pos_per_s[0], positions / tg / 1e6, tg / t,
+               same ? "yes" : "NO");
+        printf("result inverse_pos_per_s %.6g\nresult inverse_over_linear %.6g\nresult inverse_fast_over_generic "
+               "%.6g\nresult inverse_checks %s\n",
+               positions / t, positions / t / pos_per_s[0], tg / t, same ? "ok" : "FAILED");
+        book_free(g, gacc, n);
+        book_free(e, acc, n);
+        if (!same)
+            return 1;
     }
     free(s);
     free(ref);

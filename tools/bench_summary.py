@@ -39,6 +39,8 @@ TARGETS: list[Target] = [
      "reported", lambda v: True),
     ("bench_instruments", "pos16_over_pos8", "13.2 sweep of 16-position accounts / 8-position ones (per position)",
      "reported", lambda v: True),
+    ("bench_instruments", "inverse_fast_over_generic", "13.2 a half-inverse book, fast / generic path", "reported",
+     lambda v: True),
     ("bench_tick", "one_mark_0.1pct_ratio", "13.1 sweep / tick, one mark 0.1 % (wall)", ">= 100",
      lambda v: v >= 100.0),
     ("bench_tick", "cpu_one_mark_0.1pct_ratio", "13.1 the same in CPU time", ">= 100", lambda v: v >= 100.0),
