@@ -322,6 +322,7 @@ static int setup(world *w, fz_reader *r)
         {50000.0, 0.004, 125.0, 0.0, 0}, {250000.0, 0.005, 100.0, 0.0, 0}, {1e300, 0.01, 50.0, 0.0, 0},
     };
     const char *sym[N_FUTURES] = {"BTCUSDT", "ETHUSD", "BTC-FUT"};
+    int idle = 0;
     for (size_t i = 0; i < N_FUTURES; i++) {
         risk_instrument_spec is = RISK_INSTRUMENT_SPEC_INIT;
         is.symbol = sym[i];
@@ -332,7 +333,9 @@ static int setup(world *w, fz_reader *r)
         is.lot_size = lots[fz_pick(r, 5)];
         is.tick_size = ticks[fz_pick(r, 5)];
         is.mark = i == 1 ? 2664.0 : 50000.0;
-        is.mm_price = fz_u8(r) & 1 ? RISK_MM_PRICE_ENTRY : RISK_MM_PRICE_MARK;
+        uint8_t mode = fz_u8(r);
+        is.mm_price = mode & 1 ? RISK_MM_PRICE_ENTRY : RISK_MM_PRICE_MARK;
+        idle |= i == 0 && (mode & 2); /* bit 1 of the first: an engine of many instruments, below */
         if (i == 2) {
             is.kind = RISK_KIND_FUTURE;
             is.expiry_unix_s = 1782460800; /* 2026-06-26 08:00 UTC */
@@ -362,6 +365,23 @@ static int setup(world *w, fz_reader *r)
         return -1;
     w->lot[N_FUTURES] = os.lot_size;
     w->tick[N_FUTURES] = os.tick_size;
+    /* 14 instruments nobody holds: 18 in all, so that batch sweeps gather instrument fields from
+     * the engine's sweep scratch instead of permuting 16-entry tables (core/evaluate.c) */
+    for (int k = 0; idle && k < 14; k++) {
+        char isym[24];
+        snprintf(isym, sizeof isym, "IDLE%dUSDT", k);
+        risk_instrument_spec is = RISK_INSTRUMENT_SPEC_INIT;
+        is.symbol = isym;
+        is.underlying = w->asset[1];
+        is.settle = w->asset[0];
+        is.lot_size = 0.001;
+        is.tick_size = 0.1;
+        is.mark = 100.0 + k;
+        is.tiers = tiers;
+        is.n_tiers = 2;
+        if (risk_engine_add_instrument(w->engine, &is, NULL) != RISK_OK)
+            return -1;
+    }
     static const uint32_t modes[][2] = {
         {RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY},
         {RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY},
