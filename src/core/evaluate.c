@@ -278,7 +278,8 @@ static inline int risk__inverse_on_simd(const risk__instrument *in)
 }
 
 /* What a batch sweep reads of an instrument for every position, gathered once per sweep into a
- * table on the worker's stack (so nothing is allocated and concurrent sweeps share nothing):
+ * table on the worker's stack (so nothing is allocated and concurrent sweeps share nothing), or,
+ * for more than SWEEP_TABLE_MAX instruments, into the engine's sweep scratch (below):
  * one 64-byte line per instrument at a power-of-two stride, instead of the instrument's record
  * and its settle asset's. `generic`: the instrument is not on the fast path. */
 typedef struct sweep_inst {
@@ -642,7 +643,6 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
     return 1;
 }
 
-
 /* An account the SIMD path takes (it may still turn out not common: simd_accounts8 says so):
  * up to 16 positions, in one or two vectors. */
 static inline int simd_candidate(const risk_account *a)
@@ -726,18 +726,13 @@ SIMD_INL __m512d simd_mul_unit(__m512d x, __m512d y, int unit)
     return unit ? x : _mm512_mul_pd(x, y);
 }
 
-/* Evaluates acc[0..n) (n <= 8, candidates) into out[0..n). Returns the mask of the accounts it
- * did not evaluate (not common: a generic instrument or a balance of a tiered or size-scaled
- * asset); their summaries are untouched, the caller's to fill. unit (a constant at each call):
- * SIMD_UNIT_* bits, what is 1 for every instrument of the table, so that the lookups and
- * products by it are left out (the same bits). */
-/* Up to 8 positions of an account, from slot base (mask m of the slots that exist), into the six
- * per-position vectors pv[k] (-0.0 in the lanes a sum does not take). Returns the mask of the
- * isolated positions liquidatable by themselves; *iso gets the isolated lanes and *general 1 when
- * a position's instrument is not on the fast path. */
 /* p + base, without arithmetic on the NULL columns of an account with no positions (base 0) */
 #define SIMD_AT(p, base) ((base) ? (p) + (base) : (p))
 
+/* Up to 8 positions of an account, from slot base (mask m of the slots that exist), into the six
+ * per-position vectors pv[k] (-0.0 in the lanes a sum does not take). Returns the mask of the
+ * isolated positions liquidatable by themselves; *iso_out gets the isolated lanes and *general 1
+ * when a position's instrument is not on the SIMD path. */
 SIMD_INL __mmask8 simd_positions8(const simd_table *st, const risk_account *a, uint32_t base, __mmask8 m,
                                   double (*pv)[8][8], uint32_t i, __mmask8 *iso_out, uint32_t *general,
                                   const int unit, const int gather)
@@ -818,7 +813,7 @@ SIMD_INL __mmask8 simd_positions8(const simd_table *st, const risk_account *a, u
 }
 
 /* The sums of the six per-position vectors of eight accounts (pv: positions 0-7; pv_hi: 8-15,
- * when hi): each transposed (8 x 8) so that the lanes are the accounts, then added position by
+ * when hi is set): each transposed (8 x 8) so that the lanes are the accounts, then added position by
  * position, so each account's sums run in position order, as the scalar loop's. -0.0 terms
  * (positions an account does not have, or that a sum does not take) are the exact identity. */
 SIMD_INL void simd_sums(double (*pv)[8][8], double (*pv_hi)[8][8], int hi, __mmask8 any_iso, __m512d *sum)
@@ -848,6 +843,13 @@ SIMD_INL void simd_sums(double (*pv)[8][8], double (*pv_hi)[8][8], int hi, __mma
     }
 }
 
+/* Evaluates acc[0..n) (n <= 8, candidates) into out[0..n). Returns the mask of the accounts it
+ * did not evaluate (not common: a generic instrument or a balance of a tiered or size-scaled
+ * asset); their summaries are untouched, the caller's to fill. unit (a constant at each call):
+ * SIMD_UNIT_* bits, what is 1 for every instrument of the table, so that the lookups and
+ * products by it are left out (the same bits); gather: the instrument fields come from the
+ * gather arrays (more than SIMD_INSTS instruments); two: an account of the group has 9 to 16
+ * positions (a second vector each). All three are constants at each call. */
 SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *assets,
                                       const risk_account *const *acc, uint32_t n, risk_account_summary *const *out,
                                       const int unit, const int gather, const int two)
