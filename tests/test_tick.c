@@ -11,6 +11,9 @@
 #include <math.h>
 #include <string.h>
 
+/* core/tick.c, internal (linked from lib/librisk.a): the tracker's counters counted by a walk */
+void risk__tick_walk_counts(const struct risk_tick *t, uint64_t *accounts_out, uint64_t *band_entries_out);
+
 #define N_ACCOUNTS 300
 #define N_TICKS 10000
 
@@ -229,6 +232,10 @@ static void test_tick_matches_full_sweep(void **state)
         risk_tick_stats st = RISK_TICK_STATS_INIT;
         tu_assert_status(risk_tick_stats_get(t, &st), RISK_OK);
         assert_int_equal(st.accounts, N_ACCOUNTS);
+        uint64_t walk_accounts = 0, walk_entries = 0; /* the O(1) counters against a walk */
+        risk__tick_walk_counts(t, &walk_accounts, &walk_entries);
+        assert_int_equal(st.accounts, walk_accounts);
+        assert_int_equal(st.band_entries, walk_entries);
         evaluated += st.evaluated;
         memcpy(prev, now, sizeof prev);
     }
@@ -284,6 +291,13 @@ static void test_tick_bad_input(void **state)
     tu_assert_status(risk_tick_state(t, b.acc[0], &s), RISK_ENOTFOUND);
     tu_assert_status(risk_tick_rebuild(t, &n), RISK_OK);
     tu_assert_status(risk_tick_state(t, b.acc[0], &s), RISK_OK);
+    risk_tick_stats cnt_st = RISK_TICK_STATS_INIT;
+    tu_assert_status(risk_tick_stats_get(t, &cnt_st), RISK_OK);
+    uint64_t walk_accounts = 0, walk_entries = 0; /* a freed and a new account: the counters follow */
+    risk__tick_walk_counts(t, &walk_accounts, &walk_entries);
+    assert_int_equal(cnt_st.accounts, walk_accounts);
+    assert_int_equal(cnt_st.accounts, N_ACCOUNTS);
+    assert_int_equal(cnt_st.band_entries, walk_entries);
     assert_int_equal(s, RISK_STATE_HEALTHY);
     tu_assert_status(risk_tick_stats_get(t, &(risk_tick_stats)RISK_TICK_STATS_INIT), RISK_OK);
     risk_tick_free(t);

@@ -94,6 +94,10 @@ struct risk_tick {
     risk_tick_change *changes;
     size_t n_changes, cap_changes;
     uint64_t evaluated, in_state[4], n_always;
+    /* kept where they change, so risk_tick_stats_get is O(1) (a walk of every slot and key read
+     * tens of MB, and flushed the caches of the caller's next tick) */
+    uint64_t n_accounts; /* slots holding an account */
+    uint64_t n_entries;  /* sum of the keys' entries, live and stale */
     uint32_t *keybuf; /* scratch for an account's keys */
     size_t cap_keybuf;
     uint64_t list_epoch; /* bumped per band built: marks the keys listed so far (key_list) */
@@ -168,6 +172,7 @@ static int entry_live(const risk_tick *t, const band_entry *x);
 static void key_compact(risk_tick *t, price_key *pk)
 {
     size_t kept = 0;
+    t->n_entries -= pk->entries;
     for (int side = 0; side < 2; side++) {
         bucket *bs = side ? pk->hi : pk->lo;
         for (uint32_t b = 0; b < N_BUCKETS; b++) {
@@ -184,6 +189,7 @@ static void key_compact(risk_tick *t, price_key *pk)
         }
     }
     pk->entries = kept;
+    t->n_entries += kept;
 }
 
 static void key_release(const risk_engine *e, price_key *pk)
@@ -376,6 +382,7 @@ static int slot_add(risk_tick *t, risk_account *a, uint32_t *slot_out)
     s->a = a;
     s->stamp = stamp + 1;
     t->stamps[slot] = s->stamp;
+    t->n_accounts++;
     *slot_out = slot;
     return 0;
 }
@@ -695,7 +702,7 @@ static int band_push(risk_tick *t, uint32_t slot, uint32_t n)
         double p = s->kv[3 * k], rho = s->kv[3 * k + 2];
         band_entry lo = {p * (1.0 - rho), slot, s->stamp}, hi = {p * (1.0 + rho), slot, s->stamp};
         if (!pk || key_buckets(t->e, pk) || bucket_push(t->e, &pk->lo[bucket_of(pk, lo.edge)], lo) ||
-            (pk->entries++, bucket_push(t->e, &pk->hi[bucket_of(pk, hi.edge)], hi))) {
+            (pk->entries++, t->n_entries++, bucket_push(t->e, &pk->hi[bucket_of(pk, hi.edge)], hi))) {
             s->n_keys = k + (pk != NULL);
             if (pk)
                 pk->live++;
@@ -703,6 +710,7 @@ static int band_push(risk_tick *t, uint32_t slot, uint32_t n)
             return 0;
         }
         pk->entries++;
+        t->n_entries++;
         pk->live++;
         s->n_keys = k + 1;
         if (pk->entries > 4 * pk->live + 64)
@@ -841,6 +849,7 @@ void risk__tick_account_removed(risk_tick *t, const risk_account *a)
     if (s->flags & SLOT_ALWAYS)
         t->n_always--;
     s->a = NULL;
+    t->n_accounts--;
     s->flags &= SLOT_QUEUED | SLOT_LISTED; /* a queued or listed free slot is skipped there */
     map_del(t, a);
     if (!(s->flags & (SLOT_QUEUED | SLOT_LISTED)) &&
@@ -956,6 +965,7 @@ static void key_crossed(risk_tick *t, uint32_t key, double p)
             bk->v[w++] = *x;
         }
         pk->entries -= bk->n - w;
+        t->n_entries -= bk->n - w;
         bk->n = w;
     }
 }
@@ -1068,19 +1078,28 @@ RISK_API int risk_tick_stats_get(const risk_tick *tick, risk_tick_stats *out)
                           RISK_TICK_STATS_VERSION);
     memset(out, 0, sizeof *out);
     out->version = RISK_TICK_STATS_VERSION;
-    for (size_t s = 0; s < t->n_acc; s++)
-        out->accounts += t->acc[s].a != NULL;
+    out->accounts = t->n_accounts;
     out->evaluated = t->evaluated;
     out->changed = t->n_changes;
     for (int k = 0; k < 4; k++)
         out->in_state[k] = t->in_state[k];
     out->always = t->n_always;
-    for (size_t k = 0; k < t->n_keys_inst; k++)
-        out->band_entries += t->keys_inst[k].entries;
-    for (size_t k = 0; k < t->n_keys_asset; k++)
-        out->band_entries += t->keys_asset[k].entries;
+    out->band_entries = t->n_entries;
     risk__clear(&t->errmsg);
     return RISK_OK;
+}
+
+void risk__tick_walk_counts(const risk_tick *t, uint64_t *accounts_out, uint64_t *band_entries_out)
+{
+    uint64_t n = 0, entries = 0;
+    for (size_t s = 0; s < t->n_acc; s++)
+        n += t->acc[s].a != NULL;
+    for (size_t k = 0; k < t->n_keys_inst; k++)
+        entries += t->keys_inst[k].entries;
+    for (size_t k = 0; k < t->n_keys_asset; k++)
+        entries += t->keys_asset[k].entries;
+    *accounts_out = n;
+    *band_entries_out = entries;
 }
 
 RISK_API int risk_tick_state(const risk_tick *tick, const risk_account *account, uint32_t *state_out)
