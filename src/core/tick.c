@@ -61,10 +61,15 @@ typedef struct price_key {
     uint32_t list_at;    /* its index there */
 } price_key;
 
+/* Where key k's lower (side 0) or upper (side 1) entry was written in its bucket: a hint, valid
+ * until a scan or a compaction of the bucket moves entries; checked before use. */
+#define KEY_POS(s, k, side) ((s)->keys[(s)->cap_keys + 2 * (k) + (side)])
+
 typedef struct tick_acct {
     risk_account *a; /* NULL: free slot */
     uint32_t state, stamp, flags, n_keys, cap_keys;
-    uint32_t *keys; /* the price keys of its current entries (cap_keys allocated) */
+    uint32_t *keys; /* the price keys of its current entries (cap_keys of them), then per key the
+                     * index of its lower and upper entry in their buckets when pushed (KEY_POS) */
     double *kv;     /* per key (KV): the price at evaluation P0, the sensitivities S+ and S- to a
                      * rise and a fall, the radii rho+ and rho- */
     double dprime;  /* the distance budget D' of the band (section 2 of docs/tick.md) */
@@ -105,6 +110,8 @@ struct risk_tick {
     size_t cap_sens;
     double *sbuf; /* scratch: S+ and S- per key, at two radii */
     size_t cap_sbuf;
+    uint32_t *oldb; /* scratch: per key and side, the bucket of the entry a band replaces */
+    size_t cap_oldb;
     uint64_t list_epoch; /* bumped per band built: marks the keys listed so far (key_list) */
     /* per instrument without a size premium: its schedule bounds (rmax, jumps, max |cum|),
      * computed at most once per pass (sb_pass == pass), so a schedule changed between applies
@@ -628,7 +635,22 @@ static void schedule_bounds_cached(risk_tick *t, uint32_t id, double size, doubl
 }
 
 
-static int band_push(risk_tick *t, uint32_t slot, uint32_t n);
+static int band_push(risk_tick *t, uint32_t slot, uint32_t n, const uint32_t *old_b, uint32_t old_stamp);
+
+/* The buckets of the entries of the slot's band (keys[0, n), kv) into t->oldb: what band_push
+ * may rewrite in place. NULL if the scratch cannot grow (then every entry is pushed). */
+static uint32_t *band_old_buckets(risk_tick *t, const tick_acct *s, uint32_t n)
+{
+    if (grow(t->e, (void **)&t->oldb, &t->cap_oldb, 2 * (size_t)n, sizeof *t->oldb))
+        return NULL;
+    for (uint32_t k = 0; k < n; k++) {
+        const price_key *pk = key_get(t, s->keys[k]);
+        const double *kv = &s->kv[KV * k];
+        t->oldb[2 * k] = pk ? bucket_of(pk, kv[0] * (1.0 - kv[4])) : UINT32_MAX;
+        t->oldb[2 * k + 1] = pk ? bucket_of(pk, kv[0] * (1.0 + kv[3])) : UINT32_MAX;
+    }
+    return t->oldb;
+}
 
 /* Evaluates the account, records a change of state, and rebuilds its band. */
 static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
@@ -821,7 +843,7 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         }
     }
     if (n > s->cap_keys) {
-        uint32_t *grown = risk__realloc(e, s->keys, n * sizeof *grown);
+        uint32_t *grown = risk__realloc(e, s->keys, 3 * (size_t)n * sizeof *grown);
         double *kv = risk__realloc(e, s->kv, KV * (size_t)n * sizeof *kv);
         if (grown)
             s->keys = grown;
@@ -833,6 +855,10 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         }
         s->cap_keys = n;
     }
+    /* new entries are appended, not rewritten over the old band's (as a re-band does): the
+     * evaluation moved P0, few entries stay in their bucket, and the check of the old entry is
+     * a cache miss where an append mostly hits a bucket tail other accounts just wrote
+     * (docs/performance.md "Tick path": 75 to 100 us a tick when tried) */
     memcpy(s->keys, t->keybuf, n * sizeof *s->keys);
     for (uint32_t k = 0; k < n; k++) {
         double *kv = &s->kv[KV * k], budget = rho * (su[k] > sd[k] ? su[k] : sd[k]);
@@ -845,12 +871,36 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
     }
     s->dprime = dprime;
     s->rb = rb;
-    return band_push(t, slot, n);
+    return band_push(t, slot, n, NULL, 0);
+}
+
+/* Writes one entry of key k's side into bucket b: over the entry of the band it replaces when
+ * that is still where it was written (the same bucket, the same slot, the old stamp: the
+ * bucket's order does not matter), else appended. 0, or -1 out of memory. */
+static inline int entry_write(risk_tick *t, tick_acct *s, price_key *pk, uint32_t k, int side, band_entry x,
+                              const uint32_t *old_b, uint32_t old_stamp)
+{
+    uint32_t b = bucket_of(pk, x.edge);
+    bucket *bk = side ? &pk->hi[b] : &pk->lo[b];
+    if (old_b && old_b[2 * k + side] == b) {
+        uint32_t i = KEY_POS(s, k, side);
+        if (i < bk->n && bk->v[i].slot == x.slot && bk->v[i].stamp == old_stamp) {
+            bk->v[i] = x;
+            return 0;
+        }
+    }
+    KEY_POS(s, k, side) = bk->n;
+    if (bucket_push(t->e, bk, x))
+        return -1;
+    pk->entries++;
+    t->n_entries++;
+    return 0;
 }
 
 /* The account's entries: a lower edge at kv[0] (1 - kv[4]), an upper one at kv[0] (1 + kv[3]),
- * per key; 0, or the account set ALWAYS. */
-static int band_push(risk_tick *t, uint32_t slot, uint32_t n)
+ * per key, rewriting in place those of the band it replaces (old_b: their buckets, or NULL;
+ * old_stamp: their stamp) where they stay in their bucket; 0, or the account set ALWAYS. */
+static int band_push(risk_tick *t, uint32_t slot, uint32_t n, const uint32_t *old_b, uint32_t old_stamp)
 {
     tick_acct *s = &t->acc[slot];
     for (uint32_t k = 0; k < n; k++) {
@@ -858,16 +908,14 @@ static int band_push(risk_tick *t, uint32_t slot, uint32_t n)
         const double *kv = &s->kv[KV * k];
         double p = kv[0];
         band_entry lo = {p * (1.0 - kv[4]), slot, s->stamp}, hi = {p * (1.0 + kv[3]), slot, s->stamp};
-        if (!pk || key_buckets(t->e, pk) || bucket_push(t->e, &pk->lo[bucket_of(pk, lo.edge)], lo) ||
-            (pk->entries++, t->n_entries++, bucket_push(t->e, &pk->hi[bucket_of(pk, hi.edge)], hi))) {
+        if (!pk || key_buckets(t->e, pk) || entry_write(t, s, pk, k, 0, lo, old_b, old_stamp) ||
+            entry_write(t, s, pk, k, 1, hi, old_b, old_stamp)) {
             s->n_keys = k + (pk != NULL);
             if (pk)
                 pk->live++;
             set_always(t, slot); /* partial entries are harmless: the account is re-evaluated anyway */
             return 0;
         }
-        pk->entries++;
-        t->n_entries++;
         pk->live++;
         s->n_keys = k + 1;
         if (pk->entries > 4 * pk->live + 64)
@@ -900,7 +948,10 @@ static int slot_reband(risk_tick *t, uint32_t slot)
     double spare = s->dprime - used;
     if (!(s->dprime > 0.0) || !(spare > 0.0))
         return 1;
-    /* the keys and their data stay; the entries are renewed */
+    /* the keys and their data stay; the entries are renewed, in place where they stay in their
+     * bucket */
+    const uint32_t *old_b = band_old_buckets(t, s, n);
+    uint32_t old_stamp = s->stamp;
     for (uint32_t k = 0; k < n; k++) {
         price_key *pk = key_get(t, s->keys[k]);
         if (pk && pk->live)
@@ -917,7 +968,7 @@ static int slot_reband(risk_tick *t, uint32_t slot)
     }
     s->n_keys = 0;
     s->flags &= ~SLOT_BANDED;
-    return band_push(t, slot, n);
+    return band_push(t, slot, n, old_b, old_stamp);
 }
 
 /* Re-evaluates the queued accounts (and, after a lost mark, every account). */
@@ -1046,6 +1097,7 @@ RISK_API void risk_tick_free(risk_tick *tick)
     risk__free(e, tick->keybuf);
     risk__free(e, tick->sens);
     risk__free(e, tick->sbuf);
+    risk__free(e, tick->oldb);
     risk__free(e, tick->sb);
     risk__free(e, tick->sb_pass);
     risk__free(e, tick->errmsg);
