@@ -24,6 +24,15 @@
 #define PREFETCH(p) ((void)(p))
 #endif
 #define PF_AHEAD 8 /* bucket entries ahead whose tracker slot is prefetched (scan, compaction) */
+/* The run queue's staged prefetch (queue_prefetch): queued accounts ahead of the one evaluated */
+#define PF_Q_SLOT 6    /* its tracker record and stamp */
+#define PF_Q_STRUCT 4  /* its account struct's first lines, its band's keys and data */
+#define PF_Q_COLUMNS 2 /* its position columns */
+#if defined(__GNUC__)
+#define TICK_INLINE static inline __attribute__((always_inline))
+#else
+#define TICK_INLINE static inline
+#endif
 
 #define SLOT_QUEUED 1u  /* in the queue of the next pass */
 #define SLOT_TRACKED 2u /* evaluated at least once: state is meaningful */
@@ -971,6 +980,48 @@ static int slot_reband(risk_tick *t, uint32_t slot)
     return band_push(t, slot, n, old_b, old_stamp);
 }
 
+/* Software prefetch for the run queue at index i, in three stages, as the sweep's
+ * sweep_prefetch (core/evaluate.c) does for the registry: a queued account is a chain of
+ * dependent misses (tracker record -> account struct and band data -> position columns) that
+ * no hardware prefetcher follows. Stage 1 fetches the record PF_Q_SLOT entries ahead; stage 2,
+ * whose record arrived meanwhile, the struct's first two lines (what an evaluation reads first,
+ * internal.h) and the band's keys and data (a re-band reads only these); stage 3 the position
+ * columns. Nothing is read that the evaluation or re-band would not read. Always inlined: gcc
+ * takes a function made only of prefetches for one without effect and drops the call. */
+TICK_INLINE void queue_prefetch(const risk_tick *t, size_t i)
+{
+    if (i + PF_Q_SLOT < t->n_queue) {
+        uint32_t slot = t->queue[i + PF_Q_SLOT];
+        PREFETCH(&t->acc[slot]);
+        PREFETCH(&t->stamps[slot]);
+    }
+    if (i + PF_Q_STRUCT < t->n_queue) {
+        const tick_acct *s = &t->acc[t->queue[i + PF_Q_STRUCT]];
+        if (s->a) {
+            const char *f = (const char *)s->a;
+            PREFETCH(f);
+            PREFETCH(f + 64);
+            PREFETCH(f + 111); /* the struct need not start a line */
+        }
+        if (s->kv) { /* a band's data: KV doubles a key, 5 lines for 8 keys */
+            const char *kv = (const char *)s->kv;
+            for (uint32_t o = 0; o < s->n_keys * KV * sizeof(double) && o < 8 * 64; o += 64)
+                PREFETCH(kv + o);
+            PREFETCH(s->keys);
+        }
+    }
+    if (i + PF_Q_COLUMNS < t->n_queue) {
+        const risk_account *a = t->acc[t->queue[i + PF_Q_COLUMNS]].a;
+        if (a && a->n_pos) {
+            PREFETCH(a->qty);
+            PREFETCH(a->entry);
+            PREFETCH(a->im_rate);
+            PREFETCH(a->inst);
+            PREFETCH(a->pflags);
+        }
+    }
+}
+
 /* Re-evaluates the queued accounts (and, after a lost mark, every account). */
 static int run_queue(risk_tick *t, int report)
 {
@@ -1001,6 +1052,7 @@ static int run_queue(risk_tick *t, int report)
     t->n_always_list = w;
     w = 0;
     for (size_t i = 0; i < t->n_queue; i++) {
+        queue_prefetch(t, i);
         uint32_t slot = t->queue[i];
         tick_acct *s = &t->acc[slot];
         s->flags &= ~SLOT_QUEUED;
