@@ -40,7 +40,8 @@ static double on_tick(double p, double tick)
  * margin-call health of 3 and a size premium on SOLUSDT and BTCUSD (MM rates up to ~0.6, so
  * h r_max > 1 and a favourable move of the mark can still raise h MM faster than upnl),
  * 1-2 positions per account (more of them inverse), and each account's USDT balance set so that it
- * starts within +-4 % of its liquidation or margin-call threshold (some past it): net longs and
+ * starts within +-4 % of its liquidation or margin-call threshold (some past it), or, for
+ * isolated accounts, a USDT debt that puts its equity near 0: net longs and
  * net shorts, healthy, in margin call and liquidatable, cross and isolated; then funding accrued on
  * BTCUSD and ETHBTC, so that pending funding is in the values. */
 static void book_init(book *b, tu_rng *rng, int variant)
@@ -113,6 +114,13 @@ static void book_init(book *b, tu_rng *rng, int variant)
             double bal = floor(want - s0.collateral_maint);
             if (bal > 0.0)
                 tu_balance(a, b->usdt, bal);
+            else if (mode == RISK_MARGIN_ISOLATED && tu_rng_unit(rng) < 0.6) {
+                /* a USDT debt that leaves the equity within +-4 % of its size around 0 (the
+                 * bankruptcy threshold, which BTC moves reach through coin-settled pools) */
+                double e0 = tu_eval(a).equity;
+                if (e0 > 0.0)
+                    tu_balance(a, b->usdt, floor(-e0 * (1.0 + tu_rng_range(rng, -0.04, 0.04))));
+            }
         }
         b->acc[k] = a;
     }
