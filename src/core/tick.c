@@ -5,9 +5,11 @@
  * exposed to it are held as entries (edge, tracker slot, stamp) in log-price buckets, lower and
  * upper edges apart. A tick scans the buckets between the key's previous and new price and
  * queues the accounts whose edge it crossed; an entry whose stamp is not its account's current
- * one is stale (the account was re-evaluated since) and is dropped. Re-evaluating an account
- * bumps its stamp and appends fresh entries; a key is compacted when stale entries outnumber
- * live ones 3 to 1. Accounts are found by a pointer hash (tracker slot per
+ * one is stale (the account was re-evaluated since) and is dropped. A band has an up and a down
+ * radius per key (directional: docs/tick.md section 2), from the account's harm bounds per
+ * threshold. Re-evaluating an account bumps its stamp and appends fresh entries (a re-band
+ * rewrites them in place where it can); a key is compacted when stale entries outnumber live
+ * ones 3 to 1. Accounts are found by a pointer hash (tracker slot per
  * account); account changes mark their slot through risk__tick_mark (core/account.c,
  * core/basket.c, core/engine.c). */
 #include "margin/schedule.h"
