@@ -12,7 +12,12 @@
  *   - the full sweep a caller needs without a tick path: risk_engine_evaluate_all() plus the scan
  *     of the states against the previous ones;
  *   - risk_tick_apply() per tick, averaged over TICKS ticks, for: one mark moving 0.1 % (up and
- *     back down, alternately), one mark moving 5 % (alternately), all 8 marks moving 0.1 %.
+ *     back down, alternately), one mark moving 5 % (alternately), all 8 marks moving 0.1 %, one
+ *     mark in a random walk of +-0.1 % steps (random signs, a fixed seed: the mark drifts, so
+ *     bands are crossed on both sides), and one mark moving 0.1 % alternately with the caches
+ *     flushed before every tick (COLD_TICKS ticks; a FLUSH_MB buffer is read and written
+ *     outside the timed region: the cost of a tick that finds nothing of the tracker or the
+ *     book in the caches, as after a burst of other work between two ticks);
  * and prints the ratio sweep / tick with the accounts re-evaluated per tick, in wall time and in
  * the thread's CPU time (CLOCK_THREAD_CPUTIME_ID: what the calls ran, which a busy shared VM
  * disturbs less than wall time; "cpu_" result lines).
@@ -22,8 +27,48 @@
  */
 #include "bench_util.h"
 
+#include <string.h>
+
 #define N_INST 8
 #define TICKS 200
+#define COLD_TICKS 100
+#define FLUSH_MB 128 /* several times the L3 a core of the machines we measure on sees */
+
+/* The cases: n_marks marks moved by the factor f and back (walk 0), or one mark by f or 1/f at
+ * random (walk 1); cold: the caches flushed before every tick. */
+typedef struct tick_case {
+    const char *name;
+    uint32_t n_marks;
+    double f;
+    int walk, cold, n_ticks;
+} tick_case;
+
+static unsigned char *flush_buf;
+
+/* Evicts the caches: reads and writes one byte per line of a FLUSH_MB buffer. */
+static void caches_flush(void)
+{
+    size_t n = (size_t)FLUSH_MB << 20;
+    if (!flush_buf) {
+        flush_buf = malloc(n);
+        if (!flush_buf)
+            exit(1);
+        memset(flush_buf, 1, n);
+    }
+    for (size_t i = 0; i < n; i += 64)
+        flush_buf[i] = (unsigned char)(flush_buf[i] + 1);
+    bench_use(flush_buf[n / 2]);
+}
+
+/* The random walk's signs: their own xorshift stream, so that the book's draws are unchanged */
+static uint64_t walk_state = 0x9e3779b97f4a7c15ULL;
+static int walk_up(void)
+{
+    walk_state ^= walk_state << 13;
+    walk_state ^= walk_state >> 7;
+    walk_state ^= walk_state << 17;
+    return (walk_state >> 40) & 1;
+}
 
 static double cpu_now_s(void)
 {
@@ -70,23 +115,29 @@ static double sweep(const bench_book *b, risk_account_summary *s, uint32_t *stat
     return wall;
 }
 
-/* TICKS applies moving n_marks marks by the factor f and back, alternately: seconds per tick
- * and accounts evaluated per tick. */
-static double ticks(risk_tick *t, const bench_market *m, uint32_t n_marks, double f, double *evaluated, double *cpu)
+/* The applies of case c: seconds per tick and accounts evaluated per tick. */
+static double ticks(risk_tick *t, const bench_market *m, const tick_case *c, double *evaluated, double *cpu)
 {
     uint32_t inst[N_INST];
     double marks[N_INST];
     double total = 0.0, total_cpu = 0.0;
     uint64_t ev = 0;
-    for (int k = 0; k < TICKS; k++) {
+    uint32_t n_marks = c->n_marks;
+    double f = c->f, start[N_INST];
+    for (uint32_t i = 0; i < n_marks; i++)
+        CHECK(risk_engine_mark(m->engine, m->inst[i], &start[i]));
+    for (int k = 0; k < c->n_ticks; k++) {
+        int up = c->walk ? walk_up() : k % 2 == 0;
         for (uint32_t i = 0; i < n_marks; i++) {
             double mark;
             CHECK(risk_engine_mark(m->engine, m->inst[i], &mark));
-            double next = k % 2 == 0 ? mark * f : mark / f;
+            double next = up ? mark * f : mark / f;
             inst[i] = m->inst[i];
             marks[i] = (double)(long long)(next / 0.001 + 0.5) * 0.001; /* on the tick */
         }
         size_t changes;
+        if (c->cold)
+            caches_flush();
         double c0 = cpu_now_s();
         double t0 = bench_now_s();
         CHECK(risk_tick_apply(t, inst, marks, n_marks, NULL, NULL, 0, &changes));
@@ -96,9 +147,13 @@ static double ticks(risk_tick *t, const bench_market *m, uint32_t n_marks, doubl
         CHECK(risk_tick_stats_get(t, &st));
         ev += st.evaluated;
     }
-    *evaluated = (double)ev / TICKS;
-    *cpu = total_cpu / TICKS;
-    return total / TICKS;
+    if (c->walk) { /* back to the start (untimed), so that the next cases see the book as before */
+        size_t changes;
+        CHECK(risk_tick_apply(t, m->inst, start, n_marks, NULL, NULL, 0, &changes));
+    }
+    *evaluated = (double)ev / c->n_ticks;
+    *cpu = total_cpu / c->n_ticks;
+    return total / c->n_ticks;
 }
 
 int main(int argc, char **argv)
@@ -125,27 +180,30 @@ int main(int argc, char **argv)
     (void)sweep(&b, s, states, &changed, &cpu);
     printf("tick path vs full sweep, %zu accounts x %d positions, %.2f %% within 2 %% of MM; tracker built in %.2f s\n",
            n_accounts, N_INST, 100.0 * near, t_build);
-    static const struct {
-        const char *name;
-        uint32_t n_marks;
-        double f;
-    } cases[] = {{"one_mark_0.1pct", 1, 1.001}, {"one_mark_5pct", 1, 1.05}, {"all_marks_0.1pct", N_INST, 1.001}};
+    static const tick_case cases[] = {{"one_mark_0.1pct", 1, 1.001, 0, 0, TICKS},
+                                      {"one_mark_5pct", 1, 1.05, 0, 0, TICKS},
+                                      {"all_marks_0.1pct", N_INST, 1.001, 0, 0, TICKS},
+                                      {"random_walk_0.1pct", 1, 1.001, 1, 0, TICKS},
+                                      {"cold_one_mark_0.1pct", 1, 1.001, 0, 1, COLD_TICKS}};
+    enum { N_CASES = sizeof cases / sizeof cases[0] };
     double best_sweep = 1e30, best_sweep_cpu = 1e30;
-    double best_tick[3] = {1e30, 1e30, 1e30}, best_cpu[3] = {1e30, 1e30, 1e30}, evaluated[3] = {0, 0, 0};
+    double best_tick[N_CASES], best_cpu[N_CASES], evaluated[N_CASES];
+    for (int c = 0; c < N_CASES; c++)
+        best_tick[c] = best_cpu[c] = 1e30, evaluated[c] = 0.0;
     for (int r = 0; r < rounds; r++) {
         bench_keep_best(&best_sweep, sweep(&b, s, states, &changed, &cpu));
         bench_keep_best(&best_sweep_cpu, cpu);
-        for (int c = 0; c < 3; c++) {
-            bench_keep_best(&best_tick[c], ticks(t, &m, cases[c].n_marks, cases[c].f, &evaluated[c], &cpu));
+        for (int c = 0; c < N_CASES; c++) {
+            bench_keep_best(&best_tick[c], ticks(t, &m, &cases[c], &evaluated[c], &cpu));
             bench_keep_best(&best_cpu[c], cpu);
         }
     }
     risk_tick_stats st = RISK_TICK_STATS_INIT;
     CHECK(risk_tick_stats_get(t, &st));
     printf("full sweep (evaluate_all + scan, 1 thread): %.2f ms\n", 1e3 * best_sweep);
-    printf("%-18s %12s %14s %10s\n", "tick", "per tick", "evaluated", "ratio");
-    for (int c = 0; c < 3; c++) {
-        printf("%-18s %9.1f us %14.1f %9.0fx\n", cases[c].name, 1e6 * best_tick[c], evaluated[c],
+    printf("%-22s %12s %14s %10s\n", "tick", "per tick", "evaluated", "ratio");
+    for (int c = 0; c < N_CASES; c++) {
+        printf("%-22s %9.1f us %14.1f %9.0fx\n", cases[c].name, 1e6 * best_tick[c], evaluated[c],
                best_sweep / best_tick[c]);
         printf("result %s_us %.6g\nresult %s_evaluated %.6g\nresult %s_ratio %.6g\n", cases[c].name,
                1e6 * best_tick[c], cases[c].name, evaluated[c], cases[c].name, best_sweep / best_tick[c]);
@@ -156,6 +214,7 @@ int main(int argc, char **argv)
     printf("result sweep_ms %.6g\nresult near_share %.6g\nresult build_s %.6g\nresult band_entries %llu\n",
            1e3 * best_sweep, near, t_build, (unsigned long long)st.band_entries);
     risk_tick_free(t);
+    free(flush_buf);
     free(s);
     free(states);
     bench_book_free(&b);

@@ -10,6 +10,11 @@
 
 #include <math.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* core/tick.c, internal (linked from lib/librisk.a): the tracker's counters counted by a walk */
+void risk__tick_walk_counts(const struct risk_tick *t, uint64_t *accounts_out, uint64_t *band_entries_out);
 
 #define N_ACCOUNTS 300
 #define N_TICKS 10000
@@ -31,10 +36,20 @@ static double on_tick(double p, double tick)
     return r < tick ? tick : r;
 }
 
-static void book_init(book *b, tu_rng *rng)
+/* variant 0: the mixed book above. Variant 1, for the directional bands (docs/tick.md 2): a
+ * margin-call health of 3 and a size premium on SOLUSDT and BTCUSD (MM rates up to ~0.6, so
+ * h r_max > 1 and a favourable move of the mark can still raise h MM faster than upnl),
+ * 1-2 positions per account (more of them inverse), and each account's USDT balance set so that it
+ * starts within +-4 % of its liquidation or margin-call threshold (some past it), or, for
+ * isolated accounts, a USDT debt that puts its equity near 0: net longs and
+ * net shorts, healthy, in margin call and liquidatable, cross and isolated; then funding accrued on
+ * BTCUSD and ETHBTC, so that pending funding is in the values. */
+static void book_init(book *b, tu_rng *rng, int variant)
 {
     tu_alloc_init(&b->al);
     b->e = tu_engine(&b->al, 0);
+    if (variant)
+        tu_assert_status(risk_engine_set_margin_call_health(b->e, 3.0), RISK_OK);
     b->usdt = tu_asset(b->e, "USDT", 1.0, 6);
     b->btc = tu_asset_w(b->e, "BTC", 50000.0, 8, 0.9, 0.95, 1.1, 1.05);
     b->eth = tu_asset(b->e, "ETH", 3000.0, 8);
@@ -47,20 +62,29 @@ static void book_init(book *b, tu_rng *rng)
     b->inst[0] = tu_linear(b->e, "BTCUSDT", b->btc, b->usdt, 1.0, 0.001, 0.1, 50010.0, t3, 3);
     b->inst[1] = tu_linear(b->e, "ETHUSDT", b->eth, b->usdt, 1.0, 0.01, 0.01, 3001.0, t3, 3);
     b->inst[2] = tu_linear(b->e, "SOLUSDT", b->sol, b->usdt, 1.0, 0.1, 0.001, 100.05, t1, 1);
-    b->inst[3] = tu_inverse(b->e, "BTCUSD", b->btc, 100.0, 1.0, 0.5, 49990.0, t3, 3);
+    /* book 1: one tier (its premium rates would leave jumps at the caps, which zero the bands) */
+    b->inst[3] = variant ? tu_inverse(b->e, "BTCUSD", b->btc, 100.0, 1.0, 0.5, 49990.0, t1, 1)
+                         : tu_inverse(b->e, "BTCUSD", b->btc, 100.0, 1.0, 0.5, 49990.0, t3, 3);
     b->inst[4] = tu_linear(b->e, "ETHBTC", b->eth, b->btc, 1.0, 0.01, 0.00001, 0.06, t1, 1);
     const double ticks[5] = {0.1, 0.01, 0.001, 0.5, 0.00001}, lots[5] = {0.001, 0.01, 0.1, 1.0, 0.01};
     const double marks[5] = {50010.0, 3001.0, 100.05, 49990.0, 0.06};
     for (int i = 0; i < 5; i++)
         b->tick[i] = ticks[i], b->lot[i] = lots[i], b->base_mark[i] = marks[i];
+    if (variant) {
+        risk_size_premium prem = RISK_SIZE_PREMIUM_INIT;
+        prem.imf = 0.01; /* SOL: S = 10-4,000 SOL, MM rates up to 0.63 */
+        tu_assert_status(risk_engine_set_instrument_size_premium(b->e, b->inst[2], &prem), RISK_OK);
+        prem.imf = 0.001; /* BTCUSD: S = 10^3-4 10^5 USD, up to 0.63 */
+        tu_assert_status(risk_engine_set_instrument_size_premium(b->e, b->inst[3], &prem), RISK_OK);
+    }
     for (int k = 0; k < N_ACCOUNTS; k++) {
         uint32_t mode = tu_rng_unit(rng) < 0.25 ? RISK_MARGIN_ISOLATED : RISK_MARGIN_CROSS;
         risk_account *a = tu_account(b->e, (uint64_t)k + 1, mode, RISK_POSITION_ONE_WAY);
-        int n = tu_rng_int(rng, 1, 4);
+        int n = variant ? tu_rng_int(rng, 1, 2) : tu_rng_int(rng, 1, 4);
         double gross = 0.0;
         int used[5] = {0};
         for (int p = 0; p < n; p++) {
-            int j = tu_rng_int(rng, 0, 4);
+            int j = variant && tu_rng_unit(rng) < 0.6 ? 2 + tu_rng_int(rng, 0, 1) : tu_rng_int(rng, 0, 4);
             if (used[j])
                 continue;
             used[j] = 1;
@@ -79,10 +103,31 @@ static void book_init(book *b, tu_rng *rng)
             (void)tu_open(a, b->inst[j], RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, qty, entry, margin);
             gross += value;
         }
-        tu_balance(a, b->usdt, floor(gross * tu_rng_range(rng, 0.008, 0.08)));
+        if (!variant)
+            tu_balance(a, b->usdt, floor(gross * tu_rng_range(rng, 0.008, 0.08)));
         if (tu_rng_unit(rng) < 0.3) /* BTC collateral or a BTC debt */
             tu_balance(a, b->btc, floor(tu_rng_range(rng, -0.3, 0.6) * gross / 50000.0 * 1e6) / 1e6);
+        if (variant) { /* C_maint = k MM (1 + eps), k = 1 or 3, with the USDT balance */
+            risk_account_summary s0 = tu_eval(a);
+            double k_thr = tu_rng_unit(rng) < 0.5 ? 1.0 : 3.0;
+            double want = k_thr * s0.maintenance_margin * (1.0 + tu_rng_range(rng, -0.04, 0.04));
+            double bal = floor(want - s0.collateral_maint);
+            if (bal > 0.0)
+                tu_balance(a, b->usdt, bal);
+            else if (mode == RISK_MARGIN_ISOLATED && tu_rng_unit(rng) < 0.6) {
+                /* a USDT debt that leaves the equity within +-4 % of its size around 0 (the
+                 * bankruptcy threshold, which BTC moves reach through coin-settled pools) */
+                double e0 = tu_eval(a).equity;
+                if (e0 > 0.0)
+                    tu_balance(a, b->usdt, floor(-e0 * (1.0 + tu_rng_range(rng, -0.04, 0.04))));
+            }
+        }
         b->acc[k] = a;
+    }
+    if (variant) { /* pending funding on the coin-settled contracts: in the isolated margins, the
+                    * cross upnl, and through the BTC price */
+        tu_assert_status(risk_engine_accrue_funding(b->e, b->inst[3], 0.004, 0.004, 0.0, 1000), RISK_OK);
+        tu_assert_status(risk_engine_accrue_funding(b->e, b->inst[4], -0.003, -0.003, 0.0, 1000), RISK_OK);
     }
 }
 
@@ -137,13 +182,14 @@ static void random_change(book *b, tu_rng *rng)
     }
 }
 
-static void test_tick_matches_full_sweep(void **state)
+/* n_ticks random ticks on the book of `variant`, each checked against a full sweep; returns
+ * nothing, fails the test on the first difference. */
+static void run_book(int variant, uint64_t seed, int n_ticks, uint64_t min_transitions)
 {
-    (void)state;
     tu_rng rng;
-    tu_rng_seed(&rng, 0x71c4ULL);
+    tu_rng_seed(&rng, seed);
     static book b;
-    book_init(&b, &rng);
+    book_init(&b, &rng, variant);
     risk_tick *t = NULL;
     tu_assert_status(risk_tick_new(&t, b.e), RISK_OK);
     risk_tick *t2 = NULL;
@@ -164,7 +210,7 @@ static void test_tick_matches_full_sweep(void **state)
         marks[i] = b.base_mark[i];
     for (int i = 0; i < 3; i++)
         prices[i] = b.base_price[i];
-    for (int tk = 0; tk < N_TICKS; tk++) {
+    for (int tk = 0; tk < n_ticks; tk++) {
         if (tk % 20 == 7) /* changes between ticks */
             for (int c = tu_rng_int(&rng, 1, 3); c > 0; c--)
                 random_change(&b, &rng);
@@ -203,6 +249,7 @@ static void test_tick_matches_full_sweep(void **state)
             }
         }
         size_t n_changes = 0;
+        if (getenv("DBG") && variant) { fprintf(stderr, "TICK %d:", tk); for (size_t z=0;z<nm;z++) fprintf(stderr, " m%u=%.10g", mi[z], mv[z]); for (size_t z=0;z<na;z++) fprintf(stderr, " a%u=%.10g", ai[z], av[z]); fprintf(stderr, "\n"); }
         tu_assert_status(risk_tick_apply(t, mi, mv, nm, ai, av, na, &n_changes), RISK_OK);
         sweep(&b, now, ids);
         size_t n_ch = 0;
@@ -229,17 +276,36 @@ static void test_tick_matches_full_sweep(void **state)
         risk_tick_stats st = RISK_TICK_STATS_INIT;
         tu_assert_status(risk_tick_stats_get(t, &st), RISK_OK);
         assert_int_equal(st.accounts, N_ACCOUNTS);
+        uint64_t walk_accounts = 0, walk_entries = 0; /* the O(1) counters against a walk */
+        risk__tick_walk_counts(t, &walk_accounts, &walk_entries);
+        assert_int_equal(st.accounts, walk_accounts);
+        assert_int_equal(st.band_entries, walk_entries);
         evaluated += st.evaluated;
         memcpy(prev, now, sizeof prev);
     }
-    print_message("tick: %llu transitions, %.1f accounts evaluated per tick of %d\n",
-                  (unsigned long long)transitions, (double)evaluated / N_TICKS, N_ACCOUNTS);
+    print_message("tick (book %d): %llu transitions, %.1f accounts evaluated per tick of %d\n", variant,
+                  (unsigned long long)transitions, (double)evaluated / n_ticks, N_ACCOUNTS);
     /* it saw transitions, and touched fewer accounts than sweeping would, on a book kept near its
      * thresholds by 8 % jumps (bench_tick measures the saving on a realistic book) */
-    assert_true(transitions > 200);
-    assert_true(evaluated < (uint64_t)N_TICKS * N_ACCOUNTS / 2);
+    assert_true(transitions > min_transitions);
+    assert_true(evaluated < (uint64_t)n_ticks * N_ACCOUNTS / 2);
     risk_tick_free(t);
     book_free(&b);
+}
+
+static void test_tick_matches_full_sweep(void **state)
+{
+    (void)state;
+    run_book(0, 0x71c4ULL, N_TICKS, 200);
+}
+
+/* The directional bands on the book built for them (book_init variant 1): accounts in margin
+ * call and liquidatable ones recovering (their thresholds of different signs), h r_max > 1, net
+ * shorts, inverse and isolated positions. */
+static void test_tick_directional_bands(void **state)
+{
+    (void)state;
+    run_book(1, 0xd1ecULL, N_TICKS, 200);
 }
 
 /* Bad input changes nothing; a rejected price undoes the batch's marks. */
@@ -249,7 +315,7 @@ static void test_tick_bad_input(void **state)
     tu_rng rng;
     tu_rng_seed(&rng, 5);
     static book b;
-    book_init(&b, &rng);
+    book_init(&b, &rng, 0);
     risk_tick *t = NULL;
     tu_assert_status(risk_tick_new(NULL, b.e), RISK_ENULL);
     tu_assert_status(risk_tick_new(&t, NULL), RISK_ENULL);
@@ -284,6 +350,13 @@ static void test_tick_bad_input(void **state)
     tu_assert_status(risk_tick_state(t, b.acc[0], &s), RISK_ENOTFOUND);
     tu_assert_status(risk_tick_rebuild(t, &n), RISK_OK);
     tu_assert_status(risk_tick_state(t, b.acc[0], &s), RISK_OK);
+    risk_tick_stats cnt_st = RISK_TICK_STATS_INIT;
+    tu_assert_status(risk_tick_stats_get(t, &cnt_st), RISK_OK);
+    uint64_t walk_accounts = 0, walk_entries = 0; /* a freed and a new account: the counters follow */
+    risk__tick_walk_counts(t, &walk_accounts, &walk_entries);
+    assert_int_equal(cnt_st.accounts, walk_accounts);
+    assert_int_equal(cnt_st.accounts, N_ACCOUNTS);
+    assert_int_equal(cnt_st.band_entries, walk_entries);
     assert_int_equal(s, RISK_STATE_HEALTHY);
     tu_assert_status(risk_tick_stats_get(t, &(risk_tick_stats)RISK_TICK_STATS_INIT), RISK_OK);
     risk_tick_free(t);
@@ -296,6 +369,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tick_matches_full_sweep),
+        cmocka_unit_test(test_tick_directional_bands),
         cmocka_unit_test(test_tick_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

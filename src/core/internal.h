@@ -662,6 +662,9 @@ static inline void risk__option_unit_margin(const risk__instrument *in, double U
 void risk__tick_mark(struct risk_tick *t, const risk_account *a);
 void risk__tick_account_added(struct risk_tick *t, risk_account *a);
 void risk__tick_account_removed(struct risk_tick *t, const risk_account *a);
+/* The counters risk_tick_stats_get reports (kept incrementally), counted again by a walk of every
+ * slot and key: tests/test_tick.c checks the two agree */
+void risk__tick_walk_counts(const struct risk_tick *t, uint64_t *accounts_out, uint64_t *band_entries_out);
 static inline void risk__tick_touch(const risk_account *a)
 {
     if (a && a->engine->tick)

@@ -5,9 +5,11 @@
  * exposed to it are held as entries (edge, tracker slot, stamp) in log-price buckets, lower and
  * upper edges apart. A tick scans the buckets between the key's previous and new price and
  * queues the accounts whose edge it crossed; an entry whose stamp is not its account's current
- * one is stale (the account was re-evaluated since) and is dropped. Re-evaluating an account
- * bumps its stamp and appends fresh entries; a key is compacted when stale entries outnumber
- * live ones 3 to 1. Accounts are found by a pointer hash (tracker slot per
+ * one is stale (the account was re-evaluated since) and is dropped. A band has an up and a down
+ * radius per key (directional: docs/tick.md section 2), from the account's harm bounds per
+ * threshold. Re-evaluating an account bumps its stamp and appends fresh entries (a re-band
+ * rewrites them in place where it can); a key is compacted when stale entries outnumber live
+ * ones 3 to 1. Accounts are found by a pointer hash (tracker slot per
  * account); account changes mark their slot through risk__tick_mark (core/account.c,
  * core/basket.c, core/engine.c). */
 #include "margin/schedule.h"
@@ -24,6 +26,15 @@
 #define PREFETCH(p) ((void)(p))
 #endif
 #define PF_AHEAD 8 /* bucket entries ahead whose tracker slot is prefetched (scan, compaction) */
+/* The run queue's staged prefetch (queue_prefetch): queued accounts ahead of the one evaluated */
+#define PF_Q_SLOT 6    /* its tracker record and stamp */
+#define PF_Q_STRUCT 4  /* its account struct's first lines, its band's keys and data */
+#define PF_Q_COLUMNS 2 /* its position columns */
+#if defined(__GNUC__)
+#define TICK_INLINE static inline __attribute__((always_inline))
+#else
+#define TICK_INLINE static inline
+#endif
 
 #define SLOT_QUEUED 1u  /* in the queue of the next pass */
 #define SLOT_TRACKED 2u /* evaluated at least once: state is meaningful */
@@ -61,11 +72,17 @@ typedef struct price_key {
     uint32_t list_at;    /* its index there */
 } price_key;
 
+/* Where key k's lower (side 0) or upper (side 1) entry was written in its bucket: a hint, valid
+ * until a scan or a compaction of the bucket moves entries; checked before use. */
+#define KEY_POS(s, k, side) ((s)->keys[(s)->cap_keys + 2 * (k) + (side)])
+
 typedef struct tick_acct {
     risk_account *a; /* NULL: free slot */
     uint32_t state, stamp, flags, n_keys, cap_keys;
-    uint32_t *keys; /* the price keys of its current entries (cap_keys allocated) */
-    double *kv;     /* per key: the price at evaluation P0, the sensitivity S, the radius rho */
+    uint32_t *keys; /* the price keys of its current entries (cap_keys of them), then per key the
+                     * index of its lower and upper entry in their buckets when pushed (KEY_POS) */
+    double *kv;     /* per key (KV): the price at evaluation P0, the sensitivities S+ and S- to a
+                     * rise and a fall, the radii rho+ and rho- */
     double dprime;  /* the distance budget D' of the band (section 2 of docs/tick.md) */
     double rb;      /* the radius up to which the sensitivities hold */
 } tick_acct;
@@ -94,8 +111,18 @@ struct risk_tick {
     risk_tick_change *changes;
     size_t n_changes, cap_changes;
     uint64_t evaluated, in_state[4], n_always;
+    /* kept where they change, so risk_tick_stats_get is O(1) (a walk of every slot and key read
+     * tens of MB, and flushed the caches of the caller's next tick) */
+    uint64_t n_accounts; /* slots holding an account */
+    uint64_t n_entries;  /* sum of the keys' entries, live and stale */
     uint32_t *keybuf; /* scratch for an account's keys */
     size_t cap_keybuf;
+    struct key_sens *sens; /* scratch: per key of the band being built, its threshold harms */
+    size_t cap_sens;
+    double *sbuf; /* scratch: S+ and S- per key, at two radii */
+    size_t cap_sbuf;
+    uint32_t *oldb; /* scratch: per key and side, the bucket of the entry a band replaces */
+    size_t cap_oldb;
     uint64_t list_epoch; /* bumped per band built: marks the keys listed so far (key_list) */
     /* per instrument without a size premium: its schedule bounds (rmax, jumps, max |cum|),
      * computed at most once per pass (sb_pass == pass), so a schedule changed between applies
@@ -168,6 +195,7 @@ static int entry_live(const risk_tick *t, const band_entry *x);
 static void key_compact(risk_tick *t, price_key *pk)
 {
     size_t kept = 0;
+    t->n_entries -= pk->entries;
     for (int side = 0; side < 2; side++) {
         bucket *bs = side ? pk->hi : pk->lo;
         for (uint32_t b = 0; b < N_BUCKETS; b++) {
@@ -184,6 +212,7 @@ static void key_compact(risk_tick *t, price_key *pk)
         }
     }
     pk->entries = kept;
+    t->n_entries += kept;
 }
 
 static void key_release(const risk_engine *e, price_key *pk)
@@ -376,6 +405,7 @@ static int slot_add(risk_tick *t, risk_account *a, uint32_t *slot_out)
     s->a = a;
     s->stamp = stamp + 1;
     t->stamps[slot] = s->stamp;
+    t->n_accounts++;
     *slot_out = slot;
     return 0;
 }
@@ -419,10 +449,29 @@ static void set_always(risk_tick *t, uint32_t slot)
 
 #define SENS_MAX 1024 /* keys per account with a band; past it the account is re-evaluated always */
 
+/* While a band is built, per listed key (docs/tick.md section 2): for each threshold, the signed
+ * value of its terms that are linear in this price (lin: the threshold moves by lin x the
+ * relative move of the price, the other prices held), and bounds on the harm a rise (up) or a fall
+ * (dn) of the price by a relative move delta does to it, per unit of delta, by factor class
+ * (plain, times (1 + R), times (1 + R) / (1 - R)). Harm is the change of the threshold towards
+ * its sign change: a fall if it is positive, a rise if it is negative. */
+#define THR_C 0   /* g1 = C_maint - R_maint */
+#define THR_H 1   /* g2 = C_maint - h R_maint */
+#define THR_E 2   /* g3 = equity (when the account owes anything) */
+#define THR_ISO 3 /* the isolated pools' own m + upnl - MM, in the settle asset, times its price */
+#define N_THR 4
+#define N_CLS 3
+typedef struct key_sens {
+    double lin[3];
+    double up[N_THR][N_CLS], dn[N_THR][N_CLS];
+} key_sens;
+
+#define KV 5 /* per key of a band: P0, S+, S-, rho+, rho- */
+
 /* Lists key once among the account's keys (at most SENS_MAX); *at is its index. A new key's
- * sensitivity parts start at 0. A listed key carries the band's epoch (t->list_epoch, bumped
- * per band) and its index, which spares a search among the keys listed so far. */
-static inline int key_list(risk_tick *t, uint32_t *n, uint32_t key, uint32_t *at, double *p0, double *p1, double *p2)
+ * sensitivities start at 0. A listed key carries the band's epoch (t->list_epoch, bumped per
+ * band) and its index, which spares a search among the keys listed so far. t->sens may move. */
+static inline int key_list(risk_tick *t, uint32_t *n, uint32_t key, uint32_t *at)
 {
     price_key *pk = key_get(t, key);
     if (!pk)
@@ -431,25 +480,107 @@ static inline int key_list(risk_tick *t, uint32_t *n, uint32_t key, uint32_t *at
         *at = pk->list_at;
         return 0;
     }
-    if (*n >= SENS_MAX || grow(t->e, (void **)&t->keybuf, &t->cap_keybuf, (size_t)*n + 1, sizeof *t->keybuf))
+    if (*n >= SENS_MAX || grow(t->e, (void **)&t->keybuf, &t->cap_keybuf, (size_t)*n + 1, sizeof *t->keybuf) ||
+        grow(t->e, (void **)&t->sens, &t->cap_sens, (size_t)*n + 1, sizeof *t->sens))
         return -1;
     *at = *n;
     pk->list_epoch = t->list_epoch;
     pk->list_at = *n;
-    p0[*n] = p1[*n] = p2[*n] = 0.0;
+    memset(&t->sens[*n], 0, sizeof t->sens[*n]);
     t->keybuf[(*n)++] = key;
     return 0;
 }
 
-/* The radius of a band whose sensitivities sum to s0 + s1 (1 + rb) + s2 (1 + rb) / (1 - rb) and
- * whose distance is d minus the jumps c1 (1 + rb), valid for radii up to rb (docs/tick.md). */
-static double band_radius(double d, double c1, double s0, double s1, double s2, double rb)
+static inline double sign_of(double x)
 {
-    double total = s0 + s1 * (1.0 + rb) + s2 * (1.0 + rb) / (1.0 - rb);
-    double dd = d - c1 * (1.0 + rb);
-    double rho = dd > 0.0 && total > 0.0 ? dd / total : 0.0;
+    return x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : 0.0; /* NaN: 0 (and its D is NaN: radius 0) */
+}
+
+/* The mark part of one position for threshold thr of sign sg whose MM weight is wm: a rise of
+ * the mark moves the position's upnl by +sq F and its margin notional the way nup says (+1 up,
+ * -1 down, 0 margined at entry), with 0 <= MM(N') - MM(N) <= r |N' - N| (the jumps apart) when
+ * N rises, and F = f delta (bounded by the factor class). The harm of a rise is
+ * -sg sq F + sg wm dMM: at most (-sg sq + wm r [sg nup > 0]) F, and 0 when that is negative; a
+ * fall likewise with sq and nup negated. */
+static inline void mark_harm(key_sens *ks, int thr, double sg, double wm, double r, double sq, double nup,
+                             double f, int cls_up, int cls_dn)
+{
+    if (sg == 0.0)
+        return;
+    double cu = -sg * sq + (sg * nup > 0.0 ? wm * r : 0.0);
+    double cd = sg * sq + (-sg * nup > 0.0 ? wm * r : 0.0);
+    if (cu > 0.0)
+        ks->up[thr][cls_up] += cu * f;
+    if (cd > 0.0)
+        ks->dn[thr][cls_dn] += cd * f;
+}
+
+/* The up and down sensitivities of a listed key at the radius rb: over the thresholds, the
+ * largest harm per unit of relative move, each threshold's weighted by wt = D' / D'_t <= 1 (its
+ * own budget is D'_t, the band's the smallest, D'; docs/tick.md section 2). */
+static inline void key_sens_at(const key_sens *ks, const double *sg, const double *wt, double rb, double *sup,
+                               double *sdn)
+{
+    double fac[N_CLS] = {1.0, 1.0 + rb, (1.0 + rb) / (1.0 - rb)};
+    double u = 0.0, d = 0.0;
+    for (int k = 0; k < N_THR; k++) {
+        double hu = 0.0, hd = 0.0;
+        for (int c = 0; c < N_CLS; c++) {
+            hu += ks->up[k][c] * fac[c];
+            hd += ks->dn[k][c] * fac[c];
+        }
+        if (k < 3) { /* a rise moves the threshold by lin delta: harm when that goes against its sign */
+            double l = -sg[k] * ks->lin[k];
+            hu += l > 0.0 ? l : 0.0;
+            hd += l < 0.0 ? -l : 0.0;
+        }
+        hu *= wt[k];
+        hd *= wt[k];
+        u = hu > u ? hu : u;
+        d = hd > d ? hd : d;
+    }
+    *sup = u;
+    *sdn = d;
+}
+
+/* The common radius rho0 of a band at rb (the unfavourable sides' scale: each key k gets the
+ * budget rho0 max(S+_k, S-_k)), from the thresholds' distances dt (INFINITY: no such threshold)
+ * less the allowance al and the jumps c0 + c1 (1 + rb): their smallest is the band's budget D'
+ * (*dprime; 0 and no radius when not > 0). The keys' S+ and S- at rb into su and sd. */
+static double band_radius(risk_tick *t, uint32_t n, const double *sg, const double *dt, double al, double c0,
+                          double c1, double rb, double *su, double *sd, double *dprime)
+{
+    double cut = al + c0 + c1 * (1.0 + rb), dd = INFINITY, wt[N_THR];
+    for (int k = 0; k < N_THR; k++) {
+        double x = dt[k] - cut;
+        dd = isnan(x) ? NAN : x < dd ? x : dd; /* a NaN stays */
+    }
+    if (!(dd > 0.0 && dd < INFINITY)) { /* no budget (g1 and g2 are always thresholds: finite) */
+        *dprime = 0.0;
+        for (uint32_t k = 0; k < n; k++)
+            su[k] = sd[k] = 0.0;
+        return 0.0;
+    }
+    for (int k = 0; k < N_THR; k++)
+        wt[k] = dt[k] == INFINITY ? 0.0 : dd / (dt[k] - cut);
+    double total = 0.0;
+    for (uint32_t k = 0; k < n; k++) {
+        key_sens_at(&t->sens[k], sg, wt, rb, &su[k], &sd[k]);
+        total += su[k] > sd[k] ? su[k] : sd[k];
+    }
+    *dprime = dd;
+    double rho = total > 0.0 ? dd / total : rb;
     rho = rho < rb ? rho : rb;
     return rho >= 0.0 ? rho : 0.0; /* NaN: 0 */
+}
+
+/* The radii of a side whose sensitivity is s, given the key's budget a (S rho <= a), within rb */
+static inline double side_radius(double a, double s, double rb)
+{
+    if (!(s > 0.0))
+        return rb;
+    double r = a / s;
+    return r < rb ? r : rb;
 }
 
 /* The largest maintenance rate of the schedule for a position of `size` (size premium
@@ -515,7 +646,22 @@ static void schedule_bounds_cached(risk_tick *t, uint32_t id, double size, doubl
 }
 
 
-static int band_push(risk_tick *t, uint32_t slot, uint32_t n);
+static int band_push(risk_tick *t, uint32_t slot, uint32_t n, const uint32_t *old_b, uint32_t old_stamp);
+
+/* The buckets of the entries of the slot's band (keys[0, n), kv) into t->oldb: what band_push
+ * may rewrite in place. NULL if the scratch cannot grow (then every entry is pushed). */
+static uint32_t *band_old_buckets(risk_tick *t, const tick_acct *s, uint32_t n)
+{
+    if (grow(t->e, (void **)&t->oldb, &t->cap_oldb, 2 * (size_t)n, sizeof *t->oldb))
+        return NULL;
+    for (uint32_t k = 0; k < n; k++) {
+        const price_key *pk = key_get(t, s->keys[k]);
+        const double *kv = &s->kv[KV * k];
+        t->oldb[2 * k] = pk ? bucket_of(pk, kv[0] * (1.0 - kv[4])) : UINT32_MAX;
+        t->oldb[2 * k + 1] = pk ? bucket_of(pk, kv[0] * (1.0 + kv[3])) : UINT32_MAX;
+    }
+    return t->oldb;
+}
 
 /* Evaluates the account, records a change of state, and rebuilds its band. */
 static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
@@ -553,13 +699,15 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         s->flags &= ~SLOT_ALWAYS; /* stays listed until the list is pruned */
         t->n_always--;
     }
-    /* the sensitivities summed over the keys (one radius for all): s0 plain, s1 times (1 + R),
-     * s2 times (1 + R) / (1 - R), for the R the band is computed at */
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0;
-    double p0[SENS_MAX], p1[SENS_MAX], p2[SENS_MAX]; /* the same per key */
+    const double R = BAND_R, hc = e->margin_call_health, h = hc > 1.0 ? hc : 1.0;
+    /* the thresholds at P0 and their signs: harm is a move towards the other sign */
+    double c = v.basket.collateral_maint + v.cross_upnl, r = v.basket.liabilities_maint + v.cross_mm;
+    double eq = v.basket.net_value + v.upnl + v.isolated_margin;
+    int owes = a->n_pos > 0 || v.basket.liabilities > 0.0;
+    double sg[3] = {sign_of(c - r), sign_of(c - hc * r), owes ? sign_of(eq) : 0.0};
     uint32_t n = 0, km = 0, ks = 0;
-    const double R = BAND_R, h = e->margin_call_health > 1.0 ? e->margin_call_health : 1.0;
-    double c1 = 0.0, mag = 1.0, iso_min = INFINITY;
+    /* the jumps of the schedules: c0 plain, c1 times (1 + R) (a settle price that moves) */
+    double c0 = 0.0, c1 = 0.0, mag = 1.0, iso_min = INFINITY;
     /* a portfolio account's MM is a scenario grid, and Drift's PnL weights bend C_maint: neither has
      * the band's bound (docs/tick.md), so such accounts are re-evaluated on every apply */
     int always = a->margin_mode == RISK_MARGIN_PORTFOLIO || e->n_upnl_weighted != 0;
@@ -572,45 +720,83 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         }
         double q = a->qty[i], E = a->entry[i], M = in->mark, size = fabs(q) * in->contract_size;
         uint32_t settle_key = in->settle == e->valuation ? RISK_ID_NONE : KEY_ASSET | in->settle;
+        int sv = settle_key != RISK_ID_NONE; /* the settle price moves: the mark part has p_s' <= p_s (1 + R) */
         double ps = e->assets[in->settle].price;
         double rmax, jumps, cmax;
         schedule_bounds_cached(t, a->inst[i], size, &rmax, &jumps, &cmax);
-        double mm_rate = in->mm_price == RISK_MM_PRICE_ENTRY ? 0.0 : rmax;
-        if (key_list(t, &n, a->inst[i], &km, p0, p1, p2) ||
-            (settle_key != RISK_ID_NONE && key_list(t, &n, settle_key, &ks, p0, p1, p2))) {
+        int at_entry = in->mm_price == RISK_MM_PRICE_ENTRY;
+        double mm_rate = at_entry ? 0.0 : rmax;
+        if (key_list(t, &n, a->inst[i], &km) || (sv && key_list(t, &n, settle_key, &ks))) {
             always = 1;
             break;
         }
-        double au, mn; /* |upnl| (bit for bit: (|q| cs) |M - E| = |(q cs) (M - E)|), margin notional */
-        if (!in->inverse) { /* mark: size M p_s (1 + R) (upnl) and r_max size M p_s (1 + R) (MM) */
-            p1[km] += size * M * ps * (1.0 + h * mm_rate);
+        /* the mark part: F = size |M' - M| p_s' (linear) or size |1/M - 1/M'| p_s' (inverse), for
+         * upnl and MM alike; a rise of the mark moves upnl by sign(q) F, N up (linear) or down
+         * (inverse). F <= f delta with f below and the class: (1 + R) for p_s' when the settle
+         * price moves; for an inverse fall |1/M - 1/M'| <= delta / (M (1 - R)) */
+        double au, mn, f, nup; /* |upnl| (bit for bit: (|q| cs) |M - E| = |(q cs) (M - E)|), margin notional */
+        int cls_up = sv ? 1 : 0, cls_dn;
+        if (!in->inverse) {
+            f = size * M * ps;
+            nup = 1.0;
+            cls_dn = cls_up;
             au = size * fabs(M - E);
-            mn = in->mm_price == RISK_MM_PRICE_ENTRY ? size * E : size * M;
-        } else { /* mark: size p (1 + R) / (M (1 - R)), for upnl and times r_max for MM */
-            p2[km] += size * ps / M * (1.0 + h * mm_rate);
+            mn = at_entry ? size * E : size * M;
+        } else {
+            f = size * ps / M;
+            nup = -1.0;
+            cls_dn = 2;
             au = size * fabs(1.0 / E - 1.0 / M);
-            mn = in->mm_price == RISK_MM_PRICE_ENTRY ? size / E : size / M;
+            mn = at_entry ? size / E : size / M;
         }
+        if (at_entry)
+            nup = 0.0;
+        double sq = q > 0.0 ? 1.0 : q < 0.0 ? -1.0 : 0.0;
+        key_sens *kms = &t->sens[km];
         /* |MM| <= N r_max + max |cum| (the rounding allowance only needs a bound); the position's
          * values themselves only when the settle price moves or the position is isolated */
         double amm = mn * rmax + cmax;
         int iso = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
-        if (settle_key != RISK_ID_NONE || iso) {
+        if (!iso) { /* in g1 (MM weight 1), g2 (h) and the equity (no MM) */
+            mark_harm(kms, THR_C, sg[THR_C], 1.0, mm_rate, sq, nup, f, cls_up, cls_dn);
+            mark_harm(kms, THR_H, sg[THR_H], hc, mm_rate, sq, nup, f, cls_up, cls_dn);
+        }
+        mark_harm(kms, THR_E, sg[THR_E], 0.0, mm_rate, sq, nup, f, cls_up, cls_dn);
+        /* pending funding (rates/funding.c): in the settle asset, in the isolated margin or in
+         * the cross upnl; it does not depend on the mark */
+        double got = e->funding_active ? risk__funding_pending(a, i) : 0.0;
+        if (!iso && sv && got != 0.0) {
+            key_sens *kss = &t->sens[ks];
+            kss->lin[THR_C] += got * ps;
+            kss->lin[THR_H] += got * ps;
+            kss->lin[THR_E] += got * ps;
+        }
+        if (sv || iso) {
             risk__position_values pv;
             risk__position_values_compute(in, q, E, a->im_rate[i], &pv);
-            double ws = au * ps + h * fabs(pv.mm) * ps; /* settle price: upnl, MM, isolated margin */
-            if (iso) {
-                double m = a->iso_margin[i];
-                ws += fabs(m) * ps;
+            double m = iso ? a->iso_margin[i] + got : 0.0;
+            if (iso) { /* its own pool, compared in the settle asset: m + upnl - MM, times p_s at P0 */
                 double g = (m + pv.upnl - pv.mm) * ps;
                 iso_min = fabs(g) < iso_min ? fabs(g) : iso_min;
+                /* the settle price does not enter; the mark part without p_s' (f / p_s' = p_s) */
+                mark_harm(kms, THR_ISO, sign_of(g), 1.0, mm_rate, sq, nup, f, 0, in->inverse ? 2 : 0);
             }
-            if (settle_key != RISK_ID_NONE) /* the valuation asset's price is 1: it never moves */
-                p0[ks] += ws;
+            if (sv) { /* the settle part moves each threshold by its terms' value times delta */
+                key_sens *kss = &t->sens[ks];
+                double u = pv.upnl * ps, mmv = pv.mm * ps;
+                if (!iso) {
+                    kss->lin[THR_C] += u - mmv;
+                    kss->lin[THR_H] += u - hc * mmv;
+                }
+                kss->lin[THR_E] += u + m * ps;
+            }
             amm = fabs(pv.mm);
         }
-        c1 += h * jumps * ps;
-        mag += (size * M + amm + au + fabs(a->iso_margin[i])) * ps;
+        if (sv)
+            c1 += h * jumps * ps;
+        else
+            c0 += h * jumps * ps;
+        mag += ((in->inverse ? size / M : size * M) + amm + au + fabs(a->iso_margin[i]) + fabs(got)) * ps;
     }
     const risk_basket *bk = &a->basket;
     for (uint32_t j = 0; j < bk->n && !always; j++) {
@@ -623,16 +809,16 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         if (id == e->valuation)
             continue;
         uint32_t kb;
-        if (key_list(t, &n, KEY_ASSET | id, &kb, p0, p1, p2)) {
+        if (key_list(t, &n, KEY_ASSET | id, &kb)) {
             always = 1;
             break;
         }
-        p0[kb] += h * fabs(vm) + fabs(x) * as->price;
-    }
-    for (uint32_t k = 0; k < n && !always; k++) {
-        s0 += p0[k];
-        s1 += p1[k];
-        s2 += p2[k];
+        /* linear in the price: the weighted value in C_maint (g1), in C_maint or h R_maint (g2),
+         * x p in the equity */
+        key_sens *kbs = &t->sens[kb];
+        kbs->lin[THR_C] += vm;
+        kbs->lin[THR_H] += x > 0.0 ? vm : hc * vm;
+        kbs->lin[THR_E] += x * as->price;
     }
     if (always) {
         set_always(t, slot);
@@ -640,31 +826,36 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
     }
     if (n == 0)
         return 0; /* exposed to no price: only an account change can change it */
-    double c = v.basket.collateral_maint + v.cross_upnl, r = v.basket.liabilities_maint + v.cross_mm;
-    double eq = v.basket.net_value + v.upnl + v.isolated_margin;
-    double d = fabs(c - r);
-    double d2 = fabs(c - e->margin_call_health * r);
-    d = d2 < d ? d2 : d;
-    if (a->n_pos > 0 || v.basket.liabilities > 0.0)
-        d = fabs(eq) < d ? fabs(eq) : d;
-    d = iso_min < d ? iso_min : d;
+    /* the thresholds' distances (INFINITY: not a threshold of this account), less the same
+     * allowance for quantization and rounding */
+    double dt[N_THR] = {fabs(c - r), fabs(c - hc * r), owes ? fabs(eq) : INFINITY, iso_min};
     double quantum = 0.0;
     if (!(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE)
         quantum = 1.0 / risk__asset_scale(&e->assets[e->valuation]);
-    d -= 2.0 * (1.0 + h) * quantum + 1e-9 * (mag + fabs(c) + h * fabs(r) + fabs(eq));
+    double al = 2.0 * (1.0 + h) * quantum + 1e-9 * (mag + fabs(c) + h * fabs(r) + fabs(eq));
+    if (grow(e, (void **)&t->sbuf, &t->cap_sbuf, 4 * (size_t)n, sizeof *t->sbuf)) {
+        set_always(t, slot);
+        return 0;
+    }
+    double *su = t->sbuf, *sd = su + n; /* S+ and S- at R, then at 2 rho0 */
     /* the radius at R, then at twice that radius (the (1 + R) factors shrink with it): both
-     * are valid bands, the larger is kept */
-    double rho = band_radius(d, c1, s0, s1, s2, R), rb = R;
+     * are valid bands, the one with the larger rho0 is kept */
+    double dprime, dprime2;
+    double rho = band_radius(t, n, sg, dt, al, c0, c1, R, su, sd, &dprime), rb = R;
     if (rho > 0.0 && 2.0 * rho < R) {
-        double rho2 = band_radius(d, c1, s0, s1, s2, 2.0 * rho);
+        double *su2 = sd + n, *sd2 = su2 + n;
+        double rho2 = band_radius(t, n, sg, dt, al, c0, c1, 2.0 * rho, su2, sd2, &dprime2);
         if (rho2 > rho) {
-            rho = rho2;
             rb = 2.0 * rho;
+            rho = rho2;
+            su = su2;
+            sd = sd2;
+            dprime = dprime2;
         }
     }
     if (n > s->cap_keys) {
-        uint32_t *grown = risk__realloc(e, s->keys, n * sizeof *grown);
-        double *kv = risk__realloc(e, s->kv, 3 * (size_t)n * sizeof *kv);
+        uint32_t *grown = risk__realloc(e, s->keys, 3 * (size_t)n * sizeof *grown);
+        double *kv = risk__realloc(e, s->kv, KV * (size_t)n * sizeof *kv);
         if (grown)
             s->keys = grown;
         if (kv)
@@ -675,34 +866,67 @@ static int slot_evaluate(risk_tick *t, uint32_t slot, int report)
         }
         s->cap_keys = n;
     }
+    /* new entries are appended, not rewritten over the old band's (as a re-band does): the
+     * evaluation moved P0, few entries stay in their bucket, and the check of the old entry is
+     * a cache miss where an append mostly hits a bucket tail other accounts just wrote
+     * (docs/performance.md "Tick path": 75 to 100 us a tick when tried) */
     memcpy(s->keys, t->keybuf, n * sizeof *s->keys);
     for (uint32_t k = 0; k < n; k++) {
-        s->kv[3 * k] = key_price(e, s->keys[k]);
-        s->kv[3 * k + 1] = p0[k] + p1[k] * (1.0 + rb) + p2[k] * (1.0 + rb) / (1.0 - rb);
-        s->kv[3 * k + 2] = rho;
+        double *kv = &s->kv[KV * k], budget = rho * (su[k] > sd[k] ? su[k] : sd[k]);
+        kv[0] = key_price(e, s->keys[k]);
+        kv[1] = su[k];
+        kv[2] = sd[k];
+        /* no budget (D' <= 0): every side 0, the jumps and rounding alone may cross */
+        kv[3] = dprime > 0.0 ? side_radius(budget, su[k], rb) : 0.0;
+        kv[4] = dprime > 0.0 ? side_radius(budget, sd[k], rb) : 0.0;
     }
-    s->dprime = d - c1 * (1.0 + rb);
+    s->dprime = dprime;
     s->rb = rb;
-    return band_push(t, slot, n);
+    return band_push(t, slot, n, NULL, 0);
 }
 
-/* The account's entries at its radii kv[3k + 2] around kv[3k]; 0, or the account set ALWAYS. */
-static int band_push(risk_tick *t, uint32_t slot, uint32_t n)
+/* Writes one entry of key k's side into bucket b: over the entry of the band it replaces when
+ * that is still where it was written (the same bucket, the same slot, the old stamp: the
+ * bucket's order does not matter), else appended. 0, or -1 out of memory. */
+static inline int entry_write(risk_tick *t, tick_acct *s, price_key *pk, uint32_t k, int side, band_entry x,
+                              const uint32_t *old_b, uint32_t old_stamp)
+{
+    uint32_t b = bucket_of(pk, x.edge);
+    bucket *bk = side ? &pk->hi[b] : &pk->lo[b];
+    if (old_b && old_b[2 * k + side] == b) {
+        uint32_t i = KEY_POS(s, k, side);
+        if (i < bk->n && bk->v[i].slot == x.slot && bk->v[i].stamp == old_stamp) {
+            bk->v[i] = x;
+            return 0;
+        }
+    }
+    KEY_POS(s, k, side) = bk->n;
+    if (bucket_push(t->e, bk, x))
+        return -1;
+    pk->entries++;
+    t->n_entries++;
+    return 0;
+}
+
+/* The account's entries: a lower edge at kv[0] (1 - kv[4]), an upper one at kv[0] (1 + kv[3]),
+ * per key, rewriting in place those of the band it replaces (old_b: their buckets, or NULL;
+ * old_stamp: their stamp) where they stay in their bucket; 0, or the account set ALWAYS. */
+static int band_push(risk_tick *t, uint32_t slot, uint32_t n, const uint32_t *old_b, uint32_t old_stamp)
 {
     tick_acct *s = &t->acc[slot];
     for (uint32_t k = 0; k < n; k++) {
         price_key *pk = key_get(t, s->keys[k]);
-        double p = s->kv[3 * k], rho = s->kv[3 * k + 2];
-        band_entry lo = {p * (1.0 - rho), slot, s->stamp}, hi = {p * (1.0 + rho), slot, s->stamp};
-        if (!pk || key_buckets(t->e, pk) || bucket_push(t->e, &pk->lo[bucket_of(pk, lo.edge)], lo) ||
-            (pk->entries++, bucket_push(t->e, &pk->hi[bucket_of(pk, hi.edge)], hi))) {
+        const double *kv = &s->kv[KV * k];
+        double p = kv[0];
+        band_entry lo = {p * (1.0 - kv[4]), slot, s->stamp}, hi = {p * (1.0 + kv[3]), slot, s->stamp};
+        if (!pk || key_buckets(t->e, pk) || entry_write(t, s, pk, k, 0, lo, old_b, old_stamp) ||
+            entry_write(t, s, pk, k, 1, hi, old_b, old_stamp)) {
             s->n_keys = k + (pk != NULL);
             if (pk)
                 pk->live++;
             set_always(t, slot); /* partial entries are harmless: the account is re-evaluated anyway */
             return 0;
         }
-        pk->entries++;
         pk->live++;
         s->n_keys = k + 1;
         if (pk->entries > 4 * pk->live + 64)
@@ -712,11 +936,12 @@ static int band_push(risk_tick *t, uint32_t slot, uint32_t n)
     return 0;
 }
 
-/* A crossing without a change of the account: while the displacements d_k = |P_k/P0_k - 1|
- * from the prices of its evaluation keep sum S_k d_k below the budget D' (and each d_k within
- * rb), its state cannot have changed (docs/tick.md, section 2): the unspent budget is shared
- * out again, rho_k = d_k + (D' - sum S_i d_i) / (n S_k), and the entries re-pushed, with no
- * evaluation. Returns 0 when re-banded, 1 when the account must be evaluated. */
+/* A crossing without a change of the account: while the displacements d_k = P_k/P0_k - 1 from
+ * the prices of its evaluation keep U = sum S(d_k) |d_k| below the budget D' (S+ for a rise,
+ * S- for a fall; each |d_k| within rb), its state cannot have changed (docs/tick.md, section 2):
+ * the unspent budget is shared out again, key k getting a_k = S(d_k) |d_k| + (D' - U) / n and the
+ * radii rho+-_k = a_k / S+-_k, and the entries re-pushed, with no evaluation. Returns 0 when
+ * re-banded, 1 when the account must be evaluated. */
 static int slot_reband(risk_tick *t, uint32_t slot)
 {
     tick_acct *s = &t->acc[slot];
@@ -725,31 +950,79 @@ static int slot_reband(risk_tick *t, uint32_t slot)
         return 1;
     double used = 0.0;
     for (uint32_t k = 0; k < n; k++) {
-        double dk = fabs(key_price(t->e, s->keys[k]) / s->kv[3 * k] - 1.0);
-        if (!(dk <= s->rb))
+        const double *kv = &s->kv[KV * k];
+        double dk = key_price(t->e, s->keys[k]) / kv[0] - 1.0;
+        if (!(fabs(dk) <= s->rb))
             return 1;
-        used += s->kv[3 * k + 1] * dk;
+        used += (dk > 0.0 ? kv[1] : kv[2]) * fabs(dk);
     }
     double spare = s->dprime - used;
-    if (!(spare > 0.0))
+    if (!(s->dprime > 0.0) || !(spare > 0.0))
         return 1;
-    /* the keys and their data stay; the entries are renewed */
+    /* the keys and their data stay; the entries are renewed, in place where they stay in their
+     * bucket */
+    const uint32_t *old_b = band_old_buckets(t, s, n);
+    uint32_t old_stamp = s->stamp;
     for (uint32_t k = 0; k < n; k++) {
         price_key *pk = key_get(t, s->keys[k]);
         if (pk && pk->live)
             pk->live--;
     }
     t->stamps[slot] = ++s->stamp;
+    double share = spare / (double)n;
     for (uint32_t k = 0; k < n; k++) {
-        double dk = fabs(key_price(t->e, s->keys[k]) / s->kv[3 * k] - 1.0), sk = s->kv[3 * k + 1];
-        double rho = sk > 0.0 ? dk + spare / ((double)n * sk) : s->rb;
-        s->kv[3 * k + 2] = rho < s->rb ? rho : s->rb;
+        double *kv = &s->kv[KV * k];
+        double dk = key_price(t->e, s->keys[k]) / kv[0] - 1.0;
+        double a = (dk > 0.0 ? kv[1] : kv[2]) * fabs(dk) + share;
+        kv[3] = side_radius(a, kv[1], s->rb);
+        kv[4] = side_radius(a, kv[2], s->rb);
     }
     s->n_keys = 0;
     s->flags &= ~SLOT_BANDED;
-    return band_push(t, slot, n);
+    return band_push(t, slot, n, old_b, old_stamp);
 }
 
+/* Software prefetch for the run queue at index i, in three stages, as the sweep's
+ * sweep_prefetch (core/evaluate.c) does for the registry: a queued account is a chain of
+ * dependent misses (tracker record -> account struct and band data -> position columns) that
+ * no hardware prefetcher follows. Stage 1 fetches the record PF_Q_SLOT entries ahead; stage 2,
+ * whose record arrived meanwhile, the struct's first two lines (what an evaluation reads first,
+ * internal.h) and the band's keys and data (a re-band reads only these); stage 3 the position
+ * columns. Nothing is read that the evaluation or re-band would not read. Always inlined: gcc
+ * takes a function made only of prefetches for one without effect and drops the call. */
+TICK_INLINE void queue_prefetch(const risk_tick *t, size_t i)
+{
+    if (i + PF_Q_SLOT < t->n_queue) {
+        uint32_t slot = t->queue[i + PF_Q_SLOT];
+        PREFETCH(&t->acc[slot]);
+        PREFETCH(&t->stamps[slot]);
+    }
+    if (i + PF_Q_STRUCT < t->n_queue) {
+        const tick_acct *s = &t->acc[t->queue[i + PF_Q_STRUCT]];
+        if (s->a) {
+            const char *f = (const char *)s->a;
+            PREFETCH(f);
+            PREFETCH(f + 64);
+            PREFETCH(f + 111); /* the struct need not start a line */
+        }
+        if (s->kv) { /* a band's data: KV doubles a key, 5 lines for 8 keys */
+            const char *kv = (const char *)s->kv;
+            for (uint32_t o = 0; o < s->n_keys * KV * sizeof(double) && o < 8 * 64; o += 64)
+                PREFETCH(kv + o);
+            PREFETCH(s->keys);
+        }
+    }
+    if (i + PF_Q_COLUMNS < t->n_queue) {
+        const risk_account *a = t->acc[t->queue[i + PF_Q_COLUMNS]].a;
+        if (a && a->n_pos) {
+            PREFETCH(a->qty);
+            PREFETCH(a->entry);
+            PREFETCH(a->im_rate);
+            PREFETCH(a->inst);
+            PREFETCH(a->pflags);
+        }
+    }
+}
 
 /* Re-evaluates the queued accounts (and, after a lost mark, every account). */
 static int run_queue(risk_tick *t, int report)
@@ -781,6 +1054,7 @@ static int run_queue(risk_tick *t, int report)
     t->n_always_list = w;
     w = 0;
     for (size_t i = 0; i < t->n_queue; i++) {
+        queue_prefetch(t, i);
         uint32_t slot = t->queue[i];
         tick_acct *s = &t->acc[slot];
         s->flags &= ~SLOT_QUEUED;
@@ -841,6 +1115,7 @@ void risk__tick_account_removed(risk_tick *t, const risk_account *a)
     if (s->flags & SLOT_ALWAYS)
         t->n_always--;
     s->a = NULL;
+    t->n_accounts--;
     s->flags &= SLOT_QUEUED | SLOT_LISTED; /* a queued or listed free slot is skipped there */
     map_del(t, a);
     if (!(s->flags & (SLOT_QUEUED | SLOT_LISTED)) &&
@@ -874,6 +1149,9 @@ RISK_API void risk_tick_free(risk_tick *tick)
     risk__free(e, tick->always);
     risk__free(e, tick->changes);
     risk__free(e, tick->keybuf);
+    risk__free(e, tick->sens);
+    risk__free(e, tick->sbuf);
+    risk__free(e, tick->oldb);
     risk__free(e, tick->sb);
     risk__free(e, tick->sb_pass);
     risk__free(e, tick->errmsg);
@@ -956,6 +1234,7 @@ static void key_crossed(risk_tick *t, uint32_t key, double p)
             bk->v[w++] = *x;
         }
         pk->entries -= bk->n - w;
+        t->n_entries -= bk->n - w;
         bk->n = w;
     }
 }
@@ -1068,19 +1347,28 @@ RISK_API int risk_tick_stats_get(const risk_tick *tick, risk_tick_stats *out)
                           RISK_TICK_STATS_VERSION);
     memset(out, 0, sizeof *out);
     out->version = RISK_TICK_STATS_VERSION;
-    for (size_t s = 0; s < t->n_acc; s++)
-        out->accounts += t->acc[s].a != NULL;
+    out->accounts = t->n_accounts;
     out->evaluated = t->evaluated;
     out->changed = t->n_changes;
     for (int k = 0; k < 4; k++)
         out->in_state[k] = t->in_state[k];
     out->always = t->n_always;
-    for (size_t k = 0; k < t->n_keys_inst; k++)
-        out->band_entries += t->keys_inst[k].entries;
-    for (size_t k = 0; k < t->n_keys_asset; k++)
-        out->band_entries += t->keys_asset[k].entries;
+    out->band_entries = t->n_entries;
     risk__clear(&t->errmsg);
     return RISK_OK;
+}
+
+void risk__tick_walk_counts(const risk_tick *t, uint64_t *accounts_out, uint64_t *band_entries_out)
+{
+    uint64_t n = 0, entries = 0;
+    for (size_t s = 0; s < t->n_acc; s++)
+        n += t->acc[s].a != NULL;
+    for (size_t k = 0; k < t->n_keys_inst; k++)
+        entries += t->keys_inst[k].entries;
+    for (size_t k = 0; k < t->n_keys_asset; k++)
+        entries += t->keys_asset[k].entries;
+    *accounts_out = n;
+    *band_entries_out = entries;
 }
 
 RISK_API int risk_tick_state(const risk_tick *tick, const risk_account *account, uint32_t *state_out)

@@ -23,13 +23,16 @@ result cpu_stress_over_sweep_1t 20
 ==> bench/bench_cli.py
 result cli_evaluate_wall_s 4.20
 result checks ok
+==> build/bench/bench_tick 1000000
+result random_walk_0.1pct_ratio 812.5
+result cold_one_mark_0.1pct_ratio 95.1
 """
 
 
 class TestBenchSummary(unittest.TestCase):
     def test_results_by_program(self):
         results, order, loads = bench_summary.parse(LOG.splitlines())
-        self.assertEqual(order, ["conditions", "bench_evaluate", "bench_stress", "bench_cli.py"])
+        self.assertEqual(order, ["conditions", "bench_evaluate", "bench_stress", "bench_cli.py", "bench_tick"])
         self.assertEqual(results["bench_evaluate"], {"engine_1t_pos_per_s": "3.1e+08", "speedup_engine_2t": "1.75"})
         self.assertEqual(len(loads), 1)
 
@@ -44,6 +47,13 @@ class TestBenchSummary(unittest.TestCase):
         self.assertIn("not in this run (`bench_tick` one_mark_0.1pct_ratio)", rows["13.1 sweep / tick, one mark 0.1 % (wall)"])
         self.assertIn("not in this run (`bench_sweep_numpy.py` numpy_over_c_all)",
                       rows["13.2 numpy's vectorised formula / the C sweep (evaluate_all)"])
+        # the tick path's new cases are reported, not judged
+        self.assertIn("| 812.5 | reported | reported |",
+                      rows["13.1 sweep / tick, one mark in a random walk of 0.1 % steps"])
+        self.assertIn("| 95.1 | reported | reported |",
+                      rows["13.1 sweep / tick, one mark 0.1 %, caches flushed before each tick"])
+        self.assertIn("not in this run (`bench_tick` cpu_cold_one_mark_0.1pct_ratio)",
+                      bench_summary.summary(LOG.splitlines()))
         # a non-number (the checks line) is listed but judged nothing
         self.assertIn("checks ok", bench_summary.summary(LOG.splitlines()))
 
