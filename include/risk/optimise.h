@@ -138,8 +138,8 @@ typedef struct risk_optimise_result {
     double baseline_cost_horizon;/**< The baseline's cost over the horizon. */
     double baseline_cost_annual; /**< The baseline's cost per year. */
     double saving_horizon;       /**< baseline_cost_horizon - cost_horizon (MIN_COST with a feasible baseline; else 0). */
-    double health_init;          /**< C_init / (R_init + size x im_value) after the plan; INFINITY with nothing required. */
-    double health_maint;         /**< C_maint / (R_maint + size x mm_value) after the plan. */
+    double health_init;          /**< C_init / (R_init + size x im_value) after the plan; INFINITY with nothing required (a requirement of at most 1e-10 V, the solver's tolerance). */
+    double health_maint;         /**< C_maint / (R_maint + size x mm_value) after the plan; INFINITY likewise. */
     double ltv_buffer;           /**< (C_init - liabilities) / collateral_value after the plan (as the account summary). */
     double dual_health_init;     /**< Shadow price of the initial health row (objective per unit of C_init - h R_init). */
     double dual_health_maint;    /**< Shadow price of the maintenance health row. */

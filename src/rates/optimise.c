@@ -24,6 +24,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Requirements at or below this, in the valuation asset, count as none in the result's health
+ * ratios: the LP's feasibility tolerance is 1e-10 of its rows' scale, which is at least 1. */
+#define OPT_NONE_REQUIRED 1e-10
+
 #define MAX_ROWS 5
 #define ROW_HI 0
 #define ROW_HM 1
@@ -952,8 +956,11 @@ RISK_API int risk_account_optimise(const risk_account *account, const risk_optim
                              ? tb.cost_h - t.cost_h
                              : 0.0;
     double ri = t.rinit + size * spec->im_value, rm = t.rmaint + size * spec->mm_value;
-    res.health_init = ri > 0.0 ? t.cinit / ri : INFINITY;
-    res.health_maint = rm > 0.0 ? t.cmaint / rm : INFINITY;
+    /* A requirement within the solver's absolute tolerance (OPT_NONE_REQUIRED) is none: the LP
+     * takes its row as met whatever the collateral, so its health is INFINITY rather than the
+     * ratio of two numbers of rounding size (a debt of 1e-309 V against no collateral read 0). */
+    res.health_init = ri > OPT_NONE_REQUIRED ? t.cinit / ri : INFINITY;
+    res.health_maint = rm > OPT_NONE_REQUIRED ? t.cmaint / rm : INFINITY;
     double num = t.cinit - t.liab;
     res.ltv_buffer = t.cv > 0.0 ? num / t.cv : (num == 0.0 ? 0.0 : copysign(INFINITY, num));
     if (moves_out) {
