@@ -481,6 +481,11 @@ static void big_book(risk_engine *e, uint32_t *inst, risk_account **acc, uint32_
         /* with 9 or more idle instruments, 2 % of the accounts hold 13 to 17 positions: the SIMD
          * path's two vectors (up to 16) and the scalar path beyond; legs long, then short */
         int total = odd == 3 ? tu_rng_int(&r, 13, 16) : odd == 4 ? 17 : 0;
+        if (idle >= 9 && total && !unit) { /* an inverse leg too: two vectors (16) or the scalar table (17) */
+            tu_open(a, inst[5], RISK_SIDE_SHORT, RISK_MARGIN_DEFAULT, floor(pow(10.0, tu_rng_range(&r, 0.0, 4.0))),
+                    on_step(40000.0 * tu_rng_range(&r, 0.9, 1.1), 0.5), 0.0);
+            n++;
+        }
         for (int k = 0; idle >= 9 && k < total - n; k++) {
             uint32_t w = (uint32_t)k % idle, side = (uint32_t)k < idle ? RISK_SIDE_LONG : RISK_SIDE_SHORT;
             int iso = tu_rng_int(&r, 0, 6) == 0;

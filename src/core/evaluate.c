@@ -193,12 +193,10 @@ typedef struct fast_sums {
 } fast_sums;
 
 /* One linear position at the mark into the sums: tier (mmr, cum, tier IM rate) already chosen. */
-SWEEP_INLINE void fast_position_add(fast_sums *S, double q, double cs, double mark, double entry,
-                                    double settle_price, double mmr, double cum, double tier_rate,
-                                    double user_rate, uint32_t pflags, double iso_margin)
+SWEEP_INLINE void fast_position_add(fast_sums *S, double notional, double upnl, double settle_price, double mmr,
+                                    double cum, double tier_rate, double user_rate, uint32_t pflags,
+                                    double iso_margin)
 {
-    double notional = fabs(q) * cs * mark;
-    double upnl = q * cs * (mark - entry);
     double mm = notional * mmr - cum;
     double im = notional * (user_rate > tier_rate ? user_rate : tier_rate);
     double upnl_v = upnl * settle_price;
@@ -255,8 +253,9 @@ static int account_values_fast(const risk_account *a, risk__account_values *out)
         const risk__schedule *s = &in->schedule;
         general |= in->general | (s->caps == NULL);
         double q = qty[i], cs = in->contract_size, mark = in->mark;
-        uint32_t t = s->caps ? risk__schedule_tier_fast(s->caps, fabs(q) * cs * mark) : 0;
-        fast_position_add(&S, q, cs, mark, entry[i], assets[in->settle].price, s->tiers[t].mmr, s->tiers[t].cum,
+        double notional = fabs(q) * cs * mark, upnl = q * cs * (mark - entry[i]);
+        uint32_t t = s->caps ? risk__schedule_tier_fast(s->caps, notional) : 0;
+        fast_position_add(&S, notional, upnl, assets[in->settle].price, s->tiers[t].mmr, s->tiers[t].cum,
                           s->im_rate[t], im_rate[i], pflags[i], iso_margin[i]);
     }
     risk__basket_values v;
@@ -268,10 +267,10 @@ static int account_values_fast(const risk_account *a, risk__account_values *out)
 }
 
 /* An inverse perpetual or future margined at the mark, without a size premium, with a schedule
- * the branch-free tier search takes: not on the scalar fast paths (its entry says generic), but
- * on the AVX-512 path, which evaluates it lane by lane with risk__position_values_at's inverse
- * arithmetic. */
-static inline int risk__inverse_on_simd(const risk__instrument *in)
+ * the branch-free tier search takes: `general` for the evaluation loop and account_values_fast,
+ * but on the sweep's table path and its AVX-512 path, which evaluate it with
+ * risk__position_values_at's inverse arithmetic (notional size / M, PnL q cs (1/E - 1/M)). */
+static inline int risk__inverse_fast(const risk__instrument *in)
 {
     return in->inverse && in->kind != RISK_KIND_OPTION && in->mm_price == RISK_MM_PRICE_MARK && in->imf == 0.0 &&
            in->schedule.caps != NULL;
@@ -287,7 +286,7 @@ typedef struct sweep_inst {
     const double *caps;
     const risk_margin_tier *tiers;
     const double *im_rate;
-    uint32_t generic, pad;
+    uint32_t generic, inverse; /* inverse: an inverse contract on the fast path (risk__inverse_fast) */
     double pad2;
 } sweep_inst;
 
@@ -312,13 +311,13 @@ static uint32_t sweep_table_fill(const risk_engine *e, sweep_inst *table, uint32
         t->mark = in->mark;
         t->contract_size = in->contract_size;
         t->settle_price = e->assets[in->settle].price;
-        t->generic = in->general | (in->schedule.caps == NULL);
+        t->inverse = (uint32_t)risk__inverse_fast(in);
+        t->generic = (in->general && !t->inverse) | (in->schedule.caps == NULL);
         t->caps = t->generic ? no_caps : in->schedule.caps;
         t->tiers = in->schedule.tiers;
         t->im_rate = in->schedule.im_rate;
-        t->pad = 0;
         t->pad2 = 0.0;
-        if ((!t->generic || risk__inverse_on_simd(in)) && in->schedule.n_tiers > *max_tiers)
+        if (!t->generic && in->schedule.n_tiers > *max_tiers)
             *max_tiers = in->schedule.n_tiers;
     }
     return n;
@@ -351,9 +350,16 @@ SWEEP_INLINE int account_values_table(const risk_account *a, const sweep_inst *t
     for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
         const sweep_inst *in = &table[inst[i]];
         general |= in->generic;
-        double q = qty[i], cs = in->contract_size, mark = in->mark;
-        uint32_t t = table_tier(in->caps, fabs(q) * cs * mark, upto4);
-        fast_position_add(&S, q, cs, mark, entry[i], in->settle_price, in->tiers[t].mmr, in->tiers[t].cum,
+        double q = qty[i], cs = in->contract_size, mark = in->mark, notional, upnl;
+        if (in->inverse) { /* risk__position_values_at's inverse arithmetic, in its order */
+            notional = fabs(q) * cs / mark;
+            upnl = q * cs * (1.0 / entry[i] - 1.0 / mark);
+        } else {
+            notional = fabs(q) * cs * mark;
+            upnl = q * cs * (mark - entry[i]);
+        }
+        uint32_t t = table_tier(in->caps, notional, upto4);
+        fast_position_add(&S, notional, upnl, in->settle_price, in->tiers[t].mmr, in->tiers[t].cum,
                           in->im_rate[t], im_rate[i], pflags[i], iso_margin[i]);
     }
     risk__basket_values v;
@@ -529,7 +535,7 @@ RISK_API int risk_account_position_results(const risk_account *account, risk_pos
 typedef struct simd_table {
     _Alignas(64) double mark[SIMD_INSTS];
     double cs[SIMD_INSTS], settle[SIMD_INSTS], generic[SIMD_INSTS];
-    double inverse[SIMD_INSTS]; /* 1.0: an inverse contract (risk__inverse_on_simd) */
+    double inverse[SIMD_INSTS]; /* 1.0: an inverse contract (risk__inverse_fast) */
     double caps[RISK__SWEEP_CAPS - 1][SIMD_INSTS]; /* caps[k]: tier k's cap (+inf from n_tiers - 1 on) */
     double mmr[RISK__SWEEP_CAPS][SIMD_INSTS], cum[RISK__SWEEP_CAPS][SIMD_INSTS];
     double imr[RISK__SWEEP_CAPS][SIMD_INSTS];
@@ -568,12 +574,10 @@ static void simd_gather_fill(const risk_engine *e, const sweep_inst *table, uint
         mark[k] = t->mark;
         cs[k] = t->contract_size;
         settle[k] = t->settle_price;
-        int inv = risk__inverse_on_simd(&e->instruments[k]);
-        const double *tcaps = inv ? s->caps : t->caps;
-        generic[k] = t->generic && !inv ? 1.0 : 0.0;
-        inverse[k] = inv ? 1.0 : 0.0;
+        generic[k] = t->generic ? 1.0 : 0.0;
+        inverse[k] = t->inverse ? 1.0 : 0.0;
         for (uint32_t j = 0; j + 1 < nt; j++)
-            caps[(size_t)j * n + k] = tcaps[j];
+            caps[(size_t)j * n + k] = t->caps[j];
         for (uint32_t j = 0; j < nt; j++) {
             uint32_t tj = j < s->n_tiers ? j : s->n_tiers - 1; /* past its last tier: never chosen */
             mmr[(size_t)j * n + k] = s->tiers[tj].mmr;
@@ -607,7 +611,8 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
     uint32_t nt = max_tiers ? max_tiers : 1;
     int settle1 = 1, cs1 = 1;
     for (uint32_t k = 0; k < n; k++) {
-        settle1 &= table[k].settle_price == 1.0 && !table[k].generic;
+        /* the unit variants have no inverse lanes: a coin priced at exactly 1 keeps them off too */
+        settle1 &= table[k].settle_price == 1.0 && !table[k].generic && !table[k].inverse;
         cs1 &= table[k].contract_size == 1.0;
     }
     st->unit = settle1 ? SIMD_UNIT_SETTLE | (cs1 ? SIMD_UNIT_CS : 0) : 0;
@@ -622,12 +627,10 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
         st->mark[k] = t->mark;
         st->cs[k] = t->contract_size;
         st->settle[k] = t->settle_price;
-        int inv = k < n && risk__inverse_on_simd(&e->instruments[k]);
-        const double *tcaps = inv ? s->caps : t->caps;
-        st->generic[k] = t->generic && !inv ? 1.0 : 0.0;
-        st->inverse[k] = inv ? 1.0 : 0.0;
+        st->generic[k] = t->generic ? 1.0 : 0.0;
+        st->inverse[k] = t->inverse ? 1.0 : 0.0;
         for (uint32_t j = 0; j + 1 < nt; j++)
-            st->caps[j][k] = tcaps[j];
+            st->caps[j][k] = t->caps[j];
         for (uint32_t j = 0; j < nt; j++) {
             uint32_t tj = j < s->n_tiers ? j : s->n_tiers - 1; /* past its last tier: never chosen */
             st->mmr[j][k] = s->tiers[tj].mmr;
