@@ -228,10 +228,16 @@ static void check_summary(const world *w, const risk_account_summary *s, int lia
     FZ_ASSERT(liability != 0 || s->liabilities == 0.0, "%s: liabilities %g without a negative balance", what,
               s->liabilities);
     int owes = s->n_positions > 0 || s->liabilities > 0.0 || liability == 1;
+    /* one of the nine sums not finite: bankrupt, never healthy (docs/formulas.md section 6; a
+     * portfolio margin that cannot be computed is +inf, docs/portfolio-margin.md) */
+    int nonfinite = !isfinite(s->equity) || !isfinite(s->collateral_init) || !isfinite(s->collateral_maint) ||
+                    !isfinite(s->initial_margin) || !isfinite(s->maintenance_margin) ||
+                    !isfinite(s->collateral_value) || !isfinite(s->liabilities) || !isfinite(s->unrealized_pnl) ||
+                    !isfinite(s->isolated_margin);
     uint32_t want;
     if (s->state == RISK_STATE_BANKRUPT && liability < 0 && s->equity <= 0.0)
         want = RISK_STATE_BANKRUPT; /* a what-if of an account with a debt below one quantum */
-    else if (owes && s->equity <= 0.0)
+    else if (nonfinite || (owes && s->equity <= 0.0))
         want = RISK_STATE_BANKRUPT;
     else if (s->health_factor < 1.0 || s->n_isolated_liquidatable)
         want = RISK_STATE_LIQUIDATABLE;
