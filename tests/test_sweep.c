@@ -703,6 +703,90 @@ static void test_sweep_concurrent_calls_many_instruments(void **state)
     assert_int_equal(calls_during, 0);
 }
 
+/* An engine whose sweep scratch could not grow: instruments are added with allocation failures
+ * injected until one add succeeds with a refused allocation (the scratch's, the only one an add
+ * survives), so the block is smaller than the engine (room for 32 of 48 instruments); sweeps
+ * must then go without it, and give the generic path's bits. Accounts hold positions on the
+ * last instruments. */
+static void test_sweep_scratch_without_memory(void **state)
+{
+    (void)state;
+    tu_alloc af, ar;
+    tu_alloc_init(&af);
+    tu_alloc_init(&ar);
+    risk_engine *ef = tu_engine(&af, 0), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
+    risk_engine *eng[2] = {ef, er};
+    const risk_margin_tier t3[3] = {tu_tier(5e4, 0.004, 125.0), tu_tier(2.5e5, 0.005, 100.0), tu_tier(1e12, 0.01, 50.0)};
+    uint32_t usdt[2], btc[2], inst[2][48];
+    for (int k = 0; k < 2; k++) {
+        usdt[k] = tu_asset(eng[k], "USDT", 1.0, 6);
+        btc[k] = tu_asset(eng[k], "BTC", 40000.0, 8);
+    }
+    int refused_scratch = 0;
+    for (uint32_t i = 0; i < 48; i++) {
+        char sym[24];
+        snprintf(sym, sizeof sym, "P%uUSDT", i);
+        inst[1][i] = tu_linear(er, sym, btc[1], usdt[1], 1.0, 0.001, 0.5, 1000.0 + i, t3, 3);
+        /* from the 33rd on (the block was made at the 17th with room for 32): the j-th allocation
+         * of the add refused, j = 0, 1, ... until the add succeeds */
+        for (uint64_t j = 0;; j++) {
+            uint64_t failures = af.failures;
+            risk_instrument_spec is = RISK_INSTRUMENT_SPEC_INIT;
+            is.symbol = sym;
+            is.underlying = btc[0];
+            is.settle = usdt[0];
+            is.lot_size = 0.001;
+            is.tick_size = 0.5;
+            is.mark = 1000.0 + i;
+            is.tiers = t3;
+            is.n_tiers = 3;
+            if (i >= 32)
+                tu_alloc_arm(&af, j);
+            int rc = risk_engine_add_instrument(ef, &is, &inst[0][i]);
+            tu_alloc_disarm(&af);
+            if (rc == RISK_OK) {
+                refused_scratch += af.failures > failures;
+                break;
+            }
+            assert_int_equal(rc, RISK_ENOMEM);
+        }
+    }
+    assert_true(refused_scratch > 0);
+    enum { N = 600 };
+    risk_account *acc[2][N];
+    for (int k = 0; k < 2; k++) {
+        tu_rng r;
+        tu_rng_seed(&r, 99);
+        for (uint32_t a = 0; a < N; a++) {
+            acc[k][a] = tu_account(eng[k], 1 + a, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+            tu_balance(acc[k][a], usdt[k], on_step(tu_rng_range(&r, 10.0, 1e5), 1e-6));
+            for (uint32_t p = 0; p < 1 + a % 12; p++)
+                tu_open(acc[k][a], inst[k][47 - p], RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT,
+                        (tu_rng_int(&r, 0, 1) ? 1.0 : -1.0) * floor(tu_rng_range(&r, 1.0, 1e5)) * 0.001,
+                        on_step((1000.0 + 47 - p) * tu_rng_range(&r, 0.9, 1.1), 0.5), 0.0);
+        }
+    }
+    risk_account_summary *want = test_malloc(sizeof *want * N), *got = test_malloc(sizeof *got * N);
+    size_t count = 0;
+    want[0].version = got[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+    tu_assert_status(risk_engine_evaluate_all(er, want, NULL, N, 1, &count), RISK_OK);
+    int same = 1;
+    for (uint32_t threads = 1; threads <= 2; threads++) {
+        got[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+        tu_assert_status(risk_engine_evaluate_all(ef, got, NULL, N, threads, &count), RISK_OK);
+        same &= memcmp(got, want, sizeof *got * N) == 0;
+    }
+    same &= columns_first_difference(ef, want, N, 1) == N;
+    for (int k = 0; k < 2; k++)
+        for (uint32_t a = 0; a < N; a++)
+            risk_account_free(acc[k][a]);
+    test_free(want);
+    test_free(got);
+    risk_engine_free(ef);
+    risk_engine_free(er);
+    assert_true(same);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -715,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_sweep_unit_book_equals_generic),
         cmocka_unit_test(test_sweep_many_instruments_book_equals_generic),
         cmocka_unit_test(test_sweep_concurrent_calls_many_instruments),
+        cmocka_unit_test(test_sweep_scratch_without_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1150,10 +1150,13 @@ static size_t scratch_bytes(uint32_t n, uint32_t nt)
 
 void risk__sweep_scratch_reserve(risk_engine *e)
 {
-    uint32_t n = e->n_instruments, nt = 1;
+    uint32_t n = e->n_instruments, nt = e->sweep_scratch ? e->sweep_scratch_nt : 1;
     if (n <= SCRATCH_FROM)
         return;
-    for (uint32_t k = 0; k < n; k++) { /* the most tiers a fast-path schedule may have */
+    /* the most tiers a fast-path schedule may have: the block's and the new instrument's, or, the
+     * first time (or after a failed reservation), every instrument's; schedules keep their number
+     * of tiers, so adding n instruments costs O(n), not O(n^2) */
+    for (uint32_t k = e->sweep_scratch ? n - 1 : 0; k < n; k++) {
         uint32_t t = e->instruments[k].schedule.n_tiers;
         if (t <= RISK__SWEEP_CAPS && t > nt)
             nt = t;
@@ -1178,7 +1181,9 @@ size_t risk__sweep_scratch_bytes(const risk_engine *e)
 
 const risk__sweep_shared *risk__sweep_shared_borrow(const risk_engine *e, int stream)
 {
-    if (!e->sweep_scratch || e->n_instruments <= SCRATCH_FROM || (e->flags & RISK_ENGINE_GENERIC_SWEEP))
+    /* no block, or one too small (a reservation that found no memory keeps the old block) */
+    if (!e->sweep_scratch || e->n_instruments <= SCRATCH_FROM || e->n_instruments > e->sweep_scratch_n ||
+        (e->flags & RISK_ENGINE_GENERIC_SWEEP))
         return NULL;
     risk_engine *m = (risk_engine *)e; /* the flag and the scratch are not engine state */
     int free_flag = 0;
