@@ -543,6 +543,7 @@ typedef struct simd_table {
     int quantize;
     int stream; /* write whole groups' summaries with non-temporal stores (SIMD_STREAM_BYTES) */
     int unit;   /* SIMD_UNIT_* bits: settle price 1 and on the fast path, contract size 1 too */
+    int any_inverse; /* some instrument is an inverse contract on the path: inverse lanes are looked up */
     double scale, margin_call_health;
     /* Engines of more than SIMD_INSTS instruments: the same fields as arrays of n entries in one
      * allocated block (NULL otherwise), looked up by gathers; tier t's entries at t x n. */
@@ -610,7 +611,9 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
         return 0;
     uint32_t nt = max_tiers ? max_tiers : 1;
     int settle1 = 1, cs1 = 1;
+    st->any_inverse = 0;
     for (uint32_t k = 0; k < n; k++) {
+        st->any_inverse |= (int)table[k].inverse;
         /* the unit variants have no inverse lanes: a coin priced at exactly 1 keeps them off too */
         settle1 &= table[k].settle_price == 1.0 && !table[k].generic && !table[k].inverse;
         cs1 &= table[k].contract_size == 1.0;
@@ -761,7 +764,7 @@ SIMD_INL __mmask8 simd_positions8(const simd_table *st, const risk_account *a, u
     __m512d size = simd_mul_unit(_mm512_abs_pd(q), cs, u_cs), qcs = simd_mul_unit(q, cs, u_cs);
     __m512d notional = _mm512_mul_pd(size, mark);
     __m512d upnl = _mm512_mul_pd(qcs, _mm512_sub_pd(mark, entry));
-    if (!u_sp) { /* inverse lanes (only where settle prices are not all 1): size / M, q cs (1/E - 1/M) */
+    if (!u_sp && st->any_inverse) { /* inverse lanes (none where settle prices are all 1): size / M, q cs (1/E - 1/M) */
         __mmask8 inv = _mm512_mask_cmp_pd_mask(m, simd_field(st->inverse, st->g_inverse, idx, gather),
                                                _mm512_setzero_pd(), _CMP_NEQ_UQ);
         if (inv) {
@@ -1081,31 +1084,10 @@ typedef struct batch_chunk {
 #define PF_COLUMNS_AHEAD 8
 SWEEP_INLINE void sweep_prefetch(risk_account *const *accounts, size_t s, size_t end)
 {
-    if (s + PF_STRUCT_AHEAD < end) {
-        const char *f = (const char *)accounts[s + PF_STRUCT_AHEAD];
-        if (f) {
-            __builtin_prefetch(f);
-            __builtin_prefetch(f + 64);
-            __builtin_prefetch(f + 111); /* the struct need not start a line */
-        }
-    }
-    if (s + PF_COLUMNS_AHEAD < end) {
-        const risk_account *f = accounts[s + PF_COLUMNS_AHEAD];
-        if (f && f->n_pos) {
-            __builtin_prefetch(f->qty);
-            __builtin_prefetch(f->entry);
-            __builtin_prefetch(f->im_rate);
-            __builtin_prefetch(f->inst);
-            __builtin_prefetch(f->pflags);
-            if (f->n_pos > 8) { /* the second vector's lines (the SIMD path reads up to 16) */
-                __builtin_prefetch(f->qty + 8);
-                __builtin_prefetch(f->entry + 8);
-                __builtin_prefetch(f->im_rate + 8);
-                __builtin_prefetch(f->inst + 8);
-                __builtin_prefetch(f->pflags + 8);
-            }
-        }
-    }
+    if (s + PF_STRUCT_AHEAD < end && accounts[s + PF_STRUCT_AHEAD])
+        risk__prefetch_account(accounts[s + PF_STRUCT_AHEAD]);
+    if (s + PF_COLUMNS_AHEAD < end && accounts[s + PF_COLUMNS_AHEAD])
+        risk__prefetch_columns(accounts[s + PF_COLUMNS_AHEAD]);
 }
 
 /* ---- the engine's sweep scratch: the tables of engines of more than SIMD_INSTS instruments

@@ -20,11 +20,7 @@
 #define BAND_R 0.25 /* largest relative move a band covers: the bounds of docs/tick.md hold up to it */
 #define KEY_ASSET 0x80000000u
 
-#if defined(__GNUC__)
-#define PREFETCH(p) __builtin_prefetch(p)
-#else
-#define PREFETCH(p) ((void)(p))
-#endif
+#define PREFETCH(p) RISK__PREFETCH(p)
 #define PF_AHEAD 8 /* bucket entries ahead whose tracker slot is prefetched (scan, compaction) */
 /* The run queue's staged prefetch (queue_prefetch): queued accounts ahead of the one evaluated */
 #define PF_Q_SLOT 6    /* its tracker record and stamp */
@@ -999,12 +995,8 @@ TICK_INLINE void queue_prefetch(const risk_tick *t, size_t i)
     }
     if (i + PF_Q_STRUCT < t->n_queue) {
         const tick_acct *s = &t->acc[t->queue[i + PF_Q_STRUCT]];
-        if (s->a) {
-            const char *f = (const char *)s->a;
-            PREFETCH(f);
-            PREFETCH(f + 64);
-            PREFETCH(f + 111); /* the struct need not start a line */
-        }
+        if (s->a)
+            risk__prefetch_account(s->a);
         if (s->kv) { /* a band's data: KV doubles a key, 5 lines for 8 keys */
             const char *kv = (const char *)s->kv;
             for (uint32_t o = 0; o < s->n_keys * KV * sizeof(double) && o < 8 * 64; o += 64)
@@ -1014,13 +1006,8 @@ TICK_INLINE void queue_prefetch(const risk_tick *t, size_t i)
     }
     if (i + PF_Q_COLUMNS < t->n_queue) {
         const risk_account *a = t->acc[t->queue[i + PF_Q_COLUMNS]].a;
-        if (a && a->n_pos) {
-            PREFETCH(a->qty);
-            PREFETCH(a->entry);
-            PREFETCH(a->im_rate);
-            PREFETCH(a->inst);
-            PREFETCH(a->pflags);
-        }
+        if (a)
+            risk__prefetch_columns(a);
     }
 }
 
