@@ -112,13 +112,21 @@ TSAN_OBJS := $(patsubst src/%.c,build/tsan/obj/%.o,$(SRCS))
 
 # The steps of `make check`, run in this order after the tools and the library are in place.
 # Each runs as `make check-STEP`; all run, and any failure fails `make check`.
-CHECK_STEPS := spdx unit asan headers symbols install examples cpp readme python types demo docs fuzz
+CHECK_STEPS := spdx unit asan nosimd headers symbols install examples cpp readme python types demo docs fuzz
+
+# The build without vector kernels (-DRISK_NO_SIMD: what every target but x86-64 compiles) of the
+# sources that have one, linked with the other objects of the library; the suites of the
+# vectorised paths run against it (check-nosimd).
+NOSIMD_SRCS := $(shell grep -l RISK_NO_SIMD $(SRCS))
+NOSIMD_OBJS := $(patsubst src/%.c,build/nosimd/obj/%.o,$(NOSIMD_SRCS))
+NOSIMD_SUITES := test_sweep test_stress_lanes test_scenario test_tick test_bulk test_columns
+NOSIMD_TESTS := $(addprefix build/nosimd/tests/,$(filter $(NOSIMD_SUITES),$(patsubst build/tests/%,%,$(TESTS))))
 
 # -j for the build parts of check, unless make already has a jobserver.
 SUBMAKE_J = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
 
 .PHONY: all check docs bench demo install uninstall clean dist distcheck \
-        $(addprefix check-,$(CHECK_STEPS)) check-deps check-market tests asan-tests examples \
+        $(addprefix check-,$(CHECK_STEPS)) check-deps check-market tests asan-tests nosimd-tests examples \
         fuzz fuzzers check-extra check-valgrind check-tsan
 
 # ------------------------------------------------------------------ library
@@ -152,6 +160,16 @@ build/asan/librisk.a: $(ASAN_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	$(AR) rcs $@ $(ASAN_OBJS)
+
+# ------------------------------------------------------------------ no vector kernels (build/nosimd)
+build/nosimd/obj/%.o: src/%.c $(HEADERS) $(SRC_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(PROJECT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -DRISK_NO_SIMD -c $< -o $@
+
+build/nosimd/librisk.a: $(NOSIMD_OBJS) $(filter-out $(patsubst src/%.c,build/obj/%.o,$(NOSIMD_SRCS)),$(OBJS))
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
 
 # ------------------------------------------------------------------ fuzz harnesses (build/fuzz)
 # The library again with coverage instrumentation and ASan + UBSan; each fuzz/fuzz_NAME.c is a
@@ -201,6 +219,12 @@ build/asan/tests/%: tests/%.c $(TEST_UTIL) $(TEST_UTIL_H) $(HEADERS) build/asan/
 	@mkdir -p $(dir $@)
 	$(CC) $(CLIENT_CFLAGS) -Itests $(CPPFLAGS) $(CFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $< $(TEST_UTIL) \
 	  build/asan/librisk.a $(TEST_LIBS)
+
+nosimd-tests: $(NOSIMD_TESTS)
+
+build/nosimd/tests/%: tests/%.c $(TEST_UTIL) $(TEST_UTIL_H) $(HEADERS) build/nosimd/librisk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CLIENT_CFLAGS) -Itests $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_UTIL) build/nosimd/librisk.a $(TEST_LIBS)
 
 # The options suite checks against a __float128 reference: libquadmath in its link only.
 build/tests/test_options build/asan/tests/test_options: TEST_LIBS += -lquadmath
@@ -327,6 +351,10 @@ check-asan:
 	@ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 sh tools/run-suites.sh asan $(ASAN_TESTS)
+
+check-nosimd:
+	@$(MAKE) --no-print-directory $(SUBMAKE_J) nosimd-tests
+	@sh tools/run-suites.sh nosimd $(NOSIMD_TESTS)
 
 check-headers:
 	@CC='$(CC)' CXX='$(CXX)' sh tests/abi/headers.sh $(HEADERS)

@@ -16,9 +16,16 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test_util.h"
+
+/* The sweep's kernel under RISK_SWEEP_SIMD: "avx512" or "off" (a test hook of the
+ * library, src/core/internal.h) */
+const char *risk__sweep_simd_isa(void);
+/* The instrument count past which an engine keeps a sweep scratch (the same hook file) */
+uint32_t risk__sweep_scratch_from(void);
 
 #define N_ACCOUNTS 48
 #define MAX_POS 12
@@ -705,9 +712,10 @@ static void test_sweep_concurrent_calls_many_instruments(void **state)
 
 /* An engine whose sweep scratch could not grow: instruments are added with allocation failures
  * injected until one add succeeds with a refused allocation (the scratch's, the only one an add
- * survives), so the block is smaller than the engine (room for 32 of 48 instruments); sweeps
- * must then go without it, and give the generic path's bits. Accounts hold positions on the
- * last instruments. */
+ * survives), so the block is smaller than the engine (room for 2F of 3F instruments, where F is
+ * the instrument count past which the engine keeps a scratch: 16 with the AVX-512 kernel
+ * compiled, 128 without); sweeps must then go without it, and give the generic path's bits.
+ * Accounts hold positions on the last instruments. */
 static void test_sweep_scratch_without_memory(void **state)
 {
     (void)state;
@@ -717,18 +725,21 @@ static void test_sweep_scratch_without_memory(void **state)
     risk_engine *ef = tu_engine(&af, 0), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
     risk_engine *eng[2] = {ef, er};
     const risk_margin_tier t3[3] = {tu_tier(5e4, 0.004, 125.0), tu_tier(2.5e5, 0.005, 100.0), tu_tier(1e12, 0.01, 50.0)};
-    uint32_t usdt[2], btc[2], inst[2][48];
+    /* the block is made at the (F + 1)-th add with room for the instrument array's capacity, 2F */
+    const uint32_t from = risk__sweep_scratch_from(), room = 2 * from, total = 3 * from;
+    assert_true(total <= 384);
+    uint32_t usdt[2], btc[2], inst[2][384];
     for (int k = 0; k < 2; k++) {
         usdt[k] = tu_asset(eng[k], "USDT", 1.0, 6);
         btc[k] = tu_asset(eng[k], "BTC", 40000.0, 8);
     }
     int refused_scratch = 0;
-    for (uint32_t i = 0; i < 48; i++) {
+    for (uint32_t i = 0; i < total; i++) {
         char sym[24];
         snprintf(sym, sizeof sym, "P%uUSDT", i);
         inst[1][i] = tu_linear(er, sym, btc[1], usdt[1], 1.0, 0.001, 0.5, 1000.0 + i, t3, 3);
-        /* from the 33rd on (the block was made at the 17th with room for 32): the j-th allocation
-         * of the add refused, j = 0, 1, ... until the add succeeds */
+        /* past the block's room: the j-th allocation of the add refused, j = 0, 1, ... until the
+         * add succeeds */
         for (uint64_t j = 0;; j++) {
             uint64_t failures = af.failures;
             risk_instrument_spec is = RISK_INSTRUMENT_SPEC_INIT;
@@ -740,7 +751,7 @@ static void test_sweep_scratch_without_memory(void **state)
             is.mark = 1000.0 + i;
             is.tiers = t3;
             is.n_tiers = 3;
-            if (i >= 32)
+            if (i >= room)
                 tu_alloc_arm(&af, j);
             int rc = risk_engine_add_instrument(ef, &is, &inst[0][i]);
             tu_alloc_disarm(&af);
@@ -761,9 +772,9 @@ static void test_sweep_scratch_without_memory(void **state)
             acc[k][a] = tu_account(eng[k], 1 + a, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
             tu_balance(acc[k][a], usdt[k], on_step(tu_rng_range(&r, 10.0, 1e5), 1e-6));
             for (uint32_t p = 0; p < 1 + a % 12; p++)
-                tu_open(acc[k][a], inst[k][47 - p], RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT,
+                tu_open(acc[k][a], inst[k][total - 1 - p], RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT,
                         (tu_rng_int(&r, 0, 1) ? 1.0 : -1.0) * floor(tu_rng_range(&r, 1.0, 1e5)) * 0.001,
-                        on_step((1000.0 + 47 - p) * tu_rng_range(&r, 0.9, 1.1), 0.5), 0.0);
+                        on_step((1000.0 + total - 1 - p) * tu_rng_range(&r, 0.9, 1.1), 0.5), 0.0);
         }
     }
     risk_account_summary *want = test_malloc(sizeof *want * N), *got = test_malloc(sizeof *got * N);
@@ -801,5 +812,26 @@ int main(void)
         cmocka_unit_test(test_sweep_concurrent_calls_many_instruments),
         cmocka_unit_test(test_sweep_scratch_without_memory),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* Both kernels of the sweep, each against the generic path: AVX-512 where the CPU has it and
+     * none (the scalar table path for every account, what CPUs without AVX-512 run), chosen by
+     * RISK_SWEEP_SIMD. The cap must take effect: the library's choice without a cap ("off" in a
+     * -DRISK_NO_SIMD build or off x86), nothing under "off". */
+    static const char *const caps[] = {"avx512", "off"};
+    unsetenv("RISK_SWEEP_SIMD");
+    const char *best = risk__sweep_simd_isa();
+    int failed = 0;
+    for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+        if (setenv("RISK_SWEEP_SIMD", caps[c], 1) != 0)
+            return 1;
+        const char *want = c == 0 ? best : "off", *isa = risk__sweep_simd_isa();
+        printf("RISK_SWEEP_SIMD=%s: the %s kernel\n", caps[c], isa);
+        if (strcmp(isa, want) != 0) {
+            fprintf(stderr, "RISK_SWEEP_SIMD=%s chose %s, expected %s\n", caps[c], isa, want);
+            failed++;
+            continue;
+        }
+        failed += cmocka_run_group_tests_name(caps[c], tests, NULL, NULL);
+    }
+    unsetenv("RISK_SWEEP_SIMD");
+    return failed;
 }

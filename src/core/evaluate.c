@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 void risk__account_values_compute(const risk_account *a, risk__account_values *out)
@@ -597,17 +598,35 @@ static void simd_gather_fill(const risk_engine *e, const sweep_inst *table, uint
     st->g_imr = imr;
 }
 
+/* Whether the AVX-512 kernel runs: the CPU has AVX-512F and the environment variable
+ * RISK_SWEEP_SIMD does not cap it ("off", or any value but "avx512": the scalar table path for
+ * every account), as RISK_STRESS_SIMD caps the stress kernels. Both give the same bits;
+ * tests/test_sweep.c runs each, so that the path of CPUs without AVX-512 is tested on this one. */
+static int simd_avx512(void)
+{
+    const char *cap = getenv("RISK_SWEEP_SIMD");
+    if (cap && strcmp(cap, "avx512") != 0)
+        return 0;
+    __builtin_cpu_init(); /* idempotent; needed should a sweep run before the constructors */
+    return __builtin_cpu_supports("avx512f");
+}
+
+const char *risk__sweep_simd_isa(void)
+{
+    return simd_avx512() ? "avx512" : "off";
+}
+
 /* Fills the table from the sweep's scalar table (filled, n entries, max_tiers); returns 0 when
- * the engine does not qualify or the CPU lacks AVX-512F, or when it has more than SIMD_INSTS
- * instruments and g (room for the gather arrays, see simd_gather_fill) is NULL. */
+ * the engine does not qualify or the AVX-512 kernel does not run (simd_avx512), or when it has
+ * more than SIMD_INSTS instruments and g (room for the gather arrays, see simd_gather_fill) is
+ * NULL. */
 static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32_t n, uint32_t max_tiers,
                            simd_table *st, double *g)
 {
     st->g = NULL;
     if (n == 0 || max_tiers > RISK__SWEEP_CAPS || e->funding_active || e->n_upnl_weighted)
         return 0;
-    __builtin_cpu_init(); /* idempotent; needed should a sweep run before the constructors */
-    if (!__builtin_cpu_supports("avx512f"))
+    if (!simd_avx512())
         return 0;
     uint32_t nt = max_tiers ? max_tiers : 1;
     int settle1 = 1, cs1 = 1;
@@ -1059,6 +1078,10 @@ static void simd_group_run(const simd_table *st, const risk_account *const *grou
 }
 #else
 #define SWEEP_SIMD 0
+const char *risk__sweep_simd_isa(void)
+{
+    return "off";
+}
 #endif /* SWEEP_SIMD */
 
 /* ------------------------------------------------------------ batch */
@@ -1117,6 +1140,11 @@ struct risk__sweep_shared {
 #else
 #define SCRATCH_FROM SWEEP_TABLE_MAX
 #endif
+
+uint32_t risk__sweep_scratch_from(void)
+{
+    return SCRATCH_FROM;
+}
 
 /* Bytes of scratch for n instruments whose fast-path schedules have at most nt tiers. */
 static size_t scratch_bytes(uint32_t n, uint32_t nt)

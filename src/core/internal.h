@@ -704,6 +704,12 @@ static inline void risk__option_unit_margin(const risk__instrument *in, double U
 void risk__tick_mark(struct risk_tick *t, const risk_account *a);
 void risk__tick_account_added(struct risk_tick *t, risk_account *a);
 void risk__tick_account_removed(struct risk_tick *t, const risk_account *a);
+/* The sweep's vector kernel on this CPU under RISK_SWEEP_SIMD (core/evaluate.c): "avx512" or
+ * "off"; tests/test_sweep.c checks that each cap it runs under takes effect */
+const char *risk__sweep_simd_isa(void);
+/* The instrument count past which an engine keeps a sweep scratch: 16 with the AVX-512 kernel
+ * compiled, 128 without (core/evaluate.c, SCRATCH_FROM); for tests/test_sweep.c */
+uint32_t risk__sweep_scratch_from(void);
 /* The counters risk_tick_stats_get reports (kept incrementally), counted again by a walk of every
  * slot and key: tests/test_tick.c checks the two agree */
 void risk__tick_walk_counts(const struct risk_tick *t, uint64_t *accounts_out, uint64_t *band_entries_out);
