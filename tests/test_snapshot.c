@@ -1732,6 +1732,19 @@ static size_t dir_entries(const char *dir)
     return n;
 }
 
+/* The file at path holds exactly the size bytes of snap. */
+static void assert_file_holds(const char *path, const unsigned char *snap, size_t size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *file = malloc(size + 1);
+    assert_non_null(file);
+    assert_int_equal(fread(file, 1, size + 1, f), size);
+    fclose(f);
+    assert_memory_equal(file, snap, size);
+    free(file);
+}
+
 static void test_snapshot_file_round_trip_and_atomic_replace(void **state)
 {
     (void)state;
@@ -1745,13 +1758,8 @@ static void test_snapshot_file_round_trip_and_atomic_replace(void **state)
     /* the file holds exactly the buffer snapshot */
     size_t size = 0;
     unsigned char *snap = snapshot_of(b.e, &size);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    unsigned char *file = malloc(size + 1);
-    assert_int_equal(fread(file, 1, size + 1, f), size);
-    fclose(f);
-    assert_memory_equal(file, snap, size);
-    free(file);
+    assert_file_holds(path, snap, size);
+    FILE *f;
     tu_alloc ta;
     tu_alloc_init(&ta);
     risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
@@ -1800,6 +1808,57 @@ static void test_snapshot_file_round_trip_and_atomic_replace(void **state)
     unlink(path);
     rmdir(tmp_dir);
     free(snap);
+    book_free(&b);
+}
+
+/* A file of several of the writer's 2 MiB pieces (it writes whole multiples of 2 MiB and moves
+ * the rest of its 4 MiB staging buffer to the front, records straddling the pieces): the same
+ * bytes as the buffer snapshot, and an engine that reads back as the original, mapped and in
+ * place. */
+static void test_snapshot_large_file_equals_buffer(void **state)
+{
+    (void)state;
+    static book b;
+    book_build(&b, 200, 11);
+    /* and 50,000 plain accounts: a USDT balance, BTCUSDT and ETHUSDT positions (about 6.4 MB) */
+    enum { MORE = 50000 };
+    risk_account **more = malloc(MORE * sizeof *more);
+    assert_non_null(more);
+    for (uint32_t k = 0; k < MORE; k++) {
+        more[k] = tu_account(b.e, 1000000 + k, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        tu_balance(more[k], b.usdt, 1000.0 + k);
+        (void)tu_open(more[k], b.inst[0], RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, 0.001 * (1 + k % 50), 28000.0 + k % 900,
+                      0.0);
+        (void)tu_open(more[k], b.inst[1], RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, -0.01 * (1 + k % 70), 2050.0 + k % 90,
+                      0.0);
+    }
+    make_tmp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/large.snap", tmp_dir);
+    tu_assert_status(risk_engine_snapshot_write_file(b.e, path), RISK_OK);
+    size_t size = 0;
+    unsigned char *snap = snapshot_of(b.e, &size);
+    assert_true(size > ((size_t)6 << 20)); /* at least two drains and a tail */
+    assert_file_holds(path, snap, size);
+    /* read back (mapped and copied, or in place): the restored engine's snapshot is the same bytes */
+    for (int in_place = 0; in_place < 2; in_place++) {
+        risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+        o.flags = in_place ? RISK_SNAPSHOT_MAP_IN_PLACE : 0;
+        risk_engine *twin = NULL;
+        tu_assert_status(risk_engine_snapshot_read_file(&twin, path, &o), RISK_OK);
+        size_t twin_size = 0;
+        unsigned char *again = snapshot_of(twin, &twin_size);
+        assert_int_equal(twin_size, size);
+        assert_memory_equal(again, snap, size);
+        free(again);
+        risk_engine_free(twin);
+    }
+    free(snap);
+    unlink(path);
+    rmdir(tmp_dir);
+    for (uint32_t k = 0; k < MORE; k++)
+        risk_account_free(more[k]);
+    free(more);
     book_free(&b);
 }
 
@@ -2262,6 +2321,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_portfolio_margin),
         cmocka_unit_test(test_snapshot_null_and_bad_arguments),
         cmocka_unit_test(test_snapshot_file_round_trip_and_atomic_replace),
+        cmocka_unit_test(test_snapshot_large_file_equals_buffer),
         cmocka_unit_test(test_snapshot_file_in_place),
         cmocka_unit_test(test_snapshot_round_trip_funding),
         cmocka_unit_test(test_snapshot_accounts_are_the_engines_until_adopted),
