@@ -1759,7 +1759,6 @@ static void test_snapshot_file_round_trip_and_atomic_replace(void **state)
     size_t size = 0;
     unsigned char *snap = snapshot_of(b.e, &size);
     assert_file_holds(path, snap, size);
-    FILE *f;
     tu_alloc ta;
     tu_alloc_init(&ta);
     risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
@@ -1795,7 +1794,7 @@ static void test_snapshot_file_round_trip_and_atomic_replace(void **state)
     /* a file that is not a snapshot */
     char book_path[600];
     snprintf(book_path, sizeof book_path, "%s/book.json", tmp_dir);
-    f = fopen(book_path, "w");
+    FILE *f = fopen(book_path, "w");
     fputs("{\"format\": \"librisk-book/1\"}\n", f);
     fclose(f);
     tu_assert_status(risk_engine_snapshot_read_file(&none, book_path, &om), RISK_ECORRUPT);

@@ -39,7 +39,7 @@
 /* A file is written in whole multiples of WRITE_ALIGN at offsets that are multiples of it, from a
  * staging buffer of twice that (sink_drain): the page cache then holds the file in 2 MiB folios
  * where the file system has large folios (ext4, xfs, tmpfs on Linux 6.x), and a reader's
- * mapping takes one entry per 2 MiB instead of 512 (docs/snapshot.md, "Loading"). */
+ * mapping takes one entry per 2 MiB instead of 512 (docs/snapshot.md, "The file's pages"). */
 #define WRITE_ALIGN ((size_t)2 << 20)
 #define STAGING_BYTES (2 * WRITE_ALIGN)
 #ifndef PREFETCH_AHEAD
