@@ -249,7 +249,6 @@ static void run_book(int variant, uint64_t seed, int n_ticks, uint64_t min_trans
             }
         }
         size_t n_changes = 0;
-        if (getenv("DBG") && variant) { fprintf(stderr, "TICK %d:", tk); for (size_t z=0;z<nm;z++) fprintf(stderr, " m%u=%.10g", mi[z], mv[z]); for (size_t z=0;z<na;z++) fprintf(stderr, " a%u=%.10g", ai[z], av[z]); fprintf(stderr, "\n"); }
         tu_assert_status(risk_tick_apply(t, mi, mv, nm, ai, av, na, &n_changes), RISK_OK);
         sweep(&b, now, ids);
         size_t n_ch = 0;
