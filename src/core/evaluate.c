@@ -226,12 +226,37 @@ SWEEP_INLINE void fast_values_set(risk__account_values *out, const fast_sums *S,
     out->n_isolated_liquidatable = S->n_iso_liq;
 }
 
+/* An inverse perpetual or future margined at the mark, without a size premium, with a schedule
+ * the branch-free tier search takes: `general` for the evaluation loop, but on the sweep's fast
+ * paths (account_values_fast, the table path and the AVX-512 path), which evaluate it with
+ * risk__position_values_at's inverse arithmetic (fast_notional_upnl). */
+static inline int risk__inverse_fast(const risk__instrument *in)
+{
+    return in->inverse && in->kind != RISK_KIND_OPTION && in->mm_price == RISK_MM_PRICE_MARK && in->imf == 0.0 &&
+           in->schedule.caps != NULL;
+}
+
+/* A position's notional and PnL at the mark M, in risk__position_values_at's order: linear
+ * |q| cs M and q cs (M - E), inverse |q| cs / M and q cs (1/E - 1/M). */
+SWEEP_INLINE void fast_notional_upnl(int inverse, double q, double cs, double mark, double entry, double *notional,
+                                     double *upnl)
+{
+    if (inverse) {
+        *notional = fabs(q) * cs / mark;
+        *upnl = q * cs * (1.0 / entry - 1.0 / mark);
+    } else {
+        *notional = fabs(q) * cs * mark;
+        *upnl = q * cs * (mark - entry);
+    }
+}
+
 /* The common account (linear perpetuals and futures margined at the mark, cross or isolated,
  * schedules of at most RISK__SWEEP_CAPS tiers, balances of assets without value tiers or size
  * scaling, no account feature in sweep_generic) evaluated by risk__account_values_compute's
  * arithmetic in its order, so bit for bit the same values, with the work the general loop
- * carries for every position left out: no option, inverse or size-premium code in the loop (so
- * that the accumulators stay in registers), the tier by a branch-free search of the schedule's
+ * carries for every position left out: no option or size-premium code in the loop (so that the
+ * accumulators stay in registers; inverse contracts margined at the mark are in it,
+ * risk__inverse_fast), the tier by a branch-free search of the schedule's
  * padded caps, the basket without its tier and size-scaling code. Returns 0, having written
  * nothing, when the account is not one: the caller takes the generic path. Eligibility is read
  * from state that every mutation keeps current: the account's sweep_generic bits and, per
@@ -252,9 +277,9 @@ static int account_values_fast(const risk_account *a, risk__account_values *out)
     for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
         const risk__instrument *in = &instruments[inst[i]];
         const risk__schedule *s = &in->schedule;
-        general |= in->general | (s->caps == NULL);
-        double q = qty[i], cs = in->contract_size, mark = in->mark;
-        double notional = fabs(q) * cs * mark, upnl = q * cs * (mark - entry[i]);
+        general |= (in->general && !risk__inverse_fast(in)) | (s->caps == NULL);
+        double notional, upnl;
+        fast_notional_upnl(in->inverse, qty[i], in->contract_size, in->mark, entry[i], &notional, &upnl);
         uint32_t t = s->caps ? risk__schedule_tier_fast(s->caps, notional) : 0;
         fast_position_add(&S, notional, upnl, assets[in->settle].price, s->tiers[t].mmr, s->tiers[t].cum,
                           s->im_rate[t], im_rate[i], pflags[i], iso_margin[i]);
@@ -265,16 +290,6 @@ static int account_values_fast(const risk_account *a, risk__account_values *out)
         return 0;
     fast_values_set(out, &S, &v);
     return 1;
-}
-
-/* An inverse perpetual or future margined at the mark, without a size premium, with a schedule
- * the branch-free tier search takes: `general` for the evaluation loop and account_values_fast,
- * but on the sweep's table path and its AVX-512 path, which evaluate it with
- * risk__position_values_at's inverse arithmetic (notional size / M, PnL q cs (1/E - 1/M)). */
-static inline int risk__inverse_fast(const risk__instrument *in)
-{
-    return in->inverse && in->kind != RISK_KIND_OPTION && in->mm_price == RISK_MM_PRICE_MARK && in->imf == 0.0 &&
-           in->schedule.caps != NULL;
 }
 
 /* What a batch sweep reads of an instrument for every position, gathered once per sweep into a
@@ -351,14 +366,8 @@ SWEEP_INLINE int account_values_table(const risk_account *a, const sweep_inst *t
     for (uint32_t i = 0, n = a->n_pos; i < n; i++) {
         const sweep_inst *in = &table[inst[i]];
         general |= in->generic;
-        double q = qty[i], cs = in->contract_size, mark = in->mark, notional, upnl;
-        if (in->inverse) { /* risk__position_values_at's inverse arithmetic, in its order */
-            notional = fabs(q) * cs / mark;
-            upnl = q * cs * (1.0 / entry[i] - 1.0 / mark);
-        } else {
-            notional = fabs(q) * cs * mark;
-            upnl = q * cs * (mark - entry[i]);
-        }
+        double notional, upnl;
+        fast_notional_upnl((int)in->inverse, qty[i], in->contract_size, in->mark, entry[i], &notional, &upnl);
         uint32_t t = table_tier(in->caps, notional, upto4);
         fast_position_add(&S, notional, upnl, in->settle_price, in->tiers[t].mmr, in->tiers[t].cum,
                           in->im_rate[t], im_rate[i], pflags[i], iso_margin[i]);
