@@ -19,6 +19,45 @@ static double pending(const risk_account *a, uint32_t asset)
     return x;
 }
 
+/* An account holding only USDT (one of the basket's two inline balances used) whose positions
+ * settle funding in two assets it holds none of: a USDC-settled perpetual and the inverse BTCUSD
+ * (settled in BTC). Settling needs room for two new balances at once; reserving one at a time
+ * found room for one twice and wrote the second past the inline arrays (the basket's engine
+ * pointer overwritten: a crash on the next use). By hand: 0.01 % on BTCUSDC 1 x 50,000 is 5 USDC
+ * owed by the long; on BTCUSD, -10 contracts x 100 / 50,000 x 0.0001 = 2e-6 BTC owed to the
+ * short. */
+static void test_funding_settles_into_two_new_balances(void **state)
+{
+    (void)state;
+    tu_alloc al;
+    tu_alloc_init(&al);
+    risk_engine *e = tu_engine(&al, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
+    uint32_t usdc = tu_asset(e, "USDC", 1.0, 6);
+    risk_margin_tier t[1] = {tu_tier(1e9, 0.005, 100)};
+    uint32_t perp = tu_linear(e, "BTCUSDC", btc, usdc, 1.0, 0.001, 0.1, 50000.0, t, 1);
+    uint32_t inv = tu_inverse(e, "BTCUSD", btc, 100.0, 1.0, 0.5, 50000.0, t, 1);
+    risk_account *a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(a, usdt, 100000.0);
+    tu_open_simple(a, perp, 1.0, 50000.0);
+    tu_open_simple(a, inv, -10.0, 50000.0);
+    tu_assert_status(risk_engine_accrue_funding(e, perp, 0.0001, 0.0001, 0.0, 1700000000), RISK_OK);
+    tu_assert_status(risk_engine_accrue_funding(e, inv, 0.0001, 0.0001, 50000.0, 1700000000), RISK_OK);
+    risk_account_summary before = tu_eval(a);
+    risk_funding_result r = RISK_FUNDING_RESULT_INIT;
+    tu_assert_status(risk_account_settle_funding(a, &r), RISK_OK);
+    assert_int_equal(r.n_positions, 2);
+    const risk_basket *b = risk_account_basket(a);
+    tu_assert_bits(bal(b, usdt), 100000.0);
+    tu_assert_near(bal(b, usdc), -5.0, 1e-12);
+    tu_assert_near(bal(b, btc), 2e-6, 1e-18);
+    risk_account_summary after = tu_eval(a);
+    tu_assert_near(after.equity, before.equity, 1e-9);
+    risk_account_free(a);
+    risk_engine_free(e);
+    assert_int_equal(al.live_blocks, 0);
+}
+
 /* By hand: BTCUSDT (cs 1) at a mark of 50,000, rate 0.01 %: the index moves by 0.0001 x 50,000 =
  * 5 USDT per contract; a long of 0.5 owes 2.5, a short of 0.5 is owed 2.5. Inverse BTCUSD (cs 100
  * USD), 10 contracts: 100 / 50,000 x 0.0001 = 2e-7 BTC per contract, 2e-6 BTC owed. Equity moves
@@ -768,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_funding_isolated),
         cmocka_unit_test(test_funding_bad_input_and_snapshot),
         cmocka_unit_test(test_funding_out_of_memory),
+        cmocka_unit_test(test_funding_settles_into_two_new_balances),
         cmocka_unit_test(test_upnl_weight_d3),
         cmocka_unit_test(test_upnl_weight_evaluation),
     };

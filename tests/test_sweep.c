@@ -316,6 +316,27 @@ static void add_idle_instruments(book *b)
     }
 }
 
+/* One funding period in both books (round r of a seed): every perpetual accrues the same random
+ * rates (its longs and shorts apart, a tenth of a percent at most) at time t, and one account in
+ * five settles what it has pending, so that positions hold different last indices. */
+static size_t settled; /* positions that settled a non-zero amount (the tests require some) */
+
+static void accrue(book *x, book *y, tu_rng *r, int64_t t)
+{
+    for (uint32_t k = 0; k < x->n_inst; k++) {
+        double rl = tu_rng_range(r, -0.001, 0.001), rs = tu_rng_range(r, -0.001, 0.001);
+        int rc = risk_engine_accrue_funding(x->e, x->inst[k], rl, rs, 0.0, t);
+        assert_int_equal(risk_engine_accrue_funding(y->e, y->inst[k], rl, rs, 0.0, t), rc);
+    }
+    for (size_t a = 0; a < N_ACCOUNTS; a++)
+        if (tu_rng_int(r, 0, 4) == 0) {
+            risk_funding_result fx = RISK_FUNDING_RESULT_INIT, fy = RISK_FUNDING_RESULT_INIT;
+            tu_assert_status(risk_account_settle_funding(x->acc[a], &fx), RISK_OK);
+            tu_assert_status(risk_account_settle_funding(y->acc[a], &fy), RISK_OK);
+            settled += fx.n_positions;
+        }
+}
+
 static void run_seeds_idle(uint64_t first, uint64_t n, uint32_t extra_flags, int idle)
 {
     size_t states[4] = {0, 0, 0, 0};
@@ -333,7 +354,11 @@ static void run_seeds_idle(uint64_t first, uint64_t n, uint32_t extra_flags, int
         }
         tu_rng r;
         tu_rng_seed(&r, seed ^ 0x9e3779b97f4a7c15ull);
+        /* seeds divisible by 3: funding accrues from the third round on (pending funding on
+         * every path of the sweep) */
         for (int round = 0; round < 6; round++) {
+            if (seed % 3 == 0 && round >= 2)
+                accrue(&fast, &ref, &r, 1700000000 + 28800 * round);
             compare_books(&fast, &ref, seed, states);
             move(&fast, &ref, &r);
         }
@@ -347,6 +372,9 @@ static void run_seeds_idle(uint64_t first, uint64_t n, uint32_t extra_flags, int
     /* the books must reach every state, or the comparison misses the paths that lead there */
     for (int s = 0; s < 4; s++)
         assert_true(states[s] > 0);
+    /* and some positions must have settled funding (seeds divisible by 3 accrue it) */
+    if (first % 3 == 0 || n >= 3)
+        assert_true(settled > 0);
 }
 
 static void run_seeds(uint64_t first, uint64_t n, uint32_t extra_flags)

@@ -51,6 +51,11 @@ static int basket_index(const risk_basket *b, uint32_t asset)
     return -1;
 }
 
+int risk__basket_holds(const risk_basket *b, uint32_t asset)
+{
+    return basket_index(b, asset) >= 0;
+}
+
 double risk__basket_amount(const risk_basket *b, uint32_t asset)
 {
     int i = basket_index(b, asset);

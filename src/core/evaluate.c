@@ -289,6 +289,8 @@ static int account_values_fast(const risk_account *a, risk__account_values *out)
     if (general)
         return 0;
     fast_values_set(out, &S, &v);
+    if (e->funding_active) /* pending funding after the sums, as risk__account_values_compute adds it */
+        risk__funding_values_add(a, out);
     return 1;
 }
 
@@ -377,6 +379,8 @@ SWEEP_INLINE int account_values_table(const risk_account *a, const sweep_inst *t
     if (general)
         return 0;
     fast_values_set(out, &S, &v);
+    if (a->engine->funding_active) /* pending funding after the sums, as risk__account_values_compute adds it */
+        risk__funding_values_add(a, out);
     return 1;
 }
 
@@ -443,9 +447,10 @@ static void evaluate_fast_or_generic(const risk_account *a, const sweep_inst *ta
 {
     risk__account_values v;
     const risk_engine *e = a->engine;
-    /* pending funding, Drift's PnL weights and portfolio margin are terms of the generic path
-     * only (risk__account_values_compute): accounts using them are evaluated there */
-    if (e->funding_active || e->n_upnl_weighted || a->margin_mode == RISK_MARGIN_PORTFOLIO) {
+    /* Drift's PnL weights and portfolio margin are terms of the generic path only
+     * (risk__account_values_compute): accounts using them are evaluated there; pending funding
+     * is added on every path after the positions' sums (risk__funding_values_add) */
+    if (e->n_upnl_weighted || a->margin_mode == RISK_MARGIN_PORTFOLIO) {
         evaluate_one(a, out);
         return;
     }
@@ -554,6 +559,7 @@ typedef struct simd_table {
     int stream; /* write whole groups' summaries with non-temporal stores (SIMD_STREAM_BYTES) */
     int unit;   /* SIMD_UNIT_* bits: settle price 1 and on the fast path, contract size 1 too */
     int any_inverse; /* some instrument is an inverse contract on the path: inverse lanes are looked up */
+    int funding;     /* the engine's funding indices moved: pending funding is added (simd_funding_add) */
     double scale, margin_call_health;
     /* Engines of more than SIMD_INSTS instruments: the same fields as arrays of n entries in one
      * allocated block (NULL otherwise), looked up by gathers; tier t's entries at t x n. */
@@ -633,7 +639,7 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
                            simd_table *st, double *g)
 {
     st->g = NULL;
-    if (n == 0 || max_tiers > RISK__SWEEP_CAPS || e->funding_active || e->n_upnl_weighted)
+    if (n == 0 || max_tiers > RISK__SWEEP_CAPS || e->n_upnl_weighted)
         return 0;
     if (!simd_avx512())
         return 0;
@@ -673,6 +679,7 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
     st->quantize = !(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE;
     st->scale = st->quantize ? risk__asset_scale(&e->assets[e->valuation]) : 1.0;
     st->margin_call_health = e->margin_call_health;
+    st->funding = (int)e->funding_active;
     st->stream = (double)e->n_accounts * (double)sizeof(risk_account_summary) >= SIMD_STREAM_BYTES;
     return 1;
 }
@@ -877,6 +884,35 @@ SIMD_INL void simd_sums(double (*pv)[8][8], double (*pv_hi)[8][8], int hi, __mma
     }
 }
 
+/* Pending funding (risk__funding_values_add) added lane by lane to the sums of acc[0..n) but the
+ * accounts of skip: after the positions' sums, in the generic path's order, so the same bits */
+SIMD_INL void simd_funding_add(const risk_account *const *acc, uint32_t n, uint32_t skip, __m512d *upnl,
+                               __m512d *cross_upnl, __m512d *iso, int64_t *niso)
+{
+    _Alignas(64) double u[8], c[8], m[8];
+    _mm512_store_pd(u, *upnl);
+    _mm512_store_pd(c, *cross_upnl);
+    _mm512_store_pd(m, *iso);
+    for (uint32_t i = 0; i < n; i++) {
+        if (skip & (1u << i))
+            continue;
+        risk__account_values v;
+        memset(&v, 0, sizeof v);
+        v.upnl = u[i];
+        v.cross_upnl = c[i];
+        v.isolated_margin = m[i];
+        v.n_isolated_liquidatable = (uint32_t)niso[i];
+        risk__funding_values_add(acc[i], &v);
+        u[i] = v.upnl;
+        c[i] = v.cross_upnl;
+        m[i] = v.isolated_margin;
+        niso[i] = v.n_isolated_liquidatable;
+    }
+    *upnl = _mm512_load_pd(u);
+    *cross_upnl = _mm512_load_pd(c);
+    *iso = _mm512_load_pd(m);
+}
+
 /* Evaluates acc[0..n) (n <= 8, candidates) into out[0..n). Returns the mask of the accounts it
  * did not evaluate (not common: a generic instrument or a balance of a tiered or size-scaled
  * asset); their summaries are untouched, the caller's to fill. unit (a constant at each call):
@@ -939,6 +975,8 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
     __m512d sum[6];
     simd_sums(pv, pv_hi, two, any_iso, sum);
     __m512d upnl = sum[0], gross = sum[1], cross_upnl = any_iso ? sum[2] : sum[0], iso = sum[5];
+    if (st->funding)
+        simd_funding_add(acc, n, general, &upnl, &cross_upnl, &iso, niso);
     __m512d liab_raw = _mm512_load_pd(b_liab);
     __m512d equity = _mm512_add_pd(_mm512_add_pd(_mm512_load_pd(b_net), upnl), iso);
     __m512d c_init = _mm512_add_pd(_mm512_load_pd(b_ci), cross_upnl);

@@ -416,6 +416,7 @@ size_t risk__basket_heap_bytes(const risk_basket *b);
 int risk__basket_reserve(risk_basket *b, uint32_t asset); /* room for one more asset, RISK_ENOMEM */
 int risk__basket_reserve_n(risk_basket *b, uint32_t extra); /* room for `extra` more assets, RISK_ENOMEM */
 double risk__basket_amount(const risk_basket *b, uint32_t asset); /* the balance; 0 when not held */
+int risk__basket_holds(const risk_basket *b, uint32_t asset);     /* 1: a balance of the asset is in it */
 /* Adds delta (asset units) to the balance: the stored scaled amount becomes the scaled amount
  * of (balance + delta), so that it is the plain sum while the indices are 1. */
 void risk__basket_add_unchecked(risk_basket *b, uint32_t asset, double delta);

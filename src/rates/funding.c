@@ -286,11 +286,21 @@ RISK_API int risk_account_settle_funding(risk_account *account, risk_funding_res
                           RISK_FUNDING_RESULT_VERSION);
     risk_funding_result r = {RISK_FUNDING_RESULT_VERSION, RISK_ID_NONE, 0, 0.0, 0.0, 0.0};
     if (e->funding_active) {
-        /* room for every settle balance a payment may reach: nothing is paid before all fit */
-        for (uint32_t i = 0; i < a->n_pos; i++)
-            if (risk__funding_pending(a, i) != 0.0 &&
-                risk__basket_reserve(&a->basket, e->instruments[a->inst[i]].settle))
-                return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for a settle balance");
+        /* room for every settle balance a payment may reach, all at once: nothing is paid before
+         * all fit (one reservation per asset would count room for one new balance each time,
+         * and positions settled in two assets the basket lacks would overflow it) */
+        uint32_t missing = 0;
+        for (uint32_t i = 0; i < a->n_pos; i++) {
+            uint32_t settle = e->instruments[a->inst[i]].settle;
+            if (risk__funding_pending(a, i) == 0.0 || risk__basket_holds(&a->basket, settle))
+                continue;
+            uint32_t j = 0; /* counted already for an earlier position? */
+            while (j < i && !(e->instruments[a->inst[j]].settle == settle && risk__funding_pending(a, j) != 0.0))
+                j++;
+            missing += j == i;
+        }
+        if (missing && risk__basket_reserve_n(&a->basket, missing))
+            return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for a settle balance");
         for (uint32_t i = 0; i < a->n_pos; i++) {
             if (e->instruments[a->inst[i]].kind != RISK_KIND_PERPETUAL)
                 continue;
