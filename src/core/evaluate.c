@@ -551,6 +551,8 @@ typedef struct simd_table {
     _Alignas(64) double mark[SIMD_INSTS];
     double cs[SIMD_INSTS], settle[SIMD_INSTS], generic[SIMD_INSTS];
     double inverse[SIMD_INSTS]; /* 1.0: an inverse contract (risk__inverse_fast) */
+    /* funding: the longs' and shorts' indices, and the settle asset's quantization scale */
+    double fund_long[SIMD_INSTS], fund_short[SIMD_INSTS], fund_scale[SIMD_INSTS];
     double caps[RISK__SWEEP_CAPS - 1][SIMD_INSTS]; /* caps[k]: tier k's cap (+inf from n_tiers - 1 on) */
     double mmr[RISK__SWEEP_CAPS][SIMD_INSTS], cum[RISK__SWEEP_CAPS][SIMD_INSTS];
     double imr[RISK__SWEEP_CAPS][SIMD_INSTS];
@@ -559,19 +561,31 @@ typedef struct simd_table {
     int stream; /* write whole groups' summaries with non-temporal stores (SIMD_STREAM_BYTES) */
     int unit;   /* SIMD_UNIT_* bits: settle price 1 and on the fast path, contract size 1 too */
     int any_inverse; /* some instrument is an inverse contract on the path: inverse lanes are looked up */
-    int funding;     /* the engine's funding indices moved: pending funding is added (simd_funding_add) */
+    int funding;       /* the engine's funding indices moved: pending funding is added (simd_pending) */
+    int fund_quantize; /* pending funding is rounded against the account (no RISK_ENGINE_NO_QUANTIZE) */
     double scale, margin_call_health;
     /* Engines of more than SIMD_INSTS instruments: the same fields as arrays of n entries in one
      * allocated block (NULL otherwise), looked up by gathers; tier t's entries at t x n. */
     double *g;
     const double *g_mark, *g_cs, *g_settle, *g_generic, *g_inverse, *g_caps, *g_mmr, *g_cum, *g_imr;
+    const double *g_fund_long, *g_fund_short, *g_fund_scale;
     uint32_t n;
 } simd_table;
 
 /* Doubles per instrument of the gather arrays for schedules of at most nt tiers. */
 static size_t simd_gather_per(uint32_t nt)
 {
-    return 5 + (size_t)(nt - 1) + 3 * (size_t)nt;
+    return 8 + (size_t)(nt - 1) + 3 * (size_t)nt;
+}
+
+/* Instrument k's funding fields: its sides' indices, and its settle asset's scale, by which a
+ * position's pending funding is rounded (rates/funding.c, against_account) */
+static void simd_funding_fields(const risk_engine *e, uint32_t k, double *lo, double *sh, double *scale)
+{
+    const risk__instrument *in = &e->instruments[k];
+    *lo = in->fund_index_long;
+    *sh = in->fund_index_short;
+    *scale = risk__asset_scale(&e->assets[in->settle]);
 }
 
 /* The gather arrays of an engine of more than SIMD_INSTS instruments, from the scalar table,
@@ -582,8 +596,9 @@ static void simd_gather_fill(const risk_engine *e, const sweep_inst *table, uint
     st->g = g;
     st->n = n;
     double *mark = g, *cs = g + n, *settle = g + 2 * (size_t)n, *generic = g + 3 * (size_t)n;
-    double *inverse = g + 4 * (size_t)n;
-    double *caps = g + 5 * (size_t)n, *mmr = caps + (size_t)(nt - 1) * n, *cum = mmr + (size_t)nt * n;
+    double *inverse = g + 4 * (size_t)n, *fund_long = g + 5 * (size_t)n, *fund_short = g + 6 * (size_t)n;
+    double *fund_scale = g + 7 * (size_t)n;
+    double *caps = g + 8 * (size_t)n, *mmr = caps + (size_t)(nt - 1) * n, *cum = mmr + (size_t)nt * n;
     double *imr = cum + (size_t)nt * n;
     for (uint32_t k = 0; k < n; k++) {
         const sweep_inst *t = &table[k];
@@ -593,6 +608,7 @@ static void simd_gather_fill(const risk_engine *e, const sweep_inst *table, uint
         settle[k] = t->settle_price;
         generic[k] = t->generic ? 1.0 : 0.0;
         inverse[k] = t->inverse ? 1.0 : 0.0;
+        simd_funding_fields(e, k, &fund_long[k], &fund_short[k], &fund_scale[k]);
         for (uint32_t j = 0; j + 1 < nt; j++)
             caps[(size_t)j * n + k] = t->caps[j];
         for (uint32_t j = 0; j < nt; j++) {
@@ -607,6 +623,9 @@ static void simd_gather_fill(const risk_engine *e, const sweep_inst *table, uint
     st->g_settle = settle;
     st->g_generic = generic;
     st->g_inverse = inverse;
+    st->g_fund_long = fund_long;
+    st->g_fund_short = fund_short;
+    st->g_fund_scale = fund_scale;
     st->g_caps = caps;
     st->g_mmr = mmr;
     st->g_cum = cum;
@@ -666,6 +685,7 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
         st->settle[k] = t->settle_price;
         st->generic[k] = t->generic ? 1.0 : 0.0;
         st->inverse[k] = t->inverse ? 1.0 : 0.0;
+        simd_funding_fields(e, k < n ? k : 0, &st->fund_long[k], &st->fund_short[k], &st->fund_scale[k]);
         for (uint32_t j = 0; j + 1 < nt; j++)
             st->caps[j][k] = t->caps[j];
         for (uint32_t j = 0; j < nt; j++) {
@@ -680,6 +700,7 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
     st->scale = st->quantize ? risk__asset_scale(&e->assets[e->valuation]) : 1.0;
     st->margin_call_health = e->margin_call_health;
     st->funding = (int)e->funding_active;
+    st->fund_quantize = !(e->flags & RISK_ENGINE_NO_QUANTIZE);
     st->stream = (double)e->n_accounts * (double)sizeof(risk_account_summary) >= SIMD_STREAM_BYTES;
     return 1;
 }
@@ -770,6 +791,32 @@ SIMD_INL __m512d simd_mul_unit(__m512d x, __m512d y, int unit)
 /* p + base, without arithmetic on the NULL columns of an account with no positions (base 0) */
 #define SIMD_AT(p, base) ((base) ? (p) + (base) : (p))
 
+/* The pending funding of up to 8 positions (mask m), risk__funding_pending lane by lane: d = the
+ * index of the position's side (q > 0: longs') - the index it last settled at, the payment q d
+ * rounded up in its settle asset (against the account) unless the engine does not quantize, and
+ * -payment received. *due gets the lanes whose pending funding is not 0 (the others give +0). */
+SIMD_INL __m512d simd_pending(const simd_table *st, const risk_account *a, uint32_t base, __mmask8 m, __m512d q,
+                              __m512i idx, const int gather, __mmask8 *due)
+{
+    const __m512d zero = _mm512_setzero_pd();
+    __m512d last = a->fund_last ? _mm512_maskz_loadu_pd(m, SIMD_AT(a->fund_last, base)) : zero;
+    __mmask8 longs = _mm512_cmp_pd_mask(q, zero, _CMP_GT_OQ);
+    __m512d index = _mm512_mask_mov_pd(simd_field(st->fund_short, st->g_fund_short, idx, gather), longs,
+                                       simd_field(st->fund_long, st->g_fund_long, idx, gather));
+    __m512d d = _mm512_sub_pd(index, last);
+    __mmask8 live = _mm512_mask_cmp_pd_mask(m, d, zero, _CMP_NEQ_UQ) & _mm512_cmp_pd_mask(q, zero, _CMP_NEQ_UQ);
+    if (!live) {
+        *due = 0;
+        return zero;
+    }
+    __m512d pay = _mm512_mul_pd(q, d);
+    if (st->fund_quantize)
+        pay = simd_quantize(pay, simd_field(st->fund_scale, st->g_fund_scale, idx, gather), 1);
+    *due = live & _mm512_cmp_pd_mask(pay, zero, _CMP_NEQ_UQ);
+    /* -pay by its sign bit, exactly as the scalar negation */
+    return _mm512_castsi512_pd(_mm512_maskz_xor_epi64(*due, _mm512_castpd_si512(pay), _mm512_set1_epi64(INT64_MIN)));
+}
+
 /* Up to 8 positions of an account, from slot base (mask m of the slots that exist), into the six
  * per-position vectors pv[k] (-0.0 in the lanes a sum does not take). Returns the mask of the
  * isolated positions liquidatable by themselves; *iso_out gets the isolated lanes and *general 1
@@ -843,7 +890,16 @@ SIMD_INL __mmask8 simd_positions8(const simd_table *st, const risk_account *a, u
     /* only with an isolated lane: AMD's masked loads read the whole line whatever the mask */
     __m512d iso_m = iso ? _mm512_maskz_loadu_pd(iso, SIMD_AT(a->iso_margin, base)) : _mm512_setzero_pd();
     *iso_out = iso;
-    __mmask8 liq = _mm512_mask_cmp_pd_mask(iso, _mm512_add_pd(iso_m, upnl), mm, _CMP_LT_OQ);
+    __m512d iso_liq = iso_m; /* the isolated margin the position's own test sees */
+    if (st->funding) { /* pending funding: after the positions' sums (simd_sums_from) */
+        __mmask8 due = 0;
+        __m512d got = simd_pending(st, a, base, m, q, idx, gather, &due);
+        __m512d got_v = simd_mul_unit(got, sp, u_sp);
+        _mm512_store_pd(pv[6][i], _mm512_mask_mov_pd(negz, due & cross, got_v));
+        _mm512_store_pd(pv[7][i], _mm512_mask_mov_pd(negz, due & iso, got_v));
+        iso_liq = _mm512_mask_add_pd(iso_m, due & iso, iso_m, got); /* (m + got) + upnl < mm */
+    }
+    __mmask8 liq = _mm512_mask_cmp_pd_mask(iso, _mm512_add_pd(iso_liq, upnl), mm, _CMP_LT_OQ);
     _mm512_store_pd(pv[0][i], _mm512_mask_mov_pd(negz, m, upnl_v));
     _mm512_store_pd(pv[1][i], _mm512_mask_mov_pd(negz, m, simd_mul_unit(notional, sp, u_sp)));
     _mm512_store_pd(pv[2][i], _mm512_mask_mov_pd(negz, cross, upnl_v));
@@ -853,64 +909,37 @@ SIMD_INL __mmask8 simd_positions8(const simd_table *st, const risk_account *a, u
     return liq;
 }
 
-/* The sums of the six per-position vectors of eight accounts (pv: positions 0-7; pv_hi: 8-15,
- * when hi is set): each transposed (8 x 8) so that the lanes are the accounts, then added position by
- * position, so each account's sums run in position order, as the scalar loop's. -0.0 terms
- * (positions an account does not have, or that a sum does not take) are the exact identity. */
+/* start plus the terms of one per-position vector of eight accounts (pv: positions 0-7; pv_hi:
+ * 8-15, when hi is set): transposed (8 x 8) so that the lanes are the accounts, then added
+ * position by position after start, so each account's terms run in position order, as the
+ * scalar loop's. -0.0 terms (positions an account does not have, or that a sum does not take)
+ * are the exact identity. */
+SIMD_INL __m512d simd_add_positions(double (*pv)[8], __m512d s)
+{
+    __m512d r[8];
+    for (int i = 0; i < 8; i++)
+        r[i] = _mm512_load_pd(pv[i]);
+    simd_transpose8(r);
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++)
+        s = _mm512_add_pd(s, r[j]);
+    return s;
+}
+
+SIMD_INL __m512d simd_sum_from(double (*pv)[8], double (*pv_hi)[8], int hi, __m512d start)
+{
+    __m512d s = simd_add_positions(pv, start);
+    return hi ? simd_add_positions(pv_hi, s) : s;
+}
+
+/* The sums of the six per-position vectors of eight accounts, each from +0 (simd_sum_from). */
 SIMD_INL void simd_sums(double (*pv)[8][8], double (*pv_hi)[8][8], int hi, __mmask8 any_iso, __m512d *sum)
 {
     sum[2] = _mm512_setzero_pd();
     sum[5] = _mm512_setzero_pd();
-    for (int k = 0; k < 6; k++) {
-        if (!any_iso && (k == 2 || k == 5))
-            continue;
-        __m512d r[8];
-        for (int i = 0; i < 8; i++)
-            r[i] = _mm512_load_pd(pv[k][i]);
-        simd_transpose8(r);
-        __m512d s = _mm512_setzero_pd();
-#pragma GCC unroll 8
-        for (int j = 0; j < 8; j++)
-            s = _mm512_add_pd(s, r[j]);
-        if (hi) {
-            for (int i = 0; i < 8; i++)
-                r[i] = _mm512_load_pd(pv_hi[k][i]);
-            simd_transpose8(r);
-#pragma GCC unroll 8
-            for (int j = 0; j < 8; j++)
-                s = _mm512_add_pd(s, r[j]);
-        }
-        sum[k] = s;
-    }
-}
-
-/* Pending funding (risk__funding_values_add) added lane by lane to the sums of acc[0..n) but the
- * accounts of skip: after the positions' sums, in the generic path's order, so the same bits */
-SIMD_INL void simd_funding_add(const risk_account *const *acc, uint32_t n, uint32_t skip, __m512d *upnl,
-                               __m512d *cross_upnl, __m512d *iso, int64_t *niso)
-{
-    _Alignas(64) double u[8], c[8], m[8];
-    _mm512_store_pd(u, *upnl);
-    _mm512_store_pd(c, *cross_upnl);
-    _mm512_store_pd(m, *iso);
-    for (uint32_t i = 0; i < n; i++) {
-        if (skip & (1u << i))
-            continue;
-        risk__account_values v;
-        memset(&v, 0, sizeof v);
-        v.upnl = u[i];
-        v.cross_upnl = c[i];
-        v.isolated_margin = m[i];
-        v.n_isolated_liquidatable = (uint32_t)niso[i];
-        risk__funding_values_add(acc[i], &v);
-        u[i] = v.upnl;
-        c[i] = v.cross_upnl;
-        m[i] = v.isolated_margin;
-        niso[i] = v.n_isolated_liquidatable;
-    }
-    *upnl = _mm512_load_pd(u);
-    *cross_upnl = _mm512_load_pd(c);
-    *iso = _mm512_load_pd(m);
+    for (int k = 0; k < 6; k++)
+        if (any_iso || (k != 2 && k != 5))
+            sum[k] = simd_sum_from(pv[k], pv_hi[k], hi, _mm512_setzero_pd());
 }
 
 /* Evaluates acc[0..n) (n <= 8, candidates) into out[0..n). Returns the mask of the accounts it
@@ -924,15 +953,18 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
                                       const risk_account *const *acc, uint32_t n, risk_account_summary *const *out,
                                       const int unit, const int gather, const int two)
 {
-    _Alignas(64) double pv[6][8][8];    /* [sum][account][position] */
-    _Alignas(64) double pv_hi[6][8][8]; /* positions 8-15, when an account of the group has them */
+    /* [sum][account][position]: the six sums, then pending funding of cross and of isolated
+     * positions (st->funding) */
+    _Alignas(64) double pv[8][8][8];
+    _Alignas(64) double pv_hi[8][8][8]; /* positions 8-15, when an account of the group has them */
+    const int nk = st->funding ? 8 : 6;
     _Alignas(64) double b_net[8], b_coll[8], b_ci[8], b_cm[8], b_liab[8], b_li[8], b_lm[8];
     _Alignas(64) int64_t npos[8], niso[8];
     uint32_t general = 0;
     __mmask8 any_iso = 0;
     for (uint32_t i = 0; i < 8; i++) {
         if (i >= n) {
-            for (int k = 0; k < 6; k++) {
+            for (int k = 0; k < nk; k++) {
                 _mm512_store_pd(pv[k][i], _mm512_setzero_pd());
                 if (two)
                     _mm512_store_pd(pv_hi[k][i], _mm512_setzero_pd());
@@ -952,7 +984,7 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
                 simd_positions8(st, a, 8, (__mmask8)((1u << (np - 8)) - 1u), pv_hi, i, &iso, &gen, unit, gather));
             any_iso |= iso;
         } else if (two) {
-            for (int k = 0; k < 6; k++)
+            for (int k = 0; k < nk; k++)
                 _mm512_store_pd(pv_hi[k][i], _mm512_set1_pd(-0.0));
         }
         general |= gen << i;
@@ -975,8 +1007,12 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
     __m512d sum[6];
     simd_sums(pv, pv_hi, two, any_iso, sum);
     __m512d upnl = sum[0], gross = sum[1], cross_upnl = any_iso ? sum[2] : sum[0], iso = sum[5];
-    if (st->funding)
-        simd_funding_add(acc, n, general, &upnl, &cross_upnl, &iso, niso);
+    if (st->funding) { /* pending funding after the positions' sums, position by position, as
+                        * risk__funding_values_add adds it */
+        upnl = simd_sum_from(pv[6], pv_hi[6], two, upnl);
+        cross_upnl = simd_sum_from(pv[6], pv_hi[6], two, cross_upnl);
+        iso = simd_sum_from(pv[7], pv_hi[7], two, iso);
+    }
     __m512d liab_raw = _mm512_load_pd(b_liab);
     __m512d equity = _mm512_add_pd(_mm512_add_pd(_mm512_load_pd(b_net), upnl), iso);
     __m512d c_init = _mm512_add_pd(_mm512_load_pd(b_ci), cross_upnl);
