@@ -110,6 +110,19 @@ def _targeted(path):
                                                                             "insurance_fund")))
 
 
+def _moved(value, k):
+    """A number moved: x 10^k, negated, / 3, + 1e-9, x 1e300, or 0. An integer too large for a double
+    (400 digits, or a number already scaled) stays an integer where float arithmetic would overflow."""
+    out = []
+    for f, big in ((lambda v: v * 10 ** k, None), (lambda v: -v, None), (lambda v: v / 3, lambda v: v // 3),
+                   (lambda v: v + 1e-9, lambda v: v + 1), (lambda v: v * 1e300, lambda v: v * 10 ** 300)):
+        try:
+            out.append(f(value))
+        except OverflowError:
+            out.append(big(value))
+    return out + [0]
+
+
 def mutate_doc(rng, doc):
     doc = copy.deepcopy(doc)
     for _ in range(1 + rng.randrange(3)):
@@ -129,8 +142,7 @@ def mutate_doc(rng, doc):
         elif op < 6:
             value = parent[key]
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                parent[key] = rng.choice([value * 10 ** rng.randrange(1, 310), -value, value / 3, value + 1e-9,
-                                          value * 1e300, 0])
+                parent[key] = rng.choice(_moved(value, rng.randrange(1, 310)))
             else:
                 parent[key] = rng.choice(EDGE_VALUES)
         elif op == 6:
@@ -342,10 +354,12 @@ def check(argv, status, out, err):
 
 def _passable(argv):
     """Whether argv can be given to a program (a lone surrogate outside U+DC80..U+DCFF, which
-    undecodable bytes become, has no bytes to pass); in-process runs take any string."""
+    undecodable bytes become, has no bytes to pass; a NUL ends a C string, so exec refuses it with
+    ValueError); in-process runs take any string."""
     try:
         for a in argv:
-            os.fsencode(a)
+            if "\0" in os.fsencode(a).decode("latin-1"):
+                return False
     except UnicodeEncodeError:
         return False
     return True
@@ -388,6 +402,13 @@ def _doc_of(kind, data):
         return None
 
 
+def _every(case, n):
+    """Whether case (a number, or a name for --run and the seeds) is one of every n-th (n 0: none)."""
+    if not n:
+        return False
+    return case % n == 0 if isinstance(case, int) else n == 1
+
+
 def run_case(case, kind, data, argv_list, tmpdir, subprocess_every=25, head_every=50, timeout=60):
     doc = _doc_of(kind, data)
     path = os.path.join(tmpdir, "input.csv" if kind == "csv" else "input.json")
@@ -399,20 +420,20 @@ def run_case(case, kind, data, argv_list, tmpdir, subprocess_every=25, head_ever
             else [argv[0], path] + argv[1:]
         faulthandler.dump_traceback_later(timeout, exit=True)
         try:
-            if kind == "book" and argv[0] == "evaluate" and head_every and case % head_every == 0 and _passable(full):
+            if kind == "book" and argv[0] == "evaluate" and _every(case, head_every) and _passable(full):
                 status, _, err = run_subprocess(full[:1] + full[2:] if full[1] == "--compact" else full, head=True)
                 if "Traceback" in err or "Exception" in err or status not in (0, 2, 141):
                     raise Failure("| head: exit %d, stderr %r" % (status, err[-2000:]))
             status, out, err = run_inprocess(full)
             check(full, status, out, err)
             check_meaning(full, status, out, doc)
-            if subprocess_every and case % subprocess_every == 0 and _passable(full):
+            if _every(case, subprocess_every) and _passable(full):
                 s2, out2, err2 = run_subprocess(full)
                 check(full, s2, out2, err2)
                 if s2 != status:
                     raise Failure("subprocess exit %d, in-process %d" % (s2, status))
         except Failure as exc:
-            where = save(case, kind, data, full, str(exc))
+            where = save(case, kind, data, argv, str(exc))  # the command without the work file
             sys.stdout.write("FAIL case %s: %s\n  %s\n  input: %s\n" % (case, " ".join(full), str(exc)[:3000], where))
             failures += 1
         finally:

@@ -460,6 +460,23 @@ class TestCli(unittest.TestCase):
                 if needle != "invalid choice":  # argparse prints its usage line too
                     self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
 
+    def test_closes_outside_the_price_domain_exit_2(self):
+        """A close outside [1e-12, 1e12] (the library's price domain) is bad input for every CSV command,
+        named with its line: `var` and `levtoken` let the library's InvalidError escape as a traceback
+        (fuzz_cli.py seed 11, case 497: fuzz/corpus/cli/close-above-price-domain.csv)."""
+        for close in ("010577713225022066", "1e13", "1e-13"):
+            rows = [list(r) for r in self.ROWS]
+            rows[2][4] = close
+            path = self.table(rows=rows)
+            for args in (("vol", "--method", "ewma"), ("var", "--method", "mc", "--window", "3", "--backtest"),
+                         ("levtoken", "--leverage", "0.5", "--band=0.4,0.6"), ("backtest",)):
+                with self.subTest(close=close, command=args[0]):
+                    r = support.run_cli(*(args + (path,)))
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    self.assertEqual(r.stdout, "")
+                    self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                    self.assertIn("%s:4: column close: %s is outside the price domain" % (path, close), r.stderr)
+
     def test_sample_daily_file(self):
         """The committed synthetic series (data/sample/); the real one is in tests/market."""
         with open(SAMPLE_DAILY, newline="") as f:

@@ -228,6 +228,9 @@ def read_csv(path: str) -> Series:
             raise BacktestError("%s:%d: column close: %r is not a number" % (path, line, text)) from None
         if not math.isfinite(x) or x <= 0:
             raise BacktestError("%s:%d: column close: %s is not a positive price" % (path, line, text))
+        if not _vol.PRICE_MIN <= x <= _vol.PRICE_MAX:  # the library's domain (docs/errors.md section 4)
+            raise BacktestError("%s:%d: column close: %s is outside the price domain [1e-12, 1e12]"
+                                % (path, line, text))
         t = _parse_time(row[ti]) if ti < len(row) else None
         if t is None:
             raise BacktestError("%s:%d: %s: %r is not a time" % (path, line, header[ti], row[ti] if ti < len(row)

@@ -423,6 +423,11 @@ def add_cli_parser(sub: argparse._SubParsersAction[Any]) -> argparse.ArgumentPar
     return p
 
 
+# The library's price domain (RISK_PRICE_MIN, RISK_PRICE_MAX; docs/errors.md section 4): closes and
+# bars outside it are refused by every estimator, so the CSV readers refuse them with the line.
+PRICE_MIN, PRICE_MAX = 1e-12, 1e12
+
+
 def _read_csv(path: str, needed: tuple[str, ...]) -> tuple[str | None, list[str] | None, dict[str, FloatBuffer]]:
     """(first column name or None, first column values or None, {column: array('d')})."""
     import csv
@@ -462,6 +467,9 @@ def _read_csv(path: str, needed: tuple[str, ...]) -> tuple[str | None, list[str]
                 raise VolCliError("%s:%d: column %s: %r is not a number" % (path, line, col, text)) from None
             if not math.isfinite(x) or x <= 0:
                 raise VolCliError("%s:%d: column %s: %s is not a positive price" % (path, line, col, text))
+            if not PRICE_MIN <= x <= PRICE_MAX:
+                raise VolCliError("%s:%d: column %s: %s is outside the price domain [1e-12, 1e12]"
+                                  % (path, line, col, text))
             columns[col].append(x)
         if first is not None:
             first.append(row[0] if row else "")
