@@ -891,7 +891,7 @@ SIMD_INL __mmask8 simd_positions8(const simd_table *st, const risk_account *a, u
     __m512d iso_m = iso ? _mm512_maskz_loadu_pd(iso, SIMD_AT(a->iso_margin, base)) : _mm512_setzero_pd();
     *iso_out = iso;
     __m512d iso_liq = iso_m; /* the isolated margin the position's own test sees */
-    if (st->funding) { /* pending funding: after the positions' sums (simd_sums_from) */
+    if (st->funding) { /* pending funding, added after the positions' sums (simd_sum_from) */
         __mmask8 due = 0;
         __m512d got = simd_pending(st, a, base, m, q, idx, gather, &due);
         __m512d got_v = simd_mul_unit(got, sp, u_sp);
