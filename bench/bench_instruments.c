@@ -133,6 +133,27 @@ static double sweep_best(risk_engine *e, risk_account_summary *s, size_t n, int 
     return best;
 }
 
+/* The same book on the fast engine e and the generic engine g (8 positions an account): prints
+ * positions/s, the ratio to base (positions/s of the plain 16-instrument book) and fast / generic
+ * as "result KEY_..." lines, and returns whether the summaries are bit-identical. */
+static int fast_against_generic(const char *what, const char *base_name, const char *key, risk_engine *e,
+                                risk_engine *g, risk_account_summary *s, risk_account_summary *ref, size_t n,
+                                int rounds, double base)
+{
+    double positions = 8.0 * (double)n;
+    double t = sweep_best(e, s, n, rounds), tg = sweep_best(g, ref, n, rounds);
+    (void)sweep_best(e, s, n, 1);
+    int same = memcmp(s, ref, n * sizeof *s) == 0;
+    printf("%s, 8 positions an account: %8.2f ms  %7.1f M positions/s  %.2fx %s; generic path %.1f M/s (fast / "
+           "generic %.2fx); bit-identical: %s\n",
+           what, 1e3 * t, positions / t / 1e6, positions / t / base, base_name, positions / tg / 1e6, tg / t,
+           same ? "yes" : "NO");
+    printf("result %s_pos_per_s %.6g\nresult %s_over_linear %.6g\nresult %s_fast_over_generic %.6g\nresult "
+           "%s_checks %s\n",
+           key, positions / t, key, positions / t / base, key, tg / t, key, same ? "ok" : "FAILED");
+    return same;
+}
+
 /* Accounts hold references to their engine: free them, then the engine. */
 static void book_free(risk_engine *e, risk_account **acc, size_t n)
 {
@@ -206,16 +227,8 @@ int main(int argc, char **argv)
     /* half the instruments coin-margined inverse perpetuals: the same book on the generic path */
     {
         risk_engine *e = book_new(16, n, 0, acc, 8, 1), *g = book_new(16, n, RISK_ENGINE_GENERIC_SWEEP, gacc, 8, 1);
-        double t = sweep_best(e, s, n, rounds), tg = sweep_best(g, ref, n, rounds);
-        (void)sweep_best(e, s, n, 1);
-        int same = memcmp(s, ref, n * sizeof *s) == 0;
-        printf("half of 16 instruments inverse, 8 positions an account: %8.2f ms  %7.1f M positions/s  %.2fx the "
-               "linear book; generic path %.1f M/s (fast / generic %.2fx); bit-identical: %s\n",
-               1e3 * t, positions / t / 1e6, positions / t / pos_per_s[0], positions / tg / 1e6, tg / t,
-               same ? "yes" : "NO");
-        printf("result inverse_pos_per_s %.6g\nresult inverse_over_linear %.6g\nresult inverse_fast_over_generic "
-               "%.6g\nresult inverse_checks %s\n",
-               positions / t, positions / t / pos_per_s[0], tg / t, same ? "ok" : "FAILED");
+        int same = fast_against_generic("half of 16 instruments inverse", "the linear book", "inverse", e, g, s, ref,
+                                        n, rounds, pos_per_s[0]);
         book_free(g, gacc, n);
         book_free(e, acc, n);
         if (!same)
@@ -238,16 +251,8 @@ int main(int argc, char **argv)
                 CHECK(risk_account_settle_funding(gacc[k], &r));
             }
         }
-        double t = sweep_best(e, s, n, rounds), tg = sweep_best(g, ref, n, rounds);
-        (void)sweep_best(e, s, n, 1);
-        int same = memcmp(s, ref, n * sizeof *s) == 0;
-        printf("funding accrued on all 16 perpetuals, 8 positions an account: %8.2f ms  %7.1f M positions/s  %.2fx "
-               "the book without; generic path %.1f M/s (fast / generic %.2fx); bit-identical: %s\n",
-               1e3 * t, positions / t / 1e6, positions / t / pos_per_s[0], positions / tg / 1e6, tg / t,
-               same ? "yes" : "NO");
-        printf("result funding_pos_per_s %.6g\nresult funding_over_linear %.6g\nresult funding_fast_over_generic "
-               "%.6g\nresult funding_checks %s\n",
-               positions / t, positions / t / pos_per_s[0], tg / t, same ? "ok" : "FAILED");
+        int same = fast_against_generic("funding accrued on all 16 perpetuals", "the book without", "funding", e, g,
+                                        s, ref, n, rounds, pos_per_s[0]);
         book_free(g, gacc, n);
         book_free(e, acc, n);
         if (!same)
