@@ -19,6 +19,83 @@ static double pending(const risk_account *a, uint32_t asset)
     return x;
 }
 
+/* Funding postings stay in the amount domain (docs/errors.md section 4). A funding price outside
+ * the price domain is refused by settlement and accrual. A settlement, an account's settlement of
+ * pending funding or a fill (which settles its position's funding first) that would post a
+ * balance or an isolated margin beyond 2^53 quanta (9,007,199,254.740992 USDT) is refused with
+ * nothing changed; one that stays just inside is taken. By hand: 1,000 BTCUSDT at a funding price
+ * of 1e8 pay (long) or receive (short) 1,000 x 1e8 x rate: 1e10 at 10 %, beyond the domain from
+ * a balance or an isolated margin of 1e6; 9e9 at 9 %, leaving -8,999,000,000 in the long's
+ * balance and 9,001,000,000 in the short's isolated margin. Before, a price of 1e300 settled
+ * -1e296 into the balance (the CLI's `funding` printed it). */
+static void test_funding_postings_stay_in_domain(void **state)
+{
+    (void)state;
+    tu_alloc al;
+    tu_alloc_init(&al);
+    risk_engine *e = tu_engine(&al, 0);
+    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
+    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    risk_account *a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(a, usdt, 1e6);
+    risk_position *pa = tu_open_simple(a, perp, 1000.0, 50000.0);
+    risk_account *b = tu_account(e, 2, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
+    risk_position *pb = tu_open(b, perp, RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, -1000.0, 50000.0, 1e6);
+    tu_engine_snap es;
+    tu_engine_snap_take(e, &es);
+    const double beyond = nextafter(RISK_PRICE_MAX, INFINITY);
+    tu_assert_status(risk_engine_settle_funding(e, perp, 0.0001, 1e300, NULL), RISK_EINVAL);
+    tu_assert_status(risk_engine_settle_funding(e, perp, 0.0001, beyond, NULL), RISK_EINVAL);
+    tu_assert_status(risk_engine_accrue_funding(e, perp, 0.0001, 0.0001, 1e300, 1), RISK_EINVAL);
+    tu_assert_status(risk_engine_accrue_funding(e, perp, 0.0001, 0.0001, beyond, 1), RISK_EINVAL);
+    assert_non_null(strstr(risk_engine_errmsg(e), "funding price"));
+    tu_assert_status(risk_engine_settle_funding(e, perp, 0.1, 1e8, NULL), RISK_EINVAL);
+    assert_non_null(strstr(risk_engine_errmsg(e), "account 1: the settle balance after funding"));
+    tu_assert_status(risk_engine_settle_funding(e, perp, -0.1, 1e8, NULL), RISK_EINVAL); /* the long receives */
+    assert_non_null(strstr(risk_engine_errmsg(e), "account 1: the settle balance after funding"));
+    tu_engine_snap_check(e, &es, 0); /* (the first failure allocates the message) */
+    risk_account_free(a); /* alone, the short's isolated margin is what overflows */
+    tu_engine_snap_take(e, &es);
+    tu_assert_status(risk_engine_settle_funding(e, perp, 0.1, 1e8, NULL), RISK_EINVAL);
+    assert_non_null(strstr(risk_engine_errmsg(e), "account 2: the BTCUSDT isolated margin after funding"));
+    tu_engine_snap_check(e, &es, 0); /* (the first failure allocates the message) */
+    a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+    tu_balance(a, usdt, 1e6);
+    pa = tu_open_simple(a, perp, 1000.0, 50000.0);
+    /* just inside: taken */
+    risk_funding_result r = RISK_FUNDING_RESULT_INIT;
+    tu_assert_status(risk_engine_settle_funding(e, perp, 0.09, 1e8, &r), RISK_OK);
+    assert_int_equal(r.n_positions, 2);
+    tu_assert_near(bal(risk_account_basket(a), usdt), -8999000000.0, 1e-6);
+    tu_assert_near(risk_position_isolated_margin(pb), 9001000000.0, 1e-6);
+    /* accrued beyond what the balance can take (1,000 x 1e8 x 10 % = 1e10 more): pending, finite in
+     * every evaluation, never settled */
+    tu_assert_status(risk_engine_accrue_funding(e, perp, 0.1, 0.1, 1e8, 1), RISK_OK);
+    tu_assert_near(pending(a, usdt), -1e10, 1e-6);
+    risk_account_summary s = tu_eval(a);
+    assert_true(isfinite(s.equity) && s.equity < -1.8e10);
+    assert_int_equal(s.state, RISK_STATE_BANKRUPT);
+    tu_engine_snap_take(e, &es);
+    double wallet = bal(risk_account_basket(a), usdt), margin = risk_position_isolated_margin(pb);
+    tu_assert_status(risk_account_settle_funding(a, NULL), RISK_EINVAL);
+    assert_non_null(strstr(risk_account_errmsg(a), "account 1: the settle balance after funding"));
+    tu_assert_status(risk_position_adjust(pa, 0.001, 50000.0), RISK_EINVAL); /* a fill settles first */
+    assert_non_null(strstr(risk_account_errmsg(a), "the settle balance after funding would be"));
+    tu_assert_status(risk_position_close(pa, 50000.0), RISK_EINVAL);
+    tu_assert_status(risk_account_settle_funding(b, NULL), RISK_EINVAL);
+    assert_non_null(strstr(risk_account_errmsg(b), "account 2: the BTCUSDT isolated margin after funding"));
+    tu_assert_status(risk_position_adjust(pb, -0.001, 50000.0), RISK_EINVAL);
+    assert_non_null(strstr(risk_account_errmsg(b), "the isolated margin after funding would be"));
+    tu_engine_snap_check(e, &es, 0); /* (the first failure allocates the message) */
+    tu_assert_bits(bal(risk_account_basket(a), usdt), wallet);
+    tu_assert_bits(risk_position_isolated_margin(pb), margin);
+    tu_assert_near(pending(a, usdt), -1e10, 1e-6);
+    risk_account_free(a);
+    risk_account_free(b);
+    risk_engine_free(e);
+    assert_int_equal(al.live_blocks, 0);
+}
+
 /* An account holding only USDT (one of the basket's two inline balances used) whose positions
  * settle funding in two assets it holds none of: a USDC-settled perpetual and the inverse BTCUSD
  * (settled in BTC). Settling needs room for two new balances at once; reserving one at a time
@@ -808,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_funding_bad_input_and_snapshot),
         cmocka_unit_test(test_funding_out_of_memory),
         cmocka_unit_test(test_funding_settles_into_two_new_balances),
+        cmocka_unit_test(test_funding_postings_stay_in_domain),
         cmocka_unit_test(test_upnl_weight_d3),
         cmocka_unit_test(test_upnl_weight_evaluation),
     };

@@ -1568,7 +1568,8 @@ static void test_snapshot_refuses_crafted_funding(void **state)
     crafted cases[] = {
         {f0, 8, 0x7ff8000000000000ull},          /* long index NaN */
         {f0 + 8, 8, 0x7ff0000000000000ull},      /* short index +inf */
-        {f0, 8, 0x7e6fffffffffffffull},          /* beyond accrual's bound 1e300 */
+        {f0, 8, 0x46293e5939a08cebull},          /* the next double beyond accrual's bound 1e30 */
+        {perp_last, 8, 0xc6293e5939a08cebull},   /* a position's last index beyond it, negative */
         {f0 + 16, 8, (uint64_t)-1},              /* funding time before 1970 */
         {f5, 8, 0x3ff0000000000000ull},          /* an index on a future (no accrual) */
         {fo + 8, 8, 0x3ff0000000000000ull},      /* an index on an option */
@@ -1584,6 +1585,18 @@ static void test_snapshot_refuses_crafted_funding(void **state)
         {other_last, 8, 0x3ff0000000000000ull},  /* a last index on a future or an option */
     };
     expect_each_refused(d, size, cases, sizeof cases / sizeof cases[0]);
+    { /* the bound itself, an index and a last index of exactly +-1e30, is taken */
+        memcpy(w, d, size);
+        wr64(w + f0, 0x46293e5939a08ceaull);
+        wr64(w + perp_last, 0xc6293e5939a08ceaull);
+        reseal(w);
+        risk_engine *edge = NULL;
+        tu_assert_status(risk_engine_snapshot_read(&edge, w, size, NULL), RISK_OK);
+        double lo = 0.0, sh = 0.0;
+        tu_assert_status(risk_engine_funding_index(edge, b.inst[0], &lo, &sh, NULL), RISK_OK);
+        tu_assert_bits(lo, RISK_NOTIONAL_MAX);
+        risk_engine_free(edge);
+    }
     char msg[256];
     risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
     o.errmsg_out = msg;

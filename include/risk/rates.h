@@ -433,19 +433,24 @@ typedef struct risk_funding_result {
  * shorts receive when the rate is positive. A cross position's payment moves its account's
  * settle balance; an isolated position's its isolated margin (what the margin cannot pay comes
  * from the settle balance). Quantized against the account unless the engine has
- * ::RISK_ENGINE_NO_QUANTIZE: paid rounded up, received rounded down. O(accounts of the engine).
+ * ::RISK_ENGINE_NO_QUANTIZE: paid rounded up, received rounded down. Every balance and isolated
+ * margin a payment reaches must stay within the amount domain (docs/errors.md section 4), or
+ * nothing is paid. O(accounts of the engine).
  * @param[in,out] engine The engine.
  * @param[in] instrument A perpetual.
  * @param[in] rate Funding rate for the interval, a fraction in [-1, 1] (from
  *            ::risk_funding_rate_binance or fed by the caller).
- * @param[in] price Price the position values are taken at (quote per base), finite and > 0, or 0
- *            for the instrument's mark (Binance: the mark price).
+ * @param[in] price Price the position values are taken at (quote per base), in
+ *            [::RISK_PRICE_MIN, ::RISK_PRICE_MAX], or 0 for the instrument's mark (Binance: the
+ *            mark price).
  * @param[in,out] out What moved (`version` set by the caller), or NULL.
  * @retval RISK_OK Settled.
  * @retval RISK_ENULL NULL engine.
  * @retval RISK_ENOTFOUND Unknown instrument.
  * @retval RISK_ESTATE Not a perpetual.
- * @retval RISK_EINVAL Rate or price out of range.
+ * @retval RISK_EINVAL Rate or price out of range, or a payment would take an account's settle
+ *         balance or an isolated margin beyond 2^53 quanta (the message names the account;
+ *         nothing settled).
  * @retval RISK_EVERSION Unknown version in out.
  * @retval RISK_ENOMEM Out of memory (nothing settled).
  * @par Thread safety
@@ -472,15 +477,17 @@ RISK_API RISK_NODISCARD int risk_engine_settle_funding(risk_engine *engine, uint
  * @param[in] instrument A perpetual.
  * @param[in] rate_long Funding rate paid by longs for the period, a fraction in [-1, 1].
  * @param[in] rate_short Funding rate received by shorts for the period, a fraction in [-1, 1].
- * @param[in] price Price the contract is valued at (quote per base), finite and > 0, or 0 for
- *            the instrument's mark.
+ * @param[in] price Price the contract is valued at (quote per base), in [::RISK_PRICE_MIN,
+ *            ::RISK_PRICE_MAX], or 0 for the instrument's mark.
  * @param[in] time_unix_s Funding time, Unix seconds, not before the last accrual's (recorded).
  * @retval RISK_OK Accrued.
  * @retval RISK_ENULL NULL engine.
  * @retval RISK_ENOTFOUND Unknown instrument.
  * @retval RISK_ESTATE Not a perpetual.
- * @retval RISK_EINVAL A rate, the price or the time out of range, or an index leaving the finite
- *         range (nothing changed).
+ * @retval RISK_EINVAL A rate, the price or the time out of range, or an index leaving
+ *         [-::RISK_NOTIONAL_MAX, ::RISK_NOTIONAL_MAX], which keeps every position's pending
+ *         funding finite (nothing changed). Pending funding may exceed what a balance can hold:
+ *         it is counted in evaluations, and settling it is refused (::risk_account_settle_funding).
  * @par Thread safety
  * Writes the engine; no evaluation of its accounts may run concurrently.
  */
@@ -523,12 +530,15 @@ RISK_API RISK_NODISCARD int risk_account_funding_pending(const risk_account *acc
  * Each position's pending funding moves its settle balance (a cross position) or its isolated
  * margin (then the settle balance for what the margin cannot pay), as ::risk_engine_settle_funding
  * moves them, and its last index becomes the index of its side. The account's equity is unchanged
- * (pending funding already counted, rounded as settled). O(positions of the account).
+ * (pending funding already counted, rounded as settled). A fill of a position settles its
+ * pending funding first and is refused like this call. O(positions of the account).
  * @param[in,out] account The account.
  * @param[in,out] out What moved (`instrument` RISK_ID_NONE, `rate` 0; `version` set by the
  *                caller), or NULL.
  * @retval RISK_OK Settled.
  * @retval RISK_ENULL NULL account.
+ * @retval RISK_EINVAL Settling would take a settle balance or an isolated margin beyond 2^53
+ *         quanta (docs/errors.md section 4; nothing settled).
  * @retval RISK_EVERSION Unknown version in out.
  * @retval RISK_ENOMEM Out of memory for a settle balance (nothing settled).
  * @par Thread safety

@@ -557,24 +557,37 @@ void risk__account_compact(risk_account *a)
     a->n_pos = w;
 }
 
-/* The balances a reducing fill posts to stay in the domain: the realised PnL goes to the settle
- * balance (or the isolated margin, which returns to the wallet when the position closes). */
+/* The balances a fill posts to stay in the domain: the position's pending funding, which the
+ * fill settles first (to the isolated margin first, the rest to the settle balance), then a
+ * reducing fill's realised PnL, to the settle balance (or the isolated margin, which returns to
+ * the wallet when the position closes). */
 static int posting_check(risk_account *a, uint32_t i, double delta, double price)
 {
     const risk_engine *e = a->engine;
     const risk__instrument *in = &e->instruments[a->inst[i]];
+    const risk__asset *settle = &e->assets[in->settle];
     double q = a->qty[i];
-    int option = in->kind == RISK_KIND_OPTION;
+    int option = in->kind == RISK_KIND_OPTION, isolated = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
+    double wallet = risk__basket_amount(&a->basket, in->settle), iso = isolated ? a->iso_margin[i] : 0.0;
+    int rc;
+    double got = e->funding_active && in->kind == RISK_KIND_PERPETUAL ? risk__funding_pending(a, i) : 0.0;
+    if (got != 0.0) {
+        double to_margin, to_wallet;
+        risk__funding_split(a, i, -got, &to_margin, &to_wallet);
+        iso += to_margin;
+        wallet += to_wallet;
+        if (isolated && (rc = risk__check_amount(e, &a->errmsg, settle, "the isolated margin after funding would be", iso)))
+            return rc;
+        if ((rc = risk__check_amount(e, &a->errmsg, settle, "the settle balance after funding would be", wallet)))
+            return rc;
+    }
     if ((q > 0.0) == (delta > 0.0) && !option)
         return RISK_OK;
     double closed = fabs(delta) < fabs(q) ? fabs(delta) : fabs(q);
     double pnl = option ? -delta * in->contract_size * price /* the premium of the whole fill */
                         : risk__realised_pnl(in, q > 0.0 ? 1.0 : -1.0, closed, a->entry[i], price);
-    const risk__asset *settle = &e->assets[in->settle];
-    double wallet = risk__basket_amount(&a->basket, in->settle);
-    int rc;
-    if (a->pflags[i] & RISK__PF_ISOLATED) {
-        double margin = a->iso_margin[i] + pnl;
+    if (isolated) {
+        double margin = iso + pnl;
         if ((rc = risk__check_amount(e, &a->errmsg, settle, "the isolated margin after the fill would be", margin)))
             return rc;
         if (fabs(delta) < fabs(q))

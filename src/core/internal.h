@@ -509,6 +509,10 @@ static inline double risk__funding_index(const risk__instrument *in, double q)
  * isolated margin pays first, the rest from the settle balance) and sets its last index to the
  * index of its side now. Never fails. */
 void risk__funding_settle_slot(risk_account *a, uint32_t slot);
+/* How a payment of slot i (> 0: the position pays) reaches the ledger: an isolated margin pays
+ * first (a credit goes to it whole), the settle balance the rest. *margin and *wallet get what
+ * each gains (what risk__funding_settle_slot and risk_engine_settle_funding post). */
+void risk__funding_split(const risk_account *a, uint32_t slot, double pay, double *margin, double *wallet);
 
 /* ---- margin schedules (margin/schedule.c) */
 int risk__schedule_build(const risk_engine *e, char **err, risk__schedule *out, const risk_margin_tier *tiers, size_t n);

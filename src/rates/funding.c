@@ -14,6 +14,8 @@
  * asset's quantum (against the account): the remainder is the venue's. */
 #include "margin/schedule.h"
 
+#include <stdio.h>
+
 RISK_API int risk_funding_rate_binance(double *out, double premium_index, double interest_rate, double clamp,
                                        double cap)
 {
@@ -73,12 +75,105 @@ static double against_account(const risk_engine *e, const risk__instrument *in, 
     return risk__quantize(pay, risk__asset_scale(&e->assets[in->settle]), 1);
 }
 
+void risk__funding_split(const risk_account *a, uint32_t slot, double pay, double *margin, double *wallet)
+{
+    double take = 0.0;
+    if (a->pflags[slot] & RISK__PF_ISOLATED) /* a credit goes to the margin whole */
+        take = pay < a->iso_margin[slot] ? pay : a->iso_margin[slot];
+    *margin = -take;
+    *wallet = take - pay;
+}
+
+/* Posts a payment of slot i (> 0: paid) to the ledger, split as risk__funding_split says. */
+static void post(risk_account *a, uint32_t slot, uint32_t settle, double pay)
+{
+    double margin, wallet;
+    risk__funding_split(a, slot, pay, &margin, &wallet);
+    if (a->pflags[slot] & RISK__PF_ISOLATED)
+        a->iso_margin[slot] += margin;
+    if (wallet != 0.0)
+        risk__basket_add_unchecked(&a->basket, settle, wallet);
+}
+
+/* The payment of each slot of an account (> 0: paid; 0: the slot pays nothing). */
+typedef double (*pay_fn)(const risk_account *a, uint32_t slot, const void *ctx);
+
+/* RISK_OK when posting pay(a, i) for every slot of a, in slot order, keeps each isolated margin
+ * and settle balance it reaches in the amount domain (docs/errors.md section 4); else the
+ * failure, in *err, naming the account. A balance is checked once, after all its slots' payments,
+ * summed in the order post() adds them. Quadratic in the account's positions: settlement is not
+ * on a hot path, and an account holds few settle assets. */
+static int postings_check(const risk_engine *e, char **err, const risk_account *a, pay_fn pay, const void *ctx)
+{
+    char what[128];
+    for (uint32_t i = 0; i < a->n_pos; i++) {
+        double p = pay(a, i, ctx), margin, wallet;
+        if (p == 0.0)
+            continue;
+        const risk__instrument *in = &e->instruments[a->inst[i]];
+        const risk__asset *settle = &e->assets[in->settle];
+        risk__funding_split(a, i, p, &margin, &wallet);
+        int rc;
+        if (a->pflags[i] & RISK__PF_ISOLATED) {
+            snprintf(what, sizeof what, "account %llu: the %s isolated margin after funding would be",
+                     (unsigned long long)a->id, in->symbol);
+            if ((rc = risk__check_amount(e, err, settle, what, a->iso_margin[i] + margin)))
+                return rc;
+        }
+        uint32_t j = 0; /* an earlier slot paying into the same balance checked it already */
+        while (j < i && !(e->instruments[a->inst[j]].settle == in->settle && pay(a, j, ctx) != 0.0))
+            j++;
+        if (j < i)
+            continue;
+        double balance = risk__basket_amount(&a->basket, in->settle) + wallet;
+        for (j = i + 1; j < a->n_pos; j++) {
+            double q;
+            if (e->instruments[a->inst[j]].settle != in->settle || (q = pay(a, j, ctx)) == 0.0)
+                continue;
+            risk__funding_split(a, j, q, &margin, &wallet);
+            balance += wallet;
+        }
+        snprintf(what, sizeof what, "account %llu: the settle balance after funding would be",
+                 (unsigned long long)a->id);
+        if ((rc = risk__check_amount(e, err, settle, what, balance)))
+            return rc;
+    }
+    return RISK_OK;
+}
+
+/* risk_engine_settle_funding's payments: one rate at one price to every position of one
+ * instrument. */
+typedef struct engine_pay {
+    const risk_engine *e;
+    const risk__instrument *in;
+    uint32_t instrument;
+    double rate, price;
+} engine_pay;
+
+static double engine_payment(const risk_account *a, uint32_t slot, const void *ctx)
+{
+    const engine_pay *c = ctx;
+    if (a->inst[slot] != c->instrument || a->qty[slot] == 0.0)
+        return 0.0;
+    return against_account(c->e, c->in, payment(c->in, a->qty[slot], c->rate, c->price));
+}
+
+/* risk_account_settle_funding's payments: every position's pending funding. */
+static double pending_payment(const risk_account *a, uint32_t slot, const void *ctx)
+{
+    (void)ctx;
+    if (a->engine->instruments[a->inst[slot]].kind != RISK_KIND_PERPETUAL)
+        return 0.0;
+    return -risk__funding_pending(a, slot);
+}
+
 RISK_API int risk_engine_settle_funding(risk_engine *engine, uint32_t instrument, double rate, double price,
                                         risk_funding_result *out)
 {
     if (!engine)
         return RISK_ENULL;
     risk_engine *e = engine;
+    int rc;
     if (instrument >= e->n_instruments)
         return risk__fail(e, &e->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instrument);
     const risk__instrument *in = &e->instruments[instrument];
@@ -91,7 +186,14 @@ RISK_API int risk_engine_settle_funding(risk_engine *engine, uint32_t instrument
     if (out && out->version != RISK_FUNDING_RESULT_VERSION)
         return risk__fail(e, &e->errmsg, RISK_EVERSION, "funding result version %u is not %d", out->version,
                           RISK_FUNDING_RESULT_VERSION);
+    if (price != 0.0 && (rc = risk__check_price(e, &e->errmsg, in->symbol, "funding price", price)))
+        return rc;
     double p = price > 0.0 ? price : in->mark;
+    /* every balance a payment reaches stays in the domain: nothing is paid before all do */
+    const engine_pay ctx = {e, in, instrument, rate, p};
+    for (size_t s = 0; s < e->n_account_slots; s++)
+        if (e->accounts[s] && (rc = postings_check(e, &e->errmsg, e->accounts[s], engine_payment, &ctx)))
+            return rc;
     /* room for the settle balance wherever a payment may reach it: nothing is paid before all fit */
     for (size_t s = 0; s < e->n_account_slots; s++) {
         risk_account *a = e->accounts[s];
@@ -118,14 +220,7 @@ RISK_API int risk_engine_settle_funding(risk_engine *engine, uint32_t instrument
                 r.paid += pay;
             else
                 r.received -= pay;
-            double from_basket = pay;
-            if (a->pflags[i] & RISK__PF_ISOLATED) {
-                double take = pay < a->iso_margin[i] ? pay : a->iso_margin[i]; /* a credit goes to the margin */
-                a->iso_margin[i] -= take;
-                from_basket = pay - take;
-            }
-            if (from_basket != 0.0)
-                risk__basket_add_unchecked(&a->basket, in->settle, -from_basket);
+            post(a, i, in->settle, pay);
         }
     }
     if (out)
@@ -170,14 +265,7 @@ void risk__funding_settle_slot(risk_account *a, uint32_t slot)
     a->fund_last[slot] = risk__funding_index(in, a->qty[slot]);
     if (got == 0.0)
         return;
-    double pay = -got, from_basket = pay;
-    if (a->pflags[slot] & RISK__PF_ISOLATED) { /* as risk_engine_settle_funding: the margin first */
-        double take = pay < a->iso_margin[slot] ? pay : a->iso_margin[slot];
-        a->iso_margin[slot] -= take;
-        from_basket = pay - take;
-    }
-    if (from_basket != 0.0)
-        risk__basket_add_unchecked(&a->basket, in->settle, -from_basket);
+    post(a, slot, in->settle, -got); /* as risk_engine_settle_funding: the margin first */
 }
 
 void risk__funding_values_add(const risk_account *a, risk__account_values *v)
@@ -219,6 +307,8 @@ RISK_API int risk_engine_accrue_funding(risk_engine *engine, uint32_t instrument
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "funding rates must be finite and within [-1, 1]");
     if (!(isfinite(price) && price >= 0.0))
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "price must be finite and >= 0 (0: the mark)");
+    if (price != 0.0 && risk__check_price(e, &e->errmsg, in->symbol, "funding price", price))
+        return RISK_EINVAL;
     if (time_unix_s < in->fund_time_unix_s)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "funding time %lld is before the last accrual's %lld",
                           (long long)time_unix_s, (long long)in->fund_time_unix_s);
@@ -226,9 +316,11 @@ RISK_API int risk_engine_accrue_funding(risk_engine *engine, uint32_t instrument
     /* one contract's payment, as risk_engine_settle_funding's payment() for q = 1 */
     double il = in->fund_index_long + payment(in, 1.0, rate_long, p);
     double is = in->fund_index_short + payment(in, 1.0, rate_short, p);
-    if (!(isfinite(il) && isfinite(is) && fabs(il) <= 1e300 && fabs(is) <= 1e300))
-        return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: the funding index would leave the finite range",
-                          in->symbol);
+    /* bounded like a notional, so that q x (I - last) stays finite for any position of the
+     * domain (2^53 lots x 1e12 x 2e30 < 1e59) */
+    if (!(fabs(il) <= RISK_NOTIONAL_MAX && fabs(is) <= RISK_NOTIONAL_MAX))
+        return risk__fail(e, &e->errmsg, RISK_EINVAL, "%s: the funding index would leave [-%s, %s]", in->symbol,
+                          RISK__NUM(RISK_NOTIONAL_MAX), RISK__NUM(RISK_NOTIONAL_MAX));
     in->fund_index_long = il;
     in->fund_index_short = is;
     in->fund_time_unix_s = time_unix_s;
@@ -286,6 +378,9 @@ RISK_API int risk_account_settle_funding(risk_account *account, risk_funding_res
                           RISK_FUNDING_RESULT_VERSION);
     risk_funding_result r = {RISK_FUNDING_RESULT_VERSION, RISK_ID_NONE, 0, 0.0, 0.0, 0.0};
     if (e->funding_active) {
+        int rc = postings_check(e, &a->errmsg, a, pending_payment, NULL);
+        if (rc)
+            return rc;
         /* room for every settle balance a payment may reach, all at once: nothing is paid before
          * all fit (one reservation per asset would count room for one new balance each time,
          * and positions settled in two assets the basket lacks would overflow it) */

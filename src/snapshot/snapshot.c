@@ -1271,7 +1271,7 @@ static int read_instrument_v3(reader *r, uint32_t i, risk_instrument_spec *spec)
 }
 
 /* Format 3: instrument i's funding block (emit_funding). The indices and time must be ones
- * risk_engine_accrue_funding can leave (finite, within 1e300, time >= 0; all 0 unless a
+ * risk_engine_accrue_funding can leave (finite, within RISK_NOTIONAL_MAX, time >= 0; all 0 unless a
  * perpetual); the weights go through risk_engine_set_instrument_upnl_weight, and a flag of 0
  * carries the getter's defaults exactly. */
 static int read_funding(reader *r, uint32_t i)
@@ -1286,7 +1286,7 @@ static int read_funding(reader *r, uint32_t i)
     double wi = gf(r), wm = gf(r), imf = gf(r);
     uint32_t weighted = g32(r), zero = g32(r);
     int perp = in->kind == RISK_KIND_PERPETUAL;
-    if (!(isfinite(il) && isfinite(is) && fabs(il) <= 1e300 && fabs(is) <= 1e300 && t >= 0) ||
+    if (!(isfinite(il) && isfinite(is) && fabs(il) <= RISK_NOTIONAL_MAX && fabs(is) <= RISK_NOTIONAL_MAX && t >= 0) ||
         (!perp && (f64_bits(il) | f64_bits(is) | (uint64_t)t) != 0))
         return bad(r, RISK_ECORRUPT, "instrument %u: funding index or time out of range", i);
     if (weighted > 1 || zero != 0 ||
@@ -1626,9 +1626,9 @@ static int read_account(reader *r, uint64_t index)
             uint32_t inst = a->inst[i], fl = a->pflags[i], leg = fl & RISK__PF_LEG_MASK;
             double q = a->qty[i], en = a->entry[i], iso = a->iso_margin[i], fund = a->fund_last[i];
             /* the index a position last settled at is one its instrument's index held: within
-             * accrual's bound 1e300 (so finite), and 0 unless a perpetual (no accrual); the kind
+             * accrual's bound RISK_NOTIONAL_MAX (so q x index is finite), and 0 unless a perpetual (no accrual); the kind
              * is looked up only for a non-zero index, the rare case */
-            int fund_ok = fabs(fund) <= 1e300 &&
+            int fund_ok = fabs(fund) <= RISK_NOTIONAL_MAX &&
                           (fund == 0.0 || (inst < e->n_instruments && e->instruments[inst].kind == RISK_KIND_PERPETUAL));
             int ok = fund_ok && inst < e->n_instruments && (fl & ~(RISK__PF_LEG_MASK | RISK__PF_ISOLATED)) == 0 &&
                      leg <= RISK_SIDE_SHORT && (leg != RISK_SIDE_BOTH) == hedge && isfinite(q) && q != 0.0 &&

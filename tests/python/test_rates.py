@@ -4,6 +4,7 @@ against an exact integer re-implementation of @aave/math-utils' ray arithmetic, 
 through Python, a book with a rate model, bad input."""
 
 import json
+import math
 import os
 import random
 import shutil
@@ -238,6 +239,38 @@ class TestFundingBacktest(unittest.TestCase):
             r = support.run_cli("funding", "--venue", "binance", bad, "--prices", ppath, "--qty", "1")
             self.assertEqual(r.returncode, 2)
             self.assertIn("bad.csv:2", r.stderr)
+
+    def test_prices_outside_the_domain_exit_2(self):
+        """A close or an index price outside [1e-12, 1e12] is bad input, named with its line, as in the
+        other CSV commands: before, a close of 1e300 reached the library, which settled -1e296 into the
+        balance and the command printed it (exit 0)."""
+        with tempfile.TemporaryDirectory() as d:
+            fpath = self.write(d, "f.csv", "timestamp,funding_rate\n2024-01-01 00:00:00,0.0001\n")
+            for price in ("1e300", "1e13", "1e-13", "5e-324"):
+                with self.subTest(price=price):
+                    ppath = self.write(d, "p.csv", "timestamp,close\n2023-12-31,%s\n" % price)
+                    r = support.run_cli("funding", "--venue", "binance", fpath, "--prices", ppath, "--qty", "1")
+                    self.assertEqual((r.returncode, r.stdout), (2, ""), r.stderr)
+                    self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                    self.assertIn("p.csv:2: column close: %s is outside the price domain" % price, r.stderr)
+                    dpath = self.write(d, "d.csv", "time_dt,timestamp,prev_index_price,interest_8h,interest_1h,"
+                                                   "index_price\nx,1704067200000,,0,0.0001,%s\n" % price)
+                    r = support.run_cli("funding", "--venue", "deribit", dpath, "--qty", "1")
+                    self.assertEqual((r.returncode, r.stdout), (2, ""), r.stderr)
+                    self.assertIn("d.csv:2: column index_price: %s is outside the price domain" % price, r.stderr)
+            # the domain's edge is taken, and a balance that stays 0 prints as 0.0, not -0.0
+            ppath = self.write(d, "p.csv", "timestamp,close\n2023-12-31,1e-12\n")
+            r = support.run_cli("funding", "--venue", "binance", fpath, "--prices", ppath, "--qty", "1", "--compact")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            doc = json.loads(r.stdout)
+            self.assertEqual((doc["funding_paid"], doc["max_cumulative"]), (1e-6, 1e-6))  # 1e-16 paid, rounded up
+            fpath = self.write(d, "f.csv", "timestamp,funding_rate\n2024-01-01 00:00:00,-0.0001\n")
+            r = support.run_cli("funding", "--venue", "binance", fpath, "--prices", ppath, "--qty", "1", "--compact")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            doc = json.loads(r.stdout)  # 1e-16 received, rounded down to nothing
+            self.assertEqual((doc["funding_paid"], doc["max_cumulative"], doc["min_cumulative"]), (0.0, 0.0, 0.0))
+            self.assertEqual([math.copysign(1.0, doc[k]) for k in ("funding_paid", "max_cumulative", "min_cumulative")],
+                             [1.0, 1.0, 1.0])  # not -0.0
 
 
 

@@ -31,6 +31,7 @@ import math
 from . import errors
 from .core import Account, Engine
 from . import rates
+from . import vol as _vol
 import argparse
 from typing import Any, TextIO
 
@@ -78,6 +79,14 @@ def _float(text: str, where: str) -> float:
     return x
 
 
+def _price(text: str, where: str, column: str) -> float:
+    """A price of the CSV, within the library's price domain (docs/errors.md section 4)."""
+    x = _float(text, where)
+    if not _vol.PRICE_MIN <= x <= _vol.PRICE_MAX:
+        raise FundingError("%s: column %s: %s is outside the price domain [1e-12, 1e12]" % (where, column, text))
+    return x
+
+
 def _rows(path: str) -> list[dict[str, str]]:
     try:
         with open(path, newline="") as f:
@@ -106,7 +115,7 @@ def read_funding(path: str, venue: str) -> list[tuple[float, float, float | None
     out = []
     for i, r in enumerate(rows):
         where = "%s:%d" % (path, i + 2)
-        price = _float(r["index_price"], where) if r.get("index_price") else None
+        price = _price(r["index_price"], where, "index_price") if r.get("index_price") else None
         out.append((_time(r[key], where), _float(r[rate_col], where), price))
     out.sort(key=lambda x: x[0])
     return out
@@ -118,7 +127,7 @@ def read_prices(path: str) -> tuple[list[float], list[float]]:
     key = _time_key(rows[0], path)
     if "close" not in rows[0]:
         raise FundingError("%s: no close column" % path)
-    pts = sorted((_time(r[key], "%s:%d" % (path, i + 2)), _float(r["close"], "%s:%d" % (path, i + 2)))
+    pts = sorted((_time(r[key], "%s:%d" % (path, i + 2)), _price(r["close"], "%s:%d" % (path, i + 2), "close"))
                  for i, r in enumerate(rows))
     return [t for t, _ in pts], [c for _, c in pts]
 
@@ -169,7 +178,7 @@ def backtest(funding: list[tuple[float, float, float | None]], venue: str, qty: 
                 paid_settle += pay
                 paid_usd += pay * (p if inverse else 1.0)
                 n += 1
-                series.append((t, -bal))
+                series.append((t, 0.0 - bal))  # (not -bal: a balance of 0 would print as -0.0)
     if not series:
         raise FundingError("no funding event with a price in the period")
     cum = [c for _, c in series]
