@@ -260,10 +260,24 @@ build/bench/bench_options: bench/bench_options.c build/bench/ql_black.o $(wildca
 endif
 
 NUMPY_PYTHON ?= /usr/bin/python3
-bench: $(LIB_OUTPUTS) $(BENCHES)
+# The sweep's baseline (issue 13 section 2: 3x "today's" positions/s): bench_evaluate of main as it
+# was when the issue was filed, built from git history and run right after today's bench_evaluate
+# on the same book, so that the ratio is one of the same run (docs/performance.md). Without the
+# history (a tarball) it is skipped and said so.
+BASELINE_REV ?= 12729ab
+build/baseline/bench_evaluate:
+	@rm -rf build/baseline && mkdir -p build/baseline/src
+	@if git cat-file -e $(BASELINE_REV)^{commit} 2>/dev/null && git archive $(BASELINE_REV) | tar -x -C build/baseline/src \
+	  && $(MAKE) -s -C build/baseline/src build/bench/bench_evaluate >build/baseline/build.log 2>&1; then \
+	  cp build/baseline/src/build/bench/bench_evaluate $@; \
+	else echo "bench: no baseline: $(BASELINE_REV) is not in this clone's history or did not build (build/baseline/build.log)"; fi
+
+bench: $(LIB_OUTPUTS) $(BENCHES) build/baseline/bench_evaluate
 	@if [ -z "$(BENCHES)" ]; then echo "bench: no bench/*.c"; fi
 	@echo "==> conditions"; date -u; uname -srm; uptime  # tools/bench_summary.py reads the load
-	@set -e; for b in $(BENCHES); do echo "==> $$b $(BENCH_ARGS)"; ./$$b $(BENCH_ARGS); done
+	@set -e; for b in $(BENCHES); do echo "==> $$b $(BENCH_ARGS)"; ./$$b $(BENCH_ARGS); \
+	  if [ $$b = build/bench/bench_evaluate ] && [ -x build/baseline/bench_evaluate ]; then \
+	    echo "==> bench_evaluate_baseline ($(BASELINE_REV)) $(BENCH_ARGS)"; build/baseline/bench_evaluate $(BENCH_ARGS); fi; done
 	@# the numpy baselines run under Debian's python, which has numpy (tools/ensure-deps.sh)
 	@echo "==> bench/bench_columns.py $(BENCH_ARGS)"; PYTHONPATH=$(CURDIR)/bindings/python $(NUMPY_PYTHON) bench/bench_columns.py $(BENCH_ARGS)
 	@echo "==> bench/bench_sweep_numpy.py $(BENCH_ARGS)"; PYTHONPATH=$(CURDIR)/bindings/python $(NUMPY_PYTHON) bench/bench_sweep_numpy.py $(BENCH_ARGS)

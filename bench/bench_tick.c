@@ -20,7 +20,10 @@
  *     book in the caches, as after a burst of other work between two ticks);
  * and prints the ratio sweep / tick with the accounts re-evaluated per tick, in wall time and in
  * the thread's CPU time (CLOCK_THREAD_CPUTIME_ID: what the calls ran, which a busy shared VM
- * disturbs less than wall time; "cpu_" result lines).
+ * disturbs less than wall time; "cpu_" result lines). Then it accrues one funding period on
+ * every instrument (risk_engine_accrue_funding: every position holds pending funding, which
+ * every evaluation and every band counts), rebuilds the tracker, and times the sweep and the
+ * one-mark 0.1 % tick again ("funded_" result lines), as every perpetuals venue runs.
  *
  * Usage: bench_tick [accounts [rounds]]    (defaults 1000000 and 3)
  * Lines starting with "result " are stable key/value pairs for scripts.
@@ -200,6 +203,19 @@ int main(int argc, char **argv)
     }
     risk_tick_stats st = RISK_TICK_STATS_INIT;
     CHECK(risk_tick_stats_get(t, &st));
+    /* the same book with funding accrued: longs pay 0.01 % and shorts receive it, one period */
+    for (uint32_t i = 0; i < N_INST; i++)
+        CHECK(risk_engine_accrue_funding(m.engine, m.inst[i], 0.0001, 0.0001, 0.0, 1700000000));
+    size_t rebuilt;
+    CHECK(risk_tick_rebuild(t, &rebuilt));
+    (void)sweep(&b, s, states, &changed, &cpu);
+    double funded_sweep = 1e30, funded_sweep_cpu = 1e30, funded_tick = 1e30, funded_cpu = 1e30, funded_evaluated = 0.0;
+    for (int r = 0; r < rounds; r++) {
+        bench_keep_best(&funded_sweep, sweep(&b, s, states, &changed, &cpu));
+        bench_keep_best(&funded_sweep_cpu, cpu);
+        bench_keep_best(&funded_tick, ticks(t, &m, &cases[0], &funded_evaluated, &cpu));
+        bench_keep_best(&funded_cpu, cpu);
+    }
     printf("full sweep (evaluate_all + scan, 1 thread): %.2f ms\n", 1e3 * best_sweep);
     printf("%-22s %12s %14s %10s\n", "tick", "per tick", "evaluated", "ratio");
     for (int c = 0; c < N_CASES; c++) {
@@ -210,6 +226,13 @@ int main(int argc, char **argv)
         printf("result cpu_%s_us %.6g\nresult cpu_%s_ratio %.6g\n", cases[c].name, 1e6 * best_cpu[c], cases[c].name,
                best_sweep_cpu / best_cpu[c]);
     }
+    printf("%-22s %9.1f us %14.1f %9.0fx  (sweep %.2f ms)\n", "funded_one_mark_0.1pct", 1e6 * funded_tick,
+           funded_evaluated, funded_sweep / funded_tick, 1e3 * funded_sweep);
+    printf("result funded_one_mark_0.1pct_us %.6g\nresult funded_one_mark_0.1pct_evaluated %.6g\n"
+           "result funded_one_mark_0.1pct_ratio %.6g\nresult cpu_funded_one_mark_0.1pct_ratio %.6g\n"
+           "result funded_sweep_ms %.6g\n",
+           1e6 * funded_tick, funded_evaluated, funded_sweep / funded_tick, funded_sweep_cpu / funded_cpu,
+           1e3 * funded_sweep);
     printf("result cpu_sweep_ms %.6g\n", 1e3 * best_sweep_cpu);
     printf("result sweep_ms %.6g\nresult near_share %.6g\nresult build_s %.6g\nresult band_entries %llu\n",
            1e3 * best_sweep, near, t_build, (unsigned long long)st.band_entries);

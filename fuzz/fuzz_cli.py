@@ -8,8 +8,9 @@ fuzz/corpus/cli/, and mutations of them: structural (a value replaced by an edge
 another type, a huge or tiny number, a string with NUL or a lone surrogate, a key dropped or
 added, an element duplicated) and textual (bytes flipped, inserted or cut, a number replaced by
 thousands of digits). Each input runs through evaluate, report, liquidate, whatif, max-order,
-optimise, stress, cascade, var (books) or vol, backtest and var (CSV files), in-process with stdout and stderr as strict UTF-8
-streams, and the fuzzer checks:
+optimise, stress, cascade, var (books), vol, backtest, var, levtoken and funding's --prices (price
+CSV files), funding (funding-history CSV files of the three venues) or options (option CSV files),
+in-process with stdout and stderr as strict UTF-8 streams, and the fuzzer checks:
 
   - the exit status is 0 or 2 and no exception escapes (no traceback);
   - exit 2 prints exactly one line on stderr and nothing on stdout;
@@ -35,6 +36,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -46,7 +48,10 @@ from librisk import cli  # noqa: E402
 BOOKS = os.path.join(ROOT, "examples", "books")
 CORPUS = os.path.join(ROOT, "fuzz", "corpus", "cli")
 ARTIFACTS = os.path.join(ROOT, "build", "fuzz", "artifacts")
-JSON_COMMANDS = ("evaluate", "liquidate", "whatif", "max-order", "var", "optimise", "stress", "cascade")
+JSON_COMMANDS = ("evaluate", "liquidate", "whatif", "max-order", "var", "optimise", "stress", "cascade", "funding")
+CSV_KINDS = ("csv", "funding", "options")  # inputs given as the command's last argument
+# the price file funding's binance and bitmex cases read (its closes span 1704067200 .. 1707436800)
+FUNDING_PRICES = os.path.join(CORPUS, "prices-40d.csv")
 
 EDGE_NUMBERS = [0, -0.0, 1, -1, 0.5, 1e-300, 5e-324, 1e-12, 1e12, 1e15, 2 ** 53, 2 ** 53 + 1, 2 ** 64,
                 2 ** 64 - 1, -2 ** 63, 1e300, 1e308, -1e308, 1.7976931348623157e308, 10 ** 400, -10 ** 400,
@@ -66,6 +71,17 @@ def _reject_constant(name):
 # ---------------------------------------------------------------- inputs
 
 
+def kind_of(name):
+    """The kind of an input file by its name: a book (.json), a funding history (funding-*.csv), an
+    option CSV (options-*.csv) or a price CSV (any other .csv); None for anything else."""
+    base = os.path.basename(name)
+    if base.endswith(".json"):
+        return "book"
+    if not base.endswith(".csv"):
+        return None
+    return "funding" if "funding-" in base else "options" if "options-" in base else "csv"
+
+
 def load_seeds():
     """(name, kind, text) of the sample books and the corpus, sorted by name."""
     seeds = []
@@ -74,7 +90,7 @@ def load_seeds():
             continue
         for name in sorted(os.listdir(d)):
             path = os.path.join(d, name)
-            kind = "csv" if name.endswith(".csv") else "book" if name.endswith(".json") else None
+            kind = kind_of(name)
             if kind is None:
                 continue
             with open(path, "rb") as f:
@@ -114,7 +130,7 @@ def _moved(value, k):
     """A number moved: x 10^k, negated, / 3, + 1e-9, x 1e300, or 0. An integer too large for a double
     (400 digits, or a number already scaled) stays an integer where float arithmetic would overflow."""
     out = []
-    for f, big in ((lambda v: v * 10 ** k, None), (lambda v: -v, None), (lambda v: v / 3, lambda v: v // 3),
+    for f, big in ((lambda v: v * 10 ** k, lambda v: v), (lambda v: -v, None), (lambda v: v / 3, lambda v: v // 3),
                    (lambda v: v + 1e-9, lambda v: v + 1), (lambda v: v * 1e300, lambda v: v * 10 ** 300)):
         try:
             out.append(f(value))
@@ -196,8 +212,63 @@ def make_csv(rng):
     return ("\n".join(rows) + "\n").encode()
 
 
+def make_funding_csv(rng):
+    """A funding history in one venue's columns (Binance, BitMEX or Deribit), times around the
+    corpus price file's, rates and index prices sometimes at the edges."""
+    venue = rng.choice(["binance", "bitmex", "deribit"])
+    n = rng.choice([0, 1, 2, 5, 30])
+    t0 = 1704067200 + rng.choice([-86400 * 30, -3600, 0, 86400 * 3])
+    step = rng.choice([3600, 28800, 86400])
+    rates = [0.0001, -0.0003, 0.00375, 0.0, -0.0, 1.0, -1.0, 1.0000001, 1e-300, 5e-324]
+    prices = [50000.0, 1e-12, 1e12, 1e12 * 1.0000001, 1e-13, 1e300, 0.0, 31836.08]
+    head = {"binance": "timestamp,funding_rate",
+            "bitmex": "timestamp,symbol,fundingInterval,fundingRate,fundingRateDaily",
+            "deribit": "time_dt,timestamp,prev_index_price,interest_8h,interest_1h,index_price"}[venue]
+    rows = [head]
+    for i in range(n):
+        t = t0 + step * i
+        r = rng.choice(rates) if rng.randrange(4) == 0 else rng.uniform(-0.001, 0.001)
+        if venue == "binance":
+            rows.append("%s,%r" % (t * 1000 if rng.randrange(2) else "2024-01-%02d 00:00:00.000" % (i % 28 + 1), r))
+        elif venue == "bitmex":
+            rows.append("2024-01-%02dT%02d:00:00Z,XBTUSD,2000-01-01T08:00:00Z,%r,%r" % (i % 28 + 1, i % 24, r, 3 * r))
+        else:
+            p = rng.choice(prices) if rng.randrange(4) == 0 else rng.uniform(20000.0, 60000.0)
+            rows.append("x,%d,,0,%r,%r" % (t * 1000, r, p))
+    return venue, ("\n".join(rows) + "\n").encode()
+
+
+def make_options_csv(rng):
+    """An option CSV: type, forward, strike, years, vol, rate, price, premium, values sometimes at
+    the edges."""
+    edge = ["0", "-1", "1e-300", "5e-324", "1e300", "nan", "inf", "", "1e-12", "1e12", "abc"]
+    rows = ["type,forward,strike,years,vol,rate,price,premium"]
+    for _ in range(rng.choice([0, 1, 3, 10])):
+        f = rng.uniform(100.0, 100000.0)
+        cells = [rng.choice(["call", "put", "c", "p", "x"]), "%r" % f, "%r" % (f * rng.uniform(0.5, 1.5)),
+                 "%r" % rng.uniform(0.001, 3.0), "%r" % rng.uniform(0.05, 2.0), "%r" % rng.uniform(-0.01, 0.1),
+                 "%r" % (f * rng.uniform(0.0, 0.5)) if rng.randrange(2) else "", rng.choice(["spot", "coin", ""])]
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            cells[rng.randrange(1, 7)] = rng.choice(edge)
+        rows.append(",".join(cells))
+    return ("\n".join(rows) + "\n").encode()
+
+
 def commands(rng, kind, doc):
     """Command lines (without the file) to run on an input."""
+    if kind == "options":
+        return [["options"]]
+    if kind == "funding":
+        venue = rng.choice(["binance", "bitmex", "deribit"])
+        if doc in ("binance", "bitmex", "deribit") and rng.randrange(4):
+            venue = doc  # (a generated history's own venue, most of the time)
+        cmd = ["funding", "--venue", venue, "--qty", rng.choice(["1", "-2", "0.001", "10000", "1e-300", "1e300", "nan",
+                                                                 "0"]), "--compact"]
+        if venue != "deribit" or rng.randrange(4) == 0:
+            cmd += ["--prices", FUNDING_PRICES]
+        if rng.randrange(4) == 0:
+            cmd += [rng.choice(["--from", "--to"]), rng.choice(["2024-01-03", "2024-02-30", "1704067200", "x"])]
+        return [cmd]
     if kind == "csv":
         method = rng.choice(["ewma", "realized", "garch", "parkinson", "garman-klass", "rogers-satchell",
                              "yang-zhang"])
@@ -210,7 +281,9 @@ def commands(rng, kind, doc):
             lev += ["--band=" + rng.choice(["2.5,3.5", "-1.5,-0.5", "0.4,0.6", "1,30"])]
         if rng.randrange(3) == 0:
             lev += ["--cost", rng.choice(["0.001", "0.05", "nan"]), "--fee", rng.choice(["0.01", "2"])]
-        return [["vol", "--method", method, "--window", str(rng.choice([2, 5, 30]))], ["backtest"], var, lev]
+        funding = ["funding", "--venue", rng.choice(["binance", "bitmex"]), os.path.join(CORPUS, "funding-binance.csv"),
+                   "--qty", "1", "--compact", "--prices"]  # the input is the price file
+        return [["vol", "--method", method, "--window", str(rng.choice([2, 5, 30]))], ["backtest"], var, lev, funding]
     ids, syms = [1], ["BTCUSDT"]
     if isinstance(doc, dict):
         accounts = doc.get("accounts") if isinstance(doc.get("accounts"), list) else []
@@ -256,7 +329,7 @@ def cases(seed, count=None):
     i = 0
     while count is None or i < count:
         rng = random.Random("%d:%d" % (seed, i))
-        r = rng.randrange(10)
+        r = rng.randrange(12)
         if r < 5 and books:
             _, doc = rng.choice(books)
             doc = mutate_doc(rng, doc)
@@ -268,8 +341,14 @@ def cases(seed, count=None):
             yield i, "book", mutate_bytes(rng, data), doc, rng
         elif r < 9:
             yield i, "csv", make_csv(rng), None, rng
-        else:
+        elif r < 10:
             yield i, "csv", mutate_bytes(rng, make_csv(rng)), None, rng
+        elif r < 11:
+            venue, data = make_funding_csv(rng)
+            yield i, "funding", data if rng.randrange(3) else mutate_bytes(rng, data), venue, rng
+        else:
+            data = make_options_csv(rng)
+            yield i, "options", data if rng.randrange(3) else mutate_bytes(rng, data), None, rng
         i += 1
 
 
@@ -322,6 +401,11 @@ MONEY = ("equity", "collateral_value", "unrealized_pnl", "initial_margin", "main
 def check_meaning(argv, status, out, doc):
     """What a successful run must not do: accept a NUL (C would cut the string there), or
     report an account with a money field that is not a number (an overflow)."""
+    if status == 0 and argv[0] == "options":
+        for line in out.splitlines()[1:]:
+            for cell in line.split(","):
+                if cell.strip().lower() in ("nan", "inf", "-inf", "infinity", "-infinity"):
+                    raise Failure("options printed %r: %r" % (cell, line[:500]))
     if status != 0 or doc is None:
         return
     if _has_nul(doc):
@@ -374,17 +458,21 @@ def run_subprocess(argv, head=False, timeout=120):
         return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
     # `| head -c 1`: read one byte, then close the pipe
     p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = []  # drained meanwhile: a program writing more than a pipe holds to stderr first would
+    drain = threading.Thread(target=lambda: err.append(p.stderr.read()))  # block, and so would we
+    drain.start()
     p.stdout.read(1)
     p.stdout.close()
-    err = p.stderr.read().decode("utf-8", "replace")
     p.wait(timeout=timeout)
-    return p.returncode, "", err
+    drain.join()
+    return p.returncode, "", b"".join(err).decode("utf-8", "replace")
 
 
 def save(case, kind, data, argv, why):
     os.makedirs(ARTIFACTS, exist_ok=True)
-    base = os.path.join(ARTIFACTS, "cli-%s" % os.path.splitext(os.path.basename(str(case)))[0])
-    path = base + (".csv" if kind == "csv" else ".json")
+    prefix = "cli-%s-" % kind if kind in ("funding", "options") else "cli-"  # (kind_of reads it back)
+    base = os.path.join(ARTIFACTS, prefix + os.path.splitext(os.path.basename(str(case)))[0])
+    path = base + (".csv" if kind in CSV_KINDS else ".json")
     with open(path, "wb") as f:
         f.write(data)
     with open(base + ".txt", "w", encoding="utf-8", errors="backslashreplace") as f:
@@ -411,12 +499,12 @@ def _every(case, n):
 
 def run_case(case, kind, data, argv_list, tmpdir, subprocess_every=25, head_every=50, timeout=60):
     doc = _doc_of(kind, data)
-    path = os.path.join(tmpdir, "input.csv" if kind == "csv" else "input.json")
+    path = os.path.join(tmpdir, "input.csv" if kind in CSV_KINDS else "input.json")
     with open(path, "wb") as f:
         f.write(data)
     failures = 0
     for argv in argv_list:
-        full = argv + [path] if kind == "csv" or argv[0] in ("evaluate", "report", "liquidate") \
+        full = argv + [path] if kind in CSV_KINDS or argv[0] in ("evaluate", "report", "liquidate") \
             else [argv[0], path] + argv[1:]
         faulthandler.dump_traceback_later(timeout, exit=True)
         try:
@@ -462,7 +550,7 @@ def main():
             path, argv = args.run[0], args.run[1:]
             with open(path, "rb") as f:
                 data = f.read()
-            kind = "csv" if path.endswith(".csv") else "book"
+            kind = kind_of(path) or "book"
             failures += run_case("run", kind, data, [argv], tmp, subprocess_every=1, head_every=0)
             n = 1
         elif args.replay:

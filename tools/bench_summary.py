@@ -55,6 +55,8 @@ TARGETS: list[Target] = [
     ("bench_tick", "cold_one_mark_0.1pct_ratio", "13.1 sweep / tick, one mark 0.1 %, caches flushed before each tick",
      "reported", lambda v: True),
     ("bench_tick", "cpu_cold_one_mark_0.1pct_ratio", "13.1 the same in CPU time", "reported", lambda v: True),
+    ("bench_tick", "funded_one_mark_0.1pct_ratio", "13.1 sweep / tick, one mark 0.1 %, funding accrued on every "
+     "instrument", "reported", lambda v: True),
     ("bench_columns.py", "py_summary_into_over_c", "13.3 Python summary columns / C call", "<= 1.2",
      lambda v: v <= 1.2),
     ("bench_columns.py", "py_positions_into_over_c", "13.3 Python position columns / C call", "<= 1.2",
@@ -77,6 +79,14 @@ TARGETS: list[Target] = [
     ("bench_portfolio", "portfolio_margin_batch_us", "10 portfolio margin, us per account (batch)", "< 50",
      lambda v: v < 50.0),
     ("bench_options", "implied_vol_mps", "10 implied volatility, M/s", ">= 5", lambda v: v >= 5.0),
+]
+
+# Ratios of two programs' results in the same run: (what, target text, (program, key) over
+# (program, key), test). The baseline is issue 13's code built from history (Makefile BASELINE_REV).
+RATIOS: list[tuple[str, str, tuple[str, str], tuple[str, str], Callable[[float], bool]]] = [
+    ("13.2 sweep / the sweep of the code the issue measured (same run, same book)", ">= 3",
+     ("bench_evaluate", "engine_1t_pos_per_s"), ("bench_evaluate_baseline", "engine_1t_pos_per_s"),
+     lambda v: v >= 3.0),
 ]
 
 HEADER = re.compile(r"^==> (\S+)")
@@ -131,6 +141,12 @@ def summary(lines: list[str]) -> str:
             continue
         verdict = "reported" if target == "reported" else ("**met**" if test(value) else "**missed**")
         out.append("| %s | %s | %s | %s |" % (what, "%.4g" % value, target, verdict))
+    for what, target, (p1, k1), (p2, k2), test in RATIOS:
+        a, b = (number(results.get(p, {}).get(k, "")) for p, k in ((p1, k1), (p2, k2)))
+        if a is None or b is None or b == 0.0:
+            out.append("| %s | not in this run (`%s` %s over `%s` %s) | %s | - |" % (what, p1, k1, p2, k2, target))
+            continue
+        out.append("| %s | %.4g | %s | %s |" % (what, a / b, target, "**met**" if test(a / b) else "**missed**"))
     out.append("")
     out.append("Every `result` line of the run, by program:")
     out.append("")

@@ -54,6 +54,15 @@ class TestBenchSummary(unittest.TestCase):
                       rows["13.1 sweep / tick, one mark 0.1 %, caches flushed before each tick"])
         self.assertIn("not in this run (`bench_tick` cpu_cold_one_mark_0.1pct_ratio)",
                       bench_summary.summary(LOG.splitlines()))
+        # the same-run ratio to the baseline's sweep: missing here, judged when the baseline ran
+        self.assertIn("not in this run (`bench_evaluate` engine_1t_pos_per_s over `bench_evaluate_baseline`",
+                      rows["13.2 sweep / the sweep of the code the issue measured (same run, same book)"])
+        for base, verdict in (("1.0e+08", "| 3.1 | >= 3 | **met** |"), ("1.1e+08", "| 2.818 | >= 3 | **missed** |")):
+            log = LOG.replace("==> build/bench/bench_stress", "==> bench_evaluate_baseline (12729ab)\n"
+                              "result engine_1t_pos_per_s %s\n==> build/bench/bench_stress" % base)
+            row = [line for line in bench_summary.summary(log.splitlines()).splitlines()
+                   if line.startswith("| 13.2 sweep / the sweep of the code")][0]
+            self.assertTrue(row.endswith(verdict), row)
         # a non-number (the checks line) is listed but judged nothing
         self.assertIn("checks ok", bench_summary.summary(LOG.splitlines()))
 

@@ -5,6 +5,7 @@ import copy
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import unittest
@@ -588,6 +589,22 @@ class TestNoTraceback(unittest.TestCase):
         self.assertLess(len(err), 200)
         text = json.dumps(BASE).replace('"mark": 50000', '"mark": ' + "3" * 100000 + ".5", 1)
         self.bad(text, "instruments[0].mark", "not a finite number")
+
+    def test_key_of_100000_characters(self):
+        # was: a 100,000-character error line (the key quoted whole), which also stalled the CLI
+        # fuzzer's `| head` run: the program blocked writing to a full stderr pipe
+        text = json.dumps(BASE).replace('"mark": 50000', '"%s": 50000' % ("1" * 100000), 1)
+        with TempBook(text) as book:
+            r = run_cli("evaluate", book)
+        self.assertEqual((r.returncode, r.stdout), (2, ""), r.stderr[:200])
+        line = r.stderr[:-1]
+        self.assertEqual((len(line), r.stderr[-1:]), (1000, "\n"))  # one line of 1,000 characters
+        whole = "instruments[0]." + "1" * 100000 + ": unknown field"
+        m = re.search(r"\.\.\. \((\d+) characters left out\) \.\.\.", line)
+        self.assertIsNotNone(m, line[:200])
+        head, tail = line[:m.start()], line[m.end():]
+        self.assertEqual(len(head) + int(m.group(1)) + len(tail), len(whole))  # the count is exact
+        self.assertTrue(whole.startswith(head) and whole.endswith(tail))
 
     def test_balance_out_of_range(self):
         # was: exit 0 with "equity": null and state "healthy"

@@ -240,6 +240,28 @@ class TestFundingBacktest(unittest.TestCase):
             self.assertEqual(r.returncode, 2)
             self.assertIn("bad.csv:2", r.stderr)
 
+    def test_unreadable_histories_exit_2(self):
+        """Found by the CLI fuzzer once it covered funding (fuzz_cli.py seed 21): bytes that are not
+        UTF-8 and a time of 89,211 digits escaped as tracebacks; a time beyond year 9999 could not
+        be printed back."""
+        with tempfile.TemporaryDirectory() as d:
+            ppath = self.write(d, "p.csv", "timestamp,close\n2023-12-31,50000\n")
+            cases = [(b"timestamp,funding_rate\n2024-01-01 00:00:00,0.0\xff01\n", "f.csv: not UTF-8 text"),
+                     (b"timestamp,funding_rate\n" + b"1" * 89211 + b",0.0001\n", "f.csv:2: '1111111111"),
+                     (b"timestamp,funding_rate\n99999999999999999,0.0001\n", "is not a time"),
+                     (b"timestamp,funding_rate\n10000-01-01,0.0001\n", "is not a time")]
+            for data, needle in cases:
+                with self.subTest(needle=needle):
+                    fpath = os.path.join(d, "f.csv")
+                    with open(fpath, "wb") as f:
+                        f.write(data)
+                    r = support.run_cli("funding", "--venue", "binance", fpath, "--prices", ppath, "--qty", "1")
+                    self.assertEqual((r.returncode, r.stdout), (2, ""), r.stderr)
+                    self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                    self.assertNotIn("Traceback", r.stderr)
+                    self.assertIn(needle, r.stderr)
+                    self.assertLess(len(r.stderr), 300)
+
     def test_prices_outside_the_domain_exit_2(self):
         """A close or an index price outside [1e-12, 1e12] is bad input, named with its line, as in the
         other CSV commands: before, a close of 1e300 reached the library, which settled -1e296 into the

@@ -250,8 +250,23 @@ def _stress_output(doc: dict[str, Any], args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+MESSAGE_MAX = 1000  # characters of an error line: a message quoting a 100,000-character key is cut
+
+
+def _one_line(text: str) -> str:
+    """An error message as one line of at most MESSAGE_MAX characters (its middle left out)."""
+    line = " ".join(text.split())
+    if len(line) <= MESSAGE_MAX:
+        return line
+    cut = ""
+    for _ in range(3):  # the count's own digits take room too: settles in two rounds
+        cut = "... (%d characters left out) ..." % (len(line) - MESSAGE_MAX + len(cut))
+    room = MESSAGE_MAX - len(cut)
+    return line[:room // 2] + cut + line[len(line) - (room - room // 2):]
+
+
 def _bad_input(exc: Any) -> int:
-    sys.stderr.write("%s\n" % " ".join(str(exc).split()))
+    sys.stderr.write("%s\n" % _one_line(str(exc)))
     return EXIT_BAD_INPUT
 
 
@@ -429,5 +444,5 @@ def _main(argv: Sequence[str] | None) -> int:
         sys.stdout.flush()
         return EXIT_OK
     except ffi.LibraryError as exc:
-        sys.stderr.write("librisk: %s\n" % " ".join(str(exc).split()))
+        sys.stderr.write("librisk: %s\n" % _one_line(str(exc)))
         return EXIT_FAILURE

@@ -52,21 +52,34 @@ class FundingError(ValueError):
     """Bad input to the funding back-test (the CLI prints it and exits 2)."""
 
 
+# the times an ISO 8601 UTC time can show (years 1 to 9999), so that every time read prints back
+_TIME_MIN, _TIME_MAX = -62135596800.0, 253402300799.0
+
+
 def _time(text: str, where: str) -> float:
+    """Unix seconds of an ISO 8601 time (UTC unless it says otherwise) or of epoch seconds or
+    milliseconds (above 1e11: milliseconds)."""
     s = (text or "").strip()
     if not s:
         raise FundingError("%s: empty time" % where)
+    bad = FundingError("%s: %r is not a time (ISO 8601, or epoch seconds or milliseconds of years 1 to 9999)"
+                       % (where, s[:40] + ("..." if len(s) > 40 else "")))
     if s.isdigit():
+        if len(s) > 16:  # (beyond year 9999 in milliseconds; int() of 4,300 digits and more raises)
+            raise bad from None
         x = int(s)
-        return x / 1000.0 if x > 10 ** 11 else float(x)  # epoch ms or s
-    s = s.replace("T", " ").replace("Z", "+00:00")
-    try:
-        t = _dt.datetime.fromisoformat(s)
-    except ValueError:
-        raise FundingError("%s: %r is not a time" % (where, text)) from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=_dt.timezone.utc)
-    return t.timestamp()
+        t = x / 1000.0 if x > 10 ** 11 else float(x)
+    else:
+        try:
+            d = _dt.datetime.fromisoformat(s.replace("T", " ").replace("Z", "+00:00"))
+            if d.tzinfo is None:
+                d = d.replace(tzinfo=_dt.timezone.utc)
+            t = d.timestamp()
+        except (ValueError, OverflowError):
+            raise bad from None
+    if not _TIME_MIN <= t <= _TIME_MAX:
+        raise bad from None
+    return t
 
 
 def _float(text: str, where: str) -> float:
@@ -89,10 +102,14 @@ def _price(text: str, where: str, column: str) -> float:
 
 def _rows(path: str) -> list[dict[str, str]]:
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))
     except OSError as exc:
         raise FundingError("%s: %s" % (path, exc.strerror or exc)) from None
+    except UnicodeDecodeError:
+        raise FundingError("%s: not UTF-8 text" % path) from None
+    except csv.Error as exc:
+        raise FundingError("%s: not a CSV file (%s)" % (path, exc)) from None
     if not rows:
         raise FundingError("%s: no rows" % path)
     return rows
