@@ -576,7 +576,8 @@ static int posting_check(risk_account *a, uint32_t i, double delta, double price
         risk__funding_split(a, i, -got, &to_margin, &to_wallet);
         iso += to_margin;
         wallet += to_wallet;
-        if (isolated && (rc = risk__check_amount(e, &a->errmsg, settle, "the isolated margin after funding would be", iso)))
+        if (isolated &&
+            (rc = risk__check_amount(e, &a->errmsg, settle, "the isolated margin after funding would be", iso)))
             return rc;
         if ((rc = risk__check_amount(e, &a->errmsg, settle, "the settle balance after funding would be", wallet)))
             return rc;

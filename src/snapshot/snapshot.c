@@ -1271,9 +1271,9 @@ static int read_instrument_v3(reader *r, uint32_t i, risk_instrument_spec *spec)
 }
 
 /* Format 3: instrument i's funding block (emit_funding). The indices and time must be ones
- * risk_engine_accrue_funding can leave (finite, within RISK_NOTIONAL_MAX, time >= 0; all 0 unless a
- * perpetual); the weights go through risk_engine_set_instrument_upnl_weight, and a flag of 0
- * carries the getter's defaults exactly. */
+ * risk_engine_accrue_funding can leave (finite, within RISK_NOTIONAL_MAX, time >= 0; all 0
+ * unless a perpetual); the weights go through risk_engine_set_instrument_upnl_weight, and a
+ * flag of 0 carries the getter's defaults exactly. */
 static int read_funding(reader *r, uint32_t i)
 {
     int rc = need(r, FUNDING_BLOCK);
@@ -1626,8 +1626,9 @@ static int read_account(reader *r, uint64_t index)
             uint32_t inst = a->inst[i], fl = a->pflags[i], leg = fl & RISK__PF_LEG_MASK;
             double q = a->qty[i], en = a->entry[i], iso = a->iso_margin[i], fund = a->fund_last[i];
             /* the index a position last settled at is one its instrument's index held: within
-             * accrual's bound RISK_NOTIONAL_MAX (so q x index is finite), and 0 unless a perpetual (no accrual); the kind
-             * is looked up only for a non-zero index, the rare case */
+             * accrual's bound RISK_NOTIONAL_MAX (so q x index is finite), and 0 unless a
+             * perpetual (no accrual); the kind is looked up only for a non-zero index, the rare
+             * case */
             int fund_ok = fabs(fund) <= RISK_NOTIONAL_MAX &&
                           (fund == 0.0 || (inst < e->n_instruments && e->instruments[inst].kind == RISK_KIND_PERPETUAL));
             int ok = fund_ok && inst < e->n_instruments && (fl & ~(RISK__PF_LEG_MASK | RISK__PF_ISOLATED)) == 0 &&
