@@ -219,6 +219,7 @@ class TestFundingBacktest(unittest.TestCase):
             self.assertEqual(doc["settlements"], 3)
             self.assertAlmostEqual(doc["funding_paid"], 10.0, places=6)
             self.assertEqual([round(c, 6) for _, c in series], [5.0, -5.0, 10.0])
+            self.assertEqual(doc["mean_rate"], 6.666666667e-05)  # (1 - 2 + 3) / 3 x 1e-4, 10 significant digits
             dpath = self.write(d, "d.csv", "time_dt,timestamp,prev_index_price,interest_8h,interest_1h,index_price\n"
                                            "x,1704067200000,,0,0.0001,50000\nx,1704070800000,,0,0.0001,40000\n")
             doc, _ = funding.backtest(funding.read_funding(dpath, "deribit"), "deribit", 1000.0)

@@ -206,7 +206,8 @@ def backtest(funding: list[tuple[float, float, float | None]], venue: str, qty: 
            "funding_paid": round(paid_settle, 8 if inverse else 6),
            "funding_paid_usd": round(paid_usd, 2),
            "max_cumulative": round(max(cum), 8), "min_cumulative": round(min(cum), 8),
-           "mean_rate": sum(r for _, r, _ in events) / len(events),
+           # a statistic, not a ledger amount: 10 significant digits, not the float's 17
+           "mean_rate": float("%.10g" % (math.fsum(r for _, r, _ in events) / len(events))),
            "years": round(years, 4)}
     return doc, series
 
