@@ -281,8 +281,8 @@ def commands(rng, kind, doc):
             lev += ["--band=" + rng.choice(["2.5,3.5", "-1.5,-0.5", "0.4,0.6", "1,30"])]
         if rng.randrange(3) == 0:
             lev += ["--cost", rng.choice(["0.001", "0.05", "nan"]), "--fee", rng.choice(["0.01", "2"])]
-        funding = ["funding", "--venue", rng.choice(["binance", "bitmex"]), os.path.join(CORPUS, "funding-binance.csv"),
-                   "--qty", "1", "--compact", "--prices"]  # the input is the price file
+        funding = ["funding", "--venue", "binance", os.path.join(CORPUS, "funding-binance.csv"), "--qty", "1",
+                   "--compact", "--prices"]  # the input is the price file (for Binance's history)
         return [["vol", "--method", method, "--window", str(rng.choice([2, 5, 30]))], ["backtest"], var, lev, funding]
     ids, syms = [1], ["BTCUSDT"]
     if isinstance(doc, dict):
