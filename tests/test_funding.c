@@ -19,6 +19,17 @@ static double pending(const risk_account *a, uint32_t asset)
     return x;
 }
 
+/* The engine most tests here start from: USDT (6 decimals) at 1, BTC (8) at 50,000, and
+ * Binance's BTCUSDT perpetual at a mark of 50,000. */
+static risk_engine *btcusdt_engine(tu_alloc *al, uint32_t *usdt, uint32_t *btc, uint32_t *perp)
+{
+    risk_engine *e = tu_engine(al, 0);
+    *usdt = tu_asset(e, "USDT", 1.0, 6);
+    *btc = tu_asset(e, "BTC", 50000.0, 8);
+    *perp = tu_binance_btcusdt_perp(e, "BTCUSDT", *btc, *usdt, 50000.0);
+    return e;
+}
+
 /* Funding postings stay in the amount domain (docs/errors.md section 4). A funding price outside
  * the price domain is refused by settlement and accrual. A settlement, an account's settlement of
  * pending funding or a fill (which settles its position's funding first) that would post a
@@ -33,9 +44,8 @@ static void test_funding_postings_stay_in_domain(void **state)
     (void)state;
     tu_alloc al;
     tu_alloc_init(&al);
-    risk_engine *e = tu_engine(&al, 0);
-    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
-    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    uint32_t usdt, btc, perp;
+    risk_engine *e = btcusdt_engine(&al, &usdt, &btc, &perp);
     risk_account *a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
     tu_balance(a, usdt, 1e6);
     risk_position *pa = tu_open_simple(a, perp, 1000.0, 50000.0);
@@ -144,9 +154,8 @@ static void test_funding_pinned_by_hand(void **state)
     (void)state;
     tu_alloc al;
     tu_alloc_init(&al);
-    risk_engine *e = tu_engine(&al, 0);
-    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
-    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    uint32_t usdt, btc, perp;
+    risk_engine *e = btcusdt_engine(&al, &usdt, &btc, &perp);
     risk_margin_tier t[1] = {tu_tier(1e9, 0.005, 100)};
     uint32_t inv = tu_inverse(e, "BTCUSD", btc, 100.0, 1.0, 0.5, 50000.0, t, 1);
     risk_account *a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
@@ -350,9 +359,8 @@ static void test_funding_conserved(void **state)
     (void)state;
     tu_alloc al;
     tu_alloc_init(&al);
-    risk_engine *e = tu_engine(&al, 0);
-    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
-    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    uint32_t usdt, btc, perp;
+    risk_engine *e = btcusdt_engine(&al, &usdt, &btc, &perp);
     risk_account *acc[40];
     tu_rng r;
     tu_rng_seed(&r, 7);
@@ -438,9 +446,8 @@ static void test_funding_pending_in_every_evaluation(void **state)
     (void)state;
     tu_alloc al;
     tu_alloc_init(&al);
-    risk_engine *e = tu_engine(&al, 0);
-    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
-    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    uint32_t usdt, btc, perp;
+    risk_engine *e = btcusdt_engine(&al, &usdt, &btc, &perp);
     risk_account *a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
     tu_balance(a, usdt, 3000.0);
     risk_position *p = tu_open_simple(a, perp, 1.0, 50000.0);
@@ -513,9 +520,8 @@ static void test_funding_sides_and_flip(void **state)
     (void)state;
     tu_alloc al;
     tu_alloc_init(&al);
-    risk_engine *e = tu_engine(&al, 0);
-    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
-    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    uint32_t usdt, btc, perp;
+    risk_engine *e = btcusdt_engine(&al, &usdt, &btc, &perp);
     risk_account *a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
     tu_balance(a, usdt, 10000.0);
     risk_position *p = tu_open_simple(a, perp, 1.0, 50000.0);
@@ -539,9 +545,8 @@ static void test_funding_liquidation_plan(void **state)
     (void)state;
     tu_alloc al;
     tu_alloc_init(&al);
-    risk_engine *e = tu_engine(&al, 0);
-    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
-    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    uint32_t usdt, btc, perp;
+    risk_engine *e = btcusdt_engine(&al, &usdt, &btc, &perp);
     risk_account *a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
     risk_account *b = tu_account(e, 2, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
     tu_balance(a, usdt, 3000.0);
@@ -580,9 +585,8 @@ static void test_funding_isolated(void **state)
     (void)state;
     tu_alloc al;
     tu_alloc_init(&al);
-    risk_engine *e = tu_engine(&al, 0);
-    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
-    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    uint32_t usdt, btc, perp;
+    risk_engine *e = btcusdt_engine(&al, &usdt, &btc, &perp);
     risk_account *a = tu_account(e, 1, RISK_MARGIN_ISOLATED, RISK_POSITION_ONE_WAY);
     tu_balance(a, usdt, 100.0);
     tu_open(a, perp, RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, 0.2, 50000.0, 1000.0);
@@ -623,9 +627,8 @@ static void test_funding_bad_input_and_snapshot(void **state)
     (void)state;
     tu_alloc al;
     tu_alloc_init(&al);
-    risk_engine *e = tu_engine(&al, 0);
-    uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
-    uint32_t perp = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
+    uint32_t usdt, btc, perp;
+    risk_engine *e = btcusdt_engine(&al, &usdt, &btc, &perp);
     risk_account *a = tu_account(e, 1, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
     tu_open_simple(a, perp, 1.0, 50000.0);
     size_t size = 0;

@@ -189,16 +189,15 @@ RISK_API int risk_engine_settle_funding(risk_engine *engine, uint32_t instrument
     if (price != 0.0 && (rc = risk__check_price(e, &e->errmsg, in->symbol, "funding price", price)))
         return rc;
     double p = price > 0.0 ? price : in->mark;
-    /* every balance a payment reaches stays in the domain: nothing is paid before all do */
+    /* one pass before anything is paid: every balance a payment reaches stays in the domain, and
+     * has room wherever a payment may reach it (reserved room is not visible state) */
     const engine_pay ctx = {e, in, instrument, rate, p};
-    for (size_t s = 0; s < e->n_account_slots; s++)
-        if (e->accounts[s] && (rc = postings_check(e, &e->errmsg, e->accounts[s], engine_payment, &ctx)))
-            return rc;
-    /* room for the settle balance wherever a payment may reach it: nothing is paid before all fit */
     for (size_t s = 0; s < e->n_account_slots; s++) {
         risk_account *a = e->accounts[s];
         if (!a)
             continue;
+        if ((rc = postings_check(e, &e->errmsg, a, engine_payment, &ctx)))
+            return rc;
         for (uint32_t i = 0; i < a->n_pos; i++)
             if (a->inst[i] == instrument && a->qty[i] != 0.0 && risk__basket_reserve(&a->basket, in->settle))
                 return risk__fail(e, &e->errmsg, RISK_ENOMEM, "out of memory for a settle balance");
@@ -307,8 +306,9 @@ RISK_API int risk_engine_accrue_funding(risk_engine *engine, uint32_t instrument
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "funding rates must be finite and within [-1, 1]");
     if (!(isfinite(price) && price >= 0.0))
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "price must be finite and >= 0 (0: the mark)");
-    if (price != 0.0 && risk__check_price(e, &e->errmsg, in->symbol, "funding price", price))
-        return RISK_EINVAL;
+    int rc;
+    if (price != 0.0 && (rc = risk__check_price(e, &e->errmsg, in->symbol, "funding price", price)))
+        return rc;
     if (time_unix_s < in->fund_time_unix_s)
         return risk__fail(e, &e->errmsg, RISK_EINVAL, "funding time %lld is before the last accrual's %lld",
                           (long long)time_unix_s, (long long)in->fund_time_unix_s);
