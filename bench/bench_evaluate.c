@@ -475,6 +475,13 @@ typedef struct engine_job {
 /* The sweep reads the first 112 bytes of an account's struct (src/core/internal.h: what decides
  * the path, the position columns' pointers, the basket's balances) and no more of it. */
 #define SWEEP_STRUCT_BYTES 112u
+/* The sweep image's tile (RISK_ENGINE_SWEEP_IMAGE; risk__tile, src/core/internal.h, whose size
+ * src/core/sweep_image.c pins with static assertions): a 448-byte header of eight lanes, then per
+ * position row qty, entry and IM rate (8 B a lane) and instrument and flags (4 B a lane), which a
+ * sweep reads; the isolated-margin and funding rows it reads only when a lane needs them. */
+#define TILE_HEADER_BYTES 448u
+#define TILE_ROW_BYTES_PER_LANE 32u
+#define TILE_LANES 8u
 
 /* The mean number of cache lines those bytes span, from the accounts' addresses: 2 when a struct
  * starts in the first 16 bytes of a line, 3 otherwise. */
@@ -753,6 +760,14 @@ int main(int argc, char **argv)
     risk_account **gaccs = xmalloc(sizeof(risk_account *) * n_accounts);
     for (size_t a = 0; a < n_accounts; a++)
         gaccs[a] = account_build(geng, &mk_generic, &bk, a, 1);
+    /* and in an engine that keeps a sweep image (RISK_ENGINE_SWEEP_IMAGE): its memory, its first
+     * sweep (which builds every tile) and, below, its sweeps against the plain engine's */
+    market mk_image;
+    risk_engine *ieng = engine_build_registry_flags(&mk_image, RISK_ENGINE_SWEEP_IMAGE);
+    risk_account **iaccs = xmalloc(sizeof(risk_account *) * n_accounts);
+    for (size_t a = 0; a < n_accounts; a++)
+        iaccs[a] = account_build(ieng, &mk_image, &bk, a, 1);
+    size_t mem_image = engine_memory(ieng);
 
     double per_account = (double)(mem_accounts_only - mem_registry) / (double)n_accounts;
     double per_position_marginal = ((double)mem_full - (double)mem_accounts_only) / (double)P;
@@ -858,6 +873,17 @@ int main(int argc, char **argv)
     engine_job eg1 = {geng, sg, NULL, n_accounts, 1};
     timing tg1 = {{0}, 0};
     (void)time_engine(&eg1);
+    risk_account_summary *si1 = xalloc64(sizeof(risk_account_summary) * n_accounts);
+    risk_account_summary *si2 = xalloc64(sizeof(risk_account_summary) * n_accounts);
+    uint64_t *idsi = xalloc64(sizeof(uint64_t) * n_accounts);
+    for (size_t a = 0; a < n_accounts; a++) {
+        risk_account_summary init = RISK_ACCOUNT_SUMMARY_INIT;
+        si1[a] = init;
+        si2[a] = init;
+    }
+    engine_job ei1 = {ieng, si1, idsi, n_accounts, 1}, ei2 = {ieng, si2, NULL, n_accounts, 2};
+    double image_first_s = time_engine(&ei1); /* builds every tile */
+    timing ti1 = {{0}, 0}, ti2 = {{0}, 0}, ci1 = {{0}, 0};
     timing te1 = {{0}, 0}, te2 = {{0}, 0}, tn1 = {{0}, 0}, tn2 = {{0}, 0}, tt1 = {{0}, 0}, tt2 = {{0}, 0};
     timing tf1 = {{0}, 0}, tf2 = {{0}, 0};
     (void)time_engine(&e1);
@@ -874,6 +900,9 @@ int main(int argc, char **argv)
         timing_add(&cg1, cpu);
         timing_add(&te2, time_engine_cpu(&e2, &cpu));
         timing_add(&ce2, cpu);
+        timing_add(&ti1, time_engine_cpu(&ei1, &cpu));
+        timing_add(&ci1, cpu);
+        timing_add(&ti2, time_engine(&ei2));
         t0 = bench_now_s();
         pool_run(&pl, naive_kernel, &nj, 1);
         timing_add(&tn1, bench_now_s() - t0);
@@ -922,6 +951,12 @@ int main(int argc, char **argv)
     int generic_same = memcmp(s1, sg, sizeof(risk_account_summary) * n_accounts) == 0;
     printf("fast path and generic path summaries bit-identical: %s\n", generic_same ? "yes" : "NO");
     failures += !generic_same;
+    int image_same = memcmp(s1, si1, sizeof(risk_account_summary) * n_accounts) == 0 &&
+                     memcmp(s1, si2, sizeof(risk_account_summary) * n_accounts) == 0 &&
+                     memcmp(ids1, idsi, sizeof(uint64_t) * n_accounts) == 0;
+    printf("sweep image (1 and 2 threads) and plain engine summaries and ids bit-identical: %s\n",
+           image_same ? "yes" : "NO");
+    failures += !image_same;
     for (size_t a = 0; a < n_accounts; a++) {
         sum_eq1 += s1[a].equity;
         sum_eq2 += s2[a].equity;
@@ -988,6 +1023,16 @@ int main(int argc, char **argv)
     double touched = 32.0 + (8.0 + 64.0 * struct_lines + (double)sizeof(risk_account_summary) + 8.0) /
                                 (double)POS_PER_ACCOUNT;
     double rt1_touched = gb_t1_for_touched(triad_bytes, bt1, touched);
+    /* with the sweep image: each tile's header and its rows of POS_PER_ACCOUNT positions, shared
+     * by its lanes' positions, plus each account's summary and id (written) */
+    double image_touched = ((double)TILE_HEADER_BYTES / TILE_LANES +
+                            (double)TILE_ROW_BYTES_PER_LANE * POS_PER_ACCOUNT + (double)sizeof(risk_account_summary) +
+                            8.0) /
+                           (double)POS_PER_ACCOUNT;
+    double rt1_image_touched = gb_t1_for_touched(triad_bytes, bt1, image_touched);
+    double bi1 = timing_best(&ti1), bi2 = timing_best(&ti2), ci1b = timing_best(&ci1);
+    double ri1 = (double)P / bi1, ri2 = (double)P / bi2;
+    double image_bytes_per_account = ((double)mem_image - (double)mem_full) / (double)n_accounts;
     double bf1 = timing_best(&tf1), bf2 = timing_best(&tf2), rf1 = (double)P / bf1, rf2 = (double)P / bf2;
     double re1 = (double)P / be1, re2 = (double)P / be2, rn1 = (double)P / bn1, rn2 = (double)P / bn2;
     double gb_t1 = triad_bytes / bt1 / 1e9, gb_t2 = triad_bytes / bt2 / 1e9;
@@ -1002,6 +1047,8 @@ int main(int argc, char **argv)
     ROW("engine risk_engine_evaluate_all, 1 thread", te1, be1);
     ROW("engine risk_engine_evaluate_all, 2 threads", te2, be2);
     ROW("engine, generic path only, 1 thread", tg1, bg1);
+    ROW("engine with the sweep image, 1 thread", ti1, bi1);
+    ROW("engine with the sweep image, 2 threads", ti2, bi2);
     ROW("engine risk_account_evaluate loop, 1 thread", ta1, ba1);
     ROW("naive SoA loop (fixed-rate MM), 1 thread", tn1, bn1);
     ROW("naive SoA loop (fixed-rate MM), 2 threads", tn2, bn2);
@@ -1035,6 +1082,12 @@ int main(int argc, char **argv)
     printf("  engine 1T fast path / generic path 1T (same book):       %6.2f x  (target >= 3)\n", bg1 / be1);
     printf("  engine 1T / triad 1T at %.1f B/pos (bytes touched):     %6.1f %%  (target >= 50 %%)\n", touched,
            100.0 * re1 / rt1_touched);
+    printf("  sweep image 1T / engine 1T (same book, same bits):        %6.2f x; first sweep (every tile built) "
+           "%.1f ms\n",
+           ri1 / re1, image_first_s * 1e3);
+    printf("  sweep image 1T / triad 1T at %.1f B/pos (bytes touched): %6.1f %%  (target >= 50 %%)\n", image_touched,
+           100.0 * ri1 / rt1_image_touched);
+    printf("  sweep image memory: %.0f B per account (%zu B in all)\n", image_bytes_per_account, mem_image - mem_full);
     printf("  engine 2T / engine 1T speed-up:                         %6.2f x  (target >= 1.6) %s\n", re2 / re1,
            re2 / re1 >= 1.6 ? "met" : "MISSED");
     printf("  triad 2T / triad 1T:                                    %6.2f x\n", gb_t2 / gb_t1);
@@ -1095,6 +1148,15 @@ int main(int argc, char **argv)
         printf("result heap_per_position_total_bytes %.6g\n", heap_engine / (double)P);
     }
     printf("result build_s %.6g\n", t_build);
+    printf("result engine_image_1t_pos_per_s %.6g\n", ri1);
+    printf("result engine_image_2t_pos_per_s %.6g\n", ri2);
+    printf("result engine_image_1t_cpu_pos_per_s %.6g\n", (double)P / ci1b);
+    printf("result speedup_image_over_engine_1t %.6g\n", ri1 / re1);
+    printf("result speedup_image_2t %.6g\n", ri2 / ri1);
+    printf("result image_touched_bytes_per_pos %.6g\n", image_touched);
+    printf("result ratio_image_triad_touched_1t %.6g\n", ri1 / rt1_image_touched);
+    printf("result image_first_sweep_ms %.6g\n", image_first_s * 1e3);
+    printf("result mem_image_per_account_bytes %.6g\n", image_bytes_per_account);
     printf("result liquidatable %zu\n", liq1);
     printf("result checks_failed %d\n", failures);
 
@@ -1107,9 +1169,16 @@ int main(int argc, char **argv)
     for (size_t a = 0; a < n_accounts; a++)
         risk_account_free(gaccs[a]);
     free(gaccs);
+    risk_engine_free(ieng);
+    for (size_t a = 0; a < n_accounts; a++)
+        risk_account_free(iaccs[a]);
+    free(iaccs);
     double t_free = bench_now_s() - t0;
     free(accs);
     free(s1);
+    free(si1);
+    free(si2);
+    free(idsi);
     free(sg);
     free(s2);
     free(ids1);

@@ -94,7 +94,7 @@ static void test_engine_new_rejects_unknown_flags(void **state)
 {
     (void)state;
     risk_engine_options o = RISK_ENGINE_OPTIONS_INIT;
-    o.flags = 0x4u;
+    o.flags = 0x8u;
     risk_engine *e = (risk_engine *)&o;
     tu_assert_status(risk_engine_new(&e, &o), RISK_EINVAL);
     assert_null(e);

@@ -1428,7 +1428,7 @@ static void test_snapshot_refuses_crafted_values(void **state)
     }
     assert_true(odd_pad > 0);
     crafted cases[] = {
-        {section_at(d, 1), 4, 4},                  /* unknown engine flag */
+        {section_at(d, 1), 4, 8},                  /* unknown engine flag */
         {section_at(d, 1) + 4, 4, 3},              /* valuation asset priced 2000 */
         {section_at(d, 2) + 32, 4, 19},            /* decimals above 18 */
         {ac, 8, 1000 + 3 * 1},                     /* the first account's id repeats the second's */

@@ -21,6 +21,10 @@
 
 #include "test_util.h"
 
+/* RISK_ENGINE_SWEEP_IMAGE in the engines under test (not the references) in the third run of
+ * the suite (main): the tiles' kernel against the generic path */
+static uint32_t image_flag;
+
 /* The sweep's kernel under RISK_SWEEP_SIMD: "avx512" or "off" (a test hook of the
  * library, src/core/internal.h) */
 const char *risk__sweep_simd_isa(void);
@@ -345,7 +349,7 @@ static void run_seeds_idle(uint64_t first, uint64_t n, uint32_t extra_flags, int
         tu_alloc_init(&af);
         tu_alloc_init(&ar);
         book fast, ref;
-        build(&fast, tu_engine(&af, extra_flags), seed);
+        build(&fast, tu_engine(&af, extra_flags | image_flag), seed);
         build(&ref, tu_engine(&ar, extra_flags | RISK_ENGINE_GENERIC_SWEEP), seed);
         assert_int_equal(fast.refused, ref.refused);
         if (idle) {
@@ -400,7 +404,7 @@ static void test_sweep_fast_equals_generic_unquantized(void **state)
     run_seeds(1001, 60, RISK_ENGINE_NO_QUANTIZE);
 }
 
-/* The reference flag is a known engine flag; an unknown one is still refused. */
+/* The reference flag and the image's are known engine flags; an unknown one is still refused. */
 static void test_sweep_generic_flag_accepted_and_unknown_refused(void **state)
 {
     (void)state;
@@ -410,7 +414,11 @@ static void test_sweep_generic_flag_accepted_and_unknown_refused(void **state)
     tu_assert_status(risk_engine_new(&e, &o), RISK_OK);
     risk_engine_free(e);
     e = NULL;
-    o.flags = 0x4u;
+    o.flags = RISK_ENGINE_SWEEP_IMAGE | RISK_ENGINE_NO_QUANTIZE;
+    tu_assert_status(risk_engine_new(&e, &o), RISK_OK);
+    risk_engine_free(e);
+    e = NULL;
+    o.flags = 0x8u;
     tu_assert_status(risk_engine_new(&e, &o), RISK_EINVAL);
     assert_null(e);
 }
@@ -426,7 +434,7 @@ static void test_sweep_binance_brackets_on_the_fast_path(void **state)
         0.0, 50.0, 1300.0, 16300.0, 266300.0, 1266300.0, 2516300.0, 5016300.0, 25016300.0, 100016300.0};
     tu_alloc al;
     tu_alloc_init(&al);
-    risk_engine *e = tu_engine(&al, RISK_ENGINE_NO_QUANTIZE);
+    risk_engine *e = tu_engine(&al, RISK_ENGINE_NO_QUANTIZE | image_flag);
     uint32_t usdt = tu_asset(e, "USDT", 1.0, 6), btc = tu_asset(e, "BTC", 50000.0, 8);
     uint32_t in = tu_binance_btcusdt_perp(e, "BTCUSDT", btc, usdt, 50000.0);
     for (size_t k = 0; k + 1 < TU_BINANCE_BTCUSDT_TIERS; k++) {
@@ -581,7 +589,7 @@ static void big_book_compare(uint32_t n_accounts, int unit, uint32_t idle)
     tu_alloc af, ar;
     tu_alloc_init(&af);
     tu_alloc_init(&ar);
-    risk_engine *ef = tu_engine(&af, 0), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
+    risk_engine *ef = tu_engine(&af, image_flag), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
     uint32_t inst_f[6], inst_r[6];
     risk_account **af_acc = test_malloc(sizeof(risk_account *) * n_accounts);
     risk_account **ar_acc = test_malloc(sizeof(risk_account *) * n_accounts);
@@ -703,7 +711,7 @@ static void test_sweep_concurrent_calls_many_instruments(void **state)
     tu_alloc af, ar;
     tu_alloc_init(&af);
     tu_alloc_init(&ar);
-    risk_engine *ef = tu_engine(&af, 0), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
+    risk_engine *ef = tu_engine(&af, image_flag), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
     uint32_t inst_f[6], inst_r[6];
     risk_account **fa = test_malloc(sizeof(risk_account *) * n), **ra = test_malloc(sizeof(risk_account *) * n);
     big_book(ef, inst_f, fa, n, 2, 300);
@@ -750,7 +758,7 @@ static void test_sweep_scratch_without_memory(void **state)
     tu_alloc af, ar;
     tu_alloc_init(&af);
     tu_alloc_init(&ar);
-    risk_engine *ef = tu_engine(&af, 0), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
+    risk_engine *ef = tu_engine(&af, image_flag), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
     risk_engine *eng[2] = {ef, er};
     const risk_margin_tier t3[3] = {tu_tier(5e4, 0.004, 125.0), tu_tier(2.5e5, 0.005, 100.0), tu_tier(1e12, 0.01, 50.0)};
     /* the block is made at the (F + 1)-th add with room for the instrument array's capacity, 2F */
@@ -826,6 +834,106 @@ static void test_sweep_scratch_without_memory(void **state)
     assert_true(same);
 }
 
+/* The sweep image is a cache. An engine whose image cannot be made is not made (RISK_ENOMEM,
+ * nothing left allocated); an account added while the image cannot grow is added all the same,
+ * the sweeps go without the image (the same bits) until a later growth succeeds. */
+static void test_sweep_image_without_memory(void **state)
+{
+    (void)state;
+    tu_alloc af, ar;
+    tu_alloc_init(&af);
+    tu_alloc_init(&ar);
+    for (uint64_t j = 0;; j++) { /* risk_engine_new: each of its allocations refused in turn */
+        risk_engine_options o = RISK_ENGINE_OPTIONS_INIT;
+        o.flags = RISK_ENGINE_SWEEP_IMAGE;
+        o.allocator = tu_allocator(&af);
+        risk_engine *e = NULL;
+        tu_alloc_arm(&af, j);
+        int rc = risk_engine_new(&e, &o);
+        tu_alloc_disarm(&af);
+        if (rc == RISK_OK) {
+            assert_true(j >= 2); /* the engine's block and the image's: both were refused once */
+            risk_engine_free(e);
+            break;
+        }
+        assert_int_equal(rc, RISK_ENOMEM);
+        assert_null(e);
+        assert_int_equal(af.live_blocks, 0);
+    }
+    risk_engine *ef = tu_engine(&af, RISK_ENGINE_SWEEP_IMAGE), *er = tu_engine(&ar, RISK_ENGINE_GENERIC_SWEEP);
+    risk_engine *eng[2] = {ef, er};
+    const risk_margin_tier t3[3] = {tu_tier(5e4, 0.004, 125.0), tu_tier(2.5e5, 0.005, 100.0), tu_tier(1e12, 0.01, 50.0)};
+    uint32_t usdt[2], inst[2][3];
+    for (int k = 0; k < 2; k++) {
+        usdt[k] = tu_asset(eng[k], "USDT", 1.0, 6);
+        uint32_t btc = tu_asset(eng[k], "BTC", 40000.0, 8);
+        for (uint32_t i = 0; i < 3; i++) {
+            char sym[16];
+            snprintf(sym, sizeof sym, "P%uUSDT", i);
+            inst[k][i] = tu_linear(eng[k], sym, btc, usdt[k], 1.0, 0.001, 0.5, 1000.0 * (i + 1), t3, 3);
+        }
+    }
+    enum { N = 300 };
+    risk_account *acc[2][N];
+    risk_account_summary *want = test_malloc(sizeof *want * N), *got = test_malloc(sizeof *got * N);
+    uint64_t *ids_want = test_malloc(sizeof *ids_want * N), *ids_got = test_malloc(sizeof *ids_got * N);
+    int refused_image = 0, same = 1;
+    tu_rng r;
+    tu_rng_seed(&r, 7);
+    for (uint32_t a = 0; a < N; a++) {
+        /* each allocation of the new account refused in turn until it is made: at the slot
+         * registry's growths (64, 128, 256 accounts) the image's new block is among them. A
+         * refused call may keep what it grew before the refusal (the id map): the walk then
+         * starts again from the first allocation, so that none is skipped. */
+        for (uint64_t j = 0;; j++) {
+            uint64_t failures = af.failures;
+            size_t blocks = af.live_blocks;
+            risk_account *x = NULL;
+            tu_alloc_arm(&af, j);
+            int rc = risk_account_new(&x, ef, 1 + a, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+            tu_alloc_disarm(&af);
+            if (rc == RISK_OK) {
+                refused_image += af.failures > failures;
+                acc[0][a] = x;
+                break;
+            }
+            assert_int_equal(rc, RISK_ENOMEM);
+            if (af.live_blocks > blocks)
+                j = UINT64_MAX; /* j++ gives 0 */
+        }
+        acc[1][a] = tu_account(er, 1 + a, RISK_MARGIN_CROSS, RISK_POSITION_ONE_WAY);
+        double cash = on_step(tu_rng_range(&r, 10.0, 1e5), 1e-6);
+        double q = (tu_rng_int(&r, 0, 1) ? 1.0 : -1.0) * floor(tu_rng_range(&r, 1.0, 1e4)) * 0.001;
+        for (int k = 0; k < 2; k++) {
+            tu_balance(acc[k][a], usdt[k], cash);
+            tu_open(acc[k][a], inst[k][a % 3], RISK_SIDE_BOTH, RISK_MARGIN_DEFAULT, q, 1000.0 * (a % 3 + 1), 0.0);
+        }
+        if (a % 50 == 49 || a == 64 || a == 128 || a == 256) { /* sweeps, with the image broken or mended */
+            size_t count = 0, n = a + 1;
+            want[0].version = got[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+            tu_assert_status(risk_engine_evaluate_all(er, want, ids_want, N, 1, &count), RISK_OK);
+            for (uint32_t threads = 1; threads <= 2; threads++) {
+                got[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+                tu_assert_status(risk_engine_evaluate_all(ef, got, ids_got, N, threads, &count), RISK_OK);
+                same &= count == n && memcmp(got, want, sizeof *got * n) == 0 &&
+                        memcmp(ids_got, ids_want, sizeof *ids_got * n) == 0;
+            }
+        }
+    }
+    assert_true(refused_image > 0);
+    assert_true(same);
+    for (int k = 0; k < 2; k++)
+        for (uint32_t a = 0; a < N; a++)
+            risk_account_free(acc[k][a]);
+    test_free(want);
+    test_free(got);
+    test_free(ids_want);
+    test_free(ids_got);
+    risk_engine_free(ef);
+    risk_engine_free(er);
+    assert_int_equal(af.live_blocks, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -839,26 +947,28 @@ int main(void)
         cmocka_unit_test(test_sweep_many_instruments_book_equals_generic),
         cmocka_unit_test(test_sweep_concurrent_calls_many_instruments),
         cmocka_unit_test(test_sweep_scratch_without_memory),
+        cmocka_unit_test(test_sweep_image_without_memory),
     };
     /* Both kernels of the sweep, each against the generic path: AVX-512 where the CPU has it and
      * none (the scalar table path for every account, what CPUs without AVX-512 run), chosen by
      * RISK_SWEEP_SIMD. The cap must take effect: the library's choice without a cap ("off" in a
      * -DRISK_NO_SIMD build or off x86), nothing under "off". */
-    static const char *const caps[] = {"avx512", "off"};
+    static const char *const caps[] = {"avx512", "off", "avx512"};
     unsetenv("RISK_SWEEP_SIMD");
     const char *best = risk__sweep_simd_isa();
     int failed = 0;
     for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
         if (setenv("RISK_SWEEP_SIMD", caps[c], 1) != 0)
             return 1;
-        const char *want = c == 0 ? best : "off", *isa = risk__sweep_simd_isa();
+        image_flag = c == 2 ? RISK_ENGINE_SWEEP_IMAGE : 0u; /* the third run: the engines keep an image */
+        const char *want = c != 1 ? best : "off", *isa = risk__sweep_simd_isa();
         printf("RISK_SWEEP_SIMD=%s: the %s kernel\n", caps[c], isa);
         if (strcmp(isa, want) != 0) {
             fprintf(stderr, "RISK_SWEEP_SIMD=%s chose %s, expected %s\n", caps[c], isa, want);
             failed++;
             continue;
         }
-        failed += cmocka_run_group_tests_name(caps[c], tests, NULL, NULL);
+        failed += cmocka_run_group_tests_name(c == 2 ? "avx512 with the sweep image" : caps[c], tests, NULL, NULL);
     }
     unsetenv("RISK_SWEEP_SIMD");
     return failed;

@@ -135,6 +135,7 @@ RISK_API int risk_account_set_leverage(risk_account *account, uint32_t instrumen
     for (uint32_t i = 0; i < a->n_pos; i++) /* positions cache their instrument's IM rate */
         if (a->inst[i] == instrument)
             a->im_rate[i] = 1.0 / leverage;
+    risk__account_changed(a);
     risk__clear(&a->errmsg);
     return RISK_OK;
 }
@@ -216,7 +217,7 @@ static int positions_reserve(risk_account *a)
 /* Removes slot i keeping the others in order, and frees its handle. */
 static void position_remove(risk_account *a, uint32_t i)
 {
-    risk__tick_touch(a);
+    risk__account_changed(a);
     risk__free(a->engine, a->handles[i]);
     uint32_t tail = a->n_pos - i - 1;
     memmove(&a->qty[i], &a->qty[i + 1], tail * sizeof *a->qty);
@@ -312,7 +313,7 @@ int risk__position_check(risk_account *a, char **err, const risk_position_spec *
 
 uint32_t risk__position_append(risk_account *a, const risk_position_spec *spec)
 {
-    risk__tick_touch(a);
+    risk__account_changed(a);
     uint32_t mode = spec->margin_mode == RISK_MARGIN_DEFAULT ? a->margin_mode : spec->margin_mode;
     uint32_t i = a->n_pos++;
     a->iso_margin[i] = mode == RISK_MARGIN_ISOLATED ? spec->isolated_margin : 0.0;
@@ -397,7 +398,7 @@ static int fill_check(risk_account *a, const risk__instrument *in, double qty, d
  * it; risk__account_compact removes every marked slot at once. */
 static int fill(risk_account *a, uint32_t i, double delta, double price, int defer)
 {
-    risk__tick_touch(a);
+    risk__account_changed(a);
     const risk_engine *e = a->engine;
     const risk__instrument *in = &e->instruments[a->inst[i]];
     int isolated = (a->pflags[i] & RISK__PF_ISOLATED) != 0;
@@ -515,7 +516,7 @@ int risk__account_take(risk_account *a, uint32_t instrument, uint32_t leg, doubl
         return risk__account_fill(a, (uint32_t)i, delta, price);
     if (risk__account_reserve_positions(a, 1))
         return RISK_ENOMEM;
-    risk__tick_touch(a);
+    risk__account_changed(a);
     uint32_t k = a->n_pos++;
     double user_leverage = leverage_of(a, instrument);
     a->iso_margin[k] = 0.0;
@@ -555,6 +556,7 @@ void risk__account_compact(risk_account *a)
         w++;
     }
     a->n_pos = w;
+    risk__account_changed(a);
 }
 
 /* The balances a fill posts to stay in the domain: the position's pending funding, which the
@@ -662,7 +664,7 @@ RISK_API int risk_position_set_isolated_margin(risk_position *position, double m
         return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for the settle balance");
     risk__basket_add_unchecked(&a->basket, in->settle, a->iso_margin[position->slot] - margin);
     a->iso_margin[position->slot] = margin;
-    risk__tick_touch(a);
+    risk__account_changed(a);
     risk__clear(&a->errmsg);
     return RISK_OK;
 }

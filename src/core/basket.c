@@ -97,7 +97,7 @@ int risk__basket_reserve_n(risk_basket *b, uint32_t extra)
 
 void risk__basket_add_unchecked(risk_basket *b, uint32_t asset, double delta)
 {
-    risk__tick_touch(b->owner);
+    risk__account_changed(b->owner);
     int i = basket_index(b, asset);
     if (i < 0) {
         if (delta == 0.0)
@@ -117,7 +117,7 @@ void risk__basket_add_unchecked(risk_basket *b, uint32_t asset, double delta)
 
 void risk__basket_set_unchecked(risk_basket *b, uint32_t asset, double amount)
 {
-    risk__tick_touch(b->owner);
+    risk__account_changed(b->owner);
     int i = basket_index(b, asset);
     if (i >= 0 && amount != 0.0)
         b->amount[i] = risk__scaled_of(&b->engine->assets[asset], amount);

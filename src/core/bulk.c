@@ -278,6 +278,7 @@ RISK_API int risk_engine_set_leverages(risk_engine *engine, const uint64_t *acco
         for (uint32_t k = 0; k < a->n_pos; k++) /* positions cache their instrument's IM rate */
             if (a->inst[k] == inst)
                 a->im_rate[k] = 1.0 / leverages[i];
+        risk__account_changed(a);
     }
     if (!rc)
         risk__clear(&e->errmsg);

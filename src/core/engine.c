@@ -23,7 +23,7 @@ RISK_API int risk_engine_new(risk_engine **out, const risk_engine_options *optio
         return RISK_EINVAL;
     if (!isfinite(o->margin_call_health) || o->margin_call_health < 1.0)
         return RISK_EINVAL;
-    if (o->flags & ~(uint32_t)(RISK_ENGINE_NO_QUANTIZE | RISK_ENGINE_GENERIC_SWEEP))
+    if (o->flags & ~(uint32_t)(RISK_ENGINE_NO_QUANTIZE | RISK_ENGINE_GENERIC_SWEEP | RISK_ENGINE_SWEEP_IMAGE))
         return RISK_EINVAL;
     risk_engine boot;
     memset(&boot, 0, sizeof boot);
@@ -36,6 +36,10 @@ RISK_API int risk_engine_new(risk_engine **out, const risk_engine_options *optio
     e->refs = 1;
     e->margin_call_health = o->margin_call_health;
     e->valuation = RISK_ID_NONE;
+    if ((o->flags & RISK_ENGINE_SWEEP_IMAGE) && risk__image_new(e) != RISK_OK) {
+        risk__free(e, e);
+        return RISK_ENOMEM;
+    }
     *out = e;
     return RISK_OK;
 }
@@ -50,6 +54,7 @@ static void engine_destroy(risk_engine *e)
     risk__free(e, e->account_block);
     risk__free(e, e->levs_block);
     risk__free(e, e->sweep_scratch);
+    risk__image_free(e);
     risk__snap_storage_free(e);
     while (e->bulk_blocks) {
         void *next = *(void **)e->bulk_blocks;
@@ -627,11 +632,13 @@ int risk__engine_attach_account(risk_engine *e, risk_account *a)
             return RISK_ENOMEM;
         e->accounts = grown;
         e->cap_account_slots = cap;
+        risk__image_reserve(e);
     }
     idmap_put_unchecked(&e->ids, a->id, a);
     a->engine_slot = e->n_account_slots;
     e->accounts[e->n_account_slots++] = a;
     e->n_accounts++;
+    risk__image_touch_slot(e, a->engine_slot);
     if (e->tick)
         risk__tick_account_added(e->tick, a);
     return RISK_OK;
@@ -671,6 +678,7 @@ int risk__engine_reserve_accounts(risk_engine *e, size_t n)
         risk__memory_hint(grown, cap * sizeof *grown); /* 8 MB for 10^6 accounts: huge pages, faulted up front */
         e->accounts = grown;
         e->cap_account_slots = cap;
+        risk__image_reserve(e);
     }
     return RISK_OK;
 }
@@ -683,6 +691,7 @@ risk_account *risk__engine_account_lookup(const risk_engine *e, uint64_t account
 void risk__engine_pop_account(risk_engine *e)
 {
     risk_account *a = e->accounts[--e->n_account_slots];
+    risk__image_touch_slot(e, e->n_account_slots);
     if (e->tick)
         risk__tick_account_removed(e->tick, a);
     idmap_remove(&e->ids, a->id);
@@ -709,6 +718,7 @@ void risk__engine_detach_account(risk_engine *e, risk_account *a)
         risk__tick_account_removed(e->tick, a);
     idmap_remove(&e->ids, a->id);
     e->accounts[a->engine_slot] = NULL;
+    risk__image_touch_slot(e, a->engine_slot);
     e->n_accounts--;
     if (e->n_account_slots > 2 * e->n_accounts + 64) { /* compact: amortised O(1) per free */
         size_t w = 0;
@@ -718,6 +728,7 @@ void risk__engine_detach_account(risk_engine *e, risk_account *a)
                 e->accounts[w++] = e->accounts[r];
             }
         e->n_account_slots = w;
+        risk__image_touch_all(e); /* every account may have moved to another tile */
     }
 }
 
@@ -905,7 +916,7 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
                  (e->instruments[i].schedule.caps ? RISK__SWEEP_CAPS * sizeof(double) : 0);
     bytes += risk__scaling_bytes(e) + risk__rates_bytes(e) + e->account_block_n * sizeof *e->account_block +
              e->levs_block_n * sizeof *e->levs_block + e->bulk_block_bytes + risk__snap_storage_bytes(e) +
-             risk__sweep_scratch_bytes(e);
+             risk__sweep_scratch_bytes(e) + risk__image_bytes(e);
     bytes += e->cap_account_slots * sizeof *e->accounts + risk__liquidation_bytes(e);
     bytes += e->ids.cap * (sizeof *e->ids.keys + sizeof *e->ids.vals);
     for (size_t s = 0; s < e->n_account_slots; s++) {

@@ -5,6 +5,7 @@
 #include "margin/schedule.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -794,12 +795,13 @@ SIMD_INL __m512d simd_mul_unit(__m512d x, __m512d y, int unit)
 /* The pending funding of up to 8 positions (mask m), risk__funding_pending lane by lane: d = the
  * index of the position's side (q > 0: longs') - the index it last settled at, the payment q d
  * rounded up in its settle asset (against the account) unless the engine does not quantize, and
- * -payment received. *due gets the lanes whose pending funding is not 0 (the others give +0). */
-SIMD_INL __m512d simd_pending(const simd_table *st, const risk_account *a, uint32_t base, __mmask8 m, __m512d q,
-                              __m512i idx, const int gather, __mmask8 *due)
+ * -payment received. fund_last: the indices the lanes last settled at (NULL: all 0). *due gets the
+ * lanes whose pending funding is not 0 (the others give +0). */
+SIMD_INL __m512d simd_pending(const simd_table *st, const double *fund_last, __mmask8 m, __m512d q, __m512i idx,
+                              const int gather, __mmask8 *due)
 {
     const __m512d zero = _mm512_setzero_pd();
-    __m512d last = a->fund_last ? _mm512_maskz_loadu_pd(m, SIMD_AT(a->fund_last, base)) : zero;
+    __m512d last = fund_last ? _mm512_maskz_loadu_pd(m, fund_last) : zero;
     __mmask8 longs = _mm512_cmp_pd_mask(q, zero, _CMP_GT_OQ);
     __m512d index = _mm512_mask_mov_pd(simd_field(st->fund_short, st->g_fund_short, idx, gather), longs,
                                        simd_field(st->fund_long, st->g_fund_long, idx, gather));
@@ -817,29 +819,35 @@ SIMD_INL __m512d simd_pending(const simd_table *st, const risk_account *a, uint3
     return _mm512_castsi512_pd(_mm512_maskz_xor_epi64(*due, _mm512_castpd_si512(pay), _mm512_set1_epi64(INT64_MIN)));
 }
 
-/* Up to 8 positions of an account, from slot base (mask m of the slots that exist), into the six
- * per-position vectors pv[k] (-0.0 in the lanes a sum does not take). Returns the mask of the
- * isolated positions liquidatable by themselves; *iso_out gets the isolated lanes and *general 1
- * when a position's instrument is not on the SIMD path. */
-SIMD_INL __mmask8 simd_positions8(const simd_table *st, const risk_account *a, uint32_t base, __mmask8 m,
-                                  double (*pv)[8][8], uint32_t i, __mmask8 *iso_out, uint32_t *general,
-                                  const int unit, const int gather)
+/* The values of up to 8 positions in the lanes of m (the positions of one account, or position j
+ * of eight accounts): the six sums' terms (PnL, gross, cross PnL, IM, MM, isolated margin; -0.0 in
+ * the lanes a sum does not take) and, with funding, the pending funding of cross and of isolated
+ * positions. */
+typedef struct simd_pos {
+    __m512d term[6];
+    __m512d fund_cross, fund_iso; /* set only when st->funding */
+    __mmask8 iso_lanes;           /* the isolated positions */
+    __mmask8 liq;                 /* the isolated positions liquidatable by themselves */
+    __mmask8 generic;             /* the lanes whose instrument is not on the SIMD path */
+} simd_pos;
+
+/* The positions' values from their columns: q, entry, user IM rate, instrument and flags in the
+ * lanes of m; *iso_margin + base and *fund_last + base are the lanes' isolated margins and funding
+ * indices (*fund_last NULL: all 0), read through the pointers only when a lane needs them, so that
+ * an account's sweep does not touch the struct's line that holds them. */
+SIMD_INL void simd_position_values(const simd_table *st, __mmask8 m, __m512d q, __m512d entry, __m512d ur,
+                                   __m512i idx, __m512i fl, const double *const *iso_margin,
+                                   const double *const *fund_last,
+                                   uint32_t base, const int unit, const int gather, double (*pv)[8][8], uint32_t i,
+                                   simd_pos *P)
 {
     const __m512d negz = _mm512_set1_pd(-0.0);
     const __m512i iso_bit = _mm512_set1_epi64(RISK__PF_ISOLATED);
     const uint32_t nt = st->n_tiers;
-    __m512d q = _mm512_maskz_loadu_pd(m, SIMD_AT(a->qty, base));
-    __m512d entry = _mm512_maskz_loadu_pd(m, SIMD_AT(a->entry, base));
-    __m512d ur = _mm512_maskz_loadu_pd(m, SIMD_AT(a->im_rate, base));
-    __m512i idx =
-        _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, SIMD_AT(a->inst, base))));
-    __m512i fl =
-        _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, SIMD_AT(a->pflags, base))));
     const int u_sp = unit & SIMD_UNIT_SETTLE, u_cs = unit & SIMD_UNIT_CS;
-    if (!u_sp &&
-        _mm512_mask_cmp_pd_mask(m, simd_field(st->generic, st->g_generic, idx, gather), _mm512_setzero_pd(),
-                                _CMP_NEQ_UQ))
-        *general = 1;
+    P->generic = u_sp ? 0
+                      : _mm512_mask_cmp_pd_mask(m, simd_field(st->generic, st->g_generic, idx, gather),
+                                                _mm512_setzero_pd(), _CMP_NEQ_UQ);
     __m512d mark = simd_field(st->mark, st->g_mark, idx, gather);
     __m512d cs = u_cs ? _mm512_set1_pd(1.0) : simd_field(st->cs, st->g_cs, idx, gather);
     __m512d sp = u_sp ? _mm512_set1_pd(1.0) : simd_field(st->settle, st->g_settle, idx, gather);
@@ -888,25 +896,60 @@ SIMD_INL __mmask8 simd_positions8(const simd_table *st, const risk_account *a, u
     __m512d upnl_v = simd_mul_unit(upnl, sp, u_sp);
     __mmask8 iso = _mm512_mask_test_epi64_mask(m, fl, iso_bit), cross = m & (__mmask8)~iso;
     /* only with an isolated lane: AMD's masked loads read the whole line whatever the mask */
-    __m512d iso_m = iso ? _mm512_maskz_loadu_pd(iso, SIMD_AT(a->iso_margin, base)) : _mm512_setzero_pd();
-    *iso_out = iso;
+    __m512d iso_m = iso ? _mm512_maskz_loadu_pd(iso, SIMD_AT(*iso_margin, base)) : _mm512_setzero_pd();
+    P->iso_lanes = iso;
     __m512d iso_liq = iso_m; /* the isolated margin the position's own test sees */
     if (st->funding) { /* pending funding, added after the positions' sums (simd_sum_from) */
         __mmask8 due = 0;
-        __m512d got = simd_pending(st, a, base, m, q, idx, gather, &due);
+        __m512d got = simd_pending(st, *fund_last ? SIMD_AT(*fund_last, base) : NULL, m, q, idx, gather, &due);
         __m512d got_v = simd_mul_unit(got, sp, u_sp);
-        _mm512_store_pd(pv[6][i], _mm512_mask_mov_pd(negz, due & cross, got_v));
-        _mm512_store_pd(pv[7][i], _mm512_mask_mov_pd(negz, due & iso, got_v));
+        P->fund_cross = _mm512_mask_mov_pd(negz, due & cross, got_v);
+        P->fund_iso = _mm512_mask_mov_pd(negz, due & iso, got_v);
+        if (pv) {
+            _mm512_store_pd(pv[6][i], P->fund_cross);
+            _mm512_store_pd(pv[7][i], P->fund_iso);
+        }
         iso_liq = _mm512_mask_add_pd(iso_m, due & iso, iso_m, got); /* (m + got) + upnl < mm */
     }
-    __mmask8 liq = _mm512_mask_cmp_pd_mask(iso, _mm512_add_pd(iso_liq, upnl), mm, _CMP_LT_OQ);
-    _mm512_store_pd(pv[0][i], _mm512_mask_mov_pd(negz, m, upnl_v));
-    _mm512_store_pd(pv[1][i], _mm512_mask_mov_pd(negz, m, simd_mul_unit(notional, sp, u_sp)));
-    _mm512_store_pd(pv[2][i], _mm512_mask_mov_pd(negz, cross, upnl_v));
-    _mm512_store_pd(pv[3][i], _mm512_mask_mov_pd(negz, cross, simd_mul_unit(im, sp, u_sp)));
-    _mm512_store_pd(pv[4][i], _mm512_mask_mov_pd(negz, cross, simd_mul_unit(mm, sp, u_sp)));
-    _mm512_store_pd(pv[5][i], _mm512_mask_mov_pd(negz, iso, simd_mul_unit(iso_m, sp, u_sp)));
-    return liq;
+    P->liq = _mm512_mask_cmp_pd_mask(iso, _mm512_add_pd(iso_liq, upnl), mm, _CMP_LT_OQ);
+    P->term[0] = _mm512_mask_mov_pd(negz, m, upnl_v);
+    P->term[1] = _mm512_mask_mov_pd(negz, m, simd_mul_unit(notional, sp, u_sp));
+    P->term[2] = _mm512_mask_mov_pd(negz, cross, upnl_v);
+    P->term[3] = _mm512_mask_mov_pd(negz, cross, simd_mul_unit(im, sp, u_sp));
+    P->term[4] = _mm512_mask_mov_pd(negz, cross, simd_mul_unit(mm, sp, u_sp));
+    P->term[5] = _mm512_mask_mov_pd(negz, iso, simd_mul_unit(iso_m, sp, u_sp));
+    if (pv) { /* an account's positions: stored for the transposed sums (simd_sums) */
+        _mm512_store_pd(pv[0][i], P->term[0]);
+        _mm512_store_pd(pv[1][i], P->term[1]);
+        _mm512_store_pd(pv[2][i], P->term[2]);
+        _mm512_store_pd(pv[3][i], P->term[3]);
+        _mm512_store_pd(pv[4][i], P->term[4]);
+        _mm512_store_pd(pv[5][i], P->term[5]);
+    }
+}
+
+/* Up to 8 positions of an account, from slot base (mask m of the slots that exist), into the six
+ * per-position vectors pv[k] (and, with funding, pv[6] and pv[7]) of account i. Returns the mask
+ * of the isolated positions liquidatable by themselves; *iso_out gets the isolated lanes and
+ * *general 1 when a position's instrument is not on the SIMD path. */
+SIMD_INL __mmask8 simd_positions8(const simd_table *st, const risk_account *a, uint32_t base, __mmask8 m,
+                                  double (*pv)[8][8], uint32_t i, __mmask8 *iso_out, uint32_t *general,
+                                  const int unit, const int gather)
+{
+    __m512d q = _mm512_maskz_loadu_pd(m, SIMD_AT(a->qty, base));
+    __m512d entry = _mm512_maskz_loadu_pd(m, SIMD_AT(a->entry, base));
+    __m512d ur = _mm512_maskz_loadu_pd(m, SIMD_AT(a->im_rate, base));
+    __m512i idx =
+        _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, SIMD_AT(a->inst, base))));
+    __m512i fl =
+        _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, SIMD_AT(a->pflags, base))));
+    simd_pos P;
+    simd_position_values(st, m, q, entry, ur, idx, fl, (const double *const *)&a->iso_margin,
+                         (const double *const *)&a->fund_last, base, unit, gather, pv, i, &P);
+    if (P.generic)
+        *general = 1;
+    *iso_out = P.iso_lanes;
+    return P.liq;
 }
 
 /* start plus the terms of one per-position vector of eight accounts (pv: positions 0-7; pv_hi:
@@ -942,83 +985,22 @@ SIMD_INL void simd_sums(double (*pv)[8][8], double (*pv_hi)[8][8], int hi, __mma
             sum[k] = simd_sum_from(pv[k], pv_hi[k], hi, _mm512_setzero_pd());
 }
 
-/* Evaluates acc[0..n) (n <= 8, candidates) into out[0..n). Returns the mask of the accounts it
- * did not evaluate (not common: a generic instrument or a balance of a tiered or size-scaled
- * asset); their summaries are untouched, the caller's to fill. unit (a constant at each call):
- * SIMD_UNIT_* bits, what is 1 for every instrument of the table, so that the lookups and
- * products by it are left out (the same bits); gather: the instrument fields come from the
- * gather arrays (more than SIMD_INSTS instruments); two: an account of the group has 9 to 16
- * positions (a second vector each). All three are constants at each call. */
-SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *assets,
-                                      const risk_account *const *acc, uint32_t n, risk_account_summary *const *out,
-                                      const int unit, const int gather, const int two)
+/* The summaries of eight accounts from their sums and basket values (lane i: account i), written
+ * to out[i] for i < n but for the lanes of general, which are the caller's to fill; returns
+ * general. When the eight summaries are consecutive, start a line and the book is large
+ * (st->stream), they are built in L1 and streamed out. */
+SIMD_INL uint32_t simd_summary8(const simd_table *st, __m512d upnl, __m512d gross, __m512d cross_upnl, __m512d iso,
+                                __m512d im_sum, __m512d mm_sum, const double *b_net, const double *b_coll,
+                                const double *b_ci, const double *b_cm, const double *b_liab, const double *b_li,
+                                const double *b_lm, const int64_t *npos, const int64_t *niso, uint32_t n,
+                                risk_account_summary *const *out, uint32_t general)
 {
-    /* [sum][account][position]: the six sums, then pending funding of cross and of isolated
-     * positions (st->funding) */
-    _Alignas(64) double pv[8][8][8];
-    _Alignas(64) double pv_hi[8][8][8]; /* positions 8-15, when an account of the group has them */
-    const int nk = st->funding ? 8 : 6;
-    _Alignas(64) double b_net[8], b_coll[8], b_ci[8], b_cm[8], b_liab[8], b_li[8], b_lm[8];
-    _Alignas(64) int64_t npos[8], niso[8];
-    uint32_t general = 0;
-    __mmask8 any_iso = 0;
-    for (uint32_t i = 0; i < 8; i++) {
-        if (i >= n) {
-            for (int k = 0; k < nk; k++) {
-                _mm512_store_pd(pv[k][i], _mm512_setzero_pd());
-                if (two)
-                    _mm512_store_pd(pv_hi[k][i], _mm512_setzero_pd());
-            }
-            b_net[i] = b_coll[i] = b_ci[i] = b_cm[i] = b_liab[i] = b_li[i] = b_lm[i] = 0.0;
-            npos[i] = niso[i] = 0;
-            continue;
-        }
-        const risk_account *a = acc[i];
-        uint32_t np = a->n_pos, gen = 0;
-        __mmask8 iso;
-        __mmask8 m = (__mmask8)(!two || np < 8 ? (1u << np) - 1u : 0xffu);
-        int liq = __builtin_popcount(simd_positions8(st, a, 0, m, pv, i, &iso, &gen, unit, gather));
-        any_iso |= iso;
-        if (two && np > 8) {
-            liq += __builtin_popcount(
-                simd_positions8(st, a, 8, (__mmask8)((1u << (np - 8)) - 1u), pv_hi, i, &iso, &gen, unit, gather));
-            any_iso |= iso;
-        } else if (two) {
-            for (int k = 0; k < nk; k++)
-                _mm512_store_pd(pv_hi[k][i], _mm512_set1_pd(-0.0));
-        }
-        general |= gen << i;
-        npos[i] = np;
-        niso[i] = liq;
-        risk__basket_values bv;
-        if (basket_values_plain(&a->basket, assets, &bv))
-            general |= 1u << i;
-        b_net[i] = bv.net_value;
-        b_coll[i] = bv.collateral_value;
-        b_ci[i] = bv.collateral_init;
-        b_cm[i] = bv.collateral_maint;
-        b_liab[i] = bv.liabilities;
-        b_li[i] = bv.liabilities_init;
-        b_lm[i] = bv.liabilities_maint;
-    }
-    /* Without an isolated position in the group the cross PnL is the PnL, term by term (the
-     * same bits), and the isolated margin +0 (a sum of -0.0 terms from +0.0): two transposes
-     * fewer. */
-    __m512d sum[6];
-    simd_sums(pv, pv_hi, two, any_iso, sum);
-    __m512d upnl = sum[0], gross = sum[1], cross_upnl = any_iso ? sum[2] : sum[0], iso = sum[5];
-    if (st->funding) { /* pending funding after the positions' sums, position by position, as
-                        * risk__funding_values_add adds it */
-        upnl = simd_sum_from(pv[6], pv_hi[6], two, upnl);
-        cross_upnl = simd_sum_from(pv[6], pv_hi[6], two, cross_upnl);
-        iso = simd_sum_from(pv[7], pv_hi[7], two, iso);
-    }
     __m512d liab_raw = _mm512_load_pd(b_liab);
     __m512d equity = _mm512_add_pd(_mm512_add_pd(_mm512_load_pd(b_net), upnl), iso);
     __m512d c_init = _mm512_add_pd(_mm512_load_pd(b_ci), cross_upnl);
     __m512d c_maint = _mm512_add_pd(_mm512_load_pd(b_cm), cross_upnl);
-    __m512d r_init = _mm512_add_pd(_mm512_load_pd(b_li), sum[3]);
-    __m512d r_maint = _mm512_add_pd(_mm512_load_pd(b_lm), sum[4]);
+    __m512d r_init = _mm512_add_pd(_mm512_load_pd(b_li), im_sum);
+    __m512d r_maint = _mm512_add_pd(_mm512_load_pd(b_lm), mm_sum);
     __m512d coll = _mm512_load_pd(b_coll), liab = liab_raw;
     if (st->quantize) {
         __m512d s = _mm512_set1_pd(st->scale);
@@ -1109,6 +1091,81 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
     }
     return general;
 }
+
+/* Evaluates acc[0..n) (n <= 8, candidates) into out[0..n). Returns the mask of the accounts it
+ * did not evaluate (not common: a generic instrument or a balance of a tiered or size-scaled
+ * asset); their summaries are untouched, the caller's to fill. unit (a constant at each call):
+ * SIMD_UNIT_* bits, what is 1 for every instrument of the table, so that the lookups and
+ * products by it are left out (the same bits); gather: the instrument fields come from the
+ * gather arrays (more than SIMD_INSTS instruments); two: an account of the group has 9 to 16
+ * positions (a second vector each). All three are constants at each call. */
+SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *assets,
+                                      const risk_account *const *acc, uint32_t n, risk_account_summary *const *out,
+                                      const int unit, const int gather, const int two)
+{
+    /* [sum][account][position]: the six sums, then pending funding of cross and of isolated
+     * positions (st->funding) */
+    _Alignas(64) double pv[8][8][8];
+    _Alignas(64) double pv_hi[8][8][8]; /* positions 8-15, when an account of the group has them */
+    const int nk = st->funding ? 8 : 6;
+    _Alignas(64) double b_net[8], b_coll[8], b_ci[8], b_cm[8], b_liab[8], b_li[8], b_lm[8];
+    _Alignas(64) int64_t npos[8], niso[8];
+    uint32_t general = 0;
+    __mmask8 any_iso = 0;
+    for (uint32_t i = 0; i < 8; i++) {
+        if (i >= n) {
+            for (int k = 0; k < nk; k++) {
+                _mm512_store_pd(pv[k][i], _mm512_setzero_pd());
+                if (two)
+                    _mm512_store_pd(pv_hi[k][i], _mm512_setzero_pd());
+            }
+            b_net[i] = b_coll[i] = b_ci[i] = b_cm[i] = b_liab[i] = b_li[i] = b_lm[i] = 0.0;
+            npos[i] = niso[i] = 0;
+            continue;
+        }
+        const risk_account *a = acc[i];
+        uint32_t np = a->n_pos, gen = 0;
+        __mmask8 iso;
+        __mmask8 m = (__mmask8)(!two || np < 8 ? (1u << np) - 1u : 0xffu);
+        int liq = __builtin_popcount(simd_positions8(st, a, 0, m, pv, i, &iso, &gen, unit, gather));
+        any_iso |= iso;
+        if (two && np > 8) {
+            liq += __builtin_popcount(
+                simd_positions8(st, a, 8, (__mmask8)((1u << (np - 8)) - 1u), pv_hi, i, &iso, &gen, unit, gather));
+            any_iso |= iso;
+        } else if (two) {
+            for (int k = 0; k < nk; k++)
+                _mm512_store_pd(pv_hi[k][i], _mm512_set1_pd(-0.0));
+        }
+        general |= gen << i;
+        npos[i] = np;
+        niso[i] = liq;
+        risk__basket_values bv;
+        if (basket_values_plain(&a->basket, assets, &bv))
+            general |= 1u << i;
+        b_net[i] = bv.net_value;
+        b_coll[i] = bv.collateral_value;
+        b_ci[i] = bv.collateral_init;
+        b_cm[i] = bv.collateral_maint;
+        b_liab[i] = bv.liabilities;
+        b_li[i] = bv.liabilities_init;
+        b_lm[i] = bv.liabilities_maint;
+    }
+    /* Without an isolated position in the group the cross PnL is the PnL, term by term (the
+     * same bits), and the isolated margin +0 (a sum of -0.0 terms from +0.0): two transposes
+     * fewer. */
+    __m512d sum[6];
+    simd_sums(pv, pv_hi, two, any_iso, sum);
+    __m512d upnl = sum[0], gross = sum[1], cross_upnl = any_iso ? sum[2] : sum[0], iso = sum[5];
+    if (st->funding) { /* pending funding after the positions' sums, position by position, as
+                        * risk__funding_values_add adds it */
+        upnl = simd_sum_from(pv[6], pv_hi[6], two, upnl);
+        cross_upnl = simd_sum_from(pv[6], pv_hi[6], two, cross_upnl);
+        iso = simd_sum_from(pv[7], pv_hi[7], two, iso);
+    }
+    return simd_summary8(st, upnl, gross, cross_upnl, iso, sum[3], sum[4], b_net, b_coll, b_ci, b_cm, b_liab, b_li,
+                         b_lm, npos, niso, n, out, general);
+}
 /* The variants: what is 1 for every instrument (unit), lookups by permutes or gathers, and
  * accounts of up to 8 positions or of up to 16 (two vectors) in the group */
 typedef uint32_t (*simd_variant_fn)(const simd_table *, const risk__asset *, const risk_account *const *, uint32_t,
@@ -1159,6 +1216,111 @@ static void simd_group_run(const simd_table *st, const risk_account *const *grou
             evaluate_one(group[i], out[i]);
         }
 }
+
+/* ---- the sweep image's tiles (RISK_ENGINE_SWEEP_IMAGE, core/sweep_image.c) */
+
+/* One tile: its lanes (accounts) in the vector's lanes, position j of each from row j, so that
+ * each sum runs position by position from +0.0 as the scalar loop's and no transpose is needed
+ * (rows past a lane's positions give -0.0, the identity). o[l]: lane l's summary (every lane's
+ * pointer valid). Returns the lanes of T->lanes it did not evaluate (a generic instrument or a
+ * balance of a tiered or size-scaled asset), whose summaries are untouched. unit and gather as
+ * for simd_accounts8_body. */
+SIMD_INL uint32_t tile_body(const simd_table *st, const risk__asset *assets, const risk__tile *T,
+                            risk_account_summary *const *o, const int unit, const int gather)
+{
+    const __mmask8 lanes = (__mmask8)T->lanes;
+    const __m512i np = _mm512_load_si512(T->n_pos); /* 0 outside lanes */
+    const uint32_t depth = T->depth;
+    __m512d sum[6];
+    for (int k = 0; k < 6; k++)
+        sum[k] = _mm512_setzero_pd();
+    _Alignas(64) double fr[2][RISK__TILE_DEPTH][8]; /* pending funding of cross / isolated positions */
+    __m512i n_liq = _mm512_setzero_si512();
+    __mmask8 general = 0;
+    for (uint32_t j = 0; j < depth; j++) {
+        __mmask8 m = _mm512_cmp_epi64_mask(np, _mm512_set1_epi64(j), _MM_CMPINT_GT);
+        __m512d q = _mm512_maskz_load_pd(m, T->qty[j]);
+        __m512d entry = _mm512_maskz_load_pd(m, T->entry[j]);
+        __m512d ur = _mm512_maskz_load_pd(m, T->im_rate[j]);
+        __m512i idx = _mm512_cvtepu32_epi64(_mm256_load_si256((const __m256i *)(const void *)T->inst[j]));
+        __m512i fl = _mm512_cvtepu32_epi64(_mm256_load_si256((const __m256i *)(const void *)T->pflags[j]));
+        const double *iso_row = T->iso_margin[j], *fund_row = T->fund_last[j];
+        simd_pos P;
+        simd_position_values(st, m, q, entry, ur, idx, fl, &iso_row, &fund_row, 0, unit, gather, NULL, 0, &P);
+        general |= P.generic;
+        sum[0] = _mm512_add_pd(sum[0], P.term[0]);
+        sum[1] = _mm512_add_pd(sum[1], P.term[1]);
+        sum[2] = _mm512_add_pd(sum[2], P.term[2]);
+        sum[3] = _mm512_add_pd(sum[3], P.term[3]);
+        sum[4] = _mm512_add_pd(sum[4], P.term[4]);
+        sum[5] = _mm512_add_pd(sum[5], P.term[5]);
+        if (st->funding) {
+            _mm512_store_pd(fr[0][j], P.fund_cross);
+            _mm512_store_pd(fr[1][j], P.fund_iso);
+        }
+        n_liq = _mm512_mask_add_epi64(n_liq, P.liq, n_liq, _mm512_set1_epi64(1));
+    }
+    __m512d upnl = sum[0], cross_upnl = sum[2], iso = sum[5];
+    if (st->funding) { /* pending funding after the positions' sums, position by position */
+        for (uint32_t j = 0; j < depth; j++)
+            upnl = _mm512_add_pd(upnl, _mm512_load_pd(fr[0][j]));
+        for (uint32_t j = 0; j < depth; j++)
+            cross_upnl = _mm512_add_pd(cross_upnl, _mm512_load_pd(fr[0][j]));
+        for (uint32_t j = 0; j < depth; j++)
+            iso = _mm512_add_pd(iso, _mm512_load_pd(fr[1][j]));
+    }
+    _Alignas(64) double b_net[8], b_coll[8], b_ci[8], b_cm[8], b_liab[8], b_li[8], b_lm[8];
+    _Alignas(64) int64_t niso[8];
+    _mm512_store_si512(niso, n_liq);
+    for (uint32_t l = 0; l < 8; l++) {
+        risk__basket_values bv = {0, 0, 0, 0, 0, 0, 0, 0};
+        if (lanes & (1u << l)) {
+            risk_basket b; /* the lane's balances as a basket: basket_values_plain reads these three */
+            b.n = T->n_bal[l];
+            b.asset = (uint32_t *)(uintptr_t)T->bal_asset[l];
+            b.amount = (double *)(uintptr_t)T->bal_amount[l];
+            if (basket_values_plain(&b, assets, &bv))
+                general |= (__mmask8)(1u << l);
+        }
+        b_net[l] = bv.net_value;
+        b_coll[l] = bv.collateral_value;
+        b_ci[l] = bv.collateral_init;
+        b_cm[l] = bv.collateral_maint;
+        b_liab[l] = bv.liabilities;
+        b_li[l] = bv.liabilities_init;
+        b_lm[l] = bv.liabilities_maint;
+    }
+    general &= lanes;
+    simd_summary8(st, upnl, sum[1], cross_upnl, iso, sum[3], sum[4], b_net, b_coll, b_ci, b_cm, b_liab, b_li, b_lm,
+                  T->n_pos, niso, 8, o, (uint32_t)(general | (__mmask8)~lanes));
+    return general;
+}
+
+typedef uint32_t (*tile_variant_fn)(const simd_table *, const risk__asset *, const risk__tile *,
+                                    risk_account_summary *const *);
+#define TILE_VARIANT(name, unit, gather)                                                                    \
+    SIMD_FN uint32_t name(const simd_table *st, const risk__asset *assets, const risk__tile *T,               \
+                          risk_account_summary *const *o)                                                   \
+    {                                                                                                       \
+        return tile_body(st, assets, T, o, unit, gather);                                                   \
+    }
+TILE_VARIANT(tile_run, 0, 0)
+TILE_VARIANT(tile_run_settle1, SIMD_UNIT_SETTLE, 0)
+TILE_VARIANT(tile_run_unit, SIMD_UNIT_SETTLE | SIMD_UNIT_CS, 0)
+TILE_VARIANT(tile_run_g, 0, 1)
+TILE_VARIANT(tile_run_settle1_g, SIMD_UNIT_SETTLE, 1)
+TILE_VARIANT(tile_run_unit_g, SIMD_UNIT_SETTLE | SIMD_UNIT_CS, 1)
+#undef TILE_VARIANT
+
+/* [gather][unit: 0, settle 1, settle and contract size 1] */
+static const tile_variant_fn tile_variants[2][3] = {{tile_run, tile_run_settle1, tile_run_unit},
+                                                    {tile_run_g, tile_run_settle1_g, tile_run_unit_g}};
+
+static tile_variant_fn tile_variant(const simd_table *st)
+{
+    int unit = st->unit == (SIMD_UNIT_SETTLE | SIMD_UNIT_CS) ? 2 : st->unit == SIMD_UNIT_SETTLE ? 1 : 0;
+    return tile_variants[st->g != NULL][unit];
+}
 #else
 #define SWEEP_SIMD 0
 const char *risk__sweep_simd_isa(void)
@@ -1176,6 +1338,8 @@ typedef struct batch_chunk {
     risk_account_summary *summaries;
     uint64_t *ids;
     const risk__sweep_shared *shared; /* the call's tables, or NULL: each worker fills its own */
+    risk__sweep_image *image;         /* the engine's sweep image, borrowed by the call, or NULL;
+                                       * slot_begin is then a multiple of RISK__TILE_LANES */
 } batch_chunk;
 
 /* Software prefetch, two stages ahead of the sweep at slot s: the struct lines of the account
@@ -1398,6 +1562,72 @@ static void sweep_end(sweep_state *S)
 #endif
 }
 
+#if SWEEP_SIMD
+/* Software prefetch of the tile PF_TILE_AHEAD on: its header and the rows every sweep reads. */
+#define PF_TILE_AHEAD 4
+SWEEP_INLINE void tile_prefetch(const risk__tile *T, int funding)
+{
+    const char *p = (const char *)T;
+    for (size_t b = 0; b < offsetof(risk__tile, iso_margin); b += 64)
+        RISK__PREFETCH(p + b);
+    if (funding)
+        for (size_t b = offsetof(risk__tile, fund_last); b < sizeof *T; b += 64)
+            RISK__PREFETCH(p + b);
+}
+
+/* batch_run over the image's tiles: each marked tile rebuilt from its accounts first, then
+ * evaluated eight lanes at a time (tile_body); the live slots a tile does not take (more than
+ * RISK__TILE_DEPTH positions, ...) and the lanes it did not evaluate go the ways batch_run's
+ * accounts go, so the summaries are the same bits. */
+static void batch_run_tiles(const batch_chunk *c, sweep_state *S)
+{
+    const risk_engine *e = c->engine;
+    risk__sweep_image *im = c->image;
+    const tile_variant_fn run = tile_variant(S->st);
+    const int funding = S->st->funding;
+    size_t k = c->out_begin;
+    size_t t_end = (c->slot_end + RISK__TILE_LANES - 1) / RISK__TILE_LANES;
+    risk_account_summary spare; /* the output of lanes without an account: never written */
+    for (size_t t = c->slot_begin / RISK__TILE_LANES; t < t_end; t++) {
+        /* the accounts of marked tiles ahead, as sweep_prefetch does for accounts: their structs
+         * two tiles on, their columns one on */
+        if (t + 2 < t_end && im->dirty[t + 2])
+            for (size_t s = (t + 2) * RISK__TILE_LANES; s < (t + 3) * RISK__TILE_LANES && s < e->n_account_slots; s++)
+                if (e->accounts[s])
+                    risk__prefetch_account(e->accounts[s]);
+        if (t + 1 < t_end && im->dirty[t + 1])
+            for (size_t s = (t + 1) * RISK__TILE_LANES; s < (t + 2) * RISK__TILE_LANES && s < e->n_account_slots; s++)
+                if (e->accounts[s])
+                    risk__prefetch_columns(e->accounts[s]);
+        if (im->dirty[t])
+            risk__image_tile_fill(e, im, t);
+        if (t + PF_TILE_AHEAD < t_end)
+            tile_prefetch(&im->tiles[t + PF_TILE_AHEAD], funding);
+        const risk__tile *T = &im->tiles[t];
+        risk_account_summary *o[RISK__TILE_LANES];
+        for (uint32_t l = 0; l < RISK__TILE_LANES; l++) {
+            if (!(T->live & (1u << l))) {
+                o[l] = &spare;
+                continue;
+            }
+            if (c->ids)
+                c->ids[k] = T->id[l];
+            o[l] = &c->summaries[k++];
+        }
+        uint32_t rest = T->lanes ? run(S->st, e->assets, T, o) : 0;
+        uint32_t own = T->live & ~T->lanes; /* accounts the tile does not take */
+        for (uint32_t l = 0; rest | own; l++, rest >>= 1, own >>= 1) {
+            if (rest & 1u) {
+                o[l]->version = RISK_ACCOUNT_SUMMARY_VERSION;
+                evaluate_one(T->acc[l], o[l]);
+            } else if (own & 1u) {
+                sweep_account(S, T->acc[l], o[l]);
+            }
+        }
+    }
+}
+#endif
+
 static void *batch_run(void *arg)
 {
     const batch_chunk *c = arg;
@@ -1405,6 +1635,13 @@ static void *batch_run(void *arg)
     size_t k = c->out_begin;
     sweep_state S;
     sweep_begin(&S, c->engine, c->shared, 1);
+#if SWEEP_SIMD
+    if (c->image && S.use_simd) {
+        batch_run_tiles(c, &S);
+        sweep_end(&S);
+        return NULL;
+    }
+#endif
     for (size_t s = c->slot_begin; s < c->slot_end; s++) {
         const risk_account *a = accounts[s];
         if (!a)
@@ -1470,12 +1707,20 @@ RISK_API int risk_engine_evaluate_all(const risk_engine *engine, risk_account_su
 
     batch_chunk chunks[BATCH_MAX_THREADS];
     const risk__sweep_shared *shared = risk__sweep_shared_borrow(e, 1);
+#if SWEEP_SIMD
+    risk__sweep_image *image = risk__image_borrow(e);
+#else
+    risk__sweep_image *image = NULL;
+#endif
+    /* with the image, chunks start on a tile: a tile is rebuilt and evaluated by one worker */
+    size_t align = image ? RISK__TILE_LANES : 1;
     size_t live_before = 0;
     for (uint32_t t = 0; t < threads; t++) {
         batch_chunk *c = &chunks[t];
         c->engine = e;
-        c->slot_begin = e->n_account_slots * t / threads;
-        c->slot_end = e->n_account_slots * (t + 1) / threads;
+        c->image = image;
+        c->slot_begin = e->n_account_slots * t / threads / align * align;
+        c->slot_end = t + 1 < threads ? e->n_account_slots * (t + 1) / threads / align * align : e->n_account_slots;
         c->out_begin = live_before;
         c->summaries = summaries_out;
         c->ids = ids_out;
@@ -1498,6 +1743,7 @@ RISK_API int risk_engine_evaluate_all(const risk_engine *engine, risk_account_su
     for (uint32_t t = 1; t <= started; t++)
         pthread_join(tids[t], NULL);
     risk__sweep_shared_return(e, shared);
+    risk__image_return(image);
     if (rc)
         return risk__fail(e, &e->errmsg, rc, "could not start %u worker threads", threads - 1);
     return RISK_OK;

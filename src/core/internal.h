@@ -180,6 +180,7 @@ struct risk_engine {
     char *errmsg;
     risk_portfolio_margin_params *pm; /* portfolio-margin model (portfolio/pm.c); NULL: the defaults */
     struct risk_tick *tick; /* the tick tracker (core/tick.c), NULL when none */
+    struct risk__sweep_image *image; /* RISK_ENGINE_SWEEP_IMAGE (core/sweep_image.c), NULL when off */
 };
 
 #define RISK__BASKET_INLINE 2 /* balances held in the basket itself before a heap block */
@@ -718,10 +719,81 @@ uint32_t risk__sweep_scratch_from(void);
 /* The counters risk_tick_stats_get reports (kept incrementally), counted again by a walk of every
  * slot and key: tests/test_tick.c checks the two agree */
 void risk__tick_walk_counts(const struct risk_tick *t, uint64_t *accounts_out, uint64_t *band_entries_out);
-static inline void risk__tick_touch(const risk_account *a)
+
+/* ---- the sweep image (core/sweep_image.c, RISK_ENGINE_SWEEP_IMAGE): a copy of the accounts'
+ * positions and balances in tiles of RISK__TILE_LANES consecutive account slots, lane l holding
+ * slot 8 t + l and its position j at [j][l], so that risk_engine_evaluate_all reads one stream and
+ * evaluates eight accounts per vector without transposing (core/evaluate.c, tile_run). A tile is
+ * rebuilt from its accounts by the first sweep after one of them changed (risk__account_changed). */
+#define RISK__TILE_LANES 8
+#define RISK__TILE_DEPTH 8 /* positions a lane holds: accounts of more are evaluated on their own */
+typedef struct risk__tile {
+    /* the header: what the sweep reads of every lane */
+    int64_t n_pos[RISK__TILE_LANES];
+    uint64_t id[RISK__TILE_LANES];
+    double bal_amount[RISK__TILE_LANES][RISK__BASKET_INLINE]; /* the basket's scaled amounts */
+    uint32_t bal_asset[RISK__TILE_LANES][RISK__BASKET_INLINE];
+    uint32_t n_bal[RISK__TILE_LANES];
+    uint32_t lanes;   /* bit l: lane l holds an account the tile evaluates */
+    uint32_t live;    /* bit l: slot 8 t + l holds an account (in lanes or not) */
+    uint32_t depth;   /* the most positions of a lane in lanes */
+    uint32_t any_iso; /* some position of a lane in lanes is isolated */
+    const risk_account *acc[RISK__TILE_LANES];
+    /* the positions: [j][l] is position j of lane l */
+    _Alignas(64) double qty[RISK__TILE_DEPTH][RISK__TILE_LANES];
+    double entry[RISK__TILE_DEPTH][RISK__TILE_LANES];
+    double im_rate[RISK__TILE_DEPTH][RISK__TILE_LANES];
+    uint32_t inst[RISK__TILE_DEPTH][RISK__TILE_LANES];
+    uint32_t pflags[RISK__TILE_DEPTH][RISK__TILE_LANES];
+    double iso_margin[RISK__TILE_DEPTH][RISK__TILE_LANES];
+    double fund_last[RISK__TILE_DEPTH][RISK__TILE_LANES];
+} risk__tile;
+
+typedef struct risk__sweep_image {
+    risk__tile *tiles;    /* cap_tiles, 64-byte aligned in block */
+    void *block;
+    uint8_t *dirty;       /* per tile: 1 until rebuilt from its accounts */
+    size_t cap_tiles;     /* covers the engine's account slots unless broken */
+    uint32_t broken;      /* 1: the image could not grow: sweeps go without it until it can */
+    atomic_int busy;      /* held by the sweep that reads and rebuilds it */
+} risk__sweep_image;
+
+int risk__image_new(risk_engine *e);
+void risk__image_free(risk_engine *e);
+size_t risk__image_bytes(const risk_engine *e);
+void risk__image_reserve(risk_engine *e); /* after the account slots grew: cover them, or break */
+void risk__image_touch_all(risk_engine *e);
+/* The image of one sweep call, or NULL when off, broken or borrowed by another sweep. */
+risk__sweep_image *risk__image_borrow(const risk_engine *e);
+void risk__image_return(risk__sweep_image *im);
+/* Rebuilds tile t from the engine's slots 8 t .. 8 t + 7 and clears its mark. */
+void risk__image_tile_fill(const risk_engine *e, risk__sweep_image *im, size_t t);
+/* Whether lane data of account a can live in a tile (else it is evaluated on its own). */
+static inline int risk__image_takes(const risk_account *a)
 {
-    if (a && a->engine->tick)
+    return !a->sweep_generic && a->n_pos <= RISK__TILE_DEPTH && a->margin_mode != RISK_MARGIN_PORTFOLIO &&
+           a->basket.n <= RISK__BASKET_INLINE;
+}
+
+static inline void risk__image_touch_slot(risk_engine *e, size_t slot)
+{
+    risk__sweep_image *im = e->image;
+    if (im && slot / RISK__TILE_LANES < im->cap_tiles)
+        im->dirty[slot / RISK__TILE_LANES] = 1;
+}
+
+/* An account's evaluation inputs changed (positions, balances, leverage, isolated margin,
+ * funding indices): its tick tracker entry and its tile of the sweep image are marked, to be
+ * brought up to date by the next tick apply or sweep. Every call that changes them calls this
+ * (anywhere in the call: neither runs during a mutation). */
+static inline void risk__account_changed(const risk_account *a)
+{
+    if (!a)
+        return;
+    if (a->engine->tick)
         risk__tick_mark(a->engine->tick, a);
+    if (a->engine->image)
+        risk__image_touch_slot(a->engine, a->engine_slot);
 }
 
 /* ---- liquidation state (liquidation/policy.c) */

@@ -88,6 +88,7 @@ void risk__funding_split(const risk_account *a, uint32_t slot, double pay, doubl
 static void post(risk_account *a, uint32_t slot, uint32_t settle, double pay)
 {
     double margin, wallet;
+    risk__account_changed(a);
     risk__funding_split(a, slot, pay, &margin, &wallet);
     if (a->pflags[slot] & RISK__PF_ISOLATED)
         a->iso_margin[slot] += margin;
@@ -256,6 +257,7 @@ double risk__funding_pending(const risk_account *a, uint32_t slot)
 
 void risk__funding_settle_slot(risk_account *a, uint32_t slot)
 {
+    risk__account_changed(a);
     risk__funding_bind(a);
     if (!a->fund_last)
         return; /* no range: no position */

@@ -662,6 +662,7 @@ RISK_API int risk_basket_pool_transfer(risk_basket *basket, uint32_t asset, doub
     if (i < b->n)
         s0 = b->amount[i];
     double s1 = risk__scaled_of(a, a1);
+    risk__account_changed(b->owner);
     if (a1 == 0.0) {
         risk__basket_add_unchecked(b, asset, -a0); /* removes it */
     } else if (i < b->n) {

@@ -378,6 +378,34 @@ class TestEngine(unittest.TestCase):
             self.assertEqual(cm.exception.needed, 5)
             accs[1].close()
             self.assertEqual([s.id for s in eng.evaluate_all()], [100, 102, 103, 104])
+
+    def test_sweep_image_gives_the_same_summaries(self):
+        # 21 accounts (three tiles, the last partial), one with 10 positions (evaluated on its
+        # own); a fill and a closed account between sweeps mark their tiles
+        with make_engine() as plain, make_engine(sweep_image=True) as tiled:
+            books = []
+            for eng in (plain, tiled):
+                syms = ["BTCUSDT", "BTCUSD", "ETHUSDT"]
+                for k in range(8):
+                    syms.append(f"ETH{k}USDT")
+                    eng.add_instrument(syms[-1], "ETH", "USDT", [(None, 0.01, 50)], lot_size=0.001,
+                                       tick_size=0.01, mark=3000 + k)
+                accs = []
+                for i in range(21):
+                    acc = librisk.Account(eng, 200 + i)
+                    acc.basket.set_balance("USDT", 500 + 37 * i)
+                    for k in range(10 if i == 4 else 1 + i % 3):
+                        sym = syms[k]
+                        qty = (0.01 if sym != "BTCUSD" else 1) * (k + 1) * (-1) ** (i + k)
+                        acc.open_position(sym, qty, 48000 if sym.startswith("BTC") else 2900)
+                    accs.append(acc)
+                books.append(accs)
+            self.assertEqual(tiled.evaluate_all(), plain.evaluate_all())
+            for accs in books:
+                accs[9].basket.add_balance("USDT", -400)
+                accs[17].close()
+            self.assertEqual(tiled.evaluate_all(threads=2), plain.evaluate_all(threads=2))
+            self.assertEqual([s.id for s in tiled.evaluate_all()], [s.id for s in plain.evaluate_all()])
             for acc in accs:
                 acc.close()
             self.assertEqual(eng.evaluate_all(), [])
