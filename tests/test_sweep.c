@@ -934,6 +934,54 @@ static void test_sweep_image_without_memory(void **state)
     assert_int_equal(af.live_blocks, 0);
 }
 
+/* The flag is part of a snapshot: the restored engine keeps an image (its memory counted again)
+ * and sweeps to the same bits as the engine it was taken from. */
+static void test_sweep_image_survives_a_snapshot(void **state)
+{
+    (void)state;
+    tu_alloc af, ap;
+    tu_alloc_init(&af);
+    tu_alloc_init(&ap);
+    book b, p;
+    build(&b, tu_engine(&af, RISK_ENGINE_SWEEP_IMAGE), 77);
+    build(&p, tu_engine(&ap, 0), 77);
+    size_t size = 0;
+    assert_int_equal(risk_engine_snapshot_write(b.e, NULL, 0, &size), RISK_EBUFFER);
+    unsigned char *buf = test_malloc(size);
+    tu_assert_status(risk_engine_snapshot_write(b.e, buf, size, &size), RISK_OK);
+    risk_engine *r = NULL, *rp = NULL;
+    tu_assert_status(risk_engine_snapshot_read(&r, buf, size, NULL), RISK_OK);
+    test_free(buf);
+    assert_int_equal(risk_engine_snapshot_write(p.e, NULL, 0, &size), RISK_EBUFFER);
+    buf = test_malloc(size);
+    tu_assert_status(risk_engine_snapshot_write(p.e, buf, size, &size), RISK_OK);
+    tu_assert_status(risk_engine_snapshot_read(&rp, buf, size, NULL), RISK_OK);
+    size_t mem_image = 0, mem_plain = 0, mem_restored = 0, mem_restored_plain = 0;
+    tu_assert_status(risk_engine_memory_bytes(b.e, &mem_image), RISK_OK);
+    tu_assert_status(risk_engine_memory_bytes(p.e, &mem_plain), RISK_OK);
+    tu_assert_status(risk_engine_memory_bytes(r, &mem_restored), RISK_OK);
+    tu_assert_status(risk_engine_memory_bytes(rp, &mem_restored_plain), RISK_OK);
+    /* the image: at least a tile (3,520 B) per eight accounts, in both engines that keep one */
+    assert_true(mem_image >= mem_plain + N_ACCOUNTS / 8 * 3520);
+    assert_true(mem_restored >= mem_restored_plain + N_ACCOUNTS / 8 * 3520);
+    risk_account_summary want[N_ACCOUNTS], got[N_ACCOUNTS];
+    size_t n_want = 0, n_got = 0;
+    want[0].version = got[0].version = RISK_ACCOUNT_SUMMARY_VERSION;
+    tu_assert_status(risk_engine_evaluate_all(b.e, want, NULL, N_ACCOUNTS, 1, &n_want), RISK_OK);
+    tu_assert_status(risk_engine_evaluate_all(r, got, NULL, N_ACCOUNTS, 2, &n_got), RISK_OK);
+    assert_int_equal(n_got, n_want);
+    assert_memory_equal(got, want, sizeof *got * n_want);
+    risk_engine_free(r);
+    risk_engine_free(rp);
+    test_free(buf);
+    for (size_t k = 0; k < N_ACCOUNTS; k++) {
+        risk_account_free(b.acc[k]);
+        risk_account_free(p.acc[k]);
+    }
+    risk_engine_free(b.e);
+    risk_engine_free(p.e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -948,6 +996,7 @@ int main(void)
         cmocka_unit_test(test_sweep_concurrent_calls_many_instruments),
         cmocka_unit_test(test_sweep_scratch_without_memory),
         cmocka_unit_test(test_sweep_image_without_memory),
+        cmocka_unit_test(test_sweep_image_survives_a_snapshot),
     };
     /* Both kernels of the sweep, each against the generic path: AVX-512 where the CPU has it and
      * none (the scalar table path for every account, what CPUs without AVX-512 run), chosen by
