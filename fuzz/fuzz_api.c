@@ -23,7 +23,9 @@
  *     (risk_position_adjust / risk_account_open_position, plus the isolated top-up);
  *  8. the largest order from risk_account_max_order_qty is whole lots and leaves available >= 0;
  *  9. risk_engine_evaluate_all gives, for any thread count and on either sweep kernel (half of
- *     the calls with RISK_SWEEP_SIMD=off), the same bits as evaluating each account alone.
+ *     the calls with RISK_SWEEP_SIMD=off), the same bits as evaluating each account alone; in
+ *     engines made with RISK_ENGINE_SWEEP_IMAGE (a set-up byte's second bit) that includes the
+ *     image's tiles, which every mutation before the call must have marked.
  *
  * The fourth instrument is a coin-settled option (fixed terms, so that the bytes a setup reads
  * are the futures' as before); the calls add the engine's time, the option's mark volatility and
@@ -298,8 +300,11 @@ static int setup(world *w, fz_reader *r)
 {
     memset(w, 0, sizeof *w);
     risk_engine_options opt = RISK_ENGINE_OPTIONS_INIT;
-    if (fz_u8(r) & 1)
-        opt.flags = RISK_ENGINE_NO_QUANTIZE;
+    uint8_t flags = fz_u8(r);
+    if (flags & 1)
+        opt.flags |= RISK_ENGINE_NO_QUANTIZE;
+    if (flags & 2) /* the sweep image: evaluate_all reads tiles that every mutation must keep current */
+        opt.flags |= RISK_ENGINE_SWEEP_IMAGE;
     opt.margin_call_health = 1.0 + fz_u8(r) / 128.0;
     w->margin_call_health = opt.margin_call_health;
     if (risk_engine_new(&w->engine, &opt) != RISK_OK)
