@@ -119,7 +119,7 @@ CHECK_STEPS := spdx unit asan nosimd headers symbols install examples cpp readme
 # vectorised paths run against it (check-nosimd).
 NOSIMD_SRCS := $(shell grep -l RISK_NO_SIMD $(SRCS))
 NOSIMD_OBJS := $(patsubst src/%.c,build/nosimd/obj/%.o,$(NOSIMD_SRCS))
-NOSIMD_SUITES := test_sweep test_stress_lanes test_scenario test_tick test_bulk
+NOSIMD_SUITES := test_sweep test_sweep_image test_stress_lanes test_scenario test_tick test_bulk
 NOSIMD_TESTS := $(addprefix build/nosimd/tests/,$(filter $(NOSIMD_SUITES),$(patsubst build/tests/%,%,$(TESTS))))
 
 # -j for the build parts of check, unless make already has a jobserver.

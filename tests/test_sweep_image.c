@@ -4,8 +4,8 @@
  * risk_account_evaluate, bit for bit, after long random sequences of mutations through the public
  * API between sweeps.
  *
- * The sweep is to get an opt-in image (RISK_ENGINE_SWEEP_IMAGE): a cached, tiled copy of every
- * account's positions and balances, rebuilt only for the accounts marked as changed. A mutation
+ * RISK_ENGINE_SWEEP_IMAGE keeps a sweep image: a cached, tiled copy of every account's positions
+ * and balances, rebuilt only for the accounts marked as changed (src/core/sweep_image.c). A mutation
  * path that forgets to mark its account leaves a stale image, and the sweep then reports the
  * account as it was. Every engine of this suite is made with the flag (some also with
  * RISK_ENGINE_NO_QUANTIZE), and each round applies 1 to 10 mutations drawn from every public way
@@ -50,10 +50,6 @@
 #include <unistd.h>
 
 #include "test_util.h"
-
-#ifndef RISK_ENGINE_SWEEP_IMAGE
-#define RISK_ENGINE_SWEEP_IMAGE 0u /* before the image lands: the same test on the plain sweep */
-#endif
 
 #define T0 1700000000 /* 2023-11-14 22:13:20 UTC: every clock of the test starts here */
 #define MAX_INST 40
