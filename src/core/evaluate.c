@@ -985,23 +985,48 @@ SIMD_INL void simd_sums(double (*pv)[8][8], double (*pv_hi)[8][8], int hi, __mma
             sum[k] = simd_sum_from(pv[k], pv_hi[k], hi, _mm512_setzero_pd());
 }
 
+/* The basket values of eight accounts, lane by lane (basket_values_plain's seven sums). */
+typedef struct simd_baskets {
+    _Alignas(64) double net[8];
+    _Alignas(64) double coll[8];
+    _Alignas(64) double ci[8];
+    _Alignas(64) double cm[8];
+    _Alignas(64) double liab[8];
+    _Alignas(64) double li[8];
+    _Alignas(64) double lm[8];
+} simd_baskets;
+
+/* Lane i of B: basket b's values (b NULL: an idle lane, all 0). Returns 1 when a balance is of
+ * an asset that is not plain (the lane is then not evaluated here). */
+SIMD_INL uint32_t simd_basket_put(simd_baskets *B, uint32_t i, const risk_basket *b, const risk__asset *assets)
+{
+    risk__basket_values bv = {0, 0, 0, 0, 0, 0, 0, 0};
+    uint32_t general = b ? basket_values_plain(b, assets, &bv) : 0;
+    B->net[i] = bv.net_value;
+    B->coll[i] = bv.collateral_value;
+    B->ci[i] = bv.collateral_init;
+    B->cm[i] = bv.collateral_maint;
+    B->liab[i] = bv.liabilities;
+    B->li[i] = bv.liabilities_init;
+    B->lm[i] = bv.liabilities_maint;
+    return general;
+}
+
 /* The summaries of eight accounts from their sums and basket values (lane i: account i), written
  * to out[i] for i < n but for the lanes of general, which are the caller's to fill; returns
  * general. When the eight summaries are consecutive, start a line and the book is large
  * (st->stream), they are built in L1 and streamed out. */
 SIMD_INL uint32_t simd_summary8(const simd_table *st, __m512d upnl, __m512d gross, __m512d cross_upnl, __m512d iso,
-                                __m512d im_sum, __m512d mm_sum, const double *b_net, const double *b_coll,
-                                const double *b_ci, const double *b_cm, const double *b_liab, const double *b_li,
-                                const double *b_lm, const int64_t *npos, const int64_t *niso, uint32_t n,
-                                risk_account_summary *const *out, uint32_t general)
+                                __m512d im_sum, __m512d mm_sum, const simd_baskets *B, const int64_t *npos,
+                                const int64_t *niso, uint32_t n, risk_account_summary *const *out, uint32_t general)
 {
-    __m512d liab_raw = _mm512_load_pd(b_liab);
-    __m512d equity = _mm512_add_pd(_mm512_add_pd(_mm512_load_pd(b_net), upnl), iso);
-    __m512d c_init = _mm512_add_pd(_mm512_load_pd(b_ci), cross_upnl);
-    __m512d c_maint = _mm512_add_pd(_mm512_load_pd(b_cm), cross_upnl);
-    __m512d r_init = _mm512_add_pd(_mm512_load_pd(b_li), im_sum);
-    __m512d r_maint = _mm512_add_pd(_mm512_load_pd(b_lm), mm_sum);
-    __m512d coll = _mm512_load_pd(b_coll), liab = liab_raw;
+    __m512d liab_raw = _mm512_load_pd(B->liab);
+    __m512d equity = _mm512_add_pd(_mm512_add_pd(_mm512_load_pd(B->net), upnl), iso);
+    __m512d c_init = _mm512_add_pd(_mm512_load_pd(B->ci), cross_upnl);
+    __m512d c_maint = _mm512_add_pd(_mm512_load_pd(B->cm), cross_upnl);
+    __m512d r_init = _mm512_add_pd(_mm512_load_pd(B->li), im_sum);
+    __m512d r_maint = _mm512_add_pd(_mm512_load_pd(B->lm), mm_sum);
+    __m512d coll = _mm512_load_pd(B->coll), liab = liab_raw;
     if (st->quantize) {
         __m512d s = _mm512_set1_pd(st->scale);
         const __m512d z = _mm512_setzero_pd();
@@ -1108,7 +1133,7 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
     _Alignas(64) double pv[8][8][8];
     _Alignas(64) double pv_hi[8][8][8]; /* positions 8-15, when an account of the group has them */
     const int nk = st->funding ? 8 : 6;
-    _Alignas(64) double b_net[8], b_coll[8], b_ci[8], b_cm[8], b_liab[8], b_li[8], b_lm[8];
+    simd_baskets B;
     _Alignas(64) int64_t npos[8], niso[8];
     uint32_t general = 0;
     __mmask8 any_iso = 0;
@@ -1119,7 +1144,7 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
                 if (two)
                     _mm512_store_pd(pv_hi[k][i], _mm512_setzero_pd());
             }
-            b_net[i] = b_coll[i] = b_ci[i] = b_cm[i] = b_liab[i] = b_li[i] = b_lm[i] = 0.0;
+            simd_basket_put(&B, i, NULL, assets);
             npos[i] = niso[i] = 0;
             continue;
         }
@@ -1140,16 +1165,7 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
         general |= gen << i;
         npos[i] = np;
         niso[i] = liq;
-        risk__basket_values bv;
-        if (basket_values_plain(&a->basket, assets, &bv))
-            general |= 1u << i;
-        b_net[i] = bv.net_value;
-        b_coll[i] = bv.collateral_value;
-        b_ci[i] = bv.collateral_init;
-        b_cm[i] = bv.collateral_maint;
-        b_liab[i] = bv.liabilities;
-        b_li[i] = bv.liabilities_init;
-        b_lm[i] = bv.liabilities_maint;
+        general |= simd_basket_put(&B, i, &a->basket, assets) << i;
     }
     /* Without an isolated position in the group the cross PnL is the PnL, term by term (the
      * same bits), and the isolated margin +0 (a sum of -0.0 terms from +0.0): two transposes
@@ -1163,8 +1179,7 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
         cross_upnl = simd_sum_from(pv[6], pv_hi[6], two, cross_upnl);
         iso = simd_sum_from(pv[7], pv_hi[7], two, iso);
     }
-    return simd_summary8(st, upnl, gross, cross_upnl, iso, sum[3], sum[4], b_net, b_coll, b_ci, b_cm, b_liab, b_li,
-                         b_lm, npos, niso, n, out, general);
+    return simd_summary8(st, upnl, gross, cross_upnl, iso, sum[3], sum[4], &B, npos, niso, n, out, general);
 }
 /* The variants: what is 1 for every instrument (unit), lookups by permutes or gathers, and
  * accounts of up to 8 positions or of up to 16 (two vectors) in the group */
@@ -1269,30 +1284,19 @@ SIMD_INL uint32_t tile_body(const simd_table *st, const risk__asset *assets, con
         for (uint32_t j = 0; j < depth; j++)
             iso = _mm512_add_pd(iso, _mm512_load_pd(fr[1][j]));
     }
-    _Alignas(64) double b_net[8], b_coll[8], b_ci[8], b_cm[8], b_liab[8], b_li[8], b_lm[8];
+    simd_baskets B;
     _Alignas(64) int64_t niso[8];
     _mm512_store_si512(niso, n_liq);
     for (uint32_t l = 0; l < 8; l++) {
-        risk__basket_values bv = {0, 0, 0, 0, 0, 0, 0, 0};
-        if (lanes & (1u << l)) {
-            risk_basket b; /* the lane's balances as a basket: basket_values_plain reads these three */
-            b.n = T->n_bal[l];
-            b.asset = (uint32_t *)(uintptr_t)T->bal_asset[l];
-            b.amount = (double *)(uintptr_t)T->bal_amount[l];
-            if (basket_values_plain(&b, assets, &bv))
-                general |= (__mmask8)(1u << l);
-        }
-        b_net[l] = bv.net_value;
-        b_coll[l] = bv.collateral_value;
-        b_ci[l] = bv.collateral_init;
-        b_cm[l] = bv.collateral_maint;
-        b_liab[l] = bv.liabilities;
-        b_li[l] = bv.liabilities_init;
-        b_lm[l] = bv.liabilities_maint;
+        risk_basket b; /* the lane's balances as a basket: basket_values_plain reads these three */
+        b.n = T->n_bal[l];
+        b.asset = (uint32_t *)(uintptr_t)T->bal_asset[l];
+        b.amount = (double *)(uintptr_t)T->bal_amount[l];
+        general |= (__mmask8)(simd_basket_put(&B, l, lanes & (1u << l) ? &b : NULL, assets) << l);
     }
     general &= lanes;
-    simd_summary8(st, upnl, sum[1], cross_upnl, iso, sum[3], sum[4], b_net, b_coll, b_ci, b_cm, b_liab, b_li, b_lm,
-                  T->n_pos, niso, 8, o, (uint32_t)(general | (__mmask8)~lanes));
+    simd_summary8(st, upnl, sum[1], cross_upnl, iso, sum[3], sum[4], &B, T->n_pos, niso, 8, o,
+                  (uint32_t)(general | (__mmask8)~lanes));
     return general;
 }
 
