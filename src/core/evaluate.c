@@ -557,6 +557,12 @@ typedef struct simd_table {
     double caps[RISK__SWEEP_CAPS - 1][SIMD_INSTS]; /* caps[k]: tier k's cap (+inf from n_tiers - 1 on) */
     double mmr[RISK__SWEEP_CAPS][SIMD_INSTS], cum[RISK__SWEEP_CAPS][SIMD_INSTS];
     double imr[RISK__SWEEP_CAPS][SIMD_INSTS];
+    /* Per-asset fields for the tile kernel's balances (engines of at most SIMD_INSTS assets,
+     * assets16): price, the interest indices, the four weights, and 1.0 for a plain asset (no
+     * value tiers, no size scaling) */
+    double a_price[SIMD_INSTS], a_ipos[SIMD_INSTS], a_ineg[SIMD_INSTS], a_wi[SIMD_INSTS], a_wm[SIMD_INSTS];
+    double a_lwi[SIMD_INSTS], a_lwm[SIMD_INSTS], a_plain[SIMD_INSTS];
+    int assets16;
     uint32_t n_tiers; /* most tiers of a fast-path schedule (at least 1) */
     int quantize;
     int stream; /* write whole groups' summaries with non-temporal stores (SIMD_STREAM_BYTES) */
@@ -697,6 +703,18 @@ static int simd_table_fill(const risk_engine *e, const sweep_inst *table, uint32
         }
     }
     st->n_tiers = nt;
+    st->assets16 = e->n_assets <= SIMD_INSTS;
+    for (uint32_t k = 0; st->assets16 && k < SIMD_INSTS; k++) {
+        const risk__asset *as = &e->assets[k < e->n_assets ? k : 0]; /* past n: copies, never read */
+        st->a_price[k] = as->price;
+        st->a_ipos[k] = as->index_pos;
+        st->a_ineg[k] = as->index_neg;
+        st->a_wi[k] = as->weight_init;
+        st->a_wm[k] = as->weight_maint;
+        st->a_lwi[k] = as->liab_weight_init;
+        st->a_lwm[k] = as->liab_weight_maint;
+        st->a_plain[k] = (as->tiers == NULL && !as->size_scaled) ? 1.0 : 0.0;
+    }
     st->quantize = !(e->flags & RISK_ENGINE_NO_QUANTIZE) && e->valuation != RISK_ID_NONE;
     st->scale = st->quantize ? risk__asset_scale(&e->assets[e->valuation]) : 1.0;
     st->margin_call_health = e->margin_call_health;
@@ -1234,6 +1252,60 @@ static void simd_group_run(const simd_table *st, const risk_account *const *grou
 
 /* ---- the sweep image's tiles (RISK_ENGINE_SWEEP_IMAGE, core/sweep_image.c) */
 
+/* The tile's balances into B: lanes of one balance (with at most SIMD_INSTS assets) in vector
+ * lanes, basket_values_plain's operations on its one balance (each sum +0.0 plus its term, so
+ * -0.0 terms give +0.0 as there); lanes of two balances lane by lane through basket_values_plain.
+ * Returns the lanes holding a balance of an asset that is not plain. */
+SIMD_INL __mmask8 tile_baskets(const simd_table *st, const risk__asset *assets, const risk__tile *T, __mmask8 lanes,
+                               simd_baskets *B)
+{
+    const __m512d zero = _mm512_setzero_pd();
+    __m512i nb = _mm512_cvtepu32_epi64(_mm256_load_si256((const __m256i *)(const void *)T->n_bal));
+    __mmask8 one = st->assets16 ? _mm512_mask_cmp_epi64_mask(lanes, nb, _mm512_set1_epi64(1), _MM_CMPINT_EQ) : 0;
+    __mmask8 general = 0;
+    for (uint32_t l = 0; l < 8; l++) {
+        if (one & (1u << l))
+            continue;
+        /* the lane's balances as a basket: basket_values_plain reads these three */
+        uint32_t asset[RISK__BASKET_INLINE];
+        double amount[RISK__BASKET_INLINE];
+        for (uint32_t i = 0; i < RISK__BASKET_INLINE; i++) {
+            asset[i] = T->bal_asset[i][l];
+            amount[i] = T->bal_amount[i][l];
+        }
+        risk_basket b;
+        b.n = T->n_bal[l];
+        b.asset = asset;
+        b.amount = amount;
+        general |= (__mmask8)(simd_basket_put(B, l, lanes & (1u << l) ? &b : NULL, assets) << l);
+    }
+    if (!one)
+        return general;
+    __m512i ai = _mm512_cvtepu32_epi64(_mm256_load_si256((const __m256i *)(const void *)T->bal_asset[0]));
+    __m512d sc = _mm512_load_pd(T->bal_amount[0]);
+    general |= one & _mm512_cmp_pd_mask(simd_lookup(st->a_plain, ai), zero, _CMP_EQ_OQ);
+    __m512d price = simd_lookup(st->a_price, ai);
+    __mmask8 dep = _mm512_cmp_pd_mask(sc, zero, _CMP_GT_OQ); /* risk__balance_of: scaled > 0 */
+    __m512d amount = _mm512_mul_pd(sc, _mm512_mask_mov_pd(simd_lookup(st->a_ineg, ai), dep, simd_lookup(st->a_ipos, ai)));
+    __mmask8 pos = _mm512_cmp_pd_mask(amount, zero, _CMP_GT_OQ), neg = one & (__mmask8)~pos;
+    __m512d value = _mm512_mul_pd(price, amount);
+    /* -amount x price, the negation by the sign bit as the scalar one */
+    __m512d liab = _mm512_mul_pd(
+        _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(amount), _mm512_set1_epi64(INT64_MIN))), price);
+    _mm512_store_pd(B->net, _mm512_mask_add_pd(_mm512_load_pd(B->net), one, zero, _mm512_mul_pd(amount, price)));
+    _mm512_store_pd(B->coll, _mm512_mask_mov_pd(_mm512_load_pd(B->coll), one, _mm512_maskz_add_pd(pos, zero, value)));
+    _mm512_store_pd(B->ci, _mm512_mask_mov_pd(_mm512_load_pd(B->ci), one,
+                                             _mm512_maskz_add_pd(pos, zero, _mm512_mul_pd(value, simd_lookup(st->a_wi, ai)))));
+    _mm512_store_pd(B->cm, _mm512_mask_mov_pd(_mm512_load_pd(B->cm), one,
+                                             _mm512_maskz_add_pd(pos, zero, _mm512_mul_pd(value, simd_lookup(st->a_wm, ai)))));
+    _mm512_store_pd(B->liab, _mm512_mask_mov_pd(_mm512_load_pd(B->liab), one, _mm512_maskz_add_pd(neg, zero, liab)));
+    _mm512_store_pd(B->li, _mm512_mask_mov_pd(_mm512_load_pd(B->li), one,
+                                             _mm512_maskz_add_pd(neg, zero, _mm512_mul_pd(liab, simd_lookup(st->a_lwi, ai)))));
+    _mm512_store_pd(B->lm, _mm512_mask_mov_pd(_mm512_load_pd(B->lm), one,
+                                             _mm512_maskz_add_pd(neg, zero, _mm512_mul_pd(liab, simd_lookup(st->a_lwm, ai)))));
+    return general;
+}
+
 /* One tile: its lanes (accounts) in the vector's lanes, position j of each from row j, so that
  * each sum runs position by position from +0.0 as the scalar loop's and no transpose is needed
  * (rows past a lane's positions give -0.0, the identity). o[l]: lane l's summary (every lane's
@@ -1287,13 +1359,7 @@ SIMD_INL uint32_t tile_body(const simd_table *st, const risk__asset *assets, con
     simd_baskets B;
     _Alignas(64) int64_t niso[8];
     _mm512_store_si512(niso, n_liq);
-    for (uint32_t l = 0; l < 8; l++) {
-        risk_basket b; /* the lane's balances as a basket: basket_values_plain reads these three */
-        b.n = T->n_bal[l];
-        b.asset = (uint32_t *)(uintptr_t)T->bal_asset[l];
-        b.amount = (double *)(uintptr_t)T->bal_amount[l];
-        general |= (__mmask8)(simd_basket_put(&B, l, lanes & (1u << l) ? &b : NULL, assets) << l);
-    }
+    general |= tile_baskets(st, assets, T, lanes, &B);
     general &= lanes;
     simd_summary8(st, upnl, sum[1], cross_upnl, iso, sum[3], sum[4], &B, T->n_pos, niso, 8, o,
                   (uint32_t)(general | (__mmask8)~lanes));

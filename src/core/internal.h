@@ -731,8 +731,8 @@ typedef struct risk__tile {
     /* the header: what the sweep reads of every lane */
     int64_t n_pos[RISK__TILE_LANES];
     uint64_t id[RISK__TILE_LANES];
-    double bal_amount[RISK__TILE_LANES][RISK__BASKET_INLINE]; /* the basket's scaled amounts */
-    uint32_t bal_asset[RISK__TILE_LANES][RISK__BASKET_INLINE];
+    double bal_amount[RISK__BASKET_INLINE][RISK__TILE_LANES]; /* [i][l]: lane l's balance i, scaled */
+    uint32_t bal_asset[RISK__BASKET_INLINE][RISK__TILE_LANES];
     uint32_t n_bal[RISK__TILE_LANES];
     uint32_t lanes;   /* bit l: lane l holds an account the tile evaluates */
     uint32_t live;    /* bit l: slot 8 t + l holds an account (in lanes or not) */

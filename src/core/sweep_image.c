@@ -135,8 +135,8 @@ void risk__image_tile_fill(const risk_engine *e, risk__sweep_image *im, size_t t
         }
         T->n_bal[l] = a->basket.n;
         for (uint32_t i = 0; i < a->basket.n; i++) {
-            T->bal_asset[l][i] = a->basket.asset[i];
-            T->bal_amount[l][i] = a->basket.amount[i];
+            T->bal_asset[i][l] = a->basket.asset[i];
+            T->bal_amount[i][l] = a->basket.amount[i];
         }
     }
     im->dirty[t] = 0;
