@@ -1030,6 +1030,39 @@ SIMD_INL uint32_t simd_basket_put(simd_baskets *B, uint32_t i, const risk_basket
     return general;
 }
 
+/* Lanes `one` of B from their one balance each (asset ids ai_row, scaled amounts sc_row; engines
+ * of at most SIMD_INSTS assets): basket_values_plain's operations on one balance, each sum +0.0
+ * plus its term (so a -0.0 term gives +0.0 as there). The other lanes of B are kept. Returns the
+ * lanes of `one` holding a balance of an asset that is not plain. */
+SIMD_INL __mmask8 simd_baskets_one(const simd_table *st, __mmask8 one, const uint32_t *ai_row, const double *sc_row,
+                                   simd_baskets *B)
+{
+    const __m512d zero = _mm512_setzero_pd();
+    __m512i ai = _mm512_cvtepu32_epi64(_mm256_load_si256((const __m256i *)(const void *)ai_row));
+    __m512d sc = _mm512_load_pd(sc_row);
+    __mmask8 general = one & _mm512_cmp_pd_mask(simd_lookup(st->a_plain, ai), zero, _CMP_EQ_OQ);
+    __m512d price = simd_lookup(st->a_price, ai);
+    __mmask8 dep = _mm512_cmp_pd_mask(sc, zero, _CMP_GT_OQ); /* risk__balance_of: scaled > 0 */
+    __m512d amount = _mm512_mul_pd(sc, _mm512_mask_mov_pd(simd_lookup(st->a_ineg, ai), dep, simd_lookup(st->a_ipos, ai)));
+    __mmask8 pos = _mm512_cmp_pd_mask(amount, zero, _CMP_GT_OQ), neg = one & (__mmask8)~pos;
+    __m512d value = _mm512_mul_pd(price, amount);
+    /* -amount x price, the negation by the sign bit as the scalar one */
+    __m512d liab = _mm512_mul_pd(
+        _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(amount), _mm512_set1_epi64(INT64_MIN))), price);
+    _mm512_store_pd(B->net, _mm512_mask_add_pd(_mm512_load_pd(B->net), one, zero, _mm512_mul_pd(amount, price)));
+    _mm512_store_pd(B->coll, _mm512_mask_mov_pd(_mm512_load_pd(B->coll), one, _mm512_maskz_add_pd(pos, zero, value)));
+    _mm512_store_pd(B->ci, _mm512_mask_mov_pd(_mm512_load_pd(B->ci), one,
+                                             _mm512_maskz_add_pd(pos, zero, _mm512_mul_pd(value, simd_lookup(st->a_wi, ai)))));
+    _mm512_store_pd(B->cm, _mm512_mask_mov_pd(_mm512_load_pd(B->cm), one,
+                                             _mm512_maskz_add_pd(pos, zero, _mm512_mul_pd(value, simd_lookup(st->a_wm, ai)))));
+    _mm512_store_pd(B->liab, _mm512_mask_mov_pd(_mm512_load_pd(B->liab), one, _mm512_maskz_add_pd(neg, zero, liab)));
+    _mm512_store_pd(B->li, _mm512_mask_mov_pd(_mm512_load_pd(B->li), one,
+                                             _mm512_maskz_add_pd(neg, zero, _mm512_mul_pd(liab, simd_lookup(st->a_lwi, ai)))));
+    _mm512_store_pd(B->lm, _mm512_mask_mov_pd(_mm512_load_pd(B->lm), one,
+                                             _mm512_maskz_add_pd(neg, zero, _mm512_mul_pd(liab, simd_lookup(st->a_lwm, ai)))));
+    return general;
+}
+
 /* The summaries of eight accounts from their sums and basket values (lane i: account i), written
  * to out[i] for i < n but for the lanes of general, which are the caller's to fill; returns
  * general. When the eight summaries are consecutive, start a line and the book is large
@@ -1183,7 +1216,7 @@ SIMD_INL uint32_t simd_accounts8_body(const simd_table *st, const risk__asset *a
         general |= gen << i;
         npos[i] = np;
         niso[i] = liq;
-        general |= simd_basket_put(&B, i, &a->basket, assets) << i;
+        general |= simd_basket_put(&B, i, &a->basket, assets) << i; /* (in vector lanes: no gain here) */
     }
     /* Without an isolated position in the group the cross PnL is the PnL, term by term (the
      * same bits), and the isolated margin +0 (a sum of -0.0 terms from +0.0): two transposes
@@ -1252,14 +1285,12 @@ static void simd_group_run(const simd_table *st, const risk_account *const *grou
 
 /* ---- the sweep image's tiles (RISK_ENGINE_SWEEP_IMAGE, core/sweep_image.c) */
 
-/* The tile's balances into B: lanes of one balance (with at most SIMD_INSTS assets) in vector
- * lanes, basket_values_plain's operations on its one balance (each sum +0.0 plus its term, so
- * -0.0 terms give +0.0 as there); lanes of two balances lane by lane through basket_values_plain.
+/* The tile's balances into B: lanes of one balance by simd_baskets_one, the others (two
+ * balances, none, or more than SIMD_INSTS assets) lane by lane through basket_values_plain.
  * Returns the lanes holding a balance of an asset that is not plain. */
 SIMD_INL __mmask8 tile_baskets(const simd_table *st, const risk__asset *assets, const risk__tile *T, __mmask8 lanes,
                                simd_baskets *B)
 {
-    const __m512d zero = _mm512_setzero_pd();
     __m512i nb = _mm512_cvtepu32_epi64(_mm256_load_si256((const __m256i *)(const void *)T->n_bal));
     __mmask8 one = st->assets16 ? _mm512_mask_cmp_epi64_mask(lanes, nb, _mm512_set1_epi64(1), _MM_CMPINT_EQ) : 0;
     __mmask8 general = 0;
@@ -1279,31 +1310,7 @@ SIMD_INL __mmask8 tile_baskets(const simd_table *st, const risk__asset *assets, 
         b.amount = amount;
         general |= (__mmask8)(simd_basket_put(B, l, lanes & (1u << l) ? &b : NULL, assets) << l);
     }
-    if (!one)
-        return general;
-    __m512i ai = _mm512_cvtepu32_epi64(_mm256_load_si256((const __m256i *)(const void *)T->bal_asset[0]));
-    __m512d sc = _mm512_load_pd(T->bal_amount[0]);
-    general |= one & _mm512_cmp_pd_mask(simd_lookup(st->a_plain, ai), zero, _CMP_EQ_OQ);
-    __m512d price = simd_lookup(st->a_price, ai);
-    __mmask8 dep = _mm512_cmp_pd_mask(sc, zero, _CMP_GT_OQ); /* risk__balance_of: scaled > 0 */
-    __m512d amount = _mm512_mul_pd(sc, _mm512_mask_mov_pd(simd_lookup(st->a_ineg, ai), dep, simd_lookup(st->a_ipos, ai)));
-    __mmask8 pos = _mm512_cmp_pd_mask(amount, zero, _CMP_GT_OQ), neg = one & (__mmask8)~pos;
-    __m512d value = _mm512_mul_pd(price, amount);
-    /* -amount x price, the negation by the sign bit as the scalar one */
-    __m512d liab = _mm512_mul_pd(
-        _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(amount), _mm512_set1_epi64(INT64_MIN))), price);
-    _mm512_store_pd(B->net, _mm512_mask_add_pd(_mm512_load_pd(B->net), one, zero, _mm512_mul_pd(amount, price)));
-    _mm512_store_pd(B->coll, _mm512_mask_mov_pd(_mm512_load_pd(B->coll), one, _mm512_maskz_add_pd(pos, zero, value)));
-    _mm512_store_pd(B->ci, _mm512_mask_mov_pd(_mm512_load_pd(B->ci), one,
-                                             _mm512_maskz_add_pd(pos, zero, _mm512_mul_pd(value, simd_lookup(st->a_wi, ai)))));
-    _mm512_store_pd(B->cm, _mm512_mask_mov_pd(_mm512_load_pd(B->cm), one,
-                                             _mm512_maskz_add_pd(pos, zero, _mm512_mul_pd(value, simd_lookup(st->a_wm, ai)))));
-    _mm512_store_pd(B->liab, _mm512_mask_mov_pd(_mm512_load_pd(B->liab), one, _mm512_maskz_add_pd(neg, zero, liab)));
-    _mm512_store_pd(B->li, _mm512_mask_mov_pd(_mm512_load_pd(B->li), one,
-                                             _mm512_maskz_add_pd(neg, zero, _mm512_mul_pd(liab, simd_lookup(st->a_lwi, ai)))));
-    _mm512_store_pd(B->lm, _mm512_mask_mov_pd(_mm512_load_pd(B->lm), one,
-                                             _mm512_maskz_add_pd(neg, zero, _mm512_mul_pd(liab, simd_lookup(st->a_lwm, ai)))));
-    return general;
+    return one ? general | simd_baskets_one(st, one, T->bal_asset[0], T->bal_amount[0], B) : general;
 }
 
 /* One tile: its lanes (accounts) in the vector's lanes, position j of each from row j, so that
