@@ -737,7 +737,6 @@ typedef struct risk__tile {
     uint32_t lanes;   /* bit l: lane l holds an account the tile evaluates */
     uint32_t live;    /* bit l: slot 8 t + l holds an account (in lanes or not) */
     uint32_t depth;   /* the most positions of a lane in lanes */
-    uint32_t any_iso; /* some position of a lane in lanes is isolated */
     const risk_account *acc[RISK__TILE_LANES];
     /* the positions: [j][l] is position j of lane l */
     _Alignas(64) double qty[RISK__TILE_DEPTH][RISK__TILE_LANES];

@@ -131,7 +131,6 @@ void risk__image_tile_fill(const risk_engine *e, risk__sweep_image *im, size_t t
             T->pflags[j][l] = a->pflags[j];
             T->iso_margin[j][l] = a->iso_margin[j];
             T->fund_last[j][l] = a->fund_last ? a->fund_last[j] : 0.0;
-            T->any_iso |= (a->pflags[j] & RISK__PF_ISOLATED) != 0;
         }
         T->n_bal[l] = a->basket.n;
         for (uint32_t i = 0; i < a->basket.n; i++) {
