@@ -784,15 +784,19 @@ static inline void risk__image_touch_slot(risk_engine *e, size_t slot)
 /* An account's evaluation inputs changed (positions, balances, leverage, isolated margin,
  * funding indices): its tick tracker entry and its tile of the sweep image are marked, to be
  * brought up to date by the next tick apply or sweep. Every call that changes them calls this
- * (anywhere in the call: neither runs during a mutation). */
+ * (anywhere in the call: neither runs during a mutation). The what-if and planning copies of an
+ * account (core/shadow.c) change too, inside calls that only read the engine and may run on
+ * several threads at once: they mark nothing, which both checks see by the account's address
+ * (the tracker's map holds only the engine's accounts; a copy is not in its slot). */
 static inline void risk__account_changed(const risk_account *a)
 {
     if (!a)
         return;
-    if (a->engine->tick)
-        risk__tick_mark(a->engine->tick, a);
-    if (a->engine->image)
-        risk__image_touch_slot(a->engine, a->engine_slot);
+    const risk_engine *e = a->engine;
+    if (e->tick)
+        risk__tick_mark(e->tick, a);
+    if (e->image && a->engine_slot < e->n_account_slots && e->accounts[a->engine_slot] == a)
+        risk__image_touch_slot((risk_engine *)e, a->engine_slot);
 }
 
 /* ---- liquidation state (liquidation/policy.c) */

@@ -3,14 +3,17 @@
  * `make check-extra` (docs/fuzzing.md, docs/threading.md).
  *
  * Three kinds of concurrency the threading contract allows:
- *  - risk_engine_evaluate_all() with 2..8 worker threads over one engine;
+ *  - risk_engine_evaluate_all() with 2..8 worker threads over one engine (2,100 accounts: the
+ *    engine gives a sweep one worker per 1,024 account slots, so 3 of them work);
  *  - several application threads calling risk_engine_evaluate_all() on one engine of more than
  *    16 instruments at once (one call borrows the engine's sweep scratch, the others do without);
  *  - several application threads evaluating distinct accounts of one engine at once
  *    (risk_account_evaluate, risk_account_position_results, risk_account_whatif,
  *    risk_account_liquidation_plan), while no thread mutates it.
- * ThreadSanitizer fails the run on any data race; the program also checks that every thread
- * count gives the bit-identical summaries of one thread.
+ * All of it twice: an engine without and one with the sweep image (RISK_ENGINE_SWEEP_IMAGE),
+ * whose workers rebuild and read disjoint tiles and which one of several concurrent sweeps
+ * borrows. ThreadSanitizer fails the run on any data race; the program also checks that every
+ * thread count gives the bit-identical summaries of one thread.
  */
 #include <risk.h>
 
@@ -19,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_ACCOUNTS 600
+#define N_ACCOUNTS 2100
 #define N_READERS 4
 
 static risk_engine *engine;
@@ -30,9 +33,11 @@ static uint32_t usdt, btc, eth, btcusdt, ethusdt;
     fprintf(stderr, "%s:%d: %s: %s %s\n", __FILE__, __LINE__, #call, risk_errname(rc_), risk_engine_errmsg(engine)); \
     exit(1); } } while (0)
 
-static void build(void)
+static void build(uint32_t flags)
 {
-    CHECK(risk_engine_new(&engine, NULL));
+    risk_engine_options eo = RISK_ENGINE_OPTIONS_INIT;
+    eo.flags = flags;
+    CHECK(risk_engine_new(&engine, &eo));
     risk_asset_spec as = RISK_ASSET_SPEC_INIT;
     as.symbol = "USDT"; as.decimals = 6; as.price = 1.0;
     CHECK(risk_engine_add_asset(engine, &as, &usdt));
@@ -113,10 +118,10 @@ static void *reader(void *arg)
     return NULL;
 }
 
-int main(void)
+static int run(uint32_t flags)
 {
     static risk_account_summary many[N_ACCOUNTS];
-    build();
+    build(flags);
     size_t n = 0;
     /* a price move that puts some accounts under water */
     CHECK(risk_engine_set_mark(engine, btcusdt, 43000.0));
@@ -170,11 +175,16 @@ int main(void)
             return 1;
         }
     }
-    printf("tsan_batch: %d accounts, evaluate_all with 1, 2, 3, 4, 8 threads identical (%zu liquidatable); "
-           "%d reader threads; %d concurrent sweeps of a 22-instrument engine identical\n", N_ACCOUNTS, liquidatable,
-           N_READERS, N_READERS);
+    printf("tsan_batch%s: %d accounts, evaluate_all with 1, 2, 3, 4, 8 threads identical (%zu liquidatable); "
+           "%d reader threads; %d concurrent sweeps of a 22-instrument engine identical\n",
+           flags & RISK_ENGINE_SWEEP_IMAGE ? " (sweep image)" : "", N_ACCOUNTS, liquidatable, N_READERS, N_READERS);
     for (size_t i = 0; i < N_ACCOUNTS; i++)
         risk_account_free(accounts[i]);
     risk_engine_free(engine);
     return 0;
+}
+
+int main(void)
+{
+    return run(0) || run(RISK_ENGINE_SWEEP_IMAGE);
 }
