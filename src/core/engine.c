@@ -466,17 +466,25 @@ RISK_API int risk_engine_set_asset_price(risk_engine *engine, uint32_t asset, do
     return RISK_OK;
 }
 
+int risk__engine_check_prices(risk_engine *e, const uint32_t *assets, const double *prices, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = price_check(e, assets[i], prices[i]);
+        if (rc)
+            return rc;
+    }
+    return RISK_OK;
+}
+
 RISK_API int risk_engine_set_asset_prices(risk_engine *engine, const uint32_t *assets, const double *prices, size_t n)
 {
     if (!engine)
         return RISK_ENULL;
     if (n && (!assets || !prices))
         return risk__fail(engine, &engine->errmsg, RISK_ENULL, "assets or prices is NULL");
-    for (size_t i = 0; i < n; i++) {
-        int rc = price_check(engine, assets[i], prices[i]);
-        if (rc)
-            return rc;
-    }
+    int rc = risk__engine_check_prices(engine, assets, prices, n);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < n; i++)
         engine->assets[assets[i]].price = prices[i];
     risk__options_refresh(engine);

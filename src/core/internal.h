@@ -708,6 +708,9 @@ static inline void risk__option_unit_margin(const risk__instrument *in, double U
 
 /* ---- tick tracker hooks (core/tick.c): an account's change marks it for the next apply */
 void risk__tick_mark(struct risk_tick *t, const risk_account *a);
+/* risk_engine_set_asset_prices' checks alone (core/engine.c): RISK_OK when every price would be
+ * taken, else its status and message, with nothing changed */
+int risk__engine_check_prices(risk_engine *e, const uint32_t *assets, const double *prices, size_t n);
 void risk__tick_account_added(struct risk_tick *t, risk_account *a);
 void risk__tick_account_removed(struct risk_tick *t, const risk_account *a);
 /* The sweep's vector kernel on this CPU under RISK_SWEEP_SIMD (core/evaluate.c): "avx512" or

@@ -1243,34 +1243,17 @@ RISK_API int risk_tick_apply(risk_tick *tick, const uint32_t *instruments, const
     risk_engine *e = tick->e;
     if (!n_changes_out || (n_marks && (!instruments || !marks)) || (n_prices && (!assets || !prices)))
         return risk__fail(e, &tick->errmsg, RISK_ENULL, "n_changes_out, or an array with a count, is NULL");
-    /* the old marks, to undo the marks should the prices be refused */
-    double *old = NULL;
-    if (n_marks && n_prices) {
-        for (size_t i = 0; i < n_marks; i++)
-            if (instruments[i] >= e->n_instruments)
-                return risk__fail(e, &tick->errmsg, RISK_ENOTFOUND, "unknown instrument %u", instruments[i]);
-        old = risk__malloc(e, n_marks * sizeof *old);
-        if (!old)
-            return risk__fail(e, &tick->errmsg, RISK_ENOMEM, "out of memory");
-        for (size_t i = 0; i < n_marks; i++)
-            old[i] = e->instruments[instruments[i]].mark;
-    }
-    int rc = risk_engine_set_marks(e, instruments, marks, n_marks);
-    if (rc != RISK_OK) {
-        risk__free(e, old);
+    /* the prices checked before any mark is set: setting a mark also clears an option's mark
+     * volatility, which setting the old mark back (the undo this replaced) did not restore */
+    int rc = risk__engine_check_prices(e, assets, prices, n_prices);
+    if (rc != RISK_OK)
         return risk__fail(e, &tick->errmsg, rc, "%s", risk_engine_errmsg(e));
-    }
-    rc = risk_engine_set_asset_prices(e, assets, prices, n_prices);
-    if (rc != RISK_OK) {
-        rc = risk__fail(e, &tick->errmsg, rc, "%s", risk_engine_errmsg(e));
-        if (n_marks) {
-            int undo = risk_engine_set_marks(e, instruments, old, n_marks); /* were valid: cannot fail */
-            (void)undo;
-        }
-        risk__free(e, old);
-        return rc;
-    }
-    risk__free(e, old);
+    rc = risk_engine_set_marks(e, instruments, marks, n_marks);
+    if (rc != RISK_OK)
+        return risk__fail(e, &tick->errmsg, rc, "%s", risk_engine_errmsg(e));
+    rc = risk_engine_set_asset_prices(e, assets, prices, n_prices); /* checked: cannot fail */
+    if (rc != RISK_OK)
+        return risk__fail(e, &tick->errmsg, rc, "%s", risk_engine_errmsg(e));
     tick->n_changes = 0;
     tick->evaluated = 0;
     for (size_t i = 0; i < n_marks; i++)
