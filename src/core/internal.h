@@ -770,12 +770,6 @@ risk__sweep_image *risk__image_borrow(const risk_engine *e);
 void risk__image_return(risk__sweep_image *im);
 /* Rebuilds tile t from the engine's slots 8 t .. 8 t + 7 and clears its mark. */
 void risk__image_tile_fill(const risk_engine *e, risk__sweep_image *im, size_t t);
-/* Whether lane data of account a can live in a tile (else it is evaluated on its own). */
-static inline int risk__image_takes(const risk_account *a)
-{
-    return !a->sweep_generic && a->n_pos <= RISK__TILE_DEPTH && a->margin_mode != RISK_MARGIN_PORTFOLIO &&
-           a->basket.n <= RISK__BASKET_INLINE;
-}
 
 static inline void risk__image_touch_slot(risk_engine *e, size_t slot)
 {

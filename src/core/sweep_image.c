@@ -103,6 +103,13 @@ void risk__image_return(risk__sweep_image *im)
         atomic_store(&im->busy, 0);
 }
 
+/* Whether account a can live in a lane (else the sweep evaluates it on its own). */
+static int image_takes(const risk_account *a)
+{
+    return !a->sweep_generic && a->n_pos <= RISK__TILE_DEPTH && a->margin_mode != RISK_MARGIN_PORTFOLIO &&
+           a->basket.n <= RISK__BASKET_INLINE;
+}
+
 void risk__image_tile_fill(const risk_engine *e, risk__sweep_image *im, size_t t)
 {
     risk__tile *T = &im->tiles[t];
@@ -117,7 +124,7 @@ void risk__image_tile_fill(const risk_engine *e, risk__sweep_image *im, size_t t
             continue;
         T->id[l] = a->id;
         T->live |= 1u << l;
-        if (!risk__image_takes(a))
+        if (!image_takes(a))
             continue;
         T->lanes |= 1u << l;
         T->n_pos[l] = a->n_pos;
