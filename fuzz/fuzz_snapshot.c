@@ -16,7 +16,10 @@
  *     (risk_engine_snapshot_read_file, through a memfd): mapped and copied, and mapped in place
  *     (RISK_SNAPSHOT_MAP_IN_PLACE, whose reader validates the positions where they lie). Both
  *     must give the buffer read's status, and an engine that evaluates consistently and writes
- *     the same bytes as the buffer read's engine.
+ *     the same bytes as the buffer read's engine;
+ *  5. when its bit 2 is set, the buffer is also read with RISK_SNAPSHOT_PARALLEL (a helper thread
+ *     checks the ACCOUNTS section and fills the id map): the same status and message, and an
+ *     engine that writes the same bytes.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memfd_create */
@@ -173,6 +176,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.errmsg_capacity = sizeof msg;
     e = (risk_engine *)(uintptr_t)1;
     int rc = risk_engine_snapshot_read(&e, d, n, &o);
+    if (data[0] & 4) { /* the same read on two threads: the same answer, the same message */
+        char par_msg[256];
+        risk_snapshot_options par = o;
+        par.errmsg_out = par_msg;
+        par.errmsg_capacity = sizeof par_msg;
+        par.flags = RISK_SNAPSHOT_PARALLEL;
+        risk_engine *pe = (risk_engine *)(uintptr_t)1;
+        int prc = risk_engine_snapshot_read(&pe, d, n, &par);
+        FZ_ASSERT(prc == rc, "parallel read: %s (%s), sequential: %s", risk_errname(prc), prc ? par_msg : "",
+                  risk_errname(rc));
+        FZ_ASSERT(rc == RISK_OK || (pe == NULL && strcmp(par_msg, msg) == 0), "parallel read: \"%s\", sequential: \"%s\"",
+                  par_msg, msg);
+        if (rc == RISK_OK) {
+            size_t ps = 0, ss = 0;
+            unsigned char *pw = write_all(pe, &ps), *sw = write_all(e, &ss);
+            FZ_ASSERT(ps == ss && memcmp(pw, sw, ps) == 0, "the parallel read's engine writes other bytes");
+            free(pw);
+            free(sw);
+            risk_engine_free(pe);
+        }
+    }
     if (rc != RISK_OK) {
         FZ_ASSERT(e == NULL, "failed read (%s) handed out an engine", risk_errname(rc));
         FZ_ASSERT(rc == RISK_ECORRUPT || rc == RISK_EVERSION || rc == RISK_ENOMEM, "read: unexpected %s (%s)",

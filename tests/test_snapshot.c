@@ -1241,6 +1241,18 @@ static void expect_refused(const unsigned char *d, size_t size, int want)
     assert_null(out);
     assert_true(strlen(msg) > 0);
     assert_int_equal(ta.live_blocks, 0); /* nothing half loaded, nothing left behind */
+    /* a parallel read refuses it with the same status and message */
+    char par_msg[256];
+    o.errmsg_out = par_msg;
+    o.errmsg_capacity = sizeof par_msg;
+    o.flags = RISK_SNAPSHOT_PARALLEL;
+    out = (risk_engine *)(uintptr_t)1;
+    tu_assert_status(risk_engine_snapshot_read(&out, d, size, &o), rc);
+    assert_null(out);
+    if (strcmp(par_msg, msg) != 0)
+        print_error("parallel: \"%s\", sequential: \"%s\"\n", par_msg, msg);
+    assert_string_equal(par_msg, msg);
+    assert_int_equal(ta.live_blocks, 0);
 }
 
 /* One value written over a snapshot: `width` bytes (4 or 8) at `at`. */
@@ -1266,6 +1278,63 @@ static void expect_each_refused(const unsigned char *d, size_t size, const craft
         expect_refused(w, size, RISK_ECORRUPT);
     }
     free(w);
+}
+
+/* A parallel read (RISK_SNAPSHOT_PARALLEL) finds a repeated account id on its helper thread and
+ * everything else on the reading one; it must still report what a sequential read reports first.
+ * Two writes per case, resealed: expect_refused compares the two reads' statuses and messages. */
+static void test_snapshot_parallel_read_reports_as_sequential(void **state)
+{
+    (void)state;
+    static book b;
+    size_t size = 0;
+    unsigned char *d = small_snapshot(&b, &size);
+    size_t rec[3];
+    rec[0] = section_at(d, 5) + 8;
+    for (int k = 1; k < 3; k++) {
+        uint32_t nb = rd32(d + rec[k - 1] + 16), nl = rd32(d + rec[k - 1] + 20), np = rd32(d + rec[k - 1] + 24);
+        rec[k] = rec[k - 1] + 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1) + 40 * (size_t)np;
+    }
+    assert_true(rd32(d + rec[1] + 16) > 0); /* the second account has a balance */
+    const struct {
+        crafted w[2];
+        const char *says; /* what the message names */
+    } cases[] = {
+        /* a repeat found at its record's attach comes before its balances are checked */
+        {{{rec[1], 8, rd64(d + rec[0])}, {rec[1] + 32, 4, 99}}, "appears twice"},
+        /* ... and after its modes */
+        {{{rec[1], 8, rd64(d + rec[0])}, {rec[1] + 8, 4, 7}}, "unknown margin or position mode"},
+        /* an earlier record's error comes before a later repeat */
+        {{{rec[2], 8, rd64(d + rec[0])}, {rec[1] + 8, 4, 7}}, "unknown margin or position mode"},
+        {{{rec[2], 8, rd64(d + rec[1])}, {rec[1] + 32, 4, 99}}, "balance 0 (asset 99)"},
+        /* a later record's error comes after an earlier repeat */
+        {{{rec[1], 8, rd64(d + rec[0])}, {rec[2] + 8, 4, 7}}, "appears twice"},
+    };
+    unsigned char *w = malloc(size);
+    assert_non_null(w);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(w, d, size);
+        for (int j = 0; j < 2; j++)
+            if (cases[k].w[j].width == 4)
+                wr32(w + cases[k].w[j].at, (uint32_t)cases[k].w[j].value);
+            else
+                wr64(w + cases[k].w[j].at, cases[k].w[j].value);
+        reseal(w);
+        expect_refused(w, size, RISK_ECORRUPT);
+        char msg[256];
+        risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
+        o.flags = RISK_SNAPSHOT_PARALLEL;
+        o.errmsg_out = msg;
+        o.errmsg_capacity = sizeof msg;
+        risk_engine *out = NULL;
+        tu_assert_status(risk_engine_snapshot_read(&out, w, size, &o), RISK_ECORRUPT);
+        if (!strstr(msg, cases[k].says))
+            print_error("case %zu: \"%s\"\n", k, msg);
+        assert_non_null(strstr(msg, cases[k].says));
+    }
+    free(w);
+    free(d);
+    book_free(&b);
 }
 
 static void test_snapshot_refuses_every_truncation(void **state)
@@ -1704,7 +1773,7 @@ static void test_snapshot_null_and_bad_arguments(void **state)
     half.allocator.malloc_fn = tu_allocator(NULL).malloc_fn;
     tu_assert_status(risk_engine_snapshot_read(&out, snap, size, &half), RISK_EINVAL);
     risk_snapshot_options flags = RISK_SNAPSHOT_OPTIONS_INIT;
-    flags.flags = 2; /* unknown */
+    flags.flags = 4; /* unknown (1 and 2 are RISK_SNAPSHOT_MAP_IN_PLACE and RISK_SNAPSHOT_PARALLEL) */
     tu_assert_status(risk_engine_snapshot_read(&out, snap, size, &flags), RISK_EINVAL);
     assert_null(out);
     tu_assert_status(risk_engine_snapshot_write_file(NULL, "x"), RISK_ENULL);
@@ -1852,16 +1921,22 @@ static void test_snapshot_large_file_equals_buffer(void **state)
     unsigned char *snap = snapshot_of(b.e, &size);
     assert_true(size > ((size_t)6 << 20)); /* at least two drains and a tail */
     assert_file_holds(path, snap, size);
-    /* read back (mapped and copied, or in place): the restored engine's snapshot is the same bytes */
-    for (int in_place = 0; in_place < 2; in_place++) {
+    /* read back (mapped and copied, or in place; on one thread or two): the restored engine's
+     * snapshot is the same bytes, and every account is found by its id */
+    for (uint32_t flags = 0; flags < 4; flags++) {
         risk_snapshot_options o = RISK_SNAPSHOT_OPTIONS_INIT;
-        o.flags = in_place ? RISK_SNAPSHOT_MAP_IN_PLACE : 0;
+        o.flags = flags; /* RISK_SNAPSHOT_MAP_IN_PLACE 1, RISK_SNAPSHOT_PARALLEL 2 */
         risk_engine *twin = NULL;
         tu_assert_status(risk_engine_snapshot_read_file(&twin, path, &o), RISK_OK);
         size_t twin_size = 0;
         unsigned char *again = snapshot_of(twin, &twin_size);
         assert_int_equal(twin_size, size);
         assert_memory_equal(again, snap, size);
+        for (uint32_t k = 0; k < MORE; k++) {
+            risk_account *a = NULL;
+            tu_assert_status(risk_engine_find_account(twin, 1000000 + k, &a), RISK_OK);
+            assert_true(risk_account_id(a) == 1000000 + k);
+        }
         free(again);
         risk_engine_free(twin);
     }
@@ -2318,6 +2393,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_empty_engine_round_trips),
         cmocka_unit_test(test_snapshot_keeps_engine_options),
         cmocka_unit_test(test_snapshot_layout_matches_the_spec),
+        cmocka_unit_test(test_snapshot_parallel_read_reports_as_sequential),
         cmocka_unit_test(test_snapshot_refuses_every_truncation),
         cmocka_unit_test(test_snapshot_refuses_every_bit_flip),
         cmocka_unit_test(test_snapshot_refuses_other_format_versions),

@@ -72,10 +72,19 @@ RISK_BEGIN_DECLS
  */
 #define RISK_SNAPSHOT_MAP_IN_PLACE 1u
 
+/**
+ * risk_snapshot_options flag: the read may use one helper thread, which computes the accounts
+ * section's checksum and fills the account-id map while the calling thread builds the accounts
+ * (docs/snapshot.md, "Speed"). The restored engine, the status and the message of a refused
+ * snapshot are the same as without it; if no thread can be made, the read does the helper's work
+ * itself. The thread ends before the call returns.
+ */
+#define RISK_SNAPSHOT_PARALLEL 2u
+
 /** @brief How to restore an engine. Initialise with ::RISK_SNAPSHOT_OPTIONS_INIT. */
 typedef struct risk_snapshot_options {
     uint32_t version;         /**< ::RISK_SNAPSHOT_OPTIONS_VERSION. */
-    uint32_t flags;           /**< 0, or ::RISK_SNAPSHOT_MAP_IN_PLACE. */
+    uint32_t flags;           /**< 0, or ::RISK_SNAPSHOT_MAP_IN_PLACE and ::RISK_SNAPSHOT_PARALLEL or'ed. */
     risk_allocator allocator; /**< Memory hook of the restored engine (and of the read itself); all NULL for the C library. */
     char *errmsg_out;         /**< Optional buffer receiving the message of a failed read (NUL-terminated, truncated to fit); NULL for none. */
     size_t errmsg_capacity;   /**< Bytes of @ref errmsg_out. */

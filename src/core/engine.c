@@ -627,6 +627,24 @@ static void idmap_remove(risk__idmap *m, uint64_t key)
     }
 }
 
+int risk__engine_index_account(risk_engine *e, uint64_t account_id, risk_account *a)
+{
+    if (idmap_get(&e->ids, account_id))
+        return RISK_EDUPLICATE;
+    idmap_put_unchecked(&e->ids, account_id, a);
+    return RISK_OK;
+}
+
+void risk__engine_append_account(risk_engine *e, risk_account *a)
+{
+    a->engine_slot = e->n_account_slots;
+    e->accounts[e->n_account_slots++] = a;
+    e->n_accounts++;
+    risk__image_touch_slot(e, a->engine_slot);
+    if (e->tick)
+        risk__tick_account_added(e->tick, a);
+}
+
 int risk__engine_attach_account(risk_engine *e, risk_account *a)
 {
     if (idmap_get(&e->ids, a->id))
@@ -643,12 +661,7 @@ int risk__engine_attach_account(risk_engine *e, risk_account *a)
         risk__image_reserve(e);
     }
     idmap_put_unchecked(&e->ids, a->id, a);
-    a->engine_slot = e->n_account_slots;
-    e->accounts[e->n_account_slots++] = a;
-    e->n_accounts++;
-    risk__image_touch_slot(e, a->engine_slot);
-    if (e->tick)
-        risk__tick_account_added(e->tick, a);
+    risk__engine_append_account(e, a);
     return RISK_OK;
 }
 

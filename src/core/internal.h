@@ -382,6 +382,12 @@ const char *risk__fmt_double(char *buf, size_t size, double x);
 void risk__engine_retain(risk_engine *e);
 void risk__engine_release(risk_engine *e);
 int risk__engine_attach_account(risk_engine *e, risk_account *a);
+/* The two halves of attaching, for a restore that does them on two threads (snapshot/): after
+ * risk__engine_reserve_accounts, index puts the id into the id map (RISK_EDUPLICATE when it is
+ * there already, nothing put) and append puts the account in the registry. Each touches only its
+ * own fields of the engine, so the two may run at once on different threads. */
+int risk__engine_index_account(risk_engine *e, uint64_t account_id, risk_account *a);
+void risk__engine_append_account(risk_engine *e, risk_account *a);
 void risk__engine_detach_account(risk_engine *e, risk_account *a);
 /* Room for n more accounts in the registry and the id map, so that attaching them cannot fail. */
 int risk__engine_reserve_accounts(risk_engine *e, size_t n); /* RISK_ENOMEM */

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -765,6 +766,14 @@ typedef struct reader {
     const unsigned char *base;       /* the snapshot's first byte (alignment of format 3) */
     const char *section;
     uint32_t *stamp;                 /* per asset, per instrument x leg: duplicate checks */
+    /* RISK_SNAPSHOT_PARALLEL: a helper thread sums the ACCOUNTS section and fills the id map while
+     * this one builds the accounts (read_accounts); verify() leaves that section's checksum to it */
+    int parallel;
+    int accounts_crc_pending;        /* 1 while the ACCOUNTS checksum has not been compared */
+    uint32_t accounts_crc;           /* the table's */
+    const unsigned char *accounts_at;
+    size_t accounts_len;
+    uint64_t appended;               /* parallel: records appended to the registry so far */
     size_t n_stamp;
     uint32_t version;                /* format version of the snapshot being read */
     size_t levs_used;                /* entries of the engine's levs_block handed out */
@@ -1529,7 +1538,10 @@ static int read_account(reader *r, uint64_t index)
     a->position_mode = position_mode;
     a->engine_owned = 1;
     risk__basket_init(&a->basket, e, a);
-    if (risk__engine_attach_account(e, a) != RISK_OK) /* room was reserved: only a duplicate id fails */
+    if (r->parallel) { /* the helper indexes the ids (read_accounts) */
+        risk__engine_append_account(e, a);
+        r->appended = index + 1;
+    } else if (risk__engine_attach_account(e, a) != RISK_OK) /* room was reserved: only a duplicate id fails */
         return bad(r, RISK_ECORRUPT, "account %llu appears twice", (unsigned long long)id);
     /* from here the account is the engine's: a failure frees it with the engine */
     uint32_t stamp = (uint32_t)index + 1;
@@ -1657,21 +1669,76 @@ static int read_account(reader *r, uint64_t index)
     return RISK_OK;
 }
 
-static int read_accounts(reader *r)
+/* The helper thread of a parallel read: the ACCOUNTS section's checksum, then the id map, the ids
+ * read from the records' fixed parts (walked as the first pass walks them). It reads the section
+ * and writes only the id map (risk__engine_index_account), while the reading thread builds the
+ * accounts and writes the rest. */
+typedef struct accounts_helper {
+    risk_engine *e;
+    const unsigned char *section, *records, *end; /* the whole section; its first record; its end */
+    uint64_t n;
+    uint32_t version;
+    uint32_t crc;    /* out: the section's CRC-32C */
+    uint64_t dup;    /* out: the first record whose id an earlier one has, or UINT64_MAX */
+    uint64_t dup_id;
+} accounts_helper;
+
+#define HELPER_AHEAD 16u /* records whose id-map slots are fetched ahead of their insert */
+
+static void *accounts_help(void *arg)
+{
+    accounts_helper *h = arg;
+    risk_engine *e = h->e;
+    h->crc = risk__crc32c(0, h->section, (size_t)(h->end - h->section));
+    h->dup = UINT64_MAX;
+    uint64_t ring[HELPER_AHEAD], walked = 0;
+    const unsigned char *q = h->records;
+    for (uint64_t k = 0; k < h->n; k++) {
+        for (; walked < h->n && walked < k + HELPER_AHEAD && (size_t)(h->end - q) >= ACCOUNT_FIXED; walked++) {
+            uint64_t np = ld32(q + 24), len = record_bytes(h->version, ld32(q + 16), ld32(q + 20), np);
+            if (np > RISK__MAX_POSITIONS || len > (uint64_t)(h->end - q))
+                break; /* malformed: the build stops at or before this record and says why */
+            ring[walked % HELPER_AHEAD] = ld64(q);
+            risk__engine_prefetch_id(e, ld64(q));
+            q += len;
+        }
+        if (k == walked)
+            break;
+        uint64_t id = ring[k % HELPER_AHEAD];
+        if (risk__engine_index_account(e, id, &e->account_block[k]) != RISK_OK) {
+            h->dup = k;
+            h->dup_id = id;
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* The build ended with rc: the helper's findings come first where a sequential read finds them
+ * first, so that a parallel read refuses a snapshot with the status and message a sequential one
+ * gives. A sequential read compares every checksum before reading anything, and finds a repeated id
+ * when it attaches that record, after its counts and modes and before its arrays are checked: so a
+ * repeat wins if its record was appended (r->appended) before the build stopped. */
+static int accounts_settle(reader *r, const accounts_helper *h, int rc)
+{
+    r->accounts_crc_pending = 0;
+    if (h->crc != r->accounts_crc) { /* verify() would have said so before anything was read */
+        r->section = NULL;
+        return bad(r, RISK_ECORRUPT, "section %s: checksum mismatch", SECTION_NAMES[SEC_ACCOUNTS]);
+    }
+    if (h->dup != UINT64_MAX && h->dup < r->appended)
+        return bad(r, RISK_ECORRUPT, "account %llu appears twice", (unsigned long long)h->dup_id);
+    return rc;
+}
+
+/* The accounts' records after their count: n account structs are in e->account_block. */
+static int build_accounts(reader *r, uint64_t n)
 {
     risk_engine *e = r->e;
-    int rc = need(r, 8);
-    if (rc)
-        return rc;
-    uint64_t n = g64(r);
-    if (n > (uint64_t)(r->end - r->p) / ACCOUNT_FIXED || n >= UINT32_MAX)
-        return bad(r, RISK_ECORRUPT, "%llu accounts cannot fit in %llu bytes", (unsigned long long)n,
-                   (unsigned long long)(r->end - r->p));
-    if (n && risk__engine_reserve_accounts(e, (size_t)n))
-        return bad(r, RISK_ENOMEM, "out of memory");
+    int rc;
     /* Memory for every account in a few large blocks, populated up front (risk__memory_hint): the
-     * account structs in one block, the positions in one arena chunk sized by a first pass over
-     * the records' counts (a malformed record stops the count; the second pass reports it). */
+     * positions in one arena chunk sized by a first pass over the records' counts (a malformed
+     * record stops the count; the second pass reports it). */
     uint64_t slots = 0, levs = 0, positions = 0;
     const unsigned char *q = r->p;
     for (uint64_t k = 0; k < n && (size_t)(r->end - q) >= ACCOUNT_FIXED; k++) {
@@ -1684,13 +1751,6 @@ static int read_accounts(reader *r)
         positions += np;
         levs += nl;
         q += len;
-    }
-    if (n) {
-        e->account_block = risk__calloc(e, (size_t)n, sizeof *e->account_block);
-        if (!e->account_block)
-            return bad(r, RISK_ENOMEM, "out of memory");
-        risk__memory_hint(e->account_block, (size_t)n * sizeof *e->account_block);
-        e->account_block_n = (size_t)n;
     }
     if (r->in_place) {
         /* positions stay in the file; their IM rates and handle slots come from zero pages
@@ -1729,14 +1789,16 @@ static int read_accounts(reader *r)
             return bad(r, RISK_ENOMEM, "out of memory");
         memset(r->stamp, 0, r->n_stamp * sizeof *r->stamp);
     }
-    /* a second cursor runs PREFETCH_AHEAD records ahead, fetching the id map's slots early: the
-     * inserts are random accesses into a map larger than the caches */
+    /* a second cursor runs PREFETCH_AHEAD records ahead, bringing their first lines in and
+     * fetching the id map's slots early (sequential reads: the inserts are random accesses into a
+     * map larger than the caches) */
     const unsigned char *ahead = r->p;
     uint64_t k_ahead = 0;
     for (uint64_t k = 0; k < n; k++) {
         for (; k_ahead < n && k_ahead < k + PREFETCH_AHEAD && (size_t)(r->end - ahead) >= ACCOUNT_FIXED; k_ahead++) {
             uint64_t len = record_bytes(r->version, ld32(ahead + 16), ld32(ahead + 20), ld32(ahead + 24));
-            risk__engine_prefetch_id(e, ld64(ahead));
+            if (!r->parallel)
+                risk__engine_prefetch_id(e, ld64(ahead));
             if (len > (uint64_t)(r->end - ahead))
                 k_ahead = n; /* malformed: the reader will say so */
             else
@@ -1746,6 +1808,41 @@ static int read_accounts(reader *r)
             return rc;
     }
     return section_end(r);
+}
+
+static int read_accounts(reader *r)
+{
+    risk_engine *e = r->e;
+    int rc = need(r, 8);
+    if (rc)
+        return rc;
+    uint64_t n = g64(r);
+    if (n > (uint64_t)(r->end - r->p) / ACCOUNT_FIXED || n >= UINT32_MAX)
+        return bad(r, RISK_ECORRUPT, "%llu accounts cannot fit in %llu bytes", (unsigned long long)n,
+                   (unsigned long long)(r->end - r->p));
+    if (n && risk__engine_reserve_accounts(e, (size_t)n))
+        return bad(r, RISK_ENOMEM, "out of memory");
+    /* the account structs in one block, before the helper starts: it maps ids to them */
+    if (n) {
+        e->account_block = risk__calloc(e, (size_t)n, sizeof *e->account_block);
+        if (!e->account_block)
+            return bad(r, RISK_ENOMEM, "out of memory");
+        risk__memory_hint(e->account_block, (size_t)n * sizeof *e->account_block);
+        e->account_block_n = (size_t)n;
+    }
+    if (!r->parallel)
+        return build_accounts(r, n);
+    /* the helper sums the section and fills the id map meanwhile; when no thread can be made, its
+     * work is done here after the build (the same result) */
+    accounts_helper h = {e, r->accounts_at, r->p, r->accounts_at + r->accounts_len, n, r->version, 0, UINT64_MAX, 0};
+    pthread_t helper;
+    int helping = pthread_create(&helper, NULL, accounts_help, &h) == 0;
+    rc = build_accounts(r, n);
+    if (helping)
+        pthread_join(helper, NULL); /* on every path: the helper writes into the engine */
+    else
+        accounts_help(&h);
+    return accounts_settle(r, &h, rc);
 }
 
 /* Checks the header, the table and every checksum; fills the sections' bounds. */
@@ -1792,7 +1889,12 @@ static int verify(reader *r, const unsigned char *d, size_t size, section_info *
     if (at != total)
         return bad(r, RISK_ECORRUPT, "sections end at %llu of %llu bytes", (unsigned long long)at,
                    (unsigned long long)total);
-    for (uint32_t k = 0; k < N_SECTIONS; k++)
+    const section_info *acc = &table[N_SECTIONS - 1];
+    r->accounts_at = d + acc->offset;
+    r->accounts_len = (size_t)acc->length;
+    r->accounts_crc = acc->crc;
+    r->accounts_crc_pending = r->parallel; /* parallel: read_accounts' helper sums it */
+    for (uint32_t k = 0; k < N_SECTIONS - (r->parallel ? 1u : 0u); k++)
         if (risk__crc32c(0, d + table[k].offset, (size_t)table[k].length) != table[k].crc)
             return bad(r, RISK_ECORRUPT, "section %s: checksum mismatch", SECTION_NAMES[k + 1]);
     return RISK_OK;
@@ -1804,7 +1906,7 @@ static int options_check(const risk_snapshot_options *o)
         return RISK_EVERSION;
     const risk_allocator *al = &o->allocator;
     int n_set = (al->malloc_fn != NULL) + (al->realloc_fn != NULL) + (al->free_fn != NULL);
-    if ((n_set != 0 && n_set != 3) || (o->flags & ~RISK_SNAPSHOT_MAP_IN_PLACE) != 0)
+    if ((n_set != 0 && n_set != 3) || (o->flags & ~(RISK_SNAPSHOT_MAP_IN_PLACE | RISK_SNAPSHOT_PARALLEL)) != 0)
         return RISK_EINVAL;
     return RISK_OK;
 }
@@ -1839,6 +1941,12 @@ static int read_all(reader *r, const unsigned char *d, size_t size)
             break;
         }
     }
+    /* parallel, failed before the helper compared the ACCOUNTS checksum: a damaged section is
+     * reported as such first, as verify() reports it before reading anything */
+    if (rc && r->accounts_crc_pending && risk__crc32c(0, r->accounts_at, r->accounts_len) != r->accounts_crc) {
+        r->section = NULL;
+        rc = bad(r, RISK_ECORRUPT, "section %s: checksum mismatch", SECTION_NAMES[SEC_ACCOUNTS]);
+    }
     r->section = NULL;
     return rc;
 }
@@ -1857,6 +1965,7 @@ static int read_snapshot(risk_engine **out, const void *data, size_t size, const
     memset(&r, 0, sizeof r);
     r.o = o;
     r.in_place = HOST_LE && map_bytes > 0 && size >= 12 && ld32((const unsigned char *)data + 8) >= 3;
+    r.parallel = o->version == RISK_SNAPSHOT_OPTIONS_VERSION && (o->flags & RISK_SNAPSHOT_PARALLEL) != 0;
     if (o->version == RISK_SNAPSHOT_OPTIONS_VERSION && o->errmsg_out && o->errmsg_capacity)
         o->errmsg_out[0] = '\0';
     int rc = options_check(o);

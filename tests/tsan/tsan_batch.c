@@ -10,6 +10,8 @@
  *  - several application threads evaluating distinct accounts of one engine at once
  *    (risk_account_evaluate, risk_account_position_results, risk_account_whatif,
  *    risk_account_liquidation_plan), while no thread mutates it.
+ * And a snapshot of the engine read back with RISK_SNAPSHOT_PARALLEL (a helper thread fills
+ * the id map and checks the accounts section while the reading thread builds the accounts).
  * All of it twice: an engine without and one with the sweep image (RISK_ENGINE_SWEEP_IMAGE),
  * whose workers rebuild and read disjoint tiles and which one of several concurrent sweeps
  * borrows. ThreadSanitizer fails the run on any data race; the program also checks that every
@@ -140,6 +142,35 @@ static int run(uint32_t flags)
             }
         }
     }
+    /* the engine written and read back with RISK_SNAPSHOT_PARALLEL (a helper thread fills the id
+     * map while this one builds the accounts): the same summaries, every account found */
+    size_t snap_size = 0;
+    if (risk_engine_snapshot_write(engine, NULL, 0, &snap_size) != RISK_EBUFFER) {
+        fprintf(stderr, "snapshot size\n");
+        return 1;
+    }
+    unsigned char *snap = malloc(snap_size);
+    risk_engine *restored = NULL;
+    risk_snapshot_options so = RISK_SNAPSHOT_OPTIONS_INIT;
+    so.flags = RISK_SNAPSHOT_PARALLEL;
+    if (!snap || risk_engine_snapshot_write(engine, snap, snap_size, &snap_size) != RISK_OK ||
+        risk_engine_snapshot_read(&restored, snap, snap_size, &so) != RISK_OK) {
+        fprintf(stderr, "snapshot round trip failed\n");
+        return 1;
+    }
+    for (size_t i = 0; i < N_ACCOUNTS; i++)
+        many[i] = (risk_account_summary)RISK_ACCOUNT_SUMMARY_INIT;
+    CHECK(risk_engine_evaluate_all(restored, many, NULL, N_ACCOUNTS, 2, &n));
+    for (size_t i = 0; i < N_ACCOUNTS; i++) {
+        risk_account *found = NULL;
+        CHECK(risk_engine_find_account(restored, risk_account_id(accounts[i]), &found));
+    }
+    if (n != N_ACCOUNTS || memcmp(one, many, sizeof one) != 0) {
+        fprintf(stderr, "the engine read back in parallel evaluates differently\n");
+        return 1;
+    }
+    risk_engine_free(restored);
+    free(snap);
     pthread_t th[N_READERS];
     for (size_t k = 0; k < N_READERS; k++)
         if (pthread_create(&th[k], NULL, reader, (void *)(uintptr_t)k) != 0) {
@@ -176,6 +207,7 @@ static int run(uint32_t flags)
         }
     }
     printf("tsan_batch%s: %d accounts, evaluate_all with 1, 2, 3, 4, 8 threads identical (%zu liquidatable); "
+           "a parallel snapshot read identical; "
            "%d reader threads; %d concurrent sweeps of a 22-instrument engine identical\n",
            flags & RISK_ENGINE_SWEEP_IMAGE ? " (sweep image)" : "", N_ACCOUNTS, liquidatable, N_READERS, N_READERS);
     for (size_t i = 0; i < N_ACCOUNTS; i++)
