@@ -85,6 +85,8 @@ TARGETS: list[Target] = [
     ("bench_snapshot", "load_in_place_over_cat", "9.4 snapshot load in place / cat", ">= 0.50",
      lambda v: v >= 0.5),
     ("bench_snapshot", "load_over_cat", "9.4 snapshot load (copying) / cat", ">= 0.50", lambda v: v >= 0.5),
+    ("bench_snapshot", "load_in_place_parallel_over_cat", "9.4 snapshot load in place on two threads / cat", ">= 0.50",
+     lambda v: v >= 0.5),
     ("bench_portfolio", "portfolio_margin_batch_us", "10 portfolio margin, us per account (batch)", "< 50",
      lambda v: v < 50.0),
     ("bench_options", "implied_vol_mps", "10 implied volatility, M/s", ">= 5", lambda v: v >= 5.0),

@@ -58,10 +58,17 @@ static void account_release(risk_account *account)
         risk__free(e, account);
 }
 
+/* Frees the account's position handles. */
+static void handles_free(risk_account *a)
+{
+    if (risk__account_has_handle_slots(a))
+        for (uint32_t i = 0; i < a->n_pos; i++)
+            risk__free(a->engine, a->handles[i]);
+}
+
 void risk__account_destroy(risk_account *account)
 {
-    for (uint32_t i = 0; i < account->n_pos; i++)
-        risk__free(account->engine, account->handles[i]);
+    handles_free(account);
     account_release(account);
 }
 
@@ -71,8 +78,7 @@ RISK_API void risk_account_free(risk_account *account)
         return;
     risk_engine *e = account->engine;
     uint32_t owned_by_engine = account->engine_owned; /* such an account holds no engine reference */
-    for (uint32_t i = 0; i < account->n_pos; i++) /* before the range goes: a freed range keeps a link in it */
-        risk__free(e, account->handles[i]);
+    handles_free(account); /* before the range goes: a freed range keeps a link in it */
     risk__arena_release(e, &account->range);
     risk__engine_detach_account(e, account);
     account_release(account);
@@ -245,6 +251,7 @@ static int handle_of(risk_account *a, uint32_t i, risk_position **out)
         h->account = a;
         h->slot = i;
         a->handles[i] = h;
+        a->in_block &= ~RISK__IN_BLOCK_NO_HANDLES;
     }
     *out = a->handles[i];
     return RISK_OK;
@@ -355,6 +362,7 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
         h->account = a;
         h->slot = i;
         a->handles[i] = h;
+        a->in_block &= ~RISK__IN_BLOCK_NO_HANDLES;
     }
     if (pos_out)
         *pos_out = h;

@@ -947,8 +947,9 @@ RISK_API int risk_engine_memory_bytes(const risk_engine *engine, size_t *out)
         bytes += (a->in_block & RISK__IN_BLOCK_STRUCT ? 0 : sizeof *a) + errmsg_bytes(a->errmsg) +
                  errmsg_bytes(a->basket.errmsg);
         bytes += risk__basket_heap_bytes(&a->basket);
-        for (uint32_t i = 0; i < a->n_pos; i++) /* positions themselves are in the arena's chunks */
-            bytes += a->handles[i] ? sizeof(risk_position) : 0;
+        if (risk__account_has_handle_slots(a))
+            for (uint32_t i = 0; i < a->n_pos; i++) /* positions themselves are in the arena's chunks */
+                bytes += a->handles[i] ? sizeof(risk_position) : 0;
         bytes += a->in_block & RISK__IN_BLOCK_LEVS ? 0 : (size_t)a->cap_levs * sizeof *a->levs;
     }
     *out = bytes;

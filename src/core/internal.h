@@ -299,6 +299,16 @@ RISK__ALWAYS_INLINE void risk__prefetch_columns(const risk_account *a)
 
 #define RISK__IN_BLOCK_STRUCT 1u /* the account struct is in risk_engine.account_block */
 #define RISK__IN_BLOCK_LEVS 2u   /* its levs are in risk_engine.levs_block (cap_levs = n_levs) */
+/* Its handle slots are a snapshot's zero block (in place, snapshot/) and no handle was made since:
+ * every slot is NULL, and reading them would fault the untouched block in page by page (10^6
+ * restored accounts took longer to free than to load). Cleared where a handle is stored. */
+#define RISK__IN_BLOCK_NO_HANDLES 4u
+
+/* The account's position handles, each freed (NULL ones included), unless none was ever made. */
+RISK__ALWAYS_INLINE int risk__account_has_handle_slots(const risk_account *a)
+{
+    return a->n_pos && !(a->in_block & RISK__IN_BLOCK_NO_HANDLES);
+}
 
 /* ---- allocation and errors (core/alloc.c) */
 void *risk__malloc(const risk_engine *e, size_t size);

@@ -1604,6 +1604,7 @@ static int read_account(reader *r, uint64_t index)
         a->fund_last = a->iso_margin + n_pos; /* format 3: in the file too, so funding settles in place */
         a->im_rate = st->im_rate + r->slots_used; /* zero pages */
         a->handles = st->handles + r->slots_used;
+        a->in_block |= RISK__IN_BLOCK_NO_HANDLES; /* all NULL, untouched: freeing need not read them */
         r->slots_used += n_pos;
         a->cap_pos = n_pos; /* no room: a new position moves them to the arena */
         r->p += 40 * (size_t)n_pos;
@@ -1669,8 +1670,8 @@ static int read_account(reader *r, uint64_t index)
     return RISK_OK;
 }
 
-/* The helper thread of a parallel read: the ACCOUNTS section's checksum, then the id map, the ids
- * read from the records' fixed parts (walked as the first pass walks them). It reads the section
+/* The helper thread of a parallel read: the id map, the ids read from the records' fixed parts
+ * (walked as the first pass walks them), then the ACCOUNTS section's checksum. It reads the section
  * and writes only the id map (risk__engine_index_account), while the reading thread builds the
  * accounts and writes the rest. */
 typedef struct accounts_helper {
@@ -1689,7 +1690,6 @@ static void *accounts_help(void *arg)
 {
     accounts_helper *h = arg;
     risk_engine *e = h->e;
-    h->crc = risk__crc32c(0, h->section, (size_t)(h->end - h->section));
     h->dup = UINT64_MAX;
     uint64_t ring[HELPER_AHEAD], walked = 0;
     const unsigned char *q = h->records;
@@ -1711,6 +1711,9 @@ static void *accounts_help(void *arg)
             break;
         }
     }
+    /* the checksum last: the walk above reads the records' first lines while the reading
+     * thread's first pass reads the same ones, rather than streaming the whole section against it */
+    h->crc = risk__crc32c(0, h->section, (size_t)(h->end - h->section));
     return NULL;
 }
 

@@ -64,6 +64,12 @@ class TestEngineSnapshot(unittest.TestCase):
             self.assertEqual(f.read(), data)
         from_file = librisk.Engine.from_snapshot(path)
         self.assertEqual(from_file.snapshot(), data)
+        for in_place in (False, True):  # mapped in place, and read on two threads: the same engine
+            other = librisk.Engine.from_snapshot(path, in_place=in_place, parallel=True)
+            self.assertEqual(other.snapshot(), data)
+            self.assertEqual([s.as_dict() for s in other.evaluate_all()], [s.as_dict() for s in e.evaluate_all()])
+            self.assertEqual(other.find_account(accs[7].id).evaluate(), accs[7].evaluate())
+        self.assertEqual(librisk.Engine.from_snapshot(data, parallel=True).snapshot(), data)
         self.assertEqual(from_file.instrument_info("BTCUSDT")["lot_size"], 0.001)
         self.assertEqual(from_file.asset_info("BTC")["value_tiers"], [(5.0, 0.98), (20.0, 0.9)])
 
@@ -151,6 +157,9 @@ class TestEngineSnapshot(unittest.TestCase):
         data[200] ^= 0x10
         with self.assertRaises(librisk.CorruptError) as cm:
             librisk.Engine.from_snapshot(bytes(data))
+        self.assertIn("checksum", cm.exception.message)
+        with self.assertRaises(librisk.CorruptError) as cm:
+            librisk.Engine.from_snapshot(bytes(data), parallel=True)
         self.assertIn("checksum", cm.exception.message)
         with self.assertRaises(librisk.FileError):
             librisk.Engine.from_snapshot(os.path.join(self.dir, "missing.snap"))

@@ -510,16 +510,20 @@ class Engine(_Handle):
         return buf.raw[:size.value]
 
     @classmethod
-    def from_snapshot(cls, source: str | bytes) -> Engine:
+    def from_snapshot(cls, source: str | bytes, *, in_place: bool = False, parallel: bool = False) -> Engine:
         """An engine restored from a snapshot: ``source`` is a path or the snapshot's bytes.
 
         Every account comes back as an :class:`Account` this object holds (see :meth:`accounts`
         and :meth:`find_account`); each owns its C handle, so closing the engine first is safe.
-        Raises CorruptError (truncated, checksum, out of range), VersionError (another format
-        version), FileError (cannot read the file).
+        ``in_place`` keeps a snapshot file mapped and uses its position arrays where they lie
+        (RISK_SNAPSHOT_MAP_IN_PLACE: the file must not be rewritten in place meanwhile);
+        ``parallel`` lets the read use a helper thread (RISK_SNAPSHOT_PARALLEL). Neither changes
+        the engine restored. Raises CorruptError (truncated, checksum, out of range), VersionError
+        (another format version), FileError (cannot read the file).
         """
         L = ffi.lib()
         opts = ffi.RiskSnapshotOptions.init()
+        opts.flags = (ffi.SNAPSHOT_MAP_IN_PLACE if in_place else 0) | (ffi.SNAPSHOT_PARALLEL if parallel else 0)
         msg = ctypes.create_string_buffer(512)
         opts.errmsg_out = ctypes.cast(msg, ctypes.c_char_p)
         opts.errmsg_capacity = len(msg)
