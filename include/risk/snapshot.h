@@ -75,7 +75,7 @@ RISK_BEGIN_DECLS
 /**
  * risk_snapshot_options flag: the read may use one helper thread, which computes the accounts
  * section's checksum and fills the account-id map while the calling thread builds the accounts
- * (docs/snapshot.md, "Speed"). The restored engine, the status and the message of a refused
+ * (docs/snapshot.md, "Two threads"). The restored engine, the status and the message of a refused
  * snapshot are the same as without it; if no thread can be made, the read does the helper's work
  * itself. The thread ends before the call returns.
  */

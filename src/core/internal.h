@@ -304,7 +304,8 @@ RISK__ALWAYS_INLINE void risk__prefetch_columns(const risk_account *a)
  * restored accounts took longer to free than to load). Cleared where a handle is stored. */
 #define RISK__IN_BLOCK_NO_HANDLES 4u
 
-/* The account's position handles, each freed (NULL ones included), unless none was ever made. */
+/* Whether freeing or counting the account's position handles must read its handle slots: not
+ * without positions, nor while the slots are a restored snapshot's untouched zero block. */
 RISK__ALWAYS_INLINE int risk__account_has_handle_slots(const risk_account *a)
 {
     return a->n_pos && !(a->in_block & RISK__IN_BLOCK_NO_HANDLES);
