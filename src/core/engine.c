@@ -629,9 +629,15 @@ static void idmap_remove(risk__idmap *m, uint64_t key)
 
 int risk__engine_index_account(risk_engine *e, uint64_t account_id, risk_account *a)
 {
-    if (idmap_get(&e->ids, account_id))
-        return RISK_EDUPLICATE;
-    idmap_put_unchecked(&e->ids, account_id, a);
+    /* the check and the insert in one probe (room was reserved) */
+    risk__idmap *m = &e->ids;
+    size_t mask = m->cap - 1, i = idmap_hash(account_id, mask);
+    for (; m->vals[i]; i = (i + 1) & mask)
+        if (m->keys[i] == account_id)
+            return RISK_EDUPLICATE;
+    m->keys[i] = account_id;
+    m->vals[i] = a;
+    m->n++;
     return RISK_OK;
 }
 

@@ -400,6 +400,9 @@ int risk__engine_attach_account(risk_engine *e, risk_account *a);
 int risk__engine_index_account(risk_engine *e, uint64_t account_id, risk_account *a);
 void risk__engine_append_account(risk_engine *e, risk_account *a);
 void risk__engine_detach_account(risk_engine *e, risk_account *a);
+/* risk_engine_set_asset_prices' checks alone: RISK_OK when every price would be taken, else its
+ * status and message, with nothing changed (risk_tick_apply checks before it sets any mark) */
+int risk__engine_check_prices(risk_engine *e, const uint32_t *assets, const double *prices, size_t n);
 /* Room for n more accounts in the registry and the id map, so that attaching them cannot fail. */
 int risk__engine_reserve_accounts(risk_engine *e, size_t n); /* RISK_ENOMEM */
 /* Prefetches the id map's slot of an account id (a restore inserts ids it has read ahead). */
@@ -725,9 +728,6 @@ static inline void risk__option_unit_margin(const risk__instrument *in, double U
 
 /* ---- tick tracker hooks (core/tick.c): an account's change marks it for the next apply */
 void risk__tick_mark(struct risk_tick *t, const risk_account *a);
-/* risk_engine_set_asset_prices' checks alone (core/engine.c): RISK_OK when every price would be
- * taken, else its status and message, with nothing changed */
-int risk__engine_check_prices(risk_engine *e, const uint32_t *assets, const double *prices, size_t n);
 void risk__tick_account_added(struct risk_tick *t, risk_account *a);
 void risk__tick_account_removed(struct risk_tick *t, const risk_account *a);
 /* The sweep's vector kernel on this CPU under RISK_SWEEP_SIMD (core/evaluate.c): "avx512" or

@@ -839,6 +839,14 @@ static int bad(reader *r, int code, const char *fmt, ...)
     return code;
 }
 
+/* A section's bytes do not match its checksum (the message has no section prefix: it is about
+ * the file, not a record). */
+static int checksum_mismatch(reader *r, uint32_t section_id)
+{
+    r->section = NULL;
+    return bad(r, RISK_ECORRUPT, "section %s: checksum mismatch", SECTION_NAMES[section_id]);
+}
+
 /* A setter of the engine being built refused a value: the snapshot is corrupt (or memory ran out). */
 static int refused(reader *r, int rc, const char *what, uint32_t index)
 {
@@ -1511,6 +1519,17 @@ static uint64_t record_bytes(uint32_t version, uint64_t nb, uint64_t nl, uint64_
     return ACCOUNT_FIXED + 12 * (nb + nl) + (version >= 3 ? 4 * ((nb + nl) & 1) + 40 * np : 32 * np);
 }
 
+/* The bytes of the record at q by its counts, or 0 when it cannot be one (its fixed part or the
+ * whole record past end, more positions than an account holds): the walks that look only at the
+ * records' fixed parts stop there, and read_account says what is wrong. */
+static uint64_t record_span(uint32_t version, const unsigned char *q, const unsigned char *end)
+{
+    if ((size_t)(end - q) < ACCOUNT_FIXED)
+        return 0;
+    uint64_t np = ld32(q + 24), len = record_bytes(version, ld32(q + 16), ld32(q + 20), np);
+    return np > RISK__MAX_POSITIONS || len > (uint64_t)(end - q) ? 0 : len;
+}
+
 /* One account record (its fixed part already checked to be there). */
 static int read_account(reader *r, uint64_t index)
 {
@@ -1694,9 +1713,9 @@ static void *accounts_help(void *arg)
     uint64_t ring[HELPER_AHEAD], walked = 0;
     const unsigned char *q = h->records;
     for (uint64_t k = 0; k < h->n; k++) {
-        for (; walked < h->n && walked < k + HELPER_AHEAD && (size_t)(h->end - q) >= ACCOUNT_FIXED; walked++) {
-            uint64_t np = ld32(q + 24), len = record_bytes(h->version, ld32(q + 16), ld32(q + 20), np);
-            if (np > RISK__MAX_POSITIONS || len > (uint64_t)(h->end - q))
+        for (; walked < h->n && walked < k + HELPER_AHEAD; walked++) {
+            uint64_t len = record_span(h->version, q, h->end);
+            if (!len)
                 break; /* malformed: the build stops at or before this record and says why */
             ring[walked % HELPER_AHEAD] = ld64(q);
             risk__engine_prefetch_id(e, ld64(q));
@@ -1725,10 +1744,8 @@ static void *accounts_help(void *arg)
 static int accounts_settle(reader *r, const accounts_helper *h, int rc)
 {
     r->accounts_crc_pending = 0;
-    if (h->crc != r->accounts_crc) { /* verify() would have said so before anything was read */
-        r->section = NULL;
-        return bad(r, RISK_ECORRUPT, "section %s: checksum mismatch", SECTION_NAMES[SEC_ACCOUNTS]);
-    }
+    if (h->crc != r->accounts_crc) /* verify() would have said so before anything was read */
+        return checksum_mismatch(r, SEC_ACCOUNTS);
     if (h->dup != UINT64_MAX && h->dup < r->appended)
         return bad(r, RISK_ECORRUPT, "account %llu appears twice", (unsigned long long)h->dup_id);
     return rc;
@@ -1744,10 +1761,9 @@ static int build_accounts(reader *r, uint64_t n)
      * record stops the count; the second pass reports it). */
     uint64_t slots = 0, levs = 0, positions = 0;
     const unsigned char *q = r->p;
-    for (uint64_t k = 0; k < n && (size_t)(r->end - q) >= ACCOUNT_FIXED; k++) {
-        uint64_t nb = ld32(q + 16), nl = ld32(q + 20), np = ld32(q + 24);
-        uint64_t len = record_bytes(r->version, nb, nl, np);
-        if (np > RISK__MAX_POSITIONS || nl > e->n_instruments || len > (uint64_t)(r->end - q))
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t len = record_span(r->version, q, r->end), nl = len ? ld32(q + 20) : 0, np = len ? ld32(q + 24) : 0;
+        if (!len || nl > e->n_instruments)
             break;
         if (np && np <= RISK__CHUNK_MAX_SLOTS) /* larger ranges get dedicated chunks */
             slots += pow2_at_least((uint32_t)np);
@@ -1798,14 +1814,15 @@ static int build_accounts(reader *r, uint64_t n)
     const unsigned char *ahead = r->p;
     uint64_t k_ahead = 0;
     for (uint64_t k = 0; k < n; k++) {
-        for (; k_ahead < n && k_ahead < k + PREFETCH_AHEAD && (size_t)(r->end - ahead) >= ACCOUNT_FIXED; k_ahead++) {
-            uint64_t len = record_bytes(r->version, ld32(ahead + 16), ld32(ahead + 20), ld32(ahead + 24));
+        for (; k_ahead < n && k_ahead < k + PREFETCH_AHEAD; k_ahead++) {
+            uint64_t len = record_span(r->version, ahead, r->end);
+            if (!len) {
+                k_ahead = n; /* malformed: the reader will say so */
+                break;
+            }
             if (!r->parallel)
                 risk__engine_prefetch_id(e, ld64(ahead));
-            if (len > (uint64_t)(r->end - ahead))
-                k_ahead = n; /* malformed: the reader will say so */
-            else
-                ahead += len;
+            ahead += len;
         }
         if ((rc = need(r, ACCOUNT_FIXED)) || (rc = read_account(r, k)))
             return rc;
@@ -1899,7 +1916,7 @@ static int verify(reader *r, const unsigned char *d, size_t size, section_info *
     r->accounts_crc_pending = r->parallel; /* parallel: read_accounts' helper sums it */
     for (uint32_t k = 0; k < N_SECTIONS - (r->parallel ? 1u : 0u); k++)
         if (risk__crc32c(0, d + table[k].offset, (size_t)table[k].length) != table[k].crc)
-            return bad(r, RISK_ECORRUPT, "section %s: checksum mismatch", SECTION_NAMES[k + 1]);
+            return checksum_mismatch(r, k + 1);
     return RISK_OK;
 }
 
@@ -1946,10 +1963,8 @@ static int read_all(reader *r, const unsigned char *d, size_t size)
     }
     /* parallel, failed before the helper compared the ACCOUNTS checksum: a damaged section is
      * reported as such first, as verify() reports it before reading anything */
-    if (rc && r->accounts_crc_pending && risk__crc32c(0, r->accounts_at, r->accounts_len) != r->accounts_crc) {
-        r->section = NULL;
-        rc = bad(r, RISK_ECORRUPT, "section %s: checksum mismatch", SECTION_NAMES[SEC_ACCOUNTS]);
-    }
+    if (rc && r->accounts_crc_pending && risk__crc32c(0, r->accounts_at, r->accounts_len) != r->accounts_crc)
+        rc = checksum_mismatch(r, SEC_ACCOUNTS);
     r->section = NULL;
     return rc;
 }
