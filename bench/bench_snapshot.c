@@ -52,22 +52,6 @@
 
 #define POSITIONS 8
 #define UNDERLYINGS 10
-#define CAT_CHUNK (128u * 1024u)
-
-static double time_cat(const char *path, unsigned char *chunk, size_t *bytes)
-{
-    double t0 = bench_now_s();
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        exit(1);
-    size_t total = 0;
-    ssize_t got;
-    while ((got = read(fd, chunk, CAT_CHUNK)) > 0)
-        total += (size_t)got;
-    close(fd);
-    *bytes = total;
-    return bench_now_s() - t0;
-}
 
 static double time_read(const char *path, unsigned char *buf, size_t size)
 {
@@ -166,7 +150,7 @@ int main(int argc, char **argv)
         return 1;
     size_t size = (size_t)st.st_size;
 
-    unsigned char *chunk = malloc(CAT_CHUNK), *whole = malloc(size);
+    unsigned char *chunk = malloc(BENCH_CAT_CHUNK), *whole = malloc(size);
     if (!chunk || !whole)
         return 1;
     memset(whole, 0, size); /* fault the buffer in once: the rounds time the copy, not the first touch */
@@ -187,7 +171,7 @@ int main(int argc, char **argv)
     size_t bytes = 0;
     risk_engine *restored = NULL, *mapped = NULL, *par = NULL, *mapped_par = NULL;
     for (int r = 0; r <= rounds; r++) { /* round 0 warms up */
-        double tc = time_cat(path, chunk, &bytes);
+        double tc = bench_cat_s(path, chunk, &bytes);
         double tr = time_read(path, whole, size);
         if (restored)
             risk_engine_free(restored);

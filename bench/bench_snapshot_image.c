@@ -117,7 +117,6 @@ _Static_assert(sizeof(void *) != 8 || sizeof(model_account) == 232, "the mirror 
 #define POSITIONS 8u
 #define INSTRUMENTS 10u
 #define MAX_LEVERAGE 125.0
-#define CAT_CHUNK (128u * 1024u)
 #define HUGE_BYTES ((size_t)2 << 20)
 #define HEADER_BYTES 4096u
 
@@ -571,18 +570,6 @@ static int refuses_damage(const image_layout *L, const char *path, size_t offset
     return refused;
 }
 
-static double time_cat(const char *path, unsigned char *chunk)
-{
-    double t0 = bench_now_s();
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        exit(1);
-    while (read(fd, chunk, CAT_CHUNK) > 0) {
-    }
-    close(fd);
-    return bench_now_s() - t0;
-}
-
 /* A 2 MiB-aligned base with room for the engine page, the file and the handle slots, free now: the
  * writer of a real image would record it, and a reader that finds it taken would load by copying. */
 static uintptr_t free_base(size_t n)
@@ -618,13 +605,13 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/librisk-bench-image-%ld.img", dir && *dir ? dir : "/tmp", (long)getpid());
     if (write_image(&L, path) != 0)
         return 1;
-    unsigned char *chunk = malloc(CAT_CHUNK);
+    unsigned char *chunk = malloc(BENCH_CAT_CHUNK);
     if (!chunk)
         return 1;
     double best_cat = 1e30, best_one = 1e30, best_two = 1e30;
     int refused = 0;
     for (int r = 0; r <= rounds; r++) { /* round 0 warms up */
-        double tc = time_cat(path, chunk);
+        double tc = bench_cat_s(path, chunk, NULL);
         double t1 = time_load(&L, path, 1, &refused);
         double t2 = time_load(&L, path, 2, &refused);
         if (r == 0)

@@ -14,15 +14,18 @@
  * - bench_evaluate_sweep(): one timed pass of risk_account_evaluate() over accounts;
  *   bench_keep_best() keeps the best of the rounds, bench_use() keeps the timed calls alive.
  * - bench_args(): the command line [accounts] [rounds] [positions].
+ * - bench_cat_s(): `cat file > /dev/null` timed (the snapshot benchmarks' reference).
  */
 #ifndef LIBRISK_BENCH_UTIL_H
 #define LIBRISK_BENCH_UTIL_H
 
 #include <risk.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BENCH_SEED 0x9e3779b97f4a7c15ULL
 #define BENCH_MAX_UNDERLYINGS 128
@@ -197,6 +200,25 @@ static inline int bench_args(int argc, char **argv, const char *usage, size_t *a
         return 0;
     }
     return 1;
+}
+
+/* What `cat file > /dev/null` does, timed: read(2) in BENCH_CAT_CHUNK pieces into one reused
+ * buffer `chunk` of that size. *bytes (when not NULL) gets the bytes read. */
+#define BENCH_CAT_CHUNK (128u * 1024u)
+static inline double bench_cat_s(const char *path, unsigned char *chunk, size_t *bytes)
+{
+    double t0 = bench_now_s();
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        exit(1);
+    size_t total = 0;
+    ssize_t got;
+    while ((got = read(fd, chunk, BENCH_CAT_CHUNK)) > 0)
+        total += (size_t)got;
+    close(fd);
+    if (bytes)
+        *bytes = total;
+    return bench_now_s() - t0;
 }
 
 #endif /* LIBRISK_BENCH_UTIL_H */

@@ -72,6 +72,20 @@ static size_t section_at(const unsigned char *d, uint32_t id)
     return (size_t)rd64(d + 64 + 24 * (id - 1) + 8);
 }
 
+/* Format 3, the account record at offset rec: where its positions start (after the 32-byte fixed
+ * part, 12 bytes per balance and leverage and the padding to 8), and where the next record starts
+ * (40 bytes per position). */
+static size_t record_positions_at(const unsigned char *d, size_t rec)
+{
+    size_t nbl = (size_t)rd32(d + rec + 16) + rd32(d + rec + 20);
+    return rec + 32 + 12 * nbl + 4 * (nbl & 1);
+}
+
+static size_t record_end(const unsigned char *d, size_t rec)
+{
+    return record_positions_at(d, rec) + 40 * (size_t)rd32(d + rec + 24);
+}
+
 /* ------------------------------------------------------------------ a random book */
 
 typedef struct book {
@@ -1074,7 +1088,7 @@ static size_t account_padding(const unsigned char *d, size_t *positions)
         assert_int_equal((at + 32 + 12 * (size_t)(nb + nl) + 4 * odd) % 8, 0);
         pad += 4 * odd;
         *positions += np;
-        at += 32 + 12 * (size_t)(nb + nl) + 4 * odd + 40 * (size_t)np;
+        at = record_end(d, at);
     }
     return pad;
 }
@@ -1291,10 +1305,8 @@ static void test_snapshot_parallel_read_reports_as_sequential(void **state)
     unsigned char *d = small_snapshot(&b, &size);
     size_t rec[3];
     rec[0] = section_at(d, 5) + 8;
-    for (int k = 1; k < 3; k++) {
-        uint32_t nb = rd32(d + rec[k - 1] + 16), nl = rd32(d + rec[k - 1] + 20), np = rd32(d + rec[k - 1] + 24);
-        rec[k] = rec[k - 1] + 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1) + 40 * (size_t)np;
-    }
+    for (int k = 1; k < 3; k++)
+        rec[k] = record_end(d, rec[k - 1]);
     assert_true(rd32(d + rec[1] + 16) > 0); /* the second account has a balance */
     const struct {
         crafted w[2];
@@ -1482,10 +1494,9 @@ static void test_snapshot_refuses_crafted_values(void **state)
     size_t rec = ac, pos = 0;
     uint32_t np = 0;
     for (uint64_t k = 0; k < rd64(d + section_at(d, 5)) && !np; k++) { /* the first account with positions */
-        uint32_t nb = rd32(d + rec + 16), nl = rd32(d + rec + 20);
         np = rd32(d + rec + 24);
-        pos = rec + 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1); /* its positions: instrument ids first */
-        rec = pos + 40 * (size_t)np;
+        pos = record_positions_at(d, rec); /* its positions: instrument ids first */
+        rec = record_end(d, rec);
     }
     assert_true(np > 0);
     size_t odd_pad = 0; /* the padding of the first record with an odd number of balances and leverages */
@@ -1493,7 +1504,7 @@ static void test_snapshot_refuses_crafted_values(void **state)
         uint32_t nb = rd32(d + at + 16), nl = rd32(d + at + 20);
         if ((nb + nl) & 1)
             odd_pad = at + 32 + 12 * (size_t)(nb + nl);
-        at += 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1) + 40 * (size_t)rd32(d + at + 24);
+        at = record_end(d, at);
     }
     assert_true(odd_pad > 0);
     crafted cases[] = {
@@ -1621,8 +1632,8 @@ static void test_snapshot_refuses_crafted_funding(void **state)
     /* a position on a perpetual and one on another kind: their last funding index */
     size_t at = section_at(d, 5) + 8, perp_last = 0, other_last = 0;
     for (uint64_t k = 0; k < rd64(d + section_at(d, 5)); k++) {
-        uint32_t nb = rd32(d + at + 16), nl = rd32(d + at + 20), np = rd32(d + at + 24);
-        size_t pos = at + 32 + 12 * (size_t)(nb + nl) + 4 * (size_t)((nb + nl) & 1);
+        uint32_t np = rd32(d + at + 24);
+        size_t pos = record_positions_at(d, at);
         for (uint32_t i = 0; i < np; i++) {
             uint32_t in = rd32(d + pos + 4 * (size_t)i);
             size_t last = pos + 32 * (size_t)np + 8 * (size_t)i;
@@ -1631,7 +1642,7 @@ static void test_snapshot_refuses_crafted_funding(void **state)
             if ((in == b.inst[5] || in >= b.opt[0]) && !other_last)
                 other_last = last;
         }
-        at = pos + 40 * (size_t)np;
+        at = record_end(d, at);
     }
     assert_true(perp_last && other_last);
     crafted cases[] = {

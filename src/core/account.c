@@ -241,6 +241,15 @@ static void position_remove(risk_account *a, uint32_t i)
             a->handles[j]->slot = j;
 }
 
+/* Makes h the handle of slot i: from now on the account's handle slots must be read. */
+static void handle_bind(risk_account *a, uint32_t i, risk_position *h)
+{
+    h->account = a;
+    h->slot = i;
+    a->handles[i] = h;
+    a->in_block &= ~RISK__IN_BLOCK_NO_HANDLES;
+}
+
 /* The handle of slot i, made on first request. */
 static int handle_of(risk_account *a, uint32_t i, risk_position **out)
 {
@@ -248,10 +257,7 @@ static int handle_of(risk_account *a, uint32_t i, risk_position **out)
         risk_position *h = risk__malloc(a->engine, sizeof *h);
         if (!h)
             return risk__fail(a->engine, &a->errmsg, RISK_ENOMEM, "out of memory for a position handle");
-        h->account = a;
-        h->slot = i;
-        a->handles[i] = h;
-        a->in_block &= ~RISK__IN_BLOCK_NO_HANDLES;
+        handle_bind(a, i, h);
     }
     *out = a->handles[i];
     return RISK_OK;
@@ -358,12 +364,8 @@ RISK_API int risk_account_open_position(risk_account *account, const risk_positi
         return risk__fail(e, &a->errmsg, RISK_ENOMEM, "out of memory for a position");
     }
     uint32_t i = risk__position_append(a, spec);
-    if (h) {
-        h->account = a;
-        h->slot = i;
-        a->handles[i] = h;
-        a->in_block &= ~RISK__IN_BLOCK_NO_HANDLES;
-    }
+    if (h)
+        handle_bind(a, i, h);
     if (pos_out)
         *pos_out = h;
     risk__clear(&a->errmsg);

@@ -550,28 +550,31 @@ static size_t idmap_hash(uint64_t key, size_t mask)
     return (size_t)key & mask;
 }
 
+/* The slot of key, or the empty slot that ends its probe run (where it would go). cap > 0. */
+static size_t idmap_slot(const risk__idmap *m, uint64_t key)
+{
+    size_t mask = m->cap - 1, i = idmap_hash(key, mask);
+    while (m->vals[i] && m->keys[i] != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
 static risk_account *idmap_get(const risk__idmap *m, uint64_t key)
 {
-    if (!m->cap)
-        return NULL;
-    size_t mask = m->cap - 1;
-    for (size_t i = idmap_hash(key, mask);; i = (i + 1) & mask) {
-        if (!m->vals[i])
-            return NULL;
-        if (m->keys[i] == key)
-            return m->vals[i];
-    }
+    return m->cap ? m->vals[idmap_slot(m, key)] : NULL;
+}
+
+/* Stores key in its empty slot i (from idmap_slot; room reserved). */
+static void idmap_put_at(risk__idmap *m, size_t i, uint64_t key, risk_account *val)
+{
+    m->keys[i] = key;
+    m->vals[i] = val;
+    m->n++;
 }
 
 static void idmap_put_unchecked(risk__idmap *m, uint64_t key, risk_account *val)
 {
-    size_t mask = m->cap - 1;
-    size_t i = idmap_hash(key, mask);
-    while (m->vals[i])
-        i = (i + 1) & mask;
-    m->keys[i] = key;
-    m->vals[i] = val;
-    m->n++;
+    idmap_put_at(m, idmap_slot(m, key), key, val);
 }
 
 /* Keeps the load at most one half, so that one more insert always finds room. */
@@ -600,10 +603,7 @@ static int idmap_reserve(const risk_engine *e, risk__idmap *m)
 
 static void idmap_remove(risk__idmap *m, uint64_t key)
 {
-    size_t mask = m->cap - 1;
-    size_t i = idmap_hash(key, mask);
-    while (m->vals[i] && m->keys[i] != key)
-        i = (i + 1) & mask;
+    size_t mask = m->cap - 1, i = idmap_slot(m, key);
     if (!m->vals[i])
         return;
     /* backward-shift deletion keeps probe chains intact without tombstones */
@@ -630,14 +630,10 @@ static void idmap_remove(risk__idmap *m, uint64_t key)
 int risk__engine_index_account(risk_engine *e, uint64_t account_id, risk_account *a)
 {
     /* the check and the insert in one probe (room was reserved) */
-    risk__idmap *m = &e->ids;
-    size_t mask = m->cap - 1, i = idmap_hash(account_id, mask);
-    for (; m->vals[i]; i = (i + 1) & mask)
-        if (m->keys[i] == account_id)
-            return RISK_EDUPLICATE;
-    m->keys[i] = account_id;
-    m->vals[i] = a;
-    m->n++;
+    size_t i = idmap_slot(&e->ids, account_id);
+    if (e->ids.vals[i])
+        return RISK_EDUPLICATE;
+    idmap_put_at(&e->ids, i, account_id, a);
     return RISK_OK;
 }
 

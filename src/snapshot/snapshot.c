@@ -1762,8 +1762,11 @@ static int build_accounts(reader *r, uint64_t n)
     uint64_t slots = 0, levs = 0, positions = 0;
     const unsigned char *q = r->p;
     for (uint64_t k = 0; k < n; k++) {
-        uint64_t len = record_span(r->version, q, r->end), nl = len ? ld32(q + 20) : 0, np = len ? ld32(q + 24) : 0;
-        if (!len || nl > e->n_instruments)
+        uint64_t len = record_span(r->version, q, r->end);
+        if (!len)
+            break;
+        uint64_t nl = ld32(q + 20), np = ld32(q + 24);
+        if (nl > e->n_instruments)
             break;
         if (np && np <= RISK__CHUNK_MAX_SLOTS) /* larger ranges get dedicated chunks */
             slots += pow2_at_least((uint32_t)np);
